@@ -1,0 +1,29 @@
+/**
+ * Exit codes of the `mallard` command. Delivery follows sendmail's sysexits so MTAs and scripts
+ * know whether to retry.
+ */
+export const EXIT = {
+  ok: 0,
+  failure: 1,
+  usage: 64, // EX_USAGE
+  dataError: 65, // EX_DATAERR
+  noUser: 67, // EX_NOUSER: unknown recipient or account
+  software: 70, // EX_SOFTWARE
+  tempFail: 75, // EX_TEMPFAIL: try again later
+  config: 78, // EX_CONFIG
+} as const;
+
+/** A failure meant for the person at the terminal: printed to stderr as is, then exit with `code`. */
+export class CliError extends Error {
+  constructor(
+    message: string,
+    readonly code: number = EXIT.failure,
+  ) {
+    super(message);
+    this.name = 'CliError';
+  }
+}
+
+export function usageError(message: string, usage: string): CliError {
+  return new CliError(`${message}\nusage: ${usage}`, EXIT.usage);
+}

@@ -1,0 +1,85 @@
+/**
+ * The `mallard` command. Each subcommand returns its exit code; failures meant for a person are
+ * printed to stderr without a stack trace.
+ */
+import { ConfigError } from '../config/load.ts';
+import { isStoreError, type StoreErrorCode } from '../store/errors.ts';
+import { VERSION } from '../version.ts';
+import { CliError, EXIT } from './cli-error.ts';
+import { aliasCommand } from './commands/alias.ts';
+import { deliverCommand } from './commands/deliver.ts';
+import { mailboxCommand } from './commands/mailbox.ts';
+import { messageCommand } from './commands/message.ts';
+import { serveCommand } from './commands/serve.ts';
+import { statusCommand } from './commands/status.ts';
+import { userCommand } from './commands/user.ts';
+
+const HELP = `mallard ${VERSION}: a self-hosted IMAP/POP3 mail server
+
+usage: mallard COMMAND [ARGS] [--config FILE]
+
+  serve                                  run the mail server
+  user add EMAIL --password PW|-         create an account (- reads the password from stdin)
+  user list | show EMAIL | passwd EMAIL | del EMAIL
+  alias add ADDRESS EMAIL | del ADDRESS | list EMAIL
+                                         extra addresses; *@domain is a catch-all
+  deliver RECIPIENT... < message         local delivery (exit 67: unknown user, 75: try later)
+  mailbox list EMAIL                     a user's mailboxes
+  message list EMAIL MAILBOX             messages, one line per UID
+  message show EMAIL MAILBOX UID [--raw] a message; --raw gives the exact stored bytes
+  status                                 configuration and store health
+
+List commands take --json. The configuration file comes from --config or MALLARD_CONFIG;
+every key can also be set as MALLARD_<KEY_PATH>, e.g. MALLARD_IMAP_PORT=1143.
+`;
+
+const COMMANDS: Record<string, (argv: string[]) => Promise<number>> = {
+  serve: serveCommand,
+  user: userCommand,
+  alias: aliasCommand,
+  deliver: deliverCommand,
+  mailbox: mailboxCommand,
+  message: messageCommand,
+  status: statusCommand,
+};
+
+const STORE_EXIT: Partial<Record<StoreErrorCode, number>> = {
+  NONEXISTENT: EXIT.noUser,
+  UNAVAILABLE: EXIT.tempFail,
+  INVALID: EXIT.dataError,
+};
+
+async function run(argv: string[]): Promise<number> {
+  const [name, ...rest] = argv;
+  if (!name || name === 'help' || name === '--help' || name === '-h') {
+    process.stdout.write(HELP);
+    return name ? EXIT.ok : EXIT.usage;
+  }
+  if (name === 'version' || name === '--version') {
+    process.stdout.write(`${VERSION}\n`);
+    return EXIT.ok;
+  }
+  const command = COMMANDS[name];
+  if (!command) {
+    process.stderr.write(`mallard: unknown command: ${name}\n\n${HELP}`);
+    return EXIT.usage;
+  }
+  return command(rest);
+}
+
+function exitCodeFor(error: unknown): number {
+  if (error instanceof CliError) return error.code;
+  if (error instanceof ConfigError) return EXIT.config;
+  if (isStoreError(error)) return STORE_EXIT[error.code] ?? EXIT.failure;
+  return EXIT.software;
+}
+
+try {
+  process.exitCode = await run(process.argv.slice(2));
+} catch (error) {
+  const message = error instanceof Error ? error.message : String(error);
+  process.stderr.write(`mallard: ${message}\n`);
+  if (exitCodeFor(error) === EXIT.software && error instanceof Error)
+    process.stderr.write(`${error.stack}\n`);
+  process.exitCode = exitCodeFor(error);
+}

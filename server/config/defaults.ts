@@ -1,0 +1,80 @@
+/**
+ * Every configuration key with its default. The shape of this object is the shape of the YAML file,
+ * and each leaf also has an environment variable: `MALLARD_` + its path upper-cased and joined with
+ * `_` (`imap.tls_port` → `MALLARD_IMAP_TLS_PORT`). Keys whose absence matters default to "".
+ */
+import os from 'node:os';
+import path from 'node:path';
+
+/** Where an appliance keeps its data when nothing else is configured, per platform convention. */
+export function defaultDataDir(): string {
+  const home = os.homedir();
+  if (process.platform === 'win32') return path.join(process.env.APPDATA ?? home, 'Mallard');
+  if (process.platform === 'darwin') return path.join(home, 'Library', 'Application Support', 'Mallard');
+  return path.join(process.env.XDG_DATA_HOME || path.join(home, '.local', 'share'), 'mallard');
+}
+
+export function configDefaults() {
+  return {
+    data_dir: defaultDataDir(),
+    hostname: os.hostname(),
+    log_level: 'info',
+    store: {
+      engine: 'sqlite',
+      mongodb: {
+        uri: '',
+        /** Path of a mongod binary: when set, the supervisor runs a local replica set. */
+        local: '',
+      },
+    },
+    imap: {
+      host: '0.0.0.0',
+      port: 143,
+      tls_port: 993,
+      max_connections_per_user: 40,
+      /** Seconds an IDLE may last before the server ends it. */
+      idle_max: 1800,
+      /** Seconds between IDLE keep-alives; clients poll when pinged more often than every 3 min. */
+      idle_keepalive: 240,
+      /** Seconds of inactivity before an authenticated connection is closed (RFC 3501: ≥ 30 min). */
+      idle_timeout: 1800,
+    },
+    pop3: {
+      host: '0.0.0.0',
+      port: 110,
+      tls_port: 995,
+      /** Seconds of inactivity before a session is closed (RFC 1939: at least 10 minutes). */
+      idle_timeout: 600,
+      delete_mode: 'expunge',
+    },
+    lmtp: {
+      host: '127.0.0.1',
+      port: 24,
+    },
+    smtp: {
+      host: '0.0.0.0',
+      port: 25,
+    },
+    admin: {
+      host: '127.0.0.1',
+      port: 8025,
+    },
+    panel: {
+      host: '127.0.0.1',
+      port: 8026,
+    },
+    tls: {
+      /** PEM certificate chain and key; when empty a self-signed pair is made in the data dir. */
+      cert_file: '',
+      key_file: '',
+    },
+    limits: {
+      /** Largest message accepted by APPEND, LMTP and SMTP, in bytes. */
+      max_message_size: 64 * 1024 * 1024,
+      /** Longest command line (without literals), in bytes. */
+      max_line_length: 64 * 1024,
+    },
+  };
+}
+
+export type ConfigShape = ReturnType<typeof configDefaults>;

@@ -1,0 +1,77 @@
+/**
+ * The configuration schema. Each leaf carries the words used when a value is refused, so start-up
+ * can say which key is wrong, what it got and what it expects.
+ */
+import { z } from 'zod';
+
+const port = z
+  .number({ error: 'a port number from 0 to 65535 (0 disables the listener)' })
+  .int('a port number from 0 to 65535 (0 disables the listener)')
+  .min(0, 'a port number from 0 to 65535 (0 disables the listener)')
+  .max(65535, 'a port number from 0 to 65535 (0 disables the listener)');
+
+const host = z
+  .string({ error: 'an IP address or host name to listen on' })
+  .min(1, 'an IP address to listen on');
+
+function positiveInt(what: string) {
+  return z.number({ error: what }).int(what).min(1, what);
+}
+
+const path = z.string({ error: 'a file path (or empty)' });
+
+export const configSchema = z.strictObject({
+  data_dir: z.string({ error: 'a directory path' }).min(1, 'a directory path'),
+  hostname: z.string({ error: 'a host name' }).min(1, 'a host name'),
+  log_level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], {
+    error: 'one of fatal, error, warn, info, debug, trace, silent',
+  }),
+  store: z.strictObject({
+    engine: z.enum(['sqlite', 'mongodb'], { error: 'sqlite or mongodb' }),
+    mongodb: z.strictObject({
+      uri: z
+        .string({ error: 'a mongodb:// or mongodb+srv:// URI (or empty)' })
+        .refine(
+          (uri) => uri === '' || /^mongodb(\+srv)?:\/\//.test(uri),
+          'a mongodb:// or mongodb+srv:// URI (or empty)',
+        ),
+      local: path,
+    }),
+  }),
+  imap: z.strictObject({
+    host,
+    port,
+    tls_port: port,
+    max_connections_per_user: positiveInt('a whole number of connections, at least 1'),
+    idle_max: positiveInt('a number of seconds, at least 1'),
+    idle_keepalive: positiveInt('a number of seconds, at least 1'),
+    idle_timeout: z
+      .number({ error: 'a number of seconds, at least 1800 (RFC 3501)' })
+      .int('a whole number of seconds')
+      .min(1800, 'a number of seconds, at least 1800 (RFC 3501)'),
+  }),
+  pop3: z.strictObject({
+    host,
+    port,
+    tls_port: port,
+    idle_timeout: z
+      .number({ error: 'a number of seconds, at least 600 (RFC 1939)' })
+      .int('a whole number of seconds')
+      .min(600, 'a number of seconds, at least 600 (RFC 1939)'),
+    delete_mode: z.enum(['expunge', 'trash'], { error: 'expunge or trash' }),
+  }),
+  lmtp: z.strictObject({ host, port }),
+  smtp: z.strictObject({ host, port }),
+  admin: z.strictObject({ host, port }),
+  panel: z.strictObject({ host, port }),
+  tls: z.strictObject({ cert_file: path, key_file: path }),
+  limits: z.strictObject({
+    max_message_size: positiveInt('a size in bytes, at least 1'),
+    max_line_length: z
+      .number({ error: 'a size in bytes, at least 1024' })
+      .int('a whole number of bytes')
+      .min(1024, 'a size in bytes, at least 1024'),
+  }),
+});
+
+export type Config = z.infer<typeof configSchema>;

@@ -1,0 +1,299 @@
+/**
+ * The store contract. Every engine (sqlite now, MongoDB next) implements `Store` and passes the
+ * shared contract suite in `contract.ts`. Nothing engine-specific leaks through: ids are strings,
+ * dates are `Date`, message bodies are `Buffer`.
+ *
+ * Invariants every engine keeps:
+ * - a UID is never reused or reordered in a mailbox (UIDNEXT only grows);
+ * - MODSEQ strictly increases per mailbox with every change to it;
+ * - an acknowledged append or delivery is durable (survives kill -9 of the process);
+ * - raw bytes come back exactly as they were appended;
+ * - identical bodies are stored once (keyed by their SHA-256).
+ */
+import type { MimeIndex } from '../mime/types.ts';
+
+export type Id = string;
+
+export type SpecialUse = '\\Sent' | '\\Drafts' | '\\Trash' | '\\Junk' | '\\Archive';
+
+/** The mailboxes every new user gets, INBOX first. */
+export const DEFAULT_MAILBOXES: ReadonlyArray<{ path: string; specialUse: SpecialUse | null }> = [
+  { path: 'INBOX', specialUse: null },
+  { path: 'Sent', specialUse: '\\Sent' },
+  { path: 'Drafts', specialUse: '\\Drafts' },
+  { path: 'Trash', specialUse: '\\Trash' },
+  { path: 'Junk', specialUse: '\\Junk' },
+  { path: 'Archive', specialUse: '\\Archive' },
+];
+
+/** Hierarchy delimiter of mailbox paths. */
+export const MAILBOX_DELIMITER = '/';
+
+export interface User {
+  id: Id;
+  /** The login name and primary address, lower-cased. */
+  username: string;
+  name: string;
+  disabled: boolean;
+  /** Storage quota in bytes; 0 means unlimited. */
+  quotaBytes: number;
+  /** Bytes used by the user's messages (each copy counts). */
+  usedBytes: number;
+  createdAt: Date;
+}
+
+export interface NewUser {
+  username: string;
+  passwordHash: string;
+  name?: string;
+  quotaBytes?: number;
+}
+
+export interface UserPatch {
+  name?: string;
+  quotaBytes?: number;
+  disabled?: boolean;
+}
+
+export interface UserQuery {
+  /** Substring of the username or name, case-insensitive. */
+  search?: string;
+  offset?: number;
+  limit?: number;
+}
+
+export type AddressKind = 'primary' | 'alias' | 'catchall';
+
+export interface Address {
+  /** Lower-cased; a catch-all is written `*@domain`. */
+  address: string;
+  userId: Id;
+  kind: AddressKind;
+}
+
+export interface AppPassword {
+  id: Id;
+  userId: Id;
+  label: string;
+  createdAt: Date;
+  lastUsedAt: Date | null;
+}
+
+/** What is needed to check a login: the account hash and the app-password hashes. */
+export interface Credentials {
+  user: User;
+  passwordHash: string;
+  appPasswords: Array<{ id: Id; hash: string }>;
+}
+
+export interface Mailbox {
+  id: Id;
+  userId: Id;
+  /** Full path in UTF-8 with "/" as delimiter; "INBOX" is always spelled so. */
+  path: string;
+  specialUse: SpecialUse | null;
+  subscribed: boolean;
+  /** False for a \Noselect placeholder left when a mailbox with children is deleted. */
+  selectable: boolean;
+  uidValidity: number;
+  uidNext: number;
+  highestModseq: number;
+}
+
+export interface MailboxCounts {
+  messages: number;
+  unseen: number;
+  /** Messages with a UID above the mailbox's recent mark (not yet claimed by a session). */
+  recent: number;
+  bytes: number;
+}
+
+/** Flags are kept as given: system flags start with "\", keywords do not. "\Recent" is never stored. */
+export type Flag = string;
+
+/** What a listing gives for each message: everything but the body and its MIME index. */
+export interface MessageSummary {
+  mailboxId: Id;
+  uid: number;
+  modseq: number;
+  flags: Flag[];
+  internalDate: Date;
+  size: number;
+  /** Key of the stored body (its SHA-256 in hex). */
+  blobId: string;
+}
+
+export interface AppendOptions {
+  flags?: Flag[];
+  internalDate?: Date;
+}
+
+export interface AppendResult {
+  uid: number;
+  modseq: number;
+  uidValidity: number;
+  mailboxId: Id;
+}
+
+export interface DeliveryResult extends AppendResult {
+  userId: Id;
+}
+
+export type FlagOperation = 'add' | 'remove' | 'set';
+
+export interface FlagUpdate {
+  uid: number;
+  modseq: number;
+  flags: Flag[];
+}
+
+export interface StoreFlagsResult {
+  /** Messages whose flags changed (each with its new MODSEQ). */
+  updated: FlagUpdate[];
+  /** UIDs refused by the UNCHANGEDSINCE guard (their MODSEQ was higher). */
+  modified: number[];
+}
+
+export interface CopyResult {
+  uidValidity: number;
+  /** Pairs of [source UID, destination UID], in source UID order. */
+  uidMap: Array<[number, number]>;
+}
+
+/** A range of UIDs, inclusive on both ends. */
+export interface UidRange {
+  from: number;
+  to: number;
+}
+
+export type JournalKind =
+  | 'message-new'
+  | 'message-flags'
+  | 'message-expunge'
+  | 'mailbox-create'
+  | 'mailbox-rename'
+  | 'mailbox-delete';
+
+/** One change, as other sessions and server processes see it. */
+export interface JournalEntry {
+  /** Monotonic cursor: read entries after the last one seen. */
+  id: number;
+  userId: Id;
+  mailboxId: Id;
+  kind: JournalKind;
+  uid: number | null;
+  modseq: number | null;
+  flags: Flag[] | null;
+  /** Mailbox path (new path for a rename). */
+  path: string | null;
+  oldPath: string | null;
+  at: Date;
+}
+
+export interface Quota {
+  usedBytes: number;
+  /** 0 means unlimited. */
+  limitBytes: number;
+}
+
+export interface StoreHealth {
+  ok: boolean;
+  engine: string;
+  detail: string;
+}
+
+export interface Store {
+  readonly engine: string;
+
+  // --- users ---
+  createUser(user: NewUser): Promise<User>;
+  getUser(id: Id): Promise<User | null>;
+  getUserByUsername(username: string): Promise<User | null>;
+  listUsers(query?: UserQuery): Promise<{ users: User[]; total: number }>;
+  updateUser(id: Id, patch: UserPatch): Promise<User>;
+  setPasswordHash(id: Id, passwordHash: string): Promise<void>;
+  /** Deletes the user with all mailboxes, messages, addresses and app passwords. */
+  deleteUser(id: Id): Promise<void>;
+  /** Looks up a login by username (case-insensitive); null when unknown. */
+  getCredentials(username: string): Promise<Credentials | null>;
+
+  // --- addresses ---
+  /** Adds an alias (`name@domain`) or a catch-all (`*@domain`). */
+  addAddress(userId: Id, address: string): Promise<Address>;
+  removeAddress(address: string): Promise<void>;
+  listAddresses(userId: Id): Promise<Address[]>;
+  /**
+   * Finds the user mail to this address goes to: an exact address, then the address without a
+   * "+tag", then the domain's catch-all. Null when nobody receives it.
+   */
+  resolveRecipient(address: string): Promise<User | null>;
+
+  // --- app passwords ---
+  createAppPassword(userId: Id, label: string, hash: string): Promise<AppPassword>;
+  listAppPasswords(userId: Id): Promise<AppPassword[]>;
+  deleteAppPassword(userId: Id, id: Id): Promise<void>;
+  touchAppPassword(id: Id): Promise<void>;
+
+  // --- mailboxes ---
+  listMailboxes(userId: Id): Promise<Mailbox[]>;
+  /** By path; "INBOX" matches case-insensitively. */
+  getMailbox(userId: Id, path: string): Promise<Mailbox | null>;
+  getMailboxById(mailboxId: Id): Promise<Mailbox | null>;
+  /** Creates the mailbox and any missing parents (a \Noselect parent becomes selectable). */
+  createMailbox(userId: Id, path: string, specialUse?: SpecialUse | null): Promise<Mailbox>;
+  /** Refuses INBOX; a mailbox with children becomes \Noselect, its messages removed. */
+  deleteMailbox(userId: Id, path: string): Promise<void>;
+  /**
+   * Renames a mailbox and its children. Renaming INBOX moves its messages to a new mailbox and
+   * leaves INBOX empty (RFC 3501).
+   */
+  renameMailbox(userId: Id, from: string, to: string): Promise<void>;
+  setSubscribed(userId: Id, path: string, subscribed: boolean): Promise<void>;
+  mailboxCounts(mailboxId: Id): Promise<MailboxCounts>;
+  /**
+   * Claims the \Recent messages of a mailbox for one session: returns the highest UID claimed
+   * before and moves the mark to the current UIDNEXT-1, atomically, so exactly one session sees
+   * each message as recent.
+   */
+  claimRecent(mailboxId: Id): Promise<{ previous: number; current: number }>;
+
+  // --- messages ---
+  /** Appends raw bytes; checks the quota first (StoreError OVERQUOTA). */
+  append(mailboxId: Id, raw: Buffer, options?: AppendOptions): Promise<AppendResult>;
+  /** Resolves the recipient and appends to its INBOX (StoreError NONEXISTENT for nobody). */
+  deliver(recipient: string, raw: Buffer, options?: AppendOptions): Promise<DeliveryResult>;
+  /** Summaries in UID order, optionally limited to UID ranges and to MODSEQ > changedSince. */
+  listMessages(
+    mailboxId: Id,
+    filter?: { uids?: UidRange[]; changedSince?: number },
+  ): Promise<MessageSummary[]>;
+  getMessage(mailboxId: Id, uid: number): Promise<MessageSummary | null>;
+  readBlob(blobId: string): Promise<Buffer>;
+  readMimeIndex(blobId: string): Promise<MimeIndex>;
+  storeFlags(
+    mailboxId: Id,
+    uids: number[],
+    operation: FlagOperation,
+    flags: Flag[],
+    unchangedSince?: number,
+  ): Promise<StoreFlagsResult>;
+  copyMessages(mailboxId: Id, uids: number[], targetMailboxId: Id): Promise<CopyResult>;
+  moveMessages(mailboxId: Id, uids: number[], targetMailboxId: Id): Promise<CopyResult>;
+  /** Removes messages flagged \Deleted (only among `uids` when given); returns their UIDs. */
+  expunge(mailboxId: Id, uids?: number[]): Promise<number[]>;
+  /** Removes the given messages whatever their flags; returns the UIDs removed. */
+  deleteMessages(mailboxId: Id, uids: number[]): Promise<number[]>;
+  /** Keywords ever used in the mailbox (for FLAGS / PERMANENTFLAGS). */
+  listKeywords(mailboxId: Id): Promise<string[]>;
+
+  // --- journal ---
+  /** The id of the newest entry (0 when empty): follow from here. */
+  journalHead(): Promise<number>;
+  /** Entries with id > afterId, oldest first, at most `limit`. */
+  readJournal(afterId: number, limit?: number): Promise<JournalEntry[]>;
+
+  // --- quota and health ---
+  getQuota(userId: Id): Promise<Quota>;
+  health(): Promise<StoreHealth>;
+  close(): Promise<void>;
+}
