@@ -1,12 +1,18 @@
 /**
- * The composition root: configuration → store → (hooks → listeners → admin, as they are built).
- * This is the only module that picks a store engine; everything else sees the `Store` contract.
+ * The composition root: configuration → store → journal follower → hooks → listeners. This is the
+ * only module that picks a store engine; everything else sees the `Store` contract.
  */
 import fs from 'node:fs';
+import { AuthThrottle } from './auth/throttle.ts';
 import type { Config } from './config/schema.ts';
+import { ALLOW_ALL, type ConnectionHooks } from './hooks/types.ts';
+import type { ImapService } from './imap/server.ts';
+import type { Pop3Service } from './pop3/server.ts';
 import { createLogger, type Logger } from './log.ts';
+import { JournalFollower } from './store/follower.ts';
 import type { Store } from './store/types.ts';
 import { openSqliteStore } from './store/sqlite/index.ts';
+import { createTlsProvider, type TlsProvider } from './tls/context.ts';
 import { VERSION } from './version.ts';
 
 /** The data directory holds keys and tokens: owner-only. */
@@ -24,22 +30,84 @@ export async function openStore(config: Config): Promise<Store> {
   }
 }
 
+export interface StartOptions {
+  /** Bind every enabled listener to a free port chosen by the OS (tests); the real ports are in `imap.listeners`. */
+  ephemeralPorts?: boolean;
+  hooks?: ConnectionHooks;
+  logger?: Logger;
+}
+
 export interface RunningServer {
   config: Config;
   logger: Logger;
   store: Store;
+  tls: TlsProvider;
+  imap: ImapService;
+  pop3: Pop3Service;
   stop(): Promise<void>;
 }
 
-export async function startServer(config: Config): Promise<RunningServer> {
-  const logger = createLogger(config.log_level);
+function portOf(configured: number, ephemeral: boolean): number {
+  return configured && ephemeral ? -1 : configured;
+}
+
+export async function startServer(config: Config, options: StartOptions = {}): Promise<RunningServer> {
+  const logger = options.logger ?? createLogger(config.log_level);
   const store = await openStore(config);
-  logger.info({ version: VERSION, dataDir: config.data_dir, store: store.engine }, 'mallard started');
+  const follower = new JournalFollower(store, (error) =>
+    logger.error({ err: error }, 'journal follow failed'),
+  );
+  await follower.start();
+  const tls = createTlsProvider(config);
+  const hooks = options.hooks ?? ALLOW_ALL;
+  const ephemeral = options.ephemeralPorts ?? false;
+  // Loaded here, not at the top: the CLI's store commands import this module and need no listeners.
+  const { startImap } = await import('./imap/server.ts');
+  const services = {
+    config,
+    store,
+    follower,
+    hooks,
+    throttle: new AuthThrottle(),
+    logger,
+    userSessions: new Map(),
+  };
+  const imap = await startImap(services, tls, {
+    port: portOf(config.imap.port, ephemeral),
+    tlsPort: portOf(config.imap.tls_port, ephemeral),
+  });
+  const { startPop3 } = await import('./pop3/server.ts');
+  const pop3 = await startPop3(services, tls, {
+    port: portOf(config.pop3.port, ephemeral),
+    tlsPort: portOf(config.pop3.tls_port, ephemeral),
+  }).catch(async (error: unknown) => {
+    await imap.stop();
+    throw error;
+  });
+  logger.info(
+    {
+      version: VERSION,
+      dataDir: config.data_dir,
+      store: store.engine,
+      imap: imap.listeners.map(
+        (listener) => `${listener.host}:${listener.port}${listener.implicitTls ? ' (tls)' : ''}`,
+      ),
+      pop3: pop3.listeners.map(
+        (listener) => `${listener.host}:${listener.port}${listener.implicitTls ? ' (tls)' : ''}`,
+      ),
+    },
+    'mallard started',
+  );
   return {
     config,
     logger,
     store,
+    tls,
+    imap,
+    pop3,
     async stop() {
+      await Promise.all([imap.stop(), pop3.stop()]);
+      follower.stop();
       await store.close();
       logger.info('mallard stopped');
       logger.flush();

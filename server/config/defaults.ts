@@ -67,6 +67,8 @@ export function configDefaults() {
       /** PEM certificate chain and key; when empty a self-signed pair is made in the data dir. */
       cert_file: '',
       key_file: '',
+      /** Allow passwords without TLS from loopback (local tools, a webmail on the same machine). */
+      plaintext_auth_on_loopback: true,
     },
     limits: {
       /** Largest message accepted by APPEND, LMTP and SMTP, in bytes. */

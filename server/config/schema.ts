@@ -64,7 +64,11 @@ export const configSchema = z.strictObject({
   smtp: z.strictObject({ host, port }),
   admin: z.strictObject({ host, port }),
   panel: z.strictObject({ host, port }),
-  tls: z.strictObject({ cert_file: path, key_file: path }),
+  tls: z.strictObject({
+    cert_file: path,
+    key_file: path,
+    plaintext_auth_on_loopback: z.boolean({ error: 'true or false' }),
+  }),
   limits: z.strictObject({
     max_message_size: positiveInt('a size in bytes, at least 1'),
     max_line_length: z

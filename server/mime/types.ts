@@ -27,7 +27,9 @@ export interface MimePart {
   /**
    * IMAP section path of this part: "" for the message itself, "1", "1.2", ... For the message
    * inside a message/rfc822 part, the path is the rfc822 part's own path (its children go on
-   * from there), as in RFC 3501.
+   * from there), as in RFC 3501. A message whose own type is message/rfc822 (the top level, or an
+   * encapsulated message) has its body as part "<path>.1", so the message inside has that path
+   * ("1" at the top level).
    */
   path: string;
   /** Offset of the first header byte. */

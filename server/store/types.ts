@@ -220,6 +220,7 @@ export interface Store {
   // --- addresses ---
   /** Adds an alias (`name@domain`) or a catch-all (`*@domain`). */
   addAddress(userId: Id, address: string): Promise<Address>;
+  /** Removes an alias or catch-all; the primary address goes only with its user (CANNOT). */
   removeAddress(address: string): Promise<void>;
   listAddresses(userId: Id): Promise<Address[]>;
   /**
@@ -232,16 +233,25 @@ export interface Store {
   createAppPassword(userId: Id, label: string, hash: string): Promise<AppPassword>;
   listAppPasswords(userId: Id): Promise<AppPassword[]>;
   deleteAppPassword(userId: Id, id: Id): Promise<void>;
+  /** Records a use now; an unknown id is ignored (it may have been revoked meanwhile). */
   touchAppPassword(id: Id): Promise<void>;
 
   // --- mailboxes ---
+  /** INBOX first. Getters return null (lists: empty) for unknown ids rather than throwing. */
   listMailboxes(userId: Id): Promise<Mailbox[]>;
   /** By path; "INBOX" matches case-insensitively. */
   getMailbox(userId: Id, path: string): Promise<Mailbox | null>;
   getMailboxById(mailboxId: Id): Promise<Mailbox | null>;
-  /** Creates the mailbox and any missing parents (a \Noselect parent becomes selectable). */
+  /**
+   * Creates the mailbox (subscribed) and any missing parents. When the path is a \Noselect
+   * placeholder, the placeholder becomes selectable, with a new UIDVALIDITY.
+   */
   createMailbox(userId: Id, path: string, specialUse?: SpecialUse | null): Promise<Mailbox>;
-  /** Refuses INBOX; a mailbox with children becomes \Noselect, its messages removed. */
+  /**
+   * Refuses INBOX; a mailbox with children becomes \Noselect, its messages removed (deleting a
+   * \Noselect mailbox that has children is CANNOT, RFC 3501). A \Noselect parent whose last child
+   * goes stays.
+   */
   deleteMailbox(userId: Id, path: string): Promise<void>;
   /**
    * Renames a mailbox and its children. Renaming INBOX moves its messages to a new mailbox and

@@ -1,0 +1,366 @@
+/**
+ * `npm run bench`: the same IMAP workloads against Mallard (`mallard serve` in its own process) and
+ * Debian's Dovecot, one server after the other on 127.0.0.1, then a side-by-side table (markdown)
+ * and the figures as JSON in the temporary directory. Also runs bench/store-append.ts (the sqlite
+ * engine's append rate without IMAP). Figures, not tests: a workload that fails on one server shows
+ * its error in that cell and the run goes on.
+ *
+ *   npm run bench [-- --messages N] [--connections N] [--only mallard|dovecot] [--no-store]
+ */
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import {
+  appendWorkload,
+  fetchBodyWorkload,
+  idleMemoryWorkload,
+  loginWorkload,
+  probeLiteralPlus,
+  searchWorkload,
+  selectFetchWorkload,
+  type Figure,
+  type WorkloadOptions,
+} from './imap.ts';
+import { withTimeout } from './lib/imap-client.ts';
+import { makeCorpus } from './lib/messages.ts';
+import { dovecotInfo, startDovecotServer, startMallardServer, type BenchServer, type ServerName } from './lib/servers.ts';
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+
+const { values: args } = parseArgs({
+  options: {
+    messages: { type: 'string', default: '10000' },
+    connections: { type: 'string', default: '1000' },
+    'login-seconds': { type: 'string', default: '3' },
+    repeats: { type: 'string', default: '5' },
+    only: { type: 'string' },
+    'no-store': { type: 'boolean', default: false },
+  },
+  allowPositionals: false,
+});
+
+function intArg(name: string, text: string | undefined, min: number, max: number): number {
+  const value = Number(text);
+  if (!Number.isInteger(value) || value < min || value > max) {
+    console.error(`--${name}: expected an integer from ${min} to ${max}, got ${text}`);
+    process.exit(2);
+  }
+  return value;
+}
+
+const MESSAGES = intArg('messages', args.messages, 1, 100_000);
+const CONNECTIONS = intArg('connections', args.connections, 1, 5000);
+const LOGIN_SECONDS = intArg('login-seconds', args['login-seconds'], 1, 60);
+const REPEATS = intArg('repeats', args.repeats, 1, 20);
+const ONLY = args.only?.toLowerCase();
+if (ONLY && ONLY !== 'mallard' && ONLY !== 'dovecot') {
+  console.error('--only: expected mallard or dovecot');
+  process.exit(2);
+}
+
+type Outcome = { ok: true; figure: Figure } | { ok: false; error: string };
+
+interface Row {
+  id: string;
+  label: string;
+  better: 'higher' | 'lower';
+  /** Absolute target for Mallard, when the issue sets one; otherwise the target is Dovecot's figure. */
+  absolute?: { max: number; text: string };
+  informational?: boolean;
+}
+
+const ROWS: Row[] = [
+  { id: 'append', label: `APPEND ${MESSAGES.toLocaleString('en')} × ~10 KB, one connection`, better: 'higher' },
+  { id: 'logins', label: 'connect + LOGIN + LOGOUT, 4 clients', better: 'higher' },
+  { id: 'selectFetchFlags', label: 'SELECT + FETCH 1:* (UID FLAGS), median', better: 'lower' },
+  { id: 'fetchBody', label: 'FETCH 1:* BODY.PEEK[] throughput', better: 'higher' },
+  { id: 'search', label: 'SEARCH TEXT "needle", median', better: 'lower' },
+  {
+    id: 'idleMemory',
+    label: `memory per IDLE connection (${CONNECTIONS.toLocaleString('en')}), RSS`,
+    better: 'lower',
+    absolute: { max: 50, text: '< 50 KiB' },
+  },
+  {
+    id: 'idlePss',
+    label: `memory per IDLE connection (${CONNECTIONS.toLocaleString('en')}), PSS`,
+    better: 'lower',
+    informational: true,
+  },
+];
+
+const results: Record<ServerName, Record<string, Outcome>> = { Mallard: {}, Dovecot: {} };
+const problems: Record<ServerName, string[]> = { Mallard: [], Dovecot: [] };
+const running = new Set<BenchServer>();
+
+const log = (line: string) => console.log(line);
+
+function errorText(error: unknown): string {
+  const message = error instanceof Error ? error.message : String(error);
+  return message.replace(/\s+/g, ' ').slice(0, 300);
+}
+
+function failAll(server: ServerName, error: string): void {
+  for (const row of ROWS) results[server][row.id] = { ok: false, error };
+}
+
+interface StoreAppend {
+  line: string;
+  messagesPerSecond?: number;
+  error?: string;
+}
+
+/** bench/store-append.ts in its own process (it opens its own store), bounded by a timeout. */
+function runStoreAppend(): Promise<StoreAppend> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [path.join(ROOT, 'bin', 'run-ts.mjs'), 'bench/store-append.ts'], {
+      cwd: ROOT,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let output = '';
+    const collect = (chunk: Buffer) => {
+      if (output.length < 100_000) output += chunk.toString('utf8');
+    };
+    child.stdout.on('data', collect);
+    child.stderr.on('data', collect);
+    const timer = setTimeout(() => child.kill('SIGKILL'), 120_000);
+    child.once('close', (code, signal) => {
+      clearTimeout(timer);
+      const line = output.split('\n').find((text) => text.startsWith('store-append')) ?? '';
+      const rate = /(\d+) messages\/s/.exec(line);
+      if (code === 0 && rate) resolve({ line, messagesPerSecond: Number(rate[1]) });
+      else
+        resolve({
+          line,
+          error: `store-append exited (${code ?? signal}): ${errorText(output.trim().split('\n').slice(-3).join(' ')) || 'no output'}`,
+        });
+    });
+  });
+}
+
+async function runServer(server: BenchServer, options: WorkloadOptions): Promise<void> {
+  const workloads: Array<[string, (server: BenchServer, options: WorkloadOptions) => Promise<Figure>, number]> = [
+    ['append', appendWorkload, 240_000],
+    ['logins', loginWorkload, 60_000 + LOGIN_SECONDS * 1000],
+    ['selectFetchFlags', selectFetchWorkload, 120_000],
+    ['fetchBody', fetchBodyWorkload, 240_000],
+    ['search', searchWorkload, 240_000],
+    ['idleMemory', idleMemoryWorkload, 240_000],
+  ];
+  for (const [id, workload, timeoutMs] of workloads) {
+    const started = performance.now();
+    let outcome: Outcome;
+    try {
+      const figure = await withTimeout(workload(server, options), timeoutMs, `${id} workload`);
+      outcome = { ok: true, figure };
+    } catch (error) {
+      outcome = { ok: false, error: errorText(error) };
+    }
+    results[server.name][id] = outcome;
+    const took = ((performance.now() - started) / 1000).toFixed(1);
+    log(
+      `  ${server.name} ${id}: ${outcome.ok ? `${outcome.figure.value} ${outcome.figure.unit} (${outcome.figure.detail})` : `ERROR ${outcome.error}`} [${took} s]`,
+    );
+    if (id === 'idleMemory') {
+      results[server.name].idlePss = outcome.ok
+        ? {
+            ok: true,
+            figure: {
+              value: Number(outcome.figure.extra?.pssPerConnection ?? NaN),
+              unit: 'KiB/conn',
+              detail: 'proportional set size: shared pages divided among processes',
+            },
+          }
+        : outcome;
+    }
+  }
+}
+
+function format(outcome: Outcome | undefined): string {
+  if (!outcome) return '—';
+  if (!outcome.ok) return `error: ${outcome.error.slice(0, 160).replace(/\|/g, '\\|')}`;
+  const { value, unit } = outcome.figure;
+  return `${value.toLocaleString('en', { maximumFractionDigits: 1 })} ${unit}`;
+}
+
+function verdict(row: Row, mallard: Outcome | undefined, dovecot: Outcome | undefined): [string, string, string] {
+  const m = mallard?.ok ? mallard.figure.value : undefined;
+  const d = dovecot?.ok ? dovecot.figure.value : undefined;
+  const ratio = m !== undefined && d !== undefined && d !== 0 ? `${(m / d).toFixed(2)}×` : '—';
+  if (row.informational) return [ratio, '—', '—'];
+  if (row.absolute) {
+    return [ratio, row.absolute.text, m === undefined ? '—' : m < row.absolute.max ? 'yes' : '**no**'];
+  }
+  const target = row.better === 'higher' ? '≥ Dovecot' : '≤ Dovecot';
+  if (m === undefined || d === undefined) return [ratio, target, '—'];
+  const met = row.better === 'higher' ? m >= d : m <= d;
+  return [ratio, target, met ? 'yes' : '**no**'];
+}
+
+async function stopAll(): Promise<void> {
+  await Promise.allSettled([...running].map((server) => server.stop()));
+  running.clear();
+}
+
+async function main(): Promise<void> {
+  const began = performance.now();
+  const dovecot = dovecotInfo();
+  log(`# Mallard benchmarks — ${new Date().toISOString()}`);
+  log(
+    `node ${process.version}, ${os.cpus().length} × ${os.cpus()[0]?.model ?? 'cpu'}, ${os.platform()} ${os.release()}; ` +
+      (dovecot.installed ? `dovecot ${dovecot.version}` : 'dovecot: not installed'),
+  );
+  if (!dovecot.installed) log('dovecot: not installed');
+
+  let storeAppend: StoreAppend | undefined;
+  if (!args['no-store']) {
+    log('\nstore-append (sqlite engine, no IMAP)…');
+    storeAppend = await runStoreAppend();
+    log(`  ${storeAppend.error ?? storeAppend.line}`);
+  }
+
+  const corpusStarted = performance.now();
+  const corpus = makeCorpus({ count: MESSAGES });
+  log(
+    `\ncorpus: ${corpus.messages.length} messages, ${(corpus.totalBytes / 1e6).toFixed(1)} MB, ` +
+      `${corpus.needleCount} with "needle" (${((performance.now() - corpusStarted) / 1000).toFixed(1)} s)`,
+  );
+
+  const servers: BenchServer[] = [];
+  const wanted = (name: string) => !ONLY || ONLY === name;
+  if (wanted('dovecot')) {
+    if (!dovecot.installed) failAll('Dovecot', 'not installed');
+    else {
+      try {
+        const server = await startDovecotServer();
+        running.add(server);
+        servers.push(server);
+      } catch (error) {
+        failAll('Dovecot', `did not start: ${errorText(error)}`);
+      }
+    }
+  }
+  if (wanted('mallard')) {
+    try {
+      const server = await startMallardServer();
+      running.add(server);
+      servers.push(server);
+    } catch (error) {
+      failAll('Mallard', `did not start: ${errorText(error)}`);
+      log(`Mallard did not start: ${errorText(error)}`);
+    }
+  }
+
+  // LITERAL+ pipelining only when every server advertises it, so both see the same traffic.
+  let literalPlus = true;
+  for (const server of servers) {
+    try {
+      const has = await withTimeout(probeLiteralPlus(server), 30_000, 'capability probe');
+      if (!has) log(`${server.name} does not advertise LITERAL+: APPEND uses synchronising literals`);
+      literalPlus &&= has;
+    } catch (error) {
+      log(`${server.name}: capability probe failed: ${errorText(error)}`);
+    }
+  }
+
+  const options: WorkloadOptions = {
+    messages: corpus.messages,
+    literalPlus,
+    loginSeconds: LOGIN_SECONDS,
+    loginClients: 4,
+    repeats: REPEATS,
+    idleConnections: CONNECTIONS,
+    log,
+  };
+  for (const server of servers) {
+    log(`\n${server.name} on 127.0.0.1:${server.port}`);
+    await runServer(server, options);
+    problems[server.name] = server.problems();
+    await server.stop();
+    running.delete(server);
+  }
+
+  // The table.
+  const mallardSearch = results.Mallard.search;
+  const dovecotSearch = results.Dovecot.search;
+  const lines = [
+    '| workload | Mallard | Dovecot | Mallard ÷ Dovecot | target | met |',
+    '|---|---:|---:|---:|---|---|',
+  ];
+  for (const row of ROWS) {
+    const [ratio, target, met] = verdict(row, results.Mallard[row.id], results.Dovecot[row.id]);
+    lines.push(
+      `| ${row.label} | ${format(results.Mallard[row.id])} | ${format(results.Dovecot[row.id])} | ${ratio} | ${target} | ${met} |`,
+    );
+  }
+  if (storeAppend) {
+    const cell = storeAppend.messagesPerSecond
+      ? `${storeAppend.messagesPerSecond.toLocaleString('en')} msg/s`
+      : `error: ${storeAppend.error ?? ''}`;
+    lines.push(`| store append (sqlite engine, no IMAP) | ${cell} | — | — | — | — |`);
+  }
+  log('\n## Results\n');
+  log(lines.join('\n'));
+  log('\nratio = Mallard ÷ Dovecot: above 1 is better for rates, below 1 is better for times and memory.');
+
+  const matches = (outcome: Outcome | undefined) => (outcome?.ok ? Number(outcome.figure.extra?.matches) : undefined);
+  const m = matches(mallardSearch);
+  const d = matches(dovecotSearch);
+  log(
+    `SEARCH TEXT "needle" matches: Mallard ${m ?? '—'}, Dovecot ${d ?? '—'}, expected ${corpus.needleCount}` +
+      (m !== undefined && d !== undefined ? (m === d ? ' (same)' : ' (DIFFERENT)') : ''),
+  );
+
+  log('\n## Details\n');
+  for (const row of ROWS) {
+    for (const name of ['Mallard', 'Dovecot'] as const) {
+      const outcome = results[name][row.id];
+      if (outcome?.ok) log(`- ${row.id} / ${name}: ${outcome.figure.detail}`);
+    }
+  }
+  for (const name of ['Mallard', 'Dovecot'] as const) {
+    if (problems[name].length === 0) continue;
+    log(`\n## ${name} log: warnings and errors (last ${problems[name].length})\n`);
+    for (const line of problems[name]) log(`    ${line}`);
+  }
+
+  const json = {
+    date: new Date().toISOString(),
+    seconds: Number(((performance.now() - began) / 1000).toFixed(1)),
+    host: { node: process.version, cpus: os.cpus().length, platform: `${os.platform()} ${os.release()}` },
+    dovecot: dovecot.installed ? dovecot.version : 'not installed',
+    options: { messages: MESSAGES, connections: CONNECTIONS, loginSeconds: LOGIN_SECONDS, repeats: REPEATS, literalPlus },
+    corpus: { messages: corpus.messages.length, bytes: corpus.totalBytes, needleCount: corpus.needleCount },
+    results,
+    storeAppend: storeAppend ?? null,
+    problems,
+  };
+  const dir = path.join(os.tmpdir(), 'mallard-bench');
+  fs.mkdirSync(dir, { recursive: true });
+  const file = path.join(dir, 'latest.json');
+  fs.writeFileSync(file, `${JSON.stringify(json, null, 2)}\n`);
+  log(`\nJSON: ${file}`);
+  log(`total ${((performance.now() - began) / 1000).toFixed(0)} s`);
+}
+
+const interrupt = (signal: NodeJS.Signals) => {
+  console.error(`\n${signal}: stopping the servers`);
+  void stopAll().finally(() => process.exit(130));
+};
+process.once('SIGINT', interrupt);
+process.once('SIGTERM', interrupt);
+
+try {
+  await main();
+} catch (error) {
+  console.error('bench failed:', error);
+  process.exitCode = 1;
+} finally {
+  await stopAll();
+}
+// Sockets that a timed-out workload left behind must not keep the run alive.
+process.exit(process.exitCode ?? 0);

@@ -1,0 +1,62 @@
+/**
+ * APPEND (RFC 3501 6.3.11) with MULTIAPPEND (RFC 3502), UIDPLUS's APPENDUID (RFC 4315),
+ * APPENDLIMIT (RFC 7889) and UTF8=ACCEPT's `UTF8 (~{n})` form (RFC 6855).
+ *
+ * Every message is checked before any is stored (size, emptiness, NUL bytes, flags), so a bad
+ * message in a MULTIAPPEND stores nothing. The store appends one message at a time, though: if
+ * a later one fails in the store (over quota, say), the earlier ones stay. RFC 3502 asks for
+ * all-or-nothing; our store has no multi-message transaction, so this is a known gap.
+ *
+ * The bytes are stored exactly as received. \Recent cannot be set (the store drops it). When the
+ * target is the selected mailbox, the dispatcher's flush after the command reports the EXISTS.
+ */
+import type { CommandHandler, ImapContext } from '../context.ts';
+import { ResponseCodes } from '../encoder/index.ts';
+import { bad, no } from '../errors.ts';
+import { requireMailbox } from '../names.ts';
+import type { AppendCommand, AppendMessage } from '../parser/index.ts';
+
+const SYSTEM_FLAGS: ReadonlySet<string> = new Set([
+  '\\Answered',
+  '\\Flagged',
+  '\\Deleted',
+  '\\Seen',
+  '\\Draft',
+  '\\Recent',
+]);
+
+/** Rejects what must not be stored, before anything is. */
+function checkMessage(ctx: ImapContext, message: AppendMessage): void {
+  const limit = ctx.services.config.limits.max_message_size;
+  if (message.data.length === 0) throw no(null, 'Cannot append an empty message');
+  if (message.data.length > limit) throw no('TOOBIG', `Message is larger than ${limit} bytes`);
+  if (message.utf8 && !ctx.session.enabled.has('UTF8=ACCEPT')) {
+    throw bad('The UTF8 message form needs ENABLE UTF8=ACCEPT first');
+  }
+  // A NUL is not a CHAR8 (RFC 3501 9): only a literal8 (~{n}) may carry one.
+  if (!message.binary && message.data.includes(0)) throw bad('NUL bytes are not allowed in a literal');
+  for (const flag of message.flags) {
+    // The parser spells the known system flags canonically: anything else with "\" is unknown.
+    if (flag.startsWith('\\') && !SYSTEM_FLAGS.has(flag)) throw bad(`Invalid system flag ${flag}`);
+  }
+}
+
+export const append: CommandHandler<AppendCommand> = {
+  states: ['authenticated', 'selected'],
+  async run(ctx, command) {
+    for (const message of command.messages) checkMessage(ctx, message);
+    // RFC 3501: TRYCREATE tells the client that CREATE would make the APPEND possible.
+    const mailbox = await requireMailbox(ctx, command.mailbox, 'TRYCREATE');
+    const uids: number[] = [];
+    let uidValidity = mailbox.uidValidity;
+    for (const message of command.messages) {
+      const result = await ctx.services.store.append(mailbox.id, message.data, {
+        flags: message.flags.filter((flag) => flag !== '\\Recent'),
+        internalDate: message.internalDate ?? new Date(),
+      });
+      uids.push(result.uid);
+      uidValidity = result.uidValidity;
+    }
+    return { code: ResponseCodes.appendUid(uidValidity, uids), text: 'APPEND completed' };
+  },
+};

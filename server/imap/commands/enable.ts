@@ -1,0 +1,22 @@
+/** ENABLE (RFC 5161): CONDSTORE (RFC 7162) and UTF8=ACCEPT (RFC 6855). */
+import type { CommandHandler } from '../context.ts';
+import type { EnableCommand } from '../parser/index.ts';
+
+const ENABLEABLE = new Set(['CONDSTORE', 'UTF8=ACCEPT']);
+
+export const enable: CommandHandler<EnableCommand> = {
+  states: ['authenticated', 'selected'],
+  async run(ctx, command) {
+    const newly = command.capabilities.filter(
+      (name) => ENABLEABLE.has(name) && !ctx.session.enabled.has(name),
+    );
+    for (const name of newly) ctx.session.enabled.add(name);
+    await ctx.write(
+      ctx
+        .builder()
+        .untagged()
+        .text(['ENABLED', ...newly].join(' '))
+        .crlf(),
+    );
+  },
+};

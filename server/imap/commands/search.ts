@@ -1,0 +1,54 @@
+/**
+ * SEARCH and UID SEARCH (RFC 3501 6.4.4), with ESEARCH result options (RFC 4731), MODSEQ (RFC 7162)
+ * and YOUNGER/OLDER (RFC 5032). CHARSET UTF-8 and US-ASCII are accepted (the parser refuses others
+ * with NO [BADCHARSET]); strings are matched case-insensitively as substrings of the decoded text.
+ * RETURN (SAVE) and `$` (SEARCHRES, RFC 5182) are not offered and answer BAD.
+ *
+ * See search/compile.ts for the cost ordering, search/run.ts for the staged reading, and
+ * search/dates.ts for the calendar rules of the date keys. A message expunged by another session
+ * whose data is gone cannot match; the command then ends `OK [EXPUNGEISSUED]`.
+ */
+import type { CommandHandler, ImapContext } from '../context.ts';
+import { bad } from '../errors.ts';
+import type { MailboxView } from '../mailbox-view.ts';
+import type { SearchCommand } from '../parser/index.ts';
+import { compileSearch } from '../search/compile.ts';
+import { writeEsearch, writeSearch, type SearchAnswer } from '../search/response.ts';
+import { runSearch } from '../search/run.ts';
+
+function requireView(ctx: ImapContext): MailboxView {
+  const view = ctx.session.view;
+  if (view === null) throw bad('No mailbox selected');
+  return view;
+}
+
+export const search: CommandHandler<SearchCommand> = {
+  states: ['selected'],
+  // SEARCH by sequence number must not see sequence numbers shift (RFC 3501 7.4.1).
+  allowsExpunge: (command) => command.uid,
+  async run(ctx, command) {
+    const view = requireView(ctx);
+    const options = command.returnOptions;
+    if (options?.includes('SAVE')) throw bad('RETURN (SAVE) is not supported (no SEARCHRES)');
+    const uids = view.allUids();
+    const compiled = compileSearch(command.criteria, {
+      exists: uids.length,
+      maxUid: uids[uids.length - 1] ?? 0,
+      now: Date.now(),
+    });
+    // A MODSEQ search key turns CONDSTORE on for the session (RFC 7162 3.1).
+    if (compiled.hasModseq) ctx.session.enabled.add('CONDSTORE');
+    const result = await runSearch(ctx.services.store, view, compiled);
+    const answer: SearchAnswer = {
+      numbers: command.uid ? result.uids : result.seqs,
+      modseqs: result.modseqs,
+      withModseq: compiled.hasModseq,
+    };
+    const builder = ctx.builder();
+    if (options === null) writeSearch(builder, answer);
+    else writeEsearch(builder, command.tag, command.uid, options, answer);
+    await ctx.write(builder);
+    if (result.lost) return { code: 'EXPUNGEISSUED', text: 'Search completed, some messages were already expunged' };
+    return undefined;
+  },
+};

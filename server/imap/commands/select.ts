@@ -1,0 +1,60 @@
+/**
+ * SELECT and EXAMINE (RFC 3501 6.3.1-2, RFC 7162 for CONDSTORE): builds the session's view of the
+ * mailbox and reports its state. EXAMINE is read-only and claims no \Recent messages.
+ */
+import type { CommandHandler, ImapContext } from '../context.ts';
+import { ResponseCodes } from '../encoder/index.ts';
+import { bad } from '../errors.ts';
+import { MailboxView } from '../mailbox-view.ts';
+import { requireMailbox } from '../names.ts';
+import type { SelectCommand } from '../parser/index.ts';
+import { writeFlagLists } from '../updates.ts';
+
+async function openView(ctx: ImapContext, command: SelectCommand): Promise<MailboxView> {
+  const { store, follower } = ctx.services;
+  const mailbox = await requireMailbox(ctx, command.mailbox);
+  const keywords = await store.listKeywords(mailbox.id);
+  await follower.catchUp();
+  const messages = await store.listMessages(mailbox.id);
+  // No await between the listing and setting the view: journal entries after the listing reach it.
+  const view = new MailboxView(mailbox, messages, command.name === 'EXAMINE', keywords);
+  ctx.session.view = view;
+  ctx.session.state = 'selected';
+  return view;
+}
+
+export const select: CommandHandler<SelectCommand> = {
+  states: ['authenticated', 'selected'],
+  async run(ctx, command) {
+    if (command.qresync) throw bad('QRESYNC is not enabled');
+    // A failed SELECT leaves no mailbox selected (RFC 3501).
+    ctx.session.view = null;
+    ctx.session.state = 'authenticated';
+    if (command.condstore) ctx.session.enabled.add('CONDSTORE');
+    const view = await openView(ctx, command);
+    if (!view.readOnly) {
+      const { previous, current } = await ctx.services.store.claimRecent(view.mailbox.id);
+      view.markRecent(previous, current);
+    }
+    await writeFlagLists(ctx, view);
+    const mailbox = (await ctx.services.store.getMailboxById(view.mailbox.id)) ?? view.mailbox;
+    const builder = ctx.builder();
+    builder.untagged().text(`${view.exists} EXISTS`).crlf();
+    builder.untagged().text(`${view.recentCount} RECENT`).crlf();
+    const firstUnseen = view.allUids().findIndex((uid) => !view.flagsOf(uid).includes('\\Seen'));
+    if (firstUnseen >= 0) builder.status('*', 'OK', 'First unseen', ResponseCodes.unseen(firstUnseen + 1));
+    builder.status('*', 'OK', 'UIDs valid', ResponseCodes.uidValidity(mailbox.uidValidity));
+    builder.status('*', 'OK', 'Predicted next UID', ResponseCodes.uidNext(mailbox.uidNext));
+    builder.status(
+      '*',
+      'OK',
+      'Highest',
+      ResponseCodes.highestModSeq(Math.max(mailbox.highestModseq, view.modseq)),
+    );
+    await ctx.write(builder);
+    return {
+      code: view.readOnly ? 'READ-ONLY' : 'READ-WRITE',
+      text: `${command.name} completed`,
+    };
+  },
+};

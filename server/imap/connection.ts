@@ -1,0 +1,447 @@
+/**
+ * One IMAP connection: bytes in → framer → parser → dispatch → command → responses out. Commands
+ * run one at a time in the order received; the framer is pulled only when the previous command is
+ * done, so pipelined input (even bytes right after IDLE's DONE) waits its turn in the framer.
+ */
+import crypto from 'node:crypto';
+import net from 'node:net';
+import zlib from 'node:zlib';
+import type { ConnectionSession } from '../hooks/types.ts';
+import type { Logger } from '../log.ts';
+import type { User } from '../store/types.ts';
+import { upgradeToTls } from '../net/listener.ts';
+import type { TlsProvider } from '../tls/context.ts';
+import { capabilityList } from './capabilities.ts';
+import type { CommandOutcome, ImapContext, ImapServices, ImapSession, SessionState } from './context.ts';
+import { ResponseBuilder } from './encoder/index.ts';
+import { ImapError, mapError, no } from './errors.ts';
+import {
+  ImapFramer,
+  isParseError,
+  parseCommand,
+  type FramerItem,
+  type ParsedCommand,
+} from './parser/index.ts';
+import { COMMANDS } from './registry.ts';
+import { writeViewUpdates } from './updates.ts';
+
+const LOOPBACK = /^(127\.|::1$|::ffff:127\.)/;
+
+export class ImapConnection implements ImapSession {
+  readonly id = crypto.randomBytes(8).toString('hex');
+  state: SessionState = 'not-authenticated';
+  user: User | null = null;
+  view: ImapSession['view'] = null;
+  readonly enabled = new Set<string>();
+  clientId: ImapSession['clientId'] = null;
+  secure: boolean;
+  compressed = false;
+  /** From loopback, where passwords without TLS are allowed (unless configured otherwise). */
+  readonly loopback: boolean;
+  readonly connection: ConnectionSession;
+  readonly log: Logger;
+
+  private socket: net.Socket;
+  private framer: ImapFramer;
+  private readonly context: ImapContext;
+  private output: NodeJS.WritableStream & { flush?(kind: number, callback: () => void): void };
+  private dataWaiter: (() => void) | null = null;
+  private closed = false;
+  private closing = false;
+  private unsubscribe: (() => void) | null = null;
+  private idleTimer: NodeJS.Timeout | null = null;
+  private updateWaiter: (() => void) | null = null;
+  private countedUser: string | null = null;
+  private readonly onData = (chunk: Buffer) => this.receive(chunk);
+
+  constructor(
+    socket: net.Socket,
+    secure: boolean,
+    private readonly services: ImapServices,
+    private readonly tls: TlsProvider,
+  ) {
+    this.socket = socket;
+    this.output = socket;
+    this.secure = secure;
+    const remoteAddress = socket.remoteAddress ?? '';
+    this.loopback = services.config.tls.plaintext_auth_on_loopback && LOOPBACK.test(remoteAddress);
+    this.connection = {
+      id: this.id,
+      protocol: 'imap',
+      remoteAddress,
+      remotePort: socket.remotePort ?? 0,
+      localPort: socket.localPort ?? 0,
+      secure,
+      user: null,
+      openedAt: new Date(),
+    };
+    this.log = services.logger.child({ session: this.id, protocol: 'imap', remote: remoteAddress });
+    this.framer = this.newFramer();
+    this.context = this.makeContext();
+  }
+
+  private newFramer(): ImapFramer {
+    const limits = this.services.config.limits;
+    return new ImapFramer({
+      maxLineLength: limits.max_line_length,
+      maxLiteralSize: limits.max_message_size,
+      maxCommandSize: limits.max_message_size + limits.max_line_length,
+    });
+  }
+
+  /** Runs the connection to its end. */
+  async run(): Promise<void> {
+    this.attachSocket(this.socket);
+    try {
+      const verdict = await this.services.hooks.onConnect(this.connection);
+      if (!verdict.allow) {
+        this.log.info({ reason: verdict.reason }, 'connection refused');
+        await this.writeRaw(Buffer.from(`* BYE ${verdict.reason.replace(/[\r\n]/g, ' ')}\r\n`));
+        return;
+      }
+      this.log.debug({ secure: this.secure }, 'connection opened');
+      const greeting = `* OK [CAPABILITY ${this.capabilities().join(' ')}] Mallard IMAP ready\r\n`;
+      await this.writeRaw(Buffer.from(greeting));
+      this.resetIdleTimer();
+      await this.commandLoop();
+    } catch (error) {
+      this.log.warn({ err: error }, 'connection failed');
+    } finally {
+      this.finish();
+    }
+  }
+
+  // --- input ---
+
+  private attachSocket(socket: net.Socket): void {
+    socket.on('data', this.onData);
+    socket.on('close', () => this.finish());
+    socket.on('error', (error) => this.log.debug({ err: error }, 'socket error'));
+  }
+
+  private receive(chunk: Buffer): void {
+    this.framer.push(chunk);
+    this.resetIdleTimer();
+    const waiter = this.dataWaiter;
+    this.dataWaiter = null;
+    waiter?.();
+  }
+
+  /** The next framer item, waiting for more bytes as needed; null when the connection is gone. */
+  private async nextItem(mode: 'command' | 'line'): Promise<FramerItem | null> {
+    for (;;) {
+      if (this.closed) return null;
+      const item = this.framer.next(mode);
+      if (item) return item;
+      await new Promise<void>((resolve) => (this.dataWaiter = resolve));
+    }
+  }
+
+  private async commandLoop(): Promise<void> {
+    while (!this.closed && !this.closing) {
+      const item = await this.nextItem('command');
+      if (!item) return;
+      switch (item.type) {
+        case 'literal-request':
+          // The framer refuses literals over the limits itself (as an error item): this one fits.
+          this.framer.acceptLiteral();
+          await this.writeRaw(Buffer.from('+ Ready for literal data\r\n'));
+          break;
+        case 'error':
+          if (item.error.fatal) return this.bye('Too much data');
+          if (item.error.kind === 'literal-too-large') {
+            await this.writeRaw(
+              this.statusBuffer(item.error.tag ?? '*', 'NO', 'Message too large', 'TOOBIG'),
+            );
+          } else {
+            await this.writeRaw(this.statusBuffer(item.error.tag ?? '*', 'BAD', item.error.message));
+          }
+          break;
+        case 'line':
+          break;
+        case 'command':
+          await this.execute(parseCommand(item.command));
+          break;
+      }
+    }
+  }
+
+  // --- dispatch ---
+
+  private async execute(parsed: ReturnType<typeof parseCommand>): Promise<void> {
+    if (isParseError(parsed)) {
+      if (parsed.kind === 'empty') return;
+      if (parsed.kind === 'bad-charset') {
+        await this.writeRaw(
+          this.statusBuffer(parsed.tag ?? '*', 'NO', parsed.message, 'BADCHARSET (UTF-8 US-ASCII)'),
+        );
+      } else {
+        await this.writeRaw(this.statusBuffer(parsed.tag ?? '*', 'BAD', parsed.message));
+      }
+      return;
+    }
+    const handler = COMMANDS[parsed.name];
+    const commandName = 'uid' in parsed && parsed.uid ? `UID ${parsed.name}` : parsed.name;
+    if (this.state === 'logout') return;
+    if (!handler) {
+      await this.writeRaw(this.statusBuffer(parsed.tag, 'BAD', `${commandName} is not supported`));
+      return;
+    }
+    if (!handler.states.includes(this.state)) {
+      await this.writeRaw(
+        this.statusBuffer(parsed.tag, 'BAD', `${commandName} is not allowed ${this.stateWords()}`),
+      );
+      return;
+    }
+    const allowExpunge = handler.allowsExpunge ? handler.allowsExpunge(parsed as never) : true;
+    let outcome: CommandOutcome | void;
+    try {
+      outcome = await handler.run(this.context, parsed as never);
+    } catch (error) {
+      const mapped = mapError(error);
+      if (mapped.reference)
+        this.log.error({ err: error, reference: mapped.reference, command: commandName }, 'command failed');
+      await this.flushUpdates(allowExpunge);
+      await this.writeRaw(this.statusBuffer(parsed.tag, mapped.status, mapped.text, mapped.code));
+      return;
+    }
+    if (this.closed || this.closing) return;
+    const loggingOut = this.isLoggingOut(); // the command may have changed the state
+    if (!loggingOut) await this.flushUpdates(allowExpunge);
+    await this.writeRaw(
+      this.statusBuffer(parsed.tag, 'OK', outcome?.text ?? `${commandName} completed`, outcome?.code),
+    );
+    if (loggingOut) this.closeSocket();
+    else await outcome?.after?.();
+  }
+
+  private isLoggingOut(): boolean {
+    return this.state === 'logout';
+  }
+
+  private stateWords(): string {
+    switch (this.state) {
+      case 'not-authenticated':
+        return 'before authentication';
+      case 'authenticated':
+        return 'without a selected mailbox';
+      case 'selected':
+        return 'in the selected state';
+      case 'logout':
+        return 'after LOGOUT';
+    }
+  }
+
+  // --- output ---
+
+  private builder(): ResponseBuilder {
+    return new ResponseBuilder({ utf8: this.enabled.has('UTF8=ACCEPT') });
+  }
+
+  private statusBuffer(tag: string, status: 'OK' | 'NO' | 'BAD', text: string, code?: string | null): Buffer {
+    return this.builder().status(tag, status, text, code).toBuffer();
+  }
+
+  private writeRaw(data: Buffer): Promise<void> {
+    if (this.closed) return Promise.resolve();
+    const writable = this.output.write(data);
+    if (this.compressed) this.flushCompression();
+    if (writable) return Promise.resolve();
+    return new Promise((resolve) => {
+      const done = () => {
+        this.output.removeListener('drain', done);
+        this.socket.removeListener('close', done);
+        resolve();
+      };
+      this.output.once('drain', done);
+      this.socket.once('close', done);
+    });
+  }
+
+  private flushCompression(): void {
+    this.output.flush?.(zlib.constants.Z_SYNC_FLUSH, () => {});
+  }
+
+  private async bye(text: string): Promise<void> {
+    await this.writeRaw(Buffer.from(`* BYE ${text}\r\n`));
+    this.closeSocket();
+  }
+
+  /** Ends the session from outside (server shutdown, admin kick) with a BYE. */
+  async shutdown(text = 'Server shutting down'): Promise<void> {
+    if (this.closed) return;
+    await this.bye(text);
+  }
+
+  private closeSocket(): void {
+    this.closing = true;
+    if (this.compressed) this.output.end();
+    this.socket.end();
+    setTimeout(() => this.socket.destroy(), 2000).unref();
+  }
+
+  private resetIdleTimer(): void {
+    if (this.idleTimer) clearTimeout(this.idleTimer);
+    const { idle_timeout: timeout, idle_max: idleMax } = this.services.config.imap;
+    // Before login a minute is plenty; after it, at least RFC 3501's 30 minutes and never before
+    // IDLE's own limit ends the IDLE.
+    const seconds = this.state === 'not-authenticated' ? 60 : Math.max(timeout, idleMax + 60);
+    this.idleTimer = setTimeout(() => {
+      this.log.info('idle timeout');
+      void this.bye('Idle timeout, closing connection');
+    }, seconds * 1000);
+    this.idleTimer.unref();
+  }
+
+  private finish(): void {
+    if (this.closed) return;
+    this.closed = true;
+    if (this.idleTimer) clearTimeout(this.idleTimer);
+    this.unsubscribe?.();
+    this.unsubscribe = null;
+    if (this.countedUser) {
+      const count = (this.services.userSessions.get(this.countedUser) ?? 1) - 1;
+      if (count <= 0) this.services.userSessions.delete(this.countedUser);
+      else this.services.userSessions.set(this.countedUser, count);
+      this.countedUser = null;
+    }
+    this.dataWaiter?.();
+    this.updateWaiter?.();
+    this.socket.destroy();
+    this.services.hooks.onClose(this.connection);
+    this.log.debug('connection closed');
+  }
+
+  // --- session operations offered to commands ---
+
+  capabilities(): string[] {
+    return capabilityList(this, this.services.config);
+  }
+
+  private login(user: User): void {
+    const limit = this.services.config.imap.max_connections_per_user;
+    const count = this.services.userSessions.get(user.id) ?? 0;
+    if (count >= limit) {
+      throw no('LIMIT', `Too many connections for this account (limit ${limit})`);
+    }
+    this.services.userSessions.set(user.id, count + 1);
+    this.countedUser = user.id;
+    this.user = user;
+    this.state = 'authenticated';
+    this.connection.user = user.username;
+    this.log.info({ user: user.username }, 'authenticated');
+    this.unsubscribe = this.services.follower.subscribe(user.id, (entry) => {
+      this.view?.queue(entry);
+      if (this.updateWaiter && this.view?.hasPending()) this.updateWaiter();
+    });
+  }
+
+  private async flushUpdates(allowExpunge: boolean): Promise<void> {
+    const view = this.view;
+    if (!view || this.closed) return;
+    await this.services.follower.catchUp();
+    if (!view.hasPending()) return;
+    await writeViewUpdates(this.context, view, allowExpunge);
+  }
+
+  private async readLine(): Promise<Buffer | null> {
+    const item = await this.nextItem('line');
+    if (!item) return null;
+    // An over-long continuation line comes as an error item: give back an empty line, which no
+    // caller accepts (AUTHENTICATE answers BAD), so the session goes on.
+    return item.type === 'line' ? item.line : Buffer.alloc(0);
+  }
+
+  /**
+   * IDLE: waits for the client's next line, sending updates as they come and a keep-alive now
+   * and then; ends at idle_max with a BYE-free OK so clients simply re-issue IDLE.
+   */
+  private async idle(): Promise<Buffer | null> {
+    const { idle_keepalive: keepalive, idle_max: max } = this.services.config.imap;
+    const keepaliveTimer = setInterval(
+      () => void this.writeRaw(Buffer.from('* OK Still here\r\n')),
+      keepalive * 1000,
+    );
+    let ended = false;
+    const maxTimer = setTimeout(() => {
+      ended = true;
+      this.dataWaiter?.();
+    }, max * 1000);
+    const pump = async () => {
+      while (!ended && !this.closed) {
+        await new Promise<void>((resolve) => (this.updateWaiter = resolve));
+        this.updateWaiter = null;
+        if (!ended) await this.flushUpdates(true);
+      }
+    };
+    const pumping = pump();
+    try {
+      await this.flushUpdates(true);
+      for (;;) {
+        if (this.closed || ended) return null;
+        const item = this.framer.next('line');
+        if (item?.type === 'line') return item.line;
+        if (item) return Buffer.alloc(0); // an over-long line: not DONE, so IDLE answers BAD
+        await new Promise<void>((resolve) => (this.dataWaiter = resolve));
+      }
+    } finally {
+      ended = true;
+      clearInterval(keepaliveTimer);
+      clearTimeout(maxTimer);
+      this.updateWaiter?.();
+      await pumping;
+    }
+  }
+
+  private async startTls(): Promise<void> {
+    this.socket.off('data', this.onData);
+    this.socket.removeAllListeners('close');
+    // Anything the client sent after STARTTLS before the handshake is an injection attempt: drop it.
+    this.framer = this.newFramer();
+    const secureSocket = await upgradeToTls(this.socket, this.tls);
+    this.socket = secureSocket;
+    this.output = secureSocket;
+    this.secure = true;
+    this.connection.secure = true;
+    this.attachSocket(secureSocket);
+  }
+
+  private startCompression(): void {
+    const inflate = zlib.createInflateRaw();
+    const deflate = zlib.createDeflateRaw({ level: zlib.constants.Z_DEFAULT_COMPRESSION });
+    this.socket.off('data', this.onData);
+    this.socket.pipe(inflate);
+    inflate.on('data', this.onData);
+    inflate.on('error', () => this.socket.destroy());
+    deflate.pipe(this.socket);
+    this.output = deflate;
+    this.compressed = true;
+  }
+
+  private makeContext(): ImapContext {
+    return {
+      session: this,
+      services: this.services,
+      log: this.log,
+      builder: () => this.builder(),
+      write: (data) => this.writeRaw(Buffer.isBuffer(data) ? data : data.toBuffer()),
+      readLine: () => this.readLine(),
+      startTls: () => this.startTls(),
+      startCompression: () => this.startCompression(),
+      flushUpdates: (allowExpunge) => this.flushUpdates(allowExpunge),
+      login: (user) => this.login(user),
+      closeAfterResponse: () => {
+        this.state = 'logout';
+      },
+      capabilities: () => this.capabilities(),
+      idle: () => this.idle(),
+      bye: (text) => this.bye(text),
+    };
+  }
+}
+
+export function isImapError(error: unknown): error is ImapError {
+  return error instanceof ImapError;
+}
+
+export type { ParsedCommand };

@@ -1,0 +1,155 @@
+/**
+ * One message's `* n FETCH (...)` response, written into a ResponseBuilder. Message bytes go out as
+ * literals straight from the stored Buffer (subarrays, never copied into strings).
+ */
+import { extractSection, partial, type MimeIndex } from '../../mime/index.ts';
+import type { MessageSummary } from '../../store/types.ts';
+import type { ResponseBuilder } from '../encoder/index.ts';
+import type { FetchItem, FetchPartial } from '../parser/index.ts';
+import { binaryContent } from './binary.ts';
+
+/** Everything known about one message when its response is written. */
+export interface FetchMessage {
+  seq: number;
+  uid: number;
+  /** Flags as this session reports them (with \Recent). */
+  flags: readonly string[];
+  modseq: number;
+  /** Null when the plan needs no summary. */
+  summary: MessageSummary | null;
+  index: MimeIndex | null;
+  raw: Buffer | null;
+  /** This FETCH set \Seen on the message: FLAGS is reported even if not asked for (RFC 3501 6.4.5). */
+  flagsChanged: boolean;
+}
+
+export interface RenderOptions {
+  /** CONDSTORE is on: a FLAGS change this FETCH caused is reported with its MODSEQ (RFC 7162 3.2). */
+  condstore: boolean;
+}
+
+type BinaryItem = Extract<FetchItem, { kind: 'binary' | 'binary-size' }>;
+
+function missing(what: string): Error {
+  return new Error(`FETCH: ${what} not loaded`);
+}
+
+function clip(data: Buffer, range: FetchPartial | undefined): Buffer {
+  return range === undefined ? data : partial(data, range.offset, range.length);
+}
+
+/** Section data: an empty result is the empty string (RFC 3501: a missing part is ""). */
+function writeData(builder: ResponseBuilder, data: Buffer, binary = false): void {
+  if (data.length === 0) builder.text('""');
+  // literal8 only where it is needed: NUL bytes cannot go in a plain literal (RFC 3516 4.2).
+  else builder.literal(data, binary && data.includes(0));
+}
+
+/**
+ * BINARY contents are decoded before anything is written, so that an undecodable part (which
+ * fails the command) never leaves half a response in the builder.
+ */
+function decodeBinaries(items: readonly FetchItem[], message: FetchMessage): Map<BinaryItem, Buffer | null> {
+  const decoded = new Map<BinaryItem, Buffer | null>();
+  for (const item of items) {
+    if (item.kind !== 'binary' && item.kind !== 'binary-size') continue;
+    if (message.raw === null) throw missing('message bytes');
+    decoded.set(item, binaryContent(message.raw, message.index, item.part));
+  }
+  return decoded;
+}
+
+function writeItem(
+  builder: ResponseBuilder,
+  item: FetchItem,
+  message: FetchMessage,
+  binaries: Map<BinaryItem, Buffer | null>,
+): void {
+  switch (item.kind) {
+    case 'attribute':
+      return writeAttribute(builder, item.name, message);
+    case 'body': {
+      if (message.raw === null) throw missing('message bytes');
+      const whole = item.section.part.length === 0 && item.section.text === null;
+      if (!whole && message.index === null) throw missing('MIME index');
+      const data = whole ? message.raw : extractSection(message.raw, message.index!, item.section);
+      builder.text(`${item.responseName} `);
+      return writeData(builder, clip(data, item.partial));
+    }
+    case 'binary': {
+      const data = binaries.get(item) ?? null;
+      builder.text(`${item.responseName} `);
+      if (data === null) builder.nil();
+      else writeData(builder, clip(data, item.partial), true);
+      return;
+    }
+    case 'binary-size':
+      builder.text(`${item.responseName} `).number(binaries.get(item)?.length ?? 0);
+      return;
+  }
+}
+
+function writeAttribute(
+  builder: ResponseBuilder,
+  name: Extract<FetchItem, { kind: 'attribute' }>['name'],
+  message: FetchMessage,
+): void {
+  switch (name) {
+    case 'FLAGS':
+      builder.text('FLAGS ').flags(message.flags);
+      return;
+    case 'UID':
+      builder.text('UID ').number(message.uid);
+      return;
+    case 'MODSEQ':
+      builder.text(`MODSEQ (`).number(message.modseq).text(')');
+      return;
+    case 'INTERNALDATE':
+      if (message.summary === null) throw missing('summary');
+      builder.text('INTERNALDATE ').date(message.summary.internalDate);
+      return;
+    case 'RFC822.SIZE':
+      if (message.summary === null) throw missing('summary');
+      builder.text('RFC822.SIZE ').number(message.summary.size);
+      return;
+    case 'ENVELOPE':
+      if (message.index === null) throw missing('MIME index');
+      builder.text('ENVELOPE ').value(message.index.envelope);
+      return;
+    case 'BODY':
+      if (message.index === null) throw missing('MIME index');
+      builder.text('BODY ').value(message.index.body);
+      return;
+    case 'BODYSTRUCTURE':
+      if (message.index === null) throw missing('MIME index');
+      builder.text('BODYSTRUCTURE ').value(message.index.bodyStructure);
+      return;
+  }
+}
+
+/** The items a message's response carries: the asked ones, plus FLAGS (and MODSEQ) after an implicit \Seen. */
+function responseItems(items: readonly FetchItem[], message: FetchMessage, options: RenderOptions): FetchItem[] {
+  if (!message.flagsChanged) return [...items];
+  const has = (name: string) => items.some((item) => item.kind === 'attribute' && item.name === name);
+  const extra: FetchItem[] = [];
+  if (!has('FLAGS')) extra.push({ kind: 'attribute', name: 'FLAGS' });
+  if (options.condstore && !has('MODSEQ')) extra.push({ kind: 'attribute', name: 'MODSEQ' });
+  return [...items, ...extra];
+}
+
+/** Appends `* seq FETCH (...)\r\n` for one message. Throws (writing nothing) for an undecodable BINARY part. */
+export function renderFetch(
+  builder: ResponseBuilder,
+  items: readonly FetchItem[],
+  message: FetchMessage,
+  options: RenderOptions,
+): void {
+  const all = responseItems(items, message, options);
+  const binaries = decodeBinaries(all, message);
+  builder.untagged().number(message.seq).text(' FETCH (');
+  all.forEach((item, i) => {
+    if (i > 0) builder.sp();
+    writeItem(builder, item, message, binaries);
+  });
+  builder.text(')').crlf();
+}

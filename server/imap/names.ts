@@ -1,0 +1,25 @@
+/**
+ * Mailbox names on the wire: modified UTF-7 (RFC 3501 5.1.3), or UTF-8 once the client enabled
+ * UTF8=ACCEPT. Stored names are always UTF-8.
+ */
+import type { ImapContext } from './context.ts';
+import { decodeModifiedUtf7, Utf7Error } from './encoder/index.ts';
+import { no } from './errors.ts';
+
+export function mailboxFromWire(ctx: ImapContext, name: string): string {
+  if (ctx.session.enabled.has('UTF8=ACCEPT')) return name;
+  try {
+    return decodeModifiedUtf7(name);
+  } catch (error) {
+    if (error instanceof Utf7Error) throw no('CANNOT', 'Mailbox name is not valid modified UTF-7');
+    throw error;
+  }
+}
+
+/** The mailbox a command names, which must exist and be selectable. */
+export async function requireMailbox(ctx: ImapContext, wireName: string, missingCode = 'NONEXISTENT') {
+  const user = ctx.session.user!;
+  const mailbox = await ctx.services.store.getMailbox(user.id, mailboxFromWire(ctx, wireName));
+  if (!mailbox || !mailbox.selectable) throw no(missingCode, 'No such mailbox');
+  return mailbox;
+}

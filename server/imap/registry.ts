@@ -1,0 +1,67 @@
+/** Every IMAP command, by the name the parser gives it, mapped to its handler (one file each). */
+import type { CommandHandler } from './context.ts';
+import type { CommandName } from './parser/index.ts';
+import { append } from './commands/append.ts';
+import { authenticate } from './commands/authenticate.ts';
+import { capability } from './commands/capability.ts';
+import { compress } from './commands/compress.ts';
+import { copy, move } from './commands/copy.ts';
+import { create } from './commands/create.ts';
+import { deleteMailbox } from './commands/delete.ts';
+import { enable } from './commands/enable.ts';
+import { expunge } from './commands/expunge.ts';
+import { fetch } from './commands/fetch.ts';
+import { id } from './commands/id.ts';
+import { idle } from './commands/idle.ts';
+import { list, lsub } from './commands/list.ts';
+import { login } from './commands/login.ts';
+import { logout } from './commands/logout.ts';
+import { namespace } from './commands/namespace.ts';
+import { check, noop } from './commands/noop.ts';
+import { getQuota, getQuotaRoot, setQuota } from './commands/quota.ts';
+import { rename } from './commands/rename.ts';
+import { search } from './commands/search.ts';
+import { select } from './commands/select.ts';
+import { starttls } from './commands/starttls.ts';
+import { status } from './commands/status.ts';
+import { storeFlags } from './commands/store.ts';
+import { subscribe, unsubscribe } from './commands/subscribe.ts';
+import { close, unselect } from './commands/unselect.ts';
+
+export const COMMANDS: Record<CommandName, CommandHandler<never>> = {
+  CAPABILITY: capability,
+  NOOP: noop,
+  LOGOUT: logout,
+  STARTTLS: starttls,
+  AUTHENTICATE: authenticate,
+  LOGIN: login,
+  ID: id,
+  ENABLE: enable,
+  COMPRESS: compress,
+  NAMESPACE: namespace,
+  SELECT: select,
+  EXAMINE: select,
+  CREATE: create,
+  DELETE: deleteMailbox,
+  RENAME: rename,
+  SUBSCRIBE: subscribe,
+  UNSUBSCRIBE: unsubscribe,
+  LIST: list,
+  LSUB: lsub,
+  XLIST: lsub,
+  STATUS: status,
+  APPEND: append,
+  CHECK: check,
+  CLOSE: close,
+  UNSELECT: unselect,
+  EXPUNGE: expunge,
+  SEARCH: search,
+  FETCH: fetch,
+  STORE: storeFlags,
+  COPY: copy,
+  MOVE: move,
+  IDLE: idle,
+  GETQUOTA: getQuota,
+  GETQUOTAROOT: getQuotaRoot,
+  SETQUOTA: setQuota,
+};

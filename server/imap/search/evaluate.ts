@@ -1,0 +1,124 @@
+/**
+ * Evaluates a matcher tree against one message with three-valued logic: a node whose data is not
+ * loaded yet answers `null` (unknown). AND is false as soon as one child is false, OR true as soon as
+ * one branch is true, whatever the unknowns, so the caller loads a message's index or body only when
+ * the cheaper keys could not decide.
+ */
+import type { MimeIndex } from '../../mime/index.ts';
+import type { MessageSummary } from '../../store/types.ts';
+import type { MatchNode } from './compile.ts';
+import type { MessageText } from './content.ts';
+import { localDay, sentDay } from './dates.ts';
+
+export type Verdict = boolean | null;
+
+/** One message under evaluation; the data fields stay null until loaded. */
+export interface SearchSubject {
+  seq: number;
+  uid: number;
+  flags: readonly string[];
+  recent: boolean;
+  modseq: number;
+  summary: MessageSummary | null;
+  index: MimeIndex | null;
+  text: MessageText | null;
+}
+
+/** Binary search in sorted, disjoint, inclusive ranges. */
+export function inRanges(ranges: ReadonlyArray<readonly [number, number]>, n: number): boolean {
+  let low = 0;
+  let high = ranges.length - 1;
+  while (low <= high) {
+    const middle = (low + high) >> 1;
+    const [from, to] = ranges[middle]!;
+    if (n < from) high = middle - 1;
+    else if (n > to) low = middle + 1;
+    else return true;
+  }
+  return false;
+}
+
+function hasFlag(flags: readonly string[], folded: string): boolean {
+  for (const flag of flags) {
+    if (flag.length === folded.length && flag.toLowerCase() === folded) return true;
+  }
+  return false;
+}
+
+function compareDay(op: 'before' | 'on' | 'since', day: number, wanted: number): boolean {
+  if (op === 'before') return day < wanted;
+  if (op === 'on') return day === wanted;
+  return day >= wanted;
+}
+
+function sentDayOf(index: MimeIndex): number | null {
+  const header = index.envelope[0];
+  return sentDay(typeof header === 'string' ? header : null, index.date);
+}
+
+function and(nodes: readonly MatchNode[], subject: SearchSubject): Verdict {
+  let verdict: Verdict = true;
+  for (const node of nodes) {
+    const result = evaluate(node, subject);
+    if (result === false) return false;
+    if (result === null) verdict = null;
+  }
+  return verdict;
+}
+
+function or(nodes: readonly MatchNode[], subject: SearchSubject): Verdict {
+  let verdict: Verdict = false;
+  for (const node of nodes) {
+    const result = evaluate(node, subject);
+    if (result === true) return true;
+    if (result === null) verdict = null;
+  }
+  return verdict;
+}
+
+export function evaluate(node: MatchNode, subject: SearchSubject): Verdict {
+  switch (node.kind) {
+    case 'const':
+      return node.value;
+    case 'and':
+      return and(node.nodes, subject);
+    case 'or':
+      return or(node.nodes, subject);
+    case 'not': {
+      const result = evaluate(node.node, subject);
+      return result === null ? null : !result;
+    }
+    case 'seq':
+      return inRanges(node.ranges, subject.seq);
+    case 'uid':
+      return inRanges(node.ranges, subject.uid);
+    case 'flag':
+      return (node.recent ? subject.recent : hasFlag(subject.flags, node.flag)) === node.set;
+    case 'modseq':
+      return subject.modseq >= node.min;
+    case 'size': {
+      if (subject.summary === null) return null;
+      const size = subject.summary.size;
+      return node.op === 'larger' ? size > node.size : size < node.size;
+    }
+    case 'internaldate':
+      if (subject.summary === null) return null;
+      return compareDay(node.op, localDay(subject.summary.internalDate), node.day);
+    case 'age': {
+      if (subject.summary === null) return null;
+      const time = subject.summary.internalDate.getTime();
+      return node.op === 'younger' ? time >= node.threshold : time < node.threshold;
+    }
+    case 'sentdate': {
+      if (subject.index === null) return null;
+      const day = sentDayOf(subject.index);
+      return day !== null && compareDay(node.op, day, node.day);
+    }
+    case 'header':
+      return subject.text === null ? null : subject.text.headerContains(node.field, node.needle);
+    case 'body':
+      return subject.text === null ? null : subject.text.body().includes(node.needle);
+    case 'text':
+      return subject.text === null ? null : subject.text.textContains(node.needle);
+  }
+}

@@ -1,0 +1,61 @@
+/**
+ * The untagged answer of SEARCH: `* SEARCH 2 5 7`, or with RETURN options the ESEARCH form of
+ * RFC 4731: `* ESEARCH (TAG "a1") UID MIN 2 MAX 7 COUNT 3 ALL 2,5,7`. When the criteria contain
+ * MODSEQ, the highest MODSEQ of the reported messages follows (RFC 7162 3.1.5; RFC 4731 3.2: with
+ * only MIN and/or MAX, of those messages), and never when nothing matched.
+ */
+import type { ResponseBuilder } from '../encoder/index.ts';
+import { quote } from '../encoder/index.ts';
+import type { SearchReturnOption } from '../parser/index.ts';
+
+export interface SearchAnswer {
+  /** The matching numbers (UIDs for UID SEARCH), ascending. */
+  numbers: readonly number[];
+  /** MODSEQ of each match, in the same order. */
+  modseqs: readonly number[];
+  /** Add the MODSEQ result (the criteria contain MODSEQ). */
+  withModseq: boolean;
+}
+
+function highest(values: Iterable<number>): number {
+  let max = 0;
+  for (const value of values) if (value > max) max = value;
+  return max;
+}
+
+/** `* SEARCH n n n [(MODSEQ m)]`. */
+export function writeSearch(builder: ResponseBuilder, answer: SearchAnswer): void {
+  builder.untagged().text('SEARCH');
+  // Joined in slices: a long result list must not build one string per number and then a copy.
+  const { numbers } = answer;
+  for (let i = 0; i < numbers.length; i += 1024) {
+    builder.text(` ${numbers.slice(i, i + 1024).join(' ')}`);
+  }
+  if (answer.withModseq && numbers.length > 0) builder.text(` (MODSEQ ${highest(answer.modseqs)})`);
+  builder.crlf();
+}
+
+/** `* ESEARCH (TAG "t") [UID] [MIN n] [MAX n] [COUNT n] [ALL set] [MODSEQ m]`. */
+export function writeEsearch(
+  builder: ResponseBuilder,
+  tag: string,
+  byUid: boolean,
+  options: readonly SearchReturnOption[],
+  answer: SearchAnswer,
+): void {
+  const { numbers, modseqs } = answer;
+  const wants = (option: SearchReturnOption) => options.includes(option);
+  builder.untagged().text(`ESEARCH (TAG ${quote(tag)})`);
+  if (byUid) builder.text(' UID');
+  const last = numbers.length - 1;
+  if (last >= 0 && wants('MIN')) builder.text(` MIN ${numbers[0]!}`);
+  if (last >= 0 && wants('MAX')) builder.text(` MAX ${numbers[last]!}`);
+  if (wants('COUNT')) builder.text(` COUNT ${numbers.length}`);
+  if (last >= 0 && wants('ALL')) builder.text(' ALL ').sequence(numbers, false);
+  if (answer.withModseq && last >= 0) {
+    const all = wants('ALL') || wants('COUNT');
+    const reported = all ? modseqs : [wants('MIN') ? modseqs[0]! : 0, wants('MAX') ? modseqs[last]! : 0];
+    builder.text(` MODSEQ ${highest(reported)}`);
+  }
+  builder.crlf();
+}

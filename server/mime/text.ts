@@ -1,0 +1,68 @@
+/**
+ * Decoded text for SEARCH: header values with encoded words decoded, and the text of every text/*
+ * part with transfer and charset encodings undone. Nothing here throws on odd input.
+ */
+import { buildIndex } from './build-index.ts';
+import { decodeCharset } from './charset.ts';
+import { decodeHeaderValue } from './encoded-word.ts';
+import { parseHeaderFields, rawFieldValue } from './header.ts';
+import { decodeTransfer } from './transfer.ts';
+import type { MimeIndex, MimePart } from './types.ts';
+
+export interface DecodedHeader {
+  /** Lower-cased field name. */
+  name: string;
+  /** Unfolded, RFC 2047-decoded UTF-8 value, trimmed. */
+  value: string;
+}
+
+/** The top-level header fields in order (lines without a colon are not fields and are left out). */
+export function decodedHeaders(raw: Buffer, index: MimeIndex): DecodedHeader[] {
+  const { root } = index;
+  return parseHeaderFields(raw, root.headerStart, root.bodyStart)
+    .filter((field) => field.valueStart >= 0)
+    .map((field) => ({ name: field.key, value: decodeHeaderValue(rawFieldValue(raw, field)) }));
+}
+
+/**
+ * The text of all text/* leaves, including those inside attached messages, one after another. HTML is
+ * included as it is. A multipart whose parts could not be found counts as text, so its words stay
+ * searchable.
+ */
+export function decodedBodyText(raw: Buffer, index: MimeIndex): string {
+  const texts: string[] = [];
+  collectText(raw, index.root, texts, 0);
+  return texts.join('\n');
+}
+
+/** How many transfer-encoded attached messages deep we decode for text (each level is re-parsed). */
+const MAX_ENCODED_MESSAGE_DEPTH = 4;
+
+function collectText(raw: Buffer, part: MimePart, out: string[], encodedDepth: number): void {
+  if (part.message !== null && !isTransferEncoded(part)) {
+    collectText(raw, part.message, out, encodedDepth);
+    return;
+  }
+  if (part.children.length > 0) {
+    for (const child of part.children) collectText(raw, child, out, encodedDepth);
+    return;
+  }
+  const { type, subtype } = part.contentType;
+  if (type === 'text' || type === 'multipart') out.push(partText(raw, part));
+  else if (type === 'message' && subtype === 'rfc822' && encodedDepth < MAX_ENCODED_MESSAGE_DEPTH) {
+    // Some senders base64-encode attached messages: the index sees only encoded bytes, so the
+    // message is decoded and indexed on the spot to make its text searchable all the same.
+    const inner = decodeTransfer(raw.subarray(part.bodyStart, part.bodyEnd), part.encoding);
+    collectText(inner, buildIndex(inner).root, out, encodedDepth + 1);
+  }
+}
+
+function isTransferEncoded(part: MimePart): boolean {
+  return part.encoding === 'base64' || part.encoding === 'quoted-printable';
+}
+
+/** One leaf's body, transfer-decoded and charset-decoded to UTF-8. */
+export function partText(raw: Buffer, part: MimePart): string {
+  const body = decodeTransfer(raw.subarray(part.bodyStart, part.bodyEnd), part.encoding);
+  return decodeCharset(body, part.contentType.params.charset);
+}

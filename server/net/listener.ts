@@ -1,0 +1,78 @@
+/**
+ * TCP listeners with implicit TLS or plain text (+ STARTTLS), shared by every protocol. Implicit TLS
+ * and STARTTLS use the same path (`upgradeToTls`), so both read the TLS provider per connection.
+ */
+import net from 'node:net';
+import tls from 'node:tls';
+import type { TlsProvider } from '../tls/context.ts';
+
+export interface ListenerOptions {
+  host: string;
+  port: number;
+  /** Implicit TLS (993, 995) when true; plain text with STARTTLS offered when false. */
+  implicitTls: boolean;
+  tls: TlsProvider;
+  /** Milliseconds a TLS handshake may take before the socket is dropped. */
+  handshakeTimeout?: number;
+  onConnection(socket: net.Socket, secure: boolean): void;
+  onError?(error: Error): void;
+}
+
+export interface RunningListener {
+  readonly port: number;
+  readonly host: string;
+  readonly implicitTls: boolean;
+  /** Stops accepting; open connections are the protocol's to end. */
+  close(): Promise<void>;
+}
+
+/** Wraps a connected socket in TLS as the server side; resolves once the handshake is done. */
+export function upgradeToTls(
+  socket: net.Socket,
+  provider: TlsProvider,
+  timeoutMs = 30_000,
+): Promise<tls.TLSSocket> {
+  return new Promise((resolve, reject) => {
+    const secure = new tls.TLSSocket(socket, { isServer: true, secureContext: provider.current() });
+    const timer = setTimeout(() => fail(new Error('TLS handshake timed out')), timeoutMs);
+    const fail = (error: Error) => {
+      clearTimeout(timer);
+      secure.destroy();
+      reject(error);
+    };
+    secure.once('secure', () => {
+      clearTimeout(timer);
+      secure.off('error', fail);
+      resolve(secure);
+    });
+    secure.once('error', fail);
+  });
+}
+
+export function listen(options: ListenerOptions): Promise<RunningListener> {
+  const server = net.createServer({ noDelay: true }, (socket) => {
+    socket.on('error', () => socket.destroy()); // until the protocol takes the socket over
+    if (!options.implicitTls) {
+      options.onConnection(socket, false);
+      return;
+    }
+    upgradeToTls(socket, options.tls, options.handshakeTimeout).then(
+      (secure) => options.onConnection(secure, true),
+      () => socket.destroy(), // failed handshakes (scanners, wrong protocol) are not worth a log line each
+    );
+  });
+  server.on('error', (error) => options.onError?.(error));
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port, options.host, () => {
+      server.off('error', reject);
+      const address = server.address() as net.AddressInfo;
+      resolve({
+        port: address.port,
+        host: options.host,
+        implicitTls: options.implicitTls,
+        close: () => new Promise<void>((done) => server.close(() => done())),
+      });
+    });
+  });
+}

@@ -1,0 +1,417 @@
+/**
+ * One POP3 connection: bytes in → line framer → parser → dispatch (state check) → command →
+ * reply out. Commands run one at a time in the order received; a line is taken from the framer
+ * only when the previous command has been answered, so pipelined commands (RFC 2449 PIPELINING)
+ * wait their turn and are answered in order.
+ *
+ * The idle timer runs only while the session waits for the client (a command or an AUTH
+ * continuation) and restarts with every byte received. It is stopped while a command is being
+ * answered: a reply is written with backpressure (waiting for 'drain') and the timer starts again
+ * only once the last byte of the reply has been handed to the kernel, so a slow RETR of a large
+ * message on a slow link is never cut off.
+ */
+import crypto from 'node:crypto';
+import type net from 'node:net';
+import { plaintextAuthAllowedFrom } from '../auth/login-policy.ts';
+import type { ConnectionSession } from '../hooks/types.ts';
+import type { Logger } from '../log.ts';
+import { upgradeToTls } from '../net/listener.ts';
+import type { User } from '../store/types.ts';
+import type { TlsProvider } from '../tls/context.ts';
+import { capabilityList } from './capabilities.ts';
+import type { Pop3Context, Pop3Reply, Pop3Services, Pop3Session, SessionState } from './context.ts';
+import { stuffLine, wireChunks } from './encoder.ts';
+import { err, errorLine, mapError, Pop3Error } from './errors.ts';
+import { LineFramer } from './framer.ts';
+import { Maildrop } from './maildrop.ts';
+import { isKeyword, parseCommand } from './parser.ts';
+import { COMMANDS } from './registry.ts';
+
+/** Longest command line without its CRLF (RFC 2449 4 allows 255 octets; some clients send more). */
+export const MAX_COMMAND_LINE = 510;
+/** Longest SASL continuation line (RFC 5034 4: not bound by the command limit). */
+export const MAX_CONTINUATION_LINE = 16 * 1024;
+/** Input waiting to be read before the socket stops reading (pipelined commands). */
+const MAX_BUFFERED_INPUT = 64 * 1024;
+/** Invalid lines in a row (unknown, over-long) before the connection is closed. */
+const MAX_INVALID_LINES = 10;
+/** How long a closing connection may take to send its last bytes. */
+const CLOSE_GRACE_MS = 2000;
+
+/** What every connection of one POP3 service shares. */
+export interface Pop3Runtime {
+  services: Pop3Services;
+  tls: TlsProvider;
+  /** user id → session id holding the maildrop, in this process. */
+  locks: Map<string, string>;
+  /** Idle timeout in milliseconds (from `pop3.idle_timeout`; tests use a shorter one). */
+  idleTimeoutMs: number;
+}
+
+export class Pop3Connection implements Pop3Session {
+  readonly id = crypto.randomBytes(8).toString('hex');
+  state: SessionState = 'authorization';
+  pendingUser: string | null = null;
+  user: User | null = null;
+  maildrop: Maildrop | null = null;
+  secure: boolean;
+  /** From loopback, where passwords without TLS are allowed (unless configured otherwise). */
+  readonly loopback: boolean;
+  readonly connection: ConnectionSession;
+  readonly log: Logger;
+
+  private socket: net.Socket;
+  private readonly framer = new LineFramer();
+  private readonly context: Pop3Context;
+  private readonly services: Pop3Services;
+  private dataWaiter: (() => void) | null = null;
+  private idleTimer: NodeJS.Timeout | null = null;
+  /** The session is waiting for the client: the idle timer runs. */
+  private waiting = false;
+  /** A command is being executed and answered. */
+  private busy = false;
+  private closed = false;
+  private closing = false;
+  private closeAfterReply = false;
+  private paused = false;
+  private invalidLines = 0;
+  private lockedUser: string | null = null;
+  private readonly onData = (chunk: Buffer) => this.receive(chunk);
+  private readonly onClose = () => this.finish();
+
+  constructor(
+    socket: net.Socket,
+    secure: boolean,
+    private readonly runtime: Pop3Runtime,
+  ) {
+    this.socket = socket;
+    this.secure = secure;
+    this.services = runtime.services;
+    const remoteAddress = socket.remoteAddress ?? '';
+    this.loopback = plaintextAuthAllowedFrom(this.services.config, remoteAddress);
+    this.connection = {
+      id: this.id,
+      protocol: 'pop3',
+      remoteAddress,
+      remotePort: socket.remotePort ?? 0,
+      localPort: socket.localPort ?? 0,
+      secure,
+      user: null,
+      openedAt: new Date(),
+    };
+    this.log = this.services.logger.child({ session: this.id, protocol: 'pop3', remote: remoteAddress });
+    this.context = this.makeContext();
+  }
+
+  /** Runs the connection to its end. */
+  async run(): Promise<void> {
+    this.attachSocket(this.socket);
+    try {
+      const verdict = await this.services.hooks.onConnect(this.connection);
+      if (!verdict.allow) {
+        this.log.info({ reason: verdict.reason }, 'connection refused');
+        await this.write(errorLine('SYS/PERM', verdict.reason), true);
+        this.closeSocket();
+        return;
+      }
+      this.log.debug({ secure: this.secure }, 'connection opened');
+      await this.write('+OK Mallard POP3 ready\r\n', true);
+      await this.commandLoop();
+    } catch (error) {
+      this.log.warn({ err: error }, 'connection failed');
+      this.closeSocket();
+    } finally {
+      // The socket's 'close' event finishes the session; this covers a socket that never opened.
+      if (this.socket.destroyed) this.finish();
+    }
+  }
+
+  // --- input ---
+
+  private attachSocket(socket: net.Socket): void {
+    socket.on('data', this.onData);
+    socket.on('close', this.onClose);
+    socket.on('error', (error) => this.log.debug({ err: error }, 'socket error'));
+  }
+
+  private receive(chunk: Buffer): void {
+    this.framer.push(chunk);
+    if (this.framer.buffered > MAX_BUFFERED_INPUT && !this.paused) {
+      this.paused = true;
+      this.socket.pause();
+    }
+    if (this.waiting) this.startIdleTimer();
+    const waiter = this.dataWaiter;
+    this.dataWaiter = null;
+    waiter?.();
+  }
+
+  /** The next line or over-long-line report, waiting (idle timer running) as needed; null when gone. */
+  private async nextLine(maxLength: number) {
+    for (;;) {
+      if (this.closed || this.closing) return null;
+      const item = this.framer.next(maxLength);
+      if (item) {
+        this.waiting = false;
+        this.stopIdleTimer();
+        return item;
+      }
+      if (this.paused) {
+        this.paused = false;
+        this.socket.resume();
+      }
+      if (!this.waiting) {
+        this.waiting = true;
+        this.startIdleTimer();
+      }
+      await new Promise<void>((resolve) => (this.dataWaiter = resolve));
+    }
+  }
+
+  private async commandLoop(): Promise<void> {
+    while (!this.closed && !this.closing) {
+      const item = await this.nextLine(MAX_COMMAND_LINE);
+      if (!item) return;
+      this.busy = true;
+      try {
+        if (item.type === 'too-long') await this.invalid('Command line too long');
+        else await this.execute(item.line);
+      } finally {
+        this.busy = false;
+      }
+      if (this.closeAfterReply) this.closeSocket();
+    }
+  }
+
+  // --- dispatch ---
+
+  private async execute(line: Buffer): Promise<void> {
+    const command = parseCommand(line);
+    if (!command) return;
+    const handler = COMMANDS[command.name];
+    if (!handler) {
+      return this.invalid(isKeyword(command.name) ? `Unknown command ${command.name}` : 'Unknown command');
+    }
+    this.invalidLines = 0;
+    if (!handler.states.includes(this.state)) {
+      const when = this.state === 'authorization' ? 'before login' : 'after login';
+      await this.write(errorLine(null, `${command.name} is not allowed ${when}`), true);
+      return;
+    }
+    this.log.debug({ command: command.name }, 'command');
+    let reply: Pop3Reply;
+    try {
+      reply = await handler.run(this.context, command);
+    } catch (error) {
+      const mapped = mapError(error);
+      if (mapped.reference) {
+        this.log.error({ err: error, reference: mapped.reference, command: command.name }, 'command failed');
+      }
+      await this.write(errorLine(mapped.code, mapped.text), true);
+      if (mapped.fatal) this.closeSocket();
+      return;
+    }
+    await this.writeReply(reply);
+    if (reply.close) this.closeSocket();
+    else await reply.after?.();
+  }
+
+  /** Answers an unknown command or an over-long line; too many in a row end the connection. */
+  private async invalid(text: string): Promise<void> {
+    if (++this.invalidLines >= MAX_INVALID_LINES) {
+      this.log.info('too many invalid commands');
+      await this.write(errorLine(null, 'Too many invalid commands, closing connection'), true);
+      this.closeSocket();
+      return;
+    }
+    await this.write(errorLine(null, text), true);
+  }
+
+  // --- output ---
+
+  private async writeReply(reply: Pop3Reply): Promise<void> {
+    const head = `+OK ${reply.text.replace(/[\r\n]+/g, ' ')}\r\n`;
+    if (reply.message) {
+      await this.write(head);
+      for (const chunk of wireChunks(reply.message.raw, { bodyLines: reply.message.bodyLines })) {
+        if (this.closed) return;
+        await this.write(chunk);
+      }
+      await this.write('.\r\n', true);
+    } else if (reply.lines) {
+      let text = head;
+      for (const line of reply.lines) text += stuffLine(line);
+      await this.write(`${text}.\r\n`, true);
+    } else {
+      await this.write(head, true);
+    }
+  }
+
+  /**
+   * Sends bytes. Resolves when the socket can take more (backpressure); with `last`, only once
+   * these bytes have left the process (the end of a reply: the idle timer may start then).
+   */
+  private write(data: string | Buffer, last = false): Promise<void> {
+    if (this.closed || this.socket.destroyed) return Promise.resolve();
+    const socket = this.socket;
+    return new Promise((resolve) => {
+      let pending = last ? 2 : 1;
+      const done = () => {
+        if (--pending > 0) return;
+        socket.off('drain', done);
+        socket.off('close', onClose);
+        resolve();
+      };
+      const onClose = () => {
+        pending = 1;
+        done();
+      };
+      socket.once('close', onClose);
+      const writable = socket.write(data, last ? () => done() : undefined);
+      if (writable) done();
+      else socket.once('drain', done);
+    });
+  }
+
+  /** Ends the connection once the bytes written so far are sent. */
+  private closeSocket(): void {
+    if (this.closing || this.closed) return;
+    this.closing = true;
+    this.stopIdleTimer();
+    this.dataWaiter?.();
+    this.socket.end();
+    setTimeout(() => this.socket.destroy(), CLOSE_GRACE_MS).unref();
+  }
+
+  /** Ends the session from outside (server shutdown): after the reply in progress, if any. */
+  async shutdown(text = 'Server shutting down'): Promise<void> {
+    if (this.closed || this.closing) return;
+    if (this.busy) {
+      // Answering a command: let the reply finish, then close instead of reading the next one.
+      this.closeAfterReply = true;
+      setTimeout(() => this.socket.destroy(), CLOSE_GRACE_MS).unref();
+      return;
+    }
+    await this.write(errorLine('SYS/TEMP', text), true);
+    this.closeSocket();
+  }
+
+  // --- the idle timer ---
+
+  private startIdleTimer(): void {
+    this.stopIdleTimer();
+    this.idleTimer = setTimeout(() => this.idleTimeout(), this.runtime.idleTimeoutMs);
+    this.idleTimer.unref();
+  }
+
+  private stopIdleTimer(): void {
+    if (this.idleTimer) clearTimeout(this.idleTimer);
+    this.idleTimer = null;
+  }
+
+  private idleTimeout(): void {
+    this.idleTimer = null;
+    if (!this.waiting || this.closed || this.closing) return;
+    this.log.info('idle timeout');
+    // RFC 1939 3: the server closes without entering UPDATE: nothing marked is removed.
+    void this.write(errorLine(null, 'Disconnected for inactivity'), true).then(() => this.closeSocket());
+  }
+
+  private finish(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.closing = true;
+    this.stopIdleTimer();
+    if (this.lockedUser && this.runtime.locks.get(this.lockedUser) === this.id) {
+      this.runtime.locks.delete(this.lockedUser);
+    }
+    this.lockedUser = null;
+    this.maildrop = null;
+    const waiter = this.dataWaiter;
+    this.dataWaiter = null;
+    waiter?.();
+    this.socket.destroy();
+    try {
+      this.services.hooks.onClose(this.connection);
+    } catch (error) {
+      this.log.warn({ err: error }, 'onClose hook failed');
+    }
+    this.log.debug('connection closed');
+  }
+
+  // --- session operations offered to commands ---
+
+  capabilities(): string[] {
+    return capabilityList(this);
+  }
+
+  private async challenge(prompt: string): Promise<string | null> {
+    await this.write(`+ ${Buffer.from(prompt).toString('base64')}\r\n`, true);
+    const item = await this.nextLine(MAX_CONTINUATION_LINE);
+    if (!item) return null;
+    if (item.type === 'too-long') throw err('SASL response too long');
+    return item.line.toString('latin1');
+  }
+
+  private async enterTransaction(user: User): Promise<void> {
+    // Check and take the lock with no await in between: two logins cannot both get it.
+    const holder = this.runtime.locks.get(user.id);
+    if (holder !== undefined && holder !== this.id) {
+      this.log.info({ user: user.username }, 'maildrop in use');
+      throw new Pop3Error('IN-USE', 'Mailbox is locked by another POP3 session');
+    }
+    this.runtime.locks.set(user.id, this.id);
+    this.lockedUser = user.id;
+    try {
+      this.maildrop = await Maildrop.open(this.services.store, user.id);
+    } catch (error) {
+      this.runtime.locks.delete(user.id);
+      this.lockedUser = null;
+      throw error;
+    }
+    if (this.closed) {
+      // The client left while the maildrop was being read: finish() ran before the lock was ours.
+      this.runtime.locks.delete(user.id);
+      this.lockedUser = null;
+      return;
+    }
+    this.user = user;
+    this.state = 'transaction';
+    this.connection.user = user.username;
+    this.log.info({ user: user.username, messages: this.maildrop.total }, 'authenticated');
+  }
+
+  private async startTls(): Promise<void> {
+    this.socket.off('data', this.onData);
+    this.socket.off('close', this.onClose);
+    // Anything the client sent after STLS before the handshake is an injection attempt: drop it.
+    this.framer.clear();
+    if (this.paused) {
+      this.paused = false;
+      this.socket.resume();
+    }
+    try {
+      this.socket = await upgradeToTls(this.socket, this.runtime.tls);
+    } catch (error) {
+      this.log.info({ err: error }, 'TLS handshake failed');
+      this.socket.destroy();
+      this.finish();
+      return;
+    }
+    this.secure = true;
+    this.connection.secure = true;
+    this.attachSocket(this.socket);
+  }
+
+  private makeContext(): Pop3Context {
+    return {
+      session: this,
+      services: this.services,
+      log: this.log,
+      challenge: (prompt) => this.challenge(prompt),
+      startTls: () => this.startTls(),
+      enterTransaction: (user) => this.enterTransaction(user),
+      capabilities: () => this.capabilities(),
+    };
+  }
+}

@@ -1,0 +1,70 @@
+/**
+ * The POP3 service: a plain listener (STLS) and an implicit-TLS listener, each optional (port 0
+ * disables it), the set of live connections so shutdown can end each, and the maildrop locks
+ * of this process.
+ */
+import type net from 'node:net';
+import { listen, type RunningListener } from '../net/listener.ts';
+import type { TlsProvider } from '../tls/context.ts';
+import { Pop3Connection, type Pop3Runtime } from './connection.ts';
+import type { Pop3Services } from './context.ts';
+
+export interface Pop3Service {
+  listeners: RunningListener[];
+  connections: Set<Pop3Connection>;
+  stop(): Promise<void>;
+}
+
+export interface Pop3Options {
+  /**
+   * Idle timeout in milliseconds instead of `pop3.idle_timeout` (whose minimum is RFC 1939's ten
+   * minutes): for tests of the timeout only.
+   */
+  idleTimeoutMs?: number;
+}
+
+export async function startPop3(
+  services: Pop3Services,
+  tls: TlsProvider,
+  /** 0 disables a listener; -1 lets the OS choose a free port (tests). */
+  ports: { port: number; tlsPort: number },
+  options: Pop3Options = {},
+): Promise<Pop3Service> {
+  const runtime: Pop3Runtime = {
+    services,
+    tls,
+    locks: (services.maildropLocks ??= new Map()),
+    idleTimeoutMs: options.idleTimeoutMs ?? services.config.pop3.idle_timeout * 1000,
+  };
+  const connections = new Set<Pop3Connection>();
+  const onConnection = (socket: net.Socket, secure: boolean) => {
+    const connection = new Pop3Connection(socket, secure, runtime);
+    connections.add(connection);
+    void connection.run().finally(() => connections.delete(connection));
+  };
+  const host = services.config.pop3.host;
+  const onError = (error: Error) => services.logger.error({ err: error }, 'pop3 listener error');
+  const listeners: RunningListener[] = [];
+  try {
+    for (const [port, implicitTls] of [
+      [ports.port, false],
+      [ports.tlsPort, true],
+    ] as const) {
+      if (port === 0) continue;
+      listeners.push(await listen({ host, port: Math.max(port, 0), implicitTls, tls, onConnection, onError }));
+    }
+  } catch (error) {
+    await Promise.all(listeners.map((listener) => listener.close()));
+    throw error;
+  }
+  return {
+    listeners,
+    connections,
+    async stop() {
+      // A listener's close resolves once its connections are gone: end them meanwhile.
+      const closing = listeners.map((listener) => listener.close());
+      await Promise.all([...connections].map((connection) => connection.shutdown()));
+      await Promise.all(closing);
+    },
+  };
+}

@@ -1,0 +1,392 @@
+/**
+ * The mail-receiving engine shared by LMTP and SMTP, on top of smtp-server: the listener, TLS from
+ * the TlsProvider (read per connection, so a new certificate applies without a restart), the
+ * connection hooks, recipient checks at RCPT, reading the message, and delivery into the store.
+ * What differs between the protocols (an unknown recipient, the Received header, one reply or one
+ * per recipient) comes from the `MailProtocol` each passes in.
+ */
+import dns from 'node:dns';
+import type tls from 'node:tls';
+import {
+  SMTPServer,
+  type SMTPServerDataResult,
+  type SMTPServerOptions,
+  type SMTPServerSession,
+} from 'smtp-server';
+import type { Config } from '../config/schema.ts';
+import type { ConnectionHooks, ConnectionSession } from '../hooks/types.ts';
+import type { Logger } from '../log.ts';
+import type { RunningListener } from '../net/listener.ts';
+import type { Store } from '../store/types.ts';
+import type { TlsProvider } from '../tls/context.ts';
+import {
+  classifyDeliveryError,
+  mailboxDisabled,
+  mailboxFull,
+  replyError,
+  temporaryFailure,
+  type RecipientOutcome,
+  type Reply,
+} from './replies.ts';
+
+/** What the delivery services need (the services object of server/main.ts has this shape). */
+export interface DeliveryServices {
+  config: Config;
+  store: Store;
+  hooks: ConnectionHooks;
+  logger: Logger;
+}
+
+/** Per connection: the hooks' view of it and its logger. */
+export interface MailSession {
+  readonly connection: ConnectionSession;
+  readonly log: Logger;
+}
+
+/** A recipient accepted at RCPT, with the user it resolved to then (null if unknown). */
+export interface AcceptedRecipient {
+  address: string;
+  userId: string | null;
+}
+
+export interface DeliveryRequest {
+  session: SMTPServerSession;
+  state: MailSession;
+  /** The message as received (dot-unstuffed, otherwise untouched). */
+  message: Buffer;
+  recipients: AcceptedRecipient[];
+  /** Names this transaction in logs and in the Received header. */
+  transactionId: string;
+  /**
+   * Stores `raw` once per distinct user among the recipients (two addresses of one user give one
+   * copy) and returns one outcome per recipient, in order.
+   */
+  deliverEach(raw: Buffer): Promise<RecipientOutcome[]>;
+}
+
+export interface MailProtocol {
+  protocol: 'lmtp' | 'smtp';
+  /** The reply for a recipient that resolves to nobody. */
+  unknownRecipient(address: string, state: MailSession): Promise<Reply>;
+  /** Delivers a message: what onData's callback gets, or a rejection with a reply error. */
+  deliver(request: DeliveryRequest): Promise<string | SMTPServerDataResult[]>;
+}
+
+export interface MailService {
+  readonly listeners: RunningListener[];
+  /** Messages stored since start (one per recipient mailbox), for the admin API. */
+  readonly deliveredCount: number;
+  stop(): Promise<void>;
+}
+
+/** RFC 5321 4.5.3.2.7: a server should wait at least 5 minutes for the next command. */
+const SOCKET_TIMEOUT_MS = 5 * 60_000;
+/** How long stop() lets a transaction in progress finish before closing it. */
+const CLOSE_TIMEOUT_MS = 10_000;
+/** RFC 5321 asks for at least 100; more than this in one transaction is refused with 452. */
+const MAX_RECIPIENTS = 1000;
+const LOOPBACK = /^(127\.|::1$)/;
+
+type SmtpConnection = SMTPServer['connections'] extends Set<infer C> ? C : never;
+
+/** A reply text that already carries its enhanced status code: "5.1.1 <a@b>: User unknown". */
+const OWN_STATUS = /^([245])\.\d{1,3}\.\d{1,3}(?: |$)/;
+
+/**
+ * smtp-server derives the enhanced status code of an error reply from its basic code alone (550 is
+ * always 5.1.1), but relaying denied is 550 5.7.1 and a disabled mailbox 550 5.2.1. Replies whose
+ * text starts with an enhanced code of the same class are sent with that code instead.
+ */
+function sendOwnStatusCodes(connection: SmtpConnection): void {
+  const send = connection.send.bind(connection);
+  connection.send = (code, data, context) => {
+    const own = typeof data === 'string' ? OWN_STATUS.exec(data) : null;
+    send(code, data, own && own[1] === String(code)[0] ? false : context);
+  };
+}
+
+/** The server's default TLS context is the provider's current one, looked up per connection. */
+class LiveSecureContexts extends Map<string, tls.SecureContext> {
+  constructor(private readonly provider: TlsProvider) {
+    super();
+  }
+
+  override get(_servername: string): tls.SecureContext {
+    return this.provider.current();
+  }
+}
+
+class MallardSMTPServer extends SMTPServer {
+  private readonly patched = new WeakSet<SmtpConnection>();
+
+  constructor(options: SMTPServerOptions, provider: TlsProvider) {
+    super(options);
+    this.secureContext = new LiveSecureContexts(provider);
+  }
+
+  override connect(...args: Parameters<SMTPServer['connect']>): void {
+    super.connect(...args);
+    // The connection just added is the last in the set; patch it before it sends anything.
+    let newest: SmtpConnection | undefined;
+    for (const connection of this.connections) newest = connection;
+    if (newest && !this.patched.has(newest)) {
+      this.patched.add(newest);
+      sendOwnStatusCodes(newest);
+    }
+  }
+}
+
+/** Reverse DNS for the Received header, skipped for loopback clients (nothing to learn there). */
+const resolver = {
+  reverse(ip: string, callback: (error: Error | null, hostnames?: string[]) => void): void {
+    if (LOOPBACK.test(ip)) return callback(null, []);
+    dns.reverse(ip, callback);
+  },
+};
+
+function declaredSize(session: SMTPServerSession): number {
+  const from = session.envelope.mailFrom;
+  const size = from && from.args ? from.args.SIZE : undefined;
+  return typeof size === 'string' ? Number(size) || 0 : 0;
+}
+
+export async function startMailService(
+  services: DeliveryServices,
+  provider: TlsProvider,
+  protocol: MailProtocol,
+  /** `port` 0 disables the listener; -1 lets the OS choose a free port (tests). */
+  listen: { host: string; port: number },
+): Promise<MailService> {
+  const { config, store, hooks, logger } = services;
+  const sessions = new Map<string, MailSession>();
+  const accepted = new WeakMap<object, string>();
+  let delivered = 0;
+
+  if (listen.port === 0) {
+    return {
+      listeners: [],
+      get deliveredCount() {
+        return delivered;
+      },
+      stop: () => Promise.resolve(),
+    };
+  }
+
+  const stateOf = (session: SMTPServerSession): MailSession => {
+    const state = sessions.get(session.id);
+    if (!state) throw new Error(`no state for ${protocol.protocol} session ${session.id}`);
+    return state;
+  };
+
+  /** The user id a recipient goes to, or the reply refusing it. */
+  async function checkRecipient(address: string, declared: number, state: MailSession): Promise<string | Reply> {
+    try {
+      const user = await store.resolveRecipient(address);
+      if (!user) return await protocol.unknownRecipient(address, state);
+      if (user.disabled) return mailboxDisabled(address);
+      // Full already, or too full for the size the client declared (MAIL FROM SIZE=).
+      if (user.quotaBytes > 0 && user.usedBytes + Math.max(declared, 1) > user.quotaBytes) {
+        return mailboxFull(address);
+      }
+      return user.id;
+    } catch (error) {
+      return temporaryFailure(state.log, error, { rcpt: address }, address);
+    }
+  }
+
+  async function deliverEach(
+    raw: Buffer,
+    recipients: AcceptedRecipient[],
+    state: MailSession,
+    transactionId: string,
+  ): Promise<RecipientOutcome[]> {
+    const groups = new Map<string, number[]>();
+    recipients.forEach((recipient, index) => {
+      const key = recipient.userId !== null ? `user:${recipient.userId}` : `address:${recipient.address}`;
+      const group = groups.get(key);
+      if (group) group.push(index);
+      else groups.set(key, [index]);
+    });
+    const outcomes: RecipientOutcome[] = [];
+    for (const indexes of groups.values()) {
+      const first = recipients[indexes[0]!]!.address;
+      try {
+        const result = await store.deliver(first, raw);
+        delivered++;
+        state.log.info(
+          { id: transactionId, rcpt: first, user: result.userId, uid: result.uid, size: raw.length },
+          'message delivered',
+        );
+        for (const index of indexes) {
+          outcomes[index] = { ok: true, address: recipients[index]!.address, uid: result.uid };
+        }
+      } catch (error) {
+        const failure = classifyDeliveryError(state.log, error, { id: transactionId, rcpt: first });
+        if (!failure.temporary) {
+          state.log.info({ id: transactionId, rcpt: first, reply: failure.reply(first).status }, 'delivery refused');
+        }
+        for (const index of indexes) {
+          const address = recipients[index]!.address;
+          outcomes[index] = { ok: false, address, temporary: failure.temporary, reply: failure.reply(address) };
+        }
+      }
+    }
+    return outcomes;
+  }
+
+  const options: SMTPServerOptions = {
+    lmtp: protocol.protocol === 'lmtp',
+    name: config.hostname,
+    banner: 'Mallard',
+    heloResponse: '%s Hello %s',
+    size: config.limits.max_message_size,
+    rejectOversized: true,
+    hideENHANCEDSTATUSCODES: false,
+    // Not a submission server: no AUTH at all.
+    authOptional: true,
+    disabledCommands: ['AUTH'],
+    // STARTTLS with the provider's certificate (see LiveSecureContexts for clients without SNI).
+    SNICallback: (_servername, callback) => callback(null, provider.current()),
+    disableReverseLookup: protocol.protocol === 'lmtp',
+    resolver,
+    logger: false,
+    socketTimeout: SOCKET_TIMEOUT_MS,
+    closeTimeout: CLOSE_TIMEOUT_MS,
+    maxRecipients: MAX_RECIPIENTS,
+
+    onConnect(session, callback) {
+      const connection: ConnectionSession = {
+        id: session.id,
+        protocol: protocol.protocol,
+        remoteAddress: session.remoteAddress,
+        remotePort: session.remotePort,
+        localPort: session.localPort,
+        secure: session.secure,
+        user: null,
+        openedAt: new Date(),
+      };
+      const log = logger.child({ session: session.id, protocol: protocol.protocol, remote: session.remoteAddress });
+      sessions.set(session.id, { connection, log });
+      hooks.onConnect(connection).then(
+        (verdict) => {
+          if (verdict.allow) {
+            log.debug('connection opened');
+            callback();
+          } else {
+            log.info({ reason: verdict.reason }, 'connection refused');
+            callback(Object.assign(new Error(verdict.reason), { responseCode: 554 }));
+          }
+        },
+        (error: unknown) => {
+          // The rules could not decide: refuse (fail closed), temporarily.
+          log.warn({ err: error }, 'connection rules failed; refusing');
+          callback(Object.assign(new Error(`${config.hostname} Service not available`), { responseCode: 421 }));
+        },
+      );
+    },
+
+    onSecure(_socket, session, callback) {
+      const state = sessions.get(session.id);
+      if (state) {
+        state.connection.secure = true;
+        state.log.debug({ cipher: session.tlsOptions ? session.tlsOptions.name : null }, 'tls on');
+      }
+      callback();
+    },
+
+    onRcptTo(address, session, callback) {
+      const state = stateOf(session);
+      checkRecipient(address.address, declaredSize(session), state).then((result) => {
+        if (typeof result === 'string') {
+          accepted.set(address, result);
+          return callback();
+        }
+        state.log.info({ rcpt: address.address, reply: `${result.code} ${result.status}` }, 'recipient refused');
+        callback(replyError(result));
+      }, callback);
+    },
+
+    onData(stream, session, callback) {
+      const state = stateOf(session);
+      const chunks: Buffer[] = [];
+      let size = 0;
+      stream.on('data', (chunk: Buffer) => {
+        // Past the limit the reply is 552 (rejectOversized); stop keeping the bytes.
+        if (stream.sizeExceeded) {
+          chunks.length = 0;
+          size = 0;
+          return;
+        }
+        chunks.push(chunk);
+        size += chunk.length;
+      });
+      // The client went away mid-message: nothing to reply to, nothing is stored.
+      stream.on('error', (error) => state.log.debug({ err: error }, 'message not received in full'));
+      stream.on('end', () => {
+        if (stream.sizeExceeded) {
+          state.log.info({ size: stream.byteLength }, 'message too big');
+          return callback(new Error('message too big')); // smtp-server replies 552 5.3.4 itself
+        }
+        const message = Buffer.concat(chunks, size);
+        const transactionId = `${session.id}-${session.transaction}`;
+        const recipients = session.envelope.rcptTo.map((rcpt) => ({
+          address: rcpt.address,
+          userId: accepted.get(rcpt) ?? null,
+        }));
+        protocol
+          .deliver({
+            session,
+            state,
+            message,
+            recipients,
+            transactionId,
+            deliverEach: (raw) => deliverEach(raw, recipients, state, transactionId),
+          })
+          .then(
+            (result) => callback(null, result),
+            (error: unknown) => {
+              if (error instanceof Error && 'responseCode' in error) return callback(error);
+              callback(replyError(temporaryFailure(state.log, error, { id: transactionId })));
+            },
+          );
+      });
+    },
+
+    onClose(session) {
+      const state = sessions.get(session.id);
+      if (!state) return; // never got as far as onConnect
+      sessions.delete(session.id);
+      hooks.onClose(state.connection);
+      state.log.debug('connection closed');
+    },
+  };
+
+  const server = new MallardSMTPServer(options, provider);
+  server.on('error', (error) => logger.debug({ err: error, protocol: protocol.protocol }, 'connection error'));
+  await new Promise<void>((resolve, reject) => {
+    server.server.once('error', reject);
+    server.listen(Math.max(listen.port, 0), listen.host, () => {
+      server.server.off('error', reject);
+      resolve();
+    });
+  });
+  const port = (server.server.address() as import('node:net').AddressInfo).port;
+  let closing: Promise<void> | null = null;
+  const close = () =>
+    (closing ??= new Promise<void>((resolve) => {
+      server.close(() => resolve());
+      // Idle connections are told right away; one in a transaction may finish it (CLOSE_TIMEOUT_MS).
+      for (const connection of server.connections) {
+        const envelope = connection.session.envelope as SMTPServerSession['envelope'] | undefined;
+        if (!envelope?.mailFrom) connection.send(421, `${config.hostname} Service shutting down`);
+      }
+    }));
+  return {
+    listeners: [{ port, host: listen.host, implicitTls: false, close }],
+    get deliveredCount() {
+      return delivered;
+    },
+    stop: close,
+  };
+}
+

@@ -1,0 +1,1144 @@
+/**
+ * The engine-agnostic contract suite. Every store engine runs it:
+ *
+ *   storeContractSuite('sqlite', async () => ({ store, cleanup }));
+ *   storeProcessSuite('sqlite', async () => ({ store, reopen, workerArgs, cleanup }));
+ *
+ * It uses the `Store` interface only, so the MongoDB engine passes the very same tests. Each test
+ * gets a fresh, empty store.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { fileURLToPath } from 'node:url';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { parseAcks, workerMessage } from './contract-worker.ts';
+import { StoreError, type StoreErrorCode } from './errors.ts';
+import { DEFAULT_MAILBOXES, type JournalEntry, type Mailbox, type Store, type User } from './types.ts';
+
+export interface StoreFixture {
+  store: Store;
+  cleanup(): Promise<void>;
+}
+
+export interface SharedStoreFixture extends StoreFixture {
+  /** Closes `store` and opens the same data again (as a restarted server would). */
+  reopen(): Promise<Store>;
+  /**
+   * What follows `node bin/run-ts.mjs` to start an append worker on the same data (see
+   * contract-worker.ts); the suite adds MAILBOX_ID COUNT TAG.
+   */
+  workerArgs: string[];
+}
+
+// --- helpers ---
+
+/** A small, distinct message. */
+function message(text: string, extraHeaders = ''): Buffer {
+  return Buffer.from(`From: a@example.com\r\nSubject: ${text}\r\n${extraHeaders}\r\n${text} body\r\n`);
+}
+
+async function rejectsWith(promise: Promise<unknown>, code: StoreErrorCode): Promise<void> {
+  const error = await promise.then(
+    () => null,
+    (reason: unknown) => reason,
+  );
+  expect(error, `expected StoreError ${code}`).toBeInstanceOf(StoreError);
+  expect((error as StoreError).code).toBe(code);
+}
+
+function sha256(raw: Buffer): string {
+  return createHash('sha256').update(raw).digest('hex');
+}
+
+function sortedFlags(flags: readonly string[]): string[] {
+  return [...flags].sort();
+}
+
+async function allJournal(store: Store, afterId = 0): Promise<JournalEntry[]> {
+  const entries: JournalEntry[] = [];
+  for (;;) {
+    const page = await store.readJournal(afterId, 500);
+    if (page.length === 0) return entries;
+    entries.push(...page);
+    afterId = page[page.length - 1]!.id;
+  }
+}
+
+async function mailbox(store: Store, user: User, path: string): Promise<Mailbox> {
+  const found = await store.getMailbox(user.id, path);
+  expect(found, `mailbox ${path}`).not.toBeNull();
+  return found!;
+}
+
+async function uidsOf(store: Store, mailboxId: string): Promise<number[]> {
+  return (await store.listMessages(mailboxId)).map((summary) => summary.uid);
+}
+
+export function storeContractSuite(name: string, openFresh: () => Promise<StoreFixture>): void {
+  describe(`store contract: ${name}`, () => {
+    let fixture: StoreFixture;
+    let store: Store;
+
+    beforeEach(async () => {
+      fixture = await openFresh();
+      store = fixture.store;
+    });
+    afterEach(async () => {
+      await fixture.cleanup();
+    });
+
+    const newUser = (username = 'alice@example.com', extra: { name?: string; quotaBytes?: number } = {}) =>
+      store.createUser({ username, passwordHash: `hash-of-${username}`, ...extra });
+    const inbox = async (user: User) => mailbox(store, user, 'INBOX');
+
+    describe('users', () => {
+      it('creates a user with a lower-cased username and defaults', async () => {
+        const user = await newUser('Alice@Example.COM', { name: 'Alice' });
+        expect(user).toMatchObject({
+          username: 'alice@example.com',
+          name: 'Alice',
+          disabled: false,
+          quotaBytes: 0,
+          usedBytes: 0,
+        });
+        expect(typeof user.id).toBe('string');
+        expect(user.createdAt).toBeInstanceOf(Date);
+        expect(await store.getUser(user.id)).toEqual(user);
+      });
+
+      it('creates the default mailboxes, subscribed, INBOX first', async () => {
+        const user = await newUser();
+        const mailboxes = await store.listMailboxes(user.id);
+        const bySpecialUse = (list: ReadonlyArray<{ path: string; specialUse: string | null }>) =>
+          list.map((m) => `${m.path} ${m.specialUse}`).sort();
+        expect(mailboxes[0]?.path).toBe('INBOX');
+        expect(bySpecialUse(mailboxes)).toEqual(bySpecialUse(DEFAULT_MAILBOXES));
+        for (const m of mailboxes) {
+          expect(m).toMatchObject({ userId: user.id, subscribed: true, selectable: true, uidNext: 1 });
+          expect(m.uidValidity).toBeGreaterThan(0);
+          expect(m.uidValidity).toBeLessThan(2 ** 32);
+        }
+      });
+
+      it('registers the username as primary address', async () => {
+        const user = await newUser();
+        expect(await store.listAddresses(user.id)).toEqual([
+          { address: 'alice@example.com', userId: user.id, kind: 'primary' },
+        ]);
+        expect((await store.resolveRecipient('ALICE@example.com'))?.id).toBe(user.id);
+      });
+
+      it('refuses a duplicate username in any case (ALREADYEXISTS) and a malformed one (INVALID)', async () => {
+        await newUser('bob@example.com');
+        await rejectsWith(newUser('BOB@example.com'), 'ALREADYEXISTS');
+        await rejectsWith(newUser('  '), 'INVALID');
+        await rejectsWith(newUser('bad name@example.com'), 'INVALID');
+      });
+
+      it('refuses a username that is already another user’s alias', async () => {
+        const bob = await newUser('bob@example.com');
+        await store.addAddress(bob.id, 'carol@example.com');
+        await rejectsWith(newUser('carol@example.com'), 'ALREADYEXISTS');
+      });
+
+      it('finds users by id and by username, case-insensitively', async () => {
+        const user = await newUser();
+        expect((await store.getUserByUsername('ALICE@EXAMPLE.COM'))?.id).toBe(user.id);
+        expect(await store.getUserByUsername('nobody@example.com')).toBeNull();
+        expect(await store.getUser('no-such-id')).toBeNull();
+        expect(await store.getUser('999999')).toBeNull();
+      });
+
+      it('lists users with search, offset, limit and total', async () => {
+        await newUser('anna@example.com', { name: 'Anna Smith' });
+        await newUser('ben@example.com', { name: 'Ben Jones' });
+        await newUser('cleo@example.org', { name: 'Cleo SMITHSON' });
+        const all = await store.listUsers();
+        expect(all.total).toBe(3);
+        expect(all.users.map((u) => u.username)).toEqual([
+          'anna@example.com',
+          'ben@example.com',
+          'cleo@example.org',
+        ]);
+        const smiths = await store.listUsers({ search: 'smith' });
+        expect(smiths.users.map((u) => u.username)).toEqual(['anna@example.com', 'cleo@example.org']);
+        expect(smiths.total).toBe(2);
+        const org = await store.listUsers({ search: 'EXAMPLE.ORG' });
+        expect(org.users.map((u) => u.username)).toEqual(['cleo@example.org']);
+        const page = await store.listUsers({ offset: 1, limit: 1 });
+        expect(page.users.map((u) => u.username)).toEqual(['ben@example.com']);
+        expect(page.total).toBe(3);
+        expect((await store.listUsers({ search: 'nobody' })).total).toBe(0);
+      });
+
+      it('updates name, quota and disabled', async () => {
+        const user = await newUser();
+        const updated = await store.updateUser(user.id, { name: 'A.', quotaBytes: 5000, disabled: true });
+        expect(updated).toMatchObject({ name: 'A.', quotaBytes: 5000, disabled: true });
+        expect(await store.getUser(user.id)).toEqual(updated);
+        const again = await store.updateUser(user.id, { disabled: false });
+        expect(again).toMatchObject({ name: 'A.', quotaBytes: 5000, disabled: false });
+        await rejectsWith(store.updateUser(user.id, { quotaBytes: -1 }), 'INVALID');
+        await rejectsWith(store.updateUser('999999', { name: 'x' }), 'NONEXISTENT');
+      });
+
+      it('keeps password hashes and returns them as credentials', async () => {
+        const user = await newUser();
+        const credentials = await store.getCredentials('Alice@example.com');
+        expect(credentials?.user.id).toBe(user.id);
+        expect(credentials?.passwordHash).toBe('hash-of-alice@example.com');
+        expect(credentials?.appPasswords).toEqual([]);
+        await store.setPasswordHash(user.id, 'new-hash');
+        expect((await store.getCredentials('alice@example.com'))?.passwordHash).toBe('new-hash');
+        await rejectsWith(store.setPasswordHash('999999', 'x'), 'NONEXISTENT');
+        expect(await store.getCredentials('nobody@example.com')).toBeNull();
+      });
+
+      it('returns credentials of a disabled user (the caller decides)', async () => {
+        const user = await newUser();
+        await store.updateUser(user.id, { disabled: true });
+        expect((await store.getCredentials('alice@example.com'))?.user.disabled).toBe(true);
+      });
+
+      it('deletes a user with everything it owns', async () => {
+        const alice = await newUser();
+        const bob = await newUser('bob@example.com');
+        await store.addAddress(alice.id, 'al@example.com');
+        await store.createAppPassword(alice.id, 'phone', 'app-hash');
+        const aliceInbox = await inbox(alice);
+        const shared = message('shared');
+        const own = message('only alice');
+        const sharedResult = await store.append(aliceInbox.id, shared);
+        await store.append(aliceInbox.id, own);
+        await store.append((await inbox(bob)).id, shared);
+        const blobOfOwn = (await store.getMessage(aliceInbox.id, 2))!.blobId;
+        const blobOfShared = (await store.getMessage(aliceInbox.id, sharedResult.uid))!.blobId;
+
+        await store.deleteUser(alice.id);
+
+        expect(await store.getUser(alice.id)).toBeNull();
+        expect(await store.getCredentials('alice@example.com')).toBeNull();
+        expect(await store.resolveRecipient('al@example.com')).toBeNull();
+        expect(await store.resolveRecipient('alice@example.com')).toBeNull();
+        expect(await store.listMailboxes(alice.id)).toEqual([]);
+        expect(await store.listAppPasswords(alice.id)).toEqual([]);
+        expect(await store.listAddresses(alice.id)).toEqual([]);
+        expect(await store.getMailboxById(aliceInbox.id)).toBeNull();
+        await rejectsWith(store.readBlob(blobOfOwn), 'NONEXISTENT');
+        expect(await store.readBlob(blobOfShared)).toEqual(shared);
+        await rejectsWith(store.deleteUser(alice.id), 'NONEXISTENT');
+        const again = await newUser();
+        expect(again.id).not.toBe(alice.id);
+        expect(await store.listAddresses(again.id)).toHaveLength(1);
+      });
+    });
+
+    describe('addresses', () => {
+      it('adds aliases and catch-alls, lower-cased, refusing taken ones', async () => {
+        const user = await newUser();
+        expect(await store.addAddress(user.id, 'Sales@Example.com')).toEqual({
+          address: 'sales@example.com',
+          userId: user.id,
+          kind: 'alias',
+        });
+        expect(await store.addAddress(user.id, '*@Example.org')).toEqual({
+          address: '*@example.org',
+          userId: user.id,
+          kind: 'catchall',
+        });
+        await rejectsWith(store.addAddress(user.id, 'SALES@example.com'), 'ALREADYEXISTS');
+        await rejectsWith(store.addAddress(user.id, 'alice@example.com'), 'ALREADYEXISTS');
+        const other = await newUser('bob@example.com');
+        await rejectsWith(store.addAddress(other.id, '*@example.org'), 'ALREADYEXISTS');
+        const addresses = (await store.listAddresses(user.id)).map((a) => a.address).sort();
+        expect(addresses).toEqual(['*@example.org', 'alice@example.com', 'sales@example.com']);
+      });
+
+      it('refuses malformed addresses and unknown users', async () => {
+        const user = await newUser();
+        for (const bad of ['', 'no-at-sign', '@example.com', 'x@', 'a b@example.com']) {
+          await rejectsWith(store.addAddress(user.id, bad), 'INVALID');
+        }
+        await rejectsWith(store.addAddress('999999', 'x@example.com'), 'NONEXISTENT');
+      });
+
+      it('removes aliases but not the primary address', async () => {
+        const user = await newUser();
+        await store.addAddress(user.id, 'al@example.com');
+        await store.removeAddress('AL@example.com');
+        expect(await store.resolveRecipient('al@example.com')).toBeNull();
+        await rejectsWith(store.removeAddress('al@example.com'), 'NONEXISTENT');
+        await rejectsWith(store.removeAddress('alice@example.com'), 'CANNOT');
+      });
+
+      it('resolves exact, then without +tag, then the catch-all', async () => {
+        const alice = await newUser();
+        const bob = await newUser('bob@example.com');
+        const carol = await newUser('carol@example.com');
+        await store.addAddress(alice.id, 'sales@example.com');
+        await store.addAddress(bob.id, 'sales+vip@example.com');
+        await store.addAddress(carol.id, '*@example.com');
+        const resolve = async (address: string) => (await store.resolveRecipient(address))?.username ?? null;
+        expect(await resolve('SALES@example.com')).toBe('alice@example.com');
+        expect(await resolve('sales+vip@example.com')).toBe('bob@example.com');
+        expect(await resolve('sales+other@example.com')).toBe('alice@example.com');
+        expect(await resolve('alice+news@Example.com')).toBe('alice@example.com');
+        expect(await resolve('unknown@example.com')).toBe('carol@example.com');
+        expect(await resolve('unknown+tag@example.com')).toBe('carol@example.com');
+        expect(await resolve('alice@example.net')).toBeNull();
+        expect(await resolve('')).toBeNull();
+      });
+
+      it('resolves disabled users, but delivery to them fails with CANNOT', async () => {
+        const user = await newUser();
+        await store.updateUser(user.id, { disabled: true });
+        expect((await store.resolveRecipient('alice@example.com'))?.id).toBe(user.id);
+        await rejectsWith(store.deliver('alice@example.com', message('x')), 'CANNOT');
+        expect(await store.listMessages((await inbox(user)).id)).toEqual([]);
+      });
+    });
+
+    describe('app passwords', () => {
+      it('creates, lists, touches and deletes app passwords', async () => {
+        const user = await newUser();
+        const phone = await store.createAppPassword(user.id, 'phone', 'hash-1');
+        const laptop = await store.createAppPassword(user.id, 'laptop', 'hash-2');
+        expect(phone).toMatchObject({ userId: user.id, label: 'phone', lastUsedAt: null });
+        expect(phone.createdAt).toBeInstanceOf(Date);
+        expect((await store.listAppPasswords(user.id)).map((p) => p.label)).toEqual(['phone', 'laptop']);
+        expect(JSON.stringify(await store.listAppPasswords(user.id))).not.toContain('hash-1');
+        const credentials = await store.getCredentials('alice@example.com');
+        expect(credentials?.appPasswords).toEqual([
+          { id: phone.id, hash: 'hash-1' },
+          { id: laptop.id, hash: 'hash-2' },
+        ]);
+
+        await store.touchAppPassword(phone.id);
+        const touched = (await store.listAppPasswords(user.id)).find((p) => p.id === phone.id);
+        expect(touched?.lastUsedAt).toBeInstanceOf(Date);
+
+        const other = await newUser('bob@example.com');
+        await rejectsWith(store.deleteAppPassword(other.id, phone.id), 'NONEXISTENT');
+        await store.deleteAppPassword(user.id, phone.id);
+        expect((await store.listAppPasswords(user.id)).map((p) => p.label)).toEqual(['laptop']);
+        await rejectsWith(store.deleteAppPassword(user.id, phone.id), 'NONEXISTENT');
+        await rejectsWith(store.createAppPassword('999999', 'x', 'y'), 'NONEXISTENT');
+      });
+    });
+
+    describe('mailboxes', () => {
+      it('treats INBOX case-insensitively', async () => {
+        const user = await newUser();
+        const box = await mailbox(store, user, 'inbox');
+        expect(box.path).toBe('INBOX');
+        expect((await mailbox(store, user, 'InBoX')).id).toBe(box.id);
+        await rejectsWith(store.createMailbox(user.id, 'Inbox'), 'ALREADYEXISTS');
+        const child = await store.createMailbox(user.id, 'inbox/Child');
+        expect(child.path).toBe('INBOX/Child');
+        expect(await store.getMailboxById(box.id)).toEqual(box);
+      });
+
+      it('creates a mailbox with its missing parents', async () => {
+        const user = await newUser();
+        const head = await store.journalHead();
+        const created = await store.createMailbox(user.id, 'Projects/2024/Q1', '\\Archive');
+        expect(created).toMatchObject({
+          path: 'Projects/2024/Q1',
+          specialUse: '\\Archive',
+          selectable: true,
+        });
+        expect(created.uidNext).toBe(1);
+        for (const path of ['Projects', 'Projects/2024']) {
+          expect(await mailbox(store, user, path)).toMatchObject({ selectable: true, specialUse: null });
+        }
+        const entries = await allJournal(store, head);
+        expect(entries.filter((e) => e.kind === 'mailbox-create').map((e) => e.path)).toEqual([
+          'Projects',
+          'Projects/2024',
+          'Projects/2024/Q1',
+        ]);
+        await rejectsWith(store.createMailbox(user.id, 'Projects/2024'), 'ALREADYEXISTS');
+        await rejectsWith(store.createMailbox('999999', 'X'), 'NONEXISTENT');
+      });
+
+      it('validates mailbox names (INVALID)', async () => {
+        const user = await newUser();
+        const deep = Array.from({ length: 33 }, (_, i) => `d${i}`).join('/');
+        const bad = [
+          '',
+          '/a',
+          'a/',
+          'a//b',
+          'a\u0001b',
+          'tab\there',
+          'del\u007f',
+          'x'.repeat(1001),
+          deep,
+          'a*',
+          'b%',
+        ];
+        for (const name of bad) await rejectsWith(store.createMailbox(user.id, name), 'INVALID');
+        await rejectsWith(store.createMailbox(user.id, 'X', '\\Bogus' as unknown as '\\Archive'), 'INVALID');
+        const ok = Array.from({ length: 32 }, (_, i) => `d${i}`).join('/');
+        expect((await store.createMailbox(user.id, ok)).path).toBe(ok);
+        expect((await store.createMailbox(user.id, 'Ünïcode ✓')).path).toBe('Ünïcode ✓');
+        expect(await store.getMailbox(user.id, 'a//b')).toBeNull();
+      });
+
+      it('refuses to delete INBOX and missing mailboxes', async () => {
+        const user = await newUser();
+        await rejectsWith(store.deleteMailbox(user.id, 'inbox'), 'CANNOT');
+        await rejectsWith(store.deleteMailbox(user.id, 'Nope'), 'NONEXISTENT');
+      });
+
+      it('deletes a leaf mailbox with its messages', async () => {
+        const user = await newUser();
+        const box = await store.createMailbox(user.id, 'Old');
+        await store.append(box.id, message('old'));
+        const head = await store.journalHead();
+        await store.deleteMailbox(user.id, 'Old');
+        expect(await store.getMailbox(user.id, 'Old')).toBeNull();
+        expect(await store.getMailboxById(box.id)).toBeNull();
+        expect((await store.getUser(user.id))?.usedBytes).toBe(0);
+        const entries = await allJournal(store, head);
+        expect(entries.map((e) => [e.kind, e.mailboxId, e.path])).toContainEqual([
+          'mailbox-delete',
+          box.id,
+          'Old',
+        ]);
+      });
+
+      it('turns a deleted mailbox with children into a \\Noselect placeholder', async () => {
+        const user = await newUser();
+        const parent = await store.createMailbox(user.id, 'Parent');
+        const child = await store.createMailbox(user.id, 'Parent/Child');
+        await store.append(parent.id, message('p'));
+        await store.append(child.id, message('c'));
+        await store.deleteMailbox(user.id, 'Parent');
+
+        const placeholder = await mailbox(store, user, 'Parent');
+        expect(placeholder.selectable).toBe(false);
+        expect(placeholder.id).toBe(parent.id);
+        expect((await store.mailboxCounts(parent.id)).messages).toBe(0);
+        await rejectsWith(store.append(parent.id, message('x')), 'CANNOT');
+        expect(await uidsOf(store, child.id)).toEqual([1]);
+        // RFC 3501: deleting a \Noselect name that has children is an error.
+        await rejectsWith(store.deleteMailbox(user.id, 'Parent'), 'CANNOT');
+
+        const revived = await store.createMailbox(user.id, 'Parent');
+        expect(revived.selectable).toBe(true);
+        expect(revived.uidValidity).not.toBe(parent.uidValidity);
+        expect((await store.append(revived.id, message('again'))).uid).toBeGreaterThanOrEqual(1);
+      });
+
+      it('keeps a \\Noselect placeholder when its last child goes', async () => {
+        const user = await newUser();
+        await store.createMailbox(user.id, 'P/C');
+        await store.deleteMailbox(user.id, 'P');
+        await store.deleteMailbox(user.id, 'P/C');
+        expect((await mailbox(store, user, 'P')).selectable).toBe(false);
+        await store.deleteMailbox(user.id, 'P');
+        expect(await store.getMailbox(user.id, 'P')).toBeNull();
+      });
+
+      it('renames a mailbox with its children, keeping ids, UIDVALIDITY and messages', async () => {
+        const user = await newUser();
+        const work = await store.createMailbox(user.id, 'Work');
+        const sub = await store.createMailbox(user.id, 'Work/Sub');
+        await store.createMailbox(user.id, 'Workshop');
+        await store.append(sub.id, message('in sub'));
+        const head = await store.journalHead();
+
+        await store.renameMailbox(user.id, 'Work', 'Archive/2024/Work');
+
+        expect(await store.getMailbox(user.id, 'Work')).toBeNull();
+        expect(await store.getMailbox(user.id, 'Work/Sub')).toBeNull();
+        expect(await store.getMailbox(user.id, 'Workshop')).not.toBeNull();
+        expect(await mailbox(store, user, 'Archive/2024')).toMatchObject({ selectable: true });
+        const moved = await mailbox(store, user, 'Archive/2024/Work');
+        const movedSub = await mailbox(store, user, 'Archive/2024/Work/Sub');
+        expect(moved).toMatchObject({ id: work.id, uidValidity: work.uidValidity });
+        expect(movedSub).toMatchObject({ id: sub.id, uidValidity: sub.uidValidity });
+        expect(await uidsOf(store, sub.id)).toEqual([1]);
+        const renames = (await allJournal(store, head)).filter((e) => e.kind === 'mailbox-rename');
+        expect(renames.map((e) => [e.mailboxId, e.oldPath, e.path])).toEqual([
+          [work.id, 'Work', 'Archive/2024/Work'],
+          [sub.id, 'Work/Sub', 'Archive/2024/Work/Sub'],
+        ]);
+      });
+
+      it('refuses bad renames', async () => {
+        const user = await newUser();
+        await store.createMailbox(user.id, 'A/B');
+        await rejectsWith(store.renameMailbox(user.id, 'Missing', 'X'), 'NONEXISTENT');
+        await rejectsWith(store.renameMailbox(user.id, 'A', 'Sent'), 'ALREADYEXISTS');
+        await rejectsWith(store.renameMailbox(user.id, 'A', 'A/B'), 'ALREADYEXISTS');
+        await rejectsWith(store.renameMailbox(user.id, 'A', 'A/C'), 'CANNOT');
+        await rejectsWith(store.renameMailbox(user.id, 'A', 'A/B/C'), 'CANNOT');
+        await rejectsWith(store.renameMailbox(user.id, 'A', 'bad//name'), 'INVALID');
+        await rejectsWith(store.renameMailbox(user.id, 'Sent', 'inbox'), 'ALREADYEXISTS');
+      });
+
+      it('renames INBOX by moving its messages to a new mailbox', async () => {
+        const user = await newUser();
+        const box = await inbox(user);
+        const child = await store.createMailbox(user.id, 'INBOX/Kept');
+        const raws = [message('one'), message('two'), message('three')];
+        for (const raw of raws) await store.append(box.id, raw, { flags: ['\\Seen', '$Work'] });
+        await store.deleteMessages(box.id, [2]);
+
+        await store.renameMailbox(user.id, 'INBOX', 'Old Inbox');
+
+        const after = await inbox(user);
+        expect(after.id).toBe(box.id);
+        expect(after.uidValidity).toBe(box.uidValidity);
+        expect(await uidsOf(store, box.id)).toEqual([]);
+        expect(after.uidNext).toBeGreaterThan(3);
+        expect(await store.getMailbox(user.id, 'INBOX/Kept')).toMatchObject({ id: child.id });
+        const old = await mailbox(store, user, 'Old Inbox');
+        const moved = await store.listMessages(old.id);
+        expect(moved.map((m) => m.uid)).toEqual([1, 2]);
+        expect(moved.every((m) => sortedFlags(m.flags).join() === '$Work,\\Seen')).toBe(true);
+        expect(await store.readBlob(moved[1]!.blobId)).toEqual(raws[2]);
+        expect((await store.getUser(user.id))?.usedBytes).toBe(raws[0]!.length + raws[2]!.length);
+      });
+
+      it('subscribes and unsubscribes', async () => {
+        const user = await newUser();
+        await store.setSubscribed(user.id, 'Junk', false);
+        expect((await mailbox(store, user, 'Junk')).subscribed).toBe(false);
+        await store.setSubscribed(user.id, 'Junk', true);
+        expect((await mailbox(store, user, 'Junk')).subscribed).toBe(true);
+        await rejectsWith(store.setSubscribed(user.id, 'Missing', true), 'NONEXISTENT');
+        // Only INBOX is case-insensitive.
+        await rejectsWith(store.setSubscribed(user.id, 'junk', true), 'NONEXISTENT');
+      });
+
+      it('counts messages, unseen, recent and bytes', async () => {
+        const user = await newUser();
+        const box = await inbox(user);
+        const a = message('a');
+        const b = message('bb');
+        await store.append(box.id, a, { flags: ['\\Seen'] });
+        await store.append(box.id, b);
+        expect(await store.mailboxCounts(box.id)).toEqual({
+          messages: 2,
+          unseen: 1,
+          recent: 2,
+          bytes: a.length + b.length,
+        });
+        await rejectsWith(store.mailboxCounts('999999'), 'NONEXISTENT');
+      });
+
+      it('claims \\Recent exactly once', async () => {
+        const user = await newUser();
+        const box = await inbox(user);
+        await store.append(box.id, message('1'));
+        await store.append(box.id, message('2'));
+        const claims = await Promise.all([store.claimRecent(box.id), store.claimRecent(box.id)]);
+        const winners = claims.filter((claim) => claim.current > claim.previous);
+        expect(winners).toEqual([{ previous: 0, current: 2 }]);
+        expect((await store.mailboxCounts(box.id)).recent).toBe(0);
+        await store.append(box.id, message('3'));
+        expect((await store.mailboxCounts(box.id)).recent).toBe(1);
+        expect(await store.claimRecent(box.id)).toEqual({ previous: 2, current: 3 });
+      });
+    });
+
+    describe('messages', () => {
+      it('appends with UID, MODSEQ, flags, date and size', async () => {
+        const user = await newUser();
+        const box = await inbox(user);
+        const date = new Date('2024-02-03T04:05:06.000Z');
+        const raw = message('hello');
+        const first = await store.append(box.id, raw, { flags: ['\\Seen'], internalDate: date });
+        expect(first).toMatchObject({ uid: 1, uidValidity: box.uidValidity, mailboxId: box.id });
+        const second = await store.append(box.id, message('again'));
+        expect(second.uid).toBe(2);
+        expect(second.modseq).toBeGreaterThan(first.modseq);
+        const summary = await store.getMessage(box.id, 1);
+        expect(summary).toEqual({
+          mailboxId: box.id,
+          uid: 1,
+          modseq: first.modseq,
+          flags: ['\\Seen'],
+          internalDate: date,
+          size: raw.length,
+          blobId: sha256(raw),
+        });
+        const after = await inbox(user);
+        expect(after.uidNext).toBe(3);
+        expect(after.highestModseq).toBe(second.modseq);
+        expect(await store.getMessage(box.id, 99)).toBeNull();
+        await rejectsWith(store.append('999999', raw), 'NONEXISTENT');
+      });
+
+      it('normalises flags', async () => {
+        const user = await newUser();
+        const box = await inbox(user);
+        const flags = ['\\seen', '\\SEEN', '$Label', '$label', '\\Recent', '\\flagged', 'Work', '\\ANSWERED'];
+        await store.append(box.id, message('f'), { flags });
+        const stored = (await store.getMessage(box.id, 1))!.flags;
+        expect(sortedFlags(stored)).toEqual(
+          sortedFlags(['\\Seen', '$Label', '\\Flagged', 'Work', '\\Answered']),
+        );
+        await rejectsWith(store.append(box.id, message('g'), { flags: ['two words'] }), 'INVALID');
+        await rejectsWith(store.append(box.id, message('g'), { flags: [''] }), 'INVALID');
+      });
+
+      it('delivers to the INBOX of the resolved recipient', async () => {
+        const user = await newUser();
+        await store.addAddress(user.id, 'al@example.com');
+        const result = await store.deliver('Al+news@example.com', message('delivered'));
+        const box = await inbox(user);
+        expect(result).toMatchObject({
+          userId: user.id,
+          mailboxId: box.id,
+          uid: 1,
+          uidValidity: box.uidValidity,
+        });
+        expect(await uidsOf(store, box.id)).toEqual([1]);
+        await rejectsWith(store.deliver('nobody@example.com', message('lost')), 'NONEXISTENT');
+      });
+
+      it('lists by UID ranges and CHANGEDSINCE', async () => {
+        const user = await newUser();
+        const box = await inbox(user);
+        const modseqs: number[] = [];
+        for (let i = 1; i <= 8; i++) modseqs.push((await store.append(box.id, message(`m${i}`))).modseq);
+        await store.deleteMessages(box.id, [4]);
+        const list = async (filter: Parameters<Store['listMessages']>[1]) =>
+          (await store.listMessages(box.id, filter)).map((m) => m.uid);
+        expect(await list(undefined)).toEqual([1, 2, 3, 5, 6, 7, 8]);
+        expect(await list({ uids: [{ from: 2, to: 4 }] })).toEqual([2, 3]);
+        expect(
+          await list({
+            uids: [
+              { from: 7, to: 4294967295 },
+              { from: 1, to: 1 },
+            ],
+          }),
+        ).toEqual([1, 7, 8]);
+        expect(
+          await list({
+            uids: [
+              { from: 2, to: 5 },
+              { from: 3, to: 6 },
+            ],
+          }),
+        ).toEqual([2, 3, 5, 6]);
+        expect(await list({ uids: [{ from: 20, to: 30 }] })).toEqual([]);
+        expect(await list({ uids: [] })).toEqual([]);
+        expect(await list({ changedSince: modseqs[5] })).toEqual([7, 8]);
+        await store.storeFlags(box.id, [2], 'add', ['\\Flagged']);
+        expect(await list({ changedSince: modseqs[5] })).toEqual([2, 7, 8]);
+        expect(await list({ uids: [{ from: 1, to: 7 }], changedSince: modseqs[5] })).toEqual([2, 7]);
+        await rejectsWith(store.listMessages('999999'), 'NONEXISTENT');
+      });
+
+      it('reads the MIME index of a stored body', async () => {
+        const user = await newUser();
+        const box = await inbox(user);
+        const raw = message('indexed');
+        await store.append(box.id, raw);
+        const index = await store.readMimeIndex(sha256(raw));
+        expect(typeof index.version).toBe('number');
+        expect(index.root.path).toBe('');
+        expect(index.root.bodyEnd).toBe(raw.length);
+        await rejectsWith(store.readMimeIndex('0'.repeat(64)), 'NONEXISTENT');
+        await rejectsWith(store.readBlob('0'.repeat(64)), 'NONEXISTENT');
+      });
+
+      it('enforces the quota and keeps usedBytes on append, copy, move and expunge', async () => {
+        const raw = Buffer.alloc(400, 'x');
+        const user = await newUser('alice@example.com', { quotaBytes: 1000 });
+        const box = await inbox(user);
+        const other = await mailbox(store, user, 'Archive');
+        await store.append(box.id, raw);
+        await store.append(box.id, Buffer.alloc(400, 'y'));
+        expect(await store.getQuota(user.id)).toEqual({ usedBytes: 800, limitBytes: 1000 });
+        await rejectsWith(store.append(box.id, Buffer.alloc(201, 'z')), 'OVERQUOTA');
+        await rejectsWith(store.copyMessages(box.id, [1], other.id), 'OVERQUOTA');
+        await store.moveMessages(box.id, [1], other.id);
+        expect((await store.getQuota(user.id)).usedBytes).toBe(800);
+        await store.append(box.id, Buffer.alloc(200, 'z'));
+        expect((await store.getUser(user.id))?.usedBytes).toBe(1000);
+        await store.storeFlags(box.id, [2], 'add', ['\\Deleted']);
+        await store.expunge(box.id);
+        expect((await store.getQuota(user.id)).usedBytes).toBe(600);
+        await store.copyMessages(other.id, [1], box.id);
+        expect((await store.getQuota(user.id)).usedBytes).toBe(1000);
+        await store.deleteMessages(other.id, [1]);
+        expect((await store.getQuota(user.id)).usedBytes).toBe(600);
+        await store.updateUser(user.id, { quotaBytes: 0 });
+        await store.append(box.id, Buffer.alloc(5000, 'w'));
+        expect((await store.getQuota(user.id)).usedBytes).toBe(5600);
+        await rejectsWith(store.getQuota('999999'), 'NONEXISTENT');
+      });
+
+      it('stores flags with add, remove and set', async () => {
+        const user = await newUser();
+        const box = await inbox(user);
+        await store.append(box.id, message('1'), { flags: ['\\Seen'] });
+        await store.append(box.id, message('2'));
+        await store.append(box.id, message('3'), { flags: ['\\Seen', '$A'] });
+        const before = await inbox(user);
+
+        const added = await store.storeFlags(box.id, [1, 2, 3, 99], 'add', ['\\SEEN', '$a']);
+        // 1 gains $a; 2 gains both; 3 already had both (keywords compare case-insensitively).
+        expect(added.updated.map((u) => u.uid)).toEqual([1, 2]);
+        expect(added.modified).toEqual([]);
+        expect(sortedFlags(added.updated[0]!.flags)).toEqual(['$a', '\\Seen']);
+        for (const update of added.updated) expect(update.modseq).toBeGreaterThan(before.highestModseq);
+        const third = await store.getMessage(box.id, 3);
+        expect(third?.modseq).toBeLessThanOrEqual(before.highestModseq);
+
+        const removed = await store.storeFlags(box.id, [1, 2, 3], 'remove', ['$A']);
+        expect(removed.updated.map((u) => u.uid)).toEqual([1, 2, 3]);
+        expect(removed.updated.every((u) => sortedFlags(u.flags).join() === '\\Seen')).toBe(true);
+
+        const set = await store.storeFlags(box.id, [1, 2], 'set', ['\\Flagged', '\\Recent']);
+        expect(set.updated.map((u) => [u.uid, u.flags])).toEqual([
+          [1, ['\\Flagged']],
+          [2, ['\\Flagged']],
+        ]);
+        const unchanged = await store.storeFlags(box.id, [1, 2], 'set', ['\\flagged']);
+        expect(unchanged.updated).toEqual([]);
+        const stored = await store.getMessage(box.id, 1);
+        expect(stored?.modseq).toBe(set.updated[0]!.modseq);
+        expect(stored?.flags).toEqual(['\\Flagged']);
+        expect((await inbox(user)).highestModseq).toBe(Math.max(...set.updated.map((u) => u.modseq)));
+      });
+
+      it('honours UNCHANGEDSINCE', async () => {
+        const user = await newUser();
+        const box = await inbox(user);
+        const one = await store.append(box.id, message('1'));
+        await store.append(box.id, message('2'));
+        const result = await store.storeFlags(box.id, [1, 2], 'add', ['\\Seen'], one.modseq);
+        expect(result.updated.map((u) => u.uid)).toEqual([1]);
+        expect(result.modified).toEqual([2]);
+        expect((await store.getMessage(box.id, 2))?.flags).toEqual([]);
+      });
+
+      it('journals appends and flag changes', async () => {
+        const user = await newUser();
+        const box = await inbox(user);
+        const head = await store.journalHead();
+        const appended = await store.append(box.id, message('j'), { flags: ['$X'] });
+        const stored = await store.storeFlags(box.id, [1], 'add', ['\\Seen']);
+        const entries = await allJournal(store, head);
+        expect(entries.map((e) => [e.kind, e.userId, e.mailboxId, e.uid, e.modseq])).toEqual([
+          ['message-new', user.id, box.id, 1, appended.modseq],
+          ['message-flags', user.id, box.id, 1, stored.updated[0]!.modseq],
+        ]);
+        expect(entries[0]!.flags).toEqual(['$X']);
+        expect(sortedFlags(entries[1]!.flags!)).toEqual(['$X', '\\Seen']);
+        expect(entries[0]!.at).toBeInstanceOf(Date);
+      });
+
+      it('lists keywords ever used in the mailbox', async () => {
+        const user = await newUser();
+        const box = await inbox(user);
+        expect(await store.listKeywords(box.id)).toEqual([]);
+        await store.append(box.id, message('k'), { flags: ['$Work', '\\Seen'] });
+        await store.storeFlags(box.id, [1], 'add', ['$Later', '$work']);
+        await store.storeFlags(box.id, [1], 'remove', ['$Later']);
+        expect([...(await store.listKeywords(box.id))].sort()).toEqual(['$Later', '$Work']);
+      });
+
+      it('copies messages with new UIDs in source order, sharing the body', async () => {
+        const user = await newUser();
+        const box = await inbox(user);
+        const target = await mailbox(store, user, 'Archive');
+        await store.append(target.id, message('already there'));
+        for (const text of ['a', 'b', 'c'])
+          await store.append(box.id, message(text), { flags: ['\\Seen', `$${text}`] });
+        const head = await store.journalHead();
+
+        const result = await store.copyMessages(box.id, [3, 1, 42], target.id);
+
+        expect(result).toEqual({
+          uidValidity: target.uidValidity,
+          uidMap: [
+            [1, 2],
+            [3, 3],
+          ],
+        });
+        const copies = await store.listMessages(target.id, { uids: [{ from: 2, to: 3 }] });
+        const originals = await store.listMessages(box.id, {
+          uids: [
+            { from: 1, to: 1 },
+            { from: 3, to: 3 },
+          ],
+        });
+        expect(copies.map((m) => [m.blobId, sortedFlags(m.flags), m.internalDate, m.size])).toEqual(
+          originals.map((m) => [m.blobId, sortedFlags(m.flags), m.internalDate, m.size]),
+        );
+        expect(await uidsOf(store, box.id)).toEqual([1, 2, 3]);
+        const entries = await allJournal(store, head);
+        expect(entries.map((e) => [e.kind, e.mailboxId, e.uid])).toEqual([
+          ['message-new', target.id, 2],
+          ['message-new', target.id, 3],
+        ]);
+        expect((await store.copyMessages(box.id, [77], target.id)).uidMap).toEqual([]);
+        await rejectsWith(store.copyMessages(box.id, [1], '999999'), 'NONEXISTENT');
+      });
+
+      it('moves messages: new UIDs in the target, expunged from the source', async () => {
+        const user = await newUser();
+        const box = await inbox(user);
+        const target = await mailbox(store, user, 'Trash');
+        for (const text of ['a', 'b', 'c']) await store.append(box.id, message(text));
+        const usedBefore = (await store.getUser(user.id))!.usedBytes;
+        const head = await store.journalHead();
+
+        const result = await store.moveMessages(box.id, [1, 3], target.id);
+
+        expect(result).toEqual({
+          uidValidity: target.uidValidity,
+          uidMap: [
+            [1, 1],
+            [3, 2],
+          ],
+        });
+        expect(await uidsOf(store, box.id)).toEqual([2]);
+        expect(await uidsOf(store, target.id)).toEqual([1, 2]);
+        expect((await store.getUser(user.id))!.usedBytes).toBe(usedBefore);
+        const moved = await store.getMessage(target.id, 2);
+        expect(await store.readBlob(moved!.blobId)).toEqual(message('c'));
+        const entries = await allJournal(store, head);
+        expect(entries.map((e) => [e.kind, e.mailboxId, e.uid])).toEqual([
+          ['message-new', target.id, 1],
+          ['message-new', target.id, 2],
+          ['message-expunge', box.id, 1],
+          ['message-expunge', box.id, 3],
+        ]);
+      });
+
+      it('expunges only \\Deleted messages, optionally among given UIDs', async () => {
+        const user = await newUser();
+        const box = await inbox(user);
+        for (let i = 1; i <= 5; i++) await store.append(box.id, message(`e${i}`));
+        await store.storeFlags(box.id, [1, 2, 4], 'add', ['\\Deleted']);
+        expect(await store.expunge(box.id, [2, 3, 4])).toEqual([2, 4]);
+        expect(await uidsOf(store, box.id)).toEqual([1, 3, 5]);
+        const head = await store.journalHead();
+        expect(await store.expunge(box.id)).toEqual([1]);
+        expect(await store.expunge(box.id)).toEqual([]);
+        const entries = await allJournal(store, head);
+        expect(entries.map((e) => [e.kind, e.uid])).toEqual([['message-expunge', 1]]);
+        expect(entries[0]!.modseq).toBe((await inbox(user)).highestModseq);
+      });
+
+      it('deletes messages whatever their flags', async () => {
+        const user = await newUser();
+        const box = await inbox(user);
+        for (let i = 1; i <= 3; i++) await store.append(box.id, message(`d${i}`));
+        expect(await store.deleteMessages(box.id, [3, 1, 9])).toEqual([1, 3]);
+        expect(await uidsOf(store, box.id)).toEqual([2]);
+      });
+    });
+
+    describe('journal', () => {
+      it('has a growing head and pages oldest first', async () => {
+        expect(await store.journalHead()).toBeGreaterThanOrEqual(0);
+        const user = await newUser();
+        const box = await inbox(user);
+        const head = await store.journalHead();
+        for (let i = 0; i < 5; i++) await store.append(box.id, message(`j${i}`));
+        expect(await store.journalHead()).toBeGreaterThan(head);
+        const firstPage = await store.readJournal(head, 2);
+        expect(firstPage.map((e) => e.uid)).toEqual([1, 2]);
+        const rest = await store.readJournal(firstPage[1]!.id);
+        expect(rest.map((e) => e.uid)).toEqual([3, 4, 5]);
+        expect(rest[2]!.id).toBe(await store.journalHead());
+        expect(await store.readJournal(await store.journalHead())).toEqual([]);
+        const ids = [...firstPage, ...rest].map((e) => e.id);
+        expect(ids).toEqual([...ids].sort((a, b) => a - b));
+      });
+
+      it('records mailbox create, rename and delete', async () => {
+        const user = await newUser();
+        const head = await store.journalHead();
+        const box = await store.createMailbox(user.id, 'J');
+        await store.renameMailbox(user.id, 'J', 'K');
+        await store.deleteMailbox(user.id, 'K');
+        const entries = await allJournal(store, head);
+        expect(entries.map((e) => [e.kind, e.mailboxId, e.path, e.oldPath])).toEqual([
+          ['mailbox-create', box.id, 'J', null],
+          ['mailbox-rename', box.id, 'K', 'J'],
+          ['mailbox-delete', box.id, 'K', null],
+        ]);
+      });
+    });
+
+    describe('health', () => {
+      it('reports a healthy engine', async () => {
+        const health = await store.health();
+        expect(health.ok).toBe(true);
+        expect(health.engine).toBe(store.engine);
+      });
+    });
+
+    describe('invariants', () => {
+      it('1. never reuses a UID, and a re-created mailbox gets a new UIDVALIDITY', async () => {
+        const user = await newUser();
+        const box = await store.createMailbox(user.id, 'Reuse');
+        const first = await store.append(box.id, message('1'));
+        const second = await store.append(box.id, message('2'));
+        await store.deleteMessages(box.id, [second.uid]);
+        const third = await store.append(box.id, message('3'));
+        expect(third.uid).toBeGreaterThan(second.uid);
+        await store.deleteMessages(box.id, [first.uid, third.uid]);
+        const fourth = await store.append(box.id, message('4'));
+        expect(fourth.uid).toBeGreaterThan(third.uid);
+        expect((await store.getMailboxById(box.id))!.uidNext).toBe(fourth.uid + 1);
+
+        const validities = new Set<number>([box.uidValidity]);
+        for (let round = 0; round < 3; round++) {
+          await store.deleteMailbox(user.id, 'Reuse');
+          const recreated = await store.createMailbox(user.id, 'Reuse');
+          expect(validities.has(recreated.uidValidity)).toBe(false);
+          validities.add(recreated.uidValidity);
+        }
+      });
+
+      it('2. MODSEQ strictly increases across appends, flag changes and expunges', async () => {
+        const user = await newUser();
+        const box = await inbox(user);
+        const seen: number[] = [(await inbox(user)).highestModseq];
+        const record = async (modseqs: number[]) => {
+          const highest = (await inbox(user)).highestModseq;
+          for (const modseq of modseqs) {
+            expect(modseq).toBeGreaterThan(seen[seen.length - 1]!);
+            seen.push(modseq);
+          }
+          expect(highest).toBe(seen[seen.length - 1]);
+        };
+        for (let i = 0; i < 3; i++) await record([(await store.append(box.id, message(`${i}`))).modseq]);
+        await record(
+          (await store.storeFlags(box.id, [1, 2, 3], 'add', ['\\Deleted'])).updated.map((u) => u.modseq),
+        );
+        const before = (await inbox(user)).highestModseq;
+        await store.expunge(box.id, [2]);
+        const afterExpunge = (await inbox(user)).highestModseq;
+        expect(afterExpunge).toBeGreaterThan(before);
+        seen.push(afterExpunge);
+        await record([(await store.append(box.id, message('late'))).modseq]);
+        await record((await store.storeFlags(box.id, [1], 'set', ['\\Seen'])).updated.map((u) => u.modseq));
+        const expungeEntries = (await allJournal(store)).filter((e) => e.kind === 'message-expunge');
+        expect(expungeEntries.map((e) => e.modseq)).toEqual([afterExpunge]);
+      });
+
+      it('5. returns raw bytes exactly', async () => {
+        const user = await newUser();
+        const box = await inbox(user);
+        const samples = [
+          Buffer.from('Subject: bare LF\n\nline one\nline two\n'),
+          Buffer.from('Subject: lone CR\r\rbody\rwith CRs'),
+          Buffer.from('Subject: 8bit\r\n\r\nGrüße, 日本語, \xff\xfe', 'latin1'),
+          Buffer.from([0x53, 0x3a, 0x20, 0x00, 0x0d, 0x0a, 0x0d, 0x0a, 0x00, 0x01, 0x02, 0xff, 0x00]),
+          Buffer.from('Subject: no trailing newline\r\n\r\nend'),
+          Buffer.from('   leading spaces and trailing spaces   \r\n\r\n  \t '),
+          Buffer.from(Array.from({ length: 256 * 40 }, (_, i) => (i * 7919) & 0xff)),
+        ];
+        for (const raw of samples) {
+          const { uid } = await store.append(box.id, raw);
+          const summary = await store.getMessage(box.id, uid);
+          expect(summary?.size).toBe(raw.length);
+          const back = await store.readBlob(summary!.blobId);
+          expect(Buffer.isBuffer(back)).toBe(true);
+          expect(back.equals(raw)).toBe(true);
+        }
+      });
+
+      it('6. stores identical bodies once and frees them with the last reference', async () => {
+        const alice = await newUser();
+        const bob = await newUser('bob@example.com');
+        const raw = message('the same bytes');
+        const a = await store.append((await inbox(alice)).id, raw);
+        const b = await store.append((await inbox(bob)).id, raw);
+        const c = await store.append((await mailbox(store, alice, 'Archive')).id, raw);
+        const blobIds = await Promise.all([
+          store.getMessage(a.mailboxId, a.uid),
+          store.getMessage(b.mailboxId, b.uid),
+          store.getMessage(c.mailboxId, c.uid),
+        ]).then((summaries) => summaries.map((s) => s!.blobId));
+        expect(new Set(blobIds)).toEqual(new Set([sha256(raw)]));
+        const copy = await store.copyMessages(
+          a.mailboxId,
+          [a.uid],
+          (await mailbox(store, alice, 'Trash')).id,
+        );
+        // Each copy counts against the owner's quota, although the body is stored once.
+        expect((await store.getUser(alice.id))!.usedBytes).toBe(3 * raw.length);
+
+        await store.deleteMessages(a.mailboxId, [a.uid]);
+        await store.deleteMessages(b.mailboxId, [b.uid]);
+        await store.deleteMailbox(alice.id, 'Archive');
+        expect(await store.readBlob(sha256(raw))).toEqual(raw);
+        await store.deleteMessages((await mailbox(store, alice, 'Trash')).id, [copy.uidMap[0]![1]]);
+        await rejectsWith(store.readBlob(sha256(raw)), 'NONEXISTENT');
+        // Appending the same body again stores it anew.
+        const again = await store.append(a.mailboxId, raw);
+        expect(await store.readBlob((await store.getMessage(a.mailboxId, again.uid))!.blobId)).toEqual(raw);
+      });
+    });
+  });
+}
+
+// --- invariants that need other OS processes ---
+
+const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
+const RUN_TS = fileURLToPath(new URL('../../bin/run-ts.mjs', import.meta.url));
+/** Workers still running; killed after each test whatever its outcome. */
+const runningWorkers = new Set<ChildProcess>();
+
+interface RunningWorker {
+  child: ChildProcess;
+  output(): string;
+  /** Resolves once the worker has opened its store and waits for `go()`. */
+  ready: Promise<void>;
+  go(): void;
+  /** Resolves with the exit code (or signal name) once the process has ended. */
+  exited: Promise<number | string>;
+  /** Resolves once at least `count` appends were acknowledged. */
+  acked(count: number): Promise<void>;
+}
+
+function startWorker(
+  workerArgs: readonly string[],
+  mailboxId: string,
+  count: number,
+  tag: string,
+): RunningWorker {
+  const child = spawn(process.execPath, [RUN_TS, ...workerArgs, mailboxId, String(count), tag], {
+    cwd: REPO_ROOT,
+    stdio: ['pipe', 'pipe', 'pipe'],
+  });
+  runningWorkers.add(child);
+  let stdout = '';
+  let stderr = '';
+  const waiters: Array<{ count: number; resolve: () => void }> = [];
+  child.stdout!.setEncoding('utf8');
+  child.stderr!.setEncoding('utf8');
+  child.stdout!.on('data', (chunk: string) => {
+    stdout += chunk;
+    const acks = /^ready$/m.test(stdout) ? parseAcks(stdout).size : -1;
+    for (const waiter of waiters.filter((w) => acks >= w.count)) waiter.resolve();
+  });
+  child.stderr!.on('data', (chunk: string) => (stderr += chunk));
+  child.stdin!.on('error', () => undefined); // the worker may be gone already
+  const exited = new Promise<number | string>((resolve) =>
+    // 'close', not 'exit': by then all of the worker's output has been read.
+    child.on('close', (code, signal) => {
+      runningWorkers.delete(child);
+      resolve(code ?? signal ?? 'unknown');
+    }),
+  );
+  const acked = (wanted: number) =>
+    new Promise<void>((resolve, reject) => {
+      waiters.push({ count: wanted, resolve });
+      void exited.then((code) => reject(new Error(`worker ended (${code}) early:\n${stdout}${stderr}`)));
+    });
+  return {
+    child,
+    output: () => stdout + stderr,
+    ready: acked(0),
+    go: () => child.stdin!.write('go\n'),
+    exited,
+    acked,
+  };
+}
+
+/**
+ * Checks that every message of a mailbox is whole: its body reads back, its hash is its id and its
+ * size matches. Returns uid → body.
+ */
+async function checkWhole(store: Store, mailboxId: string): Promise<Map<number, Buffer>> {
+  const bodies = new Map<number, Buffer>();
+  for (const summary of await store.listMessages(mailboxId)) {
+    const raw = await store.readBlob(summary.blobId);
+    expect(raw.length).toBe(summary.size);
+    expect(sha256(raw)).toBe(summary.blobId);
+    bodies.set(summary.uid, raw);
+  }
+  return bodies;
+}
+
+export function storeProcessSuite(name: string, openShared: () => Promise<SharedStoreFixture>): void {
+  describe(`store contract (processes): ${name}`, () => {
+    let fixture: SharedStoreFixture;
+
+    beforeEach(async () => {
+      fixture = await openShared();
+    });
+    afterEach(async () => {
+      for (const child of runningWorkers) child.kill('SIGKILL');
+      await fixture.cleanup();
+    });
+
+    it('3. two processes appending to one mailbox get distinct increasing UIDs, none lost', async () => {
+      const store = fixture.store;
+      const user = await store.createUser({ username: 'race@example.com', passwordHash: 'x' });
+      const inbox = (await store.getMailbox(user.id, 'INBOX'))!;
+      const perWorker = 200;
+      const racers = ['left', 'right'].map((tag) => ({
+        tag,
+        worker: startWorker(fixture.workerArgs, inbox.id, perWorker, tag),
+      }));
+      // Both open their store first, then start together.
+      await Promise.all(racers.map(({ worker }) => worker.ready));
+      for (const { worker } of racers) worker.go();
+      const codes = await Promise.all(racers.map(({ worker }) => worker.exited));
+      for (const [i, code] of codes.entries()) expect(code, racers[i]!.worker.output()).toBe(0);
+
+      const owner = new Map<number, string>();
+      for (const { tag, worker } of racers) {
+        const acks = parseAcks(worker.output());
+        expect(acks.size).toBe(perWorker);
+        const uids = [...acks.entries()].sort((a, b) => a[0] - b[0]).map(([, uid]) => uid);
+        expect(uids).toEqual([...uids].sort((a, b) => a - b));
+        for (const [index, uid] of acks) {
+          expect(owner.has(uid), `uid ${uid} handed out twice`).toBe(false);
+          owner.set(uid, tag);
+          const summary = await store.getMessage(inbox.id, uid);
+          expect((await store.readBlob(summary!.blobId)).equals(workerMessage(tag, index))).toBe(true);
+        }
+      }
+      const listed = (await store.listMessages(inbox.id)).map((m) => m.uid);
+      expect(listed).toEqual([...owner.keys()].sort((a, b) => a - b));
+      expect((await store.getMailboxById(inbox.id))!.uidNext).toBe(Math.max(...listed) + 1);
+      // The appends really ran at the same time: the two workers' UIDs interleave.
+      const switches = listed.filter((uid, i) => i > 0 && owner.get(uid) !== owner.get(listed[i - 1]!));
+      expect(switches.length).toBeGreaterThan(1);
+    });
+
+    it('4. an acknowledged append survives kill -9, and nothing is half there', async () => {
+      const user = await fixture.store.createUser({ username: 'crash@example.com', passwordHash: 'x' });
+      const inbox = (await fixture.store.getMailbox(user.id, 'INBOX'))!;
+      const worker = startWorker(fixture.workerArgs, inbox.id, 0, 'crash');
+      await worker.ready;
+      worker.go();
+      await worker.acked(40);
+      // Let it run a moment more so the kill lands at an arbitrary point of the loop.
+      await new Promise((resolve) => setTimeout(resolve, 20 + Math.floor(Math.random() * 30)));
+      worker.child.kill('SIGKILL');
+      expect(await worker.exited).toBe('SIGKILL');
+      const acks = parseAcks(worker.output());
+      expect(acks.size).toBeGreaterThanOrEqual(40);
+
+      const store = await fixture.reopen();
+      // Every message present is whole, including one committed but not yet acknowledged...
+      const bodies = await checkWhole(store, inbox.id);
+      // ...and every acknowledged one is there, byte for byte.
+      for (const [index, uid] of acks) {
+        expect(bodies.get(uid)?.equals(workerMessage('crash', index)), `acknowledged uid ${uid}`).toBe(true);
+      }
+      expect(bodies.size - acks.size).toBeLessThanOrEqual(1);
+      const next = await store.append(inbox.id, Buffer.from('Subject: after\r\n\r\nafter crash\r\n'));
+      expect(next.uid).toBeGreaterThan(Math.max(...bodies.keys()));
+    });
+  });
+}

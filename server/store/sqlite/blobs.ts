@@ -1,0 +1,88 @@
+/**
+ * Message bodies, stored once per SHA-256 with a reference count. A blob is deleted in the same
+ * transaction that drops its last reference, so there is no separate garbage collector to race.
+ */
+import { createHash } from 'node:crypto';
+import { indexMessage } from '../../mime/index.ts';
+import type { MimeIndex } from '../../mime/types.ts';
+import { StoreError } from '../errors.ts';
+import type { Sql } from './database.ts';
+
+/** A body ready to be stored: hashed, and indexed unless the database already has it. */
+export interface PreparedBlob {
+  hash: string;
+  raw: Buffer;
+  /** JSON of the MIME index; undefined when not computed yet, null when indexing failed. */
+  indexJson: string | null | undefined;
+}
+
+export function sha256Hex(raw: Buffer): string {
+  return createHash('sha256').update(raw).digest('hex');
+}
+
+/**
+ * Indexes a body. A body the indexer cannot handle is still stored (raw bytes are what matters);
+ * its index is left null and rebuilt on first read, where the error then surfaces.
+ */
+function indexJsonOf(raw: Buffer): string | null {
+  try {
+    return JSON.stringify(indexMessage(raw));
+  } catch {
+    return null;
+  }
+}
+
+export function blobExists(sql: Sql, hash: string): boolean {
+  return sql.get('SELECT 1 FROM blobs WHERE hash = ?', hash) !== undefined;
+}
+
+/**
+ * Hashes the body and indexes it when the blob is not stored yet. Runs outside the write
+ * transaction, so the (comparatively slow) parsing does not hold the database lock.
+ */
+export function prepareBlob(sql: Sql, raw: Buffer): PreparedBlob {
+  const hash = sha256Hex(raw);
+  return { hash, raw, indexJson: blobExists(sql, hash) ? undefined : indexJsonOf(raw) };
+}
+
+/** Adds one reference, inserting the blob when it is new (or was collected since prepareBlob). */
+export function addBlobReference(sql: Sql, blob: PreparedBlob): void {
+  const updated = sql.run('UPDATE blobs SET refcount = refcount + 1 WHERE hash = ?', blob.hash).changes;
+  if (updated > 0) return;
+  const indexJson = blob.indexJson === undefined ? indexJsonOf(blob.raw) : blob.indexJson;
+  sql.run(
+    'INSERT INTO blobs (hash, refcount, size, mime_index, data) VALUES (?, 1, ?, ?, ?)',
+    blob.hash,
+    blob.raw.length,
+    indexJson,
+    blob.raw,
+  );
+}
+
+/** Adds references to a blob that is known to exist (copies share the body, no bytes copied). */
+export function addBlobReferences(sql: Sql, hash: string, count: number): void {
+  sql.run('UPDATE blobs SET refcount = refcount + ? WHERE hash = ?', count, hash);
+}
+
+/** Drops references and deletes the blob with its last one. */
+export function releaseBlob(sql: Sql, hash: string, count = 1): void {
+  sql.run('UPDATE blobs SET refcount = refcount - ? WHERE hash = ?', count, hash);
+  sql.run('DELETE FROM blobs WHERE hash = ? AND refcount <= 0', hash);
+}
+
+export function readBlob(sql: Sql, hash: string): Buffer {
+  const row = sql.get<{ data: Buffer }>('SELECT data FROM blobs WHERE hash = ?', hash);
+  if (!row) throw new StoreError('NONEXISTENT', `no such blob ${hash}`);
+  return row.data;
+}
+
+export function readMimeIndex(sql: Sql, hash: string): MimeIndex {
+  const row = sql.get<{ mime_index: string | null }>('SELECT mime_index FROM blobs WHERE hash = ?', hash);
+  if (!row) throw new StoreError('NONEXISTENT', `no such blob ${hash}`);
+  if (row.mime_index !== null) return JSON.parse(row.mime_index) as MimeIndex;
+  // Indexing failed at append time: try again (the indexer may have been fixed), and let the
+  // error surface this time.
+  const index = indexMessage(readBlob(sql, hash));
+  sql.run('UPDATE blobs SET mime_index = ? WHERE hash = ?', JSON.stringify(index), hash);
+  return index;
+}

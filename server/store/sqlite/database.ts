@@ -1,0 +1,112 @@
+/**
+ * The sqlite connection: pragmas, migrations and a small statement cache. better-sqlite3 is
+ * synchronous, so every helper here runs to completion before returning; callers keep each call
+ * short.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import Database from 'better-sqlite3';
+import { StoreError } from '../errors.ts';
+import { MIGRATIONS, SCHEMA_VERSION } from './schema.ts';
+
+export const DATABASE_FILE = 'mallard.db';
+/** How long a writer waits for another process's transaction before giving up (UNAVAILABLE). */
+export const BUSY_TIMEOUT_MS = 10_000;
+
+type Params = unknown[];
+type Statement = Database.Statement<Params, unknown>;
+
+export class Sql {
+  readonly db: Database.Database;
+  private readonly statements = new Map<string, Statement>();
+  // One wrapper reused for every write: `immediate` takes the write lock at BEGIN, so two processes
+  // never both read under a shared lock and then deadlock upgrading it (SQLITE_BUSY without waiting).
+  private readonly transaction: Database.Transaction<(fn: () => unknown) => unknown>;
+
+  constructor(db: Database.Database) {
+    this.db = db;
+    this.transaction = db.transaction((fn: () => unknown) => fn());
+  }
+
+  /** The prepared statement for `source`, compiled once per connection. */
+  statement(source: string): Statement {
+    let statement = this.statements.get(source);
+    if (!statement) {
+      statement = this.db.prepare<Params, unknown>(source);
+      this.statements.set(source, statement);
+    }
+    return statement;
+  }
+
+  get<Row>(source: string, ...params: Params): Row | undefined {
+    return this.statement(source).get(...params) as Row | undefined;
+  }
+
+  all<Row>(source: string, ...params: Params): Row[] {
+    return this.statement(source).all(...params) as Row[];
+  }
+
+  run(source: string, ...params: Params): Database.RunResult {
+    return this.statement(source).run(...params);
+  }
+
+  /** Runs `fn` in one write transaction (nested calls become savepoints). */
+  write<T>(fn: () => T): T {
+    return this.transaction.immediate(fn) as T;
+  }
+}
+
+/**
+ * Opens (creating when missing) the database in `dataDir`.
+ *
+ * Durability: WAL with synchronous=FULL fsyncs the WAL at every commit, so an acknowledged append
+ * survives not only kill -9 of the process (which NORMAL would already give, the WAL being in the
+ * OS page cache) but also a power cut or kernel crash, which a home appliance does meet. The cost is
+ * one fsync per write transaction (see bench/store-append.ts).
+ */
+export function openDatabase(dataDir: string, busyTimeoutMs = BUSY_TIMEOUT_MS): Sql {
+  fs.mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+  const file = path.join(dataDir, DATABASE_FILE);
+  // Create the file owner-only first: it holds password hashes, and sqlite gives the -wal and -shm
+  // files the same mode as the database file.
+  fs.closeSync(fs.openSync(file, 'a', 0o600));
+  const db = new Database(file, { timeout: busyTimeoutMs });
+  try {
+    db.pragma('journal_mode = WAL');
+    db.pragma('synchronous = FULL');
+    db.pragma('foreign_keys = ON');
+    // Case folding that understands more than ASCII, for user search.
+    db.function('mallard_lower', { deterministic: true }, (value: unknown) =>
+      typeof value === 'string' ? value.toLowerCase() : value,
+    );
+    const sql = new Sql(db);
+    migrate(sql);
+    return sql;
+  } catch (error) {
+    db.close();
+    throw error;
+  }
+}
+
+/** Brings the schema up to date. Safe when several processes open the same file at once. */
+function migrate(sql: Sql): void {
+  const current = userVersion(sql);
+  if (current === SCHEMA_VERSION) return;
+  if (current > SCHEMA_VERSION) {
+    throw new StoreError(
+      'UNAVAILABLE',
+      `database schema version ${current} is newer than this server (${SCHEMA_VERSION})`,
+    );
+  }
+  sql.write(() => {
+    // Re-read under the write lock: another process may have migrated meanwhile.
+    for (let version = userVersion(sql); version < SCHEMA_VERSION; version++) {
+      sql.db.exec(MIGRATIONS[version]!);
+      sql.db.pragma(`user_version = ${version + 1}`);
+    }
+  });
+}
+
+function userVersion(sql: Sql): number {
+  return sql.db.pragma('user_version', { simple: true }) as number;
+}

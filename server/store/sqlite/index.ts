@@ -1,0 +1,4 @@
+/** The embedded (default) store engine. */
+export { SqliteStore, openSqliteStore } from './store.ts';
+export type { SqliteStoreOptions, SqliteStoreStats } from './store.ts';
+export { DATABASE_FILE } from './database.ts';

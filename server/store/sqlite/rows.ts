@@ -1,0 +1,185 @@
+/**
+ * Row shapes of the sqlite tables and their mapping to the contract types. Ids are INTEGER in the
+ * database and strings in the contract.
+ */
+import { StoreError } from '../errors.ts';
+import type {
+  AppPassword,
+  Flag,
+  Id,
+  JournalEntry,
+  JournalKind,
+  Mailbox,
+  MessageSummary,
+  SpecialUse,
+  User,
+} from '../types.ts';
+import type { Sql } from './database.ts';
+
+export interface UserRow {
+  id: number;
+  username: string;
+  name: string;
+  password_hash: string;
+  disabled: number;
+  quota_bytes: number;
+  used_bytes: number;
+  last_uid_validity: number;
+  created_at: number;
+}
+
+export interface MailboxRow {
+  id: number;
+  user_id: number;
+  path: string;
+  special_use: string | null;
+  subscribed: number;
+  selectable: number;
+  uid_validity: number;
+  uid_next: number;
+  highest_modseq: number;
+  recent_mark: number;
+}
+
+export interface MessageRow {
+  mailbox_id: number;
+  uid: number;
+  modseq: number;
+  flags: string;
+  internal_date: number;
+  size: number;
+  blob_hash: string;
+}
+
+export interface AppPasswordRow {
+  id: number;
+  user_id: number;
+  label: string;
+  hash: string;
+  created_at: number;
+  last_used_at: number | null;
+}
+
+export interface JournalRow {
+  id: number;
+  user_id: number;
+  mailbox_id: number;
+  kind: string;
+  uid: number | null;
+  modseq: number | null;
+  flags: string | null;
+  path: string | null;
+  old_path: string | null;
+  at: number;
+}
+
+export const MESSAGE_COLUMNS = 'mailbox_id, uid, modseq, flags, internal_date, size, blob_hash';
+
+/** The integer behind a contract id, or null when it cannot be one of ours. */
+export function parseId(id: Id): number | null {
+  if (typeof id !== 'string' || !/^[1-9][0-9]{0,14}$/.test(id)) return null;
+  return Number(id);
+}
+
+/** Like parseId, but NONEXISTENT for an id that names nothing. */
+export function requireId(id: Id, what: string): number {
+  const parsed = parseId(id);
+  if (parsed === null) throw new StoreError('NONEXISTENT', `no such ${what} ${JSON.stringify(id)}`);
+  return parsed;
+}
+
+export function toUser(row: UserRow): User {
+  return {
+    id: String(row.id),
+    username: row.username,
+    name: row.name,
+    disabled: row.disabled !== 0,
+    quotaBytes: row.quota_bytes,
+    usedBytes: row.used_bytes,
+    createdAt: new Date(row.created_at),
+  };
+}
+
+export function toMailbox(row: MailboxRow): Mailbox {
+  return {
+    id: String(row.id),
+    userId: String(row.user_id),
+    path: row.path,
+    specialUse: row.special_use as SpecialUse | null,
+    subscribed: row.subscribed !== 0,
+    selectable: row.selectable !== 0,
+    uidValidity: row.uid_validity,
+    uidNext: row.uid_next,
+    highestModseq: row.highest_modseq,
+  };
+}
+
+export function toMessageSummary(row: MessageRow): MessageSummary {
+  return {
+    mailboxId: String(row.mailbox_id),
+    uid: row.uid,
+    modseq: row.modseq,
+    flags: JSON.parse(row.flags) as Flag[],
+    internalDate: new Date(row.internal_date),
+    size: row.size,
+    blobId: row.blob_hash,
+  };
+}
+
+export function toAppPassword(row: AppPasswordRow): AppPassword {
+  return {
+    id: String(row.id),
+    userId: String(row.user_id),
+    label: row.label,
+    createdAt: new Date(row.created_at),
+    lastUsedAt: row.last_used_at === null ? null : new Date(row.last_used_at),
+  };
+}
+
+export function toJournalEntry(row: JournalRow): JournalEntry {
+  return {
+    id: row.id,
+    userId: String(row.user_id),
+    mailboxId: String(row.mailbox_id),
+    kind: row.kind as JournalKind,
+    uid: row.uid,
+    modseq: row.modseq,
+    flags: row.flags === null ? null : (JSON.parse(row.flags) as Flag[]),
+    path: row.path,
+    oldPath: row.old_path,
+    at: new Date(row.at),
+  };
+}
+
+// --- shared look-ups used inside transactions ---
+
+export function userRow(sql: Sql, userId: number): UserRow | undefined {
+  return sql.get<UserRow>('SELECT * FROM users WHERE id = ?', userId);
+}
+
+export function requireUserRow(sql: Sql, userId: number): UserRow {
+  const row = userRow(sql, userId);
+  if (!row) throw new StoreError('NONEXISTENT', `no such user ${userId}`);
+  return row;
+}
+
+export function mailboxRow(sql: Sql, mailboxId: number): MailboxRow | undefined {
+  return sql.get<MailboxRow>('SELECT * FROM mailboxes WHERE id = ?', mailboxId);
+}
+
+export function requireMailboxRow(sql: Sql, mailboxId: number): MailboxRow {
+  const row = mailboxRow(sql, mailboxId);
+  if (!row) throw new StoreError('NONEXISTENT', `no such mailbox ${mailboxId}`);
+  return row;
+}
+
+/** A mailbox that can hold messages (not a \Noselect placeholder). */
+export function requireSelectableMailbox(sql: Sql, mailboxId: number): MailboxRow {
+  const row = requireMailboxRow(sql, mailboxId);
+  if (row.selectable === 0) throw new StoreError('CANNOT', `mailbox ${row.path} is not selectable`);
+  return row;
+}
+
+export function mailboxRowByPath(sql: Sql, userId: number, path: string): MailboxRow | undefined {
+  return sql.get<MailboxRow>('SELECT * FROM mailboxes WHERE user_id = ? AND path = ?', userId, path);
+}

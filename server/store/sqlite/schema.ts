@@ -1,0 +1,107 @@
+/**
+ * Schema of the sqlite engine, versioned with `PRAGMA user_version`: migration N brings the
+ * database from version N-1 to N. Append new migrations; never edit one that has shipped.
+ *
+ * Times are epoch milliseconds. Ids are AUTOINCREMENT so that an id is never reused after a
+ * delete: a session or a journal reader holding an old mailbox id must not land in a new mailbox.
+ */
+export const MIGRATIONS: readonly string[] = [
+  // 1: the initial schema.
+  `
+  CREATE TABLE users (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    username TEXT NOT NULL UNIQUE,
+    name TEXT NOT NULL DEFAULT '',
+    password_hash TEXT NOT NULL,
+    disabled INTEGER NOT NULL DEFAULT 0,
+    quota_bytes INTEGER NOT NULL DEFAULT 0,
+    used_bytes INTEGER NOT NULL DEFAULT 0,
+    -- last UIDVALIDITY handed out to one of the user's mailboxes (see allocateUidValidity)
+    last_uid_validity INTEGER NOT NULL DEFAULT 0,
+    created_at INTEGER NOT NULL
+  );
+
+  CREATE TABLE addresses (
+    address TEXT PRIMARY KEY,
+    user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+    kind TEXT NOT NULL CHECK (kind IN ('primary', 'alias', 'catchall'))
+  ) WITHOUT ROWID;
+  CREATE INDEX addresses_user ON addresses(user_id);
+
+  CREATE TABLE app_passwords (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+    label TEXT NOT NULL,
+    hash TEXT NOT NULL,
+    created_at INTEGER NOT NULL,
+    last_used_at INTEGER
+  );
+  CREATE INDEX app_passwords_user ON app_passwords(user_id);
+
+  CREATE TABLE mailboxes (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+    path TEXT NOT NULL,
+    special_use TEXT,
+    subscribed INTEGER NOT NULL DEFAULT 1,
+    selectable INTEGER NOT NULL DEFAULT 1,
+    uid_validity INTEGER NOT NULL,
+    uid_next INTEGER NOT NULL DEFAULT 1,
+    highest_modseq INTEGER NOT NULL DEFAULT 1,
+    -- highest UID already claimed as \\Recent by a session
+    recent_mark INTEGER NOT NULL DEFAULT 0,
+    UNIQUE (user_id, path)
+  );
+
+  -- One row per distinct body. The data column is last so that reading the small columns never
+  -- touches the body's overflow pages. A rowid table, not WITHOUT ROWID: its rows are large.
+  CREATE TABLE blobs (
+    hash TEXT PRIMARY KEY,
+    refcount INTEGER NOT NULL,
+    size INTEGER NOT NULL,
+    mime_index TEXT,
+    data BLOB NOT NULL
+  );
+
+  -- No foreign key to blobs: the reference count is the link, and an FK would need an extra index
+  -- on blob_hash just to check deletes.
+  CREATE TABLE messages (
+    mailbox_id INTEGER NOT NULL REFERENCES mailboxes(id),
+    uid INTEGER NOT NULL,
+    modseq INTEGER NOT NULL,
+    flags TEXT NOT NULL,
+    seen INTEGER NOT NULL,
+    deleted INTEGER NOT NULL,
+    internal_date INTEGER NOT NULL,
+    size INTEGER NOT NULL,
+    blob_hash TEXT NOT NULL,
+    PRIMARY KEY (mailbox_id, uid)
+  ) WITHOUT ROWID;
+  CREATE INDEX messages_modseq ON messages(mailbox_id, modseq);
+  CREATE INDEX messages_deleted ON messages(mailbox_id, uid) WHERE deleted = 1;
+
+  -- Keywords ever used in a mailbox, keyed case-insensitively; the first spelling is kept.
+  CREATE TABLE mailbox_keywords (
+    mailbox_id INTEGER NOT NULL,
+    key TEXT NOT NULL,
+    keyword TEXT NOT NULL,
+    PRIMARY KEY (mailbox_id, key)
+  ) WITHOUT ROWID;
+
+  CREATE TABLE journal (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    user_id INTEGER NOT NULL,
+    mailbox_id INTEGER NOT NULL,
+    kind TEXT NOT NULL,
+    uid INTEGER,
+    modseq INTEGER,
+    flags TEXT,
+    path TEXT,
+    old_path TEXT,
+    at INTEGER NOT NULL
+  );
+  CREATE INDEX journal_at ON journal(at);
+  `,
+];
+
+export const SCHEMA_VERSION = MIGRATIONS.length;

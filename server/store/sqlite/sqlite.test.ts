@@ -1,0 +1,228 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import Database from 'better-sqlite3';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { storeContractSuite, storeProcessSuite } from '../contract.ts';
+import { StoreError } from '../errors.ts';
+import type { Store } from '../types.ts';
+import { DATABASE_FILE } from './database.ts';
+import { SCHEMA_VERSION } from './schema.ts';
+import { SqliteStore } from './store.ts';
+
+function tempDir(): string {
+  return fs.mkdtempSync(path.join(os.tmpdir(), 'mallard-store-'));
+}
+
+function removeDir(dir: string): void {
+  fs.rmSync(dir, { recursive: true, force: true });
+}
+
+/** Closes the store after checking that its bookkeeping still adds up. */
+async function closeChecked(store: SqliteStore): Promise<void> {
+  const problems = await store.checkIntegrity();
+  await store.close();
+  expect(problems).toEqual([]);
+}
+
+storeContractSuite('sqlite', async () => {
+  const dir = tempDir();
+  const store = await SqliteStore.open(dir);
+  return {
+    store,
+    async cleanup() {
+      try {
+        await closeChecked(store);
+      } finally {
+        removeDir(dir);
+      }
+    },
+  };
+});
+
+storeProcessSuite('sqlite', async () => {
+  const dir = tempDir();
+  let store = await SqliteStore.open(dir);
+  return {
+    get store(): Store {
+      return store;
+    },
+    async reopen() {
+      await store.close();
+      store = await SqliteStore.open(dir);
+      return store;
+    },
+    workerArgs: ['server/store/sqlite/append-worker.ts', dir],
+    async cleanup() {
+      try {
+        await closeChecked(store);
+      } finally {
+        removeDir(dir);
+      }
+    },
+  };
+});
+
+async function rejectsWith(promise: Promise<unknown>, code: string): Promise<void> {
+  const error = await promise.then(
+    () => null,
+    (reason: unknown) => reason,
+  );
+  expect(error).toBeInstanceOf(StoreError);
+  expect((error as StoreError).code).toBe(code);
+}
+
+describe('sqlite engine', () => {
+  let dir: string;
+  let store: SqliteStore;
+  const raw = (text: string) => Buffer.from(`Subject: ${text}\r\n\r\n${text}\r\n`);
+
+  beforeEach(async () => {
+    dir = tempDir();
+    store = await SqliteStore.open(dir);
+  });
+  afterEach(async () => {
+    await store.close();
+    removeDir(dir);
+  });
+
+  async function newInbox(username = 'alice@example.com') {
+    const user = await store.createUser({ username, passwordHash: 'h' });
+    return { user, inbox: (await store.getMailbox(user.id, 'INBOX'))! };
+  }
+
+  it('keeps one owner-only database file in WAL mode with full sync and a busy timeout', async () => {
+    const file = path.join(dir, DATABASE_FILE);
+    expect(fs.existsSync(file)).toBe(true);
+    expect(fs.statSync(file).mode & 0o777).toBe(0o600);
+    expect(await store.settings()).toEqual({
+      journalMode: 'wal',
+      synchronous: 2, // FULL
+      busyTimeoutMs: 10_000,
+      schemaVersion: SCHEMA_VERSION,
+    });
+  });
+
+  it('keeps everything across a reopen and goes on with the UIDs', async () => {
+    const { user, inbox } = await newInbox();
+    await store.append(inbox.id, raw('before'));
+    await store.close();
+    store = await SqliteStore.open(dir);
+    expect((await store.getUser(user.id))?.username).toBe('alice@example.com');
+    expect((await store.append(inbox.id, raw('after'))).uid).toBe(2);
+    expect(await store.readBlob((await store.getMessage(inbox.id, 1))!.blobId)).toEqual(raw('before'));
+  });
+
+  it('stores an identical body once and deletes it with its last reference', async () => {
+    const alice = await newInbox();
+    const bob = await newInbox('bob@example.com');
+    const body = raw('shared body');
+    await store.append(alice.inbox.id, body);
+    await store.append(bob.inbox.id, body);
+    const archive = (await store.getMailbox(alice.user.id, 'Archive'))!;
+    await store.copyMessages(alice.inbox.id, [1], archive.id);
+    expect(await store.stats()).toMatchObject({ messages: 3, blobs: 1, blobBytes: body.length });
+    await store.append(bob.inbox.id, raw('other body'));
+    expect((await store.stats()).blobs).toBe(2);
+
+    await store.deleteMessages(alice.inbox.id, [1]);
+    await store.deleteUser(bob.user.id);
+    expect(await store.stats()).toMatchObject({ messages: 1, blobs: 1 });
+    await store.deleteMessages(archive.id, [1]);
+    expect(await store.stats()).toMatchObject({ messages: 0, blobs: 0, blobBytes: 0 });
+    expect(await store.checkIntegrity()).toEqual([]);
+  });
+
+  it('lets two connections share the file and see each other’s changes', async () => {
+    const other = await SqliteStore.open(dir);
+    try {
+      const { inbox } = await newInbox();
+      const head = await other.journalHead();
+      await other.append(inbox.id, raw('from the other connection'));
+      await store.append(inbox.id, raw('from this one'));
+      expect((await other.listMessages(inbox.id)).map((m) => m.uid)).toEqual([1, 2]);
+      expect((await store.readJournal(head)).map((e) => [e.kind, e.uid])).toEqual([
+        ['message-new', 1],
+        ['message-new', 2],
+      ]);
+    } finally {
+      await other.close();
+    }
+  });
+
+  it('fails with UNAVAILABLE when another process holds the write lock too long', async () => {
+    const { inbox } = await newInbox();
+    const impatient = await SqliteStore.open(dir, { busyTimeoutMs: 50 });
+    const locker = new Database(path.join(dir, DATABASE_FILE));
+    try {
+      locker.exec('BEGIN IMMEDIATE');
+      await rejectsWith(impatient.append(inbox.id, raw('blocked')), 'UNAVAILABLE');
+      // Readers are not blocked by a writer in WAL mode.
+      expect((await impatient.listMessages(inbox.id)).length).toBe(0);
+      locker.exec('ROLLBACK');
+      expect((await impatient.append(inbox.id, raw('now'))).uid).toBe(1);
+    } finally {
+      locker.close();
+      await impatient.close();
+    }
+  });
+
+  it('refuses a database written by a newer schema', async () => {
+    await store.close();
+    const setVersion = (version: number) => {
+      const db = new Database(path.join(dir, DATABASE_FILE));
+      db.pragma(`user_version = ${version}`);
+      db.close();
+    };
+    setVersion(SCHEMA_VERSION + 1);
+    await rejectsWith(SqliteStore.open(dir), 'UNAVAILABLE');
+    setVersion(SCHEMA_VERSION);
+    store = await SqliteStore.open(dir);
+  });
+
+  it('reports UNAVAILABLE once closed', async () => {
+    await store.close();
+    await rejectsWith(store.journalHead(), 'UNAVAILABLE');
+    expect((await store.health()).ok).toBe(false);
+    store = await SqliteStore.open(dir);
+  });
+
+  it('prunes old journal entries but keeps the head', async () => {
+    const { inbox } = await newInbox();
+    await store.append(inbox.id, raw('x'));
+    const head = await store.journalHead();
+    expect(await store.pruneJournal(new Date(Date.now() + 60_000))).toBe(head - 1);
+    expect(await store.journalHead()).toBe(head);
+    await store.append(inbox.id, raw('y'));
+    expect(await store.journalHead()).toBe(head + 1);
+  });
+
+  it('rebuilds a missing MIME index on first read', async () => {
+    const { inbox } = await newInbox();
+    const body = raw('indexed later');
+    await store.append(inbox.id, body);
+    const blobId = (await store.getMessage(inbox.id, 1))!.blobId;
+    const db = new Database(path.join(dir, DATABASE_FILE));
+    db.prepare('UPDATE blobs SET mime_index = NULL').run();
+    db.close();
+    expect((await store.readMimeIndex(blobId)).root.bodyEnd).toBe(body.length);
+  });
+
+  it('finds broken bookkeeping with checkIntegrity', async () => {
+    const { inbox } = await newInbox();
+    await store.append(inbox.id, raw('x'));
+    const db = new Database(path.join(dir, DATABASE_FILE));
+    db.prepare('UPDATE blobs SET refcount = 5').run();
+    db.prepare('UPDATE users SET used_bytes = 1').run();
+    db.close();
+    const problems = await store.checkIntegrity();
+    expect(problems).toHaveLength(2);
+  });
+
+  it('treats ids that are not its own as unknown', async () => {
+    expect(await store.getUser('abc')).toBeNull();
+    expect(await store.getMailboxById('1e3')).toBeNull();
+    expect(await store.getMessage('-1', 1)).toBeNull();
+    await rejectsWith(store.append('x', raw('x')), 'NONEXISTENT');
+  });
+});

@@ -1,0 +1,472 @@
+/**
+ * The embedded store engine: one sqlite file (`mallard.db`) in the data directory, shared safely by
+ * several processes (WAL, busy timeout, write transactions that take the lock up front).
+ *
+ * better-sqlite3 is synchronous: each method does its work in one short call and returns a settled
+ * Promise to satisfy the engine-neutral contract.
+ */
+import path from 'node:path';
+import type { MimeIndex } from '../../mime/types.ts';
+import { StoreError, isStoreError } from '../errors.ts';
+import { normalizeFlags } from '../normalize.ts';
+import type {
+  Address,
+  AppendOptions,
+  AppendResult,
+  AppPassword,
+  CopyResult,
+  Credentials,
+  DeliveryResult,
+  Flag,
+  FlagOperation,
+  Id,
+  JournalEntry,
+  Mailbox,
+  MailboxCounts,
+  MessageSummary,
+  NewUser,
+  Quota,
+  SpecialUse,
+  Store,
+  StoreFlagsResult,
+  StoreHealth,
+  UidRange,
+  User,
+  UserPatch,
+  UserQuery,
+} from '../types.ts';
+import * as accounts from './accounts.ts';
+import * as blobs from './blobs.ts';
+import { DATABASE_FILE, openDatabase, type Sql } from './database.ts';
+import * as journal from './journal.ts';
+import * as mailboxes from './mailboxes.ts';
+import * as messages from './messages.ts';
+import { mailboxRow, parseId, requireId, requireUserRow, toMailbox } from './rows.ts';
+
+export interface SqliteStoreOptions {
+  /** Prune journal entries older than this when opening; 0 keeps everything. */
+  journalRetentionMs?: number;
+  /** How long to wait for another process's write before failing with UNAVAILABLE. */
+  busyTimeoutMs?: number;
+}
+
+/** Engine-specific figures for tests and the admin panel. */
+export interface SqliteStoreStats {
+  users: number;
+  mailboxes: number;
+  messages: number;
+  blobs: number;
+  blobBytes: number;
+  journalEntries: number;
+}
+
+export class SqliteStore implements Store {
+  readonly engine = 'sqlite';
+  readonly file: string;
+  private readonly sql: Sql;
+
+  private constructor(sql: Sql, file: string) {
+    this.sql = sql;
+    this.file = file;
+  }
+
+  static async open(dataDir: string, options: SqliteStoreOptions = {}): Promise<SqliteStore> {
+    const sql = guard(() => openDatabase(dataDir, options.busyTimeoutMs));
+    const store = new SqliteStore(sql, path.join(dataDir, DATABASE_FILE));
+    const retention = options.journalRetentionMs ?? journal.JOURNAL_RETENTION_MS;
+    try {
+      if (retention > 0) await store.pruneJournal(new Date(Date.now() - retention));
+    } catch (error) {
+      await store.close();
+      throw error;
+    }
+    return store;
+  }
+
+  /** Runs one synchronous database call, translating driver failures into StoreErrors. */
+  private call<T>(fn: (sql: Sql) => T): Promise<T> {
+    try {
+      return Promise.resolve(guard(() => fn(this.sql)));
+    } catch (error) {
+      return Promise.reject(error as Error);
+    }
+  }
+
+  // --- users ---
+
+  createUser(user: NewUser): Promise<User> {
+    return this.call((sql) => accounts.createUser(sql, user));
+  }
+
+  getUser(id: Id): Promise<User | null> {
+    const userId = parseId(id);
+    return this.call((sql) => (userId === null ? null : accounts.getUser(sql, userId)));
+  }
+
+  getUserByUsername(username: string): Promise<User | null> {
+    return this.call((sql) => accounts.getUserByUsername(sql, username));
+  }
+
+  listUsers(query?: UserQuery): Promise<{ users: User[]; total: number }> {
+    return this.call((sql) => accounts.listUsers(sql, query));
+  }
+
+  updateUser(id: Id, patch: UserPatch): Promise<User> {
+    return this.call((sql) => accounts.updateUser(sql, requireId(id, 'user'), patch));
+  }
+
+  setPasswordHash(id: Id, passwordHash: string): Promise<void> {
+    return this.call((sql) => accounts.setPasswordHash(sql, requireId(id, 'user'), passwordHash));
+  }
+
+  deleteUser(id: Id): Promise<void> {
+    return this.call((sql) => accounts.deleteUser(sql, requireId(id, 'user')));
+  }
+
+  getCredentials(username: string): Promise<Credentials | null> {
+    return this.call((sql) => accounts.getCredentials(sql, username));
+  }
+
+  // --- addresses ---
+
+  addAddress(userId: Id, address: string): Promise<Address> {
+    return this.call((sql) => accounts.addAddress(sql, requireId(userId, 'user'), address));
+  }
+
+  removeAddress(address: string): Promise<void> {
+    return this.call((sql) => accounts.removeAddress(sql, address));
+  }
+
+  listAddresses(userId: Id): Promise<Address[]> {
+    const id = parseId(userId);
+    return this.call((sql) => (id === null ? [] : accounts.listAddresses(sql, id)));
+  }
+
+  resolveRecipient(address: string): Promise<User | null> {
+    return this.call((sql) => accounts.resolveRecipient(sql, address));
+  }
+
+  // --- app passwords ---
+
+  createAppPassword(userId: Id, label: string, hash: string): Promise<AppPassword> {
+    return this.call((sql) => accounts.createAppPassword(sql, requireId(userId, 'user'), label, hash));
+  }
+
+  listAppPasswords(userId: Id): Promise<AppPassword[]> {
+    const id = parseId(userId);
+    return this.call((sql) => (id === null ? [] : accounts.listAppPasswords(sql, id)));
+  }
+
+  deleteAppPassword(userId: Id, id: Id): Promise<void> {
+    return this.call((sql) =>
+      accounts.deleteAppPassword(sql, requireId(userId, 'user'), requireId(id, 'app password')),
+    );
+  }
+
+  touchAppPassword(id: Id): Promise<void> {
+    const passwordId = parseId(id);
+    return this.call((sql) => {
+      if (passwordId !== null) accounts.touchAppPassword(sql, passwordId);
+    });
+  }
+
+  // --- mailboxes ---
+
+  listMailboxes(userId: Id): Promise<Mailbox[]> {
+    const id = parseId(userId);
+    return this.call((sql) => (id === null ? [] : mailboxes.listMailboxes(sql, id)));
+  }
+
+  getMailbox(userId: Id, mailboxPath: string): Promise<Mailbox | null> {
+    const id = parseId(userId);
+    return this.call((sql) => (id === null ? null : mailboxes.getMailbox(sql, id, mailboxPath)));
+  }
+
+  getMailboxById(mailboxId: Id): Promise<Mailbox | null> {
+    const id = parseId(mailboxId);
+    return this.call((sql) => {
+      const row = id === null ? undefined : mailboxRow(sql, id);
+      return row ? toMailbox(row) : null;
+    });
+  }
+
+  createMailbox(userId: Id, mailboxPath: string, specialUse?: SpecialUse | null): Promise<Mailbox> {
+    return this.call((sql) =>
+      mailboxes.createMailbox(sql, requireId(userId, 'user'), mailboxPath, specialUse),
+    );
+  }
+
+  deleteMailbox(userId: Id, mailboxPath: string): Promise<void> {
+    return this.call((sql) => mailboxes.deleteMailbox(sql, requireId(userId, 'user'), mailboxPath));
+  }
+
+  renameMailbox(userId: Id, from: string, to: string): Promise<void> {
+    return this.call((sql) => mailboxes.renameMailbox(sql, requireId(userId, 'user'), from, to));
+  }
+
+  setSubscribed(userId: Id, mailboxPath: string, subscribed: boolean): Promise<void> {
+    return this.call((sql) =>
+      mailboxes.setSubscribed(sql, requireId(userId, 'user'), mailboxPath, subscribed),
+    );
+  }
+
+  mailboxCounts(mailboxId: Id): Promise<MailboxCounts> {
+    return this.call((sql) => mailboxes.mailboxCounts(sql, requireId(mailboxId, 'mailbox')));
+  }
+
+  claimRecent(mailboxId: Id): Promise<{ previous: number; current: number }> {
+    return this.call((sql) => mailboxes.claimRecent(sql, requireId(mailboxId, 'mailbox')));
+  }
+
+  // --- messages ---
+
+  append(mailboxId: Id, raw: Buffer, options: AppendOptions = {}): Promise<AppendResult> {
+    return this.call((sql) => {
+      const id = requireId(mailboxId, 'mailbox');
+      return messages.appendMessage(sql, id, appendInput(sql, raw, options));
+    });
+  }
+
+  deliver(recipient: string, raw: Buffer, options: AppendOptions = {}): Promise<DeliveryResult> {
+    return this.call((sql) => {
+      const input = appendInput(sql, raw, options);
+      // Resolution and append share one transaction: the user cannot vanish in between.
+      return sql.write(() => {
+        const user = accounts.resolveRecipient(sql, recipient);
+        if (!user) throw new StoreError('NONEXISTENT', `no recipient ${recipient}`);
+        if (user.disabled) throw new StoreError('CANNOT', `user ${user.username} is disabled`);
+        const inbox = mailboxes.getMailbox(sql, Number(user.id), 'INBOX');
+        if (!inbox) throw new StoreError('NONEXISTENT', `user ${user.username} has no INBOX`);
+        return { ...messages.appendMessage(sql, Number(inbox.id), input), userId: user.id };
+      });
+    });
+  }
+
+  listMessages(
+    mailboxId: Id,
+    filter?: { uids?: UidRange[]; changedSince?: number },
+  ): Promise<MessageSummary[]> {
+    return this.call((sql) => messages.listMessages(sql, requireId(mailboxId, 'mailbox'), filter));
+  }
+
+  getMessage(mailboxId: Id, uid: number): Promise<MessageSummary | null> {
+    const id = parseId(mailboxId);
+    return this.call((sql) => (id === null ? null : messages.getMessage(sql, id, uid)));
+  }
+
+  readBlob(blobId: string): Promise<Buffer> {
+    return this.call((sql) => blobs.readBlob(sql, blobId));
+  }
+
+  readMimeIndex(blobId: string): Promise<MimeIndex> {
+    return this.call((sql) => blobs.readMimeIndex(sql, blobId));
+  }
+
+  storeFlags(
+    mailboxId: Id,
+    uids: number[],
+    operation: FlagOperation,
+    flags: Flag[],
+    unchangedSince?: number,
+  ): Promise<StoreFlagsResult> {
+    return this.call((sql) =>
+      messages.storeFlags(
+        sql,
+        requireId(mailboxId, 'mailbox'),
+        uids,
+        operation,
+        normalizeFlags(flags),
+        unchangedSince,
+      ),
+    );
+  }
+
+  copyMessages(mailboxId: Id, uids: number[], targetMailboxId: Id): Promise<CopyResult> {
+    return this.call((sql) =>
+      messages.copyMessages(
+        sql,
+        requireId(mailboxId, 'mailbox'),
+        uids,
+        requireId(targetMailboxId, 'mailbox'),
+        false,
+      ),
+    );
+  }
+
+  moveMessages(mailboxId: Id, uids: number[], targetMailboxId: Id): Promise<CopyResult> {
+    return this.call((sql) =>
+      messages.copyMessages(
+        sql,
+        requireId(mailboxId, 'mailbox'),
+        uids,
+        requireId(targetMailboxId, 'mailbox'),
+        true,
+      ),
+    );
+  }
+
+  expunge(mailboxId: Id, uids?: number[]): Promise<number[]> {
+    return this.call((sql) => messages.expunge(sql, requireId(mailboxId, 'mailbox'), uids));
+  }
+
+  deleteMessages(mailboxId: Id, uids: number[]): Promise<number[]> {
+    return this.call((sql) => messages.deleteMessages(sql, requireId(mailboxId, 'mailbox'), uids));
+  }
+
+  listKeywords(mailboxId: Id): Promise<string[]> {
+    return this.call((sql) => messages.listKeywords(sql, requireId(mailboxId, 'mailbox')));
+  }
+
+  // --- journal ---
+
+  journalHead(): Promise<number> {
+    return this.call((sql) => journal.journalHead(sql));
+  }
+
+  readJournal(afterId: number, limit?: number): Promise<JournalEntry[]> {
+    return this.call((sql) => journal.readJournal(sql, afterId, limit));
+  }
+
+  /** Deletes journal entries older than `before` (not in the contract); returns how many. */
+  pruneJournal(before: Date): Promise<number> {
+    return this.call((sql) => journal.pruneJournal(sql, before));
+  }
+
+  // --- quota, health, engine specifics ---
+
+  getQuota(userId: Id): Promise<Quota> {
+    return this.call((sql) => {
+      const user = requireUserRow(sql, requireId(userId, 'user'));
+      return { usedBytes: user.used_bytes, limitBytes: user.quota_bytes };
+    });
+  }
+
+  async health(): Promise<StoreHealth> {
+    try {
+      const head = await this.journalHead();
+      return { ok: true, engine: this.engine, detail: `${this.file} (journal at ${head})` };
+    } catch (error) {
+      return {
+        ok: false,
+        engine: this.engine,
+        detail: error instanceof Error ? error.message : String(error),
+      };
+    }
+  }
+
+  stats(): Promise<SqliteStoreStats> {
+    return this.call((sql) => ({
+      users: count(sql, 'SELECT count(*) AS n FROM users'),
+      mailboxes: count(sql, 'SELECT count(*) AS n FROM mailboxes'),
+      messages: count(sql, 'SELECT count(*) AS n FROM messages'),
+      blobs: count(sql, 'SELECT count(*) AS n FROM blobs'),
+      blobBytes: count(sql, 'SELECT coalesce(sum(size), 0) AS n FROM blobs'),
+      journalEntries: count(sql, 'SELECT count(*) AS n FROM journal'),
+    }));
+  }
+
+  /** The connection settings that durability and sharing rely on (for tests and status pages). */
+  settings(): Promise<{
+    journalMode: string;
+    synchronous: number;
+    busyTimeoutMs: number;
+    schemaVersion: number;
+  }> {
+    return this.call((sql) => ({
+      journalMode: sql.db.pragma('journal_mode', { simple: true }) as string,
+      synchronous: sql.db.pragma('synchronous', { simple: true }) as number,
+      busyTimeoutMs: sql.db.pragma('busy_timeout', { simple: true }) as number,
+      schemaVersion: sql.db.pragma('user_version', { simple: true }) as number,
+    }));
+  }
+
+  /**
+   * Cross-checks the redundant bookkeeping (blob reference counts, users' used bytes, UID and
+   * MODSEQ counters); returns the problems found, none when consistent. Reads every message row:
+   * meant for tests and repair tools, not for the serving path.
+   */
+  checkIntegrity(): Promise<string[]> {
+    return this.call((sql) => checkIntegrity(sql));
+  }
+
+  async close(): Promise<void> {
+    if (this.sql.db.open) this.sql.db.close();
+  }
+}
+
+export function openSqliteStore(dataDir: string, options?: SqliteStoreOptions): Promise<SqliteStore> {
+  return SqliteStore.open(dataDir, options);
+}
+
+function appendInput(sql: Sql, raw: Buffer, options: AppendOptions): messages.AppendInput {
+  if (!Buffer.isBuffer(raw)) throw new StoreError('INVALID', 'message must be a Buffer');
+  const internalDate = options.internalDate ?? new Date();
+  if (!(internalDate instanceof Date) || Number.isNaN(internalDate.getTime())) {
+    throw new StoreError('INVALID', 'invalid internal date');
+  }
+  return { blob: blobs.prepareBlob(sql, raw), flags: normalizeFlags(options.flags), internalDate };
+}
+
+function count(sql: Sql, source: string): number {
+  return sql.get<{ n: number }>(source)!.n;
+}
+
+function checkIntegrity(sql: Sql): string[] {
+  const problems: string[] = [];
+  const refcounts = sql.all<{ hash: string; refcount: number; refs: number }>(
+    `SELECT b.hash, b.refcount, (SELECT count(*) FROM messages m WHERE m.blob_hash = b.hash) AS refs
+     FROM blobs b`,
+  );
+  for (const row of refcounts) {
+    if (row.refcount !== row.refs)
+      problems.push(`blob ${row.hash}: refcount ${row.refcount}, references ${row.refs}`);
+  }
+  const orphans = sql.all<{ hash: string }>(
+    'SELECT DISTINCT blob_hash AS hash FROM messages WHERE blob_hash NOT IN (SELECT hash FROM blobs)',
+  );
+  for (const row of orphans) problems.push(`message references missing blob ${row.hash}`);
+  const usage = sql.all<{ id: number; used: number; actual: number }>(
+    `SELECT u.id, u.used_bytes AS used, (SELECT coalesce(sum(m.size), 0) FROM messages m
+       JOIN mailboxes b ON b.id = m.mailbox_id WHERE b.user_id = u.id) AS actual FROM users u`,
+  );
+  for (const row of usage) {
+    if (row.used !== row.actual)
+      problems.push(`user ${row.id}: used_bytes ${row.used}, messages ${row.actual}`);
+  }
+  const counters = sql.all<{
+    path: string;
+    uid_next: number;
+    highest_modseq: number;
+    max_uid: number;
+    max_modseq: number;
+  }>(
+    `SELECT b.path, b.uid_next, b.highest_modseq, max(m.uid) AS max_uid, max(m.modseq) AS max_modseq
+     FROM mailboxes b JOIN messages m ON m.mailbox_id = b.id GROUP BY b.id`,
+  );
+  for (const row of counters) {
+    if (row.max_uid >= row.uid_next) problems.push(`mailbox ${row.path}: uid ${row.max_uid} >= uidNext`);
+    if (row.max_modseq > row.highest_modseq) problems.push(`mailbox ${row.path}: modseq above highest`);
+  }
+  return problems;
+}
+
+/** Translates driver errors: a busy or unreachable database is UNAVAILABLE (try again later). */
+function guard<T>(fn: () => T): T {
+  try {
+    return fn();
+  } catch (error) {
+    throw translateError(error);
+  }
+}
+
+function translateError(error: unknown): unknown {
+  if (isStoreError(error)) return error;
+  const code = (error as { code?: unknown } | null)?.code;
+  if (typeof code === 'string' && /^SQLITE_(BUSY|LOCKED|CANTOPEN|IOERR|FULL|READONLY|PROTOCOL)/.test(code)) {
+    return new StoreError('UNAVAILABLE', `database unavailable (${code})`);
+  }
+  if (error instanceof TypeError && /database connection is not open/.test(error.message)) {
+    return new StoreError('UNAVAILABLE', 'the store is closed');
+  }
+  return error;
+}
