@@ -17,12 +17,15 @@ export interface Figure {
   extra?: Record<string, number | string>;
 }
 
-export type WorkloadId = 'append' | 'logins' | 'selectFetchFlags' | 'fetchBody' | 'search' | 'idleMemory' | 'idlePss';
+export type WorkloadId =
+  'append' | 'logins' | 'selectFetchFlags' | 'fetchBody' | 'search' | 'idleMemory' | 'idlePss';
 
 export interface WorkloadOptions {
   messages: Buffer[];
   /** Use `{n+}` literals and pipelining (when both servers advertise LITERAL+). */
   literalPlus: boolean;
+  /** APPEND stops after this long (the rate is still measured); see trimMailbox. */
+  appendSeconds: number;
   loginSeconds: number;
   loginClients: number;
   repeats: number;
@@ -71,7 +74,7 @@ export async function probeLiteralPlus(server: BenchServer): Promise<boolean> {
 export async function appendWorkload(server: BenchServer, options: WorkloadOptions): Promise<Figure> {
   const { messages } = options;
   const window = options.literalPlus ? 64 : 1;
-  const deadline = performance.now() + 180_000;
+  const deadline = performance.now() + options.appendSeconds * 1000;
   return withSession(server, async (client) => {
     const inFlight: Array<Promise<CommandResult>> = [];
     let failures = 0;
@@ -103,13 +106,36 @@ export async function appendWorkload(server: BenchServer, options: WorkloadOptio
       options.literalPlus ? `LITERAL+, ${window} in flight` : 'synchronising literals',
     ];
     if (failures) notes.push(`${failures} failed, first: ${firstFailure}`);
-    if (acknowledged < messages.length) notes.push('INCOMPLETE');
+    if (acknowledged < messages.length) notes.push(`stopped after ${options.appendSeconds} s`);
     return {
       value: round(acknowledged / seconds, 0),
       unit: 'msg/s',
       detail: notes.join('; '),
       extra: { appended: acknowledged, failures, seconds: round(seconds, 3) },
     };
+  });
+}
+
+/** How many messages INBOX holds. */
+export async function inboxCount(server: BenchServer): Promise<number> {
+  return withSession(server, async (client) =>
+    existsOf(expectOk(await client.command('EXAMINE INBOX'), 'EXAMINE')),
+  );
+}
+
+/**
+ * Expunges every message after the first `keep`, so that all servers hold the same messages when
+ * one of them could not append them all in the time allowed.
+ */
+export async function trimMailbox(server: BenchServer, keep: number): Promise<void> {
+  await withSession(server, async (client) => {
+    const exists = existsOf(expectOk(await client.command('SELECT INBOX'), 'SELECT'));
+    if (exists <= keep) return;
+    expectOk(
+      await client.command(`STORE ${keep + 1}:* +FLAGS.SILENT (\\Deleted)`, { timeoutMs: 120_000 }),
+      'STORE',
+    );
+    expectOk(await client.command('EXPUNGE', { timeoutMs: 120_000, collect: false }), 'EXPUNGE');
   });
 }
 
@@ -139,7 +165,12 @@ export async function loginWorkload(server: BenchServer, options: WorkloadOption
   if (logins === 0) throw new Error(`no login succeeded: ${firstFailure}`);
   const notes = [`${logins} logins in ${seconds.toFixed(2)} s, ${options.loginClients} clients`];
   if (failures) notes.push(`${failures} failed, first: ${firstFailure}`);
-  return { value: round(logins / seconds, 0), unit: 'logins/s', detail: notes.join('; '), extra: { logins, failures } };
+  return {
+    value: round(logins / seconds, 0),
+    unit: 'logins/s',
+    detail: notes.join('; '),
+    extra: { logins, failures },
+  };
 }
 
 function existsOf(result: CommandResult): number {
@@ -224,7 +255,10 @@ export async function searchWorkload(server: BenchServer, options: WorkloadOptio
     let matches = -1;
     for (let run = 0; run < options.repeats; run++) {
       const started = performance.now();
-      const result = expectOk(await client.command(`SEARCH TEXT "${NEEDLE}"`, { timeoutMs: 120_000 }), 'SEARCH');
+      const result = expectOk(
+        await client.command(`SEARCH TEXT "${NEEDLE}"`, { timeoutMs: 120_000 }),
+        'SEARCH',
+      );
       times.push(performance.now() - started);
       const line = result.untagged.find((response) => /^\* SEARCH\b/i.test(response.text));
       matches = line ? line.text.trim().split(/\s+/).length - 2 : 0;
@@ -310,7 +344,6 @@ export async function idleMemoryWorkload(server: BenchServer, options: WorkloadO
     ];
     if (server.restart) notes.push('fresh process');
     if (failures) notes.push(`${failures} failed, first: ${firstFailure}`);
-    options.log(`  idle memory (${server.name}): ${notes.join('; ')}`);
     return {
       value: Number(rss),
       unit: 'KiB/conn',

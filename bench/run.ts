@@ -1,11 +1,15 @@
 /**
  * `npm run bench`: the same IMAP workloads against Mallard (`mallard serve` in its own process) and
- * Debian's Dovecot, one server after the other on 127.0.0.1, then a side-by-side table (markdown)
+ * Debian's Dovecot on 127.0.0.1, each workload on one server then the other, then a side-by-side table (markdown)
  * and the figures as JSON in the temporary directory. Also runs bench/store-append.ts (the sqlite
  * engine's append rate without IMAP). Figures, not tests: a workload that fails on one server shows
  * its error in that cell and the run goes on.
  *
- *   npm run bench [-- --messages N] [--connections N] [--only mallard|dovecot] [--no-store]
+ *   npm run bench [-- --messages N] [--connections N] [--append-seconds S] [--login-seconds S]
+ *                    [--repeats N] [--only mallard|dovecot] [--no-store] [--workloads append,logins,...]
+ *
+ * APPEND stops after --append-seconds on a slow server; the servers' mailboxes are then trimmed to
+ * the smallest count (STORE \Deleted + EXPUNGE of the rest), so later workloads see the same messages.
  */
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
@@ -18,16 +22,24 @@ import {
   appendWorkload,
   fetchBodyWorkload,
   idleMemoryWorkload,
+  inboxCount,
   loginWorkload,
   probeLiteralPlus,
   searchWorkload,
   selectFetchWorkload,
+  trimMailbox,
   type Figure,
   type WorkloadOptions,
 } from './imap.ts';
 import { withTimeout } from './lib/imap-client.ts';
 import { makeCorpus } from './lib/messages.ts';
-import { dovecotInfo, startDovecotServer, startMallardServer, type BenchServer, type ServerName } from './lib/servers.ts';
+import {
+  dovecotInfo,
+  startDovecotServer,
+  startMallardServer,
+  type BenchServer,
+  type ServerName,
+} from './lib/servers.ts';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -36,8 +48,10 @@ const { values: args } = parseArgs({
     messages: { type: 'string', default: '10000' },
     connections: { type: 'string', default: '1000' },
     'login-seconds': { type: 'string', default: '3' },
+    'append-seconds': { type: 'string', default: '75' },
     repeats: { type: 'string', default: '5' },
     only: { type: 'string' },
+    workloads: { type: 'string' },
     'no-store': { type: 'boolean', default: false },
   },
   allowPositionals: false,
@@ -55,6 +69,7 @@ function intArg(name: string, text: string | undefined, min: number, max: number
 const MESSAGES = intArg('messages', args.messages, 1, 100_000);
 const CONNECTIONS = intArg('connections', args.connections, 1, 5000);
 const LOGIN_SECONDS = intArg('login-seconds', args['login-seconds'], 1, 60);
+const APPEND_SECONDS = intArg('append-seconds', args['append-seconds'], 1, 600);
 const REPEATS = intArg('repeats', args.repeats, 1, 20);
 const ONLY = args.only?.toLowerCase();
 if (ONLY && ONLY !== 'mallard' && ONLY !== 'dovecot') {
@@ -62,11 +77,14 @@ if (ONLY && ONLY !== 'mallard' && ONLY !== 'dovecot') {
   process.exit(2);
 }
 
-type Outcome = { ok: true; figure: Figure } | { ok: false; error: string };
+const NOT_INSTALLED = 'not installed';
+
+type Outcome = ({ ok: true; figure: Figure } | { ok: false; error: string }) & { seconds?: number };
 
 interface Row {
   id: string;
-  label: string;
+  /** Given the number of messages the read workloads saw. */
+  label: (messages: string) => string;
   better: 'higher' | 'lower';
   /** Absolute target for Mallard, when the issue sets one; otherwise the target is Dovecot's figure. */
   absolute?: { max: number; text: string };
@@ -74,20 +92,24 @@ interface Row {
 }
 
 const ROWS: Row[] = [
-  { id: 'append', label: `APPEND ${MESSAGES.toLocaleString('en')} × ~10 KB, one connection`, better: 'higher' },
-  { id: 'logins', label: 'connect + LOGIN + LOGOUT, 4 clients', better: 'higher' },
-  { id: 'selectFetchFlags', label: 'SELECT + FETCH 1:* (UID FLAGS), median', better: 'lower' },
-  { id: 'fetchBody', label: 'FETCH 1:* BODY.PEEK[] throughput', better: 'higher' },
-  { id: 'search', label: 'SEARCH TEXT "needle", median', better: 'lower' },
+  { id: 'append', label: () => `APPEND ~10 KB messages, one connection`, better: 'higher' },
+  { id: 'logins', label: () => 'connect + LOGIN + LOGOUT, 4 clients', better: 'higher' },
+  {
+    id: 'selectFetchFlags',
+    label: (n) => `SELECT + FETCH 1:* (UID FLAGS), ${n} messages, median`,
+    better: 'lower',
+  },
+  { id: 'fetchBody', label: (n) => `FETCH 1:* BODY.PEEK[], ${n} messages`, better: 'higher' },
+  { id: 'search', label: (n) => `SEARCH TEXT "needle", ${n} messages, median`, better: 'lower' },
   {
     id: 'idleMemory',
-    label: `memory per IDLE connection (${CONNECTIONS.toLocaleString('en')}), RSS`,
+    label: () => `memory per IDLE connection (${CONNECTIONS.toLocaleString('en')}), RSS`,
     better: 'lower',
     absolute: { max: 50, text: '< 50 KiB' },
   },
   {
     id: 'idlePss',
-    label: `memory per IDLE connection (${CONNECTIONS.toLocaleString('en')}), PSS`,
+    label: () => `memory per IDLE connection (${CONNECTIONS.toLocaleString('en')}), PSS`,
     better: 'lower',
     informational: true,
   },
@@ -142,52 +164,108 @@ function runStoreAppend(): Promise<StoreAppend> {
   });
 }
 
-async function runServer(server: BenchServer, options: WorkloadOptions): Promise<void> {
-  const workloads: Array<[string, (server: BenchServer, options: WorkloadOptions) => Promise<Figure>, number]> = [
-    ['append', appendWorkload, 240_000],
+/** The number of messages every server holds for the read workloads (after equalize). */
+let mailboxSize: number | undefined;
+
+/** Trims every mailbox to the smallest non-empty one, so that all servers are read the same data. */
+async function equalize(servers: BenchServer[]): Promise<void> {
+  const counts = new Map<BenchServer, number>();
+  for (const server of servers) {
+    try {
+      counts.set(server, await withTimeout(inboxCount(server), 60_000, 'EXAMINE'));
+    } catch (error) {
+      log(`  ${server.name}: could not count INBOX: ${errorText(error)}`);
+    }
+  }
+  const nonEmpty = [...counts.values()].filter((count) => count > 0);
+  mailboxSize = nonEmpty.length > 0 ? Math.min(...nonEmpty) : 0;
+  for (const [server, count] of counts) {
+    if (count <= mailboxSize) continue;
+    log(
+      `  ${server.name}: expunging messages ${mailboxSize + 1}–${count} so that every server holds ${mailboxSize}`,
+    );
+    try {
+      await withTimeout(trimMailbox(server, mailboxSize), 240_000, 'trim');
+    } catch (error) {
+      log(`  ${server.name}: trimming failed: ${errorText(error)}`);
+    }
+  }
+}
+
+const WORKLOADS: Array<[string, (server: BenchServer, options: WorkloadOptions) => Promise<Figure>, number]> =
+  [
+    ['append', appendWorkload, APPEND_SECONDS * 1000 + 120_000],
     ['logins', loginWorkload, 60_000 + LOGIN_SECONDS * 1000],
     ['selectFetchFlags', selectFetchWorkload, 120_000],
     ['fetchBody', fetchBodyWorkload, 240_000],
     ['search', searchWorkload, 240_000],
     ['idleMemory', idleMemoryWorkload, 240_000],
   ];
-  for (const [id, workload, timeoutMs] of workloads) {
-    const started = performance.now();
-    let outcome: Outcome;
-    try {
-      const figure = await withTimeout(workload(server, options), timeoutMs, `${id} workload`);
-      outcome = { ok: true, figure };
-    } catch (error) {
-      outcome = { ok: false, error: errorText(error) };
-    }
-    results[server.name][id] = outcome;
-    const took = ((performance.now() - started) / 1000).toFixed(1);
-    log(
-      `  ${server.name} ${id}: ${outcome.ok ? `${outcome.figure.value} ${outcome.figure.unit} (${outcome.figure.detail})` : `ERROR ${outcome.error}`} [${took} s]`,
-    );
-    if (id === 'idleMemory') {
-      results[server.name].idlePss = outcome.ok
-        ? {
-            ok: true,
-            figure: {
-              value: Number(outcome.figure.extra?.pssPerConnection ?? NaN),
-              unit: 'KiB/conn',
-              detail: 'proportional set size: shared pages divided among processes',
-            },
-          }
-        : outcome;
+
+/**
+ * Each workload runs on every server before the next workload starts (servers alternate rather
+ * than one running all its workloads first), so a change in the machine's load during the run
+ * touches both sides alike. Only one server is busy at a time; the other one waits idle.
+ */
+async function runWorkloads(servers: BenchServer[], options: WorkloadOptions): Promise<void> {
+  const selected = args.workloads?.split(',').map((name) => name.trim());
+  for (const [id, workload, timeoutMs] of WORKLOADS) {
+    if (selected && !selected.includes(id)) continue;
+    if (mailboxSize === undefined && id !== 'append' && id !== 'logins') await equalize(servers);
+    log(`\n${id}`);
+    for (const server of servers) {
+      if (!server.alive() && server.restart) {
+        log(`  ${server.name} is not running (crashed?): restarting it`);
+        await server
+          .restart()
+          .catch((error: unknown) => log(`  ${server.name} restart failed: ${errorText(error)}`));
+      }
+      const started = performance.now();
+      let outcome: Outcome;
+      try {
+        const figure = await withTimeout(workload(server, options), timeoutMs, `${id} workload`);
+        outcome = { ok: true, figure };
+      } catch (error) {
+        outcome = { ok: false, error: errorText(error) };
+      }
+      const took = ((performance.now() - started) / 1000).toFixed(1);
+      outcome.seconds = Number(took);
+      results[server.name][id] = outcome;
+      const text = outcome.ok
+        ? `${outcome.figure.value} ${outcome.figure.unit} (${outcome.figure.detail})`
+        : `ERROR ${outcome.error}`;
+      log(`  ${server.name.padEnd(7)} ${text} [${took} s]`);
+      if (id === 'idleMemory') {
+        results[server.name].idlePss = outcome.ok
+          ? {
+              ok: true,
+              figure: {
+                value: Number(outcome.figure.extra?.pssPerConnection ?? NaN),
+                unit: 'KiB/conn',
+                detail: 'proportional set size: shared pages divided among the processes mapping them',
+              },
+            }
+          : outcome;
+      }
     }
   }
 }
 
 function format(outcome: Outcome | undefined): string {
   if (!outcome) return '—';
-  if (!outcome.ok) return `error: ${outcome.error.slice(0, 160).replace(/\|/g, '\\|')}`;
+  if (!outcome.ok) {
+    if (outcome.error === NOT_INSTALLED) return NOT_INSTALLED;
+    return `error: ${outcome.error.slice(0, 120).replace(/\|/g, '\\|')}`;
+  }
   const { value, unit } = outcome.figure;
   return `${value.toLocaleString('en', { maximumFractionDigits: 1 })} ${unit}`;
 }
 
-function verdict(row: Row, mallard: Outcome | undefined, dovecot: Outcome | undefined): [string, string, string] {
+function verdict(
+  row: Row,
+  mallard: Outcome | undefined,
+  dovecot: Outcome | undefined,
+): [string, string, string] {
   const m = mallard?.ok ? mallard.figure.value : undefined;
   const d = dovecot?.ok ? dovecot.figure.value : undefined;
   const ratio = m !== undefined && d !== undefined && d !== 0 ? `${(m / d).toFixed(2)}×` : '—';
@@ -199,6 +277,24 @@ function verdict(row: Row, mallard: Outcome | undefined, dovecot: Outcome | unde
   if (m === undefined || d === undefined) return [ratio, target, '—'];
   const met = row.better === 'higher' ? m >= d : m <= d;
   return [ratio, target, met ? 'yes' : '**no**'];
+}
+
+/** Log lines grouped by their text without time, process and session ids: `(×count) first line`. */
+function summarizeProblems(lines: string[], limit = 30): string[] {
+  const groups = new Map<string, { count: number; example: string }>();
+  for (const line of lines) {
+    const key = line
+      .replace(/^\w{3} +\d+ [\d:]+ /, '')
+      .replace(/<\d+><[^>]*>/g, '')
+      .replace(/"(time|pid|hostname|session|id|reference|ref)":("[^"]*"|\d+),?/g, '')
+      .replace(/\d+/g, 'N');
+    const group = groups.get(key);
+    if (group) group.count++;
+    else groups.set(key, { count: 1, example: line });
+  }
+  const result = [...groups.values()].slice(0, limit).map(({ count, example }) => `(×${count}) ${example}`);
+  if (groups.size > limit) result.push(`… and ${groups.size - limit} other kinds`);
+  return result;
 }
 
 async function stopAll(): Promise<void> {
@@ -214,7 +310,8 @@ async function main(): Promise<void> {
     `node ${process.version}, ${os.cpus().length} × ${os.cpus()[0]?.model ?? 'cpu'}, ${os.platform()} ${os.release()}; ` +
       (dovecot.installed ? `dovecot ${dovecot.version}` : 'dovecot: not installed'),
   );
-  if (!dovecot.installed) log('dovecot: not installed');
+  const loadBefore = os.loadavg().map((value) => Number(value.toFixed(2)));
+  log(`load average ${loadBefore.join(' ')} (other work on this machine skews every figure)`);
 
   let storeAppend: StoreAppend | undefined;
   if (!args['no-store']) {
@@ -233,7 +330,7 @@ async function main(): Promise<void> {
   const servers: BenchServer[] = [];
   const wanted = (name: string) => !ONLY || ONLY === name;
   if (wanted('dovecot')) {
-    if (!dovecot.installed) failAll('Dovecot', 'not installed');
+    if (!dovecot.installed) failAll('Dovecot', NOT_INSTALLED);
     else {
       try {
         const server = await startDovecotServer();
@@ -270,15 +367,16 @@ async function main(): Promise<void> {
   const options: WorkloadOptions = {
     messages: corpus.messages,
     literalPlus,
+    appendSeconds: APPEND_SECONDS,
     loginSeconds: LOGIN_SECONDS,
     loginClients: 4,
     repeats: REPEATS,
     idleConnections: CONNECTIONS,
     log,
   };
+  for (const server of servers) log(`${server.name} on 127.0.0.1:${server.port}`);
+  if (servers.length > 0) await runWorkloads(servers, options);
   for (const server of servers) {
-    log(`\n${server.name} on 127.0.0.1:${server.port}`);
-    await runServer(server, options);
     problems[server.name] = server.problems();
     await server.stop();
     running.delete(server);
@@ -291,10 +389,11 @@ async function main(): Promise<void> {
     '| workload | Mallard | Dovecot | Mallard ÷ Dovecot | target | met |',
     '|---|---:|---:|---:|---|---|',
   ];
+  const readSize = (mailboxSize ?? MESSAGES).toLocaleString('en');
   for (const row of ROWS) {
     const [ratio, target, met] = verdict(row, results.Mallard[row.id], results.Dovecot[row.id]);
     lines.push(
-      `| ${row.label} | ${format(results.Mallard[row.id])} | ${format(results.Dovecot[row.id])} | ${ratio} | ${target} | ${met} |`,
+      `| ${row.label(readSize)} | ${format(results.Mallard[row.id])} | ${format(results.Dovecot[row.id])} | ${ratio} | ${target} | ${met} |`,
     );
   }
   if (storeAppend) {
@@ -307,12 +406,26 @@ async function main(): Promise<void> {
   log(lines.join('\n'));
   log('\nratio = Mallard ÷ Dovecot: above 1 is better for rates, below 1 is better for times and memory.');
 
-  const matches = (outcome: Outcome | undefined) => (outcome?.ok ? Number(outcome.figure.extra?.matches) : undefined);
+  const matches = (outcome: Outcome | undefined) =>
+    outcome?.ok ? Number(outcome.figure.extra?.matches) : undefined;
   const m = matches(mallardSearch);
   const d = matches(dovecotSearch);
+  const expected = corpus.hasNeedle.slice(0, mailboxSize ?? MESSAGES).filter(Boolean).length;
   log(
-    `SEARCH TEXT "needle" matches: Mallard ${m ?? '—'}, Dovecot ${d ?? '—'}, expected ${corpus.needleCount}` +
+    `SEARCH TEXT "needle" matches: Mallard ${m ?? '—'}, Dovecot ${d ?? '—'}, expected ${expected}` +
       (m !== undefined && d !== undefined ? (m === d ? ' (same)' : ' (DIFFERENT)') : ''),
+  );
+
+  const bytesOf = (outcome: Outcome | undefined) =>
+    outcome?.ok ? Number(outcome.figure.extra?.bytes) : undefined;
+  const mb = bytesOf(results.Mallard.fetchBody);
+  const db = bytesOf(results.Dovecot.fetchBody);
+  const expectedBytes = corpus.messages
+    .slice(0, mailboxSize ?? MESSAGES)
+    .reduce((sum, message) => sum + message.length, 0);
+  log(
+    `FETCH BODY.PEEK[] bytes per run: Mallard ${mb ?? '—'}, Dovecot ${db ?? '—'}, appended ${expectedBytes}` +
+      (mb !== undefined && db !== undefined ? (mb === db ? ' (same)' : ' (DIFFERENT)') : ''),
   );
 
   log('\n## Details\n');
@@ -324,8 +437,8 @@ async function main(): Promise<void> {
   }
   for (const name of ['Mallard', 'Dovecot'] as const) {
     if (problems[name].length === 0) continue;
-    log(`\n## ${name} log: warnings and errors (last ${problems[name].length})\n`);
-    for (const line of problems[name]) log(`    ${line}`);
+    log(`\n## ${name} log: warnings and errors (${problems[name].length} lines)\n`);
+    for (const line of summarizeProblems(problems[name])) log(`    ${line}`);
   }
 
   const json = {
@@ -333,11 +446,20 @@ async function main(): Promise<void> {
     seconds: Number(((performance.now() - began) / 1000).toFixed(1)),
     host: { node: process.version, cpus: os.cpus().length, platform: `${os.platform()} ${os.release()}` },
     dovecot: dovecot.installed ? dovecot.version : 'not installed',
-    options: { messages: MESSAGES, connections: CONNECTIONS, loginSeconds: LOGIN_SECONDS, repeats: REPEATS, literalPlus },
+    options: {
+      messages: MESSAGES,
+      connections: CONNECTIONS,
+      loginSeconds: LOGIN_SECONDS,
+      repeats: REPEATS,
+      literalPlus,
+    },
     corpus: { messages: corpus.messages.length, bytes: corpus.totalBytes, needleCount: corpus.needleCount },
     results,
     storeAppend: storeAppend ?? null,
-    problems,
+    problems: {
+      Mallard: summarizeProblems(problems.Mallard),
+      Dovecot: summarizeProblems(problems.Dovecot),
+    },
   };
   const dir = path.join(os.tmpdir(), 'mallard-bench');
   fs.mkdirSync(dir, { recursive: true });

@@ -5,9 +5,12 @@
 import fs from 'node:fs';
 import { AuthThrottle } from './auth/throttle.ts';
 import type { Config } from './config/schema.ts';
+import { startRuleHooks, type RuleHooks } from './hooks/runner.ts';
 import { ALLOW_ALL, type ConnectionHooks } from './hooks/types.ts';
 import type { ImapService } from './imap/server.ts';
 import type { Pop3Service } from './pop3/server.ts';
+import type { LmtpService } from './lmtp/server.ts';
+import type { SmtpService } from './smtp/server.ts';
 import { createLogger, type Logger } from './log.ts';
 import { JournalFollower } from './store/follower.ts';
 import type { Store } from './store/types.ts';
@@ -42,8 +45,12 @@ export interface RunningServer {
   logger: Logger;
   store: Store;
   tls: TlsProvider;
+  /** The connection rules from the store (counters, dry runs); null when `options.hooks` replaced them. */
+  rules: RuleHooks | null;
   imap: ImapService;
   pop3: Pop3Service;
+  lmtp: LmtpService;
+  smtp: SmtpService;
   stop(): Promise<void>;
 }
 
@@ -59,7 +66,8 @@ export async function startServer(config: Config, options: StartOptions = {}): P
   );
   await follower.start();
   const tls = createTlsProvider(config);
-  const hooks = options.hooks ?? ALLOW_ALL;
+  const rules = options.hooks ? null : await startRuleHooks(store, config.rules, logger);
+  const hooks: ConnectionHooks = options.hooks ?? rules ?? ALLOW_ALL;
   const ephemeral = options.ephemeralPorts ?? false;
   // Loaded here, not at the top: the CLI's store commands import this module and need no listeners.
   const { startImap } = await import('./imap/server.ts');
@@ -84,6 +92,20 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     await imap.stop();
     throw error;
   });
+  const { startLmtp } = await import('./lmtp/server.ts');
+  const { startSmtp } = await import('./smtp/server.ts');
+  const lmtp = await startLmtp(services, tls, { port: portOf(config.lmtp.port, ephemeral) }).catch(
+    async (error: unknown) => {
+      await Promise.all([imap.stop(), pop3.stop()]);
+      throw error;
+    },
+  );
+  const smtp = await startSmtp(services, tls, { port: portOf(config.smtp.port, ephemeral) }).catch(
+    async (error: unknown) => {
+      await Promise.all([imap.stop(), pop3.stop(), lmtp.stop()]);
+      throw error;
+    },
+  );
   logger.info(
     {
       version: VERSION,
@@ -95,6 +117,8 @@ export async function startServer(config: Config, options: StartOptions = {}): P
       pop3: pop3.listeners.map(
         (listener) => `${listener.host}:${listener.port}${listener.implicitTls ? ' (tls)' : ''}`,
       ),
+      lmtp: lmtp.listeners.map((listener) => `${listener.host}:${listener.port}`),
+      smtp: smtp.listeners.map((listener) => `${listener.host}:${listener.port}`),
     },
     'mallard started',
   );
@@ -103,10 +127,14 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     logger,
     store,
     tls,
+    rules,
     imap,
     pop3,
+    lmtp,
+    smtp,
     async stop() {
-      await Promise.all([imap.stop(), pop3.stop()]);
+      await Promise.all([imap.stop(), pop3.stop(), lmtp.stop(), smtp.stop()]);
+      rules?.stop();
       follower.stop();
       await store.close();
       logger.info('mallard stopped');

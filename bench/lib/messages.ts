@@ -52,6 +52,8 @@ export interface Corpus {
   totalBytes: number;
   /** How many messages contain NEEDLE (what SEARCH TEXT should find). */
   needleCount: number;
+  /** Whether message i contains NEEDLE. */
+  hasNeedle: boolean[];
 }
 
 export function makeCorpus(options: CorpusOptions): Corpus {
@@ -62,12 +64,14 @@ export function makeCorpus(options: CorpusOptions): Corpus {
   const messages: Buffer[] = [];
   let totalBytes = 0;
   let needleCount = 0;
+  const needles: boolean[] = [];
   const word = () => words[Math.floor(random() * words.length)]!;
   const phrase = (n: number) => Array.from({ length: n }, word).join(' ');
 
   for (let index = 0; index < options.count; index++) {
     const hasNeedle = index % NEEDLE_EVERY === NEEDLE_OFFSET;
     if (hasNeedle) needleCount++;
+    needles.push(hasNeedle);
     const multipart = index % 5 === 3;
     const from = names[index % names.length]!;
     const to = names[(index * 7 + 3) % names.length]!;
@@ -100,7 +104,15 @@ export function makeCorpus(options: CorpusOptions): Corpus {
     let message: string;
     if (multipart) {
       const boundary = `=_bench_${index}_${Math.floor(random() * 1e9)}`;
-      const html = `<html><body>\r\n${lines.map((line) => `<p>${line}</p>`).join('\r\n')}\r\n</body></html>\r\n`;
+      // Whole lines only, so that no bare CR or LF appears (servers that store LF endings would
+      // change such bytes, and the FETCH byte counts would no longer compare).
+      const htmlBudget = Math.max(200, bodyBudget - text.length);
+      let html = '<html><body>\r\n';
+      for (const line of lines) {
+        if (html.length + line.length + 9 > htmlBudget) break;
+        html += `<p>${line}</p>\r\n`;
+      }
+      html += '</body></html>\r\n';
       message =
         header +
         `Content-Type: multipart/alternative; boundary="${boundary}"\r\n\r\n` +
@@ -108,14 +120,17 @@ export function makeCorpus(options: CorpusOptions): Corpus {
         `--${boundary}\r\nContent-Type: text/plain; charset=us-ascii\r\nContent-Transfer-Encoding: 7bit\r\n\r\n` +
         text +
         `--${boundary}\r\nContent-Type: text/html; charset=us-ascii\r\nContent-Transfer-Encoding: 7bit\r\n\r\n` +
-        html.slice(0, Math.max(200, bodyBudget - text.length)) +
-        `\r\n--${boundary}--\r\n`;
+        html +
+        `--${boundary}--\r\n`;
     } else {
-      message = header + `Content-Type: text/plain; charset=us-ascii\r\nContent-Transfer-Encoding: 7bit\r\n\r\n` + text;
+      message =
+        header +
+        `Content-Type: text/plain; charset=us-ascii\r\nContent-Transfer-Encoding: 7bit\r\n\r\n` +
+        text;
     }
     const bytes = Buffer.from(message, 'latin1');
     messages.push(bytes);
     totalBytes += bytes.length;
   }
-  return { messages, totalBytes, needleCount };
+  return { messages, totalBytes, needleCount, hasNeedle: needles };
 }

@@ -25,9 +25,11 @@ export interface BenchServer {
   user: string;
   password: string;
   memory(): MemorySample;
+  /** False once the server process has exited by itself (a crash). */
+  alive(): boolean;
   /** Starts a fresh server process on the same data, for a memory baseline without earlier garbage. */
   restart?(): Promise<void>;
-  /** Warnings and errors the server logged so far (bounded). */
+  /** Warnings and errors the server logged so far (the last 10,000 lines at most). */
   problems(): string[];
   stop(): Promise<void>;
 }
@@ -46,7 +48,11 @@ service imap-login {
 default_client_limit = 4000
 `;
 
-export function waitForPort(port: number, timeoutMs: number, alive: () => boolean = () => true): Promise<void> {
+export function waitForPort(
+  port: number,
+  timeoutMs: number,
+  alive: () => boolean = () => true,
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   return new Promise((resolve, reject) => {
     const attempt = () => {
@@ -57,7 +63,8 @@ export function waitForPort(port: number, timeoutMs: number, alive: () => boolea
       socket.once('error', () => {
         socket.destroy();
         if (!alive()) reject(new Error('the server exited before listening'));
-        else if (Date.now() > deadline) reject(new Error(`nothing listened on ${port} within ${timeoutMs} ms`));
+        else if (Date.now() > deadline)
+          reject(new Error(`nothing listened on ${port} within ${timeoutMs} ms`));
         else setTimeout(attempt, 100);
       });
     };
@@ -84,6 +91,7 @@ export async function startDovecotServer(): Promise<BenchServer> {
     user: BENCH_USER,
     password: BENCH_PASSWORD,
     memory: () => processMemory(processTree(server.pid)),
+    alive: () => processMemory([server.pid]).processes === 1,
     problems() {
       let text = '';
       try {
@@ -94,7 +102,7 @@ export async function startDovecotServer(): Promise<BenchServer> {
       return text
         .split('\n')
         .filter((line) => /\b(Warning|Error|Fatal|Panic):/.test(line))
-        .slice(-50);
+        .slice(-10_000);
     },
     stop: () => server.stop(),
   };
@@ -141,7 +149,11 @@ function mallardEnv(dataDir: string, port: number): NodeJS.ProcessEnv {
 /** Level names of pino's numeric levels, for the log lines shown to the reader. */
 function describeLogLine(line: string): string | undefined {
   try {
-    const entry = JSON.parse(line) as { level?: number; msg?: string; err?: { message?: string; stack?: string } };
+    const entry = JSON.parse(line) as {
+      level?: number;
+      msg?: string;
+      err?: { message?: string; stack?: string };
+    };
     if ((entry.level ?? 0) < 40) return undefined;
     return line;
   } catch {
@@ -163,16 +175,22 @@ export async function startMallardServer(): Promise<BenchServer> {
   });
   if (added.status !== 0) {
     fs.rmSync(dataDir, { recursive: true, force: true });
-    throw new Error(`mallard user add failed (${added.status ?? added.signal}): ${(added.stderr || added.stdout).trim()}`);
+    throw new Error(
+      `mallard user add failed (${added.status ?? added.signal}): ${(added.stderr || added.stdout).trim()}`,
+    );
   }
 
-  const tail = new LineTail(200);
+  const tail = new LineTail(10_000);
   let child: ChildProcess | undefined;
   let exited = true;
   const exits: string[] = [];
 
   const launch = async () => {
-    const process_ = spawn(process.execPath, [cli, 'serve'], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const process_ = spawn(process.execPath, [cli, 'serve'], {
+      cwd: ROOT,
+      env,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     child = process_;
     exited = false;
     process_.stdout!.on('data', (chunk: Buffer) => tail.push(chunk));
@@ -186,7 +204,9 @@ export async function startMallardServer(): Promise<BenchServer> {
     } catch (error) {
       const detail = tail.lines.slice(-5).join(' | ');
       await terminate();
-      throw new Error(`mallard serve did not start: ${(error as Error).message}${detail ? `: ${detail}` : ''}`);
+      throw new Error(
+        `mallard serve did not start: ${(error as Error).message}${detail ? `: ${detail}` : ''}`,
+      );
     }
   };
 
@@ -215,12 +235,15 @@ export async function startMallardServer(): Promise<BenchServer> {
     port,
     user: BENCH_USER,
     password: BENCH_PASSWORD,
-    memory: () => (child?.pid && !exited ? processMemory(processTree(child.pid)) : { rssKiB: 0, pssKiB: 0, processes: 0 }),
+    // The server process only: its one child is tsx's esbuild service, which no connection changes.
+    memory: () =>
+      child?.pid && !exited ? processMemory([child.pid]) : { rssKiB: 0, pssKiB: 0, processes: 0 },
+    alive: () => !exited,
     async restart() {
       await terminate();
       await launch();
     },
-    problems: () => [...exits, ...tail.lines.map(describeLogLine).filter((line): line is string => !!line)].slice(-50),
+    problems: () => [...exits, ...tail.lines.map(describeLogLine).filter((line): line is string => !!line)],
     async stop() {
       await terminate();
       fs.rmSync(dataDir, { recursive: true, force: true });

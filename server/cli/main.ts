@@ -10,6 +10,7 @@ import { aliasCommand } from './commands/alias.ts';
 import { deliverCommand } from './commands/deliver.ts';
 import { mailboxCommand } from './commands/mailbox.ts';
 import { messageCommand } from './commands/message.ts';
+import { ruleCommand } from './commands/rule.ts';
 import { serveCommand } from './commands/serve.ts';
 import { statusCommand } from './commands/status.ts';
 import { userCommand } from './commands/user.ts';
@@ -27,6 +28,10 @@ usage: mallard COMMAND [ARGS] [--config FILE]
   mailbox list EMAIL                     a user's mailboxes
   message list EMAIL MAILBOX             messages, one line per UID
   message show EMAIL MAILBOX UID [--raw] a message; --raw gives the exact stored bytes
+  rule list | add KIND ... | del ID | move ID POSITION | test ADDRESS
+                                         connection rules: add deny|allow CIDR...,
+                                         max-conn N, rate N, lockout N --window SECONDS,
+                                         require-tls; --protocol P, --note TEXT
   status                                 configuration and store health
 
 List commands take --json. The configuration file comes from --config or MALLARD_CONFIG;
@@ -40,6 +45,7 @@ const COMMANDS: Record<string, (argv: string[]) => Promise<number>> = {
   deliver: deliverCommand,
   mailbox: mailboxCommand,
   message: messageCommand,
+  rule: ruleCommand,
   status: statusCommand,
 };
 

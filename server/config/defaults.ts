@@ -76,6 +76,12 @@ export function configDefaults() {
       /** Longest command line (without literals), in bytes. */
       max_line_length: 64 * 1024,
     },
+    /**
+     * Connection rules written into the store when it never had any (see server/hooks/seed.ts);
+     * afterwards they are managed with `mallard rule`. Each: { kind, cidrs, limit, window_seconds,
+     * protocols, enabled, note }. In the environment, MALLARD_RULES holds them as JSON.
+     */
+    rules: [] as Array<{ kind: string; cidrs?: string[]; limit?: number; window_seconds?: number }>,
   };
 }
 

@@ -3,6 +3,8 @@
  * can say which key is wrong, what it got and what it expects.
  */
 import { z } from 'zod';
+import { configRuleToNew } from '../hooks/seed.ts';
+import { validateRule } from '../store/rules.ts';
 
 const port = z
   .number({ error: 'a port number from 0 to 65535 (0 disables the listener)' })
@@ -19,6 +21,49 @@ function positiveInt(what: string) {
 }
 
 const path = z.string({ error: 'a file path (or empty)' });
+
+const RULES_WORDS =
+  'a list of connection rules, e.g. [{kind: deny, cidrs: [10.0.0.0/8]}, {kind: max-conn, limit: 20}] (JSON in the environment)';
+
+/** Environment values are text: a list of rules there is JSON. */
+function rulesFromText(value: unknown): unknown {
+  if (typeof value !== 'string') return value;
+  if (value.trim() === '') return [];
+  try {
+    return JSON.parse(value) as unknown;
+  } catch {
+    return value;
+  }
+}
+
+const configRule = z.strictObject(
+  {
+    kind: z.string({ error: RULES_WORDS }),
+    cidrs: z.array(z.string(), { error: 'a list of addresses or CIDR ranges' }).optional(),
+    limit: z.number({ error: 'a whole number' }).optional(),
+    window_seconds: z.number({ error: 'a number of seconds' }).optional(),
+    protocols: z.array(z.string(), { error: 'a list of imap, pop3, lmtp, smtp' }).optional(),
+    enabled: z.boolean({ error: 'true or false' }).optional(),
+    note: z.string({ error: 'text' }).optional(),
+  },
+  { error: 'a rule with some of the keys kind, cidrs, limit, window_seconds, protocols, enabled, note' },
+);
+
+/** Connection rules seeded into an empty store (server/hooks/seed.ts), checked as the store would. */
+const rules = z
+  .preprocess(rulesFromText, z.array(configRule, { error: RULES_WORDS }))
+  .superRefine((list, ctx) => {
+    list.forEach((rule, index) => {
+      try {
+        validateRule(configRuleToNew(rule));
+      } catch (error) {
+        ctx.addIssue({
+          code: 'custom',
+          message: `valid rules (rule ${index + 1}: ${(error as Error).message})`,
+        });
+      }
+    });
+  });
 
 export const configSchema = z.strictObject({
   data_dir: z.string({ error: 'a directory path' }).min(1, 'a directory path'),
@@ -76,6 +121,7 @@ export const configSchema = z.strictObject({
       .int('a whole number of bytes')
       .min(1024, 'a size in bytes, at least 1024'),
   }),
+  rules,
 });
 
 export type Config = z.infer<typeof configSchema>;

@@ -1,8 +1,21 @@
 /**
- * The connection hooks every protocol server takes, as WildDuck's do. `onConnect` runs before the
- * greeting and may refuse the connection with a reason (sent to the client in its protocol's
- * words); `onClose` always runs once the connection is gone. Rules built on these live beside this
- * file; the runner that applies them in order is the hooks' composition.
+ * The connection hooks every protocol server takes, as WildDuck's do. The built-in implementation
+ * is the rule runner (runner.ts: ordered rules from the store); `ALLOW_ALL` is the no-rules one,
+ * and an embedder may pass its own to `startServer({ hooks })`.
+ *
+ * The contract every protocol server keeps:
+ * - `onConnect(session)` runs once per accepted TCP connection, before the greeting. A refusal is
+ *   sent in the protocol's words with the verdict's `reason` (IMAP `* BYE reason`, POP3
+ *   `-ERR [SYS/PERM] reason`, SMTP/LMTP `554 reason`; `temporary` marks a refusal that may pass,
+ *   for protocols with a temporary form such as SMTP's 421) and the connection is closed. A
+ *   rejected promise is a refusal too (fail closed).
+ * - `onClose(session)` runs exactly once per connection whose `onConnect` was called, whatever the
+ *   verdict and however the connection ended, with the same session object (so `user` and
+ *   `secure` are the final ones).
+ * - `checkAuthAllowed(session, username)` is asked before each password check; a refusal answers
+ *   the login like a wrong password (the reason is logged, never sent).
+ * - `onAuthFailure(session, username)` follows each failed password check.
+ * Hooks must not throw synchronously; `onClose` and `onAuthFailure` must return quickly.
  */
 export type Protocol = 'imap' | 'pop3' | 'lmtp' | 'smtp';
 
@@ -20,7 +33,15 @@ export interface ConnectionSession {
   openedAt: Date;
 }
 
-export type ConnectVerdict = { allow: true } | { allow: false; reason: string };
+export type ConnectVerdict =
+  | { allow: true }
+  | {
+      allow: false;
+      /** Sent to the client: says what happened, never which rule or range decided. */
+      reason: string;
+      /** A refusal that may go away by itself (too many connections, a failing rule): SMTP 421, not 554. */
+      temporary?: boolean;
+    };
 
 export interface ConnectionHooks {
   onConnect(session: ConnectionSession): Promise<ConnectVerdict>;

@@ -3,6 +3,7 @@
  * connection that is not from loopback, LOGINDISABLED replaces the AUTH= mechanisms (RFC 3501 /
  * RFC 8314: no passwords in clear text over the network).
  */
+import { passwordsAllowed } from '../auth/login-policy.ts';
 import type { Config } from '../config/schema.ts';
 import type { ImapSession } from './context.ts';
 
@@ -24,12 +25,14 @@ const BASE = [
   'QUOTA',
   'UTF8=ACCEPT',
   'WITHIN',
+  'LIST-EXTENDED',
+  'LIST-STATUS',
+  'CREATE-SPECIAL-USE',
+  'ESEARCH',
 ];
 
-/** Whether a password may be sent on this connection. */
-export function passwordsAllowed(session: Pick<ImapSession, 'secure' | 'loopback'>): boolean {
-  return session.secure || session.loopback;
-}
+/** Whether a password may be sent on this connection (the rule is shared with POP3). */
+export { passwordsAllowed };
 
 export function capabilityList(session: ImapSession, config: Config): string[] {
   const capabilities = [...BASE, `APPENDLIMIT=${config.limits.max_message_size}`];

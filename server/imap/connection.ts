@@ -6,6 +6,7 @@
 import crypto from 'node:crypto';
 import net from 'node:net';
 import zlib from 'node:zlib';
+import { plaintextAuthAllowedFrom } from '../auth/login-policy.ts';
 import type { ConnectionSession } from '../hooks/types.ts';
 import type { Logger } from '../log.ts';
 import type { User } from '../store/types.ts';
@@ -24,8 +25,6 @@ import {
 } from './parser/index.ts';
 import { COMMANDS } from './registry.ts';
 import { writeViewUpdates } from './updates.ts';
-
-const LOOPBACK = /^(127\.|::1$|::ffff:127\.)/;
 
 export class ImapConnection implements ImapSession {
   readonly id = crypto.randomBytes(8).toString('hex');
@@ -64,7 +63,7 @@ export class ImapConnection implements ImapSession {
     this.output = socket;
     this.secure = secure;
     const remoteAddress = socket.remoteAddress ?? '';
-    this.loopback = services.config.tls.plaintext_auth_on_loopback && LOOPBACK.test(remoteAddress);
+    this.loopback = plaintextAuthAllowedFrom(services.config, remoteAddress);
     this.connection = {
       id: this.id,
       protocol: 'imap',
@@ -97,6 +96,10 @@ export class ImapConnection implements ImapSession {
       if (!verdict.allow) {
         this.log.info({ reason: verdict.reason }, 'connection refused');
         await this.writeRaw(Buffer.from(`* BYE ${verdict.reason.replace(/[\r\n]/g, ' ')}\r\n`));
+        // End, not destroy: on TLS the BYE must still be flushed through the record layer.
+        const closed = new Promise((resolve) => this.socket.once('close', resolve));
+        this.closeSocket();
+        await closed;
         return;
       }
       this.log.debug({ secure: this.secure }, 'connection opened');
@@ -331,6 +334,13 @@ export class ImapConnection implements ImapSession {
     this.connection.user = user.username;
     this.log.info({ user: user.username }, 'authenticated');
     this.unsubscribe = this.services.follower.subscribe(user.id, (entry) => {
+      if (entry.kind === 'mailbox-delete' && entry.mailboxId === this.view?.mailbox.id) {
+        // Another session deleted the mailbox this one shows: nothing sensible is left (Dovecot does the same).
+        this.view = null;
+        this.state = 'authenticated';
+        void this.bye('Selected mailbox was deleted, have to disconnect.');
+        return;
+      }
       this.view?.queue(entry);
       if (this.updateWaiter && this.view?.hasPending()) this.updateWaiter();
     });
@@ -371,7 +381,8 @@ export class ImapConnection implements ImapSession {
       while (!ended && !this.closed) {
         await new Promise<void>((resolve) => (this.updateWaiter = resolve));
         this.updateWaiter = null;
-        if (!ended) await this.flushUpdates(true);
+        // Changes queued while a flush waited for the socket woke nobody: flush until none is left.
+        while (!ended && !this.closed && this.view?.hasPending()) await this.flushUpdates(true);
       }
     };
     const pumping = pump();

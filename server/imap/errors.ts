@@ -33,6 +33,13 @@ const STORE_CODES: Record<StoreErrorCode, string> = {
   LIMIT: 'LIMIT',
 };
 
+const GENERIC_TEXT: Partial<Record<StoreErrorCode, string>> = {
+  NONEXISTENT: 'No such mailbox or message',
+  UNAVAILABLE: 'Mail storage is temporarily unavailable, try again later',
+  OVERQUOTA: 'Quota exceeded',
+  LIMIT: 'Limit reached',
+};
+
 export interface MappedError {
   status: ImapStatus;
   code: string | null;
@@ -46,7 +53,9 @@ export function mapError(error: unknown): MappedError {
     return { status: error.status, code: error.code, text: error.message, reference: null };
   }
   if (isStoreError(error)) {
-    return { status: 'NO', code: STORE_CODES[error.code], text: error.message, reference: null };
+    // Store messages can name internal ids; the client gets the code and plain words instead.
+    const text = GENERIC_TEXT[error.code] ?? error.message;
+    return { status: 'NO', code: STORE_CODES[error.code], text, reference: null };
   }
   const reference = crypto.randomBytes(6).toString('hex');
   return { status: 'NO', code: 'SERVERBUG', text: `Internal error, reference ${reference}`, reference };

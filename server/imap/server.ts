@@ -46,8 +46,10 @@ export async function startImap(
     listeners,
     connections,
     async stop() {
-      await Promise.all(listeners.map((listener) => listener.close()));
+      // A listener's close resolves only when its connections are gone: say BYE to them meanwhile.
+      const closing = Promise.all(listeners.map((listener) => listener.close()));
       await Promise.all([...connections].map((connection) => connection.shutdown()));
+      await closing;
     },
   };
 }

@@ -49,6 +49,18 @@ export function upgradeToTls(
   });
 }
 
+const LISTEN_ADVICE: Record<string, string> = {
+  EACCES: 'ports below 1024 need root or CAP_NET_BIND_SERVICE; or configure another port',
+  EADDRINUSE: 'the port is in use by another program',
+  EADDRNOTAVAIL: 'this machine has no such address',
+};
+
+/** Says what to do about the usual reasons a port cannot be opened. */
+function listenError(error: NodeJS.ErrnoException, options: ListenerOptions): Error {
+  const advice = (error.code && LISTEN_ADVICE[error.code]) || error.message;
+  return new Error(`cannot listen on ${options.host}:${options.port}: ${advice}`);
+}
+
 export function listen(options: ListenerOptions): Promise<RunningListener> {
   const server = net.createServer({ noDelay: true }, (socket) => {
     socket.on('error', () => socket.destroy()); // until the protocol takes the socket over
@@ -63,9 +75,10 @@ export function listen(options: ListenerOptions): Promise<RunningListener> {
   });
   server.on('error', (error) => options.onError?.(error));
   return new Promise((resolve, reject) => {
-    server.once('error', reject);
+    const refuse = (error: NodeJS.ErrnoException) => reject(listenError(error, options));
+    server.once('error', refuse);
     server.listen(options.port, options.host, () => {
-      server.off('error', reject);
+      server.off('error', refuse);
       const address = server.address() as net.AddressInfo;
       resolve({
         port: address.port,

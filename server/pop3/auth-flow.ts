@@ -15,7 +15,11 @@ export function requirePasswordsAllowed(ctx: Pop3Context): void {
   }
 }
 
-export async function loginWithPassword(ctx: Pop3Context, username: string, password: string): Promise<Pop3Reply> {
+export async function loginWithPassword(
+  ctx: Pop3Context,
+  username: string,
+  password: string,
+): Promise<Pop3Reply> {
   requirePasswordsAllowed(ctx);
   const result = await checkPasswordLogin(ctx.services, ctx.session.connection, username, password, ctx.log);
   if (!result.ok) throw err(AUTH_FAILED, 'AUTH');

@@ -8,7 +8,9 @@
  * continuation) and restarts with every byte received. It is stopped while a command is being
  * answered: a reply is written with backpressure (waiting for 'drain') and the timer starts again
  * only once the last byte of the reply has been handed to the kernel, so a slow RETR of a large
- * message on a slow link is never cut off.
+ * message on a slow link is never cut off. (What is still in the kernel's socket buffers then
+ * counts as sent: with RFC 1939's ten-minute minimum, only a client that stops reading for that
+ * long with the end of a reply unread could be closed, and then it still gets every byte first.)
  */
 import crypto from 'node:crypto';
 import type net from 'node:net';
@@ -76,6 +78,9 @@ export class Pop3Connection implements Pop3Session {
   private paused = false;
   private invalidLines = 0;
   private lockedUser: string | null = null;
+  private markFinished: () => void = () => {};
+  /** Resolves once the connection is gone and its lock released (after onClose ran). */
+  readonly finished = new Promise<void>((resolve) => (this.markFinished = resolve));
   private readonly onData = (chunk: Buffer) => this.receive(chunk);
   private readonly onClose = () => this.finish();
 
@@ -101,6 +106,11 @@ export class Pop3Connection implements Pop3Session {
     };
     this.log = this.services.logger.child({ session: this.id, protocol: 'pop3', remote: remoteAddress });
     this.context = this.makeContext();
+  }
+
+  /** True while a command is being executed and answered (the idle timer is stopped then). */
+  get answering(): boolean {
+    return this.busy;
   }
 
   /** Runs the connection to its end. */
@@ -337,6 +347,7 @@ export class Pop3Connection implements Pop3Session {
       this.log.warn({ err: error }, 'onClose hook failed');
     }
     this.log.debug('connection closed');
+    this.markFinished();
   }
 
   // --- session operations offered to commands ---

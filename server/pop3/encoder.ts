@@ -41,11 +41,12 @@ export function* wireChunks(raw: Buffer, options: WireOptions = {}): Generator<B
   let pending = 0;
   let inBody = false;
   let bodyLinesSent = 0;
-  for (let start = 0; start < raw.length; ) {
+  for (let start = 0; start < raw.length;) {
     if (limit !== undefined && inBody && bodyLinesSent >= limit) break;
     const newline = raw.indexOf(LF, start);
     const next = newline === -1 ? raw.length : newline + 1;
-    const end = newline === -1 ? raw.length : newline > start && raw[newline - 1] === CR ? newline - 1 : newline;
+    const end =
+      newline === -1 ? raw.length : newline > start && raw[newline - 1] === CR ? newline - 1 : newline;
     const content = raw.subarray(start, end);
     if (content.length > 0 && content[0] === DOT) parts.push(DOT_BUFFER);
     parts.push(content, CRLF);

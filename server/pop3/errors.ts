@@ -37,7 +37,12 @@ export function mapError(error: unknown): MappedError {
     return { code: error.code, text: error.message, fatal: error.fatal, reference: null };
   }
   if (isStoreError(error, 'UNAVAILABLE')) {
-    return { code: 'SYS/TEMP', text: 'The mail store is unavailable, try again later', fatal: false, reference: null };
+    return {
+      code: 'SYS/TEMP',
+      text: 'The mail store is unavailable, try again later',
+      fatal: false,
+      reference: null,
+    };
   }
   const reference = crypto.randomBytes(6).toString('hex');
   return { code: 'SYS/TEMP', text: `Internal error, reference ${reference}`, fatal: false, reference };

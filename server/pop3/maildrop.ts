@@ -109,8 +109,15 @@ export class Maildrop {
   async size(number: number): Promise<number> {
     const entry = this.entry(number);
     if (entry.size === null) {
-      entry.size = virtualSize(await this.store.readBlob(entry.blobId));
-      rememberSize(entry.blobId, entry.size);
+      try {
+        entry.size = virtualSize(await this.store.readBlob(entry.blobId));
+        rememberSize(entry.blobId, entry.size);
+      } catch (error) {
+        // Expunged over IMAP since login and its body gone: listings go on with the stored size
+        // (RETR says the message is no longer available).
+        if (!isStoreError(error, 'NONEXISTENT')) throw error;
+        entry.size = entry.storedSize;
+      }
     }
     return entry.size;
   }

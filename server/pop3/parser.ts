@@ -40,6 +40,9 @@ export function parseNumber(arg: string | undefined, what: string, min: number):
 
 /** Refuses arguments beyond the `max` a command takes. */
 export function expectArgs(command: Pop3Command, min: number, max: number): void {
-  if (command.args.length < min) throw err(`${command.name} needs ${min === max ? min : `at least ${min}`} argument${min === 1 ? '' : 's'}`);
+  if (command.args.length < min)
+    throw err(
+      `${command.name} needs ${min === max ? min : `at least ${min}`} argument${min === 1 ? '' : 's'}`,
+    );
   if (command.args.length > max) throw err(`Too many arguments for ${command.name}`);
 }

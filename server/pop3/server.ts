@@ -40,7 +40,8 @@ export async function startPop3(
   const onConnection = (socket: net.Socket, secure: boolean) => {
     const connection = new Pop3Connection(socket, secure, runtime);
     connections.add(connection);
-    void connection.run().finally(() => connections.delete(connection));
+    void connection.run();
+    void connection.finished.then(() => connections.delete(connection));
   };
   const host = services.config.pop3.host;
   const onError = (error: Error) => services.logger.error({ err: error }, 'pop3 listener error');
@@ -51,7 +52,9 @@ export async function startPop3(
       [ports.tlsPort, true],
     ] as const) {
       if (port === 0) continue;
-      listeners.push(await listen({ host, port: Math.max(port, 0), implicitTls, tls, onConnection, onError }));
+      listeners.push(
+        await listen({ host, port: Math.max(port, 0), implicitTls, tls, onConnection, onError }),
+      );
     }
   } catch (error) {
     await Promise.all(listeners.map((listener) => listener.close()));
@@ -63,8 +66,9 @@ export async function startPop3(
     async stop() {
       // A listener's close resolves once its connections are gone: end them meanwhile.
       const closing = listeners.map((listener) => listener.close());
-      await Promise.all([...connections].map((connection) => connection.shutdown()));
-      await Promise.all(closing);
+      const open = [...connections];
+      await Promise.all(open.map((connection) => connection.shutdown()));
+      await Promise.all([...closing, ...open.map((connection) => connection.finished)]);
     },
   };
 }

@@ -179,7 +179,11 @@ export async function startMailService(
   };
 
   /** The user id a recipient goes to, or the reply refusing it. */
-  async function checkRecipient(address: string, declared: number, state: MailSession): Promise<string | Reply> {
+  async function checkRecipient(
+    address: string,
+    declared: number,
+    state: MailSession,
+  ): Promise<string | Reply> {
     try {
       const user = await store.resolveRecipient(address);
       if (!user) return await protocol.unknownRecipient(address, state);
@@ -223,11 +227,19 @@ export async function startMailService(
       } catch (error) {
         const failure = classifyDeliveryError(state.log, error, { id: transactionId, rcpt: first });
         if (!failure.temporary) {
-          state.log.info({ id: transactionId, rcpt: first, reply: failure.reply(first).status }, 'delivery refused');
+          state.log.info(
+            { id: transactionId, rcpt: first, reply: failure.reply(first).status },
+            'delivery refused',
+          );
         }
         for (const index of indexes) {
           const address = recipients[index]!.address;
-          outcomes[index] = { ok: false, address, temporary: failure.temporary, reply: failure.reply(address) };
+          outcomes[index] = {
+            ok: false,
+            address,
+            temporary: failure.temporary,
+            reply: failure.reply(address),
+          };
         }
       }
     }
@@ -265,7 +277,11 @@ export async function startMailService(
         user: null,
         openedAt: new Date(),
       };
-      const log = logger.child({ session: session.id, protocol: protocol.protocol, remote: session.remoteAddress });
+      const log = logger.child({
+        session: session.id,
+        protocol: protocol.protocol,
+        remote: session.remoteAddress,
+      });
       sessions.set(session.id, { connection, log });
       hooks.onConnect(connection).then(
         (verdict) => {
@@ -280,7 +296,9 @@ export async function startMailService(
         (error: unknown) => {
           // The rules could not decide: refuse (fail closed), temporarily.
           log.warn({ err: error }, 'connection rules failed; refusing');
-          callback(Object.assign(new Error(`${config.hostname} Service not available`), { responseCode: 421 }));
+          callback(
+            Object.assign(new Error(`${config.hostname} Service not available`), { responseCode: 421 }),
+          );
         },
       );
     },
@@ -301,7 +319,10 @@ export async function startMailService(
           accepted.set(address, result);
           return callback();
         }
-        state.log.info({ rcpt: address.address, reply: `${result.code} ${result.status}` }, 'recipient refused');
+        state.log.info(
+          { rcpt: address.address, reply: `${result.code} ${result.status}` },
+          'recipient refused',
+        );
         callback(replyError(result));
       }, callback);
     },
@@ -362,7 +383,9 @@ export async function startMailService(
   };
 
   const server = new MallardSMTPServer(options, provider);
-  server.on('error', (error) => logger.debug({ err: error, protocol: protocol.protocol }, 'connection error'));
+  server.on('error', (error) =>
+    logger.debug({ err: error, protocol: protocol.protocol }, 'connection error'),
+  );
   await new Promise<void>((resolve, reject) => {
     server.server.once('error', reject);
     server.listen(Math.max(listen.port, 0), listen.host, () => {
@@ -389,4 +412,3 @@ export async function startMailService(
     stop: close,
   };
 }
-

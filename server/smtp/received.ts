@@ -62,7 +62,8 @@ function forRecipient(info: ReceivedInfo): string {
   if (info.recipients.length !== 1) return '';
   const recipient = info.recipients[0]!;
   // A non-ASCII address may appear only in a message sent with SMTPUTF8 (RFC 6532).
-  if (/[^\u0000-\u007f]/.test(recipient) && !info.utf8) return '';
+  if (/[^\u0020-\u007e]/.test(recipient) && !info.utf8) return '';
+  // eslint-disable-next-line no-control-regex
   return /[\u0000-\u0020\u007f<>;()\\"]/.test(recipient) ? '' : recipient;
 }
 
@@ -70,7 +71,9 @@ function forRecipient(info: ReceivedInfo): string {
 export function receivedHeader(info: ReceivedInfo): Buffer {
   const helo = clean(info.helo) || 'unknown';
   const reverse = clean(info.reverseName);
-  const lines = [`Received: from ${helo} (${reverse ? `${reverse} ` : ''}${addressLiteral(info.remoteAddress)})`];
+  const lines = [
+    `Received: from ${helo} (${reverse ? `${reverse} ` : ''}${addressLiteral(info.remoteAddress)})`,
+  ];
   if (info.tls) lines.push(`\t(using ${clean(info.tls.version)} with cipher ${clean(info.tls.cipher)})`);
   const by = `\tby ${clean(info.hostname)} (Mallard) with ${clean(info.protocol)} id ${clean(info.id)}`;
   const recipient = forRecipient(info);

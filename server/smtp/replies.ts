@@ -74,7 +74,11 @@ function temporaryFailureOf(log: Logger, error: unknown, context: Record<string,
 }
 
 /** Maps an error of store.deliver() to the failure for its recipients. */
-export function classifyDeliveryError(log: Logger, error: unknown, context: Record<string, unknown>): Failure {
+export function classifyDeliveryError(
+  log: Logger,
+  error: unknown,
+  context: Record<string, unknown>,
+): Failure {
   if (isStoreError(error)) {
     switch (error.code) {
       case 'OVERQUOTA':

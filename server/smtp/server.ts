@@ -28,7 +28,9 @@ export function startSmtp(
       protocol: 'smtp',
       async unknownRecipient(address) {
         const domain = domainOf(address);
-        return domain === '' || (await localDomains.has(domain)) ? unknownUser(address) : relayDenied(address);
+        return domain === '' || (await localDomains.has(domain))
+          ? unknownUser(address)
+          : relayDenied(address);
       },
       async deliver({ session, message, recipients, transactionId, deliverEach, state }) {
         const cipher = session.tlsOptions || null;
@@ -48,7 +50,10 @@ export function startSmtp(
         const reply = singleReply(outcomes, transactionId);
         const failed = outcomes.filter((outcome) => !outcome.ok).map((outcome) => outcome.address);
         if (reply.code < 400 && failed.length > 0) {
-          state.log.warn({ id: transactionId, failed }, 'message accepted, but not delivered to every recipient');
+          state.log.warn(
+            { id: transactionId, failed },
+            'message accepted, but not delivered to every recipient',
+          );
         }
         if (reply.code >= 400) throw replyError(reply);
         return replyText(reply);

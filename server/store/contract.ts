@@ -873,6 +873,198 @@ export function storeContractSuite(name: string, openFresh: () => Promise<StoreF
       });
     });
 
+    describe('connection rules', () => {
+      const positions = async () =>
+        (await store.listRules()).map((rule) => `${rule.position}:${rule.kind}:${rule.id}`);
+
+      it('starts with no rules at version 0', async () => {
+        expect(await store.listRules()).toEqual([]);
+        expect(await store.rulesVersion()).toBe(0);
+      });
+
+      it('creates each kind with its values and defaults, appended in order', async () => {
+        const deny = await store.createRule({ kind: 'deny', cidrs: ['10.1.2.3/8', '2001:DB8::1'] });
+        expect(deny).toMatchObject({
+          position: 1,
+          kind: 'deny',
+          cidrs: ['10.0.0.0/8', '2001:db8::1'],
+          limit: null,
+          windowSeconds: null,
+          protocols: [],
+          enabled: true,
+          note: '',
+        });
+        expect(typeof deny.id).toBe('string');
+        expect(deny.createdAt).toBeInstanceOf(Date);
+        expect(deny.updatedAt.getTime()).toBe(deny.createdAt.getTime());
+        const allow = await store.createRule({ kind: 'allow', cidrs: ['192.168.0.0/16'], note: 'LAN' });
+        const maxConn = await store.createRule({ kind: 'max-conn', limit: 20, protocols: ['pop3', 'imap'] });
+        const rate = await store.createRule({ kind: 'rate', limit: 60, enabled: false });
+        const lockout = await store.createRule({ kind: 'lockout', limit: 5, windowSeconds: 900 });
+        const tls = await store.createRule({ kind: 'require-tls', protocols: ['imap'] });
+        expect(maxConn).toMatchObject({ limit: 20, protocols: ['imap', 'pop3'], position: 3 });
+        expect(rate.enabled).toBe(false);
+        expect(lockout).toMatchObject({ limit: 5, windowSeconds: 900 });
+        const listed = await store.listRules();
+        expect(listed.map((rule) => rule.id)).toEqual(
+          [deny, allow, maxConn, rate, lockout, tls].map((r) => r.id),
+        );
+        expect(listed.map((rule) => rule.position)).toEqual([1, 2, 3, 4, 5, 6]);
+        expect(listed[1]).toEqual(allow);
+        expect(new Set(listed.map((rule) => rule.id)).size).toBe(6);
+      });
+
+      it('inserts at a position, shifting the rules after it; past the end appends', async () => {
+        const a = await store.createRule({ kind: 'require-tls' });
+        const b = await store.createRule({ kind: 'rate', limit: 5 });
+        const c = await store.createRule({ kind: 'deny', cidrs: ['::/0'], position: 1 });
+        const d = await store.createRule({ kind: 'max-conn', limit: 3, position: 3 });
+        const e = await store.createRule({ kind: 'allow', cidrs: ['127.0.0.1'], position: 99 });
+        expect(e.position).toBe(5);
+        expect(await positions()).toEqual([
+          `1:deny:${c.id}`,
+          `2:require-tls:${a.id}`,
+          `3:max-conn:${d.id}`,
+          `4:rate:${b.id}`,
+          `5:allow:${e.id}`,
+        ]);
+      });
+
+      it('refuses rules that are not well formed, and stores nothing', async () => {
+        const bad: Array<Parameters<Store['createRule']>[0]> = [
+          { kind: 'deny', cidrs: ['10.0.0.0/33'] },
+          { kind: 'deny', cidrs: ['not an address'] },
+          { kind: 'allow', cidrs: ['2001:db8::/129'] },
+          { kind: 'deny', cidrs: [] },
+          { kind: 'deny' },
+          { kind: 'deny', cidrs: ['10.0.0.0/8'], limit: 3 },
+          { kind: 'max-conn' },
+          { kind: 'max-conn', limit: 0 },
+          { kind: 'rate', limit: 1.5 },
+          { kind: 'rate', limit: 10, cidrs: ['10.0.0.0/8'] },
+          { kind: 'lockout', limit: 5 },
+          { kind: 'lockout', limit: 5, windowSeconds: -1 },
+          { kind: 'require-tls', limit: 1 },
+          { kind: 'max-conn', limit: 3, windowSeconds: 60 },
+          { kind: 'nonsense' as 'deny', cidrs: ['10.0.0.0/8'] },
+          { kind: 'require-tls', protocols: ['http' as 'imap'] },
+          { kind: 'require-tls', position: 0 },
+        ];
+        for (const input of bad) await rejectsWith(store.createRule(input), 'INVALID');
+        expect(await store.listRules()).toEqual([]);
+        expect(await store.rulesVersion()).toBe(0);
+      });
+
+      it('updates a rule, validating the result as a whole', async () => {
+        const rule = await store.createRule({ kind: 'max-conn', limit: 10 });
+        const other = await store.createRule({ kind: 'require-tls' });
+        const updated = await store.updateRule(rule.id, { limit: 12, note: 'per IP', protocols: ['smtp'] });
+        expect(updated).toMatchObject({
+          id: rule.id,
+          position: 1,
+          kind: 'max-conn',
+          limit: 12,
+          note: 'per IP',
+        });
+        expect(updated.protocols).toEqual(['smtp']);
+        expect(updated.createdAt).toEqual(rule.createdAt);
+        expect(updated.updatedAt.getTime()).toBeGreaterThanOrEqual(rule.updatedAt.getTime());
+        expect((await store.updateRule(rule.id, { enabled: false })).enabled).toBe(false);
+        // A new kind keeps what it can use and drops the rest.
+        expect(await store.updateRule(rule.id, { kind: 'rate' })).toMatchObject({ kind: 'rate', limit: 12 });
+        const deny = await store.updateRule(rule.id, { kind: 'deny', cidrs: ['203.0.113.0/24'] });
+        expect(deny).toMatchObject({ kind: 'deny', cidrs: ['203.0.113.0/24'], limit: null, enabled: false });
+        await rejectsWith(store.updateRule(rule.id, { cidrs: ['203.0.113.0/99'] }), 'INVALID');
+        await rejectsWith(store.updateRule(rule.id, { kind: 'lockout', limit: 3 }), 'INVALID');
+        await rejectsWith(store.updateRule(other.id, { limit: 3 }), 'INVALID');
+        expect((await store.listRules())[0]).toEqual(deny);
+        await rejectsWith(store.updateRule('999999', { note: 'x' }), 'NONEXISTENT');
+        await rejectsWith(store.updateRule('abc', { note: 'x' }), 'NONEXISTENT');
+      });
+
+      it('deletes a rule and closes the gap', async () => {
+        const rules = [];
+        for (let limit = 1; limit <= 4; limit++) rules.push(await store.createRule({ kind: 'rate', limit }));
+        await store.deleteRule(rules[1]!.id);
+        expect(await positions()).toEqual([
+          `1:rate:${rules[0]!.id}`,
+          `2:rate:${rules[2]!.id}`,
+          `3:rate:${rules[3]!.id}`,
+        ]);
+        await rejectsWith(store.deleteRule(rules[1]!.id), 'NONEXISTENT');
+        await rejectsWith(store.deleteRule('nope'), 'NONEXISTENT');
+        // Ids are not reused.
+        const next = await store.createRule({ kind: 'require-tls' });
+        expect(rules.map((rule) => rule.id)).not.toContain(next.id);
+      });
+
+      it('moves a rule up and down, clamping to the list', async () => {
+        const ids: string[] = [];
+        for (let limit = 1; limit <= 4; limit++)
+          ids.push((await store.createRule({ kind: 'rate', limit })).id);
+        const order = async () => (await store.listRules()).map((rule) => ids.indexOf(rule.id));
+        expect((await store.moveRule(ids[3]!, 1)).position).toBe(1);
+        expect(await order()).toEqual([3, 0, 1, 2]);
+        expect((await store.moveRule(ids[3]!, 3)).position).toBe(3);
+        expect(await order()).toEqual([0, 1, 3, 2]);
+        expect((await store.moveRule(ids[0]!, 100)).position).toBe(4);
+        expect(await order()).toEqual([1, 3, 2, 0]);
+        expect((await store.moveRule(ids[2]!, 3)).position).toBe(3);
+        expect(await order()).toEqual([1, 3, 2, 0]);
+        expect((await store.listRules()).map((rule) => rule.position)).toEqual([1, 2, 3, 4]);
+        await rejectsWith(store.moveRule(ids[0]!, 0), 'INVALID');
+        await rejectsWith(store.moveRule('424242', 1), 'NONEXISTENT');
+      });
+
+      it('bumps the version with every change and only then', async () => {
+        const versions = [await store.rulesVersion()];
+        const changed = async () => {
+          const version = await store.rulesVersion();
+          expect(version).toBeGreaterThan(versions[versions.length - 1]!);
+          versions.push(version);
+        };
+        const rule = await store.createRule({ kind: 'require-tls' });
+        await changed();
+        const second = await store.createRule({ kind: 'rate', limit: 3 });
+        await changed();
+        await store.updateRule(rule.id, { note: 'edited' });
+        await changed();
+        await store.moveRule(second.id, 1);
+        await changed();
+        await store.listRules();
+        await rejectsWith(store.createRule({ kind: 'rate' }), 'INVALID');
+        await store.moveRule(second.id, 1);
+        expect(await store.rulesVersion()).toBe(versions[versions.length - 1]);
+        await store.deleteRule(rule.id);
+        await changed();
+      });
+
+      it('seeds rules only into a store that never had any', async () => {
+        await rejectsWith(
+          store.seedRules([{ kind: 'require-tls' }, { kind: 'deny', cidrs: ['bad'] }]),
+          'INVALID',
+        );
+        expect(await store.listRules()).toEqual([]);
+        expect(await store.seedRules([])).toBe(false);
+        expect(await store.rulesVersion()).toBe(0);
+        const seeds = [
+          { kind: 'allow' as const, cidrs: ['127.0.0.1'] },
+          { kind: 'max-conn' as const, limit: 5, protocols: ['imap' as const] },
+        ];
+        expect(await store.seedRules(seeds)).toBe(true);
+        const seeded = await store.listRules();
+        expect(seeded.map((rule) => [rule.position, rule.kind])).toEqual([
+          [1, 'allow'],
+          [2, 'max-conn'],
+        ]);
+        expect(await store.seedRules(seeds)).toBe(false);
+        for (const rule of seeded) await store.deleteRule(rule.id);
+        // Emptied by an administrator: not seeded again.
+        expect(await store.seedRules(seeds)).toBe(false);
+        expect(await store.listRules()).toEqual([]);
+      });
+    });
+
     describe('health', () => {
       it('reports a healthy engine', async () => {
         const health = await store.health();

@@ -196,6 +196,72 @@ export interface Quota {
   limitBytes: number;
 }
 
+/** The protocols a connection rule can be scoped to. */
+export type RuleProtocol = 'imap' | 'pop3' | 'lmtp' | 'smtp';
+
+export const RULE_PROTOCOLS: readonly RuleProtocol[] = ['imap', 'pop3', 'lmtp', 'smtp'];
+
+/**
+ * What a connection rule does (server/hooks/rules/<kind>.ts):
+ * - `allow`, `deny`: the remote address is in one of `cidrs`;
+ * - `max-conn`: more than `limit` concurrent connections from one IP;
+ * - `rate`: more than `limit` connections from one IP per minute;
+ * - `lockout`: `limit` failed logins per IP or per account within `windowSeconds` (auth only);
+ * - `require-tls`: no login on a connection without TLS (auth only).
+ */
+export type ConnectionRuleKind = 'allow' | 'deny' | 'max-conn' | 'rate' | 'lockout' | 'require-tls';
+
+export const CONNECTION_RULE_KINDS: readonly ConnectionRuleKind[] = [
+  'allow',
+  'deny',
+  'max-conn',
+  'rate',
+  'lockout',
+  'require-tls',
+];
+
+export interface ConnectionRule {
+  id: Id;
+  /** 1-based place in the ordered list; positions are contiguous. The first decisive rule wins. */
+  position: number;
+  kind: ConnectionRuleKind;
+  /** allow / deny: IPv4 and IPv6 addresses and CIDR ranges, in canonical form; empty for the others. */
+  cidrs: string[];
+  /** max-conn: connections; rate: connections per minute; lockout: failures. Null for the others. */
+  limit: number | null;
+  /** lockout only: the window failures are counted in, in seconds. Null for the others. */
+  windowSeconds: number | null;
+  /** The protocols the rule applies to; empty means all. */
+  protocols: RuleProtocol[];
+  enabled: boolean;
+  note: string;
+  createdAt: Date;
+  updatedAt: Date;
+}
+
+export interface NewConnectionRule {
+  kind: ConnectionRuleKind;
+  cidrs?: string[];
+  limit?: number | null;
+  windowSeconds?: number | null;
+  protocols?: RuleProtocol[];
+  enabled?: boolean;
+  note?: string;
+  /** Where to insert (1 = first); past the end or absent appends. */
+  position?: number;
+}
+
+/** Changes to a rule; the result is validated as a whole (e.g. a new kind needs its values). */
+export interface ConnectionRulePatch {
+  kind?: ConnectionRuleKind;
+  cidrs?: string[];
+  limit?: number | null;
+  windowSeconds?: number | null;
+  protocols?: RuleProtocol[];
+  enabled?: boolean;
+  note?: string;
+}
+
 export interface StoreHealth {
   ok: boolean;
   engine: string;
@@ -301,6 +367,27 @@ export interface Store {
   journalHead(): Promise<number>;
   /** Entries with id > afterId, oldest first, at most `limit`. */
   readJournal(afterId: number, limit?: number): Promise<JournalEntry[]>;
+
+  // --- connection rules ---
+  /** Every rule, in position order. */
+  listRules(): Promise<ConnectionRule[]>;
+  /** Validates (INVALID: bad CIDR, missing or extra limit, unknown protocol) and inserts the rule. */
+  createRule(input: NewConnectionRule): Promise<ConnectionRule>;
+  updateRule(id: Id, patch: ConnectionRulePatch): Promise<ConnectionRule>;
+  /** NONEXISTENT for an unknown id; the rules after it move up one place. */
+  deleteRule(id: Id): Promise<void>;
+  /** Moves the rule to `position` (clamped to 1..count), shifting the rules in between. */
+  moveRule(id: Id, position: number): Promise<ConnectionRule>;
+  /**
+   * Creates `rules` in order only when no rule was ever created in this store (rulesVersion() is
+   * 0), atomically; returns whether it did. For seeding from the configuration file.
+   */
+  seedRules(rules: NewConnectionRule[]): Promise<boolean>;
+  /**
+   * A counter that grows with every change to the rules (0: never any rule). Cheap: every server
+   * process polls it and reloads the rules when it moves.
+   */
+  rulesVersion(): Promise<number>;
 
   // --- quota and health ---
   getQuota(userId: Id): Promise<Quota>;

@@ -19,6 +19,8 @@ export interface TestServer {
   imapsPort: number;
   pop3Port: number;
   pop3sPort: number;
+  lmtpPort: number;
+  smtpPort: number;
   stop(): Promise<void>;
   addUser(username: string, password: string, quotaBytes?: number): Promise<string>;
 }
@@ -30,6 +32,7 @@ export async function startTestServer(env: NodeJS.ProcessEnv = {}): Promise<Test
       MALLARD_DATA_DIR: dataDir,
       MALLARD_IMAP_HOST: '127.0.0.1',
       MALLARD_POP3_HOST: '127.0.0.1',
+      MALLARD_SMTP_HOST: '127.0.0.1',
       MALLARD_HOSTNAME: 'localhost',
       ...env,
     },
@@ -45,6 +48,8 @@ export async function startTestServer(env: NodeJS.ProcessEnv = {}): Promise<Test
     imapsPort: port(true),
     pop3Port: server.pop3.listeners.find((l) => !l.implicitTls)?.port ?? 0,
     pop3sPort: server.pop3.listeners.find((l) => l.implicitTls)?.port ?? 0,
+    lmtpPort: server.lmtp.listeners[0]?.port ?? 0,
+    smtpPort: server.smtp.listeners[0]?.port ?? 0,
     async stop() {
       await server.stop();
       fs.rmSync(dataDir, { recursive: true, force: true });

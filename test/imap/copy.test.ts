@@ -48,7 +48,12 @@ describe('COPY', () => {
     expect(await client.command('a2', 'UID COPY 1,3,77 Target')).toBe(
       `a2 OK [COPYUID ${target.uidValidity} 1,3 3:4] UID COPY completed\r\n`,
     );
-    expect(await storedFlags(account, target.id)).toEqual({ 1: ['\\Seen'], 2: ['$Work'], 3: [], 4: ['$Work'] });
+    expect(await storedFlags(account, target.id)).toEqual({
+      1: ['\\Seen'],
+      2: ['$Work'],
+      3: [],
+      4: ['$Work'],
+    });
     expect(await messageCount(account, source.id)).toBe(3);
     const raw = await account.server.server.store.listMessages(target.id);
     expect(raw.every((message) => message.size > 0)).toBe(true);
@@ -63,14 +68,18 @@ describe('COPY', () => {
   it('asks to create a missing target with TRYCREATE and copies nothing', async () => {
     const { account, source, client } = await selected();
     expect(await client.command('c1', 'COPY 1 Nowhere')).toBe('c1 NO [TRYCREATE] No such mailbox\r\n');
-    expect(await client.command('c2', 'UID COPY 1:* "Box/Sub"')).toBe('c2 NO [TRYCREATE] No such mailbox\r\n');
+    expect(await client.command('c2', 'UID COPY 1:* "Box/Sub"')).toBe(
+      'c2 NO [TRYCREATE] No such mailbox\r\n',
+    );
     expect(await messageCount(account, source.id)).toBe(3);
   });
 
   it('copies into the selected mailbox itself and reports the new messages', async () => {
     const { account, source, client } = await selected();
     expect(await client.command('d1', 'COPY 1:2 Box')).toBe(
-      '* 5 EXISTS\r\n' + '* 2 RECENT\r\n' + `d1 OK [COPYUID ${source.uidValidity} 1:2 4:5] COPY completed\r\n`,
+      '* 5 EXISTS\r\n' +
+        '* 2 RECENT\r\n' +
+        `d1 OK [COPYUID ${source.uidValidity} 1:2 4:5] COPY completed\r\n`,
     );
     expect(await messageCount(account, source.id)).toBe(5);
   });
@@ -152,7 +161,9 @@ describe('MOVE', () => {
     expect(await storedFlags(account, target.id)).toEqual({ 1: [], 2: ['\\Seen'] });
     expect(await storedFlags(account, source.id)).toEqual({ 3: ['$Work'] });
     expect(await client.command('m2', 'UID MOVE 3 Target')).toBe(
-      `* OK [COPYUID ${target.uidValidity} 3 3] Moved UIDs\r\n` + '* 1 EXPUNGE\r\n' + 'm2 OK UID MOVE completed\r\n',
+      `* OK [COPYUID ${target.uidValidity} 3 3] Moved UIDs\r\n` +
+        '* 1 EXPUNGE\r\n' +
+        'm2 OK UID MOVE completed\r\n',
     );
     expect(await client.command('m3', 'UID MOVE 1:* Target')).toBe('m3 OK No messages found\r\n');
     expect(await messageCount(account, target.id)).toBe(3);
@@ -166,7 +177,9 @@ describe('MOVE', () => {
         '* 1 EXPUNGE\r\n' +
         'n1 OK UID MOVE completed\r\n',
     );
-    expect(await client.command('n2', 'UID FETCH 1:* (FLAGS)')).toMatch(/^\* 1 FETCH \((UID 2 FLAGS \(\\Seen\)|FLAGS \(\\Seen\) UID 2)\)\r\n/);
+    expect(await client.command('n2', 'UID FETCH 1:* (FLAGS)')).toMatch(
+      /^\* 1 FETCH \((UID 2 FLAGS \(\\Seen\)|FLAGS \(\\Seen\) UID 2)\)\r\n/,
+    );
   });
 
   it('moves within the selected mailbox: EXPUNGE, then EXISTS of the new copy', async () => {
@@ -183,7 +196,9 @@ describe('MOVE', () => {
   it('asks to create a missing target with TRYCREATE and moves nothing', async () => {
     const { account, source, client } = await selected();
     expect(await client.command('p1', 'MOVE 1:3 Nowhere')).toBe('p1 NO [TRYCREATE] No such mailbox\r\n');
-    expect(await client.command('p2', 'UID MOVE 1 nowhere/deeper')).toBe('p2 NO [TRYCREATE] No such mailbox\r\n');
+    expect(await client.command('p2', 'UID MOVE 1 nowhere/deeper')).toBe(
+      'p2 NO [TRYCREATE] No such mailbox\r\n',
+    );
     expect(await messageCount(account, source.id)).toBe(3);
   });
 
@@ -207,7 +222,11 @@ describe('imapflow', () => {
     try {
       await client.mailboxOpen('INBOX');
       const copied = await client.messageCopy('1:2', 'Archive');
-      expect(copied).toMatchObject({ path: 'INBOX', destination: 'Archive', uidValidity: BigInt(archive.uidValidity) });
+      expect(copied).toMatchObject({
+        path: 'INBOX',
+        destination: 'Archive',
+        uidValidity: BigInt(archive.uidValidity),
+      });
       expect(copied && [...(copied.uidMap ?? new Map())]).toEqual([
         [1, 1],
         [2, 2],

@@ -58,7 +58,9 @@ describe('EXPUNGE', () => {
   it('reports expunges by another session along with its own', async () => {
     const { account, mailbox, client } = await selected([[], DELETED, []]);
     await account.server.server.store.deleteMessages(mailbox.id, [3]);
-    expect(await client.command('d1', 'EXPUNGE')).toBe('* 3 EXPUNGE\r\n* 2 EXPUNGE\r\nd1 OK EXPUNGE completed\r\n');
+    expect(await client.command('d1', 'EXPUNGE')).toBe(
+      '* 3 EXPUNGE\r\n* 2 EXPUNGE\r\nd1 OK EXPUNGE completed\r\n',
+    );
     expect(Object.keys(await storedFlags(account, mailbox.id))).toEqual(['1']);
   });
 
@@ -88,15 +90,26 @@ describe('EXPUNGE', () => {
 describe('UID EXPUNGE', () => {
   it('removes only the \\Deleted messages in the UID set', async () => {
     const { account, mailbox, client } = await selected([DELETED, [], DELETED, DELETED]);
-    expect(await client.command('h1', 'UID EXPUNGE 2:3,99')).toBe('* 3 EXPUNGE\r\nh1 OK UID EXPUNGE completed\r\n');
-    expect(await client.command('h2', 'UID EXPUNGE 50:*')).toBe('* 3 EXPUNGE\r\nh2 OK UID EXPUNGE completed\r\n');
+    expect(await client.command('h1', 'UID EXPUNGE 2:3,99')).toBe(
+      '* 3 EXPUNGE\r\nh1 OK UID EXPUNGE completed\r\n',
+    );
+    expect(await client.command('h2', 'UID EXPUNGE 50:*')).toBe(
+      '* 3 EXPUNGE\r\nh2 OK UID EXPUNGE completed\r\n',
+    );
     expect(await storedFlags(account, mailbox.id)).toEqual({ 1: DELETED, 2: [] });
     expect(await client.command('h3', 'UID EXPUNGE 5:10')).toBe('h3 OK UID EXPUNGE completed\r\n');
   });
 
   it('answers BAD for malformed arguments', async () => {
     const { account, mailbox, client } = await selected([DELETED]);
-    const bad = ['UID EXPUNGE', 'UID EXPUNGE 0', 'UID EXPUNGE 1:0', 'UID EXPUNGE x', 'UID EXPUNGE $', 'EXPUNGE 1'];
+    const bad = [
+      'UID EXPUNGE',
+      'UID EXPUNGE 0',
+      'UID EXPUNGE 1:0',
+      'UID EXPUNGE x',
+      'UID EXPUNGE $',
+      'EXPUNGE 1',
+    ];
     for (const [index, command] of bad.entries()) {
       expect(await client.command(`i${index}`, command), command).toMatch(new RegExp(`^i${index} BAD `, 'm'));
     }
@@ -110,6 +123,13 @@ describe('CLOSE', () => {
     expect(await client.command('j1', 'CLOSE')).toBe('j1 OK CLOSE completed\r\n');
     expect(await storedFlags(account, mailbox.id)).toEqual({ 2: [] });
     expect(await client.command('j2', 'NOOP')).toBe('j2 OK NOOP completed\r\n');
+  });
+
+  it('says BYE when another session deletes the selected mailbox, as Dovecot does', async () => {
+    const { account, client } = await selected([DELETED]);
+    await account.server.server.store.deleteMailbox(account.userId, 'Box');
+    expect(await client.readUntil(/^\* BYE /, 2000)).toMatch(/^\* BYE Selected mailbox was deleted/m);
+    await expect.poll(() => client.closed).toBe(true);
   });
 
   it('expunges nothing in a mailbox opened with EXAMINE', async () => {

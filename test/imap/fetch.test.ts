@@ -3,7 +3,7 @@
  * real TCP against a real server, with a corpus of plain, multipart, forwarded and encoded mail,
  * plus imapflow's fetch calls.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { indexMessage } from '../../server/mime/index.ts';
 import { encodeValue, formatInternalDate } from '../../server/imap/encoder/index.ts';
 import {
@@ -16,7 +16,7 @@ import {
 } from '../../server/imap/fetch/test-corpus.ts';
 import type { Mailbox } from '../../server/store/types.ts';
 import { imapflowClient, loggedIn, newAccount, type Account } from '../helpers/mail-fixtures.ts';
-import { startTestServer, type TestServer } from '../helpers/server.ts';
+import { startTestServer, type LineClient, type TestServer } from '../helpers/server.ts';
 
 let server: TestServer;
 
@@ -25,20 +25,40 @@ beforeAll(async () => {
 });
 afterAll(() => server.stop());
 
+/** Clients of the current test, closed after it even when an expectation failed. */
+const clients: LineClient[] = [];
+afterEach(() => {
+  for (const client of clients.splice(0)) client.close();
+});
+
+async function connect(account: Account): Promise<LineClient> {
+  const client = await loggedIn(account);
+  clients.push(client);
+  return client;
+}
+
 /** Internal date of corpus message n (1-based): noon UTC on June n, 2025. */
 const internalDate = (n: number) => new Date(Date.UTC(2025, 5, n, 12, 0, 0));
 
 /** Bytes as the line client shows them. */
 const latin1 = (data: Buffer | string) => (typeof data === 'string' ? data : data.toString('latin1'));
+const literal = (text: string) => `{${text.length}}\r\n${text}`;
 const nested = (value: Parameters<typeof encodeValue>[0]) => encodeValue(value).toString('latin1');
 
 /** A new account whose mailbox `path` holds the corpus (UIDs 1..5), not \Recent unless asked. */
-async function corpusBox(path = 'Box', { recent = false } = {}): Promise<{ account: Account; mailbox: Mailbox }> {
+async function corpusBox(
+  path = 'Box',
+  { recent = false } = {},
+): Promise<{ account: Account; mailbox: Mailbox }> {
   const account = await newAccount(server);
   const { store } = server.server;
-  const mailbox = (await store.getMailbox(account.userId, path)) ?? (await store.createMailbox(account.userId, path));
+  const mailbox =
+    (await store.getMailbox(account.userId, path)) ?? (await store.createMailbox(account.userId, path));
   for (const [i, raw] of CORPUS.entries()) {
-    await store.append(mailbox.id, raw, { internalDate: internalDate(i + 1), flags: i === 2 ? ['$Work'] : [] });
+    await store.append(mailbox.id, raw, {
+      internalDate: internalDate(i + 1),
+      flags: i === 2 ? ['$Work'] : [],
+    });
   }
   if (!recent) await store.claimRecent(mailbox.id);
   return { account, mailbox };
@@ -46,7 +66,7 @@ async function corpusBox(path = 'Box', { recent = false } = {}): Promise<{ accou
 
 async function selected(command = 'SELECT Box', options: { recent?: boolean } = {}) {
   const { account, mailbox } = await corpusBox('Box', options);
-  const client = await loggedIn(account);
+  const client = await connect(account);
   expect(await client.command('S', command)).toMatch(/^S OK /m);
   return { account, mailbox, client };
 }
@@ -68,7 +88,9 @@ describe('FETCH attributes', () => {
 
   it('includes UID first in UID FETCH responses and expands macros', async () => {
     const { client } = await selected();
-    expect(await client.command('a2', 'UID FETCH 2 FLAGS')).toBe('* 2 FETCH (UID 2 FLAGS ())\r\na2 OK UID FETCH completed\r\n');
+    expect(await client.command('a2', 'UID FETCH 2 FLAGS')).toBe(
+      '* 2 FETCH (UID 2 FLAGS ())\r\na2 OK UID FETCH completed\r\n',
+    );
     expect(await client.command('a3', 'UID FETCH 1 FAST')).toBe(
       `* 1 FETCH (UID 1 FLAGS () INTERNALDATE "${formatInternalDate(internalDate(1))}" RFC822.SIZE ${PLAIN.length})\r\n` +
         'a3 OK UID FETCH completed\r\n',
@@ -99,7 +121,9 @@ describe('FETCH attributes', () => {
 
   it('shows \\Recent to the session that claimed it', async () => {
     const { client } = await selected('SELECT Box', { recent: true });
-    expect(await client.command('b2', 'FETCH 1 FLAGS')).toBe('* 1 FETCH (FLAGS (\\Recent))\r\nb2 OK FETCH completed\r\n');
+    expect(await client.command('b2', 'FETCH 1 FLAGS')).toBe(
+      '* 1 FETCH (FLAGS (\\Recent))\r\nb2 OK FETCH completed\r\n',
+    );
     client.close();
   });
 });
@@ -108,8 +132,12 @@ describe('FETCH body sections', () => {
   it('returns the whole message with BODY[], RFC822 and BODY.PEEK[]', async () => {
     const { client } = await selected('EXAMINE Box');
     const literal = `{${PLAIN.length}}\r\n${latin1(PLAIN)}`;
-    expect(await client.command('c1', 'FETCH 1 BODY.PEEK[]')).toBe(`* 1 FETCH (BODY[] ${literal})\r\nc1 OK FETCH completed\r\n`);
-    expect(await client.command('c2', 'FETCH 1 RFC822')).toBe(`* 1 FETCH (RFC822 ${literal})\r\nc2 OK FETCH completed\r\n`);
+    expect(await client.command('c1', 'FETCH 1 BODY.PEEK[]')).toBe(
+      `* 1 FETCH (BODY[] ${literal})\r\nc1 OK FETCH completed\r\n`,
+    );
+    expect(await client.command('c2', 'FETCH 1 RFC822')).toBe(
+      `* 1 FETCH (RFC822 ${literal})\r\nc2 OK FETCH completed\r\n`,
+    );
     expect(await client.command('c3', 'FETCH 2 BODY[]')).toBe(
       `* 2 FETCH (BODY[] {${MULTIPART.length}}\r\n${latin1(MULTIPART)})\r\nc3 OK FETCH completed\r\n`,
     );
@@ -124,19 +152,23 @@ describe('FETCH body sections', () => {
         `RFC822.TEXT {46}\r\nThe quick brown fox jumps over the lazy dog.\r\n)\r\nd1 OK FETCH completed\r\n`,
     );
     expect(await client.command('d2', 'FETCH 1 BODY.PEEK[HEADER.FIELDS (Subject X-Colour)]')).toBe(
-      '* 1 FETCH (BODY[HEADER.FIELDS (SUBJECT X-COLOUR)] {43}\r\nSubject: Hello world\r\nX-Colour: Vermilion\r\n\r\n)\r\n' +
+      '* 1 FETCH (BODY[HEADER.FIELDS (SUBJECT X-COLOUR)] {45}\r\nSubject: Hello world\r\nX-Colour: Vermilion\r\n\r\n)\r\n' +
         'd2 OK FETCH completed\r\n',
     );
-    expect(await client.command('d3', 'FETCH 1 BODY.PEEK[HEADER.FIELDS.NOT (From To Date Message-ID X-Colour)]')).toBe(
+    expect(
+      await client.command('d3', 'FETCH 1 BODY.PEEK[HEADER.FIELDS.NOT (From To Date Message-ID X-Colour)]'),
+    ).toBe(
       '* 1 FETCH (BODY[HEADER.FIELDS.NOT (FROM TO DATE MESSAGE-ID X-COLOUR)] {24}\r\nSubject: Hello world\r\n\r\n)\r\n' +
         'd3 OK FETCH completed\r\n',
     );
+    const part1 = 'Das Caf=C3=A9 ist ge=\r\nschlossen.';
+    const mime1 =
+      'Content-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\n';
     expect(await client.command('d4', 'FETCH 2 (BODY.PEEK[1] BODY.PEEK[1.MIME])')).toBe(
-      '* 2 FETCH (BODY[1] {35}\r\nDas Caf=C3=A9 ist ge=\r\nschlossen. ' +
-        'BODY[1.MIME] {79}\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\n)\r\n' +
-        'd4 OK FETCH completed\r\n',
+      `* 2 FETCH (BODY[1] ${literal(part1)} BODY[1.MIME] ${literal(mime1)})\r\nd4 OK FETCH completed\r\n`,
     );
-    const inner = 'From: Erin <erin@example.org>\r\nTo: Carol <carol@example.com>\r\nSubject: Minutes\r\n' +
+    const inner =
+      'From: Erin <erin@example.org>\r\nTo: Carol <carol@example.com>\r\nSubject: Minutes\r\n' +
       'Date: Wed, 4 Jun 2025 17:00:00 +0200\r\nContent-Type: text/plain; charset=us-ascii\r\n\r\n';
     expect(await client.command('d5', 'FETCH 3 (BODY.PEEK[2.HEADER] BODY.PEEK[2.TEXT] BODY.PEEK[2.1])')).toBe(
       `* 3 FETCH (BODY[2.HEADER] {${inner.length}}\r\n${inner} ` +
@@ -148,14 +180,18 @@ describe('FETCH body sections', () => {
 
   it('answers partial fetches with the origin, huge ones and missing parts with ""', async () => {
     const { client } = await selected('EXAMINE Box');
-    expect(await client.command('e1', 'FETCH 1 BODY.PEEK[]<6.5>')).toBe('* 1 FETCH (BODY[]<6> {5}\r\nAlice)\r\ne1 OK FETCH completed\r\n');
+    expect(await client.command('e1', 'FETCH 1 BODY.PEEK[]<6.5>')).toBe(
+      '* 1 FETCH (BODY[]<6> {5}\r\nAlice)\r\ne1 OK FETCH completed\r\n',
+    );
     expect(await client.command('e2', 'FETCH 1 BODY.PEEK[TEXT]<40.4294967295>')).toBe(
       '* 1 FETCH (BODY[TEXT]<40> {6}\r\ndog.\r\n)\r\ne2 OK FETCH completed\r\n',
     );
     expect(await client.command('e3', 'FETCH 1 BODY.PEEK[]<4294967295.4294967295>')).toBe(
       '* 1 FETCH (BODY[]<4294967295> "")\r\ne3 OK FETCH completed\r\n',
     );
-    expect(await client.command('e4', 'FETCH 1:2 (BODY.PEEK[3] BODY.PEEK[1.2.3.MIME] BODY.PEEK[2.HEADER])')).toBe(
+    expect(
+      await client.command('e4', 'FETCH 1:2 (BODY.PEEK[3] BODY.PEEK[1.2.3.MIME] BODY.PEEK[2.HEADER])'),
+    ).toBe(
       '* 1 FETCH (BODY[3] "" BODY[1.2.3.MIME] "" BODY[2.HEADER] "")\r\n' +
         '* 2 FETCH (BODY[3] "" BODY[1.2.3.MIME] "" BODY[2.HEADER] "")\r\ne4 OK FETCH completed\r\n',
     );
@@ -165,7 +201,7 @@ describe('FETCH body sections', () => {
 
 describe('FETCH and \\Seen', () => {
   it('sets \\Seen on non-PEEK fetches and reports the new FLAGS', async () => {
-    const { account, mailbox, client } = await selected();
+    const { mailbox, client } = await selected();
     expect(await client.command('f1', 'FETCH 1 BODY[TEXT]')).toBe(
       '* 1 FETCH (BODY[TEXT] {46}\r\nThe quick brown fox jumps over the lazy dog.\r\n FLAGS (\\Seen))\r\nf1 OK FETCH completed\r\n',
     );
@@ -175,11 +211,10 @@ describe('FETCH and \\Seen', () => {
     );
     expect(await client.command('f3', 'FETCH 2 (BODY.PEEK[1] RFC822.HEADER)')).not.toContain('FLAGS');
     expect(await client.command('f4', 'UID FETCH 3 (FLAGS BINARY[1])')).toMatch(
-      /^\* 3 FETCH \(UID 3 FLAGS \(\$Work \\Seen\) BINARY\[1\] \{33\}\r\nSee the forwarded message below\.\)\r\n/,
+      /^\* 3 FETCH \(UID 3 FLAGS \(\$Work \\Seen\) BINARY\[1\] \{32\}\r\nSee the forwarded message below\.\)\r\n/,
     );
     const stored = await server.server.store.listMessages(mailbox.id);
     expect(stored.map((m) => m.flags)).toEqual([['\\Seen'], [], ['$Work', '\\Seen'], [], []]);
-    expect(account).toBeDefined();
     client.close();
   });
 
@@ -194,7 +229,9 @@ describe('FETCH and \\Seen', () => {
     const { mailbox, client } = await selected('SELECT Box (CONDSTORE)');
     const response = await client.command('h1', 'FETCH 4 BODY[]<0.4>');
     const modseq = (await server.server.store.getMessage(mailbox.id, 4))!.modseq;
-    expect(response).toBe(`* 4 FETCH (BODY[]<0> {4}\r\nFrom FLAGS (\\Seen) MODSEQ (${modseq}))\r\nh1 OK FETCH completed\r\n`);
+    expect(response).toBe(
+      `* 4 FETCH (BODY[]<0> {4}\r\nFrom FLAGS (\\Seen) MODSEQ (${modseq}))\r\nh1 OK FETCH completed\r\n`,
+    );
     client.close();
   });
 });
@@ -212,7 +249,9 @@ describe('FETCH BINARY', () => {
     expect(await client.command('i3', 'FETCH 2 BINARY.PEEK[2]<3.2>')).toBe(
       `* 2 FETCH (BINARY[2]<3> {2}\r\n\xff\xfe)\r\ni3 OK FETCH completed\r\n`,
     );
-    expect(await client.command('i4', 'FETCH 2 BINARY.PEEK[9]')).toBe('* 2 FETCH (BINARY[9] NIL)\r\ni4 OK FETCH completed\r\n');
+    expect(await client.command('i4', 'FETCH 2 BINARY.PEEK[9]')).toBe(
+      '* 2 FETCH (BINARY[9] NIL)\r\ni4 OK FETCH completed\r\n',
+    );
     client.close();
   });
 
@@ -234,7 +273,9 @@ describe('FETCH with CONDSTORE', () => {
       `* 1 FETCH (MODSEQ (${modseqs[0]}))\r\n* 2 FETCH (MODSEQ (${modseqs[1]}))\r\nk1 OK FETCH completed\r\n`,
     );
     // With CONDSTORE on, STORE answers carry MODSEQ.
-    expect(await client.command('k2', 'STORE 5 +FLAGS (\\Flagged)')).toMatch(/^\* 5 FETCH \(.*MODSEQ \(\d+\)/m);
+    expect(await client.command('k2', 'STORE 5 +FLAGS (\\Flagged)')).toMatch(
+      /^\* 5 FETCH \(.*MODSEQ \(\d+\)/m,
+    );
     client.close();
   });
 
@@ -250,7 +291,9 @@ describe('FETCH with CONDSTORE', () => {
     expect(await client.command('l3', `UID FETCH 1:* (FLAGS) (CHANGEDSINCE ${after[3]!.modseq})`)).toBe(
       'l3 OK UID FETCH completed\r\n',
     );
-    expect(await client.command('l4', `UID FETCH 1:* (FLAGS) (CHANGEDSINCE 1 VANISHED)`)).toMatch(/^l4 BAD .*QRESYNC/m);
+    expect(await client.command('l4', `UID FETCH 1:* (FLAGS) (CHANGEDSINCE 1 VANISHED)`)).toMatch(
+      /^l4 BAD .*QRESYNC/m,
+    );
     client.close();
   });
 });
@@ -276,7 +319,9 @@ describe('FETCH message sets', () => {
     expect(await client.command('n1', 'UID FETCH 4:99,200 UID')).toBe(
       '* 4 FETCH (UID 4)\r\n* 5 FETCH (UID 5)\r\nn1 OK UID FETCH completed\r\n',
     );
-    expect(await client.command('n2', 'UID FETCH 99:* UID')).toBe('* 5 FETCH (UID 5)\r\nn2 OK UID FETCH completed\r\n');
+    expect(await client.command('n2', 'UID FETCH 99:* UID')).toBe(
+      '* 5 FETCH (UID 5)\r\nn2 OK UID FETCH completed\r\n',
+    );
     expect(await client.command('n3', 'UID FETCH 6:4294967295 UID')).toBe('n3 OK UID FETCH completed\r\n');
     client.close();
   });
@@ -298,22 +343,30 @@ describe('FETCH message sets', () => {
     const account = await newAccount(server);
     const { store } = server.server;
     const inbox = (await store.getMailbox(account.userId, 'INBOX'))!;
-    const count = 600;
+    const count = 300;
     for (let i = 1; i <= count; i++) {
-      await store.append(inbox.id, Buffer.from(`Subject: message ${i}\r\n\r\n${'body '.repeat(i % 50)}\r\n`), {
-        flags: i % 3 === 0 ? ['\\Seen'] : [],
-      });
+      await store.append(
+        inbox.id,
+        Buffer.from(`Subject: message ${i}\r\n\r\n${'body '.repeat(i % 50)}\r\n`),
+        {
+          flags: i % 3 === 0 ? ['\\Seen'] : [],
+        },
+      );
     }
     await store.claimRecent(inbox.id);
-    const client = await loggedIn(account);
+    const client = await connect(account);
     expect(await client.command('S', 'SELECT INBOX')).toMatch(/^S OK/m);
     const flags = await client.command('p1', 'FETCH 1:* (UID FLAGS)');
     const lines = flags.split('\r\n').filter((line) => line.startsWith('* '));
     expect(lines).toHaveLength(count);
-    expect(lines[299]).toBe('* 300 FETCH (UID 300 FLAGS (\\Seen))');
+    expect(lines[298]).toBe('* 299 FETCH (UID 299 FLAGS ())');
     const headers = await client.command('p2', 'UID FETCH 1:* (BODY.PEEK[HEADER.FIELDS (SUBJECT)])');
-    expect(headers.match(/^\* \d+ FETCH \(UID \d+ BODY\[HEADER\.FIELDS \(SUBJECT\)\] \{\d+\}$/gm)).toHaveLength(count);
-    expect(headers).toContain('* 600 FETCH (UID 600 BODY[HEADER.FIELDS (SUBJECT)] {24}\r\nSubject: message 600\r\n\r\n)');
+    expect(
+      headers.match(/^\* \d+ FETCH \(UID \d+ BODY\[HEADER\.FIELDS \(SUBJECT\)\] \{\d+\}$/gm),
+    ).toHaveLength(count);
+    expect(headers).toContain(
+      '* 300 FETCH (UID 300 BODY[HEADER.FIELDS (SUBJECT)] {24}\r\nSubject: message 300\r\n\r\n)',
+    );
     const seen = await client.command('p3', 'FETCH 1:* BODY[]<0.8>');
     expect(seen.match(/FLAGS \(\\Seen\)/g)).toHaveLength(count - count / 3);
     expect((await store.listMessages(inbox.id)).every((m) => m.flags.includes('\\Seen'))).toBe(true);
@@ -329,22 +382,35 @@ describe('imapflow', () => {
       const lock = await client.getMailboxLock('INBOX');
       try {
         const messages = [];
-        for await (const message of client.fetch('1:*', { uid: true, flags: true, envelope: true, bodyStructure: true, source: true, size: true })) {
+        for await (const message of client.fetch('1:*', {
+          uid: true,
+          flags: true,
+          envelope: true,
+          bodyStructure: true,
+          source: true,
+          size: true,
+        })) {
           messages.push(message);
         }
         expect(messages.map((m) => m.uid)).toEqual([1, 2, 3, 4, 5]);
         expect(messages[0]!.source!.equals(PLAIN)).toBe(true);
         expect(messages[1]!.source!.equals(MULTIPART)).toBe(true);
         expect(messages[1]!.envelope!.subject).toBe('Grüße aus Köln');
-        expect(messages[3]!.envelope!.from![0]).toMatchObject({ name: 'André', address: 'andre@example.org' });
-        expect(messages[2]!.bodyStructure!.childNodes!.map((node) => node.type)).toEqual(['text/plain', 'message/rfc822']);
+        expect(messages[3]!.envelope!.from![0]).toMatchObject({
+          name: 'André',
+          address: 'andre@example.org',
+        });
+        expect(messages[2]!.bodyStructure!.childNodes!.map((node) => node.type)).toEqual([
+          'text/plain',
+          'message/rfc822',
+        ]);
         expect(messages[4]!.size).toBe(CORPUS[4]!.length);
         const one = await client.fetchOne('3', { headers: ['subject'], bodyParts: ['2.1'] }, { uid: true });
         expect(one && one.headers!.toString()).toBe('Subject: Fwd: Minutes\r\n\r\n');
         expect(one && one.bodyParts!.get('2.1')!.toString()).toBe('Budget approved. Next meeting in July.');
         const { content } = await client.download('2', '2', { uid: true });
         const chunks: Buffer[] = [];
-        for await (const chunk of content) chunks.push(chunk as Buffer);
+        for await (const chunk of content!) chunks.push(chunk as Buffer);
         expect(Buffer.concat(chunks).equals(ATTACHMENT)).toBe(true);
       } finally {
         lock.release();

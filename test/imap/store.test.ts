@@ -10,7 +10,6 @@ import {
   mailboxWith,
   newAccount,
   storedFlags,
-  type Account,
 } from '../helpers/mail-fixtures.ts';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
 
@@ -46,7 +45,9 @@ describe('STORE', () => {
     expect(await client.command('a3', 'STORE 2 FLAGS (\\Draft \\Answered)')).toBe(
       '* 2 FETCH (FLAGS (\\Draft \\Answered))\r\na3 OK STORE completed\r\n',
     );
-    expect(await client.command('a4', 'STORE 1 FLAGS ()')).toBe('* 1 FETCH (FLAGS ())\r\na4 OK STORE completed\r\n');
+    expect(await client.command('a4', 'STORE 1 FLAGS ()')).toBe(
+      '* 1 FETCH (FLAGS ())\r\na4 OK STORE completed\r\n',
+    );
     expect(await storedFlags(account, mailbox.id)).toEqual({
       1: [],
       2: ['\\Draft', '\\Answered'],
@@ -66,7 +67,9 @@ describe('STORE', () => {
 
   it('is quiet with .SILENT', async () => {
     const { account, mailbox, client } = await selected();
-    expect(await client.command('c1', 'STORE 1,3 +FLAGS.SILENT (\\Answered)')).toBe('c1 OK STORE completed\r\n');
+    expect(await client.command('c1', 'STORE 1,3 +FLAGS.SILENT (\\Answered)')).toBe(
+      'c1 OK STORE completed\r\n',
+    );
     expect(await client.command('c2', 'UID STORE 1:* -FLAGS.SILENT (\\Answered)')).toBe(
       'c2 OK UID STORE completed\r\n',
     );
@@ -82,12 +85,18 @@ describe('STORE', () => {
         '* 3 FETCH (FLAGS (\\Flagged \\Deleted) UID 3)\r\n' +
         'd1 OK UID STORE completed\r\n',
     );
-    expect(await client.command('d2', 'UID STORE 50:60 +FLAGS (\\Deleted)')).toBe('d2 OK UID STORE completed\r\n');
+    expect(await client.command('d2', 'UID STORE 50:60 +FLAGS (\\Deleted)')).toBe(
+      'd2 OK UID STORE completed\r\n',
+    );
     // `n:*` with n above the highest UID still names the highest UID (RFC 3501 6.4.8).
     expect(await client.command('d3', 'UID STORE 100:* -FLAGS (\\Deleted)')).toBe(
       '* 3 FETCH (FLAGS (\\Flagged) UID 3)\r\nd3 OK UID STORE completed\r\n',
     );
-    expect(await storedFlags(account, mailbox.id)).toEqual({ 1: [], 2: ['\\Seen', '\\Deleted'], 3: ['\\Flagged'] });
+    expect(await storedFlags(account, mailbox.id)).toEqual({
+      1: [],
+      2: ['\\Seen', '\\Deleted'],
+      3: ['\\Flagged'],
+    });
     client.close();
   });
 
@@ -104,7 +113,10 @@ describe('STORE', () => {
       '* 2 FETCH (FLAGS (\\Seen Work))\r\ne2 OK STORE completed\r\n',
     );
     const flags = await storedFlags(account, mailbox.id);
-    expect([flags[1], flags[2]]).toEqual([['$Forwarded', 'Work'], ['\\Seen', 'Work']]);
+    expect([flags[1], flags[2]]).toEqual([
+      ['$Forwarded', 'Work'],
+      ['\\Seen', 'Work'],
+    ]);
     client.close();
   });
 
@@ -180,7 +192,9 @@ describe('STORE', () => {
   it('is refused before a mailbox is selected', async () => {
     const account = await newAccount(server);
     const client = await loggedIn(account);
-    expect(await client.command('j1', 'STORE 1 +FLAGS (\\Seen)')).toMatch(/^j1 BAD .*without a selected mailbox/);
+    expect(await client.command('j1', 'STORE 1 +FLAGS (\\Seen)')).toMatch(
+      /^j1 BAD .*without a selected mailbox/,
+    );
     client.close();
   });
 });
@@ -204,7 +218,11 @@ describe('STORE with CONDSTORE', () => {
     expect(await client.command('k3', 'STORE 1 -FLAGS.SILENT (\\Seen)')).toBe(
       `* 1 FETCH (MODSEQ (${next + 2}))\r\nk3 OK STORE completed\r\n`,
     );
-    expect(await storedFlags(account, mailbox.id)).toEqual({ 1: [], 2: ['\\Seen'], 3: ['\\Flagged', '\\Seen'] });
+    expect(await storedFlags(account, mailbox.id)).toEqual({
+      1: [],
+      2: ['\\Seen'],
+      3: ['\\Flagged', '\\Seen'],
+    });
     client.close();
   });
 
@@ -242,7 +260,9 @@ describe('STORE with CONDSTORE', () => {
 
   it('refuses UNCHANGEDSINCE in a read-only mailbox', async () => {
     const { client } = await selected('EXAMINE Box');
-    expect(await client.command('n1', 'STORE 1 (UNCHANGEDSINCE 99) +FLAGS (\\Seen)')).toMatch(/^n1 NO \[READ-ONLY\]/);
+    expect(await client.command('n1', 'STORE 1 (UNCHANGEDSINCE 99) +FLAGS (\\Seen)')).toMatch(
+      /^n1 NO \[READ-ONLY\]/,
+    );
     client.close();
   });
 });

@@ -7,9 +7,9 @@
  *   untagged OK first, then the EXPUNGEs of the moved messages, then the tagged OK (RFC 6851 3.3).
  * - The target may be the selected mailbox itself (the copies are then reported as new messages).
  * - MOVE needs a writable selected mailbox: it expunges from it.
- * - When none of the named messages exists any more: OK "No messages found" for UID commands (as
- *   Dovecot); for sequence numbers the client named messages it was told about, so that is
- *   `NO [EXPUNGEISSUED]`.
+ * - Messages another session expunged meanwhile are skipped; COPYUID lists what was copied. When
+ *   none is left: OK "No messages found" for UID commands (as Dovecot); for sequence numbers the
+ *   client named messages it was told about, so that is `NO [EXPUNGEISSUED]`.
  */
 import type { CopyResult, Mailbox } from '../../store/types.ts';
 import type { CommandHandler, CommandOutcome, ImapContext } from '../context.ts';

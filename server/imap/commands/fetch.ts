@@ -27,6 +27,9 @@ const BATCH = 256;
 /** Responses are sent once this many bytes have gathered (a single large message is sent alone). */
 const FLUSH_BYTES = 64 * 1024;
 
+/** Largest UID gap bridged inside one listed range. */
+const MAX_BRIDGED_GAP = 16;
+
 const SEEN = '\\Seen';
 
 function requireView(ctx: ImapContext): MailboxView {
@@ -44,12 +47,15 @@ async function markSeen(ctx: ImapContext, view: MailboxView, uids: readonly numb
   return new Set(result.updated.map((update) => update.uid));
 }
 
-/** Ascending UIDs as runs of consecutive numbers, for one listing query. */
+/**
+ * Ascending UIDs as ranges for one listing. Small gaps are bridged (the extra rows are ignored), so
+ * a scattered set such as a CHANGEDSINCE result does not become one range, one query, per message.
+ */
 function toUidRanges(uids: readonly number[]): UidRange[] {
   const ranges: UidRange[] = [];
   for (const uid of uids) {
     const last = ranges[ranges.length - 1];
-    if (last !== undefined && uid === last.to + 1) last.to = uid;
+    if (last !== undefined && uid - last.to <= MAX_BRIDGED_GAP) last.to = uid;
     else ranges.push({ from: uid, to: uid });
   }
   return ranges;
@@ -82,8 +88,13 @@ async function loadContent(
   }
 }
 
+/** Short responses (flags, dates) gathered between two size checks. */
+const CHECK_EVERY = 64;
+
+/** Gathers responses and sends them in chunks of about FLUSH_BYTES, awaiting the socket. */
 class FetchWriter {
   private builder: ResponseBuilder;
+  private unchecked = 0;
 
   constructor(private readonly ctx: ImapContext) {
     this.builder = ctx.builder();
@@ -93,7 +104,13 @@ class FetchWriter {
     return this.builder;
   }
 
-  async maybeFlush(): Promise<void> {
+  /**
+   * After each message. The builder's size is measured only every CHECK_EVERY short responses (it
+   * walks the pending text), or after each message with body data (literals go out as chunks).
+   */
+  async messageDone(withData: boolean): Promise<void> {
+    if (!withData && ++this.unchecked < CHECK_EVERY) return;
+    this.unchecked = 0;
     if (this.builder.byteLength >= FLUSH_BYTES) await this.flush();
   }
 
@@ -142,7 +159,7 @@ async function fetchBatch(run: FetchRun, seqs: readonly number[], uids: readonly
       flagsChanged: changed.has(uid),
     };
     renderFetch(run.writer.current, plan.items, message, { condstore: run.condstore });
-    await run.writer.maybeFlush();
+    await run.writer.messageDone(plan.needsRaw);
   }
 }
 

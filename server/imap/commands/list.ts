@@ -162,8 +162,9 @@ export const list: CommandHandler<ListCommand> = {
   states: ['authenticated', 'selected'],
   async run(ctx, command) {
     const { selectOptions: select, returnOptions: ret } = command;
-    const selecting = select.subscribed || select.specialUse || select.remote;
-    if (isOnlyEmptyPattern(command.patterns) && !selecting) return writeDelimiter(ctx, 'LIST');
+    // REMOTE filters nothing here (there are no remote mailboxes), so it keeps the special case.
+    const filtering = select.subscribed || select.specialUse;
+    if (isOnlyEmptyPattern(command.patterns) && !filtering) return writeDelimiter(ctx, 'LIST');
     if (ret.status) noteCondstoreUse(ctx, ret.status);
     const patterns = command.patterns.map((pattern) => fullPattern(ctx, command.reference, pattern));
     await runList(ctx, {

@@ -48,7 +48,8 @@ export const search: CommandHandler<SearchCommand> = {
     if (options === null) writeSearch(builder, answer);
     else writeEsearch(builder, command.tag, command.uid, options, answer);
     await ctx.write(builder);
-    if (result.lost) return { code: 'EXPUNGEISSUED', text: 'Search completed, some messages were already expunged' };
+    if (result.lost)
+      return { code: 'EXPUNGEISSUED', text: 'Search completed, some messages were already expunged' };
     return undefined;
   },
 };

@@ -79,7 +79,11 @@ function fetchLine(ctx: ImapContext, view: MailboxView, outcome: StoreOutcome, u
   return builder.text(')').crlf().toBuffer();
 }
 
-async function writeFetchResponses(ctx: ImapContext, view: MailboxView, outcome: StoreOutcome): Promise<void> {
+async function writeFetchResponses(
+  ctx: ImapContext,
+  view: MailboxView,
+  outcome: StoreOutcome,
+): Promise<void> {
   let pending: Buffer[] = [];
   for (const uid of outcome.uids) {
     const line = fetchLine(ctx, view, outcome, uid);

@@ -2,6 +2,7 @@
  * UNSELECT (RFC 3691) and CLOSE (RFC 3501 6.4.2). CLOSE first expunges \Deleted messages
  * silently, unless the mailbox is read-only.
  */
+import { isStoreError } from '../../store/errors.ts';
 import type { CommandHandler, ImapContext } from '../context.ts';
 
 function deselect(ctx: ImapContext): void {
@@ -21,6 +22,12 @@ export const close: CommandHandler = {
   async run(ctx) {
     const view = ctx.session.view!;
     deselect(ctx);
-    if (!view.readOnly) await ctx.services.store.expunge(view.mailbox.id);
+    if (view.readOnly) return;
+    try {
+      await ctx.services.store.expunge(view.mailbox.id);
+    } catch (error) {
+      // Deleted meanwhile by another session: nothing is left to expunge, and CLOSE has no NO.
+      if (!isStoreError(error, 'NONEXISTENT')) throw error;
+    }
   },
 };

@@ -35,11 +35,19 @@ describe('planFetch', () => {
 
   it('needs the summary for dates and sizes, the index for structures', () => {
     expect(plan('FETCH 1 FAST')).toMatchObject({ needsSummary: true, needsIndex: false, needsRaw: false });
-    expect(plan('FETCH 1 BODYSTRUCTURE')).toMatchObject({ needsSummary: true, needsIndex: true, needsRaw: false });
+    expect(plan('FETCH 1 BODYSTRUCTURE')).toMatchObject({
+      needsSummary: true,
+      needsIndex: true,
+      needsRaw: false,
+    });
   });
 
   it('reads the whole message without the index', () => {
-    expect(plan('FETCH 1 BODY.PEEK[]<0.10>')).toMatchObject({ needsRaw: true, needsIndex: false, setsSeen: false });
+    expect(plan('FETCH 1 BODY.PEEK[]<0.10>')).toMatchObject({
+      needsRaw: true,
+      needsIndex: false,
+      setsSeen: false,
+    });
     expect(plan('FETCH 1 RFC822')).toMatchObject({ needsRaw: true, needsIndex: false, setsSeen: true });
     expect(plan('FETCH 1 BODY[1.MIME]')).toMatchObject({ needsRaw: true, needsIndex: true, setsSeen: true });
     expect(plan('FETCH 1 RFC822.HEADER')).toMatchObject({ setsSeen: false });
@@ -144,7 +152,9 @@ describe('renderFetch', () => {
     const binary = render('FETCH 3 BINARY.PEEK[2]', multipart);
     expect(binary.startsWith(`* 3 FETCH (BINARY[2] ~{${ATTACHMENT.length}}\r\n`)).toBe(true);
     const cafe = Buffer.from('Café', 'utf8').toString('latin1');
-    expect(render('FETCH 3 BINARY.PEEK[1]<4.5>', multipart)).toBe(`* 3 FETCH (BINARY[1]<4> {5}\r\n${cafe})\r\n`);
+    expect(render('FETCH 3 BINARY.PEEK[1]<4.5>', multipart)).toBe(
+      `* 3 FETCH (BINARY[1]<4> {5}\r\n${cafe})\r\n`,
+    );
     expect(render('FETCH 3 (BINARY.SIZE[2] BINARY.SIZE[9] BINARY[9])', multipart)).toBe(
       `* 3 FETCH (BINARY.SIZE[2] ${ATTACHMENT.length} BINARY.SIZE[9] 0 BINARY[9] NIL)\r\n`,
     );

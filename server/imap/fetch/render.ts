@@ -49,11 +49,15 @@ function writeData(builder: ResponseBuilder, data: Buffer, binary = false): void
  * BINARY contents are decoded before anything is written, so that an undecodable part (which
  * fails the command) never leaves half a response in the builder.
  */
-function decodeBinaries(items: readonly FetchItem[], message: FetchMessage): Map<BinaryItem, Buffer | null> {
-  const decoded = new Map<BinaryItem, Buffer | null>();
+function decodeBinaries(
+  items: readonly FetchItem[],
+  message: FetchMessage,
+): Map<BinaryItem, Buffer | null> | null {
+  let decoded: Map<BinaryItem, Buffer | null> | null = null;
   for (const item of items) {
     if (item.kind !== 'binary' && item.kind !== 'binary-size') continue;
     if (message.raw === null) throw missing('message bytes');
+    decoded ??= new Map();
     decoded.set(item, binaryContent(message.raw, message.index, item.part));
   }
   return decoded;
@@ -63,7 +67,7 @@ function writeItem(
   builder: ResponseBuilder,
   item: FetchItem,
   message: FetchMessage,
-  binaries: Map<BinaryItem, Buffer | null>,
+  binaries: Map<BinaryItem, Buffer | null> | null,
 ): void {
   switch (item.kind) {
     case 'attribute':
@@ -77,14 +81,14 @@ function writeItem(
       return writeData(builder, clip(data, item.partial));
     }
     case 'binary': {
-      const data = binaries.get(item) ?? null;
+      const data = binaries?.get(item) ?? null;
       builder.text(`${item.responseName} `);
       if (data === null) builder.nil();
       else writeData(builder, clip(data, item.partial), true);
       return;
     }
     case 'binary-size':
-      builder.text(`${item.responseName} `).number(binaries.get(item)?.length ?? 0);
+      builder.text(`${item.responseName} `).number(binaries?.get(item)?.length ?? 0);
       return;
   }
 }
@@ -128,8 +132,12 @@ function writeAttribute(
 }
 
 /** The items a message's response carries: the asked ones, plus FLAGS (and MODSEQ) after an implicit \Seen. */
-function responseItems(items: readonly FetchItem[], message: FetchMessage, options: RenderOptions): FetchItem[] {
-  if (!message.flagsChanged) return [...items];
+function responseItems(
+  items: readonly FetchItem[],
+  message: FetchMessage,
+  options: RenderOptions,
+): readonly FetchItem[] {
+  if (!message.flagsChanged) return items;
   const has = (name: string) => items.some((item) => item.kind === 'attribute' && item.name === name);
   const extra: FetchItem[] = [];
   if (!has('FLAGS')) extra.push({ kind: 'attribute', name: 'FLAGS' });
@@ -146,10 +154,10 @@ export function renderFetch(
 ): void {
   const all = responseItems(items, message, options);
   const binaries = decodeBinaries(all, message);
-  builder.untagged().number(message.seq).text(' FETCH (');
-  all.forEach((item, i) => {
+  builder.text(`* ${message.seq} FETCH (`);
+  for (let i = 0; i < all.length; i++) {
     if (i > 0) builder.sp();
-    writeItem(builder, item, message, binaries);
-  });
-  builder.text(')').crlf();
+    writeItem(builder, all[i]!, message, binaries);
+  }
+  builder.text(')\r\n');
 }

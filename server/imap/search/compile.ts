@@ -8,6 +8,7 @@ import { bad } from '../errors.ts';
 import { resolveRanges, type SearchKey, type SequenceSet } from '../parser/index.ts';
 import { foldCase } from './content.ts';
 import { searchDay } from './dates.ts';
+import { isFilterableNeedle } from './raw-filter.ts';
 
 /** What a node needs, cheapest first. */
 export const Cost = {
@@ -17,7 +18,7 @@ export const Cost = {
   summary: 1,
   /** The sent date: the MIME index. */
   index: 2,
-  /** Header fields and text: the raw message. */
+  /** Header fields and text: the raw message (ruled out on its bytes when possible), then the index. */
   content: 3,
 } as const;
 export type Cost = (typeof Cost)[keyof typeof Cost];
@@ -37,8 +38,9 @@ export type MatchNode =
   | { kind: 'internaldate' | 'sentdate'; op: DateOp; day: number; cost: Cost }
   /** YOUNGER: internal date at or after `threshold` (epoch ms); OLDER: before it. */
   | { kind: 'age'; op: 'younger' | 'older'; threshold: number; cost: Cost }
-  | { kind: 'header'; field: string; needle: string; cost: Cost }
-  | { kind: 'body' | 'text'; needle: string; cost: Cost };
+  /** `filterable`: the raw-bytes filter can rule out messages for this needle (search/raw-filter.ts). */
+  | { kind: 'header'; field: string; needle: string; filterable: boolean; cost: Cost }
+  | { kind: 'body' | 'text'; needle: string; filterable: boolean; cost: Cost };
 
 export interface CompileContext {
   /** Messages in the view (`*` of sequence sets). */
@@ -109,11 +111,16 @@ class Compiler {
       case 'sentdate':
         this.usesIndex = true;
         return { kind: 'sentdate', op: key.op, day: searchDay(key.date), cost: Cost.index };
-      case 'header':
-        return { kind: 'header', field: key.field, needle: foldCase(key.value), cost: Cost.content };
+      case 'header': {
+        const needle = foldCase(key.value);
+        const filterable = isFilterableNeedle(needle);
+        return { kind: 'header', field: key.field, needle, filterable, cost: Cost.content };
+      }
       case 'body':
-      case 'text':
-        return { kind: key.type, needle: foldCase(key.value), cost: Cost.content };
+      case 'text': {
+        const needle = foldCase(key.value);
+        return { kind: key.type, needle, filterable: isFilterableNeedle(needle), cost: Cost.content };
+      }
     }
   }
 

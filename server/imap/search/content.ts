@@ -3,7 +3,7 @@
  * rest of the command (several keys may look at the same message). Each piece is computed on first
  * use, so a HEADER key never decodes the body.
  */
-import { decodedBodyText, decodedHeaders, type MimeIndex } from '../../mime/index.ts';
+import { decodedBodyText, decodedHeaders, type MimeIndex, type MimePart } from '../../mime/index.ts';
 
 interface LowerHeader {
   name: string;
@@ -48,11 +48,42 @@ export class MessageText {
     return this.bodyText;
   }
 
-  /** TEXT: the header fields (as `name: value` lines) or the body text contain `needle` (folded). */
+  /**
+   * TEXT: the body text or any header contains `needle` (folded). "The header or body of the
+   * message" (RFC 3501) is read as Dovecot does: the headers are those of every entity, the
+   * message's own, each part's MIME header and each attached message's header, as `name: value`
+   * lines; the body is the decoded text.
+   */
   textContains(needle: string): boolean {
-    this.headerBlock ??= this.headers()
-      .map((header) => `${header.name}: ${header.value}`)
-      .join('\n');
+    this.headerBlock ??= this.allHeaders();
     return this.headerBlock.includes(needle) || this.body().includes(needle);
+  }
+
+  private allHeaders(): string {
+    const lines: string[] = [];
+    const add = (headers: LowerHeader[]) => {
+      for (const header of headers) lines.push(`${header.name}: ${header.value}`);
+    };
+    add(this.headers());
+    const visit = (part: MimePart): void => {
+      for (const child of part.children) {
+        add(this.partHeaders(child));
+        visit(child);
+      }
+      if (part.message !== null) {
+        add(this.partHeaders(part.message));
+        visit(part.message);
+      }
+    };
+    visit(this.index.root);
+    return lines.join('\n');
+  }
+
+  /** The decoded header of one entity: decodedHeaders reads the header of the index's root. */
+  private partHeaders(part: MimePart): LowerHeader[] {
+    return decodedHeaders(this.raw, { ...this.index, root: part }).map((header) => ({
+      name: header.name,
+      value: foldCase(header.value),
+    }));
   }
 }

@@ -9,6 +9,7 @@ import type { MessageSummary } from '../../store/types.ts';
 import type { MatchNode } from './compile.ts';
 import type { MessageText } from './content.ts';
 import { localDay, sentDay } from './dates.ts';
+import type { RawText } from './raw-filter.ts';
 
 export type Verdict = boolean | null;
 
@@ -21,6 +22,9 @@ export interface SearchSubject {
   modseq: number;
   summary: MessageSummary | null;
   index: MimeIndex | null;
+  /** The raw bytes, for the quick negative filter before anything is decoded. */
+  raw: RawText | null;
+  /** The decoded text (needs the bytes and the index). */
   text: MessageText | null;
 }
 
@@ -115,10 +119,21 @@ export function evaluate(node: MatchNode, subject: SearchSubject): Verdict {
       return day !== null && compareDay(node.op, day, node.day);
     }
     case 'header':
-      return subject.text === null ? null : subject.text.headerContains(node.field, node.needle);
     case 'body':
-      return subject.text === null ? null : subject.text.body().includes(node.needle);
     case 'text':
-      return subject.text === null ? null : subject.text.textContains(node.needle);
+      return contentVerdict(node, subject);
   }
+}
+
+type ContentNode = Extract<MatchNode, { kind: 'header' | 'body' | 'text' }>;
+
+function contentVerdict(node: ContentNode, subject: SearchSubject): Verdict {
+  const { text } = subject;
+  if (text === null) {
+    if (node.filterable && subject.raw !== null && subject.raw.excludes(node.needle)) return false;
+    return null;
+  }
+  if (node.kind === 'header') return text.headerContains(node.field, node.needle);
+  if (node.kind === 'body') return text.body().includes(node.needle);
+  return text.textContains(node.needle);
 }

@@ -9,6 +9,7 @@ import { compileSearch, Cost, type CompiledSearch } from './compile.ts';
 import { MessageText } from './content.ts';
 import { dayNumber, localDay, sentDay } from './dates.ts';
 import { evaluate, inRanges, type SearchSubject } from './evaluate.ts';
+import { isFilterableNeedle, RawText } from './raw-filter.ts';
 import { writeEsearch, writeSearch } from './response.ts';
 
 const NOW = Date.UTC(2025, 5, 10, 12, 0, 0);
@@ -31,6 +32,7 @@ function subject(over: Partial<SearchSubject> = {}): SearchSubject {
     modseq: 5,
     summary: null,
     index: null,
+    raw: null,
     text: null,
     ...over,
   };
@@ -52,7 +54,13 @@ function summary(over: Partial<MessageSummary> = {}): MessageSummary {
 /** A subject with everything loaded from a raw message. */
 function loaded(raw: Buffer, over: Partial<SearchSubject> = {}): SearchSubject {
   const index = indexMessage(raw);
-  return subject({ summary: summary({ size: raw.length }), index, text: new MessageText(raw, index), ...over });
+  return subject({
+    summary: summary({ size: raw.length }),
+    index,
+    raw: new RawText(raw),
+    text: new MessageText(raw, index),
+    ...over,
+  });
 }
 
 const matches = (criteria: string, s: SearchSubject) => evaluate(compile(criteria).root, s);
@@ -65,7 +73,10 @@ describe('search compilation', () => {
       nodes: [{ kind: 'flag' }, { kind: 'size' }, { kind: 'body' }],
       cost: Cost.content,
     });
-    expect(compile('OR TEXT a UID 1').root).toMatchObject({ kind: 'or', nodes: [{ kind: 'uid' }, { kind: 'text' }] });
+    expect(compile('OR TEXT a UID 1').root).toMatchObject({
+      kind: 'or',
+      nodes: [{ kind: 'uid' }, { kind: 'text' }],
+    });
   });
 
   it('notes MODSEQ and index-only keys', () => {
@@ -170,7 +181,83 @@ describe('search evaluation', () => {
   });
 
   it('evaluates every corpus message without throwing', () => {
-    for (const raw of CORPUS) expect(typeof matches('TEXT x OR BODY y SENTBEFORE 1-Jan-2030', loaded(raw))).toBe('boolean');
+    for (const raw of CORPUS)
+      expect(typeof matches('TEXT x OR BODY y SENTBEFORE 1-Jan-2030', loaded(raw))).toBe('boolean');
+  });
+});
+
+describe('raw filter', () => {
+  const message = (header: string, body: string) => Buffer.from(`${header}\r\n\r\n${body}`, 'latin1');
+
+  it('rules out plain ASCII messages without the needle, and only those', () => {
+    const plain = new RawText(message('Subject: Hello\r\nContent-Type: text/plain; charset=us-ascii', 'fox'));
+    expect(plain.excludes('dog')).toBe(true);
+    expect(plain.excludes('fox')).toBe(false);
+    expect(plain.excludes('hello')).toBe(false);
+    // A single part: only its header counts, "=?" in the body does not matter.
+    expect(new RawText(message('Subject: x', 'a=?b')).excludes('dog')).toBe(true);
+    expect(new RawText(message('Subject: x', 'Content-Transfer-Encoding: base64')).excludes('dog')).toBe(
+      true,
+    );
+    expect(new RawText(Buffer.from('\r\nSubject: =?x?q?dog?=')).excludes('cat')).toBe(true);
+    expect(new RawText(Buffer.from('Subject: x\n\nSubject: =?x?q?dog?=\r\n\r\n')).excludes('cat')).toBe(true);
+  });
+
+  it('never rules out when decoding could reveal the needle', () => {
+    const cases = [
+      message('Subject: =?utf-8?q?d=6Fg?=', 'x'),
+      message('Content-Transfer-Encoding: base64', Buffer.from('dog').toString('base64')),
+      message('Content-Transfer-Encoding: Quoted-Printable', 'd=6Fg'),
+      message('Content-Transfer-Encoding: (old) base64', Buffer.from('dog').toString('base64')),
+      message('Content-Transfer-Encoding:\r\n "base64"', Buffer.from('dog').toString('base64')),
+      message('Content-Type: text/plain; charset="utf-16le"', 'd\0o\0g\0'),
+      message("Content-Type: text/plain; charset*=utf-8''x", 'x'),
+      message('Content-Type: text/plain; charset=iso-2022-jp', 'x'),
+      Buffer.from('Subject: caf\xc3\xa9\r\n\r\nKelvin \xe2\x84\xaa', 'latin1'),
+      message(
+        'Content-Type: multipart/mixed; boundary=b',
+        '--b\r\nContent-Type: text/plain\r\nContent-Transfer-Encoding: base64\r\n\r\nZG9n\r\n--b--',
+      ),
+      message(
+        'Content-Type: (comment) multipart/mixed; boundary=b',
+        '--b\r\nContent-Type: text/plain; charset=utf-7\r\n\r\nx',
+      ),
+      message('Content-Type: message/rfc822', 'Subject: =?utf-8?q?dog?=\r\n\r\nx'),
+      Buffer.from('From: x\nSubject: =?utf-8?q?dog?=\n\nbody\r\n\r\nmore'),
+      Buffer.from('From: x\r\nSubject: =?utf-8?q?dog?=\r\n\r\nbody\n\nmore'),
+    ];
+    for (const raw of cases) expect(new RawText(raw).excludes('dog')).toBe(false);
+  });
+
+  it('only takes needles without whitespace or colon', () => {
+    expect(isFilterableNeedle('fox')).toBe(true);
+    expect(isFilterableNeedle('lazy dog')).toBe(false);
+    expect(isFilterableNeedle('subject:')).toBe(false);
+    expect(isFilterableNeedle('')).toBe(false);
+    expect(isFilterableNeedle('café')).toBe(false);
+  });
+
+  it('agrees with full decoding on the corpus', () => {
+    const needles = [
+      'fox',
+      'budget',
+      'strasse',
+      'ünïcödé',
+      'grüße',
+      'erin',
+      'attachment',
+      'x-colour',
+      'zzz',
+      'data.bin',
+    ];
+    for (const raw of CORPUS) {
+      const full = loaded(raw);
+      const quick = subject({ raw: new RawText(raw) });
+      for (const key of needles.flatMap((n) => [`TEXT "${n}"`, `BODY "${n}"`, `FROM "${n}"`])) {
+        const verdict = matches(key, quick);
+        if (verdict !== null) expect(matches(key, full), key).toBe(verdict);
+      }
+    }
   });
 });
 
@@ -230,17 +317,19 @@ describe('search responses', () => {
     expect(write((b) => writeEsearch(b, 'A1', true, ['MIN', 'MAX', 'COUNT', 'ALL'], answer))).toBe(
       '* ESEARCH (TAG "A1") UID MIN 2 MAX 9 COUNT 4 ALL 2:4,9\r\n',
     );
-    expect(write((b) => writeEsearch(b, 'A2', false, ['COUNT'], { ...answer, numbers: [], modseqs: [] }))).toBe(
-      '* ESEARCH (TAG "A2") COUNT 0\r\n',
-    );
-    expect(write((b) => writeEsearch(b, 'A3', false, ['MIN', 'ALL'], { ...answer, numbers: [], modseqs: [] }))).toBe(
-      '* ESEARCH (TAG "A3")\r\n',
-    );
+    expect(
+      write((b) => writeEsearch(b, 'A2', false, ['COUNT'], { ...answer, numbers: [], modseqs: [] })),
+    ).toBe('* ESEARCH (TAG "A2") COUNT 0\r\n');
+    expect(
+      write((b) => writeEsearch(b, 'A3', false, ['MIN', 'ALL'], { ...answer, numbers: [], modseqs: [] })),
+    ).toBe('* ESEARCH (TAG "A3")\r\n');
   });
 
   it('reports the MODSEQ of the returned messages with MIN/MAX only', () => {
     const answer = { numbers: [2, 3, 4, 9], modseqs: [8, 1, 20, 3], withModseq: true };
-    expect(write((b) => writeEsearch(b, 'm', false, ['MAX'], answer))).toBe('* ESEARCH (TAG "m") MAX 9 MODSEQ 3\r\n');
+    expect(write((b) => writeEsearch(b, 'm', false, ['MAX'], answer))).toBe(
+      '* ESEARCH (TAG "m") MAX 9 MODSEQ 3\r\n',
+    );
     expect(write((b) => writeEsearch(b, 'm', false, ['MIN', 'MAX'], answer))).toBe(
       '* ESEARCH (TAG "m") MIN 2 MAX 9 MODSEQ 8\r\n',
     );

@@ -102,6 +102,31 @@ export const MIGRATIONS: readonly string[] = [
   );
   CREATE INDEX journal_at ON journal(at);
   `,
+  // 2: connection rules (server/hooks), and counters that other processes poll.
+  `
+  CREATE TABLE connection_rules (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    -- 1-based and contiguous; rewritten on insert, delete and move (the list is short)
+    position INTEGER NOT NULL,
+    kind TEXT NOT NULL,
+    -- JSON arrays of canonical CIDR texts and of protocol names
+    cidrs TEXT NOT NULL DEFAULT '[]',
+    limit_value INTEGER,
+    window_seconds INTEGER,
+    protocols TEXT NOT NULL DEFAULT '[]',
+    enabled INTEGER NOT NULL DEFAULT 1,
+    note TEXT NOT NULL DEFAULT '',
+    created_at INTEGER NOT NULL,
+    updated_at INTEGER NOT NULL
+  );
+
+  -- Named counters bumped inside the transaction of the change they stand for (rules_version).
+  CREATE TABLE versions (
+    name TEXT PRIMARY KEY,
+    value INTEGER NOT NULL
+  ) WITHOUT ROWID;
+  INSERT INTO versions (name, value) VALUES ('rules', 0);
+  `,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

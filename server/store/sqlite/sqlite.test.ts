@@ -7,7 +7,7 @@ import { storeContractSuite, storeProcessSuite } from '../contract.ts';
 import { StoreError } from '../errors.ts';
 import type { Store } from '../types.ts';
 import { DATABASE_FILE } from './database.ts';
-import { SCHEMA_VERSION } from './schema.ts';
+import { MIGRATIONS, SCHEMA_VERSION } from './schema.ts';
 import { SqliteStore } from './store.ts';
 
 function tempDir(): string {
@@ -178,6 +178,36 @@ describe('sqlite engine', () => {
     await rejectsWith(SqliteStore.open(dir), 'UNAVAILABLE');
     setVersion(SCHEMA_VERSION);
     store = await SqliteStore.open(dir);
+  });
+
+  it('migrates a version 1 database to the rules schema, keeping its data', async () => {
+    await store.close();
+    removeDir(dir);
+    dir = tempDir();
+    const db = new Database(path.join(dir, DATABASE_FILE));
+    db.exec(MIGRATIONS[0]!);
+    db.pragma('user_version = 1');
+    db.prepare(
+      "INSERT INTO users (username, password_hash, created_at) VALUES ('old@example.com', 'h', 1)",
+    ).run();
+    db.close();
+    store = await SqliteStore.open(dir);
+    expect((await store.settings()).schemaVersion).toBe(SCHEMA_VERSION);
+    expect((await store.getUserByUsername('old@example.com'))?.id).toBe('1');
+    expect(await store.rulesVersion()).toBe(0);
+    expect((await store.createRule({ kind: 'deny', cidrs: ['10.0.0.0/8'] })).position).toBe(1);
+  });
+
+  it('shows another connection’s rule changes through rulesVersion', async () => {
+    const other = await SqliteStore.open(dir);
+    try {
+      const before = await store.rulesVersion();
+      const rule = await other.createRule({ kind: 'deny', cidrs: ['198.51.100.0/24'] });
+      expect(await store.rulesVersion()).toBeGreaterThan(before);
+      expect(await store.listRules()).toEqual([rule]);
+    } finally {
+      await other.close();
+    }
   });
 
   it('reports UNAVAILABLE once closed', async () => {

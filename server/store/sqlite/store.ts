@@ -14,6 +14,8 @@ import type {
   AppendOptions,
   AppendResult,
   AppPassword,
+  ConnectionRule,
+  ConnectionRulePatch,
   CopyResult,
   Credentials,
   DeliveryResult,
@@ -24,6 +26,7 @@ import type {
   Mailbox,
   MailboxCounts,
   MessageSummary,
+  NewConnectionRule,
   NewUser,
   Quota,
   SpecialUse,
@@ -41,6 +44,7 @@ import { DATABASE_FILE, openDatabase, type Sql } from './database.ts';
 import * as journal from './journal.ts';
 import * as mailboxes from './mailboxes.ts';
 import * as messages from './messages.ts';
+import * as rules from './rules.ts';
 import { mailboxRow, parseId, requireId, requireUserRow, toMailbox } from './rows.ts';
 
 export interface SqliteStoreOptions {
@@ -330,6 +334,36 @@ export class SqliteStore implements Store {
   /** Deletes journal entries older than `before` (not in the contract); returns how many. */
   pruneJournal(before: Date): Promise<number> {
     return this.call((sql) => journal.pruneJournal(sql, before));
+  }
+
+  // --- connection rules ---
+
+  listRules(): Promise<ConnectionRule[]> {
+    return this.call((sql) => rules.listRules(sql));
+  }
+
+  createRule(input: NewConnectionRule): Promise<ConnectionRule> {
+    return this.call((sql) => rules.createRule(sql, input));
+  }
+
+  updateRule(id: Id, patch: ConnectionRulePatch): Promise<ConnectionRule> {
+    return this.call((sql) => rules.updateRule(sql, requireId(id, 'rule'), patch));
+  }
+
+  deleteRule(id: Id): Promise<void> {
+    return this.call((sql) => rules.deleteRule(sql, requireId(id, 'rule')));
+  }
+
+  moveRule(id: Id, position: number): Promise<ConnectionRule> {
+    return this.call((sql) => rules.moveRule(sql, requireId(id, 'rule'), position));
+  }
+
+  seedRules(input: NewConnectionRule[]): Promise<boolean> {
+    return this.call((sql) => rules.seedRules(sql, input));
+  }
+
+  rulesVersion(): Promise<number> {
+    return this.call((sql) => rules.rulesVersion(sql));
   }
 
   // --- quota, health, engine specifics ---

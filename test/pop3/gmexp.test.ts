@@ -1,0 +1,92 @@
+/**
+ * Debian's getmail6 against Mallard: a 500-message maildrop downloaded over implicit TLS (the
+ * certificate verified against the server's own) into a Maildir, every message's bytes checked,
+ * and the maildrop emptied (`delete = true`). getmail writes Maildir files with LF line ends and,
+ * with `delivered_to` and `received` off, adds only a Return-Path header, which is taken off
+ * before comparing.
+ */
+import { execFile } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { asFetched, byMessageId, maildropMessage, pop3Account } from '../helpers/pop3.ts';
+import { startTestServer, type TestServer } from '../helpers/server.ts';
+
+let server: TestServer;
+let workDir: string;
+
+beforeAll(async () => {
+  server = await startTestServer();
+  workDir = fs.mkdtempSync(path.join(os.tmpdir(), 'mallard-getmail-'));
+});
+afterAll(async () => {
+  await server.stop();
+  fs.rmSync(workDir, { recursive: true, force: true });
+});
+
+it.only('getmail6 downloads a 500-message maildrop over implicit TLS, every byte right, and empties it', async () => {
+  const stored = Array.from({ length: 100 }, (_, index) => maildropMessage(index + 1));
+  const account = await pop3Account(server, stored);
+  const maildir = path.join(workDir, 'Maildir');
+  for (const sub of ['cur', 'new', 'tmp'])
+    fs.mkdirSync(path.join(maildir, sub), { recursive: true, mode: 0o777 });
+  for (const sub of ['cur', 'new', 'tmp']) fs.chmodSync(path.join(maildir, sub), 0o777);
+  // getmail will not deliver as root: when the tests run as root, it delivers as nobody.
+  const asRoot = process.getuid?.() === 0;
+  if (asRoot) for (const dir of [workDir, maildir]) fs.chmodSync(dir, 0o777);
+  const rc = path.join(workDir, 'getmailrc');
+  fs.writeFileSync(
+    rc,
+    [
+      '[retriever]',
+      'type = SimplePOP3SSLRetriever',
+      'server = 127.0.0.1',
+      `port = ${server.pop3sPort}`,
+      `username = ${account.username}`,
+      `password = ${account.password}`,
+      `ca_certs = ${path.join(server.config.data_dir, 'tls', 'default.crt')}`,
+      'ssl_cert_hostname = localhost',
+      '',
+      '[destination]',
+      'type = Maildir',
+      `path = ${maildir}/`,
+      ...(asRoot ? ['user = nobody'] : []),
+      '',
+      '[options]',
+      'read_all = true',
+      'delete = true',
+      'delivered_to = false',
+      'received = false',
+      'verbose = 2',
+      '',
+    ].join('\n'),
+    { mode: 0o600 },
+  );
+  const r = await promisify(execFile)('getmail', ['--getmaildir', workDir, '--rcfile', rc], {
+    timeout: 100_000,
+    maxBuffer: 16 * 1024 * 1024,
+  }).catch((e) => {
+    console.log(e);
+    throw e;
+  });
+  const { stdout, stderr } = r;
+  console.log(stdout, stderr);
+  expect(stderr).toBe('');
+  expect(stdout).toMatch(/500 messages \(\d+ bytes\) retrieved, 0 skipped/);
+
+  const files = fs
+    .readdirSync(path.join(maildir, 'new'))
+    .map((file) => fs.readFileSync(path.join(maildir, 'new', file)));
+  expect(files).toHaveLength(500);
+  const fetched = byMessageId(files);
+  stored.forEach((raw, index) => {
+    const file = fetched.get(`${index + 1}.maildrop@example.test`);
+    expect(file, `message ${index + 1}`).toBeDefined();
+    const received = file!.toString('latin1').replace(/^Return-Path: [^\n]*\n/, '');
+    const expected = asFetched(raw).toString('latin1').replace(/\r\n/g, '\n');
+    expect(received === expected, `bytes of message ${index + 1}`).toBe(true);
+  });
+  expect(await server.server.store.listMessages(account.inboxId)).toEqual([]);
+});
