@@ -1,38 +1,159 @@
 /**
- * The TLS settings every listener shares: TLS 1.2 or later, the configured certificate or the
- * generated default one. `TlsProvider.current()` is read per connection so a certificate change
- * applies to new connections without a restart.
+ * The TLS settings every listener shares: TLS 1.2 or later, and the certificate to serve.
+ * `TlsProvider.current()` (the default context) and `contextFor(servername)` / `sniCallback` (SNI)
+ * are read per connection, so activating a certificate applies to new connections at once.
+ *
+ * What is served, first match wins:
+ *   1. a pair given to `replace(pair)` (until a certificate is next activated in the store);
+ *   2. with an SNI name, a stored server certificate that covers it: the active one if it does,
+ *      else the one with an exact name, else one with a matching `*.` name (latest expiry first);
+ *   3. the certificate activated in the store (`provider.certificates.activate(id)`);
+ *   4. the configured `tls.cert_file`/`tls.key_file`;
+ *   5. the self-signed certificate made on first start (`<data_dir>/tls/default.crt`).
+ * Expired certificates are never picked by SNI; the self-signed one is only a fallback.
  */
 import fs from 'node:fs';
-import tls from 'node:tls';
+import type tls from 'node:tls';
 import type { Config } from '../config/schema.ts';
-import { ensureDefaultCertificate, type PemPair } from './self-signed.ts';
+import { secureContextOf, type PemPair } from './secure-context.ts';
+import { CertificateStore, nameMatches, type CertificateInfo } from './store.ts';
+
+export { secureContextOf };
+export type { PemPair };
+
+export type SniCallback = (
+  servername: string,
+  callback: (error: Error | null, context?: tls.SecureContext) => void,
+) => void;
+
+export interface TlsStatus {
+  /** Where the default certificate comes from. */
+  source: 'store' | 'configured' | 'self-signed' | 'replaced';
+  /** The default certificate when it is one of the store's (source 'store' or 'self-signed'). */
+  certificate: CertificateInfo | null;
+  /** Further certificates SNI may pick, by id. */
+  sni: string[];
+  /** Why a stored certificate could not be loaded (the default was served instead). */
+  error?: string;
+}
 
 export interface TlsProvider {
+  /** The default context: for clients that send no SNI name. */
   current(): tls.SecureContext;
+  /** Serves this pair to every new connection, until a certificate is next activated in the store. */
   replace(pair: PemPair): void;
+  /** The context for a client's SNI name (the default when no stored certificate covers it). */
+  contextFor(servername: string | null | undefined): tls.SecureContext;
+  /** `contextFor` in the shape of Node's `SNICallback` option (tls.TLSSocket, tls.createServer). */
+  readonly sniCallback: SniCallback;
+  /** The certificate store behind this provider: generate, import, list, activate, export. */
+  readonly certificates: CertificateStore;
+  status(): TlsStatus;
 }
 
-export function secureContextOf(pair: PemPair): tls.SecureContext {
-  return tls.createSecureContext({ cert: pair.cert, key: pair.key, minVersion: 'TLSv1.2' });
-}
-
-function configuredPair(config: Config): PemPair {
+function configuredPair(config: Config): PemPair | null {
   if (config.tls.cert_file && config.tls.key_file) {
     return {
       cert: fs.readFileSync(config.tls.cert_file, 'utf8'),
       key: fs.readFileSync(config.tls.key_file, 'utf8'),
     };
   }
-  return ensureDefaultCertificate(config.data_dir, config.hostname);
+  return null;
 }
 
-export function createTlsProvider(config: Config): TlsProvider {
-  let context = secureContextOf(configuredPair(config));
+export interface TlsProviderOptions {
+  /** The store to serve from; default a store in `<config.data_dir>/tls`. */
+  certificates?: CertificateStore;
+}
+
+export function createTlsProvider(config: Config, options: TlsProviderOptions = {}): TlsProvider {
+  const configured = configuredPair(config);
+  const certificates =
+    options.certificates ?? new CertificateStore(config.data_dir, { configuredDefault: configured !== null });
+  const selfSignedId = configured ? null : certificates.ensureSelfSigned(config.hostname);
+  const fallback = configured ? secureContextOf(configured) : certificates.secureContext(selfSignedId!);
+
+  const contexts = new Map<string, tls.SecureContext>(); // by id; an id names fixed content
+  let replaced: tls.SecureContext | null = null;
+  let active: { info: CertificateInfo; context: tls.SecureContext } | null = null;
+  let candidates: CertificateInfo[] = [];
+  let error: string | undefined;
+
+  const contextOf = (id: string): tls.SecureContext => {
+    let context = contexts.get(id);
+    if (!context) {
+      context = certificates.secureContext(id);
+      contexts.set(id, context);
+    }
+    return context;
+  };
+
+  const refresh = () => {
+    error = undefined;
+    const list = certificates.list();
+    for (const id of contexts.keys()) {
+      if (!list.some((info) => info.id === id)) contexts.delete(id);
+    }
+    active = null;
+    const activeInfo = certificates.active();
+    if (activeInfo) {
+      try {
+        active = { info: activeInfo, context: contextOf(activeInfo.id) };
+      } catch (failure) {
+        error = `certificate ${activeInfo.id} cannot be loaded: ${(failure as Error).message}`;
+      }
+    }
+    candidates = list.filter(
+      (info) => (info.kind === 'server' || info.kind === 'imported') && !info.active && !info.expired,
+    );
+  };
+  refresh();
+  certificates.onChange((change) => {
+    if (change.type === 'activated' || change.type === 'deactivated') replaced = null;
+    refresh();
+  });
+
+  const current = (): tls.SecureContext => replaced ?? active?.context ?? fallback;
+
+  const contextFor = (servername: string | null | undefined): tls.SecureContext => {
+    if (replaced || !servername) return current();
+    const name = servername.toLowerCase().replace(/\.$/, '');
+    if (active?.info.names.some((pattern) => nameMatches(pattern, name))) return active.context;
+    const now = Date.now();
+    let best: { info: CertificateInfo; exact: boolean } | null = null;
+    for (const info of candidates) {
+      if (new Date(info.notAfter).getTime() <= now) continue;
+      const exact = info.names.includes(name);
+      if (!exact && !info.names.some((pattern) => nameMatches(pattern, name))) continue;
+      if (!best || (exact && !best.exact) || (exact === best.exact && info.notAfter > best.info.notAfter)) {
+        best = { info, exact };
+      }
+    }
+    if (!best) return current();
+    try {
+      return contextOf(best.info.id);
+    } catch {
+      return current(); // files gone: serve the default rather than fail the handshake
+    }
+  };
+
   return {
-    current: () => context,
+    current,
     replace(pair) {
-      context = secureContextOf(pair);
+      replaced = secureContextOf(pair);
+    },
+    contextFor,
+    sniCallback: (servername, callback) => callback(null, contextFor(servername)),
+    certificates,
+    status() {
+      const source = replaced ? 'replaced' : active ? 'store' : configured ? 'configured' : 'self-signed';
+      const certificate =
+        source === 'store'
+          ? active!.info
+          : source === 'self-signed'
+            ? (certificates.list().find((info) => info.id === selfSignedId) ?? null)
+            : null;
+      return { source, certificate, sni: candidates.map((info) => info.id), ...(error ? { error } : {}) };
     },
   };
 }

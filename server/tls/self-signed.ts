@@ -8,27 +8,20 @@ import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import forge from 'node-forge';
+import type { PemPair } from './secure-context.ts';
+import { randomSerialHex, validity } from './x509.ts';
 
-export interface PemPair {
-  cert: string;
-  key: string;
-}
-
-function serialNumber(): string {
-  // Positive (high bit clear) 16-byte serial, as RFC 5280 asks.
-  const bytes = crypto.randomBytes(16);
-  bytes[0] = bytes[0]! & 0x7f;
-  return bytes.toString('hex');
-}
+export type { PemPair };
 
 export function generateSelfSigned(hostname: string, extraNames: string[] = []): PemPair {
   const { privateKey, publicKey } = crypto.generateKeyPairSync('rsa', { modulusLength: 2048 });
   const keyPem = privateKey.export({ type: 'pkcs1', format: 'pem' }).toString();
   const cert = forge.pki.createCertificate();
   cert.publicKey = forge.pki.publicKeyFromPem(publicKey.export({ type: 'spki', format: 'pem' }).toString());
-  cert.serialNumber = serialNumber();
-  cert.validity.notBefore = new Date(Date.now() - 60_000);
-  cert.validity.notAfter = new Date(Date.now() + 825 * 24 * 3600 * 1000); // Apple's limit for trusted certs
+  cert.serialNumber = randomSerialHex();
+  const { notBefore, notAfter } = validity(825); // Apple's limit for trusted certs
+  cert.validity.notBefore = notBefore;
+  cert.validity.notAfter = notAfter;
   const subject = [
     { name: 'commonName', value: hostname },
     { name: 'organizationName', value: 'Mallard' },

@@ -163,6 +163,29 @@ const MESSAGES = [
   },
 ];
 
+/** TLS both ways: implicit TLS on the TLS port, and STARTTLS on the plain one. */
+const TLS_SCRIPT = String.raw`
+import imaplib, json, ssl, sys
+cfg = json.load(sys.stdin)
+context = ssl.create_default_context()
+context.check_hostname = False
+context.verify_mode = ssl.CERT_NONE
+out = {}
+S = imaplib.IMAP4_SSL('127.0.0.1', cfg['tls_port'], ssl_context=context)
+out['implicit_version'] = S.sock.version()
+out['implicit_login'] = S.login(cfg['user'], cfg['password'])[0]
+out['implicit_select'] = S.select('INBOX', readonly=True)[0]
+S.logout()
+P = imaplib.IMAP4('127.0.0.1', cfg['port'])
+out['starttls_offered'] = 'STARTTLS' in P.capabilities
+out['starttls'] = P.starttls(ssl_context=context)[0]
+out['starttls_version'] = P.sock.version()
+out['starttls_capabilities'] = sorted(P.capabilities)
+out['starttls_login'] = P.login(cfg['user'], cfg['password'])[0]
+P.logout()
+print(json.dumps(out))
+`;
+
 describe.skipIf(!PYTHON_OK)('imaplib', () => {
   it('runs a whole session: login, list, select, append, fetch, search, store, copy, expunge, logout', async () => {
     const account = await newAccount(server);
@@ -268,5 +291,29 @@ describe.skipIf(!PYTHON_OK)('imaplib', () => {
     expect(result.after_expunge).toEqual([1, 3]);
     expect((await store.listMessages(inbox.id)).map((m) => m.uid)).toEqual([1, 3]);
     expect(result.logout).toBe('BYE');
+  });
+
+  it('logs in over implicit TLS and after STARTTLS', async () => {
+    const account = await newAccount(server);
+    const run = await runProcess('python3', ['-c', TLS_SCRIPT], {
+      input: JSON.stringify({
+        port: server.imapPort,
+        tls_port: server.imapsPort,
+        user: account.username,
+        password: account.password,
+      }),
+      timeoutMs: 30_000,
+    });
+    expect(run.stderr, 'python stderr').toBe('');
+    expect(JSON.parse(run.stdout)).toEqual({
+      implicit_version: expect.stringMatching(/^TLSv1\.[23]$/),
+      implicit_login: 'OK',
+      implicit_select: 'OK',
+      starttls_offered: true,
+      starttls: 'OK',
+      starttls_version: expect.stringMatching(/^TLSv1\.[23]$/),
+      starttls_capabilities: expect.not.arrayContaining(['STARTTLS']),
+      starttls_login: 'OK',
+    });
   });
 });

@@ -26,7 +26,7 @@ export interface CommandResult {
 }
 
 export class RawImap {
-  private buffer = Buffer.alloc(0);
+  private buffer: Buffer = Buffer.alloc(0);
   private waiters: Array<() => void> = [];
   private closed = false;
   private tagCounter = 0;

@@ -120,18 +120,18 @@ describe('STORE', () => {
     client.close();
   });
 
-  it('ignores \\Recent and shows it only to the session the message is recent for', async () => {
+  it('refuses to store \\Recent, as Dovecot does, and shows it only to the session it is recent for', async () => {
     const account = await newAccount(server);
     const mailbox = await mailboxWith(account, 'Box', [[]], { recent: true });
     const client = await loggedIn(account);
     expect(await client.command('f0', 'SELECT Box')).toMatch(/^\* 1 RECENT/m);
     expect(await client.command('f1', 'STORE 1 +FLAGS (\\Recent \\Seen)')).toBe(
-      '* 1 FETCH (FLAGS (\\Seen \\Recent))\r\nf1 OK STORE completed\r\n',
+      'f1 BAD Invalid system flag \\Recent\r\n',
     );
-    expect(await client.command('f2', 'STORE 1 FLAGS (\\Recent)')).toBe(
-      '* 1 FETCH (FLAGS (\\Recent))\r\nf2 OK STORE completed\r\n',
+    expect(await client.command('f2', 'STORE 1 +FLAGS (\\Seen)')).toBe(
+      '* 1 FETCH (FLAGS (\\Seen \\Recent))\r\nf2 OK STORE completed\r\n',
     );
-    expect(await client.command('f3', 'STORE 1 -FLAGS (\\Recent)')).toBe(
+    expect(await client.command('f3', 'STORE 1 -FLAGS (\\Seen)')).toBe(
       '* 1 FETCH (FLAGS (\\Recent))\r\nf3 OK STORE completed\r\n',
     );
     expect((await storedFlags(account, mailbox.id))[1]).toEqual([]);

@@ -32,7 +32,12 @@ export const select: CommandHandler<SelectCommand> = {
     ctx.session.state = 'authenticated';
     if (command.condstore) ctx.session.enabled.add('CONDSTORE');
     const view = await openView(ctx, command);
-    if (!view.readOnly) {
+    if (view.readOnly) {
+      // EXAMINE shows what is recent without claiming it (RFC 3501 6.3.2): the newest `recent` UIDs.
+      const { recent } = await ctx.services.store.mailboxCounts(view.mailbox.id);
+      const firstRecent = view.allUids()[view.exists - recent];
+      if (recent > 0 && firstRecent !== undefined) view.markRecent(firstRecent - 1, Number.MAX_SAFE_INTEGER);
+    } else {
       const { previous, current } = await ctx.services.store.claimRecent(view.mailbox.id);
       view.markRecent(previous, current);
     }

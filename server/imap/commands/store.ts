@@ -7,8 +7,8 @@
  *   learns their new MODSEQ (RFC 7162 3.1.3 example).
  * - UNCHANGEDSINCE leaves messages with a higher MODSEQ alone and lists them in `OK [MODIFIED set]`
  *   (sequence numbers for STORE, UIDs for UID STORE); it turns CONDSTORE on for the session.
- * - \Recent cannot be stored (it is session state): it is ignored, as Dovecot does. Other unknown
- *   system flags are refused (BAD): RFC 3501 reserves `\word` flags for future standards.
+ * - \Recent cannot be stored (it is session state, RFC 3501 2.3.2): refused with BAD, as Dovecot
+ *   does, like other unknown system flags (RFC 3501 reserves `\word` flags for future standards).
  */
 import type { FlagUpdate } from '../../store/types.ts';
 import type { CommandHandler, ImapContext } from '../context.ts';
@@ -25,14 +25,13 @@ const RESPONSES_PER_WRITE = 500;
 const STORABLE_SYSTEM_FLAGS = new Set(SYSTEM_FLAGS);
 
 /**
- * The flags to store: \Recent dropped, unknown system flags refused, and keywords spelled as the
+ * The flags to store: \Recent and unknown system flags refused, and keywords spelled as the
  * mailbox knows them (keywords are case-insensitive: `work` and `Work` are one keyword).
  */
 function storableFlags(flags: readonly string[], view: MailboxView): string[] {
   const spellings = new Map(view.keywordList.map((keyword) => [keyword.toLowerCase(), keyword]));
   const result: string[] = [];
   for (const flag of flags) {
-    if (flag === '\\Recent') continue;
     if (!flag.startsWith('\\')) result.push(spellings.get(flag.toLowerCase()) ?? flag);
     else if (STORABLE_SYSTEM_FLAGS.has(flag)) result.push(flag);
     else throw bad(`Invalid system flag ${flag}`);

@@ -1,0 +1,71 @@
+/** Server status: version, uptime, listeners with their TLS, store health, sessions, deliveries. */
+import { VERSION } from '../../version.ts';
+import type { AdminDeps } from '../context.ts';
+import { route } from '../router.ts';
+import { statusSchema, type StatusJson } from '../schemas.ts';
+
+const TAG = 'Status';
+
+function uptimeSeconds(deps: AdminDeps): number {
+  return Math.round((Date.now() - deps.startedAt.getTime()) / 1000);
+}
+
+function delivered(deps: AdminDeps) {
+  const lmtp = deps.services.lmtp.deliveredCount ?? 0;
+  const smtp = deps.services.smtp.deliveredCount ?? 0;
+  return { lmtp, smtp, total: lmtp + smtp };
+}
+
+/** The light part of the status, sent as the `status` event every few seconds. */
+export function statusTick(deps: AdminDeps) {
+  return {
+    uptimeSeconds: uptimeSeconds(deps),
+    connections: deps.sessions.counts(),
+    delivered: delivered(deps),
+  };
+}
+
+export async function serverStatus(deps: AdminDeps): Promise<StatusJson> {
+  const listeners: StatusJson['listeners'] = [];
+  for (const protocol of ['imap', 'pop3', 'lmtp', 'smtp'] as const) {
+    for (const listener of deps.services[protocol].listeners) {
+      listeners.push({
+        protocol,
+        host: listener.host,
+        port: listener.port,
+        tls: listener.implicitTls ? 'implicit' : 'starttls',
+      });
+    }
+  }
+  if (deps.admin) listeners.push({ protocol: 'admin', ...deps.admin, tls: 'none' });
+  let store: StatusJson['store'];
+  try {
+    const health = await deps.store.health();
+    store = { engine: health.engine, ok: health.ok, detail: health.detail };
+  } catch (error) {
+    store = {
+      engine: deps.store.engine,
+      ok: false,
+      detail: error instanceof Error ? error.message : String(error),
+    };
+  }
+  return {
+    version: VERSION,
+    startedAt: deps.startedAt.toISOString(),
+    ...statusTick(deps),
+    listeners,
+    store,
+  };
+}
+
+export const statusRoutes = [
+  route({
+    method: 'GET',
+    path: '/api/status',
+    operationId: 'getStatus',
+    summary: 'Server status',
+    tag: TAG,
+    response: { status: 200, schema: statusSchema, description: 'The status' },
+    handler: ({ deps }) => serverStatus(deps),
+  }),
+];

@@ -1,0 +1,312 @@
+/**
+ * The shapes the admin API sends (zod schemas, so the OpenAPI document is generated from them and
+ * tests check responses against them) and their TypeScript types for clients (the panel imports
+ * these types only). Request schemas live with their handlers.
+ */
+import { z } from 'zod';
+import { CONNECTION_RULE_KINDS, RULE_PROTOCOLS } from '../store/types.ts';
+
+export const ERROR_CODES = [
+  'validation_failed',
+  'not_found',
+  'unauthorized',
+  'conflict',
+  'rate_limited',
+  'method_not_allowed',
+  'not_implemented',
+  'internal',
+] as const;
+export type ErrorCode = (typeof ERROR_CODES)[number];
+
+export const errorSchema = z
+  .object({
+    error: z.object({
+      code: z.enum(ERROR_CODES),
+      message: z.string(),
+      /** For validation_failed: which input was wrong and why. */
+      issues: z.array(z.object({ path: z.string(), message: z.string() })).optional(),
+    }),
+  })
+  .meta({ id: 'Error' });
+
+const timestamp = z.iso.datetime();
+const id = z.string().min(1);
+
+export const protocolSchema = z.enum(['imap', 'pop3', 'lmtp', 'smtp']);
+export type SessionProtocol = z.infer<typeof protocolSchema>;
+
+// --- users ---
+
+export const userSchema = z
+  .object({
+    id,
+    username: z.string(),
+    name: z.string(),
+    disabled: z.boolean(),
+    quotaBytes: z.number().int().describe('0 means unlimited'),
+    usedBytes: z.number().int(),
+    createdAt: timestamp,
+  })
+  .meta({ id: 'User' });
+export type UserJson = z.infer<typeof userSchema>;
+
+export const addressSchema = z
+  .object({ address: z.string(), kind: z.enum(['primary', 'alias', 'catchall']) })
+  .meta({ id: 'Address' });
+export type AddressJson = z.infer<typeof addressSchema>;
+
+export const mailboxSummarySchema = z
+  .object({
+    id,
+    path: z.string(),
+    specialUse: z.string().nullable(),
+    subscribed: z.boolean(),
+    selectable: z.boolean(),
+    messages: z.number().int(),
+    unseen: z.number().int(),
+    bytes: z.number().int(),
+  })
+  .meta({ id: 'MailboxSummary' });
+
+export const userDetailSchema = userSchema
+  .extend({
+    addresses: z.array(addressSchema),
+    mailboxes: z.array(mailboxSummarySchema),
+    quota: z.object({ usedBytes: z.number().int(), limitBytes: z.number().int() }),
+    sessions: z.number().int().describe('live sessions of this user in this server process'),
+  })
+  .meta({ id: 'UserDetail' });
+export type UserDetailJson = z.infer<typeof userDetailSchema>;
+
+export const userListSchema = z
+  .object({
+    users: z.array(userSchema),
+    total: z.number().int(),
+    offset: z.number().int(),
+    limit: z.number().int(),
+  })
+  .meta({ id: 'UserList' });
+
+export const createdUserSchema = z
+  .object({
+    user: userSchema,
+    password: z.string().optional().describe('the generated password, returned once (generate: true)'),
+  })
+  .meta({ id: 'CreatedUser' });
+
+export const appPasswordSchema = z
+  .object({ id, label: z.string(), createdAt: timestamp, lastUsedAt: timestamp.nullable() })
+  .meta({ id: 'AppPassword' });
+export type AppPasswordJson = z.infer<typeof appPasswordSchema>;
+
+export const createdAppPasswordSchema = z
+  .object({
+    appPassword: appPasswordSchema,
+    secret: z.string().describe('the app password, shown once: it is stored only as a hash'),
+  })
+  .meta({ id: 'CreatedAppPassword' });
+
+// --- rules ---
+
+export const ruleCountersSchema = z.object({
+  allow: z.number().int(),
+  deny: z.number().int(),
+  errors: z.number().int(),
+});
+
+export const ruleSchema = z
+  .object({
+    id,
+    position: z.number().int(),
+    kind: z.enum(CONNECTION_RULE_KINDS as [string, ...string[]]),
+    cidrs: z.array(z.string()),
+    limit: z.number().int().nullable(),
+    windowSeconds: z.number().int().nullable(),
+    protocols: z.array(z.enum(RULE_PROTOCOLS as [string, ...string[]])),
+    enabled: z.boolean(),
+    note: z.string(),
+    createdAt: timestamp,
+    updatedAt: timestamp,
+    counters: ruleCountersSchema.describe('verdicts since this server process loaded the rule'),
+  })
+  .meta({ id: 'Rule' });
+export type RuleJson = z.infer<typeof ruleSchema>;
+
+const ruleDecisionSchema = z.object({
+  allow: z.boolean(),
+  ruleId: z.string().nullable().describe('the rule that decided; null when none did (allowed)'),
+  reason: z.string().nullable(),
+  error: z.string().nullable(),
+});
+
+export const ruleTestSchema = z
+  .object({
+    address: z.string(),
+    protocol: protocolSchema,
+    connect: ruleDecisionSchema,
+    auth: ruleDecisionSchema,
+  })
+  .meta({ id: 'RuleTest' });
+
+// --- sessions ---
+
+export const tlsSchema = z.object({ version: z.string(), cipher: z.string() });
+
+export const sessionSchema = z
+  .object({
+    id,
+    protocol: protocolSchema,
+    remoteAddress: z.string(),
+    remotePort: z.number().int(),
+    localPort: z.number().int(),
+    secure: z.boolean(),
+    tls: tlsSchema.nullable(),
+    user: z.string().nullable(),
+    userId: z.string().nullable(),
+    clientName: z.string().nullable().describe('from IMAP ID'),
+    mailbox: z.string().nullable().describe('the selected mailbox'),
+    idle: z.boolean(),
+    command: z.string().nullable().describe('the command running now (its name only)'),
+    commands: z.number().int(),
+    bytesIn: z.number().int(),
+    bytesOut: z.number().int(),
+    startedAt: timestamp,
+    lastActivityAt: timestamp,
+  })
+  .meta({ id: 'Session' });
+export type SessionJson = z.infer<typeof sessionSchema>;
+
+export const sessionListSchema = z
+  .object({ sessions: z.array(sessionSchema), total: z.number().int() })
+  .meta({ id: 'SessionList' });
+
+// --- status, settings, logs ---
+
+const countsSchema = z.object({
+  imap: z.number().int(),
+  pop3: z.number().int(),
+  lmtp: z.number().int(),
+  smtp: z.number().int(),
+});
+
+export const statusSchema = z
+  .object({
+    version: z.string(),
+    startedAt: timestamp,
+    uptimeSeconds: z.number(),
+    listeners: z.array(
+      z.object({
+        protocol: z.enum(['imap', 'pop3', 'lmtp', 'smtp', 'admin']),
+        host: z.string(),
+        port: z.number().int(),
+        tls: z.enum(['implicit', 'starttls', 'none']),
+      }),
+    ),
+    store: z.object({ engine: z.string(), ok: z.boolean(), detail: z.string() }),
+    connections: countsSchema,
+    delivered: z.object({ lmtp: z.number().int(), smtp: z.number().int(), total: z.number().int() }),
+  })
+  .meta({ id: 'Status' });
+export type StatusJson = z.infer<typeof statusSchema>;
+
+export const settingsSchema = z
+  .record(z.string(), z.unknown())
+  .describe('the configuration in force, secrets masked')
+  .meta({ id: 'Settings' });
+
+export const logLineSchema = z
+  .looseObject({ time: timestamp, level: z.string(), msg: z.string() })
+  .meta({ id: 'LogLine' });
+
+export const logsSchema = z.object({ lines: z.array(logLineSchema) }).meta({ id: 'Logs' });
+
+// --- certificates ---
+
+export const certificateSchema = z
+  .looseObject({
+    id,
+    kind: z.enum(['ca', 'server', 'imported', 'self-signed']),
+    names: z.array(z.string()).describe('DNS names and IP addresses; empty for a CA'),
+    subject: z.string(),
+    issuer: z.string(),
+    notBefore: timestamp,
+    notAfter: timestamp,
+    fingerprint: z.string().describe('SHA-256'),
+    serialNumber: z.string(),
+    keyType: z.enum(['rsa', 'ecdsa']),
+    keyBits: z.number().int(),
+    chainLength: z.number().int(),
+    trust: z.enum(['local-ca', 'public', 'included-root', 'self-signed', 'unknown']),
+    createdAt: timestamp,
+    active: z.boolean().describe('served to clients without SNI (or whose name no other covers)'),
+    expired: z.boolean(),
+  })
+  .describe('never carries a private key')
+  .meta({ id: 'Certificate' });
+
+// --- events (the WebSocket /api/events) ---
+
+const event = <T extends string, D extends z.ZodType>(type: T, data: D) =>
+  z.object({ type: z.literal(type), at: timestamp, data });
+
+export const adminEventSchema = z
+  .discriminatedUnion('type', [
+    event('session.opened', sessionSchema),
+    event(
+      'session.authenticated',
+      z.object({ id, protocol: protocolSchema, user: z.string(), userId: z.string() }),
+    ),
+    event(
+      'session.command',
+      z.object({ id, protocol: protocolSchema, command: z.string(), commands: z.number().int() }),
+    ),
+    event('session.idle', z.object({ id, protocol: protocolSchema, idle: z.boolean() })),
+    event('session.updated', sessionSchema.describe('after a change of mailbox, client name or TLS')),
+    event(
+      'session.closed',
+      z.object({
+        id,
+        protocol: protocolSchema,
+        user: z.string().nullable(),
+        commands: z.number().int(),
+        bytesIn: z.number().int(),
+        bytesOut: z.number().int(),
+        durationMs: z.number().int(),
+      }),
+    ),
+    event(
+      'rule.verdict',
+      z.object({
+        phase: z.enum(['connect', 'auth']),
+        protocol: protocolSchema,
+        sessionId: z.string(),
+        remoteAddress: z.string(),
+        username: z.string().nullable(),
+        allow: z.boolean(),
+        reason: z.string().nullable(),
+      }),
+    ),
+    event(
+      'delivery',
+      z.object({
+        protocol: z.enum(['lmtp', 'smtp']),
+        sessionId: z.string(),
+        recipient: z.string(),
+        userId: z.string(),
+        uid: z.number().int(),
+        size: z.number().int(),
+      }),
+    ),
+    event('certificate.changed', z.object({ action: z.string(), id: z.string().nullable() })),
+    event(
+      'status',
+      z.object({
+        uptimeSeconds: z.number(),
+        connections: countsSchema,
+        delivered: z.object({ lmtp: z.number().int(), smtp: z.number().int(), total: z.number().int() }),
+      }),
+    ),
+  ])
+  .meta({ id: 'Event' });
+export type AdminEvent = z.infer<typeof adminEventSchema>;
+export type AdminEventType = AdminEvent['type'];
