@@ -7,7 +7,16 @@ import { pino, type Logger } from 'pino';
 
 export type { Logger };
 
-export function createLogger(level: string, destination: NodeJS.WritableStream = process.stdout): Logger {
+/**
+ * `tee`, when given, gets every line too (the admin API's log tail keeps the newest in memory).
+ */
+export function createLogger(
+  level: string,
+  destination: NodeJS.WritableStream = process.stdout,
+  tee?: { write(line: string): unknown },
+): Logger {
+  const output = pino.destination({ dest: destination === process.stderr ? 2 : 1, sync: false });
+  const streamLevel = level === 'silent' ? 'fatal' : (level as pino.Level);
   return pino(
     {
       level,
@@ -17,6 +26,15 @@ export function createLogger(level: string, destination: NodeJS.WritableStream =
         censor: '[redacted]',
       },
     },
-    pino.destination({ dest: destination === process.stderr ? 2 : 1, sync: false }),
+    tee
+      ? Object.assign(
+          pino.multistream([
+            { stream: output, level: streamLevel },
+            { stream: tee, level: streamLevel },
+          ]),
+          // logger.flush() reaches the file descriptor through the tee too.
+          { flush: (callback: (error?: Error) => void) => output.flush(callback) },
+        )
+      : output,
   );
 }

@@ -3,6 +3,11 @@
  * only module that picks a store engine; everything else sees the `Store` contract.
  */
 import fs from 'node:fs';
+import { EventBus } from './admin/events.ts';
+import { observeHooks } from './admin/hook-events.ts';
+import { LogBuffer } from './admin/log-buffer.ts';
+import type { AdminOptions, AdminServer } from './admin/server.ts';
+import { SessionRegistry } from './admin/sessions.ts';
 import { AuthThrottle } from './auth/throttle.ts';
 import type { Config } from './config/schema.ts';
 import { startRuleHooks, type RuleHooks } from './hooks/runner.ts';
@@ -38,6 +43,13 @@ export interface StartOptions {
   ephemeralPorts?: boolean;
   hooks?: ConnectionHooks;
   logger?: Logger;
+  /**
+   * The log tail the admin API serves. Made (and tee'd into the logger) when the logger is made
+   * here; an embedder passing its own logger may pass the buffer it tees into.
+   */
+  logBuffer?: LogBuffer;
+  /** Admin API settings beyond admin.host/port (token, throttling, stream limits): tests. */
+  admin?: Omit<AdminOptions, 'host' | 'port'>;
 }
 
 export interface RunningServer {
@@ -51,6 +63,12 @@ export interface RunningServer {
   pop3: Pop3Service;
   lmtp: LmtpService;
   smtp: SmtpService;
+  /** Every live IMAP, POP3, LMTP and SMTP session of this process. */
+  sessions: SessionRegistry;
+  /** Live events (sessions, rule verdicts, deliveries, certificates) for the admin API stream. */
+  events: EventBus;
+  /** The admin API; null when admin.port is 0. */
+  admin: AdminServer | null;
   stop(): Promise<void>;
 }
 
@@ -59,7 +77,9 @@ function portOf(configured: number, ephemeral: boolean): number {
 }
 
 export async function startServer(config: Config, options: StartOptions = {}): Promise<RunningServer> {
-  const logger = options.logger ?? createLogger(config.log_level);
+  const startedAt = new Date();
+  const logs = options.logBuffer ?? (options.logger ? null : new LogBuffer());
+  const logger = options.logger ?? createLogger(config.log_level, process.stdout, logs ?? undefined);
   const store = await openStore(config);
   const follower = new JournalFollower(store, (error) =>
     logger.error({ err: error }, 'journal follow failed'),
@@ -67,7 +87,9 @@ export async function startServer(config: Config, options: StartOptions = {}): P
   await follower.start();
   const tls = createTlsProvider(config);
   const rules = options.hooks ? null : await startRuleHooks(store, config.rules, logger);
-  const hooks: ConnectionHooks = options.hooks ?? rules ?? ALLOW_ALL;
+  const events = new EventBus();
+  const sessions = new SessionRegistry(events);
+  const hooks: ConnectionHooks = observeHooks(options.hooks ?? rules ?? ALLOW_ALL, events);
   const ephemeral = options.ephemeralPorts ?? false;
   // Loaded here, not at the top: the CLI's store commands import this module and need no listeners.
   const { startImap } = await import('./imap/server.ts');
@@ -79,6 +101,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     throttle: new AuthThrottle(),
     logger,
     userSessions: new Map(),
+    sessions,
   };
   const imap = await startImap(services, tls, {
     port: portOf(config.imap.port, ephemeral),
@@ -106,6 +129,34 @@ export async function startServer(config: Config, options: StartOptions = {}): P
       throw error;
     },
   );
+  // The admin API comes last: it reports on (and manages) everything above.
+  const { startAdmin } = await import('./admin/server.ts');
+  const admin =
+    config.admin.port === 0
+      ? null
+      : await startAdmin(
+          {
+            config,
+            store,
+            logger,
+            sessions,
+            events,
+            rules,
+            services: { imap, pop3, lmtp, smtp },
+            logs,
+            certificates: tls.certificates,
+            startedAt,
+            admin: null,
+          },
+          {
+            ...options.admin,
+            host: config.admin.host,
+            port: Math.max(portOf(config.admin.port, ephemeral), 0),
+          },
+        ).catch(async (error: unknown) => {
+          await Promise.all([imap.stop(), pop3.stop(), lmtp.stop(), smtp.stop()]);
+          throw error;
+        });
   logger.info(
     {
       version: VERSION,
@@ -119,6 +170,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
       ),
       lmtp: lmtp.listeners.map((listener) => `${listener.host}:${listener.port}`),
       smtp: smtp.listeners.map((listener) => `${listener.host}:${listener.port}`),
+      admin: admin ? `${admin.host}:${admin.port}` : 'off',
     },
     'mallard started',
   );
@@ -132,7 +184,11 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     pop3,
     lmtp,
     smtp,
+    sessions,
+    events,
+    admin,
     async stop() {
+      await admin?.stop();
       await Promise.all([imap.stop(), pop3.stop(), lmtp.stop(), smtp.stop()]);
       rules?.stop();
       follower.stop();

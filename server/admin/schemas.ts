@@ -223,7 +223,7 @@ export const logsSchema = z.object({ lines: z.array(logLineSchema) }).meta({ id:
 // --- certificates ---
 
 export const certificateSchema = z
-  .looseObject({
+  .object({
     id,
     kind: z.enum(['ca', 'server', 'imported', 'self-signed']),
     names: z.array(z.string()).describe('DNS names and IP addresses; empty for a CA'),

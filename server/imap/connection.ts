@@ -6,6 +6,7 @@
 import crypto from 'node:crypto';
 import net from 'node:net';
 import zlib from 'node:zlib';
+import { clientNameOf, tlsDetails, type SessionHandle } from '../admin/sessions.ts';
 import { plaintextAuthAllowedFrom } from '../auth/login-policy.ts';
 import type { ConnectionSession } from '../hooks/types.ts';
 import type { Logger } from '../log.ts';
@@ -51,6 +52,8 @@ export class ImapConnection implements ImapSession {
   private idleTimer: NodeJS.Timeout | null = null;
   private updateWaiter: (() => void) | null = null;
   private countedUser: string | null = null;
+  /** This session in the admin API's registry, once the connection rules let it in. */
+  private registration: SessionHandle | null = null;
   private readonly onData = (chunk: Buffer) => this.receive(chunk);
 
   constructor(
@@ -103,6 +106,7 @@ export class ImapConnection implements ImapSession {
         return;
       }
       this.log.debug({ secure: this.secure }, 'connection opened');
+      this.register();
       const greeting = `* OK [CAPABILITY ${this.capabilities().join(' ')}] Mallard IMAP ready\r\n`;
       await this.writeRaw(Buffer.from(greeting));
       this.resetIdleTimer();
@@ -123,6 +127,7 @@ export class ImapConnection implements ImapSession {
   }
 
   private receive(chunk: Buffer): void {
+    this.registration?.addBytes(chunk.length, 0);
     this.framer.push(chunk);
     this.resetIdleTimer();
     const waiter = this.dataWaiter;
@@ -164,6 +169,7 @@ export class ImapConnection implements ImapSession {
           break;
         case 'command':
           await this.execute(parseCommand(item.command));
+          this.updateRegistration();
           break;
       }
     }
@@ -197,6 +203,7 @@ export class ImapConnection implements ImapSession {
       return;
     }
     const allowExpunge = handler.allowsExpunge ? handler.allowsExpunge(parsed as never) : true;
+    this.registration?.command(commandName);
     let outcome: CommandOutcome | void;
     try {
       outcome = await handler.run(this.context, parsed as never);
@@ -247,6 +254,7 @@ export class ImapConnection implements ImapSession {
 
   private writeRaw(data: Buffer): Promise<void> {
     if (this.closed) return Promise.resolve();
+    this.registration?.addBytes(0, data.length);
     const writable = this.output.write(data);
     if (this.compressed) this.flushCompression();
     if (writable) return Promise.resolve();
@@ -312,7 +320,35 @@ export class ImapConnection implements ImapSession {
     this.updateWaiter?.();
     this.socket.destroy();
     this.services.hooks.onClose(this.connection);
+    this.registration?.close();
+    this.registration = null;
     this.log.debug('connection closed');
+  }
+
+  // --- the admin API's session registry ---
+
+  private register(): void {
+    this.registration =
+      this.services.sessions?.open({
+        id: this.id,
+        protocol: 'imap',
+        remoteAddress: this.connection.remoteAddress,
+        remotePort: this.connection.remotePort,
+        localPort: this.connection.localPort,
+        secure: this.secure,
+        tls: tlsDetails(this.socket),
+        close: (text) => this.shutdown(text),
+      }) ?? null;
+  }
+
+  /** After each command: what it may have changed (login, ID, SELECT); names only, no arguments. */
+  private updateRegistration(): void {
+    this.registration?.update({
+      command: null,
+      user: this.user ? { id: this.user.id, username: this.user.username } : null,
+      clientName: clientNameOf(this.clientId),
+      mailbox: this.view?.mailbox.path ?? null,
+    });
   }
 
   // --- session operations offered to commands ---
@@ -386,6 +422,7 @@ export class ImapConnection implements ImapSession {
       }
     };
     const pumping = pump();
+    this.registration?.update({ idle: true });
     try {
       await this.flushUpdates(true);
       for (;;) {
@@ -397,6 +434,7 @@ export class ImapConnection implements ImapSession {
       }
     } finally {
       ended = true;
+      this.registration?.update({ idle: false });
       clearInterval(keepaliveTimer);
       clearTimeout(maxTimer);
       this.updateWaiter?.();
@@ -414,6 +452,7 @@ export class ImapConnection implements ImapSession {
     this.output = secureSocket;
     this.secure = true;
     this.connection.secure = true;
+    this.registration?.update({ secure: true, tls: tlsDetails(secureSocket) });
     this.attachSocket(secureSocket);
   }
 

@@ -4,6 +4,7 @@
  * `run(ctx, command)` functions in commands/, one per file.
  */
 import type { Config } from '../config/schema.ts';
+import type { SessionRegistry } from '../admin/sessions.ts';
 import type { AuthThrottle } from '../auth/throttle.ts';
 import type { ConnectionHooks, ConnectionSession } from '../hooks/types.ts';
 import type { Logger } from '../log.ts';
@@ -24,6 +25,8 @@ export interface ImapServices {
   logger: Logger;
   /** Sessions per user in this process, for the per-user connection limit. */
   userSessions: Map<string, number>;
+  /** The admin API's registry of live sessions (absent: nothing is reported). */
+  sessions?: SessionRegistry;
 }
 
 export interface ImapSession {

@@ -33,7 +33,11 @@ export function upgradeToTls(
   timeoutMs = 30_000,
 ): Promise<tls.TLSSocket> {
   return new Promise((resolve, reject) => {
-    const secure = new tls.TLSSocket(socket, { isServer: true, secureContext: provider.current() });
+    const secure = new tls.TLSSocket(socket, {
+      isServer: true,
+      secureContext: provider.current(),
+      SNICallback: provider.sniCallback,
+    });
     const timer = setTimeout(() => fail(new Error('TLS handshake timed out')), timeoutMs);
     const fail = (error: Error) => {
       clearTimeout(timer);

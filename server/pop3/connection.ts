@@ -14,6 +14,7 @@
  */
 import crypto from 'node:crypto';
 import type net from 'node:net';
+import { tlsDetails, type SessionHandle } from '../admin/sessions.ts';
 import { plaintextAuthAllowedFrom } from '../auth/login-policy.ts';
 import type { ConnectionSession } from '../hooks/types.ts';
 import type { Logger } from '../log.ts';
@@ -78,6 +79,8 @@ export class Pop3Connection implements Pop3Session {
   private paused = false;
   private invalidLines = 0;
   private lockedUser: string | null = null;
+  /** This session in the admin API's registry, once the connection rules let it in. */
+  private registration: SessionHandle | null = null;
   private markFinished: () => void = () => {};
   /** Resolves once the connection is gone and its lock released (after onClose ran). */
   readonly finished = new Promise<void>((resolve) => (this.markFinished = resolve));
@@ -125,6 +128,7 @@ export class Pop3Connection implements Pop3Session {
         return;
       }
       this.log.debug({ secure: this.secure }, 'connection opened');
+      this.register();
       await this.write('+OK Mallard POP3 ready\r\n', true);
       await this.commandLoop();
     } catch (error) {
@@ -145,6 +149,7 @@ export class Pop3Connection implements Pop3Session {
   }
 
   private receive(chunk: Buffer): void {
+    this.registration?.addBytes(chunk.length, 0);
     this.framer.push(chunk);
     if (this.framer.buffered > MAX_BUFFERED_INPUT && !this.paused) {
       this.paused = true;
@@ -188,6 +193,11 @@ export class Pop3Connection implements Pop3Session {
         else await this.execute(item.line);
       } finally {
         this.busy = false;
+        this.registration?.update({
+          command: null,
+          user: this.user ? { id: this.user.id, username: this.user.username } : null,
+          mailbox: this.maildrop ? 'INBOX' : null,
+        });
       }
       if (this.closeAfterReply) this.closeSocket();
     }
@@ -209,6 +219,7 @@ export class Pop3Connection implements Pop3Session {
       return;
     }
     this.log.debug({ command: command.name }, 'command');
+    this.registration?.command(command.name);
     let reply: Pop3Reply;
     try {
       reply = await handler.run(this.context, command);
@@ -263,6 +274,7 @@ export class Pop3Connection implements Pop3Session {
    */
   private write(data: string | Buffer, last = false): Promise<void> {
     if (this.closed || this.socket.destroyed) return Promise.resolve();
+    this.registration?.addBytes(0, typeof data === 'string' ? Buffer.byteLength(data) : data.length);
     const socket = this.socket;
     return new Promise((resolve) => {
       let pending = last ? 2 : 1;
@@ -346,6 +358,8 @@ export class Pop3Connection implements Pop3Session {
     } catch (error) {
       this.log.warn({ err: error }, 'onClose hook failed');
     }
+    this.registration?.close();
+    this.registration = null;
     this.log.debug('connection closed');
     this.markFinished();
   }
@@ -411,7 +425,22 @@ export class Pop3Connection implements Pop3Session {
     }
     this.secure = true;
     this.connection.secure = true;
+    this.registration?.update({ secure: true, tls: tlsDetails(this.socket) });
     this.attachSocket(this.socket);
+  }
+
+  private register(): void {
+    this.registration =
+      this.runtime.services.sessions?.open({
+        id: this.id,
+        protocol: 'pop3',
+        remoteAddress: this.connection.remoteAddress,
+        remotePort: this.connection.remotePort,
+        localPort: this.connection.localPort,
+        secure: this.secure,
+        tls: tlsDetails(this.socket),
+        close: (text) => this.shutdown(text),
+      }) ?? null;
   }
 
   private makeContext(): Pop3Context {

@@ -4,6 +4,7 @@
  * state). Handlers are `run(ctx, command)` functions in commands/, one per file; they return the
  * reply and throw `Pop3Error` for `-ERR`.
  */
+import type { SessionRegistry } from '../admin/sessions.ts';
 import type { AuthThrottle } from '../auth/throttle.ts';
 import type { Config } from '../config/schema.ts';
 import type { ConnectionHooks, ConnectionSession } from '../hooks/types.ts';
@@ -31,6 +32,8 @@ export interface Pop3Services {
    * MongoDB do not see each other's POP3 sessions (the store contract has no lock yet).
    */
   maildropLocks?: Map<string, string>;
+  /** The admin API's registry of live sessions (absent: nothing is reported). */
+  sessions?: SessionRegistry;
 }
 
 export interface Pop3Session {

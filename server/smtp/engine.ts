@@ -6,6 +6,7 @@
  * per recipient) comes from the `MailProtocol` each passes in.
  */
 import dns from 'node:dns';
+import type net from 'node:net';
 import type tls from 'node:tls';
 import {
   SMTPServer,
@@ -13,6 +14,7 @@ import {
   type SMTPServerOptions,
   type SMTPServerSession,
 } from 'smtp-server';
+import type { SessionHandle, SessionRegistry } from '../admin/sessions.ts';
 import type { Config } from '../config/schema.ts';
 import type { ConnectionHooks, ConnectionSession } from '../hooks/types.ts';
 import type { Logger } from '../log.ts';
@@ -35,12 +37,16 @@ export interface DeliveryServices {
   store: Store;
   hooks: ConnectionHooks;
   logger: Logger;
+  /** The admin API's registry of live sessions (absent: nothing is reported). */
+  sessions?: SessionRegistry;
 }
 
 /** Per connection: the hooks' view of it and its logger. */
 export interface MailSession {
   readonly connection: ConnectionSession;
   readonly log: Logger;
+  /** This session in the admin API's registry, once the connection rules let it in. */
+  handle?: SessionHandle;
 }
 
 /** A recipient accepted at RCPT, with the user it resolved to then (null if unknown). */
@@ -105,19 +111,21 @@ function sendOwnStatusCodes(connection: SmtpConnection): void {
   };
 }
 
-/** The server's default TLS context is the provider's current one, looked up per connection. */
+/** The TLS context per server name (SNI), from the provider at each connection, so changes apply at once. */
 class LiveSecureContexts extends Map<string, tls.SecureContext> {
   constructor(private readonly provider: TlsProvider) {
     super();
   }
 
-  override get(_servername: string): tls.SecureContext {
-    return this.provider.current();
+  override get(servername: string): tls.SecureContext {
+    return this.provider.contextFor(servername);
   }
 }
 
 class MallardSMTPServer extends SMTPServer {
   private readonly patched = new WeakSet<SmtpConnection>();
+  /** The TCP socket of each connection by id, for its byte counts (the admin API's sessions). */
+  readonly sockets = new Map<string, net.Socket>();
 
   constructor(options: SMTPServerOptions, provider: TlsProvider) {
     super(options);
@@ -132,6 +140,7 @@ class MallardSMTPServer extends SMTPServer {
     if (newest && !this.patched.has(newest)) {
       this.patched.add(newest);
       sendOwnStatusCodes(newest);
+      this.sockets.set(newest.id, args[0]);
     }
   }
 }
@@ -217,6 +226,12 @@ export async function startMailService(
       try {
         const result = await store.deliver(first, raw);
         delivered++;
+        state.handle?.delivered({
+          recipient: first,
+          userId: result.userId,
+          uid: result.uid,
+          size: raw.length,
+        });
         state.log.info(
           { id: transactionId, rcpt: first, user: result.userId, uid: result.uid, size: raw.length },
           'message delivered',
@@ -244,6 +259,34 @@ export async function startMailService(
       }
     }
     return outcomes;
+  }
+
+  /** Puts an admitted session in the admin API's registry. */
+  function register(session: SMTPServerSession): void {
+    const state = sessions.get(session.id);
+    if (!state || !services.sessions) return;
+    const cipher = session.tlsOptions || null;
+    state.handle = services.sessions.open({
+      id: session.id,
+      protocol: protocol.protocol,
+      remoteAddress: session.remoteAddress,
+      remotePort: session.remotePort,
+      localPort: session.localPort,
+      secure: session.secure,
+      tls: cipher ? { version: cipher.version, cipher: cipher.standardName || cipher.name } : null,
+      // 421 ends the connection (smtp-server closes it after sending).
+      close(text) {
+        for (const connection of server.connections) {
+          if (connection.id === session.id) connection.send(421, `${config.hostname} ${text}`);
+        }
+      },
+      // Bytes on the wire (TLS included), from the connection's TCP socket.
+      bytes() {
+        const socket = server.sockets.get(session.id);
+        if (!socket) throw new Error('socket gone');
+        return { in: socket.bytesRead, out: socket.bytesWritten };
+      },
+    });
   }
 
   const options: SMTPServerOptions = {
@@ -287,6 +330,7 @@ export async function startMailService(
         (verdict) => {
           if (verdict.allow) {
             log.debug('connection opened');
+            register(session);
             callback();
           } else {
             log.info({ reason: verdict.reason }, 'connection refused');
@@ -308,13 +352,20 @@ export async function startMailService(
       if (state) {
         state.connection.secure = true;
         state.log.debug({ cipher: session.tlsOptions ? session.tlsOptions.name : null }, 'tls on');
+        const cipher = session.tlsOptions || null;
+        state.handle?.update({
+          secure: true,
+          tls: cipher ? { version: cipher.version, cipher: cipher.standardName || cipher.name } : null,
+        });
       }
       callback();
     },
 
     onRcptTo(address, session, callback) {
       const state = stateOf(session);
+      state.handle?.command('RCPT');
       checkRecipient(address.address, declaredSize(session), state).then((result) => {
+        state.handle?.update({ command: null });
         if (typeof result === 'string') {
           accepted.set(address, result);
           return callback();
@@ -329,6 +380,7 @@ export async function startMailService(
 
     onData(stream, session, callback) {
       const state = stateOf(session);
+      state.handle?.command('DATA');
       const chunks: Buffer[] = [];
       let size = 0;
       stream.on('data', (chunk: Buffer) => {
@@ -363,6 +415,7 @@ export async function startMailService(
             transactionId,
             deliverEach: (raw) => deliverEach(raw, recipients, state, transactionId),
           })
+          .finally(() => state.handle?.update({ command: null }))
           .then(
             (result) => callback(null, result),
             (error: unknown) => {
@@ -375,6 +428,8 @@ export async function startMailService(
 
     onClose(session) {
       const state = sessions.get(session.id);
+      state?.handle?.close(); // reads the socket's byte counts: before forgetting the socket
+      server.sockets.delete(session.id);
       if (!state) return; // never got as far as onConnect
       sessions.delete(session.id);
       hooks.onClose(state.connection);

@@ -23,7 +23,10 @@
  *   store.deactivate(): void                         // back to the configured or self-signed default
  *   store.remove(id): void                           // not_found, active, fallback
  *   store.exportAuthority(): AuthorityExport         // { id, pem, der, fingerprint }; no_authority
+ *   store.authority(), store.active(): CertificateInfo | null
  *   store.onChange(listener): () => void             // 'created' | 'activated' | 'deactivated' | 'removed'
+ *                                                    // (for the event stream; a throwing listener is ignored)
+ * For the TLS provider only: ensureSelfSigned(hostname), secureContext(id).
  *
  * Which certificate is served: the activated one; with none activated, the configured
  * `tls.cert_file`/`tls.key_file`, else the self-signed one. When several server certificates exist,
@@ -50,6 +53,7 @@ import {
   BACKDATE_MS,
   buildCertificate,
   generateKey,
+  isSelfIssued,
   isSelfSigned,
   keyTypeOf,
   nameAttribute,
@@ -709,7 +713,7 @@ export class CertificateStore {
       }
     }
     const last = chain[chain.length - 1]!;
-    if (last.checkIssued(last)) {
+    if (isSelfIssued(last)) {
       if (!last.verify(last.publicKey)) {
         throw new CertificateError(
           'chain_invalid',
@@ -762,7 +766,13 @@ export class CertificateStore {
   }
 
   private emit(change: CertificateChange): void {
-    for (const listener of this.listeners) listener(change);
+    for (const listener of this.listeners) {
+      try {
+        listener(change);
+      } catch {
+        // A listener's failure must not undo or hide a change already written.
+      }
+    }
   }
 
   /** Re-reads the index before a change, in case another process (the CLI) changed it. */

@@ -148,7 +148,12 @@ export function buildCertificate(spec: CertificateSpec): crypto.X509Certificate 
   const extensions: object[] = [];
   if (spec.profile.kind === 'ca') {
     extensions.push(
-      { name: 'basicConstraints', critical: true, cA: true, pathLenConstraint: spec.profile.pathLength },
+      {
+        name: 'basicConstraints',
+        critical: true,
+        cA: true,
+        ...(spec.profile.pathLength === undefined ? {} : { pathLenConstraint: spec.profile.pathLength }),
+      },
       { name: 'keyUsage', critical: true, keyCertSign: true, cRLSign: true, digitalSignature: true },
     );
   } else {
@@ -233,7 +238,7 @@ export function namesOf(certificate: crypto.X509Certificate): string[] {
     for (const match of sans.matchAll(/(DNS|IP Address):("(?:[^"\\]|\\.)*"|[^,]*)/g)) {
       let value = match[2]!.trim();
       if (value.startsWith('"')) value = JSON.parse(value) as string;
-      names.push(match[1] === 'DNS' ? value.toLowerCase() : value);
+      names.push(match[1] === 'DNS' ? value.toLowerCase() : compactIp(value));
     }
   }
   if (names.length === 0) {
@@ -241,6 +246,11 @@ export function namesOf(certificate: crypto.X509Certificate): string[] {
     if (cn) names.push(cn.toLowerCase());
   }
   return [...new Set(names)];
+}
+
+/** An IPv6 address in its short form (Node writes them out in full: "FE80:0:0:0:0:0:0:1"). */
+function compactIp(address: string): string {
+  return net.isIPv6(address) ? new URL(`http://[${address}]`).hostname.slice(1, -1) : address;
 }
 
 /** "AB:CD:…" as OpenSSL and browsers show it. */
@@ -259,7 +269,12 @@ export function allowsServerAuth(certificate: crypto.X509Certificate): boolean {
   );
 }
 
-/** True when `certificate` names itself as issuer and its signature verifies with its own key. */
+/** True when `certificate` names itself as its issuer (a root, or a self-signed server certificate). */
+export function isSelfIssued(certificate: crypto.X509Certificate): boolean {
+  return certificate.subject === certificate.issuer;
+}
+
+/** Self-issued, and its signature verifies with its own key. */
 export function isSelfSigned(certificate: crypto.X509Certificate): boolean {
-  return certificate.checkIssued(certificate) && certificate.verify(certificate.publicKey);
+  return isSelfIssued(certificate) && certificate.verify(certificate.publicKey);
 }

@@ -6,7 +6,7 @@
  * embedder's TLS provider) these routes answer 501 not_implemented.
  */
 import { z } from 'zod';
-import type { CertificateStore } from '../../tls/store.ts';
+import type { CertificateInfo, CertificateStore } from '../../tls/store.ts';
 import type { AdminDeps } from '../context.ts';
 import { ApiError } from '../errors.ts';
 import { route } from '../router.ts';
@@ -94,6 +94,11 @@ const createBody = z.discriminatedUnion('type', [
 
 const certificateParams = z.object({ id: idParam });
 
+/** Only the documented fields go out (whatever the store adds later, a key never does). */
+function certificateJson(info: CertificateInfo): z.output<typeof certificateSchema> {
+  return certificateSchema.parse(info);
+}
+
 export const certificateRoutes = [
   route({
     method: 'GET',
@@ -107,7 +112,7 @@ export const certificateRoutes = [
       description: 'The certificates, newest first',
     },
     async handler({ deps }) {
-      return { certificates: using(deps, (certificates) => certificates.list()) };
+      return { certificates: using(deps, (certificates) => certificates.list()).map(certificateJson) };
     },
   }),
 
@@ -140,7 +145,7 @@ export const certificateRoutes = [
         }
       });
       deps.logger.info({ certificate: created.id, kind: created.kind, via: 'admin' }, 'certificate created');
-      return created;
+      return certificateJson(created);
     },
   }),
 
@@ -177,7 +182,7 @@ export const certificateRoutes = [
     params: certificateParams,
     response: { status: 200, schema: certificateSchema, description: 'The certificate' },
     async handler({ params, deps }) {
-      return using(deps, (certificates) => certificates.get(params.id));
+      return certificateJson(using(deps, (certificates) => certificates.get(params.id)));
     },
   }),
 
@@ -192,7 +197,7 @@ export const certificateRoutes = [
     async handler({ params, deps }) {
       const activated = using(deps, (certificates) => certificates.activate(params.id));
       deps.logger.info({ certificate: activated.id, via: 'admin' }, 'certificate activated');
-      return activated;
+      return certificateJson(activated);
     },
   }),
 

@@ -1,0 +1,530 @@
+/**
+ * Every route of the admin API against a real server: success (checked against the route's own
+ * response schema), validation failure, missing and wrong token, and unknown ids. The table must
+ * have a case for each route in the router, so a new route cannot go untested.
+ */
+import fs from 'node:fs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { z } from 'zod';
+import { ROUTES } from '../../server/admin/routes.ts';
+import { errorSchema } from '../../server/admin/schemas.ts';
+import { LineClient } from '../helpers/server.ts';
+import { startAdminHarness, type AdminHarness, type ApiResult } from './harness.ts';
+
+let h: AdminHarness;
+let userId: string;
+let ruleId: string;
+const clients: LineClient[] = [];
+
+beforeAll(async () => {
+  h = await startAdminHarness({
+    admin: { throttle: { baseDelayMs: 0, maxDelayMs: 0, lockoutAfter: 100_000 } },
+  });
+  userId = await h.addUser('alice@example.test', 'alice password');
+  ruleId = (await h.server.store.createRule({ kind: 'deny', cidrs: ['192.0.2.0/24'], note: 'test net' })).id;
+});
+afterAll(async () => {
+  for (const client of clients) client.close();
+  await h.stop();
+});
+
+interface Request {
+  path: string;
+  body?: unknown;
+}
+
+interface Case {
+  /** Makes what the call needs and returns it. */
+  ok(): Promise<Request>;
+  status: number;
+  check?(result: ApiResult): void | Promise<void>;
+  /** A request refused with 400 validation_failed (required when the route takes any input). */
+  invalid?(): Promise<Request> | Request;
+  /** A request naming an id that does not exist (required when the route has path parameters). */
+  unknown?(): Promise<Request> | Request;
+}
+
+let counter = 0;
+const unique = (prefix: string) => `${prefix}${++counter}-${Date.now() % 100_000}`;
+
+async function newUser(): Promise<string> {
+  return h.addUser(`${unique('user')}@example.test`, 'a long password');
+}
+
+async function newSession(): Promise<string> {
+  const client = await LineClient.connect(h.imapPort);
+  clients.push(client);
+  await client.readUntil(/^\* OK/);
+  const ids = new Set(h.server.sessions.list().map((session) => session.id));
+  const session = h.server.sessions
+    .list()
+    .find((candidate) => candidate.protocol === 'imap' && ids.has(candidate.id));
+  return session!.id;
+}
+
+async function ensureAuthority(): Promise<void> {
+  const certificates = h.server.tls.certificates;
+  if (!certificates.list().some((info) => info.kind === 'ca'))
+    certificates.createAuthority({ keyType: 'ecdsa' });
+}
+
+const LONG_ID = 'x'.repeat(200);
+
+const CASES: Record<string, Case> = {
+  'GET /api/status': {
+    ok: async () => ({ path: '/api/status' }),
+    status: 200,
+    check: ({ body }) => {
+      expect(body.store).toMatchObject({ engine: 'sqlite', ok: true });
+      expect(body.listeners).toContainEqual(expect.objectContaining({ protocol: 'imap', tls: 'implicit' }));
+      expect(body.listeners).toContainEqual(
+        expect.objectContaining({ protocol: 'admin', port: h.server.admin!.port }),
+      );
+    },
+  },
+  'GET /api/users': {
+    ok: async () => ({ path: '/api/users?search=ALICE&offset=0&limit=10' }),
+    status: 200,
+    check: ({ body }) => {
+      expect(body.total).toBe(1);
+      expect(body.users[0].username).toBe('alice@example.test');
+    },
+    invalid: () => ({ path: '/api/users?limit=0' }),
+  },
+  'POST /api/users': {
+    ok: async () => ({
+      path: '/api/users',
+      body: { username: `${unique('new')}@example.test`, generate: true, name: 'New' },
+    }),
+    status: 201,
+    check: ({ body }) => {
+      expect(body.password).toMatch(/^[\w-]{20}$/);
+      expect(body.user.name).toBe('New');
+    },
+    invalid: () => ({ path: '/api/users', body: { username: 'not an address', password: 'long enough' } }),
+  },
+  'GET /api/users/{id}': {
+    ok: async () => ({ path: `/api/users/${userId}` }),
+    status: 200,
+    check: ({ body }) => {
+      expect(body.addresses).toContainEqual({ address: 'alice@example.test', kind: 'primary' });
+      expect(body.mailboxes.map((mailbox: { path: string }) => mailbox.path)).toContain('INBOX');
+      expect(body.quota).toEqual({ usedBytes: 0, limitBytes: 0 });
+    },
+    invalid: () => ({ path: `/api/users/${LONG_ID}` }),
+    unknown: () => ({ path: '/api/users/999999' }),
+  },
+  'PATCH /api/users/{id}': {
+    ok: async () => ({
+      path: `/api/users/${await newUser()}`,
+      body: { name: 'Renamed', quotaBytes: 1_000_000 },
+    }),
+    status: 200,
+    check: ({ body }) => expect(body).toMatchObject({ name: 'Renamed', quotaBytes: 1_000_000 }),
+    invalid: () => ({ path: `/api/users/${userId}`, body: { quotaBytes: -1 } }),
+    unknown: () => ({ path: '/api/users/999999', body: { name: 'x' } }),
+  },
+  'DELETE /api/users/{id}': {
+    ok: async () => ({ path: `/api/users/${await newUser()}` }),
+    status: 204,
+    invalid: () => ({ path: `/api/users/${LONG_ID}` }),
+    unknown: () => ({ path: '/api/users/999999' }),
+  },
+  'GET /api/users/{id}/aliases': {
+    ok: async () => ({ path: `/api/users/${userId}/aliases` }),
+    status: 200,
+    check: ({ body }) =>
+      expect(body.addresses[0]).toEqual({ address: 'alice@example.test', kind: 'primary' }),
+    invalid: () => ({ path: `/api/users/${LONG_ID}/aliases` }),
+    unknown: () => ({ path: '/api/users/999999/aliases' }),
+  },
+  'POST /api/users/{id}/aliases': {
+    ok: async () => ({
+      path: `/api/users/${userId}/aliases`,
+      body: { address: `${unique('alias')}@example.test` },
+    }),
+    status: 201,
+    check: ({ body }) => expect(body.kind).toBe('alias'),
+    invalid: () => ({ path: `/api/users/${userId}/aliases`, body: { address: 'nope' } }),
+    unknown: () => ({ path: '/api/users/999999/aliases', body: { address: 'a@example.test' } }),
+  },
+  'DELETE /api/users/{id}/aliases/{address}': {
+    ok: async () => {
+      const address = `${unique('gone')}@example.test`;
+      await h.server.store.addAddress(userId, address);
+      return { path: `/api/users/${userId}/aliases/${encodeURIComponent(address)}` };
+    },
+    status: 204,
+    invalid: () => ({ path: `/api/users/${userId}/aliases/${'a'.repeat(300)}` }),
+    unknown: () => ({ path: `/api/users/${userId}/aliases/nobody%40example.test` }),
+  },
+  'GET /api/users/{id}/app-passwords': {
+    ok: async () => ({ path: `/api/users/${userId}/app-passwords` }),
+    status: 200,
+    invalid: () => ({ path: `/api/users/${LONG_ID}/app-passwords` }),
+    unknown: () => ({ path: '/api/users/999999/app-passwords' }),
+  },
+  'POST /api/users/{id}/app-passwords': {
+    ok: async () => ({ path: `/api/users/${userId}/app-passwords`, body: { label: 'Phone' } }),
+    status: 201,
+    check: ({ body }) => {
+      expect(body.secret).toMatch(/^[a-z]{4} [a-z]{4} [a-z]{4} [a-z]{4}$/);
+      expect(body.appPassword.label).toBe('Phone');
+    },
+    invalid: () => ({ path: `/api/users/${userId}/app-passwords`, body: { label: 7 } }),
+    unknown: () => ({ path: '/api/users/999999/app-passwords', body: {} }),
+  },
+  'DELETE /api/users/{id}/app-passwords/{appId}': {
+    ok: async () => {
+      const created = await h.server.store.createAppPassword(userId, 'old', 'hash');
+      return { path: `/api/users/${userId}/app-passwords/${created.id}` };
+    },
+    status: 204,
+    invalid: () => ({ path: `/api/users/${userId}/app-passwords/${LONG_ID}` }),
+    unknown: () => ({ path: `/api/users/${userId}/app-passwords/999999` }),
+  },
+  'GET /api/rules': {
+    ok: async () => ({ path: '/api/rules' }),
+    status: 200,
+    check: ({ body }) =>
+      expect(body.rules).toContainEqual(
+        expect.objectContaining({ id: ruleId, kind: 'deny', counters: { allow: 0, deny: 0, errors: 0 } }),
+      ),
+  },
+  'POST /api/rules': {
+    ok: async () => ({
+      path: '/api/rules',
+      body: { kind: 'max-conn', limit: 50, protocols: ['imap'], note: 'x' },
+    }),
+    status: 201,
+    check: ({ body }) => expect(body).toMatchObject({ kind: 'max-conn', limit: 50, protocols: ['imap'] }),
+    // The store's own check: a deny rule needs ranges.
+    invalid: () => ({ path: '/api/rules', body: { kind: 'deny', cidrs: [] } }),
+  },
+  'POST /api/rules/test': {
+    ok: async () => ({ path: '/api/rules/test', body: { address: '192.0.2.7', protocol: 'imap' } }),
+    status: 200,
+    check: ({ body }) => expect(body.connect).toMatchObject({ allow: false, ruleId }),
+    invalid: () => ({ path: '/api/rules/test', body: { address: 'not-an-ip' } }),
+  },
+  'PATCH /api/rules/{id}': {
+    ok: async () => ({ path: `/api/rules/${ruleId}`, body: { note: 'documentation range' } }),
+    status: 200,
+    check: ({ body }) => expect(body.note).toBe('documentation range'),
+    invalid: () => ({ path: `/api/rules/${ruleId}`, body: { enabled: 'yes' } }),
+    unknown: () => ({ path: '/api/rules/999999', body: { note: 'x' } }),
+  },
+  'DELETE /api/rules/{id}': {
+    ok: async () => {
+      const rule = await h.server.store.createRule({ kind: 'rate', limit: 100 });
+      return { path: `/api/rules/${rule.id}` };
+    },
+    status: 204,
+    invalid: () => ({ path: `/api/rules/${LONG_ID}` }),
+    unknown: () => ({ path: '/api/rules/999999' }),
+  },
+  'POST /api/rules/{id}/move': {
+    ok: async () => {
+      const rule = await h.server.store.createRule({ kind: 'rate', limit: 10 });
+      return { path: `/api/rules/${rule.id}/move`, body: { position: 1 } };
+    },
+    status: 200,
+    check: ({ body }) => expect(body.position).toBe(1),
+    invalid: () => ({ path: `/api/rules/${ruleId}/move`, body: { position: 0 } }),
+    unknown: () => ({ path: '/api/rules/999999/move', body: { position: 1 } }),
+  },
+  'GET /api/sessions': {
+    ok: async () => {
+      await newSession();
+      return { path: '/api/sessions?protocol=imap' };
+    },
+    status: 200,
+    check: ({ body }) => expect(body.total).toBeGreaterThan(0),
+    invalid: () => ({ path: '/api/sessions?protocol=gopher' }),
+  },
+  'GET /api/sessions/{id}': {
+    ok: async () => ({ path: `/api/sessions/${await newSession()}` }),
+    status: 200,
+    check: ({ body }) => expect(body).toMatchObject({ protocol: 'imap', user: null, secure: false }),
+    invalid: () => ({ path: `/api/sessions/${LONG_ID}` }),
+    unknown: () => ({ path: '/api/sessions/0000000000000000' }),
+  },
+  'DELETE /api/sessions/{id}': {
+    ok: async () => ({ path: `/api/sessions/${await newSession()}` }),
+    status: 204,
+    invalid: () => ({ path: `/api/sessions/${LONG_ID}` }),
+    unknown: () => ({ path: '/api/sessions/0000000000000000' }),
+  },
+  'GET /api/certificates': {
+    ok: async () => ({ path: '/api/certificates' }),
+    status: 200,
+    check: ({ body }) =>
+      expect(body.certificates.some((c: { kind: string }) => c.kind === 'self-signed')).toBe(true),
+  },
+  'POST /api/certificates': {
+    ok: async () => ({
+      path: '/api/certificates',
+      body: { type: 'server', names: ['mail.example.test', '192.0.2.1'], keyType: 'ecdsa' },
+    }),
+    status: 201,
+    check: ({ body }) => {
+      expect(body).toMatchObject({
+        kind: 'server',
+        names: ['mail.example.test', '192.0.2.1'],
+        active: false,
+      });
+      expect(JSON.stringify(body)).not.toMatch(/PRIVATE KEY/);
+    },
+    invalid: () => ({ path: '/api/certificates', body: { type: 'server', names: [] } }),
+  },
+  'GET /api/certificates/authority.pem': {
+    ok: async () => {
+      await ensureAuthority();
+      return { path: '/api/certificates/authority.pem' };
+    },
+    status: 200,
+    check: ({ raw, headers }) => {
+      expect(headers.get('content-type')).toBe('application/x-pem-file');
+      expect(raw.toString()).toMatch(/^-----BEGIN CERTIFICATE-----/);
+    },
+  },
+  'GET /api/certificates/authority.der': {
+    ok: async () => {
+      await ensureAuthority();
+      return { path: '/api/certificates/authority.der' };
+    },
+    status: 200,
+    check: ({ raw, headers }) => {
+      expect(headers.get('content-type')).toBe('application/x-x509-ca-cert');
+      expect(raw[0]).toBe(0x30); // a DER SEQUENCE
+    },
+  },
+  'GET /api/certificates/{id}': {
+    ok: async () => ({ path: `/api/certificates/${h.server.tls.certificates.list()[0]!.id}` }),
+    status: 200,
+    invalid: () => ({ path: `/api/certificates/${LONG_ID}` }),
+    unknown: () => ({ path: '/api/certificates/0123456789abcdef' }),
+  },
+  'POST /api/certificates/{id}/activate': {
+    ok: async () => {
+      const info = h.server.tls.certificates.issueServerCertificate({
+        names: ['localhost'],
+        keyType: 'ecdsa',
+      });
+      return { path: `/api/certificates/${info.id}/activate` };
+    },
+    status: 200,
+    check: ({ body }) => expect(body.active).toBe(true),
+    invalid: () => ({ path: `/api/certificates/${LONG_ID}/activate` }),
+    unknown: () => ({ path: '/api/certificates/0123456789abcdef/activate' }),
+  },
+  'DELETE /api/certificates/{id}': {
+    ok: async () => {
+      const info = h.server.tls.certificates.issueServerCertificate({
+        names: ['old.example.test'],
+        keyType: 'ecdsa',
+      });
+      return { path: `/api/certificates/${info.id}` };
+    },
+    status: 204,
+    invalid: () => ({ path: `/api/certificates/${LONG_ID}` }),
+    unknown: () => ({ path: '/api/certificates/0123456789abcdef' }),
+  },
+  'GET /api/settings': {
+    ok: async () => ({ path: '/api/settings' }),
+    status: 200,
+    check: ({ body }) => expect(body).toMatchObject({ data_dir: h.dataDir, admin: { host: '127.0.0.1' } }),
+  },
+  'GET /api/logs': {
+    ok: async () => ({ path: '/api/logs?lines=5' }),
+    status: 200,
+    check: ({ body }) => expect(Array.isArray(body.lines)).toBe(true),
+    invalid: () => ({ path: '/api/logs?lines=0' }),
+  },
+  'GET /api/openapi.json': {
+    ok: async () => ({ path: '/api/openapi.json' }),
+    status: 200,
+    check: ({ body }) => expect(body.openapi).toBe('3.1.0'),
+  },
+};
+
+/** A concrete path for a route template, for the calls that never reach the handler. */
+const anyPath = (template: string) => template.replace(/\{[^}]+\}/g, 'x');
+
+async function send(method: string, request: Request, token?: string | null): Promise<ApiResult> {
+  return h.call(method, request.path, { body: request.body, token });
+}
+
+describe('the route table', () => {
+  it('has a test case for every route, and no case without a route', () => {
+    const routes = ROUTES.map((route) => `${route.method} ${route.path}`).sort();
+    expect(Object.keys(CASES).sort()).toEqual(routes);
+  });
+
+  it('has invalid and unknown-id cases wherever a route takes input or ids', () => {
+    for (const route of ROUTES) {
+      const key = `${route.method} ${route.path}`;
+      if (route.params || route.query || route.body) expect(CASES[key]!.invalid, key).toBeDefined();
+      if (route.params) expect(CASES[key]!.unknown, key).toBeDefined();
+    }
+  });
+});
+
+describe.each(ROUTES.map((route) => [`${route.method} ${route.path}`, route] as const))(
+  '%s',
+  (key, route) => {
+    const testCase = CASES[key]!;
+
+    it('succeeds, answering what its schema says', async () => {
+      const result = await send(route.method, await testCase.ok());
+      expect(result.status, JSON.stringify(result.body)).toBe(testCase.status);
+      if ('schema' in route.response) route.response.schema.parse(result.body);
+      if (testCase.status === 204) expect(result.raw.length).toBe(0);
+      await testCase.check?.(result);
+    });
+
+    it('refuses a request without a token, or with a wrong one', async () => {
+      for (const token of [null, 'wrong-token']) {
+        const body = route.method === 'GET' ? undefined : {};
+        const result = await send(route.method, { path: anyPath(route.path), body }, token);
+        expect(result.status).toBe(401);
+        expect(errorSchema.parse(result.body).error.code).toBe('unauthorized');
+      }
+    });
+
+    // Only where the route takes input (the table test above checks a case exists then).
+    if (testCase.invalid) {
+      const invalid = testCase.invalid;
+      it('refuses invalid input with validation_failed', async () => {
+        const result = await send(route.method, await invalid());
+        expect(result.status, JSON.stringify(result.body)).toBe(400);
+        const { error } = errorSchema.parse(result.body);
+        expect(error.code).toBe('validation_failed');
+        expect(error.message).toMatch(/\S/);
+      });
+    }
+
+    if (testCase.unknown) {
+      const unknown = testCase.unknown;
+      it('answers not_found for an unknown id', async () => {
+        const result = await send(route.method, await unknown());
+        expect(result.status, JSON.stringify(result.body)).toBe(404);
+        expect(errorSchema.parse(result.body).error.code).toBe('not_found');
+      });
+    }
+  },
+);
+
+describe('errors and edge cases', () => {
+  it('answers unknown paths with not_found and wrong methods with method_not_allowed', async () => {
+    const missing = await h.call('GET', '/api/nothing');
+    expect(missing.status).toBe(404);
+    expect(missing.body.error.code).toBe('not_found');
+    const wrongMethod = await h.call('PUT', '/api/users');
+    expect(wrongMethod.status).toBe(405);
+    expect(wrongMethod.body.error.code).toBe('method_not_allowed');
+    expect(wrongMethod.headers.get('allow')).toBe('GET, POST');
+  });
+
+  it('refuses malformed JSON, non-JSON bodies and unknown fields', async () => {
+    const response = await fetch(`${h.url}/api/users`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${h.token}`, 'content-type': 'application/json' },
+      body: '{"username":',
+    });
+    expect(response.status).toBe(400);
+    expect(((await response.json()) as z.infer<typeof errorSchema>).error.message).toMatch(/not valid JSON/);
+    const text = await fetch(`${h.url}/api/users`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${h.token}`, 'content-type': 'text/plain' },
+      body: 'username=x',
+    });
+    expect(text.status).toBe(400);
+    const extra = await h.call('PATCH', `/api/users/${userId}`, { body: { nmae: 'typo' } });
+    expect(extra.status).toBe(400);
+    expect(extra.body.error.issues[0].path).toBe('body');
+  });
+
+  it('leaves nothing half-done when a request fails', async () => {
+    const before = await h.call('GET', `/api/users/${userId}`);
+    const refused = await h.call('PATCH', `/api/users/${userId}`, {
+      body: { name: 'Should not stick', quotaBytes: 1.5 },
+    });
+    expect(refused.status).toBe(400);
+    const after = await h.call('GET', `/api/users/${userId}`);
+    expect(after.body.name).toBe(before.body.name);
+    const duplicate = await h.call('POST', '/api/users', {
+      body: { username: 'alice@example.test', password: 'another password' },
+    });
+    expect(duplicate.status).toBe(409);
+    expect(duplicate.body.error.code).toBe('conflict');
+    expect((await h.call('GET', '/api/users?search=alice')).body.total).toBe(1);
+  });
+
+  it('refuses to remove a primary address (conflict)', async () => {
+    const result = await h.call('DELETE', `/api/users/${userId}/aliases/alice%40example.test`);
+    expect(result.status).toBe(409);
+    expect(result.body.error.code).toBe('conflict');
+  });
+
+  it('refuses an imported certificate whose key does not match', async () => {
+    const certificates = h.server.tls.certificates;
+    const a = certificates.issueServerCertificate({ names: ['a.example.test'], keyType: 'ecdsa' });
+    const b = await h.call('POST', '/api/certificates', {
+      body: { type: 'server', names: ['b.example.test'], keyType: 'ecdsa' },
+    });
+    const certPem = readCertPem(a.id);
+    const keyPem = readKeyPem(b.body.id as string);
+    const result = await h.call('POST', '/api/certificates', { body: { type: 'import', certPem, keyPem } });
+    expect(result.status).toBe(400);
+    expect(result.body.error.message).toMatch(/does not match/);
+  });
+});
+
+/** Stored files of the certificate store (a test may read a key; the API never returns one). */
+function readCertPem(id: string): string {
+  return fs.readFileSync(`${h.dataDir}/tls/${id}.crt`, 'utf8');
+}
+function readKeyPem(id: string): string {
+  return fs.readFileSync(`${h.dataDir}/tls/${id}.key`, 'utf8');
+}
+
+describe('users end to end', () => {
+  it('creates a user with a generated password that logs in over IMAP, and an app password that does too', async () => {
+    const created = await h.call('POST', '/api/users', {
+      body: { username: 'bob@example.test', generate: true, quotaBytes: 5_000_000 },
+    });
+    expect(created.status).toBe(201);
+    const client = await LineClient.connect(h.imapPort);
+    clients.push(client);
+    await client.readUntil(/^\* OK/);
+    expect(await client.command('a', `LOGIN bob@example.test "${created.body.password as string}"`)).toMatch(
+      /^a OK/m,
+    );
+    const app = await h.call('POST', `/api/users/${created.body.user.id as string}/app-passwords`, {
+      body: { label: 'Mail' },
+    });
+    const second = await LineClient.connect(h.imapPort);
+    clients.push(second);
+    await second.readUntil(/^\* OK/);
+    expect(await second.command('b', `LOGIN bob@example.test "${app.body.secret as string}"`)).toMatch(
+      /^b OK/m,
+    );
+    const listed = await h.call('GET', `/api/users/${created.body.user.id as string}/app-passwords`);
+    expect(listed.body.appPasswords[0].lastUsedAt).not.toBeNull();
+  });
+
+  it('changes a password, and disabling a user ends its sessions', async () => {
+    const id = await h.addUser('carol@example.test', 'first password');
+    const changed = await h.call('PATCH', `/api/users/${id}`, { body: { password: 'second password' } });
+    expect(changed.status).toBe(200);
+    const client = await LineClient.connect(h.imapPort);
+    clients.push(client);
+    await client.readUntil(/^\* OK/);
+    expect(await client.command('a', 'LOGIN carol@example.test "first password"')).toMatch(/^a NO/m);
+    expect(await client.command('b', 'LOGIN carol@example.test "second password"')).toMatch(/^b OK/m);
+    const disabled = await h.call('PATCH', `/api/users/${id}`, { body: { disabled: true } });
+    expect(disabled.body.disabled).toBe(true);
+    expect(await client.readUntil(/^\* BYE/)).toMatch(/Account disabled/);
+  });
+});
