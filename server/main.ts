@@ -17,6 +17,7 @@ import type { Pop3Service } from './pop3/server.ts';
 import type { LmtpService } from './lmtp/server.ts';
 import type { SmtpService } from './smtp/server.ts';
 import { createLogger, type Logger } from './log.ts';
+import { MailboxStates } from './imap/mailbox-state.ts';
 import { JournalFollower } from './store/follower.ts';
 import type { Store } from './store/types.ts';
 import { openSqliteStore } from './store/sqlite/index.ts';
@@ -101,6 +102,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     throttle: new AuthThrottle(),
     logger,
     userSessions: new Map(),
+    mailboxStates: new MailboxStates(follower),
     sessions,
   };
   const imap = await startImap(services, tls, {

@@ -112,8 +112,9 @@ function sendJson(
 
 export async function startAdmin(deps: AdminDeps, options: AdminOptions): Promise<AdminServer> {
   const token = options.token ?? loadOrCreateToken(deps.config.data_dir);
-  const throttle = new AuthThrottle({ ...DEFAULT_ADMIN_THROTTLE, ...options.throttle });
   const throttleOptions = { ...DEFAULT_ADMIN_THROTTLE, ...options.throttle };
+  // Keyed by the client address alone (as both the "IP" and the "account" of AuthThrottle).
+  const throttle = new AuthThrottle(throttleOptions);
   const router = new Router(options.routes ?? ROUTES);
   const maxBuffered = options.maxBufferedBytes ?? 1024 * 1024;
   const log = deps.logger.child({ component: 'admin' });

@@ -31,7 +31,7 @@ export class ImapConnection implements ImapSession {
   readonly id = crypto.randomBytes(8).toString('hex');
   state: SessionState = 'not-authenticated';
   user: User | null = null;
-  view: ImapSession['view'] = null;
+  private selected: ImapSession['view'] = null;
   readonly enabled = new Set<string>();
   clientId: ImapSession['clientId'] = null;
   secure: boolean;
@@ -55,6 +55,16 @@ export class ImapConnection implements ImapSession {
   /** This session in the admin API's registry, once the connection rules let it in. */
   private registration: SessionHandle | null = null;
   private readonly onData = (chunk: Buffer) => this.receive(chunk);
+
+  get view(): ImapSession['view'] {
+    return this.selected;
+  }
+
+  /** Changing the selected mailbox lets go of the shared state of the one before. */
+  set view(view: ImapSession['view']) {
+    if (this.selected && this.selected !== view) this.services.mailboxStates.release(this.selected.state);
+    this.selected = view;
+  }
 
   constructor(
     socket: net.Socket,
@@ -310,6 +320,7 @@ export class ImapConnection implements ImapSession {
     if (this.idleTimer) clearTimeout(this.idleTimer);
     this.unsubscribe?.();
     this.unsubscribe = null;
+    this.view = null;
     if (this.countedUser) {
       const count = (this.services.userSessions.get(this.countedUser) ?? 1) - 1;
       if (count <= 0) this.services.userSessions.delete(this.countedUser);

@@ -11,6 +11,7 @@ import type { Logger } from '../log.ts';
 import type { JournalFollower } from '../store/follower.ts';
 import type { Store, User } from '../store/types.ts';
 import type { ResponseBuilder } from './encoder/index.ts';
+import type { MailboxStates } from './mailbox-state.ts';
 import type { MailboxView } from './mailbox-view.ts';
 import type { ParsedCommand } from './parser/index.ts';
 
@@ -25,6 +26,8 @@ export interface ImapServices {
   logger: Logger;
   /** Sessions per user in this process, for the per-user connection limit. */
   userSessions: Map<string, number>;
+  /** Selected mailboxes' messages, shared by the sessions that have them selected. */
+  mailboxStates: MailboxStates;
   /** The admin API's registry of live sessions (absent: nothing is reported). */
   sessions?: SessionRegistry;
 }

@@ -1,11 +1,16 @@
 /**
- * What one session knows of its selected mailbox: the UID of each sequence number, each message's
- * flags and MODSEQ, and which messages are \Recent for it. Changes from the journal (made by this
- * or any other session or process) are queued here and reported only when RFC 3501 allows:
- * EXISTS and FETCH after any command, EXPUNGE never while a FETCH, STORE or SEARCH (by sequence
- * number) is answered, so sequence numbers cannot shift under the client.
+ * What one session knows of its selected mailbox. The messages themselves live in the shared
+ * `MailboxState` (the latest state in this process); a view keeps only the difference between that
+ * state and what it has reported to its client: new messages not yet announced, expunged messages
+ * it still shows, flag changes to report. So an idle session costs a few small sets, not a copy
+ * of the mailbox.
+ *
+ * Changes are reported only when RFC 3501 allows: EXISTS and FETCH after any command, EXPUNGE
+ * never while a FETCH, STORE or SEARCH by sequence number is answered, so sequence numbers cannot
+ * shift under the client.
  */
 import type { Flag, JournalEntry, Mailbox, MessageSummary } from '../store/types.ts';
+import { MailboxState, type StateEffect } from './mailbox-state.ts';
 
 export type ViewUpdate =
   | { kind: 'expunge'; seq: number }
@@ -14,47 +19,56 @@ export type ViewUpdate =
   | { kind: 'fetch'; seq: number; uid: number; flags: Flag[]; modseq: number }
   | { kind: 'flags'; keywords: string[] };
 
-interface Entry {
+interface Expunged {
   flags: Flag[];
   modseq: number;
 }
 
-function sameFlags(a: Flag[], b: Flag[]): boolean {
-  if (a.length !== b.length) return false;
-  const set = new Set(a.map((flag) => flag.toLowerCase()));
-  return b.every((flag) => set.has(flag.toLowerCase()));
+/** How many of the sorted numbers are below `value`. */
+function countBelow(sorted: readonly number[], value: number): number {
+  let count = 0;
+  while (count < sorted.length && sorted[count]! < value) count++;
+  return count;
+}
+
+function sortedKeys(map: ReadonlyMap<number, unknown> | ReadonlySet<number>): number[] {
+  return [...map.keys()].sort((a, b) => a - b);
 }
 
 export class MailboxView {
-  /** UIDs in sequence order: sequence number n is uids[n - 1]. */
-  private uids: number[];
-  private readonly entries = new Map<number, Entry>();
-  private readonly recent = new Set<number>();
+  /** In the shared state, not yet announced to this client. */
+  private readonly pendingNew = new Set<number>();
+  /** Gone from the shared state, still shown to this client until EXPUNGE is sent. */
+  private readonly pendingExpunges = new Map<number, Expunged>();
+  /** Flag changes to report (UIDs). */
+  private readonly pendingFlags = new Set<number>();
+  /** MODSEQs of this session's own flag changes: their journal echo is not reported back. */
+  private readonly ownChanges = new Map<number, number>();
+  /** UID ranges (low exclusive, high inclusive) this session claimed as \Recent. */
+  private readonly recentRanges: Array<[number, number]> = [];
   /** Keywords by lower-cased name (keywords are case-insensitive), each with its first spelling. */
   private readonly keywords = new Map<string, string>();
+  private keywordsChanged = false;
   private highestModseq: number;
   private reportedCount: number;
-  private keywordsChanged = false;
-  private readonly pendingExpunges = new Set<number>();
-  private readonly pendingNew = new Map<number, Entry>();
-  private readonly pendingFlags = new Map<number, Entry>();
+
+  readonly state: MailboxState;
 
   constructor(
     readonly mailbox: Mailbox,
-    messages: MessageSummary[],
+    /** The shared state, or the messages to build a private one from (tests). */
+    messages: MailboxState | readonly MessageSummary[],
     readonly readOnly: boolean,
     keywords: string[],
   ) {
-    this.uids = messages.map((message) => message.uid);
-    for (const message of messages)
-      this.entries.set(message.uid, { flags: message.flags, modseq: message.modseq });
+    this.state = messages instanceof MailboxState ? messages : new MailboxState(mailbox.id, messages);
     for (const keyword of keywords) this.keywords.set(keyword.toLowerCase(), keyword);
     this.highestModseq = mailbox.highestModseq;
-    this.reportedCount = this.uids.length;
+    this.reportedCount = this.state.length;
   }
 
   get exists(): number {
-    return this.uids.length;
+    return this.state.length - this.pendingNew.size + this.pendingExpunges.size;
   }
 
   get modseq(): number {
@@ -62,7 +76,9 @@ export class MailboxView {
   }
 
   get recentCount(): number {
-    return this.recent.size;
+    let count = 0;
+    for (const uid of this.allUids()) if (this.isRecent(uid)) count++;
+    return count;
   }
 
   get keywordList(): string[] {
@@ -71,83 +87,98 @@ export class MailboxView {
 
   /** Marks the messages claimed as recent by this session (UIDs in (previous, current]). */
   markRecent(previous: number, current: number): void {
-    for (const uid of this.uids) if (uid > previous && uid <= current) this.recent.add(uid);
-    for (const uid of this.pendingNew.keys()) if (uid > previous && uid <= current) this.recent.add(uid);
+    if (current > previous) this.recentRanges.push([previous, current]);
   }
 
   isRecent(uid: number): boolean {
-    return this.recent.has(uid);
+    return this.recentRanges.some(([low, high]) => uid > low && uid <= high);
+  }
+
+  private get unchanged(): boolean {
+    return this.pendingNew.size === 0 && this.pendingExpunges.size === 0;
   }
 
   uidAt(seq: number): number | undefined {
-    return this.uids[seq - 1];
+    if (this.unchanged) return seq >= 1 && seq <= this.state.length ? this.state.uidAt(seq - 1) : undefined;
+    return this.allUids()[seq - 1];
   }
 
   /** Sequence number of a UID, or 0 when the message is not (or no longer) in view. */
   seqOf(uid: number): number {
-    let low = 0;
-    let high = this.uids.length - 1;
-    while (low <= high) {
-      const middle = (low + high) >> 1;
-      const value = this.uids[middle]!;
-      if (value === uid) return middle + 1;
-      if (value < uid) low = middle + 1;
-      else high = middle - 1;
-    }
-    return 0;
+    const expunged = this.pendingExpunges.has(uid);
+    if (!expunged && (this.pendingNew.has(uid) || this.state.indexOf(uid) < 0)) return 0;
+    const below = this.state.lowerBound(uid);
+    if (this.unchanged) return below + 1;
+    return (
+      below -
+      countBelow(sortedKeys(this.pendingNew), uid) +
+      countBelow(sortedKeys(this.pendingExpunges), uid) +
+      1
+    );
   }
 
+  /** The UIDs this client sees, in sequence order (a fresh array: callers may keep it). */
   allUids(): readonly number[] {
-    return this.uids;
+    const uids: number[] = [];
+    const expunged = sortedKeys(this.pendingExpunges);
+    let next = 0;
+    for (let index = 0; index < this.state.length; index++) {
+      const uid = this.state.uidAt(index);
+      while (next < expunged.length && expunged[next]! < uid) uids.push(expunged[next++]!);
+      if (!this.pendingNew.has(uid)) uids.push(uid);
+    }
+    while (next < expunged.length) uids.push(expunged[next++]!);
+    return uids;
   }
 
   flagsOf(uid: number): Flag[] {
-    return this.entries.get(uid)?.flags ?? [];
+    const expunged = this.pendingExpunges.get(uid);
+    if (expunged) return expunged.flags;
+    const index = this.state.indexOf(uid);
+    return index < 0 ? [] : this.state.flagsAt(index);
   }
 
   modseqOf(uid: number): number {
-    return this.entries.get(uid)?.modseq ?? 0;
+    const expunged = this.pendingExpunges.get(uid);
+    if (expunged) return expunged.modseq;
+    const index = this.state.indexOf(uid);
+    return index < 0 ? 0 : this.state.modseqAt(index);
   }
 
-  /** Records this session's own flag change so the journal echo of it is not reported back. */
+  /** Records this session's own flag change at once; its journal echo is then not reported back. */
   applyOwnFlags(uid: number, flags: Flag[], modseq: number): void {
-    const entry = this.entries.get(uid);
-    if (entry) {
-      entry.flags = flags;
-      entry.modseq = Math.max(entry.modseq, modseq);
-    }
-    const pending = this.pendingFlags.get(uid);
-    if (pending && pending.modseq <= modseq) this.pendingFlags.delete(uid);
+    this.state.setFlags(uid, flags, modseq);
+    this.ownChanges.set(uid, Math.max(this.ownChanges.get(uid) ?? 0, modseq));
     this.noteKeywords(flags);
     this.highestModseq = Math.max(this.highestModseq, modseq);
   }
 
-  /** Queues one journal entry; entries of other mailboxes are ignored. */
+  /** Applies one journal entry to the shared state and queues its effect for this client. */
   queue(entry: JournalEntry): void {
-    if (entry.mailboxId !== this.mailbox.id || entry.uid === null) return;
-    const uid = entry.uid;
+    if (entry.mailboxId !== this.mailbox.id) return;
     if (entry.modseq !== null) this.highestModseq = Math.max(this.highestModseq, entry.modseq);
-    switch (entry.kind) {
-      case 'message-new':
-        if (!this.entries.has(uid) && uid > (this.uids[this.uids.length - 1] ?? 0)) {
-          this.pendingNew.set(uid, { flags: entry.flags ?? [], modseq: entry.modseq ?? 0 });
-        }
+    this.queueEffect(this.state.apply(entry), entry.modseq ?? 0);
+  }
+
+  private queueEffect(effect: StateEffect, modseq: number): void {
+    switch (effect.kind) {
+      case 'none':
         return;
-      case 'message-flags': {
-        const known = this.entries.get(uid) ?? this.pendingNew.get(uid);
-        if (!known || known.modseq >= (entry.modseq ?? 0)) return;
-        if (this.pendingNew.has(uid)) known.flags = entry.flags ?? [];
-        else this.pendingFlags.set(uid, { flags: entry.flags ?? [], modseq: entry.modseq ?? 0 });
+      case 'added':
+        this.pendingNew.add(effect.uid);
+        return;
+      case 'removed':
+        if (this.pendingNew.delete(effect.uid)) return; // never shown: nothing to take back
+        this.pendingExpunges.set(effect.uid, { flags: effect.flags, modseq: effect.modseq });
+        this.pendingFlags.delete(effect.uid);
+        return;
+      case 'flags': {
+        const own = this.ownChanges.get(effect.uid);
+        if (own !== undefined && own >= modseq) return;
+        this.ownChanges.delete(effect.uid);
+        if (!this.pendingNew.has(effect.uid)) this.pendingFlags.add(effect.uid);
         return;
       }
-      case 'message-expunge':
-        if (this.pendingNew.delete(uid)) return;
-        if (this.entries.has(uid)) this.pendingExpunges.add(uid);
-        return;
-      case 'mailbox-create':
-      case 'mailbox-rename':
-      case 'mailbox-delete':
-        return;
     }
   }
 
@@ -180,47 +211,34 @@ export class MailboxView {
 
   private applyExpunges(updates: ViewUpdate[]): void {
     if (this.pendingExpunges.size === 0) return;
-    // Highest sequence numbers first: each EXPUNGE shifts the numbers above it.
-    for (let index = this.uids.length - 1; index >= 0; index--) {
-      const uid = this.uids[index]!;
-      if (!this.pendingExpunges.has(uid)) continue;
-      updates.push({ kind: 'expunge', seq: index + 1 });
-      this.entries.delete(uid);
-      this.recent.delete(uid);
-      this.pendingFlags.delete(uid);
+    // Highest first: each EXPUNGE shifts only the numbers above it.
+    for (const uid of sortedKeys(this.pendingExpunges).reverse()) {
+      updates.push({ kind: 'expunge', seq: this.seqOf(uid) });
+      this.pendingExpunges.delete(uid);
+      this.ownChanges.delete(uid);
     }
-    this.uids = this.uids.filter((uid) => !this.pendingExpunges.has(uid));
-    this.pendingExpunges.clear();
-    this.reportedCount = this.uids.length;
+    this.reportedCount = this.exists;
   }
 
   private applyFlagChanges(updates: ViewUpdate[]): void {
-    for (const [uid, change] of this.pendingFlags) {
-      const entry = this.entries.get(uid);
+    for (const uid of sortedKeys(this.pendingFlags)) {
       const seq = this.seqOf(uid);
-      if (!entry || seq === 0) continue;
-      const changed = !sameFlags(entry.flags, change.flags);
-      entry.flags = change.flags;
-      entry.modseq = change.modseq;
-      this.noteKeywords(change.flags);
-      if (changed) updates.push({ kind: 'fetch', seq, uid, flags: change.flags, modseq: change.modseq });
+      if (seq === 0 || this.pendingExpunges.has(uid)) continue;
+      const flags = this.flagsOf(uid);
+      this.noteKeywords(flags);
+      updates.push({ kind: 'fetch', seq, uid, flags, modseq: this.modseqOf(uid) });
     }
     this.pendingFlags.clear();
   }
 
   private applyNew(updates: ViewUpdate[]): void {
     if (this.pendingNew.size === 0) return;
-    const fresh = [...this.pendingNew.entries()].sort(([a], [b]) => a - b);
-    for (const [uid, entry] of fresh) {
-      this.uids.push(uid);
-      this.entries.set(uid, entry);
-      this.noteKeywords(entry.flags);
-    }
+    for (const uid of this.pendingNew) this.noteKeywords(this.flagsOf(uid));
     this.pendingNew.clear();
-    if (this.uids.length !== this.reportedCount) {
-      this.reportedCount = this.uids.length;
-      updates.push({ kind: 'exists', count: this.uids.length });
-      updates.push({ kind: 'recent', count: this.recent.size });
+    if (this.exists !== this.reportedCount) {
+      this.reportedCount = this.exists;
+      updates.push({ kind: 'exists', count: this.exists });
+      updates.push({ kind: 'recent', count: this.recentCount });
     }
   }
 

@@ -230,6 +230,19 @@ describe('the event stream', () => {
     });
   });
 
+  it('reports certificate changes', async () => {
+    const events = await EventClient.connect(h);
+    open.push(events);
+    const created = await h.call('POST', '/api/certificates', {
+      body: { type: 'server', names: ['events.example.test'], keyType: 'ecdsa' },
+    });
+    expect(created.status).toBe(201);
+    const change = await events.waitFor(
+      (event) => event.type === 'certificate.changed' && event.data.id === created.body.id,
+    );
+    expect(change.data).toMatchObject({ action: 'created' });
+  });
+
   it('drops a consumer that does not keep up, without slowing anything down', async () => {
     const slow = await EventClient.connect(h);
     open.push(slow);

@@ -196,11 +196,11 @@ describe('\\Recent', () => {
     expect(await loser.command('l1', 'FETCH 1 (FLAGS)')).toMatch(/^\* 1 FETCH \(FLAGS \(\)\)/);
   });
 
-  it('is given to the first of two sessions that SELECT, and never by EXAMINE', async () => {
+  it('is given to the first of two sessions that SELECT; EXAMINE shows it without claiming it', async () => {
     const account = await newAccount(server);
     await mailboxWith(account, 'Box', [[]], { recent: true });
     const [a, b] = [await loggedIn(account), await loggedIn(account)];
-    expect(await b.command('e1', 'EXAMINE Box')).toMatch(/^\* 0 RECENT/m);
+    expect(await b.command('e1', 'EXAMINE Box')).toMatch(/^\* 1 RECENT/m);
     expect(await a.command('s1', 'SELECT Box')).toMatch(/^\* 1 RECENT/m);
     expect(await b.command('s2', 'SELECT Box')).toMatch(/^\* 0 RECENT/m);
   });

@@ -11,13 +11,13 @@ import type { SelectCommand } from '../parser/index.ts';
 import { writeFlagLists } from '../updates.ts';
 
 async function openView(ctx: ImapContext, command: SelectCommand): Promise<MailboxView> {
-  const { store, follower } = ctx.services;
+  const { store, follower, mailboxStates } = ctx.services;
   const mailbox = await requireMailbox(ctx, command.mailbox);
   const keywords = await store.listKeywords(mailbox.id);
   await follower.catchUp();
-  const messages = await store.listMessages(mailbox.id);
-  // No await between the listing and setting the view: journal entries after the listing reach it.
-  const view = new MailboxView(mailbox, messages, command.name === 'EXAMINE', keywords);
+  // Shared with every session that has this mailbox selected; listed only when none has.
+  const state = await mailboxStates.acquire(mailbox, () => store.listMessages(mailbox.id));
+  const view = new MailboxView(mailbox, state, command.name === 'EXAMINE', keywords);
   ctx.session.view = view;
   ctx.session.state = 'selected';
   return view;

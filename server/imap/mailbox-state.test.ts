@@ -1,0 +1,99 @@
+import { describe, expect, it } from 'vitest';
+import type { JournalEntry, Mailbox, MessageSummary } from '../store/types.ts';
+import { MailboxState } from './mailbox-state.ts';
+import { MailboxView } from './mailbox-view.ts';
+
+const MAILBOX: Mailbox = {
+  id: 'm1',
+  userId: 'u1',
+  path: 'INBOX',
+  specialUse: null,
+  subscribed: true,
+  selectable: true,
+  uidValidity: 1,
+  uidNext: 4,
+  highestModseq: 3,
+};
+
+function summary(uid: number, flags: string[] = []): MessageSummary {
+  return { mailboxId: 'm1', uid, modseq: uid, flags, internalDate: new Date(0), size: 1, blobId: 'b' };
+}
+
+let nextId = 1;
+function entry(
+  kind: JournalEntry['kind'],
+  uid: number,
+  modseq: number,
+  flags: string[] | null = null,
+): JournalEntry {
+  return {
+    id: nextId++,
+    userId: 'u1',
+    mailboxId: 'm1',
+    kind,
+    uid,
+    modseq,
+    flags,
+    path: null,
+    oldPath: null,
+    at: new Date(),
+  };
+}
+
+describe('MailboxState shared by views', () => {
+  it('applies each entry once and gives every view the same effect', () => {
+    const state = new MailboxState('m1', [summary(1), summary(2), summary(3)]);
+    const a = new MailboxView(MAILBOX, state, false, []);
+    const b = new MailboxView(MAILBOX, state, false, []);
+    const added = entry('message-new', 4, 4, ['\\Seen']);
+    a.queue(added);
+    b.queue(added);
+    expect(state.length).toBe(4);
+    expect(a.exists).toBe(3); // not announced yet
+    expect(a.takeUpdates(true)).toEqual([
+      { kind: 'exists', count: 4 },
+      { kind: 'recent', count: 0 },
+    ]);
+    expect(b.exists).toBe(3);
+    const gone = entry('message-expunge', 2, 5);
+    a.queue(gone);
+    b.queue(gone);
+    expect(a.takeUpdates(false)).toEqual([]); // no EXPUNGE during FETCH/STORE/SEARCH
+    expect(a.allUids()).toEqual([1, 2, 3, 4]);
+    expect(a.seqOf(4)).toBe(4);
+    expect(a.takeUpdates(true)).toEqual([{ kind: 'expunge', seq: 2 }]);
+    expect(a.allUids()).toEqual([1, 3, 4]);
+    // b still shows 1..3 and has both changes waiting, expunge first.
+    expect(b.allUids()).toEqual([1, 2, 3]);
+    expect(b.seqOf(3)).toBe(3);
+    expect(b.seqOf(4)).toBe(0);
+    expect(b.flagsOf(2)).toEqual([]);
+    expect(b.takeUpdates(true)).toEqual([
+      { kind: 'expunge', seq: 2 },
+      { kind: 'exists', count: 3 },
+      { kind: 'recent', count: 0 },
+    ]);
+  });
+
+  it('does not echo a session its own flag change but tells the others', () => {
+    const state = new MailboxState('m1', [summary(1), summary(2)]);
+    const own = new MailboxView(MAILBOX, state, false, []);
+    const other = new MailboxView(MAILBOX, state, false, []);
+    own.applyOwnFlags(2, ['\\Flagged'], 7);
+    const echo = entry('message-flags', 2, 7, ['\\Flagged']);
+    own.queue(echo);
+    other.queue(echo);
+    expect(own.takeUpdates(true)).toEqual([]);
+    expect(other.takeUpdates(true)).toEqual([
+      { kind: 'fetch', seq: 2, uid: 2, flags: ['\\Flagged'], modseq: 7 },
+    ]);
+  });
+
+  it('ignores entries the listing already had', () => {
+    const state = new MailboxState('m1', [summary(1), summary(5, ['\\Seen'])]);
+    expect(state.apply(entry('message-new', 5, 5))).toEqual({ kind: 'none' });
+    expect(state.apply(entry('message-flags', 5, 2, []))).toEqual({ kind: 'none' });
+    expect(state.apply(entry('message-expunge', 3, 6))).toEqual({ kind: 'none' });
+    expect(state.flagsAt(1)).toEqual(['\\Seen']);
+  });
+});

@@ -1,0 +1,226 @@
+/**
+ * The latest known state of a mailbox's messages in this process, shared by every session that
+ * has it selected: UIDs, MODSEQs and flags in parallel typed arrays (16 bytes a message, flag lists
+ * interned), so a thousand idle sessions on one mailbox cost one copy, not a thousand. Each
+ * session's `MailboxView` keeps only what it has not reported yet on top of this.
+ *
+ * Journal entries are applied once per entry (the first session's listener applies it; the others
+ * get the memoised effect), in journal order.
+ */
+import type { JournalFollower } from '../store/follower.ts';
+import type { Flag, Id, JournalEntry, Mailbox, MessageSummary } from '../store/types.ts';
+
+/** What applying one journal entry did, so every view of the mailbox can queue the same change. */
+export type StateEffect =
+  | { kind: 'none' }
+  | { kind: 'added'; uid: number }
+  | { kind: 'removed'; uid: number; flags: Flag[]; modseq: number }
+  | { kind: 'flags'; uid: number };
+
+const NONE: StateEffect = { kind: 'none' };
+
+export class MailboxState {
+  private uids = new Uint32Array(0);
+  private modseqs = new Float64Array(0);
+  private flagIds = new Uint32Array(0);
+  private count = 0;
+  private readonly flagSets: Flag[][] = [];
+  private readonly flagSetIds = new Map<string, number>();
+  private lastEntryId = -1;
+  private lastEffect: StateEffect = NONE;
+  /** Views holding this state; the registry forgets it at zero. */
+  references = 0;
+
+  constructor(
+    readonly mailboxId: Id,
+    messages: readonly MessageSummary[],
+  ) {
+    this.reserve(messages.length);
+    for (const message of messages) this.push(message.uid, message.flags, message.modseq);
+  }
+
+  get length(): number {
+    return this.count;
+  }
+
+  get lastUid(): number {
+    return this.count > 0 ? this.uids[this.count - 1]! : 0;
+  }
+
+  uidAt(index: number): number {
+    return this.uids[index]!;
+  }
+
+  /** Number of UIDs below `uid` (its index when present). */
+  lowerBound(uid: number): number {
+    let low = 0;
+    let high = this.count;
+    while (low < high) {
+      const middle = (low + high) >>> 1;
+      if (this.uids[middle]! < uid) low = middle + 1;
+      else high = middle;
+    }
+    return low;
+  }
+
+  indexOf(uid: number): number {
+    const index = this.lowerBound(uid);
+    return index < this.count && this.uids[index] === uid ? index : -1;
+  }
+
+  flagsAt(index: number): Flag[] {
+    return this.flagSets[this.flagIds[index]!]!;
+  }
+
+  modseqAt(index: number): number {
+    return this.modseqs[index]!;
+  }
+
+  /** Sets flags and MODSEQ unless the stored MODSEQ is newer; true when applied. */
+  setFlags(uid: number, flags: Flag[], modseq: number): boolean {
+    const index = this.indexOf(uid);
+    if (index < 0 || this.modseqs[index]! > modseq) return false;
+    this.flagIds[index] = this.internFlags(flags);
+    this.modseqs[index] = modseq;
+    return true;
+  }
+
+  /** Applies a journal entry (once per entry id) and says what it changed. */
+  apply(entry: JournalEntry): StateEffect {
+    if (entry.id === this.lastEntryId) return this.lastEffect;
+    this.lastEntryId = entry.id;
+    this.lastEffect = this.applyOnce(entry);
+    return this.lastEffect;
+  }
+
+  private applyOnce(entry: JournalEntry): StateEffect {
+    if (entry.mailboxId !== this.mailboxId || entry.uid === null) return NONE;
+    const uid = entry.uid;
+    const modseq = entry.modseq ?? 0;
+    switch (entry.kind) {
+      case 'message-new':
+        if (uid <= this.lastUid) return NONE; // already in the listing this state was loaded from
+        this.reserve(this.count + 1);
+        this.push(uid, entry.flags ?? [], modseq);
+        return { kind: 'added', uid };
+      case 'message-flags':
+        // Equal MODSEQ still counts: the change may have been applied early by its own session.
+        return this.setFlags(uid, entry.flags ?? [], modseq) ? { kind: 'flags', uid } : NONE;
+      case 'message-expunge':
+        return this.remove(uid);
+      case 'mailbox-create':
+      case 'mailbox-rename':
+      case 'mailbox-delete':
+        return NONE;
+    }
+  }
+
+  private remove(uid: number): StateEffect {
+    const index = this.indexOf(uid);
+    if (index < 0) return NONE;
+    const effect: StateEffect = {
+      kind: 'removed',
+      uid,
+      flags: this.flagsAt(index),
+      modseq: this.modseqAt(index),
+    };
+    this.uids.copyWithin(index, index + 1, this.count);
+    this.modseqs.copyWithin(index, index + 1, this.count);
+    this.flagIds.copyWithin(index, index + 1, this.count);
+    this.count--;
+    return effect;
+  }
+
+  private push(uid: number, flags: Flag[], modseq: number): void {
+    this.uids[this.count] = uid;
+    this.modseqs[this.count] = modseq;
+    this.flagIds[this.count] = this.internFlags(flags);
+    this.count++;
+  }
+
+  private reserve(size: number): void {
+    if (size <= this.uids.length) return;
+    const capacity = Math.max(size, Math.ceil(this.uids.length * 1.25) + 16);
+    const grow = <T extends Uint32Array | Float64Array>(old: T, fresh: T): T => {
+      fresh.set(old.subarray(0, this.count));
+      return fresh;
+    };
+    this.uids = grow(this.uids, new Uint32Array(capacity));
+    this.modseqs = grow(this.modseqs, new Float64Array(capacity));
+    this.flagIds = grow(this.flagIds, new Uint32Array(capacity));
+  }
+
+  /** Distinct flag lists are few (a handful of combinations per mailbox): store each once. */
+  private internFlags(flags: Flag[]): number {
+    const key = flags.join('\u0000');
+    let id = this.flagSetIds.get(key);
+    if (id === undefined) {
+      id = this.flagSets.length;
+      this.flagSets.push(flags);
+      this.flagSetIds.set(key, id);
+    }
+    return id;
+  }
+}
+
+/**
+ * The shared states of this process, one per selected mailbox, kept while some view holds it. A
+ * state follows the journal itself from before its listing is read, so no change can fall between
+ * the listing and the first view (entries seen during the load are applied after it; applying is
+ * idempotent for what the listing already had).
+ */
+export class MailboxStates {
+  private readonly states = new Map<Id, { state: MailboxState; stopFollowing: () => void }>();
+  private readonly loading = new Map<Id, Promise<MailboxState>>();
+
+  constructor(private readonly follower: JournalFollower) {}
+
+  /** The state of a mailbox, loaded with `load` when no session has it yet. */
+  async acquire(mailbox: Mailbox, load: () => Promise<MessageSummary[]>): Promise<MailboxState> {
+    const state = this.states.get(mailbox.id)?.state ?? (await this.load(mailbox, load));
+    state.references++;
+    return state;
+  }
+
+  private load(mailbox: Mailbox, load: () => Promise<MessageSummary[]>): Promise<MailboxState> {
+    let loading = this.loading.get(mailbox.id);
+    if (!loading) {
+      loading = this.follow(mailbox, load).finally(() => this.loading.delete(mailbox.id));
+      this.loading.set(mailbox.id, loading);
+    }
+    return loading;
+  }
+
+  private async follow(mailbox: Mailbox, load: () => Promise<MessageSummary[]>): Promise<MailboxState> {
+    const early: JournalEntry[] = [];
+    let state: MailboxState | null = null;
+    const stopFollowing = this.follower.subscribe(mailbox.userId, (entry) => {
+      if (entry.mailboxId !== mailbox.id) return;
+      if (state) state.apply(entry);
+      else early.push(entry);
+    });
+    try {
+      const loaded = new MailboxState(mailbox.id, await load());
+      for (const entry of early) loaded.apply(entry);
+      state = loaded;
+      this.states.set(mailbox.id, { state, stopFollowing });
+      return state;
+    } catch (error) {
+      stopFollowing();
+      throw error;
+    }
+  }
+
+  release(state: MailboxState): void {
+    state.references--;
+    const held = this.states.get(state.mailboxId);
+    if (state.references <= 0 && held?.state === state) {
+      held.stopFollowing();
+      this.states.delete(state.mailboxId);
+    }
+  }
+
+  get size(): number {
+    return this.states.size;
+  }
+}
