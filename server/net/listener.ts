@@ -93,3 +93,43 @@ export function listen(options: ListenerOptions): Promise<RunningListener> {
     });
   });
 }
+
+/** A protocol's two listeners: plain (STARTTLS) and implicit TLS; 0 disables one, -1 picks a free port. */
+export interface ListenerPorts {
+  port: number;
+  tlsPort: number;
+}
+
+/** Opens a protocol's plain and implicit-TLS listeners; closes what opened when one fails. */
+export async function listenPlainAndTls(
+  options: Omit<ListenerOptions, 'port' | 'implicitTls'> & { ports: ListenerPorts },
+): Promise<RunningListener[]> {
+  const { ports, ...common } = options;
+  const listeners: RunningListener[] = [];
+  try {
+    for (const [port, implicitTls] of [
+      [ports.port, false],
+      [ports.tlsPort, true],
+    ] as const) {
+      if (port === 0) continue;
+      listeners.push(await listen({ ...common, port: Math.max(port, 0), implicitTls }));
+    }
+  } catch (error) {
+    await Promise.all(listeners.map((listener) => listener.close()));
+    throw error;
+  }
+  return listeners;
+}
+
+/**
+ * Stops accepting and ends the open connections with the protocol's goodbye. A listener's close
+ * resolves only once its connections are gone, so the goodbyes go out meanwhile.
+ */
+export async function closeListeners(
+  listeners: readonly RunningListener[],
+  sayGoodbye: () => Array<Promise<unknown>>,
+): Promise<void> {
+  const closing = listeners.map((listener) => listener.close());
+  await Promise.all(sayGoodbye());
+  await Promise.all(closing);
+}

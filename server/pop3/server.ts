@@ -4,7 +4,7 @@
  * of this process.
  */
 import type net from 'node:net';
-import { listen, type RunningListener } from '../net/listener.ts';
+import { closeListeners, listenPlainAndTls, type RunningListener } from '../net/listener.ts';
 import type { TlsProvider } from '../tls/context.ts';
 import { Pop3Connection, type Pop3Runtime } from './connection.ts';
 import type { Pop3Services } from './context.ts';
@@ -43,32 +43,19 @@ export async function startPop3(
     void connection.run();
     void connection.finished.then(() => connections.delete(connection));
   };
-  const host = services.config.pop3.host;
-  const onError = (error: Error) => services.logger.error({ err: error }, 'pop3 listener error');
-  const listeners: RunningListener[] = [];
-  try {
-    for (const [port, implicitTls] of [
-      [ports.port, false],
-      [ports.tlsPort, true],
-    ] as const) {
-      if (port === 0) continue;
-      listeners.push(
-        await listen({ host, port: Math.max(port, 0), implicitTls, tls, onConnection, onError }),
-      );
-    }
-  } catch (error) {
-    await Promise.all(listeners.map((listener) => listener.close()));
-    throw error;
-  }
+  const listeners = await listenPlainAndTls({
+    host: services.config.pop3.host,
+    ports,
+    tls,
+    onConnection,
+    onError: (error) => services.logger.error({ err: error }, 'pop3 listener error'),
+  });
   return {
     listeners,
     connections,
-    async stop() {
-      // A listener's close resolves once its connections are gone: end them meanwhile.
-      const closing = listeners.map((listener) => listener.close());
-      const open = [...connections];
-      await Promise.all(open.map((connection) => connection.shutdown()));
-      await Promise.all([...closing, ...open.map((connection) => connection.finished)]);
-    },
+    stop: () =>
+      closeListeners(listeners, () =>
+        [...connections].map((connection) => connection.shutdown().then(() => connection.finished)),
+      ),
   };
 }
