@@ -57,3 +57,22 @@ export const ALLOW_ALL: ConnectionHooks = {
   onConnect: () => Promise.resolve({ allow: true }),
   onClose: () => {},
 };
+
+/** The hooks' view of a freshly accepted connection. */
+export function connectionSessionOf(
+  id: string,
+  protocol: Protocol,
+  socket: { remoteAddress?: string; remotePort?: number; localPort?: number },
+  secure: boolean,
+): ConnectionSession {
+  return {
+    id,
+    protocol,
+    remoteAddress: socket.remoteAddress ?? '',
+    remotePort: socket.remotePort ?? 0,
+    localPort: socket.localPort ?? 0,
+    secure,
+    user: null,
+    openedAt: new Date(),
+  };
+}

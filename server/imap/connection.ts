@@ -8,7 +8,7 @@ import net from 'node:net';
 import zlib from 'node:zlib';
 import { clientNameOf, tlsDetails, type SessionHandle } from '../admin/sessions.ts';
 import { plaintextAuthAllowedFrom } from '../auth/login-policy.ts';
-import type { ConnectionSession } from '../hooks/types.ts';
+import { type ConnectionSession, connectionSessionOf } from '../hooks/types.ts';
 import type { Logger } from '../log.ts';
 import type { User } from '../store/types.ts';
 import { upgradeToTls } from '../net/listener.ts';
@@ -77,16 +77,7 @@ export class ImapConnection implements ImapSession {
     this.secure = secure;
     const remoteAddress = socket.remoteAddress ?? '';
     this.loopback = plaintextAuthAllowedFrom(services.config, remoteAddress);
-    this.connection = {
-      id: this.id,
-      protocol: 'imap',
-      remoteAddress,
-      remotePort: socket.remotePort ?? 0,
-      localPort: socket.localPort ?? 0,
-      secure,
-      user: null,
-      openedAt: new Date(),
-    };
+    this.connection = connectionSessionOf(this.id, 'imap', socket, secure);
     this.log = services.logger.child({ session: this.id, protocol: 'imap', remote: remoteAddress });
     this.framer = this.newFramer();
     this.context = this.makeContext();

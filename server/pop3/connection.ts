@@ -16,7 +16,7 @@ import crypto from 'node:crypto';
 import type net from 'node:net';
 import { tlsDetails, type SessionHandle } from '../admin/sessions.ts';
 import { plaintextAuthAllowedFrom } from '../auth/login-policy.ts';
-import type { ConnectionSession } from '../hooks/types.ts';
+import { type ConnectionSession, connectionSessionOf } from '../hooks/types.ts';
 import type { Logger } from '../log.ts';
 import { upgradeToTls } from '../net/listener.ts';
 import type { User } from '../store/types.ts';
@@ -97,16 +97,7 @@ export class Pop3Connection implements Pop3Session {
     this.services = runtime.services;
     const remoteAddress = socket.remoteAddress ?? '';
     this.loopback = plaintextAuthAllowedFrom(this.services.config, remoteAddress);
-    this.connection = {
-      id: this.id,
-      protocol: 'pop3',
-      remoteAddress,
-      remotePort: socket.remotePort ?? 0,
-      localPort: socket.localPort ?? 0,
-      secure,
-      user: null,
-      openedAt: new Date(),
-    };
+    this.connection = connectionSessionOf(this.id, 'pop3', socket, secure);
     this.log = this.services.logger.child({ session: this.id, protocol: 'pop3', remote: remoteAddress });
     this.context = this.makeContext();
   }
