@@ -5,6 +5,7 @@
  * What differs between the protocols (an unknown recipient, the Received header, one reply or one
  * per recipient) comes from the `MailProtocol` each passes in.
  */
+import { isLoopbackAddress } from '../auth/login-policy.ts';
 import dns from 'node:dns';
 import type net from 'node:net';
 import type tls from 'node:tls';
@@ -91,7 +92,6 @@ const SOCKET_TIMEOUT_MS = 5 * 60_000;
 const CLOSE_TIMEOUT_MS = 10_000;
 /** RFC 5321 asks for at least 100; more than this in one transaction is refused with 452. */
 const MAX_RECIPIENTS = 1000;
-const LOOPBACK = /^(127\.|::1$)/;
 
 type SmtpConnection = SMTPServer['connections'] extends Set<infer C> ? C : never;
 
@@ -148,7 +148,7 @@ class MallardSMTPServer extends SMTPServer {
 /** Reverse DNS for the Received header, skipped for loopback clients (nothing to learn there). */
 const resolver = {
   reverse(ip: string, callback: (error: Error | null, hostnames?: string[]) => void): void {
-    if (LOOPBACK.test(ip)) return callback(null, []);
+    if (isLoopbackAddress(ip)) return callback(null, []);
     dns.reverse(ip, callback);
   },
 };
