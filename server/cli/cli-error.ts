@@ -8,8 +8,10 @@ export const EXIT = {
   usage: 64, // EX_USAGE
   dataError: 65, // EX_DATAERR
   noUser: 67, // EX_NOUSER: unknown recipient or account
+  noInput: 66, // EX_NOINPUT: an input file cannot be read
   software: 70, // EX_SOFTWARE
   tempFail: 75, // EX_TEMPFAIL: try again later
+  noPerm: 77, // EX_NOPERM: the admin API refused the token
   config: 78, // EX_CONFIG
 } as const;
 

@@ -6,6 +6,10 @@ import { loadConfig } from '../config/load.ts';
 import type { Config } from '../config/schema.ts';
 import { openStore } from '../main.ts';
 import type { Store, User } from '../store/types.ts';
+import { findServer, type AdminClient } from './admin-client.ts';
+import { apiBackend } from './backends/api.ts';
+import { storeBackend } from './backends/store.ts';
+import type { Backend } from './backends/types.ts';
 import { CliError, EXIT } from './cli-error.ts';
 
 export interface CliContext {
@@ -24,6 +28,47 @@ export async function withStore<T>(
   } finally {
     await store.close();
   }
+}
+
+export interface BackendContext {
+  config: Config;
+  backend: Backend;
+}
+
+/**
+ * Runs a management command against the running server's admin API when one answers for this
+ * configuration, else against the store opened here (`--offline` forces that).
+ */
+export async function withBackend<T>(
+  configFile: string | undefined,
+  run: (context: BackendContext) => Promise<T>,
+): Promise<T> {
+  const config = loadConfig({ file: configFile });
+  const api = await findServer(config);
+  if (api) return run({ config, backend: apiBackend(api) });
+  const store = await openStore(config);
+  try {
+    return await run({ config, backend: storeBackend(store) });
+  } finally {
+    await store.close();
+  }
+}
+
+/** The running server's admin API, or a 75 saying none runs (for what only a server knows). */
+export async function withServer<T>(
+  configFile: string | undefined,
+  run: (api: AdminClient, config: Config) => Promise<T>,
+): Promise<T> {
+  const config = loadConfig({ file: configFile });
+  const api = await findServer(config);
+  if (!api) {
+    throw new CliError(
+      `no server is running for ${config.data_dir} (none answered on the admin API at ` +
+        `${config.admin.host}:${config.admin.port}); start one with \`mallard serve\``,
+      EXIT.tempFail,
+    );
+  }
+  return run(api, config);
 }
 
 export async function requireUser(store: Store, username: string): Promise<User> {

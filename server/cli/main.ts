@@ -7,21 +7,23 @@ import { isStoreError, type StoreErrorCode } from '../store/errors.ts';
 import { VERSION } from '../version.ts';
 import { CliError, EXIT } from './cli-error.ts';
 import { aliasCommand } from './commands/alias.ts';
+import { certCommand } from './commands/cert.ts';
 import { deliverCommand } from './commands/deliver.ts';
 import { mailboxCommand } from './commands/mailbox.ts';
 import { messageCommand } from './commands/message.ts';
 import { ruleCommand } from './commands/rule.ts';
 import { serveCommand } from './commands/serve.ts';
+import { sessionsCommand } from './commands/sessions.ts';
 import { statusCommand } from './commands/status.ts';
 import { userCommand } from './commands/user.ts';
 
 const HELP = `mallard ${VERSION}: a self-hosted IMAP/POP3 mail server
 
-usage: mallard COMMAND [ARGS] [--config FILE]
+usage: mallard COMMAND [ARGS] [--config FILE] [--offline]
 
   serve                                  run the mail server
   user add EMAIL --password PW|-         create an account (- reads the password from stdin)
-  user list | show EMAIL | passwd EMAIL | del EMAIL
+  user list | show EMAIL | passwd EMAIL | disable EMAIL | enable EMAIL | del EMAIL
   alias add ADDRESS EMAIL | del ADDRESS | list EMAIL
                                          extra addresses; *@domain is a catch-all
   deliver RECIPIENT... < message         local delivery (exit 67: unknown user, 75: try later)
@@ -32,10 +34,20 @@ usage: mallard COMMAND [ARGS] [--config FILE]
                                          connection rules: add deny|allow CIDR...,
                                          max-conn N, rate N, lockout N --window SECONDS,
                                          require-tls; --protocol P, --note TEXT
-  status                                 configuration and store health
+  rule enable ID | disable ID
+  sessions [--json] | sessions kick ID   live sessions of the running server
+  cert list | ca [--ecdsa] [--name CN]   TLS certificates: a local CA, server certificates
+  cert issue NAME... [--ecdsa] [--days N] [--activate]
+  cert import --cert FILE --key FILE [--activate]
+  cert activate ID | remove ID | export-ca [--der]
+  status                                 the running server's status, else configuration and
+                                         store health
 
 List commands take --json. The configuration file comes from --config or MALLARD_CONFIG;
 every key can also be set as MALLARD_<KEY_PATH>, e.g. MALLARD_IMAP_PORT=1143.
+When a server runs for the configuration, user, alias, rule, cert and status talk to its admin
+API (token from <data_dir>/admin.token); otherwise they open the store directly. --offline (or
+MALLARD_CLI_OFFLINE=1) always opens the store directly.
 `;
 
 const COMMANDS: Record<string, (argv: string[]) => Promise<number>> = {
@@ -46,6 +58,8 @@ const COMMANDS: Record<string, (argv: string[]) => Promise<number>> = {
   mailbox: mailboxCommand,
   message: messageCommand,
   rule: ruleCommand,
+  sessions: sessionsCommand,
+  cert: certCommand,
   status: statusCommand,
 };
 
@@ -53,9 +67,15 @@ const STORE_EXIT: Partial<Record<StoreErrorCode, number>> = {
   NONEXISTENT: EXIT.noUser,
   UNAVAILABLE: EXIT.tempFail,
   INVALID: EXIT.dataError,
+  // what the admin API answers 409 conflict for, so both paths exit alike
+  ALREADYEXISTS: EXIT.dataError,
+  CANNOT: EXIT.dataError,
 };
 
-async function run(argv: string[]): Promise<number> {
+async function run(args: string[]): Promise<number> {
+  // --offline is global: it may stand anywhere, and the commands see it as MALLARD_CLI_OFFLINE.
+  const argv = args.filter((arg) => arg !== '--offline');
+  if (argv.length !== args.length) process.env.MALLARD_CLI_OFFLINE = '1';
   const [name, ...rest] = argv;
   if (!name || name === 'help' || name === '--help' || name === '-h') {
     process.stdout.write(HELP);

@@ -1,11 +1,11 @@
 /**
- * `mallard rule list|add|del|move|enable|disable|test`: the connection rules in the store. Running
- * servers pick up a change within a few seconds (they poll the store's rules version).
+ * `mallard rule list|add|del|move|enable|disable|test`: the connection rules, through the running
+ * server's admin API (which applies a change at once and answers `test` with the rules in force),
+ * else in the store directly (running servers pick a change up within a few seconds).
  */
 import { parseIp } from '../../hooks/cidr.ts';
 import { describeRule } from '../../hooks/rule.ts';
-import { createRuleHooks, type RuleDecision } from '../../hooks/runner.ts';
-import { isStoreError } from '../../store/errors.ts';
+import type { RuleDecision } from '../../hooks/runner.ts';
 import {
   CONNECTION_RULE_KINDS,
   RULE_PROTOCOLS,
@@ -13,12 +13,10 @@ import {
   type ConnectionRuleKind,
   type NewConnectionRule,
   type RuleProtocol,
-  type Store,
 } from '../../store/types.ts';
-import { createLogger, type Logger } from '../../log.ts';
 import { parseCommandArgs, requirePositionals } from '../args.ts';
 import { CliError, EXIT, usageError } from '../cli-error.ts';
-import { printList, printObject, withStore } from '../context.ts';
+import { printList, printObject, withBackend } from '../context.ts';
 
 const USAGE = `mallard rule list [--json]
        mallard rule add deny|allow CIDR... [OPTIONS]
@@ -114,47 +112,12 @@ function newRule(
   }
 }
 
-/** Runs a store call on one rule, turning "no such rule" into a clear error. */
-async function onRule<T>(id: string, call: () => Promise<T>): Promise<T> {
-  try {
-    return await call();
-  } catch (error) {
-    if (isStoreError(error, 'NONEXISTENT')) throw new CliError(`no such rule: ${id}`, EXIT.dataError);
-    throw error;
-  }
-}
-
 function decisionText(decision: RuleDecision): string {
   const verdict = decision.allow ? 'allowed' : 'refused';
   if (!decision.rule) return `${verdict} (no rule decides)`;
   const by = `${verdict} by rule ${decision.rule.id} (#${decision.rule.position} ${describeRule(decision.rule)})`;
   if (decision.error) return `${by}: the rule failed: ${decision.error}`;
   return decision.allow ? by : `${by}: "${decision.reason}"`;
-}
-
-async function testAddress(
-  store: Store,
-  logger: Logger,
-  address: string,
-  values: { protocol?: string[]; tls?: boolean; user?: string; json?: boolean },
-): Promise<void> {
-  const protocols = parseProtocols(values.protocol);
-  if (protocols.length > 1) throw usageError('rule test takes one --protocol', USAGE);
-  if (!parseIp(address)) throw new CliError(`not an IP address: ${address}`, EXIT.dataError);
-  const hooks = createRuleHooks({ store, logger, pollMs: 0 });
-  try {
-    await hooks.reload();
-    const result = await hooks.test(address, protocols[0] ?? 'imap', {
-      secure: values.tls ?? false,
-      username: values.user ?? '',
-    });
-    printObject(result, values.json, [
-      ['connect', decisionText(result.connect)],
-      [values.tls ? 'login (tls)' : 'login (no tls)', decisionText(result.auth)],
-    ]);
-  } finally {
-    hooks.stop();
-  }
 }
 
 export async function ruleCommand(argv: string[]): Promise<number> {
@@ -172,10 +135,10 @@ export async function ruleCommand(argv: string[]): Promise<number> {
     },
     USAGE,
   );
-  return withStore(values.config, async ({ store }) => {
+  return withBackend(values.config, async ({ backend }) => {
     switch (action) {
       case 'list': {
-        const rules = await store.listRules();
+        const rules = await backend.listRules();
         printList(rules, values.json, (rule) => [
           rule.id,
           rule.position,
@@ -189,33 +152,42 @@ export async function ruleCommand(argv: string[]): Promise<number> {
       }
       case 'add': {
         const [kind = '', ...args] = positionals;
-        const rule = await store.createRule(newRule(kind, args, values));
+        const rule = await backend.createRule(newRule(kind, args, values));
         process.stdout.write(`${rule.id}\tadded at position ${rule.position}: ${describeRule(rule)}\n`);
         return EXIT.ok;
       }
       case 'del': {
         const [id] = requirePositionals(positionals, ['ID'], USAGE);
-        await onRule(id!, () => store.deleteRule(id!));
+        await backend.deleteRule(id!);
         process.stdout.write(`${id}\tdeleted\n`);
         return EXIT.ok;
       }
       case 'move': {
         const [id, position] = requirePositionals(positionals, ['ID', 'POSITION'], USAGE);
-        const rule = await onRule(id!, () => store.moveRule(id!, parseCount(position, 'POSITION')));
+        const rule = await backend.moveRule(id!, parseCount(position, 'POSITION'));
         process.stdout.write(`${rule.id}\tnow at position ${rule.position}\n`);
         return EXIT.ok;
       }
       case 'enable':
       case 'disable': {
         const [id] = requirePositionals(positionals, ['ID'], USAGE);
-        const rule = await onRule(id!, () => store.updateRule(id!, { enabled: action === 'enable' }));
+        const rule = await backend.setRuleEnabled(id!, action === 'enable');
         process.stdout.write(`${rule.id}\t${rule.enabled ? 'enabled' : 'disabled'}\n`);
         return EXIT.ok;
       }
       case 'test': {
         const [address] = requirePositionals(positionals, ['ADDRESS'], USAGE);
-        // Only failures of the rules themselves are worth showing here.
-        await testAddress(store, createLogger('error', process.stderr), address!, values);
+        const protocols = parseProtocols(values.protocol);
+        if (protocols.length > 1) throw usageError('rule test takes one --protocol', USAGE);
+        if (!parseIp(address!)) throw new CliError(`not an IP address: ${address}`, EXIT.dataError);
+        const result = await backend.testRules(address!, protocols[0] ?? 'imap', {
+          secure: values.tls ?? false,
+          username: values.user ?? '',
+        });
+        printObject(result, values.json, [
+          ['connect', decisionText(result.connect)],
+          [values.tls ? 'login (tls)' : 'login (no tls)', decisionText(result.auth)],
+        ]);
         return EXIT.ok;
       }
       default:

@@ -1,14 +1,14 @@
-/** `mallard user add|list|show|passwd|del`: accounts. */
-import { hashPassword } from '../../auth/password.ts';
-import type { User } from '../../store/types.ts';
+/** `mallard user add|list|show|passwd|disable|enable|del`: accounts. */
+import type { UserRecord } from '../backends/types.ts';
 import { parseCommandArgs, passwordFrom, requirePositionals } from '../args.ts';
 import { CliError, EXIT, usageError } from '../cli-error.ts';
-import { formatBytes, parseSize, printList, printObject, requireUser, withStore } from '../context.ts';
+import { formatBytes, parseSize, printList, printObject, withBackend } from '../context.ts';
 
 const USAGE = `mallard user add EMAIL --password PW|- [--name NAME] [--quota SIZE]
        mallard user list [--search TEXT] [--json]
        mallard user show EMAIL [--json]
        mallard user passwd EMAIL [--password PW|-]
+       mallard user disable EMAIL | enable EMAIL
        mallard user del EMAIL`;
 
 const EMAIL = /^[^\s@]+@[^\s@]+$/;
@@ -19,7 +19,7 @@ function checkPassword(password: string): string {
   return password;
 }
 
-function quotaText(user: User): string {
+function quotaText(user: UserRecord): string {
   return `${formatBytes(user.usedBytes)} / ${user.quotaBytes ? formatBytes(user.quotaBytes) : 'unlimited'}`;
 }
 
@@ -35,16 +35,20 @@ export async function userCommand(argv: string[]): Promise<number> {
     },
     USAGE,
   );
-  return withStore(values.config, async ({ store }) => {
+  const email = () => requirePositionals(positionals, ['EMAIL'], USAGE)[0]!;
+  // Everything that can be checked without the store is checked before it is opened.
+  let newPassword: string | undefined;
+  if (action === 'add') {
+    if (!EMAIL.test(email())) throw new CliError(`not an email address: ${email()}`, EXIT.dataError);
+    if (values.password === undefined) throw usageError('missing --password', USAGE);
+  }
+  if (action === 'add') newPassword = checkPassword(await passwordFrom(values.password));
+  return withBackend(values.config, async ({ backend }) => {
     switch (action) {
       case 'add': {
-        const [email] = requirePositionals(positionals, ['EMAIL'], USAGE);
-        if (!EMAIL.test(email!)) throw new CliError(`not an email address: ${email}`, EXIT.dataError);
-        if (values.password === undefined) throw usageError('missing --password', USAGE);
-        const password = checkPassword(await passwordFrom(values.password));
-        const user = await store.createUser({
-          username: email!,
-          passwordHash: await hashPassword(password),
+        const user = await backend.createUser({
+          username: email(),
+          password: newPassword!,
           name: values.name,
           quotaBytes: values.quota === undefined ? undefined : parseSize(values.quota),
         });
@@ -52,8 +56,7 @@ export async function userCommand(argv: string[]): Promise<number> {
         return EXIT.ok;
       }
       case 'list': {
-        const { users } = await store.listUsers({ search: values.search, limit: 1_000_000 });
-        printList(users, values.json, (user) => [
+        printList(await backend.listUsers(values.search), values.json, (user) => [
           user.username,
           user.name,
           quotaText(user),
@@ -62,31 +65,33 @@ export async function userCommand(argv: string[]): Promise<number> {
         return EXIT.ok;
       }
       case 'show': {
-        const [email] = requirePositionals(positionals, ['EMAIL'], USAGE);
-        const user = await requireUser(store, email!);
-        const addresses = await store.listAddresses(user.id);
+        const user = await backend.getUser(email());
+        const addresses = await backend.listAddresses(user.username);
         printObject({ ...user, addresses }, values.json, [
           ['address', user.username],
           ['name', user.name],
           ['status', user.disabled ? 'disabled' : 'active'],
           ['storage', quotaText(user)],
           ['addresses', addresses.map((a) => a.address).join(', ')],
-          ['created', user.createdAt.toISOString()],
+          ['created', user.createdAt],
         ]);
         return EXIT.ok;
       }
       case 'passwd': {
-        const [email] = requirePositionals(positionals, ['EMAIL'], USAGE);
-        const user = await requireUser(store, email!);
+        await backend.getUser(email()); // an unknown user is said before a password is read
         const password = checkPassword(await passwordFrom(values.password));
-        await store.setPasswordHash(user.id, await hashPassword(password));
+        const user = await backend.setPassword(email(), password);
         process.stdout.write(`${user.username}\tpassword changed\n`);
         return EXIT.ok;
       }
+      case 'disable':
+      case 'enable': {
+        const user = await backend.setDisabled(email(), action === 'disable');
+        process.stdout.write(`${user.username}\t${user.disabled ? 'disabled' : 'enabled'}\n`);
+        return EXIT.ok;
+      }
       case 'del': {
-        const [email] = requirePositionals(positionals, ['EMAIL'], USAGE);
-        const user = await requireUser(store, email!);
-        await store.deleteUser(user.id);
+        const user = await backend.deleteUser(email());
         process.stdout.write(`${user.username}\tdeleted\n`);
         return EXIT.ok;
       }

@@ -1,0 +1,192 @@
+/**
+ * The management backend on a running server's admin API. The API names users by id, so a
+ * username is looked up first (an exact match among the search results); answers are mapped to
+ * the records the store backend gives, so the output does not depend on the path taken.
+ */
+import type { RuleJson, UserDetailJson, UserJson } from '../../admin/schemas.ts';
+import type { RuleDecision, RuleTestResult } from '../../hooks/runner.ts';
+import type { Protocol } from '../../hooks/types.ts';
+import type { AddressKind, ConnectionRule } from '../../store/types.ts';
+import type { AdminClient } from '../admin-client.ts';
+import { CliError, EXIT } from '../cli-error.ts';
+import type { AddressRecord, Backend, UserRecord } from './types.ts';
+
+const PAGE = 500;
+const USER = { notFound: EXIT.noUser };
+
+interface UserList {
+  users: UserJson[];
+  total: number;
+}
+
+interface ApiDecision {
+  allow: boolean;
+  ruleId: string | null;
+  reason: string | null;
+  error: string | null;
+}
+
+const userRecord = ({
+  id,
+  username,
+  name,
+  disabled,
+  quotaBytes,
+  usedBytes,
+  createdAt,
+}: UserJson): UserRecord => ({
+  id,
+  username,
+  name,
+  disabled,
+  quotaBytes,
+  usedBytes,
+  createdAt,
+});
+
+/** The API's rule without its verdict counters, dates as Dates: what the store gives. */
+function ruleOf({ counters: _counters, createdAt, updatedAt, ...rule }: RuleJson): ConnectionRule {
+  return {
+    ...rule,
+    kind: rule.kind as ConnectionRule['kind'],
+    protocols: rule.protocols as ConnectionRule['protocols'],
+    createdAt: new Date(createdAt),
+    updatedAt: new Date(updatedAt),
+  };
+}
+
+const path = encodeURIComponent;
+
+export function apiBackend(api: AdminClient): Backend {
+  async function allUsers(search?: string): Promise<UserJson[]> {
+    const users: UserJson[] = [];
+    for (let offset = 0; ; offset += PAGE) {
+      const query = new URLSearchParams({ offset: String(offset), limit: String(PAGE) });
+      if (search) query.set('search', search);
+      const page = await api.request<UserList>('GET', `/api/users?${query}`);
+      users.push(...page.users);
+      if (page.users.length < PAGE || users.length >= page.total) return users;
+    }
+  }
+
+  async function findUser(username: string): Promise<UserJson> {
+    const wanted = username.trim().toLowerCase();
+    const user = (await allUsers(wanted)).find((candidate) => candidate.username === wanted);
+    if (!user) throw new CliError(`no such user: ${username}`, EXIT.noUser);
+    return user;
+  }
+
+  async function addressesOf(user: { id: string }): Promise<AddressRecord[]> {
+    const { addresses } = await api.request<{ addresses: Array<{ address: string; kind: AddressKind }> }>(
+      'GET',
+      `/api/users/${path(user.id)}/aliases`,
+      undefined,
+      USER,
+    );
+    return addresses.map((address) => ({ address: address.address, userId: user.id, kind: address.kind }));
+  }
+
+  async function updateUser(username: string, patch: Record<string, unknown>): Promise<UserRecord> {
+    const user = await findUser(username);
+    return userRecord(await api.request<UserJson>('PATCH', `/api/users/${path(user.id)}`, patch, USER));
+  }
+
+  return {
+    via: 'api',
+    async createUser(input) {
+      const { user } = await api.request<{ user: UserJson }>('POST', '/api/users', input);
+      return userRecord(user);
+    },
+    async listUsers(search) {
+      return (await allUsers(search)).map(userRecord);
+    },
+    async getUser(username) {
+      const user = await findUser(username);
+      return userRecord(
+        await api.request<UserDetailJson>('GET', `/api/users/${path(user.id)}`, undefined, USER),
+      );
+    },
+    setPassword: (username, password) => updateUser(username, { password }),
+    setDisabled: (username, disabled) => updateUser(username, { disabled }),
+    async deleteUser(username) {
+      const user = await findUser(username);
+      await api.request('DELETE', `/api/users/${path(user.id)}`, undefined, USER);
+      return userRecord(user);
+    },
+    async listAddresses(username) {
+      return addressesOf(await findUser(username));
+    },
+    async addAddress(username, address) {
+      const user = await findUser(username);
+      const added = await api.request<{ address: string; kind: AddressKind }>(
+        'POST',
+        `/api/users/${path(user.id)}/aliases`,
+        { address },
+        USER,
+      );
+      return { address: added.address, userId: user.id, kind: added.kind };
+    },
+    async removeAddress(address) {
+      // The API removes an address through its user: find the owner among all users.
+      const wanted = address.trim().toLowerCase();
+      for (const user of await allUsers()) {
+        if (!(await addressesOf(user)).some((candidate) => candidate.address === wanted)) continue;
+        await api.request('DELETE', `/api/users/${path(user.id)}/aliases/${path(wanted)}`, undefined, USER);
+        return;
+      }
+      throw new CliError(`no such address ${wanted}`, EXIT.noUser);
+    },
+    async listRules() {
+      const { rules } = await api.request<{ rules: RuleJson[] }>('GET', '/api/rules');
+      return rules.map(ruleOf);
+    },
+    async createRule(rule) {
+      return ruleOf(await api.request<RuleJson>('POST', '/api/rules', rule));
+    },
+    async deleteRule(id) {
+      await onRule(id, () => api.request('DELETE', `/api/rules/${path(id)}`));
+    },
+    async moveRule(id, position) {
+      return ruleOf(
+        await onRule(id, () => api.request<RuleJson>('POST', `/api/rules/${path(id)}/move`, { position })),
+      );
+    },
+    async setRuleEnabled(id, enabled) {
+      return ruleOf(
+        await onRule(id, () => api.request<RuleJson>('PATCH', `/api/rules/${path(id)}`, { enabled })),
+      );
+    },
+    async testRules(address, protocol, options) {
+      const result = await api.request<{
+        address: string;
+        protocol: Protocol;
+        connect: ApiDecision;
+        auth: ApiDecision;
+      }>('POST', '/api/rules/test', { address, protocol, ...options });
+      const rules = await this.listRules();
+      const decision = (answer: ApiDecision): RuleDecision => ({
+        allow: answer.allow,
+        rule: rules.find((rule) => rule.id === answer.ruleId) ?? null,
+        reason: answer.reason,
+        error: answer.error,
+      });
+      return {
+        address: result.address,
+        protocol: result.protocol,
+        connect: decision(result.connect),
+        auth: decision(result.auth),
+      } satisfies RuleTestResult;
+    },
+  };
+}
+
+/** "no such rule: ID" as the store backend says it (the API says "no such rule ID"). */
+async function onRule<T>(id: string, call: () => Promise<T>): Promise<T> {
+  try {
+    return await call();
+  } catch (error) {
+    if (error instanceof CliError && /^no such rule/.test(error.message))
+      throw new CliError(`no such rule: ${id}`, EXIT.dataError);
+    throw error;
+  }
+}

@@ -1,0 +1,85 @@
+/** The management backend on the store opened in this process (no server runs, or --offline). */
+import { hashPassword } from '../../auth/password.ts';
+import { createRuleHooks } from '../../hooks/runner.ts';
+import { createLogger } from '../../log.ts';
+import { isStoreError } from '../../store/errors.ts';
+import type { Address, Store, User } from '../../store/types.ts';
+import { CliError, EXIT } from '../cli-error.ts';
+import { requireUser } from '../context.ts';
+import type { AddressRecord, Backend, UserRecord } from './types.ts';
+
+export function userRecord(user: User): UserRecord {
+  return { ...user, createdAt: user.createdAt.toISOString() };
+}
+
+const addressRecord = (address: Address): AddressRecord => ({ ...address });
+
+/** Runs a store call on one rule, turning "no such rule" into a clear error. */
+async function onRule<T>(id: string, call: () => Promise<T>): Promise<T> {
+  try {
+    return await call();
+  } catch (error) {
+    if (isStoreError(error, 'NONEXISTENT')) throw new CliError(`no such rule: ${id}`, EXIT.dataError);
+    throw error;
+  }
+}
+
+export function storeBackend(store: Store): Backend {
+  return {
+    via: 'store',
+    async createUser({ username, password, name, quotaBytes }) {
+      const user = await store.createUser({
+        username,
+        passwordHash: await hashPassword(password),
+        name,
+        quotaBytes,
+      });
+      return userRecord(user);
+    },
+    async listUsers(search) {
+      const { users } = await store.listUsers({ search, limit: 1_000_000 });
+      return users.map(userRecord);
+    },
+    async getUser(username) {
+      return userRecord(await requireUser(store, username));
+    },
+    async setPassword(username, password) {
+      const user = await requireUser(store, username);
+      await store.setPasswordHash(user.id, await hashPassword(password));
+      return userRecord(user);
+    },
+    async setDisabled(username, disabled) {
+      const user = await requireUser(store, username);
+      return userRecord(await store.updateUser(user.id, { disabled }));
+    },
+    async deleteUser(username) {
+      const user = await requireUser(store, username);
+      await store.deleteUser(user.id);
+      return userRecord(user);
+    },
+    async listAddresses(username) {
+      const user = await requireUser(store, username);
+      return (await store.listAddresses(user.id)).map(addressRecord);
+    },
+    async addAddress(username, address) {
+      const user = await requireUser(store, username);
+      return addressRecord(await store.addAddress(user.id, address));
+    },
+    removeAddress: (address) => store.removeAddress(address),
+    listRules: () => store.listRules(),
+    createRule: (rule) => store.createRule(rule),
+    deleteRule: (id) => onRule(id, () => store.deleteRule(id)),
+    moveRule: (id, position) => onRule(id, () => store.moveRule(id, position)),
+    setRuleEnabled: (id, enabled) => onRule(id, () => store.updateRule(id, { enabled })),
+    async testRules(address, protocol, options) {
+      // Only failures of the rules themselves are worth showing here.
+      const hooks = createRuleHooks({ store, logger: createLogger('error', process.stderr), pollMs: 0 });
+      try {
+        await hooks.reload();
+        return await hooks.test(address, protocol, options);
+      } finally {
+        hooks.stop();
+      }
+    },
+  };
+}

@@ -1,0 +1,57 @@
+/**
+ * What the management commands need, with two implementations: `api.ts` (a running server's admin
+ * API) and `store.ts` (the store opened in this process). Both return the same plain records, so
+ * a command prints the same lines and JSON whichever answered.
+ */
+import type { RuleTestResult } from '../../hooks/runner.ts';
+import type { AddressKind, ConnectionRule, NewConnectionRule, RuleProtocol } from '../../store/types.ts';
+
+/** A user as printed: the store's fields, dates as ISO strings. */
+export interface UserRecord {
+  id: string;
+  username: string;
+  name: string;
+  disabled: boolean;
+  quotaBytes: number;
+  usedBytes: number;
+  createdAt: string;
+}
+
+export interface AddressRecord {
+  address: string;
+  userId: string;
+  kind: AddressKind;
+}
+
+export interface NewUserInput {
+  username: string;
+  password: string;
+  name?: string;
+  quotaBytes?: number;
+}
+
+export interface Backend {
+  readonly via: 'api' | 'store';
+  createUser(input: NewUserInput): Promise<UserRecord>;
+  listUsers(search?: string): Promise<UserRecord[]>;
+  /** 67 (no such user) when missing. */
+  getUser(username: string): Promise<UserRecord>;
+  setPassword(username: string, password: string): Promise<UserRecord>;
+  setDisabled(username: string, disabled: boolean): Promise<UserRecord>;
+  deleteUser(username: string): Promise<UserRecord>;
+
+  listAddresses(username: string): Promise<AddressRecord[]>;
+  addAddress(username: string, address: string): Promise<AddressRecord>;
+  removeAddress(address: string): Promise<void>;
+
+  listRules(): Promise<ConnectionRule[]>;
+  createRule(rule: NewConnectionRule): Promise<ConnectionRule>;
+  deleteRule(id: string): Promise<void>;
+  moveRule(id: string, position: number): Promise<ConnectionRule>;
+  setRuleEnabled(id: string, enabled: boolean): Promise<ConnectionRule>;
+  testRules(
+    address: string,
+    protocol: RuleProtocol,
+    options: { secure: boolean; username: string },
+  ): Promise<RuleTestResult>;
+}
