@@ -636,6 +636,22 @@ export function storeContractSuite(name: string, openFresh: () => Promise<StoreF
         await rejectsWith(store.listMessages('999999'), 'NONEXISTENT');
       });
 
+      it('reads several bodies at once, leaving out missing ones', async () => {
+        const user = await newUser();
+        const box = await inbox(user);
+        const raws = Array.from({ length: 300 }, (_, i) => message(`batch ${i}`));
+        for (const raw of raws) await store.append(box.id, raw);
+        const ids = raws.map((raw) => sha256(raw));
+        const missing = '0'.repeat(64);
+        const found = await store.readBlobs([missing, ...ids, ids[0]!]);
+        expect(found.size).toBe(raws.length);
+        expect(found.has(missing)).toBe(false);
+        raws.forEach((raw, i) => expect(found.get(ids[i]!)?.equals(raw)).toBe(true));
+        expect([...(await store.readBlobs([ids[7]!])).entries()]).toEqual([[ids[7], raws[7]]]);
+        expect((await store.readBlobs([missing])).size).toBe(0);
+        expect((await store.readBlobs([])).size).toBe(0);
+      });
+
       it('reads the MIME index of a stored body', async () => {
         const user = await newUser();
         const box = await inbox(user);

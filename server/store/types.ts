@@ -345,6 +345,12 @@ export interface Store {
   ): Promise<MessageSummary[]>;
   getMessage(mailboxId: Id, uid: number): Promise<MessageSummary | null>;
   readBlob(blobId: string): Promise<Buffer>;
+  /**
+   * Several bodies at once (a FETCH batch), by blob id. Blobs that do not exist (any more) are
+   * simply absent from the map; duplicates in `blobIds` are read once. The caller bounds the total
+   * size it asks for.
+   */
+  readBlobs(blobIds: readonly string[]): Promise<Map<string, Buffer>>;
   readMimeIndex(blobId: string): Promise<MimeIndex>;
   storeFlags(
     mailboxId: Id,

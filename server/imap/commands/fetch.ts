@@ -2,7 +2,8 @@
  * FETCH and UID FETCH (RFC 3501 6.4.5 and 6.4.8, RFC 3516 BINARY, RFC 7162 CONDSTORE).
  *
  * Messages are handled in batches: the batch's \Seen changes are stored, its summary rows listed in
- * one query, then each message's response is written and sent once enough bytes have gathered
+ * one query, the bodies section data needs read together (a few statements per batch, bounded by
+ * size), then each message's response is written and sent once enough bytes have gathered
  * (awaiting the socket, so a slow client holds back the reading, not the memory). The store is only
  * asked for what the items need: FLAGS, UID and MODSEQ come from the session's view.
  *
@@ -25,7 +26,7 @@ import { sessionFlags } from '../updates.ts';
 /** Messages per batch: bounds one \Seen transaction, one listing and the memory held for it. */
 const BATCH = 256;
 /** Responses are sent once this many bytes have gathered (a single large message is sent alone). */
-const FLUSH_BYTES = 64 * 1024;
+const FLUSH_BYTES = 256 * 1024;
 
 /** Largest UID gap bridged inside one listed range. */
 const MAX_BRIDGED_GAP = 16;
@@ -70,17 +71,13 @@ async function listSummaries(
   return new Map(summaries.map((summary) => [summary.uid, summary]));
 }
 
-/** The message's body and index as the plan needs them; null when another session expunged it. */
-async function loadContent(
-  ctx: ImapContext,
-  plan: FetchPlan,
-  summary: MessageSummary,
-): Promise<{ index: MimeIndex | null; raw: Buffer | null } | null> {
-  const { store } = ctx.services;
+const NO_INDEX = { index: null };
+const NO_FLAGS: readonly string[] = [];
+
+/** The message's MIME index; null when another session expunged it. */
+async function loadIndex(ctx: ImapContext, summary: MessageSummary): Promise<{ index: MimeIndex } | null> {
   try {
-    const index = plan.needsIndex ? await store.readMimeIndex(summary.blobId) : null;
-    const raw = plan.needsRaw ? await store.readBlob(summary.blobId) : null;
-    return { index, raw };
+    return { index: await ctx.services.store.readMimeIndex(summary.blobId) };
   } catch (error) {
     // The last copy of the body went with the expunge.
     if (isStoreError(error, 'NONEXISTENT')) return null;
@@ -88,8 +85,17 @@ async function loadContent(
   }
 }
 
+/**
+ * The bodies of a run of messages, read together (a few statements rather than one per message).
+ * A body missing from the result went with another session's expunge.
+ */
+function loadBodies(ctx: ImapContext, summaries: readonly MessageSummary[]): Promise<Map<string, Buffer>> {
+  return ctx.services.store.readBlobs(summaries.map((summary) => summary.blobId));
+}
+
 /** Short responses (flags, dates) gathered between two size checks. */
 const CHECK_EVERY = 64;
+const EMPTY = Buffer.alloc(0);
 
 /** Gathers responses and sends them in chunks of about FLUSH_BYTES, awaiting the socket. */
 class FetchWriter {
@@ -105,13 +111,20 @@ class FetchWriter {
   }
 
   /**
-   * After each message. The builder's size is measured only every CHECK_EVERY short responses (it
-   * walks the pending text), or after each message with body data (literals go out as chunks).
+   * After each message: whether enough has gathered to send. The builder's size is measured only
+   * every CHECK_EVERY short responses (it walks the pending text), or after each message with body
+   * data (literals go out as chunks). Synchronous, so a message that does not fill the chunk costs
+   * no promise.
    */
-  async messageDone(withData: boolean): Promise<void> {
-    if (!withData && ++this.unchecked < CHECK_EVERY) return;
-    this.unchecked = 0;
-    if (this.builder.byteLength >= FLUSH_BYTES) await this.flush();
+  full(withData: boolean): boolean {
+    if (!withData) {
+      if (++this.unchecked < CHECK_EVERY) return false;
+      this.unchecked = 0;
+      // Turns the text gathered so far into a chunk, so that measuring it does not walk (and
+      // flatten) an ever longer pending string at every check.
+      this.builder.raw(EMPTY);
+    }
+    return this.builder.byteLength >= FLUSH_BYTES;
   }
 
   async flush(): Promise<void> {
@@ -128,38 +141,66 @@ interface FetchRun {
   plan: FetchPlan;
   writer: FetchWriter;
   condstore: boolean;
+  /** FLAGS is asked for. */
+  flags: boolean;
   /** Some message could not be read any more (expunged by another session). */
   expunged: boolean;
 }
 
+/** Bodies read together are bounded by their total size (a single larger body is read alone). */
+const BODY_BYTES = 4 * 1024 * 1024;
+
 async function fetchBatch(run: FetchRun, seqs: readonly number[], uids: readonly number[]): Promise<void> {
   const { ctx, view, plan } = run;
-  const changed = plan.setsSeen && !view.readOnly ? await markSeen(ctx, view, uids) : new Set<number>();
+  const changed = plan.setsSeen && !view.readOnly ? await markSeen(ctx, view, uids) : null;
   const summaries = plan.needsSummary ? await listSummaries(ctx, view, uids) : null;
-  for (let i = 0; i < uids.length; i++) {
-    const uid = uids[i]!;
-    const summary = summaries?.get(uid) ?? null;
-    if (summaries !== null && summary === null) {
-      run.expunged = true;
-      continue;
+  let start = 0;
+  while (start < uids.length) {
+    let end = uids.length;
+    let bodies: Map<string, Buffer> | null = null;
+    if (plan.needsRaw) {
+      // Section data: the bodies of a run of messages (up to BODY_BYTES) are read at once.
+      const group: MessageSummary[] = [];
+      let bytes = 0;
+      for (end = start; end < uids.length; end++) {
+        const summary = summaries!.get(uids[end]!);
+        if (summary === undefined) continue;
+        if (group.length > 0 && bytes + summary.size > BODY_BYTES) break;
+        group.push(summary);
+        bytes += summary.size;
+      }
+      bodies = group.length > 0 ? await loadBodies(ctx, group) : new Map<string, Buffer>();
     }
-    const content = summary === null ? { index: null, raw: null } : await loadContent(ctx, plan, summary);
-    if (content === null) {
-      run.expunged = true;
-      continue;
+    for (let i = start; i < end; i++) {
+      const uid = uids[i]!;
+      const summary = summaries === null ? null : (summaries.get(uid) ?? null);
+      const raw = bodies === null || summary === null ? null : (bodies.get(summary.blobId) ?? null);
+      if ((summaries !== null && summary === null) || (bodies !== null && raw === null)) {
+        run.expunged = true;
+        continue;
+      }
+      // Only awaited when the plan needs the index, so a message costs no promise otherwise.
+      const loaded = plan.needsIndex && summary !== null ? await loadIndex(ctx, summary) : NO_INDEX;
+      if (loaded === null) {
+        run.expunged = true;
+        continue;
+      }
+      const flagsChanged = changed !== null && changed.has(uid);
+      const message: FetchMessage = {
+        seq: seqs[i]!,
+        uid,
+        // Looked up only when answered: FLAGS (or MODSEQ) asked for, or reported after \Seen was set.
+        flags: run.flags || flagsChanged ? sessionFlags(view, uid) : NO_FLAGS,
+        modseq: plan.modseq || (flagsChanged && run.condstore) ? view.modseqOf(uid) : 0,
+        summary,
+        index: loaded.index,
+        raw,
+        flagsChanged,
+      };
+      renderFetch(run.writer.current, plan.items, message, { condstore: run.condstore });
+      if (run.writer.full(plan.needsRaw)) await run.writer.flush();
     }
-    const message: FetchMessage = {
-      seq: seqs[i]!,
-      uid,
-      flags: sessionFlags(view, uid),
-      modseq: view.modseqOf(uid),
-      summary,
-      index: content.index,
-      raw: content.raw,
-      flagsChanged: changed.has(uid),
-    };
-    renderFetch(run.writer.current, plan.items, message, { condstore: run.condstore });
-    await run.writer.messageDone(plan.needsRaw);
+    start = end;
   }
 }
 
@@ -179,6 +220,7 @@ export const fetch: CommandHandler<FetchCommand> = {
       plan,
       writer: new FetchWriter(ctx),
       condstore: ctx.session.enabled.has('CONDSTORE'),
+      flags: plan.items.some((item) => item.kind === 'attribute' && item.name === 'FLAGS'),
       expunged: false,
     };
     const changedSince = command.modifiers.changedSince;

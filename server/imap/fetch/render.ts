@@ -6,6 +6,7 @@ import { extractSection, partial, type MimeIndex } from '../../mime/index.ts';
 import type { MessageSummary } from '../../store/types.ts';
 import type { ResponseBuilder } from '../encoder/index.ts';
 import type { FetchItem, FetchPartial } from '../parser/index.ts';
+import { isFlagText } from '../encoder/format.ts';
 import { binaryContent } from './binary.ts';
 
 /** Everything known about one message when its response is written. */
@@ -93,6 +94,27 @@ function writeItem(
   }
 }
 
+/** Whether a flag can be sent, by flag: most messages carry the same few. Bounded. */
+const sendable = new Map<string, boolean>();
+const SENDABLE_LIMIT = 4096;
+
+/** `(\Seen $Forwarded)` as ResponseBuilder.flags writes it, without its per-call arrays. */
+function flagList(flags: readonly string[]): string {
+  let text = '(';
+  let first = true;
+  for (const flag of flags) {
+    let ok = sendable.get(flag);
+    if (ok === undefined) {
+      ok = isFlagText(flag);
+      if (sendable.size < SENDABLE_LIMIT) sendable.set(flag, ok);
+    }
+    if (!ok) continue;
+    text += first ? flag : ` ${flag}`;
+    first = false;
+  }
+  return `${text})`;
+}
+
 function writeAttribute(
   builder: ResponseBuilder,
   name: Extract<FetchItem, { kind: 'attribute' }>['name'],
@@ -100,7 +122,7 @@ function writeAttribute(
 ): void {
   switch (name) {
     case 'FLAGS':
-      builder.text('FLAGS ').flags(message.flags);
+      builder.text(`FLAGS ${flagList(message.flags)}`);
       return;
     case 'UID':
       builder.text('UID ').number(message.uid);

@@ -76,6 +76,30 @@ export function readBlob(sql: Sql, hash: string): Buffer {
   return row.data;
 }
 
+/** Hashes per statement in readBlobs: a handful of statements for a FETCH batch, each bounded. */
+const READ_CHUNK = 256;
+
+/**
+ * Several blobs in few statements (one per READ_CHUNK hashes, the list passed as one JSON
+ * parameter so a single prepared statement serves every size). Missing blobs are left out.
+ */
+export function readBlobs(sql: Sql, hashes: readonly string[]): Map<string, Buffer> {
+  const found = new Map<string, Buffer>();
+  const unique = [...new Set(hashes)];
+  for (let start = 0; start < unique.length; start += READ_CHUNK) {
+    const chunk = unique.slice(start, start + READ_CHUNK);
+    const rows =
+      chunk.length === 1
+        ? sql.all<{ hash: string; data: Buffer }>('SELECT hash, data FROM blobs WHERE hash = ?', chunk[0])
+        : sql.all<{ hash: string; data: Buffer }>(
+            'SELECT hash, data FROM blobs WHERE hash IN (SELECT value FROM json_each(?))',
+            JSON.stringify(chunk),
+          );
+    for (const row of rows) found.set(row.hash, row.data);
+  }
+  return found;
+}
+
 export function readMimeIndex(sql: Sql, hash: string): MimeIndex {
   const row = sql.get<{ mime_index: string | null }>('SELECT mime_index FROM blobs WHERE hash = ?', hash);
   if (!row) throw new StoreError('NONEXISTENT', `no such blob ${hash}`);

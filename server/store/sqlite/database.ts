@@ -13,6 +13,9 @@ export const DATABASE_FILE = 'mallard.db';
 /** How long a writer waits for another process's transaction before giving up (UNAVAILABLE). */
 export const BUSY_TIMEOUT_MS = 10_000;
 
+/** How much of the database file is read through a memory map (the rest through pread). */
+const MMAP_BYTES = 1024 * 1024 * 1024;
+
 type Params = unknown[];
 type Statement = Database.Statement<Params, unknown>;
 
@@ -75,6 +78,10 @@ export function openDatabase(dataDir: string, busyTimeoutMs = BUSY_TIMEOUT_MS): 
     db.pragma('journal_mode = WAL');
     db.pragma('synchronous = FULL');
     db.pragma('foreign_keys = ON');
+    // Reads through a memory map: a body spans several pages (its row and the overflow chain), and
+    // reading them from the map rather than one pread(2) each more than halves the cost of reading
+    // a body. The map only serves reads; writes still go through the WAL.
+    db.pragma(`mmap_size = ${MMAP_BYTES}`);
     // Case folding that understands more than ASCII, for user search.
     db.function('mallard_lower', { deterministic: true }, (value: unknown) =>
       typeof value === 'string' ? value.toLowerCase() : value,

@@ -262,6 +262,10 @@ export class SqliteStore implements Store {
     return this.call((sql) => blobs.readBlob(sql, blobId));
   }
 
+  readBlobs(blobIds: readonly string[]): Promise<Map<string, Buffer>> {
+    return this.call((sql) => blobs.readBlobs(sql, blobIds));
+  }
+
   readMimeIndex(blobId: string): Promise<MimeIndex> {
     return this.call((sql) => blobs.readMimeIndex(sql, blobId));
   }
