@@ -193,6 +193,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
       await admin?.stop();
       await Promise.all([imap.stop(), pop3.stop(), lmtp.stop(), smtp.stop()]);
       rules?.stop();
+      services.mailboxStates.clear();
       follower.stop();
       await store.close();
       logger.info('mallard stopped');

@@ -170,14 +170,26 @@ export class MailboxState {
  * idempotent for what the listing already had).
  */
 export class MailboxStates {
-  private readonly states = new Map<Id, { state: MailboxState; stopFollowing: () => void }>();
+  private readonly states = new Map<
+    Id,
+    { state: MailboxState; stopFollowing: () => void; expiry: NodeJS.Timeout | null }
+  >();
   private readonly loading = new Map<Id, Promise<MailboxState>>();
 
-  constructor(private readonly follower: JournalFollower) {}
+  constructor(
+    private readonly follower: JournalFollower,
+    /** How long a state no session holds is kept (still following the journal): clients reselect often. */
+    private readonly keepMs = 30_000,
+  ) {}
 
-  /** The state of a mailbox, loaded with `load` when no session has it yet. */
+  /** The state of a mailbox, loaded with `load` when no session has it (or had it lately). */
   async acquire(mailbox: Mailbox, load: () => Promise<MessageSummary[]>): Promise<MailboxState> {
-    const state = this.states.get(mailbox.id)?.state ?? (await this.load(mailbox, load));
+    const held = this.states.get(mailbox.id);
+    if (held?.expiry) {
+      clearTimeout(held.expiry);
+      held.expiry = null;
+    }
+    const state = held?.state ?? (await this.load(mailbox, load));
     state.references++;
     return state;
   }
@@ -203,7 +215,7 @@ export class MailboxStates {
       const loaded = new MailboxState(mailbox.id, await load());
       for (const entry of early) loaded.apply(entry);
       state = loaded;
-      this.states.set(mailbox.id, { state, stopFollowing });
+      this.states.set(mailbox.id, { state, stopFollowing, expiry: null });
       return state;
     } catch (error) {
       stopFollowing();
@@ -214,10 +226,23 @@ export class MailboxStates {
   release(state: MailboxState): void {
     state.references--;
     const held = this.states.get(state.mailboxId);
-    if (state.references <= 0 && held?.state === state) {
+    if (state.references > 0 || held?.state !== state || held.expiry) return;
+    held.expiry = setTimeout(() => {
+      held.expiry = null;
+      if (state.references > 0) return;
       held.stopFollowing();
       this.states.delete(state.mailboxId);
+    }, this.keepMs);
+    held.expiry.unref();
+  }
+
+  /** Forgets every state (server shutdown). */
+  clear(): void {
+    for (const held of this.states.values()) {
+      if (held.expiry) clearTimeout(held.expiry);
+      held.stopFollowing();
     }
+    this.states.clear();
   }
 
   get size(): number {
