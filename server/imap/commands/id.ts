@@ -12,16 +12,7 @@ export const id: CommandHandler<IdCommand> = {
       );
       ctx.log.info({ client: ctx.session.clientId }, 'client id');
     }
-    const ours = [
-      'name',
-      'Mallard',
-      'version',
-      VERSION,
-      'vendor',
-      'Mallard',
-      'support-url',
-      'https://mallard.invalid/',
-    ];
+    const ours = ['name', 'Mallard', 'version', VERSION, 'vendor', 'Mallard'];
     await ctx.write(ctx.builder().untagged().text('ID ').list(ours).crlf());
   },
 };
