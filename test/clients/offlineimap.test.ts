@@ -11,15 +11,13 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { haveProgram, runProcess, type ProcessResult } from '../helpers/process.ts';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
 import {
-  byteMismatches,
   changeMaildir,
   changeServer,
   MaildirEditor,
   readMaildir,
-  readServer,
   seedAccount,
-  summarise,
   type SeededAccount,
+  expectBothSidesMatchModel as expectSidesMatch,
 } from '../helpers/sync-account.ts';
 
 const AVAILABLE = haveProgram('offlineimap');
@@ -94,20 +92,7 @@ afterAll(async () => {
   if (dir) fs.rmSync(dir, { recursive: true, force: true });
 });
 
-async function expectBothSidesMatchModel(): Promise<void> {
-  const folders = new Set(account.model.folders.keys());
-  const remote = await readServer(server.server.store, account.userId);
-  const local = readMaildir(maildir);
-  for (const folder of [...remote.folders.keys(), ...local.folders.keys()]) folders.add(folder);
-  expect(remote.problems, 'server: duplicates or messages without Message-ID').toEqual([]);
-  expect(local.problems, 'maildir: duplicates or messages without Message-ID').toEqual([]);
-  const expected = account.model.summary();
-  for (const folder of folders) expected[folder] ??= [];
-  expect(summarise(remote, folders), 'server: messages and flags per folder').toEqual(expected);
-  expect(summarise(local, folders), 'maildir: messages and flags per folder').toEqual(expected);
-  expect(byteMismatches(remote, account.model), 'server: bytes').toEqual([]);
-  expect(byteMismatches(local, account.model), 'maildir: bytes (LF restored to CRLF)').toEqual([]);
-}
+const expectBothSidesMatchModel = () => expectSidesMatch(server, account, maildir);
 
 describe.skipIf(!AVAILABLE)('offlineimap two-way sync of a 1,000-message account', () => {
   it('downloads every message, byte for byte, with its flags', { timeout: 120_000 }, async () => {

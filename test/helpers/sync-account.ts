@@ -14,6 +14,7 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { ImapFlow } from 'imapflow';
+import { expect } from 'vitest';
 import type { Store } from '../../server/store/types.ts';
 import type { TestServer } from './server.ts';
 
@@ -554,4 +555,28 @@ export async function changeServer(server: TestServer, account: SeededAccount): 
   } finally {
     await client.logout();
   }
+}
+
+/**
+ * Both sides of a sync (the server's store and the local Maildir) hold exactly the model's
+ * messages per folder, with its flags and bytes. `normalise` takes off what a client adds.
+ */
+export async function expectBothSidesMatchModel(
+  server: TestServer,
+  account: SeededAccount,
+  maildir: string,
+  normalise?: (bytes: Buffer) => Buffer,
+): Promise<void> {
+  const folders = new Set(account.model.folders.keys());
+  const remote = await readServer(server.server.store, account.userId);
+  const local = readMaildir(maildir);
+  for (const folder of [...remote.folders.keys(), ...local.folders.keys()]) folders.add(folder);
+  expect(remote.problems, 'server: duplicates or messages without Message-ID').toEqual([]);
+  expect(local.problems, 'maildir: duplicates or messages without Message-ID').toEqual([]);
+  const expected = account.model.summary();
+  for (const folder of folders) expected[folder] ??= [];
+  expect(summarise(remote, folders), 'server: messages and flags per folder').toEqual(expected);
+  expect(summarise(local, folders), 'maildir: messages and flags per folder').toEqual(expected);
+  expect(byteMismatches(remote, account.model, normalise), 'server: bytes').toEqual([]);
+  expect(byteMismatches(local, account.model, normalise), 'maildir: bytes (LF restored to CRLF)').toEqual([]);
 }
