@@ -2,16 +2,24 @@
  * AUTHENTICATE PLAIN and LOGIN (RFC 3501 6.2.2, RFC 4616), with SASL-IR (RFC 4959). A client
  * cancels with "*" (BAD, as RFC 3501 asks).
  */
+import { decodeSaslResponse, parsePlainMessage, SaslError } from '../../auth/sasl.ts';
 import { loginWithPassword } from '../auth-flow.ts';
 import type { CommandHandler, ImapContext } from '../context.ts';
 import { bad, no } from '../errors.ts';
 import type { AuthenticateCommand } from '../parser/index.ts';
 
-const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
-
 function decode(text: string): string {
-  if (!BASE64.test(text) || text.length % 4 !== 0) throw bad('Invalid base64 in SASL response');
-  return Buffer.from(text, 'base64').toString('utf8');
+  return imapSasl(() => decodeSaslResponse(text));
+}
+
+/** SASL failures in IMAP's words: a bad response is BAD, acting as someone else is NO. */
+function imapSasl<T>(parse: () => T): T {
+  try {
+    return parse();
+  } catch (error) {
+    if (!(error instanceof SaslError)) throw error;
+    throw error.kind === 'authorization' ? no('AUTHORIZATIONFAILED', error.message) : bad(error.message);
+  }
 }
 
 /** Sends a continuation with a (base64) challenge and reads the client's answer. */
@@ -26,12 +34,7 @@ async function challenge(ctx: ImapContext, prompt: string): Promise<string> {
 
 async function plain(ctx: ImapContext, initial: string | null): Promise<[string, string]> {
   const message = initial === null ? await challenge(ctx, '') : decode(initial);
-  const [authzid, authcid, password] = message.split('\0');
-  if (authcid === undefined || password === undefined) throw bad('Malformed PLAIN response');
-  if (authzid && authzid.toLowerCase() !== authcid.toLowerCase()) {
-    throw no('AUTHORIZATIONFAILED', 'Acting as another user is not allowed');
-  }
-  return [authcid, password];
+  return imapSasl(() => parsePlainMessage(message));
 }
 
 async function login(ctx: ImapContext, initial: string | null): Promise<[string, string]> {

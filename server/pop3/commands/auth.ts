@@ -4,17 +4,25 @@
  * AUTH without a mechanism lists the mechanisms (an older draft some clients still send).
  */
 import { passwordsAllowed } from '../../auth/login-policy.ts';
+import { decodeSaslResponse, parsePlainMessage, SaslError } from '../../auth/sasl.ts';
 import { loginWithPassword, requirePasswordsAllowed } from '../auth-flow.ts';
 import { SASL_MECHANISMS } from '../capabilities.ts';
 import type { CommandHandler, Pop3Context } from '../context.ts';
 import { err } from '../errors.ts';
 
-const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
+/** SASL failures in POP3's words: -ERR, with [AUTH] when acting as someone else. */
+function pop3Sasl<T>(parse: () => T): T {
+  try {
+    return parse();
+  } catch (error) {
+    if (!(error instanceof SaslError)) throw error;
+    throw error.kind === 'authorization' ? err(error.message, 'AUTH') : err(error.message);
+  }
+}
 
+/** "=" is an empty response (RFC 5034). */
 function decode(text: string): string {
-  if (text === '=') return '';
-  if (!BASE64.test(text) || text.length % 4 !== 0) throw err('Invalid base64 in SASL response');
-  return Buffer.from(text, 'base64').toString('utf8');
+  return text === '=' ? '' : pop3Sasl(() => decodeSaslResponse(text));
 }
 
 /** Sends a continuation with a challenge and decodes the client's answer. */
@@ -27,14 +35,7 @@ async function challenge(ctx: Pop3Context, prompt: string): Promise<string> {
 
 async function plain(ctx: Pop3Context, initial: string | undefined): Promise<[string, string]> {
   const message = initial === undefined ? await challenge(ctx, '') : decode(initial);
-  const [authzid, authcid, password, extra] = message.split('\0');
-  if (authcid === undefined || password === undefined || extra !== undefined) {
-    throw err('Malformed PLAIN response');
-  }
-  if (authzid && authzid.toLowerCase() !== authcid.toLowerCase()) {
-    throw err('Acting as another user is not allowed', 'AUTH');
-  }
-  return [authcid, password];
+  return pop3Sasl(() => parsePlainMessage(message));
 }
 
 async function login(ctx: Pop3Context, initial: string | undefined): Promise<[string, string]> {
