@@ -3,7 +3,7 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['node_modules/', 'dist/', 'out/', 'coverage/', 'test-artifacts/', 'bin/', '**/*.d.ts'] },
+  { ignores: ['node_modules/', '**/dist/', 'out/', 'coverage/', 'test-artifacts/', 'bin/', '**/*.d.ts'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

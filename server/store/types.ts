@@ -262,6 +262,24 @@ export interface ConnectionRulePatch {
   note?: string;
 }
 
+/** A mailbox as another store had it, for `importMailbox` (migration between engines). */
+export interface ImportedMailbox {
+  path: string;
+  specialUse: SpecialUse | null;
+  subscribed: boolean;
+  uidValidity: number;
+  uidNext: number;
+  highestModseq: number;
+}
+
+/** A message's metadata as another store had it, for `importMessage`. */
+export interface ImportedMessage {
+  uid: number;
+  modseq: number;
+  flags: Flag[];
+  internalDate: Date;
+}
+
 export interface StoreHealth {
   ok: boolean;
   engine: string;
@@ -367,6 +385,21 @@ export interface Store {
   deleteMessages(mailboxId: Id, uids: number[]): Promise<number[]>;
   /** Keywords ever used in the mailbox (for FLAGS / PERMANENTFLAGS). */
   listKeywords(mailboxId: Id): Promise<string[]>;
+
+  // --- migration (copying a whole account from another store, keeping what clients cached) ---
+  /**
+   * Creates the mailbox with exactly this UIDVALIDITY, UIDNEXT and HIGHESTMODSEQ, or adopts an
+   * existing one of that path when it is still empty (a new user's default mailboxes) or already
+   * has this UIDVALIDITY (a resumed migration). UIDNEXT and HIGHESTMODSEQ only ever grow.
+   * ALREADYEXISTS when a mailbox of that path holds messages under another UIDVALIDITY.
+   */
+  importMailbox(userId: Id, mailbox: ImportedMailbox): Promise<Mailbox>;
+  /**
+   * Stores a message under its original UID, MODSEQ, flags and internal date (raw bytes as given),
+   * raising the mailbox's UIDNEXT/HIGHESTMODSEQ past them, counting quota and writing the journal.
+   * Returns 'exists' and changes nothing when that UID is already there (a resumed migration).
+   */
+  importMessage(mailboxId: Id, message: ImportedMessage, raw: Buffer): Promise<'imported' | 'exists'>;
 
   // --- journal ---
   /** The id of the newest entry (0 when empty): follow from here. */

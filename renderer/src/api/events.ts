@@ -1,0 +1,93 @@
+/**
+ * The live event stream (`/api/events` through the panel host): one WebSocket for the whole app,
+ * reconnected with backoff when the server restarts. Pages subscribe with `useEvents`.
+ */
+import { useEffect, useRef, useSyncExternalStore } from 'react';
+import type { AdminEvent, AdminEventType } from '../../../server/admin/schemas.ts';
+
+export type { AdminEvent, AdminEventType };
+
+type Listener = (event: AdminEvent) => void;
+export type StreamState = 'connecting' | 'open' | 'closed';
+
+const listeners = new Set<Listener>();
+const stateListeners = new Set<() => void>();
+let socket: WebSocket | null = null;
+let state: StreamState = 'closed';
+let retryMs = 500;
+let retryTimer: ReturnType<typeof setTimeout> | null = null;
+
+function setState(next: StreamState): void {
+  state = next;
+  for (const listener of stateListeners) listener();
+}
+
+function connect(): void {
+  if (socket || listeners.size === 0) return;
+  const url = `${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/api/events`;
+  const ws = new WebSocket(url, ['mallard.events']);
+  socket = ws;
+  setState('connecting');
+  ws.onopen = () => {
+    retryMs = 500;
+    setState('open');
+  };
+  ws.onmessage = (message) => {
+    let event: AdminEvent;
+    try {
+      event = JSON.parse(String(message.data)) as AdminEvent;
+    } catch {
+      return;
+    }
+    for (const listener of [...listeners]) listener(event);
+  };
+  ws.onclose = () => {
+    socket = null;
+    setState('closed');
+    if (listeners.size === 0) return;
+    // The server restarts under the supervisor: come back when it does, without hammering it.
+    retryTimer = setTimeout(() => {
+      retryTimer = null;
+      connect();
+    }, retryMs);
+    retryMs = Math.min(retryMs * 2, 10_000);
+  };
+}
+
+function subscribe(listener: Listener): () => void {
+  listeners.add(listener);
+  connect();
+  return () => {
+    listeners.delete(listener);
+    if (listeners.size === 0) {
+      if (retryTimer) clearTimeout(retryTimer);
+      retryTimer = null;
+      socket?.close();
+      socket = null;
+    }
+  };
+}
+
+/** Calls `handler` for every event of the given types (all types when none are given). */
+export function useEvents(handler: (event: AdminEvent) => void, types?: readonly AdminEventType[]): void {
+  const handlerRef = useRef(handler);
+  handlerRef.current = handler;
+  const key = types?.join(',') ?? '';
+  useEffect(() => {
+    const wanted = key === '' ? null : new Set(key.split(','));
+    return subscribe((event) => {
+      if (!wanted || wanted.has(event.type)) handlerRef.current(event);
+    });
+  }, [key]);
+}
+
+/** Whether the live stream is connected, for a small indicator. */
+export function useStreamState(): StreamState {
+  return useSyncExternalStore(
+    (onChange) => {
+      stateListeners.add(onChange);
+      return () => stateListeners.delete(onChange);
+    },
+    () => state,
+  );
+}
