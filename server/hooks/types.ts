@@ -6,8 +6,8 @@
  * The contract every protocol server keeps:
  * - `onConnect(session)` runs once per accepted TCP connection, before the greeting. A refusal is
  *   sent in the protocol's words with the verdict's `reason` (IMAP `* BYE reason`, POP3
- *   `-ERR [SYS/PERM] reason`, SMTP/LMTP `554 reason`; `temporary` marks a refusal that may pass,
- *   for protocols with a temporary form such as SMTP's 421) and the connection is closed. A
+ *   `-ERR [SYS/PERM] reason`, SMTP/LMTP `554 reason`; a `temporary` refusal (it may pass by itself)
+ *   is `-ERR [SYS/TEMP]` in POP3 and 421 in SMTP/LMTP) and the connection is closed. A
  *   rejected promise is a refusal too (fail closed).
  * - `onClose(session)` runs exactly once per connection whose `onConnect` was called, whatever the
  *   verdict and however the connection ended, with the same session object (so `user` and

@@ -114,7 +114,7 @@ export class Pop3Connection implements Pop3Session {
       const verdict = await this.services.hooks.onConnect(this.connection);
       if (!verdict.allow) {
         this.log.info({ reason: verdict.reason }, 'connection refused');
-        await this.write(errorLine('SYS/PERM', verdict.reason), true);
+        await this.write(errorLine(verdict.temporary ? 'SYS/TEMP' : 'SYS/PERM', verdict.reason), true);
         this.closeSocket();
         return;
       }

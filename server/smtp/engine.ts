@@ -334,7 +334,9 @@ export async function startMailService(
             callback();
           } else {
             log.info({ reason: verdict.reason }, 'connection refused');
-            callback(Object.assign(new Error(verdict.reason), { responseCode: 554 }));
+            callback(
+              Object.assign(new Error(verdict.reason), { responseCode: verdict.temporary ? 421 : 554 }),
+            );
           }
         },
         (error: unknown) => {

@@ -73,3 +73,41 @@ describe('a denied CIDR is refused on every protocol', () => {
     await expect.poll(() => test.server.rules!.openConnections).toBe(0);
   });
 });
+
+/** The first line the server sends, keeping the connection open. */
+function openAndGreet(port: number): Promise<net.Socket> {
+  return new Promise((resolve, reject) => {
+    const socket = net.connect({ port, host: '127.0.0.1' });
+    socket.once('data', () => resolve(socket));
+    socket.once('error', reject);
+  });
+}
+
+describe('a refusal that may pass by itself is temporary in the protocols that can say so', () => {
+  let test: TestServer;
+
+  beforeAll(async () => {
+    test = await startTestServer({
+      MALLARD_RULES: JSON.stringify([{ kind: 'max-conn', cidrs: [], limit: 1, note: 'one at a time' }]),
+      MALLARD_LMTP_HOST: '127.0.0.1',
+      MALLARD_SMTP_HOST: '127.0.0.1',
+    });
+  });
+  afterAll(async () => {
+    await test?.stop();
+  });
+
+  it.each([
+    ['POP3', () => test.pop3Port, /^-ERR \[SYS\/TEMP\] /],
+    ['LMTP', () => test.server.lmtp.listeners[0]!.port, /^421 /],
+    ['SMTP', () => test.server.smtp.listeners[0]!.port, /^421 /],
+  ])('%s: the second connection from one address', async (_name, port, expected) => {
+    const first = await openAndGreet(port());
+    try {
+      expect(await readUntilClosed(port(), false)).toMatch(expected);
+    } finally {
+      first.destroy();
+    }
+    await expect.poll(() => test.server.rules!.openConnections).toBe(0);
+  });
+});
