@@ -3,4 +3,11 @@
 import { register } from 'tsx/esm/api';
 
 register();
-await import('../server/cli/main.ts');
+const command = process.argv[2];
+if (command === 'panel' || command === 'start') {
+  // The control panel lives in app/; server/cli must not import it.
+  const { main } = await import('../app/panel/cli.ts');
+  process.exitCode = await main(process.argv.slice(2));
+} else {
+  await import('../server/cli/main.ts');
+}

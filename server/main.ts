@@ -29,14 +29,57 @@ export function ensureDataDir(dataDir: string): void {
   fs.mkdirSync(dataDir, { recursive: true, mode: 0o700 });
 }
 
-export async function openStore(config: Config): Promise<Store> {
+export async function openStore(config: Config, logger?: Logger): Promise<Store> {
   switch (config.store.engine) {
     case 'sqlite':
       ensureDataDir(config.data_dir);
       return openSqliteStore(config.data_dir);
-    case 'mongodb':
-      throw new Error('the mongodb store engine is not available in this version; use store.engine: sqlite');
+    case 'mongodb': {
+      if (config.store.mongodb.local !== '') return openLocalMongoStore(config, logger);
+      const uri = config.store.mongodb.uri;
+      if (uri === '') {
+        throw new Error(
+          'store.engine is mongodb but store.mongodb.uri is empty: set it (or MALLARD_STORE_MONGODB_URI) to a mongodb:// URI',
+        );
+      }
+      // Loaded only here: a sqlite installation never loads the MongoDB driver.
+      const { openMongoStore } = await import('./store/mongodb/index.ts');
+      return openMongoStore(uri);
+    }
   }
+}
+
+/**
+ * `store.mongodb.local`: starts (or finds running) the local replica set under the data directory
+ * and opens the store on it. A set this process started stops when the store closes.
+ */
+async function openLocalMongoStore(config: Config, logger?: Logger): Promise<Store> {
+  ensureDataDir(config.data_dir);
+  const { startLocalReplicaSet } = await import('./store/mongodb/local-replica-set.ts');
+  const { openMongoStore } = await import('./store/mongodb/index.ts');
+  const set = await startLocalReplicaSet({
+    mongod: config.store.mongodb.local,
+    dataDir: config.data_dir,
+    members: config.store.mongodb.local_members,
+    logger,
+  });
+  let store: Store;
+  try {
+    store = await openMongoStore(set.uri);
+  } catch (error) {
+    await set.stop();
+    throw error;
+  }
+  const close = store.close.bind(store);
+  return Object.assign(store, {
+    async close() {
+      try {
+        await close();
+      } finally {
+        await set.stop();
+      }
+    },
+  });
 }
 
 export interface StartOptions {
@@ -77,11 +120,16 @@ function portOf(configured: number, ephemeral: boolean): number {
   return configured && ephemeral ? -1 : configured;
 }
 
+/** A listener's port, 0 (no listener) when its protocol is switched off (`enabled: false`). */
+function listenPort(section: { enabled: boolean }, configured: number, ephemeral: boolean): number {
+  return section.enabled ? portOf(configured, ephemeral) : 0;
+}
+
 export async function startServer(config: Config, options: StartOptions = {}): Promise<RunningServer> {
   const startedAt = new Date();
   const logs = options.logBuffer ?? (options.logger ? null : new LogBuffer());
   const logger = options.logger ?? createLogger(config.log_level, process.stdout, logs ?? undefined);
-  const store = await openStore(config);
+  const store = await openStore(config, logger);
   const follower = new JournalFollower(store, (error) =>
     logger.error({ err: error }, 'journal follow failed'),
   );
@@ -106,31 +154,31 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     sessions,
   };
   const imap = await startImap(services, tls, {
-    port: portOf(config.imap.port, ephemeral),
-    tlsPort: portOf(config.imap.tls_port, ephemeral),
+    port: listenPort(config.imap, config.imap.port, ephemeral),
+    tlsPort: listenPort(config.imap, config.imap.tls_port, ephemeral),
   });
   const { startPop3 } = await import('./pop3/server.ts');
   const pop3 = await startPop3(services, tls, {
-    port: portOf(config.pop3.port, ephemeral),
-    tlsPort: portOf(config.pop3.tls_port, ephemeral),
+    port: listenPort(config.pop3, config.pop3.port, ephemeral),
+    tlsPort: listenPort(config.pop3, config.pop3.tls_port, ephemeral),
   }).catch(async (error: unknown) => {
     await imap.stop();
     throw error;
   });
   const { startLmtp } = await import('./lmtp/server.ts');
   const { startSmtp } = await import('./smtp/server.ts');
-  const lmtp = await startLmtp(services, tls, { port: portOf(config.lmtp.port, ephemeral) }).catch(
-    async (error: unknown) => {
-      await Promise.all([imap.stop(), pop3.stop()]);
-      throw error;
-    },
-  );
-  const smtp = await startSmtp(services, tls, { port: portOf(config.smtp.port, ephemeral) }).catch(
-    async (error: unknown) => {
-      await Promise.all([imap.stop(), pop3.stop(), lmtp.stop()]);
-      throw error;
-    },
-  );
+  const lmtp = await startLmtp(services, tls, {
+    port: listenPort(config.lmtp, config.lmtp.port, ephemeral),
+  }).catch(async (error: unknown) => {
+    await Promise.all([imap.stop(), pop3.stop()]);
+    throw error;
+  });
+  const smtp = await startSmtp(services, tls, {
+    port: listenPort(config.smtp, config.smtp.port, ephemeral),
+  }).catch(async (error: unknown) => {
+    await Promise.all([imap.stop(), pop3.stop(), lmtp.stop()]);
+    throw error;
+  });
   // The admin API comes last: it reports on (and manages) everything above.
   const { startAdmin } = await import('./admin/server.ts');
   const admin =

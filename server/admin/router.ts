@@ -9,7 +9,7 @@ import { z } from 'zod';
 import type { AdminDeps } from './context.ts';
 import { ApiError, validationError } from './errors.ts';
 
-export type Method = 'GET' | 'POST' | 'PATCH' | 'DELETE';
+export type Method = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
 
 export interface JsonResponse<S extends z.ZodType = z.ZodType> {
   status: 200 | 201;

@@ -8,6 +8,7 @@ import { VERSION } from '../version.ts';
 import { CliError, EXIT } from './cli-error.ts';
 import { aliasCommand } from './commands/alias.ts';
 import { certCommand } from './commands/cert.ts';
+import { dbCommand } from './commands/db.ts';
 import { deliverCommand } from './commands/deliver.ts';
 import { mailboxCommand } from './commands/mailbox.ts';
 import { messageCommand } from './commands/message.ts';
@@ -22,6 +23,9 @@ const HELP = `mallard ${VERSION}: a self-hosted IMAP/POP3 mail server
 usage: mallard COMMAND [ARGS] [--config FILE] [--offline]
 
   serve                                  run the mail server
+  panel [--port N] [--no-server]         the control panel in a browser (serves it, runs the server)
+  panel --install-service [--dry-run]    a systemd unit that starts the panel at boot
+  start                                  the desktop app where it can run, else \`mallard panel\`
   user add EMAIL --password PW|-         create an account (- reads the password from stdin)
   user list | show EMAIL | passwd EMAIL | disable EMAIL | enable EMAIL | del EMAIL
   alias add ADDRESS EMAIL | del ADDRESS | list EMAIL
@@ -42,6 +46,10 @@ usage: mallard COMMAND [ARGS] [--config FILE] [--offline]
   cert activate ID | remove ID | export-ca [--der]
   status                                 the running server's status, else configuration and
                                          store health
+  db migrate --to mongodb://HOST/DB      copy the configured store into MongoDB (UIDs, flags and
+                                         bytes kept), then verify; run again to resume
+  db shard --uri mongodb://MONGOS/DB     shard the database on a sharded cluster (--dry-run prints)
+  db status                              the store engine, whether it answers, what it holds
 
 List commands take --json. The configuration file comes from --config or MALLARD_CONFIG;
 every key can also be set as MALLARD_<KEY_PATH>, e.g. MALLARD_IMAP_PORT=1143.
@@ -61,6 +69,7 @@ const COMMANDS: Record<string, (argv: string[]) => Promise<number>> = {
   sessions: sessionsCommand,
   cert: certCommand,
   status: statusCommand,
+  db: dbCommand,
 };
 
 const STORE_EXIT: Partial<Record<StoreErrorCode, number>> = {

@@ -25,9 +25,13 @@ export function configDefaults() {
         uri: '',
         /** Path of a mongod binary: when set, the supervisor runs a local replica set. */
         local: '',
+        /** Members of that local replica set: 1, or 3 on this one machine. */
+        local_members: 1,
       },
     },
     imap: {
+      /** false: no listener for this protocol (its ports are kept for when it is switched on). */
+      enabled: true,
       host: '0.0.0.0',
       port: 143,
       tls_port: 993,
@@ -40,6 +44,7 @@ export function configDefaults() {
       idle_timeout: 1800,
     },
     pop3: {
+      enabled: true,
       host: '0.0.0.0',
       port: 110,
       tls_port: 995,
@@ -48,10 +53,12 @@ export function configDefaults() {
       delete_mode: 'expunge',
     },
     lmtp: {
+      enabled: true,
       host: '127.0.0.1',
       port: 24,
     },
     smtp: {
+      enabled: true,
       host: '0.0.0.0',
       port: 25,
     },

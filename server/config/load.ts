@@ -1,11 +1,13 @@
 /**
- * Loads the configuration: defaults, then the YAML file (`--config FILE` or MALLARD_CONFIG), then
+ * Loads the configuration: defaults, then the YAML file (`--config FILE` or MALLARD_CONFIG, else
+ * `<data_dir>/mallard.yaml` when it exists: where the panel's Settings page writes), then
  * environment variables, then validation. Every refusal names the key, the value and its source,
  * and what is expected.
  */
 import fs from 'node:fs';
+import path from 'node:path';
 import { parse as parseYaml } from 'yaml';
-import { configDefaults } from './defaults.ts';
+import { configDefaults, defaultDataDir } from './defaults.ts';
 import { configSchema, type Config } from './schema.ts';
 
 export class ConfigError extends Error {
@@ -105,12 +107,34 @@ export interface LoadOptions {
   env?: NodeJS.ProcessEnv;
 }
 
+/** The file read when neither --config nor MALLARD_CONFIG names one (if it exists). */
+export const DEFAULT_CONFIG_NAME = 'mallard.yaml';
+
+export function defaultConfigFile(dataDir: string): string {
+  return path.join(dataDir, DEFAULT_CONFIG_NAME);
+}
+
+/** The file each loaded configuration came from (the admin API writes settings back into it). */
+const fileOfConfig = new WeakMap<Config, string>();
+
+/** The configuration file a loadConfig() result was read from, if any. */
+export function configFileOf(config: Config): string | undefined {
+  return fileOfConfig.get(config);
+}
+
+function configFileFor(options: LoadOptions, env: NodeJS.ProcessEnv): string | undefined {
+  const named = options.file ?? env.MALLARD_CONFIG;
+  if (named) return named;
+  const fallback = defaultConfigFile(env.MALLARD_DATA_DIR || defaultDataDir());
+  return fs.existsSync(fallback) ? fallback : undefined;
+}
+
 export function loadConfig(options: LoadOptions = {}): Config {
   const env = options.env ?? process.env;
   const merged: Tree = configDefaults();
   const { sources, problems }: Loaded = { sources: new Map(), problems: [] };
 
-  const file = options.file ?? env.MALLARD_CONFIG;
+  const file = configFileFor(options, env);
   if (file) mergeFile(merged, readConfigFile(file), [], file, { sources, problems });
   for (const keyPath of leafPaths(configDefaults())) {
     const name = envName(keyPath);
@@ -122,7 +146,10 @@ export function loadConfig(options: LoadOptions = {}): Config {
   if (problems.length > 0) throw new ConfigError(problems);
 
   const result = configSchema.safeParse(merged);
-  if (result.success) return result.data;
+  if (result.success) {
+    if (file) fileOfConfig.set(result.data, path.resolve(file));
+    return result.data;
+  }
   throw new ConfigError(
     result.error.issues.map((issue) => {
       const key = issue.path.join('.');

@@ -22,6 +22,9 @@ function positiveInt(what: string) {
 
 const path = z.string({ error: 'a file path (or empty)' });
 
+/** A protocol switched off keeps its ports in the file, so switching it on again restores them. */
+const enabled = z.boolean({ error: 'true or false (whether the protocol listens at all)' });
+
 const RULES_WORDS =
   'a list of connection rules, e.g. [{kind: deny, cidrs: [10.0.0.0/8]}, {kind: max-conn, limit: 20}] (JSON in the environment)';
 
@@ -81,9 +84,13 @@ export const configSchema = z.strictObject({
           'a mongodb:// or mongodb+srv:// URI (or empty)',
         ),
       local: path,
+      local_members: z.union([z.literal(1), z.literal(3)], {
+        error: '1 or 3 (members of the local replica set)',
+      }),
     }),
   }),
   imap: z.strictObject({
+    enabled,
     host,
     port,
     tls_port: port,
@@ -96,6 +103,7 @@ export const configSchema = z.strictObject({
       .min(1800, 'a number of seconds, at least 1800 (RFC 3501)'),
   }),
   pop3: z.strictObject({
+    enabled,
     host,
     port,
     tls_port: port,
@@ -105,8 +113,8 @@ export const configSchema = z.strictObject({
       .min(600, 'a number of seconds, at least 600 (RFC 1939)'),
     delete_mode: z.enum(['expunge', 'trash'], { error: 'expunge or trash' }),
   }),
-  lmtp: z.strictObject({ host, port }),
-  smtp: z.strictObject({ host, port }),
+  lmtp: z.strictObject({ enabled, host, port }),
+  smtp: z.strictObject({ enabled, host, port }),
   admin: z.strictObject({ host, port }),
   panel: z.strictObject({ host, port }),
   tls: z.strictObject({

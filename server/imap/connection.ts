@@ -10,6 +10,7 @@ import { clientNameOf, tlsDetails, type SessionHandle } from '../admin/sessions.
 import { plaintextAuthAllowedFrom } from '../auth/login-policy.ts';
 import { type ConnectionSession, connectionSessionOf } from '../hooks/types.ts';
 import type { Logger } from '../log.ts';
+import { isStoreError } from '../store/errors.ts';
 import type { User } from '../store/types.ts';
 import { upgradeToTls } from '../net/listener.ts';
 import type { TlsProvider } from '../tls/context.ts';
@@ -384,12 +385,23 @@ export class ImapConnection implements ImapSession {
     });
   }
 
-  private async flushUpdates(allowExpunge: boolean): Promise<void> {
+  /**
+   * Sends the view's pending updates; false when the store is unavailable. Then the updates stay
+   * pending (the journal cursor did not move) and go out with a later command: the command's own
+   * reply (or IDLE) must not fail for them.
+   */
+  private async flushUpdates(allowExpunge: boolean): Promise<boolean> {
     const view = this.view;
-    if (!view || this.closed) return;
-    await this.services.follower.catchUp();
-    if (!view.hasPending()) return;
-    await writeViewUpdates(this.context, view, allowExpunge);
+    if (!view || this.closed) return true;
+    try {
+      await this.services.follower.catchUp();
+      if (view.hasPending()) await writeViewUpdates(this.context, view, allowExpunge);
+      return true;
+    } catch (error) {
+      if (!isStoreError(error, 'UNAVAILABLE')) throw error;
+      this.log.warn({ err: error }, 'updates deferred: the store is unavailable');
+      return false;
+    }
   }
 
   private async readLine(): Promise<Buffer | null> {
@@ -420,7 +432,9 @@ export class ImapConnection implements ImapSession {
         await new Promise<void>((resolve) => (this.updateWaiter = resolve));
         this.updateWaiter = null;
         // Changes queued while a flush waited for the socket woke nobody: flush until none is left.
-        while (!ended && !this.closed && this.view?.hasPending()) await this.flushUpdates(true);
+        while (!ended && !this.closed && this.view?.hasPending()) {
+          if (!(await this.flushUpdates(true))) break; // store gone: wait for the next change
+        }
       }
     };
     const pumping = pump();
@@ -480,7 +494,7 @@ export class ImapConnection implements ImapSession {
       readLine: () => this.readLine(),
       startTls: () => this.startTls(),
       startCompression: () => this.startCompression(),
-      flushUpdates: (allowExpunge) => this.flushUpdates(allowExpunge),
+      flushUpdates: (allowExpunge) => this.flushUpdates(allowExpunge).then(() => undefined),
       login: (user) => this.login(user),
       closeAfterResponse: () => {
         this.state = 'logout';

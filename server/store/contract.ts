@@ -13,7 +13,14 @@ import { fileURLToPath } from 'node:url';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { parseAcks, workerMessage } from './contract-worker.ts';
 import { StoreError, type StoreErrorCode } from './errors.ts';
-import { DEFAULT_MAILBOXES, type JournalEntry, type Mailbox, type Store, type User } from './types.ts';
+import {
+  DEFAULT_MAILBOXES,
+  type ImportedMailbox,
+  type JournalEntry,
+  type Mailbox,
+  type Store,
+  type User,
+} from './types.ts';
 
 export interface StoreFixture {
   store: Store;
@@ -1078,6 +1085,211 @@ export function storeContractSuite(name: string, openFresh: () => Promise<StoreF
         // Emptied by an administrator: not seeded again.
         expect(await store.seedRules(seeds)).toBe(false);
         expect(await store.listRules()).toEqual([]);
+      });
+    });
+
+    describe('imports (migration between engines)', () => {
+      const imported = (path: string, extra: Partial<ImportedMailbox> = {}): ImportedMailbox => ({
+        path,
+        specialUse: null,
+        subscribed: true,
+        uidValidity: 1_600_000_000,
+        uidNext: 50,
+        highestModseq: 300,
+        ...extra,
+      });
+
+      it('creates a mailbox with its UIDVALIDITY, UIDNEXT, HIGHESTMODSEQ and parents', async () => {
+        const user = await newUser();
+        const box = await store.importMailbox(
+          user.id,
+          imported('Old/Projects', { subscribed: false, specialUse: '\\Archive', uidValidity: 777 }),
+        );
+        expect(box).toMatchObject({
+          userId: user.id,
+          path: 'Old/Projects',
+          specialUse: '\\Archive',
+          subscribed: false,
+          selectable: true,
+          uidValidity: 777,
+          uidNext: 50,
+          highestModseq: 300,
+        });
+        expect(await store.getMailboxById(box.id)).toEqual(box);
+        expect((await store.getMailbox(user.id, 'Old'))?.selectable).toBe(true);
+        const next = await store.append(box.id, message('after import'));
+        expect(next.uid).toBe(50);
+        expect(next.uidValidity).toBe(777);
+        expect(next.modseq).toBeGreaterThan(300);
+        const fresh = await store.createMailbox(user.id, 'Later');
+        expect(fresh.uidValidity).not.toBe(777);
+      });
+
+      it('adopts the empty default mailboxes of a new user', async () => {
+        const user = await newUser();
+        const before = await inbox(user);
+        const adopted = await store.importMailbox(user.id, imported('INBOX', { uidValidity: 4242 }));
+        expect(adopted.id).toBe(before.id);
+        expect(adopted).toMatchObject({ path: 'INBOX', uidValidity: 4242, uidNext: 50, highestModseq: 300 });
+        const sent = await store.importMailbox(
+          user.id,
+          imported('Sent', { specialUse: '\\Sent', uidValidity: 9 }),
+        );
+        expect(sent.id).toBe((await mailbox(store, user, 'Sent')).id);
+        expect(sent.uidValidity).toBe(9);
+        expect((await store.listMailboxes(user.id)).length).toBe(DEFAULT_MAILBOXES.length);
+      });
+
+      it('resumes on the same UIDVALIDITY; UIDNEXT and HIGHESTMODSEQ only grow', async () => {
+        const user = await newUser();
+        const box = await store.importMailbox(user.id, imported('Keep'));
+        await store.importMessage(
+          box.id,
+          { uid: 3, modseq: 10, flags: [], internalDate: new Date() },
+          message('k'),
+        );
+        const again = await store.importMailbox(user.id, imported('Keep', { uidNext: 2, highestModseq: 5 }));
+        expect(again).toMatchObject({
+          id: box.id,
+          uidValidity: box.uidValidity,
+          uidNext: 50,
+          highestModseq: 300,
+        });
+        const grown = await store.importMailbox(
+          user.id,
+          imported('Keep', { uidNext: 60, highestModseq: 400 }),
+        );
+        expect(grown).toMatchObject({ id: box.id, uidNext: 60, highestModseq: 400 });
+        expect(await uidsOf(store, box.id)).toEqual([3]);
+      });
+
+      it('refuses a non-empty mailbox under another UIDVALIDITY (ALREADYEXISTS)', async () => {
+        const user = await newUser();
+        const box = await inbox(user);
+        await store.append(box.id, message('already here'));
+        await rejectsWith(
+          store.importMailbox(user.id, imported('INBOX', { uidValidity: box.uidValidity + 1 })),
+          'ALREADYEXISTS',
+        );
+        expect((await inbox(user)).uidValidity).toBe(box.uidValidity);
+        await rejectsWith(store.importMailbox('999999', imported('X')), 'NONEXISTENT');
+        await rejectsWith(store.importMailbox(user.id, imported('X', { uidValidity: 0 })), 'INVALID');
+        await rejectsWith(store.importMailbox(user.id, imported('bad*name')), 'INVALID');
+      });
+
+      it('imports a message with its UID, MODSEQ, flags, internal date and exact bytes', async () => {
+        const user = await newUser();
+        const box = await store.importMailbox(
+          user.id,
+          imported('INBOX', { uidValidity: 5000, uidNext: 10, highestModseq: 20 }),
+        );
+        const raw = Buffer.from(
+          'From: a@example.com\r\nSubject: kept\r\n\r\nbare\nLF and \x00 bytes\r\n',
+          'latin1',
+        );
+        const date = new Date('2019-05-06T07:08:09.000Z');
+        const head = await store.journalHead();
+        expect(
+          await store.importMessage(
+            box.id,
+            { uid: 7, modseq: 18, flags: ['\\Seen', 'Work'], internalDate: date },
+            raw,
+          ),
+        ).toBe('imported');
+        // UIDs below the last one are fine (gaps are expunged messages of the source).
+        expect(
+          await store.importMessage(
+            box.id,
+            { uid: 2, modseq: 4, flags: [], internalDate: date },
+            message('two'),
+          ),
+        ).toBe('imported');
+        const summary = await store.getMessage(box.id, 7);
+        expect(summary).toEqual({
+          mailboxId: box.id,
+          uid: 7,
+          modseq: 18,
+          flags: ['\\Seen', 'Work'],
+          internalDate: date,
+          size: raw.length,
+          blobId: sha256(raw),
+        });
+        expect((await store.readBlob(summary!.blobId)).equals(raw)).toBe(true);
+        expect(await uidsOf(store, box.id)).toEqual([2, 7]);
+        expect(await store.listKeywords(box.id)).toContain('Work');
+        const after = await mailbox(store, user, 'INBOX');
+        expect(after).toMatchObject({ uidValidity: 5000, uidNext: 10, highestModseq: 20 });
+        const entries = (await allJournal(store, head)).filter((e) => e.kind === 'message-new');
+        expect(entries.map((e) => [e.mailboxId, e.uid, e.modseq])).toEqual([
+          [box.id, 7, 18],
+          [box.id, 2, 4],
+        ]);
+        expect(entries[0]!.flags && sortedFlags(entries[0]!.flags)).toEqual(['Work', '\\Seen']);
+      });
+
+      it('raises UIDNEXT and HIGHESTMODSEQ past an imported message', async () => {
+        const user = await newUser();
+        const box = await store.importMailbox(user.id, imported('Low', { uidNext: 1, highestModseq: 1 }));
+        await store.importMessage(
+          box.id,
+          { uid: 40, modseq: 90, flags: [], internalDate: new Date() },
+          message('high'),
+        );
+        expect(await store.getMailboxById(box.id)).toMatchObject({ uidNext: 41, highestModseq: 90 });
+        const next = await store.append(box.id, message('next'));
+        expect(next.uid).toBe(41);
+        expect(next.modseq).toBeGreaterThan(90);
+      });
+
+      it('returns exists for a UID already there and changes nothing (resume)', async () => {
+        const user = await newUser();
+        const box = await store.importMailbox(user.id, imported('INBOX'));
+        const raw = message('once');
+        await store.importMessage(
+          box.id,
+          { uid: 5, modseq: 6, flags: ['\\Flagged'], internalDate: new Date(0) },
+          raw,
+        );
+        const used = (await store.getQuota(user.id)).usedBytes;
+        expect(used).toBe(raw.length);
+        const head = await store.journalHead();
+        const again = await store.importMessage(
+          box.id,
+          { uid: 5, modseq: 99, flags: ['\\Seen'], internalDate: new Date() },
+          message('other bytes'),
+        );
+        expect(again).toBe('exists');
+        expect(await store.getMessage(box.id, 5)).toMatchObject({
+          modseq: 6,
+          flags: ['\\Flagged'],
+          blobId: sha256(raw),
+        });
+        expect((await store.getQuota(user.id)).usedBytes).toBe(used);
+        expect(await store.journalHead()).toBe(head);
+      });
+
+      it('counts quota, stores identical bodies once and checks its input', async () => {
+        const user = await newUser('alice@example.com', { quotaBytes: 1_000_000 });
+        const box = await store.importMailbox(user.id, imported('INBOX'));
+        const raw = message('shared body');
+        await store.importMessage(box.id, { uid: 1, modseq: 2, flags: [], internalDate: new Date() }, raw);
+        const other = await store.createMailbox(user.id, 'Other');
+        const appended = await store.append(other.id, raw);
+        expect((await store.getMessage(box.id, 1))?.blobId).toBe(
+          (await store.getMessage(other.id, appended.uid))?.blobId,
+        );
+        expect(await store.getQuota(user.id)).toEqual({ usedBytes: 2 * raw.length, limitBytes: 1_000_000 });
+        expect((await store.mailboxCounts(box.id)).messages).toBe(1);
+        const meta = { uid: 9, modseq: 9, flags: [], internalDate: new Date() };
+        await rejectsWith(store.importMessage('999999', meta, raw), 'NONEXISTENT');
+        await rejectsWith(store.importMessage(box.id, { ...meta, uid: 0 }, raw), 'INVALID');
+        await rejectsWith(store.importMessage(box.id, { ...meta, modseq: -1 }, raw), 'INVALID');
+        await rejectsWith(store.importMessage(box.id, { ...meta, flags: ['two words'] }, raw), 'INVALID');
+        await rejectsWith(
+          store.importMessage(box.id, { ...meta, internalDate: new Date(NaN) }, raw),
+          'INVALID',
+        );
+        expect(await uidsOf(store, box.id)).toEqual([1]);
       });
     });
 

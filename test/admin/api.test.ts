@@ -335,6 +335,24 @@ const CASES: Record<string, Case> = {
     status: 200,
     check: ({ body }) => expect(body).toMatchObject({ data_dir: h.dataDir, admin: { host: '127.0.0.1' } }),
   },
+  'PUT /api/settings': {
+    ok: async () => ({ path: '/api/settings', body: { limits: { max_message_size: 2_000_000 } } }),
+    status: 200,
+    check: ({ body }) =>
+      expect(body).toMatchObject({
+        restartRequired: true,
+        settings: { limits: { max_message_size: 2_000_000 } },
+      }),
+    invalid: () => ({ path: '/api/settings', body: { imap: { port: -1 } } }),
+  },
+  'POST /api/store/test-connection': {
+    // Nothing listens on port 1: a real attempt that fails, reported as ok: false.
+    ok: async () => ({ path: '/api/store/test-connection', body: { uri: 'mongodb://127.0.0.1:1/mallard' } }),
+    status: 200,
+    check: ({ body }) =>
+      expect(body).toMatchObject({ ok: false, detail: expect.stringMatching(/^cannot connect/) }),
+    invalid: () => ({ path: '/api/store/test-connection', body: { uri: 'http://example.test' } }),
+  },
   'GET /api/logs': {
     ok: async () => ({ path: '/api/logs?lines=5' }),
     status: 200,

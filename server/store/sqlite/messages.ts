@@ -95,7 +95,7 @@ function rememberKeywords(sql: Sql, mailboxId: number, flags: readonly Flag[]): 
 
 // --- rows ---
 
-interface NewMessage {
+export interface NewMessage {
   mailboxId: number;
   uid: number;
   modseq: number;
@@ -105,7 +105,7 @@ interface NewMessage {
   blobHash: string;
 }
 
-function insertMessage(sql: Sql, message: NewMessage): void {
+export function insertMessage(sql: Sql, message: NewMessage): void {
   sql.run(
     `INSERT INTO messages (mailbox_id, uid, modseq, flags, seen, deleted, internal_date, size, blob_hash)
      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,

@@ -22,6 +22,8 @@ import type {
   Flag,
   FlagOperation,
   Id,
+  ImportedMailbox,
+  ImportedMessage,
   JournalEntry,
   Mailbox,
   MailboxCounts,
@@ -40,6 +42,7 @@ import type {
 } from '../types.ts';
 import * as accounts from './accounts.ts';
 import * as blobs from './blobs.ts';
+import * as imports from './imports.ts';
 import { DATABASE_FILE, openDatabase, type Sql } from './database.ts';
 import * as journal from './journal.ts';
 import * as mailboxes from './mailboxes.ts';
@@ -323,6 +326,24 @@ export class SqliteStore implements Store {
 
   listKeywords(mailboxId: Id): Promise<string[]> {
     return this.call((sql) => messages.listKeywords(sql, requireId(mailboxId, 'mailbox')));
+  }
+
+  // --- migration ---
+
+  importMailbox(userId: Id, mailbox: ImportedMailbox): Promise<Mailbox> {
+    return this.call((sql) => imports.importMailbox(sql, requireId(userId, 'user'), mailbox));
+  }
+
+  importMessage(mailboxId: Id, message: ImportedMessage, raw: Buffer): Promise<'imported' | 'exists'> {
+    return this.call((sql) => {
+      const id = requireId(mailboxId, 'mailbox');
+      const checked = imports.checkImportedMessage(message);
+      if (!Buffer.isBuffer(raw)) throw new StoreError('INVALID', 'message must be a Buffer');
+      // A resumed migration re-sends what is there: skip the hashing and indexing then.
+      const existing = messages.getMessage(sql, id, checked.uid);
+      if (existing) return 'exists';
+      return imports.importMessage(sql, id, checked, blobs.prepareBlob(sql, raw));
+    });
   }
 
   // --- journal ---

@@ -1,0 +1,149 @@
+/**
+ * The live chart: open connections and commands per minute over the last minutes, drawn by uPlot
+ * from the ring of samples. uPlot draws on a canvas, which cannot read CSS variables, so the axis
+ * and grid colours are picked from the theme for the colour scheme in force.
+ */
+import 'uplot/dist/uPlot.min.css';
+import { Box, Text, useComputedColorScheme, useMantineTheme, VisuallyHidden } from '@mantine/core';
+import { useElementSize } from '@mantine/hooks';
+import { useEffect, useRef } from 'react';
+import uPlot from 'uplot';
+import type { Sample } from './liveMetrics.ts';
+
+/** The x axis shows the data's span, at least a minute (a fresh chart is not a thin strip) and at most ten. */
+const MIN_WINDOW_SECONDS = 60;
+const WINDOW_SECONDS = 10 * 60;
+const HEIGHT = 220;
+
+interface Palette {
+  axis: string;
+  grid: string;
+  connections: string;
+  connectionsFill: string;
+  commands: string;
+}
+
+function toData(samples: readonly Sample[]): uPlot.AlignedData {
+  return [
+    samples.map((sample) => sample.t),
+    samples.map((sample) => sample.connections),
+    samples.map((sample) => sample.commandsPerMinute),
+  ];
+}
+
+/** Integer ticks for counts: a fraction of a connection means nothing. */
+function wholeNumbers(_self: uPlot, splits: number[]): string[] {
+  return splits.map((value) => (Number.isInteger(value) ? String(value) : ''));
+}
+
+function options(width: number, palette: Palette): uPlot.Options {
+  const axis = (scale: string, side: uPlot.Axis.Side, label: string, grid: boolean): uPlot.Axis => ({
+    scale,
+    side,
+    label,
+    stroke: palette.axis,
+    grid: { show: grid, stroke: palette.grid, width: 1 },
+    ticks: { stroke: palette.grid, width: 1 },
+    values: wholeNumbers,
+  });
+  return {
+    width,
+    height: HEIGHT,
+    cursor: { drag: { x: false, y: false } },
+    scales: {
+      // A window ending at the newest sample, so the line moves left as time passes like a live monitor.
+      x: {
+        time: true,
+        range: (_self, min, max) => [
+          max - Math.min(WINDOW_SECONDS, Math.max(MIN_WINDOW_SECONDS, max - min)),
+          max,
+        ],
+      },
+      connections: { range: (_self, _min, max) => [0, Math.max(4, Math.ceil(max * 1.25))] },
+      commands: { range: (_self, _min, max) => [0, Math.max(10, Math.ceil(max * 1.25))] },
+    },
+    series: [
+      {},
+      {
+        label: 'Connections',
+        scale: 'connections',
+        stroke: palette.connections,
+        fill: palette.connectionsFill,
+        width: 2,
+        points: { show: false },
+      },
+      {
+        label: 'Commands / min',
+        scale: 'commands',
+        stroke: palette.commands,
+        width: 2,
+        dash: [6, 4],
+        points: { show: false },
+      },
+    ],
+    axes: [
+      { stroke: palette.axis, grid: { stroke: palette.grid, width: 1 }, ticks: { stroke: palette.grid } },
+      axis('connections', 3, 'Connections', true),
+      axis('commands', 1, 'Commands / min', false),
+    ],
+  };
+}
+
+export function LiveChart({ samples }: { samples: readonly Sample[] }) {
+  const theme = useMantineTheme();
+  const scheme = useComputedColorScheme('light');
+  const { ref: sizeRef, width } = useElementSize();
+  const target = useRef<HTMLDivElement>(null);
+  const plot = useRef<uPlot | null>(null);
+  const samplesRef = useRef(samples);
+  samplesRef.current = samples;
+
+  const dark = scheme === 'dark';
+  const palette: Palette = {
+    axis: dark ? theme.colors.dark[1] : theme.colors.gray[7],
+    grid: dark ? theme.colors.dark[4] : theme.colors.gray[3],
+    connections: dark ? theme.colors.teal[4] : theme.colors.teal[7],
+    // Theme colours are #rrggbb: a two-digit alpha makes the area under the line a light wash.
+    connectionsFill: `${dark ? theme.colors.teal[4] : theme.colors.teal[7]}26`,
+    commands: dark ? theme.colors.orange[4] : theme.colors.orange[7],
+  };
+  const paletteKey = Object.values(palette).join();
+  const chartWidth = Math.floor(width);
+
+  // Built again when the colours change (uPlot has no restyle); resized in place otherwise.
+  useEffect(() => {
+    if (!target.current || chartWidth <= 0) return;
+    const chart = new uPlot(options(chartWidth, palette), toData(samplesRef.current), target.current);
+    plot.current = chart;
+    return () => {
+      chart.destroy();
+      plot.current = null;
+    };
+  }, [paletteKey, chartWidth > 0]);
+
+  useEffect(() => {
+    if (chartWidth > 0) plot.current?.setSize({ width: chartWidth, height: HEIGHT });
+  }, [chartWidth]);
+
+  useEffect(() => {
+    plot.current?.setData(toData(samples));
+  }, [samples]);
+
+  const last = samples.findLast((sample) => sample.connections !== null);
+  const peak = samples.reduce((most, sample) => Math.max(most, sample.connections ?? 0), 0);
+  return (
+    <Box ref={sizeRef} data-testid="live-chart" data-samples={samples.length} data-peak={peak}>
+      <div ref={target} role="img" aria-label="Connections and commands over the last ten minutes" />
+      <VisuallyHidden>
+        {last
+          ? `Latest: ${last.connections} connections, ${last.commandsPerMinute} commands per minute.`
+          : 'No data yet.'}
+      </VisuallyHidden>
+      {samples.length < 2 && (
+        <Text size="xs" c="dimmed" mt={4}>
+          The chart fills in as the server reports every few seconds.
+        </Text>
+      )}
+    </Box>
+  );
+}

@@ -1,0 +1,103 @@
+/** Storage used by the mailboxes and deliveries since the server started. */
+import { Card, Group, Loader, Text } from '@mantine/core';
+import { useQuery } from '@tanstack/react-query';
+import type { ReactNode } from 'react';
+import { statusApi, type StatusJson } from '../../api/status.ts';
+import { errorMessage } from '../ErrorNotice.tsx';
+import { formatBytes } from '../format.ts';
+
+function Stat({
+  label,
+  value,
+  note,
+  testId,
+}: {
+  label: string;
+  value: ReactNode;
+  note: ReactNode;
+  testId: string;
+}) {
+  return (
+    <Card withBorder padding="lg">
+      <Text size="xs" c="dimmed" tt="uppercase" fw={600}>
+        {label}
+      </Text>
+      <Text size="xl" fw={700} mt={4} data-testid={testId}>
+        {value}
+      </Text>
+      <Text size="xs" c="dimmed" mt={2}>
+        {note}
+      </Text>
+    </Card>
+  );
+}
+
+export function StorageStat() {
+  const storage = useQuery({
+    queryKey: ['dashboard-storage'],
+    queryFn: statusApi.storage,
+    refetchInterval: 30_000,
+  });
+  if (storage.error) {
+    return <Stat label="Storage used" value="—" note={errorMessage(storage.error)} testId="storage-used" />;
+  }
+  if (!storage.data) {
+    return (
+      <Stat
+        label="Storage used"
+        value={
+          <Group>
+            <Loader size="sm" aria-label="Loading storage" />
+          </Group>
+        }
+        note=" "
+        testId="storage-used"
+      />
+    );
+  }
+  const { usedBytes, users, partial } = storage.data;
+  return (
+    <Stat
+      label="Storage used"
+      value={formatBytes(usedBytes)}
+      note={`by ${users} user${users === 1 ? '' : 's'}${partial ? ' (first users only)' : ''}`}
+      testId="storage-used"
+    />
+  );
+}
+
+/** The server counts deliveries per process, so "today" is only true when it started today. */
+export function DeliveriesStat({
+  delivered,
+  startedAt,
+}: {
+  delivered: StatusJson['delivered'] | null;
+  startedAt: string | null;
+}) {
+  const started = startedAt ? new Date(startedAt) : null;
+  const today = started !== null && started.toDateString() === new Date().toDateString();
+  const since = started ? (today ? started.toLocaleTimeString() : started.toLocaleString()) : null;
+  return (
+    <Stat
+      label={today ? 'Deliveries today' : 'Deliveries since start'}
+      value={delivered ? delivered.total : '—'}
+      note={
+        delivered
+          ? `LMTP ${delivered.lmtp} · SMTP ${delivered.smtp}${since ? ` · since ${since}` : ''}`
+          : 'waiting for the server'
+      }
+      testId="deliveries"
+    />
+  );
+}
+
+export function CommandsStat({ commands }: { commands: number }) {
+  return (
+    <Stat
+      label="Commands seen"
+      value={commands}
+      note="since this page started listening"
+      testId="commands-total"
+    />
+  );
+}

@@ -1,0 +1,105 @@
+/** Name and quota of a user, saved together; and disable/enable, which takes effect at once. */
+import { Badge, Button, Card, Group, Stack, Text, TextInput, Title } from '@mantine/core';
+import { useMutation, useQueryClient } from '@tanstack/react-query';
+import { useState, type FormEvent } from 'react';
+import { userKeys, usersApi, type UserDetailJson } from '../../api/users.ts';
+import { ErrorNotice } from '../ErrorNotice.tsx';
+import { fieldIssues } from './AddUserModal.tsx';
+import { fromBytes } from './quota.ts';
+import { QuotaBar } from './QuotaBar.tsx';
+import { QuotaInput, quotaFromInput, type QuotaValue } from './QuotaInput.tsx';
+
+export function UserSettingsCard({ user }: { user: UserDetailJson }) {
+  const queryClient = useQueryClient();
+  const [name, setName] = useState(user.name);
+  const [quota, setQuota] = useState<QuotaValue>(() => fromBytes(user.quotaBytes));
+  const quotaResult = quotaFromInput(quota);
+  const invalidate = () => queryClient.invalidateQueries({ queryKey: userKeys.all });
+
+  const save = useMutation({
+    mutationFn: () =>
+      usersApi.update(user.id, { name: name.trim(), quotaBytes: quotaResult.bytes ?? user.quotaBytes }),
+    onSuccess: invalidate,
+  });
+  const toggle = useMutation({
+    mutationFn: () => usersApi.update(user.id, { disabled: !user.disabled }),
+    onSuccess: invalidate,
+  });
+
+  const dirty = name.trim() !== user.name || quotaResult.bytes !== user.quotaBytes;
+  const issues = fieldIssues(save.error);
+
+  function submit(event: FormEvent) {
+    event.preventDefault();
+    if (quotaResult.error || !dirty) return;
+    save.mutate();
+  }
+
+  return (
+    <Card withBorder>
+      <Stack>
+        <Group justify="space-between">
+          <Title order={3} size="h4">
+            Account
+          </Title>
+          {user.disabled ? (
+            <Badge color="gray" variant="outline" data-testid="user-disabled-badge">
+              Disabled
+            </Badge>
+          ) : (
+            <Badge color="teal" variant="light">
+              Active
+            </Badge>
+          )}
+        </Group>
+        <QuotaBar used={user.quota.usedBytes} limit={user.quota.limitBytes} size="md" />
+        <form onSubmit={submit} noValidate>
+          <Stack>
+            <TextInput
+              label="Display name"
+              value={name}
+              onChange={(event) => setName(event.currentTarget.value)}
+              error={issues.name}
+              data-testid="edit-name"
+            />
+            <QuotaInput
+              value={quota}
+              onChange={setQuota}
+              error={quotaResult.error ?? issues.quotaBytes}
+              testId="edit-quota"
+            />
+            <ErrorNotice error={save.error} title="The changes were not saved" />
+            <Group justify="flex-end">
+              {save.isSuccess && !dirty && (
+                <Text size="sm" c="teal" role="status">
+                  Saved
+                </Text>
+              )}
+              <Button type="submit" disabled={!dirty} loading={save.isPending} data-testid="save-user">
+                Save
+              </Button>
+            </Group>
+          </Stack>
+        </form>
+        <Group justify="space-between" wrap="nowrap">
+          <Text size="sm" c="dimmed" style={{ flex: 1 }}>
+            {user.disabled
+              ? 'This user cannot log in; mail to its addresses is still delivered.'
+              : 'Disabling stops logins and ends the open sessions; mail is still delivered.'}
+          </Text>
+          <Button
+            variant="light"
+            color={user.disabled ? 'teal' : 'orange'}
+            loading={toggle.isPending}
+            onClick={() => toggle.mutate()}
+            style={{ flexShrink: 0 }}
+            data-testid="toggle-disabled"
+          >
+            {user.disabled ? 'Enable' : 'Disable'}
+          </Button>
+        </Group>
+        <ErrorNotice error={toggle.error} />
+      </Stack>
+    </Card>
+  );
+}

@@ -1,0 +1,200 @@
+/**
+ * Message bodies, stored once per SHA-256 and reference-counted, without transactions.
+ *
+ * A body up to CHUNK_BYTES is kept inline in its `blobs` document; a larger one in `blob_chunks`
+ * (CHUNK_BYTES each), written before the `blobs` document that makes it visible. Each stored copy
+ * of a body has a random `gen`, and chunks carry it.
+ *
+ * The protocol (safe against any interleaving of appends, copies, deletions and crashes):
+ * - Add a reference: `$inc refs` where `refs > 0`. A blob at 0 is dead: nothing may revive it.
+ *   When no live blob matched, store the body anew (chunks under a fresh gen, then insert the
+ *   document with refs 1). If the insert hits the unique _id, either another writer stored it
+ *   meanwhile (then take a reference on that one) or a dead blob is still there (then finish its
+ *   collection, which is idempotent, and insert again).
+ * - Drop a reference: `$inc refs -1`, returning the document before. Whoever takes it from 1 to 0
+ *   collects it: deletes the chunks of that gen, then the document where `refs <= 0` and `gen` is
+ *   still that gen. Anybody who finds a dead blob may do the same; doing it twice is harmless.
+ * - So an append racing the deletion of the last reference never attaches to a dying copy (its
+ *   `refs > 0` condition fails) and never loses its own chunks (the collector deletes by the dead
+ *   copy's gen only).
+ * - References are added before the message document that holds them is inserted, and dropped
+ *   only after it was deleted (by whoever's delete actually removed it). A crash in between leaves
+ *   a count too high, never too low: a body may leak, but is never freed while a message needs it.
+ *   Chunks written by a writer that died before inserting the document are orphans of an unknown
+ *   gen: they leak the same way.
+ */
+import { createHash, randomBytes } from 'node:crypto';
+import { indexMessage } from '../../mime/index.ts';
+import type { MimeIndex } from '../../mime/types.ts';
+import { StoreError } from '../errors.ts';
+import { isDuplicateKey, type BlobDoc, type Collections } from './schema.ts';
+
+/** Chunk size of large bodies, and the largest body kept inline in its blob document. */
+export const CHUNK_BYTES = 255 * 1024;
+/** Hashes per query in readBlobs. */
+const READ_BATCH = 256;
+/** Attempts at storing a body against concurrent collectors before giving up. */
+const MAX_STORE_ATTEMPTS = 20;
+
+export function sha256Hex(raw: Buffer): string {
+  return createHash('sha256').update(raw).digest('hex');
+}
+
+/** A body ready to be stored: hashed; its MIME index is computed when it turns out to be new. */
+export interface PreparedBlob {
+  hash: string;
+  raw: Buffer;
+}
+
+export function prepareBlob(raw: Buffer): PreparedBlob {
+  return { hash: sha256Hex(raw), raw };
+}
+
+/** The MIME index as JSON; null when the indexer fails (stored anyway, rebuilt on first read). */
+function indexJsonOf(raw: Buffer): string | null {
+  try {
+    return JSON.stringify(indexMessage(raw));
+  } catch {
+    return null;
+  }
+}
+
+/** Adds `count` references to a live blob; false when there is none. */
+export async function addReferences(collections: Collections, hash: string, count: number): Promise<boolean> {
+  const result = await collections.blobs.updateOne(
+    { _id: hash, refs: { $gt: 0 } },
+    { $inc: { refs: count } },
+  );
+  return result.matchedCount === 1;
+}
+
+/** Adds one reference to the body, storing it when no live copy exists. */
+export async function addBlobReference(collections: Collections, blob: PreparedBlob): Promise<void> {
+  let indexJson: string | null | undefined;
+  for (let attempt = 0; attempt < MAX_STORE_ATTEMPTS; attempt++) {
+    if (await addReferences(collections, blob.hash, 1)) return;
+    indexJson ??= indexJsonOf(blob.raw);
+    const gen = randomBytes(8).toString('hex');
+    const chunked = blob.raw.length > CHUNK_BYTES;
+    if (chunked) await writeChunks(collections, blob, gen);
+    const doc: BlobDoc = {
+      _id: blob.hash,
+      refs: 1,
+      size: blob.raw.length,
+      gen,
+      chunks: chunked ? Math.ceil(blob.raw.length / CHUNK_BYTES) : 0,
+      mimeIndex: indexJson,
+      createdAt: new Date(),
+      ...(chunked ? {} : { data: blob.raw }),
+    };
+    try {
+      await collections.blobs.insertOne(doc);
+      return;
+    } catch (error) {
+      if (!isDuplicateKey(error)) throw error;
+    }
+    // Someone else's copy is there: live (take a reference next round) or dead (collect it).
+    if (chunked) await collections.chunks.deleteMany({ blob: blob.hash, gen });
+    const existing = await collections.blobs.findOne({ _id: blob.hash }, { projection: { data: 0 } });
+    if (existing && existing.refs <= 0) await collect(collections, existing.gen, blob.hash);
+  }
+  throw new StoreError('UNAVAILABLE', `could not store body ${blob.hash} (too much contention)`);
+}
+
+async function writeChunks(collections: Collections, blob: PreparedBlob, gen: string): Promise<void> {
+  const docs = [];
+  for (let n = 0, offset = 0; offset < blob.raw.length; n++, offset += CHUNK_BYTES) {
+    docs.push({ blob: blob.hash, gen, n, data: blob.raw.subarray(offset, offset + CHUNK_BYTES) });
+  }
+  await collections.chunks.insertMany(docs, { ordered: true });
+}
+
+/** Drops `count` references; the one that drops the last collects the blob. */
+export async function releaseBlob(collections: Collections, hash: string, count = 1): Promise<void> {
+  const before = await collections.blobs.findOneAndUpdate(
+    { _id: hash },
+    { $inc: { refs: -count } },
+    { returnDocument: 'before', projection: { refs: 1, gen: 1 } },
+  );
+  if (before && before.refs - count <= 0) await collect(collections, before.gen, hash);
+}
+
+/** Removes a dead blob copy: its chunks first, then its document (only if still dead and the same copy). */
+async function collect(collections: Collections, gen: string, hash: string): Promise<void> {
+  await collections.chunks.deleteMany({ blob: hash, gen });
+  await collections.blobs.deleteOne({ _id: hash, gen, refs: { $lte: 0 } });
+}
+
+// --- reading ---
+
+type LiveBlob = Pick<BlobDoc, '_id' | 'gen' | 'chunks' | 'size' | 'data'>;
+
+async function assemble(collections: Collections, blob: LiveBlob): Promise<Buffer | null> {
+  if (blob.chunks === 0) return blob.data ?? Buffer.alloc(0);
+  const chunks = await collections.chunks
+    .find({ blob: blob._id, gen: blob.gen }, { projection: { n: 1, data: 1 } })
+    .sort({ n: 1 })
+    .toArray();
+  // Collected while we read: the caller looks again.
+  if (chunks.length !== blob.chunks) return null;
+  const raw = Buffer.concat(chunks.map((chunk) => chunk.data));
+  return raw.length === blob.size ? raw : null;
+}
+
+export async function readBlob(collections: Collections, hash: string): Promise<Buffer> {
+  for (let attempt = 0; attempt < 3; attempt++) {
+    const blob = await collections.blobs.findOne(
+      { _id: hash, refs: { $gt: 0 } },
+      { projection: { mimeIndex: 0 } },
+    );
+    if (!blob) break;
+    const raw = await assemble(collections, blob);
+    if (raw) return raw;
+  }
+  throw new StoreError('NONEXISTENT', `no such blob ${hash}`);
+}
+
+/** Several bodies in few queries; missing ones are left out. */
+export async function readBlobs(
+  collections: Collections,
+  hashes: readonly string[],
+): Promise<Map<string, Buffer>> {
+  const found = new Map<string, Buffer>();
+  const unique = [...new Set(hashes.filter((hash) => typeof hash === 'string'))];
+  for (let start = 0; start < unique.length; start += READ_BATCH) {
+    const batch = unique.slice(start, start + READ_BATCH);
+    const blobs = await collections.blobs
+      .find({ _id: { $in: batch }, refs: { $gt: 0 } }, { projection: { mimeIndex: 0 } })
+      .toArray();
+    for (const blob of blobs) {
+      const raw =
+        blob.chunks === 0 ? (blob.data ?? Buffer.alloc(0)) : await readBlobOrNull(collections, blob);
+      if (raw) found.set(blob._id, raw);
+    }
+  }
+  return found;
+}
+
+async function readBlobOrNull(collections: Collections, blob: LiveBlob): Promise<Buffer | null> {
+  const raw = await assemble(collections, blob);
+  if (raw) return raw;
+  try {
+    return await readBlob(collections, blob._id);
+  } catch {
+    return null;
+  }
+}
+
+export async function readMimeIndex(collections: Collections, hash: string): Promise<MimeIndex> {
+  const blob = await collections.blobs.findOne(
+    { _id: hash, refs: { $gt: 0 } },
+    { projection: { mimeIndex: 1 } },
+  );
+  if (!blob) throw new StoreError('NONEXISTENT', `no such blob ${hash}`);
+  if (blob.mimeIndex !== null && blob.mimeIndex !== undefined) return JSON.parse(blob.mimeIndex) as MimeIndex;
+  // Indexing failed when the body was stored: try again (the indexer may have been fixed), and let
+  // the error surface this time.
+  const index = indexMessage(await readBlob(collections, hash));
+  await collections.blobs.updateOne({ _id: hash }, { $set: { mimeIndex: JSON.stringify(index) } });
+  return index;
+}

@@ -1,0 +1,93 @@
+/**
+ * Mapping between stored documents and the contract types, and the look-ups every module shares.
+ * Ids are numbers in the database and decimal strings in the contract.
+ */
+import { StoreError } from '../errors.ts';
+import type { AppPassword, Id, Mailbox, MessageSummary, User } from '../types.ts';
+import type { AppPasswordDoc, Collections, MailboxDoc, MessageDoc, UserDoc } from './schema.ts';
+
+/** The number behind a contract id, or null when it cannot be one of ours. */
+export function parseId(id: Id): number | null {
+  if (typeof id !== 'string' || !/^[1-9][0-9]{0,14}$/.test(id)) return null;
+  return Number(id);
+}
+
+/** Like parseId, but NONEXISTENT for an id that names nothing. */
+export function requireId(id: Id, what: string): number {
+  const parsed = parseId(id);
+  if (parsed === null) throw new StoreError('NONEXISTENT', `no such ${what} ${JSON.stringify(id)}`);
+  return parsed;
+}
+
+export function toUser(doc: UserDoc): User {
+  return {
+    id: String(doc._id),
+    username: doc.username,
+    name: doc.name,
+    disabled: doc.disabled,
+    quotaBytes: doc.quotaBytes,
+    usedBytes: doc.usedBytes,
+    createdAt: doc.createdAt,
+  };
+}
+
+export function toMailbox(doc: MailboxDoc): Mailbox {
+  return {
+    id: String(doc._id),
+    userId: String(doc.user),
+    path: doc.path,
+    specialUse: doc.specialUse,
+    subscribed: doc.subscribed,
+    selectable: doc.selectable,
+    uidValidity: doc.uidValidity,
+    uidNext: doc.uidNext,
+    highestModseq: doc.highestModseq,
+  };
+}
+
+export function toMessageSummary(doc: MessageDoc): MessageSummary {
+  return {
+    mailboxId: String(doc.mailbox),
+    uid: doc.uid,
+    modseq: doc.modseq,
+    flags: doc.flags,
+    internalDate: doc.internalDate,
+    size: doc.size,
+    blobId: doc.blob,
+  };
+}
+
+export function toAppPassword(doc: AppPasswordDoc): AppPassword {
+  return {
+    id: String(doc._id),
+    userId: String(doc.user),
+    label: doc.label,
+    createdAt: doc.createdAt,
+    lastUsedAt: doc.lastUsedAt,
+  };
+}
+
+export async function requireUser(c: Collections, userId: number): Promise<UserDoc> {
+  const doc = await c.users.findOne({ _id: userId });
+  if (!doc) throw new StoreError('NONEXISTENT', `no such user ${userId}`);
+  return doc;
+}
+
+export async function requireMailbox(c: Collections, mailboxId: number): Promise<MailboxDoc> {
+  const doc = await c.mailboxes.findOne({ _id: mailboxId });
+  if (!doc) throw new StoreError('NONEXISTENT', `no such mailbox ${mailboxId}`);
+  return doc;
+}
+
+/** A mailbox that can hold messages (not a \Noselect placeholder). */
+export async function requireSelectableMailbox(c: Collections, mailboxId: number): Promise<MailboxDoc> {
+  const doc = await requireMailbox(c, mailboxId);
+  if (!doc.selectable) throw new StoreError('CANNOT', `mailbox ${doc.path} is not selectable`);
+  return doc;
+}
+
+/** Sleeps a little before retrying an optimistic update that lost a race (with jitter). */
+export function backoff(attempt: number): Promise<void> {
+  const ms = Math.min(50, 1 + attempt * 2) * (0.5 + Math.random());
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}

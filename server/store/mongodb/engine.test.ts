@@ -1,0 +1,374 @@
+/**
+ * What the shared contract does not cover on the mongodb engine: chunked bodies and their
+ * collection, the append-versus-last-deletion race, journal gaps, durability settings, a database
+ * outage and its recovery, and a schema that is newer than this server. Runs against the
+ * mongo-java-server stand-in (or MALLARD_TEST_MONGODB_URI, except the outage test, which needs a
+ * stand-in it can kill).
+ */
+import { randomBytes } from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { MongoClient } from 'mongodb';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { freshDatabaseUri, startMongoStandIn, type MongoStandIn } from '../../../test/helpers/mongo.ts';
+import { StoreError } from '../errors.ts';
+import { JournalFollower } from '../follower.ts';
+import type { JournalEntry, Mailbox, User } from '../types.ts';
+import { CHUNK_BYTES, sha256Hex } from './blobs.ts';
+import { GAP_WAIT_MS } from './journal.ts';
+import { MongoStore } from './store.ts';
+
+let standIn: MongoStandIn | null = null;
+let baseUri = process.env.MALLARD_TEST_MONGODB_URI ?? '';
+
+beforeAll(async () => {
+  if (baseUri === '') {
+    standIn = await startMongoStandIn();
+    baseUri = standIn.uri;
+  }
+});
+
+afterAll(async () => {
+  await standIn?.stop();
+});
+
+async function rejectsWith(promise: Promise<unknown>, code: string): Promise<StoreError> {
+  const error = await promise.then(
+    () => null,
+    (reason: unknown) => reason,
+  );
+  expect(error).toBeInstanceOf(StoreError);
+  expect((error as StoreError).code).toBe(code);
+  return error as StoreError;
+}
+
+interface AddressRow {
+  _id: string;
+  user: number;
+  kind: string;
+  createdAt: Date;
+}
+
+const raw = (text: string) => Buffer.from(`Subject: ${text}\r\n\r\n${text}\r\n`);
+
+describe('mongodb engine', () => {
+  let uri: string;
+  let store: MongoStore;
+  let direct: MongoClient;
+
+  beforeEach(async () => {
+    uri = freshDatabaseUri(baseUri);
+    store = await MongoStore.open(uri);
+    direct = new MongoClient(uri, { serverSelectionTimeoutMS: 3000 });
+  });
+  afterEach(async () => {
+    const problems = await store.checkIntegrity().catch((error: unknown) => [String(error)]);
+    await store.close();
+    await direct.db().dropDatabase();
+    await direct.close();
+    expect(problems).toEqual([]);
+  });
+
+  async function newInbox(username = 'alice@example.com'): Promise<{ user: User; inbox: Mailbox }> {
+    const user = await store.createUser({ username, passwordHash: 'h' });
+    return { user, inbox: (await store.getMailbox(user.id, 'INBOX'))! };
+  }
+
+  it('writes with majority and journal acknowledgement, reads majority, and fails fast', () => {
+    expect(store.settings()).toEqual({
+      writeConcern: { w: 'majority', j: true },
+      readConcern: { level: 'majority' },
+      serverSelectionTimeoutMS: 3000,
+    });
+    expect(store.databaseName).toMatch(/^mallard_test_/);
+  });
+
+  it('stores a large body in chunks, byte-exact, and removes them with its last reference', async () => {
+    const { user, inbox } = await newInbox();
+    const body = Buffer.concat([raw('large'), randomBytes(CHUNK_BYTES * 2 + 1234)]);
+    const { uid } = await store.append(inbox.id, body);
+    const copy = await store.copyMessages(inbox.id, [uid], (await store.getMailbox(user.id, 'Archive'))!.id);
+    const hash = sha256Hex(body);
+    expect((await store.readBlob(hash)).equals(body)).toBe(true);
+    expect((await store.readBlobs([hash, hash])).get(hash)?.equals(body)).toBe(true);
+    expect((await store.readMimeIndex(hash)).root.bodyEnd).toBe(body.length);
+    expect(await store.stats()).toMatchObject({ blobs: 1, chunks: 3, blobBytes: body.length });
+
+    await store.deleteMessages(inbox.id, [uid]);
+    expect((await store.readBlob(hash)).equals(body)).toBe(true);
+    await store.deleteMessages((await store.getMailbox(user.id, 'Archive'))!.id, [copy.uidMap[0]![1]]);
+    expect(await store.stats()).toMatchObject({ blobs: 0, chunks: 0, blobBytes: 0 });
+    await rejectsWith(store.readBlob(hash), 'NONEXISTENT');
+  });
+
+  it('keeps a body that is appended again while its last reference goes', async () => {
+    const alice = await newInbox();
+    const bob = await newInbox('bob@example.com');
+    const bodies = [
+      raw('small racing body'),
+      Buffer.concat([raw('big racing body'), randomBytes(CHUNK_BYTES + 10)]),
+    ];
+    for (const body of bodies) {
+      for (let round = 0; round < 8; round++) {
+        const { uid } = await store.append(alice.inbox.id, body);
+        const [, appended] = await Promise.all([
+          store.deleteMessages(alice.inbox.id, [uid]),
+          store.append(bob.inbox.id, body),
+        ]);
+        const summary = await store.getMessage(bob.inbox.id, appended.uid);
+        expect((await store.readBlob(summary!.blobId)).equals(body)).toBe(true);
+        await store.deleteMessages(bob.inbox.id, [appended.uid]);
+        await rejectsWith(store.readBlob(sha256Hex(body)), 'NONEXISTENT');
+      }
+    }
+    expect(await store.stats()).toMatchObject({ blobs: 0, chunks: 0 });
+  });
+
+  it('gives concurrent appends from two stores distinct UIDs, and each sees the other in the journal', async () => {
+    const other = await MongoStore.open(uri);
+    try {
+      const { inbox } = await newInbox();
+      const head = await other.journalHead();
+      const results = await Promise.all(
+        Array.from({ length: 20 }, (_, i) => (i % 2 === 0 ? store : other).append(inbox.id, raw(`m${i}`))),
+      );
+      const uids = results.map((result) => result.uid).sort((a, b) => a - b);
+      expect(uids).toEqual(Array.from({ length: 20 }, (_, i) => i + 1));
+      const modseqs = new Set(results.map((result) => result.modseq));
+      expect(modseqs.size).toBe(20);
+      const seen = (await other.readJournal(head)).filter((entry) => entry.kind === 'message-new');
+      expect(seen.map((entry) => entry.uid).sort((a, b) => a! - b!)).toEqual(uids);
+      expect((await store.getMailboxById(inbox.id))!.uidNext).toBe(21);
+    } finally {
+      await other.close();
+    }
+  });
+
+  it('shows a change made through one store to a follower of another within a second', async () => {
+    const other = await MongoStore.open(uri);
+    const follower = new JournalFollower(other);
+    try {
+      const { user, inbox } = await newInbox();
+      await follower.start();
+      const seen: JournalEntry[] = [];
+      follower.subscribe(user.id, (entry) => seen.push(entry));
+      const appended = await store.append(inbox.id, raw('seen elsewhere'));
+      await store.storeFlags(inbox.id, [appended.uid], 'add', ['\\Flagged']);
+      const started = Date.now();
+      while (seen.length < 2 && Date.now() - started < 5000) {
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+      expect(seen.map((entry) => [entry.kind, entry.uid])).toEqual([
+        ['message-new', appended.uid],
+        ['message-flags', appended.uid],
+      ]);
+      expect(Date.now() - started).toBeLessThan(1000);
+    } finally {
+      follower.stop();
+      await other.close();
+    }
+  });
+
+  it('applies concurrent flag changes from two stores with increasing MODSEQs', async () => {
+    const other = await MongoStore.open(uri);
+    try {
+      const { inbox } = await newInbox();
+      await store.append(inbox.id, raw('flagged'));
+      const results = await Promise.all(
+        Array.from({ length: 12 }, (_, i) =>
+          (i % 2 === 0 ? store : other).storeFlags(inbox.id, [1], 'add', [`$k${i}`]),
+        ),
+      );
+      const modseqs = results.flatMap((result) => result.updated.map((update) => update.modseq));
+      expect(new Set(modseqs).size).toBe(12);
+      const message = await store.getMessage(inbox.id, 1);
+      expect([...message!.flags].sort()).toEqual(Array.from({ length: 12 }, (_, i) => `$k${i}`).sort());
+      expect(message!.modseq).toBe(Math.max(...modseqs));
+    } finally {
+      await other.close();
+    }
+  });
+
+  it('leaves nothing behind when appends race the deletion of their mailbox', async () => {
+    const other = await MongoStore.open(uri);
+    try {
+      const { user } = await newInbox();
+      for (let round = 0; round < 4; round++) {
+        const box = await store.createMailbox(user.id, `Doomed${round}`);
+        const appends = Array.from({ length: 12 }, (_, i) =>
+          (i % 2 === 0 ? store : other).append(box.id, raw(`doomed ${round} ${i}`)).then(
+            () => 'ok',
+            (error: unknown) => (error as StoreError).code,
+          ),
+        );
+        await new Promise((resolve) => setTimeout(resolve, round * 5));
+        await other.deleteMailbox(user.id, `Doomed${round}`);
+        const outcomes = await Promise.all(appends);
+        expect(outcomes.every((outcome) => ['ok', 'NONEXISTENT', 'CANNOT'].includes(outcome))).toBe(true);
+        expect(
+          await direct
+            .db()
+            .collection('messages')
+            .countDocuments({ mailbox: Number(box.id) }),
+        ).toBe(0);
+      }
+      expect((await store.getUser(user.id))!.usedBytes).toBe(0);
+      expect(await store.stats()).toMatchObject({ messages: 0, blobs: 0 });
+    } finally {
+      await other.close();
+    }
+  });
+
+  it('takes over a username claim left by a writer that died before creating the user', async () => {
+    await direct
+      .db()
+      .collection<AddressRow>('addresses')
+      .insertOne({
+        _id: 'ghost@example.com',
+        user: 4242,
+        kind: 'primary',
+        createdAt: new Date(Date.now() - 3_600_000),
+      });
+    const user = await store.createUser({ username: 'ghost@example.com', passwordHash: 'h' });
+    expect((await store.resolveRecipient('ghost@example.com'))?.id).toBe(user.id);
+    // A fresh claim (a creation in progress elsewhere) is respected.
+    await direct
+      .db()
+      .collection<AddressRow>('addresses')
+      .insertOne({ _id: 'busy@example.com', user: 4343, kind: 'primary', createdAt: new Date() });
+    await rejectsWith(store.createUser({ username: 'busy@example.com', passwordHash: 'h' }), 'ALREADYEXISTS');
+    expect(await store.resolveRecipient('busy@example.com')).toBeNull();
+    await direct.db().collection<AddressRow>('addresses').deleteOne({ _id: 'busy@example.com' });
+  });
+
+  it('stops reading the journal at a gap until it fills, and skips a gap left by a dead writer', async () => {
+    const { inbox } = await newInbox();
+    const head = await store.journalHead();
+    const journal = direct.db().collection('journal');
+    const counters = direct.db().collection<{ _id: string; seq: number }>('counters');
+    const entry = (id: number, uid: number) => ({
+      _id: id,
+      user: 1,
+      mailbox: Number(inbox.id),
+      kind: 'message-new',
+      uid,
+      modseq: uid,
+      flags: [],
+      path: null,
+      oldPath: null,
+      at: new Date(),
+    });
+    // A writer took head+1 and head+2 and inserted only its second entry so far.
+    await counters.updateOne({ _id: 'journal' }, { $inc: { seq: 2 } });
+    await journal.insertOne(entry(head + 2, 2) as never);
+    expect(await store.readJournal(head)).toEqual([]);
+    expect(await store.journalHead()).toBe(head);
+    await journal.insertOne(entry(head + 1, 1) as never);
+    expect((await store.readJournal(head)).map((e) => e.id)).toEqual([head + 1, head + 2]);
+    expect(await store.journalHead()).toBe(head + 2);
+
+    // head+3 is taken by a writer that dies; head+4 is written.
+    await counters.updateOne({ _id: 'journal' }, { $inc: { seq: 2 } });
+    await journal.insertOne(entry(head + 4, 4) as never);
+    expect(await store.readJournal(head + 2)).toEqual([]);
+    await new Promise((resolve) => setTimeout(resolve, GAP_WAIT_MS + 200));
+    expect((await store.readJournal(head + 2)).map((e) => e.id)).toEqual([head + 4]);
+    // Real writers go on after the gap.
+    await store.append(inbox.id, raw('after the gap'));
+    expect((await store.readJournal(head + 4)).map((e) => e.id)).toEqual([head + 5]);
+  });
+
+  it('refuses a database written by a newer schema', async () => {
+    await direct
+      .db()
+      .collection<{ _id: string; version: number }>('meta')
+      .updateOne({ _id: 'schema' }, { $inc: { version: 1 } });
+    await rejectsWith(MongoStore.open(uri), 'UNAVAILABLE');
+    await direct
+      .db()
+      .collection<{ _id: string; version: number }>('meta')
+      .updateOne({ _id: 'schema' }, { $inc: { version: -1 } });
+    const again = await MongoStore.open(uri);
+    await again.close();
+  });
+
+  it('opens on one database from several processes at once (idempotent set-up)', async () => {
+    const others = await Promise.all([MongoStore.open(uri), MongoStore.open(uri), MongoStore.open(uri)]);
+    const { inbox } = await newInbox();
+    for (const other of others) {
+      expect((await other.getMailboxById(inbox.id))?.path).toBe('INBOX');
+      await other.close();
+    }
+  });
+
+  it('reports UNAVAILABLE once closed, and treats foreign ids as unknown', async () => {
+    expect(await store.getUser('abc')).toBeNull();
+    expect(await store.getMailboxById('1e3')).toBeNull();
+    expect(await store.getMessage('-1', 1)).toBeNull();
+    await rejectsWith(store.append('x', raw('x')), 'NONEXISTENT');
+    const other = await MongoStore.open(uri);
+    await other.close();
+    await rejectsWith(other.journalHead(), 'UNAVAILABLE');
+    expect((await other.health()).ok).toBe(false);
+  });
+
+  it('refuses an empty URI and fails fast on an unreachable database', async () => {
+    await rejectsWith(MongoStore.open(''), 'INVALID');
+    await rejectsWith(MongoStore.open('http://localhost'), 'INVALID');
+    const started = Date.now();
+    await rejectsWith(
+      MongoStore.open('mongodb://127.0.0.1:9/x', { serverSelectionTimeoutMS: 500 }),
+      'UNAVAILABLE',
+    );
+    expect(Date.now() - started).toBeLessThan(5000);
+  });
+});
+
+describe('mongodb engine: database outage', () => {
+  it('fails calls with UNAVAILABLE while the database is down and recovers with nothing lost', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mallard-mongo-outage-'));
+    const h2File = path.join(dir, 'stand-in.mv');
+    let db = await startMongoStandIn({ h2File });
+    const port = db.port;
+    const store = await MongoStore.open(`${db.uri}/mallard`, { serverSelectionTimeoutMS: 1500 });
+    try {
+      const user = await store.createUser({ username: 'outage@example.com', passwordHash: 'h' });
+      const inbox = (await store.getMailbox(user.id, 'INBOX'))!;
+      const before = await store.append(inbox.id, raw('acknowledged before the outage'), {
+        flags: ['\\Seen'],
+      });
+
+      await db.kill();
+      const started = Date.now();
+      await rejectsWith(store.append(inbox.id, raw('during the outage')), 'UNAVAILABLE');
+      await rejectsWith(store.listMessages(inbox.id), 'UNAVAILABLE');
+      expect(Date.now() - started).toBeLessThan(8000);
+      expect((await store.health()).ok).toBe(false);
+
+      db = await startMongoStandIn({ h2File, port });
+      let listed: Awaited<ReturnType<MongoStore['listMessages']>> | null = null;
+      const deadline = Date.now() + 15_000;
+      while (listed === null) {
+        try {
+          listed = await store.listMessages(inbox.id);
+        } catch (error) {
+          expect((error as StoreError).code).toBe('UNAVAILABLE');
+          if (Date.now() > deadline) throw error;
+          await new Promise((resolve) => setTimeout(resolve, 200));
+        }
+      }
+      expect(listed.map((m) => [m.uid, m.flags])).toEqual([[before.uid, ['\\Seen']]]);
+      expect((await store.readBlob(listed[0]!.blobId)).equals(raw('acknowledged before the outage'))).toBe(
+        true,
+      );
+      const after = await store.append(inbox.id, raw('after the outage'));
+      expect(after.uid).toBeGreaterThan(before.uid);
+      expect((await store.health()).ok).toBe(true);
+    } finally {
+      await store.close();
+      await db.stop();
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});

@@ -1,0 +1,170 @@
+/**
+ * Importing mailboxes and messages from another store (migration between engines), as the sqlite
+ * engine does (server/store/sqlite/imports.ts): the numbers a client caches (UIDVALIDITY, UIDs,
+ * MODSEQs) are taken as given instead of allocated.
+ *
+ * Order of an imported message: usage, then the mailbox counters raised past it (so an append
+ * never allocates its UID), then the body reference, then the document; an import that finds its
+ * UID taken gives back what it took and answers 'exists'.
+ */
+import { StoreError } from '../errors.ts';
+import { normalizeFlags, normalizeMailboxPath, validateSpecialUse } from '../normalize.ts';
+import type { ImportedMailbox, ImportedMessage, Mailbox } from '../types.ts';
+import { addBlobReference, prepareBlob, releaseBlob } from './blobs.ts';
+import { requireSelectableMailbox, requireUser, toMailbox } from './docs.ts';
+import { writeJournal } from './journal.ts';
+import { ensureParents, insertMailbox, mailboxByPath } from './mailboxes.ts';
+import { adjustUsage, messageDoc, rememberKeywords, takeBackIfGone } from './messages.ts';
+import { isDuplicateKey, type Collections, type MailboxDoc } from './schema.ts';
+
+const MAX_IMAP_UID = 0xffffffff;
+/** MODSEQs are 63-bit in IMAP; JS numbers count exactly up to 2^53. */
+const MAX_MODSEQ = Number.MAX_SAFE_INTEGER;
+
+function invalid(message: string): never {
+  throw new StoreError('INVALID', message);
+}
+
+function checkCounter(value: unknown, name: string, min: number, max: number): number {
+  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < min || value > max) {
+    invalid(`${name} must be an integer from ${min} to ${max}`);
+  }
+  return value;
+}
+
+function checkImportedMailbox(mailbox: ImportedMailbox): ImportedMailbox {
+  if (mailbox === null || typeof mailbox !== 'object') invalid('mailbox must be an object');
+  return {
+    path: normalizeMailboxPath(mailbox.path),
+    specialUse: validateSpecialUse(mailbox.specialUse),
+    subscribed: mailbox.subscribed !== false,
+    uidValidity: checkCounter(mailbox.uidValidity, 'UIDVALIDITY', 1, MAX_IMAP_UID),
+    uidNext: checkCounter(mailbox.uidNext, 'UIDNEXT', 1, MAX_IMAP_UID + 1),
+    highestModseq: checkCounter(mailbox.highestModseq, 'HIGHESTMODSEQ', 1, MAX_MODSEQ),
+  };
+}
+
+function checkImportedMessage(message: ImportedMessage): ImportedMessage {
+  if (message === null || typeof message !== 'object') invalid('message must be an object');
+  const internalDate = message.internalDate;
+  if (!(internalDate instanceof Date) || Number.isNaN(internalDate.getTime()))
+    invalid('invalid internal date');
+  return {
+    uid: checkCounter(message.uid, 'UID', 1, MAX_IMAP_UID),
+    modseq: checkCounter(message.modseq, 'MODSEQ', 1, MAX_MODSEQ),
+    flags: normalizeFlags(message.flags),
+    internalDate,
+  };
+}
+
+/**
+ * Creates the mailbox with the given numbers, or adopts the one at that path when it is empty or
+ * already carries this UIDVALIDITY. Missing parents are created as ordinary mailboxes.
+ */
+export async function importMailbox(
+  c: Collections,
+  userId: number,
+  input: ImportedMailbox,
+): Promise<Mailbox> {
+  const mailbox = checkImportedMailbox(input);
+  await requireUser(c, userId);
+  // Mailboxes created later must not get a UIDVALIDITY at or below an imported one.
+  await c.users.updateOne({ _id: userId }, { $max: { lastUidValidity: mailbox.uidValidity } });
+  await ensureParents(c, userId, mailbox.path);
+  let existing = await mailboxByPath(c, userId, mailbox.path);
+  if (!existing) {
+    try {
+      existing = await insertMailbox(c, userId, mailbox.path, null);
+    } catch (error) {
+      if (!isDuplicateKey(error)) throw error;
+      existing = await mailboxByPath(c, userId, mailbox.path);
+      if (!existing) throw new StoreError('UNAVAILABLE', `mailbox ${mailbox.path} changed meanwhile`);
+    }
+  }
+  return toMailbox(await adopt(c, existing, mailbox));
+}
+
+async function adopt(c: Collections, existing: MailboxDoc, mailbox: ImportedMailbox): Promise<MailboxDoc> {
+  if (existing.uidValidity !== mailbox.uidValidity) {
+    if (await c.messages.findOne({ mailbox: existing._id }, { projection: { _id: 1 } })) {
+      throw new StoreError(
+        'ALREADYEXISTS',
+        `mailbox ${mailbox.path} holds messages under another UIDVALIDITY (${existing.uidValidity})`,
+      );
+    }
+  }
+  const set = {
+    uidValidity: mailbox.uidValidity,
+    specialUse: mailbox.specialUse,
+    subscribed: mailbox.subscribed,
+    selectable: true,
+  };
+  const before = await c.mailboxes.findOneAndUpdate(
+    { _id: existing._id },
+    { $set: set, $max: { uidNext: mailbox.uidNext, highestModseq: mailbox.highestModseq } },
+    { returnDocument: 'before' },
+  );
+  if (!before) throw new StoreError('NONEXISTENT', `mailbox ${mailbox.path} was deleted meanwhile`);
+  return {
+    ...before,
+    ...set,
+    uidNext: Math.max(before.uidNext, mailbox.uidNext),
+    highestModseq: Math.max(before.highestModseq, mailbox.highestModseq),
+  };
+}
+
+/**
+ * Stores one message under its own UID and MODSEQ. Usage is counted but the quota is not
+ * enforced: the source store held the message, and a migration must not lose it.
+ */
+export async function importMessage(
+  c: Collections,
+  mailboxId: number,
+  input: ImportedMessage,
+  raw: Buffer,
+): Promise<'imported' | 'exists'> {
+  const message = checkImportedMessage(input);
+  if (!Buffer.isBuffer(raw)) throw new StoreError('INVALID', 'message must be a Buffer');
+  const mailbox = await requireSelectableMailbox(c, mailboxId);
+  if (await c.messages.findOne({ mailbox: mailboxId, uid: message.uid }, { projection: { _id: 1 } })) {
+    return 'exists';
+  }
+  const blob = prepareBlob(raw);
+  const size = raw.length;
+  await adjustUsage(c, mailbox.user, size);
+  await c.mailboxes.updateOne(
+    { _id: mailboxId },
+    { $max: { uidNext: message.uid + 1, highestModseq: message.modseq } },
+  );
+  await addBlobReference(c, blob);
+  const doc = messageDoc(
+    mailboxId,
+    message.uid,
+    message.modseq,
+    message.flags,
+    message.internalDate,
+    size,
+    blob.hash,
+  );
+  try {
+    await c.messages.insertOne({ ...doc });
+  } catch (error) {
+    await releaseBlob(c, blob.hash);
+    await adjustUsage(c, mailbox.user, -size);
+    if (isDuplicateKey(error)) return 'exists';
+    throw error;
+  }
+  await rememberKeywords(c, mailboxId, message.flags);
+  await writeJournal(c, [
+    {
+      userId: mailbox.user,
+      mailboxId,
+      kind: 'message-new',
+      uid: message.uid,
+      modseq: message.modseq,
+      flags: message.flags,
+    },
+  ]);
+  await takeBackIfGone(c, mailbox, [doc]);
+  return 'imported';
+}

@@ -1,0 +1,245 @@
+/**
+ * Collections, document shapes and indexes of the mongodb engine. Everything is created
+ * idempotently when a store opens (createIndex of an existing index is a no-op), so any number of
+ * server processes may start at once on a new database.
+ *
+ * Ids of users, mailboxes, app passwords, rules and journal entries are numbers from atomic
+ * counters (never reused after a delete, like the sqlite engine's AUTOINCREMENT); the contract
+ * sees them as decimal strings. Times are BSON dates.
+ *
+ * Only features that every MongoDB (4.4+) and the test stand-in (mongo-java-server) have are used:
+ * plain and unique indexes, single-document atomic updates, findOneAndUpdate returning the
+ * document *before* the update. No transactions, sessions, TTL or partial indexes, collation,
+ * update pipelines or $expr.
+ */
+import type { Collection, Db } from 'mongodb';
+import { StoreError } from '../errors.ts';
+import type { AddressKind, ConnectionRuleKind, JournalKind, RuleProtocol, SpecialUse } from '../types.ts';
+
+/** Bumped when stored documents change incompatibly; a newer database is refused. */
+export const SCHEMA_VERSION = 1;
+
+export interface UserDoc {
+  _id: number;
+  username: string;
+  name: string;
+  /** Lower-cased name, for case-insensitive search. */
+  nameLower: string;
+  passwordHash: string;
+  disabled: boolean;
+  quotaBytes: number;
+  usedBytes: number;
+  /** Last UIDVALIDITY handed out to one of the user's mailboxes. */
+  lastUidValidity: number;
+  createdAt: Date;
+}
+
+export interface AddressDoc {
+  /** The address, lower-cased: unique by construction. */
+  _id: string;
+  user: number;
+  kind: AddressKind;
+  createdAt: Date;
+}
+
+export interface AppPasswordDoc {
+  _id: number;
+  user: number;
+  label: string;
+  hash: string;
+  createdAt: Date;
+  lastUsedAt: Date | null;
+}
+
+export interface MailboxDoc {
+  _id: number;
+  user: number;
+  path: string;
+  specialUse: SpecialUse | null;
+  subscribed: boolean;
+  selectable: boolean;
+  uidValidity: number;
+  uidNext: number;
+  highestModseq: number;
+  /** Highest UID already claimed as \Recent by a session. */
+  recentMark: number;
+}
+
+export interface MessageDoc {
+  mailbox: number;
+  uid: number;
+  modseq: number;
+  flags: string[];
+  seen: boolean;
+  deleted: boolean;
+  internalDate: Date;
+  size: number;
+  /** SHA-256 of the body (the blobs _id). */
+  blob: string;
+}
+
+export interface KeywordDoc {
+  mailbox: number;
+  /** Lower-cased keyword: keywords compare case-insensitively, the first spelling is kept. */
+  key: string;
+  keyword: string;
+}
+
+export interface BlobDoc {
+  /** SHA-256 of the body, hex. */
+  _id: string;
+  /** References from messages; a blob at 0 is dead and only waits to be removed. */
+  refs: number;
+  size: number;
+  /** Random per stored copy of the body: chunks of a dead copy never mix with a new one's. */
+  gen: string;
+  /** Number of chunks in blob_chunks; 0 when the body is inline in `data`. */
+  chunks: number;
+  data?: Buffer;
+  /** JSON of the MIME index; null when indexing failed (rebuilt on first read). */
+  mimeIndex: string | null;
+  createdAt: Date;
+}
+
+export interface ChunkDoc {
+  blob: string;
+  gen: string;
+  n: number;
+  data: Buffer;
+}
+
+export interface JournalDoc {
+  _id: number;
+  user: number;
+  mailbox: number;
+  kind: JournalKind;
+  uid: number | null;
+  modseq: number | null;
+  flags: string[] | null;
+  path: string | null;
+  oldPath: string | null;
+  at: Date;
+}
+
+export interface RuleDoc {
+  _id: number;
+  position: number;
+  kind: ConnectionRuleKind;
+  cidrs: string[];
+  limit: number | null;
+  windowSeconds: number | null;
+  protocols: RuleProtocol[];
+  enabled: boolean;
+  note: string;
+  createdAt: Date;
+  updatedAt: Date;
+}
+
+export interface CounterDoc {
+  _id: string;
+  seq: number;
+}
+
+export interface LockDoc {
+  _id: string;
+  owner: string;
+  until: Date;
+}
+
+export interface MetaDoc {
+  _id: string;
+  version: number;
+}
+
+/** Counter names (documents of `counters`). */
+export const COUNTERS = ['users', 'mailboxes', 'appPasswords', 'rules', 'journal', 'rulesVersion'] as const;
+export type CounterName = (typeof COUNTERS)[number];
+
+/** Typed handles on the engine's collections. */
+export class Collections {
+  readonly users: Collection<UserDoc>;
+  readonly addresses: Collection<AddressDoc>;
+  readonly appPasswords: Collection<AppPasswordDoc>;
+  readonly mailboxes: Collection<MailboxDoc>;
+  readonly messages: Collection<MessageDoc>;
+  readonly keywords: Collection<KeywordDoc>;
+  readonly blobs: Collection<BlobDoc>;
+  readonly chunks: Collection<ChunkDoc>;
+  readonly journal: Collection<JournalDoc>;
+  readonly rules: Collection<RuleDoc>;
+  readonly counters: Collection<CounterDoc>;
+  readonly locks: Collection<LockDoc>;
+  readonly meta: Collection<MetaDoc>;
+
+  constructor(readonly db: Db) {
+    this.users = db.collection('users');
+    this.addresses = db.collection('addresses');
+    this.appPasswords = db.collection('app_passwords');
+    this.mailboxes = db.collection('mailboxes');
+    this.messages = db.collection('messages');
+    this.keywords = db.collection('mailbox_keywords');
+    this.blobs = db.collection('blobs');
+    this.chunks = db.collection('blob_chunks');
+    this.journal = db.collection('journal');
+    this.rules = db.collection('connection_rules');
+    this.counters = db.collection('counters');
+    this.locks = db.collection('locks');
+    this.meta = db.collection('meta');
+  }
+}
+
+/** The indexes beyond _id. Unique ones are what make concurrent writers safe without transactions. */
+export const INDEXES: ReadonlyArray<{
+  collection: keyof Omit<Collections, 'db'>;
+  key: Record<string, 1 | -1>;
+  unique?: boolean;
+}> = [
+  { collection: 'users', key: { username: 1 }, unique: true },
+  { collection: 'addresses', key: { user: 1 } },
+  { collection: 'appPasswords', key: { user: 1 } },
+  { collection: 'mailboxes', key: { user: 1, path: 1 }, unique: true },
+  { collection: 'messages', key: { mailbox: 1, uid: 1 }, unique: true },
+  { collection: 'messages', key: { mailbox: 1, modseq: 1 } },
+  { collection: 'keywords', key: { mailbox: 1, key: 1 }, unique: true },
+  { collection: 'chunks', key: { blob: 1, gen: 1, n: 1 }, unique: true },
+  { collection: 'journal', key: { at: 1 } },
+  { collection: 'rules', key: { position: 1 } },
+];
+
+/** Creates indexes and counters, and checks the schema version. Safe to run from many processes. */
+export async function ensureSchema(collections: Collections): Promise<void> {
+  const meta = await collections.meta
+    .findOneAndUpdate(
+      { _id: 'schema' },
+      { $setOnInsert: { version: SCHEMA_VERSION } },
+      { upsert: true, returnDocument: 'before' },
+    )
+    .catch(ignoreDuplicate);
+  const version = meta?.version ?? SCHEMA_VERSION;
+  if (version > SCHEMA_VERSION) {
+    throw new StoreError(
+      'UNAVAILABLE',
+      `database schema version ${version} is newer than this server (${SCHEMA_VERSION})`,
+    );
+  }
+  for (const index of INDEXES) {
+    await collections[index.collection].createIndex(index.key, index.unique ? { unique: true } : {});
+  }
+  for (const name of COUNTERS) {
+    await collections.counters
+      .updateOne({ _id: name }, { $setOnInsert: { seq: 0 } }, { upsert: true })
+      .catch(ignoreDuplicate);
+  }
+}
+
+/** True for E11000: a unique index refused the write. */
+export function isDuplicateKey(error: unknown): boolean {
+  const code = (error as { code?: unknown } | null)?.code;
+  return code === 11000 || code === 11001;
+}
+
+/** Two processes upserting the same new document at once: one of them gets E11000, harmlessly. */
+function ignoreDuplicate(error: unknown): null {
+  if (isDuplicateKey(error)) return null;
+  throw error;
+}

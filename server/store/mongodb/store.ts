@@ -1,0 +1,571 @@
+/**
+ * The MongoDB store engine: all mail in one MongoDB database (a replica set for redundancy, a
+ * sharded cluster for scale), shared by any number of server processes, which see each other's
+ * changes through the journal (journal.ts).
+ *
+ * Durability: every write is acknowledged by a majority of the replica set with its journal
+ * flushed (w: 'majority', j: true), and reads use read concern 'majority', so an acknowledged
+ * APPEND survives the loss of the primary and a reader never sees a write that could be rolled
+ * back. On a single server both mean "on disk".
+ *
+ * Outages: the server selection timeout is short, so while the database is unreachable every call
+ * fails within seconds with StoreError UNAVAILABLE (errors.ts); the driver reconnects by itself
+ * when it returns.
+ *
+ * No transactions and no explicit sessions (a sharded cluster must not need them): each module
+ * says how it stays consistent with single-document atomic updates. Change streams are not used:
+ * the journal works on every deployment, the test stand-in included.
+ */
+import { MongoClient, type MongoClientOptions } from 'mongodb';
+import type { MimeIndex } from '../../mime/types.ts';
+import { StoreError } from '../errors.ts';
+import { normalizeFlags } from '../normalize.ts';
+import type {
+  Address,
+  AppendOptions,
+  AppendResult,
+  AppPassword,
+  ConnectionRule,
+  ConnectionRulePatch,
+  CopyResult,
+  Credentials,
+  DeliveryResult,
+  Flag,
+  FlagOperation,
+  Id,
+  ImportedMailbox,
+  ImportedMessage,
+  JournalEntry,
+  Mailbox,
+  MailboxCounts,
+  MessageSummary,
+  NewConnectionRule,
+  NewUser,
+  Quota,
+  SpecialUse,
+  Store,
+  StoreFlagsResult,
+  StoreHealth,
+  UidRange,
+  User,
+  UserPatch,
+  UserQuery,
+} from '../types.ts';
+import * as accounts from './accounts.ts';
+import * as blobs from './blobs.ts';
+import { parseId, requireId, requireUser, toMailbox } from './docs.ts';
+import { translateError } from './errors.ts';
+import * as imports from './imports.ts';
+import * as journal from './journal.ts';
+import * as mailboxes from './mailboxes.ts';
+import * as messages from './messages.ts';
+import * as rules from './rules.ts';
+import { Collections, ensureSchema } from './schema.ts';
+
+/** The database used when the URI names none. */
+export const DEFAULT_DATABASE = 'mallard';
+/** How long a call waits for a reachable server before failing with UNAVAILABLE. */
+export const SERVER_SELECTION_TIMEOUT_MS = 3000;
+/** How long a connection may stay silent during an operation before it counts as broken. */
+export const SOCKET_TIMEOUT_MS = 30_000;
+
+export interface MongoStoreOptions {
+  /** Prune journal entries older than this when opening; 0 keeps everything. */
+  journalRetentionMs?: number;
+  serverSelectionTimeoutMS?: number;
+  /** Shown in the server's logs and currentOp. */
+  appName?: string;
+}
+
+/** Engine-specific figures for tests and the admin panel. */
+export interface MongoStoreStats {
+  users: number;
+  mailboxes: number;
+  messages: number;
+  blobs: number;
+  blobBytes: number;
+  chunks: number;
+  journalEntries: number;
+}
+
+export class MongoStore implements Store {
+  readonly engine = 'mongodb';
+  /** The URI without credentials, for logs and health. */
+  readonly location: string;
+  private readonly client: MongoClient;
+  private readonly collections: Collections;
+  private readonly gaps = new journal.GapTracker();
+  private closed = false;
+
+  private constructor(client: MongoClient, databaseName: string, location: string) {
+    this.client = client;
+    this.collections = new Collections(client.db(databaseName));
+    this.location = location;
+  }
+
+  static async open(uri: string, options: MongoStoreOptions = {}): Promise<MongoStore> {
+    if (typeof uri !== 'string' || uri.trim() === '') {
+      throw new StoreError('INVALID', 'store.mongodb.uri is empty: set it to a mongodb:// URI');
+    }
+    const clientOptions: MongoClientOptions = {
+      // Durability first: see the comment at the top.
+      writeConcern: { w: 'majority', j: true },
+      readConcern: { level: 'majority' },
+      readPreference: 'primary',
+      serverSelectionTimeoutMS: options.serverSelectionTimeoutMS ?? SERVER_SELECTION_TIMEOUT_MS,
+      connectTimeoutMS: options.serverSelectionTimeoutMS ?? SERVER_SELECTION_TIMEOUT_MS,
+      // A server that stops answering without closing the connection (a network partition) must
+      // not hold a call forever; no single operation of the engine takes this long.
+      socketTimeoutMS: SOCKET_TIMEOUT_MS,
+      appName: options.appName ?? 'mallard',
+      // Bodies come back as Buffers, undefined fields are left out rather than stored as null.
+      promoteBuffers: true,
+      ignoreUndefined: true,
+    };
+    let client: MongoClient;
+    try {
+      client = new MongoClient(uri, clientOptions);
+    } catch (error) {
+      throw new StoreError('INVALID', `store.mongodb.uri: ${(error as Error).message}`);
+    }
+    const store = new MongoStore(client, databaseNameOf(uri), redact(uri));
+    try {
+      await client.connect();
+      await ensureSchema(store.collections);
+      const retention = options.journalRetentionMs ?? journal.JOURNAL_RETENTION_MS;
+      if (retention > 0) await journal.pruneJournal(store.collections, new Date(Date.now() - retention));
+    } catch (error) {
+      await client.close().catch(() => undefined);
+      throw translateError(error);
+    }
+    return store;
+  }
+
+  /** Runs one operation, translating driver failures into StoreErrors. */
+  private async call<T>(fn: (c: Collections) => Promise<T>): Promise<T> {
+    if (this.closed) throw new StoreError('UNAVAILABLE', 'the store is closed');
+    try {
+      return await fn(this.collections);
+    } catch (error) {
+      throw translateError(error);
+    }
+  }
+
+  // --- users ---
+
+  createUser(user: NewUser): Promise<User> {
+    return this.call((c) => accounts.createUser(c, user));
+  }
+
+  getUser(id: Id): Promise<User | null> {
+    const userId = parseId(id);
+    return this.call(async (c) => (userId === null ? null : accounts.getUser(c, userId)));
+  }
+
+  getUserByUsername(username: string): Promise<User | null> {
+    return this.call((c) => accounts.getUserByUsername(c, username));
+  }
+
+  listUsers(query?: UserQuery): Promise<{ users: User[]; total: number }> {
+    return this.call((c) => accounts.listUsers(c, query));
+  }
+
+  updateUser(id: Id, patch: UserPatch): Promise<User> {
+    return this.call((c) => accounts.updateUser(c, requireId(id, 'user'), patch));
+  }
+
+  setPasswordHash(id: Id, passwordHash: string): Promise<void> {
+    return this.call((c) => accounts.setPasswordHash(c, requireId(id, 'user'), passwordHash));
+  }
+
+  deleteUser(id: Id): Promise<void> {
+    return this.call((c) => accounts.deleteUser(c, requireId(id, 'user')));
+  }
+
+  getCredentials(username: string): Promise<Credentials | null> {
+    return this.call((c) => accounts.getCredentials(c, username));
+  }
+
+  // --- addresses ---
+
+  addAddress(userId: Id, address: string): Promise<Address> {
+    return this.call((c) => accounts.addAddress(c, requireId(userId, 'user'), address));
+  }
+
+  removeAddress(address: string): Promise<void> {
+    return this.call((c) => accounts.removeAddress(c, address));
+  }
+
+  listAddresses(userId: Id): Promise<Address[]> {
+    const id = parseId(userId);
+    return this.call(async (c) => (id === null ? [] : accounts.listAddresses(c, id)));
+  }
+
+  resolveRecipient(address: string): Promise<User | null> {
+    return this.call((c) => accounts.resolveRecipient(c, address));
+  }
+
+  // --- app passwords ---
+
+  createAppPassword(userId: Id, label: string, hash: string): Promise<AppPassword> {
+    return this.call((c) => accounts.createAppPassword(c, requireId(userId, 'user'), label, hash));
+  }
+
+  listAppPasswords(userId: Id): Promise<AppPassword[]> {
+    const id = parseId(userId);
+    return this.call(async (c) => (id === null ? [] : accounts.listAppPasswords(c, id)));
+  }
+
+  deleteAppPassword(userId: Id, id: Id): Promise<void> {
+    return this.call((c) =>
+      accounts.deleteAppPassword(c, requireId(userId, 'user'), requireId(id, 'app password')),
+    );
+  }
+
+  touchAppPassword(id: Id): Promise<void> {
+    const passwordId = parseId(id);
+    return this.call(async (c) => {
+      if (passwordId !== null) await accounts.touchAppPassword(c, passwordId);
+    });
+  }
+
+  // --- mailboxes ---
+
+  listMailboxes(userId: Id): Promise<Mailbox[]> {
+    const id = parseId(userId);
+    return this.call(async (c) => (id === null ? [] : mailboxes.listMailboxes(c, id)));
+  }
+
+  getMailbox(userId: Id, mailboxPath: string): Promise<Mailbox | null> {
+    const id = parseId(userId);
+    return this.call(async (c) => (id === null ? null : mailboxes.getMailbox(c, id, mailboxPath)));
+  }
+
+  getMailboxById(mailboxId: Id): Promise<Mailbox | null> {
+    const id = parseId(mailboxId);
+    return this.call(async (c) => {
+      const doc = id === null ? null : await c.mailboxes.findOne({ _id: id });
+      return doc ? toMailbox(doc) : null;
+    });
+  }
+
+  createMailbox(userId: Id, mailboxPath: string, specialUse?: SpecialUse | null): Promise<Mailbox> {
+    return this.call((c) => mailboxes.createMailbox(c, requireId(userId, 'user'), mailboxPath, specialUse));
+  }
+
+  deleteMailbox(userId: Id, mailboxPath: string): Promise<void> {
+    return this.call((c) => mailboxes.deleteMailbox(c, requireId(userId, 'user'), mailboxPath));
+  }
+
+  renameMailbox(userId: Id, from: string, to: string): Promise<void> {
+    return this.call((c) => mailboxes.renameMailbox(c, requireId(userId, 'user'), from, to));
+  }
+
+  setSubscribed(userId: Id, mailboxPath: string, subscribed: boolean): Promise<void> {
+    return this.call((c) => mailboxes.setSubscribed(c, requireId(userId, 'user'), mailboxPath, subscribed));
+  }
+
+  mailboxCounts(mailboxId: Id): Promise<MailboxCounts> {
+    return this.call((c) => mailboxes.mailboxCounts(c, requireId(mailboxId, 'mailbox')));
+  }
+
+  claimRecent(mailboxId: Id): Promise<{ previous: number; current: number }> {
+    return this.call((c) => mailboxes.claimRecent(c, requireId(mailboxId, 'mailbox')));
+  }
+
+  // --- messages ---
+
+  append(mailboxId: Id, raw: Buffer, options: AppendOptions = {}): Promise<AppendResult> {
+    return this.call((c) =>
+      messages.appendMessage(c, requireId(mailboxId, 'mailbox'), appendInput(raw, options)),
+    );
+  }
+
+  deliver(recipient: string, raw: Buffer, options: AppendOptions = {}): Promise<DeliveryResult> {
+    return this.call(async (c) => {
+      const input = appendInput(raw, options);
+      const user = await accounts.resolveRecipient(c, recipient);
+      if (!user) throw new StoreError('NONEXISTENT', `no recipient ${recipient}`);
+      if (user.disabled) throw new StoreError('CANNOT', `user ${user.username} is disabled`);
+      const inbox = await mailboxes.mailboxByPath(c, Number(user.id), 'INBOX');
+      if (!inbox) throw new StoreError('NONEXISTENT', `user ${user.username} has no INBOX`);
+      return { ...(await messages.appendMessage(c, inbox._id, input)), userId: user.id };
+    });
+  }
+
+  listMessages(
+    mailboxId: Id,
+    filter?: { uids?: UidRange[]; changedSince?: number },
+  ): Promise<MessageSummary[]> {
+    return this.call((c) => messages.listMessages(c, requireId(mailboxId, 'mailbox'), filter));
+  }
+
+  getMessage(mailboxId: Id, uid: number): Promise<MessageSummary | null> {
+    const id = parseId(mailboxId);
+    return this.call(async (c) => (id === null ? null : messages.getMessage(c, id, uid)));
+  }
+
+  readBlob(blobId: string): Promise<Buffer> {
+    return this.call((c) => blobs.readBlob(c, blobId));
+  }
+
+  readBlobs(blobIds: readonly string[]): Promise<Map<string, Buffer>> {
+    return this.call((c) => blobs.readBlobs(c, blobIds));
+  }
+
+  readMimeIndex(blobId: string): Promise<MimeIndex> {
+    return this.call((c) => blobs.readMimeIndex(c, blobId));
+  }
+
+  storeFlags(
+    mailboxId: Id,
+    uids: number[],
+    operation: FlagOperation,
+    flags: Flag[],
+    unchangedSince?: number,
+  ): Promise<StoreFlagsResult> {
+    return this.call((c) =>
+      messages.storeFlags(
+        c,
+        requireId(mailboxId, 'mailbox'),
+        uids,
+        operation,
+        normalizeFlags(flags),
+        unchangedSince,
+      ),
+    );
+  }
+
+  copyMessages(mailboxId: Id, uids: number[], targetMailboxId: Id): Promise<CopyResult> {
+    return this.call((c) =>
+      messages.copyMessages(
+        c,
+        requireId(mailboxId, 'mailbox'),
+        uids,
+        requireId(targetMailboxId, 'mailbox'),
+        false,
+      ),
+    );
+  }
+
+  moveMessages(mailboxId: Id, uids: number[], targetMailboxId: Id): Promise<CopyResult> {
+    return this.call((c) =>
+      messages.copyMessages(
+        c,
+        requireId(mailboxId, 'mailbox'),
+        uids,
+        requireId(targetMailboxId, 'mailbox'),
+        true,
+      ),
+    );
+  }
+
+  expunge(mailboxId: Id, uids?: number[]): Promise<number[]> {
+    return this.call((c) => messages.expunge(c, requireId(mailboxId, 'mailbox'), uids));
+  }
+
+  deleteMessages(mailboxId: Id, uids: number[]): Promise<number[]> {
+    return this.call((c) => messages.deleteMessages(c, requireId(mailboxId, 'mailbox'), uids));
+  }
+
+  listKeywords(mailboxId: Id): Promise<string[]> {
+    return this.call((c) => messages.listKeywords(c, requireId(mailboxId, 'mailbox')));
+  }
+
+  // --- migration ---
+
+  importMailbox(userId: Id, mailbox: ImportedMailbox): Promise<Mailbox> {
+    return this.call((c) => imports.importMailbox(c, requireId(userId, 'user'), mailbox));
+  }
+
+  importMessage(mailboxId: Id, message: ImportedMessage, raw: Buffer): Promise<'imported' | 'exists'> {
+    return this.call((c) => imports.importMessage(c, requireId(mailboxId, 'mailbox'), message, raw));
+  }
+
+  // --- journal ---
+
+  journalHead(): Promise<number> {
+    return this.call((c) => journal.journalHead(c, this.gaps));
+  }
+
+  readJournal(afterId: number, limit?: number): Promise<JournalEntry[]> {
+    return this.call((c) => journal.readJournal(c, this.gaps, afterId, limit));
+  }
+
+  /** Deletes journal entries older than `before` (not in the contract); returns how many. */
+  pruneJournal(before: Date): Promise<number> {
+    return this.call((c) => journal.pruneJournal(c, before));
+  }
+
+  // --- connection rules ---
+
+  listRules(): Promise<ConnectionRule[]> {
+    return this.call((c) => rules.listRules(c));
+  }
+
+  createRule(input: NewConnectionRule): Promise<ConnectionRule> {
+    return this.call((c) => rules.createRule(c, input));
+  }
+
+  updateRule(id: Id, patch: ConnectionRulePatch): Promise<ConnectionRule> {
+    return this.call((c) => rules.updateRule(c, requireId(id, 'rule'), patch));
+  }
+
+  deleteRule(id: Id): Promise<void> {
+    return this.call((c) => rules.deleteRule(c, requireId(id, 'rule')));
+  }
+
+  moveRule(id: Id, position: number): Promise<ConnectionRule> {
+    return this.call((c) => rules.moveRule(c, requireId(id, 'rule'), position));
+  }
+
+  seedRules(input: NewConnectionRule[]): Promise<boolean> {
+    return this.call((c) => rules.seedRules(c, input));
+  }
+
+  rulesVersion(): Promise<number> {
+    return this.call((c) => rules.rulesVersion(c));
+  }
+
+  // --- quota, health, engine specifics ---
+
+  getQuota(userId: Id): Promise<Quota> {
+    return this.call(async (c) => {
+      const user = await requireUser(c, requireId(userId, 'user'));
+      return { usedBytes: user.usedBytes, limitBytes: user.quotaBytes };
+    });
+  }
+
+  async health(): Promise<StoreHealth> {
+    try {
+      await this.call((c) => c.db.command({ ping: 1 }));
+      const head = await this.journalHead();
+      return { ok: true, engine: this.engine, detail: `${this.location} (journal at ${head})` };
+    } catch (error) {
+      return {
+        ok: false,
+        engine: this.engine,
+        detail: error instanceof Error ? error.message : String(error),
+      };
+    }
+  }
+
+  stats(): Promise<MongoStoreStats> {
+    return this.call(async (c) => {
+      const [blobBytes] = await c.blobs
+        .aggregate<{ bytes: number }>([{ $group: { _id: null, bytes: { $sum: '$size' } } }])
+        .toArray();
+      return {
+        users: await c.users.countDocuments({}),
+        mailboxes: await c.mailboxes.countDocuments({}),
+        messages: await c.messages.countDocuments({}),
+        blobs: await c.blobs.countDocuments({}),
+        blobBytes: blobBytes?.bytes ?? 0,
+        chunks: await c.chunks.countDocuments({}),
+        journalEntries: await c.journal.countDocuments({}),
+      };
+    });
+  }
+
+  /**
+   * Cross-checks the redundant bookkeeping (blob reference counts, users' used bytes, UID and
+   * MODSEQ counters); returns the problems found, none when consistent. Reads every message:
+   * meant for tests and repair tools, not for the serving path.
+   *
+   * A process killed in the middle of a write can leave a count too high (bytes charged or a body
+   * referenced for a message that was never inserted): space leaks, nothing is lost. `allowLeaks`
+   * leaves those out and reports only what would be damage (a count too low, a missing body).
+   */
+  checkIntegrity(options: { allowLeaks?: boolean } = {}): Promise<string[]> {
+    return this.call((c) => checkIntegrity(c, options.allowLeaks ?? false));
+  }
+
+  /** The connection settings durability and outage handling rely on (for tests and status pages). */
+  settings(): { writeConcern: unknown; readConcern: unknown; serverSelectionTimeoutMS: number } {
+    const options = this.client.options;
+    return {
+      writeConcern: { w: options.writeConcern?.w, j: options.writeConcern?.journal },
+      readConcern: { level: options.readConcern?.level },
+      serverSelectionTimeoutMS: options.serverSelectionTimeoutMS,
+    };
+  }
+
+  /** The database this store uses (tests, the db commands). */
+  get databaseName(): string {
+    return this.collections.db.databaseName;
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await this.client.close();
+  }
+}
+
+export function openMongoStore(uri: string, options?: MongoStoreOptions): Promise<MongoStore> {
+  return MongoStore.open(uri, options);
+}
+
+function appendInput(raw: Buffer, options: AppendOptions): messages.AppendInput {
+  if (!Buffer.isBuffer(raw)) throw new StoreError('INVALID', 'message must be a Buffer');
+  const internalDate = options.internalDate ?? new Date();
+  if (!(internalDate instanceof Date) || Number.isNaN(internalDate.getTime())) {
+    throw new StoreError('INVALID', 'invalid internal date');
+  }
+  return { blob: blobs.prepareBlob(raw), flags: normalizeFlags(options.flags), internalDate };
+}
+
+/** The database named in the URI's path, or DEFAULT_DATABASE. */
+export function databaseNameOf(uri: string): string {
+  const match = /^mongodb(?:\+srv)?:\/\/[^/?]*\/([^?]*)/.exec(uri);
+  const name = match?.[1] ? decodeURIComponent(match[1]) : '';
+  return name === '' ? DEFAULT_DATABASE : name;
+}
+
+/** The URI without user name and password. */
+export function redact(uri: string): string {
+  return uri.replace(/^(mongodb(?:\+srv)?:\/\/)[^@/]*@/, '$1');
+}
+
+async function checkIntegrity(c: Collections, allowLeaks: boolean): Promise<string[]> {
+  const problems: string[] = [];
+  const messageDocs = await c.messages
+    .find({}, { projection: { _id: 0, mailbox: 1, uid: 1, modseq: 1, size: 1, blob: 1 } })
+    .toArray();
+  const refs = new Map<string, number>();
+  for (const doc of messageDocs) refs.set(doc.blob, (refs.get(doc.blob) ?? 0) + 1);
+  for (const blob of await c.blobs.find({}, { projection: { _id: 1, refs: 1 } }).toArray()) {
+    const references = refs.get(blob._id) ?? 0;
+    if (blob.refs < references || (blob.refs > references && !allowLeaks)) {
+      problems.push(`blob ${blob._id}: refcount ${blob.refs}, references ${refs.get(blob._id) ?? 0}`);
+    }
+    refs.delete(blob._id);
+  }
+  for (const hash of refs.keys()) problems.push(`message references missing blob ${hash}`);
+  const allMailboxes = await c.mailboxes.find({}).toArray();
+  const owner = new Map(allMailboxes.map((mailbox) => [mailbox._id, mailbox]));
+  const used = new Map<number, number>();
+  const highest = new Map<number, { uid: number; modseq: number }>();
+  for (const doc of messageDocs) {
+    const mailbox = owner.get(doc.mailbox);
+    if (!mailbox) {
+      problems.push(`message ${doc.mailbox}/${doc.uid} in a missing mailbox`);
+      continue;
+    }
+    used.set(mailbox.user, (used.get(mailbox.user) ?? 0) + doc.size);
+    const top = highest.get(doc.mailbox) ?? { uid: 0, modseq: 0 };
+    highest.set(doc.mailbox, { uid: Math.max(top.uid, doc.uid), modseq: Math.max(top.modseq, doc.modseq) });
+  }
+  for (const user of await c.users.find({}, { projection: { _id: 1, usedBytes: 1 } }).toArray()) {
+    const actual = used.get(user._id) ?? 0;
+    if (user.usedBytes < actual || (user.usedBytes > actual && !allowLeaks)) {
+      problems.push(`user ${user._id}: usedBytes ${user.usedBytes}, messages ${used.get(user._id) ?? 0}`);
+    }
+  }
+  for (const [mailboxId, top] of highest) {
+    const mailbox = owner.get(mailboxId)!;
+    if (top.uid >= mailbox.uidNext) problems.push(`mailbox ${mailbox.path}: uid ${top.uid} >= uidNext`);
+    if (top.modseq > mailbox.highestModseq) problems.push(`mailbox ${mailbox.path}: modseq above highest`);
+  }
+  return problems;
+}

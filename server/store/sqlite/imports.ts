@@ -1,0 +1,153 @@
+/**
+ * Importing mailboxes and messages from another store (migration between engines). The numbers a
+ * client caches (UIDVALIDITY, UIDs, MODSEQs) are taken as given instead of allocated, so a client
+ * that synchronised against the old store finds the new one unchanged.
+ */
+import { StoreError } from '../errors.ts';
+import { normalizeFlags, normalizeMailboxPath, parentPaths, validateSpecialUse } from '../normalize.ts';
+import type { ImportedMailbox, ImportedMessage, Mailbox } from '../types.ts';
+import { addBlobReference, type PreparedBlob } from './blobs.ts';
+import type { Sql } from './database.ts';
+import { writeJournal } from './journal.ts';
+import { insertMailbox } from './mailboxes.ts';
+import { insertMessage } from './messages.ts';
+import {
+  mailboxRowByPath,
+  requireSelectableMailbox,
+  requireUserRow,
+  toMailbox,
+  type MailboxRow,
+} from './rows.ts';
+
+const MAX_IMAP_UID = 0xffffffff;
+/** MODSEQs are 63-bit in IMAP; JS numbers count exactly up to 2^53. */
+const MAX_MODSEQ = Number.MAX_SAFE_INTEGER;
+
+function invalid(message: string): never {
+  throw new StoreError('INVALID', message);
+}
+
+function checkCounter(value: unknown, name: string, min: number, max: number): number {
+  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < min || value > max) {
+    invalid(`${name} must be an integer from ${min} to ${max}`);
+  }
+  return value;
+}
+
+/** Validates an imported mailbox; returns its normalised path and special-use. */
+export function checkImportedMailbox(mailbox: ImportedMailbox): ImportedMailbox {
+  if (mailbox === null || typeof mailbox !== 'object') invalid('mailbox must be an object');
+  return {
+    path: normalizeMailboxPath(mailbox.path),
+    specialUse: validateSpecialUse(mailbox.specialUse),
+    subscribed: mailbox.subscribed !== false,
+    uidValidity: checkCounter(mailbox.uidValidity, 'UIDVALIDITY', 1, MAX_IMAP_UID),
+    uidNext: checkCounter(mailbox.uidNext, 'UIDNEXT', 1, MAX_IMAP_UID + 1),
+    highestModseq: checkCounter(mailbox.highestModseq, 'HIGHESTMODSEQ', 1, MAX_MODSEQ),
+  };
+}
+
+export function checkImportedMessage(message: ImportedMessage): ImportedMessage {
+  if (message === null || typeof message !== 'object') invalid('message must be an object');
+  const internalDate = message.internalDate;
+  if (!(internalDate instanceof Date) || Number.isNaN(internalDate.getTime()))
+    invalid('invalid internal date');
+  return {
+    uid: checkCounter(message.uid, 'UID', 1, MAX_IMAP_UID),
+    modseq: checkCounter(message.modseq, 'MODSEQ', 1, MAX_MODSEQ),
+    flags: normalizeFlags(message.flags),
+    internalDate,
+  };
+}
+
+/**
+ * Creates the mailbox with the given numbers, or adopts the one at that path when it is empty or
+ * already carries this UIDVALIDITY. Missing parents are created as ordinary mailboxes.
+ */
+export function importMailbox(sql: Sql, userId: number, input: ImportedMailbox): Mailbox {
+  const mailbox = checkImportedMailbox(input);
+  return sql.write(() => {
+    requireUserRow(sql, userId);
+    // Mailboxes created later must not get a UIDVALIDITY at or below an imported one.
+    sql.run(
+      'UPDATE users SET last_uid_validity = max(last_uid_validity, ?) WHERE id = ?',
+      mailbox.uidValidity,
+      userId,
+    );
+    for (const parent of parentPaths(mailbox.path)) {
+      if (!mailboxRowByPath(sql, userId, parent)) insertMailbox(sql, userId, parent, null);
+    }
+    const existing =
+      mailboxRowByPath(sql, userId, mailbox.path) ?? insertMailbox(sql, userId, mailbox.path, null);
+    return toMailbox(adopt(sql, existing, mailbox));
+  });
+}
+
+function adopt(sql: Sql, existing: MailboxRow, mailbox: ImportedMailbox): MailboxRow {
+  if (existing.uid_validity !== mailbox.uidValidity) {
+    const holds = sql.get('SELECT 1 FROM messages WHERE mailbox_id = ? LIMIT 1', existing.id) !== undefined;
+    if (holds) {
+      throw new StoreError(
+        'ALREADYEXISTS',
+        `mailbox ${mailbox.path} holds messages under another UIDVALIDITY (${existing.uid_validity})`,
+      );
+    }
+  }
+  return sql.get<MailboxRow>(
+    `UPDATE mailboxes SET uid_validity = ?, uid_next = max(uid_next, ?),
+       highest_modseq = max(highest_modseq, ?), special_use = ?, subscribed = ?, selectable = 1
+     WHERE id = ? RETURNING *`,
+    mailbox.uidValidity,
+    mailbox.uidNext,
+    mailbox.highestModseq,
+    mailbox.specialUse,
+    mailbox.subscribed ? 1 : 0,
+    existing.id,
+  )!;
+}
+
+/**
+ * Stores one message under its own UID and MODSEQ. Usage is counted but the quota is not
+ * enforced: the source store held the message, and a migration must not lose it.
+ */
+export function importMessage(
+  sql: Sql,
+  mailboxId: number,
+  message: ImportedMessage,
+  blob: PreparedBlob,
+): 'imported' | 'exists' {
+  return sql.write(() => {
+    const mailbox = requireSelectableMailbox(sql, mailboxId);
+    if (sql.get('SELECT 1 FROM messages WHERE mailbox_id = ? AND uid = ?', mailboxId, message.uid)) {
+      return 'exists';
+    }
+    const size = blob.raw.length;
+    sql.run('UPDATE users SET used_bytes = used_bytes + ? WHERE id = ?', size, mailbox.user_id);
+    sql.run(
+      `UPDATE mailboxes SET uid_next = max(uid_next, ?), highest_modseq = max(highest_modseq, ?)
+       WHERE id = ?`,
+      message.uid + 1,
+      message.modseq,
+      mailboxId,
+    );
+    addBlobReference(sql, blob);
+    insertMessage(sql, {
+      mailboxId,
+      uid: message.uid,
+      modseq: message.modseq,
+      flags: message.flags,
+      internalDate: message.internalDate.getTime(),
+      size,
+      blobHash: blob.hash,
+    });
+    writeJournal(sql, {
+      userId: mailbox.user_id,
+      mailboxId,
+      kind: 'message-new',
+      uid: message.uid,
+      modseq: message.modseq,
+      flags: message.flags,
+    });
+    return 'imported';
+  });
+}
