@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeDataDir, runMallard } from './helpers/cli.ts';
+import { freshDatabaseUri, startMongoStandIn, type MongoStandIn } from './helpers/mongo.ts';
 
 // 8-bit bytes, a bare LF, a CR alone and no final line end: all must come back as they went in.
 const MESSAGE = Buffer.concat([
@@ -12,12 +13,31 @@ const MESSAGE = Buffer.concat([
   ),
 ]);
 
-describe('mallard CLI', () => {
-  let dataDir: string;
-  const run = (args: string[], input?: Buffer | string) => runMallard(args, { dataDir, input });
+/** Every command works on either store engine: the same tests run on both. */
+let mongo: MongoStandIn | null = null;
+const ENGINES: ReadonlyArray<{ engine: string; env: () => Promise<NodeJS.ProcessEnv> }> = [
+  { engine: 'sqlite', env: async () => ({}) },
+  {
+    engine: 'mongodb',
+    env: async () => {
+      mongo ??= await startMongoStandIn();
+      return { MALLARD_STORE_ENGINE: 'mongodb', MALLARD_STORE_MONGODB_URI: freshDatabaseUri(mongo.uri) };
+    },
+  },
+];
 
-  beforeAll(() => {
+afterAll(async () => {
+  await mongo?.stop();
+});
+
+describe.each(ENGINES)('mallard CLI on the $engine store', ({ engine, env: storeEnv }) => {
+  let dataDir: string;
+  let env: NodeJS.ProcessEnv;
+  const run = (args: string[], input?: Buffer | string) => runMallard(args, { dataDir, input, env });
+
+  beforeAll(async () => {
     dataDir = makeDataDir();
+    env = await storeEnv();
   });
   afterAll(() => fs.rmSync(dataDir, { recursive: true, force: true }));
 
@@ -109,11 +129,11 @@ describe('mallard CLI', () => {
   it('shows status', () => {
     const result = run(['status', '--json']);
     expect(result.status).toBe(0);
-    expect(JSON.parse(result.text)).toMatchObject({ store: { ok: true, engine: 'sqlite' }, users: 2 });
+    expect(JSON.parse(result.text)).toMatchObject({ store: { ok: true, engine }, users: 2 });
   });
 
   it('refuses a bad configuration value naming the key, the value and what is expected', () => {
-    const result = runMallard(['status'], { dataDir, env: { MALLARD_IMAP_PORT: 'many' } });
+    const result = runMallard(['status'], { dataDir, env: { ...env, MALLARD_IMAP_PORT: 'many' } });
     expect(result.status).toBe(78);
     expect(result.stderr).toContain('imap.port: got "many" (from MALLARD_IMAP_PORT), expected a port number');
   });
@@ -121,7 +141,8 @@ describe('mallard CLI', () => {
   it('refuses a bad config file', () => {
     const file = path.join(dataDir, 'bad.yml');
     fs.writeFileSync(file, 'store:\n  engine: oracle\n');
-    const result = run(['status', '--config', file]);
+    // Without the engine's environment: a variable would win over the file.
+    const result = runMallard(['status', '--config', file], { dataDir });
     expect(result.status).toBe(78);
     expect(result.stderr).toContain(`store.engine: got "oracle" (in ${file}), expected sqlite or mongodb`);
   });

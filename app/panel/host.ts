@@ -21,6 +21,7 @@ import { loadConfig } from '../../server/config/load.ts';
 import type { Config } from '../../server/config/schema.ts';
 import { loadOrCreateToken, tokenPath } from '../../server/admin/token.ts';
 import type { ThrottleOptions } from '../../server/auth/throttle.ts';
+import { writeSettings } from '../../server/admin/handlers/settings-file.ts';
 import { ServerSupervisor } from '../supervisor/supervisor.ts';
 import type { SupervisorOptions, SupervisorStatus } from '../supervisor/types.ts';
 import { PanelAuth, SESSION_COOKIE } from './auth.ts';
@@ -33,6 +34,7 @@ import {
   sendError,
   sendJson,
 } from './http.ts';
+import { MigrationJob, MigrationRefused } from './migration.ts';
 import { proxyHttp, proxyUpgrade, refuseUpgrade, type Upstream } from './proxy.ts';
 import { serveStatic } from './static.ts';
 
@@ -177,6 +179,32 @@ export async function startPanelHost(options: PanelHostOptions = {}): Promise<Pa
       isReady: () => adminAnswers(upstream, tokens.read()),
       ...options.supervisor,
     });
+  }
+
+  // `mallard db migrate` runs the way the server does (same node or Electron-as-node, same config).
+  const mallard = options.serverCommand ?? defaultServerCommand(options.configFile);
+  const migration = new MigrationJob({
+    command: mallard.command,
+    args: mallard.args,
+    env: { ...process.env, ...options.env, ...options.serverCommand?.env },
+    config,
+    supervisor,
+    switchToMongo: (uri) => writeSettings(config, { store: { engine: 'mongodb', mongodb: { uri } } }),
+  });
+
+  async function startMigration(request: http.IncomingMessage, response: http.ServerResponse): Promise<void> {
+    const body = await readJsonObject(request);
+    try {
+      sendJson(response, 202, migration.start(body.uri));
+    } catch (error) {
+      if (error instanceof MigrationRefused)
+        throw new PanelError(
+          error.status,
+          error.status === 400 ? 'validation_failed' : 'conflict',
+          error.message,
+        );
+      throw error;
+    }
   }
 
   function unavailableMessage(): string {
@@ -398,6 +426,12 @@ export async function startPanelHost(options: PanelHostOptions = {}): Promise<Pa
       case 'GET /panel/server/logs':
         requireLogin(request);
         return serverLogs(url, response);
+      case 'GET /panel/store/migration':
+        requireLogin(request);
+        return sendJson(response, 200, migration.current());
+      case 'POST /panel/store/migration':
+        requireLogin(request);
+        return startMigration(request, response);
       default:
         throw new PanelError(404, 'not_found', `no route ${method} ${url.pathname}`);
     }

@@ -433,7 +433,16 @@ export class ImapConnection implements ImapSession {
         this.updateWaiter = null;
         // Changes queued while a flush waited for the socket woke nobody: flush until none is left.
         while (!ended && !this.closed && this.view?.hasPending()) {
-          if (!(await this.flushUpdates(true))) break; // store gone: wait for the next change
+          if (await this.flushUpdates(true)) continue;
+          // The store is unavailable: try again in a second (or at the next change, or DONE).
+          await new Promise<void>((resolve) => {
+            const timer = setTimeout(resolve, 1000);
+            this.updateWaiter = () => {
+              clearTimeout(timer);
+              resolve();
+            };
+          });
+          this.updateWaiter = null;
         }
       }
     };

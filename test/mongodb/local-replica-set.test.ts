@@ -21,6 +21,7 @@ import {
   startLocalReplicaSet,
   type LocalReplicaSet,
 } from '../../server/store/mongodb/local-replica-set.ts';
+import { loadConfig } from '../../server/config/load.ts';
 import { MALLARD_BIN, ROOT } from '../helpers/cli.ts';
 import { ensureMongoStandInBuilt } from '../helpers/mongo.ts';
 import { runProcess } from '../helpers/process.ts';
@@ -99,6 +100,14 @@ afterEach(async () => {
 });
 
 describe('local replica set: arguments and layout', () => {
+  it('takes 1 or 3 members from store.mongodb.local_members', () => {
+    const load = (members: string) =>
+      loadConfig({ env: { MALLARD_DATA_DIR: '/data', MALLARD_STORE_MONGODB_LOCAL_MEMBERS: members } });
+    expect(loadConfig({ env: { MALLARD_DATA_DIR: '/data' } }).store.mongodb.local_members).toBe(1);
+    expect(load('3').store.mongodb.local_members).toBe(3);
+    expect(() => load('2')).toThrow(/store\.mongodb\.local_members: got 2 .*expected 1 or 3/);
+  });
+
   it('builds one member without a cache limit and three with one', () => {
     const layout = memberLayout('/data', 2);
     expect(layout).toEqual({

@@ -86,6 +86,12 @@ describe('database outage and recovery', () => {
     expect(await delivered.send(`${lmtpText}.`, FINAL)).toMatch(/^250 /m);
     acknowledged.push(lmtpText);
     expect(await imap.command('a2', 'SELECT INBOX')).toMatch(/^\* 4 EXISTS/m);
+    // A session in IDLE across the outage.
+    const idler = await imapLogin(server.imapPort);
+    expect(await idler.command('i1', 'LOGIN alice@example.com secret-password')).toMatch(/^i1 OK/m);
+    expect(await idler.command('i2', 'SELECT INBOX')).toMatch(/^\* 4 EXISTS/m);
+    idler.send('i3 IDLE\r\n');
+    await idler.readUntil(/^\+ /);
     const pop3 = await pop3Login(server.pop3Port);
     expect(await pop3.send('PASS secret-password', /^[+-]/)).toMatch(/^\+OK/);
     const lmtp = await lmtpSession(server.lmtpPort);
@@ -151,6 +157,9 @@ describe('database outage and recovery', () => {
     expect(fetched).toMatch(/^d2 OK/m);
     for (const text of acknowledged) expect(fetched).toContain(text);
     expect(await append(imap, 'd3', message('after'))).toMatch(/^d3 OK \[APPENDUID/m);
+    await idler.readUntil(/^\* 5 EXISTS/, 10_000); // the IDLE survived the outage
+    idler.send('DONE\r\n');
+    await idler.readUntil(/^i3 OK/);
     const retr = await pop3.send('RETR 1', /^(\.|-ERR.*)$/, 30_000);
     expect(retr).toMatch(/^\+OK/);
     expect(retr).toContain('Subject: before 1');
@@ -161,6 +170,6 @@ describe('database outage and recovery', () => {
     expect(await lmtp.send(`${message('delivered after')}.`, FINAL, 30_000)).toMatch(/^250 /m);
     const status = await imap.command('d4', 'STATUS INBOX (MESSAGES)', 30_000);
     expect(status).toMatch(/MESSAGES 6\)/); // 4 before, 1 APPEND and 1 delivery after
-    for (const client of [imap, pop3, lmtp, delivered]) client.close();
+    for (const client of [imap, idler, pop3, lmtp, delivered]) client.close();
   }, 300_000);
 });

@@ -159,8 +159,10 @@ describe('dashboard quick actions', () => {
     await waitForText('dashboard-server-state', (value) => value === 'Running');
     expect(await page.getByTestId('server-card').textContent()).not.toBe(pidBefore);
     await waitForText('connections-imap', (value) => /^\d+$/.test(value));
-    // The restart's own 502s while the server was down are expected; nothing else.
-    errors.splice(0, errors.length, ...errors.filter((error) => !/status of 50[23]/.test(error)));
+    // While the server was down, requests and the event stream's reconnects got 502/503 from the
+    // panel host (the browser logs those itself); nothing else is expected.
+    const downtime = /status of 50[23]|Unexpected response code: 50[23]/;
+    errors.splice(0, errors.length, ...errors.filter((error) => !downtime.test(error)));
     expect(errors).toEqual([]);
   });
 });

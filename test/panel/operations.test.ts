@@ -46,8 +46,8 @@ async function adminApi<T>(method: string, path: string, body?: unknown): Promis
   return (text ? JSON.parse(text) : undefined) as T;
 }
 
-/** Opens a raw IMAP connection and returns the greeting line and whether the server then closed it. */
-function imapGreeting(port: number): Promise<{ line: string; closed: boolean }> {
+/** Opens a raw IMAP or POP3 connection and returns the greeting line and whether the server then closed it. */
+function greeting(port: number, waitForClose = true): Promise<{ line: string; closed: boolean }> {
   return new Promise((resolve, reject) => {
     const socket = net.connect(port, '127.0.0.1');
     let buffer = '';
@@ -62,6 +62,7 @@ function imapGreeting(port: number): Promise<{ line: string; closed: boolean }> 
       buffer += chunk;
       const end = buffer.indexOf('\r\n');
       if (line === null && end >= 0) line = buffer.slice(0, end);
+      if (line !== null && !waitForClose) socket.destroy();
     });
     socket.on('error', () => {});
     socket.on('close', () => {
@@ -97,7 +98,12 @@ beforeAll(async () => {
   });
   await page.emulateMedia({ colorScheme: 'light' });
   await page.goto(panel.loginLink);
-  await page.getByRole('navigation').first().waitFor({ timeout: 60_000 });
+  try {
+    await page.getByRole('navigation').first().waitFor({ timeout: 60_000 });
+  } catch (error) {
+    await screenshot(page, 'operations-login-failed');
+    throw new Error(`the panel did not open after the login link (at ${page.url()}): ${String(error)}`);
+  }
 });
 
 afterAll(async () => {
@@ -145,6 +151,19 @@ describe('Connection rules page', () => {
       '5 failed logins within 10 min',
     );
 
+    // Edit: the form starts from the rule; the change shows in the list.
+    await row
+      .first()
+      .getByRole('button', { name: /^Edit rule #1/ })
+      .click();
+    await expect(page.getByTestId('rule-limit').inputValue()).resolves.toBe('5');
+    await page.getByTestId('rule-limit').fill('7');
+    await page.getByTestId('rule-save').click();
+    await form.waitFor({ state: 'detached' });
+    await expect
+      .poll(() => row.first().getByTestId('rule-summary').textContent())
+      .toBe('7 failed logins within 10 min');
+
     // Test an address: nothing refuses a connection, the lockout rule allows the login (no failures).
     await page.getByTestId('rule-test-address').fill('192.0.2.300');
     await page.getByText('Not an IPv4 or IPv6 address (one address, no range)').waitFor();
@@ -167,7 +186,7 @@ describe('Connection rules page', () => {
       .toBe(false);
     await row.first().getByTestId('rule-delete').click();
     const confirm = page.getByTestId('rule-delete-modal');
-    await expect(confirm.textContent()).resolves.toContain('Login lockout — 5 failed logins within 10 min');
+    await expect(confirm.textContent()).resolves.toContain('Login lockout — 7 failed logins within 10 min');
     await page.getByTestId('rule-delete-modal-confirm').click();
     await page.getByTestId('rules-empty').waitFor();
     expectNoConsoleErrors();
@@ -175,7 +194,7 @@ describe('Connection rules page', () => {
 
   it('adds a deny rule for 127.0.0.1 on IMAP: a new connection is refused and the hit counter rises', async () => {
     await go('/rules');
-    const before = await imapGreeting(panel.ports.imap);
+    const before = await greeting(panel.ports.imap, false);
     expect(before.line).toMatch(/^\* OK/);
 
     await page.getByTestId('rule-add').click();
@@ -196,11 +215,11 @@ describe('Connection rules page', () => {
       .toContain('Decided by rule #1 Deny — 127.0.0.1');
     await expect(page.getByTestId('rule-test-connect').textContent()).resolves.toContain('Refused');
 
-    const refused = await imapGreeting(panel.ports.imap);
+    const refused = await greeting(panel.ports.imap);
     expect(refused.line).toMatch(/^\* BYE/);
     expect(refused.closed).toBe(true);
     // POP3 is not covered by the rule.
-    const pop3 = await imapGreeting(panel.ports.pop3);
+    const pop3 = await greeting(panel.ports.pop3, false);
     expect(pop3.line).toMatch(/^\+OK/);
 
     // The counter rises in the page without a reload (rule.verdict events).
@@ -213,7 +232,7 @@ describe('Connection rules page', () => {
     await expect(page.getByTestId('rule-delete-modal').textContent()).resolves.toContain('127.0.0.1');
     await page.getByTestId('rule-delete-modal-confirm').click();
     await page.getByTestId('rules-empty').waitFor();
-    const after = await imapGreeting(panel.ports.imap);
+    const after = await greeting(panel.ports.imap, false);
     expect(after.line).toMatch(/^\* OK/);
     expectNoConsoleErrors();
   });
@@ -375,7 +394,7 @@ describe('Sessions page', () => {
       sleep(10_000).then(() => Promise.reject(new Error('POP3 not closed'))),
     ]);
     await row.waitFor({ state: 'detached', timeout: 10_000 });
-    expect((await imapGreeting(panel.ports.pop3)).line).toMatch(/^-ERR/);
+    expect((await greeting(panel.ports.pop3)).line).toMatch(/^-ERR/);
     await adminApi('DELETE', `/api/rules/${rules.rules[0]!.id}`);
     expectNoConsoleErrors();
   });
@@ -389,6 +408,7 @@ describe('Certificates page', () => {
 
     await page.getByTestId('certificate-wizard-open').click();
     await page.getByTestId('wizard-step-authority').waitFor();
+    await sleep(400); // the modal's opening transition
     await screenshot(page, 'certificates-wizard-1-authority');
     await page.getByTestId('wizard-ca-name').fill('Operations Test CA');
     await page.getByTestId('wizard-next').click();
@@ -442,6 +462,24 @@ describe('Certificates page', () => {
       ).arrayBuffer(),
     );
     expect(new crypto.X509Certificate(der).subject).toContain('Operations Test CA');
+
+    // Import: a key that does not belong to the certificate is refused in words.
+    await page.getByTestId('certificate-import-open').click();
+    const strangerKey = crypto
+      .generateKeyPairSync('ec', { namedCurve: 'P-256' })
+      .privateKey.export({ type: 'pkcs8', format: 'pem' })
+      .toString();
+    await page.getByTestId('import-cert').fill(pem);
+    await page.getByTestId('import-key').fill(strangerKey);
+    await page.getByTestId('import-submit').click();
+    await page
+      .getByTestId('certificate-import')
+      .getByText('The private key does not match the certificate')
+      .waitFor();
+    await screenshot(page, 'certificates-import-error');
+    consoleErrors.splice(0); // the 400 of the refused import is expected
+    await page.keyboard.press('Escape');
+    await page.getByTestId('certificate-import').waitFor({ state: 'detached' });
 
     for (const servername of ['mail.test', undefined]) {
       const peer = await new Promise<tls.PeerCertificate>((resolve, reject) => {

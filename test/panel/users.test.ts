@@ -117,14 +117,14 @@ describe('users in the panel', () => {
     await dialog.getByLabel('Display name').fill('Ada Lovelace');
     await dialog.getByRole('textbox', { name: 'Quota' }).fill('1');
     await dialog.getByLabel('Unit').selectOption('GB');
-    await screenshot(page, 'users-add-form');
+    await shot('users-add-form');
     await dialog.getByTestId('create-user').click();
     const secret = dialog.getByTestId('generated-password');
     await secret.waitFor();
     generated = (await secret.textContent())!.trim();
     expect(generated).toMatch(/^[A-Za-z0-9_-]{20}$/);
     await dialog.getByText('it will not be shown again').waitFor();
-    await screenshot(page, 'users-add-generated-password');
+    await shot('users-add-generated-password');
   });
 
   it('logs in over IMAP as the new user with the password read from the page', async () => {
@@ -157,7 +157,7 @@ describe('users in the panel', () => {
     await count(page.getByTestId('user-row')).toBe(1);
     await page.getByTestId('user-search').fill('');
     await count(page.getByTestId('user-row')).toBe(25);
-    await screenshot(page, 'users-list');
+    await shot('users-list');
   });
 
   it('edits the quota and the bar follows the usage', async () => {
@@ -186,6 +186,7 @@ describe('users in the panel', () => {
     await page.getByRole('textbox', { name: 'Quota' }).fill('0.22');
     await page.getByTestId('save-user').click();
     const detail = await waitForQuota(Math.round(0.22 * 1024 * 1024));
+    await page.getByRole('status').filter({ hasText: 'Saved' }).waitFor();
     const percent = (detail.quota.usedBytes / detail.quota.limitBytes) * 100;
     expect(percent).toBeGreaterThan(80);
     const bar = page.getByTestId('quota-bar').first();
@@ -231,7 +232,7 @@ describe('users in the panel', () => {
       `/api/users/${encodeURIComponent(userId)}/aliases`,
     );
     expect(addresses.addresses.map((entry) => entry.address)).toEqual([USER, 'sales@example.org']);
-    await screenshot(page, 'user-page');
+    await shot('user-page');
     await page.getByRole('button', { name: 'Remove sales@example.org' }).click();
     await count(page.locator('[data-testid="alias-row"][data-address="sales@example.org"]')).toBe(0);
   });
@@ -255,7 +256,7 @@ describe('users in the panel', () => {
     await page.getByTestId('app-password-secret-qr').waitFor();
     const qr = await page.getByTestId('app-password-secret-qr').getAttribute('src');
     expect(qr).toMatch(/^data:image\/png;base64,/);
-    await screenshot(page, 'user-app-password-qr');
+    await shot('user-app-password-qr');
     expect(await imapLogin(USER, secret)).toContain('INBOX');
 
     await page
@@ -295,8 +296,9 @@ describe('connect a device', () => {
     await attr(endpoint('pop3', 'starttls'), 'data-port').toBe(String(panel.ports.pop3));
     await text(page.getByTestId('setting-smtp-in')).toContain(`Port ${panel.ports.smtp}`);
     await expect.poll(() => page.getByTestId('profile-include-ca').isChecked(), WAIT).toBe(true);
-    await screenshot(page, 'devices');
+    await shot('devices');
 
+    await page.getByTestId('outgoing-host').fill('smtp.provider.example');
     const [download] = await Promise.all([
       page.waitForEvent('download'),
       page.getByTestId('download-mobileconfig').click(),
@@ -312,6 +314,9 @@ describe('connect a device', () => {
       IncomingMailServerUseSSL: true,
       IncomingMailServerUsername: USER,
       EmailAccountName: 'Ada Lovelace',
+      OutgoingMailServerHostName: 'smtp.provider.example',
+      OutgoingMailServerPortNumber: 587,
+      OutgoingMailServerAuthentication: 'EmailAuthPassword',
     });
     expect(mail).not.toHaveProperty('IncomingPassword');
     const root = payloads.find((payload) => payload.PayloadType === 'com.apple.security.root')!;
@@ -334,6 +339,7 @@ describe('connect a device', () => {
       expect(xml).toContain(`<port>${port}</port>`);
     }
     expect(xml).toContain('<username>%EMAILADDRESS%</username>');
+    expect(xml).toContain('<hostname>smtp.provider.example</hostname>');
 
     const [ca] = await Promise.all([
       page.waitForEvent('download'),
@@ -350,7 +356,7 @@ describe('connect a device', () => {
     await text(page.getByTestId('setting-username')).toBe('user07@example.org');
     await page.getByRole('button', { name: 'Switch to dark mode' }).click();
     await attr(page.locator('html'), 'data-mantine-color-scheme').toBe('dark');
-    await screenshot(page, 'devices-dark');
+    await shot('devices-dark');
     await page.getByRole('button', { name: 'Switch to light mode' }).click();
     await attr(page.locator('html'), 'data-mantine-color-scheme').toBe('light');
   });
@@ -384,6 +390,12 @@ describe('deleting a user', () => {
     });
   });
 });
+
+/** A full-page screenshot from the top (scrolled, the fixed header would land mid-page). */
+async function shot(name: string): Promise<void> {
+  await page.evaluate('window.scrollTo(0, 0)');
+  await screenshot(page, name);
+}
 
 async function waitForQuota(limit: number) {
   for (let i = 0; i < 50; i++) {

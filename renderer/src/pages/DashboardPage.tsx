@@ -13,7 +13,7 @@ import { ConnectionsCard } from '../components/dashboard/ConnectionsCard.tsx';
 import { ListenersCard } from '../components/dashboard/ListenersCard.tsx';
 import { LiveChart } from '../components/dashboard/LiveChart.tsx';
 import { seedFromStatus, useLiveMetrics, useLiveMetricsFeed } from '../components/dashboard/liveMetrics.ts';
-import { RestartServerButton } from '../components/dashboard/RestartServerButton.tsx';
+import { RestartServerButton, StartServerButton } from '../components/dashboard/RestartServerButton.tsx';
 import { ServerCard } from '../components/dashboard/ServerCard.tsx';
 import { CommandsStat, DeliveriesStat, StorageStat } from '../components/dashboard/StatCards.tsx';
 import { ErrorNotice } from '../components/ErrorNotice.tsx';
@@ -36,9 +36,9 @@ export function DashboardPage() {
     if (status.data) seedFromStatus(status.data, status.dataUpdatedAt);
   }, [status.data, status.dataUpdatedAt]);
 
-  const total = live.counts
-    ? live.counts.imap + live.counts.pop3 + live.counts.lmtp + live.counts.smtp
-    : null;
+  // Counts of a server that is not running describe connections that are gone.
+  const counts = running ? live.counts : null;
+  const total = counts ? counts.imap + counts.pop3 + counts.lmtp + counts.smtp : null;
 
   return (
     <Stack gap="lg">
@@ -48,7 +48,11 @@ export function DashboardPage() {
           <Button component={Link} to="/users?add=1" variant="light" data-testid="quick-add-user">
             Add a user
           </Button>
-          <RestartServerButton connections={total} />
+          {supervisor.data?.state === 'stopped' ? (
+            <StartServerButton />
+          ) : (
+            <RestartServerButton connections={total} />
+          )}
         </Group>
       </Group>
 
@@ -63,7 +67,7 @@ export function DashboardPage() {
           <ServerCard supervisor={supervisor.data} status={status.data} live={live} />
         </Grid.Col>
         <Grid.Col span={{ base: 12, lg: 5 }}>
-          <ConnectionsCard counts={live.counts} />
+          <ConnectionsCard counts={counts} />
         </Grid.Col>
       </Grid>
 

@@ -79,7 +79,11 @@ export function SessionsPage() {
     : [];
 
   async function kick(list: Session[]) {
-    for (const session of list) await sessionsApi.kick(session.id);
+    for (const session of list) {
+      await sessionsApi.kick(session.id);
+      // Its details would only say it has ended.
+      if (session.id === detailId) setDetailId(null);
+    }
     void queryClient.invalidateQueries({ queryKey: SESSIONS_KEY });
   }
 

@@ -103,8 +103,7 @@ export function UserPage() {
       </Group>
       <ErrorNotice error={user.error} />
       <SimpleGrid cols={{ base: 1, md: 2 }}>
-        {/* Keyed by the saved values, so a save elsewhere resets the form to what the server has. */}
-        <UserSettingsCard key={`${data.name}|${data.quotaBytes}`} user={data} />
+        <UserSettingsCard user={data} />
         <ChangePasswordCard userId={data.id} />
         <AliasesCard userId={data.id} addresses={data.addresses} />
         <AppPasswordsCard userId={data.id} />

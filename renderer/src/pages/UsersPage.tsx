@@ -36,6 +36,8 @@ export function UsersPage() {
     queryKey: userKeys.list(query),
     queryFn: () => usersApi.list(query),
     placeholderData: keepPreviousData,
+    // Users made elsewhere (CLI, API, another admin) show up whenever the page is opened.
+    refetchOnMount: 'always',
   });
   const total = users.data?.total ?? 0;
   const pages = Math.max(1, Math.ceil(total / PAGE_SIZE));

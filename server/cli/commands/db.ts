@@ -17,6 +17,7 @@ import {
   type MigrationReport,
 } from '../../store/migrate.ts';
 import type { Store } from '../../store/types.ts';
+import { findServer } from '../admin-client.ts';
 import { parseCommandArgs } from '../args.ts';
 import { CliError, EXIT, usageError } from '../cli-error.ts';
 import { formatBytes, printObject } from '../context.ts';
@@ -95,6 +96,12 @@ async function migrateCommand(
   const config = loadConfig({ file: configFile });
   if (config.store.engine === 'mongodb' && config.store.mongodb.uri === uri) {
     throw new CliError('the configured store is already this database: nothing to migrate', EXIT.usage);
+  }
+  if (await findServer(config)) {
+    process.stderr.write(
+      'mallard: a server is running on this store; mail that arrives during the migration is ' +
+        'copied by running it again after stopping the server\n',
+    );
   }
   const source = await openStore(config);
   let target: Store | null = null;

@@ -184,7 +184,7 @@ function Wizard({ authority, onClose, onChanged }: CertificateWizardProps) {
             <Text size="sm">
               {ca ? 'The local CA' : 'A new local CA'} will sign a{' '}
               {keyType === 'ecdsa' ? 'ECDSA P-256' : 'RSA 2048'} certificate for{' '}
-              <strong>{currentNames.join(', ')}</strong>, valid for about a year.
+              <strong>{currentNames.join(', ')}</strong>, ready to serve at once.
             </Text>
             {busy && (
               <Stack gap={4} data-testid="wizard-progress">

@@ -31,6 +31,15 @@ function toData(samples: readonly Sample[]): uPlot.AlignedData {
   ];
 }
 
+/** The newest sample at the right edge, spanning the data (within the minimum and maximum window). */
+function timeWindow(times: ArrayLike<number> | undefined): uPlot.Range.MinMax {
+  const count = times?.length ?? 0;
+  const last = count > 0 ? times![count - 1]! : Date.now() / 1000;
+  const first = count > 0 ? times![0]! : last;
+  const span = Math.min(WINDOW_SECONDS, Math.max(MIN_WINDOW_SECONDS, last - first));
+  return [last - span, last];
+}
+
 /** Integer ticks for counts: a fraction of a connection means nothing. */
 function wholeNumbers(_self: uPlot, splits: number[]): string[] {
   return splits.map((value) => (Number.isInteger(value) ? String(value) : ''));
@@ -52,13 +61,8 @@ function options(width: number, palette: Palette): uPlot.Options {
     cursor: { drag: { x: false, y: false } },
     scales: {
       // A window ending at the newest sample, so the line moves left as time passes like a live monitor.
-      x: {
-        time: true,
-        range: (_self, min, max) => [
-          max - Math.min(WINDOW_SECONDS, Math.max(MIN_WINDOW_SECONDS, max - min)),
-          max,
-        ],
-      },
+      // Read from the data, not the given min/max: uPlot widens a single point's range by years.
+      x: { time: true, range: (self) => timeWindow(self.data[0]) },
       connections: { range: (_self, _min, max) => [0, Math.max(4, Math.ceil(max * 1.25))] },
       commands: { range: (_self, _min, max) => [0, Math.max(10, Math.ceil(max * 1.25))] },
     },

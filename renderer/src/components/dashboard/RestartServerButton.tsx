@@ -1,6 +1,8 @@
 /** "Restart server" with a confirmation that says what happens to the open connections, then progress. */
 import { Button, Group, Modal, Progress, Stack, Text } from '@mantine/core';
+import { useMutation, useQueryClient } from '@tanstack/react-query';
 import { useState } from 'react';
+import { panelApi } from '../../api/panel.ts';
 import { ErrorNotice } from '../ErrorNotice.tsx';
 import { useServerRestart } from './useServerRestart.ts';
 
@@ -90,5 +92,27 @@ export function RestartServerButton({ connections }: { connections: number | nul
         </Stack>
       </Modal>
     </>
+  );
+}
+
+/** A stopped server (stopped from the tray or the CLI) is started again without questions. */
+export function StartServerButton() {
+  const queryClient = useQueryClient();
+  const start = useMutation({
+    mutationFn: () => panelApi.serverAction('start'),
+    onSuccess: (status) => queryClient.setQueryData(['panel-server'], status),
+  });
+  return (
+    <Stack gap={4} align="flex-end">
+      <Button
+        color="teal"
+        onClick={() => start.mutate()}
+        loading={start.isPending}
+        data-testid="start-server"
+      >
+        Start server
+      </Button>
+      {start.error && <ErrorNotice error={start.error} title="The server did not start" />}
+    </Stack>
   );
 }

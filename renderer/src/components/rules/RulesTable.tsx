@@ -86,7 +86,7 @@ function RuleRow({
           {info.label}
         </Badge>
       </Table.Td>
-      <Table.Td>
+      <Table.Td miw={200}>
         <Text size="sm" ff={info.cidrs ? 'monospace' : undefined} data-testid="rule-summary">
           {ruleSummary(rule)}
         </Text>

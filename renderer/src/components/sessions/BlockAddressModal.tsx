@@ -57,7 +57,9 @@ function BlockAddress({
         position: 1,
       });
       onBlocked();
-      setStep('kick');
+      // Nothing left to kick when the client has gone meanwhile.
+      if (sameAddress.length === 0) onClose();
+      else setStep('kick');
     } catch (caught) {
       setError(caught);
     } finally {

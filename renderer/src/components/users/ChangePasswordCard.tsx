@@ -8,7 +8,7 @@ import { useState, type FormEvent } from 'react';
 import { usersApi } from '../../api/users.ts';
 import { ErrorNotice } from '../ErrorNotice.tsx';
 import { fieldIssues } from './AddUserModal.tsx';
-import { generatePassword } from './quota.ts';
+import { generatePassword } from './password.ts';
 import { SecretOnce } from './SecretOnce.tsx';
 
 type Mode = 'generate' | 'type';

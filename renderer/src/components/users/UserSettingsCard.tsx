@@ -13,6 +13,14 @@ export function UserSettingsCard({ user }: { user: UserDetailJson }) {
   const queryClient = useQueryClient();
   const [name, setName] = useState(user.name);
   const [quota, setQuota] = useState<QuotaValue>(() => fromBytes(user.quotaBytes));
+  // When the saved values change (this form or elsewhere), the fields follow them: React's
+  // "adjust state while rendering" pattern, so no effect runs a second render pass.
+  const [synced, setSynced] = useState({ name: user.name, quotaBytes: user.quotaBytes });
+  if (synced.name !== user.name || synced.quotaBytes !== user.quotaBytes) {
+    setSynced({ name: user.name, quotaBytes: user.quotaBytes });
+    setName(user.name);
+    setQuota(fromBytes(user.quotaBytes));
+  }
   const quotaResult = quotaFromInput(quota);
   const invalidate = () => queryClient.invalidateQueries({ queryKey: userKeys.all });
 
