@@ -59,6 +59,9 @@ export function proxyHttp(
   const outgoing = http.request({
     host: upstream.host,
     port: upstream.port,
+    // A fresh loopback connection each time: a kept-alive one the server has since closed (it
+    // restarted, or was busy) fails with ECONNRESET and would read as "server down".
+    agent: false,
     method: request.method,
     path: request.url,
     headers: forwardHeaders(request, upstream, token, false),

@@ -68,6 +68,7 @@ describe('parseCidr', () => {
     ['10.0.0.0/ 8', /prefix length/],
     ['10.0.0/8', /not an IP address/],
     ['fe80::1%eth0/64', /not an IP address/],
+    ['10.0.0.0 /8', /not an IP address/],
     ['localhost', /not an IP address/],
     ['10.0.0.0-10.0.0.255', /not an IP address/],
   ])('refuses %j', (text, message) => {

@@ -129,7 +129,8 @@ export function parseCidr(text: string): Cidr {
   const slash = trimmed.indexOf('/');
   const addressText = slash < 0 ? trimmed : trimmed.slice(0, slash);
   const prefixText = slash < 0 ? null : trimmed.slice(slash + 1);
-  if (addressText.includes('%')) throw new CidrError(`not an IP address or CIDR range: ${trimmed}`);
+  // "10.0.0.0 /8" must not parse as something else: no spaces, no zone index in the address.
+  if (/[\s%]/.test(addressText)) throw new CidrError(`not an IP address or CIDR range: ${trimmed}`);
   const bytes = parseIp(addressText);
   if (!bytes) throw new CidrError(`not an IP address or CIDR range: ${trimmed}`);
   const written4 = net.isIPv4(addressText);

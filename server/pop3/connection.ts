@@ -24,9 +24,10 @@ import type { TlsProvider } from '../tls/context.ts';
 import { capabilityList } from './capabilities.ts';
 import type { Pop3Context, Pop3Reply, Pop3Services, Pop3Session, SessionState } from './context.ts';
 import { stuffLine, wireChunks } from './encoder.ts';
-import { err, errorLine, mapError, Pop3Error } from './errors.ts';
+import { err, errorLine, mapError, Pop3Error, type Pop3Code } from './errors.ts';
 import { LineFramer } from './framer.ts';
 import { Maildrop } from './maildrop.ts';
+import { MaildropLease } from './maildrop-lease.ts';
 import { isKeyword, parseCommand } from './parser.ts';
 import { COMMANDS } from './registry.ts';
 
@@ -45,8 +46,6 @@ const CLOSE_GRACE_MS = 2000;
 export interface Pop3Runtime {
   services: Pop3Services;
   tls: TlsProvider;
-  /** user id → session id holding the maildrop, in this process. */
-  locks: Map<string, string>;
   /** Idle timeout in milliseconds (from `pop3.idle_timeout`; tests use a shorter one). */
   idleTimeoutMs: number;
 }
@@ -78,11 +77,12 @@ export class Pop3Connection implements Pop3Session {
   private closeAfterReply = false;
   private paused = false;
   private invalidLines = 0;
-  private lockedUser: string | null = null;
+  /** The maildrop lock, from login until the session ends. */
+  private lease: MaildropLease | null = null;
   /** This session in the admin API's registry, once the connection rules let it in. */
   private registration: SessionHandle | null = null;
   private markFinished: () => void = () => {};
-  /** Resolves once the connection is gone and its lock released (after onClose ran). */
+  /** Resolves once the connection is gone and its lease released (after onClose ran). */
   readonly finished = new Promise<void>((resolve) => (this.markFinished = resolve));
   private readonly onData = (chunk: Buffer) => this.receive(chunk);
   private readonly onClose = () => this.finish();
@@ -211,6 +211,11 @@ export class Pop3Connection implements Pop3Session {
     }
     this.log.debug({ command: command.name }, 'command');
     this.registration?.command(command.name);
+    if (this.lease && !(await this.lease.beforeCommand())) {
+      await this.write(errorLine('IN-USE', 'Maildrop lock lost to another POP3 session'), true);
+      this.closeSocket();
+      return;
+    }
     let reply: Pop3Reply;
     try {
       reply = await handler.run(this.context, command);
@@ -223,6 +228,9 @@ export class Pop3Connection implements Pop3Session {
       if (mapped.fatal) this.closeSocket();
       return;
     }
+    // The session ends with this reply (QUIT): free the maildrop first, so that the client may
+    // log in again, from any server process, as soon as it reads the reply.
+    if (reply.close) await this.releaseLease();
     await this.writeReply(reply);
     if (reply.close) this.closeSocket();
     else await reply.after?.();
@@ -297,7 +305,7 @@ export class Pop3Connection implements Pop3Session {
   }
 
   /** Ends the session from outside (server shutdown): after the reply in progress, if any. */
-  async shutdown(text = 'Server shutting down'): Promise<void> {
+  async shutdown(text = 'Server shutting down', code: Pop3Code = 'SYS/TEMP'): Promise<void> {
     if (this.closed || this.closing) return;
     if (this.busy) {
       // Answering a command: let the reply finish, then close instead of reading the next one.
@@ -305,7 +313,7 @@ export class Pop3Connection implements Pop3Session {
       setTimeout(() => this.socket.destroy(), CLOSE_GRACE_MS).unref();
       return;
     }
-    await this.write(errorLine('SYS/TEMP', text), true);
+    await this.write(errorLine(code, text), true);
     this.closeSocket();
   }
 
@@ -335,10 +343,7 @@ export class Pop3Connection implements Pop3Session {
     this.closed = true;
     this.closing = true;
     this.stopIdleTimer();
-    if (this.lockedUser && this.runtime.locks.get(this.lockedUser) === this.id) {
-      this.runtime.locks.delete(this.lockedUser);
-    }
-    this.lockedUser = null;
+    const released = this.releaseLease();
     this.maildrop = null;
     const waiter = this.dataWaiter;
     this.dataWaiter = null;
@@ -352,7 +357,13 @@ export class Pop3Connection implements Pop3Session {
     this.registration?.close();
     this.registration = null;
     this.log.debug('connection closed');
-    this.markFinished();
+    void released.then(() => this.markFinished());
+  }
+
+  private async releaseLease(): Promise<void> {
+    const lease = this.lease;
+    this.lease = null;
+    await lease?.release();
   }
 
   // --- session operations offered to commands ---
@@ -370,25 +381,33 @@ export class Pop3Connection implements Pop3Session {
   }
 
   private async enterTransaction(user: User): Promise<void> {
-    // Check and take the lock with no await in between: two logins cannot both get it.
-    const holder = this.runtime.locks.get(user.id);
-    if (holder !== undefined && holder !== this.id) {
+    // The lock is a store lease, so it holds against sessions of every server process.
+    const lease = new MaildropLease(this.services.store, user.id, this.id, this.log, () =>
+      void this.shutdown('Maildrop lock lost to another POP3 session', 'IN-USE'),
+    );
+    let acquired: boolean;
+    try {
+      acquired = await lease.acquire();
+    } catch (error) {
+      this.log.warn({ err: error, user: user.username }, 'cannot take the maildrop lock');
+      throw new Pop3Error('SYS/TEMP', 'Cannot lock the maildrop now, try again later');
+    }
+    if (!acquired) {
       this.log.info({ user: user.username }, 'maildrop in use');
       throw new Pop3Error('IN-USE', 'Mailbox is locked by another POP3 session');
     }
-    this.runtime.locks.set(user.id, this.id);
-    this.lockedUser = user.id;
+    this.lease = lease;
     try {
       this.maildrop = await Maildrop.open(this.services.store, user.id);
     } catch (error) {
-      this.runtime.locks.delete(user.id);
-      this.lockedUser = null;
+      await this.releaseLease();
       throw error;
     }
     if (this.closed) {
-      // The client left while the maildrop was being read: finish() ran before the lock was ours.
-      this.runtime.locks.delete(user.id);
-      this.lockedUser = null;
+      // The client left while the lock was taken or the maildrop read: finish() ran before.
+      this.maildrop = null;
+      await lease.release();
+      this.lease = null;
       return;
     }
     this.user = user;

@@ -26,12 +26,6 @@ export interface Pop3Services {
   hooks: ConnectionHooks;
   throttle: AuthThrottle;
   logger: Logger;
-  /**
-   * Maildrop locks of this process: user id → id of the POP3 session holding the maildrop.
-   * `startPop3` makes one when absent. A lock is per process: two server processes sharing one
-   * MongoDB do not see each other's POP3 sessions (the store contract has no lock yet).
-   */
-  maildropLocks?: Map<string, string>;
   /** The admin API's registry of live sessions (absent: nothing is reported). */
   sessions?: SessionRegistry;
 }
@@ -70,8 +64,9 @@ export interface Pop3Context {
   /** Turns on TLS on this connection, after the +OK has been written. */
   startTls(): Promise<void>;
   /**
-   * Enters the TRANSACTION state for this user: takes the maildrop lock (throws [IN-USE] when
-   * another session holds it) and takes the maildrop snapshot.
+   * Enters the TRANSACTION state for this user: takes the maildrop lock, a store lease shared by
+   * every server process (throws [IN-USE] when another session holds it, [SYS/TEMP] when the
+   * store cannot say) and takes the maildrop snapshot.
    */
   enterTransaction(user: User): Promise<void>;
   /** The CAPA lines for the current state. */

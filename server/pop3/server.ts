@@ -1,7 +1,7 @@
 /**
  * The POP3 service: a plain listener (STLS) and an implicit-TLS listener, each optional (port 0
- * disables it), the set of live connections so shutdown can end each, and the maildrop locks
- * of this process.
+ * disables it), and the set of live connections so shutdown can end each. The maildrop lock is a
+ * store lease (maildrop-lease.ts), shared by every process on the store.
  */
 import type net from 'node:net';
 import { closeListeners, listenPlainAndTls, type RunningListener } from '../net/listener.ts';
@@ -33,7 +33,6 @@ export async function startPop3(
   const runtime: Pop3Runtime = {
     services,
     tls,
-    locks: (services.maildropLocks ??= new Map()),
     idleTimeoutMs: options.idleTimeoutMs ?? services.config.pop3.idle_timeout * 1000,
   };
   const connections = new Set<Pop3Connection>();

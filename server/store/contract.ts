@@ -1293,6 +1293,56 @@ export function storeContractSuite(name: string, openFresh: () => Promise<StoreF
       });
     });
 
+    describe('leases', () => {
+      const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+      it('gives a free lease, and refuses it to another holder while it lasts', async () => {
+        expect(await store.acquireLease('pop3:1', 'a', 60_000)).toBe(true);
+        expect(await store.acquireLease('pop3:1', 'b', 60_000)).toBe(false);
+        expect(await store.acquireLease('pop3:2', 'b', 60_000)).toBe(true);
+      });
+
+      it('lets another holder take over an expired lease', async () => {
+        expect(await store.acquireLease('k', 'a', 30)).toBe(true);
+        await sleep(60);
+        expect(await store.acquireLease('k', 'b', 60_000)).toBe(true);
+        expect(await store.acquireLease('k', 'a', 60_000)).toBe(false);
+      });
+
+      it('renews for its holder, pushing the expiry out', async () => {
+        expect(await store.acquireLease('k', 'a', 300)).toBe(true);
+        await sleep(150);
+        expect(await store.acquireLease('k', 'a', 300)).toBe(true);
+        await sleep(200); // past the first expiry, within the renewed one
+        expect(await store.acquireLease('k', 'b', 60_000)).toBe(false);
+      });
+
+      it('is released only by its holder, and is free again after', async () => {
+        expect(await store.acquireLease('k', 'a', 60_000)).toBe(true);
+        await store.releaseLease('k', 'b');
+        expect(await store.acquireLease('k', 'b', 60_000)).toBe(false);
+        await store.releaseLease('k', 'a');
+        expect(await store.acquireLease('k', 'b', 60_000)).toBe(true);
+        await store.releaseLease('k', 'a'); // a late release by the old holder changes nothing
+        expect(await store.acquireLease('k', 'a', 60_000)).toBe(false);
+        await store.releaseLease('never-taken', 'a');
+      });
+
+      it('gives exactly one of many concurrent claimants the lease', async () => {
+        const holders = Array.from({ length: 8 }, (_, i) => `h${i}`);
+        const results = await Promise.all(holders.map((h) => store.acquireLease('k', h, 60_000)));
+        expect(results.filter(Boolean)).toHaveLength(1);
+      });
+
+      it('rejects an empty key or holder and a bad TTL', async () => {
+        await rejectsWith(store.acquireLease('', 'a', 1000), 'INVALID');
+        await rejectsWith(store.acquireLease('k', '', 1000), 'INVALID');
+        await rejectsWith(store.acquireLease('k', 'a', 0), 'INVALID');
+        await rejectsWith(store.acquireLease('k', 'a', 1.5), 'INVALID');
+        await rejectsWith(store.releaseLease('k', ''), 'INVALID');
+      });
+    });
+
     describe('health', () => {
       it('reports a healthy engine', async () => {
         const health = await store.health();

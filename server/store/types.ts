@@ -428,6 +428,18 @@ export interface Store {
    */
   rulesVersion(): Promise<number>;
 
+  // --- leases (locks shared by every process on this store, e.g. the POP3 maildrop lock) ---
+  /**
+   * Takes the lease `key` for `holder` until now + `ttlMs`, atomically across processes. True
+   * when it was free, expired, or already held by `holder` (then its expiry is pushed out: call
+   * again to renew before it lapses); false when another holder has it. A holder that dies
+   * leaves the lease to expire. INVALID for an empty key or holder or a TTL that is not a positive
+   * integer. Clocks of the processes sharing a store are assumed roughly in sync.
+   */
+  acquireLease(key: string, holder: string, ttlMs: number): Promise<boolean>;
+  /** Gives the lease up when `holder` has it; does nothing otherwise (e.g. after a takeover). */
+  releaseLease(key: string, holder: string): Promise<void>;
+
   // --- quota and health ---
   getQuota(userId: Id): Promise<Quota>;
   health(): Promise<StoreHealth>;

@@ -278,6 +278,29 @@ describe('authentication', () => {
     );
     client.close();
   });
+
+  it('answers [SYS/TEMP] when the maildrop lock cannot be taken', async () => {
+    const store = new Proxy(server.server.store, {
+      get(target, property, receiver) {
+        if (property === 'acquireLease') {
+          return () => Promise.reject(new StoreError('UNAVAILABLE', 'database down'));
+        }
+        const value: unknown = Reflect.get(target, property, receiver);
+        return typeof value === 'function' ? (value as (...args: unknown[]) => unknown).bind(target) : value;
+      },
+    }) as Store;
+    const port = await extraPop3({ store });
+    const account = await pop3Account(server);
+    const client = await Pop3Client.open(port);
+    await client.command(`USER ${account.username}`);
+    expect(await client.command(`PASS ${account.password}`)).toBe(
+      '-ERR [SYS/TEMP] Cannot lock the maildrop now, try again later',
+    );
+    // Still in AUTHORIZATION: nothing was locked, so a normal session gets in.
+    expect(await client.command('STAT')).toMatch(/^-ERR /);
+    client.close();
+    (await loggedIn(account)).close();
+  });
 });
 
 describe('the maildrop lock', () => {
@@ -626,7 +649,10 @@ describe('shutdown', () => {
     expect(await client.readLine()).toBe('-ERR [SYS/TEMP] Server shutting down');
     await client.waitClosed();
     expect(await inboxUids(account)).toEqual([1]);
-    expect(services.maildropLocks?.size).toBe(0);
+    // The session's maildrop lease was released: anyone may take it now.
+    const store = server.server.store;
+    expect(await store.acquireLease(`pop3:${account.userId}`, 'probe', 1000)).toBe(true);
+    await store.releaseLease(`pop3:${account.userId}`, 'probe');
   });
 });
 

@@ -272,6 +272,7 @@ function SettingsForm({
           uriError={errorOf('store.mongodb.uri')}
           engineError={errorOf('store.engine')}
           localMongod={String(base.store.mongodb.local ?? '') !== ''}
+          inForceEngine={base.store.engine}
           onEngine={(engine) => set('store.engine', engine)}
           onUri={(uri) => set('store.mongodb.uri', uri)}
         />

@@ -146,6 +146,13 @@ export interface LockDoc {
   until: Date;
 }
 
+/** A lease (Store.acquireLease): `_id` is its key. Expired ones stay until taken over or released. */
+export interface LeaseDoc {
+  _id: string;
+  holder: string;
+  expiresAt: Date;
+}
+
 export interface MetaDoc {
   _id: string;
   version: number;
@@ -169,6 +176,7 @@ export class Collections {
   readonly rules: Collection<RuleDoc>;
   readonly counters: Collection<CounterDoc>;
   readonly locks: Collection<LockDoc>;
+  readonly leases: Collection<LeaseDoc>;
   readonly meta: Collection<MetaDoc>;
 
   constructor(readonly db: Db) {
@@ -184,6 +192,7 @@ export class Collections {
     this.rules = db.collection('connection_rules');
     this.counters = db.collection('counters');
     this.locks = db.collection('locks');
+    this.leases = db.collection('leases');
     this.meta = db.collection('meta');
   }
 }

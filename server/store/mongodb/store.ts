@@ -19,6 +19,7 @@
 import { MongoClient, type MongoClientOptions } from 'mongodb';
 import type { MimeIndex } from '../../mime/types.ts';
 import { StoreError } from '../errors.ts';
+import { checkLease } from '../leases.ts';
 import { normalizeFlags } from '../normalize.ts';
 import type {
   Address,
@@ -57,6 +58,7 @@ import { parseId, requireId, requireUser, toMailbox } from './docs.ts';
 import { translateError } from './errors.ts';
 import * as imports from './imports.ts';
 import * as journal from './journal.ts';
+import * as leases from './leases.ts';
 import * as mailboxes from './mailboxes.ts';
 import * as messages from './messages.ts';
 import * as rules from './rules.ts';
@@ -425,6 +427,22 @@ export class MongoStore implements Store {
 
   rulesVersion(): Promise<number> {
     return this.call((c) => rules.rulesVersion(c));
+  }
+
+  // --- leases ---
+
+  acquireLease(key: string, holder: string, ttlMs: number): Promise<boolean> {
+    return this.call(async (c) => {
+      checkLease(key, holder, ttlMs);
+      return leases.acquireLease(c, key, holder, ttlMs);
+    });
+  }
+
+  releaseLease(key: string, holder: string): Promise<void> {
+    return this.call(async (c) => {
+      checkLease(key, holder);
+      await leases.releaseLease(c, key, holder);
+    });
   }
 
   // --- quota, health, engine specifics ---

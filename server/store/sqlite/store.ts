@@ -8,6 +8,7 @@
 import path from 'node:path';
 import type { MimeIndex } from '../../mime/types.ts';
 import { StoreError, isStoreError } from '../errors.ts';
+import { checkLease } from '../leases.ts';
 import { normalizeFlags } from '../normalize.ts';
 import type {
   Address,
@@ -45,6 +46,7 @@ import * as blobs from './blobs.ts';
 import * as imports from './imports.ts';
 import { DATABASE_FILE, openDatabase, type Sql } from './database.ts';
 import * as journal from './journal.ts';
+import * as leases from './leases.ts';
 import * as mailboxes from './mailboxes.ts';
 import * as messages from './messages.ts';
 import * as rules from './rules.ts';
@@ -389,6 +391,22 @@ export class SqliteStore implements Store {
 
   rulesVersion(): Promise<number> {
     return this.call((sql) => rules.rulesVersion(sql));
+  }
+
+  // --- leases ---
+
+  acquireLease(key: string, holder: string, ttlMs: number): Promise<boolean> {
+    return this.call((sql) => {
+      checkLease(key, holder, ttlMs);
+      return leases.acquireLease(sql, key, holder, ttlMs);
+    });
+  }
+
+  releaseLease(key: string, holder: string): Promise<void> {
+    return this.call((sql) => {
+      checkLease(key, holder);
+      leases.releaseLease(sql, key, holder);
+    });
   }
 
   // --- quota, health, engine specifics ---

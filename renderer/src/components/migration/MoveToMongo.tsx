@@ -56,7 +56,7 @@ export function MoveToMongo({ uri, uriValid }: { uri: string; uriValid: boolean 
         desktop clients do not download everything again, checks the copy, then switches the server to it. The
         mail server is stopped while it copies.
       </Text>
-      {!running && (
+      {!running && !succeeded && (
         <Button onClick={() => setConfirming(true)} disabled={!uriValid} data-testid="move-to-mongo-start">
           Move my mail…
         </Button>

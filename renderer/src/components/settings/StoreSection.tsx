@@ -3,6 +3,7 @@ import { Alert, Button, Card, Group, SegmentedControl, Stack, Text, TextInput, T
 import { useMutation } from '@tanstack/react-query';
 import { settingsApi } from '../../api/settings.ts';
 import { ErrorNotice } from '../ErrorNotice.tsx';
+import { MoveToMongo } from '../migration/MoveToMongo.tsx';
 
 /** The driver's words for common failures, said as a person would; the original stays below. */
 export function explainConnectionFailure(detail: string): string | null {
@@ -14,8 +15,6 @@ export function explainConnectionFailure(detail: string): string | null {
   if (/timed? ?out|ETIMEDOUT|Server selection/i.test(detail))
     return 'No answer in time. The address may be wrong, or a firewall drops the connection.';
   if (/auth/i.test(detail)) return 'MongoDB refused the user name or password in the URI.';
-  if (/replica ?set|change stream/i.test(detail))
-    return 'MongoDB answered, but Mallard needs a replica set (for change streams).';
   return null;
 }
 
@@ -25,6 +24,7 @@ export function StoreSection({
   uriError,
   engineError,
   localMongod,
+  inForceEngine,
   onEngine,
   onUri,
 }: {
@@ -33,6 +33,8 @@ export function StoreSection({
   uriError?: string;
   engineError?: string;
   localMongod: boolean;
+  /** The engine the running server uses: mail on the embedded store can be moved to MongoDB. */
+  inForceEngine: string;
   onEngine: (engine: 'sqlite' | 'mongodb') => void;
   onUri: (uri: string) => void;
 }) {
@@ -45,8 +47,8 @@ export function StoreSection({
         Storage
       </Title>
       <Text size="sm" c="dimmed" mb="md">
-        Where mail and accounts are kept. Changing the engine starts with the data of the new store: move
-        existing mail with <code>mallard migrate</code> first.
+        Where mail and accounts are kept. Saving another engine starts the server on that store as it is; to
+        take your mail along, use “Move my mail to MongoDB” below (or <code>mallard db migrate</code>).
       </Text>
       <Stack gap="sm">
         <Stack gap={4}>
@@ -80,7 +82,7 @@ export function StoreSection({
               description={
                 localMongod
                   ? 'Leave empty to use the local replica set the panel runs.'
-                  : 'A replica set is needed for change streams, e.g. mongodb://host:27017/?replicaSet=rs0'
+                  : 'A replica set keeps mail safe when one database machine fails, e.g. mongodb://host:27017/mallard?replicaSet=rs0'
               }
               placeholder="mongodb://mail-db.example:27017/mallard?replicaSet=rs0"
               value={uri}
@@ -133,6 +135,7 @@ export function StoreSection({
               </Alert>
             )}
             {test.error && <ErrorNotice error={test.error} title="The connection could not be tested" />}
+            {inForceEngine === 'sqlite' && <MoveToMongo uri={uri} uriValid={canTest} />}
           </>
         )}
       </Stack>
