@@ -382,8 +382,12 @@ export class Pop3Connection implements Pop3Session {
 
   private async enterTransaction(user: User): Promise<void> {
     // The lock is a store lease, so it holds against sessions of every server process.
-    const lease = new MaildropLease(this.services.store, user.id, this.id, this.log, () =>
-      void this.shutdown('Maildrop lock lost to another POP3 session', 'IN-USE'),
+    const lease = new MaildropLease(
+      this.services.store,
+      user.id,
+      this.id,
+      this.log,
+      () => void this.shutdown('Maildrop lock lost to another POP3 session', 'IN-USE'),
     );
     let acquired: boolean;
     try {

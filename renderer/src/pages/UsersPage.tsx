@@ -16,7 +16,7 @@ import {
 import { useDebouncedValue } from '@mantine/hooks';
 import { keepPreviousData, useQuery } from '@tanstack/react-query';
 import { useState } from 'react';
-import { Link } from 'react-router';
+import { Link, useSearchParams } from 'react-router';
 import { userKeys, usersApi, type UserJson } from '../api/users.ts';
 import { ErrorNotice } from '../components/ErrorNotice.tsx';
 import { formatDate } from '../components/format.ts';
@@ -29,7 +29,9 @@ export function UsersPage() {
   const [search, setSearch] = useState('');
   const [debounced] = useDebouncedValue(search.trim(), 300);
   const [page, setPage] = useState(1);
-  const [adding, setAdding] = useState(false);
+  // The dashboard's "Add a user" links here with ?add=1: open the form straight away.
+  const [searchParams] = useSearchParams();
+  const [adding, setAdding] = useState(searchParams.get('add') === '1');
 
   const query = { search: debounced || undefined, offset: (page - 1) * PAGE_SIZE, limit: PAGE_SIZE };
   const users = useQuery({
