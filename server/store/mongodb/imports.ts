@@ -7,8 +7,8 @@
  * never allocates its UID), then the body reference, then the document; an import that finds its
  * UID taken gives back what it took and answers 'exists'.
  */
+import { checkImportedMailbox, checkImportedMessage } from '../imports.ts';
 import { StoreError } from '../errors.ts';
-import { normalizeFlags, normalizeMailboxPath, validateSpecialUse } from '../normalize.ts';
 import type { ImportedMailbox, ImportedMessage, Mailbox } from '../types.ts';
 import { addBlobReference, prepareBlob, releaseBlob } from './blobs.ts';
 import { requireSelectableMailbox, requireUser, toMailbox } from './docs.ts';
@@ -16,46 +16,6 @@ import { writeJournal } from './journal.ts';
 import { ensureParents, insertMailbox, mailboxByPath } from './mailboxes.ts';
 import { adjustUsage, messageDoc, rememberKeywords, takeBackIfGone } from './messages.ts';
 import { isDuplicateKey, type Collections, type MailboxDoc } from './schema.ts';
-
-const MAX_IMAP_UID = 0xffffffff;
-/** MODSEQs are 63-bit in IMAP; JS numbers count exactly up to 2^53. */
-const MAX_MODSEQ = Number.MAX_SAFE_INTEGER;
-
-function invalid(message: string): never {
-  throw new StoreError('INVALID', message);
-}
-
-function checkCounter(value: unknown, name: string, min: number, max: number): number {
-  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < min || value > max) {
-    invalid(`${name} must be an integer from ${min} to ${max}`);
-  }
-  return value;
-}
-
-function checkImportedMailbox(mailbox: ImportedMailbox): ImportedMailbox {
-  if (mailbox === null || typeof mailbox !== 'object') invalid('mailbox must be an object');
-  return {
-    path: normalizeMailboxPath(mailbox.path),
-    specialUse: validateSpecialUse(mailbox.specialUse),
-    subscribed: mailbox.subscribed !== false,
-    uidValidity: checkCounter(mailbox.uidValidity, 'UIDVALIDITY', 1, MAX_IMAP_UID),
-    uidNext: checkCounter(mailbox.uidNext, 'UIDNEXT', 1, MAX_IMAP_UID + 1),
-    highestModseq: checkCounter(mailbox.highestModseq, 'HIGHESTMODSEQ', 1, MAX_MODSEQ),
-  };
-}
-
-function checkImportedMessage(message: ImportedMessage): ImportedMessage {
-  if (message === null || typeof message !== 'object') invalid('message must be an object');
-  const internalDate = message.internalDate;
-  if (!(internalDate instanceof Date) || Number.isNaN(internalDate.getTime()))
-    invalid('invalid internal date');
-  return {
-    uid: checkCounter(message.uid, 'UID', 1, MAX_IMAP_UID),
-    modseq: checkCounter(message.modseq, 'MODSEQ', 1, MAX_MODSEQ),
-    flags: normalizeFlags(message.flags),
-    internalDate,
-  };
-}
 
 /**
  * Creates the mailbox with the given numbers, or adopts the one at that path when it is empty or

@@ -44,6 +44,7 @@ import type {
 import * as accounts from './accounts.ts';
 import * as blobs from './blobs.ts';
 import * as imports from './imports.ts';
+import { checkImportedMessage } from '../imports.ts';
 import { DATABASE_FILE, openDatabase, type Sql } from './database.ts';
 import * as journal from './journal.ts';
 import * as leases from './leases.ts';
@@ -339,7 +340,7 @@ export class SqliteStore implements Store {
   importMessage(mailboxId: Id, message: ImportedMessage, raw: Buffer): Promise<'imported' | 'exists'> {
     return this.call((sql) => {
       const id = requireId(mailboxId, 'mailbox');
-      const checked = imports.checkImportedMessage(message);
+      const checked = checkImportedMessage(message);
       if (!Buffer.isBuffer(raw)) throw new StoreError('INVALID', 'message must be a Buffer');
       // A resumed migration re-sends what is there: skip the hashing and indexing then.
       const existing = messages.getMessage(sql, id, checked.uid);
