@@ -216,3 +216,27 @@ export function mergeUidRanges(ranges: readonly UidRange[]): UidRange[] {
 export function sortedUniqueUids(uids: readonly number[]): number[] {
   return [...new Set(uids.filter((uid) => Number.isSafeInteger(uid) && uid > 0))].sort((a, b) => a - b);
 }
+
+/** A user's quota in bytes (0 = none). */
+export function validateQuota(quotaBytes: number | undefined): number {
+  if (quotaBytes === undefined) return 0;
+  if (!Number.isSafeInteger(quotaBytes) || quotaBytes < 0) {
+    throw new StoreError('INVALID', 'quota must be a non-negative integer');
+  }
+  return quotaBytes;
+}
+
+/** An argon2id (or other) hash as the auth layer made it: never empty. */
+export function validatePasswordHash(passwordHash: string): string {
+  if (typeof passwordHash !== 'string' || passwordHash.length === 0) {
+    throw new StoreError('INVALID', 'empty password hash');
+  }
+  return passwordHash;
+}
+
+/** A display name (may be empty). */
+export function validateName(name: string | undefined): string {
+  if (name === undefined) return '';
+  if (typeof name !== 'string') throw new StoreError('INVALID', 'name must be a string');
+  return name;
+}

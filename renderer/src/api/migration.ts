@@ -1,16 +1,8 @@
 /** Moving the mail from the embedded store to MongoDB (the panel host runs `mallard db migrate`). */
+import type { MigrationStatus } from '../../../app/panel/migration.ts';
 import { api } from './client.ts';
 
-export interface MigrationStatus {
-  state: 'idle' | 'running' | 'succeeded' | 'failed';
-  target: string | null;
-  startedAt: string | null;
-  finishedAt: string | null;
-  messagesDone: number;
-  messagesTotal: number;
-  lines: string[];
-  error: string | null;
-}
+export type { MigrationStatus };
 
 export const migrationApi = {
   status: () => api.get<MigrationStatus>('/panel/store/migration'),

@@ -1,4 +1,9 @@
 /** The panel host's own endpoints: login session, the supervised server, its log. */
+import type {
+  LogLine,
+  ServerState,
+  SupervisorStatus as SupervisedStatus,
+} from '../../../app/supervisor/types.ts';
 import { api } from './client.ts';
 
 export interface PanelSession {
@@ -6,24 +11,12 @@ export interface PanelSession {
   passwordSet: boolean;
 }
 
-export type ServerState = 'stopped' | 'starting' | 'running' | 'stopping' | 'backoff';
+export type { ServerState };
 
-export interface SupervisorStatus {
-  state: ServerState;
-  pid: number | null;
-  startedAt: string | null;
-  restarts: number;
-  lastExit: { code: number | null; signal: string | null; at: string } | null;
-  nextRestartAt: string | null;
-  uptimeSeconds: number | null;
-}
+/** What `GET /panel/server` answers: the supervisor's status and the server's uptime. */
+export type SupervisorStatus = SupervisedStatus & { uptimeSeconds: number | null };
 
-export interface SupervisorLogLine {
-  seq: number;
-  at: string;
-  stream: 'stdout' | 'stderr' | 'supervisor';
-  text: string;
-}
+export type SupervisorLogLine = LogLine;
 
 export const panelApi = {
   session: () => api.get<PanelSession>('/panel/session'),

@@ -9,7 +9,14 @@
  * over after a while (ORPHAN_CLAIM_MS).
  */
 import { StoreError } from '../errors.ts';
-import { normalizeUsername, parseAddress, recipientCandidates } from '../normalize.ts';
+import {
+  normalizeUsername,
+  parseAddress,
+  recipientCandidates,
+  validateName,
+  validatePasswordHash,
+  validateQuota,
+} from '../normalize.ts';
 import {
   DEFAULT_MAILBOXES,
   type Address,
@@ -29,27 +36,6 @@ import { isDuplicateKey, type AddressDoc, type Collections, type UserDoc } from 
 
 /** A primary address whose user document is still missing after this long was left by a crash. */
 const ORPHAN_CLAIM_MS = 60_000;
-
-function validateQuota(quotaBytes: number | undefined): number {
-  if (quotaBytes === undefined) return 0;
-  if (!Number.isSafeInteger(quotaBytes) || quotaBytes < 0) {
-    throw new StoreError('INVALID', 'quota must be a non-negative integer');
-  }
-  return quotaBytes;
-}
-
-function validatePasswordHash(passwordHash: string): string {
-  if (typeof passwordHash !== 'string' || passwordHash.length === 0) {
-    throw new StoreError('INVALID', 'empty password hash');
-  }
-  return passwordHash;
-}
-
-function validateName(name: string | undefined): string {
-  if (name === undefined) return '';
-  if (typeof name !== 'string') throw new StoreError('INVALID', 'name must be a string');
-  return name;
-}
 
 function escapeRegex(text: string): string {
   return text.replace(/[.*+?^${}()|[\]\\/-]/g, '\\$&');

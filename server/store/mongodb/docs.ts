@@ -3,21 +3,8 @@
  * Ids are numbers in the database and decimal strings in the contract.
  */
 import { StoreError } from '../errors.ts';
-import type { AppPassword, Id, Mailbox, MessageSummary, User } from '../types.ts';
+import type { AppPassword, Mailbox, MessageSummary, User } from '../types.ts';
 import type { AppPasswordDoc, Collections, MailboxDoc, MessageDoc, UserDoc } from './schema.ts';
-
-/** The number behind a contract id, or null when it cannot be one of ours. */
-export function parseId(id: Id): number | null {
-  if (typeof id !== 'string' || !/^[1-9][0-9]{0,14}$/.test(id)) return null;
-  return Number(id);
-}
-
-/** Like parseId, but NONEXISTENT for an id that names nothing. */
-export function requireId(id: Id, what: string): number {
-  const parsed = parseId(id);
-  if (parsed === null) throw new StoreError('NONEXISTENT', `no such ${what} ${JSON.stringify(id)}`);
-  return parsed;
-}
 
 export function toUser(doc: UserDoc): User {
   return {

@@ -54,7 +54,8 @@ import type {
 } from '../types.ts';
 import * as accounts from './accounts.ts';
 import * as blobs from './blobs.ts';
-import { parseId, requireId, requireUser, toMailbox } from './docs.ts';
+import { parseId, requireId } from '../ids.ts';
+import { requireUser, toMailbox } from './docs.ts';
 import { translateError } from './errors.ts';
 import * as imports from './imports.ts';
 import * as journal from './journal.ts';

@@ -3,7 +3,14 @@
  * single read; the store class decides where transactions begin.
  */
 import { StoreError } from '../errors.ts';
-import { normalizeUsername, parseAddress, recipientCandidates } from '../normalize.ts';
+import {
+  normalizeUsername,
+  parseAddress,
+  recipientCandidates,
+  validateName,
+  validatePasswordHash,
+  validateQuota,
+} from '../normalize.ts';
 import {
   DEFAULT_MAILBOXES,
   type Address,
@@ -28,27 +35,6 @@ import {
   type MailboxRow,
   type UserRow,
 } from './rows.ts';
-
-function validateQuota(quotaBytes: number | undefined): number {
-  if (quotaBytes === undefined) return 0;
-  if (!Number.isSafeInteger(quotaBytes) || quotaBytes < 0) {
-    throw new StoreError('INVALID', 'quota must be a non-negative integer');
-  }
-  return quotaBytes;
-}
-
-function validatePasswordHash(passwordHash: string): string {
-  if (typeof passwordHash !== 'string' || passwordHash.length === 0) {
-    throw new StoreError('INVALID', 'empty password hash');
-  }
-  return passwordHash;
-}
-
-function validateName(name: string | undefined): string {
-  if (name === undefined) return '';
-  if (typeof name !== 'string') throw new StoreError('INVALID', 'name must be a string');
-  return name;
-}
 
 export function userRowByUsername(sql: Sql, username: string): UserRow | undefined {
   return sql.get<UserRow>('SELECT * FROM users WHERE username = ?', username);

@@ -6,7 +6,6 @@ import { StoreError } from '../errors.ts';
 import type {
   AppPassword,
   Flag,
-  Id,
   JournalEntry,
   JournalKind,
   Mailbox,
@@ -74,19 +73,6 @@ export interface JournalRow {
 }
 
 export const MESSAGE_COLUMNS = 'mailbox_id, uid, modseq, flags, internal_date, size, blob_hash';
-
-/** The integer behind a contract id, or null when it cannot be one of ours. */
-export function parseId(id: Id): number | null {
-  if (typeof id !== 'string' || !/^[1-9][0-9]{0,14}$/.test(id)) return null;
-  return Number(id);
-}
-
-/** Like parseId, but NONEXISTENT for an id that names nothing. */
-export function requireId(id: Id, what: string): number {
-  const parsed = parseId(id);
-  if (parsed === null) throw new StoreError('NONEXISTENT', `no such ${what} ${JSON.stringify(id)}`);
-  return parsed;
-}
 
 export function toUser(row: UserRow): User {
   return {

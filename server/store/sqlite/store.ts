@@ -51,7 +51,8 @@ import * as leases from './leases.ts';
 import * as mailboxes from './mailboxes.ts';
 import * as messages from './messages.ts';
 import * as rules from './rules.ts';
-import { mailboxRow, parseId, requireId, requireUserRow, toMailbox } from './rows.ts';
+import { parseId, requireId } from '../ids.ts';
+import { mailboxRow, requireUserRow, toMailbox } from './rows.ts';
 
 export interface SqliteStoreOptions {
   /** Prune journal entries older than this when opening; 0 keeps everything. */
