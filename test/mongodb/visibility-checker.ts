@@ -248,6 +248,8 @@ function testMessage(subject: string, recipient: string): string {
 interface Snapshot {
   highestModseq: number;
   flags: Map<number, string[]>;
+  exists: number;
+  fetchStatus: string;
 }
 
 export async function runVisibilityChecker(options: CheckerOptions): Promise<CheckerReport> {
@@ -376,11 +378,16 @@ export async function runVisibilityChecker(options: CheckerOptions): Promise<Che
     while (!stopping) {
       const selected = await session.command('SELECT INBOX (CONDSTORE)');
       const highest = /HIGHESTMODSEQ (\d+)/.exec(selected.untagged.map((u) => u.line).join('\n'));
-      const exists = Number(/^\* (\d+) EXISTS/m.exec(selected.untagged.map((u) => u.line).join('\n'))?.[1]);
+      // SELECT's own EXISTS, then any EXPUNGE and EXISTS sent before its OK.
+      const listing = new Observer('SELECT', problems);
+      listing.apply(selected.untagged);
+      const exists = listing.uids.length;
       const flags = new Map<number, string[]>();
+      let fetchStatus = '';
       if (exists > 0) {
         // Only the messages SELECT announced: later untagged EXISTS are not part of the snapshot.
         const fetched = await session.command(`FETCH 1:${exists} (UID FLAGS)`);
+        fetchStatus = fetched.status;
         const bySeq = new Map<number, number>();
         for (const { line } of fetched.untagged) {
           const match = FETCH_LINE.exec(line);
@@ -395,7 +402,7 @@ export async function runVisibilityChecker(options: CheckerOptions): Promise<Che
         for (let k = 1; k < uidsInOrder.length; k++)
           if (uidsInOrder[k]! <= uidsInOrder[k - 1]!) problems.push(`SELECT listing out of UID order`);
       }
-      if (highest) snapshots.push({ highestModseq: Number(highest[1]), flags });
+      if (highest) snapshots.push({ highestModseq: Number(highest[1]), flags, exists, fetchStatus });
       else problems.push('SELECT without HIGHESTMODSEQ');
     }
     session.close();
@@ -482,7 +489,8 @@ export async function runVisibilityChecker(options: CheckerOptions): Promise<Che
     const hidden = [...truth.keys()].filter((uid) => uid < highestUid && !snapshot.flags.has(uid));
     if (hidden.length > 0)
       problems.push(
-        `${hidden.length} messages (UID ${hidden[0]}...) missing from a SELECT below its UID ${highestUid}`,
+        `${hidden.length} messages (UID ${hidden[0]}...) missing from a SELECT below its UID ${highestUid} ` +
+          `(EXISTS ${snapshot.exists}, ${snapshot.flags.size} listed, FETCH ${snapshot.fetchStatus})`,
       );
   }
   const checked = new Map<number, Set<number>>();

@@ -242,7 +242,7 @@ describe('mongodb engine', () => {
     await direct.db().collection<AddressRow>('addresses').deleteOne({ _id: 'busy@example.com' });
   });
 
-  it('stops reading the journal at a gap until it fills, and skips a gap left by a dead writer', async () => {
+  it('stops reading the journal at a gap until it fills, and fills a gap left by a dead writer with a no-op', async () => {
     const { inbox } = await newInbox();
     const head = await store.journalHead();
     const journal = direct.db().collection('journal');
@@ -273,7 +273,13 @@ describe('mongodb engine', () => {
     await journal.insertOne(entry(head + 4, 4) as never);
     expect(await store.readJournal(head + 2)).toEqual([]);
     await new Promise((resolve) => setTimeout(resolve, GAP_WAIT_MS + 200));
-    expect((await store.readJournal(head + 2)).map((e) => e.id)).toEqual([head + 4]);
+    const read = await store.readJournal(head + 2);
+    expect(read.map((e) => [e.id, e.kind])).toEqual([
+      [head + 3, 'noop'],
+      [head + 4, 'message-new'],
+    ]);
+    // The writer that comes back late finds its position taken: its insert is refused.
+    await expect(journal.insertOne(entry(head + 3, 3) as never)).rejects.toThrow(/duplicate key|E11000/);
     // Real writers go on after the gap.
     await store.append(inbox.id, raw('after the gap'));
     expect((await store.readJournal(head + 4)).map((e) => e.id)).toEqual([head + 5]);

@@ -63,6 +63,11 @@ export interface MailboxDoc {
   highestModseq: number;
   /** Highest UID already claimed as \Recent by a session. */
   recentMark: number;
+  /**
+   * Journal position of the latest UID/MODSEQ allocation (messages.ts `allocate`); an allocation
+   * with a lower position is refused, so positions and MODSEQs grow together. Absent: none yet.
+   */
+  journalMark?: number;
 }
 
 export interface MessageDoc {
