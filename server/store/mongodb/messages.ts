@@ -15,6 +15,7 @@
  * - An append that allocated a UID just before its mailbox was deleted (or made \Noselect) looks
  *   at the mailbox again after inserting and takes its message back (see mailboxes.ts).
  */
+import { randomUUID } from 'node:crypto';
 import { StoreError } from '../errors.ts';
 import {
   DELETED,
@@ -40,6 +41,7 @@ import type {
 import { addBlobReference, addReferences, releaseBlob, type PreparedBlob } from './blobs.ts';
 import { backoff, requireMailbox, requireSelectableMailbox, toMessageSummary } from './docs.ts';
 import { nextIds } from './counters.ts';
+import { isTemporaryFailure } from './errors.ts';
 import { insertJournalAt, releasePositions, type NewJournalEntry } from './journal.ts';
 import { isDuplicateKey, type Collections, type MailboxDoc, type MessageDoc } from './schema.ts';
 
@@ -375,6 +377,8 @@ export async function appendMessage(
   c: Collections,
   mailboxId: number,
   input: AppendInput,
+  /** Where appends not settled before answering go, to be settled once the database is back. */
+  unsettled?: Set<UnsettledAppend>,
 ): Promise<AppendResult> {
   const mailbox = await requireSelectableMailbox(c, mailboxId);
   const size = input.blob.raw.length;
@@ -388,28 +392,36 @@ export async function appendMessage(
     await undoCharges(c, mailbox.user, charged, body.status === 'fulfilled' ? [input.blob.hash] : []);
     throw quota.status === 'rejected' ? quota.reason : (body as PromiseRejectedResult).reason;
   }
-  let inserted = false;
+  let sent = false;
+  let allocation: Allocation | null = null;
+  const delivery = randomUUID();
   try {
     for (let attempt = 0; ; attempt++) {
-      const allocation = await allocate(c, mailboxId, 1, 1);
-      const doc = messageDoc(
-        mailboxId,
-        allocation.firstUid,
-        allocation.firstModseq,
-        input.flags,
-        input.internalDate,
-        size,
-        input.blob.hash,
-      );
+      allocation = await allocate(c, mailboxId, 1, 1);
+      const doc: MessageDoc = {
+        ...messageDoc(
+          mailboxId,
+          allocation.firstUid,
+          allocation.firstModseq,
+          input.flags,
+          input.internalDate,
+          size,
+          input.blob.hash,
+        ),
+        delivery,
+      };
       try {
+        sent = true;
         await c.messages.insertOne({ ...doc });
       } catch (error) {
-        await releasePositions(c, allocation.firstPosition, 1);
         // Only an import placing a UID it was given can collide; take the next UID.
-        if (isDuplicateKey(error) && attempt < 10) continue;
+        if (isDuplicateKey(error) && attempt < 10) {
+          sent = false;
+          await releasePositions(c, allocation.firstPosition, 1);
+          continue;
+        }
         throw error;
       }
-      inserted = true;
       const [moved] = await Promise.all([
         announce(c, allocation, [newEntry(allocation.mailbox, doc)]),
         rememberKeywords(c, mailboxId, input.flags),
@@ -424,8 +436,59 @@ export async function appendMessage(
       };
     }
   } catch (error) {
-    if (!inserted) await undoCharges(c, mailbox.user, size, [input.blob.hash]);
+    if (!sent) {
+      if (allocation) await releasePositions(c, allocation.firstPosition, allocation.changes);
+      await undoCharges(c, mailbox.user, size, [input.blob.hash]);
+    } else if (isTemporaryFailure(error) && allocation) {
+      // The message may or may not be stored, announced or not: the client is about to hear
+      // "try again later", so whatever got stored is withdrawn (no duplicate after the retry,
+      // no message nobody was told of). If the database stays away, later.
+      const pending = { c, allocation, delivery, userId: mailbox.user, size, blob: input.blob.hash };
+      if (!(await withdrawAppend(pending, WITHDRAW_WAIT_MS))) unsettled?.add(pending);
+    }
     throw error;
+  }
+}
+
+/** How long a failed append waits for the database to settle what it stored, before answering. */
+const WITHDRAW_WAIT_MS = 5000;
+
+/** An append that failed after its insert was sent: whatever of it got stored must go. */
+export interface UnsettledAppend {
+  c: Collections;
+  allocation: Allocation;
+  delivery: string;
+  userId: number;
+  size: number;
+  blob: string;
+}
+
+/**
+ * Removes what an append whose outcome is unknown stored: its message (found by its delivery id,
+ * under its UID or a later one it was moved to), journaling the expunge, or else its charges.
+ * True when settled; false when the database stayed unreachable for `waitMs`.
+ */
+export async function withdrawAppend(append: UnsettledAppend, waitMs: number): Promise<boolean> {
+  const { c, allocation } = append;
+  const deadline = Date.now() + waitMs;
+  for (let attempt = 0; ; attempt++) {
+    try {
+      const found = await c.messages.findOne(
+        { mailbox: allocation.mailbox._id, uid: { $gte: allocation.firstUid }, delivery: append.delivery },
+        { projection: { _id: 0 } },
+      );
+      if (found) {
+        await removeAndAnnounce(c, allocation.mailbox, [found], {});
+      } else {
+        await releaseBlob(c, append.blob);
+        await adjustUsage(c, append.userId, -append.size);
+      }
+      await releasePositions(c, allocation.firstPosition, allocation.changes);
+      return true;
+    } catch (error) {
+      if (!isTemporaryFailure(error) || Date.now() >= deadline) return false;
+      await backoff(attempt + 10);
+    }
   }
 }
 

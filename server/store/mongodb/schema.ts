@@ -81,6 +81,11 @@ export interface MessageDoc {
   size: number;
   /** SHA-256 of the body (the blobs _id). */
   blob: string;
+  /**
+   * Random id of the append that wrote it: when the outcome of that write is unknown (the
+   * database went away mid-call), this finds the message to settle it (messages.ts).
+   */
+  delivery?: string;
 }
 
 export interface KeywordDoc {

@@ -69,6 +69,8 @@ import { Collections, ensureSchema } from './schema.ts';
 export const DEFAULT_DATABASE = 'mallard';
 /** How long a call waits for a reachable server before failing with UNAVAILABLE. */
 export const SERVER_SELECTION_TIMEOUT_MS = 3000;
+/** How often appends left unsettled by an outage are tried again. */
+const SETTLE_EVERY_MS = 1000;
 /** How long a connection may stay silent during an operation before it counts as broken. */
 export const SOCKET_TIMEOUT_MS = 30_000;
 
@@ -98,6 +100,9 @@ export class MongoStore implements Store {
   private readonly client: MongoClient;
   private readonly collections: Collections;
   private readonly gaps = new journal.GapTracker();
+  /** Appends that failed with their outcome unknown and still to be withdrawn (messages.ts). */
+  private readonly unsettled = new Set<messages.UnsettledAppend>();
+  private settler: NodeJS.Timeout | null = null;
   private closed = false;
 
   private constructor(client: MongoClient, databaseName: string, location: string) {
@@ -279,21 +284,52 @@ export class MongoStore implements Store {
   // --- messages ---
 
   append(mailboxId: Id, raw: Buffer, options: AppendOptions = {}): Promise<AppendResult> {
-    return this.call((c) =>
-      messages.appendMessage(c, requireId(mailboxId, 'mailbox'), appendInput(raw, options)),
+    return this.settling(
+      this.call((c) =>
+        messages.appendMessage(c, requireId(mailboxId, 'mailbox'), appendInput(raw, options), this.unsettled),
+      ),
     );
   }
 
-  deliver(recipient: string, raw: Buffer, options: AppendOptions = {}): Promise<DeliveryResult> {
-    return this.call(async (c) => {
-      const input = appendInput(raw, options);
-      const user = await accounts.resolveRecipient(c, recipient);
-      if (!user) throw new StoreError('NONEXISTENT', `no recipient ${recipient}`);
-      if (user.disabled) throw new StoreError('CANNOT', `user ${user.username} is disabled`);
-      const inbox = await mailboxes.mailboxByPath(c, Number(user.id), 'INBOX');
-      if (!inbox) throw new StoreError('NONEXISTENT', `user ${user.username} has no INBOX`);
-      return { ...(await messages.appendMessage(c, inbox._id, input)), userId: user.id };
+  /**
+   * Starts settling, once a second until done, the appends that failed while the database was
+   * away and could not be withdrawn before their client was answered.
+   */
+  private settling<T>(operation: Promise<T>): Promise<T> {
+    return operation.finally(() => {
+      if (this.unsettled.size === 0 || this.settler || this.closed) return;
+      this.settler = setInterval(() => void this.settle(), SETTLE_EVERY_MS);
+      this.settler.unref();
     });
+  }
+
+  private async settle(): Promise<void> {
+    for (const append of [...this.unsettled]) {
+      if (await messages.withdrawAppend(append, 0)) this.unsettled.delete(append);
+    }
+    if (this.unsettled.size === 0 && this.settler) {
+      clearInterval(this.settler);
+      this.settler = null;
+    }
+  }
+
+  /** Appends whose outcome is still unknown (tests, health). */
+  get unsettledAppends(): number {
+    return this.unsettled.size;
+  }
+
+  deliver(recipient: string, raw: Buffer, options: AppendOptions = {}): Promise<DeliveryResult> {
+    return this.settling(
+      this.call(async (c) => {
+        const input = appendInput(raw, options);
+        const user = await accounts.resolveRecipient(c, recipient);
+        if (!user) throw new StoreError('NONEXISTENT', `no recipient ${recipient}`);
+        if (user.disabled) throw new StoreError('CANNOT', `user ${user.username} is disabled`);
+        const inbox = await mailboxes.mailboxByPath(c, Number(user.id), 'INBOX');
+        if (!inbox) throw new StoreError('NONEXISTENT', `user ${user.username} has no INBOX`);
+        return { ...(await messages.appendMessage(c, inbox._id, input, this.unsettled)), userId: user.id };
+      }),
+    );
   }
 
   listMessages(
@@ -517,6 +553,7 @@ export class MongoStore implements Store {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    if (this.settler) clearInterval(this.settler);
     await this.client.close();
   }
 }
