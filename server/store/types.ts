@@ -398,6 +398,11 @@ export interface Store {
    */
   readBlobs(blobIds: readonly string[]): Promise<Map<string, Buffer>>;
   readMimeIndex(blobId: string): Promise<MimeIndex>;
+  /**
+   * Several MIME indexes at once (a SEARCH batch), by blob id; gone ones are absent. Optional: an
+   * engine without it is asked `readMimeIndex` per body (cheap where the store is local).
+   */
+  readMimeIndexes?(blobIds: readonly string[]): Promise<Map<string, MimeIndex>>;
   storeFlags(
     mailboxId: Id,
     uids: number[],

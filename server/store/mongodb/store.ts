@@ -16,7 +16,7 @@
  * says how it stays consistent with single-document atomic updates. Change streams are not used:
  * the journal works on every deployment, the test stand-in included.
  */
-import { MongoClient, type MongoClientOptions } from 'mongodb';
+import { MongoClient, type CommandStartedEvent, type MongoClientOptions } from 'mongodb';
 import type { MimeIndex } from '../../mime/types.ts';
 import { StoreError } from '../errors.ts';
 import { checkLease } from '../leases.ts';
@@ -129,6 +129,8 @@ export class MongoStore implements Store {
       // Bodies come back as Buffers, undefined fields are left out rather than stored as null.
       promoteBuffers: true,
       ignoreUndefined: true,
+      // Command events for onCommand (cost measurements); emitted only to listeners there are.
+      monitorCommands: true,
     };
     let client: MongoClient;
     try {
@@ -354,6 +356,21 @@ export class MongoStore implements Store {
 
   readMimeIndex(blobId: string): Promise<MimeIndex> {
     return this.call((c) => blobs.readMimeIndex(c, blobId));
+  }
+
+  readMimeIndexes(blobIds: readonly string[]): Promise<Map<string, MimeIndex>> {
+    return this.call((c) => blobs.readMimeIndexes(c, blobIds));
+  }
+
+  /**
+   * Calls `listener` with the name of every command the driver sends from now on (its command
+   * monitoring): round trips are the machine-independent cost measure of the tests and the bench.
+   * Returns the function that stops listening.
+   */
+  onCommand(listener: (commandName: string) => void): () => void {
+    const handler = (event: CommandStartedEvent) => listener(event.commandName);
+    this.client.on('commandStarted', handler);
+    return () => void this.client.off('commandStarted', handler);
   }
 
   storeFlags(
