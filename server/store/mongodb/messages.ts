@@ -63,6 +63,44 @@ interface Allocation {
   mailbox: MailboxDoc;
 }
 
+/** What a set of messages adds to a mailbox's STATUS counters. */
+interface Counts {
+  messages: number;
+  unseen: number;
+  bytes: number;
+}
+
+const NO_COUNTS: Counts = { messages: 0, unseen: 0, bytes: 0 };
+
+function countsOf(docs: ReadonlyArray<Pick<MessageDoc, 'seen' | 'size'>>): Counts {
+  return {
+    messages: docs.length,
+    unseen: docs.filter((doc) => !doc.seen).length,
+    bytes: docs.reduce((total, doc) => total + doc.size, 0),
+  };
+}
+
+function counterIncrement(counts: Counts, sign: 1 | -1): Record<string, number> {
+  if (counts.messages === 0 && counts.unseen === 0 && counts.bytes === 0) return {};
+  return {
+    messageCount: sign * counts.messages,
+    unseenCount: sign * counts.unseen,
+    byteCount: sign * counts.bytes,
+  };
+}
+
+/** Takes messages out of the counters (removed, or counted at an allocation that was given up). */
+async function uncount(c: Collections, mailboxId: number, counts: Counts): Promise<void> {
+  const decrement = counterIncrement(counts, -1);
+  if (Object.keys(decrement).length > 0) await c.mailboxes.updateOne({ _id: mailboxId }, { $inc: decrement });
+}
+
+/** Moves messages between unseen and seen in the counters. */
+async function countSeenChange(c: Collections, mailboxId: number, unseenDelta: number): Promise<void> {
+  if (unseenDelta !== 0)
+    await c.mailboxes.updateOne({ _id: mailboxId }, { $inc: { unseenCount: unseenDelta } });
+}
+
 /**
  * Takes `changes` journal positions, then, in one write of the mailbox document, `uids` UIDs and
  * `changes` MODSEQs, recording the last position taken. The write is refused when the mailbox
@@ -75,18 +113,24 @@ async function allocate(
   mailboxId: number,
   uids: number,
   changes: number,
+  /** The new messages the UIDs are for, counted in the same write (STATUS counters). */
+  counts: Counts = NO_COUNTS,
 ): Promise<Allocation> {
   for (let attempt = 0; ; attempt++) {
     const firstPosition = await nextIds(c, 'journal', changes);
     const before = await c.mailboxes.findOneAndUpdate(
       { _id: mailboxId, selectable: true, journalMark: { $not: { $gte: firstPosition } } },
-      { $inc: { uidNext: uids, highestModseq: changes }, $set: { journalMark: firstPosition + changes - 1 } },
+      {
+        $inc: { uidNext: uids, highestModseq: changes, ...counterIncrement(counts, 1) },
+        $set: { journalMark: firstPosition + changes - 1 },
+      },
       { returnDocument: 'before' },
     );
     if (before) {
       // IMAP UIDs are 32-bit: the mailbox is used up (the UIDs just taken stay unused).
       if (before.uidNext + uids - 1 > MAX_IMAP_UID) {
         await releasePositions(c, firstPosition, changes);
+        await uncount(c, mailboxId, counts);
         throw new StoreError('LIMIT', 'the mailbox ran out of UIDs');
       }
       return {
@@ -362,6 +406,7 @@ async function removeDocs(
   for (const doc of removed) byBlob.set(doc.blob, (byBlob.get(doc.blob) ?? 0) + 1);
   for (const [hash, count] of byBlob) await releaseBlob(c, hash, count);
   await adjustUsage(c, mailbox.user, -removed.reduce((total, doc) => total + doc.size, 0));
+  await uncount(c, mailbox._id, countsOf(removed));
   return removed;
 }
 
@@ -397,7 +442,7 @@ export async function appendMessage(
   const delivery = randomUUID();
   try {
     for (let attempt = 0; ; attempt++) {
-      allocation = await allocate(c, mailboxId, 1, 1);
+      allocation = await allocate(c, mailboxId, 1, 1, countsOf([{ seen: hasFlag(input.flags, SEEN), size }]));
       const doc: MessageDoc = {
         ...messageDoc(
           mailboxId,
@@ -418,6 +463,7 @@ export async function appendMessage(
         if (isDuplicateKey(error) && attempt < 10) {
           sent = false;
           await releasePositions(c, allocation.firstPosition, 1);
+          await uncount(c, mailboxId, countsOf([doc]));
           continue;
         }
         throw error;
@@ -437,13 +483,26 @@ export async function appendMessage(
     }
   } catch (error) {
     if (!sent) {
-      if (allocation) await releasePositions(c, allocation.firstPosition, allocation.changes);
+      if (allocation) {
+        await releasePositions(c, allocation.firstPosition, allocation.changes);
+        await uncount(c, mailboxId, countsOf([{ seen: hasFlag(input.flags, SEEN), size }])).catch(
+          () => undefined,
+        );
+      }
       await undoCharges(c, mailbox.user, size, [input.blob.hash]);
     } else if (isTemporaryFailure(error) && allocation) {
       // The message may or may not be stored, announced or not: the client is about to hear
       // "try again later", so whatever got stored is withdrawn (no duplicate after the retry,
       // no message nobody was told of). If the database stays away, later.
-      const pending = { c, allocation, delivery, userId: mailbox.user, size, blob: input.blob.hash };
+      const pending = {
+        c,
+        allocation,
+        counts: countsOf([{ seen: hasFlag(input.flags, SEEN), size }]),
+        delivery,
+        userId: mailbox.user,
+        size,
+        blob: input.blob.hash,
+      };
       if (!(await withdrawAppend(pending, WITHDRAW_WAIT_MS))) unsettled?.add(pending);
     }
     throw error;
@@ -457,6 +516,8 @@ const WITHDRAW_WAIT_MS = 5000;
 export interface UnsettledAppend {
   c: Collections;
   allocation: Allocation;
+  /** What the allocation counted, to uncount when the message never got stored. */
+  counts: Counts;
   delivery: string;
   userId: number;
   size: number;
@@ -482,6 +543,7 @@ export async function withdrawAppend(append: UnsettledAppend, waitMs: number): P
       } else {
         await releaseBlob(c, append.blob);
         await adjustUsage(c, append.userId, -append.size);
+        await uncount(c, allocation.mailbox._id, append.counts);
       }
       await releasePositions(c, allocation.firstPosition, allocation.changes);
       return true;
@@ -591,9 +653,11 @@ export async function storeFlags(
     ).catch((error: unknown) => failAfter(c, allocation, error));
     const done: FlagUpdate[] = [];
     const lost: number[] = [];
+    let unseenDelta = 0;
     changes.forEach(({ doc, flags: next }, i) => {
-      if (results[i]!.matchedCount === 1) done.push({ uid: doc.uid, modseq: first + i, flags: next });
-      else lost.push(doc.uid);
+      if (results[i]!.matchedCount !== 1) return void lost.push(doc.uid);
+      done.push({ uid: doc.uid, modseq: first + i, flags: next });
+      unseenDelta += (doc.seen ? 0 : -1) + (hasFlag(next, SEEN) ? 0 : 1);
     });
     const entries = changes.map(({ doc }, i): NewJournalEntry | null =>
       results[i]!.matchedCount === 1
@@ -614,6 +678,7 @@ export async function storeFlags(
         done.flatMap((update) => update.flags),
       ),
       announce(c, allocation, entries),
+      countSeenChange(c, mailboxId, unseenDelta),
     ]);
     updated.push(...done);
     if (lost.length === 0) break;
@@ -666,7 +731,7 @@ export async function transferMessages(
       await undoCharges(c, target.user, charged, []);
       return { uidValidity: target.uidValidity, uidMap: [] };
     }
-    allocation = await allocate(c, target._id, rows.length, rows.length);
+    allocation = await allocate(c, target._id, rows.length, rows.length, countsOf(rows));
     const { firstUid, firstModseq } = allocation;
     inserted = rows.map((row, i) =>
       messageDoc(target._id, firstUid + i, firstModseq + i, row.flags, row.internalDate, row.size, row.blob),
@@ -677,6 +742,7 @@ export async function transferMessages(
     );
   } catch (error) {
     if (allocation) await releasePositions(c, allocation.firstPosition, allocation.changes);
+    // An insert that failed part-way may have stored some: they stay charged and counted.
     if (inserted.length === 0) await undoCharges(c, target.user, charged, referenced);
     throw error;
   }
@@ -730,6 +796,7 @@ async function expungeMoved(
       results[i]!.deletedCount === 1 ? expungeEntry(source, row.uid, allocation.firstModseq + i) : null,
     ),
   );
+  await uncount(c, source._id, countsOf(removed));
   for (const row of lost) await addReferences(c, row.blob, 1);
   const lostBytes = lost.reduce((total, row) => total + row.size, 0);
   const removedBytes = removed.reduce((total, row) => total + row.size, 0);

@@ -635,6 +635,26 @@ async function checkIntegrity(c: Collections, allowLeaks: boolean): Promise<stri
       problems.push(`user ${user._id}: usedBytes ${user.usedBytes}, messages ${used.get(user._id) ?? 0}`);
     }
   }
+  const counted = new Map<number, { messages: number; unseen: number; bytes: number }>();
+  for (const doc of await c.messages
+    .find({}, { projection: { _id: 0, mailbox: 1, seen: 1, size: 1 } })
+    .toArray()) {
+    const totals = counted.get(doc.mailbox) ?? { messages: 0, unseen: 0, bytes: 0 };
+    totals.messages++;
+    if (!doc.seen) totals.unseen++;
+    totals.bytes += doc.size;
+    counted.set(doc.mailbox, totals);
+  }
+  for (const mailbox of allMailboxes) {
+    if (mailbox.messageCount === undefined) continue;
+    const actual = counted.get(mailbox._id) ?? { messages: 0, unseen: 0, bytes: 0 };
+    const kept = { messages: mailbox.messageCount, unseen: mailbox.unseenCount, bytes: mailbox.byteCount };
+    if (JSON.stringify(kept) !== JSON.stringify(actual)) {
+      problems.push(
+        `mailbox ${mailbox.path}: counters ${JSON.stringify(kept)}, messages ${JSON.stringify(actual)}`,
+      );
+    }
+  }
   for (const [mailboxId, top] of highest) {
     const mailbox = owner.get(mailboxId)!;
     if (top.uid >= mailbox.uidNext) problems.push(`mailbox ${mailbox.path}: uid ${top.uid} >= uidNext`);
