@@ -286,9 +286,25 @@ export async function runVisibilityChecker(options: CheckerOptions): Promise<Che
   }
 
   async function catchUpUids(session: ImapSession, observer: Observer): Promise<void> {
-    for (let range = observer.unknownRange(); range !== null; range = observer.unknownRange()) {
+    // New messages may keep arriving meanwhile; only a FETCH that brings nothing is a problem.
+    for (let stuck = 0, range = observer.unknownRange(); range !== null;) {
       const fetched = await session.command(`FETCH ${range} (UID FLAGS MODSEQ ENVELOPE)`);
       observer.apply(fetched.untagged);
+      const next = observer.unknownRange();
+      // Expunged by another session before this one fetched it: its EXPUNGE comes with the next
+      // NOOP or IDLE, and with it the sequence numbers that hid its UID.
+      if (/\[EXPUNGEISSUED\]/.test(fetched.status) && next !== null) return;
+      stuck = next === range ? stuck + 1 : 0;
+      range = next;
+      if (stuck >= 3) {
+        const lines = fetched.untagged.map((u) => u.line).join(' | ');
+        problems.push(
+          `${observer.name}: FETCH ${range} brought no UIDs (${fetched.status}): ${lines.slice(0, 400)}`,
+        );
+        stopping = true;
+        stopObservers();
+        return;
+      }
     }
   }
 
