@@ -43,7 +43,13 @@ import { backoff, requireMailbox, requireSelectableMailbox, toMessageSummary } f
 import { nextIds } from './counters.ts';
 import { isTemporaryFailure } from './errors.ts';
 import { insertJournalAt, releasePositions, type NewJournalEntry } from './journal.ts';
-import { isDuplicateKey, type Collections, type MailboxDoc, type MessageDoc } from './schema.ts';
+import {
+  isDuplicateKey,
+  type Collections,
+  type MailboxDoc,
+  type MessageDoc,
+  type UserDoc,
+} from './schema.ts';
 
 const MAX_IMAP_UID = 0xffffffff;
 /** Optimistic updates (quota, flags) retried this often against concurrent writers. */
@@ -274,12 +280,21 @@ function expungeEntry(
 // --- quota ---
 
 /** Counts `bytes` against the user's quota (OVERQUOTA when it would be exceeded). */
-export async function chargeQuota(c: Collections, userId: number, bytes: number): Promise<void> {
+export async function chargeQuota(
+  c: Collections,
+  userId: number,
+  bytes: number,
+  /** The user as just read (a delivery has it): saves the first read; the update checks anyway. */
+  known?: Pick<UserDoc, 'username' | 'quotaBytes' | 'usedBytes'>,
+): Promise<void> {
   for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
-    const user = await c.users.findOne(
-      { _id: userId },
-      { projection: { username: 1, quotaBytes: 1, usedBytes: 1 } },
-    );
+    const user =
+      attempt === 0 && known
+        ? known
+        : await c.users.findOne(
+            { _id: userId },
+            { projection: { username: 1, quotaBytes: 1, usedBytes: 1 } },
+          );
     if (!user) throw new StoreError('NONEXISTENT', `no such user ${userId}`);
     if (bytes <= 0) return;
     const quota = user.quotaBytes;
@@ -424,12 +439,15 @@ export async function appendMessage(
   input: AppendInput,
   /** Where appends not settled before answering go, to be settled once the database is back. */
   unsettled?: Set<UnsettledAppend>,
+  /** The mailbox and its user as a delivery just read them: fewer round trips. */
+  known?: { mailbox: MailboxDoc; user: Pick<UserDoc, 'username' | 'quotaBytes' | 'usedBytes'> },
 ): Promise<AppendResult> {
-  const mailbox = await requireSelectableMailbox(c, mailboxId);
+  // A mailbox deleted or made \Noselect since it was read is caught by allocate and takeBackIfGone.
+  const mailbox = known?.mailbox.selectable ? known.mailbox : await requireSelectableMailbox(c, mailboxId);
   const size = input.blob.raw.length;
   // Quota and body reference are independent: both at once, each undone if the other fails.
   const [quota, body] = await Promise.allSettled([
-    chargeQuota(c, mailbox.user, size),
+    chargeQuota(c, mailbox.user, size, known?.user),
     addBlobReference(c, input.blob),
   ]);
   if (quota.status === 'rejected' || body.status === 'rejected') {

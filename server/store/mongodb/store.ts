@@ -329,7 +329,12 @@ export class MongoStore implements Store {
         if (user.disabled) throw new StoreError('CANNOT', `user ${user.username} is disabled`);
         const inbox = await mailboxes.mailboxByPath(c, Number(user.id), 'INBOX');
         if (!inbox) throw new StoreError('NONEXISTENT', `user ${user.username} has no INBOX`);
-        return { ...(await messages.appendMessage(c, inbox._id, input, this.unsettled)), userId: user.id };
+        const known = {
+          mailbox: inbox,
+          user: { username: user.username, quotaBytes: user.quotaBytes, usedBytes: user.usedBytes },
+        };
+        const result = await messages.appendMessage(c, inbox._id, input, this.unsettled, known);
+        return { ...result, userId: user.id };
       }),
     );
   }
