@@ -2,11 +2,13 @@
  * `npm run bench`: the same IMAP workloads against Mallard (`mallard serve` in its own process) and
  * Debian's Dovecot on 127.0.0.1, each workload on one server then the other, then a side-by-side table (markdown)
  * and the figures as JSON in the temporary directory. Also runs bench/store-append.ts (the sqlite
- * engine's append rate without IMAP). Figures, not tests: a workload that fails on one server shows
+ * engine's append rate without IMAP) and bench/mongo-commands.ts (database commands per operation
+ * on a 100,000-message mailbox of the mongodb engine, counted, not timed). Figures, not tests: a workload that fails on one server shows
  * its error in that cell and the run goes on.
  *
  *   npm run bench [-- --messages N] [--connections N] [--append-seconds S] [--login-seconds S]
  *                    [--repeats N] [--only mallard|dovecot] [--no-store] [--workloads append,logins,...]
+ *                    [--no-mongo] [--mongo-messages N]
  *
  * APPEND stops after --append-seconds on a slow server; the servers' mailboxes are then trimmed to
  * the smallest count (STORE \Deleted + EXPUNGE of the rest), so later workloads see the same messages.
@@ -53,6 +55,8 @@ const { values: args } = parseArgs({
     only: { type: 'string' },
     workloads: { type: 'string' },
     'no-store': { type: 'boolean', default: false },
+    'no-mongo': { type: 'boolean', default: false },
+    'mongo-messages': { type: 'string', default: '100000' },
   },
   allowPositionals: false,
 });
@@ -160,6 +164,33 @@ function runStoreAppend(): Promise<StoreAppend> {
           line,
           error: `store-append exited (${code ?? signal}): ${errorText(output.trim().split('\n').slice(-3).join(' ')) || 'no output'}`,
         });
+    });
+  });
+}
+
+/** bench/mongo-commands.ts in its own process: its table, or why it failed. */
+function runMongoCommands(messages: string): Promise<string> {
+  return new Promise((resolve) => {
+    const child = spawn(
+      process.execPath,
+      [path.join(ROOT, 'bin', 'run-ts.mjs'), 'bench/mongo-commands.ts', '--messages', messages],
+      { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    let output = '';
+    const collect = (chunk: Buffer) => {
+      if (output.length < 100_000) output += chunk.toString('utf8');
+    };
+    child.stdout.on('data', collect);
+    child.stderr.on('data', collect);
+    const timer = setTimeout(() => child.kill('SIGKILL'), 1_800_000);
+    child.once('close', (code, signal) => {
+      clearTimeout(timer);
+      const table = output.slice(output.indexOf('mongodb engine:'));
+      if (code === 0 && output.includes('mongodb engine:')) resolve(table.trim());
+      else
+        resolve(
+          `mongo-commands exited (${code ?? signal}): ${errorText(output.trim().split('\n').slice(-3).join(' '))}`,
+        );
     });
   });
 }
@@ -318,6 +349,13 @@ async function main(): Promise<void> {
     log('\nstore-append (sqlite engine, no IMAP)…');
     storeAppend = await runStoreAppend();
     log(`  ${storeAppend.error ?? storeAppend.line}`);
+  }
+
+  if (!args['no-mongo']) {
+    log(
+      `\nmongo-commands (mongodb engine on the stand-in, ${args['mongo-messages']} messages; counted, not timed)…`,
+    );
+    log(await runMongoCommands(args['mongo-messages']!));
   }
 
   const corpusStarted = performance.now();
