@@ -1553,6 +1553,7 @@ export function storeProcessSuite(name: string, openShared: () => Promise<Shared
       const store = fixture.store;
       const user = await store.createUser({ username: 'race@example.com', passwordHash: 'x' });
       const inbox = (await store.getMailbox(user.id, 'INBOX'))!;
+      const head = await store.journalHead();
       const perWorker = 200;
       const racers = ['left', 'right'].map((tag) => ({
         tag,
@@ -1583,6 +1584,22 @@ export function storeProcessSuite(name: string, openShared: () => Promise<Shared
       // The appends really ran at the same time: the two workers' UIDs interleave.
       const switches = listed.filter((uid, i) => i > 0 && owner.get(uid) !== owner.get(listed[i - 1]!));
       expect(switches.length).toBeGreaterThan(1);
+      // The visibility rule (types.ts): the journal, read without skipping, gives every new message
+      // once, in UID and MODSEQ order, whichever process wrote it...
+      // (A writer overtaken by a reader moves its message to a new UID and expunges the old one.)
+      const changes = (await allJournal(store, head)).filter((e) => e.mailboxId === inbox.id);
+      const news = changes.filter((e) => e.kind === 'message-new').map((e) => e.uid!);
+      const expunged = new Set(changes.filter((e) => e.kind === 'message-expunge').map((e) => e.uid!));
+      expect(news).toEqual([...new Set(news)].sort((a, b) => a - b));
+      expect(news.filter((uid) => !expunged.has(uid))).toEqual(listed);
+      const modseqs = changes.map((e) => e.modseq!);
+      expect(modseqs).toEqual([...modseqs].sort((a, b) => a - b));
+      // ...and once it has been read up to the mailbox's journal mark, HIGHESTMODSEQ is covered.
+      const settled = (await store.getMailboxById(inbox.id))!;
+      expect(settled.highestModseq).toBe(Math.max(...modseqs));
+      if (settled.journalMark !== undefined) {
+        expect(Math.max(...changes.map((e) => e.id))).toBeLessThanOrEqual(settled.journalMark);
+      }
     });
 
     it('4. an acknowledged append survives kill -9, and nothing is half there', async () => {
