@@ -120,6 +120,33 @@ describe('STORE', () => {
     client.close();
   });
 
+  it('announces a keyword another session added before a FETCH or STORE answer shows it', async () => {
+    const { account, client } = await selected();
+    const other = await loggedIn(account);
+    expect(await other.command('o1', 'SELECT Box')).toMatch(/^o1 OK /m);
+    expect(await other.command('o2', 'STORE 1 +FLAGS.SILENT ($CrossKw1)')).toMatch(/^o2 OK /m);
+    const fetched = await client.command('f1', 'FETCH 1 (FLAGS)');
+    const flagsAt = fetched.indexOf('* FLAGS (');
+    expect(flagsAt).toBeGreaterThanOrEqual(0);
+    expect(flagsAt).toBeLessThan(fetched.indexOf('$CrossKw1'));
+    expect(fetched.indexOf('[PERMANENTFLAGS (')).toBeLessThan(fetched.indexOf('* 1 FETCH'));
+    expect(await other.command('o3', 'STORE 2 +FLAGS.SILENT ($CrossKw2)')).toMatch(/^o3 OK /m);
+    const stored = await client.command('s1', 'STORE 2 +FLAGS (\\Answered)');
+    expect(stored.indexOf('* FLAGS (')).toBeGreaterThanOrEqual(0);
+    expect(stored.indexOf('* FLAGS (')).toBeLessThan(stored.indexOf('$CrossKw2'));
+    other.close();
+    client.close();
+  });
+
+  it('stores NIL as a keyword: it is an atom', async () => {
+    const { account, mailbox, client } = await selected();
+    expect(await client.command('k1', 'STORE 1 +FLAGS (NIL)')).toMatch(
+      /^\* 1 FETCH \(FLAGS \(NIL\)\)\r\nk1 OK /m,
+    );
+    expect((await storedFlags(account, mailbox.id))[1]).toEqual(['NIL']);
+    client.close();
+  });
+
   it('refuses to store \\Recent, as Dovecot does, and shows it only to the session it is recent for', async () => {
     const account = await newAccount(server);
     const mailbox = await mailboxWith(account, 'Box', [[]], { recent: true });

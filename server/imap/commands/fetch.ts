@@ -21,7 +21,7 @@ import { renderFetch, type FetchMessage } from '../fetch/render.ts';
 import { resolveTargets } from '../fetch/targets.ts';
 import type { MailboxView } from '../mailbox-view.ts';
 import type { FetchCommand } from '../parser/index.ts';
-import { sessionFlags } from '../updates.ts';
+import { announceKeywordsOf, sessionFlags } from '../updates.ts';
 
 /** Messages per batch: bounds one \Seen transaction, one listing and the memory held for it. */
 const BATCH = 256;
@@ -197,6 +197,7 @@ async function fetchBatch(run: FetchRun, seqs: readonly number[], uids: readonly
         raw,
         flagsChanged,
       };
+      if (message.flags.length > 0) announceKeywordsOf(run.writer.current, view, message.flags);
       renderFetch(run.writer.current, plan.items, message, { condstore: run.condstore });
       if (run.writer.full(plan.needsRaw)) await run.writer.flush();
     }

@@ -16,7 +16,7 @@ import { ResponseCodes } from '../encoder/index.ts';
 import { bad, no } from '../errors.ts';
 import type { MailboxView } from '../mailbox-view.ts';
 import type { StoreCommand } from '../parser/index.ts';
-import { SYSTEM_FLAGS, sessionFlags } from '../updates.ts';
+import { SYSTEM_FLAGS, announceKeywordsOf, sessionFlags } from '../updates.ts';
 import { selectedUids } from './message-set.ts';
 
 /** FETCH responses per write: big STOREs go out in pieces, with socket backpressure. */
@@ -64,10 +64,13 @@ function fetchLine(ctx: ImapContext, view: MailboxView, outcome: StoreOutcome, u
   if (seq === 0 || outcome.modified.has(uid)) return null;
   const condstore = ctx.session.enabled.has('CONDSTORE');
   if (command.silent && !(condstore && outcome.updated.has(uid))) return null;
-  const builder = ctx.builder().untagged().text(`${seq} FETCH (`);
+  const builder = ctx.builder();
+  const flags = sessionFlags(view, uid);
+  if (!command.silent) announceKeywordsOf(builder, view, flags);
+  builder.untagged().text(`${seq} FETCH (`);
   let separator = '';
   if (!command.silent) {
-    builder.text('FLAGS ').flags(sessionFlags(view, uid));
+    builder.text('FLAGS ').flags(flags);
     separator = ' ';
   }
   if (command.uid) {

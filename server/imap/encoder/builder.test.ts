@@ -226,6 +226,7 @@ describe('atoms and flags', () => {
     ['\\*', true],
     ['\\', false],
     ['$Junk', true],
+    ['NIL', true],
     ['a(b', false],
   ])('isFlagText(%j) = %s', (value, expected) => {
     expect(isFlagText(value)).toBe(expected);
