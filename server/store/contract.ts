@@ -516,9 +516,31 @@ export function storeContractSuite(name: string, openFresh: () => Promise<StoreF
         expect((await mailbox(store, user, 'Junk')).subscribed).toBe(false);
         await store.setSubscribed(user.id, 'Junk', true);
         expect((await mailbox(store, user, 'Junk')).subscribed).toBe(true);
-        await rejectsWith(store.setSubscribed(user.id, 'Missing', true), 'NONEXISTENT');
-        // Only INBOX is case-insensitive.
-        await rejectsWith(store.setSubscribed(user.id, 'junk', true), 'NONEXISTENT');
+        await rejectsWith(store.setSubscribed(user.id, 'bad*name', true), 'INVALID');
+        expect(await store.listSubscriptions(user.id)).toEqual(DEFAULT_MAILBOXES.map((m) => m.path).sort());
+      });
+
+      it('keeps subscriptions as a list of names of their own (RFC 3501 6.3.6)', async () => {
+        const user = await newUser();
+        const defaults = DEFAULT_MAILBOXES.map((m) => m.path);
+        // New mailboxes, and the parents made for them, start unsubscribed.
+        await store.createMailbox(user.id, 'Lists/Rust');
+        expect((await mailbox(store, user, 'Lists')).subscribed).toBe(false);
+        expect((await mailbox(store, user, 'Lists/Rust')).subscribed).toBe(false);
+        await store.setSubscribed(user.id, 'Lists/Rust', true);
+        expect((await mailbox(store, user, 'Lists/Rust')).subscribed).toBe(true);
+        // A name may be subscribed without a mailbox; DELETE and RENAME leave the list alone.
+        await store.setSubscribed(user.id, 'Not/Yet', true);
+        await store.renameMailbox(user.id, 'Lists', 'Groups');
+        expect((await mailbox(store, user, 'Groups/Rust')).subscribed).toBe(false);
+        await store.deleteMailbox(user.id, 'Groups/Rust');
+        expect(await store.listSubscriptions(user.id)).toEqual([...defaults, 'Lists/Rust', 'Not/Yet'].sort());
+        // A mailbox made under a subscribed name shows it.
+        await store.createMailbox(user.id, 'Not/Yet');
+        expect((await mailbox(store, user, 'Not/Yet')).subscribed).toBe(true);
+        await store.setSubscribed(user.id, 'Lists/Rust', false);
+        expect(await store.listSubscriptions(user.id)).toEqual([...defaults, 'Not/Yet'].sort());
+        expect(await store.listSubscriptions('999999')).toEqual([]);
       });
 
       it('counts messages, unseen, recent and bytes', async () => {

@@ -258,7 +258,8 @@ describe('STORE with CONDSTORE', () => {
     const [first, second, third] = [1, 2, 3].map((n) => appendModseq(mailbox, n));
     const next = mailbox.highestModseq + 1;
     expect(await client.command('l1', `STORE 1:3 (UNCHANGEDSINCE ${first}) +FLAGS (\\Answered)`)).toBe(
-      `* 1 FETCH (FLAGS (\\Answered) MODSEQ (${next}))\r\nl1 OK [MODIFIED 2:3] Conditional STORE failed\r\n`,
+      `* OK [HIGHESTMODSEQ ${mailbox.highestModseq}] Highest\r\n` +
+        `* 1 FETCH (FLAGS (\\Answered) MODSEQ (${next}))\r\nl1 OK [MODIFIED 2:3] Conditional STORE failed\r\n`,
     );
     // UNCHANGEDSINCE turned CONDSTORE on for the session: MODSEQ is now in every FETCH.
     expect(await client.command('l2', `UID STORE 1:3 (UNCHANGEDSINCE ${third}) -FLAGS (\\Answered)`)).toBe(
@@ -276,7 +277,7 @@ describe('STORE with CONDSTORE', () => {
   it('fails every message with UNCHANGEDSINCE 0', async () => {
     const { account, mailbox, client } = await selected();
     expect(await client.command('m1', 'STORE 1:3 (UNCHANGEDSINCE 0) +FLAGS (\\Deleted)')).toBe(
-      'm1 OK [MODIFIED 1:3] Conditional STORE failed\r\n',
+      `* OK [HIGHESTMODSEQ ${mailbox.highestModseq}] Highest\r\nm1 OK [MODIFIED 1:3] Conditional STORE failed\r\n`,
     );
     expect(await client.command('m2', 'UID STORE 2,3 (UNCHANGEDSINCE 0) FLAGS.SILENT ()')).toBe(
       'm2 OK [MODIFIED 2:3] Conditional STORE failed\r\n',

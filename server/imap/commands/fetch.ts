@@ -10,6 +10,7 @@
  * A message another session expunged after this one listed it may have lost its summary or body:
  * it is left out, and the command ends `OK [EXPUNGEISSUED]`, as Dovecot does.
  */
+import { enableCondstore } from '../condstore.ts';
 import { isStoreError } from '../../store/errors.ts';
 import type { MimeIndex } from '../../mime/index.ts';
 import type { MessageSummary, UidRange } from '../../store/types.ts';
@@ -214,7 +215,7 @@ export const fetch: CommandHandler<FetchCommand> = {
     if (command.modifiers.vanished) throw bad('VANISHED needs QRESYNC, which is not enabled');
     const plan = planFetch(command);
     const { seqs, uids } = resolveTargets(view, command.sequence, command.uid);
-    if (plan.modseq) ctx.session.enabled.add('CONDSTORE');
+    if (plan.modseq) await enableCondstore(ctx);
     const run: FetchRun = {
       ctx,
       view,

@@ -10,6 +10,7 @@
  * - \Recent cannot be stored (it is session state, RFC 3501 2.3.2): refused with BAD, as Dovecot
  *   does, like other unknown system flags (RFC 3501 reserves `\word` flags for future standards).
  */
+import { enableCondstore } from '../condstore.ts';
 import type { FlagUpdate } from '../../store/types.ts';
 import type { CommandHandler, ImapContext } from '../context.ts';
 import { ResponseCodes } from '../encoder/index.ts';
@@ -115,8 +116,8 @@ export const storeFlags: CommandHandler<StoreCommand> = {
     const view = ctx.session.view!;
     const flags = storableFlags(command.flags, view);
     const uids = selectedUids(view, command.sequence, command.uid);
-    if (command.unchangedSince !== null) ctx.session.enabled.add('CONDSTORE');
     if (view.readOnly) throw no('READ-ONLY', 'Mailbox is read-only (EXAMINE): flags cannot be changed');
+    if (command.unchangedSince !== null) await enableCondstore(ctx);
     const result =
       uids.length === 0
         ? { updated: [], modified: [] }

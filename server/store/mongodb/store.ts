@@ -264,6 +264,11 @@ export class MongoStore implements Store {
     return this.call((c) => mailboxes.renameMailbox(c, requireId(userId, 'user'), from, to));
   }
 
+  listSubscriptions(userId: Id): Promise<string[]> {
+    const id = parseId(userId);
+    return this.call((c) => (id === null ? Promise.resolve([]) : mailboxes.listSubscriptions(c, id)));
+  }
+
   setSubscribed(userId: Id, mailboxPath: string, subscribed: boolean): Promise<void> {
     return this.call((c) => mailboxes.setSubscribed(c, requireId(userId, 'user'), mailboxPath, subscribed));
   }

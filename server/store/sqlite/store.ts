@@ -215,6 +215,11 @@ export class SqliteStore implements Store {
     return this.call((sql) => mailboxes.renameMailbox(sql, requireId(userId, 'user'), from, to));
   }
 
+  listSubscriptions(userId: Id): Promise<string[]> {
+    const id = parseId(userId);
+    return this.call((sql) => (id === null ? [] : mailboxes.listSubscriptions(sql, id)));
+  }
+
   setSubscribed(userId: Id, mailboxPath: string, subscribed: boolean): Promise<void> {
     return this.call((sql) =>
       mailboxes.setSubscribed(sql, requireId(userId, 'user'), mailboxPath, subscribed),
