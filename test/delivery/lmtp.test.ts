@@ -198,14 +198,26 @@ describe('LMTP bytes', () => {
     );
   });
 
-  it('keeps a bare LF and a line without CR as they are', async () => {
+  it('stores bare LF line ends as CRLF, so IMAP and POP3 send the same bytes with the same size', async () => {
     const raw = Buffer.from('Subject: lf\r\n\r\nbare\nlf and a CR-less end\nnext\r\n');
+    const crlf = Buffer.from(raw.toString('latin1').replace(/(?<!\r)\n/g, '\r\n'), 'latin1');
     const client = await session();
     await client.command('MAIL FROM:<sender@remote.test>');
     await client.command('RCPT TO:<alice@example.test>');
     expect(await client.data(raw)).toEqual([expect.stringMatching(/^250 /)]);
     client.close();
-    expect((await newestInInbox(server, alice)).equals(raw)).toBe(true);
+    const stored = await newestInInbox(server, alice);
+    expect(stored.toString('latin1')).toContain('\r\n\r\nbare\r\nlf and a CR-less end\r\nnext\r\n');
+    expect(stored.includes(crlf)).toBe(true);
+    expect(/(?<!\r)\n/.test(stored.toString('latin1'))).toBe(false);
+    const inbox = (await server.server.store.getMailbox(alice, 'INBOX'))!;
+    const summary = (await server.server.store.listMessages(inbox.id)).at(-1)!;
+    expect(summary.size).toBe(stored.length);
+    const overImap = await fetchOverImap(server.imapPort, 'alice@example.test', 'secret', summary.uid);
+    const count = await inboxCount(server, alice);
+    const overPop3 = await retrOverPop3(server.pop3Port, 'alice@example.test', 'secret', count);
+    expect(overImap.equals(stored)).toBe(true);
+    expect(overPop3.equals(stored)).toBe(true);
   });
 });
 

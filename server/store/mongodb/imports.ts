@@ -91,7 +91,7 @@ export async function importMessage(
     return 'exists';
   }
   const blob = prepareBlob(raw);
-  const size = raw.length;
+  const size = blob.raw.length;
   await adjustUsage(c, mailbox.user, size);
   await c.mailboxes.updateOne(
     { _id: mailboxId },
