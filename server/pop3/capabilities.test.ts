@@ -6,7 +6,9 @@ describe('capabilityList', () => {
     [{ state: 'authorization', secure: false, loopback: true }, ['USER', 'SASL PLAIN LOGIN', 'STLS'], []],
     [{ state: 'authorization', secure: false, loopback: false }, ['STLS'], ['USER', 'SASL PLAIN LOGIN']],
     [{ state: 'authorization', secure: true, loopback: false }, ['USER', 'SASL PLAIN LOGIN'], ['STLS']],
-    [{ state: 'transaction', secure: false, loopback: true }, [], ['USER', 'SASL PLAIN LOGIN', 'STLS']],
+    // RFC 2449 5: what the AUTHORIZATION state offered is announced after login too.
+    [{ state: 'transaction', secure: false, loopback: true }, ['USER', 'SASL PLAIN LOGIN', 'STLS'], []],
+    [{ state: 'transaction', secure: true, loopback: false }, ['USER', 'SASL PLAIN LOGIN'], ['STLS']],
   ] as const)('%j', (session, present, absent) => {
     const list = capabilityList(session);
     for (const capability of [
