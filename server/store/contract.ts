@@ -7,6 +7,7 @@
  * It uses the `Store` interface only, so the MongoDB engine passes the very same tests. Each test
  * gets a fresh, empty store.
  */
+import { withCrlfLineEnds } from '../mime/line-ends.ts';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
@@ -1423,7 +1424,7 @@ export function storeContractSuite(name: string, openFresh: () => Promise<StoreF
         expect(expungeEntries.map((e) => e.modseq)).toEqual([afterExpunge]);
       });
 
-      it('5. returns raw bytes exactly', async () => {
+      it('5. returns raw bytes exactly (bare LF line ends stored as CRLF)', async () => {
         const user = await newUser();
         const box = await inbox(user);
         const samples = [
@@ -1435,14 +1436,18 @@ export function storeContractSuite(name: string, openFresh: () => Promise<StoreF
           Buffer.from('   leading spaces and trailing spaces   \r\n\r\n  \t '),
           Buffer.from(Array.from({ length: 256 * 40 }, (_, i) => (i * 7919) & 0xff)),
         ];
-        for (const raw of samples) {
-          const { uid } = await store.append(box.id, raw);
+        for (const appended of samples) {
+          const raw = withCrlfLineEnds(appended);
+          const { uid } = await store.append(box.id, appended);
           const summary = await store.getMessage(box.id, uid);
           expect(summary?.size).toBe(raw.length);
           const back = await store.readBlob(summary!.blobId);
           expect(Buffer.isBuffer(back)).toBe(true);
           expect(back.equals(raw)).toBe(true);
         }
+        expect(withCrlfLineEnds(samples[0]!).toString()).toBe(
+          'Subject: bare LF\r\n\r\nline one\r\nline two\r\n',
+        );
       });
 
       it('6. stores identical bodies once and frees them with the last reference', async () => {
@@ -1596,7 +1601,9 @@ export function storeProcessSuite(name: string, openShared: () => Promise<Shared
           expect(owner.has(uid), `uid ${uid} handed out twice`).toBe(false);
           owner.set(uid, tag);
           const summary = await store.getMessage(inbox.id, uid);
-          expect((await store.readBlob(summary!.blobId)).equals(workerMessage(tag, index))).toBe(true);
+          expect(
+            (await store.readBlob(summary!.blobId)).equals(withCrlfLineEnds(workerMessage(tag, index))),
+          ).toBe(true);
         }
       }
       const listed = (await store.listMessages(inbox.id)).map((m) => m.uid);
@@ -1626,7 +1633,10 @@ export function storeProcessSuite(name: string, openShared: () => Promise<Shared
       const bodies = await checkWhole(store, inbox.id);
       // ...and every acknowledged one is there, byte for byte.
       for (const [index, uid] of acks) {
-        expect(bodies.get(uid)?.equals(workerMessage('crash', index)), `acknowledged uid ${uid}`).toBe(true);
+        expect(
+          bodies.get(uid)?.equals(withCrlfLineEnds(workerMessage('crash', index))),
+          `acknowledged uid ${uid}`,
+        ).toBe(true);
       }
       expect(bodies.size - acks.size).toBeLessThanOrEqual(1);
       const next = await store.append(inbox.id, Buffer.from('Subject: after\r\n\r\nafter crash\r\n'));

@@ -7,8 +7,9 @@
  * - a UID is never reused or reordered in a mailbox (UIDNEXT only grows);
  * - MODSEQ strictly increases per mailbox with every change to it;
  * - an acknowledged append or delivery is durable (survives kill -9 of the process);
- * - raw bytes come back exactly as they were appended, except that bare LF line ends are stored as
- *   CRLF (RFC 5322; what IMAP and POP3 send: server/mime/line-ends.ts); a CRLF message is byte-exact;
+ * - raw bytes come back exactly as they were appended, except that bare LF line ends of appended
+ *   and delivered mail are stored as CRLF (RFC 5322; what IMAP and POP3 send: server/mime/line-ends.ts);
+ *   a CRLF message, and every imported one, is byte-exact;
  * - identical bodies are stored once (keyed by their SHA-256).
  */
 import type { MimeIndex } from '../mime/types.ts';

@@ -23,7 +23,6 @@
  *   Chunks written by a writer that died before inserting the document are orphans of an unknown
  *   gen: they leak the same way.
  */
-import { withCrlfLineEnds } from '../../mime/line-ends.ts';
 import { createHash, randomBytes } from 'node:crypto';
 import { indexMessage } from '../../mime/index.ts';
 import type { MimeIndex } from '../../mime/types.ts';
@@ -47,9 +46,7 @@ export interface PreparedBlob {
   raw: Buffer;
 }
 
-/** The body as stored (bare LF line ends made CRLF, see mime/line-ends.ts), hashed. */
-export function prepareBlob(message: Buffer): PreparedBlob {
-  const raw = withCrlfLineEnds(message);
+export function prepareBlob(raw: Buffer): PreparedBlob {
   return { hash: sha256Hex(raw), raw };
 }
 

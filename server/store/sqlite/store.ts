@@ -5,6 +5,7 @@
  * better-sqlite3 is synchronous: each method does its work in one short call and returns a settled
  * Promise to satisfy the engine-neutral contract.
  */
+import { withCrlfLineEnds } from '../../mime/line-ends.ts';
 import path from 'node:path';
 import type { MimeIndex } from '../../mime/types.ts';
 import { StoreError, isStoreError } from '../errors.ts';
@@ -488,7 +489,9 @@ function appendInput(sql: Sql, raw: Buffer, options: AppendOptions): messages.Ap
   if (!(internalDate instanceof Date) || Number.isNaN(internalDate.getTime())) {
     throw new StoreError('INVALID', 'invalid internal date');
   }
-  return { blob: blobs.prepareBlob(sql, raw), flags: normalizeFlags(options.flags), internalDate };
+  // New mail is stored with CRLF line ends (mime/line-ends.ts); imports keep their bytes.
+  const blob = blobs.prepareBlob(sql, withCrlfLineEnds(raw));
+  return { blob, flags: normalizeFlags(options.flags), internalDate };
 }
 
 function count(sql: Sql, source: string): number {
