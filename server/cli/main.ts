@@ -30,7 +30,9 @@ usage: mallard COMMAND [ARGS] [--config FILE] [--offline]
   user list | show EMAIL | passwd EMAIL | disable EMAIL | enable EMAIL | del EMAIL
   alias add ADDRESS EMAIL | del ADDRESS | list EMAIL
                                          extra addresses; *@domain is a catch-all
-  deliver RECIPIENT... < message         local delivery (exit 67: unknown user, 75: try later)
+  deliver [--from SENDER] RECIPIENT... < message
+                                         local delivery (exit 67: unknown user, 75: try later);
+                                         an MTA should rather use LMTP (see README)
   mailbox list EMAIL                     a user's mailboxes
   message list EMAIL MAILBOX             messages, one line per UID
   message show EMAIL MAILBOX UID [--raw] a message; --raw gives the exact stored bytes

@@ -2,8 +2,9 @@
  * The mail-receiving engine shared by LMTP and SMTP, on top of smtp-server: the listener, TLS from
  * the TlsProvider (read per connection, so a new certificate applies without a restart), the
  * connection hooks, recipient checks at RCPT, reading the message, and delivery into the store.
- * What differs between the protocols (an unknown recipient, the Received header, one reply or one
- * per recipient) comes from the `MailProtocol` each passes in.
+ * Every recipient's copy gets its trace header fields (Return-Path, Delivered-To, Received: see
+ * server/delivery/trace.ts). What differs between the protocols (an unknown recipient, one reply
+ * or one per recipient) comes from the `MailProtocol` each passes in.
  */
 import { isLoopbackAddress } from '../auth/login-policy.ts';
 import dns from 'node:dns';
@@ -17,6 +18,7 @@ import {
 } from 'smtp-server';
 import type { SessionHandle, SessionRegistry } from '../admin/sessions.ts';
 import type { Config } from '../config/schema.ts';
+import { withTrace, type NetworkOrigin } from '../delivery/trace.ts';
 import type { ConnectionHooks, ConnectionSession } from '../hooks/types.ts';
 import type { Logger } from '../log.ts';
 import type { RunningListener } from '../net/listener.ts';
@@ -65,10 +67,10 @@ export interface DeliveryRequest {
   /** Names this transaction in logs and in the Received header. */
   transactionId: string;
   /**
-   * Stores `raw` once per distinct user among the recipients (two addresses of one user give one
-   * copy) and returns one outcome per recipient, in order.
+   * Stores the message once per distinct user among the recipients (two addresses of one user give
+   * one copy, traced for the first of them) and returns one outcome per recipient, in order.
    */
-  deliverEach(raw: Buffer): Promise<RecipientOutcome[]>;
+  deliverEach(): Promise<RecipientOutcome[]>;
 }
 
 export interface MailProtocol {
@@ -153,6 +155,20 @@ const resolver = {
   },
 };
 
+/** The peer of a session, for the Received header. */
+function originOf(session: SMTPServerSession): NetworkOrigin {
+  const cipher = session.tlsOptions || null;
+  return {
+    kind: 'network',
+    helo: session.hostNameAppearsAs || '',
+    // smtp-server puts the address literal here when the reverse lookup found no name.
+    reverseName: session.clientHostname.startsWith('[') ? '' : session.clientHostname,
+    remoteAddress: session.remoteAddress,
+    protocol: session.transmissionType,
+    tls: cipher ? { version: cipher.version, cipher: cipher.standardName || cipher.name } : null,
+  };
+}
+
 function declaredSize(session: SMTPServerSession): number {
   const from = session.envelope.mailFrom;
   const size = from && from.args ? from.args.SIZE : undefined;
@@ -208,11 +224,14 @@ export async function startMailService(
   }
 
   async function deliverEach(
-    raw: Buffer,
+    message: Buffer,
+    session: SMTPServerSession,
     recipients: AcceptedRecipient[],
     state: MailSession,
     transactionId: string,
   ): Promise<RecipientOutcome[]> {
+    const origin = originOf(session);
+    const sender = session.envelope.mailFrom ? session.envelope.mailFrom.address : '';
     const groups = new Map<string, number[]>();
     recipients.forEach((recipient, index) => {
       const key = recipient.userId !== null ? `user:${recipient.userId}` : `address:${recipient.address}`;
@@ -223,6 +242,15 @@ export async function startMailService(
     const outcomes: RecipientOutcome[] = [];
     for (const indexes of groups.values()) {
       const first = recipients[indexes[0]!]!.address;
+      const raw = withTrace(message, {
+        origin,
+        sender,
+        recipient: first,
+        hostname: config.hostname,
+        id: transactionId,
+        utf8: session.envelope.smtpUtf8 === true,
+        date: new Date(),
+      });
       try {
         const result = await store.deliver(first, raw);
         delivered++;
@@ -415,7 +443,7 @@ export async function startMailService(
             message,
             recipients,
             transactionId,
-            deliverEach: (raw) => deliverEach(raw, recipients, state, transactionId),
+            deliverEach: () => deliverEach(message, session, recipients, state, transactionId),
           })
           .finally(() => state.handle?.update({ command: null }))
           .then(
