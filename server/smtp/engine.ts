@@ -124,12 +124,59 @@ class LiveSecureContexts extends Map<string, tls.SecureContext> {
   }
 }
 
+/**
+ * Whether a connection skips the early-talker delay: every LMTP client (an MTA on this machine or
+ * the local network hands mail over, never a stranger), and SMTP clients on loopback (a local MTA,
+ * fetchmail, a script). Strangers on port 25 keep it: spam software that talks before the
+ * greeting gives itself away there.
+ */
+export function greetsAtOnce(protocol: MailProtocol['protocol'], remoteAddress: string): boolean {
+  return protocol === 'lmtp' || isLoopbackAddress(remoteAddress);
+}
+
+/**
+ * smtp-server waits a fixed 100 ms before every greeting (a timer in its init(), with no option to
+ * turn it off) and answers anything the client sends before the greeting with "421 You talk too
+ * soon". A trusted peer (see greetsAtOnce) is started at once instead, and a command it pipelines
+ * before the greeting waits for the greeting rather than being refused. The library's timer still
+ * fires 100 ms later; by then connectionReady has run and its second call does nothing.
+ */
+function startAtOnce(connection: SmtpConnection): void {
+  // With implicit TLS the connection is ready only after the handshake (not used here).
+  if (connection.needsUpgrade) return;
+  const onCommand = connection._onCommand.bind(connection);
+  let held: { command: Buffer; callback?: () => void } | null = null;
+  connection._onCommand = (command, callback) => {
+    if (connection._ready) return onCommand(command, callback);
+    // The parser reads the next line only once `callback` runs: holding one line holds them all.
+    held = { command, callback };
+  };
+  const connectionReady = connection.connectionReady.bind(connection);
+  let started = false;
+  connection.connectionReady = (next) => {
+    if (started) return;
+    started = true;
+    // This runs once the greeting went out (never when the connection rules refuse the client).
+    connectionReady(() => {
+      next?.();
+      const early = held;
+      held = null;
+      if (early) onCommand(early.command, early.callback);
+    });
+  };
+  connection.connectionReady();
+}
+
 class MallardSMTPServer extends SMTPServer {
   private readonly patched = new WeakSet<SmtpConnection>();
   /** The TCP socket of each connection by id, for its byte counts (the admin API's sessions). */
   readonly sockets = new Map<string, net.Socket>();
 
-  constructor(options: SMTPServerOptions, provider: TlsProvider) {
+  constructor(
+    options: SMTPServerOptions,
+    provider: TlsProvider,
+    private readonly protocol: MailProtocol['protocol'],
+  ) {
     super(options);
     this.secureContext = new LiveSecureContexts(provider);
   }
@@ -143,6 +190,7 @@ class MallardSMTPServer extends SMTPServer {
       this.patched.add(newest);
       sendOwnStatusCodes(newest);
       this.sockets.set(newest.id, args[0]);
+      if (greetsAtOnce(this.protocol, newest.remoteAddress)) startAtOnce(newest);
     }
   }
 }
@@ -467,7 +515,7 @@ export async function startMailService(
     },
   };
 
-  const server = new MallardSMTPServer(options, provider);
+  const server = new MallardSMTPServer(options, provider, protocol.protocol);
   server.on('error', (error) =>
     logger.debug({ err: error, protocol: protocol.protocol }, 'connection error'),
   );

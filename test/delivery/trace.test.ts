@@ -124,12 +124,13 @@ describe('trace header fields', () => {
 
   it('SMTP (smtplib): each recipient copy has its own Delivered-To and "for"', async () => {
     const { sent, kept } = messageWithReturnPath('traced over smtp');
-    const [[code, text]] = await smtplib(
+    const replies = await smtplib(
       false,
       'sender@remote.test',
       ['alice@example.test', 'bob@example.test'],
       sent,
     );
+    const [code, text] = replies[0]!;
     expect(code).toBe(250);
     const id = escape(/delivered as (\S+)/.exec(text)![1]!);
     for (const user of ['alice@example.test', 'bob@example.test']) {
