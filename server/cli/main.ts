@@ -6,17 +6,6 @@ import { ConfigError } from '../config/load.ts';
 import { isStoreError, type StoreErrorCode } from '../store/errors.ts';
 import { VERSION } from '../version.ts';
 import { CliError, EXIT } from './cli-error.ts';
-import { aliasCommand } from './commands/alias.ts';
-import { certCommand } from './commands/cert.ts';
-import { dbCommand } from './commands/db.ts';
-import { deliverCommand } from './commands/deliver.ts';
-import { mailboxCommand } from './commands/mailbox.ts';
-import { messageCommand } from './commands/message.ts';
-import { ruleCommand } from './commands/rule.ts';
-import { serveCommand } from './commands/serve.ts';
-import { sessionsCommand } from './commands/sessions.ts';
-import { statusCommand } from './commands/status.ts';
-import { userCommand } from './commands/user.ts';
 
 const HELP = `mallard ${VERSION}: a self-hosted IMAP/POP3 mail server
 
@@ -60,18 +49,24 @@ API (token from <data_dir>/admin.token); otherwise they open the store directly.
 MALLARD_CLI_OFFLINE=1) always opens the store directly.
 `;
 
-const COMMANDS: Record<string, (argv: string[]) => Promise<number>> = {
-  serve: serveCommand,
-  user: userCommand,
-  alias: aliasCommand,
-  deliver: deliverCommand,
-  mailbox: mailboxCommand,
-  message: messageCommand,
-  rule: ruleCommand,
-  sessions: sessionsCommand,
-  cert: certCommand,
-  status: statusCommand,
-  db: dbCommand,
+type Command = (argv: string[]) => Promise<number>;
+
+/**
+ * Each command is loaded when it runs: `mallard deliver`, which an MTA may start for every
+ * message, then loads neither the server's listeners nor the MongoDB driver nor certificate code.
+ */
+const COMMANDS: Record<string, () => Promise<Command>> = {
+  serve: async () => (await import('./commands/serve.ts')).serveCommand,
+  user: async () => (await import('./commands/user.ts')).userCommand,
+  alias: async () => (await import('./commands/alias.ts')).aliasCommand,
+  deliver: async () => (await import('./commands/deliver.ts')).deliverCommand,
+  mailbox: async () => (await import('./commands/mailbox.ts')).mailboxCommand,
+  message: async () => (await import('./commands/message.ts')).messageCommand,
+  rule: async () => (await import('./commands/rule.ts')).ruleCommand,
+  sessions: async () => (await import('./commands/sessions.ts')).sessionsCommand,
+  cert: async () => (await import('./commands/cert.ts')).certCommand,
+  status: async () => (await import('./commands/status.ts')).statusCommand,
+  db: async () => (await import('./commands/db.ts')).dbCommand,
 };
 
 const STORE_EXIT: Partial<Record<StoreErrorCode, number>> = {
@@ -96,11 +91,12 @@ async function run(args: string[]): Promise<number> {
     process.stdout.write(`${VERSION}\n`);
     return EXIT.ok;
   }
-  const command = COMMANDS[name];
-  if (!command) {
+  const load = Object.hasOwn(COMMANDS, name) ? COMMANDS[name] : undefined;
+  if (!load) {
     process.stderr.write(`mallard: unknown command: ${name}\n\n${HELP}`);
     return EXIT.usage;
   }
+  const command = await load();
   return command(rest);
 }
 
