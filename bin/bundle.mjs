@@ -16,8 +16,8 @@
 // (the prepare script), and on demand by bin/mallard.mjs. Native modules and the MongoDB driver stay
 // external and load from node_modules; the server's own modules that only some commands need stay
 // lazily evaluated inside the bundle (esbuild keeps dynamic imports lazy).
-import crypto from 'node:crypto';
 import fs from 'node:fs';
+import { createRequire } from 'node:module';
 import path from 'node:path';
 import process from 'node:process';
 import { fileURLToPath } from 'node:url';
@@ -43,7 +43,12 @@ export const EXTERNAL = [
 /** Files outside the bundles' inputs whose change means the dependencies changed. */
 const DEPENDENCY_FILES = ['package.json', 'package-lock.json', 'node_modules/.package-lock.json'];
 
-const sha1 = (file) => crypto.createHash('sha1').update(fs.readFileSync(file)).digest('hex');
+// node:crypto takes a few milliseconds to load: only when a file's mtime changed (or at build).
+const sha1 = (file) =>
+  createRequire(import.meta.url)('node:crypto')
+    .createHash('sha1')
+    .update(fs.readFileSync(file))
+    .digest('hex');
 
 function describe(relative) {
   const file = path.join(ROOT, relative);
@@ -60,12 +65,8 @@ function unchanged(relative, seen) {
   // Runs for every input at every start: a plain concatenation (relative paths use "/", which
   // every platform's fs accepts) is measurably cheaper than path.join here.
   const file = `${ROOT}/${relative}`;
-  let stat;
-  try {
-    stat = fs.statSync(file);
-  } catch {
-    return seen === null;
-  }
+  const stat = fs.statSync(file, { throwIfNoEntry: false });
+  if (!stat) return seen === null;
   if (seen === null || stat.size !== seen.size) return false;
   return stat.mtimeMs === seen.mtimeMs || sha1(file) === seen.sha1;
 }
@@ -80,10 +81,35 @@ export function freshBundle(name) {
   }
   const bundle = manifest.bundles?.[name];
   if (!bundle || manifest.node !== process.versions.modules) return null;
-  for (const [relative, seen] of Object.entries(manifest.inputs)) if (!unchanged(relative, seen)) return null;
+  for (const [relative, seen] of Object.entries(manifest.inputs)) {
+    if (unchanged(relative, seen)) continue;
+    if (process.env.MALLARD_BUNDLE_DEBUG)
+      process.stderr.write(`mallard: bundle is stale: ${relative} changed\n`);
+    return null;
+  }
   const file = path.join(DIST, bundle);
   return fs.existsSync(file) ? file : null;
 }
+
+/**
+ * zod carries error messages in some forty languages (a third of its code) and configures English
+ * when it loads. Mallard's messages are its own, in English: every other locale is left out, which
+ * every command that reads the configuration (all of them) feels at start-up.
+ */
+const englishZod = {
+  name: 'english-zod',
+  setup(build) {
+    build.onResolve({ filter: /^\.\/[a-zA-Z-]+\.js$/ }, (args) => {
+      if (!/[\\/]zod[\\/]v4[\\/]locales$/.test(args.resolveDir) || args.path === './en.js') return undefined;
+      return { path: args.path, namespace: 'zod-locale-left-out' };
+    });
+    build.onLoad({ filter: /.*/, namespace: 'zod-locale-left-out' }, () => ({
+      contents:
+        'export default function leftOut() { throw new Error("zod locale left out of the mallard bundle"); }',
+      loader: 'js',
+    }));
+  },
+};
 
 /**
  * Our modules locate files from import.meta.url (../package.json, the repository root). In a bundle
@@ -141,7 +167,7 @@ export async function buildBundles() {
       format: 'esm',
       target: 'node20',
       external: EXTERNAL,
-      plugins: [sourceUrls],
+      plugins: [sourceUrls, englishZod],
       // CommonJS dependencies call require() for Node's modules: give the ES module bundle one.
       banner: {
         js: "import { createRequire as __mallardCreateRequire } from 'node:module'; const require = __mallardCreateRequire(import.meta.url);",

@@ -3,8 +3,13 @@
 // when that is up to date with the sources, rebuilding it first when esbuild is installed, and
 // otherwise loads the TypeScript sources through tsx, so a fresh clone runs without a build step.
 // MALLARD_BUNDLE=0 always runs the sources.
+import module from 'node:module';
 import { pathToFileURL } from 'node:url';
-import { BUNDLES, freshBundle } from './bundle.mjs';
+import { BUNDLES, DIST, freshBundle } from './bundle.mjs';
+
+// Node 22 keeps compiled code between runs (Node 20 has no such cache): in bin/dist, beside the
+// bundle, rather than in a folder of the system's temp directory shared by every user.
+module.enableCompileCache?.(`${DIST}/.compile-cache`);
 
 // `mallard message list … | head`: once the reader has gone, there is nobody to tell anything to.
 // End quietly, as a closed pipe ends a C program (SIGPIPE), instead of with an EPIPE stack trace.
