@@ -68,7 +68,9 @@ describe('trace headers', () => {
       `\tfor <user@example.org>; ${rfc5322Date(base.date)}`,
       '',
     ]);
-    expect(text({ origin: { kind: 'local', uid: null } })).toContain('Received: by mx.example.org (Mallard)\r\n');
+    expect(text({ origin: { kind: 'local', uid: null } })).toContain(
+      'Received: by mx.example.org (Mallard)\r\n',
+    );
   });
 
   it('name a non-ASCII recipient only when UTF-8 headers are allowed', () => {
