@@ -45,8 +45,11 @@ describe('trace headers', () => {
     ]);
   });
 
-  it('write the null sender as <>', () => {
+  it('write the null sender as <>, and a quoted local part as it is', () => {
     expect(text({ sender: '' })).toMatch(/^Return-Path: <>\r\n/);
+    expect(text({ sender: '"john doe"@remote.example' })).toMatch(
+      /^Return-Path: <"john doe"@remote\.example>\r\n/,
+    );
   });
 
   it('name the TLS version and cipher, and leave out an unknown reverse name', () => {

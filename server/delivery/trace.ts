@@ -81,16 +81,19 @@ function clean(value: string): string {
 }
 
 // eslint-disable-next-line no-control-regex
-const UNSAFE_IN_ADDRESS = /[\u0000-\u0020\u007f<>;()\\"]/;
+const UNSAFE_IN_PATH = /[\u0000-\u001f\u007f<>]/;
+/** In the Received "for" clause, where a space or a comment would change how it reads, as before. */
+// eslint-disable-next-line no-control-regex
+const UNSAFE_IN_FOR = /[\u0000-\u0020\u007f<>;()\\"]/;
 
 /**
  * An address as it may appear in the header, or "" when it may not: a non-ASCII address only in a
  * message that may carry UTF-8 headers (RFC 6532), and nothing that could end the field or the
- * angle brackets around it.
+ * angle brackets around it (a quoted local part such as "john doe"@example.org is fine).
  */
-function headerAddress(address: string, utf8: boolean): string {
+function headerAddress(address: string, utf8: boolean, unsafe = UNSAFE_IN_PATH): string {
   if (/[^\u0020-\u007e]/.test(address) && !utf8) return '';
-  return UNSAFE_IN_ADDRESS.test(address) ? '' : address;
+  return unsafe.test(address) ? '' : address;
 }
 
 function receivedHeader(info: TraceInfo): string {
@@ -110,7 +113,7 @@ function receivedHeader(info: TraceInfo): string {
     const from = info.origin.uid === null ? '' : `, from userid ${info.origin.uid}`;
     lines.push(`Received: by ${hostname} (Mallard${from})`, `\tid ${clean(info.id)}`);
   }
-  const recipient = headerAddress(info.recipient, info.utf8);
+  const recipient = headerAddress(info.recipient, info.utf8, UNSAFE_IN_FOR);
   const date = rfc5322Date(info.date);
   if (recipient) lines.push(`\tfor <${recipient}>; ${date}`);
   else lines[lines.length - 1] += `; ${date}`;

@@ -42,7 +42,7 @@ async function deliverOne(store: Store, recipient: string, raw: Buffer, maxSize:
 function senderOption(value: string): string {
   const sender = value.trim().replace(/^<(.*)>$/, '$1');
   // eslint-disable-next-line no-control-regex
-  if (/[\u0000-\u0020\u007f<>()\\;"]/.test(sender)) {
+  if (/[\u0000-\u001f\u007f<>]/.test(sender)) {
     throw usageError(`--from: not an address: ${JSON.stringify(value)}`, USAGE);
   }
   return sender;
