@@ -3,26 +3,21 @@
  * only module that picks a store engine; everything else sees the `Store` contract.
  */
 import fs from 'node:fs';
-import { EventBus } from './admin/events.ts';
-import { observeHooks } from './admin/hook-events.ts';
-import { LogBuffer } from './admin/log-buffer.ts';
+import type { EventBus } from './admin/events.ts';
+import type { LogBuffer } from './admin/log-buffer.ts';
 import type { AdminOptions, AdminServer } from './admin/server.ts';
-import { SessionRegistry } from './admin/sessions.ts';
-import { AuthThrottle } from './auth/throttle.ts';
+import type { SessionRegistry } from './admin/sessions.ts';
 import type { Config } from './config/schema.ts';
-import { startRuleHooks, type RuleHooks } from './hooks/runner.ts';
-import { ALLOW_ALL, type ConnectionHooks } from './hooks/types.ts';
+import type { RuleHooks } from './hooks/runner.ts';
+import type { ConnectionHooks } from './hooks/types.ts';
 import type { ImapService } from './imap/server.ts';
 import type { Pop3Service } from './pop3/server.ts';
 import type { LmtpService } from './lmtp/server.ts';
 import type { SmtpService } from './smtp/server.ts';
-import { createLogger, type Logger } from './log.ts';
-import { MailboxStates } from './imap/mailbox-state.ts';
-import { JournalFollower } from './store/follower.ts';
+import type { Logger } from './log.ts';
 import type { Store } from './store/types.ts';
 import { openSqliteStore } from './store/sqlite/index.ts';
-import { createTlsProvider, type TlsProvider } from './tls/context.ts';
-import { VERSION } from './version.ts';
+import type { TlsProvider } from './tls/context.ts';
 
 /** The data directory holds keys and tokens: owner-only. */
 export function ensureDataDir(dataDir: string): void {
@@ -127,6 +122,21 @@ function listenPort(section: { enabled: boolean }, configured: number, ephemeral
 
 export async function startServer(config: Config, options: StartOptions = {}): Promise<RunningServer> {
   const startedAt = new Date();
+  // Loaded here, not at the top: the CLI's store commands import this module for openStore, and
+  // `mallard deliver` (which an MTA may start for every message) must not load TLS (node-forge),
+  // logging or the admin API's machinery.
+  const { LogBuffer } = await import('./admin/log-buffer.ts');
+  const { createLogger } = await import('./log.ts');
+  const { JournalFollower } = await import('./store/follower.ts');
+  const { createTlsProvider } = await import('./tls/context.ts');
+  const { startRuleHooks } = await import('./hooks/runner.ts');
+  const { EventBus } = await import('./admin/events.ts');
+  const { SessionRegistry } = await import('./admin/sessions.ts');
+  const { observeHooks } = await import('./admin/hook-events.ts');
+  const { ALLOW_ALL } = await import('./hooks/types.ts');
+  const { AuthThrottle } = await import('./auth/throttle.ts');
+  const { MailboxStates } = await import('./imap/mailbox-state.ts');
+  const { VERSION } = await import('./version.ts');
   const logs = options.logBuffer ?? (options.logger ? null : new LogBuffer());
   const logger = options.logger ?? createLogger(config.log_level, process.stdout, logs ?? undefined);
   const store = await openStore(config, logger);
@@ -140,7 +150,6 @@ export async function startServer(config: Config, options: StartOptions = {}): P
   const sessions = new SessionRegistry(events);
   const hooks: ConnectionHooks = observeHooks(options.hooks ?? rules ?? ALLOW_ALL, events);
   const ephemeral = options.ephemeralPorts ?? false;
-  // Loaded here, not at the top: the CLI's store commands import this module and need no listeners.
   const { startImap } = await import('./imap/server.ts');
   const services = {
     config,

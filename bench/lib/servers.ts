@@ -161,10 +161,13 @@ function describeLogLine(line: string): string | undefined {
   }
 }
 
-export async function startMallardServer(): Promise<BenchServer> {
+/** `mallard serve` on a fresh data directory; `extraEnv` switches on more (e.g. LMTP). */
+export async function startMallardServer(
+  extraEnv: NodeJS.ProcessEnv = {},
+): Promise<BenchServer & { dataDir: string }> {
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'mallard-bench-data-'));
   const port = await freePort();
-  const env = mallardEnv(dataDir, port);
+  const env = { ...mallardEnv(dataDir, port), ...extraEnv };
   const cli = path.join(ROOT, 'bin', 'mallard.mjs');
   const added = spawnSync(process.execPath, [cli, 'user', 'add', BENCH_USER, '--password', '-'], {
     cwd: ROOT,
@@ -232,6 +235,7 @@ export async function startMallardServer(): Promise<BenchServer> {
 
   return {
     name: 'Mallard',
+    dataDir,
     port,
     user: BENCH_USER,
     password: BENCH_PASSWORD,
