@@ -1,4 +1,5 @@
 import fs from 'node:fs';
+import { withCrlfLineEnds } from '../server/mime/line-ends.ts';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeDataDir, runMallard } from './helpers/cli.ts';
@@ -82,11 +83,13 @@ describe.each(ENGINES)('mallard CLI on the $engine store', ({ engine, env: store
     expect(list.text).toContain('Hello there');
     const shown = run(['message', 'show', 'bob@example.test', 'INBOX', '1', '--raw']);
     expect(shown.status).toBe(0);
-    const header = shown.stdout.subarray(0, shown.stdout.length - MESSAGE.length).toString('utf8');
+    // The message is stored with its one bare LF made CRLF (as IMAP and POP3 send it).
+    const stored = withCrlfLineEnds(MESSAGE);
+    const header = shown.stdout.subarray(0, shown.stdout.length - stored.length).toString('utf8');
     expect(header).toMatch(
       /^Return-Path: <alice@example\.org>\r\nDelivered-To: bob@example\.test\r\nReceived: by \S+ \(Mallard(, from userid \d+)?\)\r\n\tid [0-9a-f]+\r\n\tfor <bob@example\.test>; .+\r\n$/,
     );
-    expect(shown.stdout.subarray(header.length).equals(MESSAGE)).toBe(true);
+    expect(shown.stdout.subarray(header.length).equals(stored)).toBe(true);
   });
 
   it('delivers through an alias and a catch-all', () => {
