@@ -17,14 +17,14 @@ const FAILED = 'Authentication failed';
  */
 export function refuseWithoutTls(ctx: ImapContext): void {
   const { session, services } = ctx;
-  if (tlsRequiredForPasswords(session, services.hooks)) {
-    throw no(
-      'PRIVACYREQUIRED',
-      session.loopback
-        ? 'This server requires TLS for passwords, even from this machine: use STARTTLS or port 993 first'
-        : 'Passwords are not accepted without TLS: use STARTTLS or port 993 first',
-    );
-  }
+  if (tlsRequiredForPasswords(session, services.hooks)) throw no('PRIVACYREQUIRED', tlsFirstText(session));
+}
+
+/** Why the login is refused, in words a user can act on. */
+export function tlsFirstText(session: { loopback: boolean }): string {
+  return session.loopback
+    ? 'This server requires TLS for passwords, even from this machine: use STARTTLS or port 993 first'
+    : 'Passwords are not accepted without TLS: use STARTTLS or port 993 first';
 }
 
 export async function loginWithPassword(

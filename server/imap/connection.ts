@@ -14,6 +14,7 @@ import { isStoreError } from '../store/errors.ts';
 import type { User } from '../store/types.ts';
 import { upgradeToTls } from '../net/listener.ts';
 import type { TlsProvider } from '../tls/context.ts';
+import { tlsFirstText } from './auth-flow.ts';
 import { capabilityList } from './capabilities.ts';
 import type { CommandOutcome, ImapContext, ImapServices, ImapSession, SessionState } from './context.ts';
 import { ResponseBuilder } from './encoder/index.ts';
@@ -27,8 +28,6 @@ import {
 } from './parser/index.ts';
 import { COMMANDS } from './registry.ts';
 import { writeViewUpdates } from './updates.ts';
-
-const PASSWORD_NEEDS_TLS = 'Passwords are not accepted without TLS: use STARTTLS or port 993 first';
 
 export class ImapConnection implements ImapSession {
   readonly id = crypto.randomBytes(8).toString('hex');
@@ -159,7 +158,7 @@ export class ImapConnection implements ImapSession {
             // A LOGIN's literal is the name or the password: refused before the client sends it.
             this.framer.rejectLiteral();
             await this.writeRaw(
-              this.statusBuffer(item.tag ?? '*', 'NO', PASSWORD_NEEDS_TLS, 'PRIVACYREQUIRED'),
+              this.statusBuffer(item.tag ?? '*', 'NO', tlsFirstText(this), 'PRIVACYREQUIRED'),
             );
             break;
           }
