@@ -113,6 +113,10 @@ describe('checkPasswordLogin', () => {
     const ok = await checkPasswordLogin(services, connection, decomposed, 'right', log);
     expect(ok.ok && ok.auth.user.username).toBe('josé@example.test');
     expect(checkAuthAllowed).toHaveBeenCalledWith(connection, 'josé@example.test');
+    // A name created decomposed is stored composed, so the composed login finds it.
+    await store.createUser({ username: 'rene\u0301@example.test', passwordHash: await hashPassword('pw') });
+    const rene = await checkPasswordLogin(services, connection, 'René@Example.test', 'pw', log);
+    expect(rene.ok && rene.auth.user.username).toBe('ren\u00e9@example.test');
   });
 
   it('refuses without checking the password when a rule or the login guard says so', async () => {
