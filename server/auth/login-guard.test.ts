@@ -81,6 +81,14 @@ describe('LoginGuard', () => {
     expect(guard.snapshot().accountsUnderAttack).toEqual([
       { username: 'owner@x', failures: 8, addresses: 8, since: new Date(1_000_000) },
     ]);
+    // Names that are no account are slowed alike (no telling them apart) but never reported.
+    for (let index = 0; index < 8; index++) {
+      const attempt = admitted(await guard.admit(`198.51.100.${index}`, 'nobody@x')).attempt;
+      attempt.failed('guess', { accountExists: false });
+    }
+    expect(admitted(await guard.admit('203.0.113.8', 'nobody@x')).delayMs).toBe(1000);
+    expect(alerts).toHaveLength(1);
+    expect(guard.snapshot().accountsUnderAttack.map((alert) => alert.username)).toEqual(['owner@x']);
     // The owner's known address: no delay. A new address: the account's delay, capped.
     expect(admitted(await guard.admit('192.0.2.1', 'owner@x')).delayMs).toBe(0);
     const stranger = admitted(await guard.admit('203.0.113.9', 'owner@x'));

@@ -81,8 +81,12 @@ export type Admission =
 /** One admitted attempt; exactly one of its three endings counts (later calls do nothing). */
 export interface LoginAttempt {
   succeeded(): void;
-  /** `password` only tells a repeated wrong password apart; it is kept as an HMAC, briefly. */
-  failed(password: string): void;
+  /**
+   * `password` only tells a repeated wrong password apart; it is kept as an HMAC, briefly. Failures
+   * for names that are no account count the same (the delays must not tell which names exist)
+   * but are never reported as an account under attack.
+   */
+  failed(password: string, details?: { accountExists: boolean }): void;
   /** Ended without a verdict on the password (the store failed, the client left). */
   abandoned(): void;
 }
@@ -105,6 +109,8 @@ interface AccountState {
   /** Address → time of the last successful login from it. */
   known: Map<string, number>;
   alertedAt: number;
+  /** Whether a failure said the account exists (only those are reported). */
+  exists: boolean;
 }
 
 const RECENT_WRONG_KEPT = 10;
@@ -193,8 +199,9 @@ export class LoginGuard {
           owner.known.set(address, this.now());
           if (owner.known.size > MAX_KNOWN_PER_ACCOUNT) owner.known.delete(owner.known.keys().next().value!);
         },
-        failed: (password) => {
+        failed: (password, details = { accountExists: true }) => {
           if (!end()) return;
+          if (details.accountExists) owner.exists = true;
           this.countFailure(address, state, account, owner, password);
         },
         abandoned: () => {
@@ -224,7 +231,7 @@ export class LoginGuard {
     }
     owner.failures.push({ at: now, address });
     if (owner.failures.length > MAX_ACCOUNT_FAILURES) owner.failures.shift();
-    if (owner.failures.length >= this.options.accountAlertAfter && owner.alertedAt === 0) {
+    if (owner.exists && owner.failures.length >= this.options.accountAlertAfter && owner.alertedAt === 0) {
       owner.alertedAt = now;
       this.onAlert(this.alertOf(account, owner));
     }
@@ -250,7 +257,7 @@ export class LoginGuard {
   private accountState(account: string, now: number): AccountState {
     let state = this.accounts.get(account);
     if (!state) {
-      state = { failures: [], inFlight: 0, known: new Map(), alertedAt: 0 };
+      state = { failures: [], inFlight: 0, known: new Map(), alertedAt: 0, exists: false };
       this.accounts.set(account, state);
     }
     const cutoff = now - this.options.windowMs;
@@ -277,7 +284,7 @@ export class LoginGuard {
     const accountsUnderAttack: AccountAlert[] = [];
     for (const account of this.accounts.keys()) {
       const state = this.accountState(account, now);
-      if (state.failures.length >= this.options.accountAlertAfter)
+      if (state.exists && state.failures.length >= this.options.accountAlertAfter)
         accountsUnderAttack.push(this.alertOf(account, state));
     }
     accountsUnderAttack.sort((a, b) => b.failures - a.failures);

@@ -17,7 +17,7 @@ import type { Config } from '../config/schema.ts';
 import type { ConnectionHooks, ConnectionSession } from '../hooks/types.ts';
 import type { Logger } from '../log.ts';
 import type { Store } from '../store/types.ts';
-import { authenticate, type AuthSuccess } from './authenticate.ts';
+import { checkCredentials, type AuthSuccess, type CredentialCheck } from './authenticate.ts';
 import type { LoginGuard } from './login-guard.ts';
 import { loginKey } from './login-key.ts';
 
@@ -87,17 +87,18 @@ export async function checkPasswordLogin(
     return { ok: false, reason: 'refused' };
   }
   const { attempt, delayMs } = admission;
-  let result: AuthSuccess | null;
+  let check: CredentialCheck;
   try {
     if (delayMs > 0) await sleep(delayMs);
-    result = await authenticate(services.store, username, password);
+    check = await checkCredentials(services.store, username, password);
   } catch (error) {
     attempt.abandoned();
     hooks.releaseAuthAttempt?.(connection, username);
     throw error;
   }
+  const result: AuthSuccess | null = check.success;
   if (!result) {
-    attempt.failed(password);
+    attempt.failed(password, { accountExists: 'accountExists' in check && check.accountExists });
     hooks.onAuthFailure?.(connection, username);
     log.info({ user: username }, 'login failed');
     return { ok: false, reason: 'failed' };
