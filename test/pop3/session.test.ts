@@ -226,7 +226,7 @@ describe('authentication', () => {
     expect(capa.lines).not.toContain('USER');
     expect(capa.lines.some((line) => line.startsWith('SASL'))).toBe(false);
     const refusal =
-      '-ERR [AUTH] Plaintext authentication disallowed on non-secure connections, use STLS first';
+      '-ERR [AUTH] Plaintext authentication disallowed on non-secure connections: use STLS or port 995 first';
     expect(await client.command(`USER ${account.username}`)).toBe(refusal);
     expect(await client.command(`AUTH PLAIN ${b64(`\0${account.username}\0${account.password}`)}`)).toBe(
       refusal,
