@@ -157,7 +157,10 @@ export async function startServer(config: Config, options: StartOptions = {}): P
   const sessions = new SessionRegistry(events);
   const hooks: ConnectionHooks = observeHooks(options.hooks ?? rules ?? ALLOW_ALL, events);
   const guard = new LoginGuard(guardOptions(config), (alert) => {
-    logger.warn({ user: alert.username, failures: alert.failures, addresses: alert.addresses }, 'many failed logins for one account');
+    logger.warn(
+      { user: alert.username, failures: alert.failures, addresses: alert.addresses },
+      'many failed logins for one account',
+    );
     events.publish('auth.alert', { ...alert, since: alert.since.toISOString() });
   });
   const ephemeral = options.ephemeralPorts ?? false;

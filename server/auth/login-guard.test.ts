@@ -55,7 +55,9 @@ describe('LoginGuard', () => {
 
   it('lets a waiting attempt in when one in flight succeeds (a phone opening many connections)', async () => {
     const guard = new LoginGuard(options);
-    const attempts = await Promise.all([0, 1, 2].map(async () => admitted(await guard.admit('10.0.0.4', 'a@x')).attempt));
+    const attempts = await Promise.all(
+      [0, 1, 2].map(async () => admitted(await guard.admit('10.0.0.4', 'a@x')).attempt),
+    );
     const waiting = guard.admit('10.0.0.4', 'a@x');
     attempts[0]!.succeeded();
     expect((await waiting).admitted).toBe(true);
@@ -63,7 +65,8 @@ describe('LoginGuard', () => {
 
   it('counts the same wrong password for the same account from one address once', async () => {
     const guard = new LoginGuard(options);
-    for (let index = 0; index < 5; index++) admitted(await guard.admit('10.0.0.5', 'a@x')).attempt.failed('old');
+    for (let index = 0; index < 5; index++)
+      admitted(await guard.admit('10.0.0.5', 'a@x')).attempt.failed('old');
     expect((await guard.admit('10.0.0.5', 'a@x')).admitted).toBe(true);
   });
 
@@ -75,9 +78,7 @@ describe('LoginGuard', () => {
     for (let index = 0; index < 8; index++) {
       admitted(await guard.admit(`198.51.100.${index}`, 'owner@x')).attempt.failed('guess');
     }
-    expect(alerts).toEqual([
-      { username: 'owner@x', failures: 6, addresses: 6, since: new Date(1_000_000) },
-    ]);
+    expect(alerts).toEqual([{ username: 'owner@x', failures: 6, addresses: 6, since: new Date(1_000_000) }]);
     expect(guard.snapshot().accountsUnderAttack).toEqual([
       { username: 'owner@x', failures: 8, addresses: 8, since: new Date(1_000_000) },
     ]);

@@ -300,7 +300,8 @@ export class LoginGuard {
     }
     for (const [account, state] of this.accounts) {
       this.accountState(account, now);
-      for (const [address, at] of state.known) if (now - at > this.options.knownAddressMs) state.known.delete(address);
+      for (const [address, at] of state.known)
+        if (now - at > this.options.knownAddressMs) state.known.delete(address);
       if (state.inFlight === 0 && state.failures.length === 0 && state.known.size === 0)
         this.accounts.delete(account);
     }

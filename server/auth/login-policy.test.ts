@@ -128,10 +128,12 @@ describe('checkPasswordLogin', () => {
         ),
     };
     const ruled = fixture(hooks);
-    expect(await checkPasswordLogin(ruled.services, connection, 'Alice@example.test ', 'right', log)).toEqual({
-      ok: false,
-      reason: 'refused',
-    });
+    expect(await checkPasswordLogin(ruled.services, connection, 'Alice@example.test ', 'right', log)).toEqual(
+      {
+        ok: false,
+        reason: 'refused',
+      },
+    );
     expect(ruled.getCredentials).not.toHaveBeenCalled();
 
     const releaseAuthAttempt = vi.fn();
@@ -140,10 +142,12 @@ describe('checkPasswordLogin', () => {
       await checkPasswordLogin(locked.services, connection, 'alice@example.test', `wrong ${attempt}`, log);
     }
     locked.getCredentials.mockClear();
-    expect(await checkPasswordLogin(locked.services, connection, 'alice@example.test', 'right', log)).toEqual({
-      ok: false,
-      reason: 'refused',
-    });
+    expect(await checkPasswordLogin(locked.services, connection, 'alice@example.test', 'right', log)).toEqual(
+      {
+        ok: false,
+        reason: 'refused',
+      },
+    );
     expect(locked.getCredentials).not.toHaveBeenCalled();
     // The rules' reserved attempt is given back: it was not a wrong password.
     expect(releaseAuthAttempt).toHaveBeenCalledTimes(1);

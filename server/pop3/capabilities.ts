@@ -8,7 +8,10 @@ import type { Pop3Session } from './context.ts';
 
 export const SASL_MECHANISMS = ['PLAIN', 'LOGIN'] as const;
 
-export function capabilityList(session: Pick<Pop3Session, 'state' | 'secure'>, tlsRequired: boolean): string[] {
+export function capabilityList(
+  session: Pick<Pop3Session, 'state' | 'secure'>,
+  tlsRequired: boolean,
+): string[] {
   const capabilities = ['TOP', 'UIDL', 'RESP-CODES', 'AUTH-RESP-CODE', 'PIPELINING'];
   if (session.state === 'authorization') {
     if (!tlsRequired) capabilities.push('USER', `SASL ${SASL_MECHANISMS.join(' ')}`);

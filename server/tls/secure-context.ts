@@ -35,7 +35,11 @@ export const TLS12_CIPHERS = [
 ];
 
 /** OpenSSL's TLS 1.3 defaults, named so a change of Node's defaults cannot widen them. */
-export const TLS13_CIPHERSUITES = ['TLS_AES_256_GCM_SHA384', 'TLS_CHACHA20_POLY1305_SHA256', 'TLS_AES_128_GCM_SHA256'];
+export const TLS13_CIPHERSUITES = [
+  'TLS_AES_256_GCM_SHA384',
+  'TLS_CHACHA20_POLY1305_SHA256',
+  'TLS_AES_128_GCM_SHA256',
+];
 
 export function secureContextOf(pair: PemPair): tls.SecureContext {
   return tls.createSecureContext({

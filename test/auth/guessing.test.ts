@@ -20,7 +20,12 @@ interface LoginOutcome {
 }
 
 /** One connection from `localAddress`: greeting, one LOGIN, the tagged reply, close. */
-function imapLogin(port: number, localAddress: string, username: string, password: string): Promise<LoginOutcome> {
+function imapLogin(
+  port: number,
+  localAddress: string,
+  username: string,
+  password: string,
+): Promise<LoginOutcome> {
   return new Promise((resolve, reject) => {
     const socket = net.connect({ port, host: '127.0.0.1', localAddress });
     let buffer = '';
@@ -160,7 +165,9 @@ describe('password guessing', () => {
       );
       expect(outcomes.filter((outcome) => outcome.reply !== null).length).toBeGreaterThan(3);
       expect(checked).toHaveBeenCalledTimes(3);
-      expect((await imapLogin(test.imapPort, '127.0.0.20', 'dave@example.com', PASSWORD)).reply).toMatch(/^a NO/);
+      expect((await imapLogin(test.imapPort, '127.0.0.20', 'dave@example.com', PASSWORD)).reply).toMatch(
+        /^a NO/,
+      );
       // From another address the owner logs in: the account was never locked.
       expect(isOk(await imapLogin(test.imapPort, '127.0.0.21', 'dave@example.com', PASSWORD))).toBe(true);
       // Successful logins are given back: they never add up to a lockout.

@@ -271,7 +271,13 @@ describe('mallard panel: cross-site protection and static files', () => {
       const response = await raw(panel.url, { path: '/panel/session', headers: { host } });
       expect(response.status, host).toBe(421);
     }
-    for (const host of [`127.0.0.1:${port}`, `127.1.2.3:${port}`, `localhost:${port}`, `[::1]:${port}`, 'LOCALHOST']) {
+    for (const host of [
+      `127.0.0.1:${port}`,
+      `127.1.2.3:${port}`,
+      `localhost:${port}`,
+      `[::1]:${port}`,
+      'LOCALHOST',
+    ]) {
       const response = await raw(panel.url, { path: '/panel/session', headers: { host } });
       expect(response.status, host).not.toBe(421);
     }

@@ -82,7 +82,12 @@ function sClient(listener: Listener, args: string[], renegotiate = false): Promi
 
 describe.each(LISTENERS)('$name', (listener) => {
   it('offers TLS 1.2 with ECDHE and AEAD only', async () => {
-    for (const weak of ['AES128-SHA', 'AES256-GCM-SHA384', 'ECDHE-RSA-AES128-SHA', 'ECDHE-RSA-AES256-SHA384']) {
+    for (const weak of [
+      'AES128-SHA',
+      'AES256-GCM-SHA384',
+      'ECDHE-RSA-AES128-SHA',
+      'ECDHE-RSA-AES256-SHA384',
+    ]) {
       expect((await sClient(listener, ['-tls1_2', '-cipher', weak])).cipher, weak).toBeNull();
     }
     for (const strong of ['ECDHE-RSA-AES128-GCM-SHA256', 'ECDHE-RSA-CHACHA20-POLY1305']) {

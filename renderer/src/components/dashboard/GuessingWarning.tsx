@@ -13,12 +13,20 @@ import { formatDate } from '../format.ts';
 
 export function GuessingWarning({ auth }: { auth: StatusJson['auth'] | undefined }) {
   const queryClient = useQueryClient();
-  const onAlert = useCallback(() => void queryClient.invalidateQueries({ queryKey: ['status'] }), [queryClient]);
+  const onAlert = useCallback(
+    () => void queryClient.invalidateQueries({ queryKey: ['status'] }),
+    [queryClient],
+  );
   useEvents(onAlert, ['auth.alert']);
   if (!auth || auth.accountsUnderAttack.length === 0) return null;
   const locked = auth.lockedAddresses;
   return (
-    <Alert color="orange" variant="light" title="Someone is guessing passwords" data-testid="guessing-warning">
+    <Alert
+      color="orange"
+      variant="light"
+      title="Someone is guessing passwords"
+      data-testid="guessing-warning"
+    >
       <List size="sm" spacing={2}>
         {auth.accountsUnderAttack.map((account) => (
           <List.Item key={account.username} data-testid="guessed-account">
@@ -29,7 +37,8 @@ export function GuessingWarning({ auth }: { auth: StatusJson['auth'] | undefined
       </List>
       <Text size="sm" mt="xs">
         The accounts stay usable from the devices that already log in to them; logins from elsewhere are
-        slowed down{locked > 0 ? `, and ${locked} guessing address${locked === 1 ? ' is' : 'es are'} locked out` : ''}.
+        slowed down
+        {locked > 0 ? `, and ${locked} guessing address${locked === 1 ? ' is' : 'es are'} locked out` : ''}.
         If a password may be weak, change it on the user&apos;s page; a connection rule can block a network
         for good.
       </Text>
