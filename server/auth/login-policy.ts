@@ -47,7 +47,7 @@ export function tlsRequiredForPasswords(
   hooks: Pick<ConnectionHooks, 'requiresTls'>,
 ): boolean {
   if (session.secure) return false;
-  if (!session.loopback) return true;
+  if (!passwordsAllowed(session)) return true;
   return hooks.requiresTls?.(session.connection) ?? false;
 }
 
