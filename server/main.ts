@@ -7,6 +7,7 @@ import type { EventBus } from './admin/events.ts';
 import type { LogBuffer } from './admin/log-buffer.ts';
 import type { AdminOptions, AdminServer } from './admin/server.ts';
 import type { SessionRegistry } from './admin/sessions.ts';
+import { LoginGuard, type LoginGuardOptions } from './auth/login-guard.ts';
 import type { Config } from './config/schema.ts';
 import type { RuleHooks } from './hooks/runner.ts';
 import type { ConnectionHooks } from './hooks/types.ts';
@@ -108,6 +109,8 @@ export interface RunningServer {
   events: EventBus;
   /** The admin API; null when admin.port is 0. */
   admin: AdminServer | null;
+  /** Password guessing: per-address lockouts, per-account slow-down and alerts. */
+  guard: LoginGuard;
   stop(): Promise<void>;
 }
 
@@ -118,6 +121,21 @@ function portOf(configured: number, ephemeral: boolean): number {
 /** A listener's port, 0 (no listener) when its protocol is switched off (`enabled: false`). */
 function listenPort(section: { enabled: boolean }, configured: number, ephemeral: boolean): number {
   return section.enabled ? portOf(configured, ephemeral) : 0;
+}
+
+/** The login guard's settings from the `auth` section. */
+function guardOptions(config: Config): LoginGuardOptions {
+  const auth = config.auth;
+  return {
+    addressFailureLimit: auth.address_failure_limit,
+    windowMs: auth.failure_window * 1000,
+    lockoutMs: auth.address_lockout * 1000,
+    baseDelayMs: auth.base_delay_ms,
+    maxDelayMs: Math.max(auth.max_delay_ms, auth.base_delay_ms),
+    accountSlowdownAfter: auth.account_slowdown_after,
+    accountAlertAfter: auth.account_alert_after,
+    knownAddressMs: auth.known_address_days * 24 * 3600_000,
+  };
 }
 
 export async function startServer(config: Config, options: StartOptions = {}): Promise<RunningServer> {
@@ -134,7 +152,6 @@ export async function startServer(config: Config, options: StartOptions = {}): P
   const { SessionRegistry } = await import('./admin/sessions.ts');
   const { observeHooks } = await import('./admin/hook-events.ts');
   const { ALLOW_ALL } = await import('./hooks/types.ts');
-  const { AuthThrottle } = await import('./auth/throttle.ts');
   const { MailboxStates } = await import('./imap/mailbox-state.ts');
   const { VERSION } = await import('./version.ts');
   const logs = options.logBuffer ?? (options.logger ? null : new LogBuffer());
@@ -149,6 +166,13 @@ export async function startServer(config: Config, options: StartOptions = {}): P
   const events = new EventBus();
   const sessions = new SessionRegistry(events);
   const hooks: ConnectionHooks = observeHooks(options.hooks ?? rules ?? ALLOW_ALL, events);
+  const guard = new LoginGuard(guardOptions(config), (alert) => {
+    logger.warn(
+      { user: alert.username, failures: alert.failures, addresses: alert.addresses },
+      'many failed logins for one account',
+    );
+    events.publish('auth.alert', { ...alert, since: alert.since.toISOString() });
+  });
   const ephemeral = options.ephemeralPorts ?? false;
   const { startImap } = await import('./imap/server.ts');
   const services = {
@@ -156,7 +180,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     store,
     follower,
     hooks,
-    throttle: new AuthThrottle(),
+    guard,
     logger,
     userSessions: new Map(),
     mailboxStates: new MailboxStates(follower),
@@ -206,6 +230,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
             certificates: tls.certificates,
             startedAt,
             admin: null,
+            guard,
           },
           {
             ...options.admin,
@@ -246,6 +271,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     sessions,
     events,
     admin,
+    guard,
     async stop() {
       await admin?.stop();
       await Promise.all([imap.stop(), pop3.stop(), lmtp.stop(), smtp.stop()]);

@@ -77,6 +77,24 @@ export function configDefaults() {
       /** Allow passwords without TLS from loopback (local tools, a webmail on the same machine). */
       plaintext_auth_on_loopback: true,
     },
+    /** Password guessing (server/auth/login-guard.ts; README "Security"). */
+    auth: {
+      /** Failed logins from one address (IPv6: its /64) before it is locked out. */
+      address_failure_limit: 10,
+      /** Seconds failures are counted for, per address and per account. */
+      failure_window: 900,
+      /** Seconds a guessing address stays locked out. */
+      address_lockout: 900,
+      /** Delay after the first failure (milliseconds); it doubles per failure up to max_delay_ms. */
+      base_delay_ms: 250,
+      max_delay_ms: 8000,
+      /** Failures for one account (any address) before logins from its unknown addresses are slowed. */
+      account_slowdown_after: 10,
+      /** Failures for one account (any address) before the admin API and panel report it. */
+      account_alert_after: 20,
+      /** Days an address the account logged in from is its owner's (never slowed for it). */
+      known_address_days: 30,
+    },
     limits: {
       /** Largest message accepted by APPEND, LMTP and SMTP, in bytes. */
       max_message_size: 64 * 1024 * 1024,

@@ -7,13 +7,14 @@ import crypto from 'node:crypto';
 import net from 'node:net';
 import zlib from 'node:zlib';
 import { clientNameOf, tlsDetails, type SessionHandle } from '../admin/sessions.ts';
-import { plaintextAuthAllowedFrom } from '../auth/login-policy.ts';
+import { plaintextAuthAllowedFrom, tlsRequiredForPasswords } from '../auth/login-policy.ts';
 import { type ConnectionSession, connectionSessionOf } from '../hooks/types.ts';
 import type { Logger } from '../log.ts';
 import { isStoreError } from '../store/errors.ts';
 import type { User } from '../store/types.ts';
 import { upgradeToTls } from '../net/listener.ts';
 import type { TlsProvider } from '../tls/context.ts';
+import { tlsFirstText } from './auth-flow.ts';
 import { capabilityList } from './capabilities.ts';
 import type { CommandOutcome, ImapContext, ImapServices, ImapSession, SessionState } from './context.ts';
 import { ResponseBuilder } from './encoder/index.ts';
@@ -156,6 +157,14 @@ export class ImapConnection implements ImapSession {
       if (!item) return;
       switch (item.type) {
         case 'literal-request':
+          if (this.refusesLiteralLogin(item.command)) {
+            // A LOGIN's literal is the name or the password: refused before the client sends it.
+            this.framer.rejectLiteral();
+            await this.writeRaw(
+              this.statusBuffer(item.tag ?? '*', 'NO', tlsFirstText(this), 'PRIVACYREQUIRED'),
+            );
+            break;
+          }
           // The framer refuses literals over the limits itself (as an error item): this one fits.
           this.framer.acceptLiteral();
           await this.writeRaw(Buffer.from('+ Ready for literal data\r\n'));
@@ -374,8 +383,16 @@ export class ImapConnection implements ImapSession {
 
   // --- session operations offered to commands ---
 
+  private refusesLiteralLogin(command: string | null): boolean {
+    return (
+      this.state === 'not-authenticated' &&
+      command?.toUpperCase() === 'LOGIN' &&
+      tlsRequiredForPasswords(this, this.services.hooks)
+    );
+  }
+
   capabilities(): string[] {
-    return capabilityList(this, this.services.config);
+    return capabilityList(this, this.services.config, tlsRequiredForPasswords(this, this.services.hooks));
   }
 
   private login(user: User): void {
