@@ -9,6 +9,7 @@ import type { Store } from '../types.ts';
 import { DATABASE_FILE } from './database.ts';
 import { MIGRATIONS, SCHEMA_VERSION } from './schema.ts';
 import { SqliteStore } from './store.ts';
+import { ThreadedSqliteStore } from './thread.ts';
 
 function tempDir(): string {
   return fs.mkdtempSync(path.join(os.tmpdir(), 'mallard-store-'));
@@ -19,49 +20,65 @@ function removeDir(dir: string): void {
 }
 
 /** Closes the store after checking that its bookkeeping still adds up. */
-async function closeChecked(store: SqliteStore): Promise<void> {
+async function closeChecked(store: SqliteStore | ThreadedSqliteStore): Promise<void> {
   const problems = await store.checkIntegrity();
   await store.close();
   expect(problems).toEqual([]);
 }
 
-storeContractSuite('sqlite', async () => {
-  const dir = tempDir();
-  const store = await SqliteStore.open(dir);
-  return {
-    store,
-    async cleanup() {
-      try {
-        await closeChecked(store);
-      } finally {
-        removeDir(dir);
-      }
-    },
-  };
-});
+/** The two ways to run the engine: on the caller's thread (CLI) and on its own thread (the server). */
+const VARIANTS = [
+  {
+    name: 'sqlite',
+    open: (dir: string) => SqliteStore.open(dir),
+    workerScript: 'server/store/sqlite/append-worker.ts',
+  },
+  {
+    name: 'sqlite (own thread)',
+    open: (dir: string) => ThreadedSqliteStore.open(dir),
+    workerScript: 'server/store/sqlite/thread-append-worker.ts',
+  },
+];
 
-storeProcessSuite('sqlite', async () => {
-  const dir = tempDir();
-  let store = await SqliteStore.open(dir);
-  return {
-    get store(): Store {
-      return store;
-    },
-    async reopen() {
-      await store.close();
-      store = await SqliteStore.open(dir);
-      return store;
-    },
-    workerArgs: ['server/store/sqlite/append-worker.ts', dir],
-    async cleanup() {
-      try {
-        await closeChecked(store);
-      } finally {
-        removeDir(dir);
-      }
-    },
-  };
-});
+for (const variant of VARIANTS) {
+  storeContractSuite(variant.name, async () => {
+    const dir = tempDir();
+    const store = await variant.open(dir);
+    return {
+      store,
+      async cleanup() {
+        try {
+          await closeChecked(store);
+        } finally {
+          removeDir(dir);
+        }
+      },
+    };
+  });
+
+  storeProcessSuite(variant.name, async () => {
+    const dir = tempDir();
+    let store = await variant.open(dir);
+    return {
+      get store(): Store {
+        return store;
+      },
+      async reopen() {
+        await store.close();
+        store = await variant.open(dir);
+        return store;
+      },
+      workerArgs: [variant.workerScript, dir],
+      async cleanup() {
+        try {
+          await closeChecked(store);
+        } finally {
+          removeDir(dir);
+        }
+      },
+    };
+  });
+}
 
 async function rejectsWith(promise: Promise<unknown>, code: string): Promise<void> {
   const error = await promise.then(
