@@ -1,6 +1,6 @@
 /**
- * The store thread: holds the one SqliteStore of the threaded engine (thread.ts) and runs each
- * forwarded call on it, one after the other, off the server's event loop. Statements, COMMITs and
+ * A store thread: holds one SqliteStore (connection) of the threaded engine (thread.ts) and runs
+ * each forwarded call on it, one after the other, off the server's event loop. Statements, COMMITs and
  * their fsyncs block only this thread; a call whose caller stopped waiting is skipped (see
  * CallRequest.deadline). Loaded through thread-entry.mjs, which registers the TypeScript loader.
  */
@@ -55,10 +55,11 @@ function packResult(method: ForwardedMethod, value: unknown): { value: unknown; 
 }
 
 async function runCall(store: SqliteStore, request: CallRequest): Promise<void> {
-  stall?.(request.args);
   // The caller has already been answered UNAVAILABLE: doing the work now would surprise it (a
   // write it was told to retry would land as well as the retry).
   if (Date.now() > request.deadline) return;
+  // After the deadline check, as a disk freezing mid-commit would: the call has started.
+  stall?.(request.args);
   const args = request.args;
   const bodyAt = BODY_ARGUMENT[request.method];
   if (bodyAt !== undefined && args[bodyAt] instanceof Uint8Array) args[bodyAt] = asBuffer(args[bodyAt]);

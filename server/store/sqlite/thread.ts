@@ -1,8 +1,13 @@
 /**
- * The embedded engine on its own thread: a Store on the main thread that forwards every call to a
- * worker thread holding the SqliteStore (thread-worker.ts). better-sqlite3 is synchronous, so on the
- * event loop every statement, COMMIT and fsync stopped every session; here they stop only the store
- * thread, and the event loop keeps answering greetings, NOOPs and IDLE.
+ * The embedded engine off the event loop: a Store on the main thread that forwards every call to
+ * worker threads holding SqliteStores (thread-worker.ts, one connection each). better-sqlite3 is
+ * synchronous, so on the event loop every statement, COMMIT and fsync stopped every session; here
+ * they stop only a store thread, and the event loop keeps answering greetings, NOOPs and IDLE.
+ *
+ * Two threads: a writer for every call that may write, and a reader for the calls that only read.
+ * In WAL mode readers never wait for the writer, so a write stuck in fsync (a frozen or slow disk)
+ * holds up the writes queued behind it, not logins, SELECT, FETCH or the journal that drives NOOP
+ * and IDLE. A reader sees every write already answered: its next statement starts a fresh snapshot.
  *
  * Each call has a deadline (`callTimeoutMs`): a call not answered by then rejects with StoreError
  * UNAVAILABLE (IMAP NO [UNAVAILABLE], POP3 -ERR [SYS/TEMP], LMTP/SMTP 451 4.3.0), so one frozen
@@ -21,9 +26,7 @@
  * buffer that is transferred, not cloned; bodies read back are transferred without a copy.
  */
 import path from 'node:path';
-import { Worker } from 'node:worker_threads';
 import type { MimeIndex } from '../../mime/types.ts';
-import { StoreError } from '../errors.ts';
 import type {
   Address,
   AppendOptions,
@@ -56,193 +59,96 @@ import type {
   UserQuery,
 } from '../types.ts';
 import { DATABASE_FILE, BUSY_TIMEOUT_MS } from './database.ts';
-import type { SqliteStore, SqliteStoreOptions, SqliteStoreStats } from './store.ts';
-import {
-  asBuffer,
-  fromErrorData,
-  transferable,
-  type ForwardedMethod,
-  type Reply,
-  type Request,
-  type WorkerData,
-} from './thread-protocol.ts';
+import type { SqliteStoreOptions, SqliteStoreStats } from './store.ts';
+import { StoreLane, type Args, type LaneEvents, type Result } from './thread-lane.ts';
+import { transferable, type ForwardedMethod } from './thread-protocol.ts';
 
 /** How long a call may take before its caller is answered UNAVAILABLE. */
 export const DEFAULT_CALL_TIMEOUT_MS = 10_000;
 
-export interface ThreadedSqliteStoreOptions extends SqliteStoreOptions {
+export interface ThreadedSqliteStoreOptions extends SqliteStoreOptions, LaneEvents {
   callTimeoutMs?: number;
-  /** Told about an answer that came after its deadline (e.g. a write that committed late). */
-  onLateAnswer?: (method: string, outcome: 'result' | 'error', elapsedMs: number) => void;
-  /** Told when the store thread stops unexpectedly (it is started again on the next call). */
-  onThreadExit?: (detail: string) => void;
 }
 
-interface PendingCall {
-  method: string;
-  startedAt: number;
-  resolve: (value: unknown) => void;
-  reject: (error: Error) => void;
-  timer: NodeJS.Timeout;
-}
-
-type Args<M extends ForwardedMethod> = Parameters<SqliteStore[M]>;
-type Result<M extends ForwardedMethod> = Awaited<ReturnType<SqliteStore[M]>>;
-
-const ENTRY = new URL('./thread-entry.mjs', import.meta.url);
+/**
+ * Calls that only read go to the reader thread; everything else to the writer. readMimeIndex may
+ * write (it rebuilds a missing index), which the reader's own connection can do like any other.
+ */
+const READS: ReadonlySet<ForwardedMethod> = new Set<ForwardedMethod>([
+  'getUser',
+  'getUserByUsername',
+  'listUsers',
+  'getCredentials',
+  'listAddresses',
+  'resolveRecipient',
+  'listAppPasswords',
+  'listMailboxes',
+  'getMailbox',
+  'getMailboxById',
+  'mailboxCounts',
+  'listMessages',
+  'getMessage',
+  'readBlob',
+  'readBlobs',
+  'readMimeIndex',
+  'listKeywords',
+  'journalHead',
+  'readJournal',
+  'listRules',
+  'rulesVersion',
+  'getQuota',
+  'stats',
+  'settings',
+  'checkIntegrity',
+]);
 
 export class ThreadedSqliteStore implements Store {
   readonly engine = 'sqlite';
   readonly file: string;
   readonly callTimeoutMs: number;
-  private readonly workerData: WorkerData;
-  private worker: Worker | null = null;
-  private readonly pending = new Map<number, PendingCall>();
-  /** Ids of calls whose deadline passed, with their method and start, until their answer comes. */
-  private readonly abandoned = new Map<number, { method: string; startedAt: number }>();
-  private nextId = 1;
-  private closing: Promise<void> | null = null;
+  private readonly writer: StoreLane;
+  private readonly reader: StoreLane;
 
-  private constructor(
-    dataDir: string,
-    private readonly options: ThreadedSqliteStoreOptions,
-  ) {
+  private constructor(dataDir: string, options: ThreadedSqliteStoreOptions) {
     this.file = path.join(dataDir, DATABASE_FILE);
     this.callTimeoutMs = options.callTimeoutMs ?? DEFAULT_CALL_TIMEOUT_MS;
-    this.workerData = {
-      dataDir,
-      journalRetentionMs: options.journalRetentionMs,
-      // Half the deadline at most: a lock wait must fail (definitely, nothing written) before the
-      // deadline makes the outcome unknown.
-      busyTimeoutMs: options.busyTimeoutMs ?? Math.min(BUSY_TIMEOUT_MS, Math.floor(this.callTimeoutMs / 2)),
-    };
-  }
-
-  /** Starts the store thread and waits until it has opened the database (its errors are ours). */
-  static async open(dataDir: string, options: ThreadedSqliteStoreOptions = {}): Promise<ThreadedSqliteStore> {
-    const store = new ThreadedSqliteStore(dataDir, options);
-    await store.start();
-    return store;
-  }
-
-  private start(): Promise<void> {
-    const worker = new Worker(ENTRY, { workerData: this.workerData });
-    this.worker = worker;
-    return new Promise<void>((resolve, reject) => {
-      let opened = false;
-      worker.on('message', (reply: Reply) => {
-        if (reply.type === 'opened') {
-          opened = true;
-          this.updateRef(); // held until now: an awaited open must keep the process alive
-          resolve();
-        } else if (reply.type === 'open-failed') {
-          reject(fromErrorData(reply.error));
-        } else {
-          this.settle(reply);
-        }
-      });
-      worker.on('error', (error) => {
-        if (!opened) reject(error);
-        this.options.onThreadExit?.(`store thread failed: ${error.message}`);
-      });
-      worker.on('exit', (code) => {
-        if (this.worker === worker) this.worker = null;
-        if (!opened) reject(new StoreError('UNAVAILABLE', `the store thread stopped (exit ${code})`));
-        this.failPending(`the store thread stopped (exit ${code})`);
-        if (this.closing === null) this.options.onThreadExit?.(`store thread exited with code ${code}`);
-      });
-    });
-  }
-
-  /** Forwards one call; rejects UNAVAILABLE when the thread has not answered by the deadline. */
-  private call<M extends ForwardedMethod>(
-    method: M,
-    args: Args<M>,
-    transfer: ArrayBuffer[] = [],
-  ): Promise<Result<M>> {
-    if (this.closing) return Promise.reject(new StoreError('UNAVAILABLE', 'the store is closed'));
-    if (!this.worker) void this.start().catch(() => undefined); // thread died: start a new one
-    const worker = this.worker!;
-    const id = this.nextId++;
-    const startedAt = Date.now();
-    return new Promise<Result<M>>((resolve, reject) => {
-      const timer = setTimeout(() => this.expire(id), this.callTimeoutMs);
-      timer.unref();
-      this.pending.set(id, {
-        method,
-        startedAt,
-        resolve: resolve as (value: unknown) => void,
-        reject,
-        timer,
-      });
-      const request: Request = {
-        type: 'call',
-        id,
-        method,
-        args: args as unknown[],
-        deadline: startedAt + this.callTimeoutMs,
-      };
-      try {
-        worker.postMessage(request, transfer);
-      } catch (error) {
-        // Something that cannot be cloned (a function, a symbol): a bad argument, not an outage.
-        this.pending.delete(id);
-        clearTimeout(timer);
-        reject(
-          new StoreError('INVALID', `cannot pass the arguments of ${method}: ${(error as Error).message}`),
-        );
-      }
-      this.updateRef();
-    });
-  }
-
-  private expire(id: number): void {
-    const call = this.pending.get(id);
-    if (!call) return;
-    this.pending.delete(id);
-    this.abandoned.set(id, { method: call.method, startedAt: call.startedAt });
-    this.updateRef();
-    call.reject(
-      new StoreError(
-        'UNAVAILABLE',
-        `the store did not answer ${call.method} within ${this.callTimeoutMs} ms`,
-      ),
+    // Half the deadline at most: a wait for another process's write lock must end in a definite
+    // UNAVAILABLE (nothing written) before the deadline makes the outcome unknown.
+    const busyTimeoutMs =
+      options.busyTimeoutMs ?? Math.min(BUSY_TIMEOUT_MS, Math.floor(this.callTimeoutMs / 2));
+    const events = { onLateAnswer: options.onLateAnswer, onThreadExit: options.onThreadExit };
+    this.writer = new StoreLane(
+      { dataDir, busyTimeoutMs, journalRetentionMs: options.journalRetentionMs },
+      this.callTimeoutMs,
+      events,
+    );
+    // Pruning the journal is a write: the writer does it.
+    this.reader = new StoreLane(
+      { dataDir, busyTimeoutMs, journalRetentionMs: 0 },
+      this.callTimeoutMs,
+      events,
     );
   }
 
-  private settle(reply: Extract<Reply, { id: number }>): void {
-    const call = this.pending.get(reply.id);
-    if (!call) {
-      // An answer after the deadline: its caller has moved on. Drop it, but say so: a late write
-      // result means the write did happen.
-      const late = this.abandoned.get(reply.id);
-      this.abandoned.delete(reply.id);
-      if (late) this.options.onLateAnswer?.(late.method, reply.type, Date.now() - late.startedAt);
-      return;
+  /** Starts both threads and waits until they have opened the database (their errors are ours). */
+  static async open(dataDir: string, options: ThreadedSqliteStoreOptions = {}): Promise<ThreadedSqliteStore> {
+    const store = new ThreadedSqliteStore(dataDir, options);
+    // Opening migrates the schema, which is safe with several connections at once.
+    const started = await Promise.allSettled([store.writer.start(), store.reader.start()]);
+    const failed = started.find((outcome) => outcome.status === 'rejected');
+    if (failed) {
+      await store.close();
+      throw failed.reason;
     }
-    this.pending.delete(reply.id);
-    clearTimeout(call.timer);
-    this.updateRef();
-    if (reply.type === 'result') call.resolve(unpackResult(call.method, reply.value));
-    else call.reject(fromErrorData(reply.error));
+    return store;
   }
 
-  private failPending(reason: string): void {
-    for (const call of this.pending.values()) {
-      clearTimeout(call.timer);
-      call.reject(new StoreError('UNAVAILABLE', reason));
-    }
-    this.pending.clear();
-    this.abandoned.clear();
-  }
-
-  /**
-   * The thread keeps the process alive only while a call waits for it: a CLI command awaiting a
-   * result must not exit early, and an idle store must not keep a finished process running.
-   */
-  private updateRef(): void {
-    if (this.pending.size > 0 || this.closing) this.worker?.ref();
-    else this.worker?.unref();
+  private call<M extends ForwardedMethod>(
+    method: M,
+    args: Args<M>,
+    transfer?: ArrayBuffer[],
+  ): Promise<Result<M>> {
+    return (READS.has(method) ? this.reader : this.writer).call(method, args, transfer);
   }
 
   /** Appended bodies go over in a buffer of their own, transferred (the caller keeps its Buffer). */
@@ -521,24 +427,9 @@ export class ThreadedSqliteStore implements Store {
     return this.call('checkIntegrity', []);
   }
 
-  /**
-   * Closes the database on its thread once the calls before have run, then lets the thread end.
-   * A thread that does not answer within the deadline (stuck in a frozen fsync) is terminated.
-   */
-  close(): Promise<void> {
-    this.closing ??= this.closeThread();
-    return this.closing;
-  }
-
-  private async closeThread(): Promise<void> {
-    const worker = this.worker;
-    if (!worker) return;
-    this.updateRef();
-    const exited = new Promise<void>((resolve) => worker.once('exit', () => resolve()));
-    worker.postMessage({ type: 'close', id: this.nextId++ } satisfies Request);
-    const timer = setTimeout(() => void worker.terminate(), this.callTimeoutMs);
-    await exited;
-    clearTimeout(timer);
+  /** Closes both threads, each after the calls sent to it before. */
+  async close(): Promise<void> {
+    await Promise.all([this.writer.close(), this.reader.close()]);
   }
 }
 
@@ -547,15 +438,4 @@ export function openThreadedSqliteStore(
   options?: ThreadedSqliteStoreOptions,
 ): Promise<ThreadedSqliteStore> {
   return ThreadedSqliteStore.open(dataDir, options);
-}
-
-/** Bodies arrive as Uint8Arrays over transferred memory: make them Buffers again, without copying. */
-function unpackResult(method: string, value: unknown): unknown {
-  if (method === 'readBlob' && value instanceof Uint8Array) return asBuffer(value);
-  if (method === 'readBlobs' && value instanceof Map) {
-    const blobs = new Map<string, Buffer>();
-    for (const [key, bytes] of value as Map<string, Uint8Array>) blobs.set(key, asBuffer(bytes));
-    return blobs;
-  }
-  return value;
 }
