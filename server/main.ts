@@ -70,7 +70,8 @@ function openThreadedStore(config: Config, logger?: Logger): Promise<Store> {
     // journal announces the message anyway. Worth a line for whoever reads about a duplicate.
     onLateAnswer: (method, outcome, elapsedMs) =>
       logger?.warn({ method, outcome, elapsedMs }, 'store call finished after its deadline'),
-    onThreadExit: (detail) => logger?.error({ detail }, 'store thread stopped; starting a new one'),
+    onThreadExit: (detail) =>
+      logger?.error({ detail }, 'store thread stopped; a new one starts with the next call'),
   });
 }
 

@@ -51,6 +51,8 @@ export type Reply =
 
 /** What the worker needs to open the store. */
 export interface WorkerData {
+  /** The writer takes every call that may write; the reader only reads (see thread.ts). */
+  role: 'writer' | 'reader';
   dataDir: string;
   journalRetentionMs?: number;
   busyTimeoutMs?: number;

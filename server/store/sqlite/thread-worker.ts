@@ -22,7 +22,7 @@ const BODY_ARGUMENT: Partial<Record<ForwardedMethod, number>> = { append: 1, del
 
 const port = parentPort!;
 const options = workerData as WorkerData;
-const stall = testStall(process.env.MALLARD_TEST_STALL_STORE);
+const stall = options.role === 'writer' ? testStall(process.env.MALLARD_TEST_STALL_STORE) : null;
 
 function post(reply: Reply, transfer: ArrayBuffer[] = []): void {
   try {
@@ -73,9 +73,10 @@ async function runCall(store: SqliteStore, request: CallRequest): Promise<void> 
 }
 
 /**
- * `MALLARD_TEST_STALL_STORE=<ms>:<marker>` (tests only): a call with an argument equal to `marker`
- * (e.g. a mailbox name) first blocks this thread for `ms` milliseconds, as a frozen filesystem
- * would. Every call behind it waits too: the real engine thread is stalled, nothing is simulated.
+ * `MALLARD_TEST_STALL_STORE=<ms>:<marker>` (tests only): on the writer thread, a call with an
+ * argument equal to `marker` (e.g. a mailbox name) blocks the thread for `ms` milliseconds once it
+ * has started, as a filesystem frozen during a COMMIT would. Every write behind it waits too: the
+ * real engine thread is stalled, nothing is simulated.
  */
 function testStall(setting: string | undefined): ((args: unknown[]) => void) | null {
   const match = setting ? /^(\d+):(.+)$/.exec(setting) : null;

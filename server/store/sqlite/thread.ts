@@ -118,13 +118,13 @@ export class ThreadedSqliteStore implements Store {
       options.busyTimeoutMs ?? Math.min(BUSY_TIMEOUT_MS, Math.floor(this.callTimeoutMs / 2));
     const events = { onLateAnswer: options.onLateAnswer, onThreadExit: options.onThreadExit };
     this.writer = new StoreLane(
-      { dataDir, busyTimeoutMs, journalRetentionMs: options.journalRetentionMs },
+      { role: 'writer', dataDir, busyTimeoutMs, journalRetentionMs: options.journalRetentionMs },
       this.callTimeoutMs,
       events,
     );
     // Pruning the journal is a write: the writer does it.
     this.reader = new StoreLane(
-      { dataDir, busyTimeoutMs, journalRetentionMs: 0 },
+      { role: 'reader', dataDir, busyTimeoutMs, journalRetentionMs: 0 },
       this.callTimeoutMs,
       events,
     );
