@@ -8,6 +8,8 @@
  * In WAL mode readers never wait for the writer, so a write stuck in fsync (a frozen or slow disk)
  * holds up the writes queued behind it, not logins, SELECT, FETCH or the journal that drives NOOP
  * and IDLE. A reader sees every write already answered: its next statement starts a fresh snapshot.
+ * The writer commits the writes that queue up during one COMMIT together (group commit, see
+ * thread-worker.ts), so concurrent sessions share fsyncs instead of waiting for one each.
  *
  * Each call has a deadline (`callTimeoutMs`): a call not answered by then rejects with StoreError
  * UNAVAILABLE (IMAP NO [UNAVAILABLE], POP3 -ERR [SYS/TEMP], LMTP/SMTP 451 4.3.0), so one frozen
