@@ -4,7 +4,7 @@
  * middle of a call, as a frozen fsync would), and over real sockets:
  * - the stuck command answers NO [UNAVAILABLE] at the call deadline, not when the disk thaws;
  * - meanwhile other sessions are served at once: NOOP and FETCH in a selected mailbox, a new
- *   connection's greeting, LOGIN and LIST (all reads, which never wait for the writer);
+ *   connection's greeting, LOGIN, LIST and SELECT (reads, which never wait for the writer);
  * - writes queued behind the stuck one (APPEND, an LMTP delivery) get a temporary failure at their
  *   deadline and never happen later; the stuck write itself, already started, lands when the disk
  *   thaws and is there exactly once.
@@ -74,12 +74,16 @@ it('answers every other session at once while a write is stuck, and the stuck on
   expect(login.value).toMatch(/^L OK /m);
   const list = await timed(() => fresh.command('l', 'LIST "" *'));
   expect(list.value).toMatch(/^\* LIST .* INBOX\r\n/m);
+  // SELECT writes only to claim \Recent for mail that arrived since the last SELECT: none here.
+  const select = await timed(() => fresh.command('s', 'SELECT INBOX'));
+  expect(select.value).toMatch(/^s OK \[READ-WRITE\]/m);
   for (const [what, ms] of [
     ['NOOP', noop.ms],
     ['FETCH', fetch.ms],
     ['greeting', greeting.ms],
     ['LOGIN', login.ms],
     ['LIST', list.ms],
+    ['SELECT', select.ms],
   ] as const) {
     expect(ms, `${what} took ${ms.toFixed(0)} ms during the stall`).toBeLessThan(PROMPT_MS);
   }

@@ -258,6 +258,11 @@ export class SqliteStore implements Store {
     return this.call((sql) => mailboxes.claimRecent(sql, requireId(mailboxId, 'mailbox')));
   }
 
+  /** claimRecent's answer when there is nothing to claim, by a read alone; null otherwise (engine-specific). */
+  unchangedRecentClaim(mailboxId: Id): Promise<{ previous: number; current: number } | null> {
+    return this.call((sql) => mailboxes.unchangedRecentClaim(sql, requireId(mailboxId, 'mailbox')));
+  }
+
   // --- messages ---
 
   append(mailboxId: Id, raw: Buffer, options: AppendOptions = {}): Promise<AppendResult> {

@@ -88,6 +88,7 @@ const READS: ReadonlySet<ForwardedMethod> = new Set<ForwardedMethod>([
   'getMailbox',
   'getMailboxById',
   'mailboxCounts',
+  'unchangedRecentClaim',
   'listMessages',
   'getMessage',
   'readBlob',
@@ -267,8 +268,13 @@ export class ThreadedSqliteStore implements Store {
     return this.call('mailboxCounts', [mailboxId]);
   }
 
-  claimRecent(mailboxId: Id): Promise<{ previous: number; current: number }> {
-    return this.call('claimRecent', [mailboxId]);
+  /**
+   * Asks the reader first: when nothing arrived since the last claim (most SELECTs), the answer
+   * needs no write, so SELECT costs no fsync and still works while the writer is stuck.
+   */
+  async claimRecent(mailboxId: Id): Promise<{ previous: number; current: number }> {
+    const unchanged = await this.call('unchangedRecentClaim', [mailboxId]);
+    return unchanged ?? this.call('claimRecent', [mailboxId]);
   }
 
   // --- messages ---
