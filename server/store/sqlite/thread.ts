@@ -410,10 +410,18 @@ export class ThreadedSqliteStore implements Store {
     return this.call('getQuota', [userId]);
   }
 
+  /** Asks both threads: a writer stuck in fsync shows here, though reads still work. */
   async health(): Promise<StoreHealth> {
     try {
-      const head = await this.journalHead();
-      return { ok: true, engine: this.engine, detail: `${this.file} (journal at ${head}, own thread)` };
+      const [head] = await Promise.all([
+        this.reader.call('journalHead', []),
+        this.writer.call('journalHead', []),
+      ]);
+      return {
+        ok: true,
+        engine: this.engine,
+        detail: `${this.file} (journal at ${head}, reader and writer threads)`,
+      };
     } catch (error) {
       return {
         ok: false,
