@@ -31,7 +31,7 @@ export function ensureDataDir(dataDir: string): void {
 
 export interface OpenStoreOptions {
   /**
-   * Run the embedded engine on its own thread when `store.sqlite.thread` says so: the server does,
+   * Run the embedded engine on threads of its own when `store.sqlite.thread` says so: the server does,
    * so that no statement, COMMIT or fsync stops its event loop. CLI commands (one caller, nothing
    * else to serve) keep the direct engine and skip starting a thread.
    */

@@ -77,7 +77,9 @@ export const configSchema = z.strictObject({
   store: z.strictObject({
     engine: z.enum(['sqlite', 'mongodb'], { error: 'sqlite or mongodb' }),
     sqlite: z.strictObject({
-      thread: z.boolean({ error: 'true or false (whether the server runs the database on its own thread)' }),
+      thread: z.boolean({
+        error: 'true or false (whether the server runs the database on threads of its own)',
+      }),
       call_timeout: z
         .number({ error: 'a number of seconds from 0.1 to 3600' })
         .min(0.1, 'a number of seconds from 0.1 to 3600')
