@@ -17,7 +17,7 @@ import type { LmtpService } from './lmtp/server.ts';
 import type { SmtpService } from './smtp/server.ts';
 import type { Logger } from './log.ts';
 import type { Store } from './store/types.ts';
-import { openSqliteStore } from './store/sqlite/index.ts';
+import { openSqliteStore, openThreadedSqliteStore } from './store/sqlite/index.ts';
 import type { TlsProvider } from './tls/context.ts';
 
 /** The data directory holds keys and tokens: owner-only. */
@@ -25,10 +25,24 @@ export function ensureDataDir(dataDir: string): void {
   fs.mkdirSync(dataDir, { recursive: true, mode: 0o700 });
 }
 
-export async function openStore(config: Config, logger?: Logger): Promise<Store> {
+export interface OpenStoreOptions {
+  /**
+   * Run the embedded engine on threads of its own when `store.sqlite.thread` says so: the server does,
+   * so that no statement, COMMIT or fsync stops its event loop. CLI commands (one caller, nothing
+   * else to serve) keep the direct engine and skip starting a thread.
+   */
+  serving?: boolean;
+}
+
+export async function openStore(
+  config: Config,
+  logger?: Logger,
+  options: OpenStoreOptions = {},
+): Promise<Store> {
   switch (config.store.engine) {
     case 'sqlite':
       ensureDataDir(config.data_dir);
+      if (options.serving && config.store.sqlite.thread) return openThreadedStore(config, logger);
       return openSqliteStore(config.data_dir);
     case 'mongodb': {
       if (config.store.mongodb.local !== '') return openLocalMongoStore(config, logger);
@@ -43,6 +57,18 @@ export async function openStore(config: Config, logger?: Logger): Promise<Store>
       return openMongoStore(uri);
     }
   }
+}
+
+function openThreadedStore(config: Config, logger?: Logger): Promise<Store> {
+  return openThreadedSqliteStore(config.data_dir, {
+    callTimeoutMs: Math.round(config.store.sqlite.call_timeout * 1000),
+    // A write that answered UNAVAILABLE and then committed: its session was told to retry, and the
+    // journal announces the message anyway. Worth a line for whoever reads about a duplicate.
+    onLateAnswer: (method, outcome, elapsedMs) =>
+      logger?.warn({ method, outcome, elapsedMs }, 'store call finished after its deadline'),
+    onThreadExit: (detail) =>
+      logger?.error({ detail }, 'store thread stopped; a new one starts with the next call'),
+  });
 }
 
 /**
@@ -156,7 +182,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
   const { VERSION } = await import('./version.ts');
   const logs = options.logBuffer ?? (options.logger ? null : new LogBuffer());
   const logger = options.logger ?? createLogger(config.log_level, process.stdout, logs ?? undefined);
-  const store = await openStore(config, logger);
+  const store = await openStore(config, logger, { serving: true });
   const follower = new JournalFollower(store, (error) =>
     logger.error({ err: error }, 'journal follow failed'),
   );

@@ -161,17 +161,20 @@ function describeLogLine(line: string): string | undefined {
   }
 }
 
-/** `mallard serve` on a fresh data directory; `extraEnv` switches on more (e.g. LMTP). */
+/**
+ * `mallard serve` on a fresh data directory; `env` adds to (or overrides) the server's
+ * environment: more listeners (LMTP), MALLARD_STORE_SQLITE_THREAD, ...
+ */
 export async function startMallardServer(
-  extraEnv: NodeJS.ProcessEnv = {},
-): Promise<BenchServer & { dataDir: string }> {
+  env: NodeJS.ProcessEnv = {},
+): Promise<BenchServer & { dataDir: string; pid(): number }> {
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'mallard-bench-data-'));
   const port = await freePort();
-  const env = { ...mallardEnv(dataDir, port), ...extraEnv };
+  const serverEnv = { ...mallardEnv(dataDir, port), ...env };
   const cli = path.join(ROOT, 'bin', 'mallard.mjs');
   const added = spawnSync(process.execPath, [cli, 'user', 'add', BENCH_USER, '--password', '-'], {
     cwd: ROOT,
-    env,
+    env: serverEnv,
     input: `${BENCH_PASSWORD}\n`,
     encoding: 'utf8',
     timeout: 60_000,
@@ -191,7 +194,7 @@ export async function startMallardServer(
   const launch = async () => {
     const process_ = spawn(process.execPath, [cli, 'serve'], {
       cwd: ROOT,
-      env,
+      env: serverEnv,
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     child = process_;
@@ -243,6 +246,7 @@ export async function startMallardServer(
     memory: () =>
       child?.pid && !exited ? processMemory([child.pid]) : { rssKiB: 0, pssKiB: 0, processes: 0 },
     alive: () => !exited,
+    pid: () => child?.pid ?? 0,
     async restart() {
       await terminate();
       await launch();

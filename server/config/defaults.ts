@@ -21,6 +21,15 @@ export function configDefaults() {
     log_level: 'info',
     store: {
       engine: 'sqlite',
+      sqlite: {
+        /**
+         * `mallard serve` runs the database on a thread of its own, so a slow statement, COMMIT or
+         * fsync stops no session; false runs it on the event loop (as the CLI does).
+         */
+        thread: true,
+        /** Seconds a store call may take before its session is told to try again later (threaded). */
+        call_timeout: 10,
+      },
       mongodb: {
         uri: '',
         /** Path of a mongod binary: when set, the supervisor runs a local replica set. */

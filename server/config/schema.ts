@@ -76,6 +76,15 @@ export const configSchema = z.strictObject({
   }),
   store: z.strictObject({
     engine: z.enum(['sqlite', 'mongodb'], { error: 'sqlite or mongodb' }),
+    sqlite: z.strictObject({
+      thread: z.boolean({
+        error: 'true or false (whether the server runs the database on threads of its own)',
+      }),
+      call_timeout: z
+        .number({ error: 'a number of seconds from 0.1 to 3600' })
+        .min(0.1, 'a number of seconds from 0.1 to 3600')
+        .max(3600, 'a number of seconds from 0.1 to 3600'),
+    }),
     mongodb: z.strictObject({
       uri: z
         .string({ error: 'a mongodb:// or mongodb+srv:// URI (or empty)' })
