@@ -7,13 +7,14 @@ import crypto from 'node:crypto';
 import net from 'node:net';
 import zlib from 'node:zlib';
 import { clientNameOf, tlsDetails, type SessionHandle } from '../admin/sessions.ts';
-import { plaintextAuthAllowedFrom } from '../auth/login-policy.ts';
+import { plaintextAuthAllowedFrom, tlsRequiredForPasswords } from '../auth/login-policy.ts';
 import { type ConnectionSession, connectionSessionOf } from '../hooks/types.ts';
 import type { Logger } from '../log.ts';
 import { isStoreError } from '../store/errors.ts';
 import type { User } from '../store/types.ts';
 import { upgradeToTls } from '../net/listener.ts';
 import type { TlsProvider } from '../tls/context.ts';
+import { tlsFirstText } from './auth-flow.ts';
 import { capabilityList } from './capabilities.ts';
 import type { CommandOutcome, ImapContext, ImapServices, ImapSession, SessionState } from './context.ts';
 import { ResponseBuilder } from './encoder/index.ts';
@@ -27,6 +28,9 @@ import {
 } from './parser/index.ts';
 import { COMMANDS } from './registry.ts';
 import { writeViewUpdates } from './updates.ts';
+
+/** How long a closing connection waits for the client to close its side before it is cut. */
+const CLOSE_GRACE_MS = 2000;
 
 export class ImapConnection implements ImapSession {
   readonly id = crypto.randomBytes(8).toString('hex');
@@ -49,6 +53,8 @@ export class ImapConnection implements ImapSession {
   private dataWaiter: (() => void) | null = null;
   private closed = false;
   private closing = false;
+  /** Settles once the socket has closed after a graceful close (everything written went out). */
+  private closingDone: Promise<void> | null = null;
   private unsubscribe: (() => void) | null = null;
   private idleTimer: NodeJS.Timeout | null = null;
   private updateWaiter: (() => void) | null = null;
@@ -100,11 +106,7 @@ export class ImapConnection implements ImapSession {
       const verdict = await this.services.hooks.onConnect(this.connection);
       if (!verdict.allow) {
         this.log.info({ reason: verdict.reason }, 'connection refused');
-        await this.writeRaw(Buffer.from(`* BYE ${verdict.reason.replace(/[\r\n]/g, ' ')}\r\n`));
-        // End, not destroy: on TLS the BYE must still be flushed through the record layer.
-        const closed = new Promise((resolve) => this.socket.once('close', resolve));
-        this.closeSocket();
-        await closed;
+        await this.bye(verdict.reason.replace(/[\r\n]/g, ' '));
         return;
       }
       this.log.debug({ secure: this.secure }, 'connection opened');
@@ -116,6 +118,8 @@ export class ImapConnection implements ImapSession {
     } catch (error) {
       this.log.warn({ err: error }, 'connection failed');
     } finally {
+      // A goodbye under way (LOGOUT, a kick, a timeout) finishes flushing before the socket goes.
+      if (this.closingDone) await this.closingDone;
       this.finish();
     }
   }
@@ -153,6 +157,14 @@ export class ImapConnection implements ImapSession {
       if (!item) return;
       switch (item.type) {
         case 'literal-request':
+          if (this.refusesLiteralLogin(item.command)) {
+            // A LOGIN's literal is the name or the password: refused before the client sends it.
+            this.framer.rejectLiteral();
+            await this.writeRaw(
+              this.statusBuffer(item.tag ?? '*', 'NO', tlsFirstText(this), 'PRIVACYREQUIRED'),
+            );
+            break;
+          }
           // The framer refuses literals over the limits itself (as an error item): this one fits.
           this.framer.acceptLiteral();
           await this.writeRaw(Buffer.from('+ Ready for literal data\r\n'));
@@ -223,7 +235,7 @@ export class ImapConnection implements ImapSession {
     await this.writeRaw(
       this.statusBuffer(parsed.tag, 'OK', outcome?.text ?? `${commandName} completed`, outcome?.code),
     );
-    if (loggingOut) this.closeSocket();
+    if (loggingOut) await this.closeSocket();
     else await outcome?.after?.();
   }
 
@@ -276,8 +288,9 @@ export class ImapConnection implements ImapSession {
   }
 
   private async bye(text: string): Promise<void> {
+    if (this.closing) return this.closingDone ?? undefined;
     await this.writeRaw(Buffer.from(`* BYE ${text}\r\n`));
-    this.closeSocket();
+    await this.closeSocket();
   }
 
   /** Ends the session from outside (server shutdown, admin kick) with a BYE. */
@@ -286,11 +299,25 @@ export class ImapConnection implements ImapSession {
     await this.bye(text);
   }
 
-  private closeSocket(): void {
+  /**
+   * Closes the connection once every byte written so far has gone out. Ending the deflate stream
+   * writes its last block and then ends the socket (it is piped with end: true); ending a TLS socket
+   * sends its pending records before close_notify. Destroying the socket before either completes
+   * would cut the goodbye (BYE and the tagged OK of LOGOUT), which mbsync reports as an unexpected EOF.
+   * A client that never closes its side is cut after a grace period.
+   */
+  private closeSocket(): Promise<void> {
     this.closing = true;
+    if (this.closingDone) return this.closingDone;
+    const socket = this.socket;
+    this.closingDone = new Promise<void>((resolve) => {
+      if (socket.destroyed) return resolve();
+      socket.once('close', () => resolve());
+    });
     if (this.compressed) this.output.end();
-    this.socket.end();
-    setTimeout(() => this.socket.destroy(), 2000).unref();
+    else socket.end();
+    setTimeout(() => socket.destroy(), CLOSE_GRACE_MS).unref();
+    return this.closingDone;
   }
 
   private resetIdleTimer(): void {
@@ -356,8 +383,16 @@ export class ImapConnection implements ImapSession {
 
   // --- session operations offered to commands ---
 
+  private refusesLiteralLogin(command: string | null): boolean {
+    return (
+      this.state === 'not-authenticated' &&
+      command?.toUpperCase() === 'LOGIN' &&
+      tlsRequiredForPasswords(this, this.services.hooks)
+    );
+  }
+
   capabilities(): string[] {
-    return capabilityList(this, this.services.config);
+    return capabilityList(this, this.services.config, tlsRequiredForPasswords(this, this.services.hooks));
   }
 
   private login(user: User): void {

@@ -5,7 +5,7 @@
  */
 import type { Config } from '../config/schema.ts';
 import type { SessionRegistry } from '../admin/sessions.ts';
-import type { AuthThrottle } from '../auth/throttle.ts';
+import type { LoginGuard } from '../auth/login-guard.ts';
 import type { ConnectionHooks, ConnectionSession } from '../hooks/types.ts';
 import type { Logger } from '../log.ts';
 import type { JournalFollower } from '../store/follower.ts';
@@ -22,7 +22,8 @@ export interface ImapServices {
   store: Store;
   follower: JournalFollower;
   hooks: ConnectionHooks;
-  throttle: AuthThrottle;
+  /** Password guessing: per-address lockout, per-account slow-down (shared with POP3). */
+  guard: LoginGuard;
   logger: Logger;
   /** Sessions per user in this process, for the per-user connection limit. */
   userSessions: Map<string, number>;

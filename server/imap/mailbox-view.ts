@@ -247,7 +247,18 @@ export class MailboxView {
     }
   }
 
-  private noteKeywords(flags: Flag[]): void {
+  /**
+   * Notes the keywords among `flags` that this client has not been told of. True when there were
+   * some: the caller announces the new list (FLAGS) before the response that uses them.
+   */
+  announceKeywords(flags: readonly Flag[]): boolean {
+    this.noteKeywords(flags);
+    const changed = this.keywordsChanged;
+    this.keywordsChanged = false;
+    return changed;
+  }
+
+  private noteKeywords(flags: readonly Flag[]): void {
     for (const flag of flags) {
       if (flag.startsWith('\\') || this.keywords.has(flag.toLowerCase())) continue;
       this.keywords.set(flag.toLowerCase(), flag);

@@ -7,11 +7,18 @@ import { decodeModifiedUtf7, Utf7Error } from './encoder/index.ts';
 import { no } from './errors.ts';
 
 export function mailboxFromWire(ctx: ImapContext, name: string): string {
+  const decoded = tryMailboxFromWire(ctx, name);
+  if (decoded === null) throw no('CANNOT', 'Mailbox name is not valid modified UTF-7');
+  return decoded;
+}
+
+/** The stored form of a wire name, or null when it is not valid modified UTF-7. */
+export function tryMailboxFromWire(ctx: ImapContext, name: string): string | null {
   if (ctx.session.enabled.has('UTF8=ACCEPT')) return name;
   try {
     return decodeModifiedUtf7(name);
   } catch (error) {
-    if (error instanceof Utf7Error) throw no('CANNOT', 'Mailbox name is not valid modified UTF-7');
+    if (error instanceof Utf7Error) return null;
     throw error;
   }
 }

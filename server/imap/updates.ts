@@ -1,6 +1,6 @@
 /** Writes a view's pending changes as untagged responses (EXPUNGE, EXISTS, RECENT, FETCH, FLAGS). */
 import type { ImapContext } from './context.ts';
-import { ResponseCodes } from './encoder/index.ts';
+import { ResponseCodes, type ResponseBuilder } from './encoder/index.ts';
 import type { MailboxView } from './mailbox-view.ts';
 
 export const SYSTEM_FLAGS = ['\\Answered', '\\Flagged', '\\Deleted', '\\Seen', '\\Draft'];
@@ -10,10 +10,14 @@ export function sessionFlags(view: MailboxView, uid: number, flags = view.flagsO
   return view.isRecent(uid) ? [...flags, '\\Recent'] : flags;
 }
 
-/** The untagged FLAGS and PERMANENTFLAGS responses for a view. */
-export function writeFlagLists(ctx: ImapContext, view: MailboxView): Promise<void> {
-  const flags = [...SYSTEM_FLAGS, ...view.keywordList];
-  const builder = ctx.builder().untagged().text('FLAGS ').flags(flags).crlf();
+/** Appends the untagged FLAGS and PERMANENTFLAGS responses for a view's keywords. */
+export function appendFlagLists(
+  builder: ResponseBuilder,
+  view: MailboxView,
+  keywords = view.keywordList,
+): void {
+  const flags = [...SYSTEM_FLAGS, ...keywords];
+  builder.untagged().text('FLAGS ').flags(flags).crlf();
   const permanent = view.readOnly ? [] : [...flags, '\\*'];
   builder.status(
     '*',
@@ -21,7 +25,26 @@ export function writeFlagLists(ctx: ImapContext, view: MailboxView): Promise<voi
     view.readOnly ? 'No permanent flags' : 'Flags permitted',
     ResponseCodes.permanentFlags(permanent),
   );
+}
+
+/** The untagged FLAGS and PERMANENTFLAGS responses for a view. */
+export function writeFlagLists(ctx: ImapContext, view: MailboxView): Promise<void> {
+  const builder = ctx.builder();
+  appendFlagLists(builder, view);
   return ctx.write(builder);
+}
+
+/**
+ * Before a response that shows `flags`: announces (FLAGS, PERMANENTFLAGS) any keyword of them the
+ * client has not been told of yet, such as one another session just added. A client may reject a
+ * keyword that FLAGS has not listed, so the announcement must come first (RFC 3501 7.2.6).
+ */
+export function announceKeywordsOf(
+  builder: ResponseBuilder,
+  view: MailboxView,
+  flags: readonly string[],
+): void {
+  if (view.announceKeywords(flags)) appendFlagLists(builder, view);
 }
 
 export async function writeViewUpdates(
@@ -52,13 +75,9 @@ export async function writeViewUpdates(
         if (condstore) builder.text(` MODSEQ (${update.modseq})`);
         builder.text(')').crlf();
         break;
-      case 'flags': {
-        const flags = [...SYSTEM_FLAGS, ...update.keywords];
-        builder.untagged().text('FLAGS ').flags(flags).crlf();
-        if (!view.readOnly)
-          builder.status('*', 'OK', 'Flags permitted', ResponseCodes.permanentFlags([...flags, '\\*']));
+      case 'flags':
+        appendFlagLists(builder, view, update.keywords);
         break;
-      }
     }
   }
   if (builder.byteLength > 0) await ctx.write(builder);

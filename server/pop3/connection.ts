@@ -15,7 +15,7 @@
 import crypto from 'node:crypto';
 import type net from 'node:net';
 import { tlsDetails, type SessionHandle } from '../admin/sessions.ts';
-import { plaintextAuthAllowedFrom } from '../auth/login-policy.ts';
+import { plaintextAuthAllowedFrom, tlsRequiredForPasswords } from '../auth/login-policy.ts';
 import { type ConnectionSession, connectionSessionOf } from '../hooks/types.ts';
 import type { Logger } from '../log.ts';
 import { upgradeToTls } from '../net/listener.ts';
@@ -369,7 +369,7 @@ export class Pop3Connection implements Pop3Session {
   // --- session operations offered to commands ---
 
   capabilities(): string[] {
-    return capabilityList(this);
+    return capabilityList(this, tlsRequiredForPasswords(this, this.services.hooks));
   }
 
   private async challenge(prompt: string): Promise<string | null> {

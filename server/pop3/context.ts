@@ -5,7 +5,7 @@
  * reply and throw `Pop3Error` for `-ERR`.
  */
 import type { SessionRegistry } from '../admin/sessions.ts';
-import type { AuthThrottle } from '../auth/throttle.ts';
+import type { LoginGuard } from '../auth/login-guard.ts';
 import type { Config } from '../config/schema.ts';
 import type { ConnectionHooks, ConnectionSession } from '../hooks/types.ts';
 import type { Logger } from '../log.ts';
@@ -24,7 +24,8 @@ export interface Pop3Services {
   config: Config;
   store: Store;
   hooks: ConnectionHooks;
-  throttle: AuthThrottle;
+  /** Password guessing: per-address lockout, per-account slow-down (shared with IMAP). */
+  guard: LoginGuard;
   logger: Logger;
   /** The admin API's registry of live sessions (absent: nothing is reported). */
   sessions?: SessionRegistry;

@@ -7,6 +7,7 @@
  * It uses the `Store` interface only, so the MongoDB engine passes the very same tests. Each test
  * gets a fresh, empty store.
  */
+import { withCrlfLineEnds } from '../mime/line-ends.ts';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
@@ -516,9 +517,31 @@ export function storeContractSuite(name: string, openFresh: () => Promise<StoreF
         expect((await mailbox(store, user, 'Junk')).subscribed).toBe(false);
         await store.setSubscribed(user.id, 'Junk', true);
         expect((await mailbox(store, user, 'Junk')).subscribed).toBe(true);
-        await rejectsWith(store.setSubscribed(user.id, 'Missing', true), 'NONEXISTENT');
-        // Only INBOX is case-insensitive.
-        await rejectsWith(store.setSubscribed(user.id, 'junk', true), 'NONEXISTENT');
+        await rejectsWith(store.setSubscribed(user.id, 'bad*name', true), 'INVALID');
+        expect(await store.listSubscriptions(user.id)).toEqual(DEFAULT_MAILBOXES.map((m) => m.path).sort());
+      });
+
+      it('keeps subscriptions as a list of names of their own (RFC 3501 6.3.6)', async () => {
+        const user = await newUser();
+        const defaults = DEFAULT_MAILBOXES.map((m) => m.path);
+        // New mailboxes, and the parents made for them, start unsubscribed.
+        await store.createMailbox(user.id, 'Lists/Rust');
+        expect((await mailbox(store, user, 'Lists')).subscribed).toBe(false);
+        expect((await mailbox(store, user, 'Lists/Rust')).subscribed).toBe(false);
+        await store.setSubscribed(user.id, 'Lists/Rust', true);
+        expect((await mailbox(store, user, 'Lists/Rust')).subscribed).toBe(true);
+        // A name may be subscribed without a mailbox; DELETE and RENAME leave the list alone.
+        await store.setSubscribed(user.id, 'Not/Yet', true);
+        await store.renameMailbox(user.id, 'Lists', 'Groups');
+        expect((await mailbox(store, user, 'Groups/Rust')).subscribed).toBe(false);
+        await store.deleteMailbox(user.id, 'Groups/Rust');
+        expect(await store.listSubscriptions(user.id)).toEqual([...defaults, 'Lists/Rust', 'Not/Yet'].sort());
+        // A mailbox made under a subscribed name shows it.
+        await store.createMailbox(user.id, 'Not/Yet');
+        expect((await mailbox(store, user, 'Not/Yet')).subscribed).toBe(true);
+        await store.setSubscribed(user.id, 'Lists/Rust', false);
+        expect(await store.listSubscriptions(user.id)).toEqual([...defaults, 'Not/Yet'].sort());
+        expect(await store.listSubscriptions('999999')).toEqual([]);
       });
 
       it('counts messages, unseen, recent and bytes', async () => {
@@ -1401,7 +1424,7 @@ export function storeContractSuite(name: string, openFresh: () => Promise<StoreF
         expect(expungeEntries.map((e) => e.modseq)).toEqual([afterExpunge]);
       });
 
-      it('5. returns raw bytes exactly', async () => {
+      it('5. returns raw bytes exactly (bare LF line ends stored as CRLF)', async () => {
         const user = await newUser();
         const box = await inbox(user);
         const samples = [
@@ -1413,14 +1436,18 @@ export function storeContractSuite(name: string, openFresh: () => Promise<StoreF
           Buffer.from('   leading spaces and trailing spaces   \r\n\r\n  \t '),
           Buffer.from(Array.from({ length: 256 * 40 }, (_, i) => (i * 7919) & 0xff)),
         ];
-        for (const raw of samples) {
-          const { uid } = await store.append(box.id, raw);
+        for (const appended of samples) {
+          const raw = withCrlfLineEnds(appended);
+          const { uid } = await store.append(box.id, appended);
           const summary = await store.getMessage(box.id, uid);
           expect(summary?.size).toBe(raw.length);
           const back = await store.readBlob(summary!.blobId);
           expect(Buffer.isBuffer(back)).toBe(true);
           expect(back.equals(raw)).toBe(true);
         }
+        expect(withCrlfLineEnds(samples[0]!).toString()).toBe(
+          'Subject: bare LF\r\n\r\nline one\r\nline two\r\n',
+        );
       });
 
       it('6. stores identical bodies once and frees them with the last reference', async () => {
@@ -1575,7 +1602,9 @@ export function storeProcessSuite(name: string, openShared: () => Promise<Shared
           expect(owner.has(uid), `uid ${uid} handed out twice`).toBe(false);
           owner.set(uid, tag);
           const summary = await store.getMessage(inbox.id, uid);
-          expect((await store.readBlob(summary!.blobId)).equals(workerMessage(tag, index))).toBe(true);
+          expect(
+            (await store.readBlob(summary!.blobId)).equals(withCrlfLineEnds(workerMessage(tag, index))),
+          ).toBe(true);
         }
       }
       const listed = (await store.listMessages(inbox.id)).map((m) => m.uid);
@@ -1621,7 +1650,10 @@ export function storeProcessSuite(name: string, openShared: () => Promise<Shared
       const bodies = await checkWhole(store, inbox.id);
       // ...and every acknowledged one is there, byte for byte.
       for (const [index, uid] of acks) {
-        expect(bodies.get(uid)?.equals(workerMessage('crash', index)), `acknowledged uid ${uid}`).toBe(true);
+        expect(
+          bodies.get(uid)?.equals(withCrlfLineEnds(workerMessage('crash', index))),
+          `acknowledged uid ${uid}`,
+        ).toBe(true);
       }
       expect(bodies.size - acks.size).toBeLessThanOrEqual(1);
       const next = await store.append(inbox.id, Buffer.from('Subject: after\r\n\r\nafter crash\r\n'));

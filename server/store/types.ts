@@ -7,7 +7,9 @@
  * - a UID is never reused or reordered in a mailbox (UIDNEXT only grows);
  * - MODSEQ strictly increases per mailbox with every change to it;
  * - an acknowledged append or delivery is durable (survives kill -9 of the process);
- * - raw bytes come back exactly as they were appended;
+ * - raw bytes come back exactly as they were appended, except that bare LF line ends of appended
+ *   and delivered mail are stored as CRLF (RFC 5322; what IMAP and POP3 send: server/mime/line-ends.ts);
+ *   a CRLF message, and every imported one, is byte-exact;
  * - identical bodies are stored once (keyed by their SHA-256).
  *
  * The visibility rule (what sessions see, in any number of server processes on one store):
@@ -355,8 +357,10 @@ export interface Store {
   getMailbox(userId: Id, path: string): Promise<Mailbox | null>;
   getMailboxById(mailboxId: Id): Promise<Mailbox | null>;
   /**
-   * Creates the mailbox (subscribed) and any missing parents. When the path is a \Noselect
-   * placeholder, the placeholder becomes selectable, with a new UIDVALIDITY.
+   * Creates the mailbox and any missing parents, without subscribing them (subscriptions are the
+   * client's list, RFC 3501 6.3.6: only the default mailboxes of a new account start subscribed).
+   * When the path is a \Noselect placeholder, the placeholder becomes selectable, with a new
+   * UIDVALIDITY.
    */
   createMailbox(userId: Id, path: string, specialUse?: SpecialUse | null): Promise<Mailbox>;
   /**
@@ -370,7 +374,15 @@ export interface Store {
    * leaves INBOX empty (RFC 3501).
    */
   renameMailbox(userId: Id, from: string, to: string): Promise<void>;
+  /**
+   * Subscriptions are a list of names of their own (RFC 3501 6.3.6): a name may be subscribed
+   * whether or not a mailbox has it, and DELETE or RENAME of a mailbox leaves the list alone (as
+   * Dovecot does), so LIST (SUBSCRIBED) can show `\Subscribed \NonExistent`. `Mailbox.subscribed`
+   * says whether an existing mailbox's name is on the list. INVALID for a malformed name.
+   */
   setSubscribed(userId: Id, path: string, subscribed: boolean): Promise<void>;
+  /** The subscribed names, sorted; [] for an unknown user. */
+  listSubscriptions(userId: Id): Promise<string[]>;
   mailboxCounts(mailboxId: Id): Promise<MailboxCounts>;
   /**
    * Claims the \Recent messages of a mailbox for one session: returns the highest UID claimed

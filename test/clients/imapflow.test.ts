@@ -499,6 +499,9 @@ describe('imapflow: messages', () => {
     ]);
     const moved = await store().listMessages((await mailbox(account, 'Work/2026')).id);
     expect(moved).toHaveLength(1);
+    // Subscriptions are the client's: creating a mailbox subscribed nothing.
+    expect(await client.mailboxSubscribe('Work')).toBe(true);
+    expect(await client.mailboxSubscribe('Work/2026')).toBe(true);
     expect(await client.mailboxUnsubscribe('Work/2026')).toBe(true);
     const subscribed = await client.list({ statusQuery: { messages: true } });
     expect(subscribed.find((entry) => entry.path === 'Work')!.subscribed).toBe(true);

@@ -78,6 +78,8 @@ async function sync(): Promise<ProcessResult> {
       `mbsync failed (status ${result.status}, timed out ${result.timedOut}):\n${result.stderr}\n${result.stdout}`,
     );
   }
+  // The server's goodbye (BYE and LOGOUT's tagged OK) must arrive before it closes.
+  expect(result.stderr).not.toMatch(/unexpected EOF/i);
   return result;
 }
 

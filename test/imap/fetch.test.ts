@@ -269,8 +269,11 @@ describe('FETCH with CONDSTORE', () => {
   it('answers MODSEQ and turns CONDSTORE on', async () => {
     const { mailbox, client } = await selected();
     const modseqs = (await server.server.store.listMessages(mailbox.id)).map((m) => m.modseq);
+    const highest = Math.max(...modseqs);
+    // Turning CONDSTORE on in an open mailbox tells its HIGHESTMODSEQ first (RFC 7162 3.1).
     expect(await client.command('k1', 'FETCH 1:2 (MODSEQ)')).toBe(
-      `* 1 FETCH (MODSEQ (${modseqs[0]}))\r\n* 2 FETCH (MODSEQ (${modseqs[1]}))\r\nk1 OK FETCH completed\r\n`,
+      `* OK [HIGHESTMODSEQ ${highest}] Highest\r\n` +
+        `* 1 FETCH (MODSEQ (${modseqs[0]}))\r\n* 2 FETCH (MODSEQ (${modseqs[1]}))\r\nk1 OK FETCH completed\r\n`,
     );
     // With CONDSTORE on, STORE answers carry MODSEQ.
     expect(await client.command('k2', 'STORE 5 +FLAGS (\\Flagged)')).toMatch(
@@ -284,8 +287,10 @@ describe('FETCH with CONDSTORE', () => {
     const before = (await server.server.store.getMailboxById(mailbox.id))!.highestModseq;
     expect(await client.command('l1', 'STORE 2,4 +FLAGS.SILENT (\\Answered)')).toMatch(/^l1 OK/m);
     const after = await server.server.store.listMessages(mailbox.id);
+    const highest = Math.max(...after.map((m) => m.modseq));
     expect(await client.command('l2', `FETCH 1:* (FLAGS) (CHANGEDSINCE ${before})`)).toBe(
-      `* 2 FETCH (FLAGS (\\Answered) MODSEQ (${after[1]!.modseq}))\r\n` +
+      `* OK [HIGHESTMODSEQ ${highest}] Highest\r\n` +
+        `* 2 FETCH (FLAGS (\\Answered) MODSEQ (${after[1]!.modseq}))\r\n` +
         `* 4 FETCH (FLAGS (\\Answered) MODSEQ (${after[3]!.modseq}))\r\nl2 OK FETCH completed\r\n`,
     );
     expect(await client.command('l3', `UID FETCH 1:* (FLAGS) (CHANGEDSINCE ${after[3]!.modseq})`)).toBe(

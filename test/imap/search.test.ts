@@ -261,7 +261,7 @@ describe('SEARCH with MODSEQ and ESEARCH', () => {
     const third = modseqs[2]!;
     const highest = Math.max(...modseqs);
     expect(await client.command('m1', `SEARCH MODSEQ ${third}`)).toBe(
-      `* SEARCH 3 4 5 (MODSEQ ${highest})\r\nm1 OK SEARCH completed\r\n`,
+      `* OK [HIGHESTMODSEQ ${highest}] Highest\r\n* SEARCH 3 4 5 (MODSEQ ${highest})\r\nm1 OK SEARCH completed\r\n`,
     );
     expect(await client.command('m2', `SEARCH MODSEQ "/flags/\\\\draft" all ${third} SEEN`)).toBe(
       `* SEARCH 3 (MODSEQ ${third})\r\nm2 OK SEARCH completed\r\n`,
@@ -289,7 +289,7 @@ describe('SEARCH with MODSEQ and ESEARCH', () => {
       '* ESEARCH (TAG "e4")\r\ne4 OK SEARCH completed\r\n',
     );
     expect(await client.command('e5', 'UID SEARCH RETURN (MAX) MODSEQ 1')).toMatch(
-      /^\* ESEARCH \(TAG "e5"\) UID MAX 6 MODSEQ \d+\r\ne5 OK/,
+      /^\* OK \[HIGHESTMODSEQ \d+\] Highest\r\n\* ESEARCH \(TAG "e5"\) UID MAX 6 MODSEQ \d+\r\ne5 OK/,
     );
     expect(await client.command('e6', 'SEARCH RETURN (SAVE) ALL')).toMatch(/^e6 BAD .*SAVE/m);
   });

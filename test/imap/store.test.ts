@@ -120,6 +120,33 @@ describe('STORE', () => {
     client.close();
   });
 
+  it('announces a keyword another session added before a FETCH or STORE answer shows it', async () => {
+    const { account, client } = await selected();
+    const other = await loggedIn(account);
+    expect(await other.command('o1', 'SELECT Box')).toMatch(/^o1 OK /m);
+    expect(await other.command('o2', 'STORE 1 +FLAGS.SILENT ($CrossKw1)')).toMatch(/^o2 OK /m);
+    const fetched = await client.command('f1', 'FETCH 1 (FLAGS)');
+    const flagsAt = fetched.indexOf('* FLAGS (');
+    expect(flagsAt).toBeGreaterThanOrEqual(0);
+    expect(flagsAt).toBeLessThan(fetched.indexOf('$CrossKw1'));
+    expect(fetched.indexOf('[PERMANENTFLAGS (')).toBeLessThan(fetched.indexOf('* 1 FETCH'));
+    expect(await other.command('o3', 'STORE 2 +FLAGS.SILENT ($CrossKw2)')).toMatch(/^o3 OK /m);
+    const stored = await client.command('s1', 'STORE 2 +FLAGS (\\Answered)');
+    expect(stored.indexOf('* FLAGS (')).toBeGreaterThanOrEqual(0);
+    expect(stored.indexOf('* FLAGS (')).toBeLessThan(stored.indexOf('$CrossKw2'));
+    other.close();
+    client.close();
+  });
+
+  it('stores NIL as a keyword: it is an atom', async () => {
+    const { account, mailbox, client } = await selected();
+    expect(await client.command('k1', 'STORE 1 +FLAGS (NIL)')).toMatch(
+      /^\* 1 FETCH \(FLAGS \(NIL\)\)\r\nk1 OK /m,
+    );
+    expect((await storedFlags(account, mailbox.id))[1]).toEqual(['NIL']);
+    client.close();
+  });
+
   it('refuses to store \\Recent, as Dovecot does, and shows it only to the session it is recent for', async () => {
     const account = await newAccount(server);
     const mailbox = await mailboxWith(account, 'Box', [[]], { recent: true });
@@ -231,7 +258,8 @@ describe('STORE with CONDSTORE', () => {
     const [first, second, third] = [1, 2, 3].map((n) => appendModseq(mailbox, n));
     const next = mailbox.highestModseq + 1;
     expect(await client.command('l1', `STORE 1:3 (UNCHANGEDSINCE ${first}) +FLAGS (\\Answered)`)).toBe(
-      `* 1 FETCH (FLAGS (\\Answered) MODSEQ (${next}))\r\nl1 OK [MODIFIED 2:3] Conditional STORE failed\r\n`,
+      `* OK [HIGHESTMODSEQ ${mailbox.highestModseq}] Highest\r\n` +
+        `* 1 FETCH (FLAGS (\\Answered) MODSEQ (${next}))\r\nl1 OK [MODIFIED 2:3] Conditional STORE failed\r\n`,
     );
     // UNCHANGEDSINCE turned CONDSTORE on for the session: MODSEQ is now in every FETCH.
     expect(await client.command('l2', `UID STORE 1:3 (UNCHANGEDSINCE ${third}) -FLAGS (\\Answered)`)).toBe(
@@ -249,7 +277,7 @@ describe('STORE with CONDSTORE', () => {
   it('fails every message with UNCHANGEDSINCE 0', async () => {
     const { account, mailbox, client } = await selected();
     expect(await client.command('m1', 'STORE 1:3 (UNCHANGEDSINCE 0) +FLAGS (\\Deleted)')).toBe(
-      'm1 OK [MODIFIED 1:3] Conditional STORE failed\r\n',
+      `* OK [HIGHESTMODSEQ ${mailbox.highestModseq}] Highest\r\nm1 OK [MODIFIED 1:3] Conditional STORE failed\r\n`,
     );
     expect(await client.command('m2', 'UID STORE 2,3 (UNCHANGEDSINCE 0) FLAGS.SILENT ()')).toBe(
       'm2 OK [MODIFIED 2:3] Conditional STORE failed\r\n',

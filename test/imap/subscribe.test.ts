@@ -44,6 +44,33 @@ describe('SUBSCRIBE / UNSUBSCRIBE', () => {
     client.close();
   });
 
+  it('leaves subscriptions to the client: CREATE adds none, DELETE and RENAME remove none', async () => {
+    const account = await newAccount(server);
+    const client = await loggedIn(account);
+    expect(await client.command('c1', 'CREATE Lists/Rust')).toMatch(/^c1 OK /m);
+    expect(await client.command('l1', 'LSUB "" "Lists*"')).toBe('l1 OK LSUB completed\r\n');
+    expect(await client.command('s1', 'SUBSCRIBE Lists/Rust')).toMatch(/^s1 OK /m);
+    expect(await client.command('d1', 'DELETE Lists/Rust')).toMatch(/^d1 OK /m);
+    // RFC 3501 6.3.6: the server must not remove the name from the subscription list on its own.
+    expect(await client.command('l2', 'LIST (SUBSCRIBED) "" "Lists*"')).toBe(
+      '* LIST (\\NonExistent \\Subscribed) "/" "Lists/Rust"\r\nl2 OK LIST completed\r\n',
+    );
+    expect(await client.command('l3', 'LSUB "" "Lists/*"')).toBe(
+      '* LSUB () "/" "Lists/Rust"\r\nl3 OK LSUB completed\r\n',
+    );
+    // Plain LIST names only mailboxes that exist.
+    expect(await client.command('l4', 'LIST "" "Lists/*"')).toBe('l4 OK LIST completed\r\n');
+    // Re-created, the mailbox shows its old subscription; unsubscribing a gone name works.
+    expect(await client.command('c2', 'CREATE Lists/Rust')).toMatch(/^c2 OK /m);
+    expect(await client.command('l5', 'LIST "" "Lists/Rust" RETURN (SUBSCRIBED)')).toBe(
+      '* LIST (\\Subscribed \\HasNoChildren) "/" "Lists/Rust"\r\nl5 OK LIST completed\r\n',
+    );
+    expect(await client.command('d2', 'DELETE Lists/Rust')).toMatch(/^d2 OK /m);
+    expect(await client.command('u1', 'UNSUBSCRIBE Lists/Rust')).toMatch(/^u1 OK /m);
+    expect(await client.command('l6', 'LSUB "" "*"')).not.toContain('Lists');
+    client.close();
+  });
+
   it('refuses to subscribe to what does not exist, but unsubscribing from it is fine', async () => {
     const client = await loggedIn(await newAccount(server));
     expect(await client.command('s1', 'SUBSCRIBE Nowhere')).toMatch(/^s1 NO \[NONEXISTENT\] /m);

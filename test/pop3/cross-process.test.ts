@@ -102,4 +102,34 @@ describe('the maildrop lock across server processes', () => {
     await third.login(account.username, account.password);
     expect(await third.command('QUIT')).toMatch(/^\+OK/);
   }, 60_000);
+
+  it('releases the maildrop at once when the holder drops without QUIT, after a refused login', async () => {
+    const account = await pop3Account(server, [message('one')]);
+    for (const [holderOpen, intruderOpen] of [
+      [() => openOther(), () => Pop3Client.open(server.pop3Port)],
+      [() => Pop3Client.open(server.pop3Port), () => openOther()],
+    ] as const) {
+      const holder = await holderOpen();
+      await holder.login(account.username, account.password);
+      const intruder = await intruderOpen();
+      await intruder.command(`USER ${account.username}`);
+      expect(await intruder.command(`PASS ${account.password}`)).toMatch(/^-ERR \[IN-USE\]/);
+      intruder.close();
+      // The holder's phone loses its connection: no QUIT.
+      holder.close();
+      // A closed connection releases its lease as soon as its server sees the close; the next
+      // login gets in (a refusal here would last until the two-minute lease expired).
+      const deadline = Date.now() + 5000;
+      let reply = '';
+      for (;;) {
+        const next = await intruderOpen();
+        await next.command(`USER ${account.username}`);
+        reply = await next.command(`PASS ${account.password}`);
+        next.close();
+        if (reply.startsWith('+OK') || Date.now() > deadline) break;
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+      expect(reply).toMatch(/^\+OK/);
+    }
+  }, 60_000);
 });

@@ -1,4 +1,5 @@
 /** ENABLE (RFC 5161): CONDSTORE (RFC 7162) and UTF8=ACCEPT (RFC 6855). */
+import { enableCondstore } from '../condstore.ts';
 import type { CommandHandler } from '../context.ts';
 import type { EnableCommand } from '../parser/index.ts';
 
@@ -10,7 +11,7 @@ export const enable: CommandHandler<EnableCommand> = {
     const newly = command.capabilities.filter(
       (name) => ENABLEABLE.has(name) && !ctx.session.enabled.has(name),
     );
-    for (const name of newly) ctx.session.enabled.add(name);
+    for (const name of newly) if (name !== 'CONDSTORE') ctx.session.enabled.add(name);
     await ctx.write(
       ctx
         .builder()
@@ -18,5 +19,6 @@ export const enable: CommandHandler<EnableCommand> = {
         .text(['ENABLED', ...newly].join(' '))
         .crlf(),
     );
+    if (newly.includes('CONDSTORE')) await enableCondstore(ctx);
   },
 };

@@ -10,6 +10,7 @@
  * A message another session expunged after this one listed it may have lost its summary or body:
  * it is left out, and the command ends `OK [EXPUNGEISSUED]`, as Dovecot does.
  */
+import { enableCondstore } from '../condstore.ts';
 import { isStoreError } from '../../store/errors.ts';
 import type { MimeIndex } from '../../mime/index.ts';
 import type { MessageSummary, UidRange } from '../../store/types.ts';
@@ -21,7 +22,7 @@ import { renderFetch, type FetchMessage } from '../fetch/render.ts';
 import { resolveTargets } from '../fetch/targets.ts';
 import type { MailboxView } from '../mailbox-view.ts';
 import type { FetchCommand } from '../parser/index.ts';
-import { sessionFlags } from '../updates.ts';
+import { announceKeywordsOf, sessionFlags } from '../updates.ts';
 
 /** Messages per batch: bounds one \Seen transaction, one listing and the memory held for it. */
 const BATCH = 256;
@@ -197,6 +198,7 @@ async function fetchBatch(run: FetchRun, seqs: readonly number[], uids: readonly
         raw,
         flagsChanged,
       };
+      if (message.flags.length > 0) announceKeywordsOf(run.writer.current, view, message.flags);
       renderFetch(run.writer.current, plan.items, message, { condstore: run.condstore });
       if (run.writer.full(plan.needsRaw)) await run.writer.flush();
     }
@@ -213,7 +215,7 @@ export const fetch: CommandHandler<FetchCommand> = {
     if (command.modifiers.vanished) throw bad('VANISHED needs QRESYNC, which is not enabled');
     const plan = planFetch(command);
     const { seqs, uids } = resolveTargets(view, command.sequence, command.uid);
-    if (plan.modseq) ctx.session.enabled.add('CONDSTORE');
+    if (plan.modseq) await enableCondstore(ctx);
     const run: FetchRun = {
       ctx,
       view,

@@ -15,7 +15,7 @@ import type { ResponseBuilder } from '../encoder/index.ts';
 import { compilePatterns, type MailboxMatcher } from '../mailbox/pattern.ts';
 import { buildHierarchy, type Hierarchy } from '../mailbox/hierarchy.ts';
 import { appendStatusResponse, noteCondstoreUse, statusValues } from '../mailbox/status-items.ts';
-import { mailboxFromWire } from '../names.ts';
+import { tryMailboxFromWire } from '../names.ts';
 import type { ListCommand, LsubCommand, StatusItem } from '../parser/index.ts';
 import { MAILBOX_DELIMITER, type Mailbox, type SpecialUse } from '../../store/types.ts';
 
@@ -66,10 +66,12 @@ class ChunkedWriter {
 
 /**
  * The full pattern: reference and pattern joined, then decoded from modified UTF-7 (the wildcards
- * are plain ASCII, so they survive the decoding untouched).
+ * are plain ASCII, so they survive the decoding untouched). Null when it is not valid modified
+ * UTF-7 (`AT&T*`): every name we send is, so such a pattern matches nothing, and LIST answers OK
+ * with no entries, as Dovecot does.
  */
-function fullPattern(ctx: ImapContext, reference: string, pattern: string): string {
-  return mailboxFromWire(ctx, reference + pattern);
+function fullPattern(ctx: ImapContext, reference: string, pattern: string): string | null {
+  return tryMailboxFromWire(ctx, reference + pattern);
 }
 
 /** `* LIST (attributes) "/" name [extended data]` */
@@ -98,9 +100,37 @@ function writeDelimiter(ctx: ImapContext, keyword: Keyword): Promise<void> {
   return ctx.write(builder);
 }
 
-function listAttributes(mailbox: Mailbox, tree: Hierarchy, request: ListRequest): string[] {
+/**
+ * The user's mailboxes and subscribed names. Subscriptions are a list of their own (RFC 3501
+ * 6.3.6): a subscribed name need not be a mailbox (any more).
+ */
+interface Listing {
+  mailboxes: Mailbox[];
+  subscriptions: ReadonlySet<string>;
+  tree: Hierarchy;
+}
+
+async function readListing(ctx: ImapContext): Promise<Listing> {
+  const userId = ctx.session.user!.id;
+  const { store } = ctx.services;
+  const [mailboxes, names] = await Promise.all([
+    store.listMailboxes(userId),
+    store.listSubscriptions(userId),
+  ]);
+  const subscriptions = new Set(names);
+  return { mailboxes, subscriptions, tree: buildHierarchy(mailboxes, subscriptions) };
+}
+
+/** Subscribed names that no mailbox has, in path order. */
+function nonexistentSubscriptions(listing: Listing): string[] {
+  const paths = new Set(listing.mailboxes.map((mailbox) => mailbox.path));
+  return [...listing.subscriptions].filter((path) => !paths.has(path)).sort();
+}
+
+function listAttributes(mailbox: Mailbox, listing: Listing, request: ListRequest): string[] {
+  const { tree } = listing;
   const attributes: string[] = [];
-  if (request.showSubscribed && mailbox.subscribed) attributes.push('\\Subscribed');
+  if (request.showSubscribed && listing.subscriptions.has(mailbox.path)) attributes.push('\\Subscribed');
   if (!mailbox.selectable) attributes.push('\\Noselect');
   attributes.push(tree.hasChildren(mailbox.path) ? '\\HasChildren' : '\\HasNoChildren');
   if (request.keyword === 'XLIST' && mailbox.path === 'INBOX') attributes.push('\\Inbox');
@@ -111,8 +141,8 @@ function listAttributes(mailbox: Mailbox, tree: Hierarchy, request: ListRequest)
   return attributes;
 }
 
-function satisfiesSelection(mailbox: Mailbox, request: ListRequest): boolean {
-  if (request.selectSubscribed && !mailbox.subscribed) return false;
+function satisfiesSelection(mailbox: Mailbox, listing: Listing, request: ListRequest): boolean {
+  if (request.selectSubscribed && !listing.subscriptions.has(mailbox.path)) return false;
   if (request.selectSpecialUse && mailbox.specialUse === null) return false;
   return true;
 }
@@ -125,23 +155,22 @@ function satisfiesSelection(mailbox: Mailbox, request: ListRequest): boolean {
  */
 function listEntry(
   mailbox: Mailbox,
-  tree: Hierarchy,
+  listing: Listing,
   request: ListRequest,
 ): { attributes: string[]; childInfo: boolean } | null {
   if (!request.matches(mailbox.path)) return null;
-  const selected = satisfiesSelection(mailbox, request);
-  const subscribedBelow = request.recursiveMatch ? tree.subscribedBelow(mailbox.path) : [];
+  const selected = satisfiesSelection(mailbox, listing, request);
+  const subscribedBelow = request.recursiveMatch ? listing.tree.subscribedBelow(mailbox.path) : [];
   const childInfo = subscribedBelow.length > 0;
   if (!selected && !subscribedBelow.some((path) => !request.matches(path))) return null;
-  return { attributes: listAttributes(mailbox, tree, request), childInfo };
+  return { attributes: listAttributes(mailbox, listing, request), childInfo };
 }
 
 async function runList(ctx: ImapContext, request: ListRequest): Promise<void> {
-  const mailboxes = await ctx.services.store.listMailboxes(ctx.session.user!.id);
-  const tree = buildHierarchy(mailboxes);
+  const listing = await readListing(ctx);
   const writer = new ChunkedWriter(ctx);
-  for (const mailbox of mailboxes) {
-    const entry = listEntry(mailbox, tree, request);
+  for (const mailbox of listing.mailboxes) {
+    const entry = listEntry(mailbox, listing, request);
     if (!entry) continue;
     appendListLine(writer.current, request.keyword, entry.attributes, mailbox.path, entry.childInfo);
     // RFC 5819: the STATUS follows its LIST response, and only for mailboxes that can be selected.
@@ -151,8 +180,17 @@ async function runList(ctx: ImapContext, request: ListRequest): Promise<void> {
     }
     await writer.maybeFlush();
   }
+  // LIST (SUBSCRIBED) also names subscriptions whose mailbox is gone (RFC 5258 3.1), as Dovecot does.
+  if (request.selectSubscribed && !request.selectSpecialUse) {
+    for (const path of nonexistentSubscriptions(listing)) {
+      if (request.matches(path))
+        appendListLine(writer.current, request.keyword, NONEXISTENT_SUBSCRIBED, path);
+    }
+  }
   await writer.flush();
 }
+
+const NONEXISTENT_SUBSCRIBED = ['\\NonExistent', '\\Subscribed'];
 
 function isOnlyEmptyPattern(patterns: readonly string[]): boolean {
   return patterns.length === 1 && patterns[0] === '';
@@ -165,11 +203,11 @@ export const list: CommandHandler<ListCommand> = {
     // REMOTE filters nothing here (there are no remote mailboxes), so it keeps the special case.
     const filtering = select.subscribed || select.specialUse;
     if (isOnlyEmptyPattern(command.patterns) && !filtering) return writeDelimiter(ctx, 'LIST');
-    if (ret.status) noteCondstoreUse(ctx, ret.status);
+    if (ret.status) await noteCondstoreUse(ctx, ret.status);
     const patterns = command.patterns.map((pattern) => fullPattern(ctx, command.reference, pattern));
     await runList(ctx, {
       keyword: 'LIST',
-      matches: compilePatterns(patterns.filter((pattern) => pattern !== '')),
+      matches: compilePatterns(patterns.filter((pattern) => pattern !== null && pattern !== '') as string[]),
       selectSubscribed: select.subscribed,
       selectSpecialUse: select.specialUse,
       recursiveMatch: select.recursiveMatch && select.subscribed,
@@ -180,26 +218,29 @@ export const list: CommandHandler<ListCommand> = {
 };
 
 /**
- * LSUB: the subscribed mailboxes that match. When the pattern ends with `%`, an unsubscribed
- * mailbox with subscribed children is returned as \Noselect (RFC 3501 6.3.9: `LSUB "" %` with
- * only "foo/bar" subscribed answers "foo"); Dovecot limits this to patterns ending with `%` too.
+ * LSUB: the subscribed names that match, whether or not a mailbox has them (RFC 3501 6.3.9; Dovecot
+ * lists a subscribed name whose mailbox was deleted too). When the pattern ends with `%`, an
+ * unsubscribed mailbox with subscribed children is returned as \Noselect (RFC 3501 6.3.9: `LSUB "" %`
+ * with only "foo/bar" subscribed answers "foo"); Dovecot limits this to patterns ending with `%` too.
  */
 async function runLsub(ctx: ImapContext, pattern: string): Promise<void> {
-  const mailboxes = await ctx.services.store.listMailboxes(ctx.session.user!.id);
-  const tree = buildHierarchy(mailboxes);
+  const listing = await readListing(ctx);
   const matches = compilePatterns([pattern]);
   const showParents = pattern.endsWith('%');
   const writer = new ChunkedWriter(ctx);
-  for (const mailbox of mailboxes) {
+  for (const mailbox of listing.mailboxes) {
     if (!matches(mailbox.path)) continue;
-    if (mailbox.subscribed) {
+    if (listing.subscriptions.has(mailbox.path)) {
       appendListLine(writer.current, 'LSUB', mailbox.selectable ? [] : ['\\Noselect'], mailbox.path);
-    } else if (showParents && tree.subscribedBelow(mailbox.path).length > 0) {
+    } else if (showParents && listing.tree.subscribedBelow(mailbox.path).length > 0) {
       appendListLine(writer.current, 'LSUB', ['\\Noselect'], mailbox.path);
     } else {
       continue;
     }
     await writer.maybeFlush();
+  }
+  for (const path of nonexistentSubscriptions(listing)) {
+    if (matches(path)) appendListLine(writer.current, 'LSUB', [], path);
   }
   await writer.flush();
 }
@@ -209,6 +250,7 @@ export const lsub: CommandHandler<LsubCommand> = {
   states: ['authenticated', 'selected'],
   async run(ctx, command) {
     const pattern = fullPattern(ctx, command.reference, command.pattern);
+    if (pattern === null) return;
     // An empty LSUB pattern matches nothing (RFC 3501 gives it no special meaning; Dovecot agrees).
     if (command.name === 'LSUB') return runLsub(ctx, pattern);
     if (command.pattern === '') return writeDelimiter(ctx, 'XLIST');

@@ -8,6 +8,7 @@
  * search/dates.ts for the calendar rules of the date keys. A message expunged by another session
  * whose data is gone cannot match; the command then ends `OK [EXPUNGEISSUED]`.
  */
+import { enableCondstore } from '../condstore.ts';
 import type { CommandHandler, ImapContext } from '../context.ts';
 import { bad } from '../errors.ts';
 import type { MailboxView } from '../mailbox-view.ts';
@@ -37,7 +38,7 @@ export const search: CommandHandler<SearchCommand> = {
       now: Date.now(),
     });
     // A MODSEQ search key turns CONDSTORE on for the session (RFC 7162 3.1).
-    if (compiled.hasModseq) ctx.session.enabled.add('CONDSTORE');
+    if (compiled.hasModseq) await enableCondstore(ctx);
     const result = await runSearch(ctx.services.store, view, compiled);
     const answer: SearchAnswer = {
       numbers: command.uid ? result.uids : result.seqs,

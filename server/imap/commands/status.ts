@@ -12,7 +12,7 @@ export const status: CommandHandler<StatusCommand> = {
   states: ['authenticated', 'selected'],
   async run(ctx, command) {
     const mailbox = await requireMailbox(ctx, command.mailbox);
-    noteCondstoreUse(ctx, command.items);
+    await noteCondstoreUse(ctx, command.items);
     const values = await statusValues(ctx, mailbox, command.items);
     await ctx.write(appendStatusResponse(ctx.builder(), mailbox.path, values));
     // Allowed, but a client should know better (RFC 9051 6.3.11); Dovecot says so the same way.

@@ -10,13 +10,14 @@
  * - \Recent cannot be stored (it is session state, RFC 3501 2.3.2): refused with BAD, as Dovecot
  *   does, like other unknown system flags (RFC 3501 reserves `\word` flags for future standards).
  */
+import { enableCondstore } from '../condstore.ts';
 import type { FlagUpdate } from '../../store/types.ts';
 import type { CommandHandler, ImapContext } from '../context.ts';
 import { ResponseCodes } from '../encoder/index.ts';
 import { bad, no } from '../errors.ts';
 import type { MailboxView } from '../mailbox-view.ts';
 import type { StoreCommand } from '../parser/index.ts';
-import { SYSTEM_FLAGS, sessionFlags } from '../updates.ts';
+import { SYSTEM_FLAGS, announceKeywordsOf, sessionFlags } from '../updates.ts';
 import { selectedUids } from './message-set.ts';
 
 /** FETCH responses per write: big STOREs go out in pieces, with socket backpressure. */
@@ -64,10 +65,13 @@ function fetchLine(ctx: ImapContext, view: MailboxView, outcome: StoreOutcome, u
   if (seq === 0 || outcome.modified.has(uid)) return null;
   const condstore = ctx.session.enabled.has('CONDSTORE');
   if (command.silent && !(condstore && outcome.updated.has(uid))) return null;
-  const builder = ctx.builder().untagged().text(`${seq} FETCH (`);
+  const builder = ctx.builder();
+  const flags = sessionFlags(view, uid);
+  if (!command.silent) announceKeywordsOf(builder, view, flags);
+  builder.untagged().text(`${seq} FETCH (`);
   let separator = '';
   if (!command.silent) {
-    builder.text('FLAGS ').flags(sessionFlags(view, uid));
+    builder.text('FLAGS ').flags(flags);
     separator = ' ';
   }
   if (command.uid) {
@@ -112,8 +116,8 @@ export const storeFlags: CommandHandler<StoreCommand> = {
     const view = ctx.session.view!;
     const flags = storableFlags(command.flags, view);
     const uids = selectedUids(view, command.sequence, command.uid);
-    if (command.unchangedSince !== null) ctx.session.enabled.add('CONDSTORE');
     if (view.readOnly) throw no('READ-ONLY', 'Mailbox is read-only (EXAMINE): flags cannot be changed');
+    if (command.unchangedSince !== null) await enableCondstore(ctx);
     const result =
       uids.length === 0
         ? { updated: [], modified: [] }

@@ -226,6 +226,7 @@ describe('atoms and flags', () => {
     ['\\*', true],
     ['\\', false],
     ['$Junk', true],
+    ['NIL', true],
     ['a(b', false],
   ])('isFlagText(%j) = %s', (value, expected) => {
     expect(isFlagText(value)).toBe(expected);
@@ -300,5 +301,32 @@ describe('encoder ↔ tokenizer round trip', () => {
       [['x', null], []],
     ];
     expect(readBack(encodeValue(value)).map(toNested)).toEqual([value]);
+  });
+
+  it('writes address lists and multipart bodies without a space between their lists (RFC 3501)', () => {
+    const address = (name: string) => [name, null, name, 'example.org'];
+    const envelope: NestedValue[] = [
+      null,
+      'Hi',
+      [address('a'), address('b')],
+      null,
+      null,
+      null,
+      null,
+      null,
+      null,
+      null,
+    ];
+    expect(encodeValue(envelope).toString()).toBe(
+      '(NIL "Hi" (("a" NIL "a" "example.org")("b" NIL "b" "example.org")) NIL NIL NIL NIL NIL NIL NIL)',
+    );
+    const part = ['text', 'plain', null, null, null, '7bit', 10, 1];
+    expect(encodeValue([part, part, 'mixed', ['boundary', 'x']]).toString()).toBe(
+      '(("text" "plain" NIL NIL NIL "7bit" 10 1)("text" "plain" NIL NIL NIL "7bit" 10 1) "mixed" ("boundary" "x"))',
+    );
+    // Lists that are fields of a structure keep their SP: from and sender, disposition and language.
+    expect(encodeValue([null, null, [address('a')], [address('a')]]).toString()).toBe(
+      '(NIL NIL (("a" NIL "a" "example.org")) (("a" NIL "a" "example.org")))',
+    );
   });
 });

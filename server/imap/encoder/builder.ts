@@ -162,14 +162,23 @@ export class ResponseBuilder {
   }
 
   /** A nested value (ENVELOPE, BODYSTRUCTURE): strings as strings, null as NIL, arrays as lists. */
+  /**
+   * A nested value: NIL, a number, a string, or a parenthesised list. A list that starts with lists
+   * writes that leading run without spaces: in IMAP's grammar these are an address list
+   * (`env-from = "(" 1*address ")"`) and the bodies of a multipart (`body-type-mpart = 1*body SP
+   * media-subtype`), which RFC 3501 and RFC 9051 write `)(`; elsewhere (ENVELOPE's fields, a body's
+   * fields) items are separated by SP.
+   */
   value(value: NestedValue, depth = 0): this {
     if (depth > 100) throw new RangeError('Nested value too deep');
     if (value === null) return this.nil();
     if (typeof value === 'number') return this.number(value);
     if (typeof value === 'string') return this.string(value);
     this.text('(');
+    let adjacent = Array.isArray(value[0]);
     value.forEach((item, i) => {
-      if (i > 0) this.sp();
+      adjacent &&= Array.isArray(item);
+      if (i > 0 && !adjacent) this.sp();
       this.value(item, depth + 1);
     });
     return this.text(')');

@@ -48,15 +48,21 @@ export function compressSequence(numbers: Iterable<number>, sort = true): string
 // eslint-disable-next-line no-control-regex -- matching control characters is the point
 const ATOM_SPECIALS = /[\x00-\x20\x7f-\uffff(){%*"\\\]]/;
 
-/** True when `text` can be sent as an atom (and is not NIL). */
+/** True when `text` is made of atom characters (NIL included). */
+function isAtomChars(text: string): boolean {
+  return text.length > 0 && !ATOM_SPECIALS.test(text);
+}
+
+/** True when `text` can be sent as an atom standing for a string (so not NIL). */
 export function isAtomText(text: string): boolean {
-  return text.length > 0 && !ATOM_SPECIALS.test(text) && text.toUpperCase() !== 'NIL';
+  return isAtomChars(text) && text.toUpperCase() !== 'NIL';
 }
 
 /** True when `flag` is a flag we can send: `\Atom` or an atom keyword. */
 export function isFlagText(flag: string): boolean {
-  if (flag.startsWith('\\')) return flag === '\\*' || isAtomText(flag.slice(1));
-  return isAtomText(flag);
+  if (flag.startsWith('\\')) return flag === '\\*' || isAtomChars(flag.slice(1));
+  // A keyword is any atom (RFC 3501 flag-keyword): `NIL` too, where a flag list is expected.
+  return isAtomChars(flag);
 }
 
 /** A quoted string; the caller checks that `text` is quotable (no CR, LF, NUL). */

@@ -13,16 +13,16 @@ export interface Hierarchy {
   subscribedBelow(path: string): readonly string[];
 }
 
-export function buildHierarchy(mailboxes: readonly Mailbox[]): Hierarchy {
+/** `subscriptions`: the subscribed names, mailboxes or not (a name may outlive its mailbox). */
+export function buildHierarchy(mailboxes: readonly Mailbox[], subscriptions: ReadonlySet<string>): Hierarchy {
   const parents = new Set<string>();
+  for (const mailbox of mailboxes) for (const parent of parentPaths(mailbox.path)) parents.add(parent);
   const subscribed = new Map<string, string[]>();
-  for (const mailbox of mailboxes) {
-    for (const parent of parentPaths(mailbox.path)) {
-      parents.add(parent);
-      if (!mailbox.subscribed) continue;
+  for (const path of [...subscriptions].sort()) {
+    for (const parent of parentPaths(path)) {
       const below = subscribed.get(parent);
-      if (below) below.push(mailbox.path);
-      else subscribed.set(parent, [mailbox.path]);
+      if (below) below.push(path);
+      else subscribed.set(parent, [path]);
     }
   }
   return {

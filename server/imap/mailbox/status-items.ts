@@ -3,6 +3,7 @@
  * RFC 9051 DELETED, RFC 7889 APPENDLIMIT, RFC 8474 MAILBOXID), shared by STATUS and by LIST's
  * RETURN (STATUS (...)) (RFC 5819).
  */
+import { enableCondstore } from '../condstore.ts';
 import type { ImapContext } from '../context.ts';
 import type { ResponseBuilder } from '../encoder/index.ts';
 import type { StatusItem } from '../parser/index.ts';
@@ -12,8 +13,8 @@ const NEEDS_COUNTS: ReadonlySet<StatusItem> = new Set(['MESSAGES', 'RECENT', 'UN
 const OBJECT_ID = /^[A-Za-z0-9_-]{1,255}$/;
 
 /** Requesting HIGHESTMODSEQ is a CONDSTORE enabling command (RFC 7162 3.1). */
-export function noteCondstoreUse(ctx: ImapContext, items: readonly StatusItem[]): void {
-  if (items.includes('HIGHESTMODSEQ')) ctx.session.enabled.add('CONDSTORE');
+export async function noteCondstoreUse(ctx: ImapContext, items: readonly StatusItem[]): Promise<void> {
+  if (items.includes('HIGHESTMODSEQ')) await enableCondstore(ctx);
 }
 
 async function countDeleted(ctx: ImapContext, mailbox: Mailbox): Promise<number> {

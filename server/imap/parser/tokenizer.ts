@@ -36,7 +36,9 @@ function readTokens(r: Reader, close: number, depth: number, maxDepth: number): 
       if (close >= 0) r.pos++;
       return out;
     }
-    if (out.length > 0) {
+    // Adjacent lists may touch, as in IMAP's address lists and multipart bodies: `(...)(...)`.
+    const touching = b === LPAREN && out[out.length - 1]?.type === 'list';
+    if (out.length > 0 && !touching) {
       if (b !== SP) r.unexpected(close < 0 ? 'space' : `space or "${String.fromCharCode(close)}"`);
       r.pos++;
     }

@@ -6,7 +6,7 @@
  */
 import { bad } from '../errors.ts';
 import { resolveRanges, type SearchKey, type SequenceSet } from '../parser/index.ts';
-import { foldCase } from './content.ts';
+import { foldCase, isAddressField } from './content.ts';
 import { searchDay } from './dates.ts';
 import { isFilterableNeedle } from './raw-filter.ts';
 
@@ -113,7 +113,9 @@ class Compiler {
         return { kind: 'sentdate', op: key.op, day: searchDay(key.date), cost: Cost.index };
       case 'header': {
         const needle = foldCase(key.value);
-        const filterable = isFilterableNeedle(needle);
+        // An address is put together from its parts (comments dropped), so the raw bytes need not
+        // contain it: the raw pre-filter cannot rule a message out for an address field.
+        const filterable = isFilterableNeedle(needle) && !isAddressField(key.field);
         return { kind: 'header', field: key.field, needle, filterable, cost: Cost.content };
       }
       case 'body':

@@ -3,7 +3,16 @@
  * rest of the command (several keys may look at the same message). Each piece is computed on first
  * use, so a HEADER key never decodes the body.
  */
+import { decodeHeaderValue } from '../../mime/encoded-word.ts';
 import { decodedBodyText, decodedHeaders, type MimeIndex, type MimePart } from '../../mime/index.ts';
+
+/** The address fields FROM, TO, CC and BCC search, by their place in the ENVELOPE. */
+const ENVELOPE_ADDRESS_FIELDS: Readonly<Record<string, number>> = { from: 2, to: 5, cc: 6, bcc: 7 };
+
+/** True for the header fields SEARCH matches as addresses as well as text. */
+export function isAddressField(name: string): boolean {
+  return name in ENVELOPE_ADDRESS_FIELDS;
+}
 
 interface LowerHeader {
   name: string;
@@ -17,6 +26,7 @@ export function foldCase(text: string): string {
 
 export class MessageText {
   private headerList: LowerHeader[] | null = null;
+  private readonly addressTexts = new Map<string, string[]>();
   private bodyText: string | null = null;
   private headerBlock: string | null = null;
 
@@ -40,6 +50,34 @@ export class MessageText {
       if (header.name === name && header.value.includes(needle)) return true;
     }
     return false;
+  }
+
+  /**
+   * FROM, TO, CC, BCC: the header text contains `needle`, or one of the field's parsed addresses
+   * does, as `mailbox@host` or by its decoded display name. So `FROM user@domain.org` finds
+   * `<user (comment)@ (comment) domain.org>`, whose header text never spells it out (Dovecot
+   * matches addresses the same way).
+   */
+  addressContains(name: string, needle: string): boolean {
+    if (this.headerContains(name, needle)) return true;
+    return this.addressesOf(name).some((text) => text.includes(needle));
+  }
+
+  private addressesOf(name: string): string[] {
+    let texts = this.addressTexts.get(name);
+    if (texts === undefined) {
+      texts = [];
+      const list = this.index.envelope[ENVELOPE_ADDRESS_FIELDS[name] ?? -1];
+      for (const address of Array.isArray(list) ? list : []) {
+        if (!Array.isArray(address)) continue;
+        const [display, , mailbox, host] = address.map((part) => (typeof part === 'string' ? part : null));
+        if (mailbox && host) texts.push(foldCase(`${mailbox}@${host}`));
+        // Envelope strings are display text with encoded words kept: decode them from their bytes.
+        if (display) texts.push(foldCase(decodeHeaderValue(Buffer.from(display, 'utf8').toString('latin1'))));
+      }
+      this.addressTexts.set(name, texts);
+    }
+    return texts;
   }
 
   /** The text of every text part, transfer- and charset-decoded, lower-cased. */

@@ -7,7 +7,7 @@
 import type { MimeIndex } from '../../mime/index.ts';
 import type { MessageSummary } from '../../store/types.ts';
 import type { MatchNode } from './compile.ts';
-import type { MessageText } from './content.ts';
+import { isAddressField, type MessageText } from './content.ts';
 import { localDay, sentDay } from './dates.ts';
 import type { RawText } from './raw-filter.ts';
 
@@ -133,7 +133,10 @@ function contentVerdict(node: ContentNode, subject: SearchSubject): Verdict {
     if (node.filterable && subject.raw !== null && subject.raw.excludes(node.needle)) return false;
     return null;
   }
-  if (node.kind === 'header') return text.headerContains(node.field, node.needle);
+  if (node.kind === 'header') {
+    if (isAddressField(node.field)) return text.addressContains(node.field, node.needle);
+    return text.headerContains(node.field, node.needle);
+  }
   if (node.kind === 'body') return text.body().includes(node.needle);
   return text.textContains(node.needle);
 }

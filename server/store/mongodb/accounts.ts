@@ -83,7 +83,7 @@ export async function createUser(c: Collections, user: NewUser): Promise<User> {
   const nowSeconds = Math.floor(Date.now() / 1000);
   const firstMailbox = await nextIds(c, 'mailboxes', DEFAULT_MAILBOXES.length);
   const mailboxes = DEFAULT_MAILBOXES.map((mailbox, i) =>
-    newMailboxDoc(firstMailbox + i, id, mailbox.path, mailbox.specialUse, nowSeconds + i),
+    newMailboxDoc(firstMailbox + i, id, mailbox.path, mailbox.specialUse, nowSeconds + i, true),
   );
   await c.mailboxes.insertMany(mailboxes, { ordered: true });
   const doc: UserDoc = {
@@ -97,6 +97,7 @@ export async function createUser(c: Collections, user: NewUser): Promise<User> {
     usedBytes: 0,
     lastUidValidity: nowSeconds + DEFAULT_MAILBOXES.length - 1,
     createdAt: new Date(),
+    subscriptions: DEFAULT_MAILBOXES.map((mailbox) => mailbox.path),
   };
   try {
     await c.users.insertOne(doc);

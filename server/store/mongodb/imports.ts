@@ -14,7 +14,7 @@ import type { ImportedMailbox, ImportedMessage, Mailbox } from '../types.ts';
 import { addBlobReference, prepareBlob, releaseBlob } from './blobs.ts';
 import { requireSelectableMailbox, requireUser, toMailbox } from './docs.ts';
 import { writeJournal } from './journal.ts';
-import { ensureParents, insertMailbox, mailboxByPath } from './mailboxes.ts';
+import { ensureParents, insertMailbox, mailboxByPath, setSubscribed } from './mailboxes.ts';
 import { adjustUsage, messageDoc, rememberKeywords, takeBackIfGone } from './messages.ts';
 import { isDuplicateKey, type Collections, type MailboxDoc } from './schema.ts';
 
@@ -42,6 +42,7 @@ export async function importMailbox(
       if (!existing) throw new StoreError('UNAVAILABLE', `mailbox ${mailbox.path} changed meanwhile`);
     }
   }
+  await setSubscribed(c, userId, mailbox.path, mailbox.subscribed);
   return toMailbox(await adopt(c, existing, mailbox));
 }
 
@@ -91,7 +92,7 @@ export async function importMessage(
     return 'exists';
   }
   const blob = prepareBlob(raw);
-  const size = raw.length;
+  const size = blob.raw.length;
   await adjustUsage(c, mailbox.user, size);
   await c.mailboxes.updateOne(
     { _id: mailboxId },

@@ -46,13 +46,14 @@ export function newMailboxDoc(
   path: string,
   specialUse: SpecialUse | null,
   uidValidity: number,
+  subscribed: boolean,
 ): MailboxDoc {
   return {
     _id: id,
     user: userId,
     path,
     specialUse,
-    subscribed: true,
+    subscribed,
     selectable: true,
     uidValidity,
     uidNext: 1,
@@ -72,7 +73,8 @@ export async function insertMailbox(
   specialUse: SpecialUse | null,
 ): Promise<MailboxDoc> {
   const id = await nextIds(c, 'mailboxes');
-  const doc = newMailboxDoc(id, userId, path, specialUse, await allocateUidValidity(c, userId));
+  const subscribed = (await listSubscriptions(c, userId)).includes(path);
+  const doc = newMailboxDoc(id, userId, path, specialUse, await allocateUidValidity(c, userId), subscribed);
   await c.mailboxes.insertOne(doc);
   await writeJournal(c, [{ userId, mailboxId: id, kind: 'mailbox-create', path }]);
   return doc;
@@ -258,10 +260,15 @@ export async function renameMailbox(
     throw new StoreError('CANNOT', `cannot rename ${from} into its own child ${to}`);
   }
   await ensureParents(c, userId, to);
+  const subscriptions = await listSubscriptions(c, userId);
   for (const mailbox of [source, ...(await descendants(c, userId, from))]) {
     const newPath = to + mailbox.path.slice(from.length);
+    const subscribed = subscriptions.includes(newPath);
     try {
-      await c.mailboxes.updateOne({ _id: mailbox._id, path: mailbox.path }, { $set: { path: newPath } });
+      await c.mailboxes.updateOne(
+        { _id: mailbox._id, path: mailbox.path },
+        { $set: { path: newPath, subscribed } },
+      );
     } catch (error) {
       if (isDuplicateKey(error)) throw new StoreError('ALREADYEXISTS', `mailbox ${newPath} exists`);
       throw error;
@@ -288,19 +295,41 @@ async function renameInbox(c: Collections, inbox: MailboxDoc, to: string): Promi
   await transferMessages(c, inbox, target, messages, true);
 }
 
+/**
+ * The subscription list. A user from before the list existed gets it once from its mailboxes'
+ * flags (a conditional write, so concurrent first uses agree).
+ */
+export async function listSubscriptions(c: Collections, userId: number): Promise<string[]> {
+  for (let round = 0; round < 2; round++) {
+    const user = await c.users.findOne({ _id: userId }, { projection: { subscriptions: 1 } });
+    if (!user) return [];
+    if (user.subscriptions) return [...user.subscriptions].sort();
+    const flagged = await c.mailboxes
+      .find({ user: userId, subscribed: true }, { projection: { path: 1 } })
+      .toArray();
+    await c.users.updateOne(
+      { _id: userId, subscriptions: { $exists: false } },
+      { $set: { subscriptions: flagged.map((doc) => doc.path) } },
+    );
+  }
+  throw new StoreError('UNAVAILABLE', `subscriptions of user ${userId} could not be read`);
+}
+
+/** Puts a name on the list or takes it off; an existing mailbox's flag follows. */
 export async function setSubscribed(
   c: Collections,
   userId: number,
   path: string,
   subscribed: boolean,
 ): Promise<void> {
-  const normalized = tryNormalizeMailboxPath(path);
-  const matched =
-    normalized === null
-      ? 0
-      : (await c.mailboxes.updateOne({ user: userId, path: normalized }, { $set: { subscribed } }))
-          .matchedCount;
-  if (matched === 0) throw new StoreError('NONEXISTENT', `no such mailbox ${path}`);
+  const normalized = normalizeMailboxPath(path);
+  await requireUser(c, userId);
+  await listSubscriptions(c, userId);
+  await c.users.updateOne(
+    { _id: userId },
+    subscribed ? { $addToSet: { subscriptions: normalized } } : { $pull: { subscriptions: normalized } },
+  );
+  await c.mailboxes.updateOne({ user: userId, path: normalized }, { $set: { subscribed } });
 }
 
 /**

@@ -32,6 +32,11 @@ export interface UserDoc {
   /** Last UIDVALIDITY handed out to one of the user's mailboxes. */
   lastUidValidity: number;
   createdAt: Date;
+  /**
+   * The subscribed names (RFC 3501 6.3.6), kept when mailboxes are deleted or renamed. Missing on
+   * users created before the list existed: the first use builds it from the mailboxes' flags.
+   */
+  subscriptions?: string[];
 }
 
 export interface AddressDoc {

@@ -16,6 +16,7 @@
  * says how it stays consistent with single-document atomic updates. Change streams are not used:
  * the journal works on every deployment, the test stand-in included.
  */
+import { withCrlfLineEnds } from '../../mime/line-ends.ts';
 import { MongoClient, type CommandStartedEvent, type MongoClientOptions } from 'mongodb';
 import type { MimeIndex } from '../../mime/types.ts';
 import { StoreError } from '../errors.ts';
@@ -269,6 +270,11 @@ export class MongoStore implements Store {
 
   renameMailbox(userId: Id, from: string, to: string): Promise<void> {
     return this.call((c) => mailboxes.renameMailbox(c, requireId(userId, 'user'), from, to));
+  }
+
+  listSubscriptions(userId: Id): Promise<string[]> {
+    const id = parseId(userId);
+    return this.call((c) => (id === null ? Promise.resolve([]) : mailboxes.listSubscriptions(c, id)));
   }
 
   setSubscribed(userId: Id, mailboxPath: string, subscribed: boolean): Promise<void> {
@@ -590,7 +596,9 @@ function appendInput(raw: Buffer, options: AppendOptions): messages.AppendInput 
   if (!(internalDate instanceof Date) || Number.isNaN(internalDate.getTime())) {
     throw new StoreError('INVALID', 'invalid internal date');
   }
-  return { blob: blobs.prepareBlob(raw), flags: normalizeFlags(options.flags), internalDate };
+  // New mail is stored with CRLF line ends (mime/line-ends.ts); imports keep their bytes.
+  const blob = blobs.prepareBlob(withCrlfLineEnds(raw));
+  return { blob, flags: normalizeFlags(options.flags), internalDate };
 }
 
 /** The database named in the URI's path, or DEFAULT_DATABASE. */

@@ -69,7 +69,7 @@ export function createUser(sql: Sql, user: NewUser): User {
     )!;
     sql.run("INSERT INTO addresses (address, user_id, kind) VALUES (?, ?, 'primary')", username, row.id);
     for (const mailbox of DEFAULT_MAILBOXES) {
-      insertMailbox(sql, row.id, mailbox.path, mailbox.specialUse);
+      insertMailbox(sql, row.id, mailbox.path, mailbox.specialUse, true);
     }
     return toUser(row);
   });

@@ -10,7 +10,7 @@ import type { ImportedMailbox, ImportedMessage, Mailbox } from '../types.ts';
 import { addBlobReference, type PreparedBlob } from './blobs.ts';
 import type { Sql } from './database.ts';
 import { writeJournal } from './journal.ts';
-import { insertMailbox } from './mailboxes.ts';
+import { insertMailbox, setSubscribed } from './mailboxes.ts';
 import { insertMessage } from './messages.ts';
 import {
   mailboxRowByPath,
@@ -39,6 +39,7 @@ export function importMailbox(sql: Sql, userId: number, input: ImportedMailbox):
     }
     const existing =
       mailboxRowByPath(sql, userId, mailbox.path) ?? insertMailbox(sql, userId, mailbox.path, null);
+    setSubscribed(sql, userId, mailbox.path, mailbox.subscribed);
     return toMailbox(adopt(sql, existing, mailbox));
   });
 }

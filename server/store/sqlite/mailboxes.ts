@@ -35,22 +35,30 @@ function allocateUidValidity(sql: Sql, userId: number): number {
   )!.value;
 }
 
+/** `mailboxes.subscribed` for a path: whether the name is on the user's subscription list. */
+const IS_SUBSCRIBED = 'EXISTS (SELECT 1 FROM subscriptions WHERE user_id = ? AND path = ?)';
+
 /**
- * Inserts a new mailbox (subscribed: clients that show only subscribed folders should see what
- * was created) and journals it. The caller has checked that the path is free.
+ * Inserts a new mailbox and journals it; `subscribe` puts its name on the subscription list (the
+ * default mailboxes of a new account). The caller has checked that the path is free.
  */
 export function insertMailbox(
   sql: Sql,
   userId: number,
   path: string,
   specialUse: SpecialUse | null,
+  subscribe = false,
 ): MailboxRow {
+  if (subscribe) addSubscription(sql, userId, path);
   const row = sql.get<MailboxRow>(
-    `INSERT INTO mailboxes (user_id, path, special_use, uid_validity) VALUES (?, ?, ?, ?) RETURNING *`,
+    `INSERT INTO mailboxes (user_id, path, special_use, uid_validity, subscribed)
+     VALUES (?, ?, ?, ?, ${IS_SUBSCRIBED}) RETURNING *`,
     userId,
     path,
     specialUse,
     allocateUidValidity(sql, userId),
+    userId,
+    path,
   )!;
   writeJournal(sql, { userId, mailboxId: row.id, kind: 'mailbox-create', path });
   return row;
@@ -184,7 +192,13 @@ export function renameMailbox(sql: Sql, userId: number, fromPath: string, toPath
     ensureParents(sql, userId, to);
     for (const mailbox of [source, ...descendants(sql, userId, from)]) {
       const newPath = to + mailbox.path.slice(from.length);
-      sql.run('UPDATE mailboxes SET path = ? WHERE id = ?', newPath, mailbox.id);
+      sql.run(
+        `UPDATE mailboxes SET path = ?, subscribed = ${IS_SUBSCRIBED} WHERE id = ?`,
+        newPath,
+        userId,
+        newPath,
+        mailbox.id,
+      );
       writeJournal(sql, {
         userId,
         mailboxId: mailbox.id,
@@ -202,22 +216,50 @@ function renameInbox(sql: Sql, inbox: MailboxRow, to: string): void {
   transferMessages(sql, inbox, target, allMessageRows(sql, inbox.id), true);
 }
 
+function addSubscription(sql: Sql, userId: number, path: string): void {
+  sql.run('INSERT OR IGNORE INTO subscriptions (user_id, path) VALUES (?, ?)', userId, path);
+}
+
 export function setSubscribed(sql: Sql, userId: number, path: string, subscribed: boolean): void {
-  const normalized = tryNormalizeMailboxPath(path);
-  const changes =
-    normalized === null
-      ? 0
-      : sql.run(
-          'UPDATE mailboxes SET subscribed = ? WHERE user_id = ? AND path = ?',
-          subscribed ? 1 : 0,
-          userId,
-          normalized,
-        ).changes;
-  if (changes === 0) throw new StoreError('NONEXISTENT', `no such mailbox ${path}`);
+  const normalized = normalizeMailboxPath(path);
+  sql.write(() => {
+    requireUserRow(sql, userId);
+    if (subscribed) addSubscription(sql, userId, normalized);
+    else sql.run('DELETE FROM subscriptions WHERE user_id = ? AND path = ?', userId, normalized);
+    sql.run(
+      'UPDATE mailboxes SET subscribed = ? WHERE user_id = ? AND path = ?',
+      subscribed ? 1 : 0,
+      userId,
+      normalized,
+    );
+  });
+}
+
+export function listSubscriptions(sql: Sql, userId: number): string[] {
+  return sql
+    .all<{ path: string }>('SELECT path FROM subscriptions WHERE user_id = ? ORDER BY path', userId)
+    .map((row) => row.path);
+}
+
+/**
+ * What claimRecent returns when nothing arrived since the last claim (the usual SELECT), read
+ * without writing; null when there is something to claim. Claiming nothing would change nothing, so
+ * answering from this read is the same as the claim (it simply happened before any later append),
+ * and spares a write transaction and its fsync.
+ */
+export function unchangedRecentClaim(
+  sql: Sql,
+  mailboxId: number,
+): { previous: number; current: number } | null {
+  const mailbox = requireMailboxRow(sql, mailboxId);
+  const current = mailbox.uid_next - 1;
+  return mailbox.recent_mark === current ? { previous: current, current } : null;
 }
 
 /** Moves the \Recent mark to UIDNEXT-1 and returns the old and new marks, in one transaction. */
 export function claimRecent(sql: Sql, mailboxId: number): { previous: number; current: number } {
+  const unchanged = unchangedRecentClaim(sql, mailboxId);
+  if (unchanged) return unchanged;
   return sql.write(() => {
     const mailbox = requireMailboxRow(sql, mailboxId);
     const current = mailbox.uid_next - 1;

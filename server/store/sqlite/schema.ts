@@ -135,6 +135,16 @@ export const MIGRATIONS: readonly string[] = [
     expires_at INTEGER NOT NULL
   ) WITHOUT ROWID;
   `,
+  // 4: subscriptions as a list of names of their own (RFC 3501 6.3.6): they outlive DELETE and
+  // RENAME. mailboxes.subscribed stays, kept equal to "the mailbox's path is in this list".
+  `
+  CREATE TABLE subscriptions (
+    user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+    path TEXT NOT NULL,
+    PRIMARY KEY (user_id, path)
+  ) WITHOUT ROWID;
+  INSERT INTO subscriptions (user_id, path) SELECT user_id, path FROM mailboxes WHERE subscribed = 1;
+  `,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;
