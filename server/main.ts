@@ -17,6 +17,7 @@ import type { Pop3Service } from './pop3/server.ts';
 import type { LmtpService } from './lmtp/server.ts';
 import type { SmtpService } from './smtp/server.ts';
 import { createLogger, type Logger } from './log.ts';
+import { ConnectionGate, gateLimitsOf } from './net/connection-gate.ts';
 import { MailboxStates } from './imap/mailbox-state.ts';
 import { JournalFollower } from './store/follower.ts';
 import type { Store } from './store/types.ts';
@@ -152,6 +153,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     userSessions: new Map(),
     mailboxStates: new MailboxStates(follower),
     sessions,
+    gate: new ConnectionGate(gateLimitsOf(config.limits)),
   };
   const imap = await startImap(services, tls, {
     port: listenPort(config.imap, config.imap.port, ephemeral),
