@@ -110,6 +110,8 @@ export interface RunningServer {
   smtp: SmtpService;
   /** Every live IMAP, POP3, LMTP and SMTP session of this process. */
   sessions: SessionRegistry;
+  /** Connection limits and the pre-login deadline, shared by every protocol. */
+  gate: ConnectionGate;
   /** Live events (sessions, rule verdicts, deliveries, certificates) for the admin API stream. */
   events: EventBus;
   /** The admin API; null when admin.port is 0. */
@@ -239,6 +241,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     sessions,
     events,
     admin,
+    gate: services.gate,
     async stop() {
       await admin?.stop();
       await Promise.all([imap.stop(), pop3.stop(), lmtp.stop(), smtp.stop()]);
