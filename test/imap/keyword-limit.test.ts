@@ -4,13 +4,7 @@
  * nothing; keywords the mailbox already has can still be set, and anything under the limit works.
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import {
-  closeClients,
-  loggedIn,
-  mailboxWith,
-  newAccount,
-  storedFlags,
-} from '../helpers/mail-fixtures.ts';
+import { closeClients, loggedIn, mailboxWith, newAccount, storedFlags } from '../helpers/mail-fixtures.ts';
 import { freshDatabaseUri, startMongoStandIn, type MongoStandIn } from '../helpers/mongo.ts';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
 

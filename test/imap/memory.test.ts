@@ -158,20 +158,32 @@ describe('memory before login', () => {
 describe('backpressure: 300 MB of pipelined commands whose answers are never read', () => {
   it.each([
     ['IMAP', () => server.imapPort, `a LOGIN ${USER} "${PASSWORD}"\r\n`, /^a OK/, 'n NOOP\r\n'],
-    ['POP3', () => server.pop3Port, `USER ${USER}\r\nPASS ${PASSWORD}\r\n`, /^\+OK.*(maildrop|logged|message)/i, 'NOOP\r\n'],
-  ])('%s does not buffer them', async (_name, port, login, loggedIn, command) => {
-    const session = await Session.open(port());
-    await session.until(/^(\* OK|\+OK)/);
-    session.send(login);
-    expect(await session.until(loggedIn)).toBe(true);
-    // From here on nothing is read: the answers pile up on the server's side.
-    session.socket.pause();
-    const before = rssKiB();
-    const chunk = Buffer.from(command.repeat(Math.floor((1024 * 1024) / command.length)));
-    const written = await session.pour(300 * 1024 * 1024, chunk);
-    const during = rssKiB();
-    session.destroy();
-    console.log(`${_name} pipelined: ${(written / 1048576).toFixed(0)} MB written, RSS ${before} KiB → ${during} KiB`);
-    expect(during - before).toBeLessThan(GROWTH_BOUND_KIB);
-  }, 180_000);
+    [
+      'POP3',
+      () => server.pop3Port,
+      `USER ${USER}\r\nPASS ${PASSWORD}\r\n`,
+      /^\+OK.*(maildrop|logged|message)/i,
+      'NOOP\r\n',
+    ],
+  ])(
+    '%s does not buffer them',
+    async (_name, port, login, loggedIn, command) => {
+      const session = await Session.open(port());
+      await session.until(/^(\* OK|\+OK)/);
+      session.send(login);
+      expect(await session.until(loggedIn)).toBe(true);
+      // From here on nothing is read: the answers pile up on the server's side.
+      session.socket.pause();
+      const before = rssKiB();
+      const chunk = Buffer.from(command.repeat(Math.floor((1024 * 1024) / command.length)));
+      const written = await session.pour(300 * 1024 * 1024, chunk);
+      const during = rssKiB();
+      session.destroy();
+      console.log(
+        `${_name} pipelined: ${(written / 1048576).toFixed(0)} MB written, RSS ${before} KiB → ${during} KiB`,
+      );
+      expect(during - before).toBeLessThan(GROWTH_BOUND_KIB);
+    },
+    180_000,
+  );
 });

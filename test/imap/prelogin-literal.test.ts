@@ -56,7 +56,9 @@ describe('literals before login', () => {
     const client = await greeted();
     client.send(`a LOGIN {${64 * 1024 * 1024}+}\r\n`);
     client.send(Buffer.alloc(64 * 1024, 0x61));
-    expect(await client.readUntil(/^\* BYE/)).toMatch(/^\* BYE \[TOOBIG\] Literal over 8192 bytes before login/);
+    expect(await client.readUntil(/^\* BYE/)).toMatch(
+      /^\* BYE \[TOOBIG\] Literal over 8192 bytes before login/,
+    );
     await new Promise<void>((resolve) => (client.closed ? resolve() : client.socket.once('close', resolve)));
   });
 

@@ -71,9 +71,18 @@ class PatternAutomaton {
     this.words = ((tokens.length + 1 + 31) >>> 5) + 1;
     const positions = (keep: (token: number) => boolean) =>
       tokens.flatMap((token, index) => (keep(token) ? [index] : []));
-    this.starAt = bitsWith(this.words, positions((token) => token === STAR));
-    this.percentAt = bitsWith(this.words, positions((token) => token === PERCENT));
-    this.wildcardAt = bitsWith(this.words, positions((token) => token < 0));
+    this.starAt = bitsWith(
+      this.words,
+      positions((token) => token === STAR),
+    );
+    this.percentAt = bitsWith(
+      this.words,
+      positions((token) => token === PERCENT),
+    );
+    this.wildcardAt = bitsWith(
+      this.words,
+      positions((token) => token < 0),
+    );
     this.literals = tokens.filter((token) => token >= 0).length;
     tokens.forEach((token, index) => {
       if (token < 0) return;
@@ -109,7 +118,7 @@ class PatternAutomaton {
       const states = current[w]!;
       const advancing = states & ((exact?.[w] ?? 0) | (caseless?.[w] ?? 0));
       const staying = states & (this.starAt[w]! | (percent ? this.percentAt[w]! : 0));
-      const word = (((advancing << 1) | carry) | staying) >>> 0;
+      const word = ((advancing << 1) | carry | staying) >>> 0;
       carry = advancing >>> 31;
       next[w] = word;
       alive |= word;
