@@ -5,6 +5,7 @@
  * engine's append rate without IMAP). Figures, not tests: a workload that fails on one server shows
  * its error in that cell and the run goes on.
  *
+ *   npm run bench -- canary [...]: the hostile-user and memory benchmark instead (bench/canary.ts)
  *   npm run bench [-- --messages N] [--connections N] [--append-seconds S] [--login-seconds S]
  *                    [--repeats N] [--only mallard|dovecot] [--no-store] [--workloads append,logins,...]
  *
@@ -42,6 +43,13 @@ import {
 } from './lib/servers.ts';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+
+// `npm run bench -- canary [options]`: the hostile-user and memory benchmark (bench/canary.ts).
+if (process.argv[2] === 'canary') {
+  const { runCanaryBench } = await import('./canary.ts');
+  await runCanaryBench(process.argv.slice(3));
+  process.exit(process.exitCode ?? 0);
+}
 
 const { values: args } = parseArgs({
   options: {

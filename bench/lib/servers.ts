@@ -82,8 +82,8 @@ export function dovecotInfo(): { installed: boolean; version: string } {
   return { installed, version: installed ? dovecotVersion() : '' };
 }
 
-export async function startDovecotServer(): Promise<BenchServer> {
-  const server = await startDovecot([[BENCH_USER, BENCH_PASSWORD]], DOVECOT_BENCH_CONFIG);
+export async function startDovecotServer(extraConfig = ''): Promise<BenchServer> {
+  const server = await startDovecot([[BENCH_USER, BENCH_PASSWORD]], DOVECOT_BENCH_CONFIG + extraConfig);
   const logFile = path.join(server.dir, 'dovecot.log');
   return {
     name: 'Dovecot',
@@ -161,10 +161,11 @@ function describeLogLine(line: string): string | undefined {
   }
 }
 
-export async function startMallardServer(): Promise<BenchServer> {
+/** `extraEnv`: configuration for one benchmark (e.g. limits), over the defaults used here. */
+export async function startMallardServer(extraEnv: NodeJS.ProcessEnv = {}): Promise<BenchServer> {
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'mallard-bench-data-'));
   const port = await freePort();
-  const env = mallardEnv(dataDir, port);
+  const env = { ...mallardEnv(dataDir, port), ...extraEnv };
   const cli = path.join(ROOT, 'bin', 'mallard.mjs');
   const added = spawnSync(process.execPath, [cli, 'user', 'add', BENCH_USER, '--password', '-'], {
     cwd: ROOT,
