@@ -3,7 +3,8 @@
  * the benchmark's bookkeeping do not share its event loop: one logged-in session sends NOOP in a
  * loop, and every `--login-every` NOOPs a fresh connection does connect + LOGIN + LOGOUT. Each
  * operation's latency is recorded; at the end one JSON line goes to stdout:
- *   {"noop": [ms...], "login": [ms...], "errors": [...]}
+ *   {"noop": [ms...], "login": [ms...], "at": [[start epoch ms, ms]...], "errors": [...]}
+ * (`at`: every operation with its wall-clock start, to tell which hostile command it waited for).
  *
  *   node bin/run-ts.mjs bench/canary-client.ts --port P --user U --password W --seconds S
  */
@@ -35,15 +36,22 @@ const OPERATION_TIMEOUT_MS = 30_000;
 const noop: number[] = [];
 const login: number[] = [];
 const errors: string[] = [];
+const at: Array<[number, number]> = [];
 
 async function timed<T>(samples: number[], what: string, body: () => Promise<T>): Promise<T | null> {
   const started = performance.now();
+  const wallClock = Date.now();
+  const record = () => {
+    const ms = performance.now() - started;
+    samples.push(ms);
+    at.push([wallClock, Math.round(ms * 10) / 10]);
+  };
   try {
     const result = await withTimeout(body(), OPERATION_TIMEOUT_MS, what);
-    samples.push(performance.now() - started);
+    record();
     return result;
   } catch (error) {
-    samples.push(performance.now() - started);
+    record();
     if (errors.length < 20) errors.push(`${what}: ${(error as Error).message}`);
     return null;
   }
@@ -79,10 +87,10 @@ async function main(): Promise<void> {
     await new Promise((resolve) => setTimeout(resolve, PAUSE_MS));
   }
   await session.logout(5000);
-  process.stdout.write(`${JSON.stringify({ noop, login, errors })}\n`);
+  process.stdout.write(`${JSON.stringify({ noop, login, at, errors })}\n`);
 }
 
 main().catch((error: unknown) => {
-  process.stdout.write(`${JSON.stringify({ noop, login, errors: [...errors, String(error)] })}\n`);
+  process.stdout.write(`${JSON.stringify({ noop, login, at, errors: [...errors, String(error)] })}\n`);
   process.exitCode = 1;
 });

@@ -199,7 +199,12 @@ interface HostileStats {
   runs: number;
   statuses: Record<string, number>;
   maxMs: number;
+  /** The slowest canary operation that overlapped a run of this command (see attribute()). */
+  canaryWorstMs: number;
 }
+
+/** When each hostile command ran (wall clock, ms), to match the canary's slow operations. */
+const hostileRuns: Array<{ name: string; start: number; end: number }> = [];
 
 async function hostileLoop(server: BenchServer, stopAt: number): Promise<Record<string, HostileStats>> {
   const stats: Record<string, HostileStats> = {};
@@ -208,8 +213,9 @@ async function hostileLoop(server: BenchServer, stopAt: number): Promise<Record<
   while (performance.now() < stopAt) {
     for (const step of HOSTILE) {
       if (performance.now() >= stopAt) break;
-      const entry = (stats[step.name] ??= { runs: 0, statuses: {}, maxMs: 0 });
+      const entry = (stats[step.name] ??= { runs: 0, statuses: {}, maxMs: 0, canaryWorstMs: 0 });
       const started = performance.now();
+      const wallClock = Date.now();
       let status: string;
       try {
         if (step.select && step.select !== selected) {
@@ -231,6 +237,7 @@ async function hostileLoop(server: BenchServer, stopAt: number): Promise<Record<
       entry.runs++;
       entry.statuses[status] = (entry.statuses[status] ?? 0) + 1;
       entry.maxMs = Math.max(entry.maxMs, performance.now() - started);
+      hostileRuns.push({ name: step.name, start: wallClock, end: Date.now() });
     }
   }
   await client.logout();
@@ -244,6 +251,25 @@ interface CanaryResult {
   login: Latencies;
   all: Latencies;
   errors: string[];
+  /** Each operation: wall-clock start and latency in ms. */
+  at: Array<[number, number]>;
+}
+
+/**
+ * Charges each canary operation to the hostile command it overlapped most, and keeps per command
+ * the slowest canary operation charged to it: which commands make everyone else wait.
+ */
+function attribute(canary: CanaryResult, stats: Record<string, HostileStats>): void {
+  for (const [start, latency] of canary.at) {
+    const end = start + latency;
+    let best: { name: string; overlap: number } | null = null;
+    for (const run of hostileRuns) {
+      const overlap = Math.min(end, run.end) - Math.max(start, run.start);
+      if (overlap > 0 && (!best || overlap > best.overlap)) best = { name: run.name, overlap };
+    }
+    const entry = best ? stats[best.name] : undefined;
+    if (entry) entry.canaryWorstMs = Math.max(entry.canaryWorstMs, latency);
+  }
 }
 
 function runCanary(server: BenchServer, seconds: number): Promise<CanaryResult> {
@@ -273,8 +299,14 @@ function runCanary(server: BenchServer, seconds: number): Promise<CanaryResult> 
       clearTimeout(timer);
       const line = stdout.trim().split('\n').pop() ?? '';
       try {
-        const raw = JSON.parse(line) as { noop: number[]; login: number[]; errors: string[] };
+        const raw = JSON.parse(line) as {
+          noop: number[];
+          login: number[];
+          at: Array<[number, number]>;
+          errors: string[];
+        };
         resolve({
+          at: raw.at,
           noop: latencies(raw.noop),
           login: latencies(raw.login),
           all: latencies([...raw.noop, ...raw.login]),
@@ -470,6 +502,8 @@ async function measure(server: BenchServer, opts: Options): Promise<ServerFigure
   ]);
   figures.attacked = attacked;
   figures.hostile = hostile;
+  attribute(attacked, hostile);
+  hostileRuns.length = 0;
   log(
     `  canary: p50 ${attacked.all.p50.toFixed(1)} ms, p99 ${attacked.all.p99.toFixed(1)} ms, max ${attacked.all.max.toFixed(1)} ms`,
   );
@@ -528,13 +562,13 @@ function report(results: Record<string, ServerFigures>, opts: Options): void {
   ];
   for (const step of HOSTILE) {
     lines.push(
-      row(`hostile: ${step.name} (runs, answers, slowest ms)`, (f) => {
+      row(`hostile: ${step.name} (runs: answers; slowest ms; canary's worst ms meanwhile)`, (f) => {
         const stats = f.hostile?.[step.name];
         if (!stats) return '—';
         const statuses = Object.entries(stats.statuses)
           .map(([status, n]) => `${n} ${status}`)
           .join(', ');
-        return `${stats.runs}: ${statuses.replace(/\|/g, '\\|')}; ${stats.maxMs.toFixed(0)}`;
+        return `${stats.runs}: ${statuses.replace(/\|/g, '\\|')}; ${stats.maxMs.toFixed(0)}; ${stats.canaryWorstMs.toFixed(0)}`;
       }),
     );
   }
