@@ -321,10 +321,21 @@ function runCanary(server: BenchServer, seconds: number): Promise<CanaryResult> 
 
 // --- memory attacks, on raw sockets ---
 
-function connectRaw(port: number): Promise<net.Socket> {
+/** A TCP connection (a server whose accept queue is full may never complete it: 5 s at most). */
+function connectRaw(port: number, timeoutMs = 5000): Promise<net.Socket> {
   return new Promise((resolve, reject) => {
-    const socket = net.connect(port, '127.0.0.1', () => resolve(socket));
-    socket.once('error', reject);
+    const socket = net.connect(port, '127.0.0.1', () => {
+      clearTimeout(timer);
+      resolve(socket);
+    });
+    const timer = setTimeout(() => {
+      socket.destroy();
+      reject(new Error('connect timed out'));
+    }, timeoutMs);
+    socket.once('error', (error) => {
+      clearTimeout(timer);
+      reject(error);
+    });
   });
 }
 
@@ -355,11 +366,14 @@ async function pour(socket: net.Socket, total: number, chunk: Buffer, stallMs = 
     written += chunk.length;
     if (socket.write(chunk)) continue;
     const drained = await new Promise<boolean>((resolve) => {
-      const timer = setTimeout(() => resolve(false), stallMs);
-      const done = () => {
+      const finish = (value: boolean) => {
         clearTimeout(timer);
-        resolve(true);
+        socket.off('drain', done);
+        socket.off('close', done);
+        resolve(value);
       };
+      const done = () => finish(true);
+      const timer = setTimeout(() => finish(false), stallMs);
       socket.once('drain', done);
       socket.once('close', done);
     });
