@@ -103,7 +103,10 @@ export class ImapConnection implements ImapSession {
     this.log = services.logger.child({ session: this.id, protocol: 'imap', remote: remoteAddress });
     this.framer = this.newFramer();
     this.context = this.makeContext();
-    ticket?.onEnd((reason) => void this.shutdown(GATE_GOODBYES[reason]));
+    ticket?.onEnd((reason) => {
+      this.log.info({ reason }, 'ended by the connection limits');
+      void this.shutdown(GATE_GOODBYES[reason]);
+    });
   }
 
   private newFramer(): ImapFramer {

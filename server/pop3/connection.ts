@@ -103,13 +103,14 @@ export class Pop3Connection implements Pop3Session {
     this.connection = connectionSessionOf(this.id, 'pop3', socket, secure);
     this.log = this.services.logger.child({ session: this.id, protocol: 'pop3', remote: remoteAddress });
     this.context = this.makeContext();
-    ticket?.onEnd((reason) =>
-      this.shutdown(
+    ticket?.onEnd((reason) => {
+      this.log.info({ reason }, 'ended by the connection limits');
+      void this.shutdown(
         reason === 'prelogin-timeout'
           ? 'Login timeout, closing connection'
           : 'Too many connections waiting to log in, closing the oldest',
-      ),
-    );
+      );
+    });
   }
 
   /** True while a command is being executed and answered (the idle timer is stopped then). */
