@@ -8,6 +8,7 @@
  * timed). Figures, not tests: a workload that fails on one server shows its error in that cell and
  * the run goes on.
  *
+ *   npm run bench -- canary [...]: the hostile-user and memory benchmark instead (bench/canary.ts)
  *   npm run bench [-- --messages N] [--connections N] [--append-seconds S] [--login-seconds S]
  *                    [--repeats N] [--only mallard|dovecot] [--no-store] [--no-delivery]
  *                    [--delivery-runs N] [--no-mongo] [--mongo-messages N] [--workloads append,logins,...]
@@ -46,6 +47,13 @@ import {
 } from './lib/servers.ts';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+
+// `npm run bench -- canary [options]`: the hostile-user and memory benchmark (bench/canary.ts).
+if (process.argv[2] === 'canary') {
+  const { runCanaryBench } = await import('./canary.ts');
+  await runCanaryBench(process.argv.slice(3));
+  process.exit(process.exitCode ?? 0);
+}
 
 const { values: args } = parseArgs({
   options: {

@@ -16,6 +16,7 @@ import type { Pop3Service } from './pop3/server.ts';
 import type { LmtpService } from './lmtp/server.ts';
 import type { SmtpService } from './smtp/server.ts';
 import type { Logger } from './log.ts';
+import { ConnectionGate, gateLimitsOf } from './net/connection-gate.ts';
 import type { Store } from './store/types.ts';
 import { openSqliteStore, openThreadedSqliteStore } from './store/sqlite/index.ts';
 import type { TlsProvider } from './tls/context.ts';
@@ -131,6 +132,8 @@ export interface RunningServer {
   smtp: SmtpService;
   /** Every live IMAP, POP3, LMTP and SMTP session of this process. */
   sessions: SessionRegistry;
+  /** Connection limits and the pre-login deadline, shared by every protocol. */
+  gate: ConnectionGate;
   /** Live events (sessions, rule verdicts, deliveries, certificates) for the admin API stream. */
   events: EventBus;
   /** The admin API; null when admin.port is 0. */
@@ -211,6 +214,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     userSessions: new Map(),
     mailboxStates: new MailboxStates(follower),
     sessions,
+    gate: new ConnectionGate(gateLimitsOf(config.limits)),
   };
   const imap = await startImap(services, tls, {
     port: listenPort(config.imap, config.imap.port, ephemeral),
@@ -298,6 +302,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     events,
     admin,
     guard,
+    gate: services.gate,
     async stop() {
       await admin?.stop();
       await Promise.all([imap.stop(), pop3.stop(), lmtp.stop(), smtp.stop()]);

@@ -82,8 +82,8 @@ export function dovecotInfo(): { installed: boolean; version: string } {
   return { installed, version: installed ? dovecotVersion() : '' };
 }
 
-export async function startDovecotServer(): Promise<BenchServer> {
-  const server = await startDovecot([[BENCH_USER, BENCH_PASSWORD]], DOVECOT_BENCH_CONFIG);
+export async function startDovecotServer(extraConfig = ''): Promise<BenchServer> {
+  const server = await startDovecot([[BENCH_USER, BENCH_PASSWORD]], DOVECOT_BENCH_CONFIG + extraConfig);
   const logFile = path.join(server.dir, 'dovecot.log');
   return {
     name: 'Dovecot',

@@ -109,6 +109,24 @@ export function configDefaults() {
       max_message_size: 64 * 1024 * 1024,
       /** Longest command line (without literals), in bytes. */
       max_line_length: 64 * 1024,
+      /**
+       * Largest IMAP literal before authentication, in bytes (a LOGIN needs a few hundred; Dovecot
+       * allows a few KB), so a stranger cannot make the server hold megabytes.
+       */
+      prelogin_literal_size: 8 * 1024,
+      /** Seconds from connect to a successful login (IMAP, POP3) or first MAIL FROM (SMTP, LMTP), however busy the client. */
+      prelogin_timeout: 60,
+      /** Open connections from one IP address, all protocols together. */
+      max_connections_per_address: 100,
+      /** Connections not yet logged in, all addresses together; a new one ends the oldest (as Dovecot does). */
+      max_prelogin_connections: 1000,
+      /**
+       * File descriptors kept free beyond the connections (store, logs, the admin API, accepting a
+       * login while full): at most the open-files limit minus this many connections are kept.
+       */
+      fd_reserve: 256,
+      /** Distinct keywords (custom flags) one mailbox may have (Dovecot stops at a similar number). */
+      max_keywords_per_mailbox: 256,
     },
     /**
      * Connection rules written into the store when it never had any (see server/hooks/seed.ts);

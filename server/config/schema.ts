@@ -154,6 +154,18 @@ export const configSchema = z.strictObject({
       .number({ error: 'a size in bytes, at least 1024' })
       .int('a whole number of bytes')
       .min(1024, 'a size in bytes, at least 1024'),
+    prelogin_literal_size: z
+      .number({ error: 'a size in bytes, at least 256' })
+      .int('a whole number of bytes')
+      .min(256, 'a size in bytes, at least 256'),
+    prelogin_timeout: positiveInt('a number of seconds, at least 1'),
+    max_connections_per_address: positiveInt('a whole number of connections, at least 1'),
+    max_prelogin_connections: positiveInt('a whole number of connections, at least 1'),
+    fd_reserve: z
+      .number({ error: 'a whole number of file descriptors, at least 32' })
+      .int('a whole number of file descriptors')
+      .min(32, 'a whole number of file descriptors, at least 32'),
+    max_keywords_per_mailbox: positiveInt('a whole number of keywords, at least 1'),
   }),
   rules,
 });

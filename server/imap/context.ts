@@ -8,6 +8,7 @@ import type { SessionRegistry } from '../admin/sessions.ts';
 import type { LoginGuard } from '../auth/login-guard.ts';
 import type { ConnectionHooks, ConnectionSession } from '../hooks/types.ts';
 import type { Logger } from '../log.ts';
+import type { ConnectionGate } from '../net/connection-gate.ts';
 import type { JournalFollower } from '../store/follower.ts';
 import type { Store, User } from '../store/types.ts';
 import type { ResponseBuilder } from './encoder/index.ts';
@@ -31,6 +32,8 @@ export interface ImapServices {
   mailboxStates: MailboxStates;
   /** The admin API's registry of live sessions (absent: nothing is reported). */
   sessions?: SessionRegistry;
+  /** Connection limits and the pre-login deadline, shared by every protocol (absent: none). */
+  gate?: ConnectionGate;
 }
 
 export interface ImapSession {

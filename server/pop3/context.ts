@@ -9,6 +9,7 @@ import type { LoginGuard } from '../auth/login-guard.ts';
 import type { Config } from '../config/schema.ts';
 import type { ConnectionHooks, ConnectionSession } from '../hooks/types.ts';
 import type { Logger } from '../log.ts';
+import type { ConnectionGate } from '../net/connection-gate.ts';
 import type { Store, User } from '../store/types.ts';
 import type { Maildrop } from './maildrop.ts';
 import type { Pop3Command } from './parser.ts';
@@ -29,6 +30,8 @@ export interface Pop3Services {
   logger: Logger;
   /** The admin API's registry of live sessions (absent: nothing is reported). */
   sessions?: SessionRegistry;
+  /** Connection limits and the pre-login deadline, shared by every protocol (absent: none). */
+  gate?: ConnectionGate;
 }
 
 export interface Pop3Session {

@@ -21,6 +21,7 @@ import type { Config } from '../config/schema.ts';
 import { withTrace, type NetworkOrigin } from '../delivery/trace.ts';
 import type { ConnectionHooks, ConnectionSession } from '../hooks/types.ts';
 import type { Logger } from '../log.ts';
+import type { ConnectionGate, GateTicket } from '../net/connection-gate.ts';
 import type { RunningListener } from '../net/listener.ts';
 import type { Store } from '../store/types.ts';
 import type { TlsProvider } from '../tls/context.ts';
@@ -42,6 +43,8 @@ export interface DeliveryServices {
   logger: Logger;
   /** The admin API's registry of live sessions (absent: nothing is reported). */
   sessions?: SessionRegistry;
+  /** Connection limits and the pre-login deadline, shared by every protocol (absent: none). */
+  gate?: ConnectionGate;
 }
 
 /** Per connection: the hooks' view of it and its logger. */
@@ -171,17 +174,27 @@ class MallardSMTPServer extends SMTPServer {
   private readonly patched = new WeakSet<SmtpConnection>();
   /** The TCP socket of each connection by id, for its byte counts (the admin API's sessions). */
   readonly sockets = new Map<string, net.Socket>();
+  /** The connection gate's ticket of each connection by id (its first MAIL FROM counts as a login). */
+  readonly tickets = new Map<string, GateTicket>();
 
   constructor(
     options: SMTPServerOptions,
     provider: TlsProvider,
     private readonly protocol: MailProtocol['protocol'],
+    private readonly gate: ConnectionGate | undefined,
+    private readonly hostname: string,
   ) {
     super(options);
     this.secureContext = new LiveSecureContexts(provider);
   }
 
   override connect(...args: Parameters<SMTPServer['connect']>): void {
+    const socket = args[0];
+    const ticket = this.gate?.admit(socket);
+    if (typeof ticket === 'string') {
+      socket.end(`421 4.7.0 ${this.hostname} ${ticket}\r\n`);
+      return;
+    }
     super.connect(...args);
     // The connection just added is the last in the set; patch it before it sends anything.
     let newest: SmtpConnection | undefined;
@@ -191,8 +204,21 @@ class MallardSMTPServer extends SMTPServer {
       sendOwnStatusCodes(newest);
       this.sockets.set(newest.id, args[0]);
       if (greetsAtOnce(this.protocol, newest.remoteAddress)) startAtOnce(newest);
+      if (ticket) {
+        this.tickets.set(newest.id, ticket);
+        goodbyeOnGateEnd(newest, ticket, this.hostname);
+      }
     }
   }
+}
+
+/** Ends a connection that the gate ends (no MAIL FROM before the deadline, or evicted) with a 421. */
+function goodbyeOnGateEnd(connection: SmtpConnection, ticket: GateTicket, hostname: string): void {
+  ticket.onEnd((reason) => {
+    const text = reason === 'prelogin-timeout' ? 'Timeout waiting for MAIL FROM' : 'Too many connections';
+    connection.send(421, `${hostname} ${text}, closing connection`);
+    connection.close();
+  });
 }
 
 /** Reverse DNS for the Received header, skipped for loopback clients (nothing to learn there). */
@@ -439,6 +465,12 @@ export async function startMailService(
       callback();
     },
 
+    onMailFrom(_address, session, callback) {
+      // A transaction began: this client is at work, not waiting to be let in.
+      server.tickets.get(session.id)?.loggedIn();
+      callback();
+    },
+
     onRcptTo(address, session, callback) {
       const state = stateOf(session);
       state.handle?.command('RCPT');
@@ -508,6 +540,7 @@ export async function startMailService(
       const state = sessions.get(session.id);
       state?.handle?.close(); // reads the socket's byte counts: before forgetting the socket
       server.sockets.delete(session.id);
+      server.tickets.delete(session.id);
       if (!state) return; // never got as far as onConnect
       sessions.delete(session.id);
       hooks.onClose(state.connection);
@@ -515,7 +548,7 @@ export async function startMailService(
     },
   };
 
-  const server = new MallardSMTPServer(options, provider, protocol.protocol);
+  const server = new MallardSMTPServer(options, provider, protocol.protocol, services.gate, config.hostname);
   server.on('error', (error) =>
     logger.debug({ err: error, protocol: protocol.protocol }, 'connection error'),
   );
