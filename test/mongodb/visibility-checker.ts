@@ -534,6 +534,12 @@ export async function runVisibilityChecker(options: CheckerOptions): Promise<Che
   if (freshHighest < Math.max(0, ...[...truth.values()].map((t) => t.modseq)))
     problems.push(`fresh SELECT HIGHESTMODSEQ ${freshHighest} below a message's MODSEQ`);
 
+  /** How many messages changed since `modseq`, in the session's selected mailbox. */
+  const changedSince = async (session: Awaited<ReturnType<typeof open>>, modseq: number): Promise<number> => {
+    const reply = await session.command(`UID FETCH 1:* (FLAGS) (CHANGEDSINCE ${modseq})`);
+    return reply.untagged.filter(({ line }) => FETCH_LINE.test(line)).length;
+  };
+
   // STATUS agrees with SELECT, through every server.
   for (const [index, server] of servers.entries()) {
     const session = await open(server);
@@ -547,9 +553,15 @@ export async function runVisibilityChecker(options: CheckerOptions): Promise<Che
     const highest = Number(/HIGHESTMODSEQ (\d+)/.exec(text)?.[1]);
     const unseen = [...truth.values()].filter((t) => !t.flags.includes('\\Seen')).length;
     const expected = { MESSAGES: exists, UIDNEXT: uidNext, HIGHESTMODSEQ: highest, UNSEEN: unseen };
-    for (const [name, want] of Object.entries(expected))
-      if (value(name) !== want)
-        problems.push(`server ${index + 1}: STATUS ${name} ${value(name)}, SELECT ${want}`);
+    for (const [name, want] of Object.entries(expected)) {
+      if (value(name) === want) continue;
+      // A MODSEQ taken by a write that was overtaken and redone under a later one (see the
+      // mongodb journal) belongs to no change: two HIGHESTMODSEQs that differ only by such
+      // numbers hide nothing, which CHANGEDSINCE at the lower one shows.
+      if (name === 'HIGHESTMODSEQ' && (await changedSince(session, Math.min(value(name), want))) === 0)
+        continue;
+      problems.push(`server ${index + 1}: STATUS ${name} ${value(name)}, SELECT ${want}`);
+    }
     if (exists !== truth.size)
       problems.push(`server ${index + 1}: SELECT EXISTS ${exists}, truth ${truth.size}`);
     session.close();
