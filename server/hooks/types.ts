@@ -17,7 +17,7 @@
  * - `onAuthFailure(session, username)` follows each failed password check.
  * Hooks must not throw synchronously; `onClose` and `onAuthFailure` must return quickly.
  */
-export type Protocol = 'imap' | 'pop3' | 'lmtp' | 'smtp';
+export type Protocol = 'imap' | 'pop3' | 'lmtp' | 'smtp' | 'submission';
 
 export interface ConnectionSession {
   /** Unique per connection, also in every log line of the session. */

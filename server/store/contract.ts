@@ -13,6 +13,7 @@ import { fileURLToPath } from 'node:url';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { parseAcks, workerMessage } from './contract-worker.ts';
 import { StoreError, type StoreErrorCode } from './errors.ts';
+import { outboundQueueContract } from './outbound-contract.ts';
 import {
   DEFAULT_MAILBOXES,
   type ImportedMailbox,
@@ -1364,6 +1365,8 @@ export function storeContractSuite(name: string, openFresh: () => Promise<StoreF
         await rejectsWith(store.releaseLease('k', ''), 'INVALID');
       });
     });
+
+    outboundQueueContract(() => store);
 
     describe('health', () => {
       it('reports a healthy engine', async () => {
