@@ -74,13 +74,15 @@ export function dkimSigner(
     async sign(raw: Buffer, sender: string): Promise<Buffer> {
       const domain = domainOf(sender);
       if (domain === '' || !(await isLocalDomain(domain))) return raw;
-      const result = await dkimSign(raw, {
+      const signature = {
         signingDomain: domain,
         selector: keys.selector,
         privateKey: keys.privateKey(domain),
         canonicalization: 'relaxed/relaxed',
         algorithm: 'rsa-sha256',
-      });
+      };
+      // mailauth's signer takes its keys from `signatureData` (one entry per signature).
+      const result = await dkimSign(raw, { ...signature, signatureData: [signature] });
       if (result.errors && result.errors.length > 0) {
         // Unsigned mail still goes out (it may land in spam); the reason is in the log.
         log.warn({ domain, errors: result.errors }, 'DKIM signing failed');

@@ -75,13 +75,27 @@ export async function sendMessage(request: SendRequest): Promise<RecipientVerdic
     ...TIMEOUTS,
   });
   let failure: NodemailerError | null = null;
+  // The client reports a failed connection (refused, timed out, TLS) as an 'error' event, not
+  // through connect's callback: the first error settles whatever is awaited at the time.
+  let failed: ((error: NodemailerError) => void) | null = null;
   connection.on('error', (error: NodemailerError) => {
     failure ??= error;
+    failed?.(error);
   });
+  connection.on('end', () => {
+    failed?.(Object.assign(new Error('connection closed'), { code: 'ECONNECTION' }) as NodemailerError);
+  });
+  const step = <T>(
+    start: (resolve: (value: T) => void, reject: (error: unknown) => void) => void,
+  ): Promise<T> =>
+    new Promise<T>((resolve, reject) => {
+      failed = reject;
+      start(resolve, reject);
+    }).finally(() => {
+      failed = null;
+    });
   try {
-    await new Promise<void>((resolve, reject) =>
-      connection.connect((error) => (error ? reject(error) : resolve())),
-    );
+    await step<void>((resolve, reject) => connection.connect((error) => (error ? reject(error) : resolve())));
   } catch (error) {
     connection.close();
     const cause = error as NodemailerError;
@@ -89,11 +103,11 @@ export async function sendMessage(request: SendRequest): Promise<RecipientVerdic
   }
   try {
     if (destination.auth) {
-      await new Promise<void>((resolve, reject) =>
+      await step<void>((resolve, reject) =>
         connection.login(destination.auth, (error) => (error ? reject(error) : resolve())),
       );
     }
-    const info = await new Promise<{
+    const info = await step<{
       accepted: string[];
       rejectedErrors: NodemailerError[];
       response: string;
