@@ -10,8 +10,10 @@ import { aliasCommand } from './commands/alias.ts';
 import { certCommand } from './commands/cert.ts';
 import { dbCommand } from './commands/db.ts';
 import { deliverCommand } from './commands/deliver.ts';
+import { dkimCommand } from './commands/dkim.ts';
 import { mailboxCommand } from './commands/mailbox.ts';
 import { messageCommand } from './commands/message.ts';
+import { queueCommand } from './commands/queue.ts';
 import { ruleCommand } from './commands/rule.ts';
 import { serveCommand } from './commands/serve.ts';
 import { sessionsCommand } from './commands/sessions.ts';
@@ -50,6 +52,9 @@ usage: mallard COMMAND [ARGS] [--config FILE] [--offline]
                                          bytes kept), then verify; run again to resume
   db shard --uri mongodb://MONGOS/DB     shard the database on a sharded cluster (--dry-run prints)
   db status                              the store engine, whether it answers, what it holds
+  queue list | show ID | retry ID | delete ID
+                                         the outbound queue: state per recipient, last error
+  dkim show DOMAIN                       the DNS TXT record of the domain's DKIM key
 
 List commands take --json. The configuration file comes from --config or MALLARD_CONFIG;
 every key can also be set as MALLARD_<KEY_PATH>, e.g. MALLARD_IMAP_PORT=1143.
@@ -70,6 +75,8 @@ const COMMANDS: Record<string, (argv: string[]) => Promise<number>> = {
   cert: certCommand,
   status: statusCommand,
   db: dbCommand,
+  queue: queueCommand,
+  dkim: dkimCommand,
 };
 
 const STORE_EXIT: Partial<Record<StoreErrorCode, number>> = {
