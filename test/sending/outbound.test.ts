@@ -231,6 +231,79 @@ describe('outbound delivery', () => {
     expect(report).toMatch(/Content-Type: text\/rfc822-headers[\s\S]*Subject: doomed/);
   });
 
+  it('logs in to a relay that asks for AUTH (a second Mallard on submission)', async () => {
+    // The relay: another Mallard whose submission takes alice's login and delivers to its user.
+    const relay = await startTestServer({ MALLARD_DKIM_ENABLED: 'false' });
+    const relayUser = await relay.addUser('alice@example.test', 'relay-secret');
+    await relay.server.store.addAddress(relayUser, 'rcpt@relay-inbox.test');
+    const relayPort = relay.server.submission.listeners.find((l) => !l.implicitTls)!.port;
+    const sender = await startTestServer({
+      MALLARD_DNS_SERVERS: dnsmasq.server,
+      MALLARD_OUTBOUND_RELAY_HOST: '127.0.0.1',
+      MALLARD_OUTBOUND_RELAY_PORT: String(relayPort),
+      MALLARD_OUTBOUND_RELAY_TLS: 'none',
+      MALLARD_OUTBOUND_RELAY_USERNAME: 'alice@example.test',
+      MALLARD_OUTBOUND_RELAY_PASSWORD: 'relay-secret',
+      MALLARD_DKIM_ENABLED: 'false',
+    });
+    try {
+      await sender.addUser('alice@example.test', 'secret');
+      const id = await submit(
+        sender,
+        ['rcpt@relay-inbox.test'],
+        message('rcpt@relay-inbox.test', 'relay auth'),
+      );
+      await recipientSettled(sender, id, 'rcpt@relay-inbox.test', 'delivered');
+      const stored = (await newestInInbox(relay, relayUser)).toString('latin1');
+      expect(stored).toMatch(/Subject: relay auth/);
+      // The relay saw an authenticated submission from the sending Mallard.
+      expect(stored).toMatch(/with ESMTPA id /);
+    } finally {
+      await sender.stop();
+      await relay.stop();
+    }
+  });
+
+  it('warns a local sender once when a recipient stays deferred past delay_warning_after', async () => {
+    const slow = await startTestServer({
+      MALLARD_DNS_SERVERS: dnsmasq.server,
+      MALLARD_OUTBOUND_MX_PORT: String(postfix.port),
+      MALLARD_OUTBOUND_RETRY_BASE: '3600',
+      MALLARD_OUTBOUND_DELAY_WARNING_AFTER: '1',
+      MALLARD_DKIM_ENABLED: 'false',
+    });
+    try {
+      const user = await slow.addUser('alice@example.test', 'secret');
+      await postfix.setAccess(['later@direct.test 451 4.7.1 Greylisted, come back later']);
+      const id = await submit(slow, ['later@direct.test'], message('later@direct.test', 'slow'));
+      await recipientSettled(slow, id, 'later@direct.test', 'deferred');
+      // Attempts after the first second carry the warning (once).
+      const warned = await until(async () => {
+        await slow.server.store.retryOutbound(id);
+        slow.server.outbound.wake();
+        await slow.server.outbound.idle();
+        const recipient = (await slow.server.store.getOutbound(id))!.recipients[0]!;
+        return recipient.warned ? recipient : null;
+      }, 'the delay warning');
+      expect(warned.state).toBe('deferred');
+      const report = (await newestInInbox(slow, user)).toString('latin1');
+      expect(report).toMatch(/Subject: Delayed Mail/);
+      expect(report).toMatch(/Action: delayed\r\nStatus: 4\.7\.1/);
+      expect(await inboxCount(slow, user)).toBe(1);
+      // Another failed attempt: no second warning.
+      await slow.server.store.retryOutbound(id);
+      slow.server.outbound.wake();
+      await slow.server.outbound.idle();
+      expect((await slow.server.store.getOutbound(id))!.recipients[0]!.attempts).toBeGreaterThan(
+        warned.attempts,
+      );
+      expect(await inboxCount(slow, user)).toBe(1);
+    } finally {
+      await postfix.setAccess([]);
+      await slow.stop();
+    }
+  });
+
   it('sends everything through the relay when one is set, whatever the MX', async () => {
     const relayed = await startTestServer({
       // relayed.test has no DNS at all: only the relay can deliver it.
