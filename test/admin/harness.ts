@@ -51,6 +51,7 @@ export async function startAdminHarness(
       MALLARD_IMAP_HOST: '127.0.0.1',
       MALLARD_POP3_HOST: '127.0.0.1',
       MALLARD_SMTP_HOST: '127.0.0.1',
+      MALLARD_SUBMISSION_HOST: '127.0.0.1',
       MALLARD_HOSTNAME: 'localhost',
     },
   });

@@ -27,8 +27,8 @@ export function statusTick(deps: AdminDeps) {
 
 export async function serverStatus(deps: AdminDeps): Promise<StatusJson> {
   const listeners: StatusJson['listeners'] = [];
-  for (const protocol of ['imap', 'pop3', 'lmtp', 'smtp'] as const) {
-    for (const listener of deps.services[protocol].listeners) {
+  for (const protocol of ['imap', 'pop3', 'lmtp', 'smtp', 'submission'] as const) {
+    for (const listener of deps.services[protocol]?.listeners ?? []) {
       listeners.push({
         protocol,
         host: listener.host,
