@@ -232,6 +232,45 @@ describe('submission', () => {
     client.close();
   });
 
+  it('obeys connection rules scoped to the submission protocol, and their login lockouts', async () => {
+    const store = server.server.store;
+    const deny = await store.createRule({ kind: 'deny', cidrs: ['127.0.0.0/8'], protocols: ['submission'] });
+    await server.server.rules!.reload();
+    try {
+      const { greeting } = await SmtpLineClient.connect(submissionPort);
+      expect(greeting).toMatch(/^554 /);
+      // Other protocols are not concerned.
+      const smtp = await SmtpLineClient.connect(server.smtpPort);
+      expect(smtp.greeting).toMatch(/^220 /);
+      smtp.client.close();
+    } finally {
+      await store.deleteRule(deny.id);
+    }
+    const lockout = await store.createRule({
+      kind: 'lockout',
+      limit: 2,
+      windowSeconds: 600,
+      protocols: ['submission'],
+    });
+    await server.server.rules!.reload();
+    try {
+      const client = await session();
+      for (let i = 0; i < 2; i += 1) {
+        expect(await client.command(`AUTH PLAIN ${plain('bob@example.test', 'wrong')}`)).toMatch(
+          /^535 5\.7\.8 /,
+        );
+      }
+      // Locked out: the right password is refused like a wrong one.
+      expect(await client.command(`AUTH PLAIN ${plain('bob@example.test', 'secret')}`)).toMatch(
+        /^535 5\.7\.8 /,
+      );
+      client.close();
+    } finally {
+      await store.deleteRule(lockout.id);
+      await server.server.rules!.reload();
+    }
+  });
+
   it('limits messages per user per hour with 451 4.7.1', async () => {
     const limited = await startTestServer({
       MALLARD_SUBMISSION_HOST: '127.0.0.1',
