@@ -19,6 +19,8 @@ import { sendMessage, TransportError, type Destination, type RecipientVerdict } 
 
 /** Long enough for several MX hosts that time out one after another. */
 const LEASE_MS = 30 * 60_000;
+/** How long stop() waits for deliveries in progress. */
+const STOP_GRACE_MS = 10_000;
 
 export interface OutboundWorkerOptions {
   store: Store;
@@ -83,10 +85,23 @@ export class OutboundWorker {
     }
   }
 
-  async stop(): Promise<void> {
+  /**
+   * Stops taking work and waits a little for deliveries in progress. One still talking to a slow
+   * host after that is left behind: its lease lapses and a worker (after a restart, this one)
+   * tries its unrecorded recipients again.
+   */
+  async stop(graceMs = STOP_GRACE_MS): Promise<void> {
     this.stopped = true;
     if (this.timer) clearInterval(this.timer);
-    await this.idle();
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([
+      this.idle(),
+      new Promise<void>((resolve) => {
+        timer = setTimeout(resolve, graceMs);
+        timer.unref();
+      }),
+    ]);
+    clearTimeout(timer);
   }
 
   private async tick(): Promise<void> {

@@ -7,6 +7,7 @@
  * RFC 3464 report in the sender's INBOX, and the relay setting.
  */
 import { execFile } from 'node:child_process';
+import net from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DkimKeys } from '../../server/outbound/dkim.ts';
 import type { OutboundMessage } from '../../server/store/outbound.ts';
@@ -18,6 +19,7 @@ import { inboxCount, newestInInbox, SmtpLineClient } from '../delivery/clients.t
 const MX_HOST = '127.0.0.2';
 /** Nothing listens there: an MX that does not answer. */
 const DEAD_HOST = '127.0.0.3';
+const TARPIT_HOST = '127.0.0.4';
 
 let postfix: Postfix;
 let dnsmasq: Dnsmasq;
@@ -26,7 +28,7 @@ let alice: string;
 
 function zones(txt: DnsRecords['txt'] = []): DnsRecords {
   return {
-    zones: ['direct.test', 'pref.test', 'fallback.test', 'nowhere.test', 'example.test'],
+    zones: ['direct.test', 'pref.test', 'fallback.test', 'nowhere.test', 'example.test', 'tarpit.test'],
     mx: [
       { domain: 'direct.test', host: 'mx.direct.test', preference: 10 },
       { domain: 'pref.test', host: 'dead.pref.test', preference: 5 },
@@ -38,6 +40,8 @@ function zones(txt: DnsRecords['txt'] = []): DnsRecords {
       { name: 'live.pref.test', address: MX_HOST },
       // No MX: the domain's own address is its mail host (RFC 5321 5.1).
       { name: 'fallback.test', address: MX_HOST },
+      // A host that accepts connections and then says nothing.
+      { name: 'tarpit.test', address: TARPIT_HOST },
     ],
     txt,
   };
@@ -301,6 +305,35 @@ describe('outbound delivery', () => {
     } finally {
       await postfix.setAccess([]);
       await slow.stop();
+    }
+  });
+
+  it('stops within its grace period while a delivery hangs on a silent host, and keeps the recipient pending', async () => {
+    const connected: net.Socket[] = [];
+    const tarpit = net.createServer((socket) => connected.push(socket));
+    await new Promise<void>((resolve) => tarpit.listen(postfix.port, TARPIT_HOST, resolve));
+    const gotConnection = new Promise<void>((resolve) => tarpit.once('connection', () => resolve()));
+    const stuck = await startTestServer({
+      MALLARD_DNS_SERVERS: dnsmasq.server,
+      MALLARD_OUTBOUND_MX_PORT: String(postfix.port),
+      MALLARD_DKIM_ENABLED: 'false',
+    });
+    let stopped = false;
+    try {
+      await stuck.addUser('alice@example.test', 'secret');
+      const id = await submit(stuck, ['someone@tarpit.test'], message('someone@tarpit.test', 'tarpit'));
+      await gotConnection;
+      const started = Date.now();
+      await stuck.server.outbound.stop(1000);
+      expect(Date.now() - started).toBeLessThan(5000);
+      const queued = await stuck.server.store.getOutbound(id);
+      expect(queued!.recipients[0]).toMatchObject({ state: 'queued', attempts: 0 });
+      await stuck.stop();
+      stopped = true;
+    } finally {
+      if (!stopped) await stuck.stop();
+      for (const socket of connected) socket.destroy();
+      await new Promise((resolve) => tarpit.close(resolve));
     }
   });
 
