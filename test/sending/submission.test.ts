@@ -5,6 +5,7 @@
  * advertised, local recipients stored at once and remote ones queued in the store; with raw
  * transcripts and Python's smtplib.
  */
+import tls from 'node:tls';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { hashPassword } from '../../server/auth/password.ts';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
@@ -162,6 +163,21 @@ describe('submission', () => {
     expect(result).toMatchObject({ refused: {} });
     expect(result.features.auth!.trim()).toBe('PLAIN LOGIN');
     expect(await queuedTo('dave@remote.test')).toHaveLength(1);
+  });
+
+  it('presents the server certificate, not the built-in one of smtp-server, on 465 and after STARTTLS', async () => {
+    const implicit = await new Promise<tls.TLSSocket>((resolve, reject) => {
+      const socket = tls.connect(
+        { host: '127.0.0.1', port: submissionsPort, rejectUnauthorized: false },
+        () => resolve(socket),
+      );
+      socket.once('error', reject);
+    });
+    expect(implicit.getPeerCertificate().subject.CN).toBe('localhost');
+    implicit.destroy();
+    const client = await session();
+    expect((client.line.socket as tls.TLSSocket).getPeerCertificate().subject.CN).toBe('localhost');
+    client.close();
   });
 
   it('refuses a wrong password with 535 5.7.8, and AUTH before TLS with 502/538', async () => {
