@@ -2,11 +2,16 @@
  * `npm run bench`: the same IMAP workloads against Mallard (`mallard serve` in its own process) and
  * Debian's Dovecot on 127.0.0.1, each workload on one server then the other, then a side-by-side table (markdown)
  * and the figures as JSON in the temporary directory. Also runs bench/store-append.ts (the sqlite
- * engine's append rate without IMAP). Figures, not tests: a workload that fails on one server shows
- * its error in that cell and the run goes on.
+ * engine's append rate without IMAP), bench/delivery.ts (what one delivery costs an MTA:
+ * `mallard deliver` beside dovecot-lda, and LMTP sessions to both servers) and bench/mongo-commands.ts
+ * (database commands per operation on a 100,000-message mailbox of the mongodb engine, counted, not
+ * timed). Figures, not tests: a workload that fails on one server shows its error in that cell and
+ * the run goes on.
  *
+ *   npm run bench -- canary [...]: the hostile-user and memory benchmark instead (bench/canary.ts)
  *   npm run bench [-- --messages N] [--connections N] [--append-seconds S] [--login-seconds S]
- *                    [--repeats N] [--only mallard|dovecot] [--no-store] [--workloads append,logins,...]
+ *                    [--repeats N] [--only mallard|dovecot] [--no-store] [--no-delivery]
+ *                    [--delivery-runs N] [--no-mongo] [--mongo-messages N] [--workloads append,logins,...]
  *
  * APPEND stops after --append-seconds on a slow server; the servers' mailboxes are then trimmed to
  * the smallest count (STORE \Deleted + EXPUNGE of the rest), so later workloads see the same messages.
@@ -43,6 +48,13 @@ import {
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
+// `npm run bench -- canary [options]`: the hostile-user and memory benchmark (bench/canary.ts).
+if (process.argv[2] === 'canary') {
+  const { runCanaryBench } = await import('./canary.ts');
+  await runCanaryBench(process.argv.slice(3));
+  process.exit(process.exitCode ?? 0);
+}
+
 const { values: args } = parseArgs({
   options: {
     messages: { type: 'string', default: '10000' },
@@ -53,6 +65,10 @@ const { values: args } = parseArgs({
     only: { type: 'string' },
     workloads: { type: 'string' },
     'no-store': { type: 'boolean', default: false },
+    'no-mongo': { type: 'boolean', default: false },
+    'mongo-messages': { type: 'string', default: '100000' },
+    'no-delivery': { type: 'boolean', default: false },
+    'delivery-runs': { type: 'string', default: '21' },
   },
   allowPositionals: false,
 });
@@ -159,6 +175,70 @@ function runStoreAppend(): Promise<StoreAppend> {
         resolve({
           line,
           error: `store-append exited (${code ?? signal}): ${errorText(output.trim().split('\n').slice(-3).join(' ')) || 'no output'}`,
+        });
+    });
+  });
+}
+
+/** bench/mongo-commands.ts in its own process: its table, or why it failed. */
+function runMongoCommands(messages: string): Promise<string> {
+  return new Promise((resolve) => {
+    const child = spawn(
+      process.execPath,
+      [path.join(ROOT, 'bin', 'run-ts.mjs'), 'bench/mongo-commands.ts', '--messages', messages],
+      { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    let output = '';
+    const collect = (chunk: Buffer) => {
+      if (output.length < 100_000) output += chunk.toString('utf8');
+    };
+    child.stdout.on('data', collect);
+    child.stderr.on('data', collect);
+    const timer = setTimeout(() => child.kill('SIGKILL'), 1_800_000);
+    child.once('close', (code, signal) => {
+      clearTimeout(timer);
+      const table = output.slice(output.indexOf('mongodb engine:'));
+      if (code === 0 && output.includes('mongodb engine:')) resolve(table.trim());
+      else
+        resolve(
+          `mongo-commands exited (${code ?? signal}): ${errorText(output.trim().split('\n').slice(-3).join(' '))}`,
+        );
+    });
+  });
+}
+
+interface Delivery {
+  /** The markdown table bench/delivery.ts printed. */
+  table: string[];
+  figures?: unknown;
+  error?: string;
+}
+
+/** bench/delivery.ts in its own process (it starts its own servers), bounded by a timeout. */
+function runDelivery(runs: number): Promise<Delivery> {
+  return new Promise((resolve) => {
+    const child = spawn(
+      process.execPath,
+      [path.join(ROOT, 'bin', 'run-ts.mjs'), 'bench/delivery.ts', '--runs', String(runs)],
+      { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    let output = '';
+    const collect = (chunk: Buffer) => {
+      if (output.length < 200_000) output += chunk.toString('utf8');
+    };
+    child.stdout.on('data', collect);
+    child.stderr.on('data', collect);
+    const timer = setTimeout(() => child.kill('SIGKILL'), 600_000);
+    child.once('close', (code, signal) => {
+      clearTimeout(timer);
+      const lines = output.split('\n');
+      const table = lines.filter((line) => line.startsWith('|'));
+      const json = lines.find((line) => line.startsWith('delivery-json '));
+      if (code === 0 && json) resolve({ table, figures: JSON.parse(json.slice('delivery-json '.length)) });
+      else
+        resolve({
+          table,
+          error: `delivery bench exited (${code ?? signal}): ${errorText(lines.slice(-4).join(' ')) || 'no output'}`,
         });
     });
   });
@@ -320,6 +400,20 @@ async function main(): Promise<void> {
     log(`  ${storeAppend.error ?? storeAppend.line}`);
   }
 
+  if (!args['no-mongo']) {
+    log(
+      `\nmongo-commands (mongodb engine on the stand-in, ${args['mongo-messages']} messages; counted, not timed)…`,
+    );
+    log(await runMongoCommands(args['mongo-messages']!));
+  }
+
+  let delivery: Delivery | undefined;
+  if (!args['no-delivery']) {
+    log('\ndelivery per message (mallard deliver, dovecot-lda, LMTP)…');
+    delivery = await runDelivery(intArg('delivery-runs', args['delivery-runs'], 1, 200));
+    if (delivery.error) log(`  ${delivery.error}`);
+  }
+
   const corpusStarted = performance.now();
   const corpus = makeCorpus({ count: MESSAGES });
   log(
@@ -406,6 +500,11 @@ async function main(): Promise<void> {
   log(lines.join('\n'));
   log('\nratio = Mallard ÷ Dovecot: above 1 is better for rates, below 1 is better for times and memory.');
 
+  if (delivery && delivery.table.length > 0) {
+    log('\n## Delivery per message (what an MTA pays)\n');
+    log(delivery.table.join('\n'));
+  }
+
   const matches = (outcome: Outcome | undefined) =>
     outcome?.ok ? Number(outcome.figure.extra?.matches) : undefined;
   const m = matches(mallardSearch);
@@ -456,6 +555,7 @@ async function main(): Promise<void> {
     corpus: { messages: corpus.messages.length, bytes: corpus.totalBytes, needleCount: corpus.needleCount },
     results,
     storeAppend: storeAppend ?? null,
+    delivery: delivery ? (delivery.figures ?? { error: delivery.error }) : null,
     problems: {
       Mallard: summarizeProblems(problems.Mallard),
       Dovecot: summarizeProblems(problems.Dovecot),

@@ -3,38 +3,49 @@
  * only module that picks a store engine; everything else sees the `Store` contract.
  */
 import fs from 'node:fs';
-import { EventBus } from './admin/events.ts';
-import { observeHooks } from './admin/hook-events.ts';
-import { LogBuffer } from './admin/log-buffer.ts';
+import type { EventBus } from './admin/events.ts';
+import type { LogBuffer } from './admin/log-buffer.ts';
 import type { AdminOptions, AdminServer } from './admin/server.ts';
-import { SessionRegistry } from './admin/sessions.ts';
-import { AuthThrottle } from './auth/throttle.ts';
+import type { SessionRegistry } from './admin/sessions.ts';
+import { LoginGuard, type LoginGuardOptions } from './auth/login-guard.ts';
 import type { Config } from './config/schema.ts';
-import { startRuleHooks, type RuleHooks } from './hooks/runner.ts';
-import { ALLOW_ALL, type ConnectionHooks } from './hooks/types.ts';
+import type { RuleHooks } from './hooks/runner.ts';
+import type { ConnectionHooks } from './hooks/types.ts';
 import type { ImapService } from './imap/server.ts';
 import type { Pop3Service } from './pop3/server.ts';
 import type { LmtpService } from './lmtp/server.ts';
 import type { SmtpService } from './smtp/server.ts';
 import type { SubmissionService } from './submission/server.ts';
 import type { OutboundWorker } from './outbound/worker.ts';
-import { createLogger, type Logger } from './log.ts';
-import { MailboxStates } from './imap/mailbox-state.ts';
-import { JournalFollower } from './store/follower.ts';
+import type { Logger } from './log.ts';
+import { ConnectionGate, gateLimitsOf } from './net/connection-gate.ts';
 import type { Store } from './store/types.ts';
-import { openSqliteStore } from './store/sqlite/index.ts';
-import { createTlsProvider, type TlsProvider } from './tls/context.ts';
-import { VERSION } from './version.ts';
+import { openSqliteStore, openThreadedSqliteStore } from './store/sqlite/index.ts';
+import type { TlsProvider } from './tls/context.ts';
 
 /** The data directory holds keys and tokens: owner-only. */
 export function ensureDataDir(dataDir: string): void {
   fs.mkdirSync(dataDir, { recursive: true, mode: 0o700 });
 }
 
-export async function openStore(config: Config, logger?: Logger): Promise<Store> {
+export interface OpenStoreOptions {
+  /**
+   * Run the embedded engine on threads of its own when `store.sqlite.thread` says so: the server does,
+   * so that no statement, COMMIT or fsync stops its event loop. CLI commands (one caller, nothing
+   * else to serve) keep the direct engine and skip starting a thread.
+   */
+  serving?: boolean;
+}
+
+export async function openStore(
+  config: Config,
+  logger?: Logger,
+  options: OpenStoreOptions = {},
+): Promise<Store> {
   switch (config.store.engine) {
     case 'sqlite':
       ensureDataDir(config.data_dir);
+      if (options.serving && config.store.sqlite.thread) return openThreadedStore(config, logger);
       return openSqliteStore(config.data_dir);
     case 'mongodb': {
       if (config.store.mongodb.local !== '') return openLocalMongoStore(config, logger);
@@ -49,6 +60,18 @@ export async function openStore(config: Config, logger?: Logger): Promise<Store>
       return openMongoStore(uri);
     }
   }
+}
+
+function openThreadedStore(config: Config, logger?: Logger): Promise<Store> {
+  return openThreadedSqliteStore(config.data_dir, {
+    callTimeoutMs: Math.round(config.store.sqlite.call_timeout * 1000),
+    // A write that answered UNAVAILABLE and then committed: its session was told to retry, and the
+    // journal announces the message anyway. Worth a line for whoever reads about a duplicate.
+    onLateAnswer: (method, outcome, elapsedMs) =>
+      logger?.warn({ method, outcome, elapsedMs }, 'store call finished after its deadline'),
+    onThreadExit: (detail) =>
+      logger?.error({ detail }, 'store thread stopped; a new one starts with the next call'),
+  });
 }
 
 /**
@@ -115,10 +138,14 @@ export interface RunningServer {
   outbound: OutboundWorker;
   /** Every live IMAP, POP3, LMTP and SMTP session of this process. */
   sessions: SessionRegistry;
+  /** Connection limits and the pre-login deadline, shared by every protocol. */
+  gate: ConnectionGate;
   /** Live events (sessions, rule verdicts, deliveries, certificates) for the admin API stream. */
   events: EventBus;
   /** The admin API; null when admin.port is 0. */
   admin: AdminServer | null;
+  /** Password guessing: per-address lockouts, per-account slow-down and alerts. */
+  guard: LoginGuard;
   stop(): Promise<void>;
 }
 
@@ -131,11 +158,40 @@ function listenPort(section: { enabled: boolean }, configured: number, ephemeral
   return section.enabled ? portOf(configured, ephemeral) : 0;
 }
 
+/** The login guard's settings from the `auth` section. */
+function guardOptions(config: Config): LoginGuardOptions {
+  const auth = config.auth;
+  return {
+    addressFailureLimit: auth.address_failure_limit,
+    windowMs: auth.failure_window * 1000,
+    lockoutMs: auth.address_lockout * 1000,
+    baseDelayMs: auth.base_delay_ms,
+    maxDelayMs: Math.max(auth.max_delay_ms, auth.base_delay_ms),
+    accountSlowdownAfter: auth.account_slowdown_after,
+    accountAlertAfter: auth.account_alert_after,
+    knownAddressMs: auth.known_address_days * 24 * 3600_000,
+  };
+}
+
 export async function startServer(config: Config, options: StartOptions = {}): Promise<RunningServer> {
   const startedAt = new Date();
+  // Loaded here, not at the top: the CLI's store commands import this module for openStore, and
+  // `mallard deliver` (which an MTA may start for every message) must not load TLS (node-forge),
+  // logging or the admin API's machinery.
+  const { LogBuffer } = await import('./admin/log-buffer.ts');
+  const { createLogger } = await import('./log.ts');
+  const { JournalFollower } = await import('./store/follower.ts');
+  const { createTlsProvider } = await import('./tls/context.ts');
+  const { startRuleHooks } = await import('./hooks/runner.ts');
+  const { EventBus } = await import('./admin/events.ts');
+  const { SessionRegistry } = await import('./admin/sessions.ts');
+  const { observeHooks } = await import('./admin/hook-events.ts');
+  const { ALLOW_ALL } = await import('./hooks/types.ts');
+  const { MailboxStates } = await import('./imap/mailbox-state.ts');
+  const { VERSION } = await import('./version.ts');
   const logs = options.logBuffer ?? (options.logger ? null : new LogBuffer());
   const logger = options.logger ?? createLogger(config.log_level, process.stdout, logs ?? undefined);
-  const store = await openStore(config, logger);
+  const store = await openStore(config, logger, { serving: true });
   const follower = new JournalFollower(store, (error) =>
     logger.error({ err: error }, 'journal follow failed'),
   );
@@ -145,19 +201,26 @@ export async function startServer(config: Config, options: StartOptions = {}): P
   const events = new EventBus();
   const sessions = new SessionRegistry(events);
   const hooks: ConnectionHooks = observeHooks(options.hooks ?? rules ?? ALLOW_ALL, events);
+  const guard = new LoginGuard(guardOptions(config), (alert) => {
+    logger.warn(
+      { user: alert.username, failures: alert.failures, addresses: alert.addresses },
+      'many failed logins for one account',
+    );
+    events.publish('auth.alert', { ...alert, since: alert.since.toISOString() });
+  });
   const ephemeral = options.ephemeralPorts ?? false;
-  // Loaded here, not at the top: the CLI's store commands import this module and need no listeners.
   const { startImap } = await import('./imap/server.ts');
   const services = {
     config,
     store,
     follower,
     hooks,
-    throttle: new AuthThrottle(),
+    guard,
     logger,
     userSessions: new Map(),
     mailboxStates: new MailboxStates(follower),
     sessions,
+    gate: new ConnectionGate(gateLimitsOf(config.limits)),
   };
   const imap = await startImap(services, tls, {
     port: listenPort(config.imap, config.imap.port, ephemeral),
@@ -215,6 +278,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
             certificates: tls.certificates,
             startedAt,
             admin: null,
+            guard,
           },
           {
             ...options.admin,
@@ -261,6 +325,8 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     sessions,
     events,
     admin,
+    guard,
+    gate: services.gate,
     async stop() {
       await admin?.stop();
       await Promise.all([imap.stop(), pop3.stop(), lmtp.stop(), smtp.stop(), submission.stop()]);

@@ -1,4 +1,5 @@
 import fs from 'node:fs';
+import { withCrlfLineEnds } from '../server/mime/line-ends.ts';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeDataDir, runMallard } from './helpers/cli.ts';
@@ -71,8 +72,8 @@ describe.each(ENGINES)('mallard CLI on the $engine store', ({ engine, env: store
     expect(json[1]!.quotaBytes).toBe(10 * 1024 * 1024);
   });
 
-  it('delivers, then shows the exact bytes after a restart', () => {
-    const delivered = run(['deliver', 'bob@example.test'], MESSAGE);
+  it('delivers, then shows the trace header fields and the exact bytes after a restart', () => {
+    const delivered = run(['deliver', '--from', 'alice@example.org', 'bob@example.test'], MESSAGE);
     expect(delivered.stderr).toBe('');
     expect(delivered.status).toBe(0);
     const list = run(['message', 'list', 'bob@example.test', 'INBOX']);
@@ -82,7 +83,13 @@ describe.each(ENGINES)('mallard CLI on the $engine store', ({ engine, env: store
     expect(list.text).toContain('Hello there');
     const shown = run(['message', 'show', 'bob@example.test', 'INBOX', '1', '--raw']);
     expect(shown.status).toBe(0);
-    expect(shown.stdout.equals(MESSAGE)).toBe(true);
+    // The message is stored with its one bare LF made CRLF (as IMAP and POP3 send it).
+    const stored = withCrlfLineEnds(MESSAGE);
+    const header = shown.stdout.subarray(0, shown.stdout.length - stored.length).toString('utf8');
+    expect(header).toMatch(
+      /^Return-Path: <alice@example\.org>\r\nDelivered-To: bob@example\.test\r\nReceived: by \S+ \(Mallard(, from userid \d+)?\)\r\n\tid [0-9a-f]+\r\n\tfor <bob@example\.test>; .+\r\n$/,
+    );
+    expect(shown.stdout.subarray(header.length).equals(stored)).toBe(true);
   });
 
   it('delivers through an alias and a catch-all', () => {

@@ -10,6 +10,7 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { loadConfig } from '../../server/config/load.ts';
 import { MALLARD_BIN, REPO_ROOT, startPanelHost, type PanelHost } from './host.ts';
+import { isLoopbackHost } from './loopback-host.ts';
 import { installService } from './service.ts';
 
 const PANEL_USAGE = `usage: mallard panel [--config FILE] [--port N] [--host H] [--no-server]
@@ -108,7 +109,7 @@ async function runPanel(values: ReturnType<typeof parsePanelArgs>): Promise<numb
   });
   printWelcome(host, host.supervisor !== null);
   const listen = values.host ?? host.config.panel.host;
-  if (!/^(127\.|::1$|localhost$)/.test(listen))
+  if (!isLoopbackHost(listen))
     err(
       `Warning: the panel listens on ${listen}, beyond this machine, over plain HTTP: passwords and the ` +
         'session cookie cross the network unencrypted. Prefer 127.0.0.1 and an SSH tunnel (ssh -L 8026:127.0.0.1:8026 host).\n',

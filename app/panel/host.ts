@@ -34,6 +34,7 @@ import {
   sendError,
   sendJson,
 } from './http.ts';
+import { hostOfHeader, isLoopbackHost } from './loopback-host.ts';
 import { MigrationJob, MigrationRefused } from './migration.ts';
 import { proxyHttp, proxyUpgrade, refuseUpgrade, type Upstream } from './proxy.ts';
 import { serveStatic } from './static.ts';
@@ -71,8 +72,6 @@ export interface PanelHost {
 }
 
 const MUTATING = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
-const LOOPBACK_NAMES = new Set(['localhost', '127.0.0.1', '[::1]', '::1']);
-
 /** Where a client reaches a listener bound to `host` on this machine. */
 function reachableHost(host: string): string {
   if (host === '0.0.0.0' || host === '') return '127.0.0.1';
@@ -82,15 +81,6 @@ function reachableHost(host: string): string {
 
 function urlHost(host: string): string {
   return host.includes(':') ? `[${host}]` : host;
-}
-
-function isLoopback(host: string): boolean {
-  return LOOPBACK_NAMES.has(host) || host.startsWith('127.');
-}
-
-function hostnameOf(hostHeader: string): string {
-  if (hostHeader.startsWith('[')) return hostHeader.slice(0, hostHeader.indexOf(']') + 1);
-  return hostHeader.replace(/:\d+$/, '');
 }
 
 /** Reads the admin token file again whenever it changed (the server may have made a new one). */
@@ -227,9 +217,9 @@ export async function startPanelHost(options: PanelHostOptions = {}): Promise<Pa
   // --- request checks ---
 
   function hostAllowed(request: http.IncomingMessage, listenHost: string): boolean {
-    if (!isLoopback(listenHost)) return true;
+    if (!isLoopbackHost(listenHost)) return true;
     const header = request.headers.host;
-    return header !== undefined && isLoopback(hostnameOf(header));
+    return header !== undefined && isLoopbackHost(hostOfHeader(header), [listenHost]);
   }
 
   function sameOrigin(request: http.IncomingMessage): boolean {

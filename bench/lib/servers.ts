@@ -82,8 +82,8 @@ export function dovecotInfo(): { installed: boolean; version: string } {
   return { installed, version: installed ? dovecotVersion() : '' };
 }
 
-export async function startDovecotServer(): Promise<BenchServer> {
-  const server = await startDovecot([[BENCH_USER, BENCH_PASSWORD]], DOVECOT_BENCH_CONFIG);
+export async function startDovecotServer(extraConfig = ''): Promise<BenchServer> {
+  const server = await startDovecot([[BENCH_USER, BENCH_PASSWORD]], DOVECOT_BENCH_CONFIG + extraConfig);
   const logFile = path.join(server.dir, 'dovecot.log');
   return {
     name: 'Dovecot',
@@ -163,14 +163,20 @@ function describeLogLine(line: string): string | undefined {
   }
 }
 
-export async function startMallardServer(): Promise<BenchServer> {
+/**
+ * `mallard serve` on a fresh data directory; `env` adds to (or overrides) the server's
+ * environment: more listeners (LMTP), MALLARD_STORE_SQLITE_THREAD, ...
+ */
+export async function startMallardServer(
+  env: NodeJS.ProcessEnv = {},
+): Promise<BenchServer & { dataDir: string; pid(): number }> {
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'mallard-bench-data-'));
   const port = await freePort();
-  const env = mallardEnv(dataDir, port);
+  const serverEnv = { ...mallardEnv(dataDir, port), ...env };
   const cli = path.join(ROOT, 'bin', 'mallard.mjs');
   const added = spawnSync(process.execPath, [cli, 'user', 'add', BENCH_USER, '--password', '-'], {
     cwd: ROOT,
-    env,
+    env: serverEnv,
     input: `${BENCH_PASSWORD}\n`,
     encoding: 'utf8',
     timeout: 60_000,
@@ -190,7 +196,7 @@ export async function startMallardServer(): Promise<BenchServer> {
   const launch = async () => {
     const process_ = spawn(process.execPath, [cli, 'serve'], {
       cwd: ROOT,
-      env,
+      env: serverEnv,
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     child = process_;
@@ -234,6 +240,7 @@ export async function startMallardServer(): Promise<BenchServer> {
 
   return {
     name: 'Mallard',
+    dataDir,
     port,
     user: BENCH_USER,
     password: BENCH_PASSWORD,
@@ -241,6 +248,7 @@ export async function startMallardServer(): Promise<BenchServer> {
     memory: () =>
       child?.pid && !exited ? processMemory([child.pid]) : { rssKiB: 0, pssKiB: 0, processes: 0 },
     alive: () => !exited,
+    pid: () => child?.pid ?? 0,
     async restart() {
       await terminate();
       await launch();

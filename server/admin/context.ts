@@ -2,6 +2,7 @@
  * What the admin API's handlers see: the parts of the running server they manage or report on.
  * Built by `startAdmin` from the composition root's objects; tests may build a smaller one.
  */
+import type { LoginGuard } from '../auth/login-guard.ts';
 import type { Config } from '../config/schema.ts';
 import type { RuleHooks } from '../hooks/runner.ts';
 import type { Logger } from '../log.ts';
@@ -41,6 +42,8 @@ export interface AdminDeps {
   /** Certificate management (server/tls); null until it exists: those routes answer 501. */
   certificates: CertificateService | null;
   startedAt: Date;
+  /** Password guessing seen by the mail protocols (null: an embedder's test without one). */
+  guard?: Pick<LoginGuard, 'snapshot'> | null;
   /** Where the admin API itself listens (filled in once it does). */
   admin: { host: string; port: number } | null;
 }

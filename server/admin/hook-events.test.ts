@@ -25,13 +25,18 @@ describe('observeHooks', () => {
       onClose: vi.fn(),
       onAuthFailure: vi.fn(),
       checkAuthAllowed: vi.fn(async () => ({ allow: false as const, reason: 'Too many failed logins' })),
+      releaseAuthAttempt: vi.fn(),
+      requiresTls: vi.fn(() => true),
     };
     const hooks = observeHooks(inner, events);
     expect(await hooks.onConnect(session)).toEqual({ allow: true });
     expect(await hooks.checkAuthAllowed!(session, 'eve@example.test')).toMatchObject({ allow: false });
     hooks.onAuthFailure!(session, 'eve@example.test');
+    hooks.releaseAuthAttempt!(session, 'eve@example.test');
+    expect(hooks.requiresTls!(session)).toBe(true);
     hooks.onClose(session);
     expect(inner.onAuthFailure).toHaveBeenCalledWith(session, 'eve@example.test');
+    expect(inner.releaseAuthAttempt).toHaveBeenCalledWith(session, 'eve@example.test');
     expect(inner.onClose).toHaveBeenCalledWith(session);
     expect(seen.map((event) => event.data)).toEqual([
       expect.objectContaining({

@@ -41,6 +41,14 @@ export function observeHooks(hooks: ConnectionHooks, events: EventBus): Connecti
     const onAuthFailure = hooks.onAuthFailure.bind(hooks);
     observed.onAuthFailure = (session, username) => onAuthFailure(session, username);
   }
+  if (hooks.releaseAuthAttempt) {
+    const release = hooks.releaseAuthAttempt.bind(hooks);
+    observed.releaseAuthAttempt = (session, username) => release(session, username);
+  }
+  if (hooks.requiresTls) {
+    const requiresTls = hooks.requiresTls.bind(hooks);
+    observed.requiresTls = (session) => requiresTls(session);
+  }
   if (hooks.checkAuthAllowed) {
     const check = hooks.checkAuthAllowed.bind(hooks);
     observed.checkAuthAllowed = (session, username) =>

@@ -26,8 +26,8 @@ export interface OpenApiDocument {
 const DESCRIPTION = `The control API of a Mallard mail server (HTTP + WebSocket, loopback by default).
 
 Every request carries \`Authorization: Bearer <token>\`; the token is in \`admin.token\` in the data
-directory, readable by its owner only. Wrong tokens are throttled per client address (a growing
-delay, then 429 for a while). Errors are JSON: \`{ "error": { "code", "message", "issues"? } }\`.
+directory, readable by its owner only. The right token always works; wrong tokens are throttled per
+client address (a growing delay, then 429 for a while). Errors are JSON: \`{ "error": { "code", "message", "issues"? } }\`.
 
 The event stream \`${EVENTS_PATH}\` is a WebSocket. Clients that can set headers send the same
 Authorization header; browsers, which cannot, offer two subprotocols: \`${EVENTS_SUBPROTOCOL}\` and
@@ -153,7 +153,7 @@ export function buildOpenApi(routes: readonly Route[]): OpenApiDocument {
       summary: 'The live event stream (WebSocket)',
       description:
         'Upgrade to a WebSocket. Events: session.opened, session.authenticated, session.command, ' +
-        'session.idle, session.updated, session.closed, rule.verdict, delivery, certificate.changed, ' +
+        'session.idle, session.updated, session.closed, rule.verdict, auth.alert, delivery, certificate.changed, ' +
         'and a status tick every few seconds (one at once on connect). Each message is one Event.',
       tags: ['Events'],
       parameters: [

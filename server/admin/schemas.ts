@@ -190,6 +190,25 @@ const countsSchema = z.object({
   submission: z.number().int(),
 });
 
+export const accountAlertSchema = z
+  .object({
+    username: z.string(),
+    failures: z.number().int().describe('failed logins within auth.failure_window'),
+    addresses: z.number().int().describe('distinct addresses (IPv6: /64) they came from'),
+    since: timestamp.describe('the oldest failure counted'),
+  })
+  .meta({ id: 'AccountAlert' });
+
+export const authStatusSchema = z
+  .object({
+    lockedAddresses: z.number().int().describe('addresses refused now for guessing passwords'),
+    accountsUnderAttack: z
+      .array(accountAlertSchema)
+      .describe('accounts with at least auth.account_alert_after failed logins in the window'),
+  })
+  .describe('password guessing seen by this process (README "Security")')
+  .meta({ id: 'AuthStatus' });
+
 export const statusSchema = z
   .object({
     version: z.string(),
@@ -206,6 +225,7 @@ export const statusSchema = z
     store: z.object({ engine: z.string(), ok: z.boolean(), detail: z.string() }),
     connections: countsSchema,
     delivered: z.object({ lmtp: z.number().int(), smtp: z.number().int(), total: z.number().int() }),
+    auth: authStatusSchema,
   })
   .meta({ id: 'Status' });
 export type StatusJson = z.infer<typeof statusSchema>;
@@ -298,6 +318,7 @@ export const adminEventSchema = z
         size: z.number().int(),
       }),
     ),
+    event('auth.alert', accountAlertSchema.describe('an account reached auth.account_alert_after failures')),
     event('certificate.changed', z.object({ action: z.string(), id: z.string().nullable() })),
     event(
       'status',

@@ -8,11 +8,14 @@
  * on a WebSocket; the server selects `mallard.events`, so the token is never echoed. Tokens in the
  * URL are not accepted (they end up in logs and histories).
  *
- * Throttling: each wrong token from an address is answered after a growing delay, and after
- * `lockoutAfter` of them that address gets 429 for a while, right token or not. A request without
- * any token is answered 401 at once and not counted: a web page can make a browser send such
- * requests, and must not be able to lock the panel out. For the same reason a WebSocket upgrade
- * from a page of another origin is refused before its token is looked at.
+ * Throttling: the right token always works, whatever came before from its address: the panel and
+ * the CLI on this machine share 127.0.0.1 with anything else running there, and a wrong token sent
+ * by one must not lock the others out. Each wrong token from an address is answered after a
+ * growing delay, and after `lockoutAfter` of them further wrong tokens from that address get 429
+ * at once for a while (no more delay to hold a connection open for). A guess of the 256-bit token
+ * is hopeless anyway; the throttle keeps a misconfigured client from filling the log. A request
+ * without any token is answered 401 at once and not counted; a WebSocket upgrade from a page of
+ * another origin is refused before its token is looked at.
  *
  * Event stream: every event of the bus goes to every client as one JSON message. A client whose
  * unsent data exceeds `maxBufferedBytes` is disconnected at once: a slow consumer is dropped,
@@ -124,13 +127,6 @@ export async function startAdmin(deps: AdminDeps, options: AdminOptions): Promis
 
   /** Checks a presented token (null: none presented), throttling wrong ones per address. */
   async function authorize(ip: string, presented: string | null): Promise<Verdict> {
-    if (throttle.isLockedOut(ip, ip)) {
-      return {
-        ok: false,
-        error: new ApiError('rate_limited', 'too many wrong tokens from this address; try again later'),
-        headers: { 'Retry-After': String(Math.ceil(throttleOptions.lockoutMs / 1000)) },
-      };
-    }
     if (presented === null) {
       return {
         ok: false,
@@ -138,6 +134,13 @@ export async function startAdmin(deps: AdminDeps, options: AdminOptions): Promis
       };
     }
     if (tokenMatches(token, presented)) return { ok: true };
+    if (throttle.isLockedOut(ip, ip)) {
+      return {
+        ok: false,
+        error: new ApiError('rate_limited', 'too many wrong tokens from this address; try again later'),
+        headers: { 'Retry-After': String(Math.ceil(throttleOptions.lockoutMs / 1000)) },
+      };
+    }
     throttle.recordFailure(ip, ip);
     log.warn({ remote: ip }, 'wrong admin token');
     await sleep(throttle.delayFor(ip, ip));

@@ -70,14 +70,26 @@ export async function authenticate(
   username: string,
   password: string,
 ): Promise<AuthSuccess | null> {
+  return (await checkCredentials(store, username, password)).success;
+}
+
+/** A check's answer, saying on failure whether the account exists (never told to the client). */
+export type CredentialCheck = { success: AuthSuccess } | { success: null; accountExists: boolean };
+
+export async function checkCredentials(
+  store: Store,
+  username: string,
+  password: string,
+): Promise<CredentialCheck> {
   if (username.length === 0 || username.length > 320 || password.length === 0 || password.length > 1024) {
-    return null;
+    return { success: null, accountExists: false };
   }
   const credentials = await store.getCredentials(username);
-  if (!credentials || credentials.user.disabled) return null;
+  if (!credentials) return { success: null, accountExists: false };
+  if (credentials.user.disabled) return { success: null, accountExists: true };
   const success = cachedSuccess(credentials, password) ?? (await verify(credentials, password));
-  if (!success) return null;
+  if (!success) return { success: null, accountExists: true };
   remember(credentials, password, success);
   if (success.appPasswordId) await store.touchAppPassword(success.appPasswordId);
-  return success;
+  return { success };
 }

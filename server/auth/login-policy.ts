@@ -2,11 +2,14 @@
  * The login rules every protocol shares (IMAP LOGIN/AUTHENTICATE, POP3 USER/PASS and AUTH):
  *
  * - where a password may travel: over TLS, or without TLS only from loopback when
- *   `tls.plaintext_auth_on_loopback` allows it (RFC 8314: no passwords in clear text over the
- *   network);
- * - the steps of one password check, in order: the connection rules (`checkAuthAllowed`), the
- *   throttle's lockout, the throttle's delay, the password check itself, then the failure is
- *   counted (throttle and `onAuthFailure`) or the account's record cleared. A lockout and a wrong
+ *   `tls.plaintext_auth_on_loopback` allows it and no `require-tls` connection rule says otherwise
+ *   (RFC 8314: no passwords in clear text over the network). Protocols ask `tlsRequiredForPasswords`
+ *   both to advertise (LOGINDISABLED, no AUTH= / USER) and to refuse BEFORE a password is sent;
+ * - the steps of one password check, in order: the name becomes its login key (login-key.ts), the
+ *   connection rules (`checkAuthAllowed`, which reserve the attempt in a lockout rule), the login
+ *   guard (login-guard.ts: counts the attempt before the check, refuses a locked-out address,
+ *   gives the delay), the delay, the password check itself, then the attempt's ending is told to
+ *   the guard and the rules (a failure, or a release of the reserved attempt). A lockout and a wrong
  *   password look the same to the caller's client: the protocol answers both with one reply.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -14,8 +17,9 @@ import type { Config } from '../config/schema.ts';
 import type { ConnectionHooks, ConnectionSession } from '../hooks/types.ts';
 import type { Logger } from '../log.ts';
 import type { Store } from '../store/types.ts';
-import { authenticate, type AuthSuccess } from './authenticate.ts';
-import type { AuthThrottle } from './throttle.ts';
+import { checkCredentials, type AuthSuccess, type CredentialCheck } from './authenticate.ts';
+import type { LoginGuard } from './login-guard.ts';
+import { loginKey } from './login-key.ts';
 
 const LOOPBACK = /^(127\.|::1$|::ffff:127\.)/;
 
@@ -28,15 +32,29 @@ export function plaintextAuthAllowedFrom(config: Config, remoteAddress: string):
   return config.tls.plaintext_auth_on_loopback && isLoopbackAddress(remoteAddress);
 }
 
-/** Whether a password may be sent on this connection now. */
+/** Whether a password may be sent on this connection now, by the configuration alone. */
 export function passwordsAllowed(session: { secure: boolean; loopback: boolean }): boolean {
   return session.secure || session.loopback;
+}
+
+/**
+ * Whether this connection must have TLS before a password may be sent: not yet TLS, and either not
+ * from (allowed) loopback or a `require-tls` connection rule applies to it. Asked when listing
+ * capabilities and before a login starts, so the refusal comes before any secret is sent.
+ */
+export function tlsRequiredForPasswords(
+  session: { secure: boolean; loopback: boolean; connection: ConnectionSession },
+  hooks: Pick<ConnectionHooks, 'requiresTls'>,
+): boolean {
+  if (session.secure) return false;
+  if (!passwordsAllowed(session)) return true;
+  return hooks.requiresTls?.(session.connection) ?? false;
 }
 
 export interface LoginServices {
   store: Store;
   hooks: ConnectionHooks;
-  throttle: AuthThrottle;
+  guard: LoginGuard;
 }
 
 export type LoginResult =
@@ -45,31 +63,47 @@ export type LoginResult =
   | { ok: false; reason: 'refused' | 'failed' };
 
 /**
- * One password check with the connection rules and the throttle around it. Store errors (the
+ * One password check with the connection rules and the login guard around it. Store errors (the
  * database is unreachable) are thrown as they are, for the protocol to map to a temporary failure.
  */
 export async function checkPasswordLogin(
   services: LoginServices,
   connection: ConnectionSession,
-  username: string,
+  name: string,
   password: string,
   log: Logger,
 ): Promise<LoginResult> {
-  const ip = connection.remoteAddress;
-  const verdict = (await services.hooks.checkAuthAllowed?.(connection, username)) ?? { allow: true };
-  if (!verdict.allow || services.throttle.isLockedOut(ip, username)) {
-    log.info({ user: username }, 'login refused: locked out');
+  const username = loginKey(name);
+  const { hooks, guard } = services;
+  const verdict = (await hooks.checkAuthAllowed?.(connection, username)) ?? { allow: true };
+  if (!verdict.allow) {
+    log.info({ user: username }, 'login refused by a connection rule');
     return { ok: false, reason: 'refused' };
   }
-  const delay = services.throttle.delayFor(ip, username);
-  if (delay > 0) await sleep(delay);
-  const result = await authenticate(services.store, username, password);
+  const admission = await guard.admit(connection.remoteAddress, username);
+  if (!admission.admitted) {
+    hooks.releaseAuthAttempt?.(connection, username);
+    log.info({ user: username, why: admission.reason }, 'login refused: address locked out');
+    return { ok: false, reason: 'refused' };
+  }
+  const { attempt, delayMs } = admission;
+  let check: CredentialCheck;
+  try {
+    if (delayMs > 0) await sleep(delayMs);
+    check = await checkCredentials(services.store, username, password);
+  } catch (error) {
+    attempt.abandoned();
+    hooks.releaseAuthAttempt?.(connection, username);
+    throw error;
+  }
+  const result: AuthSuccess | null = check.success;
   if (!result) {
-    services.throttle.recordFailure(ip, username);
-    services.hooks.onAuthFailure?.(connection, username);
+    attempt.failed(password, { accountExists: 'accountExists' in check && check.accountExists });
+    hooks.onAuthFailure?.(connection, username);
     log.info({ user: username }, 'login failed');
     return { ok: false, reason: 'failed' };
   }
-  services.throttle.recordSuccess(username);
+  attempt.succeeded();
+  hooks.releaseAuthAttempt?.(connection, username);
   return { ok: true, auth: result };
 }

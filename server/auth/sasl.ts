@@ -2,6 +2,8 @@
  * SASL message parsing shared by IMAP AUTHENTICATE and POP3 AUTH: base64 responses and the PLAIN
  * message (RFC 4616). Each protocol turns a `SaslError` into its own reply.
  */
+import { loginKey } from './login-key.ts';
+
 export type SaslErrorKind = 'bad-base64' | 'malformed-plain' | 'authorization';
 
 export class SaslError extends Error {
@@ -30,7 +32,7 @@ export function parsePlainMessage(message: string): [username: string, password:
   if (authcid === undefined || password === undefined || extra !== undefined) {
     throw new SaslError('malformed-plain', 'Malformed PLAIN response');
   }
-  if (authzid && authzid.toLowerCase() !== authcid.toLowerCase()) {
+  if (authzid && loginKey(authzid) !== loginKey(authcid)) {
     throw new SaslError('authorization', 'Acting as another user is not allowed');
   }
   return [authcid, password];

@@ -1,9 +1,10 @@
 /**
- * Slows down password guessing, per IP and per account: after each failure the next attempt from
- * that IP or for that account waits a delay that doubles (250 ms up to 8 s), and after
- * `lockoutAfter` failures within the window the key is locked out for `lockoutMs`. A success clears
- * the account's record only: an attacker must not reset an IP's count by logging into an account
- * of their own. Shared by every protocol that authenticates.
+ * Slows down guessing of the admin token (admin API) and of the panel's token and password, per
+ * key: after each failure the next attempt waits a delay that doubles (up to `maxDelayMs`), and
+ * after `lockoutAfter` failures within the window the key is locked out for `lockoutMs`. A success
+ * clears the account's record only: an attacker must not reset an IP's count by logging into an
+ * account of their own. Mail logins (IMAP, POP3) use the login guard (login-guard.ts) instead,
+ * which counts attempts before the check and never locks an account.
  */
 export interface ThrottleOptions {
   baseDelayMs: number;

@@ -133,6 +133,16 @@ export async function findServer(config: Config): Promise<AdminClient | null> {
       EXIT.noPerm,
     );
   }
+  // A server is running and refused us: saying "no server runs" (and opening the store behind its
+  // back) would be wrong. 429 comes after many wrong tokens from this address.
+  if (response.status === 429) {
+    const error = await apiError(response, {});
+    throw new CliError(
+      `the server at ${url} refused the admin token in ${tokenPath(config.data_dir)} (${error.message}); ` +
+        'is it the server of another data directory? --offline opens the store directly',
+      EXIT.noPerm,
+    );
+  }
   if (!response.ok) return null;
   let status: StatusJson;
   try {

@@ -2,23 +2,11 @@
  * The `mallard` command. Each subcommand returns its exit code; failures meant for a person are
  * printed to stderr without a stack trace.
  */
+import { z } from 'zod';
 import { ConfigError } from '../config/load.ts';
 import { isStoreError, type StoreErrorCode } from '../store/errors.ts';
 import { VERSION } from '../version.ts';
 import { CliError, EXIT } from './cli-error.ts';
-import { aliasCommand } from './commands/alias.ts';
-import { certCommand } from './commands/cert.ts';
-import { dbCommand } from './commands/db.ts';
-import { deliverCommand } from './commands/deliver.ts';
-import { dkimCommand } from './commands/dkim.ts';
-import { mailboxCommand } from './commands/mailbox.ts';
-import { messageCommand } from './commands/message.ts';
-import { queueCommand } from './commands/queue.ts';
-import { ruleCommand } from './commands/rule.ts';
-import { serveCommand } from './commands/serve.ts';
-import { sessionsCommand } from './commands/sessions.ts';
-import { statusCommand } from './commands/status.ts';
-import { userCommand } from './commands/user.ts';
 
 const HELP = `mallard ${VERSION}: a self-hosted IMAP/POP3 mail server
 
@@ -32,7 +20,9 @@ usage: mallard COMMAND [ARGS] [--config FILE] [--offline]
   user list | show EMAIL | passwd EMAIL | disable EMAIL | enable EMAIL | del EMAIL
   alias add ADDRESS EMAIL | del ADDRESS | list EMAIL
                                          extra addresses; *@domain is a catch-all
-  deliver RECIPIENT... < message         local delivery (exit 67: unknown user, 75: try later)
+  deliver [--from SENDER] RECIPIENT... < message
+                                         local delivery (exit 67: unknown user, 75: try later);
+                                         an MTA should rather use LMTP (see README)
   mailbox list EMAIL                     a user's mailboxes
   message list EMAIL MAILBOX             messages, one line per UID
   message show EMAIL MAILBOX UID [--raw] a message; --raw gives the exact stored bytes
@@ -63,20 +53,26 @@ API (token from <data_dir>/admin.token); otherwise they open the store directly.
 MALLARD_CLI_OFFLINE=1) always opens the store directly.
 `;
 
-const COMMANDS: Record<string, (argv: string[]) => Promise<number>> = {
-  serve: serveCommand,
-  user: userCommand,
-  alias: aliasCommand,
-  deliver: deliverCommand,
-  mailbox: mailboxCommand,
-  message: messageCommand,
-  rule: ruleCommand,
-  sessions: sessionsCommand,
-  cert: certCommand,
-  status: statusCommand,
-  db: dbCommand,
-  queue: queueCommand,
-  dkim: dkimCommand,
+type Command = (argv: string[]) => Promise<number>;
+
+/**
+ * Each command is loaded when it runs: `mallard deliver`, which an MTA may start for every
+ * message, then loads neither the server's listeners nor the MongoDB driver nor certificate code.
+ */
+const COMMANDS: Record<string, () => Promise<Command>> = {
+  serve: async () => (await import('./commands/serve.ts')).serveCommand,
+  user: async () => (await import('./commands/user.ts')).userCommand,
+  alias: async () => (await import('./commands/alias.ts')).aliasCommand,
+  deliver: async () => (await import('./commands/deliver.ts')).deliverCommand,
+  mailbox: async () => (await import('./commands/mailbox.ts')).mailboxCommand,
+  message: async () => (await import('./commands/message.ts')).messageCommand,
+  rule: async () => (await import('./commands/rule.ts')).ruleCommand,
+  sessions: async () => (await import('./commands/sessions.ts')).sessionsCommand,
+  cert: async () => (await import('./commands/cert.ts')).certCommand,
+  status: async () => (await import('./commands/status.ts')).statusCommand,
+  db: async () => (await import('./commands/db.ts')).dbCommand,
+  queue: async () => (await import('./commands/queue.ts')).queueCommand,
+  dkim: async () => (await import('./commands/dkim.ts')).dkimCommand,
 };
 
 const STORE_EXIT: Partial<Record<StoreErrorCode, number>> = {
@@ -89,6 +85,9 @@ const STORE_EXIT: Partial<Record<StoreErrorCode, number>> = {
 };
 
 async function run(args: string[]): Promise<number> {
+  // A command validates the configuration once and exits: zod's JIT (a validator compiled with
+  // new Function on first use) costs more than it saves. The server keeps it.
+  if (args[0] !== 'serve') z.config({ jitless: true });
   // --offline is global: it may stand anywhere, and the commands see it as MALLARD_CLI_OFFLINE.
   const argv = args.filter((arg) => arg !== '--offline');
   if (argv.length !== args.length) process.env.MALLARD_CLI_OFFLINE = '1';
@@ -101,11 +100,12 @@ async function run(args: string[]): Promise<number> {
     process.stdout.write(`${VERSION}\n`);
     return EXIT.ok;
   }
-  const command = COMMANDS[name];
-  if (!command) {
+  const load = Object.hasOwn(COMMANDS, name) ? COMMANDS[name] : undefined;
+  if (!load) {
     process.stderr.write(`mallard: unknown command: ${name}\n\n${HELP}`);
     return EXIT.usage;
   }
+  const command = await load();
   return command(rest);
 }
 

@@ -21,6 +21,15 @@ export function configDefaults() {
     log_level: 'info',
     store: {
       engine: 'sqlite',
+      sqlite: {
+        /**
+         * `mallard serve` runs the database on a thread of its own, so a slow statement, COMMIT or
+         * fsync stops no session; false runs it on the event loop (as the CLI does).
+         */
+        thread: true,
+        /** Seconds a store call may take before its session is told to try again later (threaded). */
+        call_timeout: 10,
+      },
       mongodb: {
         uri: '',
         /** Path of a mongod binary: when set, the supervisor runs a local replica set. */
@@ -121,11 +130,47 @@ export function configDefaults() {
       /** Allow passwords without TLS from loopback (local tools, a webmail on the same machine). */
       plaintext_auth_on_loopback: true,
     },
+    /** Password guessing (server/auth/login-guard.ts; README "Security"). */
+    auth: {
+      /** Failed logins from one address (IPv6: its /64) before it is locked out. */
+      address_failure_limit: 10,
+      /** Seconds failures are counted for, per address and per account. */
+      failure_window: 900,
+      /** Seconds a guessing address stays locked out. */
+      address_lockout: 900,
+      /** Delay after the first failure (milliseconds); it doubles per failure up to max_delay_ms. */
+      base_delay_ms: 250,
+      max_delay_ms: 8000,
+      /** Failures for one account (any address) before logins from its unknown addresses are slowed. */
+      account_slowdown_after: 10,
+      /** Failures for one account (any address) before the admin API and panel report it. */
+      account_alert_after: 20,
+      /** Days an address the account logged in from is its owner's (never slowed for it). */
+      known_address_days: 30,
+    },
     limits: {
       /** Largest message accepted by APPEND, LMTP and SMTP, in bytes. */
       max_message_size: 64 * 1024 * 1024,
       /** Longest command line (without literals), in bytes. */
       max_line_length: 64 * 1024,
+      /**
+       * Largest IMAP literal before authentication, in bytes (a LOGIN needs a few hundred; Dovecot
+       * allows a few KB), so a stranger cannot make the server hold megabytes.
+       */
+      prelogin_literal_size: 8 * 1024,
+      /** Seconds from connect to a successful login (IMAP, POP3) or first MAIL FROM (SMTP, LMTP), however busy the client. */
+      prelogin_timeout: 60,
+      /** Open connections from one IP address, all protocols together. */
+      max_connections_per_address: 100,
+      /** Connections not yet logged in, all addresses together; a new one ends the oldest (as Dovecot does). */
+      max_prelogin_connections: 1000,
+      /**
+       * File descriptors kept free beyond the connections (store, logs, the admin API, accepting a
+       * login while full): at most the open-files limit minus this many connections are kept.
+       */
+      fd_reserve: 256,
+      /** Distinct keywords (custom flags) one mailbox may have (Dovecot stops at a similar number). */
+      max_keywords_per_mailbox: 256,
     },
     /**
      * Connection rules written into the store when it never had any (see server/hooks/seed.ts);

@@ -5,10 +5,19 @@
  * and what is expected.
  */
 import fs from 'node:fs';
+import { createRequire } from 'node:module';
 import path from 'node:path';
-import { parse as parseYaml } from 'yaml';
 import { configDefaults, defaultDataDir } from './defaults.ts';
 import { configSchema, type Config } from './schema.ts';
+
+/**
+ * The YAML parser, loaded when there is a file to parse: most starts of `mallard` (an MTA's
+ * `mallard deliver` above all) have none, and the parser is a quarter of a megabyte of code.
+ */
+function parseYaml(text: string): unknown {
+  const yaml = createRequire(import.meta.url)('yaml') as typeof import('yaml');
+  return yaml.parse(text);
+}
 
 export class ConfigError extends Error {
   constructor(readonly problems: string[]) {

@@ -85,6 +85,15 @@ export const configSchema = z.strictObject({
   }),
   store: z.strictObject({
     engine: z.enum(['sqlite', 'mongodb'], { error: 'sqlite or mongodb' }),
+    sqlite: z.strictObject({
+      thread: z.boolean({
+        error: 'true or false (whether the server runs the database on threads of its own)',
+      }),
+      call_timeout: z
+        .number({ error: 'a number of seconds from 0.1 to 3600' })
+        .min(0.1, 'a number of seconds from 0.1 to 3600')
+        .max(3600, 'a number of seconds from 0.1 to 3600'),
+    }),
     mongodb: z.strictObject({
       uri: z
         .string({ error: 'a mongodb:// or mongodb+srv:// URI (or empty)' })
@@ -175,12 +184,41 @@ export const configSchema = z.strictObject({
     key_file: path,
     plaintext_auth_on_loopback: z.boolean({ error: 'true or false' }),
   }),
+  auth: z.strictObject({
+    address_failure_limit: positiveInt('a whole number of failed logins, at least 1'),
+    failure_window: positiveInt('a number of seconds, at least 1'),
+    address_lockout: positiveInt('a number of seconds, at least 1'),
+    base_delay_ms: z
+      .number({ error: 'a number of milliseconds, 0 or more' })
+      .int('a whole number of milliseconds')
+      .min(0, 'a number of milliseconds, 0 or more'),
+    max_delay_ms: z
+      .number({ error: 'a number of milliseconds, from 0 to 60000' })
+      .int('a whole number of milliseconds')
+      .min(0, 'a number of milliseconds, from 0 to 60000')
+      .max(60_000, 'a number of milliseconds, from 0 to 60000'),
+    account_slowdown_after: positiveInt('a whole number of failed logins, at least 1'),
+    account_alert_after: positiveInt('a whole number of failed logins, at least 1'),
+    known_address_days: positiveInt('a whole number of days, at least 1'),
+  }),
   limits: z.strictObject({
     max_message_size: positiveInt('a size in bytes, at least 1'),
     max_line_length: z
       .number({ error: 'a size in bytes, at least 1024' })
       .int('a whole number of bytes')
       .min(1024, 'a size in bytes, at least 1024'),
+    prelogin_literal_size: z
+      .number({ error: 'a size in bytes, at least 256' })
+      .int('a whole number of bytes')
+      .min(256, 'a size in bytes, at least 256'),
+    prelogin_timeout: positiveInt('a number of seconds, at least 1'),
+    max_connections_per_address: positiveInt('a whole number of connections, at least 1'),
+    max_prelogin_connections: positiveInt('a whole number of connections, at least 1'),
+    fd_reserve: z
+      .number({ error: 'a whole number of file descriptors, at least 32' })
+      .int('a whole number of file descriptors')
+      .min(32, 'a whole number of file descriptors, at least 32'),
+    max_keywords_per_mailbox: positiveInt('a whole number of keywords, at least 1'),
   }),
   rules,
 });

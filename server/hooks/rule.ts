@@ -46,6 +46,14 @@ export interface RuleEvaluator {
   auth?(context: AuthContext): Decision | Promise<Decision>;
   /** Records a failed login (lockout). */
   authFailure?(context: AuthContext): void;
+  /** Forgets an attempt this rule counted in `auth` that ended without a wrong password. */
+  authRelease?(context: AuthContext): void;
+  /**
+   * Whether a login on this connection needs TLS: true (require it), false (this rule admits the
+   * address whatever follows, as `allow` does), null (ask the next rule). Synchronous: asked for
+   * every capability list.
+   */
+  tlsRequired?(context: RuleContext): boolean | null;
   /** Forgets per-address state older than it can matter (called every poll). */
   prune?(now: number): void;
 }

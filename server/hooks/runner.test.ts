@@ -397,7 +397,7 @@ describe('rule runner', () => {
   });
 
   describe('lockout', () => {
-    it('refuses logins per IP and per account after N failures, until the window passes', async () => {
+    it('refuses logins from an address after N failures, not the account elsewhere, until the window passes', async () => {
       const clock = new Clock();
       const source = new FakeSource();
       const [rule] = source.set([{ kind: 'lockout', limit: 3, windowSeconds: 10 }]);
@@ -405,21 +405,23 @@ describe('rule runner', () => {
       const attacker = session('192.0.2.66');
       expect(await hooks.onConnect(attacker)).toEqual({ allow: true });
       for (let i = 0; i < 2; i++) {
-        expect((await hooks.checkAuthAllowed(attacker, 'Bob@example.com')).allow).toBe(true);
-        hooks.onAuthFailure(attacker, 'Bob@example.com');
+        expect((await hooks.checkAuthAllowed(attacker, 'bob@example.com')).allow).toBe(true);
+        hooks.onAuthFailure(attacker, 'bob@example.com');
         clock.advance(1000);
       }
       expect((await hooks.checkAuthAllowed(attacker, 'bob@example.com')).allow).toBe(true);
       hooks.onAuthFailure(attacker, 'bob@example.com');
-      // Locked: the address (whatever account), and the account (from any address).
+      // Locked: the address, whatever account...
       expect(await hooks.checkAuthAllowed(attacker, 'bob@example.com')).toEqual({
         allow: false,
         reason: REASONS.auth,
         temporary: true,
       });
       expect((await hooks.checkAuthAllowed(attacker, 'carol@example.com')).allow).toBe(false);
-      expect((await hooks.checkAuthAllowed(session('198.51.100.1'), 'BOB@example.com')).allow).toBe(false);
-      expect((await hooks.checkAuthAllowed(session('198.51.100.1'), 'carol@example.com')).allow).toBe(true);
+      // ... but not the account: its owner logs in from elsewhere.
+      const owner = session('198.51.100.1');
+      expect((await hooks.checkAuthAllowed(owner, 'bob@example.com')).allow).toBe(true);
+      hooks.releaseAuthAttempt(owner, 'bob@example.com');
       // Connections are not refused: the lockout is about logins.
       expect((await verdictOf(hooks, '192.0.2.66')).allow).toBe(true);
       // Refused attempts do not prolong it; the first failure leaves the window 10 s after it.
@@ -427,7 +429,42 @@ describe('rule runner', () => {
       expect((await hooks.checkAuthAllowed(attacker, 'bob@example.com')).allow).toBe(false);
       clock.advance(2);
       expect((await hooks.checkAuthAllowed(attacker, 'bob@example.com')).allow).toBe(true);
-      expect(hooks.counters().get(rule!.id)).toEqual({ allow: 0, deny: 4, errors: 0 });
+      expect(hooks.counters().get(rule!.id)).toEqual({ allow: 0, deny: 3, errors: 0 });
+    });
+
+    it('counts an attempt when it allows it, and takes it back when it did not fail', async () => {
+      const source = new FakeSource();
+      source.set([{ kind: 'lockout', limit: 3, windowSeconds: 60 }]);
+      const { hooks } = start(source);
+      const sessions = [1, 2, 3, 4].map(() => session('192.0.2.70'));
+      // Concurrent: none has failed yet, but the fourth is over the limit.
+      const verdicts = await Promise.all(sessions.map((s) => hooks.checkAuthAllowed(s, 'bob@example.com')));
+      expect(verdicts.map((verdict) => verdict.allow)).toEqual([true, true, true, false]);
+      // Two succeed: their attempts are given back, so two more may try.
+      hooks.releaseAuthAttempt(sessions[0]!, 'bob@example.com');
+      hooks.releaseAuthAttempt(sessions[1]!, 'bob@example.com');
+      hooks.onAuthFailure(sessions[2]!, 'bob@example.com');
+      expect((await hooks.checkAuthAllowed(sessions[0]!, 'x@example.com')).allow).toBe(true);
+      expect((await hooks.checkAuthAllowed(sessions[1]!, 'x@example.com')).allow).toBe(true);
+      expect((await hooks.checkAuthAllowed(sessions[3]!, 'x@example.com')).allow).toBe(false);
+      // A dry run counts nothing.
+      hooks.releaseAuthAttempt(sessions[0]!, 'x@example.com');
+      expect((await hooks.test('192.0.2.70', 'imap')).auth.allow).toBe(true);
+      expect((await hooks.test('192.0.2.70', 'imap')).auth.allow).toBe(true);
+    });
+
+    it('says when a require-tls rule applies, stopping at an allow rule before it', async () => {
+      const source = new FakeSource();
+      source.set([
+        { kind: 'allow', cidrs: ['10.0.0.0/8'] },
+        { kind: 'require-tls', protocols: ['imap'] },
+      ]);
+      const { hooks } = start(source);
+      await hooks.reload();
+      expect(hooks.requiresTls(session('192.0.2.1', 'imap'))).toBe(true);
+      expect(hooks.requiresTls(session('192.0.2.1', 'imap', true))).toBe(false);
+      expect(hooks.requiresTls(session('10.1.2.3', 'imap'))).toBe(false);
+      expect(hooks.requiresTls(session('192.0.2.1', 'pop3'))).toBe(false);
     });
 
     it('counts failures only on its protocols', async () => {

@@ -6,6 +6,9 @@
  *   decides, it is allowed.
  * - Two phases: `onConnect` asks the rules that decide at connect time (allow, deny, max-conn,
  *   rate); `checkAuthAllowed` asks those that decide at login (allow, deny, lockout, require-tls).
+ *   A lockout counts the attempt it lets through; when a later rule refuses it, or the login ends
+ *   without a wrong password (`releaseAuthAttempt`), it is taken back. `requiresTls` asks the
+ *   rules' `tlsRequired` in the same order (an `allow` match stops before a `require-tls`).
  *   A rule applies only to the protocols it names (all when it names none); disabled rules are
  *   skipped.
  * - A rule that throws, rejects or does not answer within `ruleTimeoutMs` refuses (fails closed)
@@ -378,7 +381,38 @@ class Runner implements RuleHooks {
     };
     const outcome = await this.decide('auth', context);
     this.record('auth', outcome, session, username);
-    return outcome.decision === 'allow' ? { allow: true } : this.refusal(outcome);
+    if (outcome.decision === 'allow') return { allow: true };
+    this.releaseAuthAttempt(session, username);
+    return this.refusal(outcome);
+  }
+
+  releaseAuthAttempt(session: ConnectionSession, username: string): void {
+    const context: AuthContext = {
+      ...this.context(session, false, this.tracker.viewOf(session.id)),
+      username,
+    };
+    for (const evaluator of this.evaluators) {
+      try {
+        evaluator.authRelease?.(context);
+      } catch (error) {
+        this.log.warn({ rule: evaluator.rule.id, err: error }, 'cannot release a login attempt');
+      }
+    }
+  }
+
+  requiresTls(session: ConnectionSession): boolean {
+    if (!this.loaded || session.secure) return false;
+    const context = this.context(session, true, this.tracker.viewOf(session.id));
+    for (const evaluator of this.evaluators) {
+      if (!evaluator.tlsRequired || !inScope(evaluator.rule, session.protocol)) continue;
+      try {
+        const answer = evaluator.tlsRequired(context);
+        if (answer !== null) return answer;
+      } catch {
+        return true; // fail closed, as deciding does
+      }
+    }
+    return false;
   }
 
   onAuthFailure(session: ConnectionSession, username: string): void {

@@ -44,6 +44,15 @@ export class SlidingLog {
     if (this.logs.size > MAX_KEYS) this.prune(now);
   }
 
+  /** Takes back one event of `key` at `time` (an attempt counted ahead that did not fail). */
+  remove(key: string, time: number): void {
+    const log = this.logs.get(key);
+    if (!log) return;
+    const index = log.lastIndexOf(time);
+    if (index >= 0) log.splice(index, 1);
+    if (log.length === 0) this.logs.delete(key);
+  }
+
   prune(now: number): void {
     for (const key of [...this.logs.keys()]) this.trimmed(key, now);
     // Still too many live keys (a scan from many addresses): forget the oldest ones.

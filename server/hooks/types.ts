@@ -12,10 +12,18 @@
  * - `onClose(session)` runs exactly once per connection whose `onConnect` was called, whatever the
  *   verdict and however the connection ended, with the same session object (so `user` and
  *   `secure` are the final ones).
- * - `checkAuthAllowed(session, username)` is asked before each password check; a refusal answers
- *   the login like a wrong password (the reason is logged, never sent).
- * - `onAuthFailure(session, username)` follows each failed password check.
- * Hooks must not throw synchronously; `onClose` and `onAuthFailure` must return quickly.
+ * - `checkAuthAllowed(session, username)` is asked before each password check, with the login key
+ *   (server/auth/login-key.ts); a refusal answers the login like a wrong password (the reason is
+ *   logged, never sent). An allowed attempt may already count (a lockout counts it before the
+ *   password is checked, so concurrent guesses cannot all pass); it then ends with exactly one of:
+ * - `onAuthFailure(session, username)`: the password was wrong;
+ * - `releaseAuthAttempt(session, username)`: it ended without a wrong password (success, refused
+ *   later by the login guard, or the store failed), so it must not count as a failure.
+ * - `requiresTls(session)` says, synchronously, whether the hooks require TLS for a password on
+ *   this connection (the `require-tls` rule): protocols then advertise no password mechanism and
+ *   refuse a login before the password is sent.
+ * Hooks must not throw synchronously; `onClose`, `onAuthFailure`, `releaseAuthAttempt` and
+ * `requiresTls` must return quickly.
  */
 export type Protocol = 'imap' | 'pop3' | 'lmtp' | 'smtp' | 'submission';
 
@@ -50,6 +58,10 @@ export interface ConnectionHooks {
   onAuthFailure?(session: ConnectionSession, username: string): void;
   /** Asked before checking a password: a locked-out IP or account is refused without a check. */
   checkAuthAllowed?(session: ConnectionSession, username: string): Promise<ConnectVerdict>;
+  /** An attempt allowed by `checkAuthAllowed` ended without a wrong password. */
+  releaseAuthAttempt?(session: ConnectionSession, username: string): void;
+  /** Whether a password needs TLS on this connection even where the configuration allows it without. */
+  requiresTls?(session: ConnectionSession): boolean;
 }
 
 /** No rules: every connection is allowed. */

@@ -1,9 +1,9 @@
 /**
- * The capability list for a session's state. Only what fully works is advertised. Before TLS on a
- * connection that is not from loopback, LOGINDISABLED replaces the AUTH= mechanisms (RFC 3501 /
- * RFC 8314: no passwords in clear text over the network).
+ * The capability list for a session's state. Only what fully works is advertised. Where a password
+ * needs TLS first (no TLS yet, and not from loopback or a `require-tls` rule applies: see
+ * tlsRequiredForPasswords), LOGINDISABLED replaces the AUTH= mechanisms (RFC 3501 6.2.3, RFC 8314:
+ * no passwords in clear text over the network), so clients do not send one.
  */
-import { passwordsAllowed } from '../auth/login-policy.ts';
 import type { Config } from '../config/schema.ts';
 import type { ImapSession } from './context.ts';
 
@@ -31,16 +31,13 @@ const BASE = [
   'ESEARCH',
 ];
 
-/** Whether a password may be sent on this connection (the rule is shared with POP3). */
-export { passwordsAllowed };
-
-export function capabilityList(session: ImapSession, config: Config): string[] {
+export function capabilityList(session: ImapSession, config: Config, tlsRequired: boolean): string[] {
   const capabilities = [...BASE, `APPENDLIMIT=${config.limits.max_message_size}`];
   if (!session.compressed) capabilities.push('COMPRESS=DEFLATE');
   if (session.state === 'not-authenticated') {
     if (!session.secure) capabilities.push('STARTTLS');
-    if (passwordsAllowed(session)) capabilities.push('AUTH=PLAIN', 'AUTH=LOGIN');
-    else capabilities.push('LOGINDISABLED');
+    if (tlsRequired) capabilities.push('LOGINDISABLED');
+    else capabilities.push('AUTH=PLAIN', 'AUTH=LOGIN');
   }
   return capabilities;
 }

@@ -7,19 +7,23 @@ import crypto from 'node:crypto';
 import net from 'node:net';
 import zlib from 'node:zlib';
 import { clientNameOf, tlsDetails, type SessionHandle } from '../admin/sessions.ts';
-import { plaintextAuthAllowedFrom } from '../auth/login-policy.ts';
+import { plaintextAuthAllowedFrom, tlsRequiredForPasswords } from '../auth/login-policy.ts';
 import { type ConnectionSession, connectionSessionOf } from '../hooks/types.ts';
 import type { Logger } from '../log.ts';
 import { isStoreError } from '../store/errors.ts';
 import type { User } from '../store/types.ts';
+import type { EndReason, GateTicket } from '../net/connection-gate.ts';
 import { upgradeToTls } from '../net/listener.ts';
 import type { TlsProvider } from '../tls/context.ts';
+import { tlsFirstText } from './auth-flow.ts';
 import { capabilityList } from './capabilities.ts';
 import type { CommandOutcome, ImapContext, ImapServices, ImapSession, SessionState } from './context.ts';
 import { ResponseBuilder } from './encoder/index.ts';
 import { ImapError, mapError, no } from './errors.ts';
 import {
+  DEFAULT_FRAMER_LIMITS,
   ImapFramer,
+  type FramerLimits,
   isParseError,
   parseCommand,
   type FramerItem,
@@ -30,6 +34,18 @@ import { writeViewUpdates } from './updates.ts';
 
 /** How long a closing connection waits for the client to close its side before it is cut. */
 const CLOSE_GRACE_MS = 2000;
+
+/**
+ * Received bytes waiting behind the command being run (pipelined commands) before the socket
+ * stops reading; the literal being read does not count (it is consumed as it arrives).
+ */
+const MAX_BUFFERED_INPUT = 1024 * 1024;
+
+/** What a session hears when the connection gate ends it. */
+const GATE_GOODBYES: Record<EndReason, string> = {
+  'prelogin-timeout': 'Login timeout, closing connection',
+  evicted: 'Too many connections waiting to log in, closing the oldest',
+};
 
 export class ImapConnection implements ImapSession {
   readonly id = crypto.randomBytes(8).toString('hex');
@@ -61,6 +77,9 @@ export class ImapConnection implements ImapSession {
   /** This session in the admin API's registry, once the connection rules let it in. */
   private registration: SessionHandle | null = null;
   private readonly onData = (chunk: Buffer) => this.receive(chunk);
+  /** Where input comes from: the socket, or the inflater after COMPRESS. Paused when too much waits. */
+  private input: NodeJS.ReadableStream;
+  private inputPaused = false;
 
   get view(): ImapSession['view'] {
     return this.selected;
@@ -77,8 +96,11 @@ export class ImapConnection implements ImapSession {
     secure: boolean,
     private readonly services: ImapServices,
     private readonly tls: TlsProvider,
+    /** The connection gate's ticket: the pre-login deadline and eviction end the session through it. */
+    private readonly ticket: GateTicket | null = null,
   ) {
     this.socket = socket;
+    this.input = socket;
     this.output = socket;
     this.secure = secure;
     const remoteAddress = socket.remoteAddress ?? '';
@@ -87,15 +109,39 @@ export class ImapConnection implements ImapSession {
     this.log = services.logger.child({ session: this.id, protocol: 'imap', remote: remoteAddress });
     this.framer = this.newFramer();
     this.context = this.makeContext();
+    ticket?.onEnd((reason) => {
+      this.log.info({ reason }, 'ended by the connection limits');
+      void this.shutdown(GATE_GOODBYES[reason]);
+    });
   }
 
   private newFramer(): ImapFramer {
+    return new ImapFramer(this.framerLimits());
+  }
+
+  /**
+   * Before login, literals are a few KB (a LOGIN needs no more) and a non-synchronising literal
+   * over that closes the connection (maxDiscardSize 0): its bytes cannot be told apart from
+   * commands, and swallowing megabytes for a stranger is what the limit is there to prevent.
+   */
+  private framerLimits(): Partial<FramerLimits> {
     const limits = this.services.config.limits;
-    return new ImapFramer({
+    if (this.state === 'not-authenticated') {
+      const literal = limits.prelogin_literal_size;
+      return {
+        maxLineLength: limits.max_line_length,
+        maxLiteralSize: literal,
+        // LOGIN and AUTHENTICATE take two strings at most.
+        maxCommandSize: 2 * literal + limits.max_line_length,
+        maxDiscardSize: 0,
+      };
+    }
+    return {
       maxLineLength: limits.max_line_length,
       maxLiteralSize: limits.max_message_size,
       maxCommandSize: limits.max_message_size + limits.max_line_length,
-    });
+      maxDiscardSize: DEFAULT_FRAMER_LIMITS.maxDiscardSize,
+    };
   }
 
   /** Runs the connection to its end. */
@@ -134,10 +180,25 @@ export class ImapConnection implements ImapSession {
   private receive(chunk: Buffer): void {
     this.registration?.addBytes(chunk.length, 0);
     this.framer.push(chunk);
+    // Backpressure: commands run one at a time, so a client that pipelines faster than they are
+    // answered (or never reads the answers) would otherwise pile its input up here without end.
+    if (this.framer.bufferedBytes > MAX_BUFFERED_INPUT && !this.inputPaused) {
+      this.inputPaused = true;
+      this.input.pause();
+    }
     this.resetIdleTimer();
     const waiter = this.dataWaiter;
     this.dataWaiter = null;
     waiter?.();
+  }
+
+  /** Waits for the next bytes, reading again first if input was paused: the framer needs more. */
+  private waitForData(): Promise<void> {
+    if (this.inputPaused) {
+      this.inputPaused = false;
+      this.input.resume();
+    }
+    return new Promise<void>((resolve) => (this.dataWaiter = resolve));
   }
 
   /** The next framer item, waiting for more bytes as needed; null when the connection is gone. */
@@ -146,7 +207,7 @@ export class ImapConnection implements ImapSession {
       if (this.closed) return null;
       const item = this.framer.next(mode);
       if (item) return item;
-      await new Promise<void>((resolve) => (this.dataWaiter = resolve));
+      await this.waitForData();
     }
   }
 
@@ -156,16 +217,24 @@ export class ImapConnection implements ImapSession {
       if (!item) return;
       switch (item.type) {
         case 'literal-request':
+          if (this.refusesLiteralLogin(item.command)) {
+            // A LOGIN's literal is the name or the password: refused before the client sends it.
+            this.framer.rejectLiteral();
+            await this.writeRaw(
+              this.statusBuffer(item.tag ?? '*', 'NO', tlsFirstText(this), 'PRIVACYREQUIRED'),
+            );
+            break;
+          }
           // The framer refuses literals over the limits itself (as an error item): this one fits.
           this.framer.acceptLiteral();
           await this.writeRaw(Buffer.from('+ Ready for literal data\r\n'));
           break;
         case 'error':
-          if (item.error.fatal) return this.bye('Too much data');
+          if (item.error.fatal) return this.bye(this.tooMuchDataText());
           if (item.error.kind === 'literal-too-large') {
-            await this.writeRaw(
-              this.statusBuffer(item.error.tag ?? '*', 'NO', 'Message too large', 'TOOBIG'),
-            );
+            const text =
+              this.state === 'not-authenticated' ? 'Literal too large before login' : 'Message too large';
+            await this.writeRaw(this.statusBuffer(item.error.tag ?? '*', 'NO', text, 'TOOBIG'));
           } else {
             await this.writeRaw(this.statusBuffer(item.error.tag ?? '*', 'BAD', item.error.message));
           }
@@ -228,6 +297,12 @@ export class ImapConnection implements ImapSession {
     );
     if (loggingOut) await this.closeSocket();
     else await outcome?.after?.();
+  }
+
+  private tooMuchDataText(): string {
+    return this.state === 'not-authenticated'
+      ? `[TOOBIG] Literal over ${this.services.config.limits.prelogin_literal_size} bytes before login`
+      : 'Too much data';
   }
 
   private isLoggingOut(): boolean {
@@ -374,8 +449,16 @@ export class ImapConnection implements ImapSession {
 
   // --- session operations offered to commands ---
 
+  private refusesLiteralLogin(command: string | null): boolean {
+    return (
+      this.state === 'not-authenticated' &&
+      command?.toUpperCase() === 'LOGIN' &&
+      tlsRequiredForPasswords(this, this.services.hooks)
+    );
+  }
+
   capabilities(): string[] {
-    return capabilityList(this, this.services.config);
+    return capabilityList(this, this.services.config, tlsRequiredForPasswords(this, this.services.hooks));
   }
 
   private login(user: User): void {
@@ -388,6 +471,8 @@ export class ImapConnection implements ImapSession {
     this.countedUser = user.id;
     this.user = user;
     this.state = 'authenticated';
+    this.ticket?.loggedIn();
+    this.framer.setLimits(this.framerLimits());
     this.connection.user = user.username;
     this.log.info({ user: user.username }, 'authenticated');
     this.unsubscribe = this.services.follower.subscribe(user.id, (entry) => {
@@ -473,7 +558,7 @@ export class ImapConnection implements ImapSession {
         const item = this.framer.next('line');
         if (item?.type === 'line') return item.line;
         if (item) return Buffer.alloc(0); // an over-long line: not DONE, so IDLE answers BAD
-        await new Promise<void>((resolve) => (this.dataWaiter = resolve));
+        await this.waitForData();
       }
     } finally {
       ended = true;
@@ -490,8 +575,11 @@ export class ImapConnection implements ImapSession {
     this.socket.removeAllListeners('close');
     // Anything the client sent after STARTTLS before the handshake is an injection attempt: drop it.
     this.framer = this.newFramer();
+    this.inputPaused = false;
+    this.socket.resume();
     const secureSocket = await upgradeToTls(this.socket, this.tls);
     this.socket = secureSocket;
+    this.input = secureSocket;
     this.output = secureSocket;
     this.secure = true;
     this.connection.secure = true;
@@ -505,6 +593,9 @@ export class ImapConnection implements ImapSession {
     this.socket.off('data', this.onData);
     this.socket.pipe(inflate);
     inflate.on('data', this.onData);
+    if (this.inputPaused) this.socket.resume(); // from now on the inflater is the one paused
+    this.inputPaused = false;
+    this.input = inflate;
     inflate.on('error', () => this.socket.destroy());
     deflate.pipe(this.socket);
     this.output = deflate;

@@ -5,9 +5,10 @@
  */
 import type { Config } from '../config/schema.ts';
 import type { SessionRegistry } from '../admin/sessions.ts';
-import type { AuthThrottle } from '../auth/throttle.ts';
+import type { LoginGuard } from '../auth/login-guard.ts';
 import type { ConnectionHooks, ConnectionSession } from '../hooks/types.ts';
 import type { Logger } from '../log.ts';
+import type { ConnectionGate } from '../net/connection-gate.ts';
 import type { JournalFollower } from '../store/follower.ts';
 import type { Store, User } from '../store/types.ts';
 import type { ResponseBuilder } from './encoder/index.ts';
@@ -22,7 +23,8 @@ export interface ImapServices {
   store: Store;
   follower: JournalFollower;
   hooks: ConnectionHooks;
-  throttle: AuthThrottle;
+  /** Password guessing: per-address lockout, per-account slow-down (shared with POP3). */
+  guard: LoginGuard;
   logger: Logger;
   /** Sessions per user in this process, for the per-user connection limit. */
   userSessions: Map<string, number>;
@@ -30,6 +32,8 @@ export interface ImapServices {
   mailboxStates: MailboxStates;
   /** The admin API's registry of live sessions (absent: nothing is reported). */
   sessions?: SessionRegistry;
+  /** Connection limits and the pre-login deadline, shared by every protocol (absent: none). */
+  gate?: ConnectionGate;
 }
 
 export interface ImapSession {

@@ -7,8 +7,12 @@
  * Journal entries are applied once per entry (the first session's listener applies it; the others
  * get the memoised effect), in journal order.
  */
+import { StoreError } from '../store/errors.ts';
 import type { JournalFollower } from '../store/follower.ts';
-import type { Flag, Id, JournalEntry, Mailbox, MessageSummary } from '../store/types.ts';
+import type { Flag, Id, JournalEntry, Mailbox, MessageSummary, Store } from '../store/types.ts';
+
+/** What loading a mailbox state reads. */
+export type MailboxSource = Pick<Store, 'getMailboxById' | 'listMessages'>;
 
 /** What applying one journal entry did, so every view of the mailbox can queue the same change. */
 export type StateEffect =
@@ -28,15 +32,26 @@ export class MailboxState {
   private readonly flagSetIds = new Map<string, number>();
   private lastEntryId = -1;
   private lastEffect: StateEffect = NONE;
+  /**
+   * A MODSEQ every change at or below which this state holds (the listing's settled
+   * HIGHESTMODSEQ, then each applied entry's, which come in MODSEQ order): what SELECT may show.
+   */
+  highestModseq: number;
   /** Views holding this state; the registry forgets it at zero. */
   references = 0;
 
   constructor(
     readonly mailboxId: Id,
     messages: readonly MessageSummary[],
+    /**
+     * Settled HIGHESTMODSEQ of the listing. Not the listing's highest MODSEQ: it may hold changes
+     * committed after the settled point whose lower neighbours are still being written.
+     */
+    highestModseq?: number,
   ) {
     this.reserve(messages.length);
     for (const message of messages) this.push(message.uid, message.flags, message.modseq);
+    this.highestModseq = highestModseq ?? messages.reduce((top, message) => Math.max(top, message.modseq), 0);
   }
 
   get length(): number {
@@ -97,6 +112,7 @@ export class MailboxState {
     if (entry.mailboxId !== this.mailboxId || entry.uid === null) return NONE;
     const uid = entry.uid;
     const modseq = entry.modseq ?? 0;
+    this.highestModseq = Math.max(this.highestModseq, modseq);
     switch (entry.kind) {
       case 'message-new':
         if (uid <= this.lastUid) return NONE; // already in the listing this state was loaded from
@@ -111,6 +127,7 @@ export class MailboxState {
       case 'mailbox-create':
       case 'mailbox-rename':
       case 'mailbox-delete':
+      case 'noop':
         return NONE;
     }
   }
@@ -182,28 +199,35 @@ export class MailboxStates {
     private readonly keepMs = 30_000,
   ) {}
 
-  /** The state of a mailbox, loaded with `load` when no session has it (or had it lately). */
-  async acquire(mailbox: Mailbox, load: () => Promise<MessageSummary[]>): Promise<MailboxState> {
+  /** The state of a mailbox, loaded from `source` when no session has it (or had it lately). */
+  async acquire(mailbox: Mailbox, source: MailboxSource): Promise<MailboxState> {
     const held = this.states.get(mailbox.id);
     if (held?.expiry) {
       clearTimeout(held.expiry);
       held.expiry = null;
     }
-    const state = held?.state ?? (await this.load(mailbox, load));
+    const state = held?.state ?? (await this.load(mailbox, source));
     state.references++;
     return state;
   }
 
-  private load(mailbox: Mailbox, load: () => Promise<MessageSummary[]>): Promise<MailboxState> {
+  private load(mailbox: Mailbox, source: MailboxSource): Promise<MailboxState> {
     let loading = this.loading.get(mailbox.id);
     if (!loading) {
-      loading = this.follow(mailbox, load).finally(() => this.loading.delete(mailbox.id));
+      loading = this.follow(mailbox, source).finally(() => this.loading.delete(mailbox.id));
       this.loading.set(mailbox.id, loading);
     }
     return loading;
   }
 
-  private async follow(mailbox: Mailbox, load: () => Promise<MessageSummary[]>): Promise<MailboxState> {
+  /**
+   * Subscribes, then reads a settled listing (the visibility rule in store/types.ts): the mailbox's
+   * UIDNEXT and HIGHESTMODSEQ, the journal read up to their journalMark (so every change up to them
+   * is committed), then the messages below that UIDNEXT. A message above it, or one still being
+   * written below a UID the listing has, would otherwise show out of UID order; those come through
+   * the journal instead, in order.
+   */
+  private async follow(mailbox: Mailbox, source: MailboxSource): Promise<MailboxState> {
     const early: JournalEntry[] = [];
     let state: MailboxState | null = null;
     const stopFollowing = this.follower.subscribe(mailbox.userId, (entry) => {
@@ -212,7 +236,14 @@ export class MailboxStates {
       else early.push(entry);
     });
     try {
-      const loaded = new MailboxState(mailbox.id, await load());
+      const current = await source.getMailboxById(mailbox.id);
+      if (!current) throw new StoreError('NONEXISTENT', `mailbox ${mailbox.path} was deleted`);
+      await this.follower.reach(current.journalMark);
+      const listing =
+        current.uidNext > 1
+          ? await source.listMessages(mailbox.id, { uids: [{ from: 1, to: current.uidNext - 1 }] })
+          : [];
+      const loaded = new MailboxState(mailbox.id, listing, current.highestModseq);
       for (const entry of early) loaded.apply(entry);
       state = loaded;
       this.states.set(mailbox.id, { state, stopFollowing, expiry: null });

@@ -61,9 +61,14 @@ export class MailboxView {
     readonly readOnly: boolean,
     keywords: string[],
   ) {
-    this.state = messages instanceof MailboxState ? messages : new MailboxState(mailbox.id, messages);
+    this.state =
+      messages instanceof MailboxState
+        ? messages
+        : new MailboxState(mailbox.id, messages, mailbox.highestModseq);
     for (const keyword of keywords) this.keywords.set(keyword.toLowerCase(), keyword);
-    this.highestModseq = mailbox.highestModseq;
+    // The shared state's settled HIGHESTMODSEQ, not the mailbox's (which may cover changes still
+    // being written, that this session could then never learn with CHANGEDSINCE).
+    this.highestModseq = this.state.highestModseq;
     this.reportedCount = this.state.length;
   }
 

@@ -3,7 +3,19 @@
  * degrades to "UTF-8 if the bytes are valid UTF-8, else Windows-1252" instead of failing.
  */
 import { isUtf8 } from 'node:buffer';
-import iconv from 'iconv-lite';
+import { createRequire } from 'node:module';
+import type IconvLite from 'iconv-lite';
+
+let iconvLite: typeof IconvLite | undefined;
+
+/**
+ * iconv-lite with its character set tables (half a megabyte of code), loaded at the first text
+ * that is neither ASCII nor UTF-8: `mallard deliver`, which an MTA may start for every message,
+ * then does not load it for most mail.
+ */
+function iconv(): typeof IconvLite {
+  return (iconvLite ??= createRequire(import.meta.url)('iconv-lite') as typeof IconvLite);
+}
 
 const ESC = 0x1b;
 
@@ -29,7 +41,7 @@ export function decodeCharset(bytes: Buffer, label: string | null | undefined): 
 
 /** For bytes with no usable label: UTF-8 when valid, Windows-1252 (a superset of latin1) otherwise. */
 export function decodeUnlabelled(bytes: Buffer): string {
-  return isUtf8(bytes) ? bytes.toString('utf8') : iconv.decode(bytes, 'windows-1252');
+  return isUtf8(bytes) ? bytes.toString('utf8') : iconv().decode(bytes, 'windows-1252');
 }
 
 function decodeKnown(bytes: Buffer, charset: string): string {
@@ -50,14 +62,14 @@ function decodeKnown(bytes: Buffer, charset: string): string {
     case 'latin1':
     case 'l1':
       // As browsers do: real-world "latin1" text uses the Windows-1252 printable range 0x80-0x9f.
-      return iconv.decode(bytes, 'windows-1252');
+      return iconv().decode(bytes, 'windows-1252');
     case 'iso-2022-jp':
     case 'iso-2022-jp-1':
     case 'iso-2022-jp-2':
     case 'csiso2022jp':
       return decodeIso2022Jp(bytes);
     default:
-      return iconv.encodingExists(charset) ? iconv.decode(bytes, charset) : decodeUnlabelled(bytes);
+      return iconv().encodingExists(charset) ? iconv().decode(bytes, charset) : decodeUnlabelled(bytes);
   }
 }
 
@@ -88,7 +100,7 @@ function decodeIso2022Jp(bytes: Buffer): string {
       out.push(b | 0x80);
     }
   }
-  return iconv.decode(Buffer.from(out), 'euc-jp');
+  return iconv().decode(Buffer.from(out), 'euc-jp');
 }
 
 function escapeMode(bytes: Buffer, i: number): { mode: JisMode; length: number } | null {

@@ -5,6 +5,7 @@
 import net from 'node:net';
 import tls from 'node:tls';
 import type { TlsProvider } from '../tls/context.ts';
+import type { ConnectionGate, GateTicket } from './connection-gate.ts';
 
 export interface ListenerOptions {
   host: string;
@@ -14,7 +15,11 @@ export interface ListenerOptions {
   tls: TlsProvider;
   /** Milliseconds a TLS handshake may take before the socket is dropped. */
   handshakeTimeout?: number;
-  onConnection(socket: net.Socket, secure: boolean): void;
+  /** Admits each accepted socket first (connection limits, the pre-login deadline). */
+  gate?: ConnectionGate;
+  /** The protocol's refusal line for a plain-text connection the gate turns away (`* BYE ...`). */
+  refusal?(reason: string): string;
+  onConnection(socket: net.Socket, secure: boolean, ticket: GateTicket | null): void;
   onError?(error: Error): void;
 }
 
@@ -65,15 +70,31 @@ function listenError(error: NodeJS.ErrnoException, options: ListenerOptions): Er
   return new Error(`cannot listen on ${options.host}:${options.port}: ${advice}`);
 }
 
+/**
+ * Asks the gate (if any) to let the socket in: its ticket, null without a gate, undefined when the
+ * socket was turned away (told why in plain text; on an implicit-TLS port it is simply closed, as
+ * nothing readable can be said before the handshake).
+ */
+function admit(socket: net.Socket, options: ListenerOptions): GateTicket | null | undefined {
+  if (!options.gate) return null;
+  const verdict = options.gate.admit(socket);
+  if (typeof verdict !== 'string') return verdict;
+  if (options.implicitTls || !options.refusal) socket.destroy();
+  else socket.end(options.refusal(verdict));
+  return undefined;
+}
+
 export function listen(options: ListenerOptions): Promise<RunningListener> {
   const server = net.createServer({ noDelay: true }, (socket) => {
     socket.on('error', () => socket.destroy()); // until the protocol takes the socket over
+    const ticket = admit(socket, options);
+    if (ticket === undefined) return;
     if (!options.implicitTls) {
-      options.onConnection(socket, false);
+      options.onConnection(socket, false, ticket);
       return;
     }
     upgradeToTls(socket, options.tls, options.handshakeTimeout).then(
-      (secure) => options.onConnection(secure, true),
+      (secure) => options.onConnection(secure, true, ticket),
       () => socket.destroy(), // failed handshakes (scanners, wrong protocol) are not worth a log line each
     );
   });

@@ -5,7 +5,7 @@
  * from the null sender (RFC 5321 4.5.5) so that it can never bounce back and forth.
  */
 import crypto from 'node:crypto';
-import { rfc5322Date } from '../smtp/received.ts';
+import { rfc5322Date } from '../delivery/trace.ts';
 
 export interface DsnRecipient {
   address: string;

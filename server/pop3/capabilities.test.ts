@@ -3,14 +3,14 @@ import { capabilityList } from './capabilities.ts';
 
 describe('capabilityList', () => {
   it.each([
-    [{ state: 'authorization', secure: false, loopback: true }, ['USER', 'SASL PLAIN LOGIN', 'STLS'], []],
-    [{ state: 'authorization', secure: false, loopback: false }, ['STLS'], ['USER', 'SASL PLAIN LOGIN']],
-    [{ state: 'authorization', secure: true, loopback: false }, ['USER', 'SASL PLAIN LOGIN'], ['STLS']],
+    [{ state: 'authorization', secure: false }, false, ['USER', 'SASL PLAIN LOGIN', 'STLS'], []],
+    [{ state: 'authorization', secure: false }, true, ['STLS'], ['USER', 'SASL PLAIN LOGIN']],
+    [{ state: 'authorization', secure: true }, false, ['USER', 'SASL PLAIN LOGIN'], ['STLS']],
     // RFC 2449 5: what the AUTHORIZATION state offered is announced after login too.
-    [{ state: 'transaction', secure: false, loopback: true }, ['USER', 'SASL PLAIN LOGIN', 'STLS'], []],
-    [{ state: 'transaction', secure: true, loopback: false }, ['USER', 'SASL PLAIN LOGIN'], ['STLS']],
-  ] as const)('%j', (session, present, absent) => {
-    const list = capabilityList(session);
+    [{ state: 'transaction', secure: false }, false, ['USER', 'SASL PLAIN LOGIN', 'STLS'], []],
+    [{ state: 'transaction', secure: true }, false, ['USER', 'SASL PLAIN LOGIN'], ['STLS']],
+  ] as const)('%j, TLS required: %s', (session, tlsRequired, present, absent) => {
+    const list = capabilityList(session, tlsRequired);
     for (const capability of [
       'TOP',
       'UIDL',

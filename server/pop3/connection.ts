@@ -15,9 +15,10 @@
 import crypto from 'node:crypto';
 import type net from 'node:net';
 import { tlsDetails, type SessionHandle } from '../admin/sessions.ts';
-import { plaintextAuthAllowedFrom } from '../auth/login-policy.ts';
+import { plaintextAuthAllowedFrom, tlsRequiredForPasswords } from '../auth/login-policy.ts';
 import { type ConnectionSession, connectionSessionOf } from '../hooks/types.ts';
 import type { Logger } from '../log.ts';
+import type { GateTicket } from '../net/connection-gate.ts';
 import { upgradeToTls } from '../net/listener.ts';
 import type { User } from '../store/types.ts';
 import type { TlsProvider } from '../tls/context.ts';
@@ -91,6 +92,8 @@ export class Pop3Connection implements Pop3Session {
     socket: net.Socket,
     secure: boolean,
     private readonly runtime: Pop3Runtime,
+    /** The connection gate's ticket: the pre-login deadline and eviction end the session through it. */
+    private readonly ticket: GateTicket | null = null,
   ) {
     this.socket = socket;
     this.secure = secure;
@@ -100,6 +103,14 @@ export class Pop3Connection implements Pop3Session {
     this.connection = connectionSessionOf(this.id, 'pop3', socket, secure);
     this.log = this.services.logger.child({ session: this.id, protocol: 'pop3', remote: remoteAddress });
     this.context = this.makeContext();
+    ticket?.onEnd((reason) => {
+      this.log.info({ reason }, 'ended by the connection limits');
+      void this.shutdown(
+        reason === 'prelogin-timeout'
+          ? 'Login timeout, closing connection'
+          : 'Too many connections waiting to log in, closing the oldest',
+      );
+    });
   }
 
   /** True while a command is being executed and answered (the idle timer is stopped then). */
@@ -369,7 +380,7 @@ export class Pop3Connection implements Pop3Session {
   // --- session operations offered to commands ---
 
   capabilities(): string[] {
-    return capabilityList(this);
+    return capabilityList(this, tlsRequiredForPasswords(this, this.services.hooks));
   }
 
   private async challenge(prompt: string): Promise<string | null> {
@@ -416,6 +427,7 @@ export class Pop3Connection implements Pop3Session {
     }
     this.user = user;
     this.state = 'transaction';
+    this.ticket?.loggedIn();
     this.connection.user = user.username;
     this.log.info({ user: user.username, messages: this.maildrop.total }, 'authenticated');
   }

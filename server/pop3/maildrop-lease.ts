@@ -11,6 +11,8 @@ import type { Store } from '../store/types.ts';
 export const LEASE_TTL_MS = 2 * 60_000;
 /** How often a session renews its lease; well inside the TTL so a slow store does not lose it. */
 const RENEW_EVERY_MS = LEASE_TTL_MS / 4;
+/** How often a release that failed (store unreachable) is tried again. */
+const RELEASE_RETRY_MS = 1000;
 /** A command renews the lease when the last renewal is older than this (not on every command). */
 const RENEW_ON_COMMAND_AFTER_MS = 10_000;
 
@@ -77,15 +79,32 @@ export class MaildropLease {
     return false;
   }
 
-  /** Gives the lease up (idempotent). A failure only leaves it to expire. */
+  /**
+   * Gives the lease up (idempotent). When the store cannot be reached (an outage), tries again
+   * every second in the background until it can or the lease has expired anyway, so the maildrop
+   * is free again as soon as the store is back, not only after the TTL.
+   */
   async release(): Promise<void> {
     if (!this.held) return;
     this.stop();
     await this.renewing;
+    if (await this.tryRelease()) return;
+    this.log.warn({ key: this.key }, 'maildrop lease release failed; retrying until the store is back');
+    const expires = this.renewedAt + LEASE_TTL_MS;
+    const retry = setInterval(() => {
+      if (Date.now() >= expires) return clearInterval(retry);
+      void this.tryRelease().then((released) => released && clearInterval(retry));
+    }, RELEASE_RETRY_MS);
+    retry.unref();
+  }
+
+  private async tryRelease(): Promise<boolean> {
     try {
       await this.store.releaseLease(this.key, this.holder);
+      return true;
     } catch (error) {
-      this.log.warn({ err: error }, 'maildrop lease release failed; it will expire');
+      this.log.debug({ err: error }, 'maildrop lease release failed');
+      return false;
     }
   }
 

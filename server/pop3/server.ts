@@ -4,6 +4,7 @@
  * store lease (maildrop-lease.ts), shared by every process on the store.
  */
 import type net from 'node:net';
+import type { GateTicket } from '../net/connection-gate.ts';
 import { closeListeners, listenPlainAndTls, type RunningListener } from '../net/listener.ts';
 import type { TlsProvider } from '../tls/context.ts';
 import { Pop3Connection, type Pop3Runtime } from './connection.ts';
@@ -36,8 +37,8 @@ export async function startPop3(
     idleTimeoutMs: options.idleTimeoutMs ?? services.config.pop3.idle_timeout * 1000,
   };
   const connections = new Set<Pop3Connection>();
-  const onConnection = (socket: net.Socket, secure: boolean) => {
-    const connection = new Pop3Connection(socket, secure, runtime);
+  const onConnection = (socket: net.Socket, secure: boolean, ticket: GateTicket | null) => {
+    const connection = new Pop3Connection(socket, secure, runtime, ticket);
     connections.add(connection);
     void connection.run();
     void connection.finished.then(() => connections.delete(connection));
@@ -46,6 +47,8 @@ export async function startPop3(
     host: services.config.pop3.host,
     ports,
     tls,
+    gate: services.gate,
+    refusal: (reason) => `-ERR [SYS/TEMP] ${reason}\r\n`,
     onConnection,
     onError: (error) => services.logger.error({ err: error }, 'pop3 listener error'),
   });

@@ -2,8 +2,9 @@
  * The mail-receiving engine shared by LMTP and SMTP, on top of smtp-server: the listener, TLS from
  * the TlsProvider (read per connection, so a new certificate applies without a restart), the
  * connection hooks, recipient checks at RCPT, reading the message, and delivery into the store.
- * What differs between the protocols (an unknown recipient, the Received header, one reply or one
- * per recipient) comes from the `MailProtocol` each passes in.
+ * Every recipient's copy gets its trace header fields (Return-Path, Delivered-To, Received: see
+ * server/delivery/trace.ts). What differs between the protocols (an unknown recipient, one reply
+ * or one per recipient) comes from the `MailProtocol` each passes in.
  */
 import { isLoopbackAddress } from '../auth/login-policy.ts';
 import dns from 'node:dns';
@@ -17,8 +18,10 @@ import {
 } from 'smtp-server';
 import type { SessionHandle, SessionRegistry } from '../admin/sessions.ts';
 import type { Config } from '../config/schema.ts';
+import { withTrace, type NetworkOrigin } from '../delivery/trace.ts';
 import type { ConnectionHooks, ConnectionSession } from '../hooks/types.ts';
 import type { Logger } from '../log.ts';
+import type { ConnectionGate, GateTicket } from '../net/connection-gate.ts';
 import type { RunningListener } from '../net/listener.ts';
 import type { Store } from '../store/types.ts';
 import type { TlsProvider } from '../tls/context.ts';
@@ -40,6 +43,8 @@ export interface DeliveryServices {
   logger: Logger;
   /** The admin API's registry of live sessions (absent: nothing is reported). */
   sessions?: SessionRegistry;
+  /** Connection limits and the pre-login deadline, shared by every protocol (absent: none). */
+  gate?: ConnectionGate;
 }
 
 /** Per connection: the hooks' view of it and its logger. */
@@ -65,10 +70,10 @@ export interface DeliveryRequest {
   /** Names this transaction in logs and in the Received header. */
   transactionId: string;
   /**
-   * Stores `raw` once per distinct user among the recipients (two addresses of one user give one
-   * copy) and returns one outcome per recipient, in order.
+   * Stores the message once per distinct user among the recipients (two addresses of one user give
+   * one copy, traced for the first of them) and returns one outcome per recipient, in order.
    */
-  deliverEach(raw: Buffer): Promise<RecipientOutcome[]>;
+  deliverEach(): Promise<RecipientOutcome[]>;
 }
 
 export interface MailProtocol {
@@ -122,17 +127,74 @@ class LiveSecureContexts extends Map<string, tls.SecureContext> {
   }
 }
 
+/**
+ * Whether a connection skips the early-talker delay: every LMTP client (an MTA on this machine or
+ * the local network hands mail over, never a stranger), and SMTP clients on loopback (a local MTA,
+ * fetchmail, a script). Strangers on port 25 keep it: spam software that talks before the
+ * greeting gives itself away there.
+ */
+export function greetsAtOnce(protocol: MailProtocol['protocol'], remoteAddress: string): boolean {
+  return protocol === 'lmtp' || isLoopbackAddress(remoteAddress);
+}
+
+/**
+ * smtp-server waits a fixed 100 ms before every greeting (a timer in its init(), with no option to
+ * turn it off) and answers anything the client sends before the greeting with "421 You talk too
+ * soon". A trusted peer (see greetsAtOnce) is started at once instead, and a command it pipelines
+ * before the greeting waits for the greeting rather than being refused. The library's timer still
+ * fires 100 ms later; by then connectionReady has run and its second call does nothing.
+ */
+function startAtOnce(connection: SmtpConnection): void {
+  // With implicit TLS the connection is ready only after the handshake (not used here).
+  if (connection.needsUpgrade) return;
+  const onCommand = connection._onCommand.bind(connection);
+  let held: { command: Buffer; callback?: () => void } | null = null;
+  connection._onCommand = (command, callback) => {
+    if (connection._ready) return onCommand(command, callback);
+    // The parser reads the next line only once `callback` runs: holding one line holds them all.
+    held = { command, callback };
+  };
+  const connectionReady = connection.connectionReady.bind(connection);
+  let started = false;
+  connection.connectionReady = (next) => {
+    if (started) return;
+    started = true;
+    // This runs once the greeting went out (never when the connection rules refuse the client).
+    connectionReady(() => {
+      next?.();
+      const early = held;
+      held = null;
+      if (early) onCommand(early.command, early.callback);
+    });
+  };
+  connection.connectionReady();
+}
+
 export class MallardSMTPServer extends SMTPServer {
   private readonly patched = new WeakSet<SmtpConnection>();
   /** The TCP socket of each connection by id, for its byte counts (the admin API's sessions). */
   readonly sockets = new Map<string, net.Socket>();
+  /** The connection gate's ticket of each connection by id (its first MAIL FROM counts as a login). */
+  readonly tickets = new Map<string, GateTicket>();
 
-  constructor(options: SMTPServerOptions, provider: TlsProvider) {
+  constructor(
+    options: SMTPServerOptions,
+    provider: TlsProvider,
+    private readonly protocol: MailProtocol['protocol'],
+    private readonly gate: ConnectionGate | undefined,
+    private readonly hostname: string,
+  ) {
     super(options);
     this.secureContext = new LiveSecureContexts(provider);
   }
 
   override connect(...args: Parameters<SMTPServer['connect']>): void {
+    const socket = args[0];
+    const ticket = this.gate?.admit(socket);
+    if (typeof ticket === 'string') {
+      socket.end(`421 4.7.0 ${this.hostname} ${ticket}\r\n`);
+      return;
+    }
     super.connect(...args);
     // The connection just added is the last in the set; patch it before it sends anything.
     let newest: SmtpConnection | undefined;
@@ -141,8 +203,22 @@ export class MallardSMTPServer extends SMTPServer {
       this.patched.add(newest);
       sendOwnStatusCodes(newest);
       this.sockets.set(newest.id, args[0]);
+      if (greetsAtOnce(this.protocol, newest.remoteAddress)) startAtOnce(newest);
+      if (ticket) {
+        this.tickets.set(newest.id, ticket);
+        goodbyeOnGateEnd(newest, ticket, this.hostname);
+      }
     }
   }
+}
+
+/** Ends a connection that the gate ends (no MAIL FROM before the deadline, or evicted) with a 421. */
+function goodbyeOnGateEnd(connection: SmtpConnection, ticket: GateTicket, hostname: string): void {
+  ticket.onEnd((reason) => {
+    const text = reason === 'prelogin-timeout' ? 'Timeout waiting for MAIL FROM' : 'Too many connections';
+    connection.send(421, `${hostname} ${text}, closing connection`);
+    connection.close();
+  });
 }
 
 /** Reverse DNS for the Received header, skipped for loopback clients (nothing to learn there). */
@@ -152,6 +228,20 @@ const resolver = {
     dns.reverse(ip, callback);
   },
 };
+
+/** The peer of a session, for the Received header. */
+function originOf(session: SMTPServerSession): NetworkOrigin {
+  const cipher = session.tlsOptions || null;
+  return {
+    kind: 'network',
+    helo: session.hostNameAppearsAs || '',
+    // smtp-server puts the address literal here when the reverse lookup found no name.
+    reverseName: session.clientHostname.startsWith('[') ? '' : session.clientHostname,
+    remoteAddress: session.remoteAddress,
+    protocol: session.transmissionType,
+    tls: cipher ? { version: cipher.version, cipher: cipher.standardName || cipher.name } : null,
+  };
+}
 
 function declaredSize(session: SMTPServerSession): number {
   const from = session.envelope.mailFrom;
@@ -208,11 +298,14 @@ export async function startMailService(
   }
 
   async function deliverEach(
-    raw: Buffer,
+    message: Buffer,
+    session: SMTPServerSession,
     recipients: AcceptedRecipient[],
     state: MailSession,
     transactionId: string,
   ): Promise<RecipientOutcome[]> {
+    const origin = originOf(session);
+    const sender = session.envelope.mailFrom ? session.envelope.mailFrom.address : '';
     const groups = new Map<string, number[]>();
     recipients.forEach((recipient, index) => {
       const key = recipient.userId !== null ? `user:${recipient.userId}` : `address:${recipient.address}`;
@@ -223,6 +316,15 @@ export async function startMailService(
     const outcomes: RecipientOutcome[] = [];
     for (const indexes of groups.values()) {
       const first = recipients[indexes[0]!]!.address;
+      const raw = withTrace(message, {
+        origin,
+        sender,
+        recipient: first,
+        hostname: config.hostname,
+        id: transactionId,
+        utf8: session.envelope.smtpUtf8 === true,
+        date: new Date(),
+      });
       try {
         const result = await store.deliver(first, raw);
         delivered++;
@@ -363,6 +465,12 @@ export async function startMailService(
       callback();
     },
 
+    onMailFrom(_address, session, callback) {
+      // A transaction began: this client is at work, not waiting to be let in.
+      server.tickets.get(session.id)?.loggedIn();
+      callback();
+    },
+
     onRcptTo(address, session, callback) {
       const state = stateOf(session);
       state.handle?.command('RCPT');
@@ -415,7 +523,7 @@ export async function startMailService(
             message,
             recipients,
             transactionId,
-            deliverEach: (raw) => deliverEach(raw, recipients, state, transactionId),
+            deliverEach: () => deliverEach(message, session, recipients, state, transactionId),
           })
           .finally(() => state.handle?.update({ command: null }))
           .then(
@@ -432,6 +540,7 @@ export async function startMailService(
       const state = sessions.get(session.id);
       state?.handle?.close(); // reads the socket's byte counts: before forgetting the socket
       server.sockets.delete(session.id);
+      server.tickets.delete(session.id);
       if (!state) return; // never got as far as onConnect
       sessions.delete(session.id);
       hooks.onClose(state.connection);
@@ -439,7 +548,7 @@ export async function startMailService(
     },
   };
 
-  const server = new MallardSMTPServer(options, provider);
+  const server = new MallardSMTPServer(options, provider, protocol.protocol, services.gate, config.hostname);
   server.on('error', (error) =>
     logger.debug({ err: error, protocol: protocol.protocol }, 'connection error'),
   );

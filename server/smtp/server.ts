@@ -2,13 +2,12 @@
  * SMTP on `smtp.port` (25): Mallard as the MX of its own domains. Mail is accepted only for
  * recipients the store resolves (550 5.1.1 for an unknown user of a domain we serve, 550 5.7.1 for
  * any other domain: no relaying), checked at RCPT; SIZE is advertised and enforced; STARTTLS is
- * offered; there is no AUTH (this is not a submission server). A Received header goes on top of
- * every accepted message, and one reply after DATA covers all recipients (see `singleReply`).
+ * offered; there is no AUTH (this is not a submission server). Each recipient's copy gets the trace
+ * header fields (see engine.ts), and one reply after DATA covers all recipients (see `singleReply`).
  */
 import type { TlsProvider } from '../tls/context.ts';
 import { startMailService, type DeliveryServices, type MailService } from './engine.ts';
 import { domainOf, LocalDomains } from './local-domains.ts';
-import { receivedHeader } from './received.ts';
 import { relayDenied, replyError, replyText, singleReply, unknownUser } from './replies.ts';
 
 export type SmtpService = MailService;
@@ -32,21 +31,8 @@ export function startSmtp(
           ? unknownUser(address)
           : relayDenied(address);
       },
-      async deliver({ session, message, recipients, transactionId, deliverEach, state }) {
-        const cipher = session.tlsOptions || null;
-        const header = receivedHeader({
-          helo: session.hostNameAppearsAs || '',
-          reverseName: session.clientHostname.startsWith('[') ? '' : session.clientHostname,
-          remoteAddress: session.remoteAddress,
-          hostname: config.hostname,
-          protocol: session.transmissionType,
-          tls: cipher ? { version: cipher.version, cipher: cipher.standardName || cipher.name } : null,
-          id: transactionId,
-          recipients: recipients.map((recipient) => recipient.address),
-          utf8: session.envelope.smtpUtf8 === true,
-          date: new Date(),
-        });
-        const outcomes = await deliverEach(Buffer.concat([header, message]));
+      async deliver({ transactionId, deliverEach, state }) {
+        const outcomes = await deliverEach();
         const reply = singleReply(outcomes, transactionId);
         const failed = outcomes.filter((outcome) => !outcome.ok).map((outcome) => outcome.address);
         if (reply.code < 400 && failed.length > 0) {

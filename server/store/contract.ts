@@ -7,6 +7,7 @@
  * It uses the `Store` interface only, so the MongoDB engine passes the very same tests. Each test
  * gets a fresh, empty store.
  */
+import { withCrlfLineEnds } from '../mime/line-ends.ts';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
@@ -1426,7 +1427,7 @@ export function storeContractSuite(name: string, openFresh: () => Promise<StoreF
         expect(expungeEntries.map((e) => e.modseq)).toEqual([afterExpunge]);
       });
 
-      it('5. returns raw bytes exactly', async () => {
+      it('5. returns raw bytes exactly (bare LF line ends stored as CRLF)', async () => {
         const user = await newUser();
         const box = await inbox(user);
         const samples = [
@@ -1438,14 +1439,18 @@ export function storeContractSuite(name: string, openFresh: () => Promise<StoreF
           Buffer.from('   leading spaces and trailing spaces   \r\n\r\n  \t '),
           Buffer.from(Array.from({ length: 256 * 40 }, (_, i) => (i * 7919) & 0xff)),
         ];
-        for (const raw of samples) {
-          const { uid } = await store.append(box.id, raw);
+        for (const appended of samples) {
+          const raw = withCrlfLineEnds(appended);
+          const { uid } = await store.append(box.id, appended);
           const summary = await store.getMessage(box.id, uid);
           expect(summary?.size).toBe(raw.length);
           const back = await store.readBlob(summary!.blobId);
           expect(Buffer.isBuffer(back)).toBe(true);
           expect(back.equals(raw)).toBe(true);
         }
+        expect(withCrlfLineEnds(samples[0]!).toString()).toBe(
+          'Subject: bare LF\r\n\r\nline one\r\nline two\r\n',
+        );
       });
 
       it('6. stores identical bodies once and frees them with the last reference', async () => {
@@ -1578,6 +1583,7 @@ export function storeProcessSuite(name: string, openShared: () => Promise<Shared
       const store = fixture.store;
       const user = await store.createUser({ username: 'race@example.com', passwordHash: 'x' });
       const inbox = (await store.getMailbox(user.id, 'INBOX'))!;
+      const head = await store.journalHead();
       const perWorker = 200;
       const racers = ['left', 'right'].map((tag) => ({
         tag,
@@ -1599,7 +1605,9 @@ export function storeProcessSuite(name: string, openShared: () => Promise<Shared
           expect(owner.has(uid), `uid ${uid} handed out twice`).toBe(false);
           owner.set(uid, tag);
           const summary = await store.getMessage(inbox.id, uid);
-          expect((await store.readBlob(summary!.blobId)).equals(workerMessage(tag, index))).toBe(true);
+          expect(
+            (await store.readBlob(summary!.blobId)).equals(withCrlfLineEnds(workerMessage(tag, index))),
+          ).toBe(true);
         }
       }
       const listed = (await store.listMessages(inbox.id)).map((m) => m.uid);
@@ -1608,6 +1616,22 @@ export function storeProcessSuite(name: string, openShared: () => Promise<Shared
       // The appends really ran at the same time: the two workers' UIDs interleave.
       const switches = listed.filter((uid, i) => i > 0 && owner.get(uid) !== owner.get(listed[i - 1]!));
       expect(switches.length).toBeGreaterThan(1);
+      // The visibility rule (types.ts): the journal, read without skipping, gives every new message
+      // once, in UID and MODSEQ order, whichever process wrote it...
+      // (A writer overtaken by a reader moves its message to a new UID and expunges the old one.)
+      const changes = (await allJournal(store, head)).filter((e) => e.mailboxId === inbox.id);
+      const news = changes.filter((e) => e.kind === 'message-new').map((e) => e.uid!);
+      const expunged = new Set(changes.filter((e) => e.kind === 'message-expunge').map((e) => e.uid!));
+      expect(news).toEqual([...new Set(news)].sort((a, b) => a - b));
+      expect(news.filter((uid) => !expunged.has(uid))).toEqual(listed);
+      const modseqs = changes.map((e) => e.modseq!);
+      expect(modseqs).toEqual([...modseqs].sort((a, b) => a - b));
+      // ...and once it has been read up to the mailbox's journal mark, HIGHESTMODSEQ is covered.
+      const settled = (await store.getMailboxById(inbox.id))!;
+      expect(settled.highestModseq).toBe(Math.max(...modseqs));
+      if (settled.journalMark !== undefined) {
+        expect(Math.max(...changes.map((e) => e.id))).toBeLessThanOrEqual(settled.journalMark);
+      }
     });
 
     it('4. an acknowledged append survives kill -9, and nothing is half there', async () => {
@@ -1629,7 +1653,10 @@ export function storeProcessSuite(name: string, openShared: () => Promise<Shared
       const bodies = await checkWhole(store, inbox.id);
       // ...and every acknowledged one is there, byte for byte.
       for (const [index, uid] of acks) {
-        expect(bodies.get(uid)?.equals(workerMessage('crash', index)), `acknowledged uid ${uid}`).toBe(true);
+        expect(
+          bodies.get(uid)?.equals(withCrlfLineEnds(workerMessage('crash', index))),
+          `acknowledged uid ${uid}`,
+        ).toBe(true);
       }
       expect(bodies.size - acks.size).toBeLessThanOrEqual(1);
       const next = await store.append(inbox.id, Buffer.from('Subject: after\r\n\r\nafter crash\r\n'));

@@ -6,7 +6,14 @@
  * One poll per interval serves all sessions; `catchUp()` lets a session read up to the head before
  * it reports updates (so a session's own APPEND or COPY shows at once).
  */
+import { setTimeout as sleep } from 'node:timers/promises';
+import { StoreError } from './errors.ts';
 import type { Id, JournalEntry, Store } from './types.ts';
+
+/** How often `reach` looks again while a journal gap is open (its writer finishing, or filled). */
+const REACH_POLL_MS = 20;
+/** `reach` gives up after this long (the store is slow or unreachable): UNAVAILABLE. */
+const REACH_TIMEOUT_MS = 10_000;
 
 export type JournalListener = (entry: JournalEntry) => void;
 
@@ -53,16 +60,43 @@ export class JournalFollower {
    */
   catchUp(): Promise<void> {
     if (this.inFlight) {
-      this.followUp ??= this.inFlight.then(() => {
-        this.followUp = null;
-        return this.catchUp();
-      });
+      // After the running read settles, failed or not, a read of its own: a failure is never
+      // handed on to callers that came later (they get a fresh attempt), and never kept.
+      this.followUp ??= this.inFlight
+        .catch(() => undefined)
+        .then(() => {
+          this.followUp = null;
+          return this.catchUp();
+        });
       return this.followUp;
     }
     this.inFlight = this.readAll().finally(() => {
       this.inFlight = null;
     });
     return this.inFlight;
+  }
+
+  /** The id of the last entry read. */
+  get position(): number {
+    return this.cursor;
+  }
+
+  /**
+   * Reads the journal at least up to `position` (a mailbox's journalMark): then everything
+   * allocated up to there is committed and has been handed to the listeners. Waits while a gap
+   * below it is open (the journal never skips one; see the visibility rule in types.ts).
+   */
+  async reach(position: number | undefined): Promise<void> {
+    if (position === undefined || this.cursor >= position) return;
+    const deadline = Date.now() + REACH_TIMEOUT_MS;
+    for (;;) {
+      await this.catchUp();
+      if (this.cursor >= position) return;
+      if (Date.now() > deadline) {
+        throw new StoreError('UNAVAILABLE', `the journal did not reach ${position} (at ${this.cursor})`);
+      }
+      await sleep(REACH_POLL_MS);
+    }
   }
 
   private async readAll(): Promise<void> {

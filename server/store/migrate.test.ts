@@ -24,7 +24,7 @@ async function openStore(): Promise<SqliteStore> {
 function message(index: number, size = 300): Buffer {
   const body = `line ${index} `.repeat(Math.ceil(size / 10)).slice(0, size);
   return Buffer.from(
-    `From: a@example.com\r\nSubject: message ${index}\r\nX-Odd: \x01\xff\r\n\r\n${body}\n`,
+    `From: a@example.com\r\nSubject: message ${index}\r\nX-Odd: \x01\xff\r\n\r\n${body}\r\n`,
     'latin1',
   );
 }

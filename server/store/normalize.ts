@@ -78,8 +78,13 @@ export function validateSpecialUse(specialUse: SpecialUse | null | undefined): S
 
 // --- users and addresses ---
 
+/**
+ * A user name as stored: trimmed, Unicode NFC (so a name typed on a keyboard that composes "é" as
+ * e + U+0301 is the same name as the precomposed one, as the login key of server/auth/login-key.ts
+ * spells it) and lower case.
+ */
 export function normalizeUsername(username: string): string {
-  const normalized = typeof username === 'string' ? username.trim().toLowerCase() : '';
+  const normalized = typeof username === 'string' ? username.normalize('NFC').trim().toLowerCase() : '';
   if (normalized.length === 0) invalid('empty username');
   if (normalized.length > MAX_USERNAME_LENGTH) invalid('username too long');
   if (WHITESPACE_OR_CONTROL.test(normalized)) invalid('whitespace or control character in username');

@@ -7,9 +7,30 @@
  * - a UID is never reused or reordered in a mailbox (UIDNEXT only grows);
  * - MODSEQ strictly increases per mailbox with every change to it;
  * - an acknowledged append or delivery is durable (survives kill -9 of the process);
- * - raw bytes come back exactly as they were appended, except that bare LF line ends are stored as
- *   CRLF (RFC 5322; what IMAP and POP3 send: server/mime/line-ends.ts); a CRLF message is byte-exact;
+ * - raw bytes come back exactly as they were appended, except that bare LF line ends of appended
+ *   and delivered mail are stored as CRLF (RFC 5322; what IMAP and POP3 send: server/mime/line-ends.ts);
+ *   a CRLF message, and every imported one, is byte-exact;
  * - identical bodies are stored once (keyed by their SHA-256).
+ *
+ * The visibility rule (what sessions see, in any number of server processes on one store):
+ * - Every change to a mailbox's messages (new message, flag change, expunge) gets a journal
+ *   entry; every entry id is eventually either such an entry or a `noop`, so a reader that has
+ *   read the journal up to id N (`readJournal`, no id skipped) has seen every change at or below N.
+ * - Per mailbox, journal ids, UIDs and MODSEQs are allocated in the same order, so the journal
+ *   gives a mailbox's changes in UID and MODSEQ order; a change is journaled only after it is
+ *   committed (a reader that sees the entry finds the data).
+ * - `Mailbox.highestModseq` and `uidNext` as read may include changes still being written; they
+ *   are settled once the reader has read the journal up to `Mailbox.journalMark` (engines whose
+ *   writes commit together with their journal entry leave it out: they are always settled). So a
+ *   listing taken after that point and limited to UIDs below that `uidNext` holds every change up
+ *   to that `highestModseq`, and later ones come through the journal: a HIGHESTMODSEQ shown to a
+ *   client never covers a change it cannot learn with CHANGEDSINCE.
+ * - An entry id still missing a short while after a reader first saw the gap (its writer died or
+ *   stalls) is filled with a no-op by the reader; a writer that finds its id taken writes its
+ *   change again under new ids (a new message under a new UID, its old UID expunged), so nothing
+ *   is lost, announced twice, or announced out of order. A writer that dies after its write and
+ *   after stalling past that wait leaves its change unannounced to sessions that follow the
+ *   journal (a fresh listing shows it): the one window without transactions.
  */
 import type { MimeIndex } from '../mime/types.ts';
 import type { NewOutboundMessage, OutboundMessage, OutboundResult } from './outbound.ts';
@@ -100,6 +121,12 @@ export interface Mailbox {
   uidValidity: number;
   uidNext: number;
   highestModseq: number;
+  /**
+   * The journal id of the latest allocation of a UID or MODSEQ in this mailbox: `uidNext` and
+   * `highestModseq` are settled (every change up to them committed and journaled) once the
+   * journal has been read up to here. Absent where changes commit together with their entry.
+   */
+  journalMark?: number;
 }
 
 export interface MailboxCounts {
@@ -174,7 +201,9 @@ export type JournalKind =
   | 'message-expunge'
   | 'mailbox-create'
   | 'mailbox-rename'
-  | 'mailbox-delete';
+  | 'mailbox-delete'
+  /** A position that carries no change (given up by its writer, or filled by a reader). */
+  | 'noop';
 
 /** One change, as other sessions and server processes see it. */
 export interface JournalEntry {
@@ -382,6 +411,11 @@ export interface Store {
    */
   readBlobs(blobIds: readonly string[]): Promise<Map<string, Buffer>>;
   readMimeIndex(blobId: string): Promise<MimeIndex>;
+  /**
+   * Several MIME indexes at once (a SEARCH batch), by blob id; gone ones are absent. Optional: an
+   * engine without it is asked `readMimeIndex` per body (cheap where the store is local).
+   */
+  readMimeIndexes?(blobIds: readonly string[]): Promise<Map<string, MimeIndex>>;
   storeFlags(
     mailboxId: Id,
     uids: number[],
@@ -416,7 +450,10 @@ export interface Store {
   // --- journal ---
   /** The id of the newest entry (0 when empty): follow from here. */
   journalHead(): Promise<number>;
-  /** Entries with id > afterId, oldest first, at most `limit`. */
+  /**
+   * Entries with id > afterId, oldest first, at most `limit`, without skipping an id: the run
+   * stops before an id not written yet (filled with a no-op once it has been missing too long).
+   */
   readJournal(afterId: number, limit?: number): Promise<JournalEntry[]>;
 
   // --- connection rules ---

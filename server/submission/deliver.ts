@@ -9,7 +9,7 @@
 import type { SMTPServerSession } from 'smtp-server';
 import type { Config } from '../config/schema.ts';
 import type { Logger } from '../log.ts';
-import { receivedHeader } from '../smtp/received.ts';
+import { receivedHeader, withTrace, type TraceInfo } from '../delivery/trace.ts';
 import { classifyDeliveryError, reply, type Reply } from '../smtp/replies.ts';
 import type { NewOutboundMessage, OutboundMessage } from '../store/outbound.ts';
 import type { Store, User } from '../store/types.ts';
@@ -36,7 +36,6 @@ export interface SubmissionDelivery {
 
 export async function deliverSubmission(delivery: SubmissionDelivery): Promise<Reply> {
   const { store, log, recipients, transactionId } = delivery;
-  const raw = Buffer.concat([traceHeader(delivery), delivery.message]);
   const local = recipients.filter((recipient) => recipient.kind === 'local');
   const remote = recipients.filter((recipient) => recipient.kind === 'remote');
 
@@ -47,7 +46,9 @@ export async function deliverSubmission(delivery: SubmissionDelivery): Promise<R
     if (served.has(recipient.userId)) continue;
     served.add(recipient.userId);
     try {
-      const result = await store.deliver(recipient.address, raw);
+      // A local copy is traced as any delivery: Return-Path, Delivered-To, Received for it.
+      const copy = withTrace(delivery.message, traceOf(delivery, recipient.address));
+      const result = await store.deliver(recipient.address, copy);
       log.info({ id: transactionId, rcpt: recipient.address, uid: result.uid }, 'message delivered');
     } catch (error) {
       const failure = classifyDeliveryError(log, error, { id: transactionId, rcpt: recipient.address });
@@ -63,7 +64,8 @@ export async function deliverSubmission(delivery: SubmissionDelivery): Promise<R
       userId: delivery.user.id,
       sender: delivery.sender,
       recipients: remote.map((recipient) => recipient.address),
-      raw,
+      // Outgoing: our Received field only, without `for` (several recipients may share the copy).
+      raw: Buffer.concat([Buffer.from(receivedHeader(traceOf(delivery, '')), 'utf8'), delivery.message]),
     });
     log.info({ id: transactionId, queue: queued.id, rcpts: remote.length }, 'message queued');
     return reply(250, '2.0.0', `Ok: queued as ${queued.id}`);
@@ -72,19 +74,23 @@ export async function deliverSubmission(delivery: SubmissionDelivery): Promise<R
   return reply(250, '2.0.0', `Ok: delivered as ${transactionId}`);
 }
 
-function traceHeader(delivery: SubmissionDelivery): Buffer {
+function traceOf(delivery: SubmissionDelivery, recipient: string): TraceInfo {
   const { session } = delivery;
-  return receivedHeader({
-    helo: session.hostNameAppearsAs || '',
-    reverseName: '',
-    remoteAddress: session.remoteAddress,
+  return {
+    origin: {
+      kind: 'network',
+      helo: session.hostNameAppearsAs || '',
+      reverseName: '',
+      remoteAddress: session.remoteAddress,
+      // RFC 3848: ESMTPSA (TLS and AUTH) or ESMTPA (AUTH on loopback without TLS).
+      protocol: delivery.tls ? 'ESMTPSA' : 'ESMTPA',
+      tls: delivery.tls,
+    },
+    sender: delivery.sender,
+    recipient,
     hostname: delivery.config.hostname,
-    // RFC 3848: ESMTPSA (TLS and AUTH) or ESMTPA (AUTH on loopback without TLS).
-    protocol: delivery.tls ? 'ESMTPSA' : 'ESMTPA',
-    tls: delivery.tls,
     id: delivery.transactionId,
-    recipients: delivery.recipients.map((recipient) => recipient.address),
     utf8: session.envelope.smtpUtf8 === true,
     date: new Date(),
-  });
+  };
 }

@@ -13,7 +13,8 @@
 import type { SMTPServerOptions, SMTPServerSession } from 'smtp-server';
 import type { SessionHandle, SessionRegistry } from '../admin/sessions.ts';
 import { checkPasswordLogin, plaintextAuthAllowedFrom } from '../auth/login-policy.ts';
-import type { AuthThrottle } from '../auth/throttle.ts';
+import type { LoginGuard } from '../auth/login-guard.ts';
+import type { ConnectionGate } from '../net/connection-gate.ts';
 import type { Config } from '../config/schema.ts';
 import type { ConnectionHooks, ConnectionSession } from '../hooks/types.ts';
 import type { Logger } from '../log.ts';
@@ -32,7 +33,9 @@ export interface SubmissionServices {
   config: Config;
   store: Store;
   hooks: ConnectionHooks;
-  throttle: AuthThrottle;
+  guard: LoginGuard;
+  /** The connection gate (limits per address, pre-login deadline), shared with every listener. */
+  gate?: ConnectionGate;
   logger: Logger;
   sessions?: SessionRegistry;
 }
@@ -316,7 +319,7 @@ export async function startSubmission(
         services.hooks.onClose(state.connection);
       },
     };
-    const server = new MallardSMTPServer(options, provider);
+    const server = new MallardSMTPServer(options, provider, 'smtp', services.gate, config.hostname);
     server.on('error', (error) =>
       services.logger.debug({ err: error, protocol: 'submission' }, 'connection error'),
     );

@@ -8,10 +8,38 @@ import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LogBuffer } from '../../server/admin/log-buffer.ts';
 import { EVENTS_SUBPROTOCOL, TOKEN_SUBPROTOCOL_PREFIX } from '../../server/admin/openapi.ts';
+import { spawn } from 'node:child_process';
+import { MALLARD_BIN, ROOT, makeDataDir } from '../helpers/cli.ts';
 import { LineClient } from '../helpers/server.ts';
 import { EventClient, startAdminHarness, type AdminHarness } from './harness.ts';
 
-const LOCKOUT_MS = 1500;
+const LOCKOUT_MS = 4000;
+
+/** The real `mallard` command, without blocking this process (the server in it must answer). */
+function runMallardAsync(
+  args: string[],
+  options: { dataDir: string; env?: Record<string, string> },
+): Promise<{ status: number | null; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [MALLARD_BIN, ...args], {
+      cwd: ROOT,
+      env: {
+        ...process.env,
+        MALLARD_CONFIG: '',
+        MALLARD_DATA_DIR: options.dataDir,
+        MALLARD_LOG_LEVEL: 'warn',
+        MALLARD_CLI_OFFLINE: '',
+        ...options.env,
+      },
+    });
+    let stderr = '';
+    child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
+    child.stdout.resume();
+    child.on('error', reject);
+    child.on('close', (status) => resolve({ status, stderr }));
+    child.stdin.end();
+  });
+}
 let h: AdminHarness;
 let logs: LogBuffer;
 
@@ -69,7 +97,7 @@ describe('the token file', () => {
 });
 
 describe('throttling', () => {
-  it('delays wrong tokens more and more, then answers 429 for a while, even to the right token', async () => {
+  it('delays wrong tokens more and more, then answers them 429 for a while; the right token always works', async () => {
     // Requests without a token are refused at once and do not count.
     for (let index = 0; index < 6; index++) {
       expect((await h.call('GET', '/api/status', { token: null })).status).toBe(401);
@@ -88,14 +116,47 @@ describe('throttling', () => {
     expect(timings[0]).toBeGreaterThanOrEqual(90);
     expect(timings[2]!).toBeGreaterThanOrEqual(timings[0]!);
 
-    const locked = await h.call('GET', '/api/status');
+    // The address is throttled now, but the right token (the panel, the CLI) still gets in, at once.
+    const started = Date.now();
+    expect((await h.call('GET', '/api/status')).status).toBe(200);
+    expect(Date.now() - started).toBeLessThan(90);
+    const stream = await EventClient.connect(h);
+    stream.close();
+
+    // Wrong tokens: 429 at once, with Retry-After, on HTTP and on the event stream.
+    const locked = await h.call('GET', '/api/status', { token: 'wrong-again' });
     expect(locked.status).toBe(429);
     expect(locked.body.error.code).toBe('rate_limited');
     expect(Number(locked.headers.get('retry-after'))).toBeGreaterThan(0);
-    await expect(EventClient.connect(h)).rejects.toMatchObject({ status: 429 });
+    await expect(
+      EventClient.connect(h, { protocols: [EVENTS_SUBPROTOCOL, `${TOKEN_SUBPROTOCOL_PREFIX}wrong`] }),
+    ).rejects.toMatchObject({ status: 429 });
+
+    // The CLI with a wrong token says the server refused it, not that no server runs.
+    const dir = makeDataDir();
+    try {
+      fs.writeFileSync(path.join(dir, 'admin.token'), 'wrong\n', { mode: 0o600 });
+      const refused = await runMallardAsync(['sessions'], {
+        dataDir: dir,
+        env: { MALLARD_ADMIN_PORT: String(new URL(h.url).port) },
+      });
+      expect(refused.stderr).toMatch(/refused the admin token .*too many wrong tokens/);
+      expect(refused.stderr).not.toMatch(/no server/);
+      expect(refused.status).toBe(77);
+      // ... and with the right token it works while the address is throttled.
+      fs.writeFileSync(path.join(dir, 'admin.token'), `${h.token}\n`, { mode: 0o600 });
+      const listed = await runMallardAsync(['sessions'], {
+        dataDir: dir,
+        env: { MALLARD_ADMIN_PORT: String(new URL(h.url).port) },
+      });
+      expect(listed.stderr).toBe('');
+      expect(listed.status).toBe(0);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
 
     await new Promise((resolve) => setTimeout(resolve, LOCKOUT_MS + 100));
-    expect((await h.call('GET', '/api/status')).status).toBe(200);
+    expect((await h.call('GET', '/api/status', { token: 'wrong-later' })).status).toBe(401);
   });
 });
 

@@ -81,6 +81,17 @@ export class SmtpLineClient {
   }
 }
 
+/**
+ * A stored copy split where the message as received begins: the trace header fields delivery put
+ * on top (Return-Path, Delivered-To, Received) and the rest, which must be the received bytes.
+ */
+export function splitStored(stored: Buffer, received: Buffer): { header: string; rest: Buffer } {
+  return {
+    header: stored.subarray(0, stored.length - received.length).toString('utf8'),
+    rest: stored.subarray(stored.length - received.length),
+  };
+}
+
 /** The raw bytes of the newest message in a user's INBOX, from the store. */
 export async function newestInInbox(server: TestServer, userId: string): Promise<Buffer> {
   const store = server.server.store;

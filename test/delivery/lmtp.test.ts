@@ -13,6 +13,7 @@ import {
   python,
   retrOverPop3,
   SmtpLineClient,
+  splitStored,
   swaks,
   trickyMessage,
 } from './clients.ts';
@@ -179,7 +180,7 @@ describe('LMTP size limit', () => {
 });
 
 describe('LMTP bytes', () => {
-  it('stores the message exactly as received (no header added) and IMAP and POP3 return it byte for byte', async () => {
+  it('stores the trace header fields plus the message exactly as received, and IMAP and POP3 return it byte for byte', async () => {
     const raw = trickyMessage('exact over lmtp');
     const client = await session();
     expect(await client.command('MAIL FROM:<sender@remote.test> BODY=8BITMIME')).toMatch(/^250 /);
@@ -188,12 +189,17 @@ describe('LMTP bytes', () => {
     const uid = Number(/Saved as UID (\d+)/.exec(reply!)?.[1]);
     expect(uid).toBeGreaterThan(0);
     client.close();
-    expect((await newestInInbox(server, alice)).equals(raw)).toBe(true);
-    expect((await fetchOverImap(server.imapPort, 'alice@example.test', 'secret', uid)).equals(raw)).toBe(
+    const stored = await newestInInbox(server, alice);
+    const { header, rest } = splitStored(stored, raw);
+    expect(rest.equals(raw)).toBe(true);
+    expect(header).toMatch(
+      /^Return-Path: <sender@remote\.test>\r\nDelivered-To: alice@example\.test\r\nReceived: /,
+    );
+    expect((await fetchOverImap(server.imapPort, 'alice@example.test', 'secret', uid)).equals(stored)).toBe(
       true,
     );
     const count = await inboxCount(server, alice);
-    expect((await retrOverPop3(server.pop3Port, 'alice@example.test', 'secret', count)).equals(raw)).toBe(
+    expect((await retrOverPop3(server.pop3Port, 'alice@example.test', 'secret', count)).equals(stored)).toBe(
       true,
     );
   });
@@ -252,7 +258,7 @@ print(json.dumps({'rcpt': [[x, y.decode()] for x, y in rcpt], 'data': replies}))
     expect(result.data.map(([code]) => code)).toEqual([250, 250]);
     expect(result.data[0]![1]).toMatch(/^2\.0\.0 <alice@example\.test> Saved as UID \d+$/);
     expect(result.data[1]![1]).toMatch(/^2\.0\.0 <bob@example\.test> Saved as UID \d+$/);
-    expect((await newestInInbox(server, alice)).equals(raw)).toBe(true);
+    expect(splitStored(await newestInInbox(server, alice), raw).rest.equals(raw)).toBe(true);
   });
 
   it('swaks delivers over LMTP and sees the unknown recipient refused', async () => {

@@ -1,7 +1,7 @@
 /**
  * SMTP as an MX over real TCP against a real server: recipients checked at RCPT (unknown user,
  * relaying denied, over quota), SIZE advertised and enforced, over quota and temporary failures
- * after DATA, the Received header and byte-exact storage, STARTTLS with the provider's certificate,
+ * after DATA, the trace header fields and byte-exact storage, STARTTLS with the provider's certificate,
  * no AUTH; with raw transcripts, Python's smtplib and Debian's swaks.
  */
 import type tls from 'node:tls';
@@ -16,6 +16,7 @@ import {
   python,
   retrOverPop3,
   SmtpLineClient,
+  splitStored,
   swaks,
   trickyMessage,
 } from './clients.ts';
@@ -48,14 +49,6 @@ async function session(): Promise<SmtpLineClient> {
   expect(greeting).toBe('220 localhost ESMTP Mallard\r\n');
   expect(await client.command('EHLO client.test')).toMatch(/^250 /m);
   return client;
-}
-
-/** Header and body of a stored message, split where the received message begins. */
-function splitStored(stored: Buffer, received: Buffer): { header: string; rest: Buffer } {
-  return {
-    header: stored.subarray(0, stored.length - received.length).toString('utf8'),
-    rest: stored.subarray(stored.length - received.length),
-  };
 }
 
 const smtplibScript = `
@@ -179,7 +172,7 @@ describe('SMTP session', () => {
 });
 
 describe('SMTP delivery', () => {
-  it('adds a Received header and stores exactly that header plus the bytes received', async () => {
+  it('adds the trace header fields and stores exactly them plus the bytes received', async () => {
     const before = server.server.smtp.deliveredCount;
     const raw = trickyMessage('exact over smtp');
     const client = await session();
@@ -196,7 +189,8 @@ describe('SMTP delivery', () => {
     expect(rest.equals(raw)).toBe(true);
     expect(header).toMatch(
       new RegExp(
-        '^Received: from client\\.test \\(\\[127\\.0\\.0\\.1\\]\\)\r\n' +
+        '^Return-Path: <sender@remote\\.test>\r\nDelivered-To: alice@example\\.test\r\n' +
+          'Received: from client\\.test \\(\\[127\\.0\\.0\\.1\\]\\)\r\n' +
           `\tby localhost \\(Mallard\\) with ESMTP id ${id}\r\n` +
           '\tfor <alice@example\\.test>; \\w{3}, \\d{1,2} \\w{3} \\d{4} \\d\\d:\\d\\d:\\d\\d [+-]\\d{4}\r\n$',
       ),
@@ -238,9 +232,14 @@ describe('SMTP delivery', () => {
       const stored = await newestInInbox(server, user);
       const { header, rest } = splitStored(stored, raw);
       expect(rest.equals(raw)).toBe(true);
-      // Two recipients got it: the header names neither.
+      // Each recipient's copy names that recipient only.
+      const address = user === alice ? 'alice@example\\.test' : 'bob@example\\.test';
       expect(header).toMatch(
-        /^Received: from client\.test \(\[127\.0\.0\.1\]\)\r\n\tby localhost \(Mallard\) with ESMTP id \S+; .+\r\n$/,
+        new RegExp(
+          `^Return-Path: <[^>]+>\r\nDelivered-To: ${address}\r\n` +
+            'Received: from client\\.test \\(\\[127\\.0\\.0\\.1\\]\\)\r\n\tby localhost \\(Mallard\\) with ESMTP id \\S+\r\n' +
+            `\tfor <${address}>; .+\r\n$`,
+        ),
       );
     }
   });
@@ -397,7 +396,7 @@ describe('SMTP clients and TLS', () => {
     const { header, rest } = splitStored(await newestInInbox(server, alice), raw);
     expect(rest.equals(raw)).toBe(true);
     expect(header).toMatch(
-      /^Received: from client\.test \(\[127\.0\.0\.1\]\)\r\n\t\(using TLSv1\.[23] with cipher \S+\)\r\n\tby localhost \(Mallard\) with ESMTPS id /,
+      /^Return-Path: <sender@remote\.test>\r\nDelivered-To: alice@example\.test\r\nReceived: from client\.test \(\[127\.0\.0\.1\]\)\r\n\t\(using TLSv1\.[23] with cipher \S+\)\r\n\tby localhost \(Mallard\) with ESMTPS id /,
     );
   });
 

@@ -44,16 +44,20 @@ describe('APPEND', () => {
   it('stores the bytes exactly, with flags and internal date, and answers APPENDUID', async () => {
     const account = await newAccount(server);
     const client = await loggedIn(account);
-    // Bare LF, 8-bit bytes, a lone CR and no final newline: nothing may be rewritten.
-    const raw = Buffer.concat([
+    // 8-bit bytes, a lone CR and no final newline are kept; the one bare LF is stored as CRLF.
+    const appended = Buffer.concat([
       Buffer.from('Subject: caf\xe9\nX-Odd: a\rb\r\n\r\nbody\xff\xfe', 'latin1'),
+      Buffer.from([0x80, 0x81]),
+    ]);
+    const raw = Buffer.concat([
+      Buffer.from('Subject: caf\xe9\r\nX-Odd: a\rb\r\n\r\nbody\xff\xfe', 'latin1'),
       Buffer.from([0x80, 0x81]),
     ]);
     const mailbox = (await server.server.store.getMailbox(account.userId, 'Drafts'))!;
     const response = await send(
       client,
       'a1',
-      appendCommand('a1', 'Drafts (\\Draft \\seen $Label) "05-Mar-2021 10:20:30 +0100"', raw),
+      appendCommand('a1', 'Drafts (\\Draft \\seen $Label) "05-Mar-2021 10:20:30 +0100"', appended),
     );
     expect(response).toBe(`a1 OK [APPENDUID ${mailbox.uidValidity} 1] APPEND completed\r\n`);
     const { messages, blob } = await stored(account, 'Drafts');

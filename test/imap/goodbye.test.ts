@@ -50,13 +50,26 @@ class GoodbyeClient {
     return client;
   }
 
+  /** Set while compressed: the socket's close waits for the inflater to hand over the last bytes. */
+  private inflate: zlib.InflateRaw | null = null;
+
   private listen(socket: net.Socket, onData: (chunk: Buffer) => void): void {
     socket.on('data', onData);
     socket.on('close', () => {
-      this.closed = true;
-      this.wake();
+      if (this.inflate) {
+        // zlib works asynchronously: the final block is decompressed after the socket closed.
+        this.inflate.once('close', () => this.markClosed());
+        this.inflate.end();
+      } else {
+        this.markClosed();
+      }
     });
     socket.on('error', () => {});
+  }
+
+  private markClosed(): void {
+    this.closed = true;
+    this.wake();
   }
 
   private take(chunk: Buffer): void {
@@ -122,6 +135,7 @@ class GoodbyeClient {
     const inflate = zlib.createInflateRaw();
     inflate.on('data', (chunk: Buffer) => this.take(chunk));
     inflate.on('error', () => {});
+    this.inflate = inflate;
     this.socket.removeAllListeners('data');
     this.socket.on('data', (chunk: Buffer) => inflate.write(chunk));
     this.deflate = zlib.createDeflateRaw();

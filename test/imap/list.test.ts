@@ -143,10 +143,15 @@ describe('LIST', () => {
   it('survives hostile patterns: long, wildcard-heavy, and unmatched', async () => {
     const client = await loggedIn(await accountWith('a'.repeat(900)));
     const started = Date.now();
-    expect(await client.command('a1', `LIST "" "${'*a'.repeat(2000)}*b"`)).toBe('a1 OK LIST completed\r\n');
-    expect(await client.command('a2', `LIST "" "${'%'.repeat(3000)}"`)).toMatch(/^a2 OK/m);
-    expect(await client.command('a3', `LIST "${'x'.repeat(2000)}" "*"`)).toBe('a3 OK LIST completed\r\n');
+    expect(await client.command('a1', `LIST "" "${'*a'.repeat(511)}*b"`)).toBe('a1 OK LIST completed\r\n');
+    expect(await client.command('a2', `LIST "" "${'%'.repeat(1024)}"`)).toMatch(/^a2 OK/m);
+    expect(await client.command('a3', `LIST "${'x'.repeat(1000)}" "*"`)).toBe('a3 OK LIST completed\r\n');
     expect(Date.now() - started).toBeLessThan(5000);
+    // Over 1,024 bytes (reference and pattern together): refused before any matching.
+    const tooLong = /^a6 BAD \[LIMIT\] Mailbox pattern too long \(at most 1024 bytes\)\r\n$/;
+    expect(await client.command('a6', `LIST "" "${'*a'.repeat(2000)}*b"`)).toMatch(tooLong);
+    expect(await client.command('a6', `LIST "${'x'.repeat(1000)}" "${'%'.repeat(25)}"`)).toMatch(tooLong);
+    expect(await client.command('a6', `LSUB "" "${'%'.repeat(3000)}"`)).toMatch(tooLong);
     expect(await client.command('a4', `LIST "" "${'a'.repeat(900)}"`)).toMatch(
       /^\* LIST \(\\HasNoChildren\) /,
     );

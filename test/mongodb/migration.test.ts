@@ -4,6 +4,7 @@
  * UID, flags and MODSEQ, the same UIDVALIDITY, and an IMAP client's cached state (UIDVALIDITY,
  * UIDNEXT, HIGHESTMODSEQ, uid → flags) still valid against a server on the new store.
  */
+import { withCrlfLineEnds } from '../../server/mime/line-ends.ts';
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import { ImapFlow } from 'imapflow';
@@ -34,7 +35,10 @@ interface CachedMailbox {
   flags: Map<number, string[]>;
 }
 
-/** A message of 1-2 KB with 8-bit bytes, some with bare LF line ends: bytes must survive as they are. */
+/**
+ * A message of 1-2 KB with 8-bit bytes, some with bare LF line ends (stored with CRLF, as every
+ * appended message): the stored bytes must survive the migration as they are.
+ */
 function message(index: number): Buffer {
   const eol = index % 13 === 0 ? '\n' : '\r\n';
   const filler = `Zeile ${index} mit Umlauten \xe4\xf6\xfc und Bytes \x01\x7f; `;
@@ -73,7 +77,7 @@ async function fillSource(): Promise<void> {
           flags: flagsFor(i),
           internalDate: new Date(Date.UTC(2024, 0, 1) + i * 60_000),
         });
-        bytes.set(uid, raw);
+        bytes.set(uid, withCrlfLineEnds(raw));
       }
       originals.set(box.path, bytes);
     }

@@ -4,7 +4,8 @@
  * - on a replica set: an acknowledged APPEND survives the primary stepping down, and the server
  *   serves again by itself after the election;
  * - on a mongos: `mallard db shard` shards the collections with the engine's keys, and a second
- *   run is harmless.
+ *   run is harmless;
+ * - on either: the visibility checker (visibility-checker.ts) with two server processes.
  * Each test works in a database of its own (freshDatabaseUri) and drops it afterwards.
  */
 import { MongoClient } from 'mongodb';
@@ -16,6 +17,7 @@ import { freshDatabaseUri } from '../helpers/mongo.ts';
 import { runProcess } from '../helpers/process.ts';
 import { LineClient } from '../helpers/server.ts';
 import { addUser, openMongo, startServerProcess } from './support.ts';
+import { runVisibilityChecker } from './visibility-checker.ts';
 
 const URI = process.env.MALLARD_TEST_MONGODB_URI ?? '';
 const SKIP_REASON = 'set MALLARD_TEST_MONGODB_URI to a real MongoDB (replica set or mongos) to run';
@@ -93,6 +95,25 @@ describe.skipIf(!URI)(`real MongoDB (${URI ? 'MALLARD_TEST_MONGODB_URI' : SKIP_R
       client.close();
     } finally {
       await server.stop();
+      await store.close();
+    }
+  }, 180_000);
+
+  it('every session learns every change once, in order, within 1 s (the visibility checker)', async () => {
+    const uri = fresh();
+    const store = await openMongo(uri);
+    await addUser(store, 'alice@example.com', 'secret-password');
+    const servers = await Promise.all([startServerProcess(uri), startServerProcess(uri)]);
+    try {
+      const report = await runVisibilityChecker({
+        servers,
+        username: 'alice@example.com',
+        password: 'secret-password',
+      });
+      console.log(`real MongoDB: ${report.acknowledged} acknowledged, worst delay ${report.worstDelayMs} ms`);
+      expect(report.problems).toEqual([]);
+    } finally {
+      await Promise.all(servers.map((server) => server.stop()));
       await store.close();
     }
   }, 180_000);

@@ -256,9 +256,31 @@ describe('mallard panel: cross-site protection and static files', () => {
     expect(await sameOrigin.json()).toMatchObject({ user: { username: 'csrf@example.com' } });
   });
 
-  it('refuses a foreign Host header (DNS rebinding)', async () => {
-    const response = await raw(panel.url, { path: '/panel/session', headers: { host: 'evil.example:80' } });
-    expect(response.status).toBe(421);
+  it('refuses a foreign Host header (DNS rebinding), comparing addresses rather than prefixes', async () => {
+    const { port } = new URL(panel.url);
+    const refused = [
+      'evil.example:80',
+      `127.0.0.1.nip.io:${port}`,
+      '127.0.0.1.evil.example',
+      `127.evil.example:${port}`,
+      `[::1].evil.example:${port}`,
+      `localhost.evil.example:${port}`,
+      '10.0.0.1',
+    ];
+    for (const host of refused) {
+      const response = await raw(panel.url, { path: '/panel/session', headers: { host } });
+      expect(response.status, host).toBe(421);
+    }
+    for (const host of [
+      `127.0.0.1:${port}`,
+      `127.1.2.3:${port}`,
+      `localhost:${port}`,
+      `[::1]:${port}`,
+      'LOCALHOST',
+    ]) {
+      const response = await raw(panel.url, { path: '/panel/session', headers: { host } });
+      expect(response.status, host).not.toBe(421);
+    }
   });
 
   it('serves the renderer with security headers, SPA fallback and no way out of its folder', async () => {

@@ -5,7 +5,7 @@
  * pipelining, line limits, connection hooks and AUTH-RESP-CODE replies.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { AuthThrottle } from '../../server/auth/throttle.ts';
+import { LoginGuard } from '../../server/auth/login-guard.ts';
 import type { Config } from '../../server/config/schema.ts';
 import { ALLOW_ALL, type ConnectionHooks, type ConnectionSession } from '../../server/hooks/types.ts';
 import type { Pop3Services } from '../../server/pop3/context.ts';
@@ -38,7 +38,7 @@ async function extraPop3(
     config: configPatch ? configPatch(server.config) : server.config,
     store: server.server.store,
     hooks: ALLOW_ALL,
-    throttle: new AuthThrottle(),
+    guard: new LoginGuard(),
     logger: server.server.logger,
     ...rest,
   };
@@ -230,7 +230,7 @@ describe('authentication', () => {
     expect(capa.lines).not.toContain('USER');
     expect(capa.lines.some((line) => line.startsWith('SASL'))).toBe(false);
     const refusal =
-      '-ERR [AUTH] Plaintext authentication disallowed on non-secure connections, use STLS first';
+      '-ERR [AUTH] Plaintext authentication disallowed on non-secure connections: use STLS or port 995 first';
     expect(await client.command(`USER ${account.username}`)).toBe(refusal);
     expect(await client.command(`AUTH PLAIN ${b64(`\0${account.username}\0${account.password}`)}`)).toBe(
       refusal,
@@ -243,20 +243,14 @@ describe('authentication', () => {
     client.close();
   });
 
-  it('answers a locked-out account exactly like a wrong password', async () => {
-    const throttle = new AuthThrottle({
-      baseDelayMs: 1,
-      maxDelayMs: 1,
-      lockoutAfter: 2,
-      windowMs: 60_000,
-      lockoutMs: 60_000,
-    });
-    const port = await extraPop3({ throttle });
+  it('answers a locked-out address exactly like a wrong password', async () => {
+    const guard = new LoginGuard({ baseDelayMs: 1, maxDelayMs: 1, addressFailureLimit: 2 });
+    const port = await extraPop3({ guard });
     const account = await pop3Account(server);
     const client = await Pop3Client.open(port);
     for (let attempt = 0; attempt < 2; attempt++) {
       await client.command(`USER ${account.username}`);
-      expect(await client.command('PASS wrong')).toBe('-ERR [AUTH] Authentication failed');
+      expect(await client.command(`PASS wrong ${attempt}`)).toBe('-ERR [AUTH] Authentication failed');
     }
     await client.command(`USER ${account.username}`);
     expect(await client.command(`PASS ${account.password}`)).toBe('-ERR [AUTH] Authentication failed');
@@ -642,7 +636,7 @@ describe('shutdown', () => {
       config: server.config,
       store: server.server.store,
       hooks: ALLOW_ALL,
-      throttle: new AuthThrottle(),
+      guard: new LoginGuard(),
       logger: server.server.logger,
     };
     const service = await startPop3(services, server.server.tls, { port: -1, tlsPort: 0 });

@@ -6,7 +6,7 @@
  * committing its deletions.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { AuthThrottle } from '../../server/auth/throttle.ts';
+import { LoginGuard } from '../../server/auth/login-guard.ts';
 import { ALLOW_ALL } from '../../server/hooks/types.ts';
 import { startPop3, type Pop3Service } from '../../server/pop3/server.ts';
 import { message, Pop3Client, pop3Account } from '../helpers/pop3.ts';
@@ -25,7 +25,7 @@ beforeAll(async () => {
     config: server.config,
     store: server.server.store,
     hooks: ALLOW_ALL,
-    throttle: new AuthThrottle(),
+    guard: new LoginGuard(),
     logger: server.server.logger,
   };
   pop3 = await startPop3(

@@ -1,6 +1,6 @@
 /**
  * The dashboard: the server's state and uptime, live connections and a live chart, listeners,
- * storage, deliveries and a certificate warning, with quick actions. Live figures come from the
+ * storage, deliveries, a certificate warning and a password-guessing warning, with quick actions. Live figures come from the
  * event stream (see components/dashboard/liveMetrics.ts), seeded from `GET /api/status`.
  */
 import { Button, Card, Grid, Group, Loader, SimpleGrid, Stack, Text, Title } from '@mantine/core';
@@ -10,6 +10,7 @@ import { Link } from 'react-router';
 import { statusApi } from '../api/status.ts';
 import { CertificateWarning } from '../components/dashboard/CertificateWarning.tsx';
 import { ConnectionsCard } from '../components/dashboard/ConnectionsCard.tsx';
+import { GuessingWarning } from '../components/dashboard/GuessingWarning.tsx';
 import { ListenersCard } from '../components/dashboard/ListenersCard.tsx';
 import { LiveChart } from '../components/dashboard/LiveChart.tsx';
 import { seedFromStatus, useLiveMetrics, useLiveMetricsFeed } from '../components/dashboard/liveMetrics.ts';
@@ -57,6 +58,7 @@ export function DashboardPage() {
       </Group>
 
       <CertificateWarning />
+      <GuessingWarning auth={running ? status.data?.auth : undefined} />
       {supervisor.error && <ErrorNotice error={supervisor.error} title="The server's state is unknown" />}
       {status.error && running && (
         <ErrorNotice error={status.error} title="The server status could not be read" />

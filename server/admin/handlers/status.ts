@@ -25,6 +25,17 @@ export function statusTick(deps: AdminDeps) {
   };
 }
 
+function authStatus(deps: AdminDeps): StatusJson['auth'] {
+  const snapshot = deps.guard?.snapshot() ?? { lockedAddresses: 0, accountsUnderAttack: [] };
+  return {
+    lockedAddresses: snapshot.lockedAddresses,
+    accountsUnderAttack: snapshot.accountsUnderAttack.map((alert) => ({
+      ...alert,
+      since: alert.since.toISOString(),
+    })),
+  };
+}
+
 export async function serverStatus(deps: AdminDeps): Promise<StatusJson> {
   const listeners: StatusJson['listeners'] = [];
   for (const protocol of ['imap', 'pop3', 'lmtp', 'smtp', 'submission'] as const) {
@@ -55,6 +66,7 @@ export async function serverStatus(deps: AdminDeps): Promise<StatusJson> {
     ...statusTick(deps),
     listeners,
     store,
+    auth: authStatus(deps),
   };
 }
 

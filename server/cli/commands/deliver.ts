@@ -1,10 +1,15 @@
 /**
- * `mallard deliver RECIPIENT... < message`: local delivery, as sendmail-style tools do it. The exit
+ * `mallard deliver [--from SENDER] RECIPIENT... < message`: local delivery, as sendmail-style tools
+ * (and dovecot-lda) do it. Each recipient's copy gets the trace header fields of every delivery
+ * path (see server/delivery/trace.ts): Return-Path from --from (else the message's own Return-Path,
+ * as dovecot-lda takes it, else the null sender), Delivered-To, Received. The exit
  * code tells the caller what to do: 0 delivered to all, 67 (EX_NOUSER) some recipient is unknown,
  * 75 (EX_TEMPFAIL) try again later (store unavailable, or a mailbox over quota: RFC 3463 counts a
  * full mailbox as a persistent transient failure). A temporary failure outranks an unknown user so
  * that the message is retried rather than lost.
  */
+import crypto from 'node:crypto';
+import { returnPathOf, withTrace, type TraceInfo } from '../../delivery/trace.ts';
 import { isStoreError } from '../../store/errors.ts';
 import type { Store } from '../../store/types.ts';
 import { parseCommandArgs, readStdin } from '../args.ts';
@@ -12,7 +17,7 @@ import { EXIT, usageError } from '../cli-error.ts';
 import { loadConfig } from '../../config/load.ts';
 import { openStore } from '../../main.ts';
 
-const USAGE = 'mallard deliver RECIPIENT... < message.eml';
+const USAGE = 'mallard deliver [--from SENDER] RECIPIENT... < message.eml';
 
 type Outcome = { code: number; text: string };
 
@@ -30,6 +35,19 @@ async function deliverOne(store: Store, recipient: string, raw: Buffer, maxSize:
   }
 }
 
+/**
+ * The envelope sender given with --from: an address, or "" / "<>" for the null sender. Whatever
+ * could break the Return-Path field out of its angle brackets is refused.
+ */
+function senderOption(value: string): string {
+  const sender = value.trim().replace(/^<(.*)>$/, '$1');
+  // eslint-disable-next-line no-control-regex
+  if (/[\u0000-\u001f\u007f<>]/.test(sender)) {
+    throw usageError(`--from: not an address: ${JSON.stringify(value)}`, USAGE);
+  }
+  return sender;
+}
+
 /** The exit code that tells the caller the most important thing: retry, then unknown, then other. */
 function worstCode(codes: number[]): number {
   for (const code of [EXIT.tempFail, EXIT.noUser, EXIT.dataError]) if (codes.includes(code)) return code;
@@ -37,11 +55,21 @@ function worstCode(codes: number[]): number {
 }
 
 export async function deliverCommand(argv: string[]): Promise<number> {
-  const { values, positionals } = parseCommandArgs(argv, {}, USAGE);
+  const { values, positionals } = parseCommandArgs(argv, { from: { type: 'string', short: 'f' } }, USAGE);
   if (positionals.length === 0) throw usageError('missing RECIPIENT', USAGE);
+  const given = values.from === undefined ? null : senderOption(values.from);
   const raw = await readStdin();
   if (raw.length === 0) throw usageError('no message on standard input', USAGE);
   const config = loadConfig({ file: values.config });
+  const trace: Omit<TraceInfo, 'recipient'> = {
+    origin: { kind: 'local', uid: process.getuid?.() ?? null },
+    sender: given ?? returnPathOf(raw) ?? '',
+    hostname: config.hostname,
+    id: crypto.randomBytes(6).toString('hex'),
+    // A local delivery has no SMTPUTF8 to ask for: UTF-8 addresses may appear (RFC 6532).
+    utf8: true,
+    date: new Date(),
+  };
   let store: Store;
   try {
     store = await openStore(config);
@@ -53,7 +81,8 @@ export async function deliverCommand(argv: string[]): Promise<number> {
   try {
     const codes: number[] = [];
     for (const recipient of positionals) {
-      const outcome = await deliverOne(store, recipient, raw, config.limits.max_message_size);
+      const copy = withTrace(raw, { ...trace, recipient });
+      const outcome = await deliverOne(store, recipient, copy, config.limits.max_message_size);
       codes.push(outcome.code);
       const stream = outcome.code === EXIT.ok ? process.stdout : process.stderr;
       stream.write(`${recipient}\t${outcome.text}\n`);

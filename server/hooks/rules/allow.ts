@@ -8,5 +8,13 @@ import { REASONS, type RuleContext, type RuleFactory } from '../rule.ts';
 export const allowRule: RuleFactory = (rule) => {
   const ranges = new CidrSet(rule.cidrs);
   const decide = (context: RuleContext) => (ranges.has(context.address) ? 'allow' : null);
-  return { rule, reason: REASONS.denied, temporary: false, connect: decide, auth: decide };
+  return {
+    rule,
+    reason: REASONS.denied,
+    temporary: false,
+    connect: decide,
+    auth: decide,
+    // An admitted address never reaches a require-tls rule after this one.
+    tlsRequired: (context) => (ranges.has(context.address) ? false : null),
+  };
 };

@@ -13,6 +13,7 @@
 import type { CommandHandler, ImapContext } from '../context.ts';
 import { ResponseCodes } from '../encoder/index.ts';
 import { bad, no } from '../errors.ts';
+import { checkKeywordLimit } from '../mailbox/keyword-limit.ts';
 import { requireMailbox } from '../names.ts';
 import type { AppendCommand, AppendMessage } from '../parser/index.ts';
 
@@ -47,6 +48,13 @@ export const append: CommandHandler<AppendCommand> = {
     for (const message of command.messages) checkMessage(ctx, message);
     // RFC 3501: TRYCREATE tells the client that CREATE would make the APPEND possible.
     const mailbox = await requireMailbox(ctx, command.mailbox, 'TRYCREATE');
+    const known = ctx.session.view?.mailbox.id === mailbox.id ? ctx.session.view.keywordList : [];
+    await checkKeywordLimit(
+      ctx,
+      mailbox.id,
+      command.messages.flatMap((message) => message.flags),
+      known,
+    );
     const uids: number[] = [];
     let uidValidity = mailbox.uidValidity;
     for (const message of command.messages) {

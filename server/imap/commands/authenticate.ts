@@ -1,9 +1,10 @@
 /**
  * AUTHENTICATE PLAIN and LOGIN (RFC 3501 6.2.2, RFC 4616), with SASL-IR (RFC 4959). A client
- * cancels with "*" (BAD, as RFC 3501 asks).
+ * cancels with "*" (BAD, as RFC 3501 asks). Where passwords need TLS the command is refused before
+ * the first continuation, so the client is never asked for a password it may not send.
  */
 import { decodeSaslResponse, parsePlainMessage, SaslError } from '../../auth/sasl.ts';
-import { loginWithPassword } from '../auth-flow.ts';
+import { loginWithPassword, refuseWithoutTls } from '../auth-flow.ts';
 import type { CommandHandler, ImapContext } from '../context.ts';
 import { bad, no } from '../errors.ts';
 import type { AuthenticateCommand } from '../parser/index.ts';
@@ -46,6 +47,7 @@ async function login(ctx: ImapContext, initial: string | null): Promise<[string,
 export const authenticate: CommandHandler<AuthenticateCommand> = {
   states: ['not-authenticated'],
   async run(ctx, command) {
+    refuseWithoutTls(ctx);
     const initial = command.initialResponse;
     let credentials: [string, string];
     switch (command.mechanism) {

@@ -15,6 +15,7 @@ import type { CopyResult, Mailbox } from '../../store/types.ts';
 import type { CommandHandler, CommandOutcome, ImapContext } from '../context.ts';
 import { ResponseCodes } from '../encoder/index.ts';
 import { no } from '../errors.ts';
+import { checkKeywordLimit } from '../mailbox/keyword-limit.ts';
 import { requireMailbox } from '../names.ts';
 import type { CopyCommand } from '../parser/index.ts';
 import { selectedUids } from './message-set.ts';
@@ -44,6 +45,9 @@ async function prepare(ctx: ImapContext, command: CopyCommand): Promise<{ uids: 
   const view = ctx.session.view!;
   const uids = selectedUids(view, command.sequence, command.uid);
   const target = await requireMailbox(ctx, command.mailbox, 'TRYCREATE');
+  // The copies keep their keywords: the target must have room for them.
+  const known = target.id === view.mailbox.id ? view.keywordList : [];
+  await checkKeywordLimit(ctx, target.id, new Set(uids.flatMap((uid) => view.flagsOf(uid))), known);
   return { uids, target };
 }
 

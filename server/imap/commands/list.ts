@@ -12,7 +12,8 @@
  */
 import type { CommandHandler, ImapContext } from '../context.ts';
 import type { ResponseBuilder } from '../encoder/index.ts';
-import { compilePatterns, type MailboxMatcher } from '../mailbox/pattern.ts';
+import { bad } from '../errors.ts';
+import { compilePatterns, MAX_PATTERN_BYTES, type MailboxMatcher } from '../mailbox/pattern.ts';
 import { buildHierarchy, type Hierarchy } from '../mailbox/hierarchy.ts';
 import { appendStatusResponse, noteCondstoreUse, statusValues } from '../mailbox/status-items.ts';
 import { tryMailboxFromWire } from '../names.ts';
@@ -64,14 +65,33 @@ class ChunkedWriter {
   }
 }
 
+/** Work done between two turns of the event loop while listing, so other sessions are not held up. */
+const SLICE_MS = 10;
+
 /**
  * The full pattern: reference and pattern joined, then decoded from modified UTF-7 (the wildcards
- * are plain ASCII, so they survive the decoding untouched). Null when it is not valid modified
- * UTF-7 (`AT&T*`): every name we send is, so such a pattern matches nothing, and LIST answers OK
- * with no entries, as Dovecot does.
+ * are plain ASCII, so they survive the decoding untouched). A longer one than any mailbox name
+ * could need is refused before any work (mailbox names are at most 1,000 bytes). Null when it is
+ * not valid modified UTF-7 (`AT&T*`): every name we send is, so such a pattern matches nothing, and
+ * LIST answers OK with no entries, as Dovecot does.
  */
 function fullPattern(ctx: ImapContext, reference: string, pattern: string): string | null {
-  return tryMailboxFromWire(ctx, reference + pattern);
+  const joined = reference + pattern;
+  if (Buffer.byteLength(joined, 'utf8') > MAX_PATTERN_BYTES) {
+    throw bad(`Mailbox pattern too long (at most ${MAX_PATTERN_BYTES} bytes)`, 'LIMIT');
+  }
+  return tryMailboxFromWire(ctx, joined);
+}
+
+/** Lets the event loop run when this command has had it for SLICE_MS (thousands of mailboxes). */
+class Slicer {
+  private since = performance.now();
+
+  async maybeYield(): Promise<void> {
+    if (performance.now() - this.since < SLICE_MS) return;
+    await new Promise<void>((resolve) => setImmediate(resolve));
+    this.since = performance.now();
+  }
 }
 
 /** `* LIST (attributes) "/" name [extended data]` */
@@ -169,7 +189,9 @@ function listEntry(
 async function runList(ctx: ImapContext, request: ListRequest): Promise<void> {
   const listing = await readListing(ctx);
   const writer = new ChunkedWriter(ctx);
+  const slicer = new Slicer();
   for (const mailbox of listing.mailboxes) {
+    await slicer.maybeYield();
     const entry = listEntry(mailbox, listing, request);
     if (!entry) continue;
     appendListLine(writer.current, request.keyword, entry.attributes, mailbox.path, entry.childInfo);
@@ -228,7 +250,9 @@ async function runLsub(ctx: ImapContext, pattern: string): Promise<void> {
   const matches = compilePatterns([pattern]);
   const showParents = pattern.endsWith('%');
   const writer = new ChunkedWriter(ctx);
+  const slicer = new Slicer();
   for (const mailbox of listing.mailboxes) {
+    await slicer.maybeYield();
     if (!matches(mailbox.path)) continue;
     if (listing.subscriptions.has(mailbox.path)) {
       appendListLine(writer.current, 'LSUB', mailbox.selectable ? [] : ['\\Noselect'], mailbox.path);

@@ -16,7 +16,7 @@ async function openView(ctx: ImapContext, command: SelectCommand): Promise<Mailb
   const keywords = await store.listKeywords(mailbox.id);
   await follower.catchUp();
   // Shared with every session that has this mailbox selected; listed only when none has.
-  const state = await mailboxStates.acquire(mailbox, () => store.listMessages(mailbox.id));
+  const state = await mailboxStates.acquire(mailbox, store);
   const view = new MailboxView(mailbox, state, command.name === 'EXAMINE', keywords);
   ctx.session.view = view;
   ctx.session.state = 'selected';
@@ -54,7 +54,8 @@ export const select: CommandHandler<SelectCommand> = {
       '*',
       'OK',
       'Highest',
-      ResponseCodes.highestModSeq(Math.max(mailbox.highestModseq, view.modseq)),
+      // Settled (store/types.ts): never covers a change this client cannot learn with CHANGEDSINCE.
+      ResponseCodes.highestModSeq(view.modseq),
     );
     await ctx.write(builder);
     return {

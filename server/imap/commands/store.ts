@@ -16,6 +16,7 @@ import type { CommandHandler, ImapContext } from '../context.ts';
 import { ResponseCodes } from '../encoder/index.ts';
 import { bad, no } from '../errors.ts';
 import type { MailboxView } from '../mailbox-view.ts';
+import { checkKeywordLimit } from '../mailbox/keyword-limit.ts';
 import type { StoreCommand } from '../parser/index.ts';
 import { SYSTEM_FLAGS, announceKeywordsOf, sessionFlags } from '../updates.ts';
 import { selectedUids } from './message-set.ts';
@@ -117,6 +118,9 @@ export const storeFlags: CommandHandler<StoreCommand> = {
     const flags = storableFlags(command.flags, view);
     const uids = selectedUids(view, command.sequence, command.uid);
     if (view.readOnly) throw no('READ-ONLY', 'Mailbox is read-only (EXAMINE): flags cannot be changed');
+    if (command.operation !== 'remove' && uids.length > 0) {
+      await checkKeywordLimit(ctx, view.mailbox.id, flags, view.keywordList);
+    }
     if (command.unchangedSince !== null) await enableCondstore(ctx);
     const result =
       uids.length === 0

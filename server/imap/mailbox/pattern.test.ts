@@ -61,3 +61,36 @@ describe('compilePattern', () => {
     expect(NAMES.filter((name) => matches(name))).toEqual(['Sent', 'Work/2024']);
   });
 });
+
+describe('compilePattern against a reference matcher', () => {
+  /** The meaning of a pattern as a regular expression (fine for these short inputs). */
+  function reference(pattern: string, name: string): boolean {
+    const body = [...pattern]
+      .map((c) => (c === '*' ? '.*' : c === '%' ? '[^/]*' : c.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')))
+      .join('');
+    return new RegExp(`^${body}$`, 's').test(name);
+  }
+
+  it('agrees on random patterns and names', () => {
+    let seed = 7;
+    const random = (n: number) => {
+      seed = (seed * 1103515245 + 12345) % 2 ** 31;
+      return seed % n;
+    };
+    const alphabet = ['a', 'b', '/', '*', '%'];
+    const nameAlphabet = ['a', 'b', '/'];
+    for (let round = 0; round < 5000; round++) {
+      const pattern = Array.from({ length: random(8) }, () => alphabet[random(alphabet.length)]).join('');
+      const name = Array.from({ length: 1 + random(8) }, () => nameAlphabet[random(3)]).join('');
+      expect(compilePattern(pattern)(name), `${pattern} ~ ${name}`).toBe(reference(pattern, name));
+    }
+  });
+
+  it('handles patterns longer than 32 and 64 states (several words)', () => {
+    const name = 'x/'.repeat(40) + 'end';
+    expect(compilePattern('%/'.repeat(40) + 'end')(name)).toBe(true);
+    expect(compilePattern('%/'.repeat(41) + 'end')(name)).toBe(false);
+    expect(compilePattern('x*'.repeat(40) + 'end')(name)).toBe(true);
+    expect(compilePattern('*x'.repeat(41) + '*end')(name)).toBe(false);
+  });
+});

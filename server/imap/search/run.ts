@@ -1,8 +1,9 @@
 /**
  * Runs a compiled search over every message of a view. Data is read in stages, each only when the
  * cheaper ones leave the verdict open: the view (free), the summary rows (one listing for the whole
- * mailbox, only if a key needs more than the view), then per message the MIME index (SENT* keys),
- * the raw bytes (quick negative filter), and the MIME index to decode the text.
+ * mailbox, only if a key needs more than the view), then per batch of messages the MIME indexes
+ * (SENT* keys), the raw bytes (quick negative filter), and the MIME indexes to decode the text,
+ * each with one store call per batch (not one database round trip per message).
  * The loop yields to the event loop every few milliseconds so that a long search does not stall
  * the other connections of this process.
  */
@@ -32,51 +33,75 @@ async function loadSummaries(store: Store, view: MailboxView): Promise<Map<numbe
   return new Map(summaries.map((summary) => [summary.uid, summary]));
 }
 
-/** Loads the message's MIME index unless it is there; false when its data is gone. */
-async function loadIndex(store: Store, subject: SearchSubject): Promise<boolean> {
-  if (subject.index !== null) return true;
-  if (subject.summary === null) return false;
-  try {
-    subject.index = await store.readMimeIndex(subject.summary.blobId);
-    return true;
-  } catch (error) {
-    if (isStoreError(error, 'NONEXISTENT')) return false;
-    throw error;
-  }
-}
+/** Messages decided per batch: their bodies and indexes are read with one store call each. */
+const BATCH_MESSAGES = 256;
+/** Bytes of bodies read per batch, at most (a batch is cut earlier when its messages are big). */
+const BATCH_BYTES = 16 * 1024 * 1024;
 
-async function loadRaw(store: Store, subject: SearchSubject): Promise<Buffer | null> {
-  if (subject.summary === null) return null;
-  try {
-    return await store.readBlob(subject.summary.blobId);
-  } catch (error) {
-    if (isStoreError(error, 'NONEXISTENT')) return null;
-    throw error;
+/**
+ * Loads the MIME indexes the subjects lack, in one store call where the engine offers it (a
+ * database round trip per message would make SEARCH cost grow with the mailbox).
+ */
+async function loadIndexes(store: Store, subjects: readonly SearchSubject[]): Promise<void> {
+  const wanted = subjects.filter((subject) => subject.index === null && subject.summary !== null);
+  if (wanted.length === 0) return;
+  const blobIds = wanted.map((subject) => subject.summary!.blobId);
+  if (store.readMimeIndexes) {
+    const indexes = await store.readMimeIndexes(blobIds);
+    for (const subject of wanted) subject.index = indexes.get(subject.summary!.blobId) ?? null;
+    return;
   }
+  await Promise.all(
+    wanted.map(async (subject) => {
+      try {
+        subject.index = await store.readMimeIndex(subject.summary!.blobId);
+      } catch (error) {
+        if (!isStoreError(error, 'NONEXISTENT')) throw error;
+      }
+    }),
+  );
 }
 
 /**
- * The verdict on one message, reading as little as possible: the index when an index-level key is
- * open, then the raw bytes (which rule most messages out of a text search by themselves), then the
- * index to decode the text.
+ * The verdicts on a batch of messages, reading as little as possible and each kind of data with
+ * one call for the batch: the index where an index-level key is open, then the raw bytes (which
+ * rule most messages out of a text search by themselves), then the index to decode the text.
+ * Null: the message's data is gone (expunged meanwhile).
  */
-async function decide(store: Store, search: CompiledSearch, subject: SearchSubject): Promise<Verdict> {
-  let verdict = evaluate(search.root, subject);
-  if (verdict !== null) return verdict;
-  if (search.usesIndex) {
-    if (!(await loadIndex(store, subject))) return null;
-    verdict = evaluate(search.root, subject);
-    if (verdict !== null) return verdict;
+async function decideBatch(
+  store: Store,
+  search: CompiledSearch,
+  subjects: readonly SearchSubject[],
+): Promise<Verdict[]> {
+  const verdicts = subjects.map((subject) => evaluate(search.root, subject));
+  const open = () => subjects.filter((_, i) => verdicts[i] === null);
+  const decideAgain = () => {
+    subjects.forEach((subject, i) => {
+      if (verdicts[i] === null) verdicts[i] = evaluate(search.root, subject);
+    });
+  };
+  if (search.usesIndex && open().length > 0) {
+    await loadIndexes(store, open());
+    decideAgain();
   }
-  if (search.cost < Cost.content) return null;
-  const raw = await loadRaw(store, subject);
-  if (raw === null) return null;
-  subject.raw = new RawText(raw);
-  verdict = evaluate(search.root, subject);
-  if (verdict !== null) return verdict;
-  if (!(await loadIndex(store, subject))) return null;
-  subject.text = new MessageText(raw, subject.index!);
-  return evaluate(search.root, subject);
+  if (search.cost < Cost.content) return verdicts;
+  const needRaw = open().filter((subject) => subject.summary !== null);
+  if (needRaw.length === 0) return verdicts;
+  const bodies = await store.readBlobs(needRaw.map((subject) => subject.summary!.blobId));
+  for (const subject of needRaw) {
+    const raw = bodies.get(subject.summary!.blobId);
+    if (raw) subject.raw = new RawText(raw);
+  }
+  decideAgain();
+  const needText = open().filter((subject) => subject.raw !== null);
+  await loadIndexes(store, needText);
+  for (const subject of needText) {
+    if (subject.index === null) continue;
+    subject.text = new MessageText(bodies.get(subject.summary!.blobId)!, subject.index);
+  }
+  decideAgain();
+  // Still open: the data is gone (no body, or no index for it).
+  return verdicts;
 }
 
 export async function runSearch(
@@ -88,27 +113,40 @@ export async function runSearch(
   const uids = view.allUids();
   const summaries = search.cost >= Cost.summary && uids.length > 0 ? await loadSummaries(store, view) : null;
   let sliceStart = Date.now();
-  for (let i = 0; i < uids.length; i++) {
-    const uid = uids[i]!;
-    const subject: SearchSubject = {
-      seq: i + 1,
-      uid,
-      flags: view.flagsOf(uid),
-      recent: view.isRecent(uid),
-      modseq: view.modseqOf(uid),
-      summary: summaries?.get(uid) ?? null,
-      index: null,
-      raw: null,
-      text: null,
-    };
-    const verdict = await decide(store, search, subject);
-    if (verdict === null) result.lost = true;
-    else if (verdict) {
-      result.seqs.push(subject.seq);
-      result.uids.push(uid);
-      result.modseqs.push(subject.modseq);
+  for (let start = 0; start < uids.length;) {
+    const batch: SearchSubject[] = [];
+    let bytes = 0;
+    while (
+      start < uids.length &&
+      batch.length < BATCH_MESSAGES &&
+      (batch.length === 0 || bytes < BATCH_BYTES)
+    ) {
+      const uid = uids[start]!;
+      const summary = summaries?.get(uid) ?? null;
+      bytes += summary?.size ?? 0;
+      batch.push({
+        seq: start + 1,
+        uid,
+        flags: view.flagsOf(uid),
+        recent: view.isRecent(uid),
+        modseq: view.modseqOf(uid),
+        summary,
+        index: null,
+        raw: null,
+        text: null,
+      });
+      start++;
     }
-    if ((i & 63) === 63 && Date.now() - sliceStart >= SLICE_MS) {
+    const verdicts = await decideBatch(store, search, batch);
+    batch.forEach((subject, i) => {
+      if (verdicts[i] === null) result.lost = true;
+      else if (verdicts[i]) {
+        result.seqs.push(subject.seq);
+        result.uids.push(subject.uid);
+        result.modseqs.push(subject.modseq);
+      }
+    });
+    if (Date.now() - sliceStart >= SLICE_MS) {
       await yieldToEventLoop();
       sliceStart = Date.now();
     }

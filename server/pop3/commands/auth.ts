@@ -3,7 +3,7 @@
  * one). Without an initial response the server sends "+ " and reads the answer; "*" cancels.
  * AUTH without a mechanism lists the mechanisms (an older draft some clients still send).
  */
-import { passwordsAllowed } from '../../auth/login-policy.ts';
+import { tlsRequiredForPasswords } from '../../auth/login-policy.ts';
 import { decodeSaslResponse, parsePlainMessage, SaslError } from '../../auth/sasl.ts';
 import { loginWithPassword, requirePasswordsAllowed } from '../auth-flow.ts';
 import { SASL_MECHANISMS } from '../capabilities.ts';
@@ -49,7 +49,7 @@ export const auth: CommandHandler = {
   async run(ctx, command) {
     const [mechanism, initial, ...extra] = command.args;
     if (mechanism === undefined) {
-      const allowed = passwordsAllowed(ctx.session);
+      const allowed = !tlsRequiredForPasswords(ctx.session, ctx.services.hooks);
       return { text: 'Supported mechanisms follow', lines: allowed ? [...SASL_MECHANISMS] : [] };
     }
     if (extra.length > 0) throw err('Too many arguments for AUTH');

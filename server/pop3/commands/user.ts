@@ -1,6 +1,6 @@
 /**
- * USER (RFC 1939 7): remembers the name for PASS. Refused before TLS where passwords are not
- * allowed, so a client learns at once that it must use STLS.
+ * USER (RFC 1939 7): remembers the name for PASS. Refused where passwords need TLS first, so the
+ * client learns at once that it must use STLS, before it sends the password with PASS.
  */
 import { requirePasswordsAllowed } from '../auth-flow.ts';
 import type { CommandHandler } from '../context.ts';

@@ -23,7 +23,6 @@
  *   Chunks written by a writer that died before inserting the document are orphans of an unknown
  *   gen: they leak the same way.
  */
-import { withCrlfLineEnds } from '../../mime/line-ends.ts';
 import { createHash, randomBytes } from 'node:crypto';
 import { indexMessage } from '../../mime/index.ts';
 import type { MimeIndex } from '../../mime/types.ts';
@@ -47,9 +46,7 @@ export interface PreparedBlob {
   raw: Buffer;
 }
 
-/** The body as stored (bare LF line ends made CRLF, see mime/line-ends.ts), hashed. */
-export function prepareBlob(message: Buffer): PreparedBlob {
-  const raw = withCrlfLineEnds(message);
+export function prepareBlob(raw: Buffer): PreparedBlob {
   return { hash: sha256Hex(raw), raw };
 }
 
@@ -200,4 +197,30 @@ export async function readMimeIndex(collections: Collections, hash: string): Pro
   const index = indexMessage(await readBlob(collections, hash));
   await collections.blobs.updateOne({ _id: hash }, { $set: { mimeIndex: JSON.stringify(index) } });
   return index;
+}
+
+/**
+ * MIME indexes of several bodies in one query (a SEARCH batch); absent from the map when the body
+ * is gone. Bodies whose index is missing are indexed again one by one (rare).
+ */
+export async function readMimeIndexes(
+  collections: Collections,
+  hashes: readonly string[],
+): Promise<Map<string, MimeIndex>> {
+  const found = new Map<string, MimeIndex>();
+  const unique = [...new Set(hashes.filter((hash) => typeof hash === 'string'))];
+  for (let start = 0; start < unique.length; start += READ_BATCH) {
+    const batch = unique.slice(start, start + READ_BATCH);
+    const blobs = await collections.blobs
+      .find({ _id: { $in: batch }, refs: { $gt: 0 } }, { projection: { mimeIndex: 1 } })
+      .toArray();
+    for (const blob of blobs) {
+      if (blob.mimeIndex !== null && blob.mimeIndex !== undefined) {
+        found.set(blob._id, JSON.parse(blob.mimeIndex) as MimeIndex);
+      } else {
+        found.set(blob._id, await readMimeIndex(collections, blob._id));
+      }
+    }
+  }
+  return found;
 }

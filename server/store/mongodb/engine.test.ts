@@ -5,6 +5,7 @@
  * mongo-java-server stand-in (or MALLARD_TEST_MONGODB_URI, except the outage test, which needs a
  * stand-in it can kill).
  */
+import { withCrlfLineEnds } from '../../mime/line-ends.ts';
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -86,7 +87,8 @@ describe('mongodb engine', () => {
 
   it('stores a large body in chunks, byte-exact, and removes them with its last reference', async () => {
     const { user, inbox } = await newInbox();
-    const body = Buffer.concat([raw('large'), randomBytes(CHUNK_BYTES * 2 + 1234)]);
+    // Appended mail is stored with CRLF line ends: random bytes are given them up front.
+    const body = withCrlfLineEnds(Buffer.concat([raw('large'), randomBytes(CHUNK_BYTES * 2 + 1234)]));
     const { uid } = await store.append(inbox.id, body);
     const copy = await store.copyMessages(inbox.id, [uid], (await store.getMailbox(user.id, 'Archive'))!.id);
     const hash = sha256Hex(body);
@@ -107,7 +109,7 @@ describe('mongodb engine', () => {
     const bob = await newInbox('bob@example.com');
     const bodies = [
       raw('small racing body'),
-      Buffer.concat([raw('big racing body'), randomBytes(CHUNK_BYTES + 10)]),
+      withCrlfLineEnds(Buffer.concat([raw('big racing body'), randomBytes(CHUNK_BYTES + 10)])),
     ];
     for (const body of bodies) {
       for (let round = 0; round < 8; round++) {
@@ -242,7 +244,7 @@ describe('mongodb engine', () => {
     await direct.db().collection<AddressRow>('addresses').deleteOne({ _id: 'busy@example.com' });
   });
 
-  it('stops reading the journal at a gap until it fills, and skips a gap left by a dead writer', async () => {
+  it('stops reading the journal at a gap until it fills, and fills a gap left by a dead writer with a no-op', async () => {
     const { inbox } = await newInbox();
     const head = await store.journalHead();
     const journal = direct.db().collection('journal');
@@ -273,10 +275,94 @@ describe('mongodb engine', () => {
     await journal.insertOne(entry(head + 4, 4) as never);
     expect(await store.readJournal(head + 2)).toEqual([]);
     await new Promise((resolve) => setTimeout(resolve, GAP_WAIT_MS + 200));
-    expect((await store.readJournal(head + 2)).map((e) => e.id)).toEqual([head + 4]);
+    const read = await store.readJournal(head + 2);
+    expect(read.map((e) => [e.id, e.kind])).toEqual([
+      [head + 3, 'noop'],
+      [head + 4, 'message-new'],
+    ]);
+    // The writer that comes back late finds its position taken: its insert is refused.
+    await expect(journal.insertOne(entry(head + 3, 3) as never)).rejects.toThrow(/duplicate key|E11000/);
     // Real writers go on after the gap.
     await store.append(inbox.id, raw('after the gap'));
     expect((await store.readJournal(head + 4)).map((e) => e.id)).toEqual([head + 5]);
+  });
+
+  /** Fills the next journal position with a no-op, as a reader does when its writer stalls. */
+  async function takeNextPosition(): Promise<number> {
+    const counter = await direct
+      .db()
+      .collection<{ _id: string; seq: number }>('counters')
+      .findOne({ _id: 'journal' });
+    const position = (counter?.seq ?? 0) + 1;
+    await direct
+      .db()
+      .collection('journal')
+      .insertOne({ _id: position, user: 0, mailbox: 0, kind: 'noop', at: new Date() } as never);
+    return position;
+  }
+
+  it('an append whose journal position a reader filled moves its message to a new UID, announced in order', async () => {
+    const { inbox } = await newInbox();
+    await store.append(inbox.id, raw('first'));
+    const head = await store.journalHead();
+    const taken = await takeNextPosition();
+    const result = await store.append(inbox.id, raw('overtaken'));
+    // UID 2 was taken with the filled position: the message now lives under UID 3.
+    expect(result.uid).toBe(3);
+    expect((await store.listMessages(inbox.id)).map((m) => m.uid)).toEqual([1, 3]);
+    const entries = await store.readJournal(head);
+    expect(entries[0]).toMatchObject({ id: taken, kind: 'noop' });
+    const changes = entries.slice(1).map((e) => [e.kind, e.uid]);
+    expect(changes).toEqual([
+      ['message-new', 3],
+      ['message-expunge', 2],
+    ]);
+    // MODSEQs grow with the positions.
+    const modseqs = entries.slice(1).map((e) => e.modseq!);
+    expect(modseqs).toEqual([...modseqs].sort((a, b) => a - b));
+  });
+
+  it('a flag change whose journal position a reader filled is journaled again under a new MODSEQ', async () => {
+    const { inbox } = await newInbox();
+    await store.append(inbox.id, raw('one'));
+    const head = await store.journalHead();
+    await takeNextPosition();
+    const { updated } = await store.storeFlags(inbox.id, [1], 'add', ['\\Seen']);
+    const entries = (await store.readJournal(head)).filter((e) => e.kind === 'message-flags');
+    expect(entries).toHaveLength(1);
+    expect(entries[0]!.modseq).toBeGreaterThan(updated[0]!.modseq);
+    expect(entries[0]!.flags).toEqual(['\\Seen']);
+    // The message carries the MODSEQ that was announced, so CHANGEDSINCE finds it.
+    expect((await store.getMessage(inbox.id, 1))!.modseq).toBe(entries[0]!.modseq);
+  });
+
+  it('an expunge whose journal position a reader filled is journaled again', async () => {
+    const { inbox } = await newInbox();
+    await store.append(inbox.id, raw('one'), { flags: ['\\Deleted'] });
+    const head = await store.journalHead();
+    await takeNextPosition();
+    expect(await store.expunge(inbox.id)).toEqual([1]);
+    const entries = (await store.readJournal(head)).filter((e) => e.kind === 'message-expunge');
+    expect(entries.map((e) => e.uid)).toEqual([1]);
+  });
+
+  it('gives journal positions, UIDs and MODSEQs of one mailbox in the same order under concurrency', async () => {
+    const { inbox } = await newInbox();
+    const other = await MongoStore.open(uri);
+    try {
+      const head = await store.journalHead();
+      await Promise.all(
+        Array.from({ length: 24 }, (_, i) => (i % 2 ? store : other).append(inbox.id, raw(`m${i}`))),
+      );
+      const entries = (await store.readJournal(head)).filter((e) => e.kind === 'message-new');
+      expect(entries).toHaveLength(24);
+      const uids = entries.map((e) => e.uid!);
+      expect(uids).toEqual([...uids].sort((a, b) => a - b));
+      const modseqs = entries.map((e) => e.modseq!);
+      expect(modseqs).toEqual([...modseqs].sort((a, b) => a - b));
+    } finally {
+      await other.close();
+    }
   });
 
   it('refuses a database written by a newer schema', async () => {
@@ -339,8 +425,16 @@ describe('mongodb engine: database outage', () => {
         flags: ['\\Seen'],
       });
 
+      const follower = new JournalFollower(store);
+      await follower.start(60_000);
+      const seen: JournalEntry[] = [];
+      follower.subscribe(user.id, (entry) => seen.push(entry));
+
       await db.kill();
       const started = Date.now();
+      // Two reads at once while the database is down: the second waits for the first, both fail.
+      const failed = await Promise.allSettled([follower.catchUp(), follower.catchUp()]);
+      expect(failed.map((result) => result.status)).toEqual(['rejected', 'rejected']);
       await rejectsWith(store.append(inbox.id, raw('during the outage')), 'UNAVAILABLE');
       await rejectsWith(store.listMessages(inbox.id), 'UNAVAILABLE');
       expect(Date.now() - started).toBeLessThan(8000);
@@ -364,6 +458,10 @@ describe('mongodb engine: database outage', () => {
       );
       const after = await store.append(inbox.id, raw('after the outage'));
       expect(after.uid).toBeGreaterThan(before.uid);
+      // The failure is not kept: two reads at once succeed and deliver the new message.
+      await Promise.all([follower.catchUp(), follower.catchUp()]);
+      expect(seen.filter((e) => e.kind === 'message-new').map((e) => e.uid)).toContain(after.uid);
+      follower.stop();
       expect((await store.health()).ok).toBe(true);
     } finally {
       await store.close();

@@ -9,6 +9,7 @@
  */
 import { checkImportedMailbox, checkImportedMessage } from '../imports.ts';
 import { StoreError } from '../errors.ts';
+import { SEEN, hasFlag } from '../normalize.ts';
 import type { ImportedMailbox, ImportedMessage, Mailbox } from '../types.ts';
 import { addBlobReference, prepareBlob, releaseBlob } from './blobs.ts';
 import { requireSelectableMailbox, requireUser, toMailbox } from './docs.ts';
@@ -95,7 +96,10 @@ export async function importMessage(
   await adjustUsage(c, mailbox.user, size);
   await c.mailboxes.updateOne(
     { _id: mailboxId },
-    { $max: { uidNext: message.uid + 1, highestModseq: message.modseq } },
+    {
+      $max: { uidNext: message.uid + 1, highestModseq: message.modseq },
+      $inc: { messageCount: 1, unseenCount: hasFlag(message.flags, SEEN) ? 0 : 1, byteCount: size },
+    },
   );
   await addBlobReference(c, blob);
   const doc = messageDoc(
@@ -112,6 +116,10 @@ export async function importMessage(
   } catch (error) {
     await releaseBlob(c, blob.hash);
     await adjustUsage(c, mailbox.user, -size);
+    await c.mailboxes.updateOne(
+      { _id: mailboxId },
+      { $inc: { messageCount: -1, unseenCount: hasFlag(message.flags, SEEN) ? 0 : -1, byteCount: -size } },
+    );
     if (isDuplicateKey(error)) return 'exists';
     throw error;
   }

@@ -59,6 +59,9 @@ export function newMailboxDoc(
     uidNext: 1,
     highestModseq: 1,
     recentMark: 0,
+    messageCount: 0,
+    unseenCount: 0,
+    byteCount: 0,
   };
 }
 
@@ -125,6 +128,16 @@ export async function getMailbox(c: Collections, userId: number, path: string): 
 
 export async function mailboxCounts(c: Collections, mailboxId: number): Promise<MailboxCounts> {
   const mailbox = await requireMailbox(c, mailboxId);
+  if (mailbox.messageCount !== undefined) {
+    // The counters, and \Recent (the few messages above the mark) counted through {mailbox, uid}.
+    const recent = await c.messages.countDocuments({ mailbox: mailboxId, uid: { $gt: mailbox.recentMark } });
+    return {
+      messages: Math.max(0, mailbox.messageCount),
+      unseen: Math.max(0, mailbox.unseenCount ?? 0),
+      recent,
+      bytes: Math.max(0, mailbox.byteCount ?? 0),
+    };
+  }
   const [totals] = await c.messages
     .aggregate<MailboxCounts>([
       { $match: { mailbox: mailboxId } },

@@ -15,6 +15,7 @@
  * - An append that allocated a UID just before its mailbox was deleted (or made \Noselect) looks
  *   at the mailbox again after inserting and takes its message back (see mailboxes.ts).
  */
+import { randomUUID } from 'node:crypto';
 import { StoreError } from '../errors.ts';
 import {
   DELETED,
@@ -39,8 +40,16 @@ import type {
 } from '../types.ts';
 import { addBlobReference, addReferences, releaseBlob, type PreparedBlob } from './blobs.ts';
 import { backoff, requireMailbox, requireSelectableMailbox, toMessageSummary } from './docs.ts';
-import { writeJournal, type NewJournalEntry } from './journal.ts';
-import { isDuplicateKey, type Collections, type MailboxDoc, type MessageDoc } from './schema.ts';
+import { nextIds } from './counters.ts';
+import { isTemporaryFailure } from './errors.ts';
+import { insertJournalAt, releasePositions, type NewJournalEntry } from './journal.ts';
+import {
+  isDuplicateKey,
+  type Collections,
+  type MailboxDoc,
+  type MessageDoc,
+  type UserDoc,
+} from './schema.ts';
 
 const MAX_IMAP_UID = 0xffffffff;
 /** Optimistic updates (quota, flags) retried this often against concurrent writers. */
@@ -48,48 +57,244 @@ const MAX_ATTEMPTS = 100;
 /** Deletes sent at once when removing many messages. */
 const DELETE_PARALLELISM = 16;
 
-// --- counters ---
+// --- allocation and announcement (the visibility rule: journal.ts, types.ts) ---
 
-/** Reserves `count` consecutive UIDs and MODSEQs; returns the first of each and the mailbox before. */
-async function allocateUids(
-  c: Collections,
-  mailboxId: number,
-  count: number,
-): Promise<{ firstUid: number; firstModseq: number; mailbox: MailboxDoc }> {
-  const before = await c.mailboxes.findOneAndUpdate(
-    { _id: mailboxId, selectable: true },
-    { $inc: { uidNext: count, highestModseq: count } },
-    { returnDocument: 'before' },
-  );
-  if (!before) {
-    await requireSelectableMailbox(c, mailboxId);
-    throw new StoreError('NONEXISTENT', `no such mailbox ${mailboxId}`);
-  }
-  // IMAP UIDs are 32-bit: the mailbox is used up (the UIDs just taken stay unused).
-  if (before.uidNext + count - 1 > MAX_IMAP_UID) throw new StoreError('LIMIT', 'the mailbox ran out of UIDs');
-  return { firstUid: before.uidNext, firstModseq: before.highestModseq + 1, mailbox: before };
+interface Allocation {
+  firstUid: number;
+  firstModseq: number;
+  /** Journal position of the first MODSEQ; one position per MODSEQ. */
+  firstPosition: number;
+  changes: number;
+  /** The mailbox before the allocation. */
+  mailbox: MailboxDoc;
 }
 
-/** Reserves `count` MODSEQs of a mailbox; returns the first. */
-async function nextModseqs(c: Collections, mailboxId: number, count: number): Promise<number> {
-  const before = await c.mailboxes.findOneAndUpdate(
-    { _id: mailboxId },
-    { $inc: { highestModseq: count } },
-    { returnDocument: 'before', projection: { highestModseq: 1 } },
+/** What a set of messages adds to a mailbox's STATUS counters. */
+interface Counts {
+  messages: number;
+  unseen: number;
+  bytes: number;
+}
+
+const NO_COUNTS: Counts = { messages: 0, unseen: 0, bytes: 0 };
+
+function countsOf(docs: ReadonlyArray<Pick<MessageDoc, 'seen' | 'size'>>): Counts {
+  return {
+    messages: docs.length,
+    unseen: docs.filter((doc) => !doc.seen).length,
+    bytes: docs.reduce((total, doc) => total + doc.size, 0),
+  };
+}
+
+function counterIncrement(counts: Counts, sign: 1 | -1): Record<string, number> {
+  if (counts.messages === 0 && counts.unseen === 0 && counts.bytes === 0) return {};
+  return {
+    messageCount: sign * counts.messages,
+    unseenCount: sign * counts.unseen,
+    byteCount: sign * counts.bytes,
+  };
+}
+
+/** Takes messages out of the counters (removed, or counted at an allocation that was given up). */
+async function uncount(c: Collections, mailboxId: number, counts: Counts): Promise<void> {
+  const decrement = counterIncrement(counts, -1);
+  if (Object.keys(decrement).length > 0) await c.mailboxes.updateOne({ _id: mailboxId }, { $inc: decrement });
+}
+
+/** Moves messages between unseen and seen in the counters. */
+async function countSeenChange(c: Collections, mailboxId: number, unseenDelta: number): Promise<void> {
+  if (unseenDelta !== 0)
+    await c.mailboxes.updateOne({ _id: mailboxId }, { $inc: { unseenCount: unseenDelta } });
+}
+
+/**
+ * Takes `changes` journal positions, then, in one write of the mailbox document, `uids` UIDs and
+ * `changes` MODSEQs, recording the last position taken. The write is refused when the mailbox
+ * already recorded a later position (a writer that took its positions after ours allocated
+ * first): then ours are given back as no-ops and new ones taken. So per mailbox, positions, UIDs
+ * and MODSEQs grow together, and the journal gives a mailbox's changes in UID and MODSEQ order.
+ */
+async function allocate(
+  c: Collections,
+  mailboxId: number,
+  uids: number,
+  changes: number,
+  /** The new messages the UIDs are for, counted in the same write (STATUS counters). */
+  counts: Counts = NO_COUNTS,
+): Promise<Allocation> {
+  for (let attempt = 0; ; attempt++) {
+    const firstPosition = await nextIds(c, 'journal', changes);
+    const before = await c.mailboxes.findOneAndUpdate(
+      { _id: mailboxId, selectable: true, journalMark: { $not: { $gte: firstPosition } } },
+      {
+        $inc: { uidNext: uids, highestModseq: changes, ...counterIncrement(counts, 1) },
+        $set: { journalMark: firstPosition + changes - 1 },
+      },
+      { returnDocument: 'before' },
+    );
+    if (before) {
+      // IMAP UIDs are 32-bit: the mailbox is used up (the UIDs just taken stay unused).
+      if (before.uidNext + uids - 1 > MAX_IMAP_UID) {
+        await releasePositions(c, firstPosition, changes);
+        await uncount(c, mailboxId, counts);
+        throw new StoreError('LIMIT', 'the mailbox ran out of UIDs');
+      }
+      return {
+        firstUid: before.uidNext,
+        firstModseq: before.highestModseq + 1,
+        firstPosition,
+        changes,
+        mailbox: before,
+      };
+    }
+    await releasePositions(c, firstPosition, changes);
+    await requireSelectableMailbox(c, mailboxId); // gone or \Noselect: says so
+    if (attempt >= MAX_ATTEMPTS) throw new StoreError('UNAVAILABLE', 'mailbox too busy to allocate');
+    await backoff(attempt);
+  }
+}
+
+/**
+ * Journals the changes of an allocation, one entry (or null: nothing happened) per MODSEQ in
+ * order. Changes whose position a reader filled first are made again under new positions;
+ * returns the new UIDs of messages that had to move for it (old UID -> new UID).
+ */
+async function announce(
+  c: Collections,
+  allocation: Allocation,
+  entries: ReadonlyArray<NewJournalEntry | null>,
+  depth = 0,
+): Promise<Map<number, number>> {
+  const padded = [...entries];
+  while (padded.length < allocation.changes) padded.push(null);
+  const lost = await insertJournalAt(c, allocation.firstPosition, padded);
+  if (lost.length === 0) return new Map();
+  if (depth >= 5) throw new StoreError('UNAVAILABLE', 'journal positions kept being taken over');
+  return compensate(
+    c,
+    allocation.mailbox,
+    lost.map((index) => padded[index]!),
+    depth + 1,
   );
-  if (!before) throw new StoreError('NONEXISTENT', `no such mailbox ${mailboxId}`);
-  return before.highestModseq + 1;
+}
+
+/** Gives the positions of a failed write back as no-ops (best effort), then rethrows. */
+async function failAfter(c: Collections, allocation: Allocation, error: unknown): Promise<never> {
+  await releasePositions(c, allocation.firstPosition, allocation.changes);
+  throw error;
+}
+
+/**
+ * Makes again the changes whose journal positions were filled as no-ops (their writer stalled):
+ * new messages move to new UIDs (the old ones are expunged, as sessions that listed them meanwhile
+ * must learn), flag changes get a new MODSEQ, expunges are journaled again.
+ */
+async function compensate(
+  c: Collections,
+  mailbox: MailboxDoc,
+  lost: readonly NewJournalEntry[],
+  depth: number,
+): Promise<Map<number, number>> {
+  const moved = new Map<number, number>();
+  const newUids = lost.filter((entry) => entry.kind === 'message-new').map((entry) => entry.uid!);
+  const docs = await messageDocs(c, mailbox._id, newUids);
+  if (docs.length > 0) {
+    const allocation = await allocate(c, mailbox._id, docs.length, docs.length * 2);
+    const copies = docs.map((doc, i) => ({
+      ...doc,
+      uid: allocation.firstUid + i,
+      modseq: allocation.firstModseq + i,
+    }));
+    await c.messages
+      .insertMany(copies.map((doc) => ({ ...doc })))
+      .catch((e: unknown) => failAfter(c, allocation, e));
+    const removed = await Promise.all(
+      docs.map((doc) => c.messages.deleteOne({ mailbox: mailbox._id, uid: doc.uid })),
+    );
+    const entries: Array<NewJournalEntry | null> = [];
+    const expunges: Array<NewJournalEntry | null> = [];
+    for (const [i, doc] of docs.entries()) {
+      if (removed[i]!.deletedCount !== 1) {
+        // Expunged meanwhile by a session that listed it: the copy must not bring it back.
+        await c.messages.deleteOne({ mailbox: mailbox._id, uid: copies[i]!.uid });
+        entries.push(null);
+        expunges.push(null);
+        continue;
+      }
+      moved.set(doc.uid, copies[i]!.uid);
+      entries.push(newEntry(mailbox, copies[i]!));
+      expunges.push(expungeEntry(mailbox, doc.uid, allocation.firstModseq + docs.length + i));
+    }
+    for (const [from, to] of await announce(c, allocation, [...entries, ...expunges], depth)) {
+      for (const [old, current] of moved) if (current === from) moved.set(old, to);
+    }
+  }
+  const flagChanges = lost.filter((entry) => entry.kind === 'message-flags');
+  if (flagChanges.length > 0) {
+    const allocation = await allocate(c, mailbox._id, 0, flagChanges.length);
+    const entries = await Promise.all(
+      flagChanges.map(async (entry, i) => {
+        const modseq = allocation.firstModseq + i;
+        // Only while nobody changed the message since: a later change carries the flags itself.
+        const result = await c.messages.updateOne(
+          { mailbox: mailbox._id, uid: entry.uid!, modseq: entry.modseq! },
+          { $set: { modseq } },
+        );
+        return result.matchedCount === 1 ? { ...entry, modseq } : null;
+      }),
+    );
+    await announce(c, allocation, entries, depth);
+  }
+  const expunged = lost.filter((entry) => entry.kind === 'message-expunge');
+  if (expunged.length > 0) {
+    const allocation = await allocate(c, mailbox._id, 0, expunged.length);
+    await announce(
+      c,
+      allocation,
+      expunged.map((entry, i) => expungeEntry(mailbox, entry.uid!, allocation.firstModseq + i)),
+      depth,
+    );
+  }
+  return moved;
+}
+
+function newEntry(mailbox: Pick<MailboxDoc, '_id' | 'user'>, doc: MessageDoc): NewJournalEntry {
+  return {
+    userId: mailbox.user,
+    mailboxId: mailbox._id,
+    kind: 'message-new',
+    uid: doc.uid,
+    modseq: doc.modseq,
+    flags: doc.flags,
+  };
+}
+
+function expungeEntry(
+  mailbox: Pick<MailboxDoc, '_id' | 'user'>,
+  uid: number,
+  modseq: number,
+): NewJournalEntry {
+  return { userId: mailbox.user, mailboxId: mailbox._id, kind: 'message-expunge', uid, modseq };
 }
 
 // --- quota ---
 
 /** Counts `bytes` against the user's quota (OVERQUOTA when it would be exceeded). */
-export async function chargeQuota(c: Collections, userId: number, bytes: number): Promise<void> {
+export async function chargeQuota(
+  c: Collections,
+  userId: number,
+  bytes: number,
+  /** The user as just read (a delivery has it): saves the first read; the update checks anyway. */
+  known?: Pick<UserDoc, 'username' | 'quotaBytes' | 'usedBytes'>,
+): Promise<void> {
   for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
-    const user = await c.users.findOne(
-      { _id: userId },
-      { projection: { username: 1, quotaBytes: 1, usedBytes: 1 } },
-    );
+    const user =
+      attempt === 0 && known
+        ? known
+        : await c.users.findOne(
+            { _id: userId },
+            { projection: { username: 1, quotaBytes: 1, usedBytes: 1 } },
+          );
     if (!user) throw new StoreError('NONEXISTENT', `no such user ${userId}`);
     if (bytes <= 0) return;
     const quota = user.quotaBytes;
@@ -216,6 +421,7 @@ async function removeDocs(
   for (const doc of removed) byBlob.set(doc.blob, (byBlob.get(doc.blob) ?? 0) + 1);
   for (const [hash, count] of byBlob) await releaseBlob(c, hash, count);
   await adjustUsage(c, mailbox.user, -removed.reduce((total, doc) => total + doc.size, 0));
+  await uncount(c, mailbox._id, countsOf(removed));
   return removed;
 }
 
@@ -231,12 +437,17 @@ export async function appendMessage(
   c: Collections,
   mailboxId: number,
   input: AppendInput,
+  /** Where appends not settled before answering go, to be settled once the database is back. */
+  unsettled?: Set<UnsettledAppend>,
+  /** The mailbox and its user as a delivery just read them: fewer round trips. */
+  known?: { mailbox: MailboxDoc; user: Pick<UserDoc, 'username' | 'quotaBytes' | 'usedBytes'> },
 ): Promise<AppendResult> {
-  const mailbox = await requireSelectableMailbox(c, mailboxId);
+  // A mailbox deleted or made \Noselect since it was read is caught by allocate and takeBackIfGone.
+  const mailbox = known?.mailbox.selectable ? known.mailbox : await requireSelectableMailbox(c, mailboxId);
   const size = input.blob.raw.length;
   // Quota and body reference are independent: both at once, each undone if the other fails.
   const [quota, body] = await Promise.allSettled([
-    chargeQuota(c, mailbox.user, size),
+    chargeQuota(c, mailbox.user, size, known?.user),
     addBlobReference(c, input.blob),
   ]);
   if (quota.status === 'rejected' || body.status === 'rejected') {
@@ -244,35 +455,120 @@ export async function appendMessage(
     await undoCharges(c, mailbox.user, charged, body.status === 'fulfilled' ? [input.blob.hash] : []);
     throw quota.status === 'rejected' ? quota.reason : (body as PromiseRejectedResult).reason;
   }
-  let inserted = false;
+  let sent = false;
+  let allocation: Allocation | null = null;
+  const delivery = randomUUID();
   try {
     for (let attempt = 0; ; attempt++) {
-      const {
-        firstUid: uid,
-        firstModseq: modseq,
-        mailbox: allocatedFrom,
-      } = await allocateUids(c, mailboxId, 1);
-      const doc = messageDoc(mailboxId, uid, modseq, input.flags, input.internalDate, size, input.blob.hash);
+      allocation = await allocate(c, mailboxId, 1, 1, countsOf([{ seen: hasFlag(input.flags, SEEN), size }]));
+      const doc: MessageDoc = {
+        ...messageDoc(
+          mailboxId,
+          allocation.firstUid,
+          allocation.firstModseq,
+          input.flags,
+          input.internalDate,
+          size,
+          input.blob.hash,
+        ),
+        delivery,
+      };
       try {
+        sent = true;
         await c.messages.insertOne({ ...doc });
       } catch (error) {
         // Only an import placing a UID it was given can collide; take the next UID.
-        if (isDuplicateKey(error) && attempt < 10) continue;
+        if (isDuplicateKey(error) && attempt < 10) {
+          sent = false;
+          await releasePositions(c, allocation.firstPosition, 1);
+          await uncount(c, mailboxId, countsOf([doc]));
+          continue;
+        }
         throw error;
       }
-      inserted = true;
-      await Promise.all([
+      const [moved] = await Promise.all([
+        announce(c, allocation, [newEntry(allocation.mailbox, doc)]),
         rememberKeywords(c, mailboxId, input.flags),
-        writeJournal(c, [
-          { userId: mailbox.user, mailboxId, kind: 'message-new', uid, modseq, flags: input.flags },
-        ]),
-        takeBackIfGone(c, allocatedFrom, [doc]),
       ]);
-      return { uid, modseq, uidValidity: allocatedFrom.uidValidity, mailboxId: String(mailboxId) };
+      const uid = moved.get(doc.uid) ?? doc.uid;
+      await takeBackIfGone(c, allocation.mailbox, [{ ...doc, uid }]);
+      return {
+        uid,
+        modseq: allocation.firstModseq,
+        uidValidity: allocation.mailbox.uidValidity,
+        mailboxId: String(mailboxId),
+      };
     }
   } catch (error) {
-    if (!inserted) await undoCharges(c, mailbox.user, size, [input.blob.hash]);
+    if (!sent) {
+      if (allocation) {
+        await releasePositions(c, allocation.firstPosition, allocation.changes);
+        await uncount(c, mailboxId, countsOf([{ seen: hasFlag(input.flags, SEEN), size }])).catch(
+          () => undefined,
+        );
+      }
+      await undoCharges(c, mailbox.user, size, [input.blob.hash]);
+    } else if (isTemporaryFailure(error) && allocation) {
+      // The message may or may not be stored, announced or not: the client is about to hear
+      // "try again later", so whatever got stored is withdrawn (no duplicate after the retry,
+      // no message nobody was told of). If the database stays away, later.
+      const pending = {
+        c,
+        allocation,
+        counts: countsOf([{ seen: hasFlag(input.flags, SEEN), size }]),
+        delivery,
+        userId: mailbox.user,
+        size,
+        blob: input.blob.hash,
+      };
+      if (!(await withdrawAppend(pending, WITHDRAW_WAIT_MS))) unsettled?.add(pending);
+    }
     throw error;
+  }
+}
+
+/** How long a failed append waits for the database to settle what it stored, before answering. */
+const WITHDRAW_WAIT_MS = 5000;
+
+/** An append that failed after its insert was sent: whatever of it got stored must go. */
+export interface UnsettledAppend {
+  c: Collections;
+  allocation: Allocation;
+  /** What the allocation counted, to uncount when the message never got stored. */
+  counts: Counts;
+  delivery: string;
+  userId: number;
+  size: number;
+  blob: string;
+}
+
+/**
+ * Removes what an append whose outcome is unknown stored: its message (found by its delivery id,
+ * under its UID or a later one it was moved to), journaling the expunge, or else its charges.
+ * True when settled; false when the database stayed unreachable for `waitMs`.
+ */
+export async function withdrawAppend(append: UnsettledAppend, waitMs: number): Promise<boolean> {
+  const { c, allocation } = append;
+  const deadline = Date.now() + waitMs;
+  for (let attempt = 0; ; attempt++) {
+    try {
+      const found = await c.messages.findOne(
+        { mailbox: allocation.mailbox._id, uid: { $gte: allocation.firstUid }, delivery: append.delivery },
+        { projection: { _id: 0 } },
+      );
+      if (found) {
+        await removeAndAnnounce(c, allocation.mailbox, [found], {});
+      } else {
+        await releaseBlob(c, append.blob);
+        await adjustUsage(c, append.userId, -append.size);
+        await uncount(c, allocation.mailbox._id, append.counts);
+      }
+      await releasePositions(c, allocation.firstPosition, allocation.changes);
+      return true;
+    } catch (error) {
+      if (!isTemporaryFailure(error) || Date.now() >= deadline) return false;
+      await backoff(attempt + 10);
+    }
   }
 }
 
@@ -356,7 +652,8 @@ export async function storeFlags(
       if (!sameFlags(doc.flags, next)) changes.push({ doc, flags: next });
     }
     if (changes.length === 0) break;
-    const first = await nextModseqs(c, mailboxId, changes.length);
+    const allocation = await allocate(c, mailboxId, 0, changes.length);
+    const first = allocation.firstModseq;
     const results = await Promise.all(
       changes.map(({ doc, flags: next }, i) =>
         c.messages.updateOne(
@@ -371,29 +668,36 @@ export async function storeFlags(
           },
         ),
       ),
-    );
+    ).catch((error: unknown) => failAfter(c, allocation, error));
     const done: FlagUpdate[] = [];
     const lost: number[] = [];
+    let unseenDelta = 0;
     changes.forEach(({ doc, flags: next }, i) => {
-      if (results[i]!.matchedCount === 1) done.push({ uid: doc.uid, modseq: first + i, flags: next });
-      else lost.push(doc.uid);
+      if (results[i]!.matchedCount !== 1) return void lost.push(doc.uid);
+      done.push({ uid: doc.uid, modseq: first + i, flags: next });
+      unseenDelta += (doc.seen ? 0 : -1) + (hasFlag(next, SEEN) ? 0 : 1);
     });
-    await rememberKeywords(
-      c,
-      mailboxId,
-      done.flatMap((update) => update.flags),
+    const entries = changes.map(({ doc }, i): NewJournalEntry | null =>
+      results[i]!.matchedCount === 1
+        ? {
+            userId: mailbox.user,
+            mailboxId,
+            kind: 'message-flags',
+            uid: doc.uid,
+            modseq: first + i,
+            flags: changes[i]!.flags,
+          }
+        : null,
     );
-    await writeJournal(
-      c,
-      done.map((update) => ({
-        userId: mailbox.user,
+    await Promise.all([
+      rememberKeywords(
+        c,
         mailboxId,
-        kind: 'message-flags' as const,
-        uid: update.uid,
-        modseq: update.modseq,
-        flags: update.flags,
-      })),
-    );
+        done.flatMap((update) => update.flags),
+      ),
+      announce(c, allocation, entries),
+      countSeenChange(c, mailboxId, unseenDelta),
+    ]);
     updated.push(...done);
     if (lost.length === 0) break;
     // Another writer changed these first: look again (expunged ones drop out).
@@ -423,7 +727,7 @@ export async function transferMessages(
   let charged = 0;
   const referenced: string[] = [];
   let inserted: MessageDoc[] = [];
-  let allocatedFrom: MailboxDoc;
+  let allocation: Allocation | null = null;
   try {
     if (!move || otherUser) {
       const bytes = rows.reduce((total, row) => total + row.size, 0);
@@ -445,48 +749,43 @@ export async function transferMessages(
       await undoCharges(c, target.user, charged, []);
       return { uidValidity: target.uidValidity, uidMap: [] };
     }
-    const allocation = await allocateUids(c, target._id, rows.length);
-    allocatedFrom = allocation.mailbox;
+    allocation = await allocate(c, target._id, rows.length, rows.length, countsOf(rows));
+    const { firstUid, firstModseq } = allocation;
     inserted = rows.map((row, i) =>
-      messageDoc(
-        target._id,
-        allocation.firstUid + i,
-        allocation.firstModseq + i,
-        row.flags,
-        row.internalDate,
-        row.size,
-        row.blob,
-      ),
+      messageDoc(target._id, firstUid + i, firstModseq + i, row.flags, row.internalDate, row.size, row.blob),
     );
     await c.messages.insertMany(
       inserted.map((doc) => ({ ...doc })),
       { ordered: true },
     );
   } catch (error) {
+    if (allocation) await releasePositions(c, allocation.firstPosition, allocation.changes);
+    // An insert that failed part-way may have stored some: they stay charged and counted.
     if (inserted.length === 0) await undoCharges(c, target.user, charged, referenced);
     throw error;
   }
-  await rememberKeywords(
-    c,
-    target._id,
-    inserted.flatMap((doc) => doc.flags),
-  );
-  await writeJournal(
-    c,
-    inserted.map((doc) => ({
-      userId: target.user,
-      mailboxId: target._id,
-      kind: 'message-new' as const,
-      uid: doc.uid,
-      modseq: doc.modseq,
-      flags: doc.flags,
-    })),
-  );
+  const [moved] = await Promise.all([
+    announce(
+      c,
+      allocation,
+      inserted.map((doc) => newEntry(allocation.mailbox, doc)),
+    ),
+    rememberKeywords(
+      c,
+      target._id,
+      inserted.flatMap((doc) => doc.flags),
+    ),
+  ]);
+  const finalUids = inserted.map((doc) => moved.get(doc.uid) ?? doc.uid);
   if (move) await expungeMoved(c, source, target, rows);
-  await takeBackIfGone(c, allocatedFrom, inserted);
+  await takeBackIfGone(
+    c,
+    allocation.mailbox,
+    inserted.map((doc, i) => ({ ...doc, uid: finalUids[i]! })),
+  );
   return {
-    uidValidity: allocatedFrom.uidValidity,
-    uidMap: rows.map((row, i) => [row.uid, inserted[i]!.uid]),
+    uidValidity: allocation.mailbox.uidValidity,
+    uidMap: rows.map((row, i) => [row.uid, finalUids[i]!]),
   };
 }
 
@@ -501,36 +800,52 @@ async function expungeMoved(
   target: MailboxDoc,
   rows: readonly MessageDoc[],
 ): Promise<void> {
-  const removed: MessageDoc[] = [];
-  const lost: MessageDoc[] = [];
+  const allocation = await allocate(c, source._id, 0, rows.length);
   const results = await Promise.all(
     rows.map((row) => c.messages.deleteOne({ mailbox: source._id, uid: row.uid })),
-  );
+  ).catch((error: unknown) => failAfter(c, allocation, error));
+  const removed: MessageDoc[] = [];
+  const lost: MessageDoc[] = [];
   rows.forEach((row, i) => (results[i]!.deletedCount === 1 ? removed : lost).push(row));
+  await announce(
+    c,
+    allocation,
+    rows.map((row, i) =>
+      results[i]!.deletedCount === 1 ? expungeEntry(source, row.uid, allocation.firstModseq + i) : null,
+    ),
+  );
+  await uncount(c, source._id, countsOf(removed));
   for (const row of lost) await addReferences(c, row.blob, 1);
   const lostBytes = lost.reduce((total, row) => total + row.size, 0);
   const removedBytes = removed.reduce((total, row) => total + row.size, 0);
   if (source.user === target.user) await adjustUsage(c, target.user, lostBytes);
   else await adjustUsage(c, source.user, -removedBytes);
-  await journalExpunges(
-    c,
-    source,
-    removed.map((row) => row.uid),
-  );
 }
 
-/** Gives each expunged UID a fresh MODSEQ and journals it. */
-async function journalExpunges(c: Collections, mailbox: MailboxDoc, uids: readonly number[]): Promise<void> {
-  if (uids.length === 0) return;
-  const first = await nextModseqs(c, mailbox._id, uids.length);
-  const entries: NewJournalEntry[] = uids.map((uid, i) => ({
-    userId: mailbox.user,
-    mailboxId: mailbox._id,
-    kind: 'message-expunge',
-    uid,
-    modseq: first + i,
-  }));
-  await writeJournal(c, entries);
+/**
+ * Removes `candidates` (only those still \Deleted with `condition`), each under a MODSEQ and
+ * journal position taken before, and journals the removals; returns the UIDs removed.
+ */
+async function removeAndAnnounce(
+  c: Collections,
+  mailbox: MailboxDoc,
+  candidates: readonly MessageDoc[],
+  condition: { deleted?: true },
+): Promise<number[]> {
+  if (candidates.length === 0) return [];
+  const allocation = await allocate(c, mailbox._id, 0, candidates.length);
+  const removed = await removeDocs(c, mailbox, candidates, condition).catch((error: unknown) =>
+    failAfter(c, allocation, error),
+  );
+  const gone = new Set(removed.map((doc) => doc.uid));
+  await announce(
+    c,
+    allocation,
+    candidates.map((doc, i) =>
+      gone.has(doc.uid) ? expungeEntry(mailbox, doc.uid, allocation.firstModseq + i) : null,
+    ),
+  );
+  return candidates.filter((doc) => gone.has(doc.uid)).map((doc) => doc.uid);
 }
 
 export async function copyMessages(
@@ -561,13 +876,7 @@ export async function expunge(
           .toArray()
       : (await messageDocs(c, mailboxId, uids)).filter((doc) => doc.deleted);
   // Still \Deleted at the moment of removal: a concurrent STORE -FLAGS \Deleted wins.
-  const removed = await removeDocs(c, mailbox, candidates, { deleted: true });
-  await journalExpunges(
-    c,
-    mailbox,
-    removed.map((doc) => doc.uid),
-  );
-  return removed.map((doc) => doc.uid);
+  return removeAndAnnounce(c, mailbox, candidates, { deleted: true });
 }
 
 export async function deleteMessages(
@@ -576,13 +885,7 @@ export async function deleteMessages(
   uids: readonly number[],
 ): Promise<number[]> {
   const mailbox = await requireSelectableMailbox(c, mailboxId);
-  const removed = await removeDocs(c, mailbox, await messageDocs(c, mailboxId, uids), {});
-  await journalExpunges(
-    c,
-    mailbox,
-    removed.map((doc) => doc.uid),
-  );
-  return removed.map((doc) => doc.uid);
+  return removeAndAnnounce(c, mailbox, await messageDocs(c, mailboxId, uids), {});
 }
 
 /**

@@ -68,6 +68,19 @@ export interface MailboxDoc {
   highestModseq: number;
   /** Highest UID already claimed as \Recent by a session. */
   recentMark: number;
+  /**
+   * Journal position of the latest UID/MODSEQ allocation (messages.ts `allocate`); an allocation
+   * with a lower position is refused, so positions and MODSEQs grow together. Absent: none yet.
+   */
+  journalMark?: number;
+  /**
+   * Per-mailbox counters for STATUS and EXAMINE (no scan of the messages): counted when UIDs are
+   * allocated for new messages, uncounted by whoever removes a message or gives an allocation
+   * up. Absent on mailboxes made before them: those are counted by aggregation.
+   */
+  messageCount?: number;
+  unseenCount?: number;
+  byteCount?: number;
 }
 
 export interface MessageDoc {
@@ -81,6 +94,11 @@ export interface MessageDoc {
   size: number;
   /** SHA-256 of the body (the blobs _id). */
   blob: string;
+  /**
+   * Random id of the append that wrote it: when the outcome of that write is unknown (the
+   * database went away mid-call), this finds the message to settle it (messages.ts).
+   */
+  delivery?: string;
 }
 
 export interface KeywordDoc {
@@ -214,6 +232,8 @@ export const INDEXES: ReadonlyArray<{
   { collection: 'mailboxes', key: { user: 1, path: 1 }, unique: true },
   { collection: 'messages', key: { mailbox: 1, uid: 1 }, unique: true },
   { collection: 'messages', key: { mailbox: 1, modseq: 1 } },
+  // EXPUNGE finds the \Deleted messages, STATUS the unseen ones, without scanning the mailbox.
+  { collection: 'messages', key: { mailbox: 1, deleted: 1 } },
   { collection: 'keywords', key: { mailbox: 1, key: 1 }, unique: true },
   { collection: 'chunks', key: { blob: 1, gen: 1, n: 1 }, unique: true },
   { collection: 'journal', key: { at: 1 } },
@@ -239,6 +259,7 @@ export async function ensureSchema(collections: Collections): Promise<void> {
   for (const index of INDEXES) {
     await collections[index.collection].createIndex(index.key, index.unique ? { unique: true } : {});
   }
+  await countOlderMailboxes(collections);
   for (const name of COUNTERS) {
     await collections.counters
       .updateOne({ _id: name }, { $setOnInsert: { seq: 0 } }, { upsert: true })
@@ -256,4 +277,40 @@ export function isDuplicateKey(error: unknown): boolean {
 function ignoreDuplicate(error: unknown): null {
   if (isDuplicateKey(error)) return null;
   throw error;
+}
+
+/**
+ * Gives mailboxes made before the STATUS counters their counters, from one aggregation each.
+ * Runs when a store opens; servers of an older version writing meanwhile would not keep them (stop
+ * them all before upgrading).
+ */
+async function countOlderMailboxes(collections: Collections): Promise<void> {
+  const uncounted = await collections.mailboxes
+    .find({ messageCount: { $exists: false } }, { projection: { _id: 1 } })
+    .toArray();
+  for (const { _id } of uncounted) {
+    const [totals] = await collections.messages
+      .aggregate<{ messages: number; unseen: number; bytes: number }>([
+        { $match: { mailbox: _id } },
+        {
+          $group: {
+            _id: null,
+            messages: { $sum: 1 },
+            unseen: { $sum: { $cond: ['$seen', 0, 1] } },
+            bytes: { $sum: '$size' },
+          },
+        },
+      ])
+      .toArray();
+    await collections.mailboxes.updateOne(
+      { _id, messageCount: { $exists: false } },
+      {
+        $set: {
+          messageCount: totals?.messages ?? 0,
+          unseenCount: totals?.unseen ?? 0,
+          byteCount: totals?.bytes ?? 0,
+        },
+      },
+    );
+  }
 }

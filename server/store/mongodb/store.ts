@@ -16,7 +16,8 @@
  * says how it stays consistent with single-document atomic updates. Change streams are not used:
  * the journal works on every deployment, the test stand-in included.
  */
-import { MongoClient, type MongoClientOptions } from 'mongodb';
+import { withCrlfLineEnds } from '../../mime/line-ends.ts';
+import { MongoClient, type CommandStartedEvent, type MongoClientOptions } from 'mongodb';
 import type { MimeIndex } from '../../mime/types.ts';
 import { StoreError } from '../errors.ts';
 import { checkLease } from '../leases.ts';
@@ -71,6 +72,8 @@ import type { NewOutboundMessage, OutboundMessage, OutboundResult } from '../out
 export const DEFAULT_DATABASE = 'mallard';
 /** How long a call waits for a reachable server before failing with UNAVAILABLE. */
 export const SERVER_SELECTION_TIMEOUT_MS = 3000;
+/** How often appends left unsettled by an outage are tried again. */
+const SETTLE_EVERY_MS = 1000;
 /** How long a connection may stay silent during an operation before it counts as broken. */
 export const SOCKET_TIMEOUT_MS = 30_000;
 
@@ -100,6 +103,9 @@ export class MongoStore implements Store {
   private readonly client: MongoClient;
   private readonly collections: Collections;
   private readonly gaps = new journal.GapTracker();
+  /** Appends that failed with their outcome unknown and still to be withdrawn (messages.ts). */
+  private readonly unsettled = new Set<messages.UnsettledAppend>();
+  private settler: NodeJS.Timeout | null = null;
   private closed = false;
 
   private constructor(client: MongoClient, databaseName: string, location: string) {
@@ -126,6 +132,8 @@ export class MongoStore implements Store {
       // Bodies come back as Buffers, undefined fields are left out rather than stored as null.
       promoteBuffers: true,
       ignoreUndefined: true,
+      // Command events for onCommand (cost measurements); emitted only to listeners there are.
+      monitorCommands: true,
     };
     let client: MongoClient;
     try {
@@ -287,21 +295,57 @@ export class MongoStore implements Store {
   // --- messages ---
 
   append(mailboxId: Id, raw: Buffer, options: AppendOptions = {}): Promise<AppendResult> {
-    return this.call((c) =>
-      messages.appendMessage(c, requireId(mailboxId, 'mailbox'), appendInput(raw, options)),
+    return this.settling(
+      this.call((c) =>
+        messages.appendMessage(c, requireId(mailboxId, 'mailbox'), appendInput(raw, options), this.unsettled),
+      ),
     );
   }
 
-  deliver(recipient: string, raw: Buffer, options: AppendOptions = {}): Promise<DeliveryResult> {
-    return this.call(async (c) => {
-      const input = appendInput(raw, options);
-      const user = await accounts.resolveRecipient(c, recipient);
-      if (!user) throw new StoreError('NONEXISTENT', `no recipient ${recipient}`);
-      if (user.disabled) throw new StoreError('CANNOT', `user ${user.username} is disabled`);
-      const inbox = await mailboxes.mailboxByPath(c, Number(user.id), 'INBOX');
-      if (!inbox) throw new StoreError('NONEXISTENT', `user ${user.username} has no INBOX`);
-      return { ...(await messages.appendMessage(c, inbox._id, input)), userId: user.id };
+  /**
+   * Starts settling, once a second until done, the appends that failed while the database was
+   * away and could not be withdrawn before their client was answered.
+   */
+  private settling<T>(operation: Promise<T>): Promise<T> {
+    return operation.finally(() => {
+      if (this.unsettled.size === 0 || this.settler || this.closed) return;
+      this.settler = setInterval(() => void this.settle(), SETTLE_EVERY_MS);
+      this.settler.unref();
     });
+  }
+
+  private async settle(): Promise<void> {
+    for (const append of [...this.unsettled]) {
+      if (await messages.withdrawAppend(append, 0)) this.unsettled.delete(append);
+    }
+    if (this.unsettled.size === 0 && this.settler) {
+      clearInterval(this.settler);
+      this.settler = null;
+    }
+  }
+
+  /** Appends whose outcome is still unknown (tests, health). */
+  get unsettledAppends(): number {
+    return this.unsettled.size;
+  }
+
+  deliver(recipient: string, raw: Buffer, options: AppendOptions = {}): Promise<DeliveryResult> {
+    return this.settling(
+      this.call(async (c) => {
+        const input = appendInput(raw, options);
+        const user = await accounts.resolveRecipient(c, recipient);
+        if (!user) throw new StoreError('NONEXISTENT', `no recipient ${recipient}`);
+        if (user.disabled) throw new StoreError('CANNOT', `user ${user.username} is disabled`);
+        const inbox = await mailboxes.mailboxByPath(c, Number(user.id), 'INBOX');
+        if (!inbox) throw new StoreError('NONEXISTENT', `user ${user.username} has no INBOX`);
+        const known = {
+          mailbox: inbox,
+          user: { username: user.username, quotaBytes: user.quotaBytes, usedBytes: user.usedBytes },
+        };
+        const result = await messages.appendMessage(c, inbox._id, input, this.unsettled, known);
+        return { ...result, userId: user.id };
+      }),
+    );
   }
 
   listMessages(
@@ -326,6 +370,21 @@ export class MongoStore implements Store {
 
   readMimeIndex(blobId: string): Promise<MimeIndex> {
     return this.call((c) => blobs.readMimeIndex(c, blobId));
+  }
+
+  readMimeIndexes(blobIds: readonly string[]): Promise<Map<string, MimeIndex>> {
+    return this.call((c) => blobs.readMimeIndexes(c, blobIds));
+  }
+
+  /**
+   * Calls `listener` with the name of every command the driver sends from now on (its command
+   * monitoring): round trips are the machine-independent cost measure of the tests and the bench.
+   * Returns the function that stops listening.
+   */
+  onCommand(listener: (commandName: string) => void): () => void {
+    const handler = (event: CommandStartedEvent) => listener(event.commandName);
+    this.client.on('commandStarted', handler);
+    return () => void this.client.off('commandStarted', handler);
   }
 
   storeFlags(
@@ -568,6 +627,7 @@ export class MongoStore implements Store {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    if (this.settler) clearInterval(this.settler);
     await this.client.close();
   }
 }
@@ -582,7 +642,9 @@ function appendInput(raw: Buffer, options: AppendOptions): messages.AppendInput 
   if (!(internalDate instanceof Date) || Number.isNaN(internalDate.getTime())) {
     throw new StoreError('INVALID', 'invalid internal date');
   }
-  return { blob: blobs.prepareBlob(raw), flags: normalizeFlags(options.flags), internalDate };
+  // New mail is stored with CRLF line ends (mime/line-ends.ts); imports keep their bytes.
+  const blob = blobs.prepareBlob(withCrlfLineEnds(raw));
+  return { blob, flags: normalizeFlags(options.flags), internalDate };
 }
 
 /** The database named in the URI's path, or DEFAULT_DATABASE. */
@@ -630,6 +692,26 @@ async function checkIntegrity(c: Collections, allowLeaks: boolean): Promise<stri
     const actual = used.get(user._id) ?? 0;
     if (user.usedBytes < actual || (user.usedBytes > actual && !allowLeaks)) {
       problems.push(`user ${user._id}: usedBytes ${user.usedBytes}, messages ${used.get(user._id) ?? 0}`);
+    }
+  }
+  const counted = new Map<number, { messages: number; unseen: number; bytes: number }>();
+  for (const doc of await c.messages
+    .find({}, { projection: { _id: 0, mailbox: 1, seen: 1, size: 1 } })
+    .toArray()) {
+    const totals = counted.get(doc.mailbox) ?? { messages: 0, unseen: 0, bytes: 0 };
+    totals.messages++;
+    if (!doc.seen) totals.unseen++;
+    totals.bytes += doc.size;
+    counted.set(doc.mailbox, totals);
+  }
+  for (const mailbox of allMailboxes) {
+    if (mailbox.messageCount === undefined) continue;
+    const actual = counted.get(mailbox._id) ?? { messages: 0, unseen: 0, bytes: 0 };
+    const kept = { messages: mailbox.messageCount, unseen: mailbox.unseenCount, bytes: mailbox.byteCount };
+    if (JSON.stringify(kept) !== JSON.stringify(actual)) {
+      problems.push(
+        `mailbox ${mailbox.path}: counters ${JSON.stringify(kept)}, messages ${JSON.stringify(actual)}`,
+      );
     }
   }
   for (const [mailboxId, top] of highest) {

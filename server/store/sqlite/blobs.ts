@@ -4,7 +4,6 @@
  */
 import { createHash } from 'node:crypto';
 import { indexMessage } from '../../mime/index.ts';
-import { withCrlfLineEnds } from '../../mime/line-ends.ts';
 import type { MimeIndex } from '../../mime/types.ts';
 import { StoreError } from '../errors.ts';
 import type { Sql } from './database.ts';
@@ -38,12 +37,10 @@ export function blobExists(sql: Sql, hash: string): boolean {
 }
 
 /**
- * Hashes the body (bare LF line ends made CRLF, see mime/line-ends.ts) and indexes it when the
- * blob is not stored yet. Runs outside the write
+ * Hashes the body and indexes it when the blob is not stored yet. Runs outside the write
  * transaction, so the (comparatively slow) parsing does not hold the database lock.
  */
-export function prepareBlob(sql: Sql, message: Buffer): PreparedBlob {
-  const raw = withCrlfLineEnds(message);
+export function prepareBlob(sql: Sql, raw: Buffer): PreparedBlob {
   const hash = sha256Hex(raw);
   return { hash, raw, indexJson: blobExists(sql, hash) ? undefined : indexJsonOf(raw) };
 }

@@ -241,8 +241,25 @@ export function listSubscriptions(sql: Sql, userId: number): string[] {
     .map((row) => row.path);
 }
 
+/**
+ * What claimRecent returns when nothing arrived since the last claim (the usual SELECT), read
+ * without writing; null when there is something to claim. Claiming nothing would change nothing, so
+ * answering from this read is the same as the claim (it simply happened before any later append),
+ * and spares a write transaction and its fsync.
+ */
+export function unchangedRecentClaim(
+  sql: Sql,
+  mailboxId: number,
+): { previous: number; current: number } | null {
+  const mailbox = requireMailboxRow(sql, mailboxId);
+  const current = mailbox.uid_next - 1;
+  return mailbox.recent_mark === current ? { previous: current, current } : null;
+}
+
 /** Moves the \Recent mark to UIDNEXT-1 and returns the old and new marks, in one transaction. */
 export function claimRecent(sql: Sql, mailboxId: number): { previous: number; current: number } {
+  const unchanged = unchangedRecentClaim(sql, mailboxId);
+  if (unchanged) return unchanged;
   return sql.write(() => {
     const mailbox = requireMailboxRow(sql, mailboxId);
     const current = mailbox.uid_next - 1;

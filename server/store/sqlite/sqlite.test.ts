@@ -9,6 +9,7 @@ import type { Store } from '../types.ts';
 import { DATABASE_FILE } from './database.ts';
 import { MIGRATIONS, SCHEMA_VERSION } from './schema.ts';
 import { SqliteStore } from './store.ts';
+import { ThreadedSqliteStore } from './thread.ts';
 
 function tempDir(): string {
   return fs.mkdtempSync(path.join(os.tmpdir(), 'mallard-store-'));
@@ -19,49 +20,65 @@ function removeDir(dir: string): void {
 }
 
 /** Closes the store after checking that its bookkeeping still adds up. */
-async function closeChecked(store: SqliteStore): Promise<void> {
+async function closeChecked(store: SqliteStore | ThreadedSqliteStore): Promise<void> {
   const problems = await store.checkIntegrity();
   await store.close();
   expect(problems).toEqual([]);
 }
 
-storeContractSuite('sqlite', async () => {
-  const dir = tempDir();
-  const store = await SqliteStore.open(dir);
-  return {
-    store,
-    async cleanup() {
-      try {
-        await closeChecked(store);
-      } finally {
-        removeDir(dir);
-      }
-    },
-  };
-});
+/** The two ways to run the engine: on the caller's thread (CLI) and on its own thread (the server). */
+const VARIANTS = [
+  {
+    name: 'sqlite',
+    open: (dir: string) => SqliteStore.open(dir),
+    workerScript: 'server/store/sqlite/append-worker.ts',
+  },
+  {
+    name: 'sqlite (own thread)',
+    open: (dir: string) => ThreadedSqliteStore.open(dir),
+    workerScript: 'server/store/sqlite/thread-append-worker.ts',
+  },
+];
 
-storeProcessSuite('sqlite', async () => {
-  const dir = tempDir();
-  let store = await SqliteStore.open(dir);
-  return {
-    get store(): Store {
-      return store;
-    },
-    async reopen() {
-      await store.close();
-      store = await SqliteStore.open(dir);
-      return store;
-    },
-    workerArgs: ['server/store/sqlite/append-worker.ts', dir],
-    async cleanup() {
-      try {
-        await closeChecked(store);
-      } finally {
-        removeDir(dir);
-      }
-    },
-  };
-});
+for (const variant of VARIANTS) {
+  storeContractSuite(variant.name, async () => {
+    const dir = tempDir();
+    const store = await variant.open(dir);
+    return {
+      store,
+      async cleanup() {
+        try {
+          await closeChecked(store);
+        } finally {
+          removeDir(dir);
+        }
+      },
+    };
+  });
+
+  storeProcessSuite(variant.name, async () => {
+    const dir = tempDir();
+    let store = await variant.open(dir);
+    return {
+      get store(): Store {
+        return store;
+      },
+      async reopen() {
+        await store.close();
+        store = await variant.open(dir);
+        return store;
+      },
+      workerArgs: [variant.workerScript, dir],
+      async cleanup() {
+        try {
+          await closeChecked(store);
+        } finally {
+          removeDir(dir);
+        }
+      },
+    };
+  });
+}
 
 async function rejectsWith(promise: Promise<unknown>, code: string): Promise<void> {
   const error = await promise.then(
@@ -254,5 +271,100 @@ describe('sqlite engine', () => {
     expect(await store.getMailboxById('1e3')).toBeNull();
     expect(await store.getMessage('-1', 1)).toBeNull();
     await rejectsWith(store.append('x', raw('x')), 'NONEXISTENT');
+  });
+});
+
+describe('sqlite engine on its own threads', () => {
+  let dir: string;
+  let store: ThreadedSqliteStore;
+  const raw = (text: string) => Buffer.from(`Subject: ${text}\r\n\r\n${text}\r\n`);
+
+  beforeEach(async () => {
+    dir = tempDir();
+    store = await ThreadedSqliteStore.open(dir);
+  });
+  afterEach(async () => {
+    await store.close();
+    removeDir(dir);
+  });
+
+  it('commits concurrent writes together, a failing one undoing only its own changes', async () => {
+    const user = await store.createUser({
+      username: 'alice@example.com',
+      passwordHash: 'h',
+      quotaBytes: 10_000,
+    });
+    const inbox = (await store.getMailbox(user.id, 'INBOX'))!;
+    const append = (index: number) => store.append(inbox.id, raw(`message ${index}`));
+    const outcomes = await Promise.allSettled([
+      ...Array.from({ length: 15 }, (_, index) => append(index)),
+      store.createUser({ username: 'alice@example.com', passwordHash: 'again' }),
+      store.append(inbox.id, Buffer.alloc(20_000, 0x61)),
+      store.createMailbox(user.id, 'Projects/2026'),
+      ...Array.from({ length: 15 }, (_, index) => append(15 + index)),
+    ]);
+    const failures = outcomes.flatMap((outcome) =>
+      outcome.status === 'rejected' ? [(outcome.reason as StoreError).code] : [],
+    );
+    expect(failures.sort()).toEqual(['ALREADYEXISTS', 'OVERQUOTA']);
+    // The refused append took no UID: its savepoint was undone, the writes around it committed.
+    expect((await store.listMessages(inbox.id)).map((m) => m.uid)).toEqual(
+      Array.from({ length: 30 }, (_, index) => index + 1),
+    );
+    expect(await store.getMailbox(user.id, 'Projects')).not.toBeNull();
+    expect((await store.getCredentials('alice@example.com'))?.passwordHash).toBe('h');
+    expect(await store.checkIntegrity()).toEqual([]);
+  });
+
+  it('keeps Buffers the caller passed, and gives bodies back byte for byte', async () => {
+    const user = await store.createUser({ username: 'bob@example.com', passwordHash: 'h' });
+    const inbox = (await store.getMailbox(user.id, 'INBOX'))!;
+    // A small Buffer lives in Node's shared pool; a slice shares a bigger buffer.
+    const pooled = Buffer.from('Subject: pooled\r\n\r\nbody\r\n');
+    const big = Buffer.alloc(200_000, 0x61);
+    big.write('Subject: big\r\n\r\n');
+    const slice = big.subarray(0, 150_000);
+    await store.append(inbox.id, pooled);
+    await store.append(inbox.id, slice);
+    expect(pooled.toString()).toBe('Subject: pooled\r\n\r\nbody\r\n');
+    expect(slice.length).toBe(150_000);
+    const [first, second] = await store.listMessages(inbox.id);
+    const bodies = await store.readBlobs([first!.blobId, second!.blobId]);
+    expect(Buffer.isBuffer(bodies.get(first!.blobId))).toBe(true);
+    expect(bodies.get(first!.blobId)!.equals(pooled)).toBe(true);
+    expect(bodies.get(second!.blobId)!.equals(slice)).toBe(true);
+    expect((await store.readBlob(second!.blobId)).equals(slice)).toBe(true);
+  });
+
+  it('keeps error classes and codes across the thread', async () => {
+    await rejectsWith(store.append('999', raw('x')), 'NONEXISTENT');
+    await rejectsWith(store.createUser({ username: 'not an address', passwordHash: 'h' }), 'INVALID');
+    await rejectsWith(store.append('1', 'not a buffer' as unknown as Buffer), 'INVALID');
+  });
+
+  it('answers UNAVAILABLE at the deadline when the writer is stuck, and serves reads meanwhile', async () => {
+    await store.close();
+    process.env.MALLARD_TEST_STALL_STORE = '3000:Stuck';
+    try {
+      store = await ThreadedSqliteStore.open(dir, { callTimeoutMs: 300 });
+    } finally {
+      delete process.env.MALLARD_TEST_STALL_STORE;
+    }
+    const user = await store.createUser({ username: 'carol@example.com', passwordHash: 'h' });
+    const started = Date.now();
+    const stuck = store.createMailbox(user.id, 'Stuck');
+    const queued = store.createMailbox(user.id, 'Queued');
+    await rejectsWith(stuck, 'UNAVAILABLE');
+    await rejectsWith(queued, 'UNAVAILABLE');
+    expect(await store.health()).toMatchObject({
+      ok: false,
+      detail: expect.stringMatching(/did not answer/),
+    });
+    // Reads go on while the writer is stuck.
+    expect((await store.listMailboxes(user.id)).map((m) => m.path)).not.toContain('Queued');
+    expect(Date.now() - started).toBeLessThan(3000);
+    // The stuck write had started and lands; the queued one never runs.
+    await expect.poll(async () => store.getMailbox(user.id, 'Stuck'), { timeout: 5000 }).not.toBeNull();
+    expect(await store.getMailbox(user.id, 'Queued')).toBeNull();
   });
 });

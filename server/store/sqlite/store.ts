@@ -5,6 +5,7 @@
  * better-sqlite3 is synchronous: each method does its work in one short call and returns a settled
  * Promise to satisfy the engine-neutral contract.
  */
+import { withCrlfLineEnds } from '../../mime/line-ends.ts';
 import path from 'node:path';
 import type { MimeIndex } from '../../mime/types.ts';
 import { StoreError, isStoreError } from '../errors.ts';
@@ -99,10 +100,39 @@ export class SqliteStore implements Store {
   /** Runs one synchronous database call, translating driver failures into StoreErrors. */
   private call<T>(fn: (sql: Sql) => T): Promise<T> {
     try {
-      return Promise.resolve(guard(() => fn(this.sql)));
+      // In a group (inOneCommit) each call gets a savepoint, so a failing one undoes only itself.
+      const run = this.grouping ? () => this.sql.write(() => fn(this.sql)) : () => fn(this.sql);
+      return Promise.resolve(guard(run));
     } catch (error) {
       return Promise.reject(error as Error);
     }
+  }
+
+  private grouping = false;
+
+  /**
+   * Group commit: runs `fn`, which makes store calls, in one write transaction, so all their
+   * changes become durable with one COMMIT — one fsync instead of one per call. Each call inside
+   * has a savepoint of its own: one that fails undoes only its own changes (its promise rejects).
+   * The calls' promises are settled when `fn` returns, but nothing is durable until this returns;
+   * when it throws (the COMMIT failed), none of them was committed.
+   */
+  inOneCommit<T>(fn: () => T): T {
+    this.grouping = true;
+    try {
+      return guard(() => this.sql.write(fn));
+    } finally {
+      this.grouping = false;
+    }
+  }
+
+  /**
+   * Whether the group's transaction is still open. SQLite rolls a whole transaction back by itself
+   * on some errors (a full disk, an I/O error); calls made after that would each commit on their
+   * own, so the group must stop there.
+   */
+  inTransaction(): boolean {
+    return this.sql.db.inTransaction;
   }
 
   // --- users ---
@@ -234,6 +264,11 @@ export class SqliteStore implements Store {
 
   claimRecent(mailboxId: Id): Promise<{ previous: number; current: number }> {
     return this.call((sql) => mailboxes.claimRecent(sql, requireId(mailboxId, 'mailbox')));
+  }
+
+  /** claimRecent's answer when there is nothing to claim, by a read alone; null otherwise (engine-specific). */
+  unchangedRecentClaim(mailboxId: Id): Promise<{ previous: number; current: number } | null> {
+    return this.call((sql) => mailboxes.unchangedRecentClaim(sql, requireId(mailboxId, 'mailbox')));
   }
 
   // --- messages ---
@@ -533,7 +568,9 @@ function appendInput(sql: Sql, raw: Buffer, options: AppendOptions): messages.Ap
   if (!(internalDate instanceof Date) || Number.isNaN(internalDate.getTime())) {
     throw new StoreError('INVALID', 'invalid internal date');
   }
-  return { blob: blobs.prepareBlob(sql, raw), flags: normalizeFlags(options.flags), internalDate };
+  // New mail is stored with CRLF line ends (mime/line-ends.ts); imports keep their bytes.
+  const blob = blobs.prepareBlob(sql, withCrlfLineEnds(raw));
+  return { blob, flags: normalizeFlags(options.flags), internalDate };
 }
 
 function count(sql: Sql, source: string): number {

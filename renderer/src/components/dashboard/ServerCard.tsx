@@ -32,7 +32,8 @@ function Field({ label, children, testId }: { label: string; children: ReactNode
       <Text size="xs" c="dimmed" tt="uppercase" fw={600}>
         {label}
       </Text>
-      <Text size="sm" data-testid={testId}>
+      {/* A div, not a p: the store's value holds a Badge, which is a div. */}
+      <Text component="div" size="sm" data-testid={testId}>
         {children}
       </Text>
     </Stack>

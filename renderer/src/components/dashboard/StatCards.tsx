@@ -22,7 +22,8 @@ function Stat({
       <Text size="xs" c="dimmed" tt="uppercase" fw={600}>
         {label}
       </Text>
-      <Text size="xl" fw={700} mt={4} data-testid={testId}>
+      {/* A div, not a p: the value may be a loader in a Group, which a p must not hold. */}
+      <Text component="div" size="xl" fw={700} mt={4} data-testid={testId}>
         {value}
       </Text>
       <Text size="xs" c="dimmed" mt={2}>

@@ -98,6 +98,7 @@ function apply(
       return next;
     }
     case 'rule.verdict':
+    case 'auth.alert':
     case 'delivery':
     case 'certificate.changed':
     case 'status':

@@ -1,0 +1,228 @@
+// The prebuilt bundles of the `mallard` command, and whether they are up to date with the sources.
+//
+//   server/cli/main.ts → bin/dist/cli.mjs    every command but panel and start (serve included)
+//   app/panel/cli.ts   → bin/dist/panel.mjs  `mallard panel` and `mallard start`
+//
+// Loading TypeScript through tsx costs about half a second per start (resolving and compiling
+// hundreds of modules); an MTA that pipes each message to `mallard deliver` pays it every time. A
+// bundle loads in a few tens of milliseconds. bin/mallard.mjs runs a bundle only when it is fresh:
+// bin/dist/manifest.json lists every project file that went into it (esbuild's metafile) with its
+// size, mtime and hash, plus the lock files that change when dependencies do. A changed input makes
+// the bundles stale (a file that is new to the bundle is always imported by one that changed), and
+// bin/mallard.mjs then rebuilds them (esbuild is a devDependency) or, without esbuild, runs the
+// sources through tsx. So a bundle never runs code older than the checkout.
+//
+// Built by `npm run build:cli` (part of `npm run build`, which `npm test` runs), by `npm install`
+// (the prepare script), and on demand by bin/mallard.mjs. Native modules and the MongoDB driver stay
+// external and load from node_modules; the server's own modules that only some commands need stay
+// lazily evaluated inside the bundle (esbuild keeps dynamic imports lazy).
+import fs from 'node:fs';
+import { createRequire } from 'node:module';
+import path from 'node:path';
+import process from 'node:process';
+import { fileURLToPath } from 'node:url';
+
+export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+export const DIST = path.join(ROOT, 'bin', 'dist');
+const MANIFEST = path.join(DIST, 'manifest.json');
+
+/** Bundle name → its entry point. */
+export const BUNDLES = { cli: 'server/cli/main.ts', panel: 'app/panel/cli.ts' };
+
+/** Packages with compiled parts, the MongoDB driver (loaded only for that engine), and Electron. */
+export const EXTERNAL = [
+  'better-sqlite3',
+  '@node-rs/argon2',
+  'mongodb',
+  'electron',
+  // optional native helpers of ws, required inside try/catch
+  'bufferutil',
+  'utf-8-validate',
+];
+
+/** Files outside the bundles' inputs whose change means the dependencies changed. */
+const DEPENDENCY_FILES = ['package.json', 'package-lock.json', 'node_modules/.package-lock.json'];
+
+// node:crypto takes a few milliseconds to load: only when a file's mtime changed (or at build).
+const sha1 = (file) =>
+  createRequire(import.meta.url)('node:crypto')
+    .createHash('sha1')
+    .update(fs.readFileSync(file))
+    .digest('hex');
+
+function describe(relative) {
+  const file = path.join(ROOT, relative);
+  try {
+    const stat = fs.statSync(file);
+    return { size: stat.size, mtimeMs: stat.mtimeMs, sha1: sha1(file) };
+  } catch {
+    return null;
+  }
+}
+
+/** Whether a file is as the manifest saw it: size and mtime, or (a copy, a checkout) the same bytes. */
+function unchanged(relative, seen) {
+  // Runs for every input at every start: a plain concatenation (relative paths use "/", which
+  // every platform's fs accepts) is measurably cheaper than path.join here.
+  const file = `${ROOT}/${relative}`;
+  const stat = fs.statSync(file, { throwIfNoEntry: false });
+  if (!stat) return seen === null;
+  if (seen === null || stat.size !== seen.size) return false;
+  return stat.mtimeMs === seen.mtimeMs || sha1(file) === seen.sha1;
+}
+
+/** The path of a fresh bundle named `name`, or null when it is missing or older than its sources. */
+export function freshBundle(name) {
+  let manifest;
+  try {
+    manifest = JSON.parse(fs.readFileSync(MANIFEST, 'utf8'));
+  } catch {
+    return null;
+  }
+  const bundle = manifest.bundles?.[name];
+  if (!bundle || manifest.node !== process.versions.modules) return null;
+  for (const [relative, seen] of Object.entries(manifest.inputs)) {
+    if (unchanged(relative, seen)) continue;
+    if (process.env.MALLARD_BUNDLE_DEBUG)
+      process.stderr.write(`mallard: bundle is stale: ${relative} changed\n`);
+    return null;
+  }
+  const file = path.join(DIST, bundle);
+  return fs.existsSync(file) ? file : null;
+}
+
+/**
+ * zod carries error messages in some forty languages (a third of its code) and configures English
+ * when it loads. Mallard's messages are its own, in English: every other locale is left out, which
+ * every command that reads the configuration (all of them) feels at start-up.
+ */
+const englishZod = {
+  name: 'english-zod',
+  setup(build) {
+    build.onResolve({ filter: /^\.\/[a-zA-Z-]+\.js$/ }, (args) => {
+      if (!/[\\/]zod[\\/]v4[\\/]locales$/.test(args.resolveDir) || args.path === './en.js') return undefined;
+      return { path: args.path, namespace: 'zod-locale-left-out' };
+    });
+    build.onLoad({ filter: /.*/, namespace: 'zod-locale-left-out' }, () => ({
+      contents:
+        'export default function leftOut() { throw new Error("zod locale left out of the mallard bundle"); }',
+      loader: 'js',
+    }));
+  },
+};
+
+/**
+ * Our modules locate files from import.meta.url (../package.json, the repository root). In a bundle
+ * that would be the bundle's own URL, so each occurrence is replaced by the URL of the source file,
+ * relative to the bundle: the bundle keeps working wherever the repository is.
+ */
+const sourceUrls = {
+  name: 'source-import-meta-url',
+  setup(build) {
+    build.onLoad({ filter: /\.ts$/ }, async (args) => {
+      if (args.path.includes(`${path.sep}node_modules${path.sep}`)) return undefined;
+      const text = await fs.promises.readFile(args.path, 'utf8');
+      if (!text.includes('import.meta.url')) return undefined;
+      const relative = path.relative(DIST, args.path).split(path.sep).join('/');
+      const url = `new URL(${JSON.stringify(relative)}, import.meta.url).href`;
+      return { contents: text.replaceAll('import.meta.url', url), loader: 'ts' };
+    });
+  },
+};
+
+/**
+ * Chunks of earlier builds, once a day old: a server started from such a build may still import
+ * one of its chunks when it first needs it, so they are not removed at once.
+ */
+function removeOldChunks(current) {
+  const dayAgo = Date.now() - 24 * 3600_000;
+  for (const file of fs.readdirSync(DIST)) {
+    if (current.has(file)) continue;
+    const full = path.join(DIST, file);
+    try {
+      if (fs.statSync(full).mtimeMs < dayAgo) fs.rmSync(full, { force: true });
+    } catch {
+      // removed by a concurrent build
+    }
+  }
+}
+
+/** Builds both bundles and the manifest; concurrent builds (two commands at once) do not clash. */
+export async function buildBundles() {
+  const { build } = await import('esbuild');
+  const staging = fs.mkdtempSync(path.join(ROOT, 'bin', '.dist-'));
+  try {
+    const result = await build({
+      absWorkingDir: ROOT,
+      entryPoints: Object.fromEntries(Object.entries(BUNDLES).map(([name, entry]) => [name, entry])),
+      outdir: staging,
+      outExtension: { '.js': '.mjs' },
+      // Modules that only some commands import (dynamically) go to chunks of their own, loaded
+      // when imported: `deliver` neither reads the server's listeners nor loads the MongoDB driver.
+      splitting: true,
+      // Beside the entries, so that each module's path relative to its output file is known.
+      chunkNames: '[name]-[hash]',
+      bundle: true,
+      platform: 'node',
+      format: 'esm',
+      target: 'node20',
+      external: EXTERNAL,
+      plugins: [sourceUrls, englishZod],
+      // CommonJS dependencies call require() for Node's modules: give the ES module bundle one.
+      banner: {
+        js: "import { createRequire as __mallardCreateRequire } from 'node:module'; const require = __mallardCreateRequire(import.meta.url);",
+      },
+      sourcemap: 'linked',
+      metafile: true,
+      logLevel: 'warning',
+    });
+    const inputs = {};
+    for (const relative of Object.keys(result.metafile.inputs)) {
+      if (relative.split('/').includes('node_modules') || relative.includes(':')) continue;
+      inputs[relative] = describe(relative);
+    }
+    for (const relative of DEPENDENCY_FILES) inputs[relative] = describe(relative);
+    const manifest = {
+      node: process.versions.modules,
+      builtAt: new Date().toISOString(),
+      bundles: Object.fromEntries(Object.keys(BUNDLES).map((name) => [name, `${name}.mjs`])),
+      inputs,
+    };
+    fs.writeFileSync(path.join(staging, 'manifest.json'), `${JSON.stringify(manifest)}\n`);
+    fs.mkdirSync(DIST, { recursive: true });
+    // Chunks first (named by their content, so no file a running process uses changes), then the
+    // entries, then the manifest; each rename is atomic, so whoever sees a new file finds what it
+    // imports.
+    const rank = (file) =>
+      file === 'manifest.json' ? 2 : Object.hasOwn(BUNDLES, file.split('.')[0]) ? 1 : 0;
+    const files = fs.readdirSync(staging).sort((a, b) => rank(a) - rank(b));
+    for (const file of files) fs.renameSync(path.join(staging, file), path.join(DIST, file));
+    removeOldChunks(new Set(files));
+    return Object.keys(BUNDLES).map((name) => ({
+      file: path.relative(ROOT, path.join(DIST, `${name}.mjs`)),
+      bytes: fs.statSync(path.join(DIST, `${name}.mjs`)).size,
+    }));
+  } finally {
+    fs.rmSync(staging, { recursive: true, force: true });
+  }
+}
+
+if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
+  // --if-possible (the prepare script): an install without devDependencies has no esbuild, and
+  // the command then runs from the sources.
+  const optional = process.argv.includes('--if-possible');
+  buildBundles().then(
+    (outputs) => {
+      for (const { file, bytes } of outputs)
+        process.stdout.write(`${file}  ${(bytes / 1024).toFixed(1)} KiB\n`);
+    },
+    (error) => {
+      if (optional && error?.code === 'ERR_MODULE_NOT_FOUND') {
+        process.stdout.write('esbuild is not installed: `mallard` will run from the TypeScript sources\n');
+        return;
+      }
+      process.stderr.write(`cli build failed: ${error.message}\n`);
+      process.exitCode = 1;
+    },
+  );
+}

@@ -1,0 +1,504 @@
+/**
+ * The embedded engine off the event loop: a Store on the main thread that forwards every call to
+ * worker threads holding SqliteStores (thread-worker.ts, one connection each). better-sqlite3 is
+ * synchronous, so on the event loop every statement, COMMIT and fsync stopped every session; here
+ * they stop only a store thread, and the event loop keeps answering greetings, NOOPs and IDLE.
+ *
+ * Two threads: a writer for every call that may write, and a reader for the calls that only read.
+ * In WAL mode readers never wait for the writer, so a write stuck in fsync (a frozen or slow disk)
+ * holds up the writes queued behind it, not logins, SELECT, FETCH or the journal that drives NOOP
+ * and IDLE. A reader sees every write already answered: its next statement starts a fresh snapshot.
+ * The writer commits the writes that queue up during one COMMIT together (group commit, see
+ * thread-worker.ts), so concurrent sessions share fsyncs instead of waiting for one each.
+ *
+ * Each call has a deadline (`callTimeoutMs`): a call not answered by then rejects with StoreError
+ * UNAVAILABLE (IMAP NO [UNAVAILABLE], POP3 -ERR [SYS/TEMP], LMTP/SMTP 451 4.3.0), so one frozen
+ * call (a stalled disk) answers "try again later" instead of hanging its session. What happens to
+ * the call itself:
+ * - not started by its deadline (queued behind the slow one): the thread skips it, so it never
+ *   happens — the caller's "try again later" is the whole truth;
+ * - started but not finished (the slow one itself): it may still complete. Its late answer is
+ *   discarded (and reported to `onLateAnswer`); a write that commits is announced by the journal
+ *   like any other change, so sessions see the message (EXISTS) though its APPEND answered NO. A
+ *   client or MTA retrying such a write stores it twice: a duplicate, never a loss.
+ * The busy timeout (waiting for another process's write lock) is kept below the deadline, so that
+ * wait ends in a definite UNAVAILABLE (nothing written) rather than an unknown outcome.
+ *
+ * Message bodies cross the boundary once: an appended body is copied (exactly its bytes) into a
+ * buffer that is transferred, not cloned; bodies read back are transferred without a copy.
+ */
+import path from 'node:path';
+import type { MimeIndex } from '../../mime/types.ts';
+import type {
+  Address,
+  AppendOptions,
+  AppendResult,
+  AppPassword,
+  ConnectionRule,
+  ConnectionRulePatch,
+  CopyResult,
+  Credentials,
+  DeliveryResult,
+  Flag,
+  FlagOperation,
+  Id,
+  ImportedMailbox,
+  ImportedMessage,
+  JournalEntry,
+  Mailbox,
+  MailboxCounts,
+  MessageSummary,
+  NewConnectionRule,
+  NewUser,
+  Quota,
+  SpecialUse,
+  Store,
+  StoreFlagsResult,
+  StoreHealth,
+  UidRange,
+  User,
+  UserPatch,
+  UserQuery,
+} from '../types.ts';
+import { DATABASE_FILE, BUSY_TIMEOUT_MS } from './database.ts';
+import type { NewOutboundMessage, OutboundMessage, OutboundResult } from '../outbound.ts';
+import type { SqliteStoreOptions, SqliteStoreStats } from './store.ts';
+import { StoreLane, type Args, type LaneEvents, type Result } from './thread-lane.ts';
+import { transferable, type ForwardedMethod } from './thread-protocol.ts';
+
+/** How long a call may take before its caller is answered UNAVAILABLE. */
+export const DEFAULT_CALL_TIMEOUT_MS = 10_000;
+
+export interface ThreadedSqliteStoreOptions extends SqliteStoreOptions, LaneEvents {
+  callTimeoutMs?: number;
+}
+
+/**
+ * Calls that only read go to the reader thread; everything else to the writer. readMimeIndex may
+ * write (it rebuilds a missing index), which the reader's own connection can do like any other.
+ */
+const READS: ReadonlySet<ForwardedMethod> = new Set<ForwardedMethod>([
+  'getUser',
+  'getUserByUsername',
+  'listUsers',
+  'getCredentials',
+  'listAddresses',
+  'resolveRecipient',
+  'listAppPasswords',
+  'listMailboxes',
+  'listSubscriptions',
+  'getMailbox',
+  'getMailboxById',
+  'mailboxCounts',
+  'unchangedRecentClaim',
+  'listMessages',
+  'getMessage',
+  'readBlob',
+  'readBlobs',
+  'readOutboundRaw',
+  'getOutbound',
+  'listOutbound',
+  'readMimeIndex',
+  'listKeywords',
+  'journalHead',
+  'readJournal',
+  'listRules',
+  'rulesVersion',
+  'getQuota',
+  'stats',
+  'settings',
+  'checkIntegrity',
+]);
+
+export class ThreadedSqliteStore implements Store {
+  readonly engine = 'sqlite';
+  readonly file: string;
+  readonly callTimeoutMs: number;
+  private readonly writer: StoreLane;
+  private readonly reader: StoreLane;
+
+  private constructor(dataDir: string, options: ThreadedSqliteStoreOptions) {
+    this.file = path.join(dataDir, DATABASE_FILE);
+    this.callTimeoutMs = options.callTimeoutMs ?? DEFAULT_CALL_TIMEOUT_MS;
+    // Half the deadline at most: a wait for another process's write lock must end in a definite
+    // UNAVAILABLE (nothing written) before the deadline makes the outcome unknown.
+    const busyTimeoutMs =
+      options.busyTimeoutMs ?? Math.min(BUSY_TIMEOUT_MS, Math.floor(this.callTimeoutMs / 2));
+    const events = { onLateAnswer: options.onLateAnswer, onThreadExit: options.onThreadExit };
+    this.writer = new StoreLane(
+      { role: 'writer', dataDir, busyTimeoutMs, journalRetentionMs: options.journalRetentionMs },
+      this.callTimeoutMs,
+      events,
+    );
+    // Pruning the journal is a write: the writer does it.
+    this.reader = new StoreLane(
+      { role: 'reader', dataDir, busyTimeoutMs, journalRetentionMs: 0 },
+      this.callTimeoutMs,
+      events,
+    );
+  }
+
+  /** Starts both threads and waits until they have opened the database (their errors are ours). */
+  static async open(dataDir: string, options: ThreadedSqliteStoreOptions = {}): Promise<ThreadedSqliteStore> {
+    const store = new ThreadedSqliteStore(dataDir, options);
+    // Opening migrates the schema, which is safe with several connections at once.
+    const started = await Promise.allSettled([store.writer.start(), store.reader.start()]);
+    const failed = started.find((outcome) => outcome.status === 'rejected');
+    if (failed) {
+      await store.close();
+      throw failed.reason;
+    }
+    return store;
+  }
+
+  private call<M extends ForwardedMethod>(
+    method: M,
+    args: Args<M>,
+    transfer?: ArrayBuffer[],
+  ): Promise<Result<M>> {
+    return (READS.has(method) ? this.reader : this.writer).call(method, args, transfer);
+  }
+
+  /** Appended bodies go over in a buffer of their own, transferred (the caller keeps its Buffer). */
+  private withBody<M extends 'append' | 'deliver' | 'importMessage'>(method: M, args: Args<M>, at: number) {
+    const raw = args[at];
+    if (!(raw instanceof Uint8Array)) return this.call(method, args); // the thread refuses it (INVALID)
+    const packed = transferable(raw, false);
+    const sent = [...args] as Args<M>;
+    (sent as unknown[])[at] = packed.view;
+    return this.call(method, sent, [packed.buffer]);
+  }
+
+  // --- users ---
+
+  createUser(user: NewUser): Promise<User> {
+    return this.call('createUser', [user]);
+  }
+
+  getUser(id: Id): Promise<User | null> {
+    return this.call('getUser', [id]);
+  }
+
+  getUserByUsername(username: string): Promise<User | null> {
+    return this.call('getUserByUsername', [username]);
+  }
+
+  listUsers(query?: UserQuery): Promise<{ users: User[]; total: number }> {
+    return this.call('listUsers', [query]);
+  }
+
+  updateUser(id: Id, patch: UserPatch): Promise<User> {
+    return this.call('updateUser', [id, patch]);
+  }
+
+  setPasswordHash(id: Id, passwordHash: string): Promise<void> {
+    return this.call('setPasswordHash', [id, passwordHash]);
+  }
+
+  deleteUser(id: Id): Promise<void> {
+    return this.call('deleteUser', [id]);
+  }
+
+  getCredentials(username: string): Promise<Credentials | null> {
+    return this.call('getCredentials', [username]);
+  }
+
+  // --- addresses ---
+
+  addAddress(userId: Id, address: string): Promise<Address> {
+    return this.call('addAddress', [userId, address]);
+  }
+
+  removeAddress(address: string): Promise<void> {
+    return this.call('removeAddress', [address]);
+  }
+
+  listAddresses(userId: Id): Promise<Address[]> {
+    return this.call('listAddresses', [userId]);
+  }
+
+  resolveRecipient(address: string): Promise<User | null> {
+    return this.call('resolveRecipient', [address]);
+  }
+
+  // --- app passwords ---
+
+  createAppPassword(userId: Id, label: string, hash: string): Promise<AppPassword> {
+    return this.call('createAppPassword', [userId, label, hash]);
+  }
+
+  listAppPasswords(userId: Id): Promise<AppPassword[]> {
+    return this.call('listAppPasswords', [userId]);
+  }
+
+  deleteAppPassword(userId: Id, id: Id): Promise<void> {
+    return this.call('deleteAppPassword', [userId, id]);
+  }
+
+  touchAppPassword(id: Id): Promise<void> {
+    return this.call('touchAppPassword', [id]);
+  }
+
+  // --- mailboxes ---
+
+  listMailboxes(userId: Id): Promise<Mailbox[]> {
+    return this.call('listMailboxes', [userId]);
+  }
+
+  getMailbox(userId: Id, mailboxPath: string): Promise<Mailbox | null> {
+    return this.call('getMailbox', [userId, mailboxPath]);
+  }
+
+  getMailboxById(mailboxId: Id): Promise<Mailbox | null> {
+    return this.call('getMailboxById', [mailboxId]);
+  }
+
+  createMailbox(userId: Id, mailboxPath: string, specialUse?: SpecialUse | null): Promise<Mailbox> {
+    return this.call('createMailbox', [userId, mailboxPath, specialUse]);
+  }
+
+  deleteMailbox(userId: Id, mailboxPath: string): Promise<void> {
+    return this.call('deleteMailbox', [userId, mailboxPath]);
+  }
+
+  renameMailbox(userId: Id, from: string, to: string): Promise<void> {
+    return this.call('renameMailbox', [userId, from, to]);
+  }
+
+  setSubscribed(userId: Id, mailboxPath: string, subscribed: boolean): Promise<void> {
+    return this.call('setSubscribed', [userId, mailboxPath, subscribed]);
+  }
+
+  listSubscriptions(userId: Id): Promise<string[]> {
+    return this.call('listSubscriptions', [userId]);
+  }
+
+  mailboxCounts(mailboxId: Id): Promise<MailboxCounts> {
+    return this.call('mailboxCounts', [mailboxId]);
+  }
+
+  /**
+   * Asks the reader first: when nothing arrived since the last claim (most SELECTs), the answer
+   * needs no write, so SELECT costs no fsync and still works while the writer is stuck.
+   */
+  async claimRecent(mailboxId: Id): Promise<{ previous: number; current: number }> {
+    const unchanged = await this.call('unchangedRecentClaim', [mailboxId]);
+    return unchanged ?? this.call('claimRecent', [mailboxId]);
+  }
+
+  // --- messages ---
+
+  append(mailboxId: Id, raw: Buffer, options?: AppendOptions): Promise<AppendResult> {
+    return this.withBody('append', [mailboxId, raw, options], 1);
+  }
+
+  deliver(recipient: string, raw: Buffer, options?: AppendOptions): Promise<DeliveryResult> {
+    return this.withBody('deliver', [recipient, raw, options], 1);
+  }
+
+  listMessages(
+    mailboxId: Id,
+    filter?: { uids?: UidRange[]; changedSince?: number },
+  ): Promise<MessageSummary[]> {
+    return this.call('listMessages', [mailboxId, filter]);
+  }
+
+  getMessage(mailboxId: Id, uid: number): Promise<MessageSummary | null> {
+    return this.call('getMessage', [mailboxId, uid]);
+  }
+
+  readBlob(blobId: string): Promise<Buffer> {
+    return this.call('readBlob', [blobId]);
+  }
+
+  readBlobs(blobIds: readonly string[]): Promise<Map<string, Buffer>> {
+    return this.call('readBlobs', [blobIds]);
+  }
+
+  // --- the outbound queue ---
+
+  enqueueOutbound(message: NewOutboundMessage): Promise<OutboundMessage> {
+    return this.call('enqueueOutbound', [message]);
+  }
+
+  claimOutbound(holder: string, leaseMs: number, limit: number, now?: Date): Promise<OutboundMessage[]> {
+    return this.call('claimOutbound', [holder, leaseMs, limit, now]);
+  }
+
+  recordOutbound(id: string, holder: string, address: string, result: OutboundResult): Promise<boolean> {
+    return this.call('recordOutbound', [id, holder, address, result]);
+  }
+
+  releaseOutbound(id: string, holder: string): Promise<void> {
+    return this.call('releaseOutbound', [id, holder]);
+  }
+
+  readOutboundRaw(id: string): Promise<Buffer> {
+    return this.call('readOutboundRaw', [id]);
+  }
+
+  getOutbound(id: string): Promise<OutboundMessage | null> {
+    return this.call('getOutbound', [id]);
+  }
+
+  listOutbound(): Promise<OutboundMessage[]> {
+    return this.call('listOutbound', []);
+  }
+
+  retryOutbound(id: string): Promise<OutboundMessage> {
+    return this.call('retryOutbound', [id]);
+  }
+
+  deleteOutbound(id: string): Promise<void> {
+    return this.call('deleteOutbound', [id]);
+  }
+
+  readMimeIndex(blobId: string): Promise<MimeIndex> {
+    return this.call('readMimeIndex', [blobId]);
+  }
+
+  storeFlags(
+    mailboxId: Id,
+    uids: number[],
+    operation: FlagOperation,
+    flags: Flag[],
+    unchangedSince?: number,
+  ): Promise<StoreFlagsResult> {
+    return this.call('storeFlags', [mailboxId, uids, operation, flags, unchangedSince]);
+  }
+
+  copyMessages(mailboxId: Id, uids: number[], targetMailboxId: Id): Promise<CopyResult> {
+    return this.call('copyMessages', [mailboxId, uids, targetMailboxId]);
+  }
+
+  moveMessages(mailboxId: Id, uids: number[], targetMailboxId: Id): Promise<CopyResult> {
+    return this.call('moveMessages', [mailboxId, uids, targetMailboxId]);
+  }
+
+  expunge(mailboxId: Id, uids?: number[]): Promise<number[]> {
+    return this.call('expunge', [mailboxId, uids]);
+  }
+
+  deleteMessages(mailboxId: Id, uids: number[]): Promise<number[]> {
+    return this.call('deleteMessages', [mailboxId, uids]);
+  }
+
+  listKeywords(mailboxId: Id): Promise<string[]> {
+    return this.call('listKeywords', [mailboxId]);
+  }
+
+  // --- migration ---
+
+  importMailbox(userId: Id, mailbox: ImportedMailbox): Promise<Mailbox> {
+    return this.call('importMailbox', [userId, mailbox]);
+  }
+
+  importMessage(mailboxId: Id, message: ImportedMessage, raw: Buffer): Promise<'imported' | 'exists'> {
+    return this.withBody('importMessage', [mailboxId, message, raw], 2);
+  }
+
+  // --- journal ---
+
+  journalHead(): Promise<number> {
+    return this.call('journalHead', []);
+  }
+
+  readJournal(afterId: number, limit?: number): Promise<JournalEntry[]> {
+    return this.call('readJournal', [afterId, limit]);
+  }
+
+  pruneJournal(before: Date): Promise<number> {
+    return this.call('pruneJournal', [before]);
+  }
+
+  // --- connection rules ---
+
+  listRules(): Promise<ConnectionRule[]> {
+    return this.call('listRules', []);
+  }
+
+  createRule(input: NewConnectionRule): Promise<ConnectionRule> {
+    return this.call('createRule', [input]);
+  }
+
+  updateRule(id: Id, patch: ConnectionRulePatch): Promise<ConnectionRule> {
+    return this.call('updateRule', [id, patch]);
+  }
+
+  deleteRule(id: Id): Promise<void> {
+    return this.call('deleteRule', [id]);
+  }
+
+  moveRule(id: Id, position: number): Promise<ConnectionRule> {
+    return this.call('moveRule', [id, position]);
+  }
+
+  seedRules(rules: NewConnectionRule[]): Promise<boolean> {
+    return this.call('seedRules', [rules]);
+  }
+
+  rulesVersion(): Promise<number> {
+    return this.call('rulesVersion', []);
+  }
+
+  // --- leases ---
+
+  acquireLease(key: string, holder: string, ttlMs: number): Promise<boolean> {
+    return this.call('acquireLease', [key, holder, ttlMs]);
+  }
+
+  releaseLease(key: string, holder: string): Promise<void> {
+    return this.call('releaseLease', [key, holder]);
+  }
+
+  // --- quota, health, engine specifics ---
+
+  getQuota(userId: Id): Promise<Quota> {
+    return this.call('getQuota', [userId]);
+  }
+
+  /** Asks both threads: a writer stuck in fsync shows here, though reads still work. */
+  async health(): Promise<StoreHealth> {
+    try {
+      const [head] = await Promise.all([
+        this.reader.call('journalHead', []),
+        this.writer.call('journalHead', []),
+      ]);
+      return {
+        ok: true,
+        engine: this.engine,
+        detail: `${this.file} (journal at ${head}, reader and writer threads)`,
+      };
+    } catch (error) {
+      return {
+        ok: false,
+        engine: this.engine,
+        detail: error instanceof Error ? error.message : String(error),
+      };
+    }
+  }
+
+  stats(): Promise<SqliteStoreStats> {
+    return this.call('stats', []);
+  }
+
+  settings(): Promise<Result<'settings'>> {
+    return this.call('settings', []);
+  }
+
+  checkIntegrity(): Promise<string[]> {
+    return this.call('checkIntegrity', []);
+  }
+
+  /** Closes both threads, each after the calls sent to it before. */
+  async close(): Promise<void> {
+    await Promise.all([this.writer.close(), this.reader.close()]);
+  }
+}
+
+export function openThreadedSqliteStore(
+  dataDir: string,
+  options?: ThreadedSqliteStoreOptions,
+): Promise<ThreadedSqliteStore> {
+  return ThreadedSqliteStore.open(dataDir, options);
+}
