@@ -15,6 +15,8 @@ import type { ImapService } from './imap/server.ts';
 import type { Pop3Service } from './pop3/server.ts';
 import type { LmtpService } from './lmtp/server.ts';
 import type { SmtpService } from './smtp/server.ts';
+import type { SubmissionService } from './submission/server.ts';
+import type { OutboundWorker } from './outbound/worker.ts';
 import type { Logger } from './log.ts';
 import { ConnectionGate, gateLimitsOf } from './net/connection-gate.ts';
 import type { Store } from './store/types.ts';
@@ -130,6 +132,10 @@ export interface RunningServer {
   pop3: Pop3Service;
   lmtp: LmtpService;
   smtp: SmtpService;
+  /** Submission for mail clients (587, 465). */
+  submission: SubmissionService;
+  /** Delivers the outbound queue to other domains. */
+  outbound: OutboundWorker;
   /** Every live IMAP, POP3, LMTP and SMTP session of this process. */
   sessions: SessionRegistry;
   /** Connection limits and the pre-login deadline, shared by every protocol. */
@@ -242,6 +248,17 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     await Promise.all([imap.stop(), pop3.stop(), lmtp.stop()]);
     throw error;
   });
+  // Sending: the queue's delivery worker, then submission feeding it.
+  const { startOutbound } = await import('./outbound/index.ts');
+  const outbound = startOutbound(services);
+  const { startSubmission } = await import('./submission/server.ts');
+  const submission = await startSubmission(services, tls, outbound.sink, {
+    port: listenPort(config.submission, config.submission.port, ephemeral),
+    tlsPort: listenPort(config.submission, config.submission.tls_port, ephemeral),
+  }).catch(async (error: unknown) => {
+    await Promise.all([imap.stop(), pop3.stop(), lmtp.stop(), smtp.stop(), outbound.worker.stop()]);
+    throw error;
+  });
   // The admin API comes last: it reports on (and manages) everything above.
   const { startAdmin } = await import('./admin/server.ts');
   const admin =
@@ -255,7 +272,8 @@ export async function startServer(config: Config, options: StartOptions = {}): P
             sessions,
             events,
             rules,
-            services: { imap, pop3, lmtp, smtp },
+            services: { imap, pop3, lmtp, smtp, submission },
+            outbound: outbound.worker,
             logs,
             certificates: tls.certificates,
             startedAt,
@@ -268,7 +286,8 @@ export async function startServer(config: Config, options: StartOptions = {}): P
             port: Math.max(portOf(config.admin.port, ephemeral), 0),
           },
         ).catch(async (error: unknown) => {
-          await Promise.all([imap.stop(), pop3.stop(), lmtp.stop(), smtp.stop()]);
+          await Promise.all([imap.stop(), pop3.stop(), lmtp.stop(), smtp.stop(), submission.stop()]);
+          await outbound.worker.stop();
           throw error;
         });
   logger.info(
@@ -284,6 +303,9 @@ export async function startServer(config: Config, options: StartOptions = {}): P
       ),
       lmtp: lmtp.listeners.map((listener) => `${listener.host}:${listener.port}`),
       smtp: smtp.listeners.map((listener) => `${listener.host}:${listener.port}`),
+      submission: submission.listeners.map(
+        (listener) => `${listener.host}:${listener.port}${listener.implicitTls ? ' (tls)' : ''}`,
+      ),
       admin: admin ? `${admin.host}:${admin.port}` : 'off',
     },
     'mallard started',
@@ -298,6 +320,8 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     pop3,
     lmtp,
     smtp,
+    submission,
+    outbound: outbound.worker,
     sessions,
     events,
     admin,
@@ -305,7 +329,8 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     gate: services.gate,
     async stop() {
       await admin?.stop();
-      await Promise.all([imap.stop(), pop3.stop(), lmtp.stop(), smtp.stop()]);
+      await Promise.all([imap.stop(), pop3.stop(), lmtp.stop(), smtp.stop(), submission.stop()]);
+      await outbound.worker.stop();
       rules?.stop();
       services.mailboxStates.clear();
       follower.stop();

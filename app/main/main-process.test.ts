@@ -137,6 +137,7 @@ beforeAll(async () => {
       pop3: { host: '127.0.0.1', ...off },
       lmtp: { host: '127.0.0.1', port: 0 },
       smtp: { host: '127.0.0.1', port: 0 },
+      submission: { host: '127.0.0.1', port: 0, tls_port: 0 },
       admin: { host: '127.0.0.1', port: await freePort() },
     }),
   );

@@ -142,6 +142,8 @@ function mallardEnv(dataDir: string, port: number): NodeJS.ProcessEnv {
     MALLARD_LMTP_PORT: '0',
     MALLARD_SMTP_HOST: '127.0.0.1',
     MALLARD_SMTP_PORT: '0',
+    MALLARD_SUBMISSION_PORT: '0',
+    MALLARD_SUBMISSION_TLS_PORT: '0',
     MALLARD_ADMIN_PORT: '0',
   };
 }

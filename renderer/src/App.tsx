@@ -11,6 +11,7 @@ import { CertificatesPage } from './pages/CertificatesPage.tsx';
 import { DashboardPage } from './pages/DashboardPage.tsx';
 import { DevicesPage } from './pages/DevicesPage.tsx';
 import { LogsPage } from './pages/LogsPage.tsx';
+import { QueuePage } from './pages/QueuePage.tsx';
 import { RulesPage } from './pages/RulesPage.tsx';
 import { SessionsPage } from './pages/SessionsPage.tsx';
 import { SettingsPage } from './pages/SettingsPage.tsx';
@@ -42,6 +43,7 @@ export function App() {
         <Route path="/users/:id" element={<UserPage />} />
         <Route path="/rules" element={<RulesPage />} />
         <Route path="/sessions" element={<SessionsPage />} />
+        <Route path="/queue" element={<QueuePage />} />
         <Route path="/certificates" element={<CertificatesPage />} />
         <Route path="/devices" element={<DevicesPage />} />
         <Route path="/logs" element={<LogsPage />} />

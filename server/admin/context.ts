@@ -28,7 +28,15 @@ export interface AdminDeps {
   events: EventBus;
   /** The connection rules (counters, dry runs); null when the embedder replaced the hooks. */
   rules: RuleHooks | null;
-  services: { imap: ServiceView; pop3: ServiceView; lmtp: ServiceView; smtp: ServiceView };
+  services: {
+    imap: ServiceView;
+    pop3: ServiceView;
+    lmtp: ServiceView;
+    smtp: ServiceView;
+    submission?: ServiceView;
+  };
+  /** This process's outbound delivery worker, woken after a retry; absent in small test setups. */
+  outbound?: { wake(): void };
   /** The log tail; null when the logger was supplied by the embedder without one. */
   logs: LogBuffer | null;
   /** Certificate management (server/tls); null until it exists: those routes answer 501. */

@@ -5,6 +5,7 @@
 import { aliasRoutes } from './handlers/aliases.ts';
 import { appPasswordRoutes } from './handlers/app-passwords.ts';
 import { certificateRoutes } from './handlers/certificates.ts';
+import { queueRoutes } from './handlers/queue.ts';
 import { ruleRoutes } from './handlers/rules.ts';
 import { sessionRoutes } from './handlers/sessions.ts';
 import { settingsRoutes } from './handlers/settings.ts';
@@ -44,6 +45,7 @@ export const ROUTES: readonly Route[] = [
   ...ruleRoutes,
   ...sessionRoutes,
   ...certificateRoutes,
+  ...queueRoutes,
   ...settingsRoutes,
   openApiRoute,
 ];

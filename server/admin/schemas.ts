@@ -32,7 +32,7 @@ export const errorSchema = z
 const timestamp = z.iso.datetime();
 const id = z.string().min(1);
 
-export const protocolSchema = z.enum(['imap', 'pop3', 'lmtp', 'smtp']);
+export const protocolSchema = z.enum(['imap', 'pop3', 'lmtp', 'smtp', 'submission']);
 export type SessionProtocol = z.infer<typeof protocolSchema>;
 
 // --- users ---
@@ -187,6 +187,7 @@ const countsSchema = z.object({
   pop3: z.number().int(),
   lmtp: z.number().int(),
   smtp: z.number().int(),
+  submission: z.number().int(),
 });
 
 export const accountAlertSchema = z
@@ -215,7 +216,7 @@ export const statusSchema = z
     uptimeSeconds: z.number(),
     listeners: z.array(
       z.object({
-        protocol: z.enum(['imap', 'pop3', 'lmtp', 'smtp', 'admin']),
+        protocol: z.enum(['imap', 'pop3', 'lmtp', 'smtp', 'submission', 'admin']),
         host: z.string(),
         port: z.number().int(),
         tls: z.enum(['implicit', 'starttls', 'none']),

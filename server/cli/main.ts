@@ -42,6 +42,9 @@ usage: mallard COMMAND [ARGS] [--config FILE] [--offline]
                                          bytes kept), then verify; run again to resume
   db shard --uri mongodb://MONGOS/DB     shard the database on a sharded cluster (--dry-run prints)
   db status                              the store engine, whether it answers, what it holds
+  queue list | show ID | retry ID | delete ID
+                                         the outbound queue: state per recipient, last error
+  dkim show DOMAIN                       the DNS TXT record of the domain's DKIM key
 
 List commands take --json. The configuration file comes from --config or MALLARD_CONFIG;
 every key can also be set as MALLARD_<KEY_PATH>, e.g. MALLARD_IMAP_PORT=1143.
@@ -68,6 +71,8 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
   cert: async () => (await import('./commands/cert.ts')).certCommand,
   status: async () => (await import('./commands/status.ts')).statusCommand,
   db: async () => (await import('./commands/db.ts')).dbCommand,
+  queue: async () => (await import('./commands/queue.ts')).queueCommand,
+  dkim: async () => (await import('./commands/dkim.ts')).dkimCommand,
 };
 
 const STORE_EXIT: Partial<Record<StoreErrorCode, number>> = {

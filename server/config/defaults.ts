@@ -71,6 +71,50 @@ export function configDefaults() {
       host: '0.0.0.0',
       port: 25,
     },
+    /** Authenticated submission for mail clients: 587 with STARTTLS, 465 with implicit TLS. */
+    submission: {
+      enabled: true,
+      host: '0.0.0.0',
+      port: 587,
+      tls_port: 465,
+      /** Messages one user may submit per hour (local and remote recipients alike). */
+      max_messages_per_hour: 200,
+      /** Recipients one message may have. */
+      max_recipients: 100,
+    },
+    /** Sending to other domains: the outbound queue and its delivery. */
+    outbound: {
+      /** Smarthost for all remote mail (host empty: deliver straight to each domain's MX). */
+      relay: {
+        host: '',
+        port: 587,
+        /** starttls (required), tls (implicit, port 465) or none. */
+        tls: 'starttls',
+        username: '',
+        password: '',
+      },
+      /** Port of the MX hosts (25; another value only for tests and unusual networks). */
+      mx_port: 25,
+      /** Seconds before the first retry; each further retry waits twice as long, up to retry_max. */
+      retry_base: 300,
+      retry_max: 4 * 3600,
+      /** Seconds after which an undelivered recipient bounces, and after which the sender is warned. */
+      give_up_after: 5 * 86400,
+      delay_warning_after: 4 * 3600,
+      /** Deliveries in progress at once, over all destinations. */
+      concurrency: 10,
+      /** Seconds between looks at the queue for work that is due. */
+      poll_interval: 5,
+    },
+    /** DNS servers for MX lookups (empty: the system's); "IP" or "IP:PORT" each. */
+    dns: {
+      servers: [] as string[],
+    },
+    /** DKIM signing of mail sent from local domains (keys made on first use, in the data dir). */
+    dkim: {
+      enabled: true,
+      selector: 'mallard',
+    },
     admin: {
       host: '127.0.0.1',
       port: 8025,

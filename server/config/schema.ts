@@ -39,6 +39,15 @@ function rulesFromText(value: unknown): unknown {
   }
 }
 
+/** Environment values are text: a list there is comma-separated. */
+function listFromText(value: unknown): unknown {
+  if (typeof value !== 'string') return value;
+  return value
+    .split(',')
+    .map((item) => item.trim())
+    .filter((item) => item !== '');
+}
+
 const configRule = z.strictObject(
   {
     kind: z.string({ error: RULES_WORDS }),
@@ -124,6 +133,50 @@ export const configSchema = z.strictObject({
   }),
   lmtp: z.strictObject({ enabled, host, port }),
   smtp: z.strictObject({ enabled, host, port }),
+  submission: z.strictObject({
+    enabled,
+    host,
+    port,
+    tls_port: port,
+    max_messages_per_hour: positiveInt('a whole number of messages, at least 1'),
+    max_recipients: positiveInt('a whole number of recipients, at least 1'),
+  }),
+  outbound: z.strictObject({
+    relay: z.strictObject({
+      host: z.string({ error: 'a host name or IP address (empty: deliver to MX hosts directly)' }),
+      port: port,
+      tls: z.enum(['starttls', 'tls', 'none'], { error: 'starttls, tls or none' }),
+      username: z.string({ error: 'a user name (or empty)' }),
+      password: z.string({ error: 'a password (or empty)' }),
+    }),
+    mx_port: port.refine((value) => value > 0, 'a port number from 1 to 65535'),
+    retry_base: positiveInt('a number of seconds, at least 1'),
+    retry_max: positiveInt('a number of seconds, at least 1'),
+    give_up_after: positiveInt('a number of seconds, at least 1'),
+    delay_warning_after: positiveInt('a number of seconds, at least 1'),
+    concurrency: positiveInt('a whole number of deliveries, at least 1'),
+    poll_interval: positiveInt('a number of seconds, at least 1'),
+  }),
+  dns: z.strictObject({
+    servers: z.preprocess(
+      listFromText,
+      z.array(
+        z
+          .string()
+          .regex(
+            /^(\d{1,3}(\.\d{1,3}){3}|\[[0-9a-fA-F:]+\]|[0-9a-fA-F:]+)(:\d{1,5})?$/,
+            'an IP address, optionally :PORT',
+          ),
+        { error: 'a list of DNS server addresses, "IP" or "IP:PORT" (comma-separated in the environment)' },
+      ),
+    ),
+  }),
+  dkim: z.strictObject({
+    enabled: z.boolean({ error: 'true or false' }),
+    selector: z
+      .string({ error: 'a DNS label' })
+      .regex(/^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/i, 'a DNS label (letters, digits, hyphens)'),
+  }),
   admin: z.strictObject({ host, port }),
   panel: z.strictObject({ host, port }),
   tls: z.strictObject({

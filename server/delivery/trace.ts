@@ -96,7 +96,8 @@ function headerAddress(address: string, utf8: boolean, unsafe = UNSAFE_IN_PATH):
   return unsafe.test(address) ? '' : address;
 }
 
-function receivedHeader(info: TraceInfo): string {
+/** The Received field alone (an outgoing copy gets only this one; `recipient` "" leaves out `for`). */
+export function receivedHeader(info: TraceInfo): string {
   const hostname = clean(info.hostname);
   const lines: string[] = [];
   if (info.origin.kind === 'network') {

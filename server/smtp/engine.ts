@@ -170,7 +170,7 @@ function startAtOnce(connection: SmtpConnection): void {
   connection.connectionReady();
 }
 
-class MallardSMTPServer extends SMTPServer {
+export class MallardSMTPServer extends SMTPServer {
   private readonly patched = new WeakSet<SmtpConnection>();
   /** The TCP socket of each connection by id, for its byte counts (the admin API's sessions). */
   readonly sockets = new Map<string, net.Socket>();

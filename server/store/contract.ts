@@ -14,6 +14,7 @@ import { fileURLToPath } from 'node:url';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { parseAcks, workerMessage } from './contract-worker.ts';
 import { StoreError, type StoreErrorCode } from './errors.ts';
+import { outboundQueueContract } from './outbound-contract.ts';
 import {
   DEFAULT_MAILBOXES,
   type ImportedMailbox,
@@ -1365,6 +1366,8 @@ export function storeContractSuite(name: string, openFresh: () => Promise<StoreF
         await rejectsWith(store.releaseLease('k', ''), 'INVALID');
       });
     });
+
+    outboundQueueContract(() => store);
 
     describe('health', () => {
       it('reports a healthy engine', async () => {

@@ -33,6 +33,7 @@
  *   journal (a fresh listing shows it): the one window without transactions.
  */
 import type { MimeIndex } from '../mime/types.ts';
+import type { NewOutboundMessage, OutboundMessage, OutboundResult } from './outbound.ts';
 
 export type Id = string;
 
@@ -227,9 +228,9 @@ export interface Quota {
 }
 
 /** The protocols a connection rule can be scoped to. */
-export type RuleProtocol = 'imap' | 'pop3' | 'lmtp' | 'smtp';
+export type RuleProtocol = 'imap' | 'pop3' | 'lmtp' | 'smtp' | 'submission';
 
-export const RULE_PROTOCOLS: readonly RuleProtocol[] = ['imap', 'pop3', 'lmtp', 'smtp'];
+export const RULE_PROTOCOLS: readonly RuleProtocol[] = ['imap', 'pop3', 'lmtp', 'smtp', 'submission'];
 
 /**
  * What a connection rule does (server/hooks/rules/<kind>.ts):
@@ -487,6 +488,32 @@ export interface Store {
   acquireLease(key: string, holder: string, ttlMs: number): Promise<boolean>;
   /** Gives the lease up when `holder` has it; does nothing otherwise (e.g. after a takeover). */
   releaseLease(key: string, holder: string): Promise<void>;
+
+  // --- the outbound queue (server/store/outbound.ts) ---
+  /** Queues a message for remote recipients; durable when the promise resolves (a 250 may follow). */
+  enqueueOutbound(message: NewOutboundMessage): Promise<OutboundMessage>;
+  /**
+   * Takes up to `limit` messages that have a recipient due (queued or deferred, next attempt at or
+   * before `now`) and no live lease of another holder, leasing each to `holder` for `leaseMs`,
+   * atomically across processes: two workers never hold one message. Oldest due first.
+   */
+  claimOutbound(holder: string, leaseMs: number, limit: number, now?: Date): Promise<OutboundMessage[]>;
+  /**
+   * Records one recipient's result, only while `holder` holds the message's lease and the
+   * recipient is still pending; returns whether it was recorded. Attempts count up by one.
+   */
+  recordOutbound(id: string, holder: string, address: string, result: OutboundResult): Promise<boolean>;
+  /** Gives the message's lease up (when `holder` has it). */
+  releaseOutbound(id: string, holder: string): Promise<void>;
+  /** The message's bytes as queued; NONEXISTENT when it is gone (deleted). */
+  readOutboundRaw(id: string): Promise<Buffer>;
+  getOutbound(id: string): Promise<OutboundMessage | null>;
+  /** Every queued message, oldest first (finished ones too until deleted or purged). */
+  listOutbound(): Promise<OutboundMessage[]>;
+  /** Makes every pending recipient due now; NONEXISTENT for an unknown id. */
+  retryOutbound(id: string): Promise<OutboundMessage>;
+  /** Removes the message whatever its state; NONEXISTENT for an unknown id. */
+  deleteOutbound(id: string): Promise<void>;
 
   // --- quota and health ---
   getQuota(userId: Id): Promise<Quota>;

@@ -62,6 +62,17 @@ async function newSession(): Promise<string> {
   return session!.id;
 }
 
+/** A message in the outbound queue, to a domain that does not exist (its delivery bounces). */
+async function newQueued(): Promise<string> {
+  const queued = await h.server.store.enqueueOutbound({
+    userId: null,
+    sender: '',
+    recipients: ['bob@remote.test'],
+    raw: Buffer.from('Subject: queued\r\n\r\nbody\r\n'),
+  });
+  return queued.id;
+}
+
 async function ensureAuthority(): Promise<void> {
   const certificates = h.server.tls.certificates;
   if (!certificates.list().some((info) => info.kind === 'ca'))
@@ -241,6 +252,29 @@ const CASES: Record<string, Case> = {
     status: 200,
     check: ({ body }) => expect(body.total).toBeGreaterThan(0),
     invalid: () => ({ path: '/api/sessions?protocol=gopher' }),
+  },
+  'GET /api/queue': {
+    ok: () => Promise.resolve({ path: '/api/queue' }),
+    status: 200,
+  },
+  'GET /api/queue/{id}': {
+    ok: async () => ({ path: `/api/queue/${await newQueued()}` }),
+    status: 200,
+    check: ({ body }) => expect(body.recipients[0]).toMatchObject({ address: 'bob@remote.test' }),
+    invalid: () => ({ path: `/api/queue/${LONG_ID}` }),
+    unknown: () => ({ path: '/api/queue/nosuchmessage' }),
+  },
+  'POST /api/queue/{id}/retry': {
+    ok: async () => ({ path: `/api/queue/${await newQueued()}/retry` }),
+    status: 200,
+    invalid: () => ({ path: `/api/queue/${LONG_ID}/retry` }),
+    unknown: () => ({ path: '/api/queue/nosuchmessage/retry' }),
+  },
+  'DELETE /api/queue/{id}': {
+    ok: async () => ({ path: `/api/queue/${await newQueued()}` }),
+    status: 204,
+    invalid: () => ({ path: `/api/queue/${LONG_ID}` }),
+    unknown: () => ({ path: '/api/queue/nosuchmessage' }),
   },
   'GET /api/sessions/{id}': {
     ok: async () => ({ path: `/api/sessions/${await newSession()}` }),

@@ -51,6 +51,9 @@ export async function startAdminHarness(
       MALLARD_IMAP_HOST: '127.0.0.1',
       MALLARD_POP3_HOST: '127.0.0.1',
       MALLARD_SMTP_HOST: '127.0.0.1',
+      MALLARD_SUBMISSION_HOST: '127.0.0.1',
+      // Mail for other domains is never looked up outside the machine (nothing answers there).
+      MALLARD_DNS_SERVERS: '127.0.0.1:9',
       MALLARD_HOSTNAME: 'localhost',
     },
   });

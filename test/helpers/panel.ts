@@ -117,6 +117,10 @@ export function panelConfig(dataDir: string, ports: PanelPorts, configYaml?: str
     pop3: { host: '127.0.0.1', port: ports.pop3, tls_port: ports.pop3s },
     lmtp: { host: '127.0.0.1', port: ports.lmtp },
     smtp: { host: '127.0.0.1', port: ports.smtp },
+    // Submission (587/465) is not what these tests are about: off, so no privileged port is needed.
+    submission: { enabled: false, host: '127.0.0.1' },
+    // Mail for other domains is looked up only on loopback, where nothing answers.
+    dns: { servers: ['127.0.0.1:9'] },
     admin: { host: '127.0.0.1', port: ports.admin },
     panel: { host: '127.0.0.1', port: ports.panel },
   };

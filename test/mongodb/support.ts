@@ -83,6 +83,7 @@ export async function startServerProcess(
     MALLARD_LMTP_PORT: String(lmtpPort),
     MALLARD_SMTP_HOST: '127.0.0.1',
     MALLARD_SMTP_PORT: String(smtpPort),
+    MALLARD_SUBMISSION_ENABLED: 'false',
     MALLARD_ADMIN_PORT: '0',
     ...extraEnv,
   };

@@ -14,7 +14,7 @@ export const RULE_KINDS: readonly RuleKind[] = [
   'lockout',
   'require-tls',
 ];
-export const RULE_PROTOCOLS: readonly RuleProtocol[] = ['imap', 'pop3', 'lmtp', 'smtp'];
+export const RULE_PROTOCOLS: readonly RuleProtocol[] = ['imap', 'pop3', 'lmtp', 'smtp', 'submission'];
 
 export interface RuleInput {
   kind: RuleKind;

@@ -25,6 +25,7 @@ const PAGES: ReadonlyArray<{ to: string; label: string }> = [
   { to: '/users', label: 'Users' },
   { to: '/rules', label: 'Connection rules' },
   { to: '/sessions', label: 'Sessions' },
+  { to: '/queue', label: 'Outgoing mail' },
   { to: '/certificates', label: 'Certificates' },
   { to: '/devices', label: 'Connect a device' },
   { to: '/logs', label: 'Logs' },

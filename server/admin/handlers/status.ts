@@ -38,8 +38,8 @@ function authStatus(deps: AdminDeps): StatusJson['auth'] {
 
 export async function serverStatus(deps: AdminDeps): Promise<StatusJson> {
   const listeners: StatusJson['listeners'] = [];
-  for (const protocol of ['imap', 'pop3', 'lmtp', 'smtp'] as const) {
-    for (const listener of deps.services[protocol].listeners) {
+  for (const protocol of ['imap', 'pop3', 'lmtp', 'smtp', 'submission'] as const) {
+    for (const listener of deps.services[protocol]?.listeners ?? []) {
       listeners.push({
         protocol,
         host: listener.host,

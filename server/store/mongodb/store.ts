@@ -65,6 +65,8 @@ import * as mailboxes from './mailboxes.ts';
 import * as messages from './messages.ts';
 import * as rules from './rules.ts';
 import { Collections, ensureSchema } from './schema.ts';
+import * as outbound from './outbound.ts';
+import type { NewOutboundMessage, OutboundMessage, OutboundResult } from '../outbound.ts';
 
 /** The database used when the URI names none. */
 export const DEFAULT_DATABASE = 'mallard';
@@ -143,6 +145,7 @@ export class MongoStore implements Store {
     try {
       await client.connect();
       await ensureSchema(store.collections);
+      await outbound.ensureOutboundIndexes(store.collections);
       const retention = options.journalRetentionMs ?? journal.JOURNAL_RETENTION_MS;
       if (retention > 0) await journal.pruneJournal(store.collections, new Date(Date.now() - retention));
     } catch (error) {
@@ -492,6 +495,49 @@ export class MongoStore implements Store {
 
   rulesVersion(): Promise<number> {
     return this.call((c) => rules.rulesVersion(c));
+  }
+
+  // --- the outbound queue ---
+
+  enqueueOutbound(message: NewOutboundMessage): Promise<OutboundMessage> {
+    return this.call((c) => outbound.enqueueOutbound(c, message));
+  }
+
+  claimOutbound(
+    holder: string,
+    leaseMs: number,
+    limit: number,
+    now = new Date(),
+  ): Promise<OutboundMessage[]> {
+    return this.call((c) => outbound.claimOutbound(c, holder, leaseMs, limit, now));
+  }
+
+  recordOutbound(id: string, holder: string, address: string, result: OutboundResult): Promise<boolean> {
+    return this.call((c) => outbound.recordOutbound(c, id, holder, address, result));
+  }
+
+  releaseOutbound(id: string, holder: string): Promise<void> {
+    return this.call((c) => outbound.releaseOutbound(c, id, holder));
+  }
+
+  readOutboundRaw(id: string): Promise<Buffer> {
+    return this.call((c) => outbound.readOutboundRaw(c, id));
+  }
+
+  getOutbound(id: string): Promise<OutboundMessage | null> {
+    return this.call((c) => outbound.getOutbound(c, id));
+  }
+
+  listOutbound(): Promise<OutboundMessage[]> {
+    return this.call((c) => outbound.listOutbound(c));
+  }
+
+  retryOutbound(id: string): Promise<OutboundMessage> {
+    return this.call((c) => outbound.retryOutbound(c, id));
+  }
+
+  deleteOutbound(id: string): Promise<void> {
+    return this.call((c) => outbound.deleteOutbound(c, id));
   }
 
   // --- leases ---

@@ -145,6 +145,32 @@ export const MIGRATIONS: readonly string[] = [
   ) WITHOUT ROWID;
   INSERT INTO subscriptions (user_id, path) SELECT user_id, path FROM mailboxes WHERE subscribed = 1;
   `,
+  // 5: the outbound queue (server/store/outbound.ts): a message's bytes once, a state per recipient.
+  `
+  CREATE TABLE outbound_messages (
+    id TEXT PRIMARY KEY,
+    user_id INTEGER,
+    sender TEXT NOT NULL,
+    raw BLOB NOT NULL,
+    size INTEGER NOT NULL,
+    created_at INTEGER NOT NULL,
+    lease_holder TEXT,
+    lease_until INTEGER NOT NULL DEFAULT 0
+  ) WITHOUT ROWID;
+  CREATE TABLE outbound_recipients (
+    message_id TEXT NOT NULL REFERENCES outbound_messages(id) ON DELETE CASCADE,
+    position INTEGER NOT NULL,
+    address TEXT NOT NULL,
+    state TEXT NOT NULL,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    next_attempt_at INTEGER,
+    last_error TEXT,
+    warned INTEGER NOT NULL DEFAULT 0,
+    updated_at INTEGER NOT NULL,
+    PRIMARY KEY (message_id, address)
+  ) WITHOUT ROWID;
+  CREATE INDEX outbound_recipients_due ON outbound_recipients(next_attempt_at) WHERE next_attempt_at IS NOT NULL;
+  `,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

@@ -49,6 +49,8 @@ import { checkImportedMessage } from '../imports.ts';
 import { DATABASE_FILE, openDatabase, type Sql } from './database.ts';
 import * as journal from './journal.ts';
 import * as leases from './leases.ts';
+import * as outbound from './outbound.ts';
+import type { NewOutboundMessage, OutboundMessage, OutboundResult } from '../outbound.ts';
 import * as mailboxes from './mailboxes.ts';
 import * as messages from './messages.ts';
 import * as rules from './rules.ts';
@@ -449,6 +451,49 @@ export class SqliteStore implements Store {
       checkLease(key, holder);
       leases.releaseLease(sql, key, holder);
     });
+  }
+
+  // --- the outbound queue ---
+
+  enqueueOutbound(message: NewOutboundMessage): Promise<OutboundMessage> {
+    return this.call((sql) => outbound.enqueueOutbound(sql, message));
+  }
+
+  claimOutbound(
+    holder: string,
+    leaseMs: number,
+    limit: number,
+    now = new Date(),
+  ): Promise<OutboundMessage[]> {
+    return this.call((sql) => outbound.claimOutbound(sql, holder, leaseMs, limit, now.getTime()));
+  }
+
+  recordOutbound(id: string, holder: string, address: string, result: OutboundResult): Promise<boolean> {
+    return this.call((sql) => outbound.recordOutbound(sql, id, holder, address, result));
+  }
+
+  releaseOutbound(id: string, holder: string): Promise<void> {
+    return this.call((sql) => outbound.releaseOutbound(sql, id, holder));
+  }
+
+  readOutboundRaw(id: string): Promise<Buffer> {
+    return this.call((sql) => outbound.readOutboundRaw(sql, id));
+  }
+
+  getOutbound(id: string): Promise<OutboundMessage | null> {
+    return this.call((sql) => outbound.getOutbound(sql, id));
+  }
+
+  listOutbound(): Promise<OutboundMessage[]> {
+    return this.call((sql) => outbound.listOutbound(sql));
+  }
+
+  retryOutbound(id: string): Promise<OutboundMessage> {
+    return this.call((sql) => outbound.retryOutbound(sql, id));
+  }
+
+  deleteOutbound(id: string): Promise<void> {
+    return this.call((sql) => outbound.deleteOutbound(sql, id));
   }
 
   // --- quota, health, engine specifics ---

@@ -195,7 +195,9 @@ export class StoreLane {
 
 /** Bodies arrive as Uint8Arrays over transferred memory: make them Buffers again, without copying. */
 function unpackResult(method: ForwardedMethod, value: unknown): unknown {
-  if (method === 'readBlob' && value instanceof Uint8Array) return asBuffer(value);
+  if ((method === 'readBlob' || method === 'readOutboundRaw') && value instanceof Uint8Array) {
+    return asBuffer(value);
+  }
   if (method === 'readBlobs' && value instanceof Map) {
     const blobs = new Map<string, Buffer>();
     for (const [key, bytes] of value as Map<string, Uint8Array>) blobs.set(key, asBuffer(bytes));

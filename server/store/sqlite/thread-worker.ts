@@ -67,6 +67,9 @@ function startCall(store: SqliteStore, request: CallRequest): Promise<unknown> |
   const args = request.args;
   const bodyAt = BODY_ARGUMENT[request.method];
   if (bodyAt !== undefined && args[bodyAt] instanceof Uint8Array) args[bodyAt] = asBuffer(args[bodyAt]);
+  // A queued message carries its bytes inside the object (cloned as a Uint8Array).
+  const queued = request.method === 'enqueueOutbound' ? (args[0] as { raw?: unknown }) : null;
+  if (queued && queued.raw instanceof Uint8Array) args[0] = { ...queued, raw: asBuffer(queued.raw) };
   const method = store[request.method] as (...values: unknown[]) => Promise<unknown>;
   return method.apply(store, args);
 }

@@ -61,6 +61,7 @@ import type {
   UserQuery,
 } from '../types.ts';
 import { DATABASE_FILE, BUSY_TIMEOUT_MS } from './database.ts';
+import type { NewOutboundMessage, OutboundMessage, OutboundResult } from '../outbound.ts';
 import type { SqliteStoreOptions, SqliteStoreStats } from './store.ts';
 import { StoreLane, type Args, type LaneEvents, type Result } from './thread-lane.ts';
 import { transferable, type ForwardedMethod } from './thread-protocol.ts';
@@ -94,6 +95,9 @@ const READS: ReadonlySet<ForwardedMethod> = new Set<ForwardedMethod>([
   'getMessage',
   'readBlob',
   'readBlobs',
+  'readOutboundRaw',
+  'getOutbound',
+  'listOutbound',
   'readMimeIndex',
   'listKeywords',
   'journalHead',
@@ -309,6 +313,44 @@ export class ThreadedSqliteStore implements Store {
 
   readBlobs(blobIds: readonly string[]): Promise<Map<string, Buffer>> {
     return this.call('readBlobs', [blobIds]);
+  }
+
+  // --- the outbound queue ---
+
+  enqueueOutbound(message: NewOutboundMessage): Promise<OutboundMessage> {
+    return this.call('enqueueOutbound', [message]);
+  }
+
+  claimOutbound(holder: string, leaseMs: number, limit: number, now?: Date): Promise<OutboundMessage[]> {
+    return this.call('claimOutbound', [holder, leaseMs, limit, now]);
+  }
+
+  recordOutbound(id: string, holder: string, address: string, result: OutboundResult): Promise<boolean> {
+    return this.call('recordOutbound', [id, holder, address, result]);
+  }
+
+  releaseOutbound(id: string, holder: string): Promise<void> {
+    return this.call('releaseOutbound', [id, holder]);
+  }
+
+  readOutboundRaw(id: string): Promise<Buffer> {
+    return this.call('readOutboundRaw', [id]);
+  }
+
+  getOutbound(id: string): Promise<OutboundMessage | null> {
+    return this.call('getOutbound', [id]);
+  }
+
+  listOutbound(): Promise<OutboundMessage[]> {
+    return this.call('listOutbound', []);
+  }
+
+  retryOutbound(id: string): Promise<OutboundMessage> {
+    return this.call('retryOutbound', [id]);
+  }
+
+  deleteOutbound(id: string): Promise<void> {
+    return this.call('deleteOutbound', [id]);
   }
 
   readMimeIndex(blobId: string): Promise<MimeIndex> {

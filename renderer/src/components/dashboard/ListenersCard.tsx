@@ -7,6 +7,7 @@ const PROTOCOL_NAMES: Record<ListenerJson['protocol'], string> = {
   pop3: 'POP3',
   lmtp: 'LMTP',
   smtp: 'SMTP',
+  submission: 'Submission',
   admin: 'Admin API',
 };
 

@@ -59,7 +59,7 @@ function publish(next: Partial<LiveSnapshot>): void {
 }
 
 function total(counts: ConnectionCounts): number {
-  return counts.imap + counts.pop3 + counts.lmtp + counts.smtp;
+  return counts.imap + counts.pop3 + counts.lmtp + counts.smtp + counts.submission;
 }
 
 function pushSample(now: number, counts: ConnectionCounts): void {

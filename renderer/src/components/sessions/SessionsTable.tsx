@@ -13,7 +13,13 @@ export interface SessionsTableProps {
   onBlock: (session: Session) => void;
 }
 
-const PROTOCOL_COLORS: Record<string, string> = { imap: 'blue', pop3: 'violet', lmtp: 'gray', smtp: 'cyan' };
+const PROTOCOL_COLORS: Record<string, string> = {
+  imap: 'blue',
+  pop3: 'violet',
+  lmtp: 'gray',
+  smtp: 'cyan',
+  submission: 'teal',
+};
 
 export function SessionsTable({ sessions, now, onDetails, onKick, onBlock }: SessionsTableProps) {
   return (

@@ -1,0 +1,74 @@
+/**
+ * The one DNS resolver of the server, on the servers of `dns.servers` (the system's when empty):
+ * tests and split-horizon homes point it at a resolver of their own. It answers what mail
+ * routing asks (RFC 5321 5.1): the MX hosts of a domain in preference order, and the addresses of
+ * a host.
+ */
+import dns from 'node:dns';
+
+export interface MxHost {
+  exchange: string;
+  priority: number;
+}
+
+/** How a domain receives mail. */
+export type MailRoute =
+  | { kind: 'hosts'; hosts: MxHost[] }
+  /** The domain does not exist (NXDOMAIN): a permanent failure. */
+  | { kind: 'no-domain' }
+  /** RFC 7505 null MX ("MX 0 ."): the domain accepts no mail at all. */
+  | { kind: 'null-mx' };
+
+const NOT_FOUND = new Set([dns.NOTFOUND, 'ENOTFOUND']);
+const NO_DATA = new Set([dns.NODATA, 'ENODATA']);
+
+function codeOf(error: unknown): string {
+  return (error as { code?: string }).code ?? '';
+}
+
+export class MailResolver {
+  private readonly resolver: dns.promises.Resolver;
+
+  constructor(servers: readonly string[], timeoutMs = 5000) {
+    this.resolver = new dns.promises.Resolver({ timeout: timeoutMs, tries: 2 });
+    if (servers.length > 0) this.resolver.setServers([...servers]);
+  }
+
+  /**
+   * MX hosts by preference (equal preferences shuffled, RFC 5321 5.1, to spread load); a domain
+   * without MX records is its own mail host (the "implicit MX"). Temporary DNS failures throw.
+   */
+  async route(domain: string): Promise<MailRoute> {
+    let records: dns.MxRecord[];
+    try {
+      records = await this.resolver.resolveMx(domain);
+    } catch (error) {
+      if (NOT_FOUND.has(codeOf(error))) return { kind: 'no-domain' };
+      if (!NO_DATA.has(codeOf(error))) throw error;
+      records = [];
+    }
+    if (records.length === 1 && (records[0]!.exchange === '' || records[0]!.exchange === '.')) {
+      return { kind: 'null-mx' };
+    }
+    if (records.length === 0) return { kind: 'hosts', hosts: [{ exchange: domain, priority: 0 }] };
+    const shuffled = records
+      .map((record) => ({ record, tiebreak: Math.random() }))
+      .sort((a, b) => a.record.priority - b.record.priority || a.tiebreak - b.tiebreak)
+      .map(({ record }) => ({ exchange: record.exchange, priority: record.priority }));
+    return { kind: 'hosts', hosts: shuffled };
+  }
+
+  /** IPv4 then IPv6 addresses of a host; [] when it has none. */
+  async addresses(host: string): Promise<string[]> {
+    const lookup = async (family: 4 | 6): Promise<string[]> => {
+      try {
+        return family === 4 ? await this.resolver.resolve4(host) : await this.resolver.resolve6(host);
+      } catch (error) {
+        if (NOT_FOUND.has(codeOf(error)) || NO_DATA.has(codeOf(error))) return [];
+        throw error;
+      }
+    };
+    const [v4, v6] = await Promise.all([lookup(4), lookup(6)]);
+    return [...v4, ...v6];
+  }
+}

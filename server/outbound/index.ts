@@ -1,0 +1,36 @@
+/**
+ * Sending, put together: the resolver on `dns.servers`, DKIM keys in the data directory, the
+ * delivery worker, and the sink submission queues into.
+ */
+import type { Config } from '../config/schema.ts';
+import { MailResolver } from '../dns/resolver.ts';
+import type { Logger } from '../log.ts';
+import { LocalDomains } from '../smtp/local-domains.ts';
+import type { Store } from '../store/types.ts';
+import type { OutboundSink } from '../submission/deliver.ts';
+import { DkimKeys, dkimSigner } from './dkim.ts';
+import { retryPolicyOf } from './retry.ts';
+import { queueSink } from './sink.ts';
+import { OutboundWorker } from './worker.ts';
+
+export interface Outbound {
+  worker: OutboundWorker;
+  sink: OutboundSink;
+  dkim: DkimKeys;
+}
+
+export function startOutbound(services: { config: Config; store: Store; logger: Logger }): Outbound {
+  const { config, store, logger } = services;
+  const worker = new OutboundWorker({
+    store,
+    config,
+    logger,
+    resolver: new MailResolver(config.dns.servers),
+    policy: retryPolicyOf(config.outbound),
+  });
+  const dkim = new DkimKeys(config.data_dir, config.dkim.selector);
+  const localDomains = new LocalDomains(store, config.hostname);
+  const signer = config.dkim.enabled ? dkimSigner(dkim, (domain) => localDomains.has(domain), logger) : null;
+  worker.start();
+  return { worker, sink: queueSink(store, signer, () => worker.wake()), dkim };
+}

@@ -1,0 +1,96 @@
+/**
+ * After DATA: a Received header on top, then local recipients are stored (one copy per user, as
+ * LMTP does) and remote ones queued in one go. SMTP has one reply for all recipients:
+ * - local stores first, then the queue; a temporary failure of either is 451 4.3.0, and the client
+ *   sends again (a local recipient already served may get a second copy: better than none);
+ * - a local recipient refused for good (over quota) while others were served: 250, the failure is
+ *   logged (as SMTP-in does, see server/smtp/replies.ts singleReply); all refused: that refusal.
+ */
+import type { SMTPServerSession } from 'smtp-server';
+import type { Config } from '../config/schema.ts';
+import type { Logger } from '../log.ts';
+import { receivedHeader, withTrace, type TraceInfo } from '../delivery/trace.ts';
+import { classifyDeliveryError, reply, type Reply } from '../smtp/replies.ts';
+import type { NewOutboundMessage, OutboundMessage } from '../store/outbound.ts';
+import type { Store, User } from '../store/types.ts';
+import type { RoutedRecipient } from './recipients.ts';
+
+/** Where remote recipients go: the outbound queue (with DKIM signing on the way, server/outbound). */
+export interface OutboundSink {
+  submit(message: NewOutboundMessage): Promise<OutboundMessage>;
+}
+
+export interface SubmissionDelivery {
+  store: Store;
+  outbound: OutboundSink;
+  config: Config;
+  log: Logger;
+  user: User;
+  session: SMTPServerSession;
+  tls: { version: string; cipher: string } | null;
+  sender: string;
+  recipients: RoutedRecipient[];
+  message: Buffer;
+  transactionId: string;
+}
+
+export async function deliverSubmission(delivery: SubmissionDelivery): Promise<Reply> {
+  const { store, log, recipients, transactionId } = delivery;
+  const local = recipients.filter((recipient) => recipient.kind === 'local');
+  const remote = recipients.filter((recipient) => recipient.kind === 'remote');
+
+  let refused: Reply | null = null;
+  let refusals = 0;
+  const served = new Set<string>();
+  for (const recipient of local) {
+    if (served.has(recipient.userId)) continue;
+    served.add(recipient.userId);
+    try {
+      // A local copy is traced as any delivery: Return-Path, Delivered-To, Received for it.
+      const copy = withTrace(delivery.message, traceOf(delivery, recipient.address));
+      const result = await store.deliver(recipient.address, copy);
+      log.info({ id: transactionId, rcpt: recipient.address, uid: result.uid }, 'message delivered');
+    } catch (error) {
+      const failure = classifyDeliveryError(log, error, { id: transactionId, rcpt: recipient.address });
+      const answer = failure.reply(recipient.address);
+      if (failure.temporary) return answer;
+      log.info({ id: transactionId, rcpt: recipient.address, reply: answer.status }, 'delivery refused');
+      refused ??= answer;
+      refusals++;
+    }
+  }
+  if (remote.length > 0) {
+    const queued = await delivery.outbound.submit({
+      userId: delivery.user.id,
+      sender: delivery.sender,
+      recipients: remote.map((recipient) => recipient.address),
+      // Outgoing: our Received field only, without `for` (several recipients may share the copy).
+      raw: Buffer.concat([Buffer.from(receivedHeader(traceOf(delivery, '')), 'utf8'), delivery.message]),
+    });
+    log.info({ id: transactionId, queue: queued.id, rcpts: remote.length }, 'message queued');
+    return reply(250, '2.0.0', `Ok: queued as ${queued.id}`);
+  }
+  if (refused && refusals === served.size) return refused;
+  return reply(250, '2.0.0', `Ok: delivered as ${transactionId}`);
+}
+
+function traceOf(delivery: SubmissionDelivery, recipient: string): TraceInfo {
+  const { session } = delivery;
+  return {
+    origin: {
+      kind: 'network',
+      helo: session.hostNameAppearsAs || '',
+      reverseName: '',
+      remoteAddress: session.remoteAddress,
+      // RFC 3848: ESMTPSA (TLS and AUTH) or ESMTPA (AUTH on loopback without TLS).
+      protocol: delivery.tls ? 'ESMTPSA' : 'ESMTPA',
+      tls: delivery.tls,
+    },
+    sender: delivery.sender,
+    recipient,
+    hostname: delivery.config.hostname,
+    id: delivery.transactionId,
+    utf8: session.envelope.smtpUtf8 === true,
+    date: new Date(),
+  };
+}

@@ -1,0 +1,87 @@
+/**
+ * Debian's dnsmasq as the DNS of the sending tests: authoritative for the test zones (`--local`,
+ * so a name it does not know is NXDOMAIN, not forwarded anywhere), on a free loopback port,
+ * serving the MX, A and TXT records the test gives. Stopped (SIGTERM) by the test.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import dgram from 'node:dgram';
+import { once } from 'node:events';
+
+export interface DnsRecords {
+  /** Domains the server answers for (everything under them not listed is NXDOMAIN). */
+  zones: string[];
+  mx?: Array<{ domain: string; host: string; preference: number }>;
+  a?: Array<{ name: string; address: string }>;
+  txt?: Array<{ name: string; value: string }>;
+}
+
+export interface Dnsmasq {
+  /** For `dns.servers`: "127.0.0.1:PORT". */
+  server: string;
+  port: number;
+  stop(): Promise<void>;
+}
+
+function freeUdpPort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const socket = dgram.createSocket('udp4');
+    socket.once('error', reject);
+    socket.bind(0, '127.0.0.1', () => {
+      const { port } = socket.address();
+      socket.close(() => resolve(port));
+    });
+  });
+}
+
+/** TXT strings are at most 255 bytes each (RFC 1035); a longer value (a DKIM key) is split. */
+function txtStrings(value: string): string[] {
+  const parts: string[] = [];
+  for (let offset = 0; offset < value.length; offset += 250) parts.push(value.slice(offset, offset + 250));
+  return parts;
+}
+
+/** `port`: reuse a port (a restart with new records for a server already pointed at it). */
+export async function startDnsmasq(records: DnsRecords, port?: number): Promise<Dnsmasq> {
+  port ??= await freeUdpPort();
+  const args = [
+    '--keep-in-foreground',
+    '--conf-file=/dev/null',
+    '--no-resolv',
+    '--no-hosts',
+    '--no-poll',
+    '--user=root',
+    '--pid-file=',
+    '--listen-address=127.0.0.1',
+    '--bind-interfaces',
+    `--port=${port}`,
+    '--log-facility=-',
+    ...records.zones.map((zone) => `--local=/${zone}/`),
+    ...(records.mx ?? []).map((mx) => `--mx-host=${mx.domain},${mx.host},${mx.preference}`),
+    ...(records.a ?? []).map((a) => `--host-record=${a.name},${a.address}`),
+    ...(records.txt ?? []).map((txt) => `--txt-record=${txt.name},${txtStrings(txt.value).join(',')}`),
+  ];
+  const child: ChildProcess = spawn('dnsmasq', args, { stdio: ['ignore', 'ignore', 'pipe'] });
+  let stderr = '';
+  child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  // dnsmasq says "started" once it listens; an early exit is a failure to start.
+  await new Promise<void>((resolve, reject) => {
+    const onData = () => {
+      if (/started, version/.test(stderr)) {
+        child.stderr!.off('data', onData);
+        resolve();
+      }
+    };
+    child.stderr!.on('data', onData);
+    child.once('exit', (code) => reject(new Error(`dnsmasq exited with ${code}: ${stderr}`)));
+  });
+  const chosen = port;
+  return {
+    server: `127.0.0.1:${chosen}`,
+    port: chosen,
+    async stop() {
+      if (child.exitCode !== null) return;
+      child.kill('SIGTERM');
+      await once(child, 'exit');
+    },
+  };
+}

@@ -1,0 +1,358 @@
+/**
+ * Sending to other domains with real, independent parts: dnsmasq on loopback serving the test
+ * zones (MX records pointing at 127.0.0.x), Debian's Postfix on 127.0.0.2 as the receiving MTA,
+ * and Python's dkimpy (Debian's python3-dkim) checking our DKIM signature against the key the
+ * test DNS publishes. Covers direct MX delivery with STARTTLS, MX preference and the implicit MX
+ * (A record), a temporary refusal then success, a permanent refusal and an unknown domain with an
+ * RFC 3464 report in the sender's INBOX, and the relay setting.
+ */
+import { execFile } from 'node:child_process';
+import net from 'node:net';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DkimKeys } from '../../server/outbound/dkim.ts';
+import type { OutboundMessage } from '../../server/store/outbound.ts';
+import { startDnsmasq, type Dnsmasq, type DnsRecords } from '../helpers/dnsmasq.ts';
+import { startPostfix, type Postfix } from '../helpers/postfix.ts';
+import { startTestServer, type TestServer } from '../helpers/server.ts';
+import { inboxCount, newestInInbox, SmtpLineClient } from '../delivery/clients.ts';
+
+const MX_HOST = '127.0.0.2';
+/** Nothing listens there: an MX that does not answer. */
+const DEAD_HOST = '127.0.0.3';
+const TARPIT_HOST = '127.0.0.4';
+
+let postfix: Postfix;
+let dnsmasq: Dnsmasq;
+let server: TestServer;
+let alice: string;
+
+function zones(txt: DnsRecords['txt'] = []): DnsRecords {
+  return {
+    zones: ['direct.test', 'pref.test', 'fallback.test', 'nowhere.test', 'example.test', 'tarpit.test'],
+    mx: [
+      { domain: 'direct.test', host: 'mx.direct.test', preference: 10 },
+      { domain: 'pref.test', host: 'dead.pref.test', preference: 5 },
+      { domain: 'pref.test', host: 'live.pref.test', preference: 20 },
+    ],
+    a: [
+      { name: 'mx.direct.test', address: MX_HOST },
+      { name: 'dead.pref.test', address: DEAD_HOST },
+      { name: 'live.pref.test', address: MX_HOST },
+      // No MX: the domain's own address is its mail host (RFC 5321 5.1).
+      { name: 'fallback.test', address: MX_HOST },
+      // A host that accepts connections and then says nothing.
+      { name: 'tarpit.test', address: TARPIT_HOST },
+    ],
+    txt,
+  };
+}
+
+beforeAll(async () => {
+  postfix = await startPostfix({
+    host: MX_HOST,
+    mailboxes: [
+      'rcpt@direct.test',
+      'later@direct.test',
+      'rcpt@pref.test',
+      'rcpt@fallback.test',
+      'rcpt@relayed.test',
+    ],
+  });
+  dnsmasq = await startDnsmasq(zones());
+  server = await startTestServer({
+    MALLARD_DNS_SERVERS: dnsmasq.server,
+    MALLARD_OUTBOUND_MX_PORT: String(postfix.port),
+    MALLARD_OUTBOUND_RETRY_BASE: '3600',
+  });
+  alice = await server.addUser('alice@example.test', 'secret');
+  // Publish the DKIM key Mallard will sign with, as the README tells an admin to.
+  const record = new DkimKeys(server.config.data_dir, server.config.dkim.selector).dnsRecord('example.test');
+  const port = dnsmasq.port;
+  await dnsmasq.stop();
+  dnsmasq = await startDnsmasq(zones([{ name: record.name, value: record.value }]), port);
+}, 60_000);
+
+afterAll(async () => {
+  await server?.stop();
+  await dnsmasq?.stop();
+  await postfix?.stop();
+});
+
+function message(to: string, subject: string): Buffer {
+  return Buffer.from(
+    `From: Alice <alice@example.test>\r\nTo: ${to}\r\nSubject: ${subject}\r\n` +
+      `Date: Fri, 04 Dec 2026 10:00:00 +0000\r\nMessage-ID: <${subject.replace(/\W/g, '')}@example.test>\r\n\r\n` +
+      `Hello from Mallard.\r\nA second line.\r\n`,
+  );
+}
+
+/** Submits over 587 (loopback: AUTH without TLS is allowed by default); returns the queue id. */
+async function submit(target: TestServer, to: string[], raw: Buffer): Promise<string> {
+  const port = target.server.submission.listeners.find((l) => !l.implicitTls)!.port;
+  const { client } = await SmtpLineClient.connect(port);
+  try {
+    await client.command('EHLO client.test');
+    const token = Buffer.from('\0alice@example.test\0secret').toString('base64');
+    expect(await client.command(`AUTH PLAIN ${token}`)).toMatch(/^235 /);
+    expect(await client.command('MAIL FROM:<alice@example.test>')).toMatch(/^250 /);
+    for (const address of to) expect(await client.command(`RCPT TO:<${address}>`)).toMatch(/^250 /);
+    const [reply] = await client.data(raw);
+    const queued = /queued as (\S+)/.exec(reply ?? '');
+    expect(queued, reply).not.toBeNull();
+    return queued![1]!;
+  } finally {
+    client.close();
+  }
+}
+
+/** Polls a condition (the queue lives in the store; Postfix delivers after its 250). */
+async function until<T>(
+  probe: () => Promise<T | null> | T | null,
+  what: string,
+  timeoutMs = 20_000,
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe();
+    if (value !== null && value !== undefined && value !== false) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
+async function recipientSettled(target: TestServer, id: string, address: string, state: string) {
+  return until(async () => {
+    const queued: OutboundMessage | null = await target.server.store.getOutbound(id);
+    const recipient = queued?.recipients.find((r) => r.address === address);
+    return recipient && recipient.state === state ? recipient : null;
+  }, `${address} to be ${state}`);
+}
+
+async function deliveredAt(address: string, count: number): Promise<Buffer> {
+  return until(() => {
+    const all = postfix.delivered(address);
+    return all.length >= count ? all[count - 1]! : null;
+  }, `Postfix to store a message for ${address}`);
+}
+
+/** dkimpy's verdict, with the key looked up in the test DNS (dnsmasq), not the system's. */
+async function dkimpyVerifies(raw: Buffer): Promise<string> {
+  const script = `
+import sys, dkim, dns.resolver
+port = int(sys.argv[1])
+resolver = dns.resolver.Resolver(configure=False)
+resolver.nameservers = ['127.0.0.1']
+resolver.port = port
+def dnsfunc(name, timeout=5):
+    name = name.decode() if isinstance(name, bytes) else name
+    answer = resolver.resolve(name.rstrip('.'), 'TXT')
+    return b''.join(b''.join(r.strings) for r in answer)
+message = sys.stdin.buffer.read()
+print('pass' if dkim.verify(message, dnsfunc=dnsfunc) else 'fail')
+`;
+  return new Promise((resolve, reject) => {
+    const child = execFile(
+      '/usr/bin/python3',
+      ['-c', script, String(dnsmasq.port)],
+      { timeout: 30_000 },
+      (error, stdout, stderr) =>
+        error ? reject(new Error(`${error.message}\n${stderr}`)) : resolve(stdout.trim()),
+    );
+    child.stdin!.end(raw);
+  });
+}
+
+describe('outbound delivery', () => {
+  it('delivers to the MX over STARTTLS, DKIM-signed so that dkimpy verifies it', async () => {
+    const raw = message('rcpt@direct.test', 'direct mx');
+    const id = await submit(server, ['rcpt@direct.test'], raw);
+    const recipient = await recipientSettled(server, id, 'rcpt@direct.test', 'delivered');
+    expect(recipient.attempts).toBe(1);
+    const arrived = await deliveredAt('rcpt@direct.test', 1);
+    const text = arrived.toString('latin1');
+    expect(text).toMatch(/^Return-Path: <alice@example\.test>/);
+    // Postfix notes the TLS it got (smtpd_tls_received_header).
+    expect(text).toMatch(/\(using TLSv1\.[23] /);
+    expect(text).toMatch(/^DKIM-Signature: .*d=example\.test/m);
+    expect(text).toMatch(/c=relaxed\/relaxed/);
+    expect(text).toMatch(/a=rsa-sha256/);
+    expect(await dkimpyVerifies(Buffer.from(text.replace(/\r?\n/g, '\r\n'), 'latin1'))).toBe('pass');
+  });
+
+  it('tries MX hosts in preference order past one that does not answer, and falls back to the A record', async () => {
+    const id = await submit(
+      server,
+      ['rcpt@pref.test', 'rcpt@fallback.test'],
+      message('rcpt@pref.test', 'pref'),
+    );
+    await recipientSettled(server, id, 'rcpt@pref.test', 'delivered');
+    await recipientSettled(server, id, 'rcpt@fallback.test', 'delivered');
+    expect((await deliveredAt('rcpt@pref.test', 1)).toString()).toMatch(/Subject: pref/);
+    expect((await deliveredAt('rcpt@fallback.test', 1)).toString()).toMatch(/Subject: pref/);
+  });
+
+  it('defers on a 4xx, keeps the reply, and delivers on the next attempt', async () => {
+    await postfix.setAccess(['later@direct.test 451 4.7.1 Greylisted, come back later']);
+    const id = await submit(server, ['later@direct.test'], message('later@direct.test', 'greylisted'));
+    const deferred = await recipientSettled(server, id, 'later@direct.test', 'deferred');
+    expect(deferred.lastError).toMatch(/451 4\.7\.1/);
+    // The first retry is an hour away (retry_base); nothing is sent before it.
+    expect(deferred.nextAttemptAt!.getTime()).toBeGreaterThan(Date.now() + 3_500_000);
+    expect(postfix.delivered('later@direct.test')).toHaveLength(0);
+    await postfix.setAccess([]);
+    // Postfix reloads its tables in the background: retry until it accepts.
+    await until(async () => {
+      await server.server.store.retryOutbound(id);
+      server.server.outbound.wake();
+      await server.server.outbound.idle();
+      const now = await server.server.store.getOutbound(id);
+      return now!.recipients[0]!.state === 'delivered' ? true : null;
+    }, 'the retry to be delivered');
+    expect((await deliveredAt('later@direct.test', 1)).toString()).toMatch(/Subject: greylisted/);
+  });
+
+  it('bounces a 5xx and an unknown domain, with an RFC 3464 report and the original headers in the INBOX', async () => {
+    const before = await inboxCount(server, alice);
+    const id = await submit(
+      server,
+      ['nobody@direct.test', 'someone@nowhere.test'],
+      message('nobody@direct.test', 'doomed'),
+    );
+    const refused = await recipientSettled(server, id, 'nobody@direct.test', 'bounced');
+    expect(refused.lastError).toMatch(/550 5\.1\.1/);
+    const unknown = await recipientSettled(server, id, 'someone@nowhere.test', 'bounced');
+    expect(unknown.lastError).toMatch(/5\.1\.2/);
+    await until(async () => ((await inboxCount(server, alice)) > before ? true : null), 'the report');
+    const report = (await newestInInbox(server, alice)).toString('latin1');
+    expect(report).toMatch(/^Return-Path: <>\r\n/);
+    expect(report).toMatch(/Content-Type: multipart\/report; report-type=delivery-status;/);
+    expect(report).toMatch(
+      /Final-Recipient: rfc822; nobody@direct\.test\r\nAction: failed\r\nStatus: 5\.1\.1/,
+    );
+    expect(report).toMatch(
+      /Final-Recipient: rfc822; someone@nowhere\.test\r\nAction: failed\r\nStatus: 5\.1\.2/,
+    );
+    expect(report).toMatch(/Content-Type: text\/rfc822-headers[\s\S]*Subject: doomed/);
+  });
+
+  it('logs in to a relay that asks for AUTH (a second Mallard on submission)', async () => {
+    // The relay: another Mallard whose submission takes alice's login and delivers to its user.
+    const relay = await startTestServer({ MALLARD_DKIM_ENABLED: 'false' });
+    const relayUser = await relay.addUser('alice@example.test', 'relay-secret');
+    await relay.server.store.addAddress(relayUser, 'rcpt@relay-inbox.test');
+    const relayPort = relay.server.submission.listeners.find((l) => !l.implicitTls)!.port;
+    const sender = await startTestServer({
+      MALLARD_DNS_SERVERS: dnsmasq.server,
+      MALLARD_OUTBOUND_RELAY_HOST: '127.0.0.1',
+      MALLARD_OUTBOUND_RELAY_PORT: String(relayPort),
+      MALLARD_OUTBOUND_RELAY_TLS: 'none',
+      MALLARD_OUTBOUND_RELAY_USERNAME: 'alice@example.test',
+      MALLARD_OUTBOUND_RELAY_PASSWORD: 'relay-secret',
+      MALLARD_DKIM_ENABLED: 'false',
+    });
+    try {
+      await sender.addUser('alice@example.test', 'secret');
+      const id = await submit(
+        sender,
+        ['rcpt@relay-inbox.test'],
+        message('rcpt@relay-inbox.test', 'relay auth'),
+      );
+      await recipientSettled(sender, id, 'rcpt@relay-inbox.test', 'delivered');
+      const stored = (await newestInInbox(relay, relayUser)).toString('latin1');
+      expect(stored).toMatch(/Subject: relay auth/);
+      // The relay saw an authenticated submission from the sending Mallard.
+      expect(stored).toMatch(/with ESMTPA id /);
+    } finally {
+      await sender.stop();
+      await relay.stop();
+    }
+  });
+
+  it('warns a local sender once when a recipient stays deferred past delay_warning_after', async () => {
+    const slow = await startTestServer({
+      MALLARD_DNS_SERVERS: dnsmasq.server,
+      MALLARD_OUTBOUND_MX_PORT: String(postfix.port),
+      MALLARD_OUTBOUND_RETRY_BASE: '3600',
+      MALLARD_OUTBOUND_DELAY_WARNING_AFTER: '1',
+      MALLARD_DKIM_ENABLED: 'false',
+    });
+    try {
+      const user = await slow.addUser('alice@example.test', 'secret');
+      await postfix.setAccess(['later@direct.test 451 4.7.1 Greylisted, come back later']);
+      const id = await submit(slow, ['later@direct.test'], message('later@direct.test', 'slow'));
+      await recipientSettled(slow, id, 'later@direct.test', 'deferred');
+      // Attempts after the first second carry the warning (once).
+      const warned = await until(async () => {
+        await slow.server.store.retryOutbound(id);
+        slow.server.outbound.wake();
+        await slow.server.outbound.idle();
+        const recipient = (await slow.server.store.getOutbound(id))!.recipients[0]!;
+        return recipient.warned ? recipient : null;
+      }, 'the delay warning');
+      expect(warned.state).toBe('deferred');
+      const report = (await newestInInbox(slow, user)).toString('latin1');
+      expect(report).toMatch(/Subject: Delayed Mail/);
+      expect(report).toMatch(/Action: delayed\r\nStatus: 4\.7\.1/);
+      expect(await inboxCount(slow, user)).toBe(1);
+      // Another failed attempt: no second warning.
+      await slow.server.store.retryOutbound(id);
+      slow.server.outbound.wake();
+      await slow.server.outbound.idle();
+      expect((await slow.server.store.getOutbound(id))!.recipients[0]!.attempts).toBeGreaterThan(
+        warned.attempts,
+      );
+      expect(await inboxCount(slow, user)).toBe(1);
+    } finally {
+      await postfix.setAccess([]);
+      await slow.stop();
+    }
+  });
+
+  it('stops within its grace period while a delivery hangs on a silent host, and keeps the recipient pending', async () => {
+    const connected: net.Socket[] = [];
+    const tarpit = net.createServer((socket) => connected.push(socket));
+    await new Promise<void>((resolve) => tarpit.listen(postfix.port, TARPIT_HOST, resolve));
+    const gotConnection = new Promise<void>((resolve) => tarpit.once('connection', () => resolve()));
+    const stuck = await startTestServer({
+      MALLARD_DNS_SERVERS: dnsmasq.server,
+      MALLARD_OUTBOUND_MX_PORT: String(postfix.port),
+      MALLARD_DKIM_ENABLED: 'false',
+    });
+    let stopped = false;
+    try {
+      await stuck.addUser('alice@example.test', 'secret');
+      const id = await submit(stuck, ['someone@tarpit.test'], message('someone@tarpit.test', 'tarpit'));
+      await gotConnection;
+      const started = Date.now();
+      await stuck.server.outbound.stop(1000);
+      expect(Date.now() - started).toBeLessThan(5000);
+      const queued = await stuck.server.store.getOutbound(id);
+      expect(queued!.recipients[0]).toMatchObject({ state: 'queued', attempts: 0 });
+      await stuck.stop();
+      stopped = true;
+    } finally {
+      if (!stopped) await stuck.stop();
+      for (const socket of connected) socket.destroy();
+      await new Promise((resolve) => tarpit.close(resolve));
+    }
+  });
+
+  it('sends everything through the relay when one is set, whatever the MX', async () => {
+    const relayed = await startTestServer({
+      // relayed.test has no DNS at all: only the relay can deliver it.
+      MALLARD_DNS_SERVERS: dnsmasq.server,
+      MALLARD_OUTBOUND_RELAY_HOST: MX_HOST,
+      MALLARD_OUTBOUND_RELAY_PORT: String(postfix.port),
+      MALLARD_OUTBOUND_RELAY_TLS: 'none',
+      MALLARD_DKIM_ENABLED: 'false',
+    });
+    try {
+      await relayed.addUser('alice@example.test', 'secret');
+      const id = await submit(relayed, ['rcpt@relayed.test'], message('rcpt@relayed.test', 'via relay'));
+      await recipientSettled(relayed, id, 'rcpt@relayed.test', 'delivered');
+      expect((await deliveredAt('rcpt@relayed.test', 1)).toString()).toMatch(/Subject: via relay/);
+    } finally {
+      await relayed.stop();
+    }
+  });
+});
