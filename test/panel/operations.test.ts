@@ -360,9 +360,10 @@ describe('Sessions page', () => {
 
     // Kick, with a confirmation naming the session.
     await row.getByTestId('session-kick').click();
-    await expect(page.getByTestId('session-kick-modal').textContent()).resolves.toContain(
-      `IMAP session of ${USERNAME} from`,
-    );
+    // The modal's body renders after its frame (a transition): wait for the text, not the frame.
+    await expect
+      .poll(() => page.getByTestId('session-kick-modal').textContent(), { timeout: 10_000 })
+      .toContain(`IMAP session of ${USERNAME} from`);
     await page.getByTestId('session-kick-modal-confirm').click();
     await expect.poll(() => closed, { timeout: 10_000 }).toBe(true);
     await row.waitFor({ state: 'detached', timeout: 10_000 });

@@ -142,7 +142,10 @@ describe('submission', () => {
     });
     expect(await inboxCount(server, bob)).toBe(before + 1);
     const stored = (await newestInInbox(server, bob)).toString('latin1');
-    expect(stored).toMatch(/^Received: from client\.test \(\[127\.0\.0\.1\]\)\r\n\t\(using TLS/);
+    // A local copy is traced as every delivery is: Return-Path, Delivered-To, then Received.
+    expect(stored).toMatch(
+      /^Return-Path: <alice@example\.test>\r\nDelivered-To: bob@example\.test\r\nReceived: from client\.test \(\[127\.0\.0\.1\]\)\r\n\t\(using TLS/,
+    );
     expect(stored).toMatch(/with ESMTPSA id /);
     expect(stored.endsWith(raw.toString('latin1'))).toBe(true);
     const queued = await queuedTo('carol@remote.test');
