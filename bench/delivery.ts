@@ -21,7 +21,8 @@ import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { freshBundle } from '../bin/bundle.mjs';
-import { dovecotAvailable, freePort, startDovecot, type DovecotServer } from '../test/helpers/dovecot.ts';
+import { dovecotAvailable, startDovecot, type DovecotServer } from '../test/helpers/dovecot.ts';
+import { freePort } from '../test/helpers/ports.ts';
 import { BENCH_PASSWORD, BENCH_USER, startMallardServer } from './lib/servers.ts';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');

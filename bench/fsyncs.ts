@@ -10,7 +10,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import net from 'node:net';
 import { performance } from 'node:perf_hooks';
-import { freePort } from '../test/helpers/dovecot.ts';
+import { freePort } from '../test/helpers/ports.ts';
 import { expectOk, ImapClient } from './lib/imap-client.ts';
 import { startMallardServer } from './lib/servers.ts';
 

@@ -9,7 +9,8 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { dovecotAvailable, freePort, startDovecot } from '../../test/helpers/dovecot.ts';
+import { dovecotAvailable, startDovecot } from '../../test/helpers/dovecot.ts';
+import { freePort } from '../../test/helpers/ports.ts';
 import { processMemory, processTree, type MemorySample } from './memory.ts';
 
 export const BENCH_USER = 'bench@example.test';

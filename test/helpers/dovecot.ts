@@ -8,6 +8,7 @@ import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import { freePort } from './ports.ts';
 
 const NOBODY = 65534;
 
@@ -21,17 +22,6 @@ export interface DovecotServer {
 
 export function dovecotAvailable(): boolean {
   return spawnSync('dovecot', ['--version']).status === 0;
-}
-
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
 }
 
 function configText(dir: string, port: number, extraConfig: string): string {

@@ -5,12 +5,12 @@
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
 import { MALLARD_BIN, ROOT, makeDataDir } from './cli.ts';
+import { freePort } from './ports.ts';
 
 export const CHROMIUM = '/usr/bin/chromium';
 export const ARTIFACTS = path.join(ROOT, 'test-artifacts', 'panel');
@@ -54,19 +54,6 @@ export interface StartPanelOptions {
   /** Wait until the supervised server runs (default true; false with --no-server). */
   waitForServer?: boolean;
   timeoutMs?: number;
-}
-
-/** A port that was free a moment ago (the OS picks it; closed again at once). */
-export function freePort(host = '127.0.0.1'): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.unref();
-    server.once('error', reject);
-    server.listen(0, host, () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
 }
 
 export async function freePorts(): Promise<PanelPorts> {

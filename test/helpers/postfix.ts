@@ -10,6 +10,7 @@ import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import { freePort } from './ports.ts';
 
 export interface Postfix {
   host: string;
@@ -42,18 +43,6 @@ function postfixCommand(dir: string, verb: string): Promise<void> {
     child.once('exit', (code) =>
       code === 0 ? resolve() : reject(new Error(`postfix ${verb} exited with ${code}`)),
     );
-  });
-}
-
-/** A free TCP port on `host` (bound and released: the OS does not hand it out again at once). */
-export function freePort(host: string): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once('error', reject);
-    server.listen(0, host, () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
   });
 }
 

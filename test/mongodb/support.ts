@@ -12,19 +12,9 @@ import { loadConfig } from '../../server/config/load.ts';
 import { openStore } from '../../server/main.ts';
 import type { Store } from '../../server/store/types.ts';
 import { MALLARD_BIN, makeDataDir, ROOT } from '../helpers/cli.ts';
+import { freePort } from '../helpers/ports.ts';
 
 const START_TIMEOUT_MS = 90_000;
-
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 export interface ServerProcess {
   imapPort: number;

@@ -4,28 +4,16 @@
  * session of the test's own server holds, and hands it over once that session QUITs.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import net from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MALLARD_BIN, ROOT } from '../helpers/cli.ts';
 import { message, Pop3Client, pop3Account } from '../helpers/pop3.ts';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
+import { freePort } from '../helpers/ports.ts';
 
 let server: TestServer;
 let other: ChildProcess | null = null;
 let otherPort = 0;
 let otherOutput = '';
-
-/** A port that was free a moment ago (the child binds it itself). */
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const probe = net.createServer();
-    probe.once('error', reject);
-    probe.listen(0, '127.0.0.1', () => {
-      const { port } = probe.address() as net.AddressInfo;
-      probe.close(() => resolve(port));
-    });
-  });
-}
 
 /** Connects to the child's POP3 port as soon as it listens (it needs a few seconds to start). */
 async function openOther(): Promise<Pop3Client> {

@@ -9,7 +9,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { hashPassword } from '../../server/auth/password.ts';
 import { SqliteStore } from '../../server/store/sqlite/store.ts';
 import { MALLARD_BIN, ROOT, makeDataDir } from '../helpers/cli.ts';
-import { freePort } from '../helpers/postfix.ts';
+import { freePort } from '../helpers/ports.ts';
 import { SmtpLineClient } from '../delivery/clients.ts';
 
 const BURST = 1000;
