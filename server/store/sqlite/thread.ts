@@ -141,12 +141,15 @@ export class ThreadedSqliteStore implements Store {
   /** Starts both threads and waits until they have opened the database (their errors are ours). */
   static async open(dataDir: string, options: ThreadedSqliteStoreOptions = {}): Promise<ThreadedSqliteStore> {
     const store = new ThreadedSqliteStore(dataDir, options);
-    // Opening migrates the schema, which is safe with several connections at once.
-    const started = await Promise.allSettled([store.writer.start(), store.reader.start()]);
-    const failed = started.find((outcome) => outcome.status === 'rejected');
-    if (failed) {
+    // The writer first: on a new database it switches the file to WAL and migrates the schema, and
+    // a second connection doing the same at that moment can get SQLITE_BUSY at once (the journal
+    // mode change does not wait out the busy timeout). The reader then opens a database in WAL.
+    try {
+      await store.writer.start();
+      await store.reader.start();
+    } catch (error) {
       await store.close();
-      throw failed.reason;
+      throw error;
     }
     return store;
   }
