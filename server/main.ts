@@ -7,7 +7,7 @@ import type { EventBus } from './admin/events.ts';
 import type { LogBuffer } from './admin/log-buffer.ts';
 import type { AdminOptions, AdminServer } from './admin/server.ts';
 import type { SessionRegistry } from './admin/sessions.ts';
-import { LoginGuard, type LoginGuardOptions } from './auth/login-guard.ts';
+import type { LoginGuard, LoginGuardOptions } from './auth/login-guard.ts';
 import type { Config } from './config/schema.ts';
 import type { RuleHooks } from './hooks/runner.ts';
 import type { ConnectionHooks } from './hooks/types.ts';
@@ -18,9 +18,9 @@ import type { SmtpService } from './smtp/server.ts';
 import type { SubmissionService } from './submission/server.ts';
 import type { OutboundWorker } from './outbound/worker.ts';
 import type { Logger } from './log.ts';
-import { ConnectionGate, gateLimitsOf } from './net/connection-gate.ts';
+import type { ConnectionGate } from './net/connection-gate.ts';
 import type { Store } from './store/types.ts';
-import { openSqliteStore, openThreadedSqliteStore } from './store/sqlite/index.ts';
+import { openSqliteStore } from './store/sqlite/store.ts';
 import type { TlsProvider } from './tls/context.ts';
 
 /** The data directory holds keys and tokens: owner-only. */
@@ -62,7 +62,9 @@ export async function openStore(
   }
 }
 
-function openThreadedStore(config: Config, logger?: Logger): Promise<Store> {
+async function openThreadedStore(config: Config, logger?: Logger): Promise<Store> {
+  // Loaded only by the server: a CLI command (an MTA's `mallard deliver`) never starts a thread.
+  const { openThreadedSqliteStore } = await import('./store/sqlite/thread.ts');
   return openThreadedSqliteStore(config.data_dir, {
     callTimeoutMs: Math.round(config.store.sqlite.call_timeout * 1000),
     // A write that answered UNAVAILABLE and then committed: its session was told to retry, and the
@@ -189,6 +191,8 @@ export async function startServer(config: Config, options: StartOptions = {}): P
   const { ALLOW_ALL } = await import('./hooks/types.ts');
   const { MailboxStates } = await import('./imap/mailbox-state.ts');
   const { VERSION } = await import('./version.ts');
+  const { LoginGuard } = await import('./auth/login-guard.ts');
+  const { ConnectionGate, gateLimitsOf } = await import('./net/connection-gate.ts');
   const logs = options.logBuffer ?? (options.logger ? null : new LogBuffer());
   const logger = options.logger ?? createLogger(config.log_level, process.stdout, logs ?? undefined);
   const store = await openStore(config, logger, { serving: true });

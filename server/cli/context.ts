@@ -2,7 +2,7 @@
  * What every store-backed subcommand needs: the loaded configuration, an open store, and output
  * that is one line per item or JSON.
  */
-import { loadConfig } from '../config/load.ts';
+import { loadConfigLazily } from '../config/quick-check.ts';
 import type { Config } from '../config/schema.ts';
 import { openStore } from '../main.ts';
 import type { Store, User } from '../store/types.ts';
@@ -21,7 +21,7 @@ export async function withStore<T>(
   configFile: string | undefined,
   run: (context: CliContext) => Promise<T>,
 ): Promise<T> {
-  const config = loadConfig({ file: configFile });
+  const config = await loadConfigLazily({ file: configFile });
   const store = await openStore(config);
   try {
     return await run({ config, store });
@@ -43,7 +43,7 @@ export async function withBackend<T>(
   configFile: string | undefined,
   run: (context: BackendContext) => Promise<T>,
 ): Promise<T> {
-  const config = loadConfig({ file: configFile });
+  const config = await loadConfigLazily({ file: configFile });
   const api = await findServer(config);
   if (api) return run({ config, backend: apiBackend(api) });
   const store = await openStore(config);
@@ -59,7 +59,7 @@ export async function withServer<T>(
   configFile: string | undefined,
   run: (api: AdminClient, config: Config) => Promise<T>,
 ): Promise<T> {
-  const config = loadConfig({ file: configFile });
+  const config = await loadConfigLazily({ file: configFile });
   const api = await findServer(config);
   if (!api) {
     throw new CliError(

@@ -2,8 +2,8 @@
  * The `mallard` command. Each subcommand returns its exit code; failures meant for a person are
  * printed to stderr without a stack trace.
  */
-import { z } from 'zod';
-import { ConfigError } from '../config/load.ts';
+import { markOneShotProcess } from '../config/one-shot.ts';
+import { ConfigError } from '../config/resolve.ts';
 import { isStoreError, type StoreErrorCode } from '../store/errors.ts';
 import { VERSION } from '../version.ts';
 import { CliError, EXIT } from './cli-error.ts';
@@ -87,7 +87,7 @@ const STORE_EXIT: Partial<Record<StoreErrorCode, number>> = {
 async function run(args: string[]): Promise<number> {
   // A command validates the configuration once and exits: zod's JIT (a validator compiled with
   // new Function on first use) costs more than it saves. The server keeps it.
-  if (args[0] !== 'serve') z.config({ jitless: true });
+  if (args[0] !== 'serve') markOneShotProcess();
   // --offline is global: it may stand anywhere, and the commands see it as MALLARD_CLI_OFFLINE.
   const argv = args.filter((arg) => arg !== '--offline');
   if (argv.length !== args.length) process.env.MALLARD_CLI_OFFLINE = '1';

@@ -5,6 +5,11 @@
 import { z } from 'zod';
 import { configRuleToNew } from '../hooks/seed.ts';
 import { validateRule } from '../store/rules.ts';
+import { listFromText, rulesFromText } from './from-text.ts';
+import { isOneShotProcess } from './one-shot.ts';
+
+// A one-shot command (see one-shot.ts) validates once: zod's JIT would cost more than it saves.
+if (isOneShotProcess()) z.config({ jitless: true });
 
 const port = z
   .number({ error: 'a port number from 0 to 65535 (0 disables the listener)' })
@@ -27,26 +32,6 @@ const enabled = z.boolean({ error: 'true or false (whether the protocol listens 
 
 const RULES_WORDS =
   'a list of connection rules, e.g. [{kind: deny, cidrs: [10.0.0.0/8]}, {kind: max-conn, limit: 20}] (JSON in the environment)';
-
-/** Environment values are text: a list of rules there is JSON. */
-function rulesFromText(value: unknown): unknown {
-  if (typeof value !== 'string') return value;
-  if (value.trim() === '') return [];
-  try {
-    return JSON.parse(value) as unknown;
-  } catch {
-    return value;
-  }
-}
-
-/** Environment values are text: a list there is comma-separated. */
-function listFromText(value: unknown): unknown {
-  if (typeof value !== 'string') return value;
-  return value
-    .split(',')
-    .map((item) => item.trim())
-    .filter((item) => item !== '');
-}
 
 const configRule = z.strictObject(
   {

@@ -6,7 +6,7 @@
  */
 import fs from 'node:fs';
 import type { CertificateInfo } from '../../tls/store.ts';
-import { loadConfig } from '../../config/load.ts';
+import { loadConfigLazily } from '../../config/quick-check.ts';
 import { findServer } from '../admin-client.ts';
 import { parseCommandArgs, requirePositionals } from '../args.ts';
 import { apiCertificates, storeCertificates, type CertificateBackend } from '../backends/certificates.ts';
@@ -42,7 +42,7 @@ function describe(info: CertificateInfo): string {
 }
 
 async function certificates(configFile: string | undefined): Promise<CertificateBackend> {
-  const config = loadConfig({ file: configFile });
+  const config = await loadConfigLazily({ file: configFile });
   const api = await findServer(config);
   return api ? apiCertificates(api) : storeCertificates(config);
 }

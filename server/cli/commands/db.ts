@@ -7,7 +7,7 @@
  * - status names the engine, whether it answers, and what it holds.
  */
 import type { Config } from '../../config/schema.ts';
-import { loadConfig } from '../../config/load.ts';
+import { loadConfigLazily } from '../../config/quick-check.ts';
 import { openStore } from '../../main.ts';
 import { isStoreError } from '../../store/errors.ts';
 import {
@@ -93,7 +93,7 @@ async function migrateCommand(
   uri: string,
   options: { verify: boolean; json: boolean | undefined },
 ): Promise<number> {
-  const config = loadConfig({ file: configFile });
+  const config = await loadConfigLazily({ file: configFile });
   if (config.store.engine === 'mongodb' && config.store.mongodb.uri === uri) {
     throw new CliError('the configured store is already this database: nothing to migrate', EXIT.usage);
   }
@@ -220,7 +220,7 @@ async function shardCommand(
 // --- status ---
 
 async function statusCommand(configFile: string | undefined, json: boolean | undefined): Promise<number> {
-  const config = loadConfig({ file: configFile });
+  const config = await loadConfigLazily({ file: configFile });
   const where =
     config.store.engine === 'mongodb'
       ? config.store.mongodb.local

@@ -14,7 +14,7 @@ import { isStoreError } from '../../store/errors.ts';
 import type { Store } from '../../store/types.ts';
 import { parseCommandArgs, readStdin } from '../args.ts';
 import { EXIT, usageError } from '../cli-error.ts';
-import { loadConfig } from '../../config/load.ts';
+import { loadConfigLazily } from '../../config/quick-check.ts';
 import { openStore } from '../../main.ts';
 
 const USAGE = 'mallard deliver [--from SENDER] RECIPIENT... < message.eml';
@@ -60,7 +60,7 @@ export async function deliverCommand(argv: string[]): Promise<number> {
   const given = values.from === undefined ? null : senderOption(values.from);
   const raw = await readStdin();
   if (raw.length === 0) throw usageError('no message on standard input', USAGE);
-  const config = loadConfig({ file: values.config });
+  const config = await loadConfigLazily({ file: values.config });
   const trace: Omit<TraceInfo, 'recipient'> = {
     origin: { kind: 'local', uid: process.getuid?.() ?? null },
     sender: given ?? returnPathOf(raw) ?? '',

@@ -2,7 +2,7 @@
  * `mallard dkim show DOMAIN`: the DNS TXT record that publishes the domain's DKIM key (made now
  * if the domain has none yet, as the first signed message would), ready to paste into a zone.
  */
-import { loadConfig } from '../../config/load.ts';
+import { loadConfigLazily } from '../../config/quick-check.ts';
 import { ensureDataDir } from '../../main.ts';
 import { DkimKeys } from '../../outbound/dkim.ts';
 import { parseCommandArgs, requirePositionals } from '../args.ts';
@@ -10,13 +10,13 @@ import { EXIT, usageError } from '../cli-error.ts';
 
 const USAGE = 'mallard dkim show DOMAIN [--json]';
 
-export function dkimCommand(argv: string[]): Promise<number> {
+export async function dkimCommand(argv: string[]): Promise<number> {
   const [action = '', ...rest] = argv;
   if (action !== 'show')
     throw usageError(action ? `unknown action: dkim ${action}` : 'missing action', USAGE);
   const { values, positionals } = parseCommandArgs(rest, {}, USAGE);
   const [domain] = requirePositionals(positionals, ['DOMAIN'], USAGE);
-  const config = loadConfig({ file: values.config });
+  const config = await loadConfigLazily({ file: values.config });
   ensureDataDir(config.data_dir);
   let record: { name: string; value: string };
   try {
@@ -31,5 +31,5 @@ export function dkimCommand(argv: string[]): Promise<number> {
     const strings = record.value.match(/.{1,250}/g)!.map((part) => `"${part}"`);
     process.stdout.write(`${record.name}. IN TXT ( ${strings.join(' ')} )\n`);
   }
-  return Promise.resolve(EXIT.ok);
+  return EXIT.ok;
 }

@@ -10,7 +10,7 @@ import { findServer, type AdminClient } from '../admin-client.ts';
 import { parseCommandArgs } from '../args.ts';
 import { EXIT } from '../cli-error.ts';
 import { printObject, withStore } from '../context.ts';
-import { loadConfig } from '../../config/load.ts';
+import { loadConfigLazily } from '../../config/quick-check.ts';
 
 const USAGE = 'mallard status [--json]';
 
@@ -66,7 +66,7 @@ async function serverStatus(api: AdminClient, config: Config, json: boolean | un
 
 export async function statusCommand(argv: string[]): Promise<number> {
   const { values } = parseCommandArgs(argv, {}, USAGE);
-  const config = loadConfig({ file: values.config });
+  const config = await loadConfigLazily({ file: values.config });
   const api = await findServer(config);
   if (api) return serverStatus(api, config, values.json);
   return withStore(values.config, async ({ store }) => {

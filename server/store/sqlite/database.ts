@@ -4,8 +4,9 @@
  * short.
  */
 import fs from 'node:fs';
+import { createRequire } from 'node:module';
 import path from 'node:path';
-import Database from 'better-sqlite3';
+import type BetterSqlite3 from 'better-sqlite3';
 import { StoreError } from '../errors.ts';
 import { MIGRATIONS, SCHEMA_VERSION } from './schema.ts';
 
@@ -16,17 +17,37 @@ export const BUSY_TIMEOUT_MS = 10_000;
 /** How much of the database file is read through a memory map (the rest through pread). */
 const MMAP_BYTES = 1024 * 1024 * 1024;
 
+/**
+ * The driver, loaded with require(): an ES module import of a CommonJS package makes Node parse its
+ * source for export names first (cjs-module-lexer), a cost every `mallard deliver` felt.
+ */
+const requireHere = createRequire(import.meta.url);
+const Database = requireHere('better-sqlite3') as typeof BetterSqlite3;
+
+/**
+ * The compiled addon where node-gyp puts it, handed to the driver: its own search (the `bindings`
+ * package) reads a stack trace and tries a dozen paths first. Elsewhere (a debug build), the
+ * driver searches as usual.
+ */
+function addonFile(): string | undefined {
+  try {
+    return requireHere.resolve('better-sqlite3/build/Release/better_sqlite3.node');
+  } catch {
+    return undefined;
+  }
+}
+
 type Params = unknown[];
-type Statement = Database.Statement<Params, unknown>;
+type Statement = BetterSqlite3.Statement<Params, unknown>;
 
 export class Sql {
-  readonly db: Database.Database;
+  readonly db: BetterSqlite3.Database;
   private readonly statements = new Map<string, Statement>();
   // One wrapper reused for every write: `immediate` takes the write lock at BEGIN, so two processes
   // never both read under a shared lock and then deadlock upgrading it (SQLITE_BUSY without waiting).
-  private readonly transaction: Database.Transaction<(fn: () => unknown) => unknown>;
+  private readonly transaction: BetterSqlite3.Transaction<(fn: () => unknown) => unknown>;
 
-  constructor(db: Database.Database) {
+  constructor(db: BetterSqlite3.Database) {
     this.db = db;
     this.transaction = db.transaction((fn: () => unknown) => fn());
   }
@@ -49,7 +70,7 @@ export class Sql {
     return this.statement(source).all(...params) as Row[];
   }
 
-  run(source: string, ...params: Params): Database.RunResult {
+  run(source: string, ...params: Params): BetterSqlite3.RunResult {
     return this.statement(source).run(...params);
   }
 
@@ -73,7 +94,7 @@ export function openDatabase(dataDir: string, busyTimeoutMs = BUSY_TIMEOUT_MS): 
   // Create the file owner-only first: it holds password hashes, and sqlite gives the -wal and -shm
   // files the same mode as the database file.
   fs.closeSync(fs.openSync(file, 'a', 0o600));
-  const db = new Database(file, { timeout: busyTimeoutMs });
+  const db = new Database(file, { timeout: busyTimeoutMs, nativeBinding: addonFile() });
   try {
     db.pragma('journal_mode = WAL');
     db.pragma('synchronous = FULL');

@@ -1,0 +1,261 @@
+/**
+ * A hand-written check of the configuration, so that a command which starts for one job and exits
+ * (`mallard deliver`, which an MTA may start for every message) need not load zod: the schema's
+ * code and building it cost about as much as the rest of a delivery.
+ *
+ * zod (schema.ts) stays the source of truth. This check accepts only values the schema accepts,
+ * and returns what the schema would return for them (quick-check.test.ts compares the two, key by
+ * key, over valid, boundary and invalid values). Anything it does not accept goes to zod, which
+ * then either accepts it after all or explains the refusal in its own words: so a wrong value
+ * reads the same whichever path found it.
+ */
+import { listFromText, rulesFromText } from './from-text.ts';
+import { accepted, resolveConfig, type LoadOptions, type Resolved } from './resolve.ts';
+import type { Config } from './schema.ts';
+
+/** What a leaf check returns for a value the schema would refuse (or that this check leaves to zod). */
+const REFUSED: unique symbol = Symbol('refused');
+
+/** A leaf: the value the schema returns for `value`, or REFUSED. */
+type Leaf = (value: unknown) => unknown;
+type Spec = { [key: string]: Spec | Leaf };
+
+/** Checks one rule as the store would (store/rules.ts); throws when the store would refuse it. */
+export type RuleCheck = (rule: RuleInput) => void;
+
+/** A rule as the configuration gives it (the schema's configRule). */
+export interface RuleInput {
+  kind: string;
+  cidrs?: string[];
+  limit?: number;
+  window_seconds?: number;
+  protocols?: string[];
+  enabled?: boolean;
+  note?: string;
+}
+
+const same =
+  (accepts: (value: unknown) => boolean): Leaf =>
+  (value) =>
+    accepts(value) ? value : REFUSED;
+
+/** z.number().int().min().max(): zod's int() is a safe integer. */
+const whole = (min: number, max = Number.MAX_SAFE_INTEGER): Leaf =>
+  same((value) => Number.isSafeInteger(value) && (value as number) >= min && (value as number) <= max);
+
+/** z.number().min().max(): finite, as zod's number() is. */
+const decimal = (min: number, max: number): Leaf =>
+  same(
+    (value) =>
+      typeof value === 'number' && Number.isFinite(value) && value >= min && value <= max,
+  );
+
+const text = (minLength = 0): Leaf =>
+  same((value) => typeof value === 'string' && value.length >= minLength);
+
+const matching = (pattern: RegExp): Leaf =>
+  same((value) => typeof value === 'string' && pattern.test(value));
+
+const oneOf = (...choices: unknown[]): Leaf => same((value) => choices.includes(value));
+
+const flag: Leaf = same((value) => typeof value === 'boolean');
+
+const isStringList = (value: unknown): value is string[] =>
+  Array.isArray(value) && value.every((item) => typeof item === 'string');
+
+/** dns.servers (a comma-separated list in the environment). */
+const DNS_SERVER = /^(\d{1,3}(\.\d{1,3}){3}|\[[0-9a-fA-F:]+\]|[0-9a-fA-F:]+)(:\d{1,5})?$/;
+const dnsServers: Leaf = (value) => {
+  const list = listFromText(value);
+  return isStringList(list) && list.every((item) => DNS_SERVER.test(item)) ? [...list] : REFUSED;
+};
+
+/** The keys of a rule in the schema's order, with the type each must have. */
+const RULE_KEYS: Array<[keyof RuleInput, (value: unknown) => boolean]> = [
+  ['kind', (value) => typeof value === 'string'],
+  ['cidrs', isStringList],
+  ['limit', (value) => typeof value === 'number' && Number.isFinite(value)],
+  ['window_seconds', (value) => typeof value === 'number' && Number.isFinite(value)],
+  ['protocols', isStringList],
+  ['enabled', (value) => typeof value === 'boolean'],
+  ['note', (value) => typeof value === 'string'],
+];
+
+/** One rule, or REFUSED. A key present with the value undefined is left to zod. */
+function ruleOf(value: unknown, checkRule: RuleCheck | null): RuleInput | typeof REFUSED {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return REFUSED;
+  const given = value as Record<string, unknown>;
+  if (Object.keys(given).some((key) => !RULE_KEYS.some(([known]) => known === key))) return REFUSED;
+  const rule: Record<string, unknown> = {};
+  for (const [key, accepts] of RULE_KEYS) {
+    if (!Object.hasOwn(given, key)) continue;
+    if (!accepts(given[key])) return REFUSED;
+    rule[key] = Array.isArray(given[key]) ? [...(given[key] as string[])] : given[key];
+  }
+  if (!Object.hasOwn(rule, 'kind') || !checkRule) return REFUSED;
+  try {
+    checkRule(rule as unknown as RuleInput);
+  } catch {
+    return REFUSED;
+  }
+  return rule as unknown as RuleInput;
+}
+
+const rulesLeaf =
+  (checkRule: RuleCheck | null): Leaf =>
+  (value) => {
+    const list = rulesFromText(value);
+    if (!Array.isArray(list)) return REFUSED;
+    const rules = list.map((rule) => ruleOf(rule, checkRule));
+    return rules.includes(REFUSED) ? REFUSED : rules;
+  };
+
+const port = whole(0, 65535);
+const host = text(1);
+const positive = whole(1);
+
+/** The schema (schema.ts), key for key and in its order. */
+function specFor(checkRule: RuleCheck | null): Spec {
+  return {
+    data_dir: text(1),
+    hostname: text(1),
+    log_level: oneOf('fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'),
+    store: {
+      engine: oneOf('sqlite', 'mongodb'),
+      sqlite: { thread: flag, call_timeout: decimal(0.1, 3600) },
+      mongodb: {
+        uri: same((value) => typeof value === 'string' && (value === '' || /^mongodb(\+srv)?:\/\//.test(value))),
+        local: text(),
+        local_members: oneOf(1, 3),
+      },
+    },
+    imap: {
+      enabled: flag,
+      host,
+      port,
+      tls_port: port,
+      max_connections_per_user: positive,
+      idle_max: positive,
+      idle_keepalive: positive,
+      idle_timeout: whole(1800),
+    },
+    pop3: {
+      enabled: flag,
+      host,
+      port,
+      tls_port: port,
+      idle_timeout: whole(600),
+      delete_mode: oneOf('expunge', 'trash'),
+    },
+    lmtp: { enabled: flag, host, port },
+    smtp: { enabled: flag, host, port },
+    submission: {
+      enabled: flag,
+      host,
+      port,
+      tls_port: port,
+      max_messages_per_hour: positive,
+      max_recipients: positive,
+    },
+    outbound: {
+      relay: {
+        host: text(),
+        port,
+        tls: oneOf('starttls', 'tls', 'none'),
+        username: text(),
+        password: text(),
+      },
+      mx_port: whole(1, 65535),
+      retry_base: positive,
+      retry_max: positive,
+      give_up_after: positive,
+      delay_warning_after: positive,
+      concurrency: positive,
+      poll_interval: positive,
+    },
+    dns: { servers: dnsServers },
+    dkim: { enabled: flag, selector: matching(/^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/i) },
+    admin: { host, port },
+    panel: { host, port },
+    tls: { cert_file: text(), key_file: text(), plaintext_auth_on_loopback: flag },
+    auth: {
+      address_failure_limit: positive,
+      failure_window: positive,
+      address_lockout: positive,
+      base_delay_ms: whole(0),
+      max_delay_ms: whole(0, 60_000),
+      account_slowdown_after: positive,
+      account_alert_after: positive,
+      known_address_days: positive,
+    },
+    limits: {
+      max_message_size: positive,
+      max_line_length: whole(1024),
+      prelogin_literal_size: whole(256),
+      prelogin_timeout: positive,
+      max_connections_per_address: positive,
+      max_prelogin_connections: positive,
+      fd_reserve: whole(32),
+      max_keywords_per_mailbox: positive,
+    },
+    rules: rulesLeaf(checkRule),
+  };
+}
+
+/** `value` checked against a section of the spec: a new object in the spec's key order, or REFUSED. */
+function checkSection(spec: Spec, value: unknown): Record<string, unknown> | typeof REFUSED {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return REFUSED;
+  const given = value as Record<string, unknown>;
+  // A strict object: a key the spec has not is refused.
+  for (const key of Object.keys(given)) if (!Object.hasOwn(spec, key)) return REFUSED;
+  const result: Record<string, unknown> = {};
+  for (const [key, check] of Object.entries(spec)) {
+    if (!Object.hasOwn(given, key)) return REFUSED;
+    const checked = typeof check === 'function' ? check(given[key]) : checkSection(check, given[key]);
+    if (checked === REFUSED) return REFUSED;
+    result[key] = checked;
+  }
+  return result;
+}
+
+/**
+ * The configuration the schema would return for `tree`, or null when this check leaves it to zod.
+ * `checkRule` validates connection rules as the store does; without it a non-empty list of rules is
+ * left to zod.
+ */
+export function quickCheck(tree: unknown, checkRule: RuleCheck | null = null): Config | null {
+  const result = checkSection(specFor(checkRule), tree);
+  return result === REFUSED ? null : (result as Config);
+}
+
+/** The leaf paths this check knows, for the test that compares them with the schema's. */
+export function quickCheckPaths(): string[][] {
+  const walk = (spec: Spec, prefix: string[]): string[][] =>
+    Object.entries(spec).flatMap(([key, value]) =>
+      typeof value === 'function' ? [[...prefix, key]] : walk(value, [...prefix, key]),
+    );
+  return walk(specFor(null), []);
+}
+
+/** The store's check of connection rules, loaded only when the configuration has some. */
+async function ruleCheckFor(resolved: Resolved): Promise<RuleCheck | null> {
+  const rules = rulesFromText(resolved.merged.rules);
+  if (!Array.isArray(rules) || rules.length === 0) return null;
+  const [{ configRuleToNew }, { validateRule }] = await Promise.all([
+    import('../hooks/seed.ts'),
+    import('../store/rules.ts'),
+  ]);
+  return (rule) => void validateRule(configRuleToNew(rule));
+}
+
+/**
+ * loadConfig() for a one-shot command: the same result and the same errors, but zod is loaded only
+ * when the configuration is not plainly valid.
+ */
+export async function loadConfigLazily(options: LoadOptions = {}): Promise<Config> {
+  const resolved = resolveConfig(options);
+  const quick = quickCheck(resolved.merged, await ruleCheckFor(resolved));
+  if (quick) return accepted(resolved, quick);
+  const { validateResolved } = await import('./load.ts');
+  return validateResolved(resolved);
+}
