@@ -214,6 +214,8 @@ export async function startServer(config: Config, options: StartOptions = {}): P
   });
   const ephemeral = options.ephemeralPorts ?? false;
   const { startImap } = await import('./imap/server.ts');
+  const { ParsePool, automaticPoolSize } = await import('./imap/offload/pool.ts');
+  const parsePool = new ParsePool(config.imap.parse_workers || automaticPoolSize());
   const services = {
     config,
     store,
@@ -225,6 +227,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     mailboxStates: new MailboxStates(follower),
     sessions,
     gate: new ConnectionGate(gateLimitsOf(config.limits)),
+    parsePool,
   };
   const imap = await startImap(services, tls, {
     port: listenPort(config.imap, config.imap.port, ephemeral),
@@ -337,6 +340,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
       await outbound.worker.stop();
       rules?.stop();
       services.mailboxStates.clear();
+      await parsePool.close();
       follower.stop();
       await store.close();
       logger.info('mallard stopped');

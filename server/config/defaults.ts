@@ -51,6 +51,11 @@ export function configDefaults() {
       idle_keepalive: 240,
       /** Seconds of inactivity before an authenticated connection is closed (RFC 3501: ≥ 30 min). */
       idle_timeout: 1800,
+      /**
+       * Worker threads that scan, decode and parse big messages (SEARCH text keys, FETCH BINARY) off
+       * the event loop; 0: one per core but one, at least 1, at most 4.
+       */
+      parse_workers: 0,
     },
     pop3: {
       enabled: true,

@@ -104,6 +104,11 @@ export const configSchema = z.strictObject({
       .number({ error: 'a number of seconds, at least 1800 (RFC 3501)' })
       .int('a whole number of seconds')
       .min(1800, 'a number of seconds, at least 1800 (RFC 3501)'),
+    parse_workers: z
+      .number({ error: 'a whole number of worker threads, from 0 (automatic) to 64' })
+      .int('a whole number of worker threads, from 0 (automatic) to 64')
+      .min(0, 'a whole number of worker threads, from 0 (automatic) to 64')
+      .max(64, 'a whole number of worker threads, from 0 (automatic) to 64'),
   }),
   pop3: z.strictObject({
     enabled,

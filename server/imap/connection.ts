@@ -5,6 +5,7 @@
  */
 import crypto from 'node:crypto';
 import net from 'node:net';
+import type { Writable } from 'node:stream';
 import zlib from 'node:zlib';
 import { clientNameOf, tlsDetails, type SessionHandle } from '../admin/sessions.ts';
 import { plaintextAuthAllowedFrom, tlsRequiredForPasswords } from '../auth/login-policy.ts';
@@ -31,6 +32,9 @@ import {
 } from './parser/index.ts';
 import { COMMANDS } from './registry.ts';
 import { writeViewUpdates } from './updates.ts';
+
+/** Responses smaller than this are joined into one Buffer (cheap) and written with one call. */
+const JOIN_BELOW_BYTES = 1024 * 1024;
 
 /** How long a closing connection waits for the client to close its side before it is cut. */
 const CLOSE_GRACE_MS = 2000;
@@ -64,7 +68,7 @@ export class ImapConnection implements ImapSession {
   private socket: net.Socket;
   private framer: ImapFramer;
   private readonly context: ImapContext;
-  private output: NodeJS.WritableStream & { flush?(kind: number, callback: () => void): void };
+  private output: Writable & { flush?(kind: number, callback: () => void): void };
   private dataWaiter: (() => void) | null = null;
   private closed = false;
   private closing = false;
@@ -333,9 +337,28 @@ export class ImapConnection implements ImapSession {
   }
 
   private writeRaw(data: Buffer): Promise<void> {
+    return this.writeChunks([data], data.length);
+  }
+
+  /**
+   * A response as the builder holds it. A big one (a FETCH of a large message) goes out chunk by
+   * chunk, the message bytes straight from the stored Buffer: joining it into one Buffer first would
+   * copy tens of megabytes on the event loop (and allocate them again) while everyone else waits.
+   */
+  private writeResponse(builder: ResponseBuilder): Promise<void> {
+    const length = builder.byteLength;
+    if (length < JOIN_BELOW_BYTES) return this.writeRaw(builder.toBuffer());
+    return this.writeChunks(builder.toChunks(), length);
+  }
+
+  private writeChunks(chunks: readonly Buffer[], length: number): Promise<void> {
     if (this.closed) return Promise.resolve();
-    this.registration?.addBytes(0, data.length);
-    const writable = this.output.write(data);
+    this.registration?.addBytes(0, length);
+    let writable = true;
+    // Corked: the chunks leave in one writev, not one system call each.
+    if (chunks.length > 1) this.output.cork();
+    for (const chunk of chunks) writable = this.output.write(chunk);
+    if (chunks.length > 1) this.output.uncork();
     if (this.compressed) this.flushCompression();
     if (writable) return Promise.resolve();
     return new Promise((resolve) => {
@@ -608,7 +631,7 @@ export class ImapConnection implements ImapSession {
       services: this.services,
       log: this.log,
       builder: () => this.builder(),
-      write: (data) => this.writeRaw(Buffer.isBuffer(data) ? data : data.toBuffer()),
+      write: (data) => (Buffer.isBuffer(data) ? this.writeRaw(data) : this.writeResponse(data)),
       readLine: () => this.readLine(),
       startTls: () => this.startTls(),
       startCompression: () => this.startCompression(),

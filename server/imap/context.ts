@@ -14,6 +14,7 @@ import type { Store, User } from '../store/types.ts';
 import type { ResponseBuilder } from './encoder/index.ts';
 import type { MailboxStates } from './mailbox-state.ts';
 import type { MailboxView } from './mailbox-view.ts';
+import type { ParsePool } from './offload/pool.ts';
 import type { ParsedCommand } from './parser/index.ts';
 
 export type SessionState = 'not-authenticated' | 'authenticated' | 'selected' | 'logout';
@@ -34,6 +35,8 @@ export interface ImapServices {
   sessions?: SessionRegistry;
   /** Connection limits and the pre-login deadline, shared by every protocol (absent: none). */
   gate?: ConnectionGate;
+  /** Worker threads for the CPU-heavy work on big messages (absent: done inline). */
+  parsePool?: ParsePool;
 }
 
 export interface ImapSession {

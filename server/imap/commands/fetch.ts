@@ -9,6 +9,10 @@
  *
  * A message another session expunged after this one listed it may have lost its summary or body:
  * it is left out, and the command ends `OK [EXPUNGEISSUED]`, as Dovecot does.
+ *
+ * Other sessions of the process are not kept waiting: the loop gives the event loop a turn every
+ * few milliseconds (time-slice.ts), big responses are written chunk by chunk rather than joined, and
+ * the transfer decoding of a big BINARY part runs on the parse pool (offload/).
  */
 import { enableCondstore } from '../condstore.ts';
 import { isStoreError } from '../../store/errors.ts';
@@ -17,10 +21,14 @@ import type { MessageSummary, UidRange } from '../../store/types.ts';
 import type { CommandHandler, ImapContext } from '../context.ts';
 import type { ResponseBuilder } from '../encoder/index.ts';
 import { bad } from '../errors.ts';
+import { binaryTarget } from '../fetch/binary.ts';
 import { planFetch, type FetchPlan } from '../fetch/plan.ts';
-import { renderFetch, type FetchMessage } from '../fetch/render.ts';
+import { renderFetch, type BinaryItem, type FetchMessage } from '../fetch/render.ts';
 import { resolveTargets } from '../fetch/targets.ts';
 import type { MailboxView } from '../mailbox-view.ts';
+import { asBuffer } from '../offload/protocol.ts';
+import { OFFLOAD_BYTES, type ParsePool } from '../offload/pool.ts';
+import { TimeSlice } from '../time-slice.ts';
 import type { FetchCommand } from '../parser/index.ts';
 import { announceKeywordsOf, sessionFlags } from '../updates.ts';
 
@@ -138,6 +146,7 @@ class FetchWriter {
 
 interface FetchRun {
   ctx: ImapContext;
+  slice: TimeSlice;
   view: MailboxView;
   plan: FetchPlan;
   writer: FetchWriter;
@@ -146,6 +155,31 @@ interface FetchRun {
   flags: boolean;
   /** Some message could not be read any more (expunged by another session). */
   expunged: boolean;
+}
+
+/**
+ * The BINARY items of a big message whose parts need decoding, decoded on the pool; the message
+ * bytes travel to the worker and back, so `message.raw` (and the batch's copy in `bodies`) is
+ * replaced by what comes back. Null when nothing was worth sending.
+ */
+async function decodeOnPool(
+  pool: ParsePool,
+  plan: FetchPlan,
+  message: FetchMessage,
+  bodies: Map<string, Buffer>,
+): Promise<Map<BinaryItem, Buffer | null> | null> {
+  let decoded: Map<BinaryItem, Buffer | null> | null = null;
+  for (const item of plan.items) {
+    if (item.kind !== 'binary' && item.kind !== 'binary-size') continue;
+    const target = binaryTarget(message.raw!, message.index, item.part);
+    if (target.kind !== 'decode' || target.end - target.start < OFFLOAD_BYTES) continue;
+    const result = await pool.run({ ...target, raw: message.raw! });
+    message.raw = asBuffer(result.raw);
+    bodies.set(message.summary!.blobId, message.raw);
+    decoded ??= new Map();
+    decoded.set(item, asBuffer(result.decoded));
+  }
+  return decoded;
 }
 
 /** Bodies read together are bounded by their total size (a single larger body is read alone). */
@@ -198,9 +232,18 @@ async function fetchBatch(run: FetchRun, seqs: readonly number[], uids: readonly
         raw,
         flagsChanged,
       };
+      const pool = ctx.services.parsePool;
+      const binaries =
+        pool && plan.needsRaw && raw !== null && raw.length >= OFFLOAD_BYTES && bodies !== null
+          ? await decodeOnPool(pool, plan, message, bodies)
+          : null;
       if (message.flags.length > 0) announceKeywordsOf(run.writer.current, view, message.flags);
-      renderFetch(run.writer.current, plan.items, message, { condstore: run.condstore });
+      renderFetch(run.writer.current, plan.items, message, {
+        condstore: run.condstore,
+        ...(binaries ? { binaries } : {}),
+      });
       if (run.writer.full(plan.needsRaw)) await run.writer.flush();
+      await run.slice.yield();
     }
     start = end;
   }
@@ -218,6 +261,7 @@ export const fetch: CommandHandler<FetchCommand> = {
     if (plan.modseq) await enableCondstore(ctx);
     const run: FetchRun = {
       ctx,
+      slice: new TimeSlice(),
       view,
       plan,
       writer: new FetchWriter(ctx),
@@ -231,7 +275,11 @@ export const fetch: CommandHandler<FetchCommand> = {
     try {
       for (let i = 0; i < uids.length; i++) {
         const uid = uids[i]!;
-        if (changedSince !== undefined && view.modseqOf(uid) <= changedSince) continue;
+        if (changedSince !== undefined && view.modseqOf(uid) <= changedSince) {
+          // A CHANGEDSINCE over a big mailbox may skip a lot of messages before one is sent.
+          if ((i & 4095) === 0) await run.slice.yield();
+          continue;
+        }
         batchSeqs.push(seqs[i]!);
         batchUids.push(uid);
         if (batchUids.length < BATCH) continue;

@@ -39,7 +39,7 @@ export const search: CommandHandler<SearchCommand> = {
     });
     // A MODSEQ search key turns CONDSTORE on for the session (RFC 7162 3.1).
     if (compiled.hasModseq) await enableCondstore(ctx);
-    const result = await runSearch(ctx.services.store, view, compiled);
+    const result = await runSearch(ctx.services.store, view, compiled, ctx.services.parsePool ?? null);
     const answer: SearchAnswer = {
       numbers: command.uid ? result.uids : result.seqs,
       modseqs: result.modseqs,

@@ -27,9 +27,11 @@ export interface FetchMessage {
 export interface RenderOptions {
   /** CONDSTORE is on: a FLAGS change this FETCH caused is reported with its MODSEQ (RFC 7162 3.2). */
   condstore: boolean;
+  /** BINARY contents already decoded (on the parse pool, for a big message); the rest are decoded here. */
+  binaries?: ReadonlyMap<BinaryItem, Buffer | null>;
 }
 
-type BinaryItem = Extract<FetchItem, { kind: 'binary' | 'binary-size' }>;
+export type BinaryItem = Extract<FetchItem, { kind: 'binary' | 'binary-size' }>;
 
 function missing(what: string): Error {
   return new Error(`FETCH: ${what} not loaded`);
@@ -53,13 +55,15 @@ function writeData(builder: ResponseBuilder, data: Buffer, binary = false): void
 function decodeBinaries(
   items: readonly FetchItem[],
   message: FetchMessage,
+  ready: ReadonlyMap<BinaryItem, Buffer | null> | undefined,
 ): Map<BinaryItem, Buffer | null> | null {
   let decoded: Map<BinaryItem, Buffer | null> | null = null;
   for (const item of items) {
     if (item.kind !== 'binary' && item.kind !== 'binary-size') continue;
     if (message.raw === null) throw missing('message bytes');
     decoded ??= new Map();
-    decoded.set(item, binaryContent(message.raw, message.index, item.part));
+    const done = ready?.get(item);
+    decoded.set(item, done !== undefined ? done : binaryContent(message.raw, message.index, item.part));
   }
   return decoded;
 }
@@ -175,7 +179,7 @@ export function renderFetch(
   options: RenderOptions,
 ): void {
   const all = responseItems(items, message, options);
-  const binaries = decodeBinaries(all, message);
+  const binaries = decodeBinaries(all, message, options.binaries);
   builder.text(`* ${message.seq} FETCH (`);
   for (let i = 0; i < all.length; i++) {
     if (i > 0) builder.sp();

@@ -26,6 +26,11 @@ export interface SearchSubject {
   raw: RawText | null;
   /** The decoded text (needs the bytes and the index). */
   text: MessageText | null;
+  /**
+   * Verdicts of the content keys computed elsewhere (a parse worker, for a big message), by node:
+   * then neither `raw` nor `text` is loaded here. Null: not computed.
+   */
+  content?: ReadonlyMap<MatchNode, Verdict> | null;
 }
 
 /** Binary search in sorted, disjoint, inclusive ranges. */
@@ -125,9 +130,11 @@ export function evaluate(node: MatchNode, subject: SearchSubject): Verdict {
   }
 }
 
-type ContentNode = Extract<MatchNode, { kind: 'header' | 'body' | 'text' }>;
+export type ContentNode = Extract<MatchNode, { kind: 'header' | 'body' | 'text' }>;
 
 function contentVerdict(node: ContentNode, subject: SearchSubject): Verdict {
+  const computed = subject.content?.get(node);
+  if (computed !== undefined) return computed;
   const { text } = subject;
   if (text === null) {
     if (node.filterable && subject.raw !== null && subject.raw.excludes(node.needle)) return false;

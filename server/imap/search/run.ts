@@ -3,7 +3,9 @@
  * cheaper ones leave the verdict open: the view (free), the summary rows (one listing for the whole
  * mailbox, only if a key needs more than the view), then per batch of messages the MIME indexes
  * (SENT* keys), the raw bytes (quick negative filter), and the MIME indexes to decode the text,
- * each with one store call per batch (not one database round trip per message).
+ * each with one store call per batch (not one database round trip per message). The content keys
+ * of a big message are decided on a parse worker (offload/), not here: scanning and decoding 50 MB
+ * takes the better part of a second, which every other session of the process would wait for.
  * The loop yields to the event loop every few milliseconds so that a long search does not stall
  * the other connections of this process.
  */
@@ -11,9 +13,10 @@ import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import { isStoreError } from '../../store/errors.ts';
 import type { MessageSummary, Store } from '../../store/types.ts';
 import type { MailboxView } from '../mailbox-view.ts';
-import { Cost, type CompiledSearch } from './compile.ts';
+import { OFFLOAD_BYTES, type ParsePool } from '../offload/pool.ts';
+import { Cost, type CompiledSearch, type MatchNode } from './compile.ts';
 import { MessageText } from './content.ts';
-import { evaluate, type SearchSubject, type Verdict } from './evaluate.ts';
+import { evaluate, type ContentNode, type SearchSubject, type Verdict } from './evaluate.ts';
 import { RawText } from './raw-filter.ts';
 
 /** Longest stretch of work, in ms, before giving other connections a turn. */
@@ -62,6 +65,59 @@ async function loadIndexes(store: Store, subjects: readonly SearchSubject[]): Pr
   );
 }
 
+/** The HEADER, BODY and TEXT nodes of a tree, each once. */
+function contentNodes(root: MatchNode): ContentNode[] {
+  const found: ContentNode[] = [];
+  const visit = (node: MatchNode): void => {
+    switch (node.kind) {
+      case 'and':
+      case 'or':
+        node.nodes.forEach(visit);
+        return;
+      case 'not':
+        return visit(node.node);
+      case 'header':
+      case 'body':
+      case 'text':
+        found.push(node);
+        return;
+      default:
+        return;
+    }
+  };
+  visit(root);
+  return found;
+}
+
+/**
+ * Decides the content keys of big messages on the pool, several messages at once (one per
+ * worker). Their bytes are handed to the workers: the caller must not read them again.
+ */
+async function decideOnPool(
+  store: Store,
+  pool: ParsePool,
+  search: CompiledSearch,
+  subjects: readonly SearchSubject[],
+  bodies: ReadonlyMap<string, Buffer>,
+): Promise<void> {
+  // The index first, so that one trip to the worker settles every key.
+  await loadIndexes(store, subjects);
+  const nodes = contentNodes(search.root);
+  // Copies of one message share a body, which can be sent (handed over) only once.
+  const byBlob = new Map<string, SearchSubject[]>();
+  for (const subject of subjects) {
+    const blobId = subject.summary!.blobId;
+    byBlob.set(blobId, [...(byBlob.get(blobId) ?? []), subject]);
+  }
+  await Promise.all(
+    [...byBlob].map(async ([blobId, sharing]) => {
+      const verdicts = await pool.run({ kind: 'search', raw: bodies.get(blobId)!, index: sharing[0]!.index, nodes });
+      const content = new Map(nodes.map((node, i): [MatchNode, Verdict] => [node, verdicts[i] ?? null]));
+      for (const subject of sharing) subject.content = content;
+    }),
+  );
+}
+
 /**
  * The verdicts on a batch of messages, reading as little as possible and each kind of data with
  * one call for the batch: the index where an index-level key is open, then the raw bytes (which
@@ -70,6 +126,7 @@ async function loadIndexes(store: Store, subjects: readonly SearchSubject[]): Pr
  */
 async function decideBatch(
   store: Store,
+  pool: ParsePool | null,
   search: CompiledSearch,
   subjects: readonly SearchSubject[],
 ): Promise<Verdict[]> {
@@ -88,10 +145,14 @@ async function decideBatch(
   const needRaw = open().filter((subject) => subject.summary !== null);
   if (needRaw.length === 0) return verdicts;
   const bodies = await store.readBlobs(needRaw.map((subject) => subject.summary!.blobId));
+  const big: SearchSubject[] = [];
   for (const subject of needRaw) {
     const raw = bodies.get(subject.summary!.blobId);
-    if (raw) subject.raw = new RawText(raw);
+    if (!raw) continue;
+    if (pool !== null && raw.length >= OFFLOAD_BYTES) big.push(subject);
+    else subject.raw = new RawText(raw);
   }
+  if (big.length > 0) await decideOnPool(store, pool!, search, big, bodies);
   decideAgain();
   const needText = open().filter((subject) => subject.raw !== null);
   await loadIndexes(store, needText);
@@ -108,6 +169,8 @@ export async function runSearch(
   store: Store,
   view: MailboxView,
   search: CompiledSearch,
+  /** Where big messages are scanned; null: everything inline (tests, tools). */
+  pool: ParsePool | null = null,
 ): Promise<SearchResult> {
   const result: SearchResult = { seqs: [], uids: [], modseqs: [], lost: false };
   const uids = view.allUids();
@@ -137,7 +200,7 @@ export async function runSearch(
       });
       start++;
     }
-    const verdicts = await decideBatch(store, search, batch);
+    const verdicts = await decideBatch(store, pool, search, batch);
     batch.forEach((subject, i) => {
       if (verdicts[i] === null) result.lost = true;
       else if (verdicts[i]) {
