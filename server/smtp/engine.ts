@@ -25,6 +25,7 @@ import type { ConnectionGate, GateTicket } from '../net/connection-gate.ts';
 import type { RunningListener } from '../net/listener.ts';
 import type { Store } from '../store/types.ts';
 import type { TlsProvider } from '../tls/context.ts';
+import { ConnectionTracker, tlsOf } from './connections.ts';
 import {
   classifyDeliveryError,
   mailboxDisabled,
@@ -231,7 +232,6 @@ const resolver = {
 
 /** The peer of a session, for the Received header. */
 function originOf(session: SMTPServerSession): NetworkOrigin {
-  const cipher = session.tlsOptions || null;
   return {
     kind: 'network',
     helo: session.hostNameAppearsAs || '',
@@ -239,7 +239,7 @@ function originOf(session: SMTPServerSession): NetworkOrigin {
     reverseName: session.clientHostname.startsWith('[') ? '' : session.clientHostname,
     remoteAddress: session.remoteAddress,
     protocol: session.transmissionType,
-    tls: cipher ? { version: cipher.version, cipher: cipher.standardName || cipher.name } : null,
+    tls: tlsOf(session),
   };
 }
 
@@ -256,8 +256,7 @@ export async function startMailService(
   /** `port` 0 disables the listener; -1 lets the OS choose a free port (tests). */
   listen: { host: string; port: number },
 ): Promise<MailService> {
-  const { config, store, hooks, logger } = services;
-  const sessions = new Map<string, MailSession>();
+  const { config, store, logger } = services;
   const accepted = new WeakMap<object, string>();
   let delivered = 0;
 
@@ -271,11 +270,18 @@ export async function startMailService(
     };
   }
 
-  const stateOf = (session: SMTPServerSession): MailSession => {
-    const state = sessions.get(session.id);
-    if (!state) throw new Error(`no state for ${protocol.protocol} session ${session.id}`);
-    return state;
-  };
+  const tracker = new ConnectionTracker<MailSession>(
+    {
+      protocol: protocol.protocol,
+      hostname: config.hostname,
+      hooks: services.hooks,
+      logger,
+      registry: services.sessions,
+      server: () => server,
+    },
+    (base) => base,
+  );
+  const stateOf = (session: SMTPServerSession): MailSession => tracker.stateOf(session);
 
   /** The user id a recipient goes to, or the reply refusing it. */
   async function checkRecipient(
@@ -363,34 +369,6 @@ export async function startMailService(
     return outcomes;
   }
 
-  /** Puts an admitted session in the admin API's registry. */
-  function register(session: SMTPServerSession): void {
-    const state = sessions.get(session.id);
-    if (!state || !services.sessions) return;
-    const cipher = session.tlsOptions || null;
-    state.handle = services.sessions.open({
-      id: session.id,
-      protocol: protocol.protocol,
-      remoteAddress: session.remoteAddress,
-      remotePort: session.remotePort,
-      localPort: session.localPort,
-      secure: session.secure,
-      tls: cipher ? { version: cipher.version, cipher: cipher.standardName || cipher.name } : null,
-      // 421 ends the connection (smtp-server closes it after sending).
-      close(text) {
-        for (const connection of server.connections) {
-          if (connection.id === session.id) connection.send(421, `${config.hostname} ${text}`);
-        }
-      },
-      // Bytes on the wire (TLS included), from the connection's TCP socket.
-      bytes() {
-        const socket = server.sockets.get(session.id);
-        if (!socket) throw new Error('socket gone');
-        return { in: socket.bytesRead, out: socket.bytesWritten };
-      },
-    });
-  }
-
   const options: SMTPServerOptions = {
     lmtp: protocol.protocol === 'lmtp',
     name: config.hostname,
@@ -412,56 +390,11 @@ export async function startMailService(
     maxRecipients: MAX_RECIPIENTS,
 
     onConnect(session, callback) {
-      const connection: ConnectionSession = {
-        id: session.id,
-        protocol: protocol.protocol,
-        remoteAddress: session.remoteAddress,
-        remotePort: session.remotePort,
-        localPort: session.localPort,
-        secure: session.secure,
-        user: null,
-        openedAt: new Date(),
-      };
-      const log = logger.child({
-        session: session.id,
-        protocol: protocol.protocol,
-        remote: session.remoteAddress,
-      });
-      sessions.set(session.id, { connection, log });
-      hooks.onConnect(connection).then(
-        (verdict) => {
-          if (verdict.allow) {
-            log.debug('connection opened');
-            register(session);
-            callback();
-          } else {
-            log.info({ reason: verdict.reason }, 'connection refused');
-            callback(
-              Object.assign(new Error(verdict.reason), { responseCode: verdict.temporary ? 421 : 554 }),
-            );
-          }
-        },
-        (error: unknown) => {
-          // The rules could not decide: refuse (fail closed), temporarily.
-          log.warn({ err: error }, 'connection rules failed; refusing');
-          callback(
-            Object.assign(new Error(`${config.hostname} Service not available`), { responseCode: 421 }),
-          );
-        },
-      );
+      tracker.onConnect(session, callback);
     },
 
     onSecure(_socket, session, callback) {
-      const state = sessions.get(session.id);
-      if (state) {
-        state.connection.secure = true;
-        state.log.debug({ cipher: session.tlsOptions ? session.tlsOptions.name : null }, 'tls on');
-        const cipher = session.tlsOptions || null;
-        state.handle?.update({
-          secure: true,
-          tls: cipher ? { version: cipher.version, cipher: cipher.standardName || cipher.name } : null,
-        });
-      }
+      tracker.onSecure(session);
       callback();
     },
 
@@ -537,14 +470,7 @@ export async function startMailService(
     },
 
     onClose(session) {
-      const state = sessions.get(session.id);
-      state?.handle?.close(); // reads the socket's byte counts: before forgetting the socket
-      server.sockets.delete(session.id);
-      server.tickets.delete(session.id);
-      if (!state) return; // never got as far as onConnect
-      sessions.delete(session.id);
-      hooks.onClose(state.connection);
-      state.log.debug('connection closed');
+      tracker.onClose(session);
     },
   };
 

@@ -11,14 +11,15 @@
  * - local recipients are stored like LMTP deliveries; remote ones go to the outbound queue.
  */
 import type { SMTPServerOptions, SMTPServerSession } from 'smtp-server';
-import type { SessionHandle, SessionRegistry } from '../admin/sessions.ts';
+import type { SessionRegistry } from '../admin/sessions.ts';
 import { checkPasswordLogin, plaintextAuthAllowedFrom } from '../auth/login-policy.ts';
 import type { LoginGuard } from '../auth/login-guard.ts';
 import type { ConnectionGate } from '../net/connection-gate.ts';
 import type { Config } from '../config/schema.ts';
-import type { ConnectionHooks, ConnectionSession } from '../hooks/types.ts';
+import type { ConnectionHooks } from '../hooks/types.ts';
 import type { Logger } from '../log.ts';
 import type { RunningListener } from '../net/listener.ts';
+import { ConnectionTracker, tlsOf, type TrackedSession } from '../smtp/connections.ts';
 import { MallardSMTPServer } from '../smtp/engine.ts';
 import { LocalDomains } from '../smtp/local-domains.ts';
 import { replyError, temporaryFailure, type Reply } from '../smtp/replies.ts';
@@ -47,10 +48,7 @@ export interface SubmissionService {
   stop(): Promise<void>;
 }
 
-interface SubmissionSession {
-  readonly connection: ConnectionSession;
-  readonly log: Logger;
-  handle?: SessionHandle;
+interface SubmissionSession extends TrackedSession {
   user: User | null;
   /** What the user may send as, read at MAIL FROM. */
   owned: Set<string>;
@@ -68,11 +66,6 @@ const tooManyMessages = (perHour: number): Reply => ({
   text: `Sending limit reached (${perHour} messages per hour), try again later`,
 });
 
-function tlsOf(session: SMTPServerSession) {
-  const cipher = session.tlsOptions || null;
-  return cipher ? { version: cipher.version, cipher: cipher.standardName || cipher.name } : null;
-}
-
 export async function startSubmission(
   services: SubmissionServices,
   provider: TlsProvider,
@@ -88,12 +81,18 @@ export async function startSubmission(
   let submitted = 0;
 
   function makeServer(implicitTls: boolean): MallardSMTPServer {
-    const sessions = new Map<string, SubmissionSession>();
-    const stateOf = (session: SMTPServerSession): SubmissionSession => {
-      const state = sessions.get(session.id);
-      if (!state) throw new Error(`no state for submission session ${session.id}`);
-      return state;
-    };
+    const tracker = new ConnectionTracker<SubmissionSession>(
+      {
+        protocol: 'submission',
+        hostname: config.hostname,
+        hooks: services.hooks,
+        logger: services.logger,
+        registry: services.sessions,
+        server: () => server,
+      },
+      (base) => ({ ...base, user: null, owned: new Set(), recipients: new Map() }),
+    );
+    const stateOf = (session: SMTPServerSession): SubmissionSession => tracker.stateOf(session);
 
     /** AUTH is hidden and refused until TLS is on, except from loopback when configured. */
     function authAllowed(session: SMTPServerSession): boolean {
@@ -125,65 +124,12 @@ export async function startSubmission(
       maxRecipients: Math.max(config.submission.max_recipients + 1, 100),
 
       onConnect(session, callback) {
-        const connection: ConnectionSession = {
-          id: session.id,
-          protocol: 'submission',
-          remoteAddress: session.remoteAddress,
-          remotePort: session.remotePort,
-          localPort: session.localPort,
-          secure: session.secure,
-          user: null,
-          openedAt: new Date(),
-        };
-        const log = services.logger.child({
-          session: session.id,
-          protocol: 'submission',
-          remote: session.remoteAddress,
-        });
-        sessions.set(session.id, { connection, log, user: null, owned: new Set(), recipients: new Map() });
         if (!authAllowed(session)) session.disabledCommands = ['AUTH'];
-        services.hooks.onConnect(connection).then(
-          (verdict) => {
-            if (!verdict.allow) {
-              log.info({ reason: verdict.reason }, 'connection refused');
-              return callback(
-                Object.assign(new Error(verdict.reason), { responseCode: verdict.temporary ? 421 : 554 }),
-              );
-            }
-            const state = sessions.get(session.id);
-            if (state && services.sessions) {
-              state.handle = services.sessions.open({
-                id: session.id,
-                protocol: 'submission',
-                remoteAddress: session.remoteAddress,
-                remotePort: session.remotePort,
-                localPort: session.localPort,
-                secure: session.secure,
-                tls: tlsOf(session),
-                close(text) {
-                  for (const connection of server.connections) {
-                    if (connection.id === session.id) connection.send(421, `${config.hostname} ${text}`);
-                  }
-                },
-              });
-            }
-            callback();
-          },
-          (error: unknown) => {
-            log.warn({ err: error }, 'connection rules failed; refusing');
-            callback(
-              Object.assign(new Error(`${config.hostname} Service not available`), { responseCode: 421 }),
-            );
-          },
-        );
+        tracker.onConnect(session, callback);
       },
 
       onSecure(_socket, session, callback) {
-        const state = sessions.get(session.id);
-        if (state) {
-          state.connection.secure = true;
-          state.handle?.update({ secure: true, tls: tlsOf(session) });
-        }
+        tracker.onSecure(session);
         session.disabledCommands = [];
         callback();
       },
@@ -311,12 +257,7 @@ export async function startSubmission(
       },
 
       onClose(session) {
-        const state = sessions.get(session.id);
-        state?.handle?.close();
-        server.sockets.delete(session.id);
-        if (!state) return;
-        sessions.delete(session.id);
-        services.hooks.onClose(state.connection);
+        tracker.onClose(session);
       },
     };
     const server = new MallardSMTPServer(options, provider, 'smtp', services.gate, config.hostname);

@@ -6,7 +6,7 @@
  * transcripts and Python's smtplib.
  */
 import tls from 'node:tls';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { hashPassword } from '../../server/auth/password.ts';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
 import { inboxCount, newestInInbox, python, SmtpLineClient } from '../delivery/clients.ts';
@@ -288,6 +288,22 @@ describe('submission', () => {
       await store.deleteRule(lockout.id);
       await server.server.rules!.reload();
     }
+  });
+
+  it('is listed in the admin sessions with its user and its bytes on the wire, and forgotten at close', async () => {
+    const client = await session(['bob@example.test', 'secret']);
+    const port = client.line.socket.localPort!;
+    const listed = server.server.sessions.list().find((entry) => entry.remotePort === port);
+    expect(listed).toMatchObject({ protocol: 'submission', secure: true, user: 'bob@example.test' });
+    // Counted at the socket (TLS included), as for SMTP-in and LMTP.
+    expect(listed!.bytesIn).toBeGreaterThan(100);
+    expect(listed!.bytesOut).toBeGreaterThan(100);
+    const closed = new Promise<void>((resolve) => client.line.socket.once('close', () => resolve()));
+    expect(await client.command('QUIT')).toMatch(/^221 /);
+    await closed;
+    await vi.waitFor(() => {
+      expect(server.server.sessions.list().some((entry) => entry.remotePort === port)).toBe(false);
+    });
   });
 
   it('limits messages per user per hour with 451 4.7.1', async () => {
