@@ -51,6 +51,11 @@ export interface TraceInfo {
   /** True when non-ASCII addresses may appear in the header (SMTPUTF8, or a local delivery). */
   utf8: boolean;
   date: Date;
+  /**
+   * Header fields (each ending with CRLF) that go between Delivered-To and Received: the
+   * Authentication-Results of SMTP-in, as a milter puts it above the MTA's Received.
+   */
+  headers?: string;
 }
 
 const DAYS = ['Sun', 'Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat'];
@@ -126,6 +131,7 @@ export function traceHeaders(info: TraceInfo): Buffer {
   const fields = [`Return-Path: <${headerAddress(info.sender, info.utf8)}>\r\n`];
   const recipient = headerAddress(info.recipient, info.utf8);
   if (recipient) fields.push(`Delivered-To: ${recipient}\r\n`);
+  if (info.headers) fields.push(info.headers);
   fields.push(receivedHeader(info));
   return Buffer.from(fields.join(''), 'utf8');
 }
