@@ -167,13 +167,22 @@ function headerFields(lines: Buffer[]): Buffer[][] {
 
 const isReturnPath = (field: Buffer[]) => RETURN_PATH.test(field[0]!.toString('latin1', 0, 32));
 
-/** The message without its Return-Path fields; the very same buffer when it has none. */
-export function withoutReturnPath(message: Buffer): Buffer {
+/**
+ * The message without the header fields `drop` picks (it gets each field whole, name line and
+ * continuation lines, as written); the very same buffer when it picks none.
+ */
+export function withoutFields(message: Buffer, drop: (field: Buffer) => boolean): Buffer {
   const { lines, end } = headerLines(message);
   const fields = headerFields(lines);
-  if (!fields.some(isReturnPath)) return message;
-  const kept = fields.filter((field) => !isReturnPath(field)).flat();
+  const dropped = fields.map((field) => drop(field.length === 1 ? field[0]! : Buffer.concat(field)));
+  if (!dropped.includes(true)) return message;
+  const kept = fields.filter((_field, index) => !dropped[index]).flat();
   return Buffer.concat([...kept, message.subarray(end)]);
+}
+
+/** The message without its Return-Path fields; the very same buffer when it has none. */
+export function withoutReturnPath(message: Buffer): Buffer {
+  return withoutFields(message, (field) => isReturnPath([field]));
 }
 
 /**

@@ -7,7 +7,6 @@
  * or one per recipient) comes from the `MailProtocol` each passes in.
  */
 import { isLoopbackAddress } from '../auth/login-policy.ts';
-import dns from 'node:dns';
 import type net from 'node:net';
 import type tls from 'node:tls';
 import {
@@ -18,6 +17,7 @@ import {
 } from 'smtp-server';
 import type { SessionHandle, SessionRegistry } from '../admin/sessions.ts';
 import type { Config } from '../config/schema.ts';
+import { ReverseNames } from '../dns/resolver.ts';
 import { deliverToJunk } from '../delivery/junk.ts';
 import { withTrace, type NetworkOrigin } from '../delivery/trace.ts';
 import type { ConnectionHooks, ConnectionSession } from '../hooks/types.ts';
@@ -238,13 +238,19 @@ function goodbyeOnGateEnd(connection: SmtpConnection, ticket: GateTicket, hostna
   });
 }
 
-/** Reverse DNS for the Received header, skipped for loopback clients (nothing to learn there). */
-const resolver = {
-  reverse(ip: string, callback: (error: Error | null, hostnames?: string[]) => void): void {
-    if (isLoopbackAddress(ip)) return callback(null, []);
-    dns.reverse(ip, callback);
-  },
-};
+/**
+ * Reverse DNS for the Received header (smtp-server asks before the greeting), on the configured
+ * DNS servers with a short timeout, forward-confirmed; skipped for loopback clients (nothing to
+ * learn there).
+ */
+function reverseResolver(names: ReverseNames) {
+  return {
+    reverse(ip: string, callback: (error: Error | null, hostnames?: string[]) => void): void {
+      if (isLoopbackAddress(ip)) return callback(null, []);
+      void names.nameOf(ip).then((name) => callback(null, name ? [name] : []));
+    },
+  };
+}
 
 /** The peer of a session, for the Received header. */
 export function originOf(session: SMTPServerSession): NetworkOrigin {
@@ -436,7 +442,7 @@ export async function startMailService(
     // STARTTLS with the provider's certificate (see LiveSecureContexts for clients without SNI).
     SNICallback: (_servername, callback) => callback(null, provider.current()),
     disableReverseLookup: protocol.protocol === 'lmtp',
-    resolver,
+    resolver: reverseResolver(new ReverseNames(config.dns.servers)),
     logger: false,
     socketTimeout: SOCKET_TIMEOUT_MS,
     closeTimeout: CLOSE_TIMEOUT_MS,
