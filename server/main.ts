@@ -11,7 +11,9 @@ import type { LoginGuard, LoginGuardOptions } from './auth/login-guard.ts';
 import type { Config } from './config/schema.ts';
 import type { RuleHooks } from './hooks/runner.ts';
 import type { ConnectionHooks } from './hooks/types.ts';
+import { authLookup } from './dns/resolver.ts';
 import type { ImapService } from './imap/server.ts';
+import type { InboundCheck } from './inbound/types.ts';
 import type { Pop3Service } from './pop3/server.ts';
 import type { LmtpService } from './lmtp/server.ts';
 import type { SmtpService } from './smtp/server.ts';
@@ -175,6 +177,20 @@ function guardOptions(config: Config): LoginGuardOptions {
   };
 }
 
+/** What SMTP-in checks on each message, in order (server/inbound/): sender authentication first. */
+async function inboundChecksOf(config: Config): Promise<InboundCheck[]> {
+  if (!config.inbound.verify_senders) return [];
+  // Loaded here, as the listeners are: mailauth is large, and `mallard deliver` never needs it.
+  const { senderAuthCheck } = await import('./inbound/auth/check.ts');
+  return [
+    senderAuthCheck({
+      hostname: config.hostname,
+      lookup: authLookup(config.dns.servers),
+      dmarcReject: config.inbound.dmarc_reject,
+    }),
+  ];
+}
+
 export async function startServer(config: Config, options: StartOptions = {}): Promise<RunningServer> {
   const startedAt = new Date();
   // Loaded here, not at the top: the CLI's store commands import this module for openStore, and
@@ -228,6 +244,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     sessions,
     gate: new ConnectionGate(gateLimitsOf(config.limits)),
     parsePool,
+    inboundChecks: await inboundChecksOf(config),
   };
   const imap = await startImap(services, tls, {
     port: listenPort(config.imap, config.imap.port, ephemeral),

@@ -316,6 +316,18 @@ export const adminEventSchema = z
         userId: z.string(),
         uid: z.number().int(),
         size: z.number().int(),
+        mailbox: z.string().optional().describe('INBOX, or Junk when an inbound check filed it there'),
+        reasons: z.array(z.string()).optional().describe('why (SPF/DKIM/DMARC/ARC results, spam)'),
+      }),
+    ),
+    event(
+      'delivery.refused',
+      z.object({
+        protocol: z.enum(['lmtp', 'smtp']),
+        sessionId: z.string(),
+        transactionId: z.string(),
+        reply: z.string().describe('what the client was told, e.g. "550 5.7.1 ..."'),
+        reasons: z.array(z.string()),
       }),
     ),
     event('auth.alert', accountAlertSchema.describe('an account reached auth.account_alert_after failures')),

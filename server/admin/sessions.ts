@@ -80,7 +80,18 @@ export interface SessionHandle {
   update(patch: SessionPatch): void;
   addBytes(inbound: number, outbound: number): void;
   /** A message was stored for a recipient of this session (LMTP, SMTP). */
-  delivered(delivery: { recipient: string; userId: string; uid: number; size: number }): void;
+  delivered(delivery: {
+    recipient: string;
+    userId: string;
+    uid: number;
+    size: number;
+    /** "INBOX", or "Junk" when an inbound check filed it there. */
+    mailbox?: string;
+    /** Why it went where it went (the inbound checks' reasons; [] when none). */
+    reasons?: string[];
+  }): void;
+  /** SMTP-in refused a message at the end of DATA: the reply and why. */
+  refused(refusal: { transactionId: string; reply: string; reasons: string[] }): void;
   close(): void;
 }
 
@@ -227,6 +238,10 @@ export class SessionRegistry {
       delivered(delivery) {
         if (info.protocol !== 'lmtp' && info.protocol !== 'smtp') return;
         events?.publish('delivery', { protocol: info.protocol, sessionId: info.id, ...delivery });
+      },
+      refused(refusal) {
+        if (info.protocol !== 'lmtp' && info.protocol !== 'smtp') return;
+        events?.publish('delivery.refused', { protocol: info.protocol, sessionId: info.id, ...refusal });
       },
       close: () => {
         if (closed) return;

@@ -76,6 +76,19 @@ export function configDefaults() {
       host: '0.0.0.0',
       port: 25,
     },
+    /** Mail received on port 25 from other servers (SMTP-in). */
+    inbound: {
+      /** Check SPF, DKIM, DMARC and ARC and write Authentication-Results (false: accept unchecked). */
+      verify_senders: true,
+      /** What a failing DMARC p=reject does: reject (550 5.7.1 at the end of DATA) or quarantine (Junk). */
+      dmarc_reject: 'reject' as 'reject' | 'quarantine',
+      /** A message with bare LF line ends: normalize (stored with CRLF) or refuse (554 5.6.0). */
+      bare_lf: 'normalize' as 'normalize' | 'refuse',
+      /** Recipients one transaction may have (more get 452 4.5.3). */
+      max_recipients: 1000,
+      /** Error replies one connection may cause before it is closed with 421. */
+      max_errors: 20,
+    },
     /** Authenticated submission for mail clients: 587 with STARTTLS, 465 with implicit TLS. */
     submission: {
       enabled: true,

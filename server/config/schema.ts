@@ -123,6 +123,13 @@ export const configSchema = z.strictObject({
   }),
   lmtp: z.strictObject({ enabled, host, port }),
   smtp: z.strictObject({ enabled, host, port }),
+  inbound: z.strictObject({
+    verify_senders: z.boolean({ error: 'true or false' }),
+    dmarc_reject: z.enum(['reject', 'quarantine'], { error: 'reject or quarantine' }),
+    bare_lf: z.enum(['normalize', 'refuse'], { error: 'normalize or refuse' }),
+    max_recipients: positiveInt('a whole number of recipients, at least 1'),
+    max_errors: positiveInt('a whole number of errors, at least 1'),
+  }),
   submission: z.strictObject({
     enabled,
     host,

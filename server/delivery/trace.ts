@@ -51,6 +51,11 @@ export interface TraceInfo {
   /** True when non-ASCII addresses may appear in the header (SMTPUTF8, or a local delivery). */
   utf8: boolean;
   date: Date;
+  /**
+   * Header fields (each ending with CRLF) that go between Delivered-To and Received: the
+   * Authentication-Results of SMTP-in, as a milter puts it above the MTA's Received.
+   */
+  headers?: string;
 }
 
 const DAYS = ['Sun', 'Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat'];
@@ -126,6 +131,7 @@ export function traceHeaders(info: TraceInfo): Buffer {
   const fields = [`Return-Path: <${headerAddress(info.sender, info.utf8)}>\r\n`];
   const recipient = headerAddress(info.recipient, info.utf8);
   if (recipient) fields.push(`Delivered-To: ${recipient}\r\n`);
+  if (info.headers) fields.push(info.headers);
   fields.push(receivedHeader(info));
   return Buffer.from(fields.join(''), 'utf8');
 }
@@ -161,13 +167,22 @@ function headerFields(lines: Buffer[]): Buffer[][] {
 
 const isReturnPath = (field: Buffer[]) => RETURN_PATH.test(field[0]!.toString('latin1', 0, 32));
 
-/** The message without its Return-Path fields; the very same buffer when it has none. */
-export function withoutReturnPath(message: Buffer): Buffer {
+/**
+ * The message without the header fields `drop` picks (it gets each field whole, name line and
+ * continuation lines, as written); the very same buffer when it picks none.
+ */
+export function withoutFields(message: Buffer, drop: (field: Buffer) => boolean): Buffer {
   const { lines, end } = headerLines(message);
   const fields = headerFields(lines);
-  if (!fields.some(isReturnPath)) return message;
-  const kept = fields.filter((field) => !isReturnPath(field)).flat();
+  const dropped = fields.map((field) => drop(field.length === 1 ? field[0]! : Buffer.concat(field)));
+  if (!dropped.includes(true)) return message;
+  const kept = fields.filter((_field, index) => !dropped[index]).flat();
   return Buffer.concat([...kept, message.subarray(end)]);
+}
+
+/** The message without its Return-Path fields; the very same buffer when it has none. */
+export function withoutReturnPath(message: Buffer): Buffer {
+  return withoutFields(message, (field) => isReturnPath([field]));
 }
 
 /**

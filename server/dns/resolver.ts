@@ -72,3 +72,50 @@ export class MailResolver {
     return [...v4, ...v6];
   }
 }
+
+/** A DNS query as mailauth makes them: records of one type, errors with dns codes (ENOTFOUND...). */
+export type DnsLookup = (name: string, type: string) => Promise<string[] | string[][]>;
+
+/**
+ * Lookups for sender authentication (SPF, DKIM, DMARC, ARC) on the configured servers: mailauth
+ * asks for TXT, A, AAAA, MX and PTR records and reads a failure's code (ENOTFOUND, ENODATA: no
+ * record; anything else: a temporary error).
+ */
+export function authLookup(servers: readonly string[], timeoutMs = 5000): DnsLookup {
+  const resolver = new dns.promises.Resolver({ timeout: timeoutMs, tries: 2 });
+  if (servers.length > 0) resolver.setServers([...servers]);
+  // TXT answers are string[][], the others string[] (MX, a list of objects, is read as mailauth does).
+  return (name, type) => resolver.resolve(name, type) as Promise<string[] | string[][]>;
+}
+
+/**
+ * The client's name for the Received header, as Postfix records it: a PTR name that resolves back
+ * to the address (forward-confirmed), else "" (Postfix's "unknown"). Quick by design: it runs
+ * before the greeting, so one short try, and any failure or a timeout is just "no name".
+ */
+export class ReverseNames {
+  private readonly resolver: dns.promises.Resolver;
+
+  constructor(servers: readonly string[], timeoutMs = 1500) {
+    this.resolver = new dns.promises.Resolver({ timeout: timeoutMs, tries: 1 });
+    if (servers.length > 0) this.resolver.setServers([...servers]);
+  }
+
+  async nameOf(address: string): Promise<string> {
+    try {
+      const names = await this.resolver.reverse(address);
+      for (const name of names.slice(0, 4)) {
+        const family = address.includes(':') ? 'AAAA' : 'A';
+        const forward = await this.resolver.resolve(name, family).catch(() => [] as string[]);
+        if (forward.some((ip) => sameAddress(ip, address))) return name.replace(/\.$/, '');
+      }
+    } catch {
+      // No PTR record, a timeout, a server that is down: the client simply has no name.
+    }
+    return '';
+  }
+}
+
+function sameAddress(a: string, b: string): boolean {
+  return a.toLowerCase() === b.toLowerCase();
+}

@@ -7,7 +7,6 @@
  * or one per recipient) comes from the `MailProtocol` each passes in.
  */
 import { isLoopbackAddress } from '../auth/login-policy.ts';
-import dns from 'node:dns';
 import type net from 'node:net';
 import type tls from 'node:tls';
 import {
@@ -18,8 +17,11 @@ import {
 } from 'smtp-server';
 import type { SessionHandle, SessionRegistry } from '../admin/sessions.ts';
 import type { Config } from '../config/schema.ts';
+import { ReverseNames } from '../dns/resolver.ts';
+import { deliverToJunk } from '../delivery/junk.ts';
 import { withTrace, type NetworkOrigin } from '../delivery/trace.ts';
 import type { ConnectionHooks, ConnectionSession } from '../hooks/types.ts';
+import type { InboundCheck } from '../inbound/types.ts';
 import type { Logger } from '../log.ts';
 import type { ConnectionGate, GateTicket } from '../net/connection-gate.ts';
 import type { RunningListener } from '../net/listener.ts';
@@ -46,6 +48,8 @@ export interface DeliveryServices {
   sessions?: SessionRegistry;
   /** Connection limits and the pre-login deadline, shared by every protocol (absent: none). */
   gate?: ConnectionGate;
+  /** What SMTP-in runs on each message at the end of DATA (server/inbound/), in order (absent: none). */
+  inboundChecks?: readonly InboundCheck[];
 }
 
 /** Per connection: the hooks' view of it and its logger. */
@@ -73,8 +77,21 @@ export interface DeliveryRequest {
   /**
    * Stores the message once per distinct user among the recipients (two addresses of one user give
    * one copy, traced for the first of them) and returns one outcome per recipient, in order.
+   * `filing` (SMTP's inbound verdict) may replace the message, add header fields and send it to Junk.
    */
-  deliverEach(): Promise<RecipientOutcome[]>;
+  deliverEach(filing?: Filing): Promise<RecipientOutcome[]>;
+}
+
+/** How the copies are filed, from the inbound verdict (server/inbound/): absent, as received into INBOX. */
+export interface Filing {
+  /** The message to store instead of the one received (e.g. forged Authentication-Results removed). */
+  message?: Buffer;
+  /** Header fields (each ending with CRLF) to put below the trace fields Return-Path and Delivered-To. */
+  headers?: string;
+  /** Into each recipient's Junk mailbox instead of INBOX. */
+  junk?: boolean;
+  /** Why (for the log and the admin API's delivery event). */
+  reasons?: string[];
 }
 
 export interface MailProtocol {
@@ -222,16 +239,22 @@ function goodbyeOnGateEnd(connection: SmtpConnection, ticket: GateTicket, hostna
   });
 }
 
-/** Reverse DNS for the Received header, skipped for loopback clients (nothing to learn there). */
-const resolver = {
-  reverse(ip: string, callback: (error: Error | null, hostnames?: string[]) => void): void {
-    if (isLoopbackAddress(ip)) return callback(null, []);
-    dns.reverse(ip, callback);
-  },
-};
+/**
+ * Reverse DNS for the Received header (smtp-server asks before the greeting), on the configured
+ * DNS servers with a short timeout, forward-confirmed; skipped for loopback clients (nothing to
+ * learn there).
+ */
+function reverseResolver(names: ReverseNames) {
+  return {
+    reverse(ip: string, callback: (error: Error | null, hostnames?: string[]) => void): void {
+      if (isLoopbackAddress(ip)) return callback(null, []);
+      void names.nameOf(ip).then((name) => callback(null, name ? [name] : []));
+    },
+  };
+}
 
 /** The peer of a session, for the Received header. */
-function originOf(session: SMTPServerSession): NetworkOrigin {
+export function originOf(session: SMTPServerSession): NetworkOrigin {
   return {
     kind: 'network',
     helo: session.hostNameAppearsAs || '',
@@ -304,12 +327,15 @@ export async function startMailService(
   }
 
   async function deliverEach(
-    message: Buffer,
+    received: Buffer,
     session: SMTPServerSession,
     recipients: AcceptedRecipient[],
     state: MailSession,
     transactionId: string,
+    filing: Filing = {},
   ): Promise<RecipientOutcome[]> {
+    const message = filing.message ?? received;
+    const folder = filing.junk ? 'Junk' : 'INBOX';
     const origin = originOf(session);
     const sender = session.envelope.mailFrom ? session.envelope.mailFrom.address : '';
     const groups = new Map<string, number[]>();
@@ -330,18 +356,29 @@ export async function startMailService(
         id: transactionId,
         utf8: session.envelope.smtpUtf8 === true,
         date: new Date(),
+        headers: filing.headers,
       });
       try {
-        const result = await store.deliver(first, raw);
+        const result = filing.junk ? await deliverToJunk(store, first, raw) : await store.deliver(first, raw);
         delivered++;
         state.handle?.delivered({
           recipient: first,
           userId: result.userId,
           uid: result.uid,
           size: raw.length,
+          mailbox: folder,
+          reasons: filing.reasons ?? [],
         });
         state.log.info(
-          { id: transactionId, rcpt: first, user: result.userId, uid: result.uid, size: raw.length },
+          {
+            id: transactionId,
+            rcpt: first,
+            user: result.userId,
+            uid: result.uid,
+            size: raw.length,
+            mailbox: folder,
+            reasons: filing.reasons,
+          },
           'message delivered',
         );
         for (const index of indexes) {
@@ -383,7 +420,7 @@ export async function startMailService(
     // STARTTLS with the provider's certificate (see LiveSecureContexts for clients without SNI).
     SNICallback: (_servername, callback) => callback(null, provider.current()),
     disableReverseLookup: protocol.protocol === 'lmtp',
-    resolver,
+    resolver: reverseResolver(new ReverseNames(config.dns.servers)),
     logger: false,
     socketTimeout: SOCKET_TIMEOUT_MS,
     closeTimeout: CLOSE_TIMEOUT_MS,
@@ -456,7 +493,7 @@ export async function startMailService(
             message,
             recipients,
             transactionId,
-            deliverEach: () => deliverEach(message, session, recipients, state, transactionId),
+            deliverEach: (filing) => deliverEach(message, session, recipients, state, transactionId, filing),
           })
           .finally(() => state.handle?.update({ command: null }))
           .then(

@@ -5,8 +5,17 @@
  * offered; there is no AUTH (this is not a submission server). Each recipient's copy gets the trace
  * header fields (see engine.ts), and one reply after DATA covers all recipients (see `singleReply`).
  */
+import type { SMTPServerSession } from 'smtp-server';
+import { assessMessage } from '../inbound/assess.ts';
+import type { InboundMessage, InboundVerdict } from '../inbound/types.ts';
 import type { TlsProvider } from '../tls/context.ts';
-import { startMailService, type DeliveryServices, type MailService } from './engine.ts';
+import {
+  originOf,
+  startMailService,
+  type DeliveryRequest,
+  type DeliveryServices,
+  type MailService,
+} from './engine.ts';
 import { domainOf, LocalDomains } from './local-domains.ts';
 import { relayDenied, replyError, replyText, singleReply, unknownUser } from './replies.ts';
 
@@ -31,8 +40,20 @@ export function startSmtp(
           ? unknownUser(address)
           : relayDenied(address);
       },
-      async deliver({ transactionId, deliverEach, state }) {
-        const outcomes = await deliverEach();
+      async deliver(request) {
+        const { transactionId, deliverEach, state } = request;
+        const verdict = await assessMessage(
+          services.inboundChecks ?? [],
+          inboundMessageOf(request),
+          state.log,
+        );
+        if (verdict.action === 'reject') throw refuse(request, verdict);
+        const outcomes = await deliverEach({
+          message: verdict.message,
+          headers: verdict.prependHeaders,
+          junk: verdict.action === 'junk',
+          reasons: verdict.reasons,
+        });
         const reply = singleReply(outcomes, transactionId);
         const failed = outcomes.filter((outcome) => !outcome.ok).map((outcome) => outcome.address);
         if (reply.code < 400 && failed.length > 0) {
@@ -47,4 +68,32 @@ export function startSmtp(
     },
     { host: config.smtp.host, port: ports.port },
   );
+}
+
+/** What the inbound checks are told of a message at the end of DATA. */
+function inboundMessageOf({ session, message, transactionId }: DeliveryRequest): InboundMessage {
+  const origin = originOf(session);
+  return {
+    clientIp: session.remoteAddress,
+    helo: origin.helo,
+    reverseName: origin.reverseName,
+    mailFrom: senderOf(session),
+    rcpts: session.envelope.rcptTo.map((rcpt) => rcpt.address),
+    message,
+    secure: session.secure,
+    transactionId,
+  };
+}
+
+function senderOf(session: SMTPServerSession): string {
+  return session.envelope.mailFrom ? session.envelope.mailFrom.address : '';
+}
+
+/** The error that makes smtp-server send the verdict's reply; logged and shown in the admin API. */
+function refuse({ state, transactionId }: DeliveryRequest, verdict: InboundVerdict) {
+  const refusal = verdict.reply!;
+  const replyLine = `${refusal.code} ${refusal.status} ${refusal.text}`;
+  state.log.info({ id: transactionId, reply: replyLine, reasons: verdict.reasons }, 'message refused');
+  state.handle?.refused({ transactionId, reply: replyLine, reasons: verdict.reasons });
+  return replyError(refusal);
 }

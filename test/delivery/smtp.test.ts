@@ -21,6 +21,8 @@ import {
   trickyMessage,
 } from './clients.ts';
 
+/** SMTP-in's sender authentication result, between Delivered-To and Received. */
+const AUTH_RESULTS = String.raw`Authentication-Results: localhost;\r\n(?:[ \t][^\r\n]*\r\n)+`;
 const LIMIT = 100_000;
 let server: TestServer;
 let alice: string;
@@ -190,6 +192,7 @@ describe('SMTP delivery', () => {
     expect(header).toMatch(
       new RegExp(
         '^Return-Path: <sender@remote\\.test>\r\nDelivered-To: alice@example\\.test\r\n' +
+          AUTH_RESULTS +
           'Received: from client\\.test \\(\\[127\\.0\\.0\\.1\\]\\)\r\n' +
           `\tby localhost \\(Mallard\\) with ESMTP id ${id}\r\n` +
           '\tfor <alice@example\\.test>; \\w{3}, \\d{1,2} \\w{3} \\d{4} \\d\\d:\\d\\d:\\d\\d [+-]\\d{4}\r\n$',
@@ -237,6 +240,7 @@ describe('SMTP delivery', () => {
       expect(header).toMatch(
         new RegExp(
           `^Return-Path: <[^>]+>\r\nDelivered-To: ${address}\r\n` +
+            AUTH_RESULTS +
             'Received: from client\\.test \\(\\[127\\.0\\.0\\.1\\]\\)\r\n\tby localhost \\(Mallard\\) with ESMTP id \\S+\r\n' +
             `\tfor <${address}>; .+\r\n$`,
         ),
@@ -396,7 +400,7 @@ describe('SMTP clients and TLS', () => {
     const { header, rest } = splitStored(await newestInInbox(server, alice), raw);
     expect(rest.equals(raw)).toBe(true);
     expect(header).toMatch(
-      /^Return-Path: <sender@remote\.test>\r\nDelivered-To: alice@example\.test\r\nReceived: from client\.test \(\[127\.0\.0\.1\]\)\r\n\t\(using TLSv1\.[23] with cipher \S+\)\r\n\tby localhost \(Mallard\) with ESMTPS id /,
+      /^Return-Path: <sender@remote\.test>\r\nDelivered-To: alice@example\.test\r\nAuthentication-Results: localhost;\r\n(?:[ \t][^\r\n]*\r\n)+Received: from client\.test \(\[127\.0\.0\.1\]\)\r\n\t\(using TLSv1\.[23] with cipher \S+\)\r\n\tby localhost \(Mallard\) with ESMTPS id /,
     );
   });
 

@@ -46,10 +46,14 @@ async function servedOverImap(
 
 const escape = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
+/** SMTP-in's sender authentication result, between Delivered-To and Received (LMTP has none). */
+const AUTH_RESULTS = String.raw`Authentication-Results: localhost;\r\n(?:[ \t][^\r\n]*\r\n)+`;
+
 function networkTrace(sender: string, recipient: string, protocol: string, id = String.raw`\S+`): RegExp {
   return new RegExp(
     `^Return-Path: <${escape(sender)}>\r\n` +
       `Delivered-To: ${escape(recipient)}\r\n` +
+      (protocol.startsWith('ESMTP') ? AUTH_RESULTS : '') +
       String.raw`Received: from client\.test \(\[127\.0\.0\.1\]\)` +
       `\r\n\tby localhost \\(Mallard\\) with ${protocol} id ${id}\r\n` +
       `\tfor <${escape(recipient)}>; ${DATE}\r\n$`,

@@ -1,0 +1,48 @@
+/**
+ * Runs the inbound checks in order and combines what they say: the strongest action wins
+ * (reject > junk > accept), the first rejecting check's reply is sent, header fields and reasons
+ * add up in check order.
+ */
+import type { Logger } from '../log.ts';
+import { reply } from '../smtp/replies.ts';
+import type { CheckOutcome, InboundAction, InboundCheck, InboundMessage, InboundVerdict } from './types.ts';
+
+const STRENGTH: Record<InboundAction, number> = { accept: 0, junk: 1, reject: 2 };
+
+/** Refused by policy (RFC 3463 X.7.1), when a rejecting check gives no reply of its own. */
+export const policyRejection = reply(550, '5.7.1', 'Message refused by policy');
+
+export async function assessMessage(
+  checks: readonly InboundCheck[],
+  input: InboundMessage,
+  log: Logger,
+): Promise<InboundVerdict> {
+  const outcomes = new Map<string, CheckOutcome>();
+  const verdict: InboundVerdict = {
+    action: 'accept',
+    prependHeaders: '',
+    reasons: [],
+    message: input.message,
+  };
+  for (const check of checks) {
+    let outcome: CheckOutcome;
+    try {
+      outcome = await check.check({ ...input, message: verdict.message }, outcomes);
+    } catch (error) {
+      // A broken check must not lose mail: it is skipped, and said so.
+      log.error({ err: error, check: check.name, id: input.transactionId }, 'inbound check failed');
+      verdict.reasons.push(`${check.name}: check failed`);
+      continue;
+    }
+    outcomes.set(check.name, outcome);
+    if (outcome.message) verdict.message = outcome.message;
+    if (outcome.headers) verdict.prependHeaders += outcome.headers;
+    if (outcome.reasons) verdict.reasons.push(...outcome.reasons);
+    const action = outcome.action ?? 'accept';
+    if (STRENGTH[action] > STRENGTH[verdict.action]) {
+      verdict.action = action;
+      if (action === 'reject') verdict.reply = outcome.reply ?? policyRejection;
+    }
+  }
+  return verdict;
+}
