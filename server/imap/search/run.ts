@@ -69,21 +69,9 @@ async function loadIndexes(store: Store, subjects: readonly SearchSubject[]): Pr
 function contentNodes(root: MatchNode): ContentNode[] {
   const found: ContentNode[] = [];
   const visit = (node: MatchNode): void => {
-    switch (node.kind) {
-      case 'and':
-      case 'or':
-        node.nodes.forEach(visit);
-        return;
-      case 'not':
-        return visit(node.node);
-      case 'header':
-      case 'body':
-      case 'text':
-        found.push(node);
-        return;
-      default:
-        return;
-    }
+    if (node.kind === 'and' || node.kind === 'or') node.nodes.forEach(visit);
+    else if (node.kind === 'not') visit(node.node);
+    else if (node.kind === 'header' || node.kind === 'body' || node.kind === 'text') found.push(node);
   };
   visit(root);
   return found;
@@ -111,7 +99,12 @@ async function decideOnPool(
   }
   await Promise.all(
     [...byBlob].map(async ([blobId, sharing]) => {
-      const verdicts = await pool.run({ kind: 'search', raw: bodies.get(blobId)!, index: sharing[0]!.index, nodes });
+      const verdicts = await pool.run({
+        kind: 'search',
+        raw: bodies.get(blobId)!,
+        index: sharing[0]!.index,
+        nodes,
+      });
       const content = new Map(nodes.map((node, i): [MatchNode, Verdict] => [node, verdicts[i] ?? null]));
       for (const subject of sharing) subject.content = content;
     }),

@@ -100,6 +100,7 @@ function apply(
     case 'rule.verdict':
     case 'auth.alert':
     case 'delivery':
+    case 'delivery.refused':
     case 'certificate.changed':
     case 'status':
       return current;
