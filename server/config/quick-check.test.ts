@@ -135,7 +135,10 @@ describe('loadConfigLazily', () => {
     const lazily = await loadConfigLazily({ file, env });
     expect(lazily).toStrictEqual(loadConfig({ file, env }));
     expect(configFileOf(lazily)).toBe(path.resolve(file));
-    const fromEnv = { MALLARD_DNS_SERVERS: '10.0.0.1, [::1]:53', MALLARD_RULES: '[{"kind":"max-conn","limit":3}]' };
+    const fromEnv = {
+      MALLARD_DNS_SERVERS: '10.0.0.1, [::1]:53',
+      MALLARD_RULES: '[{"kind":"max-conn","limit":3}]',
+    };
     expect(await loadConfigLazily({ env: fromEnv })).toStrictEqual(loadConfig({ env: fromEnv }));
   });
 

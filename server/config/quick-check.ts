@@ -45,16 +45,11 @@ const whole = (min: number, max = Number.MAX_SAFE_INTEGER): Leaf =>
 
 /** z.number().min().max(): finite, as zod's number() is. */
 const decimal = (min: number, max: number): Leaf =>
-  same(
-    (value) =>
-      typeof value === 'number' && Number.isFinite(value) && value >= min && value <= max,
-  );
+  same((value) => typeof value === 'number' && Number.isFinite(value) && value >= min && value <= max);
 
-const text = (minLength = 0): Leaf =>
-  same((value) => typeof value === 'string' && value.length >= minLength);
+const text = (minLength = 0): Leaf => same((value) => typeof value === 'string' && value.length >= minLength);
 
-const matching = (pattern: RegExp): Leaf =>
-  same((value) => typeof value === 'string' && pattern.test(value));
+const matching = (pattern: RegExp): Leaf => same((value) => typeof value === 'string' && pattern.test(value));
 
 const oneOf = (...choices: unknown[]): Leaf => same((value) => choices.includes(value));
 
@@ -124,7 +119,9 @@ function specFor(checkRule: RuleCheck | null): Spec {
       engine: oneOf('sqlite', 'mongodb'),
       sqlite: { thread: flag, call_timeout: decimal(0.1, 3600) },
       mongodb: {
-        uri: same((value) => typeof value === 'string' && (value === '' || /^mongodb(\+srv)?:\/\//.test(value))),
+        uri: same(
+          (value) => typeof value === 'string' && (value === '' || /^mongodb(\+srv)?:\/\//.test(value)),
+        ),
         local: text(),
         local_members: oneOf(1, 3),
       },

@@ -11,7 +11,13 @@
  */
 import os from 'node:os';
 import { Worker } from 'node:worker_threads';
-import { transferable, type OffloadResults, type OffloadTask, type TaskReply, type TaskRequest } from './protocol.ts';
+import {
+  transferable,
+  type OffloadResults,
+  type OffloadTask,
+  type TaskReply,
+  type TaskRequest,
+} from './protocol.ts';
 
 const ENTRY = new URL('./entry.mjs', import.meta.url);
 

@@ -23,8 +23,7 @@ export interface TaskRequest {
 }
 
 export type TaskReply =
-  | { id: number; ok: true; result: unknown }
-  | { id: number; ok: false; message: string };
+  { id: number; ok: true; result: unknown } | { id: number; ok: false; message: string };
 
 /**
  * The bytes of `bytes` in an ArrayBuffer of their own, to transfer rather than clone. A Buffer that

@@ -13,7 +13,11 @@ import { RawText } from '../search/raw-filter.ts';
  * needles out without decoding anything), then the decoded text. Null where the text is needed and
  * the message has no index (its data went with an expunge).
  */
-export function matchContent(raw: Buffer, index: MimeIndex | null, nodes: readonly ContentNode[]): Array<boolean | null> {
+export function matchContent(
+  raw: Buffer,
+  index: MimeIndex | null,
+  nodes: readonly ContentNode[],
+): Array<boolean | null> {
   const subject: SearchSubject = {
     seq: 0,
     uid: 0,

@@ -21,7 +21,9 @@ function run(request: TaskRequest): { result: unknown; transfer: ArrayBuffer[] }
       const sameMemory = decoded.buffer === task.raw.buffer;
       return {
         result: { raw: task.raw, decoded: decoded.view },
-        transfer: sameMemory ? [task.raw.buffer as ArrayBuffer] : [task.raw.buffer as ArrayBuffer, decoded.buffer],
+        transfer: sameMemory
+          ? [task.raw.buffer as ArrayBuffer]
+          : [task.raw.buffer as ArrayBuffer, decoded.buffer],
       };
     }
   }
