@@ -135,6 +135,7 @@ function specFor(checkRule: RuleCheck | null): Spec {
       idle_max: positive,
       idle_keepalive: positive,
       idle_timeout: whole(1800),
+      parse_workers: whole(0, 64),
     },
     pop3: {
       enabled: flag,
@@ -146,6 +147,13 @@ function specFor(checkRule: RuleCheck | null): Spec {
     },
     lmtp: { enabled: flag, host, port },
     smtp: { enabled: flag, host, port },
+    inbound: {
+      verify_senders: flag,
+      dmarc_reject: oneOf('reject', 'quarantine'),
+      bare_lf: oneOf('normalize', 'refuse'),
+      max_recipients: positive,
+      max_errors: positive,
+    },
     submission: {
       enabled: flag,
       host,
