@@ -12,6 +12,7 @@
 import { listFromText, rulesFromText } from './from-text.ts';
 import { accepted, resolveConfig, type LoadOptions, type Resolved } from './resolve.ts';
 import type { Config } from './schema.ts';
+import type { ConfigRule } from '../hooks/seed.ts';
 
 /** What a leaf check returns for a value the schema would refuse (or that this check leaves to zod). */
 const REFUSED: unique symbol = Symbol('refused');
@@ -21,18 +22,7 @@ type Leaf = (value: unknown) => unknown;
 type Spec = { [key: string]: Spec | Leaf };
 
 /** Checks one rule as the store would (store/rules.ts); throws when the store would refuse it. */
-export type RuleCheck = (rule: RuleInput) => void;
-
-/** A rule as the configuration gives it (the schema's configRule). */
-export interface RuleInput {
-  kind: string;
-  cidrs?: string[];
-  limit?: number;
-  window_seconds?: number;
-  protocols?: string[];
-  enabled?: boolean;
-  note?: string;
-}
+export type RuleCheck = (rule: ConfigRule) => void;
 
 const same =
   (accepts: (value: unknown) => boolean): Leaf =>
@@ -66,7 +56,7 @@ const dnsServers: Leaf = (value) => {
 };
 
 /** The keys of a rule in the schema's order, with the type each must have. */
-const RULE_KEYS: Array<[keyof RuleInput, (value: unknown) => boolean]> = [
+const RULE_KEYS: Array<[keyof ConfigRule, (value: unknown) => boolean]> = [
   ['kind', (value) => typeof value === 'string'],
   ['cidrs', isStringList],
   ['limit', (value) => typeof value === 'number' && Number.isFinite(value)],
@@ -77,7 +67,7 @@ const RULE_KEYS: Array<[keyof RuleInput, (value: unknown) => boolean]> = [
 ];
 
 /** One rule, or REFUSED. A key present with the value undefined is left to zod. */
-function ruleOf(value: unknown, checkRule: RuleCheck | null): RuleInput | typeof REFUSED {
+function ruleOf(value: unknown, checkRule: RuleCheck | null): ConfigRule | typeof REFUSED {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) return REFUSED;
   const given = value as Record<string, unknown>;
   if (Object.keys(given).some((key) => !RULE_KEYS.some(([known]) => known === key))) return REFUSED;
@@ -89,11 +79,11 @@ function ruleOf(value: unknown, checkRule: RuleCheck | null): RuleInput | typeof
   }
   if (!Object.hasOwn(rule, 'kind') || !checkRule) return REFUSED;
   try {
-    checkRule(rule as unknown as RuleInput);
+    checkRule(rule as unknown as ConfigRule);
   } catch {
     return REFUSED;
   }
-  return rule as unknown as RuleInput;
+  return rule as unknown as ConfigRule;
 }
 
 const rulesLeaf =
