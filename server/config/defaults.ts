@@ -189,6 +189,11 @@ export function configDefaults() {
       fd_reserve: 256,
       /** Distinct keywords (custom flags) one mailbox may have (Dovecot stops at a similar number). */
       max_keywords_per_mailbox: 256,
+      // SMTP, LMTP, submission: RFC 5321 4.5.3.2's 5 minutes per command, 10 for DATA's end; bytes
+      // of a message earn time at Postfix's smtpd_min_data_rate.
+      command_timeout: 300,
+      transaction_timeout: 600,
+      min_data_rate: 500,
     },
     /**
      * Connection rules written into the store when it never had any (see server/hooks/seed.ts);

@@ -192,6 +192,9 @@ function specFor(checkRule: RuleCheck | null): Spec {
       max_prelogin_connections: positive,
       fd_reserve: whole(32),
       max_keywords_per_mailbox: positive,
+      command_timeout: positive,
+      transaction_timeout: positive,
+      min_data_rate: positive,
     },
     rules: rulesLeaf(checkRule),
   };

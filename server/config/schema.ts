@@ -216,6 +216,9 @@ export const configSchema = z.strictObject({
       .int('a whole number of file descriptors')
       .min(32, 'a whole number of file descriptors, at least 32'),
     max_keywords_per_mailbox: positiveInt('a whole number of keywords, at least 1'),
+    command_timeout: positiveInt('a number of seconds, at least 1'),
+    transaction_timeout: positiveInt('a number of seconds, at least 1'),
+    min_data_rate: positiveInt('a number of bytes a second, at least 1'),
   }),
   rules,
 });

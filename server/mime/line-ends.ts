@@ -9,6 +9,14 @@
 const LF = 0x0a;
 const CR = 0x0d;
 
+/** Whether some line of `raw` ends in an LF without its CR. */
+export function hasBareLineFeed(raw: Buffer): boolean {
+  for (let at = raw.indexOf(LF); at >= 0; at = raw.indexOf(LF, at + 1)) {
+    if (at === 0 || raw[at - 1] !== CR) return true;
+  }
+  return false;
+}
+
 /** The message with each LF not preceded by CR turned into CRLF; `raw` itself when there is none. */
 export function withCrlfLineEnds(raw: Buffer): Buffer {
   let bare = 0;

@@ -27,6 +27,7 @@ import type { ConnectionGate, GateTicket } from '../net/connection-gate.ts';
 import type { RunningListener } from '../net/listener.ts';
 import type { Store } from '../store/types.ts';
 import type { TlsProvider } from '../tls/context.ts';
+import { applyBudget, type ConnectionBudget } from './budget.ts';
 import { ConnectionTracker, tlsOf } from './connections.ts';
 import {
   classifyDeliveryError,
@@ -113,8 +114,6 @@ export interface MailService {
 const SOCKET_TIMEOUT_MS = 5 * 60_000;
 /** How long stop() lets a transaction in progress finish before closing it. */
 const CLOSE_TIMEOUT_MS = 10_000;
-/** RFC 5321 asks for at least 100; more than this in one transaction is refused with 452. */
-const MAX_RECIPIENTS = 1000;
 
 type SmtpConnection = SMTPServer['connections'] extends Set<infer C> ? C : never;
 
@@ -201,6 +200,7 @@ export class MallardSMTPServer extends SMTPServer {
     private readonly protocol: MailProtocol['protocol'],
     private readonly gate: ConnectionGate | undefined,
     private readonly hostname: string,
+    private readonly budget: ConnectionBudget,
   ) {
     super(options);
     this.secureContext = new LiveSecureContexts(provider);
@@ -220,6 +220,7 @@ export class MallardSMTPServer extends SMTPServer {
     if (newest && !this.patched.has(newest)) {
       this.patched.add(newest);
       sendOwnStatusCodes(newest);
+      applyBudget(newest, this.budget, this.hostname);
       this.sockets.set(newest.id, args[0]);
       if (greetsAtOnce(this.protocol, newest.remoteAddress)) startAtOnce(newest);
       if (ticket) {
@@ -228,6 +229,16 @@ export class MallardSMTPServer extends SMTPServer {
       }
     }
   }
+}
+
+/** The time and error budget of each connection (see budget.ts), from `limits`. */
+export function budgetOf(config: Config, maxErrors: number): ConnectionBudget {
+  return {
+    commandMs: config.limits.command_timeout * 1000,
+    transactionMs: config.limits.transaction_timeout * 1000,
+    minDataRate: config.limits.min_data_rate,
+    maxErrors,
+  };
 }
 
 /** Ends a connection that the gate ends (no MAIL FROM before the deadline, or evicted) with a 421. */
@@ -424,7 +435,8 @@ export async function startMailService(
     logger: false,
     socketTimeout: SOCKET_TIMEOUT_MS,
     closeTimeout: CLOSE_TIMEOUT_MS,
-    maxRecipients: MAX_RECIPIENTS,
+    // RFC 5321 asks for at least 100; more in one transaction are refused with 452 4.5.3.
+    maxRecipients: config.inbound.max_recipients,
 
     onConnect(session, callback) {
       tracker.onConnect(session, callback);
@@ -511,7 +523,15 @@ export async function startMailService(
     },
   };
 
-  const server = new MallardSMTPServer(options, provider, protocol.protocol, services.gate, config.hostname);
+  const server = new MallardSMTPServer(
+    options,
+    provider,
+    protocol.protocol,
+    services.gate,
+    config.hostname,
+    // An MTA handing mail over by LMTP is refused many recipients in a row for good reasons.
+    budgetOf(config, protocol.protocol === 'lmtp' ? Number.POSITIVE_INFINITY : config.inbound.max_errors),
+  );
   server.on('error', (error) =>
     logger.debug({ err: error, protocol: protocol.protocol }, 'connection error'),
   );

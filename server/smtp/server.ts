@@ -7,6 +7,7 @@
  */
 import type { SMTPServerSession } from 'smtp-server';
 import { assessMessage } from '../inbound/assess.ts';
+import { hasBareLineFeed } from '../mime/line-ends.ts';
 import type { InboundMessage, InboundVerdict } from '../inbound/types.ts';
 import type { TlsProvider } from '../tls/context.ts';
 import {
@@ -17,7 +18,14 @@ import {
   type MailService,
 } from './engine.ts';
 import { domainOf, LocalDomains } from './local-domains.ts';
-import { relayDenied, replyError, replyText, singleReply, unknownUser } from './replies.ts';
+import {
+  relayDenied,
+  reply as makeReply,
+  replyError,
+  replyText,
+  singleReply,
+  unknownUser,
+} from './replies.ts';
 
 export type SmtpService = MailService;
 
@@ -42,6 +50,14 @@ export function startSmtp(
       },
       async deliver(request) {
         const { transactionId, deliverEach, state } = request;
+        if (config.inbound.bare_lf === 'refuse' && hasBareLineFeed(request.message)) {
+          // RFC 5321 2.3.8: lines end in CRLF; a bare LF is how SMTP smuggling starts (and how a
+          // broken client sends), so a strict server refuses it as Postfix's smtpd_forbid_bare_newline.
+          throw refuse(request, {
+            reply: makeReply(554, '5.6.0', 'Message contains bare LF line endings, refused'),
+            reasons: ['bare LF'],
+          });
+        }
         const verdict = await assessMessage(
           services.inboundChecks ?? [],
           inboundMessageOf(request),
@@ -90,7 +106,10 @@ function senderOf(session: SMTPServerSession): string {
 }
 
 /** The error that makes smtp-server send the verdict's reply; logged and shown in the admin API. */
-function refuse({ state, transactionId }: DeliveryRequest, verdict: InboundVerdict) {
+function refuse(
+  { state, transactionId }: DeliveryRequest,
+  verdict: Pick<InboundVerdict, 'reply' | 'reasons'>,
+) {
   const refusal = verdict.reply!;
   const replyLine = `${refusal.code} ${refusal.status} ${refusal.text}`;
   state.log.info({ id: transactionId, reply: replyLine, reasons: verdict.reasons }, 'message refused');

@@ -20,7 +20,7 @@ import type { ConnectionHooks } from '../hooks/types.ts';
 import type { Logger } from '../log.ts';
 import type { RunningListener } from '../net/listener.ts';
 import { ConnectionTracker, tlsOf, type TrackedSession } from '../smtp/connections.ts';
-import { MallardSMTPServer } from '../smtp/engine.ts';
+import { budgetOf, MallardSMTPServer } from '../smtp/engine.ts';
 import { LocalDomains } from '../smtp/local-domains.ts';
 import { replyError, temporaryFailure, type Reply } from '../smtp/replies.ts';
 import type { Store, User } from '../store/types.ts';
@@ -260,7 +260,14 @@ export async function startSubmission(
         tracker.onClose(session);
       },
     };
-    const server = new MallardSMTPServer(options, provider, 'smtp', services.gate, config.hostname);
+    const server = new MallardSMTPServer(
+      options,
+      provider,
+      'smtp',
+      services.gate,
+      config.hostname,
+      budgetOf(config, config.inbound.max_errors),
+    );
     server.on('error', (error) =>
       services.logger.debug({ err: error, protocol: 'submission' }, 'connection error'),
     );

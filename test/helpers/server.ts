@@ -137,6 +137,11 @@ export class LineClient {
     }
   }
 
+  /** Resolves once the peer has closed the connection. */
+  async waitClosed(): Promise<void> {
+    while (!this.closed) await new Promise<void>((resolve) => this.waiters.push(resolve));
+  }
+
   /** Sends `tag command` and returns the full response through the tagged line. */
   async command(tag: string, command: string, timeoutMs?: number): Promise<string> {
     this.send(`${tag} ${command}\r\n`);
