@@ -22,6 +22,13 @@ export type MailRoute =
 const NOT_FOUND = new Set([dns.NOTFOUND, 'ENOTFOUND']);
 const NO_DATA = new Set([dns.NODATA, 'ENODATA']);
 
+/** A resolver on `servers` (the system's when empty); each query tries `tries` times, `timeoutMs` each. */
+function resolverOn(servers: readonly string[], timeoutMs: number, tries: number): dns.promises.Resolver {
+  const resolver = new dns.promises.Resolver({ timeout: timeoutMs, tries });
+  if (servers.length > 0) resolver.setServers([...servers]);
+  return resolver;
+}
+
 function codeOf(error: unknown): string {
   return (error as { code?: string }).code ?? '';
 }
@@ -30,8 +37,7 @@ export class MailResolver {
   private readonly resolver: dns.promises.Resolver;
 
   constructor(servers: readonly string[], timeoutMs = 5000) {
-    this.resolver = new dns.promises.Resolver({ timeout: timeoutMs, tries: 2 });
-    if (servers.length > 0) this.resolver.setServers([...servers]);
+    this.resolver = resolverOn(servers, timeoutMs, 2);
   }
 
   /**
@@ -82,8 +88,7 @@ export type DnsLookup = (name: string, type: string) => Promise<string[] | strin
  * record; anything else: a temporary error).
  */
 export function authLookup(servers: readonly string[], timeoutMs = 5000): DnsLookup {
-  const resolver = new dns.promises.Resolver({ timeout: timeoutMs, tries: 2 });
-  if (servers.length > 0) resolver.setServers([...servers]);
+  const resolver = resolverOn(servers, timeoutMs, 2);
   // TXT answers are string[][], the others string[] (MX, a list of objects, is read as mailauth does).
   return (name, type) => resolver.resolve(name, type) as Promise<string[] | string[][]>;
 }
@@ -97,8 +102,7 @@ export class ReverseNames {
   private readonly resolver: dns.promises.Resolver;
 
   constructor(servers: readonly string[], timeoutMs = 1500) {
-    this.resolver = new dns.promises.Resolver({ timeout: timeoutMs, tries: 1 });
-    if (servers.length > 0) this.resolver.setServers([...servers]);
+    this.resolver = resolverOn(servers, timeoutMs, 1);
   }
 
   async nameOf(address: string): Promise<string> {

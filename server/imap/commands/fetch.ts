@@ -26,7 +26,7 @@ import { planFetch, type FetchPlan } from '../fetch/plan.ts';
 import { renderFetch, type BinaryItem, type FetchMessage } from '../fetch/render.ts';
 import { resolveTargets } from '../fetch/targets.ts';
 import type { MailboxView } from '../mailbox-view.ts';
-import { asBuffer } from '../offload/protocol.ts';
+import { asBuffer } from '../../transfer.ts';
 import { OFFLOAD_BYTES, type ParsePool } from '../offload/pool.ts';
 import { TimeSlice } from '../time-slice.ts';
 import type { FetchCommand } from '../parser/index.ts';

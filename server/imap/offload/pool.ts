@@ -11,13 +11,8 @@
  */
 import os from 'node:os';
 import { Worker } from 'node:worker_threads';
-import {
-  transferable,
-  type OffloadResults,
-  type OffloadTask,
-  type TaskReply,
-  type TaskRequest,
-} from './protocol.ts';
+import { transferable } from '../../transfer.ts';
+import { type OffloadResults, type OffloadTask, type TaskReply, type TaskRequest } from './protocol.ts';
 
 const ENTRY = new URL('./entry.mjs', import.meta.url);
 
@@ -64,7 +59,7 @@ export class ParsePool {
    */
   run<K extends OffloadTask['kind']>(task: Extract<OffloadTask, { kind: K }>): Promise<OffloadResults[K]> {
     if (this.closed) return Promise.reject(new Error('the parse pool is closed'));
-    const packed = transferable(task.raw);
+    const packed = transferable(task.raw, true);
     const request: TaskRequest = { id: this.nextId++, task: { ...task, raw: packed.view } };
     return new Promise((resolve, reject) => {
       this.queue.push({

@@ -4,7 +4,8 @@
  * entry.mjs, which registers the TypeScript loader.
  */
 import { parentPort } from 'node:worker_threads';
-import { asBuffer, transferable, type TaskReply, type TaskRequest } from './protocol.ts';
+import { asBuffer, transferable } from '../../transfer.ts';
+import type { TaskReply, TaskRequest } from './protocol.ts';
 import { decodePart, matchContent } from './tasks.ts';
 
 const port = parentPort!;
@@ -15,7 +16,7 @@ function run(request: TaskRequest): { result: unknown; transfer: ArrayBuffer[] }
     case 'search':
       return { result: matchContent(asBuffer(task.raw), task.index, task.nodes), transfer: [] };
     case 'decode': {
-      const decoded = transferable(decodePart(asBuffer(task.raw), task.start, task.end, task.encoding));
+      const decoded = transferable(decodePart(asBuffer(task.raw), task.start, task.end, task.encoding), true);
       // The message goes back to its owner; the decoded part is new memory (or a view of the
       // message when nothing was to decode: then it travels inside the returned message).
       const sameMemory = decoded.buffer === task.raw.buffer;

@@ -6,8 +6,8 @@
 import { Worker } from 'node:worker_threads';
 import { StoreError } from '../errors.ts';
 import type { SqliteStore } from './store.ts';
+import { asBuffer } from '../../transfer.ts';
 import {
-  asBuffer,
   fromErrorData,
   type ForwardedMethod,
   type Reply,

@@ -92,28 +92,3 @@ export function fromErrorData(data: ErrorData): Error {
   if (data.stack) error.stack = data.stack;
   return error;
 }
-
-/** A Uint8Array that came through structured clone (or a transfer) as a Buffer, without copying. */
-export function asBuffer(bytes: Uint8Array): Buffer {
-  return Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-}
-
-/**
- * The bytes of `bytes` in an ArrayBuffer of their own, to transfer rather than clone. A Buffer that
- * already owns its whole ArrayBuffer is given as is (no copy; the sender must not use it again).
- * Otherwise exactly its bytes are copied once: structured clone would copy the whole backing store,
- * which for a small Buffer is Node's shared 8 KiB pool or a large socket read.
- */
-export function transferable(bytes: Uint8Array, owned: boolean): { view: Uint8Array; buffer: ArrayBuffer } {
-  if (
-    owned &&
-    bytes.buffer instanceof ArrayBuffer &&
-    bytes.byteOffset === 0 &&
-    bytes.byteLength === bytes.buffer.byteLength
-  ) {
-    return { view: bytes, buffer: bytes.buffer };
-  }
-  const copy = new Uint8Array(bytes.byteLength);
-  copy.set(bytes);
-  return { view: copy, buffer: copy.buffer };
-}

@@ -6,10 +6,9 @@
  */
 import { parentPort, receiveMessageOnPort, workerData } from 'node:worker_threads';
 import { SqliteStore } from './store.ts';
+import { asBuffer, transferable } from '../../transfer.ts';
 import {
-  asBuffer,
   toErrorData,
-  transferable,
   type CallRequest,
   type CloseRequest,
   type ForwardedMethod,

@@ -64,7 +64,8 @@ import { DATABASE_FILE, BUSY_TIMEOUT_MS } from './database.ts';
 import type { NewOutboundMessage, OutboundMessage, OutboundResult } from '../outbound.ts';
 import type { SqliteStoreOptions, SqliteStoreStats } from './store.ts';
 import { StoreLane, type Args, type LaneEvents, type Result } from './thread-lane.ts';
-import { transferable, type ForwardedMethod } from './thread-protocol.ts';
+import { transferable } from '../../transfer.ts';
+import type { ForwardedMethod } from './thread-protocol.ts';
 
 /** How long a call may take before its caller is answered UNAVAILABLE. */
 export const DEFAULT_CALL_TIMEOUT_MS = 10_000;
