@@ -325,6 +325,8 @@ describe('management commands through the admin API', () => {
     const status = await runMallard(['status'], { dataDir: clientDir, env });
     expect(status.status).toBe(0);
     expect(status.text).toMatch(/^server: running since/m);
+    const noSessions = await runMallard(['sessions', '--protocol', 'pop3'], { dataDir: clientDir, env });
+    expect(noSessions).toMatchObject({ status: 0, text: '', stderr: 'no live sessions match\n' });
   });
 
   it('exits 77 when the server refuses the token, and 75 for sessions without a server', async () => {

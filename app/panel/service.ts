@@ -74,9 +74,9 @@ export function renderUnit(options: ServiceOptions): string {
     `ExecStart=${exec.map(quoteArg).join(' ')}`,
     `WorkingDirectory=${quoteArg(options.workingDirectory)}`,
     ...(options.user ? [`User=${options.user}`, `Group=${options.user}`] : []),
-    ...(data.stateDirectory
-      ? ['StateDirectory=mallard', 'StateDirectoryMode=0700', `Environment=MALLARD_DATA_DIR=${data.dir}`]
-      : []),
+    ...(data.stateDirectory ? ['StateDirectory=mallard', 'StateDirectoryMode=0700'] : []),
+    // Always said in the unit: the service must not depend on whose home directory it starts from.
+    `Environment=${quoteArg(`MALLARD_DATA_DIR=${data.dir}`)}`,
     // SIGTERM reaches the panel, which stops the server (BYE to every session, store closed).
     'KillSignal=SIGTERM',
     'KillMode=mixed',
@@ -126,10 +126,23 @@ export const INSTALL_COMMANDS: Array<[string, string[]]> = [
   ['systemctl', ['enable', '--now', UNIT_NAME]],
 ];
 
+/** A warning when the service will not use the data directory the invoking user has now. */
+export function dataDirWarning(options: ServiceOptions): string | null {
+  const data = serviceDataDir(options);
+  if (data.dir === options.config.data_dir) return null;
+  return (
+    `warning: as ${options.user} the service keeps its mail in ${data.dir}, not in ${options.config.data_dir}; ` +
+    `nothing is moved: copy the data directory there (owned by ${options.user}) before starting it, ` +
+    `or pass --config with data_dir set\n`
+  );
+}
+
 /** Writes the unit and enables it; with dryRun, prints what it would do and touches nothing. */
 export function installService(options: ServiceOptions, dryRun: boolean, io: InstallIo): number {
   const unit = renderUnit(options);
   const file = path.join(UNIT_DIR, UNIT_NAME);
+  const warning = dataDirWarning(options);
+  if (warning) io.out(warning);
   if (dryRun) {
     io.out(`# ${file} (dry run: nothing is written)\n${unit}\n`);
     io.out(`# then:\n${INSTALL_COMMANDS.map(([c, a]) => `${c} ${a.join(' ')}`).join('\n')}\n`);

@@ -77,13 +77,13 @@ export async function checkPasswordLogin(
   const { hooks, guard } = services;
   const verdict = (await hooks.checkAuthAllowed?.(connection, username)) ?? { allow: true };
   if (!verdict.allow) {
-    log.info({ user: username }, 'login refused by a connection rule');
+    log.warn({ user: username }, 'login refused by a connection rule');
     return { ok: false, reason: 'refused' };
   }
   const admission = await guard.admit(connection.remoteAddress, username);
   if (!admission.admitted) {
     hooks.releaseAuthAttempt?.(connection, username);
-    log.info({ user: username, why: admission.reason }, 'login refused: address locked out');
+    log.warn({ user: username, why: admission.reason }, 'login refused: address locked out');
     return { ok: false, reason: 'refused' };
   }
   const { attempt, delayMs } = admission;

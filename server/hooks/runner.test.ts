@@ -191,7 +191,7 @@ describe('rule runner', () => {
       phase: 'connect',
     });
     expect(verdicts[1]).toMatchObject({
-      level: 30,
+      level: 40,
       rule: deny!.id,
       kind: 'deny',
       protocol: 'smtp',

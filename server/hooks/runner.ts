@@ -317,7 +317,8 @@ class Runner implements RuleHooks {
       this.log.warn({ ...fields, verdict: 'deny', err: error }, 'connection rule failed; refusing');
     } else if (outcome.decision === 'deny') {
       counters.deny++;
-      this.log.info(
+      // A refusal is a security event: WARN, so that a log kept at warn still shows it.
+      this.log.warn(
         { ...fields, verdict: 'deny' },
         phase === 'connect' ? 'connection refused by rule' : 'login refused by rule',
       );

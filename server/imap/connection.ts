@@ -114,7 +114,7 @@ export class ImapConnection implements ImapSession {
     this.framer = this.newFramer();
     this.context = this.makeContext();
     ticket?.onEnd((reason) => {
-      this.log.info({ reason }, 'ended by the connection limits');
+      this.log.warn({ reason }, 'ended by the connection limits');
       void this.shutdown(GATE_GOODBYES[reason]);
     });
   }
@@ -154,7 +154,7 @@ export class ImapConnection implements ImapSession {
     try {
       const verdict = await this.services.hooks.onConnect(this.connection);
       if (!verdict.allow) {
-        this.log.info({ reason: verdict.reason }, 'connection refused');
+        this.log.warn({ reason: verdict.reason }, 'connection refused');
         await this.bye(verdict.reason.replace(/[\r\n]/g, ' '));
         return;
       }

@@ -104,7 +104,7 @@ export class Pop3Connection implements Pop3Session {
     this.log = this.services.logger.child({ session: this.id, protocol: 'pop3', remote: remoteAddress });
     this.context = this.makeContext();
     ticket?.onEnd((reason) => {
-      this.log.info({ reason }, 'ended by the connection limits');
+      this.log.warn({ reason }, 'ended by the connection limits');
       void this.shutdown(
         reason === 'prelogin-timeout'
           ? 'Login timeout, closing connection'
@@ -124,7 +124,7 @@ export class Pop3Connection implements Pop3Session {
     try {
       const verdict = await this.services.hooks.onConnect(this.connection);
       if (!verdict.allow) {
-        this.log.info({ reason: verdict.reason }, 'connection refused');
+        this.log.warn({ reason: verdict.reason }, 'connection refused');
         await this.write(errorLine(verdict.temporary ? 'SYS/TEMP' : 'SYS/PERM', verdict.reason), true);
         this.closeSocket();
         return;

@@ -74,7 +74,7 @@ export class ConnectionTracker<S extends TrackedSession> {
     hooks.onConnect(connection).then(
       (verdict) => {
         if (!verdict.allow) {
-          log.info({ reason: verdict.reason }, 'connection refused');
+          log.warn({ reason: verdict.reason }, 'connection refused');
           return callback(refusal(verdict.reason, verdict.temporary ? 421 : 554));
         }
         log.debug('connection opened');

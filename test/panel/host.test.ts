@@ -592,6 +592,7 @@ describe('mallard panel --install-service --dry-run', () => {
       'NoNewPrivileges=true',
       'ProtectSystem=strict',
       `ReadWritePaths=${dataDir} ${configFile}`,
+      `Environment=MALLARD_DATA_DIR=${dataDir}`,
       'PrivateTmp=true',
       'AmbientCapabilities=CAP_NET_BIND_SERVICE',
       'WantedBy=multi-user.target',
@@ -600,7 +601,26 @@ describe('mallard panel --install-service --dry-run', () => {
     ])
       expect(text).toContain(line);
     expect(fs.existsSync('/etc/systemd/system/mallard-panel.service')).toBe(false);
+    // The configured data directory is kept: nothing to warn about.
+    expect(text).not.toContain('warning:');
     fs.rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  it('warns when --user moves the data directory to /var/lib/mallard', () => {
+    const env: NodeJS.ProcessEnv = { ...process.env, MALLARD_CONFIG: '', HOME: '/home/someone' };
+    delete env.MALLARD_DATA_DIR;
+    delete env.XDG_DATA_HOME;
+    const result = spawnSync(
+      process.execPath,
+      [MALLARD_BIN, 'panel', '--install-service', '--dry-run', '--user', 'mallard'],
+      { cwd: ROOT, encoding: 'utf8', env },
+    );
+    expect(result.status, result.stderr).toBe(0);
+    expect(result.stdout).toMatch(
+      /^warning: as mallard the service keeps its mail in \/var\/lib\/mallard, not in \/home\/someone\/\S+; nothing is moved/m,
+    );
+    expect(result.stdout).toContain('StateDirectory=mallard');
+    expect(result.stdout).toContain('Environment=MALLARD_DATA_DIR=/var/lib/mallard');
   });
 
   it('needs no capability when every port is 1024 or above, and quotes odd paths', () => {
@@ -626,6 +646,7 @@ describe('mallard panel --install-service --dry-run', () => {
     expect(unit).not.toContain('AmbientCapabilities');
     expect(unit).toContain('CapabilityBoundingSet=\n');
     expect(unit).not.toContain('User=');
+    expect(unit).toContain('Environment="MALLARD_DATA_DIR=/srv/mail data"\n');
   });
 
   it('refuses --dry-run without --install-service', () => {

@@ -175,6 +175,10 @@ describe('Connection rules page', () => {
       'No rule decides: allowed by default.',
     );
     await screenshot(page, 'rules-test-address');
+    // An invalid address takes the old result away: it never stands beside an address it is not for.
+    await page.getByTestId('rule-test-address').fill('2001:db8::zz');
+    await page.getByTestId('rule-test-submit').click();
+    await page.getByTestId('rule-test-result').waitFor({ state: 'detached' });
 
     // The store's own refusal lands on the field: disable the rule then delete it via the UI.
     await row.first().getByTestId('rule-enabled').click({ force: true });
@@ -236,6 +240,33 @@ describe('Connection rules page', () => {
     expect(after.line).toMatch(/^\* OK/);
     expectNoConsoleErrors();
   });
+  it('keeps Edit and Delete in view when the table is wider than the window (1024 × 768)', async () => {
+    const wide = await adminApi<{ id: string }>('POST', '/api/rules', {
+      kind: 'deny',
+      cidrs: ['198.51.100.0/24', '203.0.113.0/24', '2001:db8:1234:5678::/64'],
+      protocols: ['imap', 'pop3', 'lmtp', 'smtp', 'submission'],
+      note: 'Blocked after the guessing reported on the dashboard in November; lift once the provider confirms',
+    });
+    await page.setViewportSize({ width: 1024, height: 768 });
+    try {
+      await go('/rules');
+      const row = page.locator(`[data-rule-id="${wide.id}"]`);
+      const scroller = await page.getByTestId('rules-table').evaluate((table) => {
+        const box = table.parentElement!.getBoundingClientRect();
+        return { left: box.left, right: Math.min(box.right, window.innerWidth) };
+      });
+      for (const name of ['Edit', 'Delete']) {
+        const box = (await row.getByRole('button', { name: new RegExp(`^${name} `) }).boundingBox())!;
+        expect(box.x, name).toBeGreaterThanOrEqual(scroller.left);
+        expect(box.x + box.width, name).toBeLessThanOrEqual(scroller.right);
+      }
+      await screenshot(page, 'rules-narrow');
+    } finally {
+      await page.setViewportSize({ width: 1280, height: 860 });
+      await adminApi('DELETE', `/api/rules/${wide.id}`);
+    }
+  });
+
   it('reorders rules with the keyboard, keeping the focus on the moved rule', async () => {
     const first = await adminApi<{ id: string }>('POST', '/api/rules', {
       kind: 'max-conn',

@@ -8,12 +8,13 @@ import type { AdminEvent, AdminEventType } from '../../../server/admin/schemas.t
 export type { AdminEvent, AdminEventType };
 
 type Listener = (event: AdminEvent) => void;
-export type StreamState = 'connecting' | 'open' | 'closed';
+/** 'idle': no page on screen follows live events, so no stream is wanted (nothing is wrong). */
+export type StreamState = 'idle' | 'connecting' | 'open' | 'closed';
 
 const listeners = new Set<Listener>();
 const stateListeners = new Set<() => void>();
 let socket: WebSocket | null = null;
-let state: StreamState = 'closed';
+let state: StreamState = 'idle';
 let retryMs = 500;
 let retryTimer: ReturnType<typeof setTimeout> | null = null;
 
@@ -43,8 +44,8 @@ function connect(): void {
   };
   ws.onclose = () => {
     socket = null;
+    if (listeners.size === 0) return setState('idle');
     setState('closed');
-    if (listeners.size === 0) return;
     // The server restarts under the supervisor: come back when it does, without hammering it.
     retryTimer = setTimeout(() => {
       retryTimer = null;
@@ -64,6 +65,7 @@ function subscribe(listener: Listener): () => void {
       retryTimer = null;
       socket?.close();
       socket = null;
+      setState('idle');
     }
   };
 }

@@ -88,6 +88,8 @@ export function Layout({ children, passwordSet }: { children: ReactNode; passwor
 
 function StreamDot() {
   const state = useStreamState();
+  // Only pages that follow live events open the stream: elsewhere there is nothing to show.
+  if (state === 'idle') return null;
   const label =
     state === 'open'
       ? 'Live updates on'

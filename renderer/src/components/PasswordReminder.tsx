@@ -1,4 +1,4 @@
-/** First run: the admin logged in with the token; offer to set the admin password used from then on. */
+/** First run: no admin password yet (the admin came in with the token or a one-time link); offer to set one. */
 import { Alert, Button, Group, PasswordInput } from '@mantine/core';
 import { useMutation, useQueryClient } from '@tanstack/react-query';
 import { useState } from 'react';
@@ -18,7 +18,8 @@ export function PasswordReminder() {
   const mismatch = confirm !== '' && confirm !== password;
   return (
     <Alert title="Set an admin password" mb="lg" withCloseButton onClose={() => setDismissed(true)}>
-      You logged in with the admin token. Choose a password for the panel so you can log in without it.
+      No admin password is set yet. Choose one, so that you can log in without the admin token or a one-time
+      link printed by mallard panel.
       <form
         onSubmit={(event) => {
           event.preventDefault();

@@ -1,5 +1,10 @@
 /** Small formatters shared by the pages. */
 
+/** "1 connection", "2 connections" (or the plural given: "2 addresses"). */
+export function countOf(count: number, word: string, plural = `${word}s`): string {
+  return `${count} ${count === 1 ? word : plural}`;
+}
+
 export function formatBytes(bytes: number): string {
   if (!Number.isFinite(bytes)) return '—';
   const units = ['B', 'KB', 'MB', 'GB', 'TB'];

@@ -52,6 +52,10 @@ export async function sessionsCommand(argv: string[]): Promise<number> {
       state(session),
       session.startedAt,
     ]);
+    // Said on stderr: stdout stays one line per session for scripts, and empty means none.
+    if (sessions.length === 0 && !values.json) {
+      process.stderr.write(query.size ? 'no live sessions match\n' : 'no live sessions\n');
+    }
     return EXIT.ok;
   });
 }

@@ -8,6 +8,7 @@ import { Box, Text, useComputedColorScheme, useMantineTheme, VisuallyHidden } fr
 import { useElementSize } from '@mantine/hooks';
 import { useEffect, useRef } from 'react';
 import uPlot from 'uplot';
+import { countOf } from '../format.ts';
 import type { Sample } from './liveMetrics.ts';
 
 /** The x axis shows the data's span, at least a minute (a fresh chart is not a thin strip) and at most ten. */
@@ -140,7 +141,7 @@ export function LiveChart({ samples }: { samples: readonly Sample[] }) {
       <div ref={target} role="img" aria-label="Connections and commands over the last ten minutes" />
       <VisuallyHidden>
         {last
-          ? `Latest: ${last.connections} connections, ${last.commandsPerMinute} commands per minute.`
+          ? `Latest: ${countOf(last.connections ?? 0, 'connection')}, ${countOf(last.commandsPerMinute ?? 0, 'command')} per minute.`
           : 'No data yet.'}
       </VisuallyHidden>
       {samples.length < 2 && (

@@ -45,7 +45,8 @@ export function RuleTester({ rules }: { rules: Rule[] }) {
   function submit(event: FormEvent) {
     event.preventDefault();
     setTouched(true);
-    if (address.trim() === '' || !isIpAddress(address)) return;
+    // A result on screen always belongs to the address in the field: an invalid one shows none.
+    if (address.trim() === '' || !isIpAddress(address)) return test.reset();
     test.mutate({
       address: address.trim(),
       protocol,
@@ -69,7 +70,10 @@ export function RuleTester({ rules }: { rules: Rule[] }) {
             label="IP address"
             placeholder="203.0.113.7 or 2001:db8::7"
             value={address}
-            onChange={(event) => setAddress(event.currentTarget.value)}
+            onChange={(event) => {
+              setAddress(event.currentTarget.value);
+              test.reset();
+            }}
             onBlur={() => setTouched(true)}
             error={addressError}
             data-testid="rule-test-address"

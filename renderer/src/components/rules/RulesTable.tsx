@@ -26,6 +26,12 @@ export interface RulesTableProps {
   onDelete: (rule: Rule) => void;
 }
 
+/**
+ * The actions column stays in view at the right edge when the table is wider than the page (a
+ * 1366-pixel laptop screen with the navigation open): Edit and Delete are never scrolled away.
+ */
+const STICKY_ACTIONS = { position: 'sticky', right: 0, background: 'var(--mantine-color-body)' } as const;
+
 export function RulesTable({ rules, busyId, onMove, onToggle, onEdit, onDelete }: RulesTableProps) {
   return (
     <Table.ScrollContainer minWidth={900}>
@@ -39,7 +45,7 @@ export function RulesTable({ rules, busyId, onMove, onToggle, onEdit, onDelete }
             <Table.Th>Note</Table.Th>
             <Table.Th>Hits</Table.Th>
             <Table.Th>Enabled</Table.Th>
-            <Table.Th>
+            <Table.Th style={STICKY_ACTIONS}>
               <VisuallyHidden>Actions</VisuallyHidden>
             </Table.Th>
           </Table.Tr>
@@ -141,7 +147,7 @@ function RuleRow({
           onChange={(event) => onToggle(rule, event.currentTarget.checked)}
         />
       </Table.Td>
-      <Table.Td>
+      <Table.Td style={STICKY_ACTIONS}>
         <Group gap={4} wrap="nowrap" justify="flex-end">
           <ActionIcon
             variant="default"

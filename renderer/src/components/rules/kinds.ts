@@ -6,6 +6,12 @@ export const FIT = 'max-content';
 
 /** What each rule kind means, which fields it takes, and how a rule reads in one line. */
 import type { Rule, RuleKind } from '../../api/rules.ts';
+import { countOf } from '../format.ts';
+
+/** "3 connections", "1 connection", or "? connections" for a rule without its limit. */
+function limitOf(rule: Pick<Rule, 'limit'>, word: string): string {
+  return typeof rule.limit === 'number' ? countOf(rule.limit, word) : `? ${word}s`;
+}
 
 export interface KindInfo {
   label: string;
@@ -84,11 +90,11 @@ export function ruleSummary(rule: Pick<Rule, 'kind' | 'cidrs' | 'limit' | 'windo
       return rule.cidrs.length > 3 ? `${shown} (+${rule.cidrs.length - 3} more)` : shown;
     }
     case 'max-conn':
-      return `more than ${rule.limit ?? '?'} open connections per IP`;
+      return `more than ${limitOf(rule, 'open connection')} per IP`;
     case 'rate':
-      return `more than ${rule.limit ?? '?'} connections per minute per IP`;
+      return `more than ${limitOf(rule, 'connection')} per minute per IP`;
     case 'lockout':
-      return `${rule.limit ?? '?'} failed logins within ${formatWindow(rule.windowSeconds ?? 0)}`;
+      return `${limitOf(rule, 'failed login')} within ${formatWindow(rule.windowSeconds ?? 0)}`;
     case 'require-tls':
       return 'logins without TLS';
     default:
