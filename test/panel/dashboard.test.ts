@@ -309,6 +309,23 @@ describe('settings', () => {
   });
 });
 
+describe('log out', () => {
+  it('replaces the page with the login form at once, leaving none of its data on screen', async () => {
+    await page.goto(`${panel.url}/logs`);
+    await page.getByRole('heading', { name: 'Logs' }).waitFor();
+    await page.getByRole('button', { name: 'Log out' }).click();
+    await page.getByText('Log in to manage your mail server.').waitFor({ timeout: 5000 });
+    expect(await page.getByRole('heading', { name: 'Logs' }).count()).toBe(0);
+    expect(await page.getByRole('navigation').count()).toBe(0);
+    // Logged out for real: the API refuses this browser now.
+    expect(await page.evaluate(async () => (await fetch('/api/status')).status)).toBe(401);
+    // And back in with the admin token, through the form.
+    await page.getByLabel('Admin token').fill(panel.adminToken);
+    await page.getByRole('button', { name: /log in/i }).click();
+    await page.getByRole('heading', { name: 'Logs' }).waitFor();
+  });
+});
+
 describe('page logic (no browser)', () => {
   const settings = {
     hostname: 'mail.example',

@@ -16,7 +16,7 @@ import { useQueryClient } from '@tanstack/react-query';
 import type { ReactNode } from 'react';
 import { NavLink as RouterLink, useLocation } from 'react-router';
 import { useStreamState } from '../api/events.ts';
-import { panelApi } from '../api/panel.ts';
+import { panelApi, type PanelSession } from '../api/panel.ts';
 import { PasswordReminder } from './PasswordReminder.tsx';
 import { ServerStateBadge } from './ServerStateBadge.tsx';
 
@@ -138,7 +138,13 @@ function LogoutButton() {
       size="sm"
       onClick={async () => {
         await panelApi.logout().catch(() => undefined);
-        queryClient.clear();
+        // The login form replaces every page at once (clearing the cache alone would leave the
+        // pages showing what they hold until a reload), then nothing of the session stays behind.
+        queryClient.setQueryData<PanelSession>(['panel-session'], (session) => ({
+          loggedIn: false,
+          passwordSet: session?.passwordSet ?? true,
+        }));
+        queryClient.removeQueries({ predicate: (query) => query.queryKey[0] !== 'panel-session' });
         await queryClient.invalidateQueries({ queryKey: ['panel-session'] });
       }}
     >
