@@ -113,7 +113,13 @@ describe('users in the panel', () => {
     const dialog = page.getByRole('dialog');
     await dialog.getByLabel('Username').fill('not an address');
     await dialog.getByText('An email address, like name@example.com').waitFor();
+    // Taken, but with a warning: no other server can send mail to a domain without a dot.
+    await dialog.getByLabel('Username').fill('ada@localhost');
+    await expect(dialog.getByTestId('address-warning').textContent()).resolves.toMatch(
+      /^"localhost" has no dot: mail from other servers cannot reach it/,
+    );
     await dialog.getByLabel('Username').fill(USER);
+    expect(await dialog.getByTestId('address-warning').count()).toBe(0);
     await dialog.getByLabel('Display name').fill('Ada Lovelace');
     await dialog.getByRole('textbox', { name: 'Quota' }).fill('1');
     await dialog.getByLabel('Unit').selectOption('GB');

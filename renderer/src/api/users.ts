@@ -86,6 +86,18 @@ export const userKeys = {
 /** The same check the API makes (server/admin/handlers/common.ts EMAIL), for feedback as you type. */
 export const EMAIL = /^[^\s@]+@[^\s@]+$/;
 
+/**
+ * A warning for an address the server takes but the internet cannot reach: its domain has no dot
+ * ("alice@localhost", "bob@mail"), so no other server can look up where to send mail for it.
+ */
+export function emailWarning(value: string): string | null {
+  const trimmed = value.trim();
+  if (trimmed === '' || emailProblem(trimmed)) return null;
+  const domain = trimmed.slice(trimmed.lastIndexOf('@') + 1);
+  if (domain.includes('.')) return null;
+  return `"${domain}" has no dot: mail from other servers cannot reach it (fine for mail that stays on this server)`;
+}
+
 export function emailProblem(value: string): string | null {
   const trimmed = value.trim();
   if (trimmed === '') return null;

@@ -10,6 +10,7 @@ import { Link } from 'react-router';
 import { ApiError } from '../../api/client.ts';
 import { emailProblem, userKeys, usersApi, type CreatedUser } from '../../api/users.ts';
 import { ErrorNotice } from '../ErrorNotice.tsx';
+import { AddressWarning } from './AddressWarning.tsx';
 import { QuotaInput, quotaFromInput, type QuotaValue } from './QuotaInput.tsx';
 import { SecretOnce } from './SecretOnce.tsx';
 
@@ -106,7 +107,11 @@ function AddUserForm({ onClose }: { onClose: () => void }) {
       <Stack>
         <TextInput
           label="Username"
-          description="The email address: it is both the login name and the primary address"
+          description={
+            <AddressWarning address={username}>
+              The email address: it is both the login name and the primary address
+            </AddressWarning>
+          }
           placeholder="name@example.com"
           required
           data-autofocus

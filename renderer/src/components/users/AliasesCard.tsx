@@ -4,6 +4,7 @@ import { useMutation, useQueryClient } from '@tanstack/react-query';
 import { useState, type FormEvent } from 'react';
 import { emailProblem, userKeys, usersApi, type AddressJson } from '../../api/users.ts';
 import { ErrorNotice } from '../ErrorNotice.tsx';
+import { AddressWarning } from './AddressWarning.tsx';
 
 const KIND_LABEL: Record<AddressJson['kind'], string> = {
   primary: 'Primary',
@@ -92,6 +93,7 @@ export function AliasesCard({ userId, addresses }: { userId: string; addresses: 
                 if (add.error) add.reset();
               }}
               error={problem}
+              description={<AddressWarning address={address} />}
               style={{ flex: 1 }}
               autoComplete="off"
               data-testid="alias-input"
