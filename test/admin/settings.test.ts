@@ -124,6 +124,8 @@ describe('PUT /api/settings', () => {
       [{ store: { engine: 'mongodb' } }, /needs a URI/],
       [{ store: { mongodb: { uri: 'http://example.com' } } }, /mongodb:\/\//],
       [{ lmtp: { port: 2525 }, smtp: { port: 2525 } }, /port 2525 is already used/],
+      // Submission's ports count too (587 is its default here).
+      [{ pop3: { port: 587 } }, /submission\.port: port 587 is already used by pop3\.port/],
       [{ limits: { max_line_length: 10 } }, /max_line_length/],
     ];
     for (const [body, pattern] of cases) {

@@ -59,6 +59,8 @@ function portClashes(config: Config): string[] {
     ['pop3.tls_port', config.pop3.enabled, config.pop3.host, config.pop3.tls_port],
     ['lmtp.port', config.lmtp.enabled, config.lmtp.host, config.lmtp.port],
     ['smtp.port', config.smtp.enabled, config.smtp.host, config.smtp.port],
+    ['submission.port', config.submission.enabled, config.submission.host, config.submission.port],
+    ['submission.tls_port', config.submission.enabled, config.submission.host, config.submission.tls_port],
     ['admin.port', true, config.admin.host, config.admin.port],
     ['panel.port', true, config.panel.host, config.panel.port],
   ];
