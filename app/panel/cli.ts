@@ -183,7 +183,7 @@ export function electronAvailability(
   try {
     packageDir = path.dirname(createRequire(import.meta.url).resolve('electron/package.json'));
   } catch {
-    return { reason: 'the electron package is not installed' };
+    return { reason: 'the electron package is not installed (npm install installs it)' };
   }
   let executable = '';
   try {
@@ -197,8 +197,13 @@ export function electronAvailability(
     : executable
       ? path.join(packageDir, 'dist', executable)
       : '';
-  if (!binary || !fs.existsSync(binary))
-    return { reason: 'the Electron binary is not installed (it could not be downloaded on this machine)' };
+  if (!binary || !fs.existsSync(binary)) {
+    // Electron fetches its binary on first use, not at npm install: say where we looked and how.
+    const looked = binary || path.join(packageDir, 'dist');
+    return {
+      reason: `the Electron binary is not downloaded yet (looked for ${looked}); run \`npx install-electron\` once to fetch it`,
+    };
+  }
   return { binary };
 }
 

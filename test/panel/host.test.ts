@@ -11,6 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { stringify as stringifyYaml } from 'yaml';
 import { startPanelHost, type PanelHost } from '../../app/panel/host.ts';
+import { electronAvailability } from '../../app/panel/cli.ts';
 import { renderUnit } from '../../app/panel/service.ts';
 import { loadConfig } from '../../server/config/load.ts';
 import { MALLARD_BIN, ROOT, makeDataDir } from '../helpers/cli.ts';
@@ -476,6 +477,22 @@ describe('mallard panel: supervising the server', () => {
 });
 
 describe('mallard start', () => {
+  it('says where it looked for the Electron binary and how to fetch it', () => {
+    const empty = makeDataDir('mallard-electron-');
+    try {
+      const found = electronAvailability({ DISPLAY: ':99', ELECTRON_OVERRIDE_DIST_PATH: empty });
+      expect(found).toEqual({
+        reason: expect.stringMatching(
+          new RegExp(
+            `^the Electron binary is not downloaded yet \\(looked for ${empty}/\\S+\\); run \`npx install-electron\` once to fetch it$`,
+          ),
+        ) as unknown,
+      });
+    } finally {
+      fs.rmSync(empty, { recursive: true, force: true });
+    }
+  });
+
   it('falls back to the headless panel where Electron cannot run, and says why in one line', async () => {
     const own = await startPanel({ command: 'start', env: { DISPLAY: '', WAYLAND_DISPLAY: '' } });
     try {

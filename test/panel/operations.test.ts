@@ -251,10 +251,11 @@ describe('Connection rules page', () => {
     try {
       await go('/rules');
       const row = page.locator(`[data-rule-id="${wide.id}"]`);
-      const scroller = await page.getByTestId('rules-table').evaluate((table) => {
-        const box = table.parentElement!.getBoundingClientRect();
-        return { left: box.left, right: Math.min(box.right, window.innerWidth) };
+      const box = await page.getByTestId('rules-table').evaluate((table) => {
+        const { left, right } = table.parentElement!.getBoundingClientRect();
+        return { left, right };
       });
+      const scroller = { left: box.left, right: Math.min(box.right, page.viewportSize()!.width) };
       for (const name of ['Edit', 'Delete']) {
         const box = (await row.getByRole('button', { name: new RegExp(`^${name} `) }).boundingBox())!;
         expect(box.x, name).toBeGreaterThanOrEqual(scroller.left);
