@@ -24,6 +24,8 @@ export interface RawResponse {
   status: 200;
   /** The media type of the body (a file download). */
   contentType: string;
+  /** The name the download is saved under (default: the last segment of the path). */
+  filename?: string;
   description: string;
 }
 export type ResponseSpec = JsonResponse | EmptyResponse | RawResponse;

@@ -188,7 +188,7 @@ export async function startAdmin(deps: AdminDeps, options: AdminOptions): Promis
       sendJson(response, spec.status, result);
     } else {
       const body = typeof result === 'string' ? Buffer.from(result) : (result as Buffer);
-      const filename = url.pathname.split('/').pop() ?? 'download';
+      const filename = spec.filename ?? url.pathname.split('/').pop() ?? 'download';
       response.writeHead(200, {
         ...SECURITY_HEADERS,
         'Content-Type': spec.contentType,

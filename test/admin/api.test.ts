@@ -319,6 +319,7 @@ const CASES: Record<string, Case> = {
     status: 200,
     check: ({ raw, headers }) => {
       expect(headers.get('content-type')).toBe('application/x-pem-file');
+      expect(headers.get('content-disposition')).toBe('attachment; filename="mallard-ca.pem"');
       expect(raw.toString()).toMatch(/^-----BEGIN CERTIFICATE-----/);
     },
   },
@@ -330,6 +331,7 @@ const CASES: Record<string, Case> = {
     status: 200,
     check: ({ raw, headers }) => {
       expect(headers.get('content-type')).toBe('application/x-x509-ca-cert');
+      expect(headers.get('content-disposition')).toBe('attachment; filename="mallard-ca.crt"');
       expect(raw[0]).toBe(0x30); // a DER SEQUENCE
     },
   },

@@ -347,11 +347,21 @@ describe('connect a device', () => {
     expect(xml).toContain('<username>%EMAILADDRESS%</username>');
     expect(xml).toContain('<hostname>smtp.provider.example</hostname>');
 
-    const [ca] = await Promise.all([
+    // The same CA card as on the Certificates page: one name and one format per link.
+    const [pem] = await Promise.all([
       page.waitForEvent('download'),
-      page.getByTestId('download-ca-pem').click(),
+      page.getByTestId('authority-pem').click(),
     ]);
-    expect(fs.readFileSync((await ca.path())!, 'utf8')).toMatch(/^-----BEGIN CERTIFICATE-----/);
+    expect(pem.suggestedFilename()).toBe('mallard-ca.pem');
+    expect(fs.readFileSync((await pem.path())!, 'utf8')).toMatch(/^-----BEGIN CERTIFICATE-----/);
+    const [der] = await Promise.all([
+      page.waitForEvent('download'),
+      page.getByTestId('authority-der').click(),
+    ]);
+    expect(der.suggestedFilename()).toBe('mallard-ca.crt');
+    // DER: an ASN.1 SEQUENCE, not text.
+    expect(fs.readFileSync((await der.path())!)[0]).toBe(0x30);
+    expect(await page.getByText('Settings → General → VPN & Device Management').count()).toBe(1);
   });
 
   it('picks another user from the searchable select, and renders in dark mode', async () => {

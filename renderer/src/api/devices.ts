@@ -3,22 +3,13 @@
  * listeners of the status), the certificates (is there a local CA to hand out?) and the CA itself.
  */
 import type { StatusJson } from '../../../server/admin/schemas.ts';
+import type { Certificate } from './certificates.ts';
 import { ApiError, api } from './client.ts';
 
 export type { StatusJson };
 
-export type CertificateTrust = 'local-ca' | 'public' | 'included-root' | 'self-signed' | 'unknown';
-
-/** The fields of a certificate this page uses (the full shape is in server/admin/schemas.ts). */
-export interface CertificateSummary {
-  id: string;
-  kind: 'ca' | 'server' | 'imported' | 'self-signed';
-  names: string[];
-  trust: CertificateTrust;
-  active: boolean;
-  expired: boolean;
-  notAfter: string;
-}
+/** A certificate as the admin API describes it (server/admin/schemas.ts). */
+export type CertificateSummary = Certificate;
 
 /** The parts of the settings this page needs, read defensively from the generic record. */
 export interface MailSettings {
@@ -83,6 +74,6 @@ export const devicesApi = {
   settings: async () => readMailSettings(await api.get<Record<string, unknown>>('/api/settings')),
   status: () => api.get<StatusJson>('/api/status'),
   certificates: () => api.get<{ certificates: CertificateSummary[] }>('/api/certificates'),
+  /** The local CA (DER), for the Apple profile to carry. */
   authorityDer: () => fetchBytes('/api/certificates/authority.der'),
-  authorityPem: () => fetchBytes('/api/certificates/authority.pem'),
 };

@@ -8,7 +8,7 @@ import { useSearchParams } from 'react-router';
 import { devicesApi } from '../api/devices.ts';
 import { userKeys, usersApi } from '../api/users.ts';
 import { ErrorNotice } from '../components/ErrorNotice.tsx';
-import { CaDownload } from '../components/devices/CaDownload.tsx';
+import { AuthorityCard } from '../components/certificates/AuthorityCard.tsx';
 import { serverEndpoints } from '../components/devices/endpoints.ts';
 import { ProfileDownloads } from '../components/devices/ProfileDownloads.tsx';
 import { ServerSettingsTable } from '../components/devices/ServerSettingsTable.tsx';
@@ -32,8 +32,8 @@ export function DevicesPage() {
   const choose = (value: string | null) => setParams(value ? { user: value } : {}, { replace: true });
 
   // A missing certificate store (501) only means there is no CA to offer.
-  const hasLocalCa =
-    certificates.data?.certificates.some((cert) => cert.kind === 'ca' && !cert.expired) ?? false;
+  const authority = certificates.data?.certificates.find((cert) => cert.kind === 'ca' && !cert.expired);
+  const hasLocalCa = authority !== undefined;
   const activeTrust = certificates.data?.certificates.find((cert) => cert.active)?.trust;
 
   return (
@@ -70,7 +70,17 @@ export function DevicesPage() {
           Pick a user to see their settings.
         </Text>
       )}
-      {settings.data && <CaDownload hostname={settings.data.hostname} available={hasLocalCa} />}
+      {authority ? (
+        <AuthorityCard authority={authority} />
+      ) : (
+        certificates.isSuccess && (
+          <Text size="sm" c="dimmed" data-testid="no-local-ca">
+            There is no local CA: the server uses a certificate from elsewhere (or a self-signed one, which
+            devices will warn about). Create a local CA and a server certificate on the Certificates page to
+            hand out a CA phones can trust.
+          </Text>
+        )
+      )}
     </Stack>
   );
 }

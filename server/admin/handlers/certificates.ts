@@ -155,7 +155,13 @@ export const certificateRoutes = [
     operationId: 'getAuthorityPem',
     summary: 'The local CA certificate in PEM (desktops, openssl -CAfile)',
     tag: TAG,
-    response: { status: 200, contentType: 'application/x-pem-file', description: 'The CA certificate' },
+    response: {
+      status: 200,
+      contentType: 'application/x-pem-file',
+      // The names the panel's links promise: one name and one format per link.
+      filename: 'mallard-ca.pem',
+      description: 'The CA certificate',
+    },
     async handler({ deps }) {
       return using(deps, (certificates) => certificates.exportAuthority().pem);
     },
@@ -167,7 +173,13 @@ export const certificateRoutes = [
     operationId: 'getAuthorityDer',
     summary: 'The local CA certificate in DER (what phones install)',
     tag: TAG,
-    response: { status: 200, contentType: 'application/x-x509-ca-cert', description: 'The CA certificate' },
+    response: {
+      status: 200,
+      contentType: 'application/x-x509-ca-cert',
+      // .crt: the extension phones offer to install as a CA certificate.
+      filename: 'mallard-ca.crt',
+      description: 'The CA certificate',
+    },
     async handler({ deps }) {
       return using(deps, (certificates) => certificates.exportAuthority().der);
     },

@@ -1,4 +1,8 @@
-/** The local CA for devices to trust: PEM and DER downloads and a short how-to per platform. */
+/**
+ * The local CA for devices to trust: one download per format (DER .crt for phones, PEM .pem for
+ * computers), its fingerprint and one how-to per platform. The Certificates and Connect a device
+ * pages both show this card.
+ */
 import { Accordion, Anchor, Button, Card, Code, Group, List, Stack, Text, Title } from '@mantine/core';
 import { Link } from 'react-router';
 import { AUTHORITY_DER_URL, AUTHORITY_PEM_URL, type Certificate } from '../../api/certificates.ts';
@@ -25,7 +29,7 @@ export function AuthorityCard({ authority }: { authority: Certificate }) {
               download="mallard-ca.crt"
               data-testid="authority-der"
             >
-              Download for phones (.crt)
+              Download for phones (.crt, DER)
             </Button>
             <Button
               component="a"
@@ -34,7 +38,7 @@ export function AuthorityCard({ authority }: { authority: Certificate }) {
               variant="default"
               data-testid="authority-pem"
             >
-              Download PEM
+              Download for computers (.pem, PEM)
             </Button>
           </Group>
         </Group>
@@ -80,11 +84,11 @@ export function AuthorityCard({ authority }: { authority: Certificate }) {
                   Certification Authorities”.
                 </List.Item>
                 <List.Item>
-                  macOS: open the .crt file in Keychain Access, then set it to “Always Trust”.
+                  macOS: open the .pem file in Keychain Access, then set it to “Always Trust”.
                 </List.Item>
                 <List.Item>
-                  Linux: copy the PEM to <Code>/usr/local/share/ca-certificates/mallard-ca.crt</Code> and run{' '}
-                  <Code>sudo update-ca-certificates</Code>.
+                  Linux: copy the .pem file to <Code>/usr/local/share/ca-certificates/mallard-ca.crt</Code>{' '}
+                  (that folder wants PEM under a .crt name) and run <Code>sudo update-ca-certificates</Code>.
                 </List.Item>
                 <List.Item>
                   Thunderbird keeps its own list: Settings → Privacy &amp; Security → Manage Certificates →
