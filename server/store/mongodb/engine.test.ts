@@ -76,6 +76,11 @@ describe('mongodb engine', () => {
     return { user, inbox: (await store.getMailbox(user.id, 'INBOX'))! };
   }
 
+  /** The user's journal after `head`, through the contract. */
+  function userJournal(user: User, head: number): Promise<JournalEntry[]> {
+    return store.readJournal(new Map([[user.id, head]]));
+  }
+
   it('writes with majority and journal acknowledgement, reads majority, and fails fast', () => {
     expect(store.settings()).toEqual({
       writeConcern: { w: 'majority', j: true },
@@ -130,8 +135,8 @@ describe('mongodb engine', () => {
   it('gives concurrent appends from two stores distinct UIDs, and each sees the other in the journal', async () => {
     const other = await MongoStore.open(uri);
     try {
-      const { inbox } = await newInbox();
-      const head = await other.journalHead();
+      const { user, inbox } = await newInbox();
+      const head = await other.journalHead(user.id);
       const results = await Promise.all(
         Array.from({ length: 20 }, (_, i) => (i % 2 === 0 ? store : other).append(inbox.id, raw(`m${i}`))),
       );
@@ -139,7 +144,9 @@ describe('mongodb engine', () => {
       expect(uids).toEqual(Array.from({ length: 20 }, (_, i) => i + 1));
       const modseqs = new Set(results.map((result) => result.modseq));
       expect(modseqs.size).toBe(20);
-      const seen = (await other.readJournal(head)).filter((entry) => entry.kind === 'message-new');
+      const seen = (await other.readJournal(new Map([[user.id, head]]))).filter(
+        (entry) => entry.kind === 'message-new',
+      );
       expect(seen.map((entry) => entry.uid).sort((a, b) => a! - b!)).toEqual(uids);
       expect((await store.getMailboxById(inbox.id))!.uidNext).toBe(21);
     } finally {
@@ -245,13 +252,14 @@ describe('mongodb engine', () => {
   });
 
   it('stops reading the journal at a gap until it fills, and fills a gap left by a dead writer with a no-op', async () => {
-    const { inbox } = await newInbox();
-    const head = await store.journalHead();
-    const journal = direct.db().collection('journal');
+    const { user, inbox } = await newInbox();
+    const head = await store.journalHead(user.id);
+    const journal = direct.db().collection('user_journal');
     const counters = direct.db().collection<{ _id: string; seq: number }>('counters');
-    const entry = (id: number, uid: number) => ({
-      _id: id,
-      user: 1,
+    const entry = (pos: number, uid: number) => ({
+      _id: `${user.id}:${pos}`,
+      user: Number(user.id),
+      pos,
       mailbox: Number(inbox.id),
       kind: 'message-new',
       uid,
@@ -261,21 +269,22 @@ describe('mongodb engine', () => {
       oldPath: null,
       at: new Date(),
     });
+    const counter = { _id: `journal:${user.id}` };
     // A writer took head+1 and head+2 and inserted only its second entry so far.
-    await counters.updateOne({ _id: 'journal' }, { $inc: { seq: 2 } });
+    await counters.updateOne(counter, { $inc: { seq: 2 } });
     await journal.insertOne(entry(head + 2, 2) as never);
-    expect(await store.readJournal(head)).toEqual([]);
-    expect(await store.journalHead()).toBe(head);
+    expect(await userJournal(user, head)).toEqual([]);
+    expect(await store.journalHead(user.id)).toBe(head);
     await journal.insertOne(entry(head + 1, 1) as never);
-    expect((await store.readJournal(head)).map((e) => e.id)).toEqual([head + 1, head + 2]);
-    expect(await store.journalHead()).toBe(head + 2);
+    expect((await userJournal(user, head)).map((e) => e.id)).toEqual([head + 1, head + 2]);
+    expect(await store.journalHead(user.id)).toBe(head + 2);
 
     // head+3 is taken by a writer that dies; head+4 is written.
-    await counters.updateOne({ _id: 'journal' }, { $inc: { seq: 2 } });
+    await counters.updateOne(counter, { $inc: { seq: 2 } });
     await journal.insertOne(entry(head + 4, 4) as never);
-    expect(await store.readJournal(head + 2)).toEqual([]);
+    expect(await userJournal(user, head + 2)).toEqual([]);
     await new Promise((resolve) => setTimeout(resolve, GAP_WAIT_MS + 200));
-    const read = await store.readJournal(head + 2);
+    const read = await userJournal(user, head + 2);
     expect(read.map((e) => [e.id, e.kind])).toEqual([
       [head + 3, 'noop'],
       [head + 4, 'message-new'],
@@ -284,119 +293,57 @@ describe('mongodb engine', () => {
     await expect(journal.insertOne(entry(head + 3, 3) as never)).rejects.toThrow(/duplicate key|E11000/);
     // Real writers go on after the gap.
     await store.append(inbox.id, raw('after the gap'));
-    expect((await store.readJournal(head + 4)).map((e) => e.id)).toEqual([head + 5]);
+    expect((await userJournal(user, head + 4)).map((e) => e.id)).toEqual([head + 5]);
   });
 
-  /** Fills the next journal position with a no-op, as a reader does when its writer stalls. */
-  async function takeNextPosition(): Promise<number> {
-    const counter = await direct
+  it("does not hold one user's journal back for another user's gap", async () => {
+    const alice = await newInbox('alice@example.com');
+    const bob = await newInbox('bob@example.com');
+    const heads = new Map([
+      [alice.user.id, await store.journalHead(alice.user.id)],
+      [bob.user.id, await store.journalHead(bob.user.id)],
+    ]);
+    // Alice's next position is taken by a writer that has not written yet.
+    await direct
       .db()
       .collection<{ _id: string; seq: number }>('counters')
-      .findOne({ _id: 'journal' });
-    const position = (counter?.seq ?? 0) + 1;
+      .updateOne({ _id: `journal:${alice.user.id}` }, { $inc: { seq: 1 } });
+    await store.append(alice.inbox.id, raw('behind the gap'));
+    await store.append(bob.inbox.id, raw('for bob'));
+    const entries = await store.readJournal(heads);
+    expect(entries.map((e) => [e.userId, e.kind, e.uid])).toEqual([[bob.user.id, 'message-new', 1]]);
+  });
+
+  it('starts a new user following at 0 while its first positions are still being written', async () => {
+    const { user, inbox } = await newInbox();
+    // Position head+1 is taken and not yet written; head+2 is.
+    const head = await store.journalHead(user.id);
     await direct
       .db()
-      .collection('journal')
-      .insertOne({ _id: position, user: 0, mailbox: 0, kind: 'noop', at: new Date() } as never);
-    return position;
-  }
-
-  it('an append whose journal position a reader filled moves its message to a new UID, announced in order', async () => {
-    const { inbox } = await newInbox();
-    await store.append(inbox.id, raw('first'));
-    const head = await store.journalHead();
-    const taken = await takeNextPosition();
-    const result = await store.append(inbox.id, raw('overtaken'));
-    // UID 2 was taken with the filled position: the message now lives under UID 3.
-    expect(result.uid).toBe(3);
-    expect((await store.listMessages(inbox.id)).map((m) => m.uid)).toEqual([1, 3]);
-    const entries = await store.readJournal(head);
-    expect(entries[0]).toMatchObject({ id: taken, kind: 'noop' });
-    const changes = entries.slice(1).map((e) => [e.kind, e.uid]);
-    expect(changes).toEqual([
-      ['message-new', 3],
-      ['message-expunge', 2],
-    ]);
-    // MODSEQs grow with the positions.
-    const modseqs = entries.slice(1).map((e) => e.modseq!);
-    expect(modseqs).toEqual([...modseqs].sort((a, b) => a - b));
-  });
-
-  it('a flag change whose journal position a reader filled is journaled again under a new MODSEQ', async () => {
-    const { inbox } = await newInbox();
-    await store.append(inbox.id, raw('one'));
-    const head = await store.journalHead();
-    await takeNextPosition();
-    const { updated } = await store.storeFlags(inbox.id, [1], 'add', ['\\Seen']);
-    const entries = (await store.readJournal(head)).filter((e) => e.kind === 'message-flags');
-    expect(entries).toHaveLength(1);
-    expect(entries[0]!.modseq).toBeGreaterThan(updated[0]!.modseq);
-    expect(entries[0]!.flags).toEqual(['\\Seen']);
-    // The message carries the MODSEQ that was announced, so CHANGEDSINCE finds it.
-    expect((await store.getMessage(inbox.id, 1))!.modseq).toBe(entries[0]!.modseq);
-  });
-
-  it('an expunge whose journal position a reader filled is journaled again', async () => {
-    const { inbox } = await newInbox();
-    await store.append(inbox.id, raw('one'), { flags: ['\\Deleted'] });
-    const head = await store.journalHead();
-    await takeNextPosition();
-    expect(await store.expunge(inbox.id)).toEqual([1]);
-    const entries = (await store.readJournal(head)).filter((e) => e.kind === 'message-expunge');
-    expect(entries.map((e) => e.uid)).toEqual([1]);
-  });
-
-  it('gives journal positions, UIDs and MODSEQs of one mailbox in the same order under concurrency', async () => {
-    const { inbox } = await newInbox();
-    const other = await MongoStore.open(uri);
-    try {
-      const head = await store.journalHead();
-      await Promise.all(
-        Array.from({ length: 24 }, (_, i) => (i % 2 ? store : other).append(inbox.id, raw(`m${i}`))),
-      );
-      const entries = (await store.readJournal(head)).filter((e) => e.kind === 'message-new');
-      expect(entries).toHaveLength(24);
-      const uids = entries.map((e) => e.uid!);
-      expect(uids).toEqual([...uids].sort((a, b) => a - b));
-      const modseqs = entries.map((e) => e.modseq!);
-      expect(modseqs).toEqual([...modseqs].sort((a, b) => a - b));
-    } finally {
-      await other.close();
-    }
-  });
-
-  it('refuses a database written by a newer schema', async () => {
+      .collection<{ _id: string; seq: number }>('counters')
+      .updateOne({ _id: `journal:${user.id}` }, { $inc: { seq: 1 } });
+    await store.append(inbox.id, raw('second position'));
+    // The user's six mailbox-create entries are there (1..6), then the gap, then the append.
+    expect(head).toBe(6);
+    expect(await store.journalHead(user.id)).toBe(6);
+    // Had nothing been written before the gap, the head is 0, not the entry above the gap.
+    const fresh = await store.createUser({ username: 'fresh@example.com', passwordHash: 'h' });
     await direct
       .db()
-      .collection<{ _id: string; version: number }>('meta')
-      .updateOne({ _id: 'schema' }, { $inc: { version: 1 } });
-    await rejectsWith(MongoStore.open(uri), 'UNAVAILABLE');
+      .collection('user_journal')
+      .deleteMany({ user: Number(fresh.id), pos: 1 });
+    expect(await store.journalHead(fresh.id)).toBe(0);
     await direct
       .db()
-      .collection<{ _id: string; version: number }>('meta')
-      .updateOne({ _id: 'schema' }, { $inc: { version: -1 } });
-    const again = await MongoStore.open(uri);
-    await again.close();
-  });
-
-  it('opens on one database from several processes at once (idempotent set-up)', async () => {
-    const others = await Promise.all([MongoStore.open(uri), MongoStore.open(uri), MongoStore.open(uri)]);
-    const { inbox } = await newInbox();
-    for (const other of others) {
-      expect((await other.getMailboxById(inbox.id))?.path).toBe('INBOX');
-      await other.close();
-    }
-  });
-
-  it('reports UNAVAILABLE once closed, and treats foreign ids as unknown', async () => {
-    expect(await store.getUser('abc')).toBeNull();
-    expect(await store.getMailboxById('1e3')).toBeNull();
-    expect(await store.getMessage('-1', 1)).toBeNull();
-    await rejectsWith(store.append('x', raw('x')), 'NONEXISTENT');
-    const other = await MongoStore.open(uri);
-    await other.close();
-    await rejectsWith(other.journalHead(), 'UNAVAILABLE');
-    expect((await other.health()).ok).toBe(false);
+      .collection('user_journal')
+      .insertOne({
+        _id: `${fresh.id}:1`,
+        user: Number(fresh.id),
+        pos: 1,
+        mailbox: 0,
+        kind: 'noop',
+        at: new Date(),
+      } as never);
   });
 
   it('refuses an empty URI and fails fast on an unreachable database', async () => {
@@ -429,6 +376,7 @@ describe('mongodb engine: database outage', () => {
       await follower.start(60_000);
       const seen: JournalEntry[] = [];
       follower.subscribe(user.id, (entry) => seen.push(entry));
+      await follower.ready(user.id); // followed from here on
 
       await db.kill();
       const started = Date.now();
