@@ -18,7 +18,14 @@
  * every deployment, the test stand-in included.
  */
 import { withCrlfLineEnds } from '../../mime/line-ends.ts';
-import { MongoClient, type CommandStartedEvent, type MongoClientOptions } from 'mongodb';
+import {
+  MongoClient,
+  type CommandFailedEvent,
+  type CommandStartedEvent,
+  type CommandSucceededEvent,
+  type Document,
+  type MongoClientOptions,
+} from 'mongodb';
 import type { MimeIndex } from '../../mime/types.ts';
 import { StoreError } from '../errors.ts';
 import { checkLease } from '../leases.ts';
@@ -386,6 +393,30 @@ export class MongoStore implements Store {
     const handler = (event: CommandStartedEvent) => listener(event.commandName);
     this.client.on('commandStarted', handler);
     return () => void this.client.off('commandStarted', handler);
+  }
+
+  /**
+   * Calls `listener` with every command the driver sends from now on and its reply, once the reply
+   * came (failed commands are left out): what a test needs to see which documents were read.
+   * Returns the function that stops listening.
+   */
+  onCommandReply(listener: (command: Document, reply: Document) => void): () => void {
+    const started = new Map<number, Document>();
+    const onStarted = (event: CommandStartedEvent) => void started.set(event.requestId, event.command);
+    const onSucceeded = (event: CommandSucceededEvent) => {
+      const command = started.get(event.requestId);
+      started.delete(event.requestId);
+      if (command) listener(command, event.reply as Document);
+    };
+    const onFailed = (event: CommandFailedEvent) => void started.delete(event.requestId);
+    this.client.on('commandStarted', onStarted);
+    this.client.on('commandSucceeded', onSucceeded);
+    this.client.on('commandFailed', onFailed);
+    return () => {
+      this.client.off('commandStarted', onStarted);
+      this.client.off('commandSucceeded', onSucceeded);
+      this.client.off('commandFailed', onFailed);
+    };
   }
 
   storeFlags(
