@@ -346,6 +346,169 @@ describe('mongodb engine', () => {
       } as never);
   });
 
+  /** Fills the user's next journal position with a no-op, as a reader does when its writer stalls. */
+  async function takeNextPosition(user: User): Promise<number> {
+    const counter = await direct
+      .db()
+      .collection<{ _id: string; seq: number }>('counters')
+      .findOne({ _id: `journal:${user.id}` });
+    const position = (counter?.seq ?? 0) + 1;
+    await direct
+      .db()
+      .collection('user_journal')
+      .insertOne({
+        _id: `${user.id}:${position}`,
+        user: Number(user.id),
+        pos: position,
+        mailbox: 0,
+        kind: 'noop',
+        at: new Date(),
+      } as never);
+    return position;
+  }
+
+  it('an append whose journal position a reader filled moves its message to a new UID, announced in order', async () => {
+    const { user, inbox } = await newInbox();
+    await store.append(inbox.id, raw('first'));
+    const head = await store.journalHead(user.id);
+    const taken = await takeNextPosition(user);
+    const result = await store.append(inbox.id, raw('overtaken'));
+    // UID 2 was taken with the filled position: the message now lives under UID 3.
+    expect(result.uid).toBe(3);
+    expect((await store.listMessages(inbox.id)).map((m) => m.uid)).toEqual([1, 3]);
+    const entries = await userJournal(user, head);
+    expect(entries[0]).toMatchObject({ id: taken, kind: 'noop' });
+    const changes = entries.slice(1).map((e) => [e.kind, e.uid]);
+    expect(changes).toEqual([
+      ['message-new', 3],
+      ['message-expunge', 2],
+    ]);
+    // MODSEQs grow with the positions.
+    const modseqs = entries.slice(1).map((e) => e.modseq!);
+    expect(modseqs).toEqual([...modseqs].sort((a, b) => a - b));
+  });
+
+  it('a flag change whose journal position a reader filled is journaled again under a new MODSEQ', async () => {
+    const { user, inbox } = await newInbox();
+    await store.append(inbox.id, raw('one'));
+    const head = await store.journalHead(user.id);
+    await takeNextPosition(user);
+    const { updated } = await store.storeFlags(inbox.id, [1], 'add', ['\\Seen']);
+    const entries = (await userJournal(user, head)).filter((e) => e.kind === 'message-flags');
+    expect(entries).toHaveLength(1);
+    expect(entries[0]!.modseq).toBeGreaterThan(updated[0]!.modseq);
+    expect(entries[0]!.flags).toEqual(['\\Seen']);
+    // The message carries the MODSEQ that was announced, so CHANGEDSINCE finds it.
+    expect((await store.getMessage(inbox.id, 1))!.modseq).toBe(entries[0]!.modseq);
+  });
+
+  it('an expunge whose journal position a reader filled is journaled again', async () => {
+    const { user, inbox } = await newInbox();
+    await store.append(inbox.id, raw('one'), { flags: ['\\Deleted'] });
+    const head = await store.journalHead(user.id);
+    await takeNextPosition(user);
+    expect(await store.expunge(inbox.id)).toEqual([1]);
+    const entries = (await userJournal(user, head)).filter((e) => e.kind === 'message-expunge');
+    expect(entries.map((e) => e.uid)).toEqual([1]);
+  });
+
+  it('gives journal positions, UIDs and MODSEQs of one mailbox in the same order under concurrency', async () => {
+    const { user, inbox } = await newInbox();
+    const other = await MongoStore.open(uri);
+    try {
+      const head = await store.journalHead(user.id);
+      await Promise.all(
+        Array.from({ length: 24 }, (_, i) => (i % 2 ? store : other).append(inbox.id, raw(`m${i}`))),
+      );
+      const entries = (await userJournal(user, head)).filter((e) => e.kind === 'message-new');
+      expect(entries).toHaveLength(24);
+      const uids = entries.map((e) => e.uid!);
+      expect(uids).toEqual([...uids].sort((a, b) => a - b));
+      const modseqs = entries.map((e) => e.modseq!);
+      expect(modseqs).toEqual([...modseqs].sort((a, b) => a - b));
+    } finally {
+      await other.close();
+    }
+  });
+
+  it('refuses a database written by a newer schema', async () => {
+    await direct
+      .db()
+      .collection<{ _id: string; version: number }>('meta')
+      .updateOne({ _id: 'schema' }, { $inc: { version: 1 } });
+    await rejectsWith(MongoStore.open(uri), 'UNAVAILABLE');
+    await direct
+      .db()
+      .collection<{ _id: string; version: number }>('meta')
+      .updateOne({ _id: 'schema' }, { $inc: { version: -1 } });
+    const again = await MongoStore.open(uri);
+    await again.close();
+  });
+
+  it('upgrades a database with the old global journal (schema version 1): it keeps working', async () => {
+    const { user, inbox } = await newInbox();
+    await store.append(inbox.id, raw('before the upgrade'));
+    await store.close();
+    // What a version 1 database holds: one global journal and counter, global marks on mailboxes.
+    const db = direct.db();
+    await db.collection('meta').updateOne({ _id: 'schema' as never }, { $set: { version: 1 } });
+    await db.collection('user_journal').drop();
+    await db.collection('counters').deleteOne({ _id: `journal:${user.id}` as never });
+    await db.collection('counters').insertOne({ _id: 'journal' as never, seq: 5000 });
+    await db.collection('journal').insertMany([
+      { _id: 4999 as never, user: Number(user.id), mailbox: Number(inbox.id), kind: 'noop', at: new Date() },
+      { _id: 5000 as never, user: Number(user.id), mailbox: Number(inbox.id), kind: 'noop', at: new Date() },
+    ]);
+    await db
+      .collection('mailboxes')
+      .updateMany({}, { $set: { journalMark: 5000 }, $unset: { userJournalMark: '' } });
+
+    store = await MongoStore.open(uri);
+    expect((await db.collection('meta').findOne({ _id: 'schema' as never }))?.version).toBe(2);
+    const collections = (await db.listCollections().toArray()).map((info) => info.name);
+    expect(collections).not.toContain('journal');
+    expect(await db.collection('counters').findOne({ _id: 'journal' as never })).toBeNull();
+    // Writers and a follower go on, on the user's own journal.
+    const follower = new JournalFollower(store);
+    try {
+      const seen: JournalEntry[] = [];
+      follower.subscribe(user.id, (entry) => seen.push(entry));
+      await follower.ready(user.id);
+      const after = await store.append(inbox.id, raw('after the upgrade'));
+      expect(after.uid).toBe(2);
+      await store.storeFlags(inbox.id, [1], 'add', ['\\Seen']);
+      const mailbox = (await store.getMailboxById(inbox.id))!;
+      await follower.reach(user.id, mailbox.journalMark);
+      expect(seen.map((entry) => [entry.kind, entry.uid])).toEqual([
+        ['message-new', 2],
+        ['message-flags', 1],
+      ]);
+      expect(mailbox.journalMark).toBe(seen[1]!.id);
+    } finally {
+      follower.stop();
+    }
+  });
+
+  it('opens on one database from several processes at once (idempotent set-up)', async () => {
+    const others = await Promise.all([MongoStore.open(uri), MongoStore.open(uri), MongoStore.open(uri)]);
+    const { inbox } = await newInbox();
+    for (const other of others) {
+      expect((await other.getMailboxById(inbox.id))?.path).toBe('INBOX');
+      await other.close();
+    }
+  });
+
+  it('reports UNAVAILABLE once closed, and treats foreign ids as unknown', async () => {
+    expect(await store.getUser('abc')).toBeNull();
+    expect(await store.getMailboxById('1e3')).toBeNull();
+    expect(await store.getMessage('-1', 1)).toBeNull();
+    await rejectsWith(store.append('x', raw('x')), 'NONEXISTENT');
+    const other = await MongoStore.open(uri);
+    await other.close();
+    await rejectsWith(other.journalHead('1'), 'UNAVAILABLE');
+    expect((await other.health()).ok).toBe(false);
+  });
+
   it('refuses an empty URI and fails fast on an unreachable database', async () => {
     await rejectsWith(MongoStore.open(''), 'INVALID');
     await rejectsWith(MongoStore.open('http://localhost'), 'INVALID');
