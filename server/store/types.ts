@@ -421,6 +421,14 @@ export interface Store {
    * engine without it is asked `readMimeIndex` per body (cheap where the store is local).
    */
   readMimeIndexes?(blobIds: readonly string[]): Promise<Map<string, MimeIndex>>;
+  /**
+   * Narrows SEARCH BODY/TEXT: the ids of the bodies that may contain `needle` (case-folded) in the
+   * header fields or decoded text those keys look at. Every body that does is among them (more
+   * may be: the caller still checks each), so the answer stays exact. Null when the engine cannot
+   * narrow it down for this needle (no index, or the needle has no word it can look up).
+   * Optional: an engine without it has every body read.
+   */
+  textCandidates?(needle: string): Promise<ReadonlySet<string> | null>;
   storeFlags(
     mailboxId: Id,
     uids: number[],

@@ -445,6 +445,30 @@ describe('mongodb engine', () => {
     await again.close();
   });
 
+  it('says whether SEARCH BODY/TEXT use the text index: the stand-in has no $text, a real MongoDB has', async () => {
+    const { user, inbox } = await newInbox();
+    await store.append(inbox.id, raw('quarterly report draft'));
+    const words = await direct
+      .db()
+      .collection('blobs')
+      .findOne({}, { projection: { words: 1, wordsListed: 1 } });
+    expect(words).toMatchObject({ wordsListed: true, words: expect.arrayContaining(['report', 'draft']) });
+    if (process.env.MALLARD_TEST_MONGODB_URI) {
+      expect(store.textSearchSupport.mode).toBe('index');
+      expect(await store.textCandidates('x report y')).toEqual(new Set([words!._id]));
+      expect(await store.textCandidates('x absent y')).toEqual(new Set());
+    } else {
+      expect(store.textSearchSupport).toMatchObject({
+        mode: 'scan',
+        reason: expect.stringMatching(/\$text/),
+      });
+      expect(await store.textCandidates('x report y')).toBeNull();
+    }
+    expect(await store.textCandidates('report')).toBeNull(); // no whole word: never narrowed
+    expect((await store.health()).detail).toMatch(/SEARCH BODY\/TEXT by (text index|reading bodies)/);
+    expect(user.id).toBeTruthy();
+  });
+
   it('upgrades a database with the old global journal (schema version 1): it keeps working', async () => {
     const { user, inbox } = await newInbox();
     await store.append(inbox.id, raw('before the upgrade'));
@@ -452,6 +476,7 @@ describe('mongodb engine', () => {
     // What a version 1 database holds: one global journal and counter, global marks on mailboxes.
     const db = direct.db();
     await db.collection('meta').updateOne({ _id: 'schema' as never }, { $set: { version: 1 } });
+    await db.collection('meta').deleteOne({ _id: 'bodyWords' as never });
     await db.collection('user_journal').drop();
     await db.collection('counters').deleteOne({ _id: `journal:${user.id}` as never });
     await db.collection('counters').insertOne({ _id: 'journal' as never, seq: 5000 });
@@ -465,6 +490,11 @@ describe('mongodb engine', () => {
 
     store = await MongoStore.open(uri);
     expect((await db.collection('meta').findOne({ _id: 'schema' as never }))?.version).toBe(2);
+    // Its bodies have no word lists: SEARCH BODY/TEXT read the bodies, whatever the server has.
+    expect(store.textSearchSupport).toMatchObject({
+      mode: 'scan',
+      reason: expect.stringMatching(/before version 2/),
+    });
     const collections = (await db.listCollections().toArray()).map((info) => info.name);
     expect(collections).not.toContain('journal');
     expect(await db.collection('counters').findOne({ _id: 'journal' as never })).toBeNull();

@@ -14,6 +14,7 @@
  */
 import type { Collection, Db } from 'mongodb';
 import { StoreError } from '../errors.ts';
+import { WORD_LISTS_META } from './text-search.ts';
 import type { AddressKind, ConnectionRuleKind, JournalKind, RuleProtocol, SpecialUse } from '../types.ts';
 
 /**
@@ -125,6 +126,13 @@ export interface BlobDoc {
   data?: Buffer;
   /** JSON of the MIME index; null when indexing failed (rebuilt on first read). */
   mimeIndex: string | null;
+  /**
+   * The distinct words SEARCH BODY/TEXT look at (mime/text.ts `searchableWords`), for the text
+   * index (text-search.ts). Absent when `wordsListed` is not true.
+   */
+  words?: string[];
+  /** True: `words` lists them all. False: too big or unparseable. Absent: stored before version 2. */
+  wordsListed?: boolean;
   createdAt: Date;
 }
 
@@ -274,6 +282,16 @@ export async function ensureSchema(collections: Collections): Promise<void> {
   if (version < 2) await upgradeToUserJournals(collections);
   for (const index of INDEXES) {
     await collections[index.collection].createIndex(index.key, index.unique ? { unique: true } : {});
+  }
+  // SEARCH BODY/TEXT (text-search.ts): words as they are, no stemming or stop words; the bodies
+  // without a complete word list are found through the second index.
+  await collections.blobs.createIndex({ words: 'text' }, { default_language: 'none', name: 'words_text' });
+  await collections.blobs.createIndex({ wordsListed: 1 });
+  // A database made by this version: every body gets its word list, so the text index can answer.
+  if (meta === null) {
+    await collections.meta
+      .updateOne({ _id: WORD_LISTS_META }, { $setOnInsert: { version: 1 } }, { upsert: true })
+      .catch(ignoreDuplicate);
   }
   await countOlderMailboxes(collections);
   for (const name of COUNTERS) {

@@ -74,6 +74,7 @@ import * as messages from './messages.ts';
 import * as rules from './rules.ts';
 import { Collections, ensureSchema } from './schema.ts';
 import * as outbound from './outbound.ts';
+import { probeTextSearch, textCandidates, type TextSearchSupport } from './text-search.ts';
 import type { NewOutboundMessage, OutboundMessage, OutboundResult } from '../outbound.ts';
 
 /** The database used when the URI names none. */
@@ -115,6 +116,8 @@ export class MongoStore implements Store {
   private readonly unsettled = new Set<messages.UnsettledAppend>();
   private settler: NodeJS.Timeout | null = null;
   private closed = false;
+  /** Whether SEARCH BODY/TEXT can use the text index here (text-search.ts), decided at open. */
+  private textSearch: TextSearchSupport = { mode: 'scan', reason: 'not probed' };
 
   private constructor(client: MongoClient, databaseName: string, location: string) {
     this.client = client;
@@ -154,6 +157,7 @@ export class MongoStore implements Store {
       await client.connect();
       await ensureSchema(store.collections);
       await outbound.ensureOutboundIndexes(store.collections);
+      store.textSearch = await probeTextSearch(store.collections);
       const retention = options.journalRetentionMs ?? journal.JOURNAL_RETENTION_MS;
       if (retention > 0) await journal.pruneJournal(store.collections, new Date(Date.now() - retention));
     } catch (error) {
@@ -384,6 +388,16 @@ export class MongoStore implements Store {
     return this.call((c) => blobs.readMimeIndexes(c, blobIds));
   }
 
+  textCandidates(needle: string): Promise<ReadonlySet<string> | null> {
+    if (this.textSearch.mode !== 'index') return Promise.resolve(null);
+    return this.call((c) => textCandidates(c, needle));
+  }
+
+  /** Whether SEARCH BODY/TEXT use the text index or read every body, and why (tests, health). */
+  get textSearchSupport(): TextSearchSupport {
+    return this.textSearch;
+  }
+
   /**
    * Calls `listener` with the name of every command the driver sends from now on (its command
    * monitoring): round trips are the machine-independent cost measure of the tests and the bench.
@@ -601,7 +615,12 @@ export class MongoStore implements Store {
   async health(): Promise<StoreHealth> {
     try {
       await this.call((c) => c.db.command({ ping: 1 }));
-      return { ok: true, engine: this.engine, detail: this.location };
+      const text = this.textSearch.mode === 'index' ? 'text index' : 'reading bodies';
+      return {
+        ok: true,
+        engine: this.engine,
+        detail: `${this.location} (journal polled per user; SEARCH BODY/TEXT by ${text})`,
+      };
     } catch (error) {
       return {
         ok: false,
