@@ -62,6 +62,8 @@ export async function measureCommandCosts(
   await measure('SEARCH LARGER 2000', () => ok('z', 'UID SEARCH LARGER 2000'));
   await measure('SEARCH HEADER SUBJECT', () => ok('h', 'UID SEARCH HEADER SUBJECT "needle-subject"'));
   await measure('SEARCH BODY', () => ok('b', 'UID SEARCH BODY "needle-body"'));
+  // A needle with a whole word: what a text index can narrow (store/mongodb/text-search.ts).
+  await measure('SEARCH BODY (words)', () => ok('w', 'UID SEARCH BODY "the needle-body is here"'));
   await ok('d', `STORE 1:${expungeCount} +FLAGS.SILENT (\\Deleted)`);
   await measure(`EXPUNGE (${expungeCount} messages)`, () => ok('e', 'EXPUNGE'));
   await measure('EXAMINE', () => ok('x', 'EXAMINE INBOX'));
