@@ -296,6 +296,32 @@ describe('mongodb engine', () => {
     expect((await userJournal(user, head + 4)).map((e) => e.id)).toEqual([head + 5]);
   });
 
+  it("prunes old entries but keeps each user's newest old one, so no journal starts with a gap", async () => {
+    const alice = await newInbox('alice@example.com');
+    const bob = await newInbox('bob@example.com');
+    const journal = direct.db().collection<{ user: number; pos: number; at: Date }>('user_journal');
+    const old = new Date(Date.now() - 40 * 24 * 3600 * 1000);
+    // Alice's six mailbox-create entries are old; Bob's too, and Bob has a recent one above them.
+    await journal.updateMany({}, { $set: { at: old } });
+    await store.append(bob.inbox.id, raw('recent'));
+    const removed = await store.pruneJournal(new Date(Date.now() - 30 * 24 * 3600 * 1000));
+    expect(removed).toBe(10);
+    const left = async (user: User) =>
+      (
+        await journal
+          .find({ user: Number(user.id) })
+          .sort({ pos: 1 })
+          .toArray()
+      ).map((doc) => doc.pos);
+    expect(await left(alice.user)).toEqual([6]);
+    expect(await left(bob.user)).toEqual([6, 7]);
+    expect(await store.journalHead(alice.user.id)).toBe(6);
+    expect(await store.journalHead(bob.user.id)).toBe(7);
+    // Followed on from there, nothing is missed.
+    await store.append(alice.inbox.id, raw('after pruning'));
+    expect((await userJournal(alice.user, 6)).map((e) => [e.id, e.kind])).toEqual([[7, 'message-new']]);
+  });
+
   it("does not hold one user's journal back for another user's gap", async () => {
     const alice = await newInbox('alice@example.com');
     const bob = await newInbox('bob@example.com');
