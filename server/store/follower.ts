@@ -139,7 +139,7 @@ export class JournalFollower {
    * not followed is followed meanwhile.
    */
   async reach(userId: Id, position: number | undefined): Promise<void> {
-    if (position === undefined || (this.position(userId) ?? -1) >= position) return;
+    if (position === undefined || position <= 0 || (this.position(userId) ?? -1) >= position) return;
     const stopFollowing = this.subscribe(userId, () => {});
     try {
       const deadline = Date.now() + REACH_TIMEOUT_MS;

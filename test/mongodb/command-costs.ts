@@ -15,13 +15,22 @@ export interface CommandCost {
   detail: string;
 }
 
-/** Counts the commands `run` makes the store send (the journal poll of an idle process included). */
+/**
+ * Counts the commands `run` makes the store send, the journal polls of the process included (they
+ * run every 250 ms whatever the operation: the longer it takes, the more of them), shown apart.
+ */
 async function counted(
   store: MongoStore,
   run: () => Promise<unknown>,
 ): Promise<{ commands: number; detail: string }> {
   const names = new Map<string, number>();
-  const stop = store.onCommand((name) => names.set(name, (names.get(name) ?? 0) + 1));
+  let journal = 0;
+  const stop = store.onCommandReply((command) => {
+    const name = Object.keys(command)[0] ?? '?';
+    names.set(name, (names.get(name) ?? 0) + 1);
+    const collection = command.find ?? (command.getMore !== undefined ? command.collection : null);
+    if (collection === 'journal' || collection === 'user_journal') journal++;
+  });
   try {
     await run();
   } finally {
@@ -29,7 +38,7 @@ async function counted(
   }
   const commands = [...names.values()].reduce((a, b) => a + b, 0);
   const detail = [...names].map(([name, count]) => `${name} ${count}`).join(', ');
-  return { commands, detail };
+  return { commands, detail: journal > 0 ? `${detail}; journal polls ${journal}` : detail };
 }
 
 /**
