@@ -17,7 +17,7 @@ import { StoreError } from '../errors.ts';
 import { JournalFollower } from '../follower.ts';
 import type { JournalEntry, Mailbox, User } from '../types.ts';
 import { CHUNK_BYTES, sha256Hex } from './blobs.ts';
-import { GAP_WAIT_MS } from './journal.ts';
+import { GAP_WAIT_MS, USERS_PER_QUERY } from './journal.ts';
 import { MongoStore } from './store.ts';
 
 let standIn: MongoStandIn | null = null;
@@ -320,6 +320,33 @@ describe('mongodb engine', () => {
     // Followed on from there, nothing is missed.
     await store.append(alice.inbox.id, raw('after pruning'));
     expect((await userJournal(alice.user, 6)).map((e) => [e.id, e.kind])).toEqual([[7, 'message-new']]);
+  });
+
+  it('reads the journals of many followed users in queries of a few hundred users each', async () => {
+    const alice = await newInbox('alice@example.com');
+    const bob = await newInbox('bob@example.com');
+    const cursors = new Map<string, number>();
+    // Alice first, then many users without entries, then Bob: the reads span several queries.
+    cursors.set(alice.user.id, await store.journalHead(alice.user.id));
+    for (let i = 0; i < USERS_PER_QUERY * 2; i++) cursors.set(String(100_000 + i), 0);
+    cursors.set(bob.user.id, await store.journalHead(bob.user.id));
+    await store.append(alice.inbox.id, raw('for alice'));
+    await store.append(bob.inbox.id, raw('for bob'));
+    const finds: number[] = [];
+    const stop = store.onCommandReply((command) => {
+      if (command.find === 'user_journal')
+        finds.push(((command.filter as { $or?: unknown[] }).$or ?? [1]).length);
+    });
+    try {
+      const entries = await store.readJournal(cursors);
+      expect(entries.map((e) => [e.userId, e.uid])).toEqual([
+        [alice.user.id, 1],
+        [bob.user.id, 1],
+      ]);
+    } finally {
+      stop();
+    }
+    expect(finds).toEqual([USERS_PER_QUERY, USERS_PER_QUERY, 2]);
   });
 
   it("does not hold one user's journal back for another user's gap", async () => {

@@ -55,6 +55,8 @@ const GAP_STALE_MS = 60_000;
 const HEAD_WINDOW = 64;
 /** Query rounds of one readJournal call (a filled gap, or a page cut by the limit, is read again). */
 const READ_ROUNDS = 4;
+/** Users named in one query (an $or of one clause each): a process with more asks in several. */
+export const USERS_PER_QUERY = 256;
 
 export interface NewJournalEntry {
   userId: number;
@@ -218,7 +220,7 @@ function numericCursors(cursors: ReadonlyMap<Id, number>): Map<number, number> {
 /**
  * The entries of the users in `cursors` after each one's position, each user's in position order
  * and without skipping one (a user's run stops at a gap still being written), at most `limit` in
- * all, in one query per round for all the users.
+ * all: one query per round for up to USERS_PER_QUERY users.
  */
 export async function readJournal(
   c: Collections,
@@ -227,14 +229,29 @@ export async function readJournal(
   limit = DEFAULT_JOURNAL_LIMIT,
 ): Promise<JournalEntry[]> {
   const boundedLimit = Math.max(1, Math.min(MAX_JOURNAL_LIMIT, Math.floor(limit) || DEFAULT_JOURNAL_LIMIT));
-  const positions = numericCursors(cursors);
+  const users = [...numericCursors(cursors)];
+  const entries: JournalEntry[] = [];
+  for (let start = 0; start < users.length && entries.length < boundedLimit; start += USERS_PER_QUERY) {
+    const positions = new Map(users.slice(start, start + USERS_PER_QUERY));
+    entries.push(...(await readUsers(c, gaps, positions, boundedLimit - entries.length)));
+  }
+  return entries;
+}
+
+/** readJournal for a few users: `positions` (user → last position read) moves on as it reads. */
+async function readUsers(
+  c: Collections,
+  gaps: GapTracker,
+  positions: Map<number, number>,
+  limit: number,
+): Promise<JournalEntry[]> {
   /** Users whose run stopped at a gap still open: nothing more of theirs this call. */
   const waiting = new Set<number>();
   const entries: JournalEntry[] = [];
-  for (let round = 0; round < READ_ROUNDS && entries.length < boundedLimit; round++) {
+  for (let round = 0; round < READ_ROUNDS && entries.length < limit; round++) {
     const users = [...positions.keys()].filter((user) => !waiting.has(user));
     if (users.length === 0) break;
-    const wanted = boundedLimit - entries.length;
+    const wanted = limit - entries.length;
     const docs = await c.journal
       .find(
         users.length === 1
