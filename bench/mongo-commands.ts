@@ -13,7 +13,8 @@ import { MongoClient } from 'mongodb';
 import { hashPassword } from '../server/auth/password.ts';
 import type { MessageDoc } from '../server/store/mongodb/schema.ts';
 import { freshDatabaseUri, startMongoStandIn } from '../test/helpers/mongo.ts';
-import { startTestServer } from '../test/helpers/server.ts';
+import { MongoStore } from '../server/store/mongodb/store.ts';
+import { LineClient, startTestServer } from '../test/helpers/server.ts';
 import { measureCommandCosts } from '../test/mongodb/command-costs.ts';
 
 const { values: args } = parseArgs({ options: { messages: { type: 'string', default: '100000' } } });
@@ -27,7 +28,7 @@ async function main(): Promise<void> {
   const server = await startTestServer({ MALLARD_STORE_ENGINE: 'mongodb', MALLARD_STORE_MONGODB_URI: uri });
   const direct = new MongoClient(uri);
   try {
-    const store = server.server.store;
+    const store = server.server.store as MongoStore;
     const user = await store.createUser({
       username: USER.username,
       passwordHash: await hashPassword(USER.password),
@@ -70,6 +71,7 @@ async function main(): Promise<void> {
     await db
       .collection('mailboxes')
       .updateOne({ _id: Number(inbox.id) as never }, { $set: { uidNext: uid, highestModseq: modseq } });
+    const journal = await measureJournalFollowing(server, uri, store, inbox.id);
     const costs = await measureCommandCosts(
       server.server,
       { imap: server.imapPort, lmtp: server.lmtpPort },
@@ -82,10 +84,82 @@ async function main(): Promise<void> {
     console.log('| operation | commands | of which |');
     console.log('| --- | ---: | --- |');
     for (const cost of costs) console.log(`| ${cost.operation} | ${cost.commands} | ${cost.detail} |`);
+    console.log(
+      `\njournal: while ${OTHER_USERS} other users got ${OTHER_USERS * PER_OTHER_USER} messages through ` +
+        `another process, this process (one IDLE session of ${USER.username}) sent ` +
+        `${journal.commands} journal commands and read ${journal.entries} journal entries, ` +
+        `${journal.othersEntries} of them other users' (${journal.mode}).`,
+    );
   } finally {
     await direct.close();
     await server.stop();
     await standIn.stop();
+  }
+}
+
+/** Users receiving mail elsewhere while the measured process follows only the bench user. */
+const OTHER_USERS = 20;
+const PER_OTHER_USER = 10;
+
+/**
+ * What following the journal costs this process while other users get mail through another
+ * process (a second store on the database): journal commands and entries read, by command
+ * monitoring, from before the first delivery until 1 s (four polls) after the last.
+ */
+async function measureJournalFollowing(
+  server: Awaited<ReturnType<typeof startTestServer>>,
+  uri: string,
+  store: MongoStore,
+  inboxId: string,
+): Promise<{ commands: number; entries: number; othersEntries: number; mode: string }> {
+  const elsewhere = await MongoStore.open(uri);
+  const imap = await LineClient.connect(server.imapPort);
+  try {
+    const others: string[] = [];
+    for (let i = 0; i < OTHER_USERS; i++) {
+      others.push(
+        (await elsewhere.createUser({ username: `other${i}@example.com`, passwordHash: 'x' })).username,
+      );
+    }
+    await imap.readUntil(/^\* OK/);
+    await imap.command('l', `LOGIN ${USER.username} ${USER.password}`, 60_000);
+    await imap.command('s', 'EXAMINE INBOX', 600_000);
+    imap.send('i IDLE\r\n');
+    await imap.readUntil(/^\+ /);
+    const bench = (await store.getMailboxById(inboxId))!.userId;
+    let commands = 0;
+    let entries = 0;
+    let othersEntries = 0;
+    // Version 1 had one global `journal`; this one has `user_journal`.
+    const journals = new Set(['journal', 'user_journal']);
+    const stop = store.onCommandReply((command, reply) => {
+      const collection = command.find ?? (command.getMore !== undefined ? command.collection : null);
+      if (!journals.has(collection as string)) return;
+      commands++;
+      const cursor = reply.cursor as {
+        firstBatch?: Array<{ user: number }>;
+        nextBatch?: Array<{ user: number }>;
+      };
+      for (const doc of cursor?.firstBatch ?? cursor?.nextBatch ?? []) {
+        entries++;
+        if (String(doc.user) !== bench) othersEntries++;
+      }
+    });
+    try {
+      for (let round = 0; round < PER_OTHER_USER; round++) {
+        for (const other of others)
+          await elsewhere.deliver(other, Buffer.from(`Subject: for ${other}\r\n\r\nhi\r\n`));
+      }
+      await new Promise((resolve) => setTimeout(resolve, 1000));
+    } finally {
+      stop();
+    }
+    imap.send('DONE\r\n');
+    await imap.readUntil(/^i OK/);
+    return { commands, entries, othersEntries, mode: (await store.health()).detail };
+  } finally {
+    imap.close();
+    await elsewhere.close();
   }
 }
 

@@ -222,7 +222,7 @@ export class MailboxStates {
 
   /**
    * Subscribes, then reads a settled listing (the visibility rule in store/types.ts): the mailbox's
-   * UIDNEXT and HIGHESTMODSEQ, the journal read up to their journalMark (so every change up to them
+   * UIDNEXT and HIGHESTMODSEQ, the owner's journal read up to their journalMark (so every change up to them
    * is committed), then the messages below that UIDNEXT. A message above it, or one still being
    * written below a UID the listing has, would otherwise show out of UID order; those come through
    * the journal instead, in order.
@@ -236,9 +236,12 @@ export class MailboxStates {
       else early.push(entry);
     });
     try {
+      // Every change after the user's head reaches the listener above; the ones up to it are
+      // committed before the mailbox is read, so the listing has them.
+      await this.follower.ready(mailbox.userId);
       const current = await source.getMailboxById(mailbox.id);
       if (!current) throw new StoreError('NONEXISTENT', `mailbox ${mailbox.path} was deleted`);
-      await this.follower.reach(current.journalMark);
+      await this.follower.reach(mailbox.userId, current.journalMark);
       const listing =
         current.uidNext > 1
           ? await source.listMessages(mailbox.id, { uids: [{ from: 1, to: current.uidNext - 1 }] })

@@ -11,7 +11,7 @@ import type { MimeIndex, MimePart } from './types.ts';
 export type { ContentType, Disposition, MimeIndex, MimePart, NestedValue } from './types.ts';
 export { extractSection, findSectionPart, parseSectionSpec, partial } from './section.ts';
 export type { SectionSpec, SectionText } from './section.ts';
-export { decodedBodyText, decodedHeaders, partText } from './text.ts';
+export { decodedBodyText, decodedHeaders, entityHeaders, partText, searchableWords } from './text.ts';
 export type { DecodedHeader } from './text.ts';
 export { decodeTransfer } from './transfer.ts';
 export { MIME_INDEX_VERSION };

@@ -25,6 +25,42 @@ export function decodedHeaders(raw: Buffer, index: MimeIndex): DecodedHeader[] {
 }
 
 /**
+ * The header fields of every entity, in order: the message's own, then, depth first, each part's
+ * MIME header and each attached message's header. What SEARCH TEXT matches headers against.
+ */
+export function entityHeaders(raw: Buffer, index: MimeIndex): DecodedHeader[] {
+  const headers = [...decodedHeaders(raw, index)];
+  const visit = (part: MimePart): void => {
+    for (const child of part.children) {
+      headers.push(...decodedHeaders(raw, { ...index, root: child }));
+      visit(child);
+    }
+    if (part.message !== null) {
+      headers.push(...decodedHeaders(raw, { ...index, root: part.message }));
+      visit(part.message);
+    }
+  };
+  visit(index.root);
+  return headers;
+}
+
+/**
+ * The distinct words, lower-cased and split at white space, of everything SEARCH BODY and TEXT
+ * look at (every entity's header fields as `name: value`, and the decoded body text): a body
+ * containing a needle contains, as whole words, the needle's words that white space bounds on both
+ * sides (a store's text index narrows BODY/TEXT searches with them; see server/store/types.ts).
+ */
+export function searchableWords(raw: Buffer, index: MimeIndex): string[] {
+  const words = new Set<string>();
+  const add = (text: string) => {
+    for (const word of text.toLowerCase().split(/\s+/)) if (word !== '') words.add(word);
+  };
+  for (const header of entityHeaders(raw, index)) add(`${header.name}: ${header.value}`);
+  add(decodedBodyText(raw, index));
+  return [...words];
+}
+
+/**
  * The text of all text/* leaves, including those inside attached messages, one after another. HTML is
  * included as it is. A multipart whose parts could not be found counts as text, so its words stay
  * searchable.

@@ -63,10 +63,11 @@ function sortedFlags(flags: readonly string[]): string[] {
   return [...flags].sort();
 }
 
-async function allJournal(store: Store, afterId = 0): Promise<JournalEntry[]> {
+/** The user's journal after `afterId`, read page by page. */
+async function allJournal(store: Store, userId: string, afterId: number): Promise<JournalEntry[]> {
   const entries: JournalEntry[] = [];
   for (;;) {
-    const page = await store.readJournal(afterId, 500);
+    const page = await store.readJournal(new Map([[userId, afterId]]), 500);
     if (page.length === 0) return entries;
     entries.push(...page);
     afterId = page[page.length - 1]!.id;
@@ -349,7 +350,7 @@ export function storeContractSuite(name: string, openFresh: () => Promise<StoreF
 
       it('creates a mailbox with its missing parents', async () => {
         const user = await newUser();
-        const head = await store.journalHead();
+        const head = await store.journalHead(user.id);
         const created = await store.createMailbox(user.id, 'Projects/2024/Q1', '\\Archive');
         expect(created).toMatchObject({
           path: 'Projects/2024/Q1',
@@ -360,7 +361,7 @@ export function storeContractSuite(name: string, openFresh: () => Promise<StoreF
         for (const path of ['Projects', 'Projects/2024']) {
           expect(await mailbox(store, user, path)).toMatchObject({ selectable: true, specialUse: null });
         }
-        const entries = await allJournal(store, head);
+        const entries = await allJournal(store, user.id, head);
         expect(entries.filter((e) => e.kind === 'mailbox-create').map((e) => e.path)).toEqual([
           'Projects',
           'Projects/2024',
@@ -404,12 +405,12 @@ export function storeContractSuite(name: string, openFresh: () => Promise<StoreF
         const user = await newUser();
         const box = await store.createMailbox(user.id, 'Old');
         await store.append(box.id, message('old'));
-        const head = await store.journalHead();
+        const head = await store.journalHead(user.id);
         await store.deleteMailbox(user.id, 'Old');
         expect(await store.getMailbox(user.id, 'Old')).toBeNull();
         expect(await store.getMailboxById(box.id)).toBeNull();
         expect((await store.getUser(user.id))?.usedBytes).toBe(0);
-        const entries = await allJournal(store, head);
+        const entries = await allJournal(store, user.id, head);
         expect(entries.map((e) => [e.kind, e.mailboxId, e.path])).toContainEqual([
           'mailbox-delete',
           box.id,
@@ -456,7 +457,7 @@ export function storeContractSuite(name: string, openFresh: () => Promise<StoreF
         const sub = await store.createMailbox(user.id, 'Work/Sub');
         await store.createMailbox(user.id, 'Workshop');
         await store.append(sub.id, message('in sub'));
-        const head = await store.journalHead();
+        const head = await store.journalHead(user.id);
 
         await store.renameMailbox(user.id, 'Work', 'Archive/2024/Work');
 
@@ -469,7 +470,7 @@ export function storeContractSuite(name: string, openFresh: () => Promise<StoreF
         expect(moved).toMatchObject({ id: work.id, uidValidity: work.uidValidity });
         expect(movedSub).toMatchObject({ id: sub.id, uidValidity: sub.uidValidity });
         expect(await uidsOf(store, sub.id)).toEqual([1]);
-        const renames = (await allJournal(store, head)).filter((e) => e.kind === 'mailbox-rename');
+        const renames = (await allJournal(store, user.id, head)).filter((e) => e.kind === 'mailbox-rename');
         expect(renames.map((e) => [e.mailboxId, e.oldPath, e.path])).toEqual([
           [work.id, 'Work', 'Archive/2024/Work'],
           [sub.id, 'Work/Sub', 'Archive/2024/Work/Sub'],
@@ -771,10 +772,10 @@ export function storeContractSuite(name: string, openFresh: () => Promise<StoreF
       it('journals appends and flag changes', async () => {
         const user = await newUser();
         const box = await inbox(user);
-        const head = await store.journalHead();
+        const head = await store.journalHead(user.id);
         const appended = await store.append(box.id, message('j'), { flags: ['$X'] });
         const stored = await store.storeFlags(box.id, [1], 'add', ['\\Seen']);
-        const entries = await allJournal(store, head);
+        const entries = await allJournal(store, user.id, head);
         expect(entries.map((e) => [e.kind, e.userId, e.mailboxId, e.uid, e.modseq])).toEqual([
           ['message-new', user.id, box.id, 1, appended.modseq],
           ['message-flags', user.id, box.id, 1, stored.updated[0]!.modseq],
@@ -801,7 +802,7 @@ export function storeContractSuite(name: string, openFresh: () => Promise<StoreF
         await store.append(target.id, message('already there'));
         for (const text of ['a', 'b', 'c'])
           await store.append(box.id, message(text), { flags: ['\\Seen', `$${text}`] });
-        const head = await store.journalHead();
+        const head = await store.journalHead(user.id);
 
         const result = await store.copyMessages(box.id, [3, 1, 42], target.id);
 
@@ -823,7 +824,7 @@ export function storeContractSuite(name: string, openFresh: () => Promise<StoreF
           originals.map((m) => [m.blobId, sortedFlags(m.flags), m.internalDate, m.size]),
         );
         expect(await uidsOf(store, box.id)).toEqual([1, 2, 3]);
-        const entries = await allJournal(store, head);
+        const entries = await allJournal(store, user.id, head);
         expect(entries.map((e) => [e.kind, e.mailboxId, e.uid])).toEqual([
           ['message-new', target.id, 2],
           ['message-new', target.id, 3],
@@ -838,7 +839,7 @@ export function storeContractSuite(name: string, openFresh: () => Promise<StoreF
         const target = await mailbox(store, user, 'Trash');
         for (const text of ['a', 'b', 'c']) await store.append(box.id, message(text));
         const usedBefore = (await store.getUser(user.id))!.usedBytes;
-        const head = await store.journalHead();
+        const head = await store.journalHead(user.id);
 
         const result = await store.moveMessages(box.id, [1, 3], target.id);
 
@@ -854,7 +855,7 @@ export function storeContractSuite(name: string, openFresh: () => Promise<StoreF
         expect((await store.getUser(user.id))!.usedBytes).toBe(usedBefore);
         const moved = await store.getMessage(target.id, 2);
         expect(await store.readBlob(moved!.blobId)).toEqual(message('c'));
-        const entries = await allJournal(store, head);
+        const entries = await allJournal(store, user.id, head);
         expect(entries.map((e) => [e.kind, e.mailboxId, e.uid])).toEqual([
           ['message-new', target.id, 1],
           ['message-new', target.id, 2],
@@ -870,10 +871,10 @@ export function storeContractSuite(name: string, openFresh: () => Promise<StoreF
         await store.storeFlags(box.id, [1, 2, 4], 'add', ['\\Deleted']);
         expect(await store.expunge(box.id, [2, 3, 4])).toEqual([2, 4]);
         expect(await uidsOf(store, box.id)).toEqual([1, 3, 5]);
-        const head = await store.journalHead();
+        const head = await store.journalHead(user.id);
         expect(await store.expunge(box.id)).toEqual([1]);
         expect(await store.expunge(box.id)).toEqual([]);
-        const entries = await allJournal(store, head);
+        const entries = await allJournal(store, user.id, head);
         expect(entries.map((e) => [e.kind, e.uid])).toEqual([['message-expunge', 1]]);
         expect(entries[0]!.modseq).toBe((await inbox(user)).highestModseq);
       });
@@ -889,29 +890,66 @@ export function storeContractSuite(name: string, openFresh: () => Promise<StoreF
 
     describe('journal', () => {
       it('has a growing head and pages oldest first', async () => {
-        expect(await store.journalHead()).toBeGreaterThanOrEqual(0);
         const user = await newUser();
+        expect(await store.journalHead(user.id)).toBeGreaterThanOrEqual(0);
         const box = await inbox(user);
-        const head = await store.journalHead();
+        const head = await store.journalHead(user.id);
+        const after = (id: number) => new Map([[user.id, id]]);
         for (let i = 0; i < 5; i++) await store.append(box.id, message(`j${i}`));
-        expect(await store.journalHead()).toBeGreaterThan(head);
-        const firstPage = await store.readJournal(head, 2);
+        expect(await store.journalHead(user.id)).toBeGreaterThan(head);
+        const firstPage = await store.readJournal(after(head), 2);
         expect(firstPage.map((e) => e.uid)).toEqual([1, 2]);
-        const rest = await store.readJournal(firstPage[1]!.id);
+        const rest = await store.readJournal(after(firstPage[1]!.id));
         expect(rest.map((e) => e.uid)).toEqual([3, 4, 5]);
-        expect(rest[2]!.id).toBe(await store.journalHead());
-        expect(await store.readJournal(await store.journalHead())).toEqual([]);
+        expect(rest[2]!.id).toBe(await store.journalHead(user.id));
+        expect(await store.readJournal(after(await store.journalHead(user.id)))).toEqual([]);
         const ids = [...firstPage, ...rest].map((e) => e.id);
         expect(ids).toEqual([...ids].sort((a, b) => a - b));
       });
 
+      it('reads only the users asked for, each from its own position', async () => {
+        const alice = await newUser('alice@example.com');
+        const bob = await newUser('bob@example.com');
+        const carol = await newUser('carol@example.com');
+        const heads = new Map<string, number>();
+        for (const user of [alice, bob, carol]) heads.set(user.id, await store.journalHead(user.id));
+        for (const [user, count] of [
+          [alice, 2],
+          [bob, 3],
+          [carol, 1],
+        ] as const) {
+          for (let i = 0; i < count; i++) await store.append((await inbox(user)).id, message(`${i}`));
+        }
+        const entries = await store.readJournal(
+          new Map([
+            [alice.id, heads.get(alice.id)!],
+            [bob.id, heads.get(bob.id)!],
+          ]),
+        );
+        const byUser = (user: User) => entries.filter((e) => e.userId === user.id).map((e) => e.uid);
+        expect(byUser(alice)).toEqual([1, 2]);
+        expect(byUser(bob)).toEqual([1, 2, 3]);
+        expect(entries.filter((e) => e.userId !== alice.id && e.userId !== bob.id)).toEqual([]);
+        // Bob from after his first entry: his later ones only, Alice's all the same.
+        const bobFirst = entries.find((e) => e.userId === bob.id)!.id;
+        const later = await store.readJournal(
+          new Map([
+            [alice.id, heads.get(alice.id)!],
+            [bob.id, bobFirst],
+          ]),
+        );
+        expect(later.filter((e) => e.userId === bob.id).map((e) => e.uid)).toEqual([2, 3]);
+        expect(later.filter((e) => e.userId === alice.id).map((e) => e.uid)).toEqual([1, 2]);
+        expect(await store.readJournal(new Map())).toEqual([]);
+      });
+
       it('records mailbox create, rename and delete', async () => {
         const user = await newUser();
-        const head = await store.journalHead();
+        const head = await store.journalHead(user.id);
         const box = await store.createMailbox(user.id, 'J');
         await store.renameMailbox(user.id, 'J', 'K');
         await store.deleteMailbox(user.id, 'K');
-        const entries = await allJournal(store, head);
+        const entries = await allJournal(store, user.id, head);
         expect(entries.map((e) => [e.kind, e.mailboxId, e.path, e.oldPath])).toEqual([
           ['mailbox-create', box.id, 'J', null],
           ['mailbox-rename', box.id, 'K', 'J'],
@@ -1212,7 +1250,7 @@ export function storeContractSuite(name: string, openFresh: () => Promise<StoreF
           'latin1',
         );
         const date = new Date('2019-05-06T07:08:09.000Z');
-        const head = await store.journalHead();
+        const head = await store.journalHead(user.id);
         expect(
           await store.importMessage(
             box.id,
@@ -1243,7 +1281,7 @@ export function storeContractSuite(name: string, openFresh: () => Promise<StoreF
         expect(await store.listKeywords(box.id)).toContain('Work');
         const after = await mailbox(store, user, 'INBOX');
         expect(after).toMatchObject({ uidValidity: 5000, uidNext: 10, highestModseq: 20 });
-        const entries = (await allJournal(store, head)).filter((e) => e.kind === 'message-new');
+        const entries = (await allJournal(store, user.id, head)).filter((e) => e.kind === 'message-new');
         expect(entries.map((e) => [e.mailboxId, e.uid, e.modseq])).toEqual([
           [box.id, 7, 18],
           [box.id, 2, 4],
@@ -1276,7 +1314,7 @@ export function storeContractSuite(name: string, openFresh: () => Promise<StoreF
         );
         const used = (await store.getQuota(user.id)).usedBytes;
         expect(used).toBe(raw.length);
-        const head = await store.journalHead();
+        const head = await store.journalHead(user.id);
         const again = await store.importMessage(
           box.id,
           { uid: 5, modseq: 99, flags: ['\\Seen'], internalDate: new Date() },
@@ -1289,7 +1327,7 @@ export function storeContractSuite(name: string, openFresh: () => Promise<StoreF
           blobId: sha256(raw),
         });
         expect((await store.getQuota(user.id)).usedBytes).toBe(used);
-        expect(await store.journalHead()).toBe(head);
+        expect(await store.journalHead(user.id)).toBe(head);
       });
 
       it('counts quota, stores identical bodies once and checks its input', async () => {
@@ -1423,7 +1461,9 @@ export function storeContractSuite(name: string, openFresh: () => Promise<StoreF
         seen.push(afterExpunge);
         await record([(await store.append(box.id, message('late'))).modseq]);
         await record((await store.storeFlags(box.id, [1], 'set', ['\\Seen'])).updated.map((u) => u.modseq));
-        const expungeEntries = (await allJournal(store)).filter((e) => e.kind === 'message-expunge');
+        const expungeEntries = (await allJournal(store, user.id, 0)).filter(
+          (e) => e.kind === 'message-expunge',
+        );
         expect(expungeEntries.map((e) => e.modseq)).toEqual([afterExpunge]);
       });
 
@@ -1583,7 +1623,7 @@ export function storeProcessSuite(name: string, openShared: () => Promise<Shared
       const store = fixture.store;
       const user = await store.createUser({ username: 'race@example.com', passwordHash: 'x' });
       const inbox = (await store.getMailbox(user.id, 'INBOX'))!;
-      const head = await store.journalHead();
+      const head = await store.journalHead(user.id);
       const perWorker = 200;
       const racers = ['left', 'right'].map((tag) => ({
         tag,
@@ -1619,7 +1659,7 @@ export function storeProcessSuite(name: string, openShared: () => Promise<Shared
       // The visibility rule (types.ts): the journal, read without skipping, gives every new message
       // once, in UID and MODSEQ order, whichever process wrote it...
       // (A writer overtaken by a reader moves its message to a new UID and expunges the old one.)
-      const changes = (await allJournal(store, head)).filter((e) => e.mailboxId === inbox.id);
+      const changes = (await allJournal(store, user.id, head)).filter((e) => e.mailboxId === inbox.id);
       const news = changes.filter((e) => e.kind === 'message-new').map((e) => e.uid!);
       const expunged = new Set(changes.filter((e) => e.kind === 'message-expunge').map((e) => e.uid!));
       expect(news).toEqual([...new Set(news)].sort((a, b) => a - b));

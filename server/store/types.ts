@@ -13,15 +13,19 @@
  * - identical bodies are stored once (keyed by their SHA-256).
  *
  * The visibility rule (what sessions see, in any number of server processes on one store):
- * - Every change to a mailbox's messages (new message, flag change, expunge) gets a journal
- *   entry; every entry id is eventually either such an entry or a `noop`, so a reader that has
- *   read the journal up to id N (`readJournal`, no id skipped) has seen every change at or below N.
+ * - The journal is per user: each user's changes have ids that only grow, and a reader follows
+ *   only the users it names (`readJournal` with one position per user), so what a server process
+ *   reads grows with the users that have sessions in it, not with the users of the store.
+ * - Every change to a mailbox's messages (new message, flag change, expunge) gets an entry in its
+ *   user's journal; every id of a user is eventually either such an entry or a `noop` (or, where
+ *   ids are shared between users, another user's entry), so a reader that has read a user's
+ *   journal up to id N (no id skipped) has seen every change of that user at or below N.
  * - Per mailbox, journal ids, UIDs and MODSEQs are allocated in the same order, so the journal
  *   gives a mailbox's changes in UID and MODSEQ order; a change is journaled only after it is
  *   committed (a reader that sees the entry finds the data).
  * - `Mailbox.highestModseq` and `uidNext` as read may include changes still being written; they
- *   are settled once the reader has read the journal up to `Mailbox.journalMark` (engines whose
- *   writes commit together with their journal entry leave it out: they are always settled). So a
+ *   are settled once the reader has read the owner's journal up to `Mailbox.journalMark` (engines
+ *   whose writes commit together with their journal entry leave it out: always settled). So a
  *   listing taken after that point and limited to UIDs below that `uidNext` holds every change up
  *   to that `highestModseq`, and later ones come through the journal: a HIGHESTMODSEQ shown to a
  *   client never covers a change it cannot learn with CHANGEDSINCE.
@@ -122,9 +126,10 @@ export interface Mailbox {
   uidNext: number;
   highestModseq: number;
   /**
-   * The journal id of the latest allocation of a UID or MODSEQ in this mailbox: `uidNext` and
-   * `highestModseq` are settled (every change up to them committed and journaled) once the
-   * journal has been read up to here. Absent where changes commit together with their entry.
+   * The id, in the owner's journal, of the latest allocation of a UID or MODSEQ in this mailbox:
+   * `uidNext` and `highestModseq` are settled (every change up to them committed and journaled)
+   * once the owner's journal has been read up to here. Absent where changes commit together with
+   * their entry.
    */
   journalMark?: number;
 }
@@ -207,7 +212,7 @@ export type JournalKind =
 
 /** One change, as other sessions and server processes see it. */
 export interface JournalEntry {
-  /** Monotonic cursor: read entries after the last one seen. */
+  /** Monotonic per user: read the user's entries after the last one seen. */
   id: number;
   userId: Id;
   mailboxId: Id;
@@ -416,6 +421,14 @@ export interface Store {
    * engine without it is asked `readMimeIndex` per body (cheap where the store is local).
    */
   readMimeIndexes?(blobIds: readonly string[]): Promise<Map<string, MimeIndex>>;
+  /**
+   * Narrows SEARCH BODY/TEXT: the ids of the bodies that may contain `needle` (case-folded) in the
+   * header fields or decoded text those keys look at. Every body that does is among them (more
+   * may be: the caller still checks each), so the answer stays exact. Null when the engine cannot
+   * narrow it down for this needle (no index, or the needle has no word it can look up).
+   * Optional: an engine without it has every body read.
+   */
+  textCandidates?(needle: string): Promise<ReadonlySet<string> | null>;
   storeFlags(
     mailboxId: Id,
     uids: number[],
@@ -447,14 +460,16 @@ export interface Store {
    */
   importMessage(mailboxId: Id, message: ImportedMessage, raw: Buffer): Promise<'imported' | 'exists'>;
 
-  // --- journal ---
-  /** The id of the newest entry (0 when empty): follow from here. */
-  journalHead(): Promise<number>;
+  // --- journal (per user: the visibility rule at the top) ---
+  /** An id of the user's journal every earlier change of the user is at or below: follow from here. */
+  journalHead(userId: Id): Promise<number>;
   /**
-   * Entries with id > afterId, oldest first, at most `limit`, without skipping an id: the run
-   * stops before an id not written yet (filled with a no-op once it has been missing too long).
+   * The entries of the users in `after` (user id → the id last read), each user's oldest first
+   * and without skipping an id (a user's run stops before an id not written yet, which is filled
+   * with a no-op once it has been missing too long), at most `limit` in all. Users not named are
+   * not read.
    */
-  readJournal(afterId: number, limit?: number): Promise<JournalEntry[]>;
+  readJournal(after: ReadonlyMap<Id, number>, limit?: number): Promise<JournalEntry[]>;
 
   // --- connection rules ---
   /** Every rule, in position order. */

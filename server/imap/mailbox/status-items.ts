@@ -40,7 +40,8 @@ export async function statusValues(
   const wanted = [...new Set(items)];
   // HIGHESTMODSEQ as read may cover changes still being written: wait until they are committed
   // and journaled, so it never covers one a client cannot learn (store/types.ts).
-  if (wanted.includes('HIGHESTMODSEQ')) await ctx.services.follower.reach(mailbox.journalMark);
+  if (wanted.includes('HIGHESTMODSEQ'))
+    await ctx.services.follower.reach(mailbox.userId, mailbox.journalMark);
   const counts = wanted.some((item) => NEEDS_COUNTS.has(item))
     ? await ctx.services.store.mailboxCounts(mailbox.id)
     : null;

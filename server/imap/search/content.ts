@@ -4,7 +4,7 @@
  * use, so a HEADER key never decodes the body.
  */
 import { decodeHeaderValue } from '../../mime/encoded-word.ts';
-import { decodedBodyText, decodedHeaders, type MimeIndex, type MimePart } from '../../mime/index.ts';
+import { decodedBodyText, decodedHeaders, entityHeaders, type MimeIndex } from '../../mime/index.ts';
 
 /** The address fields FROM, TO, CC and BCC search, by their place in the ENVELOPE. */
 const ENVELOPE_ADDRESS_FIELDS: Readonly<Record<string, number>> = { from: 2, to: 5, cc: 6, bcc: 7 };
@@ -98,30 +98,8 @@ export class MessageText {
   }
 
   private allHeaders(): string {
-    const lines: string[] = [];
-    const add = (headers: LowerHeader[]) => {
-      for (const header of headers) lines.push(`${header.name}: ${header.value}`);
-    };
-    add(this.headers());
-    const visit = (part: MimePart): void => {
-      for (const child of part.children) {
-        add(this.partHeaders(child));
-        visit(child);
-      }
-      if (part.message !== null) {
-        add(this.partHeaders(part.message));
-        visit(part.message);
-      }
-    };
-    visit(this.index.root);
-    return lines.join('\n');
-  }
-
-  /** The decoded header of one entity: decodedHeaders reads the header of the index's root. */
-  private partHeaders(part: MimePart): LowerHeader[] {
-    return decodedHeaders(this.raw, { ...this.index, root: part }).map((header) => ({
-      name: header.name,
-      value: foldCase(header.value),
-    }));
+    return entityHeaders(this.raw, this.index)
+      .map((header) => `${header.name}: ${foldCase(header.value)}`)
+      .join('\n');
   }
 }

@@ -27,8 +27,9 @@ export interface SearchSubject {
   /** The decoded text (needs the bytes and the index). */
   text: MessageText | null;
   /**
-   * Verdicts of the content keys computed elsewhere (a parse worker, for a big message), by node:
-   * then neither `raw` nor `text` is loaded here. Null: not computed.
+   * Verdicts of content keys decided elsewhere, by node: all of them by a parse worker (a big
+   * message: then neither `raw` nor `text` is loaded here), or some as false by a store's text
+   * index (run.ts). A key not in the map is decided here. Null: none.
    */
   content?: ReadonlyMap<MatchNode, Verdict> | null;
 }

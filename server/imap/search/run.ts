@@ -1,7 +1,8 @@
 /**
  * Runs a compiled search over every message of a view. Data is read in stages, each only when the
  * cheaper ones leave the verdict open: the view (free), the summary rows (one listing for the whole
- * mailbox, only if a key needs more than the view), then per batch of messages the MIME indexes
+ * mailbox, only if a key needs more than the view), the bodies a store's text index leaves for
+ * BODY/TEXT keys (Store.textCandidates, where it has one), then per batch of messages the MIME indexes
  * (SENT* keys), the raw bytes (quick negative filter), and the MIME indexes to decode the text,
  * each with one store call per batch (not one database round trip per message). The content keys
  * of a big message are decided on a parse worker (offload/), not here: scanning and decoding 50 MB
@@ -63,6 +64,36 @@ async function loadIndexes(store: Store, subjects: readonly SearchSubject[]): Pr
       }
     }),
   );
+}
+
+/**
+ * Per BODY/TEXT key, the bodies that may match it, where the store can narrow that down (an index:
+ * Store.textCandidates); a key the store cannot narrow is left out (every body may match it).
+ */
+async function textCandidates(
+  store: Store,
+  search: CompiledSearch,
+): Promise<Map<ContentNode, ReadonlySet<string>>> {
+  const candidates = new Map<ContentNode, ReadonlySet<string>>();
+  if (!store.textCandidates || search.cost < Cost.content) return candidates;
+  for (const node of contentNodes(search.root)) {
+    if (node.kind === 'header') continue;
+    const found = await store.textCandidates(node.needle);
+    if (found) candidates.set(node, found);
+  }
+  return candidates;
+}
+
+/** The keys a body is ruled out for by the candidate sets (false for each), or null: none. */
+function ruledOut(
+  candidates: ReadonlyMap<ContentNode, ReadonlySet<string>>,
+  blobId: string,
+): Map<MatchNode, Verdict> | null {
+  let verdicts: Map<MatchNode, Verdict> | null = null;
+  for (const [node, bodies] of candidates) {
+    if (!bodies.has(blobId)) (verdicts ??= new Map()).set(node, false);
+  }
+  return verdicts;
 }
 
 /** The HEADER, BODY and TEXT nodes of a tree, each once. */
@@ -168,6 +199,7 @@ export async function runSearch(
   const result: SearchResult = { seqs: [], uids: [], modseqs: [], lost: false };
   const uids = view.allUids();
   const summaries = search.cost >= Cost.summary && uids.length > 0 ? await loadSummaries(store, view) : null;
+  const candidates = summaries ? await textCandidates(store, search) : new Map();
   let sliceStart = Date.now();
   for (let start = 0; start < uids.length;) {
     const batch: SearchSubject[] = [];
@@ -190,6 +222,8 @@ export async function runSearch(
         index: null,
         raw: null,
         text: null,
+        // Bodies a store index rules out for a BODY/TEXT key are not read for it.
+        content: summary && candidates.size > 0 ? ruledOut(candidates, summary.blobId) : null,
       });
       start++;
     }

@@ -5,10 +5,10 @@ import { ResponseBuilder } from '../encoder/index.ts';
 import { CORPUS, ENCODED, FORWARD, MULTIPART, PLAIN } from '../fetch/test-corpus.ts';
 import type { SearchCommand } from '../parser/index.ts';
 import { parse } from '../parser/test-helpers.ts';
-import { compileSearch, Cost, type CompiledSearch } from './compile.ts';
+import { compileSearch, Cost, type CompiledSearch, type MatchNode } from './compile.ts';
 import { MessageText } from './content.ts';
 import { dayNumber, localDay, sentDay } from './dates.ts';
-import { evaluate, inRanges, type SearchSubject } from './evaluate.ts';
+import { evaluate, inRanges, type SearchSubject, type Verdict } from './evaluate.ts';
 import { isFilterableNeedle, RawText } from './raw-filter.ts';
 import { writeEsearch, writeSearch } from './response.ts';
 
@@ -102,6 +102,23 @@ describe('search evaluation', () => {
     expect(matches('NEW', subject({ recent: true }))).toBe(true);
     expect(matches('OLD', s)).toBe(false);
     expect(matches('ANSWERED', s)).toBe(false);
+  });
+
+  it('takes a key a store index ruled out as false, NOT and OR included, without the body', () => {
+    const search = compile('OR BODY "the quick brown" NOT TEXT "x lazy y"');
+    const [body, text] = (search.root as { nodes: MatchNode[] }).nodes.flatMap((node) =>
+      node.kind === 'not' ? [node.node] : [node],
+    );
+    // Neither key's bodies hold this message: BODY is false, so NOT TEXT is true; nothing read.
+    const ruledOut = new Map<MatchNode, Verdict>([
+      [body!, false],
+      [text!, false],
+    ]);
+    expect(evaluate(search.root, subject({ summary: summary(), content: ruledOut }))).toBe(true);
+    // Only TEXT ruled out: BODY still needs the body (unknown until it is read), then decides.
+    const textOnly = new Map<MatchNode, Verdict>([[text!, false]]);
+    expect(evaluate(compile('BODY "the quick brown"').root, subject({ content: textOnly }))).toBeNull();
+    expect(evaluate(search.root, loaded(PLAIN, { content: textOnly }))).toBe(true);
   });
 
   it('matches sequence numbers, UIDs and MODSEQ', () => {

@@ -109,6 +109,7 @@ export async function createUser(c: Collections, user: NewUser): Promise<User> {
   }
   await writeJournal(
     c,
+    id,
     mailboxes.map((mailbox) => ({
       userId: id,
       mailboxId: mailbox._id,
@@ -182,6 +183,7 @@ export async function deleteUser(c: Collections, userId: number): Promise<void> 
   for (const mailbox of mailboxes) await dropMailbox(c, mailbox, false);
   await writeJournal(
     c,
+    userId,
     mailboxes.map((mailbox) => ({
       userId,
       mailboxId: mailbox._id,

@@ -24,7 +24,7 @@
  *   gen: they leak the same way.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { indexMessage } from '../../mime/index.ts';
+import { indexMessage, searchableWords } from '../../mime/index.ts';
 import type { MimeIndex } from '../../mime/types.ts';
 import { StoreError } from '../errors.ts';
 import { isDuplicateKey, type BlobDoc, type Collections } from './schema.ts';
@@ -50,12 +50,23 @@ export function prepareBlob(raw: Buffer): PreparedBlob {
   return { hash: sha256Hex(raw), raw };
 }
 
-/** The MIME index as JSON; null when the indexer fails (stored anyway, rebuilt on first read). */
-function indexJsonOf(raw: Buffer): string | null {
+/** Bodies larger than this get no word list (decoding them would hold the event loop too long). */
+export const MAX_WORDS_BODY_BYTES = 8 * 1024 * 1024;
+
+/**
+ * The MIME index as JSON (null when the indexer fails: stored anyway, rebuilt on first read) and
+ * the body's searchable words for the text index (text-search.ts); `words` is null when they could
+ * not all be listed, and such a body is a candidate for every text search.
+ */
+function indexAndWordsOf(raw: Buffer): { indexJson: string | null; words: string[] | null } {
   try {
-    return JSON.stringify(indexMessage(raw));
+    const index = indexMessage(raw);
+    return {
+      indexJson: JSON.stringify(index),
+      words: raw.length <= MAX_WORDS_BODY_BYTES ? searchableWords(raw, index) : null,
+    };
   } catch {
-    return null;
+    return { indexJson: null, words: null };
   }
 }
 
@@ -70,10 +81,10 @@ export async function addReferences(collections: Collections, hash: string, coun
 
 /** Adds one reference to the body, storing it when no live copy exists. */
 export async function addBlobReference(collections: Collections, blob: PreparedBlob): Promise<void> {
-  let indexJson: string | null | undefined;
+  let indexed: ReturnType<typeof indexAndWordsOf> | undefined;
   for (let attempt = 0; attempt < MAX_STORE_ATTEMPTS; attempt++) {
     if (await addReferences(collections, blob.hash, 1)) return;
-    indexJson ??= indexJsonOf(blob.raw);
+    indexed ??= indexAndWordsOf(blob.raw);
     const gen = randomBytes(8).toString('hex');
     const chunked = blob.raw.length > CHUNK_BYTES;
     if (chunked) await writeChunks(collections, blob, gen);
@@ -83,7 +94,8 @@ export async function addBlobReference(collections: Collections, blob: PreparedB
       size: blob.raw.length,
       gen,
       chunks: chunked ? Math.ceil(blob.raw.length / CHUNK_BYTES) : 0,
-      mimeIndex: indexJson,
+      mimeIndex: indexed.indexJson,
+      ...(indexed.words ? { words: indexed.words, wordsListed: true } : { wordsListed: false }),
       createdAt: new Date(),
       ...(chunked ? {} : { data: blob.raw }),
     };

@@ -29,7 +29,7 @@ export function toMailbox(doc: MailboxDoc): Mailbox {
     uidValidity: doc.uidValidity,
     uidNext: doc.uidNext,
     highestModseq: doc.highestModseq,
-    journalMark: doc.journalMark ?? 0,
+    journalMark: doc.userJournalMark ?? 0,
   };
 }
 

@@ -17,7 +17,7 @@ import { StoreError } from '../errors.ts';
 import { JournalFollower } from '../follower.ts';
 import type { JournalEntry, Mailbox, User } from '../types.ts';
 import { CHUNK_BYTES, sha256Hex } from './blobs.ts';
-import { GAP_WAIT_MS } from './journal.ts';
+import { GAP_WAIT_MS, USERS_PER_QUERY } from './journal.ts';
 import { MongoStore } from './store.ts';
 
 let standIn: MongoStandIn | null = null;
@@ -76,6 +76,11 @@ describe('mongodb engine', () => {
     return { user, inbox: (await store.getMailbox(user.id, 'INBOX'))! };
   }
 
+  /** The user's journal after `head`, through the contract. */
+  function userJournal(user: User, head: number): Promise<JournalEntry[]> {
+    return store.readJournal(new Map([[user.id, head]]));
+  }
+
   it('writes with majority and journal acknowledgement, reads majority, and fails fast', () => {
     expect(store.settings()).toEqual({
       writeConcern: { w: 'majority', j: true },
@@ -130,8 +135,8 @@ describe('mongodb engine', () => {
   it('gives concurrent appends from two stores distinct UIDs, and each sees the other in the journal', async () => {
     const other = await MongoStore.open(uri);
     try {
-      const { inbox } = await newInbox();
-      const head = await other.journalHead();
+      const { user, inbox } = await newInbox();
+      const head = await other.journalHead(user.id);
       const results = await Promise.all(
         Array.from({ length: 20 }, (_, i) => (i % 2 === 0 ? store : other).append(inbox.id, raw(`m${i}`))),
       );
@@ -139,7 +144,9 @@ describe('mongodb engine', () => {
       expect(uids).toEqual(Array.from({ length: 20 }, (_, i) => i + 1));
       const modseqs = new Set(results.map((result) => result.modseq));
       expect(modseqs.size).toBe(20);
-      const seen = (await other.readJournal(head)).filter((entry) => entry.kind === 'message-new');
+      const seen = (await other.readJournal(new Map([[user.id, head]]))).filter(
+        (entry) => entry.kind === 'message-new',
+      );
       expect(seen.map((entry) => entry.uid).sort((a, b) => a! - b!)).toEqual(uids);
       expect((await store.getMailboxById(inbox.id))!.uidNext).toBe(21);
     } finally {
@@ -245,13 +252,14 @@ describe('mongodb engine', () => {
   });
 
   it('stops reading the journal at a gap until it fills, and fills a gap left by a dead writer with a no-op', async () => {
-    const { inbox } = await newInbox();
-    const head = await store.journalHead();
-    const journal = direct.db().collection('journal');
+    const { user, inbox } = await newInbox();
+    const head = await store.journalHead(user.id);
+    const journal = direct.db().collection('user_journal');
     const counters = direct.db().collection<{ _id: string; seq: number }>('counters');
-    const entry = (id: number, uid: number) => ({
-      _id: id,
-      user: 1,
+    const entry = (pos: number, uid: number) => ({
+      _id: `${user.id}:${pos}`,
+      user: Number(user.id),
+      pos,
       mailbox: Number(inbox.id),
       kind: 'message-new',
       uid,
@@ -261,21 +269,22 @@ describe('mongodb engine', () => {
       oldPath: null,
       at: new Date(),
     });
+    const counter = { _id: `journal:${user.id}` };
     // A writer took head+1 and head+2 and inserted only its second entry so far.
-    await counters.updateOne({ _id: 'journal' }, { $inc: { seq: 2 } });
+    await counters.updateOne(counter, { $inc: { seq: 2 } });
     await journal.insertOne(entry(head + 2, 2) as never);
-    expect(await store.readJournal(head)).toEqual([]);
-    expect(await store.journalHead()).toBe(head);
+    expect(await userJournal(user, head)).toEqual([]);
+    expect(await store.journalHead(user.id)).toBe(head);
     await journal.insertOne(entry(head + 1, 1) as never);
-    expect((await store.readJournal(head)).map((e) => e.id)).toEqual([head + 1, head + 2]);
-    expect(await store.journalHead()).toBe(head + 2);
+    expect((await userJournal(user, head)).map((e) => e.id)).toEqual([head + 1, head + 2]);
+    expect(await store.journalHead(user.id)).toBe(head + 2);
 
     // head+3 is taken by a writer that dies; head+4 is written.
-    await counters.updateOne({ _id: 'journal' }, { $inc: { seq: 2 } });
+    await counters.updateOne(counter, { $inc: { seq: 2 } });
     await journal.insertOne(entry(head + 4, 4) as never);
-    expect(await store.readJournal(head + 2)).toEqual([]);
+    expect(await userJournal(user, head + 2)).toEqual([]);
     await new Promise((resolve) => setTimeout(resolve, GAP_WAIT_MS + 200));
-    const read = await store.readJournal(head + 2);
+    const read = await userJournal(user, head + 2);
     expect(read.map((e) => [e.id, e.kind])).toEqual([
       [head + 3, 'noop'],
       [head + 4, 'message-new'],
@@ -284,33 +293,143 @@ describe('mongodb engine', () => {
     await expect(journal.insertOne(entry(head + 3, 3) as never)).rejects.toThrow(/duplicate key|E11000/);
     // Real writers go on after the gap.
     await store.append(inbox.id, raw('after the gap'));
-    expect((await store.readJournal(head + 4)).map((e) => e.id)).toEqual([head + 5]);
+    expect((await userJournal(user, head + 4)).map((e) => e.id)).toEqual([head + 5]);
   });
 
-  /** Fills the next journal position with a no-op, as a reader does when its writer stalls. */
-  async function takeNextPosition(): Promise<number> {
+  it("prunes old entries but keeps each user's newest old one, so no journal starts with a gap", async () => {
+    const alice = await newInbox('alice@example.com');
+    const bob = await newInbox('bob@example.com');
+    const journal = direct.db().collection<{ user: number; pos: number; at: Date }>('user_journal');
+    const old = new Date(Date.now() - 40 * 24 * 3600 * 1000);
+    // Alice's six mailbox-create entries are old; Bob's too, and Bob has a recent one above them.
+    await journal.updateMany({}, { $set: { at: old } });
+    await store.append(bob.inbox.id, raw('recent'));
+    const removed = await store.pruneJournal(new Date(Date.now() - 30 * 24 * 3600 * 1000));
+    expect(removed).toBe(10);
+    const left = async (user: User) =>
+      (
+        await journal
+          .find({ user: Number(user.id) })
+          .sort({ pos: 1 })
+          .toArray()
+      ).map((doc) => doc.pos);
+    expect(await left(alice.user)).toEqual([6]);
+    expect(await left(bob.user)).toEqual([6, 7]);
+    expect(await store.journalHead(alice.user.id)).toBe(6);
+    expect(await store.journalHead(bob.user.id)).toBe(7);
+    // Followed on from there, nothing is missed.
+    await store.append(alice.inbox.id, raw('after pruning'));
+    expect((await userJournal(alice.user, 6)).map((e) => [e.id, e.kind])).toEqual([[7, 'message-new']]);
+  });
+
+  it('reads the journals of many followed users in queries of a few hundred users each', async () => {
+    const alice = await newInbox('alice@example.com');
+    const bob = await newInbox('bob@example.com');
+    const cursors = new Map<string, number>();
+    // Alice first, then many users without entries, then Bob: the reads span several queries.
+    cursors.set(alice.user.id, await store.journalHead(alice.user.id));
+    for (let i = 0; i < USERS_PER_QUERY * 2; i++) cursors.set(String(100_000 + i), 0);
+    cursors.set(bob.user.id, await store.journalHead(bob.user.id));
+    await store.append(alice.inbox.id, raw('for alice'));
+    await store.append(bob.inbox.id, raw('for bob'));
+    const finds: number[] = [];
+    const stop = store.onCommandReply((command) => {
+      if (command.find === 'user_journal')
+        finds.push(((command.filter as { $or?: unknown[] }).$or ?? [1]).length);
+    });
+    try {
+      const entries = await store.readJournal(cursors);
+      expect(entries.map((e) => [e.userId, e.uid])).toEqual([
+        [alice.user.id, 1],
+        [bob.user.id, 1],
+      ]);
+    } finally {
+      stop();
+    }
+    expect(finds).toEqual([USERS_PER_QUERY, USERS_PER_QUERY, 2]);
+  });
+
+  it("does not hold one user's journal back for another user's gap", async () => {
+    const alice = await newInbox('alice@example.com');
+    const bob = await newInbox('bob@example.com');
+    const heads = new Map([
+      [alice.user.id, await store.journalHead(alice.user.id)],
+      [bob.user.id, await store.journalHead(bob.user.id)],
+    ]);
+    // Alice's next position is taken by a writer that has not written yet.
+    await direct
+      .db()
+      .collection<{ _id: string; seq: number }>('counters')
+      .updateOne({ _id: `journal:${alice.user.id}` }, { $inc: { seq: 1 } });
+    await store.append(alice.inbox.id, raw('behind the gap'));
+    await store.append(bob.inbox.id, raw('for bob'));
+    const entries = await store.readJournal(heads);
+    expect(entries.map((e) => [e.userId, e.kind, e.uid])).toEqual([[bob.user.id, 'message-new', 1]]);
+  });
+
+  it('starts a new user following at 0 while its first positions are still being written', async () => {
+    const { user, inbox } = await newInbox();
+    // Position head+1 is taken and not yet written; head+2 is.
+    const head = await store.journalHead(user.id);
+    await direct
+      .db()
+      .collection<{ _id: string; seq: number }>('counters')
+      .updateOne({ _id: `journal:${user.id}` }, { $inc: { seq: 1 } });
+    await store.append(inbox.id, raw('second position'));
+    // The user's six mailbox-create entries are there (1..6), then the gap, then the append.
+    expect(head).toBe(6);
+    expect(await store.journalHead(user.id)).toBe(6);
+    // Had nothing been written before the gap, the head is 0, not the entry above the gap.
+    const fresh = await store.createUser({ username: 'fresh@example.com', passwordHash: 'h' });
+    await direct
+      .db()
+      .collection('user_journal')
+      .deleteMany({ user: Number(fresh.id), pos: 1 });
+    expect(await store.journalHead(fresh.id)).toBe(0);
+    await direct
+      .db()
+      .collection('user_journal')
+      .insertOne({
+        _id: `${fresh.id}:1`,
+        user: Number(fresh.id),
+        pos: 1,
+        mailbox: 0,
+        kind: 'noop',
+        at: new Date(),
+      } as never);
+  });
+
+  /** Fills the user's next journal position with a no-op, as a reader does when its writer stalls. */
+  async function takeNextPosition(user: User): Promise<number> {
     const counter = await direct
       .db()
       .collection<{ _id: string; seq: number }>('counters')
-      .findOne({ _id: 'journal' });
+      .findOne({ _id: `journal:${user.id}` });
     const position = (counter?.seq ?? 0) + 1;
     await direct
       .db()
-      .collection('journal')
-      .insertOne({ _id: position, user: 0, mailbox: 0, kind: 'noop', at: new Date() } as never);
+      .collection('user_journal')
+      .insertOne({
+        _id: `${user.id}:${position}`,
+        user: Number(user.id),
+        pos: position,
+        mailbox: 0,
+        kind: 'noop',
+        at: new Date(),
+      } as never);
     return position;
   }
 
   it('an append whose journal position a reader filled moves its message to a new UID, announced in order', async () => {
-    const { inbox } = await newInbox();
+    const { user, inbox } = await newInbox();
     await store.append(inbox.id, raw('first'));
-    const head = await store.journalHead();
-    const taken = await takeNextPosition();
+    const head = await store.journalHead(user.id);
+    const taken = await takeNextPosition(user);
     const result = await store.append(inbox.id, raw('overtaken'));
     // UID 2 was taken with the filled position: the message now lives under UID 3.
     expect(result.uid).toBe(3);
     expect((await store.listMessages(inbox.id)).map((m) => m.uid)).toEqual([1, 3]);
-    const entries = await store.readJournal(head);
+    const entries = await userJournal(user, head);
     expect(entries[0]).toMatchObject({ id: taken, kind: 'noop' });
     const changes = entries.slice(1).map((e) => [e.kind, e.uid]);
     expect(changes).toEqual([
@@ -323,12 +442,12 @@ describe('mongodb engine', () => {
   });
 
   it('a flag change whose journal position a reader filled is journaled again under a new MODSEQ', async () => {
-    const { inbox } = await newInbox();
+    const { user, inbox } = await newInbox();
     await store.append(inbox.id, raw('one'));
-    const head = await store.journalHead();
-    await takeNextPosition();
+    const head = await store.journalHead(user.id);
+    await takeNextPosition(user);
     const { updated } = await store.storeFlags(inbox.id, [1], 'add', ['\\Seen']);
-    const entries = (await store.readJournal(head)).filter((e) => e.kind === 'message-flags');
+    const entries = (await userJournal(user, head)).filter((e) => e.kind === 'message-flags');
     expect(entries).toHaveLength(1);
     expect(entries[0]!.modseq).toBeGreaterThan(updated[0]!.modseq);
     expect(entries[0]!.flags).toEqual(['\\Seen']);
@@ -337,24 +456,24 @@ describe('mongodb engine', () => {
   });
 
   it('an expunge whose journal position a reader filled is journaled again', async () => {
-    const { inbox } = await newInbox();
+    const { user, inbox } = await newInbox();
     await store.append(inbox.id, raw('one'), { flags: ['\\Deleted'] });
-    const head = await store.journalHead();
-    await takeNextPosition();
+    const head = await store.journalHead(user.id);
+    await takeNextPosition(user);
     expect(await store.expunge(inbox.id)).toEqual([1]);
-    const entries = (await store.readJournal(head)).filter((e) => e.kind === 'message-expunge');
+    const entries = (await userJournal(user, head)).filter((e) => e.kind === 'message-expunge');
     expect(entries.map((e) => e.uid)).toEqual([1]);
   });
 
   it('gives journal positions, UIDs and MODSEQs of one mailbox in the same order under concurrency', async () => {
-    const { inbox } = await newInbox();
+    const { user, inbox } = await newInbox();
     const other = await MongoStore.open(uri);
     try {
-      const head = await store.journalHead();
+      const head = await store.journalHead(user.id);
       await Promise.all(
         Array.from({ length: 24 }, (_, i) => (i % 2 ? store : other).append(inbox.id, raw(`m${i}`))),
       );
-      const entries = (await store.readJournal(head)).filter((e) => e.kind === 'message-new');
+      const entries = (await userJournal(user, head)).filter((e) => e.kind === 'message-new');
       expect(entries).toHaveLength(24);
       const uids = entries.map((e) => e.uid!);
       expect(uids).toEqual([...uids].sort((a, b) => a - b));
@@ -379,6 +498,80 @@ describe('mongodb engine', () => {
     await again.close();
   });
 
+  it('says whether SEARCH BODY/TEXT use the text index: the stand-in has no $text, a real MongoDB has', async () => {
+    const { user, inbox } = await newInbox();
+    await store.append(inbox.id, raw('quarterly report draft'));
+    const words = await direct
+      .db()
+      .collection('blobs')
+      .findOne({}, { projection: { words: 1, wordsListed: 1 } });
+    expect(words).toMatchObject({ wordsListed: true, words: expect.arrayContaining(['report', 'draft']) });
+    if (process.env.MALLARD_TEST_MONGODB_URI) {
+      expect(store.textSearchSupport.mode).toBe('index');
+      expect(await store.textCandidates('x report y')).toEqual(new Set([words!._id]));
+      expect(await store.textCandidates('x absent y')).toEqual(new Set());
+    } else {
+      expect(store.textSearchSupport).toMatchObject({
+        mode: 'scan',
+        reason: expect.stringMatching(/\$text/),
+      });
+      expect(await store.textCandidates('x report y')).toBeNull();
+    }
+    expect(await store.textCandidates('report')).toBeNull(); // no whole word: never narrowed
+    expect((await store.health()).detail).toMatch(/SEARCH BODY\/TEXT by (text index|reading bodies)/);
+    expect(user.id).toBeTruthy();
+  });
+
+  it('upgrades a database with the old global journal (schema version 1): it keeps working', async () => {
+    const { user, inbox } = await newInbox();
+    await store.append(inbox.id, raw('before the upgrade'));
+    await store.close();
+    // What a version 1 database holds: one global journal and counter, global marks on mailboxes.
+    const db = direct.db();
+    await db.collection('meta').updateOne({ _id: 'schema' as never }, { $set: { version: 1 } });
+    await db.collection('meta').deleteOne({ _id: 'bodyWords' as never });
+    await db.collection('user_journal').drop();
+    await db.collection('counters').deleteOne({ _id: `journal:${user.id}` as never });
+    await db.collection('counters').insertOne({ _id: 'journal' as never, seq: 5000 });
+    await db.collection('journal').insertMany([
+      { _id: 4999 as never, user: Number(user.id), mailbox: Number(inbox.id), kind: 'noop', at: new Date() },
+      { _id: 5000 as never, user: Number(user.id), mailbox: Number(inbox.id), kind: 'noop', at: new Date() },
+    ]);
+    await db
+      .collection('mailboxes')
+      .updateMany({}, { $set: { journalMark: 5000 }, $unset: { userJournalMark: '' } });
+
+    store = await MongoStore.open(uri);
+    expect((await db.collection('meta').findOne({ _id: 'schema' as never }))?.version).toBe(2);
+    // Its bodies have no word lists: SEARCH BODY/TEXT read the bodies, whatever the server has.
+    expect(store.textSearchSupport).toMatchObject({
+      mode: 'scan',
+      reason: expect.stringMatching(/before version 2/),
+    });
+    const collections = (await db.listCollections().toArray()).map((info) => info.name);
+    expect(collections).not.toContain('journal');
+    expect(await db.collection('counters').findOne({ _id: 'journal' as never })).toBeNull();
+    // Writers and a follower go on, on the user's own journal.
+    const follower = new JournalFollower(store);
+    try {
+      const seen: JournalEntry[] = [];
+      follower.subscribe(user.id, (entry) => seen.push(entry));
+      await follower.ready(user.id);
+      const after = await store.append(inbox.id, raw('after the upgrade'));
+      expect(after.uid).toBe(2);
+      await store.storeFlags(inbox.id, [1], 'add', ['\\Seen']);
+      const mailbox = (await store.getMailboxById(inbox.id))!;
+      await follower.reach(user.id, mailbox.journalMark);
+      expect(seen.map((entry) => [entry.kind, entry.uid])).toEqual([
+        ['message-new', 2],
+        ['message-flags', 1],
+      ]);
+      expect(mailbox.journalMark).toBe(seen[1]!.id);
+    } finally {
+      follower.stop();
+    }
+  });
+
   it('opens on one database from several processes at once (idempotent set-up)', async () => {
     const others = await Promise.all([MongoStore.open(uri), MongoStore.open(uri), MongoStore.open(uri)]);
     const { inbox } = await newInbox();
@@ -395,7 +588,7 @@ describe('mongodb engine', () => {
     await rejectsWith(store.append('x', raw('x')), 'NONEXISTENT');
     const other = await MongoStore.open(uri);
     await other.close();
-    await rejectsWith(other.journalHead(), 'UNAVAILABLE');
+    await rejectsWith(other.journalHead('1'), 'UNAVAILABLE');
     expect((await other.health()).ok).toBe(false);
   });
 
@@ -429,6 +622,7 @@ describe('mongodb engine: database outage', () => {
       await follower.start(60_000);
       const seen: JournalEntry[] = [];
       follower.subscribe(user.id, (entry) => seen.push(entry));
+      await follower.ready(user.id); // followed from here on
 
       await db.kill();
       const started = Date.now();

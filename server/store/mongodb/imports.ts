@@ -14,7 +14,13 @@ import type { ImportedMailbox, ImportedMessage, Mailbox } from '../types.ts';
 import { addBlobReference, prepareBlob, releaseBlob } from './blobs.ts';
 import { requireSelectableMailbox, requireUser, toMailbox } from './docs.ts';
 import { writeJournal } from './journal.ts';
-import { ensureParents, insertMailbox, mailboxByPath, setSubscribed } from './mailboxes.ts';
+import {
+  ensureParents,
+  insertMailbox,
+  listSubscriptions,
+  mailboxByPath,
+  setSubscribed,
+} from './mailboxes.ts';
 import { adjustUsage, messageDoc, rememberKeywords, takeBackIfGone } from './messages.ts';
 import { isDuplicateKey, type Collections, type MailboxDoc } from './schema.ts';
 
@@ -31,11 +37,12 @@ export async function importMailbox(
   await requireUser(c, userId);
   // Mailboxes created later must not get a UIDVALIDITY at or below an imported one.
   await c.users.updateOne({ _id: userId }, { $max: { lastUidValidity: mailbox.uidValidity } });
-  await ensureParents(c, userId, mailbox.path);
+  const subscriptions = await listSubscriptions(c, userId);
+  await ensureParents(c, userId, mailbox.path, subscriptions);
   let existing = await mailboxByPath(c, userId, mailbox.path);
   if (!existing) {
     try {
-      existing = await insertMailbox(c, userId, mailbox.path, null);
+      existing = await insertMailbox(c, userId, mailbox.path, null, subscriptions);
     } catch (error) {
       if (!isDuplicateKey(error)) throw error;
       existing = await mailboxByPath(c, userId, mailbox.path);
@@ -124,7 +131,7 @@ export async function importMessage(
     throw error;
   }
   await rememberKeywords(c, mailboxId, message.flags);
-  await writeJournal(c, [
+  await writeJournal(c, mailbox.user, [
     {
       userId: mailbox.user,
       mailboxId,

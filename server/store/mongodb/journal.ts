@@ -1,31 +1,41 @@
 /**
- * The change journal on MongoDB, and the visibility rule it keeps (server/store/types.ts).
+ * The change journal on MongoDB, partitioned by user, and the visibility rule it keeps
+ * (server/store/types.ts).
  *
- * Every journal position (`_id`, from an atomic counter) ends up holding exactly one document: the
- * change it was taken for, or a no-op. Nothing is ever skipped, so a reader that read up to id N
- * has seen every change whose position is at most N.
+ * Every user has a journal of their own: positions 1, 2, 3, ... from a counter document of that
+ * user (`counters`, `_id` "journal:<user>"), entries in `user_journal` under the unique key
+ * {user, pos} (the shard key too). Writers of different users never touch one document, and a
+ * reader reads only the users it follows (one query for all of them, each user from its own
+ * position): a process's journal cost grows with the users that have sessions in it, not with the
+ * users of the cluster.
+ *
+ * Every position of a user ends up holding exactly one document: the change it was taken for, or a
+ * no-op. Nothing is ever skipped, so a reader that read a user's journal up to N has seen every
+ * change of that user whose position is at most N.
  *
  * Positions are taken *before* the change is made, so two writers that take N and N+1 may write
  * N+1 first. Readers only take the contiguous run of positions after their cursor and stop at a
  * gap. A gap normally fills within milliseconds; one still open GAP_WAIT_MS after a reader first
  * saw it (its writer died, or stalls in an outage) is filled by the reader with no-op documents.
- * The unique `_id` decides the race: a writer whose insert then fails with a duplicate key has
- * lost its position and makes its change again under new positions (messages.ts, `compensate`),
- * so the change is announced late but in order, never lost and never twice.
+ * The unique {user, pos} decides the race: a writer whose insert then fails with a duplicate key
+ * has lost its position and makes its change again under new positions (messages.ts,
+ * `compensate`), so the change is announced late but in order, never lost and never twice.
  *
  * How long a gap is waited for is measured on the reader's own clock from when it first saw the
  * gap, so clock skew between server processes does not matter; an entry above the gap that is much
  * older than that (a process reading old history) lets the gap be filled at once.
  *
- * Per mailbox, positions and MODSEQs/UIDs are allocated in the same order (messages.ts,
- * `allocate`: the mailbox document records the last position it was allocated with, and refuses
- * an allocation with a lower one), so the journal gives each mailbox's changes in UID and MODSEQ
- * order.
+ * Per mailbox, positions (in its user's journal) and MODSEQs/UIDs are allocated in the same order
+ * (messages.ts, `allocate`: the mailbox document records the last position it was allocated with,
+ * and refuses an allocation with a lower one), so the journal gives each mailbox's changes in UID
+ * and MODSEQ order.
+ *
+ * Databases of schema version 1 had one global journal (`journal`, one counter for the cluster):
+ * schema.ts drops it when the database is upgraded (README: stop every old server first).
  */
 import { StoreError } from '../errors.ts';
-import type { Flag, JournalEntry, JournalKind } from '../types.ts';
-import { nextIds } from './counters.ts';
-import { isDuplicateKey, type Collections, type JournalDoc } from './schema.ts';
+import type { Flag, Id, JournalEntry, JournalKind } from '../types.ts';
+import { isDuplicateKey, journalCounterId, type Collections, type JournalDoc } from './schema.ts';
 
 export const DEFAULT_JOURNAL_LIMIT = 1000;
 const MAX_JOURNAL_LIMIT = 10_000;
@@ -41,8 +51,12 @@ export const GAP_WAIT_MS = 1500;
 const MAX_FILL = 1000;
 /** A gap below an entry written this long ago is filled whatever the reader saw (old history). */
 const GAP_STALE_MS = 60_000;
-/** How many of the newest entries journalHead inspects for gaps still open. */
+/** How many of a user's newest entries journalHead inspects for gaps still open. */
 const HEAD_WINDOW = 64;
+/** Query rounds of one readJournal call (a filled gap, or a page cut by the limit, is read again). */
+const READ_ROUNDS = 4;
+/** Users named in one query (an $or of one clause each): a process with more asks in several. */
+export const USERS_PER_QUERY = 256;
 
 export interface NewJournalEntry {
   userId: number;
@@ -55,10 +69,22 @@ export interface NewJournalEntry {
   oldPath?: string;
 }
 
-function journalDoc(id: number, entry: NewJournalEntry | null, at: Date): JournalDoc {
+/** Reserves `count` consecutive positions of the user's journal; returns the first. */
+export async function nextPositions(c: Collections, userId: number, count: number): Promise<number> {
+  // The value before the increment is ours (mongo-java-server can hand out the value after twice).
+  const before = await c.counters.findOneAndUpdate(
+    { _id: journalCounterId(userId) },
+    { $inc: { seq: count } },
+    { upsert: true, returnDocument: 'before' },
+  );
+  return (before?.seq ?? 0) + 1;
+}
+
+function journalDoc(userId: number, pos: number, entry: NewJournalEntry | null, at: Date): JournalDoc {
   return {
-    _id: id,
-    user: entry?.userId ?? 0,
+    _id: `${userId}:${pos}`,
+    user: userId,
+    pos,
     mailbox: entry?.mailboxId ?? 0,
     kind: entry?.kind ?? 'noop',
     uid: entry?.uid ?? null,
@@ -79,19 +105,21 @@ function duplicateIndexes(error: unknown): number[] {
 }
 
 /**
- * Writes `entries` (null: a no-op) at positions first, first+1, ...; returns the indexes of the
- * entries whose position a reader had filled first (their writer must make them again).
+ * Writes `entries` (null: a no-op) at the user's positions first, first+1, ...; returns the
+ * indexes of the entries whose position a reader had filled first (their writer must make them
+ * again).
  */
 export async function insertJournalAt(
-  collections: Collections,
+  c: Collections,
+  userId: number,
   first: number,
   entries: ReadonlyArray<NewJournalEntry | null>,
 ): Promise<number[]> {
   if (entries.length === 0) return [];
   const at = new Date();
-  const docs = entries.map((entry, index) => journalDoc(first + index, entry, at));
+  const docs = entries.map((entry, index) => journalDoc(userId, first + index, entry, at));
   try {
-    await collections.journal.insertMany(docs, { ordered: false });
+    await c.journal.insertMany(docs, { ordered: false });
     return [];
   } catch (error) {
     if (isDuplicateKey(error) && entries.length === 1) return [0];
@@ -101,38 +129,40 @@ export async function insertJournalAt(
 
 /** Gives positions back as no-ops so readers need not wait for them (best effort). */
 export async function releasePositions(
-  collections: Collections,
+  c: Collections,
+  userId: number,
   first: number,
   count: number,
 ): Promise<void> {
   if (count <= 0) return;
   try {
-    await insertJournalAt(collections, first, new Array<null>(count).fill(null));
+    await insertJournalAt(c, userId, first, new Array<null>(count).fill(null));
   } catch {
     // The database is gone: readers fill the positions themselves once they time out.
   }
 }
 
 /**
- * Writes entries that no mailbox allocation orders (mailbox create/rename/delete, user removal)
- * at fresh positions, again at newer ones for any position a reader filled first.
+ * Writes entries of one user that no mailbox allocation orders (mailbox create/rename/delete,
+ * user removal) at fresh positions, again at newer ones for any position a reader filled first.
  */
 export async function writeJournal(
-  collections: Collections,
+  c: Collections,
+  userId: number,
   entries: readonly NewJournalEntry[],
 ): Promise<void> {
   let pending = [...entries];
   for (let attempt = 0; pending.length > 0; attempt++) {
     if (attempt >= 10) throw new StoreError('UNAVAILABLE', 'could not write the journal');
-    const first = await nextIds(collections, 'journal', pending.length);
-    const lost = await insertJournalAt(collections, first, pending);
+    const first = await nextPositions(c, userId, pending.length);
+    const lost = await insertJournalAt(c, userId, first, pending);
     pending = lost.map((index) => pending[index]!);
   }
 }
 
 function toJournalEntry(doc: JournalDoc): JournalEntry {
   return {
-    id: doc._id,
+    id: doc.pos,
     userId: String(doc.user),
     mailboxId: String(doc.mailbox),
     kind: doc.kind,
@@ -145,18 +175,19 @@ function toJournalEntry(doc: JournalDoc): JournalEntry {
   };
 }
 
-/** Remembers, per process, when each gap was first seen. */
+/** Remembers, per process, when each gap (a user's first missing position) was first seen. */
 export class GapTracker {
-  private readonly firstSeen = new Map<number, number>();
+  private readonly firstSeen = new Map<string, number>();
 
-  /** True when the ids below `above` (down to `gapStart`) have waited long enough to be filled. */
-  abandoned(gapStart: number, above: JournalDoc): boolean {
+  /** True when the user's positions below `above` (down to `gapStart`) waited long enough to fill. */
+  abandoned(userId: number, gapStart: number, above: Pick<JournalDoc, 'at'>): boolean {
     const now = Date.now();
     if (now - above.at.getTime() >= GAP_STALE_MS) return true;
-    const seen = this.firstSeen.get(gapStart);
+    const key = `${userId}:${gapStart}`;
+    const seen = this.firstSeen.get(key);
     if (seen === undefined) {
       if (this.firstSeen.size > 10_000) this.firstSeen.clear();
-      this.firstSeen.set(gapStart, now);
+      this.firstSeen.set(key, now);
       return false;
     }
     return now - seen >= GAP_WAIT_MS;
@@ -164,79 +195,137 @@ export class GapTracker {
 }
 
 /** Fills positions from..to (inclusive) with no-ops; a writer that got there first keeps its own. */
-async function fillGap(collections: Collections, from: number, to: number): Promise<void> {
+async function fillGap(c: Collections, userId: number, from: number, to: number): Promise<void> {
   const last = Math.min(to, from + MAX_FILL - 1);
   await insertJournalAt(
-    collections,
+    c,
+    userId,
     from,
     Array.from({ length: last - from + 1 }, () => null),
   );
 }
 
+/** The numeric user ids of `cursors` with their positions (ids that are no user id are left out). */
+function numericCursors(cursors: ReadonlyMap<Id, number>): Map<number, number> {
+  const result = new Map<number, number>();
+  for (const [userId, position] of cursors) {
+    const id = Number(userId);
+    if (Number.isSafeInteger(id) && id > 0 && String(id) === userId) {
+      result.set(id, Math.max(0, Math.floor(position) || 0));
+    }
+  }
+  return result;
+}
+
+/**
+ * The entries of the users in `cursors` after each one's position, each user's in position order
+ * and without skipping one (a user's run stops at a gap still being written), at most `limit` in
+ * all: one query per round for up to USERS_PER_QUERY users.
+ */
 export async function readJournal(
-  collections: Collections,
+  c: Collections,
   gaps: GapTracker,
-  afterId: number,
+  cursors: ReadonlyMap<Id, number>,
   limit = DEFAULT_JOURNAL_LIMIT,
 ): Promise<JournalEntry[]> {
   const boundedLimit = Math.max(1, Math.min(MAX_JOURNAL_LIMIT, Math.floor(limit) || DEFAULT_JOURNAL_LIMIT));
-  const after = Math.max(0, Math.floor(afterId) || 0);
+  const users = [...numericCursors(cursors)];
   const entries: JournalEntry[] = [];
-  // A filled gap is read again (a writer may have won some of its positions); a few rounds at most.
-  for (let round = 0; round < 4 && entries.length < boundedLimit; round++) {
-    const from = entries.length > 0 ? entries[entries.length - 1]!.id : after;
-    const docs = await collections.journal
-      .find({ _id: { $gt: from } })
-      .sort({ _id: 1 })
-      .limit(boundedLimit - entries.length)
+  for (let start = 0; start < users.length && entries.length < boundedLimit; start += USERS_PER_QUERY) {
+    const positions = new Map(users.slice(start, start + USERS_PER_QUERY));
+    entries.push(...(await readUsers(c, gaps, positions, boundedLimit - entries.length)));
+  }
+  return entries;
+}
+
+/** readJournal for a few users: `positions` (user → last position read) moves on as it reads. */
+async function readUsers(
+  c: Collections,
+  gaps: GapTracker,
+  positions: Map<number, number>,
+  limit: number,
+): Promise<JournalEntry[]> {
+  /** Users whose run stopped at a gap still open: nothing more of theirs this call. */
+  const waiting = new Set<number>();
+  const entries: JournalEntry[] = [];
+  for (let round = 0; round < READ_ROUNDS && entries.length < limit; round++) {
+    const users = [...positions.keys()].filter((user) => !waiting.has(user));
+    if (users.length === 0) break;
+    const wanted = limit - entries.length;
+    const docs = await c.journal
+      .find(
+        users.length === 1
+          ? { user: users[0]!, pos: { $gt: positions.get(users[0]!)! } }
+          : { $or: users.map((user) => ({ user, pos: { $gt: positions.get(user)! } })) },
+        { projection: { _id: 0 } },
+      )
+      .sort({ user: 1, pos: 1 })
+      .limit(wanted)
       .toArray();
-    let expected = from + 1;
-    let filled = false;
+    let readAgain = docs.length === wanted;
+    const stopped = new Set<number>();
     for (const doc of docs) {
-      // A gap before the very first entry of a cursor at 0 is pruned history, not a pending write.
-      if (doc._id !== expected && !(after === 0 && entries.length === 0)) {
-        if (gaps.abandoned(expected, doc)) {
-          await fillGap(collections, expected, doc._id - 1);
-          filled = true;
+      if (stopped.has(doc.user) || waiting.has(doc.user)) continue;
+      const expected = positions.get(doc.user)! + 1;
+      if (doc.pos !== expected) {
+        stopped.add(doc.user);
+        if (gaps.abandoned(doc.user, expected, doc)) {
+          await fillGap(c, doc.user, expected, doc.pos - 1);
+          readAgain = true; // a writer may have won some of the positions: read them
+        } else {
+          waiting.add(doc.user);
         }
-        break;
+        continue;
       }
       entries.push(toJournalEntry(doc));
-      expected = doc._id + 1;
+      positions.set(doc.user, doc.pos);
     }
-    if (!filled) break;
+    if (!readAgain) break;
   }
   return entries;
 }
 
 /**
- * The id to follow from: the newest entry, or, when a recent gap is still open below it, the entry
- * just under the lowest such gap (so a follower starting here does not skip the pending entry).
+ * The position to follow a user from: their newest entry, or, when a recent gap is still open
+ * below it, the position just under the lowest such gap (so a follower starting here does not skip
+ * the pending entry). 0 when the user has no entries yet.
  */
-export async function journalHead(collections: Collections, gaps: GapTracker): Promise<number> {
-  const newest = await collections.journal
-    .find({}, { projection: { _id: 1, at: 1 } })
-    .sort({ _id: -1 })
+export async function journalHead(c: Collections, gaps: GapTracker, userId: number): Promise<number> {
+  const newest = await c.journal
+    .find({ user: userId }, { projection: { _id: 0, pos: 1, at: 1 } })
+    .sort({ user: 1, pos: -1 })
     .limit(HEAD_WINDOW)
     .toArray();
   if (newest.length === 0) return 0;
-  let head = newest[0]!._id;
+  let head = newest[0]!.pos;
   for (let i = 0; i + 1 < newest.length; i++) {
     const above = newest[i]!;
     const below = newest[i + 1]!;
-    if (above._id - below._id > 1 && !gaps.abandoned(below._id + 1, above as JournalDoc)) head = below._id;
+    if (above.pos - below.pos > 1 && !gaps.abandoned(userId, below.pos + 1, above)) head = below.pos;
   }
+  // The whole journal is in the window and starts above 1 with a recent entry: its first positions
+  // are still being written (pruning always keeps an old entry at the bottom; see pruneJournal).
+  const oldest = newest[newest.length - 1]!;
+  if (newest.length < HEAD_WINDOW && oldest.pos > 1 && !gaps.abandoned(userId, 1, oldest)) head = 0;
   return head;
 }
 
-/** Deletes entries older than `before`, always keeping the newest; returns how many. */
-export async function pruneJournal(collections: Collections, before: Date): Promise<number> {
-  const newest = await collections.journal
-    .find({}, { projection: { _id: 1 } })
-    .sort({ _id: -1 })
-    .limit(1)
-    .next();
-  if (!newest) return 0;
-  const result = await collections.journal.deleteMany({ at: { $lt: before }, _id: { $lt: newest._id } });
+/**
+ * Deletes entries older than `before`, keeping each user's newest old one (so a user's journal
+ * never starts with a gap that looks like pending writes); returns how many. Two commands: an
+ * aggregation finds, per user, the newest old position; one bulk write deletes below it.
+ */
+export async function pruneJournal(c: Collections, before: Date): Promise<number> {
+  const kept = await c.journal
+    .aggregate<{ _id: number; pos: number }>([
+      { $match: { at: { $lt: before } } },
+      { $group: { _id: '$user', pos: { $max: '$pos' } } },
+    ])
+    .toArray();
+  const deletions = kept.map(({ _id: user, pos }) => ({
+    deleteMany: { filter: { user, pos: { $lt: pos }, at: { $lt: before } } },
+  }));
+  if (deletions.length === 0) return 0;
+  const result = await c.journal.bulkWrite(deletions, { ordered: false });
   return result.deletedCount;
 }

@@ -65,18 +65,22 @@ export function newMailboxDoc(
   };
 }
 
-/** Inserts a new mailbox and journals it; E11000 when the path is taken (the caller decides). */
+/**
+ * Inserts a new mailbox and journals it; E11000 when the path is taken (the caller decides).
+ * `subscriptions` is the user's list as the caller read it (once for every mailbox it creates).
+ */
 export async function insertMailbox(
   c: Collections,
   userId: number,
   path: string,
   specialUse: SpecialUse | null,
+  subscriptions: readonly string[],
 ): Promise<MailboxDoc> {
   const id = await nextIds(c, 'mailboxes');
-  const subscribed = (await listSubscriptions(c, userId)).includes(path);
+  const subscribed = subscriptions.includes(path);
   const doc = newMailboxDoc(id, userId, path, specialUse, await allocateUidValidity(c, userId), subscribed);
   await c.mailboxes.insertOne(doc);
-  await writeJournal(c, [{ userId, mailboxId: id, kind: 'mailbox-create', path }]);
+  await writeJournal(c, userId, [{ userId, mailboxId: id, kind: 'mailbox-create', path }]);
   return doc;
 }
 
@@ -85,11 +89,16 @@ export function mailboxByPath(c: Collections, userId: number, path: string): Pro
 }
 
 /** Creates the missing ancestors of `path` as ordinary mailboxes (one created meanwhile is fine). */
-export async function ensureParents(c: Collections, userId: number, path: string): Promise<void> {
+export async function ensureParents(
+  c: Collections,
+  userId: number,
+  path: string,
+  subscriptions: readonly string[],
+): Promise<void> {
   for (const parent of parentPaths(path)) {
     if (await mailboxByPath(c, userId, parent)) continue;
     try {
-      await insertMailbox(c, userId, parent, null);
+      await insertMailbox(c, userId, parent, null, subscriptions);
     } catch (error) {
       if (!isDuplicateKey(error)) throw error;
     }
@@ -170,13 +179,15 @@ export async function createMailbox(
 ): Promise<Mailbox> {
   const normalized = normalizeMailboxPath(path);
   const use = validateSpecialUse(specialUse);
-  await requireUser(c, userId);
+  // Read once for the mailbox and every parent created with it; also says whether the user exists.
+  const subscriptions = await subscriptionsOf(c, userId);
+  if (!subscriptions) throw new StoreError('NONEXISTENT', `no such user ${userId}`);
   const existing = await mailboxByPath(c, userId, normalized);
   if (existing?.selectable) throw new StoreError('ALREADYEXISTS', `mailbox ${normalized} exists`);
-  await ensureParents(c, userId, normalized);
+  await ensureParents(c, userId, normalized, subscriptions);
   if (existing) return toMailbox(await revivePlaceholder(c, existing, use));
   try {
-    return toMailbox(await insertMailbox(c, userId, normalized, use));
+    return toMailbox(await insertMailbox(c, userId, normalized, use, subscriptions));
   } catch (error) {
     if (isDuplicateKey(error)) throw new StoreError('ALREADYEXISTS', `mailbox ${normalized} exists`);
     throw error;
@@ -197,7 +208,7 @@ async function revivePlaceholder(
     { returnDocument: 'before' },
   );
   if (!before) throw new StoreError('ALREADYEXISTS', `mailbox ${placeholder.path} exists`);
-  await writeJournal(c, [
+  await writeJournal(c, before.user, [
     { userId: before.user, mailboxId: before._id, kind: 'mailbox-create', path: before.path },
   ]);
   return { ...before, ...update };
@@ -234,7 +245,9 @@ export async function deleteMailbox(c: Collections, userId: number, path: string
     throw new StoreError('CANNOT', `mailbox ${normalized} has children and is not selectable`);
   }
   await dropMailbox(c, mailbox, hasChildren);
-  await writeJournal(c, [{ userId, mailboxId: mailbox._id, kind: 'mailbox-delete', path: normalized }]);
+  await writeJournal(c, userId, [
+    { userId, mailboxId: mailbox._id, kind: 'mailbox-delete', path: normalized },
+  ]);
 }
 
 /**
@@ -259,8 +272,8 @@ export async function renameMailbox(
   if (isSameOrDescendant(to, from)) {
     throw new StoreError('CANNOT', `cannot rename ${from} into its own child ${to}`);
   }
-  await ensureParents(c, userId, to);
   const subscriptions = await listSubscriptions(c, userId);
+  await ensureParents(c, userId, to, subscriptions);
   for (const mailbox of [source, ...(await descendants(c, userId, from))]) {
     const newPath = to + mailbox.path.slice(from.length);
     const subscribed = subscriptions.includes(newPath);
@@ -273,17 +286,18 @@ export async function renameMailbox(
       if (isDuplicateKey(error)) throw new StoreError('ALREADYEXISTS', `mailbox ${newPath} exists`);
       throw error;
     }
-    await writeJournal(c, [
+    await writeJournal(c, userId, [
       { userId, mailboxId: mailbox._id, kind: 'mailbox-rename', path: newPath, oldPath: mailbox.path },
     ]);
   }
 }
 
 async function renameInbox(c: Collections, inbox: MailboxDoc, to: string): Promise<void> {
-  await ensureParents(c, inbox.user, to);
+  const subscriptions = await listSubscriptions(c, inbox.user);
+  await ensureParents(c, inbox.user, to, subscriptions);
   let target: MailboxDoc;
   try {
-    target = await insertMailbox(c, inbox.user, to, null);
+    target = await insertMailbox(c, inbox.user, to, null, subscriptions);
   } catch (error) {
     if (isDuplicateKey(error)) throw new StoreError('ALREADYEXISTS', `mailbox ${to} exists`);
     throw error;
@@ -300,9 +314,14 @@ async function renameInbox(c: Collections, inbox: MailboxDoc, to: string): Promi
  * flags (a conditional write, so concurrent first uses agree).
  */
 export async function listSubscriptions(c: Collections, userId: number): Promise<string[]> {
+  return (await subscriptionsOf(c, userId)) ?? [];
+}
+
+/** The subscription list, sorted; null for an unknown user. */
+async function subscriptionsOf(c: Collections, userId: number): Promise<string[] | null> {
   for (let round = 0; round < 2; round++) {
     const user = await c.users.findOne({ _id: userId }, { projection: { subscriptions: 1 } });
-    if (!user) return [];
+    if (!user) return null;
     if (user.subscriptions) return [...user.subscriptions].sort();
     const flagged = await c.mailboxes
       .find({ user: userId, subscribed: true }, { projection: { path: 1 } })

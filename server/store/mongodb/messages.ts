@@ -40,9 +40,8 @@ import type {
 } from '../types.ts';
 import { addBlobReference, addReferences, releaseBlob, type PreparedBlob } from './blobs.ts';
 import { backoff, requireMailbox, requireSelectableMailbox, toMessageSummary } from './docs.ts';
-import { nextIds } from './counters.ts';
 import { isTemporaryFailure } from './errors.ts';
-import { insertJournalAt, releasePositions, type NewJournalEntry } from './journal.ts';
+import { insertJournalAt, nextPositions, releasePositions, type NewJournalEntry } from './journal.ts';
 import {
   isDuplicateKey,
   type Collections,
@@ -108,7 +107,7 @@ async function countSeenChange(c: Collections, mailboxId: number, unseenDelta: n
 }
 
 /**
- * Takes `changes` journal positions, then, in one write of the mailbox document, `uids` UIDs and
+ * Takes `changes` positions of the owner's journal, then, in one write of the mailbox document, `uids` UIDs and
  * `changes` MODSEQs, recording the last position taken. The write is refused when the mailbox
  * already recorded a later position (a writer that took its positions after ours allocated
  * first): then ours are given back as no-ops and new ones taken. So per mailbox, positions, UIDs
@@ -116,26 +115,26 @@ async function countSeenChange(c: Collections, mailboxId: number, unseenDelta: n
  */
 async function allocate(
   c: Collections,
-  mailboxId: number,
+  { _id: mailboxId, user: userId }: Pick<MailboxDoc, '_id' | 'user'>,
   uids: number,
   changes: number,
   /** The new messages the UIDs are for, counted in the same write (STATUS counters). */
   counts: Counts = NO_COUNTS,
 ): Promise<Allocation> {
   for (let attempt = 0; ; attempt++) {
-    const firstPosition = await nextIds(c, 'journal', changes);
+    const firstPosition = await nextPositions(c, userId, changes);
     const before = await c.mailboxes.findOneAndUpdate(
-      { _id: mailboxId, selectable: true, journalMark: { $not: { $gte: firstPosition } } },
+      { _id: mailboxId, selectable: true, userJournalMark: { $not: { $gte: firstPosition } } },
       {
         $inc: { uidNext: uids, highestModseq: changes, ...counterIncrement(counts, 1) },
-        $set: { journalMark: firstPosition + changes - 1 },
+        $set: { userJournalMark: firstPosition + changes - 1 },
       },
       { returnDocument: 'before' },
     );
     if (before) {
       // IMAP UIDs are 32-bit: the mailbox is used up (the UIDs just taken stay unused).
       if (before.uidNext + uids - 1 > MAX_IMAP_UID) {
-        await releasePositions(c, firstPosition, changes);
+        await releasePositions(c, userId, firstPosition, changes);
         await uncount(c, mailboxId, counts);
         throw new StoreError('LIMIT', 'the mailbox ran out of UIDs');
       }
@@ -147,7 +146,7 @@ async function allocate(
         mailbox: before,
       };
     }
-    await releasePositions(c, firstPosition, changes);
+    await releasePositions(c, userId, firstPosition, changes);
     await requireSelectableMailbox(c, mailboxId); // gone or \Noselect: says so
     if (attempt >= MAX_ATTEMPTS) throw new StoreError('UNAVAILABLE', 'mailbox too busy to allocate');
     await backoff(attempt);
@@ -167,7 +166,7 @@ async function announce(
 ): Promise<Map<number, number>> {
   const padded = [...entries];
   while (padded.length < allocation.changes) padded.push(null);
-  const lost = await insertJournalAt(c, allocation.firstPosition, padded);
+  const lost = await insertJournalAt(c, allocation.mailbox.user, allocation.firstPosition, padded);
   if (lost.length === 0) return new Map();
   if (depth >= 5) throw new StoreError('UNAVAILABLE', 'journal positions kept being taken over');
   return compensate(
@@ -180,7 +179,7 @@ async function announce(
 
 /** Gives the positions of a failed write back as no-ops (best effort), then rethrows. */
 async function failAfter(c: Collections, allocation: Allocation, error: unknown): Promise<never> {
-  await releasePositions(c, allocation.firstPosition, allocation.changes);
+  await releasePositions(c, allocation.mailbox.user, allocation.firstPosition, allocation.changes);
   throw error;
 }
 
@@ -199,7 +198,7 @@ async function compensate(
   const newUids = lost.filter((entry) => entry.kind === 'message-new').map((entry) => entry.uid!);
   const docs = await messageDocs(c, mailbox._id, newUids);
   if (docs.length > 0) {
-    const allocation = await allocate(c, mailbox._id, docs.length, docs.length * 2);
+    const allocation = await allocate(c, mailbox, docs.length, docs.length * 2);
     const copies = docs.map((doc, i) => ({
       ...doc,
       uid: allocation.firstUid + i,
@@ -231,7 +230,7 @@ async function compensate(
   }
   const flagChanges = lost.filter((entry) => entry.kind === 'message-flags');
   if (flagChanges.length > 0) {
-    const allocation = await allocate(c, mailbox._id, 0, flagChanges.length);
+    const allocation = await allocate(c, mailbox, 0, flagChanges.length);
     const entries = await Promise.all(
       flagChanges.map(async (entry, i) => {
         const modseq = allocation.firstModseq + i;
@@ -247,7 +246,7 @@ async function compensate(
   }
   const expunged = lost.filter((entry) => entry.kind === 'message-expunge');
   if (expunged.length > 0) {
-    const allocation = await allocate(c, mailbox._id, 0, expunged.length);
+    const allocation = await allocate(c, mailbox, 0, expunged.length);
     await announce(
       c,
       allocation,
@@ -460,7 +459,7 @@ export async function appendMessage(
   const delivery = randomUUID();
   try {
     for (let attempt = 0; ; attempt++) {
-      allocation = await allocate(c, mailboxId, 1, 1, countsOf([{ seen: hasFlag(input.flags, SEEN), size }]));
+      allocation = await allocate(c, mailbox, 1, 1, countsOf([{ seen: hasFlag(input.flags, SEEN), size }]));
       const doc: MessageDoc = {
         ...messageDoc(
           mailboxId,
@@ -480,7 +479,7 @@ export async function appendMessage(
         // Only an import placing a UID it was given can collide; take the next UID.
         if (isDuplicateKey(error) && attempt < 10) {
           sent = false;
-          await releasePositions(c, allocation.firstPosition, 1);
+          await releasePositions(c, allocation.mailbox.user, allocation.firstPosition, 1);
           await uncount(c, mailboxId, countsOf([doc]));
           continue;
         }
@@ -502,7 +501,7 @@ export async function appendMessage(
   } catch (error) {
     if (!sent) {
       if (allocation) {
-        await releasePositions(c, allocation.firstPosition, allocation.changes);
+        await releasePositions(c, allocation.mailbox.user, allocation.firstPosition, allocation.changes);
         await uncount(c, mailboxId, countsOf([{ seen: hasFlag(input.flags, SEEN), size }])).catch(
           () => undefined,
         );
@@ -563,7 +562,7 @@ export async function withdrawAppend(append: UnsettledAppend, waitMs: number): P
         await adjustUsage(c, append.userId, -append.size);
         await uncount(c, allocation.mailbox._id, append.counts);
       }
-      await releasePositions(c, allocation.firstPosition, allocation.changes);
+      await releasePositions(c, allocation.mailbox.user, allocation.firstPosition, allocation.changes);
       return true;
     } catch (error) {
       if (!isTemporaryFailure(error) || Date.now() >= deadline) return false;
@@ -652,7 +651,7 @@ export async function storeFlags(
       if (!sameFlags(doc.flags, next)) changes.push({ doc, flags: next });
     }
     if (changes.length === 0) break;
-    const allocation = await allocate(c, mailboxId, 0, changes.length);
+    const allocation = await allocate(c, mailbox, 0, changes.length);
     const first = allocation.firstModseq;
     const results = await Promise.all(
       changes.map(({ doc, flags: next }, i) =>
@@ -749,7 +748,7 @@ export async function transferMessages(
       await undoCharges(c, target.user, charged, []);
       return { uidValidity: target.uidValidity, uidMap: [] };
     }
-    allocation = await allocate(c, target._id, rows.length, rows.length, countsOf(rows));
+    allocation = await allocate(c, target, rows.length, rows.length, countsOf(rows));
     const { firstUid, firstModseq } = allocation;
     inserted = rows.map((row, i) =>
       messageDoc(target._id, firstUid + i, firstModseq + i, row.flags, row.internalDate, row.size, row.blob),
@@ -759,7 +758,8 @@ export async function transferMessages(
       { ordered: true },
     );
   } catch (error) {
-    if (allocation) await releasePositions(c, allocation.firstPosition, allocation.changes);
+    if (allocation)
+      await releasePositions(c, allocation.mailbox.user, allocation.firstPosition, allocation.changes);
     // An insert that failed part-way may have stored some: they stay charged and counted.
     if (inserted.length === 0) await undoCharges(c, target.user, charged, referenced);
     throw error;
@@ -800,7 +800,7 @@ async function expungeMoved(
   target: MailboxDoc,
   rows: readonly MessageDoc[],
 ): Promise<void> {
-  const allocation = await allocate(c, source._id, 0, rows.length);
+  const allocation = await allocate(c, source, 0, rows.length);
   const results = await Promise.all(
     rows.map((row) => c.messages.deleteOne({ mailbox: source._id, uid: row.uid })),
   ).catch((error: unknown) => failAfter(c, allocation, error));
@@ -833,7 +833,7 @@ async function removeAndAnnounce(
   condition: { deleted?: true },
 ): Promise<number[]> {
   if (candidates.length === 0) return [];
-  const allocation = await allocate(c, mailbox._id, 0, candidates.length);
+  const allocation = await allocate(c, mailbox, 0, candidates.length);
   const removed = await removeDocs(c, mailbox, candidates, condition).catch((error: unknown) =>
     failAfter(c, allocation, error),
   );

@@ -14,10 +14,14 @@
  */
 import type { Collection, Db } from 'mongodb';
 import { StoreError } from '../errors.ts';
+import { WORD_LISTS_META } from './text-search.ts';
 import type { AddressKind, ConnectionRuleKind, JournalKind, RuleProtocol, SpecialUse } from '../types.ts';
 
-/** Bumped when stored documents change incompatibly; a newer database is refused. */
-export const SCHEMA_VERSION = 1;
+/**
+ * Bumped when stored documents change incompatibly; a newer database is refused. 2: the journal is
+ * per user (`user_journal`, `userJournalMark` on mailboxes) instead of one global `journal`.
+ */
+export const SCHEMA_VERSION = 2;
 
 export interface UserDoc {
   _id: number;
@@ -69,10 +73,11 @@ export interface MailboxDoc {
   /** Highest UID already claimed as \Recent by a session. */
   recentMark: number;
   /**
-   * Journal position of the latest UID/MODSEQ allocation (messages.ts `allocate`); an allocation
-   * with a lower position is refused, so positions and MODSEQs grow together. Absent: none yet.
+   * Position in the owner's journal of the latest UID/MODSEQ allocation (messages.ts `allocate`);
+   * an allocation with a lower position is refused, so positions and MODSEQs grow together.
+   * Absent: none yet. (Version 1 databases kept a global position in `journalMark`, now ignored.)
    */
-  journalMark?: number;
+  userJournalMark?: number;
   /**
    * Per-mailbox counters for STATUS and EXAMINE (no scan of the messages): counted when UIDs are
    * allocated for new messages, uncounted by whoever removes a message or gives an allocation
@@ -121,6 +126,13 @@ export interface BlobDoc {
   data?: Buffer;
   /** JSON of the MIME index; null when indexing failed (rebuilt on first read). */
   mimeIndex: string | null;
+  /**
+   * The distinct words SEARCH BODY/TEXT look at (mime/text.ts `searchableWords`), for the text
+   * index (text-search.ts). Absent when `wordsListed` is not true.
+   */
+  words?: string[];
+  /** True: `words` lists them all. False: too big or unparseable. Absent: stored before version 2. */
+  wordsListed?: boolean;
   createdAt: Date;
 }
 
@@ -131,9 +143,13 @@ export interface ChunkDoc {
   data: Buffer;
 }
 
+/** One position of a user's journal (journal.ts). */
 export interface JournalDoc {
-  _id: number;
+  /** "<user>:<pos>", unique like {user, pos}. */
+  _id: string;
   user: number;
+  /** Position in the user's journal: 1, 2, 3, ... */
+  pos: number;
   mailbox: number;
   kind: JournalKind;
   uid: number | null;
@@ -181,9 +197,14 @@ export interface MetaDoc {
   version: number;
 }
 
-/** Counter names (documents of `counters`). */
-export const COUNTERS = ['users', 'mailboxes', 'appPasswords', 'rules', 'journal', 'rulesVersion'] as const;
+/** Counter names (documents of `counters`); each user's journal has one more (journalCounterId). */
+export const COUNTERS = ['users', 'mailboxes', 'appPasswords', 'rules', 'rulesVersion'] as const;
 export type CounterName = (typeof COUNTERS)[number];
+
+/** The `counters` document of a user's journal positions. */
+export function journalCounterId(userId: number): string {
+  return `journal:${userId}`;
+}
 
 /** Typed handles on the engine's collections. */
 export class Collections {
@@ -211,7 +232,7 @@ export class Collections {
     this.keywords = db.collection('mailbox_keywords');
     this.blobs = db.collection('blobs');
     this.chunks = db.collection('blob_chunks');
-    this.journal = db.collection('journal');
+    this.journal = db.collection('user_journal');
     this.rules = db.collection('connection_rules');
     this.counters = db.collection('counters');
     this.locks = db.collection('locks');
@@ -236,6 +257,8 @@ export const INDEXES: ReadonlyArray<{
   { collection: 'messages', key: { mailbox: 1, deleted: 1 } },
   { collection: 'keywords', key: { mailbox: 1, key: 1 }, unique: true },
   { collection: 'chunks', key: { blob: 1, gen: 1, n: 1 }, unique: true },
+  // A reader's query per followed user, and the unique position of every entry (the shard key).
+  { collection: 'journal', key: { user: 1, pos: 1 }, unique: true },
   { collection: 'journal', key: { at: 1 } },
   { collection: 'rules', key: { position: 1 } },
 ];
@@ -256,8 +279,19 @@ export async function ensureSchema(collections: Collections): Promise<void> {
       `database schema version ${version} is newer than this server (${SCHEMA_VERSION})`,
     );
   }
+  if (version < 2) await upgradeToUserJournals(collections);
   for (const index of INDEXES) {
     await collections[index.collection].createIndex(index.key, index.unique ? { unique: true } : {});
+  }
+  // SEARCH BODY/TEXT (text-search.ts): words as they are, no stemming or stop words; the bodies
+  // without a complete word list are found through the second index.
+  await collections.blobs.createIndex({ words: 'text' }, { default_language: 'none', name: 'words_text' });
+  await collections.blobs.createIndex({ wordsListed: 1 });
+  // A database made by this version: every body gets its word list, so the text index can answer.
+  if (meta === null) {
+    await collections.meta
+      .updateOne({ _id: WORD_LISTS_META }, { $setOnInsert: { version: 1 } }, { upsert: true })
+      .catch(ignoreDuplicate);
   }
   await countOlderMailboxes(collections);
   for (const name of COUNTERS) {
@@ -265,6 +299,21 @@ export async function ensureSchema(collections: Collections): Promise<void> {
       .updateOne({ _id: name }, { $setOnInsert: { seq: 0 } }, { upsert: true })
       .catch(ignoreDuplicate);
   }
+}
+
+/**
+ * Version 1 → 2: the global journal gives way to per-user journals. Its entries are only the last
+ * moments' changes for sessions that follow along (every session loads its mailbox afresh when its
+ * server starts), so it is dropped, not converted; mailboxes' old global marks are simply no longer
+ * read. Marking the database version 2 first makes servers of version 1 refuse to open it, which
+ * is why every one of them must be stopped before the first new one starts (README): one still
+ * running would go on writing the old journal, which no new server reads. Safe to run from several
+ * new servers at once.
+ */
+async function upgradeToUserJournals(collections: Collections): Promise<void> {
+  await collections.meta.updateOne({ _id: 'schema', version: { $lt: 2 } }, { $set: { version: 2 } });
+  await collections.db.dropCollection('journal').catch(() => false); // absent: nothing to drop
+  await collections.counters.deleteOne({ _id: 'journal' });
 }
 
 /** True for E11000: a unique index refused the write. */

@@ -28,6 +28,14 @@ export const SHARD_KEYS: readonly ShardKeySpec[] = [
       'the unique {mailbox, uid} index is this key',
   },
   {
+    collection: 'user_journal',
+    key: { user: 1, pos: 1 },
+    reason:
+      "each user has a journal of their own: writers append to their user's range, a follower " +
+      'reads only the users with sessions in its process (their ranges, on the shards that hold ' +
+      'them); the unique {user, pos} index is this key',
+  },
+  {
     collection: 'blobs',
     key: { _id: 1 },
     reason:

@@ -14,10 +14,18 @@
  *
  * No transactions and no explicit sessions (a sharded cluster must not need them): each module
  * says how it stays consistent with single-document atomic updates. Change streams are not used:
- * the journal works on every deployment, the test stand-in included.
+ * the journal (polled, one query per poll for the users with sessions in this process) works on
+ * every deployment, the test stand-in included.
  */
 import { withCrlfLineEnds } from '../../mime/line-ends.ts';
-import { MongoClient, type CommandStartedEvent, type MongoClientOptions } from 'mongodb';
+import {
+  MongoClient,
+  type CommandFailedEvent,
+  type CommandStartedEvent,
+  type CommandSucceededEvent,
+  type Document,
+  type MongoClientOptions,
+} from 'mongodb';
 import type { MimeIndex } from '../../mime/types.ts';
 import { StoreError } from '../errors.ts';
 import { checkLease } from '../leases.ts';
@@ -66,6 +74,7 @@ import * as messages from './messages.ts';
 import * as rules from './rules.ts';
 import { Collections, ensureSchema } from './schema.ts';
 import * as outbound from './outbound.ts';
+import { probeTextSearch, textCandidates, type TextSearchSupport } from './text-search.ts';
 import type { NewOutboundMessage, OutboundMessage, OutboundResult } from '../outbound.ts';
 
 /** The database used when the URI names none. */
@@ -107,6 +116,8 @@ export class MongoStore implements Store {
   private readonly unsettled = new Set<messages.UnsettledAppend>();
   private settler: NodeJS.Timeout | null = null;
   private closed = false;
+  /** Whether SEARCH BODY/TEXT can use the text index here (text-search.ts), decided at open. */
+  private textSearch: TextSearchSupport = { mode: 'scan', reason: 'not probed' };
 
   private constructor(client: MongoClient, databaseName: string, location: string) {
     this.client = client;
@@ -146,6 +157,7 @@ export class MongoStore implements Store {
       await client.connect();
       await ensureSchema(store.collections);
       await outbound.ensureOutboundIndexes(store.collections);
+      store.textSearch = await probeTextSearch(store.collections);
       const retention = options.journalRetentionMs ?? journal.JOURNAL_RETENTION_MS;
       if (retention > 0) await journal.pruneJournal(store.collections, new Date(Date.now() - retention));
     } catch (error) {
@@ -376,6 +388,16 @@ export class MongoStore implements Store {
     return this.call((c) => blobs.readMimeIndexes(c, blobIds));
   }
 
+  textCandidates(needle: string): Promise<ReadonlySet<string> | null> {
+    if (this.textSearch.mode !== 'index') return Promise.resolve(null);
+    return this.call((c) => textCandidates(c, needle));
+  }
+
+  /** Whether SEARCH BODY/TEXT use the text index or read every body, and why (tests, health). */
+  get textSearchSupport(): TextSearchSupport {
+    return this.textSearch;
+  }
+
   /**
    * Calls `listener` with the name of every command the driver sends from now on (its command
    * monitoring): round trips are the machine-independent cost measure of the tests and the bench.
@@ -385,6 +407,30 @@ export class MongoStore implements Store {
     const handler = (event: CommandStartedEvent) => listener(event.commandName);
     this.client.on('commandStarted', handler);
     return () => void this.client.off('commandStarted', handler);
+  }
+
+  /**
+   * Calls `listener` with every command the driver sends from now on and its reply, once the reply
+   * came (failed commands are left out): what a test needs to see which documents were read.
+   * Returns the function that stops listening.
+   */
+  onCommandReply(listener: (command: Document, reply: Document) => void): () => void {
+    const started = new Map<number, Document>();
+    const onStarted = (event: CommandStartedEvent) => void started.set(event.requestId, event.command);
+    const onSucceeded = (event: CommandSucceededEvent) => {
+      const command = started.get(event.requestId);
+      started.delete(event.requestId);
+      if (command) listener(command, event.reply as Document);
+    };
+    const onFailed = (event: CommandFailedEvent) => void started.delete(event.requestId);
+    this.client.on('commandStarted', onStarted);
+    this.client.on('commandSucceeded', onSucceeded);
+    this.client.on('commandFailed', onFailed);
+    return () => {
+      this.client.off('commandStarted', onStarted);
+      this.client.off('commandSucceeded', onSucceeded);
+      this.client.off('commandFailed', onFailed);
+    };
   }
 
   storeFlags(
@@ -454,12 +500,13 @@ export class MongoStore implements Store {
 
   // --- journal ---
 
-  journalHead(): Promise<number> {
-    return this.call((c) => journal.journalHead(c, this.gaps));
+  journalHead(userId: Id): Promise<number> {
+    const id = parseId(userId);
+    return this.call(async (c) => (id === null ? 0 : journal.journalHead(c, this.gaps, id)));
   }
 
-  readJournal(afterId: number, limit?: number): Promise<JournalEntry[]> {
-    return this.call((c) => journal.readJournal(c, this.gaps, afterId, limit));
+  readJournal(after: ReadonlyMap<Id, number>, limit?: number): Promise<JournalEntry[]> {
+    return this.call((c) => journal.readJournal(c, this.gaps, after, limit));
   }
 
   /** Deletes journal entries older than `before` (not in the contract); returns how many. */
@@ -568,8 +615,12 @@ export class MongoStore implements Store {
   async health(): Promise<StoreHealth> {
     try {
       await this.call((c) => c.db.command({ ping: 1 }));
-      const head = await this.journalHead();
-      return { ok: true, engine: this.engine, detail: `${this.location} (journal at ${head})` };
+      const text = this.textSearch.mode === 'index' ? 'text index' : 'reading bodies';
+      return {
+        ok: true,
+        engine: this.engine,
+        detail: `${this.location} (journal polled per user; SEARCH BODY/TEXT by ${text})`,
+      };
     } catch (error) {
       return {
         ok: false,

@@ -39,18 +39,46 @@ export function writeJournal(sql: Sql, entry: NewJournalEntry): void {
   );
 }
 
+/**
+ * The newest id of the whole journal: ids are shared by every user and only grow, so every earlier
+ * change of any user is at or below it (the contract's per-user head).
+ */
 export function journalHead(sql: Sql): number {
   return sql.get<{ head: number | null }>('SELECT max(id) AS head FROM journal')?.head ?? 0;
 }
 
-export function readJournal(sql: Sql, afterId: number, limit = DEFAULT_JOURNAL_LIMIT): JournalEntry[] {
+/**
+ * The entries of the users in `after` past each one's id, in id order (which is each user's
+ * order), at most `limit`. One query: a range scan from the lowest position, filtered per user.
+ */
+export function readJournal(
+  sql: Sql,
+  after: ReadonlyMap<string, number>,
+  limit = DEFAULT_JOURNAL_LIMIT,
+): JournalEntry[] {
   const boundedLimit = Math.max(1, Math.min(MAX_JOURNAL_LIMIT, Math.floor(limit) || DEFAULT_JOURNAL_LIMIT));
-  const rows = sql.all<JournalRow>(
-    'SELECT * FROM journal WHERE id > ? ORDER BY id LIMIT ?',
-    Math.max(0, Math.floor(afterId) || 0),
-    boundedLimit,
-  );
-  return rows.map(toJournalEntry);
+  const cursors: Array<[number, number]> = [];
+  for (const [userId, position] of after) {
+    const id = Number(userId);
+    if (Number.isSafeInteger(id) && String(id) === userId)
+      cursors.push([id, Math.max(0, Math.floor(position) || 0)]);
+  }
+  const rows: JournalRow[] = [];
+  // Bounded by the number of SQL variables per statement.
+  for (let start = 0; start < cursors.length && rows.length < boundedLimit; start += 400) {
+    const batch = cursors.slice(start, start + 400);
+    const lowest = Math.min(...batch.map(([, position]) => position));
+    rows.push(
+      ...sql.all<JournalRow>(
+        `SELECT * FROM journal WHERE id > ? AND (${batch.map(() => '(user_id = ? AND id > ?)').join(' OR ')})
+         ORDER BY id LIMIT ?`,
+        lowest,
+        ...batch.flat(),
+        boundedLimit - rows.length,
+      ),
+    );
+  }
+  return rows.sort((x, y) => x.id - y.id).map(toJournalEntry);
 }
 
 /**

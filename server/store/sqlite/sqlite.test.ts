@@ -153,12 +153,12 @@ describe('sqlite engine', () => {
   it('lets two connections share the file and see each other’s changes', async () => {
     const other = await SqliteStore.open(dir);
     try {
-      const { inbox } = await newInbox();
-      const head = await other.journalHead();
+      const { user, inbox } = await newInbox();
+      const head = await other.journalHead(user.id);
       await other.append(inbox.id, raw('from the other connection'));
       await store.append(inbox.id, raw('from this one'));
       expect((await other.listMessages(inbox.id)).map((m) => m.uid)).toEqual([1, 2]);
-      expect((await store.readJournal(head)).map((e) => [e.kind, e.uid])).toEqual([
+      expect((await store.readJournal(new Map([[user.id, head]]))).map((e) => [e.kind, e.uid])).toEqual([
         ['message-new', 1],
         ['message-new', 2],
       ]);

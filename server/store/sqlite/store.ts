@@ -394,12 +394,13 @@ export class SqliteStore implements Store {
 
   // --- journal ---
 
-  journalHead(): Promise<number> {
+  /** The whole journal's head: ids are shared by the users (journal.ts). */
+  journalHead(_userId?: Id): Promise<number> {
     return this.call((sql) => journal.journalHead(sql));
   }
 
-  readJournal(afterId: number, limit?: number): Promise<JournalEntry[]> {
-    return this.call((sql) => journal.readJournal(sql, afterId, limit));
+  readJournal(after: ReadonlyMap<Id, number>, limit?: number): Promise<JournalEntry[]> {
+    return this.call((sql) => journal.readJournal(sql, after, limit));
   }
 
   /** Deletes journal entries older than `before` (not in the contract); returns how many. */

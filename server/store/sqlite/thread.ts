@@ -403,12 +403,12 @@ export class ThreadedSqliteStore implements Store {
 
   // --- journal ---
 
-  journalHead(): Promise<number> {
-    return this.call('journalHead', []);
+  journalHead(userId?: Id): Promise<number> {
+    return this.call('journalHead', [userId]);
   }
 
-  readJournal(afterId: number, limit?: number): Promise<JournalEntry[]> {
-    return this.call('readJournal', [afterId, limit]);
+  readJournal(after: ReadonlyMap<Id, number>, limit?: number): Promise<JournalEntry[]> {
+    return this.call('readJournal', [after, limit]);
   }
 
   pruneJournal(before: Date): Promise<number> {
