@@ -11,7 +11,6 @@ import type { LoginGuard, LoginGuardOptions } from './auth/login-guard.ts';
 import type { Config } from './config/schema.ts';
 import type { RuleHooks } from './hooks/runner.ts';
 import type { ConnectionHooks } from './hooks/types.ts';
-import { authLookup } from './dns/resolver.ts';
 import type { ImapService } from './imap/server.ts';
 import type { InboundCheck } from './inbound/types.ts';
 import type { Pop3Service } from './pop3/server.ts';
@@ -180,8 +179,10 @@ function guardOptions(config: Config): LoginGuardOptions {
 /** What SMTP-in checks on each message, in order (server/inbound/): sender authentication first. */
 async function inboundChecksOf(config: Config): Promise<InboundCheck[]> {
   if (!config.inbound.verify_senders) return [];
-  // Loaded here, as the listeners are: mailauth is large, and `mallard deliver` never needs it.
+  // Loaded here, as the listeners are: mailauth is large, and `mallard deliver` needs neither it nor
+  // node:dns.
   const { senderAuthCheck } = await import('./inbound/auth/check.ts');
+  const { authLookup } = await import('./dns/resolver.ts');
   return [
     senderAuthCheck({
       hostname: config.hostname,
