@@ -193,7 +193,7 @@ export class Supervisor {
     const { rpc, slot } = state;
     rpc.handle('worker.ready', () => {
       state.ready = true;
-      this.log.info({ worker: slot, pid: state.worker.process.pid }, 'worker ready');
+      this.log.info({ worker: slot, workerPid: state.worker.process.pid }, 'worker ready');
       if (slot !== 1 && this.eventsWanted) rpc.notify('events.forward', { on: true });
       if (this.allReady && this.live().length === this.options.workers) {
         this.allReady();

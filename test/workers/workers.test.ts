@@ -1,0 +1,206 @@
+/**
+ * `mallard serve` with two worker processes on the embedded store, through real sockets: both
+ * workers take connections on one port; a delivery through one is pushed to IDLE sessions on
+ * both; the admin API sees and kicks sessions of either; the per-address connection limit and the
+ * login lockout hold for the whole server, not per worker; a worker killed with kill -9 is replaced
+ * without losing an acknowledged message; a clean stop says BYE on every worker's sessions.
+ *
+ * Sequential connections alternate between the workers (node:cluster's round robin); each test
+ * checks in the log which worker served what rather than trusting that.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { SmtpLineClient } from '../delivery/clients.ts';
+import { RawImap, quote } from '../helpers/imap-raw.ts';
+import { Cluster } from './cluster.ts';
+
+const PASSWORD = 'correct horse';
+const ALICE = 'alice@example.test';
+const BOB = 'bob@example.test';
+const CAROL = 'carol@example.test';
+const DAVE = 'dave@example.test';
+/** Below what the tests from 127.0.0.1 open at once; the limit test uses an address of its own. */
+const PER_ADDRESS = 8;
+const FAILURE_LIMIT = 3;
+
+let cluster: Cluster;
+const clients: RawImap[] = [];
+
+async function imap(localAddress?: string): Promise<RawImap> {
+  const client = await RawImap.connect(cluster.ports.imap, { localAddress });
+  clients.push(client);
+  return client;
+}
+
+/** Two sessions of `user`, logged in, with the worker each is on (the n-th and n+1-th login). */
+async function twoSessions(user: string, loginsBefore: number) {
+  const first = await imap();
+  await first.login(user, PASSWORD);
+  const second = await imap();
+  await second.login(user, PASSWORD);
+  const workers = [
+    await cluster.workerOfLogin(user, loginsBefore),
+    await cluster.workerOfLogin(user, loginsBefore + 1),
+  ];
+  return { first, second, workers };
+}
+
+async function lmtpDeliver(to: string, subject: string): Promise<string> {
+  const { client } = await SmtpLineClient.connect(cluster.ports.lmtp);
+  try {
+    await client.command('LHLO test.example');
+    await client.command('MAIL FROM:<sender@example.net>');
+    await client.command(`RCPT TO:<${to}>`);
+    const [reply] = await client.data(Buffer.from(`Subject: ${subject}\r\n\r\nbody\r\n`));
+    return reply ?? '';
+  } finally {
+    client.close();
+  }
+}
+
+beforeAll(async () => {
+  cluster = await Cluster.start({
+    workers: 2,
+    accounts: { [ALICE]: PASSWORD, [BOB]: PASSWORD, [CAROL]: PASSWORD, [DAVE]: PASSWORD },
+    env: {
+      MALLARD_LIMITS_MAX_CONNECTIONS_PER_ADDRESS: String(PER_ADDRESS),
+      MALLARD_AUTH_ADDRESS_FAILURE_LIMIT: String(FAILURE_LIMIT),
+      MALLARD_AUTH_BASE_DELAY_MS: '0',
+      MALLARD_AUTH_MAX_DELAY_MS: '0',
+    },
+  });
+}, 90_000);
+
+afterAll(async () => {
+  for (const client of clients) client.close();
+  await cluster?.dispose();
+}, 60_000);
+
+describe('mallard serve with two workers', () => {
+  it('takes connections on one port in both workers', async () => {
+    const { first, second, workers } = await twoSessions(ALICE, 0);
+    expect(new Set(workers)).toEqual(new Set([1, 2]));
+    expect((await first.command('NOOP')).status).toBe('OK');
+    expect((await second.command('NOOP')).status).toBe('OK');
+    await first.logout();
+    await second.logout();
+  });
+
+  it('pushes a message delivered by LMTP through one worker to IDLE sessions on both within 1 s', async () => {
+    const { first, second, workers } = await twoSessions(BOB, 0);
+    expect(new Set(workers)).toEqual(new Set([1, 2]));
+    for (const client of [first, second]) {
+      await client.ok('SELECT INBOX');
+      client.write('i1 IDLE\r\n');
+      expect((await client.readResponse()).text).toMatch(/^\+ /);
+    }
+    expect(await lmtpDeliver(BOB, 'pushed')).toMatch(/^250 /);
+    // Both see it: one of them is on the worker that did not take the delivery.
+    for (const client of [first, second]) {
+      expect((await client.readResponse(1000)).text).toBe('* 1 EXISTS');
+      client.write('DONE\r\n');
+      expect((await client.readTagged('i1')).status).toBe('OK');
+      await client.logout();
+    }
+  });
+
+  it('lists and kicks sessions of either worker from the admin API', async () => {
+    const { first, second, workers } = await twoSessions(CAROL, 0);
+    expect(new Set(workers)).toEqual(new Set([1, 2]));
+    const listed = await cluster.admin('GET', `/api/sessions?protocol=imap&user=${CAROL}`);
+    const sessions = (listed.body as { sessions: Array<{ id: string }> }).sessions;
+    expect(sessions).toHaveLength(2);
+    const status = (await cluster.admin('GET', '/api/status')).body as { connections: { imap: number } };
+    expect(status.connections.imap).toBeGreaterThanOrEqual(2);
+    for (const session of sessions) {
+      expect((await cluster.admin('DELETE', `/api/sessions/${session.id}`)).status).toBe(204);
+    }
+    for (const client of [first, second]) {
+      expect((await client.readResponse()).text).toMatch(/^\* BYE /);
+    }
+    expect((await cluster.admin('GET', `/api/sessions?user=${CAROL}`)).body).toMatchObject({ total: 0 });
+  });
+
+  it('holds the per-address connection limit across workers', async () => {
+    const open: RawImap[] = [];
+    for (let n = 0; n < PER_ADDRESS; n++) open.push(await imap('127.0.0.3'));
+    // Each worker alone holds half of them: only the supervisor's gate sees the limit reached.
+    const refused = await imap('127.0.0.3');
+    expect(refused.greeting).toMatch(/^\* BYE \[UNAVAILABLE\] Too many connections from your address/);
+    for (const client of open) client.close();
+  });
+
+  it('counts failed logins once for the whole server: the address is locked after the limit', async () => {
+    let pending = FAILURE_LIMIT;
+    for (let n = 0; n < FAILURE_LIMIT; n++) {
+      const guesser = await imap('127.0.0.2');
+      const reply = await guesser.command(`LOGIN ${quote(DAVE)} ${quote(`wrong ${n}`)}`);
+      expect(reply.status).toBe('NO');
+      guesser.close();
+    }
+    await cluster.waitFor((line) => line.msg === 'login failed' && line.user === DAVE && --pending === 0);
+    const failedOn = cluster.lines
+      .filter((line) => line.msg === 'login failed' && line.user === DAVE)
+      .map((line) => line.worker);
+    expect(new Set(failedOn)).toEqual(new Set([1, 2]));
+    // Per worker, neither reached the limit; together they did: the right password is refused now.
+    const owner = await imap('127.0.0.2');
+    expect((await owner.command(`LOGIN ${quote(DAVE)} ${quote(PASSWORD)}`)).text).toMatch(
+      /AUTHENTICATIONFAILED/,
+    );
+    const status = (await cluster.admin('GET', '/api/status')).body as { auth: { lockedAddresses: number } };
+    expect(status.auth.lockedAddresses).toBe(1);
+    // Other addresses are not concerned.
+    const other = await imap();
+    await other.login(DAVE, PASSWORD);
+    await other.logout();
+  });
+
+  it('replaces a worker killed with kill -9 and loses no acknowledged message', async () => {
+    const victim = cluster.pidOf(2);
+    let acknowledged = 0;
+    let killed = false;
+    const sender = async (lane: number) => {
+      for (let n = 0; n < 15; n++) {
+        let reply: string;
+        try {
+          reply = await lmtpDeliver(ALICE, `burst ${lane}.${n}`);
+        } catch {
+          continue; // the connection died with its worker; the next one goes to a live worker
+        }
+        if (reply.startsWith('250 ')) acknowledged++;
+        if (acknowledged >= 10 && !killed) {
+          killed = true;
+          process.kill(victim, 'SIGKILL');
+        }
+      }
+    };
+    await Promise.all([sender(1), sender(2), sender(3)]);
+    expect(killed).toBe(true);
+    const replaced = await cluster.waitFor(
+      (line) => line.msg === 'worker ready' && line.worker === 2 && line.workerPid !== victim,
+    );
+    expect(replaced.workerPid).not.toBe(victim);
+    const reader = await imap();
+    await reader.login(ALICE, PASSWORD);
+    const status = await reader.ok('STATUS INBOX (MESSAGES)');
+    const messages = Number(/MESSAGES (\d+)/.exec(status.untagged.map((line) => line.text).join('\n'))?.[1]);
+    // At most the ones in flight at the kill (one per lane) were stored without their 250 reaching us.
+    expect(messages).toBeGreaterThanOrEqual(acknowledged);
+    expect(messages).toBeLessThanOrEqual(acknowledged + 3);
+    await reader.logout();
+  }, 120_000);
+
+  it('says BYE on the sessions of every worker at a clean stop', async () => {
+    // After the replacement, sequential connections still alternate over both workers.
+    const before = cluster.lines.filter((line) => line.msg === 'authenticated' && line.user === ALICE).length;
+    const { first, second, workers } = await twoSessions(ALICE, before);
+    expect(new Set(workers)).toEqual(new Set([1, 2]));
+    const code = cluster.stop();
+    for (const client of [first, second]) {
+      expect((await client.readResponse()).text).toMatch(/^\* BYE /);
+      client.close();
+    }
+    expect(await code).toBe(0);
+    expect(cluster.lines.filter((line) => line.msg === 'mallard stopped').length).toBe(3);
+  }, 60_000);
+});
