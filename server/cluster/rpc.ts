@@ -7,6 +7,9 @@
  * decides what that means, and for every decision about a client (a login, a connection) it means
  * refuse (fail closed). An answer that comes late is dropped. When the other side goes away every
  * pending call rejects at once.
+ *
+ * Messages written in one turn of the event loop go out together, as one IPC message: under load
+ * (many logins at once) that saves most of the serialisations, writes and wake-ups.
  */
 
 /** Every method: what it is called with and what it answers (`void` for a notification). */
@@ -31,6 +34,11 @@ interface NotifyMessage {
   params: unknown;
 }
 type Message = CallMessage | AnswerMessage | NotifyMessage;
+/** What crosses the channel: the messages of one turn of the event loop. */
+interface Batch {
+  mallard: 'batch';
+  messages: Message[];
+}
 
 /** What the channel sends through: a cluster worker (in the supervisor) or `process` (in a worker). */
 export interface Port {
@@ -51,8 +59,8 @@ export class RpcClosed extends Error {
   }
 }
 
-function isMessage(value: unknown): value is Message {
-  return typeof value === 'object' && value !== null && 'mallard' in value;
+function isBatch(value: unknown): value is Batch {
+  return typeof value === 'object' && value !== null && (value as Batch).mallard === 'batch';
 }
 
 interface Pending {
@@ -71,8 +79,11 @@ export class RpcChannel<Mine extends MethodMap<Mine>, Theirs extends MethodMap<T
   private nextId = 1;
   private readonly pending = new Map<number, Pending>();
   private readonly handlers = new Map<string, Handler>();
-  private readonly listener = (message: unknown) => this.receive(message);
+  private readonly listener = (batch: unknown) => {
+    if (isBatch(batch)) for (const message of batch.messages) this.receive(message);
+  };
   private closed = false;
+  private outgoing: Message[] = [];
 
   constructor(private readonly port: Port) {
     port.on('message', this.listener);
@@ -120,15 +131,21 @@ export class RpcChannel<Mine extends MethodMap<Mine>, Theirs extends MethodMap<T
   }
 
   private send(message: Message): void {
+    if (this.outgoing.push(message) === 1) setImmediate(() => this.flush());
+  }
+
+  private flush(): void {
+    const messages = this.outgoing;
+    this.outgoing = [];
+    if (this.closed || messages.length === 0) return;
     try {
-      this.port.send(message);
+      this.port.send({ mallard: 'batch', messages } satisfies Batch);
     } catch {
       // The channel closed under us: the exit handler closes this side, and callers time out.
     }
   }
 
-  private receive(message: unknown): void {
-    if (!isMessage(message)) return;
+  private receive(message: Message): void {
     if (message.mallard === 'answer') {
       const pending = this.pending.get(message.id);
       if (!pending) return; // late: its caller has already given up

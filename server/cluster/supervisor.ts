@@ -137,6 +137,8 @@ export class Supervisor {
     this.states.set(slot, state);
     this.answer(state);
     worker.once('exit', (code, signal) => this.exited(state, code, signal));
+    // A message to a worker that is going away fails; its exit is handled above.
+    worker.on('error', (error) => this.log.debug({ worker: slot, err: error }, 'worker channel error'));
   }
 
   private exited(state: WorkerState, code: number | null, signal: string | null): void {

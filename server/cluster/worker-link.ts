@@ -39,13 +39,14 @@ export class WorkerLink {
     readonly slot: number,
     guardKey: Buffer,
     port: Port = process as unknown as Port,
+    deadlines: Deadlines = DEADLINES,
   ) {
     const rpc = new RpcChannel<WorkerMethods, SupervisorMethods>(port);
     this.rpc = rpc;
     const ids = { next: 1 };
-    this.guard = new SharedGuard(rpc, guardKey, ids);
-    this.gate = new SharedGate(rpc, ids);
-    this.userSessions = new SharedUserSessions(rpc, ids);
+    this.guard = new SharedGuard(rpc, guardKey, ids, deadlines);
+    this.gate = new SharedGate(rpc, ids, deadlines);
+    this.userSessions = new SharedUserSessions(rpc, ids, deadlines);
     rpc.handle('gate.end', ({ ticket, reason }) => this.gate.end(ticket, reason));
     rpc.handle('sessions.list', () => this.parts?.sessions.list() ?? []);
     rpc.handle('sessions.kick', ({ id, text }) => this.parts?.sessions.kick(id, text) ?? false);
@@ -77,6 +78,7 @@ export class WorkerLink {
 type Rpc = RpcChannel<WorkerMethods, SupervisorMethods>;
 /** Ids of this worker's tickets, attempts and slots (one sequence: they never meet). */
 type Ids = { next: number };
+type Deadlines = typeof DEADLINES;
 
 /** The login guard: the supervisor's, asked through IPC. */
 export class SharedGuard implements Guard {
@@ -84,6 +86,7 @@ export class SharedGuard implements Guard {
     private readonly rpc: Rpc,
     private readonly key: Buffer,
     private readonly ids: Ids,
+    private readonly deadlines: Deadlines,
   ) {}
 
   async admit(remoteAddress: string, account: string): Promise<Admission> {
@@ -93,7 +96,7 @@ export class SharedGuard implements Guard {
       reply = await this.rpc.call(
         'guard.admit',
         { attempt, address: remoteAddress, account },
-        DEADLINES.guardMs,
+        this.deadlines.guardMs,
       );
     } catch {
       this.rpc.notify('guard.end', { attempt, outcome: 'abandoned' });
@@ -123,7 +126,7 @@ export class SharedGuard implements Guard {
 
   /** The supervisor's guard now, for the admin API's status. */
   async snapshot(): Promise<GuardSnapshot> {
-    const json = await this.rpc.call('guard.snapshot', null, DEADLINES.adminMs);
+    const json = await this.rpc.call('guard.snapshot', null, this.deadlines.adminMs);
     return {
       ...json,
       accountsUnderAttack: json.accountsUnderAttack.map((alert) => ({
@@ -143,6 +146,7 @@ export class SharedGate implements Gate {
   constructor(
     private readonly rpc: Rpc,
     private readonly ids: Ids,
+    private readonly deadlines: Deadlines,
   ) {}
 
   /** This worker's connections that hold a ticket. */
@@ -158,7 +162,7 @@ export class SharedGate implements Gate {
       refusal = await this.rpc.call(
         'gate.enter',
         { ticket, address: socket.remoteAddress ?? '' },
-        DEADLINES.gateMs,
+        this.deadlines.gateMs,
       );
     } catch {
       release();
@@ -189,6 +193,7 @@ export class SharedUserSessions implements UserSessionLimit {
   constructor(
     private readonly rpc: Rpc,
     private readonly ids: Ids,
+    private readonly deadlines: Deadlines,
   ) {}
 
   async acquire(userId: string, limit: number): Promise<UserSlot | null> {
@@ -196,7 +201,7 @@ export class SharedUserSessions implements UserSessionLimit {
     const release = () => this.rpc.notify('user.release', { slot });
     let granted: boolean;
     try {
-      granted = await this.rpc.call('user.acquire', { slot, userId, limit }, DEADLINES.userMs);
+      granted = await this.rpc.call('user.acquire', { slot, userId, limit }, this.deadlines.userMs);
     } catch {
       release();
       return null;
