@@ -8,7 +8,9 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { hashPassword } from '../../server/auth/password.ts';
 import { SqliteStore } from '../../server/store/sqlite/store.ts';
+import { SmtpLineClient } from '../delivery/clients.ts';
 import { MALLARD_BIN, ROOT, makeDataDir } from '../helpers/cli.ts';
+import { RawImap } from '../helpers/imap-raw.ts';
 import { freePort } from '../helpers/ports.ts';
 
 export interface LogLine {
@@ -25,11 +27,24 @@ export interface ClusterOptions {
   workers: number;
   /** Accounts to create, name → password. */
   accounts: Record<string, string>;
+  /** Creates the accounts in another store than the embedded one of the data directory. */
+  createAccounts?(accounts: Record<string, string>): Promise<void>;
   /** More MALLARD_* settings. */
   env?: Record<string, string>;
 }
 
+async function createSqliteAccounts(dataDir: string, accounts: Record<string, string>): Promise<void> {
+  const store = await SqliteStore.open(dataDir);
+  for (const [username, password] of Object.entries(accounts)) {
+    await store.createUser({ username, passwordHash: await hashPassword(password) });
+  }
+  await store.close();
+}
+
 export class Cluster {
+  /** Client connections a test opened; `dispose` closes those still open. */
+  readonly clients: RawImap[] = [];
+
   readonly lines: LogLine[] = [];
   private waiters: Array<() => void> = [];
   private output = '';
@@ -62,11 +77,8 @@ export class Cluster {
 
   static async start(options: ClusterOptions): Promise<Cluster> {
     const dataDir = makeDataDir('mallard-workers-');
-    const store = await SqliteStore.open(dataDir);
-    for (const [username, password] of Object.entries(options.accounts)) {
-      await store.createUser({ username, passwordHash: await hashPassword(password) });
-    }
-    await store.close();
+    if (options.createAccounts) await options.createAccounts(options.accounts);
+    else await createSqliteAccounts(dataDir, options.accounts);
     const ports = { imap: await freePort(), lmtp: await freePort(), admin: await freePort() };
     const child = spawn(process.execPath, [MALLARD_BIN, 'serve'], {
       cwd: ROOT,
@@ -145,12 +157,50 @@ export class Cluster {
     return { status: response.status, body: text ? JSON.parse(text) : null };
   }
 
+  async imap(localAddress?: string): Promise<RawImap> {
+    const client = await RawImap.connect(this.ports.imap, { localAddress });
+    this.clients.push(client);
+    return client;
+  }
+
+  /**
+   * Two sessions of `user`, logged in one after the other (so node:cluster's round robin gives
+   * them to different workers), with the worker of each from the log; `loginsBefore` is how many
+   * times `user` logged in before.
+   */
+  async twoSessions(user: string, password: string, loginsBefore = 0) {
+    const first = await this.imap();
+    await first.login(user, password);
+    const second = await this.imap();
+    await second.login(user, password);
+    const workers = [
+      await this.workerOfLogin(user, loginsBefore),
+      await this.workerOfLogin(user, loginsBefore + 1),
+    ];
+    return { first, second, workers };
+  }
+
+  /** One message to `to` over LMTP, in a session of its own; the final reply. */
+  async lmtpDeliver(to: string, subject: string): Promise<string> {
+    const { client } = await SmtpLineClient.connect(this.ports.lmtp);
+    try {
+      await client.command('LHLO test.example');
+      await client.command('MAIL FROM:<sender@example.net>');
+      await client.command(`RCPT TO:<${to}>`);
+      const [reply] = await client.data(Buffer.from(`Subject: ${subject}\r\n\r\nbody\r\n`));
+      return reply ?? '';
+    } finally {
+      client.close();
+    }
+  }
+
   async stop(): Promise<number | null> {
     if (this.child.exitCode === null) this.child.kill('SIGTERM');
     return this.exited;
   }
 
   async dispose(): Promise<void> {
+    for (const client of this.clients) client.close();
     if (this.child.exitCode === null) {
       this.child.kill('SIGTERM');
       const timer = setTimeout(() => this.child.kill('SIGKILL'), 20_000);

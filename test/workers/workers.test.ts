@@ -9,7 +9,6 @@
  * checks in the log which worker served what rather than trusting that.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { SmtpLineClient } from '../delivery/clients.ts';
 import { RawImap, quote } from '../helpers/imap-raw.ts';
 import { Cluster } from './cluster.ts';
 
@@ -23,39 +22,10 @@ const PER_ADDRESS = 8;
 const FAILURE_LIMIT = 3;
 
 let cluster: Cluster;
-const clients: RawImap[] = [];
 
-async function imap(localAddress?: string): Promise<RawImap> {
-  const client = await RawImap.connect(cluster.ports.imap, { localAddress });
-  clients.push(client);
-  return client;
-}
-
-/** Two sessions of `user`, logged in, with the worker each is on (the n-th and n+1-th login). */
-async function twoSessions(user: string, loginsBefore: number) {
-  const first = await imap();
-  await first.login(user, PASSWORD);
-  const second = await imap();
-  await second.login(user, PASSWORD);
-  const workers = [
-    await cluster.workerOfLogin(user, loginsBefore),
-    await cluster.workerOfLogin(user, loginsBefore + 1),
-  ];
-  return { first, second, workers };
-}
-
-async function lmtpDeliver(to: string, subject: string): Promise<string> {
-  const { client } = await SmtpLineClient.connect(cluster.ports.lmtp);
-  try {
-    await client.command('LHLO test.example');
-    await client.command('MAIL FROM:<sender@example.net>');
-    await client.command(`RCPT TO:<${to}>`);
-    const [reply] = await client.data(Buffer.from(`Subject: ${subject}\r\n\r\nbody\r\n`));
-    return reply ?? '';
-  } finally {
-    client.close();
-  }
-}
+const imap = (localAddress?: string) => cluster.imap(localAddress);
+const twoSessions = (user: string, loginsBefore: number) => cluster.twoSessions(user, PASSWORD, loginsBefore);
+const lmtpDeliver = (to: string, subject: string) => cluster.lmtpDeliver(to, subject);
 
 beforeAll(async () => {
   cluster = await Cluster.start({
@@ -71,7 +41,6 @@ beforeAll(async () => {
 }, 90_000);
 
 afterAll(async () => {
-  for (const client of clients) client.close();
   await cluster?.dispose();
 }, 60_000);
 
