@@ -231,7 +231,11 @@ export async function startServer(config: Config, options: StartOptions = {}): P
   const rules = options.hooks ? null : await startRuleHooks(store, config.rules, logger);
   const events = new EventBus();
   const sessions = new SessionRegistry(events);
-  const hooks: ConnectionHooks = observeHooks(options.hooks ?? rules ?? ALLOW_ALL, events);
+  // A worker's rules that count (max-conn, rate, lockout) are the supervisor's: one count per server.
+  const { clusterHooks } = worker ? await import('./cluster/worker-link.ts') : { clusterHooks: null };
+  const ruleHooks =
+    worker && rules && clusterHooks ? clusterHooks(rules, worker.rpc, worker.deadlines) : rules;
+  const hooks: ConnectionHooks = observeHooks(options.hooks ?? ruleHooks ?? ALLOW_ALL, events);
   const guard: Guard =
     worker?.guard ??
     new LoginGuard(guardOptions(config), (alert) => {

@@ -1,7 +1,7 @@
 /**
  * What the supervisor of `mallard serve` and its workers say to each other (rpc.ts carries it).
  * Kept small: the state that must be one for the whole server (the login guard, the connection
- * gate, the per-user limit), and what the admin API needs to see one server (sessions, counters,
+ * gate, the per-user limit, the connection rules that count), and what the admin API needs to see one server (sessions, counters,
  * events, kicks).
  *
  * Ids of gate tickets, guard attempts and user slots are chosen by the worker, so that a worker
@@ -10,6 +10,7 @@
 import type { AdminEvent, SessionJson } from '../admin/schemas.ts';
 import type { GuardSnapshot } from '../auth/login-guard.ts';
 import type { RuleCounters } from '../hooks/runner.ts';
+import type { ConnectionSession, ConnectVerdict } from '../hooks/types.ts';
 import type { EndReason } from '../net/connection-gate.ts';
 
 /** The figures each worker counts on its own; the admin API adds them up. */
@@ -22,6 +23,9 @@ export interface WorkerCounters {
 export type GuardSnapshotJson = Omit<GuardSnapshot, 'accountsUnderAttack'> & {
   accountsUnderAttack: Array<Omit<GuardSnapshot['accountsUnderAttack'][number], 'since'> & { since: string }>;
 };
+
+/** A ConnectionSession as it crosses IPC (JSON: the date as text). */
+export type SessionWire = Omit<ConnectionSession, 'openedAt'> & { openedAt: string };
 
 export type AdmitReply =
   { admitted: false; reason: 'address-locked' | 'busy' } | { admitted: true; delayMs: number };
@@ -46,6 +50,12 @@ export interface SupervisorMethods {
   'gate.release': { params: { ticket: number }; result: void };
   'user.acquire': { params: { slot: number; userId: string; limit: number }; result: boolean };
   'user.release': { params: { slot: number }; result: void };
+  /** The connection rules, while rules that count (max-conn, rate, lockout) are in force. */
+  'hooks.connect': { params: SessionWire; result: ConnectVerdict };
+  'hooks.close': { params: SessionWire; result: void };
+  'hooks.checkAuth': { params: { session: SessionWire; username: string }; result: ConnectVerdict };
+  'hooks.authFailure': { params: { session: SessionWire; username: string }; result: void };
+  'hooks.release': { params: { session: SessionWire; username: string }; result: void };
   /** Every worker's sessions (for the admin API). */
   'cluster.sessions': { params: null; result: SessionJson[] };
   /** Kicks a session on whichever worker holds it. */
@@ -89,6 +99,8 @@ export const DEADLINES = {
   /** A login may wait at the guard for others from its address to end. */
   guardMs: 15_000,
   userMs: 5000,
+  /** A connection rule (the runner's own timeout per rule is 1 s). */
+  hooksMs: 5000,
   /** The admin API asking every worker. */
   adminMs: 5000,
 };

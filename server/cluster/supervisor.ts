@@ -11,7 +11,9 @@
  *
  * What must be one for the whole server lives here, asked by the workers through IPC (protocol.ts):
  * the login guard (so N workers never give an attacker N times the guesses), the connection gate
- * (per-address and pre-login limits, the pre-login deadline), the per-user connection limit, and
+ * (per-address and pre-login limits, the pre-login deadline), the per-user connection limit, the
+ * connection rules that count (max-conn, rate, lockout; allow, deny and require-tls are decided in
+ * each worker at no cost), and
  * the directory of sessions, counters, events and kicks that the admin API (in worker 1) shows.
  *
  * - A worker that exits unasked is replaced in its slot after a delay that doubles with each
@@ -29,7 +31,8 @@ import crypto from 'node:crypto';
 import type { AdminEvent, SessionJson } from '../admin/schemas.ts';
 import { LoginGuard, type LoginAttempt } from '../auth/login-guard.ts';
 import type { Config } from '../config/schema.ts';
-import type { RuleCounters } from '../hooks/runner.ts';
+import type { RuleCounters, RuleHooks } from '../hooks/runner.ts';
+import type { ConnectionSession } from '../hooks/types.ts';
 import type { Logger } from '../log.ts';
 import { ConnectionGate, gateLimitsOf, type GateEntry } from '../net/connection-gate.ts';
 import { UserSessionCounter, type UserSlot } from '../net/user-sessions.ts';
@@ -37,6 +40,7 @@ import type { Store } from '../store/types.ts';
 import {
   DEADLINES,
   WORKER_ENV,
+  type SessionWire,
   type SupervisorMethods,
   type WorkerCounters,
   type WorkerMethods,
@@ -56,6 +60,8 @@ export interface SupervisorOptions {
   logger: Logger;
   /** The supervisor's own store handle (opened before the workers start). */
   store: Store;
+  /** The connection rules from that store: decide for workers while rules that count are in force. */
+  rules: RuleHooks | null;
   guardOptions: ConstructorParameters<typeof LoginGuard>[0];
 }
 
@@ -66,6 +72,8 @@ class WorkerState {
   readonly attempts = new Map<number, LoginAttempt>();
   /** Attempts the worker gave up on while the guard still had them waiting. */
   readonly abandoned = new Set<number>();
+  /** Its connections the supervisor's rules count, by session id. */
+  readonly ruleSessions = new Map<string, ConnectionSession>();
   readonly startedAt = Date.now();
   ready = false;
 
@@ -76,7 +84,9 @@ class WorkerState {
   ) {}
 
   /** The worker is gone: nothing it held counts any more. */
-  releaseAll(): void {
+  releaseAll(rules: RuleHooks | null): void {
+    for (const session of this.ruleSessions.values()) rules?.onClose(session);
+    this.ruleSessions.clear();
     for (const entry of this.tickets.values()) entry.release();
     for (const slot of this.slots.values()) slot.release();
     for (const attempt of this.attempts.values()) attempt.abandoned();
@@ -142,7 +152,7 @@ export class Supervisor {
   }
 
   private exited(state: WorkerState, code: number | null, signal: string | null): void {
-    state.releaseAll();
+    state.releaseAll(this.options.rules);
     if (this.states.get(state.slot) === state) this.states.delete(state.slot);
     if (this.stopping) return;
     const ranMs = Date.now() - state.startedAt;
@@ -259,6 +269,33 @@ export class Supervisor {
       state.slots.delete(id);
     });
 
+    // The connection rules that count.
+    const session = (wire: SessionWire): ConnectionSession => ({
+      ...wire,
+      openedAt: new Date(wire.openedAt),
+    });
+    const noRules = { allow: true } as const;
+    rpc.handle('hooks.connect', (wire) => {
+      const rules = this.options.rules;
+      if (!rules) return noRules;
+      const opened = session(wire);
+      state.ruleSessions.set(opened.id, opened);
+      return rules.onConnect(opened);
+    });
+    rpc.handle('hooks.close', (wire) => {
+      state.ruleSessions.delete(wire.id);
+      this.options.rules?.onClose(session(wire));
+    });
+    rpc.handle('hooks.checkAuth', ({ session: wire, username }) =>
+      this.options.rules ? this.options.rules.checkAuthAllowed(session(wire), username) : noRules,
+    );
+    rpc.handle('hooks.authFailure', ({ session: wire, username }) =>
+      this.options.rules?.onAuthFailure(session(wire), username),
+    );
+    rpc.handle('hooks.release', ({ session: wire, username }) =>
+      this.options.rules?.releaseAuthAttempt(session(wire), username),
+    );
+
     // One server for the admin API.
     rpc.handle('cluster.sessions', async () =>
       (
@@ -285,12 +322,13 @@ export class Supervisor {
       ).reduce((sum, count) => sum + count, 0),
     );
     rpc.handle('cluster.counters', async () =>
-      addCounters(
-        await this.everyWorker<WorkerCounters | null>(
+      addCounters([
+        ...(await this.everyWorker<WorkerCounters | null>(
           (other) => other.rpc.call('counters', null, DEADLINES.adminMs),
           null,
-        ),
-      ),
+        )),
+        { delivered: { lmtp: 0, smtp: 0 }, rules: [...(this.options.rules?.counters() ?? [])] },
+      ]),
     );
     rpc.handle('cluster.events', ({ on }) => {
       this.eventsWanted = on;

@@ -29,7 +29,7 @@ function pipe(): { a: Port & { sent: unknown[] }; b: Port & { sent: unknown[] } 
   return { a, b };
 }
 
-const FAST = { gateMs: 50, guardMs: 50, userMs: 50, adminMs: 50 };
+const FAST = { gateMs: 50, guardMs: 50, userMs: 50, hooksMs: 50, adminMs: 50 };
 const sockets: net.Socket[] = [];
 
 afterEach(() => {

@@ -13,9 +13,16 @@ import type { AdminEvent, SessionJson, SessionProtocol } from '../admin/schemas.
 import type { SessionRegistry } from '../admin/sessions.ts';
 import { wrongPasswordDigest, type Admission, type Guard, type GuardSnapshot } from '../auth/login-guard.ts';
 import type { RuleHooks } from '../hooks/runner.ts';
+import type { ConnectionHooks, ConnectionSession, ConnectVerdict } from '../hooks/types.ts';
 import { SocketTicket, type EndReason, type Gate, type GateTicket } from '../net/connection-gate.ts';
 import type { UserSessionLimit, UserSlot } from '../net/user-sessions.ts';
-import { DEADLINES, type SupervisorMethods, type WorkerCounters, type WorkerMethods } from './protocol.ts';
+import {
+  DEADLINES,
+  type SessionWire,
+  type SupervisorMethods,
+  type WorkerCounters,
+  type WorkerMethods,
+} from './protocol.ts';
 import { RpcChannel, type Port } from './rpc.ts';
 
 /** What the worker's server reports through the link once it runs. */
@@ -39,7 +46,7 @@ export class WorkerLink {
     readonly slot: number,
     guardKey: Buffer,
     port: Port = process as unknown as Port,
-    deadlines: Deadlines = DEADLINES,
+    readonly deadlines: Deadlines = DEADLINES,
   ) {
     const rpc = new RpcChannel<WorkerMethods, SupervisorMethods>(port);
     this.rpc = rpc;
@@ -253,4 +260,60 @@ export class ClusterSessions implements SessionDirectory {
 export async function clusterTotals(rpc: Rpc): Promise<ClusterTotals> {
   const counters = await rpc.call('cluster.counters', null, DEADLINES.adminMs);
   return { delivered: counters.delivered, rules: new Map(counters.rules) };
+}
+
+/** Rule kinds that count connections or failures per address: their state must be one for the server. */
+const COUNTING_RULES = new Set(['max-conn', 'rate', 'lockout']);
+
+const toWire = (session: ConnectionSession): SessionWire => ({
+  ...session,
+  openedAt: session.openedAt.toISOString(),
+});
+
+/**
+ * The connection rules of a worker. While no rule that counts is in force (only allow, deny and
+ * require-tls, which decide from the rule and the connection alone) the worker's own runner
+ * decides, at no cost; otherwise the supervisor's runner does, so that `max-conn 20` means 20 for
+ * the whole server. Each connection (and each login) ends where it started, whichever way the
+ * rules changed meanwhile. `requiresTls` is always answered here: it must be synchronous and
+ * depends on no count.
+ */
+export function clusterHooks(local: RuleHooks, rpc: Rpc, deadlines: Deadlines = DEADLINES): ConnectionHooks {
+  const remote = new Set<string>();
+  const remoteLogins = new Set<string>();
+  const counting = () => local.rules().some((rule) => rule.enabled && COUNTING_RULES.has(rule.kind));
+  const failClosed = (): ConnectVerdict => ({
+    allow: false,
+    reason: 'Temporary problem, try again later',
+    temporary: true,
+  });
+  const loginKey = (session: ConnectionSession, username: string) => `${session.id}\0${username}`;
+  return {
+    async onConnect(session) {
+      if (!counting()) return local.onConnect(session);
+      remote.add(session.id);
+      return rpc.call('hooks.connect', toWire(session), deadlines.hooksMs).catch(failClosed);
+    },
+    onClose(session) {
+      if (!remote.delete(session.id)) return local.onClose(session);
+      rpc.notify('hooks.close', toWire(session));
+    },
+    async checkAuthAllowed(session, username) {
+      if (!remote.has(session.id) && !counting()) return local.checkAuthAllowed(session, username);
+      remoteLogins.add(loginKey(session, username));
+      return rpc
+        .call('hooks.checkAuth', { session: toWire(session), username }, deadlines.hooksMs)
+        .catch(failClosed);
+    },
+    onAuthFailure(session, username) {
+      if (!remoteLogins.delete(loginKey(session, username))) return local.onAuthFailure(session, username);
+      rpc.notify('hooks.authFailure', { session: toWire(session), username });
+    },
+    releaseAuthAttempt(session, username) {
+      if (!remoteLogins.delete(loginKey(session, username)))
+        return local.releaseAuthAttempt(session, username);
+      rpc.notify('hooks.release', { session: toWire(session), username });
+    },
+    requiresTls: (session) => local.requiresTls(session),
+  };
 }

@@ -147,11 +147,15 @@ export class Cluster {
     return pid;
   }
 
-  async admin(method: string, route: string): Promise<{ status: number; body: unknown }> {
+  async admin(method: string, route: string, body?: unknown): Promise<{ status: number; body: unknown }> {
     const token = fs.readFileSync(path.join(this.dataDir, 'admin.token'), 'utf8').trim();
     const response = await fetch(`http://127.0.0.1:${this.ports.admin}${route}`, {
       method,
-      headers: { authorization: `Bearer ${token}` },
+      headers: {
+        authorization: `Bearer ${token}`,
+        ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+      },
+      body: body === undefined ? undefined : JSON.stringify(body),
     });
     const text = await response.text();
     return { status: response.status, body: text ? JSON.parse(text) : null };

@@ -27,6 +27,18 @@ const imap = (localAddress?: string) => cluster.imap(localAddress);
 const twoSessions = (user: string, loginsBefore: number) => cluster.twoSessions(user, PASSWORD, loginsBefore);
 const lmtpDeliver = (to: string, subject: string) => cluster.lmtpDeliver(to, subject);
 
+/** Both workers and the supervisor read rules changed by the admin API (the lead at once, the others by polling). */
+async function rulesLoaded(count: number): Promise<void> {
+  const loaded = new Set<string>();
+  const from = cluster.lines.length;
+  let index = 0;
+  await cluster.waitFor((line) => {
+    if (index++ >= from && line.msg === 'connection rules loaded' && line.rules === count)
+      loaded.add(line.supervisor ? 'supervisor' : `worker ${line.worker}`);
+    return loaded.size === 3;
+  });
+}
+
 beforeAll(async () => {
   cluster = await Cluster.start({
     workers: 2,
@@ -96,6 +108,31 @@ describe('mallard serve with two workers', () => {
     const refused = await imap('127.0.0.3');
     expect(refused.greeting).toMatch(/^\* BYE \[UNAVAILABLE\] Too many connections from your address/);
     for (const client of open) client.close();
+  });
+
+  it('holds a max-conn connection rule across workers, added from the admin API', async () => {
+    const created = await cluster.admin('POST', '/api/rules', {
+      kind: 'max-conn',
+      limit: 2,
+      protocols: ['imap'],
+    });
+    expect(created.status).toBe(201);
+    await rulesLoaded(1);
+    const first = await imap('127.0.0.4');
+    const second = await imap('127.0.0.4');
+    for (const client of [first, second]) expect(client.greeting).toMatch(/^\* OK /);
+    // One each per worker: only a count for the whole server refuses the third.
+    const third = await imap('127.0.0.4');
+    expect(third.greeting).toMatch(/^\* BYE .*Too many connections from your address/);
+    first.close();
+    second.close();
+    const rules = (await cluster.admin('GET', '/api/rules')).body as {
+      rules: Array<{ id: string; counters: { allow: number; deny: number } }>;
+    };
+    // The refusal counted once, by the supervisor's rules, and shown with the workers' counters.
+    expect(rules.rules[0]!.counters).toEqual({ allow: 0, deny: 1, errors: 0 });
+    expect((await cluster.admin('DELETE', `/api/rules/${rules.rules[0]!.id}`)).status).toBe(204);
+    await rulesLoaded(0);
   });
 
   it('counts failed logins once for the whole server: the address is locked after the limit', async () => {

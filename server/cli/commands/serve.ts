@@ -67,12 +67,23 @@ async function supervise(config: Config, workers: number, signal: Promise<NodeJS
   const logger = createLogger(config.log_level).child({ supervisor: true });
   // Opened first: a new database is made (or a local replica set started) once, not by N workers at once.
   const store = await openStore(config, logger);
-  const supervisor = new Supervisor({ config, workers, logger, store, guardOptions: guardOptions(config) });
+  // Also first: rules from the configuration are written into an empty store once.
+  const { startRuleHooks } = await import('../../hooks/runner.ts');
+  const rules = await startRuleHooks(store, config.rules, logger);
+  const supervisor = new Supervisor({
+    config,
+    workers,
+    logger,
+    store,
+    rules,
+    guardOptions: guardOptions(config),
+  });
   const started = supervisor.start().then(() => logger.info({ workers }, 'mallard started with workers'));
   const received = await signal;
   logger.info({ signal: received }, 'shutting down the workers');
   await supervisor.stop();
   void started;
+  rules.stop();
   await store.close();
   logger.info('mallard stopped');
   logger.flush();
