@@ -107,7 +107,8 @@ export class Supervisor {
   private stopping = false;
   private eventsWanted = false;
   private readonly log: Logger;
-  private allReady: (() => void) | null = null;
+  /** While starting: settles once every worker is ready, or as soon as one fails to start. */
+  private starting: { resolve(): void; reject(error: Error): void } | null = null;
 
   constructor(private readonly options: SupervisorOptions) {
     this.log = options.logger;
@@ -130,9 +131,13 @@ export class Supervisor {
     );
   }
 
-  /** Forks every worker; resolves once each listens. */
+  /**
+   * Forks every worker; resolves once each listens. Rejects when one exits before it was ready
+   * the first time (a port in use, a configuration the store refuses): restarting it would not
+   * help, so the caller stops the others and reports it.
+   */
   start(): Promise<void> {
-    const ready = new Promise<void>((resolve) => (this.allReady = resolve));
+    const ready = new Promise<void>((resolve, reject) => (this.starting = { resolve, reject }));
     for (let slot = 1; slot <= this.options.workers; slot++) this.fork(slot);
     return ready;
   }
@@ -155,6 +160,11 @@ export class Supervisor {
     state.releaseAll(this.options.rules);
     if (this.states.get(state.slot) === state) this.states.delete(state.slot);
     if (this.stopping) return;
+    if (this.starting && !state.ready) {
+      this.starting.reject(new Error(`worker ${state.slot} could not start (exit ${code ?? signal})`));
+      this.starting = null;
+      return;
+    }
     const ranMs = Date.now() - state.startedAt;
     const inARow = ranMs >= STABLE_MS ? 1 : (this.crashes.get(state.slot) ?? 0) + 1;
     this.crashes.set(state.slot, inARow);
@@ -207,9 +217,9 @@ export class Supervisor {
       state.ready = true;
       this.log.info({ worker: slot, workerPid: state.worker.process.pid }, 'worker ready');
       if (slot !== 1 && this.eventsWanted) rpc.notify('events.forward', { on: true });
-      if (this.allReady && this.live().length === this.options.workers) {
-        this.allReady();
-        this.allReady = null;
+      if (this.starting && this.live().length === this.options.workers) {
+        this.starting.resolve();
+        this.starting = null;
       }
     });
 

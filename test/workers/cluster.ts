@@ -72,7 +72,12 @@ export class Cluster {
     });
     child.stderr!.on('data', (chunk: Buffer) => (this.output += chunk.toString('utf8')));
     // 'close': after the last of its output was read.
-    this.exited = new Promise((resolve) => child.once('close', (code) => resolve(code)));
+    this.exited = new Promise((resolve) =>
+      child.once('close', (code) => {
+        resolve(code);
+        for (const wake of this.waiters.splice(0)) wake(); // a waiting test learns it at once
+      }),
+    );
   }
 
   static async start(options: ClusterOptions): Promise<Cluster> {
@@ -106,7 +111,12 @@ export class Cluster {
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     const cluster = new Cluster(child, dataDir, ports);
-    await cluster.waitFor((line) => line.msg === 'mallard started with workers', 60_000);
+    try {
+      await cluster.waitFor((line) => line.msg === 'mallard started with workers', 60_000);
+    } catch (error) {
+      await cluster.dispose();
+      throw error;
+    }
     return cluster;
   }
 
@@ -115,7 +125,10 @@ export class Cluster {
     const deadline = Date.now() + timeoutMs;
     for (let seen = 0; ;) {
       for (; seen < this.lines.length; seen++) if (match(this.lines[seen]!)) return this.lines[seen]!;
-      if (this.child.exitCode !== null) throw new Error(`mallard serve exited:\n${this.output}`);
+      if (this.child.exitCode !== null) {
+        await this.exited; // all its output read
+        throw new Error(`mallard serve exited (${this.child.exitCode}):\n${this.output}`);
+      }
       const left = deadline - Date.now();
       if (left <= 0) throw new Error(`no such log line within ${timeoutMs} ms:\n${this.output.slice(-4000)}`);
       await new Promise<void>((resolve) => {

@@ -8,6 +8,7 @@
  * Sequential connections alternate between the workers (node:cluster's round robin); each test
  * checks in the log which worker served what rather than trusting that.
  */
+import net from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RawImap, quote } from '../helpers/imap-raw.ts';
 import { Cluster } from './cluster.ts';
@@ -28,9 +29,8 @@ const twoSessions = (user: string, loginsBefore: number) => cluster.twoSessions(
 const lmtpDeliver = (to: string, subject: string) => cluster.lmtpDeliver(to, subject);
 
 /** Both workers and the supervisor read rules changed by the admin API (the lead at once, the others by polling). */
-async function rulesLoaded(count: number): Promise<void> {
+async function rulesLoaded(count: number, from: number): Promise<void> {
   const loaded = new Set<string>();
-  const from = cluster.lines.length;
   let index = 0;
   await cluster.waitFor((line) => {
     if (index++ >= from && line.msg === 'connection rules loaded' && line.rules === count)
@@ -111,13 +111,14 @@ describe('mallard serve with two workers', () => {
   });
 
   it('holds a max-conn connection rule across workers, added from the admin API', async () => {
+    const added = cluster.lines.length;
     const created = await cluster.admin('POST', '/api/rules', {
       kind: 'max-conn',
       limit: 2,
       protocols: ['imap'],
     });
     expect(created.status).toBe(201);
-    await rulesLoaded(1);
+    await rulesLoaded(1, added);
     const first = await imap('127.0.0.4');
     const second = await imap('127.0.0.4');
     for (const client of [first, second]) expect(client.greeting).toMatch(/^\* OK /);
@@ -131,8 +132,9 @@ describe('mallard serve with two workers', () => {
     };
     // The refusal counted once, by the supervisor's rules, and shown with the workers' counters.
     expect(rules.rules[0]!.counters).toEqual({ allow: 0, deny: 1, errors: 0 });
+    const deleted = cluster.lines.length;
     expect((await cluster.admin('DELETE', `/api/rules/${rules.rules[0]!.id}`)).status).toBe(204);
-    await rulesLoaded(0);
+    await rulesLoaded(0, deleted);
   });
 
   it('counts failed logins once for the whole server: the address is locked after the limit', async () => {
@@ -209,4 +211,19 @@ describe('mallard serve with two workers', () => {
     expect(await code).toBe(0);
     expect(cluster.lines.filter((line) => line.msg === 'mallard stopped').length).toBe(3);
   }, 60_000);
+});
+
+describe('mallard serve whose workers cannot start', () => {
+  it('stops and says why, rather than restarting them for ever', async () => {
+    const busy = net.createServer();
+    await new Promise<void>((resolve) => busy.listen(0, '127.0.0.1', resolve));
+    const port = (busy.address() as net.AddressInfo).port;
+    try {
+      await expect(
+        Cluster.start({ workers: 2, accounts: {}, env: { MALLARD_IMAP_PORT: String(port) } }),
+      ).rejects.toThrow(/cannot listen on 127\.0\.0\.1:\d+: the port is in use/);
+    } finally {
+      busy.close();
+    }
+  }, 90_000);
 });

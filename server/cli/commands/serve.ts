@@ -50,13 +50,19 @@ async function serveAsWorker(config: Config, signal: Promise<NodeJS.Signals>): P
     Number(process.env[WORKER_ENV.slot]),
     Buffer.from(process.env[WORKER_ENV.guardKey] ?? '', 'hex'),
   );
-  const server = await startServer(config, { worker: link });
+  // The IPC channel would keep the process alive; the supervisor sees the exit.
+  const leave = () => {
+    link.rpc.close();
+    cluster.worker?.disconnect();
+  };
+  const server = await startServer(config, { worker: link }).catch((error: unknown) => {
+    leave();
+    throw error;
+  });
   link.rpc.notify('worker.ready', null);
   server.logger.info({ signal: await signal }, 'shutting down');
   await server.stop();
-  link.rpc.close();
-  // The IPC channel would keep the process alive; the supervisor sees a clean exit.
-  cluster.worker?.disconnect();
+  leave();
   return EXIT.ok;
 }
 
@@ -64,12 +70,15 @@ async function supervise(config: Config, workers: number, signal: Promise<NodeJS
   const { createLogger } = await import('../../log.ts');
   const { openStore, guardOptions } = await import('../../main.ts');
   const { Supervisor } = await import('../../cluster/supervisor.ts');
-  const logger = createLogger(config.log_level).child({ supervisor: true });
-  // Opened first: a new database is made (or a local replica set started) once, not by N workers at once.
-  const store = await openStore(config, logger);
-  // Also first: rules from the configuration are written into an empty store once.
   const { startRuleHooks } = await import('../../hooks/runner.ts');
+  const { createTlsProvider } = await import('../../tls/context.ts');
+  const logger = createLogger(config.log_level).child({ supervisor: true });
+  // Done here first, once, not by N workers at once: a new database is made (or a local replica
+  // set started), rules from the configuration are written into an empty store, and the
+  // self-signed certificate is made when none is configured.
+  const store = await openStore(config, logger);
   const rules = await startRuleHooks(store, config.rules, logger);
+  createTlsProvider(config);
   const supervisor = new Supervisor({
     config,
     workers,
@@ -78,14 +87,22 @@ async function supervise(config: Config, workers: number, signal: Promise<NodeJS
     rules,
     guardOptions: guardOptions(config),
   });
-  const started = supervisor.start().then(() => logger.info({ workers }, 'mallard started with workers'));
-  const received = await signal;
-  logger.info({ signal: received }, 'shutting down the workers');
+  const failed = supervisor.start().then(
+    () => {
+      logger.info({ workers }, 'mallard started with workers');
+      return null;
+    },
+    (error: Error) => error,
+  );
+  // Stopped by a signal, or at once when a worker could not start.
+  const startFailure = failed.then(async (error): Promise<Error | NodeJS.Signals> => error ?? (await signal));
+  const outcome = await Promise.race<Error | NodeJS.Signals>([signal, startFailure]);
+  if (outcome instanceof Error) logger.fatal({ err: outcome }, 'mallard could not start; stopping');
+  else logger.info({ signal: outcome }, 'shutting down the workers');
   await supervisor.stop();
-  void started;
   rules.stop();
   await store.close();
   logger.info('mallard stopped');
   logger.flush();
-  return EXIT.ok;
+  return outcome instanceof Error ? EXIT.failure : EXIT.ok;
 }
