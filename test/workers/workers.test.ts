@@ -18,6 +18,9 @@ const ALICE = 'alice@example.test';
 const BOB = 'bob@example.test';
 const CAROL = 'carol@example.test';
 const DAVE = 'dave@example.test';
+const ERIN = 'erin@example.test';
+/** Connections per account; the tests open at most two of one account at once. */
+const PER_USER = 2;
 /** Below what the tests from 127.0.0.1 open at once; the limit test uses an address of its own. */
 const PER_ADDRESS = 8;
 const FAILURE_LIMIT = 3;
@@ -42,9 +45,10 @@ async function rulesLoaded(count: number, from: number): Promise<void> {
 beforeAll(async () => {
   cluster = await Cluster.start({
     workers: 2,
-    accounts: { [ALICE]: PASSWORD, [BOB]: PASSWORD, [CAROL]: PASSWORD, [DAVE]: PASSWORD },
+    accounts: { [ALICE]: PASSWORD, [BOB]: PASSWORD, [CAROL]: PASSWORD, [DAVE]: PASSWORD, [ERIN]: PASSWORD },
     env: {
       MALLARD_LIMITS_MAX_CONNECTIONS_PER_ADDRESS: String(PER_ADDRESS),
+      MALLARD_IMAP_MAX_CONNECTIONS_PER_USER: String(PER_USER),
       MALLARD_AUTH_ADDRESS_FAILURE_LIMIT: String(FAILURE_LIMIT),
       MALLARD_AUTH_BASE_DELAY_MS: '0',
       MALLARD_AUTH_MAX_DELAY_MS: '0',
@@ -108,6 +112,20 @@ describe('mallard serve with two workers', () => {
     const refused = await imap('127.0.0.3');
     expect(refused.greeting).toMatch(/^\* BYE \[UNAVAILABLE\] Too many connections from your address/);
     for (const client of open) client.close();
+  });
+
+  it('holds the per-user connection limit across workers', async () => {
+    const { first, second, workers } = await twoSessions(ERIN, 0);
+    expect(new Set(workers)).toEqual(new Set([1, 2]));
+    // One session on each worker: only the supervisor's count says the account has two.
+    const third = await imap();
+    const refused = await third.command(`LOGIN ${quote(ERIN)} ${quote(PASSWORD)}`);
+    expect(`${refused.status} ${refused.text}`).toMatch(
+      /^NO \[LIMIT\] Too many connections for this account/,
+    );
+    third.close();
+    await first.logout();
+    await second.logout();
   });
 
   it('holds a max-conn connection rule across workers, added from the admin API', async () => {
