@@ -159,6 +159,11 @@ export class Supervisor {
   private exited(state: WorkerState, code: number | null, signal: string | null): void {
     state.releaseAll(this.options.rules);
     if (this.states.get(state.slot) === state) this.states.delete(state.slot);
+    if (state.slot === 1 && this.eventsWanted) {
+      // The admin API went with worker 1: nobody listens to the stream until its successor says so.
+      this.eventsWanted = false;
+      for (const other of this.live()) other.rpc.notify('events.forward', { on: false });
+    }
     if (this.stopping) return;
     if (this.starting && !state.ready) {
       this.starting.reject(new Error(`worker ${state.slot} could not start (exit ${code ?? signal})`));
