@@ -232,9 +232,9 @@ export async function startServer(config: Config, options: StartOptions = {}): P
   const events = new EventBus();
   const sessions = new SessionRegistry(events);
   // A worker's rules that count (max-conn, rate, lockout) are the supervisor's: one count per server.
-  const { clusterHooks } = worker ? await import('./cluster/worker-link.ts') : { clusterHooks: null };
+  const cluster = worker ? await import('./cluster/worker-link.ts') : null;
   const ruleHooks =
-    worker && rules && clusterHooks ? clusterHooks(rules, worker.rpc, worker.deadlines) : rules;
+    worker && rules && cluster ? cluster.clusterHooks(rules, worker.rpc, worker.deadlines) : rules;
   const hooks: ConnectionHooks = observeHooks(options.hooks ?? ruleHooks ?? ALLOW_ALL, events);
   const guard: Guard =
     worker?.guard ??
@@ -303,7 +303,6 @@ export async function startServer(config: Config, options: StartOptions = {}): P
   // The admin API comes last: it reports on (and manages) everything above.
   const { startAdmin } = await import('./admin/server.ts');
   // With workers, worker 1 serves it, seeing every worker through the supervisor.
-  const cluster = worker ? await import('./cluster/worker-link.ts') : null;
   if (worker) {
     worker.attach({
       sessions,
