@@ -140,7 +140,10 @@ export async function trimMailbox(server: BenchServer, keep: number): Promise<vo
 }
 
 /** 2. connect + LOGIN + LOGOUT in a loop, from several clients at once, for a few seconds. */
-export async function loginWorkload(server: BenchServer, options: WorkloadOptions): Promise<Figure> {
+export async function loginWorkload(
+  server: BenchServer,
+  options: Pick<WorkloadOptions, 'loginSeconds' | 'loginClients'>,
+): Promise<Figure> {
   const started = performance.now();
   const stopAt = started + options.loginSeconds * 1000;
   let logins = 0;

@@ -9,6 +9,8 @@
  * the run goes on.
  *
  *   npm run bench -- canary [...]: the hostile-user and memory benchmark instead (bench/canary.ts)
+ *   npm run bench -- steady [...]: steady state and the login loop, Mallard with 1 and 2 workers beside
+ *                                  Dovecot default and high-performance (bench/steady.ts)
  *   npm run bench [-- --messages N] [--connections N] [--append-seconds S] [--login-seconds S]
  *                    [--repeats N] [--only mallard|dovecot] [--no-store] [--no-delivery]
  *                    [--delivery-runs N] [--no-mongo] [--mongo-messages N] [--workloads append,logins,...]
@@ -47,6 +49,14 @@ import {
 } from './lib/servers.ts';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+
+// `npm run bench -- steady [options]`: steady state and logins, Mallard with workers beside
+// Dovecot's default and high-performance modes (bench/steady.ts).
+if (process.argv[2] === 'steady') {
+  const { runSteadyBench } = await import('./steady.ts');
+  await runSteadyBench(process.argv.slice(3));
+  process.exit(process.exitCode ?? 0);
+}
 
 // `npm run bench -- canary [options]`: the hostile-user and memory benchmark (bench/canary.ts).
 if (process.argv[2] === 'canary') {

@@ -1,40 +1,117 @@
 /**
- * Steady state with many clients (issue 20's "50 clients, no reconnects"), Mallard only, with the
- * embedded store on the event loop (store.sqlite.thread=false) and on its own threads (true),
- * alternated and repeated, so both are measured in the same run on the same machine:
+ * Steady state and the login loop with many clients (issue 20), Mallard beside Dovecot in the same
+ * run, each server in turn and the rounds repeated (the machines are shared: alternate, repeat):
  *
- *   node bin/run-ts.mjs bench/steady.ts [--clients 50] [--seconds 20] [--messages 500] [--repeats 2]
+ *   npm run bench -- steady [--clients 50] [--login-clients 50] [--seconds 20] [--login-seconds 10]
+ *                           [--messages 500] [--repeats 2]
+ *                           [--servers mallard-1,mallard-2,dovecot,dovecot-hp,mallard-1-event-loop]
  *
- * Each client logs in once, selects INBOX and loops: UID FETCH of a random message (flags and
- * body), UID STORE of a flag on it (a durable write), NOOP. Reported: commands/s, the NOOP latency
- * (what every other session feels), and the CPU of the server's main thread and whole process,
- * from /proc (percent of one core).
+ * Servers: `mallard-N` is `mallard serve` with server.workers = N (the store on its own threads);
+ * `mallard-1-event-loop` the single process with the store on the event loop; `dovecot` Debian's
+ * Dovecot as configured by default (a login process per connection, `service_count = 1`);
+ * `dovecot-hp` its high-performance mode (imap-login `service_count = 0`, `process_min_avail` = the
+ * number of cores).
+ *
+ * Steady: each client logs in once, selects INBOX and loops UID FETCH of a random message (flags
+ * and body), UID STORE of a flag on it (a durable write), NOOP. Logins: connect + LOGIN + LOGOUT in
+ * a loop. Reported: commands/s, logins/s, the NOOP latency, the CPU used by all of the server's
+ * processes (from /proc, reaped children included, percent of one core: the same measure for both)
+ * and the load average after each run.
  */
-import fs from 'node:fs';
+import os from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
+import { loginWorkload } from './imap.ts';
 import { expectOk, ImapClient } from './lib/imap-client.ts';
-import { startMallardServer } from './lib/servers.ts';
+import { TICKS_PER_SECOND } from './lib/memory.ts';
+import { startDovecotServer, startMallardServer, type BenchServer } from './lib/servers.ts';
 
-const { values: args } = parseArgs({
-  options: {
-    clients: { type: 'string', default: '50' },
-    seconds: { type: 'string', default: '20' },
-    messages: { type: 'string', default: '500' },
-    repeats: { type: 'string', default: '2' },
-  },
-});
-const CLIENTS = Number(args.clients);
-const SECONDS = Number(args.seconds);
-const MESSAGES = Number(args.messages);
-const REPEATS = Number(args.repeats);
-const TICKS_PER_SECOND = 100; // USER_HZ on Linux
+const ALL_SERVERS = ['mallard-1', 'mallard-2', 'dovecot', 'dovecot-hp'] as const;
 
-/** utime + stime of a thread or process, in clock ticks. */
-function cpuTicks(statFile: string): number {
-  const text = fs.readFileSync(statFile, 'utf8');
-  const fields = text.slice(text.lastIndexOf(')') + 2).split(' ');
-  return Number(fields[11]) + Number(fields[12]);
+export async function runSteadyBench(argv: string[]): Promise<void> {
+  const { values: args } = parseArgs({
+    args: argv,
+    options: {
+      clients: { type: 'string', default: '50' },
+      'login-clients': { type: 'string', default: '50' },
+      seconds: { type: 'string', default: '20' },
+      'login-seconds': { type: 'string', default: '10' },
+      messages: { type: 'string', default: '500' },
+      repeats: { type: 'string', default: '2' },
+      servers: { type: 'string', default: ALL_SERVERS.join(',') },
+    },
+  });
+  const options: SteadyOptions = {
+    clients: Number(args.clients),
+    loginClients: Number(args['login-clients']),
+    seconds: Number(args.seconds),
+    loginSeconds: Number(args['login-seconds']),
+    messages: Number(args.messages),
+  };
+  const names = args.servers.split(',').filter(Boolean);
+  const figures: Figures[] = [];
+  for (let repeat = 0; repeat < Number(args.repeats); repeat++) {
+    for (const name of names) {
+      const figure = await measure(name, options).catch((error: unknown): Figures => ({
+        ...EMPTY,
+        server: name,
+        error: (error as Error).message,
+      }));
+      figures.push(figure);
+      console.error(JSON.stringify(figure));
+    }
+  }
+  printTable(figures, options);
+}
+
+interface SteadyOptions {
+  clients: number;
+  loginClients: number;
+  seconds: number;
+  loginSeconds: number;
+  messages: number;
+}
+
+interface Figures {
+  server: string;
+  commandsPerSecond: number;
+  noopP50: number;
+  noopP99: number;
+  steadyCpu: number;
+  steadyLoad: string;
+  loginsPerSecond: number;
+  loginCpu: number;
+  loginLoad: string;
+  failures: number;
+  error?: string;
+}
+
+const EMPTY: Omit<Figures, 'server'> = {
+  commandsPerSecond: NaN,
+  noopP50: NaN,
+  noopP99: NaN,
+  steadyCpu: NaN,
+  steadyLoad: '',
+  loginsPerSecond: NaN,
+  loginCpu: NaN,
+  loginLoad: '',
+  failures: 0,
+};
+
+function startServer(name: string): Promise<BenchServer> {
+  const cores = os.availableParallelism();
+  const workers = /^mallard-(\d+)$/.exec(name);
+  if (workers) return startMallardServer({ MALLARD_SERVER_WORKERS: workers[1] });
+  if (name === 'mallard-1-event-loop') {
+    return startMallardServer({ MALLARD_SERVER_WORKERS: '1', MALLARD_STORE_SQLITE_THREAD: 'false' });
+  }
+  if (name === 'dovecot') return startDovecotServer();
+  if (name === 'dovecot-hp') {
+    return startDovecotServer(
+      `service imap-login {\n  service_count = 0\n  process_min_avail = ${cores}\n}\n`,
+    );
+  }
+  throw new Error(`unknown server ${name} (known: ${ALL_SERVERS.join(', ')}, mallard-1-event-loop)`);
 }
 
 function message(index: number): Buffer {
@@ -46,101 +123,105 @@ function percentile(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor((sorted.length * p) / 100))] ?? NaN;
 }
 
-interface RunFigures {
-  thread: boolean;
-  commandsPerSecond: number;
-  writesPerSecond: number;
-  noopP50: number;
-  noopP99: number;
-  noopMax: number;
-  mainThreadCpu: number;
-  processCpu: number;
-  failures: number;
-}
+const loadAverage = () =>
+  os
+    .loadavg()
+    .map((value) => value.toFixed(2))
+    .join(' ');
 
-async function run(thread: boolean): Promise<RunFigures> {
-  const server = await startMallardServer({ MALLARD_STORE_SQLITE_THREAD: String(thread) });
+/** The server's CPU over `seconds` since `before` (ticks), in percent of one core. */
+const cpuPercent = (server: BenchServer, before: number, seconds: number) =>
+  Math.round(((server.cpuTicks() - before) / TICKS_PER_SECOND / seconds) * 100);
+
+async function measure(name: string, options: SteadyOptions): Promise<Figures> {
+  const server = await startServer(name);
   try {
-    const loader = await ImapClient.connect({ port: server.port });
-    expectOk(await loader.login(server.user, server.password), 'LOGIN');
-    for (let index = 0; index < MESSAGES; index++) {
-      expectOk(await loader.command(['APPEND INBOX ', message(index)]), 'APPEND');
-    }
-    await loader.logout();
-    const clients = await Promise.all(
-      Array.from({ length: CLIENTS }, async () => {
-        const client = await ImapClient.connect({ port: server.port });
-        expectOk(await client.login(server.user, server.password), 'LOGIN');
-        expectOk(await client.command('SELECT INBOX'), 'SELECT');
-        return client;
-      }),
-    );
-    const pid = server.pid();
-    const mainBefore = cpuTicks(`/proc/${pid}/task/${pid}/stat`);
-    const processBefore = cpuTicks(`/proc/${pid}/stat`);
-    const started = performance.now();
-    const deadline = started + SECONDS * 1000;
-    let commands = 0;
-    let writes = 0;
-    let failures = 0;
-    const noops: number[] = [];
-    await Promise.all(
-      clients.map(async (client, clientIndex) => {
-        let round = 0;
-        while (performance.now() < deadline) {
-          const uid = 1 + Math.floor(Math.random() * MESSAGES);
-          const fetched = await client.command(`UID FETCH ${uid} (FLAGS BODY.PEEK[])`);
-          const sign = (round + clientIndex) % 2 === 0 ? '+' : '-';
-          const stored = await client.command(`UID STORE ${uid} ${sign}FLAGS.SILENT (\\Flagged)`);
-          const noopStarted = performance.now();
-          const noop = await client.command('NOOP');
-          noops.push(performance.now() - noopStarted);
-          for (const result of [fetched, stored, noop]) if (result.status !== 'OK') failures++;
-          commands += 3;
-          writes += 1;
-          round++;
-        }
-      }),
-    );
-    const seconds = (performance.now() - started) / 1000;
-    const mainCpu = (cpuTicks(`/proc/${pid}/task/${pid}/stat`) - mainBefore) / TICKS_PER_SECOND / seconds;
-    const processCpu = (cpuTicks(`/proc/${pid}/stat`) - processBefore) / TICKS_PER_SECOND / seconds;
-    await Promise.all(clients.map((client) => client.logout()));
-    noops.sort((a, b) => a - b);
+    const steady = await steadyRun(server, options);
+    const loginBefore = server.cpuTicks();
+    const loginStarted = performance.now();
+    const logins = await loginWorkload(server, options);
+    const loginSeconds = (performance.now() - loginStarted) / 1000;
     return {
-      thread,
-      commandsPerSecond: Math.round(commands / seconds),
-      writesPerSecond: Math.round(writes / seconds),
-      noopP50: Math.round(percentile(noops, 50) * 10) / 10,
-      noopP99: Math.round(percentile(noops, 99) * 10) / 10,
-      noopMax: Math.round((noops.at(-1) ?? NaN) * 10) / 10,
-      mainThreadCpu: Math.round(mainCpu * 100),
-      processCpu: Math.round(processCpu * 100),
-      failures,
+      server: name,
+      ...steady,
+      loginsPerSecond: logins.value,
+      loginCpu: cpuPercent(server, loginBefore, loginSeconds),
+      loginLoad: loadAverage(),
+      failures: steady.failures + Number((logins.extra as { failures?: number } | undefined)?.failures ?? 0),
     };
   } finally {
     await server.stop();
   }
 }
 
-const figures: RunFigures[] = [];
-for (let repeat = 0; repeat < REPEATS; repeat++) {
-  for (const thread of [false, true]) {
-    const figure = await run(thread);
-    figures.push(figure);
-    console.error(JSON.stringify(figure));
+async function steadyRun(server: BenchServer, options: SteadyOptions) {
+  const loader = await ImapClient.connect({ port: server.port });
+  expectOk(await loader.login(server.user, server.password), 'LOGIN');
+  for (let index = 0; index < options.messages; index++) {
+    expectOk(await loader.command(['APPEND INBOX ', message(index)]), 'APPEND');
   }
-}
-console.log(
-  `\nSteady state, ${CLIENTS} clients, ${SECONDS} s, ${MESSAGES} messages (load ${fs.readFileSync('/proc/loadavg', 'utf8').trim()})\n`,
-);
-console.log(
-  '| store | commands/s | STOREs/s | NOOP p50 / p99 / max (ms) | main thread CPU | process CPU | failures |',
-);
-console.log('|---|---:|---:|---:|---:|---:|---:|');
-for (const f of figures) {
-  console.log(
-    `| ${f.thread ? 'own threads' : 'event loop'} | ${f.commandsPerSecond} | ${f.writesPerSecond} | ` +
-      `${f.noopP50} / ${f.noopP99} / ${f.noopMax} | ${f.mainThreadCpu}% | ${f.processCpu}% | ${f.failures} |`,
+  await loader.logout();
+  const clients = await Promise.all(
+    Array.from({ length: options.clients }, async () => {
+      const client = await ImapClient.connect({ port: server.port });
+      expectOk(await client.login(server.user, server.password), 'LOGIN');
+      expectOk(await client.command('SELECT INBOX'), 'SELECT');
+      return client;
+    }),
   );
+  const before = server.cpuTicks();
+  const started = performance.now();
+  const deadline = started + options.seconds * 1000;
+  let commands = 0;
+  let failures = 0;
+  const noops: number[] = [];
+  await Promise.all(
+    clients.map(async (client, clientIndex) => {
+      for (let round = 0; performance.now() < deadline; round++) {
+        const uid = 1 + Math.floor(Math.random() * options.messages);
+        const fetched = await client.command(`UID FETCH ${uid} (FLAGS BODY.PEEK[])`);
+        const sign = (round + clientIndex) % 2 === 0 ? '+' : '-';
+        const stored = await client.command(`UID STORE ${uid} ${sign}FLAGS.SILENT (\\Flagged)`);
+        const noopStarted = performance.now();
+        const noop = await client.command('NOOP');
+        noops.push(performance.now() - noopStarted);
+        for (const result of [fetched, stored, noop]) if (result.status !== 'OK') failures++;
+        commands += 3;
+      }
+    }),
+  );
+  const seconds = (performance.now() - started) / 1000;
+  const steadyCpu = cpuPercent(server, before, seconds);
+  const steadyLoad = loadAverage();
+  await Promise.all(clients.map((client) => client.logout()));
+  noops.sort((a, b) => a - b);
+  return {
+    commandsPerSecond: Math.round(commands / seconds),
+    noopP50: Math.round(percentile(noops, 50) * 10) / 10,
+    noopP99: Math.round(percentile(noops, 99) * 10) / 10,
+    steadyCpu,
+    steadyLoad,
+    failures,
+  };
+}
+
+function printTable(figures: Figures[], options: SteadyOptions): void {
+  console.log(
+    `\nSteady state: ${options.clients} clients, ${options.seconds} s, ${options.messages} messages; ` +
+      `login loop: ${options.loginClients} clients, ${options.loginSeconds} s; ${os.availableParallelism()} cores\n`,
+  );
+  console.log(
+    '| server | commands/s | NOOP p50 / p99 (ms) | CPU (steady) | load (steady) | logins/s | CPU (logins) | load (logins) | failures |',
+  );
+  console.log('|---|---:|---:|---:|---|---:|---:|---|---:|');
+  for (const f of figures) {
+    if (f.error) {
+      console.log(`| ${f.server} | failed: ${f.error} |||||||| |`);
+      continue;
+    }
+    console.log(
+      `| ${f.server} | ${f.commandsPerSecond} | ${f.noopP50} / ${f.noopP99} | ${f.steadyCpu}% | ${f.steadyLoad} | ` +
+        `${f.loginsPerSecond} | ${f.loginCpu}% | ${f.loginLoad} | ${f.failures} |`,
+    );
+  }
 }

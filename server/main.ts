@@ -7,7 +7,7 @@ import type { EventBus } from './admin/events.ts';
 import type { LogBuffer } from './admin/log-buffer.ts';
 import type { AdminOptions, AdminServer } from './admin/server.ts';
 import type { SessionRegistry } from './admin/sessions.ts';
-import type { LoginGuard, LoginGuardOptions } from './auth/login-guard.ts';
+import type { Guard, LoginGuardOptions } from './auth/login-guard.ts';
 import type { Config } from './config/schema.ts';
 import type { RuleHooks } from './hooks/runner.ts';
 import type { ConnectionHooks } from './hooks/types.ts';
@@ -19,7 +19,8 @@ import type { SmtpService } from './smtp/server.ts';
 import type { SubmissionService } from './submission/server.ts';
 import type { OutboundWorker } from './outbound/worker.ts';
 import type { Logger } from './log.ts';
-import type { ConnectionGate } from './net/connection-gate.ts';
+import type { Gate } from './net/connection-gate.ts';
+import type { WorkerLink } from './cluster/worker-link.ts';
 import type { Store } from './store/types.ts';
 import { openSqliteStore } from './store/sqlite/store.ts';
 import type { TlsProvider } from './tls/context.ts';
@@ -122,6 +123,12 @@ export interface StartOptions {
   logBuffer?: LogBuffer;
   /** Admin API settings beyond admin.host/port (token, throttling, stream limits): tests. */
   admin?: Omit<AdminOptions, 'host' | 'port'>;
+  /**
+   * Set in a worker process of `mallard serve`: the login guard, the connection gate and the
+   * per-user limit are the supervisor's (asked through this link), and only worker 1 runs the
+   * admin API, which then shows every worker's sessions and counters.
+   */
+  worker?: WorkerLink;
 }
 
 export interface RunningServer {
@@ -142,13 +149,13 @@ export interface RunningServer {
   /** Every live IMAP, POP3, LMTP and SMTP session of this process. */
   sessions: SessionRegistry;
   /** Connection limits and the pre-login deadline, shared by every protocol. */
-  gate: ConnectionGate;
+  gate: Gate & { readonly openConnections: number };
   /** Live events (sessions, rule verdicts, deliveries, certificates) for the admin API stream. */
   events: EventBus;
   /** The admin API; null when admin.port is 0. */
   admin: AdminServer | null;
   /** Password guessing: per-address lockouts, per-account slow-down and alerts. */
-  guard: LoginGuard;
+  guard: Guard;
   stop(): Promise<void>;
 }
 
@@ -162,7 +169,7 @@ function listenPort(section: { enabled: boolean }, configured: number, ephemeral
 }
 
 /** The login guard's settings from the `auth` section. */
-function guardOptions(config: Config): LoginGuardOptions {
+export function guardOptions(config: Config): LoginGuardOptions {
   const auth = config.auth;
   return {
     addressFailureLimit: auth.address_failure_limit,
@@ -210,8 +217,12 @@ export async function startServer(config: Config, options: StartOptions = {}): P
   const { VERSION } = await import('./version.ts');
   const { LoginGuard } = await import('./auth/login-guard.ts');
   const { ConnectionGate, gateLimitsOf } = await import('./net/connection-gate.ts');
+  const { UserSessionCounter } = await import('./net/user-sessions.ts');
+  const worker = options.worker;
   const logs = options.logBuffer ?? (options.logger ? null : new LogBuffer());
-  const logger = options.logger ?? createLogger(config.log_level, process.stdout, logs ?? undefined);
+  const baseLogger = options.logger ?? createLogger(config.log_level, process.stdout, logs ?? undefined);
+  // A worker's lines say which worker wrote them.
+  const logger = worker ? baseLogger.child({ worker: worker.slot }) : baseLogger;
   const store = await openStore(config, logger, { serving: true });
   const follower = new JournalFollower(store, (error) =>
     logger.error({ err: error }, 'journal follow failed'),
@@ -221,14 +232,20 @@ export async function startServer(config: Config, options: StartOptions = {}): P
   const rules = options.hooks ? null : await startRuleHooks(store, config.rules, logger);
   const events = new EventBus();
   const sessions = new SessionRegistry(events);
-  const hooks: ConnectionHooks = observeHooks(options.hooks ?? rules ?? ALLOW_ALL, events);
-  const guard = new LoginGuard(guardOptions(config), (alert) => {
-    logger.warn(
-      { user: alert.username, failures: alert.failures, addresses: alert.addresses },
-      'many failed logins for one account',
-    );
-    events.publish('auth.alert', { ...alert, since: alert.since.toISOString() });
-  });
+  // A worker's rules that count (max-conn, rate, lockout) are the supervisor's: one count per server.
+  const cluster = worker ? await import('./cluster/worker-link.ts') : null;
+  const ruleHooks =
+    worker && rules && cluster ? cluster.clusterHooks(rules, worker.rpc, worker.deadlines) : rules;
+  const hooks: ConnectionHooks = observeHooks(options.hooks ?? ruleHooks ?? ALLOW_ALL, events);
+  const guard: Guard =
+    worker?.guard ??
+    new LoginGuard(guardOptions(config), (alert) => {
+      logger.warn(
+        { user: alert.username, failures: alert.failures, addresses: alert.addresses },
+        'many failed logins for one account',
+      );
+      events.publish('auth.alert', { ...alert, since: alert.since.toISOString() });
+    });
   const ephemeral = options.ephemeralPorts ?? false;
   const { startImap } = await import('./imap/server.ts');
   const { ParsePool, automaticPoolSize } = await import('./imap/offload/pool.ts');
@@ -240,10 +257,10 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     hooks,
     guard,
     logger,
-    userSessions: new Map(),
+    userSessions: worker?.userSessions ?? new UserSessionCounter(),
     mailboxStates: new MailboxStates(follower),
     sessions,
-    gate: new ConnectionGate(gateLimitsOf(config.limits)),
+    gate: worker?.gate ?? new ConnectionGate(gateLimitsOf(config.limits)),
     parsePool,
     inboundChecks: await inboundChecksOf(config),
   };
@@ -286,15 +303,28 @@ export async function startServer(config: Config, options: StartOptions = {}): P
   });
   // The admin API comes last: it reports on (and manages) everything above.
   const { startAdmin } = await import('./admin/server.ts');
+  // With workers, worker 1 serves it, seeing every worker through the supervisor.
+  if (worker) {
+    worker.attach({
+      sessions,
+      events,
+      rules,
+      delivered: () => ({ lmtp: lmtp.deliveredCount, smtp: smtp.deliveredCount }),
+    });
+    if (worker.slot === 1) {
+      events.onSubscribers = (count) => worker.rpc.notify('cluster.events', { on: count > 0 });
+    }
+  }
   const admin =
-    config.admin.port === 0
+    config.admin.port === 0 || (worker && worker.slot !== 1)
       ? null
       : await startAdmin(
           {
             config,
             store,
             logger,
-            sessions,
+            sessions: worker && cluster ? new cluster.ClusterSessions(worker.rpc) : sessions,
+            totals: worker && cluster ? () => cluster.clusterTotals(worker.rpc) : undefined,
             events,
             rules,
             services: { imap, pop3, lmtp, smtp, submission },

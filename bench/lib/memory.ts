@@ -73,3 +73,37 @@ export function processTree(root: number): number[] {
   }
   return result;
 }
+
+/** USER_HZ on Linux: the unit of the CPU times in /proc/PID/stat. */
+export const TICKS_PER_SECOND = 100;
+
+/**
+ * CPU time of a process tree in clock ticks: user + system time of every live process in it, and
+ * of its children already reaped (cutime + cstime), so that the short-lived processes of a
+ * multi-process server (Dovecot's imap processes) count too. Compare two readings of one tree.
+ */
+export function treeCpuTicks(root: number): number {
+  let ticks = 0;
+  for (const pid of processTree(root)) {
+    try {
+      const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      // utime, stime, cutime, cstime: fields 14–17 of stat(5), 11–14 after the command name.
+      ticks += Number(fields[11]) + Number(fields[12]) + Number(fields[13]) + Number(fields[14]);
+    } catch {
+      // gone meanwhile: its time is in its parent's cutime by now
+    }
+  }
+  return ticks;
+}
+
+/** The processes of a tree but helpers that no connection changes (tsx's esbuild service). */
+export function serverProcesses(root: number): number[] {
+  return processTree(root).filter((pid) => {
+    try {
+      return fs.readFileSync(`/proc/${pid}/comm`, 'utf8').trim() !== 'esbuild';
+    } catch {
+      return false;
+    }
+  });
+}

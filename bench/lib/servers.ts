@@ -11,7 +11,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { dovecotAvailable, startDovecot } from '../../test/helpers/dovecot.ts';
 import { freePort } from '../../test/helpers/ports.ts';
-import { processMemory, processTree, type MemorySample } from './memory.ts';
+import { processMemory, processTree, serverProcesses, treeCpuTicks, type MemorySample } from './memory.ts';
 
 export const BENCH_USER = 'bench@example.test';
 export const BENCH_PASSWORD = 'bench-password-0';
@@ -28,6 +28,8 @@ export interface BenchServer {
   memory(): MemorySample;
   /** False once the server process has exited by itself (a crash). */
   alive(): boolean;
+  /** CPU time used so far by all of the server's processes, in clock ticks (see treeCpuTicks). */
+  cpuTicks(): number;
   /** Starts a fresh server process on the same data, for a memory baseline without earlier garbage. */
   restart?(): Promise<void>;
   /** Warnings and errors the server logged so far (the last 10,000 lines at most). */
@@ -93,6 +95,7 @@ export async function startDovecotServer(extraConfig = ''): Promise<BenchServer>
     password: BENCH_PASSWORD,
     memory: () => processMemory(processTree(server.pid)),
     alive: () => processMemory([server.pid]).processes === 1,
+    cpuTicks: () => treeCpuTicks(server.pid),
     problems() {
       let text = '';
       try {
@@ -166,7 +169,7 @@ function describeLogLine(line: string): string | undefined {
 
 /**
  * `mallard serve` on a fresh data directory; `env` adds to (or overrides) the server's
- * environment: more listeners (LMTP), MALLARD_STORE_SQLITE_THREAD, ...
+ * environment: more listeners (LMTP), MALLARD_STORE_SQLITE_THREAD, MALLARD_SERVER_WORKERS, ...
  */
 export async function startMallardServer(
   env: NodeJS.ProcessEnv = {},
@@ -245,10 +248,14 @@ export async function startMallardServer(
     port,
     user: BENCH_USER,
     password: BENCH_PASSWORD,
-    // The server process only: its one child is tsx's esbuild service, which no connection changes.
+    // The server's processes (the supervisor and its workers when server.workers > 1), without
+    // tsx's esbuild service, which no connection changes.
     memory: () =>
-      child?.pid && !exited ? processMemory([child.pid]) : { rssKiB: 0, pssKiB: 0, processes: 0 },
+      child?.pid && !exited
+        ? processMemory(serverProcesses(child.pid))
+        : { rssKiB: 0, pssKiB: 0, processes: 0 },
     alive: () => !exited,
+    cpuTicks: () => (child?.pid && !exited ? treeCpuTicks(child.pid) : 0),
     pid: () => child?.pid ?? 0,
     async restart() {
       await terminate();

@@ -2,16 +2,16 @@
  * What the admin API's handlers see: the parts of the running server they manage or report on.
  * Built by `startAdmin` from the composition root's objects; tests may build a smaller one.
  */
-import type { LoginGuard } from '../auth/login-guard.ts';
+import type { Guard } from '../auth/login-guard.ts';
 import type { Config } from '../config/schema.ts';
-import type { RuleHooks } from '../hooks/runner.ts';
+import type { RuleCounters, RuleHooks } from '../hooks/runner.ts';
 import type { Logger } from '../log.ts';
 import type { RunningListener } from '../net/listener.ts';
 import type { Store } from '../store/types.ts';
 import type { CertificateService } from './handlers/certificates.ts';
 import type { EventBus } from './events.ts';
 import type { LogBuffer } from './log-buffer.ts';
-import type { SessionRegistry } from './sessions.ts';
+import type { SessionJson, SessionProtocol } from './schemas.ts';
 
 /** A protocol service as the status route sees it. */
 export interface ServiceView {
@@ -20,11 +20,32 @@ export interface ServiceView {
   deliveredCount?: number;
 }
 
+type Maybe<T> = T | Promise<T>;
+
+/**
+ * The live sessions the admin API shows and kicks: this process's registry (SessionRegistry), or,
+ * in a worker of `mallard serve`, every worker's through the supervisor.
+ */
+export interface SessionDirectory {
+  list(): Maybe<SessionJson[]>;
+  get(id: string): Maybe<SessionJson | null>;
+  counts(): Maybe<Record<SessionProtocol, number>>;
+  ofUser(userId: string): Maybe<SessionJson[]>;
+  kick(id: string, text?: string): Promise<boolean>;
+  kickUser(userId: string, text: string): Promise<number>;
+}
+
+/** Figures counted by each worker of `mallard serve`, added up over all of them. */
+export interface ClusterTotals {
+  delivered: { lmtp: number; smtp: number };
+  rules: Map<string, RuleCounters>;
+}
+
 export interface AdminDeps {
   config: Config;
   store: Store;
   logger: Logger;
-  sessions: SessionRegistry;
+  sessions: SessionDirectory;
   events: EventBus;
   /** The connection rules (counters, dry runs); null when the embedder replaced the hooks. */
   rules: RuleHooks | null;
@@ -43,7 +64,12 @@ export interface AdminDeps {
   certificates: CertificateService | null;
   startedAt: Date;
   /** Password guessing seen by the mail protocols (null: an embedder's test without one). */
-  guard?: Pick<LoginGuard, 'snapshot'> | null;
+  guard?: Pick<Guard, 'snapshot'> | null;
+  /**
+   * With worker processes: deliveries and rule verdicts of all of them (the `services` and
+   * `rules` counters are this process's alone).
+   */
+  totals?: () => Promise<ClusterTotals>;
   /** Where the admin API itself listens (filled in once it does). */
   admin: { host: string; port: number } | null;
 }

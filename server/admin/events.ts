@@ -19,16 +19,27 @@ export class EventBus {
     return this.listeners.size;
   }
 
+  /**
+   * Called with the number of subscribers whenever it changes (the admin API in a worker of
+   * `mallard serve` asks the other workers for their events only while someone listens).
+   */
+  onSubscribers: ((count: number) => void) | null = null;
+
   subscribe(listener: EventListener): () => void {
     this.listeners.add(listener);
+    this.onSubscribers?.(this.listeners.size);
     return () => {
-      this.listeners.delete(listener);
+      if (this.listeners.delete(listener)) this.onSubscribers?.(this.listeners.size);
     };
   }
 
   publish<T extends AdminEventType>(type: T, data: EventData<T>): void {
     if (this.listeners.size === 0) return;
-    const event = { type, at: new Date().toISOString(), data } as AdminEvent;
+    this.deliver({ type, at: new Date().toISOString(), data } as AdminEvent);
+  }
+
+  /** Passes on an event published elsewhere (another worker's), as it was. */
+  deliver(event: AdminEvent): void {
     for (const listener of [...this.listeners]) {
       try {
         listener(event);

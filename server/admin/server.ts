@@ -288,7 +288,10 @@ export async function startAdmin(deps: AdminDeps, options: AdminOptions): Promis
         unsubscribe = null;
       }
     });
-    send(client, JSON.stringify({ type: 'status', at: new Date().toISOString(), data: statusTick(deps) }));
+    void statusTick(deps).then(
+      (data) => send(client, JSON.stringify({ type: 'status', at: new Date().toISOString(), data })),
+      () => {}, // the next tick tells
+    );
   }
 
   server.on('upgrade', (request: http.IncomingMessage, socket: net.Socket, head: Buffer) => {
@@ -320,7 +323,12 @@ export async function startAdmin(deps: AdminDeps, options: AdminOptions): Promis
   });
 
   const statusTimer = setInterval(() => {
-    if (clients.size > 0) deps.events.publish('status', statusTick(deps));
+    if (clients.size > 0) {
+      void statusTick(deps).then(
+        (tick) => deps.events.publish('status', tick),
+        () => {}, // a worker did not answer in time: the next tick tells
+      );
+    }
   }, options.statusIntervalMs ?? 5000);
   statusTimer.unref();
 

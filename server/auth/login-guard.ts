@@ -22,8 +22,10 @@
  *   not lock the owner out of their devices. From `accountAlertAfter` failures in the window the
  *   account is reported (`onAlert`, and `snapshot()` for the admin API's status).
  *
- * Everything is per process and in memory: a restart forgets the counters (and the known
- * addresses, whose owners then only meet the account slow-down while an attack is on).
+ * Everything is in memory, in one place for the whole server: the process itself, or the supervisor
+ * of `mallard serve` with workers, which each ask it through IPC (server/cluster/shared-guard.ts),
+ * so N workers never give an attacker N times the guesses. A restart forgets the counters (and the
+ * known addresses, whose owners then only meet the account slow-down while an attack is on).
  */
 import crypto from 'node:crypto';
 import { formatIp, parseIp } from '../hooks/cidr.ts';
@@ -87,8 +89,25 @@ export interface LoginAttempt {
    * but are never reported as an account under attack.
    */
   failed(password: string, details?: { accountExists: boolean }): void;
+  /** `failed` with the password already reduced by `wrongPasswordDigest` (a worker's attempt). */
+  failedDigest(digest: string, details?: { accountExists: boolean }): void;
   /** Ended without a verdict on the password (the store failed, the client left). */
   abandoned(): void;
+}
+
+/** What the protocols need of the guard: the process's own, or the supervisor's through IPC. */
+export interface Guard {
+  admit(remoteAddress: string, account: string): Promise<Admission>;
+  /** What the admin API shows: locked addresses and accounts under attack, now. */
+  snapshot(): GuardSnapshot | Promise<GuardSnapshot>;
+}
+
+/**
+ * What tells a repeated wrong password apart, kept instead of the password: an HMAC under a key
+ * that lives as long as the guard (a worker gets the supervisor's, so the password never leaves it).
+ */
+export function wrongPasswordDigest(key: Buffer, account: string, password: string): string {
+  return crypto.createHmac('sha256', key).update(`${account}\0${password}`).digest('hex');
 }
 
 interface AddressState {
@@ -137,16 +156,17 @@ function doublingDelay(count: number, options: LoginGuardOptions): number {
   return Math.min(options.baseDelayMs * 2 ** Math.min(count - 1, 30), options.maxDelayMs);
 }
 
-export class LoginGuard {
+export class LoginGuard implements Guard {
   private readonly addresses = new Map<string, AddressState>();
   private readonly accounts = new Map<string, AccountState>();
-  private readonly wrongKey = crypto.randomBytes(32);
   readonly options: LoginGuardOptions;
 
   constructor(
     options: Partial<LoginGuardOptions> = {},
     private readonly onAlert: (alert: AccountAlert) => void = () => {},
     private readonly now: () => number = Date.now,
+    /** The key of `wrongPasswordDigest`. */
+    readonly wrongKey: Buffer = crypto.randomBytes(32),
   ) {
     this.options = { ...DEFAULT_LOGIN_GUARD, ...options };
   }
@@ -181,6 +201,11 @@ export class LoginGuard {
       owner.inFlight++;
     }
     let ended = false;
+    const failedDigest = (digest: string, details = { accountExists: true }) => {
+      if (!end()) return;
+      if (details.accountExists) owner.exists = true;
+      this.countFailure(address, state, account, owner, digest);
+    };
     const end = () => {
       if (ended) return false;
       ended = true;
@@ -199,11 +224,9 @@ export class LoginGuard {
           owner.known.set(address, this.now());
           if (owner.known.size > MAX_KNOWN_PER_ACCOUNT) owner.known.delete(owner.known.keys().next().value!);
         },
-        failed: (password, details = { accountExists: true }) => {
-          if (!end()) return;
-          if (details.accountExists) owner.exists = true;
-          this.countFailure(address, state, account, owner, password);
-        },
+        failed: (password, details) =>
+          failedDigest(wrongPasswordDigest(this.wrongKey, account, password), details),
+        failedDigest,
         abandoned: () => {
           end();
         },
@@ -216,10 +239,9 @@ export class LoginGuard {
     state: AddressState,
     account: string,
     owner: AccountState,
-    password: string,
+    wrong: string,
   ): void {
     const now = this.now();
-    const wrong = crypto.createHmac('sha256', this.wrongKey).update(`${account}\0${password}`).digest('hex');
     if (state.recentWrong.includes(wrong)) return;
     state.recentWrong.push(wrong);
     if (state.recentWrong.length > RECENT_WRONG_KEPT) state.recentWrong.shift();

@@ -18,7 +18,7 @@ import type { ConnectionHooks, ConnectionSession } from '../hooks/types.ts';
 import type { Logger } from '../log.ts';
 import type { Store } from '../store/types.ts';
 import { checkCredentials, type AuthSuccess, type CredentialCheck } from './authenticate.ts';
-import type { LoginGuard } from './login-guard.ts';
+import type { Guard } from './login-guard.ts';
 import { loginKey } from './login-key.ts';
 
 const LOOPBACK = /^(127\.|::1$|::ffff:127\.)/;
@@ -54,7 +54,7 @@ export function tlsRequiredForPasswords(
 export interface LoginServices {
   store: Store;
   hooks: ConnectionHooks;
-  guard: LoginGuard;
+  guard: Guard;
 }
 
 export type LoginResult =

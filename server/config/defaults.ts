@@ -19,6 +19,13 @@ export function configDefaults() {
     data_dir: defaultDataDir(),
     hostname: os.hostname(),
     log_level: 'info',
+    server: {
+      /**
+       * Processes `mallard serve` runs (a supervisor forks them; they accept on the same ports);
+       * 0: one per core; 1: the single process of the test suite's in-process servers.
+       */
+      workers: 0,
+    },
     store: {
       engine: 'sqlite',
       sqlite: {

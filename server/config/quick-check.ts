@@ -105,6 +105,7 @@ function specFor(checkRule: RuleCheck | null): Spec {
     data_dir: text(1),
     hostname: text(1),
     log_level: oneOf('fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'),
+    server: { workers: whole(0, 64) },
     store: {
       engine: oneOf('sqlite', 'mongodb'),
       sqlite: { thread: flag, call_timeout: decimal(0.1, 3600) },

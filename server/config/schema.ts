@@ -68,6 +68,13 @@ export const configSchema = z.strictObject({
   log_level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], {
     error: 'one of fatal, error, warn, info, debug, trace, silent',
   }),
+  server: z.strictObject({
+    workers: z
+      .number({ error: 'a whole number of worker processes, from 0 (one per core) to 64' })
+      .int('a whole number of worker processes, from 0 (one per core) to 64')
+      .min(0, 'a whole number of worker processes, from 0 (one per core) to 64')
+      .max(64, 'a whole number of worker processes, from 0 (one per core) to 64'),
+  }),
   store: z.strictObject({
     engine: z.enum(['sqlite', 'mongodb'], { error: 'sqlite or mongodb' }),
     sqlite: z.strictObject({

@@ -37,7 +37,7 @@ export async function loginWithPassword(
   const login = await checkPasswordLogin(services, session.connection, username, password, ctx.log);
   if (!login.ok) throw no('AUTHENTICATIONFAILED', FAILED);
   const result = login.auth;
-  ctx.login(result.user);
+  await ctx.login(result.user);
   return {
     code: ResponseCodes.capability(ctx.capabilities()),
     text: `${result.user.username} authenticated`,

@@ -14,6 +14,7 @@ import type { Logger } from '../log.ts';
 import { isStoreError } from '../store/errors.ts';
 import type { User } from '../store/types.ts';
 import type { EndReason, GateTicket } from '../net/connection-gate.ts';
+import type { UserSlot } from '../net/user-sessions.ts';
 import { upgradeToTls } from '../net/listener.ts';
 import type { TlsProvider } from '../tls/context.ts';
 import { tlsFirstText } from './auth-flow.ts';
@@ -77,7 +78,8 @@ export class ImapConnection implements ImapSession {
   private unsubscribe: (() => void) | null = null;
   private idleTimer: NodeJS.Timeout | null = null;
   private updateWaiter: (() => void) | null = null;
-  private countedUser: string | null = null;
+  /** This connection's slot in the per-user connection limit, from login to close. */
+  private userSlot: UserSlot | null = null;
   /** This session in the admin API's registry, once the connection rules let it in. */
   private registration: SessionHandle | null = null;
   private readonly onData = (chunk: Buffer) => this.receive(chunk);
@@ -429,12 +431,8 @@ export class ImapConnection implements ImapSession {
     this.unsubscribe?.();
     this.unsubscribe = null;
     this.view = null;
-    if (this.countedUser) {
-      const count = (this.services.userSessions.get(this.countedUser) ?? 1) - 1;
-      if (count <= 0) this.services.userSessions.delete(this.countedUser);
-      else this.services.userSessions.set(this.countedUser, count);
-      this.countedUser = null;
-    }
+    this.userSlot?.release();
+    this.userSlot = null;
     this.dataWaiter?.();
     this.updateWaiter?.();
     this.socket.destroy();
@@ -484,14 +482,15 @@ export class ImapConnection implements ImapSession {
     return capabilityList(this, this.services.config, tlsRequiredForPasswords(this, this.services.hooks));
   }
 
-  private login(user: User): void {
+  private async login(user: User): Promise<void> {
     const limit = this.services.config.imap.max_connections_per_user;
-    const count = this.services.userSessions.get(user.id) ?? 0;
-    if (count >= limit) {
-      throw no('LIMIT', `Too many connections for this account (limit ${limit})`);
+    const slot = await this.services.userSessions.acquire(user.id, limit);
+    if (!slot) throw no('LIMIT', `Too many connections for this account (limit ${limit})`);
+    if (this.closed) {
+      slot.release(); // the client left while the slot was asked for
+      return;
     }
-    this.services.userSessions.set(user.id, count + 1);
-    this.countedUser = user.id;
+    this.userSlot = slot;
     this.user = user;
     this.state = 'authenticated';
     this.ticket?.loggedIn();

@@ -5,10 +5,11 @@
  */
 import type { Config } from '../config/schema.ts';
 import type { SessionRegistry } from '../admin/sessions.ts';
-import type { LoginGuard } from '../auth/login-guard.ts';
+import type { Guard } from '../auth/login-guard.ts';
 import type { ConnectionHooks, ConnectionSession } from '../hooks/types.ts';
 import type { Logger } from '../log.ts';
-import type { ConnectionGate } from '../net/connection-gate.ts';
+import type { Gate } from '../net/connection-gate.ts';
+import type { UserSessionLimit } from '../net/user-sessions.ts';
 import type { JournalFollower } from '../store/follower.ts';
 import type { Store, User } from '../store/types.ts';
 import type { ResponseBuilder } from './encoder/index.ts';
@@ -25,16 +26,16 @@ export interface ImapServices {
   follower: JournalFollower;
   hooks: ConnectionHooks;
   /** Password guessing: per-address lockout, per-account slow-down (shared with POP3). */
-  guard: LoginGuard;
+  guard: Guard;
   logger: Logger;
-  /** Sessions per user in this process, for the per-user connection limit. */
-  userSessions: Map<string, number>;
+  /** The per-user connection limit (one counter for the whole server, across worker processes). */
+  userSessions: UserSessionLimit;
   /** Selected mailboxes' messages, shared by the sessions that have them selected. */
   mailboxStates: MailboxStates;
   /** The admin API's registry of live sessions (absent: nothing is reported). */
   sessions?: SessionRegistry;
   /** Connection limits and the pre-login deadline, shared by every protocol (absent: none). */
-  gate?: ConnectionGate;
+  gate?: Gate;
   /** Worker threads for the CPU-heavy work on big messages (absent: done inline). */
   parsePool?: ParsePool;
 }
@@ -79,7 +80,7 @@ export interface ImapContext {
   /** Reports pending mailbox changes now (for NOOP, IDLE, and after commands). */
   flushUpdates(allowExpunge: boolean): Promise<void>;
   /** Marks the session as authenticated (checks the per-user limit; throws ImapError when over). */
-  login(user: User): void;
+  login(user: User): Promise<void>;
   /** Ends the connection after the current response. */
   closeAfterResponse(): void;
   /** The capability list for the current state. */

@@ -1,6 +1,7 @@
 /**
- * The connection gate: one per server process, shared by every protocol, consulted when a TCP
- * connection is accepted (before any TLS handshake). It keeps strangers from holding the server's
+ * The connection gate: one per server (in the supervisor when `mallard serve` runs worker processes,
+ * which ask it through IPC), shared by every protocol, consulted when a TCP connection is accepted
+ * (before any TLS handshake). It keeps strangers from holding the server's
  * sockets and file descriptors:
  *
  * - at most `perAddress` open connections from one IP address (every protocol together);
@@ -52,24 +53,27 @@ export function openFilesLimit(): number {
   return Infinity;
 }
 
-class Ticket implements GateTicket {
-  prelogin = true;
-  ended = false;
-  timer: NodeJS.Timeout | null = null;
+/**
+ * What every gate hands out for an accepted socket: in a single process the gate itself, in a
+ * worker of `mallard serve` the supervisor's gate through IPC (server/cluster/shared-gate.ts), so
+ * admission may take a moment: the listener awaits it.
+ */
+export interface Gate {
+  admit(socket: net.Socket): GateTicket | string | Promise<GateTicket | string>;
+}
+
+/** The ticket of one socket: says the goodbye, then destroys the socket after a grace period. */
+export class SocketTicket implements GateTicket {
+  private ended = false;
   private endListener: ((reason: EndReason) => void) | null = null;
 
   constructor(
-    readonly socket: net.Socket,
-    readonly address: string,
-    private readonly gate: ConnectionGate,
+    private readonly socket: net.Socket,
+    private readonly onLoggedIn: () => void,
   ) {}
 
   loggedIn(): void {
-    if (!this.prelogin) return;
-    this.prelogin = false;
-    if (this.timer) clearTimeout(this.timer);
-    this.timer = null;
-    this.gate.noteLoggedIn(this);
+    this.onLoggedIn();
   }
 
   onEnd(listener: (reason: EndReason) => void): void {
@@ -88,10 +92,42 @@ class Ticket implements GateTicket {
   }
 }
 
-export class ConnectionGate {
+/** A connection the gate counts, wherever its socket is: it logs in once, and is released once. */
+export interface GateEntry {
+  loggedIn(): void;
+  release(): void;
+}
+
+class Entry implements GateEntry {
+  prelogin = true;
+  released = false;
+  timer: NodeJS.Timeout | null = null;
+
+  constructor(
+    readonly address: string,
+    readonly end: (reason: EndReason) => void,
+    private readonly gate: ConnectionGate,
+  ) {}
+
+  loggedIn(): void {
+    if (!this.prelogin || this.released) return;
+    this.prelogin = false;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+    this.gate.noteLoggedIn(this);
+  }
+
+  release(): void {
+    if (this.released) return;
+    this.released = true;
+    this.gate.noteReleased(this);
+  }
+}
+
+export class ConnectionGate implements Gate {
   private readonly perAddress = new Map<string, number>();
   /** Connections not yet logged in, oldest first (a Set keeps insertion order). */
-  private readonly waiting = new Set<Ticket>();
+  private readonly waiting = new Set<Entry>();
   private open = 0;
   /** Connections the gate ended or refused, by reason (the admin API and tests read it). */
   readonly counts = { refusedAddress: 0, refusedFull: 0, evicted: 0, timedOut: 0 };
@@ -111,7 +147,20 @@ export class ConnectionGate {
    * released by itself when the socket closes.
    */
   admit(socket: net.Socket): GateTicket | string {
-    const address = socket.remoteAddress ?? '';
+    let ticket: SocketTicket | null = null;
+    const entry = this.enter(socket.remoteAddress ?? '', (reason) => ticket?.end(reason));
+    if (typeof entry === 'string') return entry;
+    ticket = new SocketTicket(socket, () => entry.loggedIn());
+    socket.once('close', () => entry.release());
+    return ticket;
+  }
+
+  /**
+   * Counts a connection from `address` whose socket may live in another process; `end` says the
+   * goodbye and closes it (evicted, or no login before the deadline). The caller releases the
+   * entry when the connection closes.
+   */
+  enter(address: string, end: (reason: EndReason) => void): GateEntry | string {
     const fromAddress = this.perAddress.get(address) ?? 0;
     if (fromAddress >= this.limits.perAddress) {
       this.counts.refusedAddress++;
@@ -123,46 +172,46 @@ export class ConnectionGate {
         return 'Too many connections, try again later';
       }
     }
-    const ticket = new Ticket(socket, address, this);
+    const entry = new Entry(address, end, this);
     this.open++;
     this.perAddress.set(address, fromAddress + 1);
-    this.waiting.add(ticket);
-    ticket.timer = setTimeout(() => {
+    this.waiting.add(entry);
+    entry.timer = setTimeout(() => {
       this.counts.timedOut++;
-      this.waiting.delete(ticket);
-      ticket.end('prelogin-timeout');
+      this.waiting.delete(entry);
+      entry.end('prelogin-timeout');
     }, this.limits.preloginMs);
-    ticket.timer.unref();
-    socket.once('close', () => this.release(ticket));
-    return ticket;
+    entry.timer.unref();
+    return entry;
   }
 
-  /** @internal the ticket logged in */
-  noteLoggedIn(ticket: Ticket): void {
-    this.waiting.delete(ticket);
+  /** @internal the entry logged in */
+  noteLoggedIn(entry: Entry): void {
+    this.waiting.delete(entry);
   }
 
   private evictOldest(): boolean {
     const oldest = this.waiting.values().next();
     if (oldest.done) return false;
-    const ticket = oldest.value;
-    this.waiting.delete(ticket);
-    if (ticket.timer) clearTimeout(ticket.timer);
+    const entry = oldest.value;
+    this.waiting.delete(entry);
+    if (entry.timer) clearTimeout(entry.timer);
     this.counts.evicted++;
-    ticket.end('evicted');
+    entry.end('evicted');
     // It still holds its descriptor until destroyed; the new connection is let in now anyway:
     // the reserve of descriptors covers the grace period.
     return true;
   }
 
-  private release(ticket: Ticket): void {
-    if (ticket.timer) clearTimeout(ticket.timer);
-    ticket.timer = null;
-    this.waiting.delete(ticket);
+  /** @internal the entry's connection closed */
+  noteReleased(entry: Entry): void {
+    if (entry.timer) clearTimeout(entry.timer);
+    entry.timer = null;
+    this.waiting.delete(entry);
     this.open--;
-    const left = (this.perAddress.get(ticket.address) ?? 1) - 1;
-    if (left <= 0) this.perAddress.delete(ticket.address);
-    else this.perAddress.set(ticket.address, left);
+    const left = (this.perAddress.get(entry.address) ?? 1) - 1;
+    if (left <= 0) this.perAddress.delete(entry.address);
+    else this.perAddress.set(entry.address, left);
   }
 }
 

@@ -5,7 +5,7 @@
 import net from 'node:net';
 import tls from 'node:tls';
 import type { TlsProvider } from '../tls/context.ts';
-import type { ConnectionGate, GateTicket } from './connection-gate.ts';
+import type { Gate, GateTicket } from './connection-gate.ts';
 
 export interface ListenerOptions {
   host: string;
@@ -16,7 +16,7 @@ export interface ListenerOptions {
   /** Milliseconds a TLS handshake may take before the socket is dropped. */
   handshakeTimeout?: number;
   /** Admits each accepted socket first (connection limits, the pre-login deadline). */
-  gate?: ConnectionGate;
+  gate?: Gate;
   /** The protocol's refusal line for a plain-text connection the gate turns away (`* BYE ...`). */
   refusal?(reason: string): string;
   onConnection(socket: net.Socket, secure: boolean, ticket: GateTicket | null): void;
@@ -75,28 +75,33 @@ function listenError(error: NodeJS.ErrnoException, options: ListenerOptions): Er
  * socket was turned away (told why in plain text; on an implicit-TLS port it is simply closed, as
  * nothing readable can be said before the handshake).
  */
-function admit(socket: net.Socket, options: ListenerOptions): GateTicket | null | undefined {
+async function admit(socket: net.Socket, options: ListenerOptions): Promise<GateTicket | null | undefined> {
   if (!options.gate) return null;
-  const verdict = options.gate.admit(socket);
+  const verdict = await options.gate.admit(socket);
   if (typeof verdict !== 'string') return verdict;
   if (options.implicitTls || !options.refusal) socket.destroy();
   else socket.end(options.refusal(verdict));
   return undefined;
 }
 
+/** Hands an admitted socket to its protocol, after the TLS handshake on an implicit-TLS port. */
+function accepted(socket: net.Socket, ticket: GateTicket | null | undefined, options: ListenerOptions): void {
+  // Turned away, or gone while a worker's gate asked the supervisor (its ticket released itself).
+  if (ticket === undefined || socket.destroyed) return;
+  if (!options.implicitTls) {
+    options.onConnection(socket, false, ticket);
+    return;
+  }
+  upgradeToTls(socket, options.tls, options.handshakeTimeout).then(
+    (secure) => options.onConnection(secure, true, ticket),
+    () => socket.destroy(), // failed handshakes (scanners, wrong protocol) are not worth a log line each
+  );
+}
+
 export function listen(options: ListenerOptions): Promise<RunningListener> {
   const server = net.createServer({ noDelay: true }, (socket) => {
     socket.on('error', () => socket.destroy()); // until the protocol takes the socket over
-    const ticket = admit(socket, options);
-    if (ticket === undefined) return;
-    if (!options.implicitTls) {
-      options.onConnection(socket, false, ticket);
-      return;
-    }
-    upgradeToTls(socket, options.tls, options.handshakeTimeout).then(
-      (secure) => options.onConnection(secure, true, ticket),
-      () => socket.destroy(), // failed handshakes (scanners, wrong protocol) are not worth a log line each
-    );
+    void admit(socket, options).then((ticket) => accepted(socket, ticket, options));
   });
   server.on('error', (error) => options.onError?.(error));
   return new Promise((resolve, reject) => {

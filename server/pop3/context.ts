@@ -5,11 +5,11 @@
  * reply and throw `Pop3Error` for `-ERR`.
  */
 import type { SessionRegistry } from '../admin/sessions.ts';
-import type { LoginGuard } from '../auth/login-guard.ts';
+import type { Guard } from '../auth/login-guard.ts';
 import type { Config } from '../config/schema.ts';
 import type { ConnectionHooks, ConnectionSession } from '../hooks/types.ts';
 import type { Logger } from '../log.ts';
-import type { ConnectionGate } from '../net/connection-gate.ts';
+import type { Gate } from '../net/connection-gate.ts';
 import type { Store, User } from '../store/types.ts';
 import type { Maildrop } from './maildrop.ts';
 import type { Pop3Command } from './parser.ts';
@@ -26,12 +26,12 @@ export interface Pop3Services {
   store: Store;
   hooks: ConnectionHooks;
   /** Password guessing: per-address lockout, per-account slow-down (shared with IMAP). */
-  guard: LoginGuard;
+  guard: Guard;
   logger: Logger;
   /** The admin API's registry of live sessions (absent: nothing is reported). */
   sessions?: SessionRegistry;
   /** Connection limits and the pre-login deadline, shared by every protocol (absent: none). */
-  gate?: ConnectionGate;
+  gate?: Gate;
 }
 
 export interface Pop3Session {

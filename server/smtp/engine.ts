@@ -23,7 +23,7 @@ import { withTrace, type NetworkOrigin } from '../delivery/trace.ts';
 import type { ConnectionHooks, ConnectionSession } from '../hooks/types.ts';
 import type { InboundCheck } from '../inbound/types.ts';
 import type { Logger } from '../log.ts';
-import type { ConnectionGate, GateTicket } from '../net/connection-gate.ts';
+import type { Gate, GateTicket } from '../net/connection-gate.ts';
 import type { RunningListener } from '../net/listener.ts';
 import type { Store } from '../store/types.ts';
 import type { TlsProvider } from '../tls/context.ts';
@@ -48,7 +48,7 @@ export interface DeliveryServices {
   /** The admin API's registry of live sessions (absent: nothing is reported). */
   sessions?: SessionRegistry;
   /** Connection limits and the pre-login deadline, shared by every protocol (absent: none). */
-  gate?: ConnectionGate;
+  gate?: Gate;
   /** What SMTP-in runs on each message at the end of DATA (server/inbound/), in order (absent: none). */
   inboundChecks?: readonly InboundCheck[];
 }
@@ -198,7 +198,7 @@ export class MallardSMTPServer extends SMTPServer {
     options: SMTPServerOptions,
     provider: TlsProvider,
     private readonly protocol: MailProtocol['protocol'],
-    private readonly gate: ConnectionGate | undefined,
+    private readonly gate: Gate | undefined,
     private readonly hostname: string,
     private readonly budget: ConnectionBudget,
   ) {
@@ -208,11 +208,14 @@ export class MallardSMTPServer extends SMTPServer {
 
   override connect(...args: Parameters<SMTPServer['connect']>): void {
     const socket = args[0];
-    const ticket = this.gate?.admit(socket);
-    if (typeof ticket === 'string') {
-      socket.end(`421 4.7.0 ${this.hostname} ${ticket}\r\n`);
-      return;
-    }
+    if (!this.gate) return this.connectAdmitted(args, null);
+    void Promise.resolve(this.gate.admit(socket)).then((ticket) => {
+      if (typeof ticket === 'string') socket.end(`421 4.7.0 ${this.hostname} ${ticket}\r\n`);
+      else if (!socket.destroyed) this.connectAdmitted(args, ticket);
+    });
+  }
+
+  private connectAdmitted(args: Parameters<SMTPServer['connect']>, ticket: GateTicket | null): void {
     super.connect(...args);
     // The connection just added is the last in the set; patch it before it sends anything.
     let newest: SmtpConnection | undefined;

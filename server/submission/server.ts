@@ -13,8 +13,8 @@
 import type { SMTPServerOptions, SMTPServerSession } from 'smtp-server';
 import type { SessionRegistry } from '../admin/sessions.ts';
 import { checkPasswordLogin, plaintextAuthAllowedFrom } from '../auth/login-policy.ts';
-import type { LoginGuard } from '../auth/login-guard.ts';
-import type { ConnectionGate } from '../net/connection-gate.ts';
+import type { Guard } from '../auth/login-guard.ts';
+import type { Gate } from '../net/connection-gate.ts';
 import type { Config } from '../config/schema.ts';
 import type { ConnectionHooks } from '../hooks/types.ts';
 import type { Logger } from '../log.ts';
@@ -34,9 +34,9 @@ export interface SubmissionServices {
   config: Config;
   store: Store;
   hooks: ConnectionHooks;
-  guard: LoginGuard;
+  guard: Guard;
   /** The connection gate (limits per address, pre-login deadline), shared with every listener. */
-  gate?: ConnectionGate;
+  gate?: Gate;
   logger: Logger;
   sessions?: SessionRegistry;
 }

@@ -47,11 +47,15 @@ export class RawImap {
     });
   }
 
-  static async connect(port: number, { secure = false, host = '127.0.0.1' } = {}): Promise<RawImap> {
+  /** `localAddress`: another loopback address (127.0.0.2, …) to be a client of its own. */
+  static async connect(
+    port: number,
+    { secure = false, host = '127.0.0.1', localAddress = undefined as string | undefined } = {},
+  ): Promise<RawImap> {
     const socket = await new Promise<net.Socket>((resolve, reject) => {
       const s: net.Socket = secure
         ? tls.connect({ port, host, rejectUnauthorized: false }, () => resolve(s))
-        : net.connect({ port, host }, () => resolve(s));
+        : net.connect({ port, host, localAddress }, () => resolve(s));
       s.once('error', reject);
     });
     const client = new RawImap(socket);

@@ -75,6 +75,9 @@ export async function startServerProcess(
     MALLARD_SMTP_PORT: String(smtpPort),
     MALLARD_SUBMISSION_ENABLED: 'false',
     MALLARD_ADMIN_PORT: '0',
+    // One process: the tests measure its memory and kill it as a crash would (test/workers/ runs
+    // worker processes).
+    MALLARD_SERVER_WORKERS: '1',
     ...extraEnv,
   };
   const child = spawn(process.execPath, [MALLARD_BIN, 'serve'], {

@@ -65,6 +65,8 @@ describe('the outbound queue across kill -9', () => {
         // Nothing answers: messages stay queued (deferred), none leaves the machine.
         MALLARD_DNS_SERVERS: '127.0.0.1:9',
         MALLARD_DKIM_ENABLED: 'false',
+        // One process, so that kill -9 hits the one that holds the sessions (test/workers/ kills a worker).
+        MALLARD_SERVER_WORKERS: '1',
       },
       stdio: ['ignore', 'ignore', 'ignore'],
     });

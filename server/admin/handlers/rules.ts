@@ -90,7 +90,7 @@ export const ruleRoutes = [
     },
     async handler({ deps }) {
       const rules = await deps.store.listRules();
-      const counters = deps.rules?.counters();
+      const counters = deps.totals ? (await deps.totals()).rules : deps.rules?.counters();
       return { rules: rules.map((rule) => ruleJson(deps, rule, counters)) };
     },
   }),

@@ -1,4 +1,4 @@
-/** Live sessions of this server process: list, details, kick. */
+/** Live sessions of the server (every worker process of it): list, details, kick. */
 import { z } from 'zod';
 import { notFound } from '../errors.ts';
 import { route } from '../router.ts';
@@ -22,8 +22,7 @@ export const sessionRoutes = [
     response: { status: 200, schema: sessionListSchema, description: 'The sessions, oldest first' },
     async handler({ query, deps }) {
       const user = query.user?.trim().toLowerCase();
-      const sessions = deps.sessions
-        .list()
+      const sessions = (await deps.sessions.list())
         .filter((session) => !query.protocol || session.protocol === query.protocol)
         .filter((session) => !user || session.user === user);
       return { sessions, total: sessions.length };
@@ -39,7 +38,7 @@ export const sessionRoutes = [
     params: sessionParams,
     response: { status: 200, schema: sessionSchema, description: 'The session' },
     async handler({ params, deps }) {
-      const session = deps.sessions.get(params.id);
+      const session = await deps.sessions.get(params.id);
       if (!session) throw notFound(`session ${params.id}`);
       return session;
     },
@@ -57,7 +56,7 @@ export const sessionRoutes = [
     params: sessionParams,
     response: { status: 204, description: 'Closed' },
     async handler({ params, deps }) {
-      const session = deps.sessions.get(params.id);
+      const session = await deps.sessions.get(params.id);
       if (!session || !(await deps.sessions.kick(params.id))) throw notFound(`session ${params.id}`);
       deps.logger.info(
         { session: params.id, protocol: session.protocol, user: session.user, via: 'admin' },

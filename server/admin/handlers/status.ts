@@ -10,23 +10,24 @@ function uptimeSeconds(deps: AdminDeps): number {
   return Math.round((Date.now() - deps.startedAt.getTime()) / 1000);
 }
 
-function delivered(deps: AdminDeps) {
-  const lmtp = deps.services.lmtp.deliveredCount ?? 0;
-  const smtp = deps.services.smtp.deliveredCount ?? 0;
-  return { lmtp, smtp, total: lmtp + smtp };
+async function delivered(deps: AdminDeps) {
+  const counted = deps.totals
+    ? (await deps.totals()).delivered
+    : { lmtp: deps.services.lmtp.deliveredCount ?? 0, smtp: deps.services.smtp.deliveredCount ?? 0 };
+  return { ...counted, total: counted.lmtp + counted.smtp };
 }
 
 /** The light part of the status, sent as the `status` event every few seconds. */
-export function statusTick(deps: AdminDeps) {
+export async function statusTick(deps: AdminDeps) {
   return {
     uptimeSeconds: uptimeSeconds(deps),
-    connections: deps.sessions.counts(),
-    delivered: delivered(deps),
+    connections: await deps.sessions.counts(),
+    delivered: await delivered(deps),
   };
 }
 
-function authStatus(deps: AdminDeps): StatusJson['auth'] {
-  const snapshot = deps.guard?.snapshot() ?? { lockedAddresses: 0, accountsUnderAttack: [] };
+async function authStatus(deps: AdminDeps): Promise<StatusJson['auth']> {
+  const snapshot = (await deps.guard?.snapshot()) ?? { lockedAddresses: 0, accountsUnderAttack: [] };
   return {
     lockedAddresses: snapshot.lockedAddresses,
     accountsUnderAttack: snapshot.accountsUnderAttack.map((alert) => ({
@@ -63,10 +64,10 @@ export async function serverStatus(deps: AdminDeps): Promise<StatusJson> {
   return {
     version: VERSION,
     startedAt: deps.startedAt.toISOString(),
-    ...statusTick(deps),
+    ...(await statusTick(deps)),
     listeners,
     store,
-    auth: authStatus(deps),
+    auth: await authStatus(deps),
   };
 }
 

@@ -70,7 +70,7 @@ async function userDetail(deps: AdminDeps, user: User): Promise<UserDetailJson> 
     addresses: addresses.map((address) => ({ address: address.address, kind: address.kind })),
     mailboxes: summaries,
     quota: { usedBytes: quota.usedBytes, limitBytes: quota.limitBytes },
-    sessions: deps.sessions.ofUser(user.id).length,
+    sessions: (await deps.sessions.ofUser(user.id)).length,
   };
 }
 
