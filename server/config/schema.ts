@@ -150,13 +150,13 @@ export const configSchema = z.strictObject({
       .min(0, 'a number of points from 0 to 1000')
       .max(1000, 'a number of points from 0 to 1000'),
     junk_score: z
-      .number({ error: 'a score from -1000 to 1000' })
-      .min(-1000, 'a score from -1000 to 1000')
-      .max(1000, 'a score from -1000 to 1000'),
+      .number({ error: 'a score from -10000 to 10000' })
+      .min(-10000, 'a score from -10000 to 10000')
+      .max(10000, 'a score from -10000 to 10000'),
     reject_score: z
-      .number({ error: 'a score from -1000 to 1000' })
-      .min(-1000, 'a score from -1000 to 1000')
-      .max(1000, 'a score from -1000 to 1000'),
+      .number({ error: 'a score from -10000 to 10000' })
+      .min(-10000, 'a score from -10000 to 10000')
+      .max(10000, 'a score from -10000 to 10000'),
     greylisting: z.boolean({ error: 'true or false' }),
     greylist_delay: z
       .number({ error: 'a number of seconds from 0 to 86400' })

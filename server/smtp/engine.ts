@@ -22,6 +22,7 @@ import { deliverToJunk } from '../delivery/junk.ts';
 import { withTrace, type NetworkOrigin } from '../delivery/trace.ts';
 import type { ConnectionHooks, ConnectionSession } from '../hooks/types.ts';
 import type { InboundCheck } from '../inbound/types.ts';
+import type { GreylistQuery } from '../spam/greylist.ts';
 import type { Logger } from '../log.ts';
 import type { ConnectionGate, GateTicket } from '../net/connection-gate.ts';
 import type { RunningListener } from '../net/listener.ts';
@@ -50,6 +51,8 @@ export interface DeliveryServices {
   gate?: ConnectionGate;
   /** What SMTP-in runs on each message at the end of DATA (server/inbound/), in order (absent: none). */
   inboundChecks?: readonly InboundCheck[];
+  /** SMTP-in's greylisting at RCPT (server/spam/greylist.ts): when to retry, or null (absent: off). */
+  greylist?: (query: GreylistQuery) => Promise<Date | null>;
 }
 
 /** Per connection: the hooks' view of it and its logger. */
@@ -88,8 +91,8 @@ export interface Filing {
   message?: Buffer;
   /** Header fields (each ending with CRLF) to put below the trace fields Return-Path and Delivered-To. */
   headers?: string;
-  /** Into each recipient's Junk mailbox instead of INBOX. */
-  junk?: boolean;
+  /** Into each recipient's Junk mailbox instead of INBOX (a set: only these recipients' copies). */
+  junk?: boolean | ReadonlySet<string>;
   /** Why (for the log and the admin API's delivery event). */
   reasons?: string[];
 }
@@ -98,6 +101,15 @@ export interface MailProtocol {
   protocol: 'lmtp' | 'smtp';
   /** The reply for a recipient that resolves to nobody. */
   unknownRecipient(address: string, state: MailSession): Promise<Reply>;
+  /**
+   * A last word on a recipient that resolved to a user with room for the message (SMTP's
+   * greylisting): null admits it, a reply refuses it.
+   */
+  admitRecipient?(
+    recipient: { address: string; userId: string },
+    session: SMTPServerSession,
+    state: MailSession,
+  ): Promise<Reply | null>;
   /** Delivers a message: what onData's callback gets, or a rejection with a reply error. */
   deliver(request: DeliveryRequest): Promise<string | SMTPServerDataResult[]>;
 }
@@ -309,9 +321,10 @@ export async function startMailService(
   /** The user id a recipient goes to, or the reply refusing it. */
   async function checkRecipient(
     address: string,
-    declared: number,
+    session: SMTPServerSession,
     state: MailSession,
   ): Promise<string | Reply> {
+    const declared = declaredSize(session);
     try {
       const user = await store.resolveRecipient(address);
       if (!user) return await protocol.unknownRecipient(address, state);
@@ -320,7 +333,7 @@ export async function startMailService(
       if (user.quotaBytes > 0 && user.usedBytes + Math.max(declared, 1) > user.quotaBytes) {
         return mailboxFull(address);
       }
-      return user.id;
+      return (await protocol.admitRecipient?.({ address, userId: user.id }, session, state)) ?? user.id;
     } catch (error) {
       return temporaryFailure(state.log, error, { rcpt: address }, address);
     }
@@ -335,7 +348,10 @@ export async function startMailService(
     filing: Filing = {},
   ): Promise<RecipientOutcome[]> {
     const message = filing.message ?? received;
-    const folder = filing.junk ? 'Junk' : 'INBOX';
+    const junkFor = (address: string) =>
+      typeof filing.junk === 'boolean' || filing.junk === undefined
+        ? filing.junk === true
+        : filing.junk.has(address);
     const origin = originOf(session);
     const sender = session.envelope.mailFrom ? session.envelope.mailFrom.address : '';
     const groups = new Map<string, number[]>();
@@ -348,6 +364,8 @@ export async function startMailService(
     const outcomes: RecipientOutcome[] = [];
     for (const indexes of groups.values()) {
       const first = recipients[indexes[0]!]!.address;
+      const junk = junkFor(first);
+      const folder = junk ? 'Junk' : 'INBOX';
       const raw = withTrace(message, {
         origin,
         sender,
@@ -359,7 +377,7 @@ export async function startMailService(
         headers: filing.headers,
       });
       try {
-        const result = filing.junk ? await deliverToJunk(store, first, raw) : await store.deliver(first, raw);
+        const result = junk ? await deliverToJunk(store, first, raw) : await store.deliver(first, raw);
         delivered++;
         state.handle?.delivered({
           recipient: first,
@@ -444,7 +462,7 @@ export async function startMailService(
     onRcptTo(address, session, callback) {
       const state = stateOf(session);
       state.handle?.command('RCPT');
-      checkRecipient(address.address, declaredSize(session), state).then((result) => {
+      checkRecipient(address.address, session, state).then((result) => {
         state.handle?.update({ command: null });
         if (typeof result === 'string') {
           accepted.set(address, result);

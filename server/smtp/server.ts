@@ -17,7 +17,7 @@ import {
   type MailService,
 } from './engine.ts';
 import { domainOf, LocalDomains } from './local-domains.ts';
-import { relayDenied, replyError, replyText, singleReply, unknownUser } from './replies.ts';
+import { greylisted, relayDenied, replyError, replyText, singleReply, unknownUser } from './replies.ts';
 
 export type SmtpService = MailService;
 
@@ -40,6 +40,30 @@ export function startSmtp(
           ? unknownUser(address)
           : relayDenied(address);
       },
+      async admitRecipient(recipient, session, state) {
+        if (!services.greylist) return null;
+        const sender = senderOf(session);
+        const retryAt = await services.greylist({
+          clientIp: session.remoteAddress,
+          sender,
+          recipient: recipient.address,
+          userId: recipient.userId,
+        });
+        if (!retryAt) return null;
+        const seconds = Math.max(1, Math.ceil((retryAt.getTime() - Date.now()) / 1000));
+        const refusal = greylisted(seconds);
+        const replyLine = `${refusal.code} ${refusal.status} ${refusal.text}`;
+        const reasons = [
+          `greylisted: ${sender || '<>'} → ${recipient.address} until ${retryAt.toISOString()}`,
+        ];
+        state.log.info({ rcpt: recipient.address, reply: replyLine, reasons }, 'recipient greylisted');
+        state.handle?.refused({
+          transactionId: `${session.id}-${session.transaction}`,
+          reply: replyLine,
+          reasons,
+        });
+        return refusal;
+      },
       async deliver(request) {
         const { transactionId, deliverEach, state } = request;
         const verdict = await assessMessage(
@@ -51,7 +75,7 @@ export function startSmtp(
         const outcomes = await deliverEach({
           message: verdict.message,
           headers: verdict.prependHeaders,
-          junk: verdict.action === 'junk',
+          junk: junkOf(verdict),
           reasons: verdict.reasons,
         });
         const reply = singleReply(outcomes, transactionId);
@@ -68,6 +92,13 @@ export function startSmtp(
     },
     { host: config.smtp.host, port: ports.port },
   );
+}
+
+/** Which copies go to Junk: all of them, or the recipients whose own action is junk. */
+function junkOf(verdict: InboundVerdict): boolean | ReadonlySet<string> {
+  if (!verdict.recipientActions) return verdict.action === 'junk';
+  const junk = [...verdict.recipientActions].filter(([, action]) => action === 'junk');
+  return new Set(junk.map(([rcpt]) => rcpt));
 }
 
 /** What the inbound checks are told of a message at the end of DATA. */
