@@ -220,6 +220,14 @@ async function rspamdOf(config: Config): Promise<RspamdClient | null> {
   return new RspamdClient(spam.rspamd_url, spam.rspamd_controller_url, spam.rspamd_password);
 }
 
+/** Learning from Junk moves, when rspamd's controller is configured (spam.rspamd_controller_url). */
+async function spamLearnerOf(config: Config, store: Store, logger: Logger, events: EventBus) {
+  const rspamd = config.spam.enabled ? await rspamdOf(config) : null;
+  if (!rspamd?.learns) return undefined;
+  const { SpamLearner } = await import('./spam/learning.ts');
+  return new SpamLearner(store, rspamd, logger, (report) => events.publish('spam.learned', report));
+}
+
 /** SMTP-in's greylisting at RCPT (spam.greylisting), or undefined when it is off. */
 async function greylistOf(
   config: Config,
@@ -290,6 +298,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     parsePool,
     inboundChecks: await inboundChecksOf(config, store, logger),
     greylist: await greylistOf(config, store),
+    spamLearner: await spamLearnerOf(config, store, logger, events),
   };
   const imap = await startImap(services, tls, {
     port: listenPort(config.imap, config.imap.port, ephemeral),

@@ -330,6 +330,15 @@ export const adminEventSchema = z
         reasons: z.array(z.string()),
       }),
     ),
+    event(
+      'spam.learned',
+      z.object({
+        user: z.string(),
+        kind: z.enum(['spam', 'ham']).describe('spam: moved into Junk; ham: moved out of it'),
+        learned: z.number().int(),
+        failed: z.number().int().describe('messages rspamd did not learn (see the log)'),
+      }),
+    ),
     event('auth.alert', accountAlertSchema.describe('an account reached auth.account_alert_after failures')),
     event('certificate.changed', z.object({ action: z.string(), id: z.string().nullable() })),
     event(

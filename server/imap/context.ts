@@ -9,6 +9,7 @@ import type { LoginGuard } from '../auth/login-guard.ts';
 import type { ConnectionHooks, ConnectionSession } from '../hooks/types.ts';
 import type { Logger } from '../log.ts';
 import type { ConnectionGate } from '../net/connection-gate.ts';
+import type { JunkMove } from '../spam/learning.ts';
 import type { JournalFollower } from '../store/follower.ts';
 import type { Store, User } from '../store/types.ts';
 import type { ResponseBuilder } from './encoder/index.ts';
@@ -37,6 +38,8 @@ export interface ImapServices {
   gate?: ConnectionGate;
   /** Worker threads for the CPU-heavy work on big messages (absent: done inline). */
   parsePool?: ParsePool;
+  /** Learns spam and ham from COPY/MOVE into and out of Junk (server/spam/learning.ts; absent: off). */
+  spamLearner?: { observe(move: JunkMove): void };
 }
 
 export interface ImapSession {

@@ -70,6 +70,7 @@ interface CheckV2Symbol {
 }
 
 interface CheckV2 {
+  is_skipped?: boolean;
   score: number;
   required_score: number;
   action: string;
@@ -110,10 +111,10 @@ export class RspamdClient {
     if (reply.status !== 200)
       throw new Error(`rspamd /checkv2 answered ${reply.status}: ${reply.body.slice(0, 200)}`);
     const parsed = JSON.parse(reply.body) as CheckV2;
-    const symbols = Object.values(parsed.symbols ?? {})
-      .filter((symbol) => symbol.score !== 0)
-      .sort((a, b) => b.score - a.score)
-      .map((symbol) => symbol.name);
+    const all = Object.values(parsed.symbols ?? {}).sort((a, b) => b.score - a.score);
+    const scoring = all.filter((symbol) => symbol.score !== 0);
+    // A pre-result (GTUBE, a settings rule) skips scoring: its symbol has no score but is the reason.
+    const symbols = (parsed.is_skipped && scoring.length === 0 ? all : scoring).map((symbol) => symbol.name);
     return { score: parsed.score, requiredScore: parsed.required_score, action: parsed.action, symbols };
   }
 
