@@ -45,9 +45,10 @@ afterAll(async () => {
 
 type EventData<T extends AdminEvent['type']> = Extract<AdminEvent, { type: T }>['data'];
 
-function lastOf<T extends AdminEvent['type']>(type: T): EventData<T> | undefined {
-  const found = events.filter((event) => event.type === type).at(-1);
-  return found ? (found.data as unknown as EventData<T>) : undefined;
+/** The newest delivery.refused event. */
+function lastRefusal(): EventData<'delivery.refused'> {
+  const found = events.filter((event) => event.type === 'delivery.refused').at(-1)!;
+  return found.data as EventData<'delivery.refused'>;
 }
 
 /** Resolves with the next admin event of `type` (from now on). */
@@ -96,7 +97,7 @@ describe('rspamd decides', () => {
     expect(
       (await storedIn(server, alice, 'INBOX')).some((stored) => hasSubject(stored, 'gtube for rspamd')),
     ).toBe(false);
-    const refusal = lastOf('delivery.refused')!;
+    const refusal = lastRefusal();
     expect(refusal.reply).toMatch(/^550 5\.7\.1 /);
     expect(refusal.reasons.join(' ')).toMatch(/spam: score 15\.0 by rspamd \[GTUBE\] → reject/);
   });
