@@ -51,13 +51,13 @@ function lastRefusal(): EventData<'delivery.refused'> {
   return found.data as EventData<'delivery.refused'>;
 }
 
-/** Resolves with the next admin event of `type` (from now on). */
-function nextEvent<T extends AdminEvent['type']>(target: TestServer, type: T): Promise<EventData<T>> {
+/** Resolves with the next spam.learned event of `target` (from now on). */
+function nextLearned(target: TestServer): Promise<EventData<'spam.learned'>> {
   return new Promise((resolve) => {
     const unsubscribe = target.server.events.subscribe((event) => {
-      if (event.type !== type) return;
+      if (event.type !== 'spam.learned') return;
       unsubscribe();
-      resolve(event.data as unknown as EventData<T>);
+      resolve(event.data);
     });
   });
 }
@@ -160,7 +160,7 @@ describe('learning from Junk moves', () => {
     }
     const before = await rspamd.learned();
 
-    const spamLearned = nextEvent(server, 'spam.learned');
+    const spamLearned = nextLearned(server);
     const spamUid = await uidOf(server, alice, 'INBOX', 'learn me as spam');
     expect(await imap(server, 'alice', 'INBOX', `UID MOVE ${spamUid} Junk`)).toMatch(/^c OK/m);
     expect(await spamLearned).toEqual({ user: 'alice', kind: 'spam', learned: 1, failed: 0 });
@@ -168,10 +168,10 @@ describe('learning from Junk moves', () => {
 
     // Copied into Junk, then moved back out: a mistake the user corrects is learned as ham.
     const hamUid = await uidOf(server, alice, 'INBOX', 'learn me as ham');
-    const copied = nextEvent(server, 'spam.learned');
+    const copied = nextLearned(server);
     expect(await imap(server, 'alice', 'INBOX', `UID COPY ${hamUid} Junk`)).toMatch(/^c OK/m);
     expect((await copied).kind).toBe('spam');
-    const hamLearned = nextEvent(server, 'spam.learned');
+    const hamLearned = nextLearned(server);
     const inJunk = await uidOf(server, alice, 'Junk', 'learn me as ham');
     expect(await imap(server, 'alice', 'Junk', `UID MOVE ${inJunk} INBOX`)).toMatch(/^c OK/m);
     expect(await hamLearned).toEqual({ user: 'alice', kind: 'ham', learned: 1, failed: 0 });
@@ -196,7 +196,7 @@ describe('learning from Junk moves', () => {
           )
         ).data,
       ).toMatch(/^250 /);
-      const learned = nextEvent(offline, 'spam.learned');
+      const learned = nextLearned(offline);
       const uid = await uidOf(offline, carol, 'INBOX', 'unlearnable');
       expect(await imap(offline, 'carol', 'INBOX', `UID MOVE ${uid} Junk`)).toMatch(/^c OK/m);
       expect(await learned).toEqual({ user: 'carol', kind: 'spam', learned: 0, failed: 1 });
