@@ -30,6 +30,7 @@ import type { Store } from '../store/types.ts';
 import type { TlsProvider } from '../tls/context.ts';
 import { ConnectionTracker, tlsOf } from './connections.ts';
 import {
+  bareLineFeed,
   classifyDeliveryError,
   mailboxDisabled,
   mailboxFull,
@@ -278,6 +279,14 @@ export function originOf(session: SMTPServerSession): NetworkOrigin {
   };
 }
 
+/** Whether some LF in the message is not the end of a CRLF. */
+export function hasBareLineFeed(message: Buffer): boolean {
+  for (let at = message.indexOf(0x0a); at !== -1; at = message.indexOf(0x0a, at + 1)) {
+    if (at === 0 || message[at - 1] !== 0x0d) return true;
+  }
+  return false;
+}
+
 function declaredSize(session: SMTPServerSession): number {
   const from = session.envelope.mailFrom;
   const size = from && from.args ? from.args.SIZE : undefined;
@@ -500,6 +509,11 @@ export async function startMailService(
         }
         const message = Buffer.concat(chunks, size);
         const transactionId = `${session.id}-${session.transaction}`;
+        // The store makes bare LF line ends CRLF ("normalize"); "refuse" sends them back instead.
+        if (config.inbound.bare_lf === 'refuse' && hasBareLineFeed(message)) {
+          state.log.info({ id: transactionId, reply: bareLineFeed.status }, 'message with bare LF refused');
+          return callback(replyError(bareLineFeed));
+        }
         const recipients = session.envelope.rcptTo.map((rcpt) => ({
           address: rcpt.address,
           userId: accepted.get(rcpt) ?? null,

@@ -50,6 +50,8 @@ export const mailboxFull = (address: string) => reply(552, '5.2.2', `<${address}
 /** Greylisting (RFC 6647 says 4.7.1 or 4.2.0; 4.7.1 with a retry hint is what Postgrey sends). */
 export const greylisted = (seconds: number) =>
   reply(451, '4.7.1', `Greylisted, please try again in ${seconds} seconds`);
+/** inbound.bare_lf: refuse (RFC 5321 2.3.8: lines end with CRLF; 5.6.0 as Postfix's "normalize" does not). */
+export const bareLineFeed = reply(554, '5.6.0', 'Message refused: bare LF line ends (RFC 5321 2.3.8)');
 export const messageRefused = (address: string) => reply(554, '5.6.0', `<${address}>: Message refused`);
 
 /**
