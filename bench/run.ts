@@ -9,6 +9,7 @@
  * the run goes on.
  *
  *   npm run bench -- canary [...]: the hostile-user and memory benchmark instead (bench/canary.ts)
+ *   npm run bench -- spam [...]: SMTP-in messages/s with no checks, own spam checks, rspamd (bench/spam.ts)
  *   npm run bench [-- --messages N] [--connections N] [--append-seconds S] [--login-seconds S]
  *                    [--repeats N] [--only mallard|dovecot] [--no-store] [--no-delivery]
  *                    [--delivery-runs N] [--no-mongo] [--mongo-messages N] [--workloads append,logins,...]
@@ -47,6 +48,13 @@ import {
 } from './lib/servers.ts';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+
+// `npm run bench -- spam [options]`: SMTP-in with no checks, own spam checks, rspamd (bench/spam.ts).
+if (process.argv[2] === 'spam') {
+  const { runSpamBench } = await import('./spam.ts');
+  await runSpamBench(process.argv.slice(3));
+  process.exit(process.exitCode ?? 0);
+}
 
 // `npm run bench -- canary [options]`: the hostile-user and memory benchmark (bench/canary.ts).
 if (process.argv[2] === 'canary') {

@@ -21,6 +21,8 @@ export interface Rspamd {
   controllerUrl: string;
   /** Messages rspamd's controller says it learned. */
   learned(): Promise<number>;
+  /** rspamd's main process and Redis (benchmarks add their workers' memory from /proc). */
+  pids(): number[];
   stop(): Promise<void>;
 }
 
@@ -123,6 +125,7 @@ export async function startRspamd(options: { dnsServer?: string } = {}): Promise
       const response = await fetch(`${controllerUrl}/stat`);
       return ((await response.json()) as { learned: number }).learned;
     },
+    pids: () => [running.pid ?? 0, redis.pid ?? 0].filter((pid) => pid > 0),
     async stop() {
       await stopChild(running);
       await stopChild(redis);
