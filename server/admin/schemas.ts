@@ -327,6 +327,7 @@ export const adminEventSchema = z
         sessionId: z.string(),
         transactionId: z.string(),
         reply: z.string().describe('what the client was told, e.g. "550 5.7.1 ..."'),
+        recipients: z.array(z.string()).optional().describe('the recipients it was meant for'),
         reasons: z.array(z.string()),
       }),
     ),

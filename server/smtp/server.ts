@@ -60,6 +60,7 @@ export function startSmtp(
         state.handle?.refused({
           transactionId: `${session.id}-${session.transaction}`,
           reply: replyLine,
+          recipients: [recipient.address],
           reasons,
         });
         return refusal;
@@ -121,10 +122,15 @@ function senderOf(session: SMTPServerSession): string {
 }
 
 /** The error that makes smtp-server send the verdict's reply; logged and shown in the admin API. */
-function refuse({ state, transactionId }: DeliveryRequest, verdict: InboundVerdict) {
+function refuse({ state, transactionId, recipients }: DeliveryRequest, verdict: InboundVerdict) {
   const refusal = verdict.reply!;
   const replyLine = `${refusal.code} ${refusal.status} ${refusal.text}`;
   state.log.info({ id: transactionId, reply: replyLine, reasons: verdict.reasons }, 'message refused');
-  state.handle?.refused({ transactionId, reply: replyLine, reasons: verdict.reasons });
+  state.handle?.refused({
+    transactionId,
+    reply: replyLine,
+    recipients: recipients.map((recipient) => recipient.address),
+    reasons: verdict.reasons,
+  });
   return replyError(refusal);
 }

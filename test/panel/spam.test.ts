@@ -115,6 +115,7 @@ describe('incoming mail on the Sessions page', () => {
     expect(refused.data).toMatch(/^550 5\.7\.1 /);
     const first = page.getByTestId('mail-verdict-row').first();
     await text(first.getByTestId('mail-verdict-outcome')).toBe('refused');
+    await text(first.getByTestId('mail-verdict-recipient')).toBe(USER);
     await text(first.getByTestId('mail-verdict-reasons')).toMatch(
       /^550 5\.7\.1 Message refused as spam · .*spam: score 1000\.0 by mallard \[GTUBE\] → reject/,
     );

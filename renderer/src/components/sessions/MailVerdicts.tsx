@@ -34,7 +34,7 @@ function verdictOf(event: AdminEvent, sequence: number): Verdict | null {
     return {
       key: `${sequence}`,
       at: event.at,
-      recipient: '',
+      recipient: (event.data.recipients ?? []).join(', '),
       outcome: event.data.reply,
       refused: true,
       reasons: event.data.reasons,
@@ -74,11 +74,11 @@ export function MailVerdicts() {
                     <Text size="sm">{new Date(verdict.at).toLocaleTimeString()}</Text>
                   </Table.Td>
                   <Table.Td>
-                    <Text size="sm" ff="monospace">
+                    <Text size="sm" ff="monospace" data-testid="mail-verdict-recipient">
                       {verdict.recipient || '—'}
                     </Text>
                   </Table.Td>
-                  <Table.Td>
+                  <Table.Td miw={90}>
                     <Badge
                       variant="light"
                       color={verdict.refused ? 'red' : verdict.outcome === 'Junk' ? 'orange' : 'teal'}
