@@ -409,6 +409,8 @@ export async function startServer(config: Config, options: StartOptions = {}): P
       await admin?.stop();
       await Promise.all([imap.stop(), pop3.stop(), lmtp.stop(), smtp.stop(), submission.stop()]);
       await outbound.worker.stop();
+      // Learning already queued reads from the store: let it finish before the store closes.
+      await services.spamLearner?.settled();
       rules?.stop();
       services.mailboxStates.clear();
       await parsePool.close();
