@@ -6,10 +6,11 @@
  * smuggled commands and the real end together; then NOOP checks that no smuggled command was run
  * (its reply would come before NOOP's). With inbound.bare_lf "normalize" (the default) the one
  * message is stored with CRLF line ends; with "refuse" a bare LF gets 554 5.6.0 and nothing is
- * stored.
+ * stored. Debian's Postfix gets the same payloads, for comparison.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SmtpLineClient } from '../delivery/clients.ts';
+import { startPostfix, type Postfix } from '../helpers/postfix.ts';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
 import { storedIn } from './spam-support.ts';
 
@@ -59,7 +60,10 @@ function smuggling(subject: string, fakeEnd: string): Buffer {
 
 /** Sends a smuggling message in one write; returns the replies up to NOOP's. */
 async function send(target: TestServer, protocol: 'smtp' | 'lmtp', raw: Buffer): Promise<string[]> {
-  const port = protocol === 'smtp' ? target.smtpPort : target.lmtpPort;
+  return sendTo(protocol === 'smtp' ? target.smtpPort : target.lmtpPort, protocol, raw);
+}
+
+async function sendTo(port: number, protocol: 'smtp' | 'lmtp', raw: Buffer): Promise<string[]> {
   const { client } = await SmtpLineClient.connect(port);
   try {
     expect(await client.command(`${protocol === 'smtp' ? 'EHLO' : 'LHLO'} client.test`)).toMatch(/^250/);
@@ -125,6 +129,32 @@ describe('inbound.bare_lf: refuse', () => {
 
   it('bare CR alone is not a line end and is kept as it was: accepted', async () => {
     const replies = await send(refusing, 'smtp', smuggling('lone cr', '\r.\r'));
+    expect(replies[0]).toMatch(/^250 /);
+  });
+});
+
+/**
+ * The same payloads against Debian's Postfix (3.7.11, as installed: its smtpd_forbid_bare_newline
+ * defaults to "no", but this release already ends DATA only at <CR><LF>.<CR><LF>), for comparison:
+ * it too keeps each one a single message, and runs nothing smuggled.
+ */
+describe('Postfix, for comparison', () => {
+  let postfix: Postfix;
+
+  beforeAll(async () => {
+    postfix = await startPostfix({
+      host: '127.0.0.1',
+      mailboxes: ['alice@example.test', 'bob@example.test'],
+    });
+  }, 60_000);
+
+  afterAll(async () => {
+    await postfix?.stop();
+  });
+
+  it.each(FAKE_ENDS)('Postfix: %s is one message, as with Mallard', async (name, fakeEnd) => {
+    const replies = await sendTo(postfix.port, 'smtp', smuggling(`postfix ${name}`, fakeEnd));
+    expect(replies).toHaveLength(2);
     expect(replies[0]).toMatch(/^250 /);
   });
 });
