@@ -13,6 +13,8 @@ import type { RuleHooks } from './hooks/runner.ts';
 import type { ConnectionHooks } from './hooks/types.ts';
 import type { ImapService } from './imap/server.ts';
 import type { InboundCheck } from './inbound/types.ts';
+import type { GreylistQuery } from './spam/greylist.ts';
+import type { RspamdClient } from './spam/rspamd.ts';
 import type { Pop3Service } from './pop3/server.ts';
 import type { LmtpService } from './lmtp/server.ts';
 import type { SmtpService } from './smtp/server.ts';
@@ -183,20 +185,70 @@ export function guardOptions(config: Config): LoginGuardOptions {
   };
 }
 
-/** What SMTP-in checks on each message, in order (server/inbound/): sender authentication first. */
-async function inboundChecksOf(config: Config): Promise<InboundCheck[]> {
-  if (!config.inbound.verify_senders) return [];
+/** What SMTP-in checks on each message, in order (server/inbound/): sender authentication, then spam. */
+async function inboundChecksOf(config: Config, store: Store, logger: Logger): Promise<InboundCheck[]> {
+  const checks: InboundCheck[] = [];
   // Loaded here, as the listeners are: mailauth is large, and `mallard deliver` needs neither it nor
   // node:dns.
-  const { senderAuthCheck } = await import('./inbound/auth/check.ts');
-  const { authLookup } = await import('./dns/resolver.ts');
-  return [
-    senderAuthCheck({
-      hostname: config.hostname,
-      lookup: authLookup(config.dns.servers),
-      dmarcReject: config.inbound.dmarc_reject,
-    }),
-  ];
+  if (config.inbound.verify_senders) {
+    const { senderAuthCheck } = await import('./inbound/auth/check.ts');
+    const { authLookup } = await import('./dns/resolver.ts');
+    checks.push(
+      senderAuthCheck({
+        hostname: config.hostname,
+        lookup: authLookup(config.dns.servers),
+        dmarcReject: config.inbound.dmarc_reject,
+      }),
+    );
+  }
+  if (config.spam.enabled) {
+    const { spamCheck } = await import('./spam/check.ts');
+    const { Dnsbl } = await import('./spam/dnsbl.ts');
+    const spam = config.spam;
+    checks.push(
+      spamCheck({
+        store,
+        rspamd: await rspamdOf(config),
+        dnsbl: spam.dnsbl.length > 0 ? new Dnsbl(spam.dnsbl, config.dns.servers) : null,
+        dnsblScore: spam.dnsbl_score,
+        junkScore: spam.junk_score,
+        rejectScore: spam.reject_score,
+        log: logger,
+      }),
+    );
+  }
+  return checks;
+}
+
+/** The rspamd client of spam.rspamd_url / spam.rspamd_controller_url (null: neither is set). */
+async function rspamdOf(config: Config): Promise<RspamdClient | null> {
+  const spam = config.spam;
+  if (!spam.rspamd_url && !spam.rspamd_controller_url) return null;
+  const { RspamdClient } = await import('./spam/rspamd.ts');
+  return new RspamdClient(spam.rspamd_url, spam.rspamd_controller_url, spam.rspamd_password);
+}
+
+/** Learning from Junk moves, when rspamd's controller is configured (spam.rspamd_controller_url). */
+async function spamLearnerOf(config: Config, store: Store, logger: Logger, events: EventBus) {
+  const rspamd = config.spam.enabled ? await rspamdOf(config) : null;
+  if (!rspamd?.learns) return undefined;
+  const { SpamLearner } = await import('./spam/learning.ts');
+  return new SpamLearner(store, rspamd, logger, (report) => events.publish('spam.learned', report));
+}
+
+/** SMTP-in's greylisting at RCPT (spam.greylisting), or undefined when it is off. */
+async function greylistOf(
+  config: Config,
+  store: Store,
+): Promise<((query: GreylistQuery) => Promise<Date | null>) | undefined> {
+  if (!config.spam.enabled || !config.spam.greylisting) return undefined;
+  const { Greylister, greylistGate } = await import('./spam/greylist.ts');
+  const greylister = new Greylister(
+    store,
+    config.spam.greylist_delay * 1000,
+    config.spam.greylist_expiry_days * 24 * 3600_000,
+  );
+  return greylistGate(store, greylister);
 }
 
 export async function startServer(config: Config, options: StartOptions = {}): Promise<RunningServer> {
@@ -262,7 +314,9 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     sessions,
     gate: worker?.gate ?? new ConnectionGate(gateLimitsOf(config.limits)),
     parsePool,
-    inboundChecks: await inboundChecksOf(config),
+    inboundChecks: await inboundChecksOf(config, store, logger),
+    greylist: await greylistOf(config, store),
+    spamLearner: await spamLearnerOf(config, store, logger, events),
   };
   const imap = await startImap(services, tls, {
     port: listenPort(config.imap, config.imap.port, ephemeral),
@@ -386,6 +440,8 @@ export async function startServer(config: Config, options: StartOptions = {}): P
       await admin?.stop();
       await Promise.all([imap.stop(), pop3.stop(), lmtp.stop(), smtp.stop(), submission.stop()]);
       await outbound.worker.stop();
+      // Learning already queued reads from the store: let it finish before the store closes.
+      await services.spamLearner?.settled();
       rules?.stop();
       services.mailboxStates.clear();
       await parsePool.close();

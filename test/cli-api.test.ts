@@ -14,6 +14,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest
 import { adminClient, findServer } from '../server/cli/admin-client.ts';
 import { CliError } from '../server/cli/cli-error.ts';
 import { aliasCommand } from '../server/cli/commands/alias.ts';
+import { spamCommand } from '../server/cli/commands/spam.ts';
 import { certCommand } from '../server/cli/commands/cert.ts';
 import { ruleCommand } from '../server/cli/commands/rule.ts';
 import { sessionsCommand } from '../server/cli/commands/sessions.ts';
@@ -205,6 +206,28 @@ describe('management commands through the admin API', () => {
       ).map((a) => a.address),
     ).toEqual(['dora@example.test', '*@catch.test']);
     expect((await api(aliasCommand, 'del', 'nobody@example.test')).status).toBe(67);
+  });
+
+  it('manages spam allow and block lists through the API, as the store path does', async () => {
+    expect(await ok(spamCommand, 'allow', 'dora@example.test', 'Boss@Work.test')).toBe(
+      'boss@work.test\tallow\n',
+    );
+    expect(await ok(spamCommand, 'block', 'dora@example.test', '@work.test')).toBe('work.test\tblock\n');
+    const list = await api(spamCommand, 'list', 'dora@example.test', '--json');
+    expect(JSON.parse(list.text)).toEqual([
+      expect.objectContaining({ pattern: 'boss@work.test', list: 'allow' }),
+      expect.objectContaining({ pattern: 'work.test', list: 'block' }),
+    ]);
+    expect(list.text).toBe((await offline(spamCommand, 'list', 'dora@example.test', '--json')).text);
+    expect(await ok(spamCommand, 'remove', 'dora@example.test', 'work.test')).toBe('work.test\tremoved\n');
+    const dora = (await h.server.store.getUserByUsername('dora@example.test'))!;
+    expect((await h.server.store.listSpamEntries(dora.id)).map((entry) => entry.pattern)).toEqual([
+      'boss@work.test',
+    ]);
+    // Not a sender: refused (65); the wrong user: 67; both paths alike.
+    expect((await api(spamCommand, 'block', 'dora@example.test', 'not a sender')).status).toBe(65);
+    expect((await offline(spamCommand, 'block', 'dora@example.test', 'not a sender')).status).toBe(65);
+    expect((await api(spamCommand, 'list', 'nobody@example.test')).status).toBe(67);
   });
 
   it('manages rules through the API and tests addresses against the server’s rules', async () => {

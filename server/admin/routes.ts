@@ -9,6 +9,7 @@ import { queueRoutes } from './handlers/queue.ts';
 import { ruleRoutes } from './handlers/rules.ts';
 import { sessionRoutes } from './handlers/sessions.ts';
 import { settingsRoutes } from './handlers/settings.ts';
+import { spamListRoutes } from './handlers/spam-lists.ts';
 import { statusRoutes } from './handlers/status.ts';
 import { userRoutes } from './handlers/users.ts';
 import { buildOpenApi, type OpenApiDocument } from './openapi.ts';
@@ -42,6 +43,7 @@ export const ROUTES: readonly Route[] = [
   ...userRoutes,
   ...aliasRoutes,
   ...appPasswordRoutes,
+  ...spamListRoutes,
   ...ruleRoutes,
   ...sessionRoutes,
   ...certificateRoutes,

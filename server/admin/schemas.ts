@@ -327,7 +327,17 @@ export const adminEventSchema = z
         sessionId: z.string(),
         transactionId: z.string(),
         reply: z.string().describe('what the client was told, e.g. "550 5.7.1 ..."'),
+        recipients: z.array(z.string()).optional().describe('the recipients it was meant for'),
         reasons: z.array(z.string()),
+      }),
+    ),
+    event(
+      'spam.learned',
+      z.object({
+        user: z.string(),
+        kind: z.enum(['spam', 'ham']).describe('spam: moved into Junk; ham: moved out of it'),
+        learned: z.number().int(),
+        failed: z.number().int().describe('messages rspamd did not learn (see the log)'),
       }),
     ),
     event('auth.alert', accountAlertSchema.describe('an account reached auth.account_alert_after failures')),

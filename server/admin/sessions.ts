@@ -91,7 +91,7 @@ export interface SessionHandle {
     reasons?: string[];
   }): void;
   /** SMTP-in refused a message at the end of DATA: the reply and why. */
-  refused(refusal: { transactionId: string; reply: string; reasons: string[] }): void;
+  refused(refusal: { transactionId: string; reply: string; recipients?: string[]; reasons: string[] }): void;
   close(): void;
 }
 

@@ -20,6 +20,8 @@ usage: mallard COMMAND [ARGS] [--config FILE] [--offline]
   user list | show EMAIL | passwd EMAIL | disable EMAIL | enable EMAIL | del EMAIL
   alias add ADDRESS EMAIL | del ADDRESS | list EMAIL
                                          extra addresses; *@domain is a catch-all
+  spam allow EMAIL SENDER | block EMAIL SENDER | remove EMAIL SENDER | list EMAIL
+                                         a user's allowed and blocked senders (address or domain)
   deliver [--from SENDER] RECIPIENT... < message
                                          local delivery (exit 67: unknown user, 75: try later);
                                          an MTA should rather use LMTP (see README)
@@ -48,7 +50,7 @@ usage: mallard COMMAND [ARGS] [--config FILE] [--offline]
 
 List commands take --json. The configuration file comes from --config or MALLARD_CONFIG;
 every key can also be set as MALLARD_<KEY_PATH>, e.g. MALLARD_IMAP_PORT=1143.
-When a server runs for the configuration, user, alias, rule, cert and status talk to its admin
+When a server runs for the configuration, user, alias, spam, rule, cert and status talk to its admin
 API (token from <data_dir>/admin.token); otherwise they open the store directly. --offline (or
 MALLARD_CLI_OFFLINE=1) always opens the store directly.
 `;
@@ -63,6 +65,7 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
   serve: async () => (await import('./commands/serve.ts')).serveCommand,
   user: async () => (await import('./commands/user.ts')).userCommand,
   alias: async () => (await import('./commands/alias.ts')).aliasCommand,
+  spam: async () => (await import('./commands/spam.ts')).spamCommand,
   deliver: async () => (await import('./commands/deliver.ts')).deliverCommand,
   mailbox: async () => (await import('./commands/mailbox.ts')).mailboxCommand,
   message: async () => (await import('./commands/message.ts')).messageCommand,

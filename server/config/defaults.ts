@@ -96,6 +96,31 @@ export function configDefaults() {
       /** Error replies one connection may cause before it is closed with 421. */
       max_errors: 20,
     },
+    /** Spam filtering of mail received on port 25 (server/spam/). */
+    spam: {
+      /** Score, file into Junk or refuse each message (false: no spam checks at all). */
+      enabled: true,
+      /** rspamd's scanning worker, e.g. http://127.0.0.1:11333 (empty: Mallard's own checks only). */
+      rspamd_url: '',
+      /** rspamd's controller for learning from Junk moves, e.g. http://127.0.0.1:11334 (empty: no learning). */
+      rspamd_controller_url: '',
+      /** The controller's password (empty: none; rspamd lets loopback in without one). */
+      rspamd_password: '',
+      /** DNS blocklists the client's IP is looked up in (own checks), e.g. zen.spamhaus.org. */
+      dnsbl: [] as string[],
+      /** Points a listing in one blocklist adds. */
+      dnsbl_score: 5,
+      /** From this score a message goes to Junk (with X-Spam-Flag: YES). */
+      junk_score: 5,
+      /** From this score a message is refused with 550 5.7.1 at the end of DATA. */
+      reject_score: 15,
+      /** Answer 451 4.7.1 at RCPT to an unknown (client /24, sender, recipient) triplet. */
+      greylisting: false,
+      /** Seconds a new triplet must wait before its retry is accepted. */
+      greylist_delay: 300,
+      /** Days a triplet that passed is remembered (each accepted message renews it). */
+      greylist_expiry_days: 35,
+    },
     /** Authenticated submission for mail clients: 587 with STARTTLS, 465 with implicit TLS. */
     submission: {
       enabled: true,

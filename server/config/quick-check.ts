@@ -55,6 +55,16 @@ const dnsServers: Leaf = (value) => {
   return isStringList(list) && list.every((item) => DNS_SERVER.test(item)) ? [...list] : REFUSED;
 };
 
+/** spam.rspamd_url and spam.rspamd_controller_url. */
+const HTTP_URL = /^(https?:\/\/\S+)?$/;
+
+/** spam.dnsbl (a comma-separated list in the environment). */
+const DNSBL_ZONE = /^[a-z0-9]([a-z0-9.-]*[a-z0-9])?$/i;
+const dnsblZones: Leaf = (value) => {
+  const list = listFromText(value);
+  return isStringList(list) && list.every((item) => DNSBL_ZONE.test(item)) ? [...list] : REFUSED;
+};
+
 /** The keys of a rule in the schema's order, with the type each must have. */
 const RULE_KEYS: Array<[keyof ConfigRule, (value: unknown) => boolean]> = [
   ['kind', (value) => typeof value === 'string'],
@@ -144,6 +154,19 @@ function specFor(checkRule: RuleCheck | null): Spec {
       bare_lf: oneOf('normalize', 'refuse'),
       max_recipients: positive,
       max_errors: positive,
+    },
+    spam: {
+      enabled: flag,
+      rspamd_url: matching(HTTP_URL),
+      rspamd_controller_url: matching(HTTP_URL),
+      rspamd_password: text(),
+      dnsbl: dnsblZones,
+      dnsbl_score: decimal(0, 1000),
+      junk_score: decimal(-10000, 10000),
+      reject_score: decimal(-10000, 10000),
+      greylisting: flag,
+      greylist_delay: decimal(0, 86400),
+      greylist_expiry_days: positive,
     },
     submission: {
       enabled: flag,

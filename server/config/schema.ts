@@ -137,6 +137,40 @@ export const configSchema = z.strictObject({
     max_recipients: positiveInt('a whole number of recipients, at least 1'),
     max_errors: positiveInt('a whole number of errors, at least 1'),
   }),
+  spam: z.strictObject({
+    enabled: z.boolean({ error: 'true or false' }),
+    rspamd_url: z
+      .string({ error: 'an http:// or https:// URL (or empty)' })
+      .regex(/^(https?:\/\/\S+)?$/, 'an http:// or https:// URL (or empty)'),
+    rspamd_controller_url: z
+      .string({ error: 'an http:// or https:// URL (or empty)' })
+      .regex(/^(https?:\/\/\S+)?$/, 'an http:// or https:// URL (or empty)'),
+    rspamd_password: z.string({ error: 'a password (or empty)' }),
+    dnsbl: z.preprocess(
+      listFromText,
+      z.array(z.string().regex(/^[a-z0-9]([a-z0-9.-]*[a-z0-9])?$/i, 'a DNS zone such as zen.spamhaus.org'), {
+        error: 'a list of DNS blocklist zones (comma-separated in the environment)',
+      }),
+    ),
+    dnsbl_score: z
+      .number({ error: 'a number of points from 0 to 1000' })
+      .min(0, 'a number of points from 0 to 1000')
+      .max(1000, 'a number of points from 0 to 1000'),
+    junk_score: z
+      .number({ error: 'a score from -10000 to 10000' })
+      .min(-10000, 'a score from -10000 to 10000')
+      .max(10000, 'a score from -10000 to 10000'),
+    reject_score: z
+      .number({ error: 'a score from -10000 to 10000' })
+      .min(-10000, 'a score from -10000 to 10000')
+      .max(10000, 'a score from -10000 to 10000'),
+    greylisting: z.boolean({ error: 'true or false' }),
+    greylist_delay: z
+      .number({ error: 'a number of seconds from 0 to 86400' })
+      .min(0, 'a number of seconds from 0 to 86400')
+      .max(86400, 'a number of seconds from 0 to 86400'),
+    greylist_expiry_days: positiveInt('a whole number of days, at least 1'),
+  }),
   submission: z.strictObject({
     enabled,
     host,

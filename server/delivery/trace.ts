@@ -180,6 +180,20 @@ export function withoutFields(message: Buffer, drop: (field: Buffer) => boolean)
   return Buffer.concat([...kept, message.subarray(end)]);
 }
 
+/** The values of the header fields named `name` (case-insensitive), unfolded, in order. */
+export function headerFieldValues(message: Buffer, name: string): string[] {
+  const wanted = new RegExp(`^${name.replace(/[^A-Za-z0-9-]/g, '')}[ \\t]*:`, 'i');
+  return headerFields(headerLines(message).lines)
+    .filter((field) => wanted.test(field[0]!.toString('latin1', 0, name.length + 8)))
+    .map((field) =>
+      Buffer.concat(field)
+        .toString('utf8')
+        .replace(/^[^:]*:/, '')
+        .replace(/\r?\n/g, '')
+        .trim(),
+    );
+}
+
 /** The message without its Return-Path fields; the very same buffer when it has none. */
 export function withoutReturnPath(message: Buffer): Buffer {
   return withoutFields(message, (field) => isReturnPath([field]));

@@ -10,6 +10,7 @@ import type { ConnectionHooks, ConnectionSession } from '../hooks/types.ts';
 import type { Logger } from '../log.ts';
 import type { Gate } from '../net/connection-gate.ts';
 import type { UserSessionLimit } from '../net/user-sessions.ts';
+import type { JunkMove } from '../spam/learning.ts';
 import type { JournalFollower } from '../store/follower.ts';
 import type { Store, User } from '../store/types.ts';
 import type { ResponseBuilder } from './encoder/index.ts';
@@ -38,6 +39,8 @@ export interface ImapServices {
   gate?: Gate;
   /** Worker threads for the CPU-heavy work on big messages (absent: done inline). */
   parsePool?: ParsePool;
+  /** Learns spam and ham from COPY/MOVE into and out of Junk (server/spam/learning.ts; absent: off). */
+  spamLearner?: { observe(move: JunkMove): void };
 }
 
 export interface ImapSession {

@@ -79,3 +79,61 @@ describe('assessMessage', () => {
     expect(verdict.reply).toEqual(policyRejection);
   });
 });
+
+describe('assessMessage per recipient', () => {
+  const two = { ...input, rcpts: ['alice@example.org', 'bob@example.org'] };
+
+  it('gives each recipient the strongest of every check’s action for it', async () => {
+    const verdict = await assessMessage(
+      [
+        check('auth', { action: 'accept' }),
+        check('spam', {
+          action: 'junk',
+          recipientActions: new Map([
+            ['alice@example.org', 'accept'],
+            ['bob@example.org', 'junk'],
+          ]),
+        }),
+      ],
+      two,
+      log,
+    );
+    expect(verdict.action).toBe('junk');
+    expect(verdict.recipientActions).toEqual(
+      new Map([
+        ['alice@example.org', 'accept'],
+        ['bob@example.org', 'junk'],
+      ]),
+    );
+  });
+
+  it('a recipient’s own accept does not undo another check’s junk (DMARC quarantine stays)', async () => {
+    const verdict = await assessMessage(
+      [
+        check('auth', { action: 'junk', reasons: ['dmarc=fail policy=quarantine'] }),
+        check('spam', { action: 'junk', recipientActions: new Map([['alice@example.org', 'accept']]) }),
+      ],
+      two,
+      log,
+    );
+    expect(verdict.recipientActions).toEqual(
+      new Map([
+        ['alice@example.org', 'junk'],
+        ['bob@example.org', 'junk'],
+      ]),
+    );
+  });
+
+  it('a rejection is for the whole message: no per-recipient actions then', async () => {
+    const verdict = await assessMessage(
+      [
+        check('auth', { action: 'reject' }),
+        check('spam', { action: 'accept', recipientActions: new Map([['alice@example.org', 'accept']]) }),
+      ],
+      two,
+      log,
+    );
+    expect(verdict.action).toBe('reject');
+    expect(verdict.recipientActions).toBeUndefined();
+  });
+});

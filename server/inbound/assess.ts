@@ -44,5 +44,28 @@ export async function assessMessage(
       if (action === 'reject') verdict.reply = outcome.reply ?? policyRejection;
     }
   }
+  if (verdict.action !== 'reject') verdict.recipientActions = recipientActionsOf(input.rcpts, outcomes);
   return verdict;
+}
+
+/**
+ * Each recipient's action, when some check decided per recipient: the strongest of every check's
+ * action for it (its per-recipient one where it gave one). Undefined when none did.
+ */
+function recipientActionsOf(
+  rcpts: readonly string[],
+  outcomes: ReadonlyMap<string, CheckOutcome>,
+): Map<string, InboundAction> | undefined {
+  const all = [...outcomes.values()];
+  if (!all.some((outcome) => outcome.recipientActions)) return undefined;
+  const actions = new Map<string, InboundAction>();
+  for (const rcpt of rcpts) {
+    let action: InboundAction = 'accept';
+    for (const outcome of all) {
+      const own = outcome.recipientActions?.get(rcpt) ?? outcome.action ?? 'accept';
+      if (STRENGTH[own] > STRENGTH[action]) action = own;
+    }
+    actions.set(rcpt, action);
+  }
+  return actions;
 }

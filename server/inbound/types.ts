@@ -40,6 +40,12 @@ export interface CheckOutcome {
   reasons?: string[];
   /** The message to hand to later checks and to store instead (e.g. forged header fields removed). */
   message?: Buffer;
+  /**
+   * When the action differs by recipient (a user's allow or block list): each recipient's, by the
+   * address as given at RCPT. `action` is then the strongest of them, and 'reject' is never given
+   * for one recipient only (one reply at the end of DATA covers them all).
+   */
+  recipientActions?: ReadonlyMap<string, InboundAction>;
   /** Facts later checks may use (the spam scorer reads the authentication results), by check name. */
   facts?: Record<string, unknown>;
 }
@@ -64,4 +70,9 @@ export interface InboundVerdict {
   reasons: string[];
   /** The message to store (the received one, less what a check removed). */
   message: Buffer;
+  /**
+   * Where a check's action differed by recipient: each recipient's action ('accept' or 'junk'),
+   * the strongest of every check's for it. Absent: every copy follows `action`.
+   */
+  recipientActions?: Map<string, InboundAction>;
 }

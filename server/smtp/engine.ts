@@ -22,6 +22,7 @@ import { deliverToJunk } from '../delivery/junk.ts';
 import { withTrace, type NetworkOrigin } from '../delivery/trace.ts';
 import type { ConnectionHooks, ConnectionSession } from '../hooks/types.ts';
 import type { InboundCheck } from '../inbound/types.ts';
+import type { GreylistQuery } from '../spam/greylist.ts';
 import type { Logger } from '../log.ts';
 import type { Gate, GateTicket } from '../net/connection-gate.ts';
 import type { RunningListener } from '../net/listener.ts';
@@ -30,6 +31,7 @@ import type { TlsProvider } from '../tls/context.ts';
 import { applyBudget, type ConnectionBudget } from './budget.ts';
 import { ConnectionTracker, tlsOf } from './connections.ts';
 import {
+  bareLineFeed,
   classifyDeliveryError,
   mailboxDisabled,
   mailboxFull,
@@ -51,6 +53,8 @@ export interface DeliveryServices {
   gate?: Gate;
   /** What SMTP-in runs on each message at the end of DATA (server/inbound/), in order (absent: none). */
   inboundChecks?: readonly InboundCheck[];
+  /** SMTP-in's greylisting at RCPT (server/spam/greylist.ts): when to retry, or null (absent: off). */
+  greylist?: (query: GreylistQuery) => Promise<Date | null>;
 }
 
 /** Per connection: the hooks' view of it and its logger. */
@@ -89,8 +93,8 @@ export interface Filing {
   message?: Buffer;
   /** Header fields (each ending with CRLF) to put below the trace fields Return-Path and Delivered-To. */
   headers?: string;
-  /** Into each recipient's Junk mailbox instead of INBOX. */
-  junk?: boolean;
+  /** Into each recipient's Junk mailbox instead of INBOX (a set: only these recipients' copies). */
+  junk?: boolean | ReadonlySet<string>;
   /** Why (for the log and the admin API's delivery event). */
   reasons?: string[];
 }
@@ -99,6 +103,15 @@ export interface MailProtocol {
   protocol: 'lmtp' | 'smtp';
   /** The reply for a recipient that resolves to nobody. */
   unknownRecipient(address: string, state: MailSession): Promise<Reply>;
+  /**
+   * A last word on a recipient that resolved to a user with room for the message (SMTP's
+   * greylisting): null admits it, a reply refuses it.
+   */
+  admitRecipient?(
+    recipient: { address: string; userId: string },
+    session: SMTPServerSession,
+    state: MailSession,
+  ): Promise<Reply | null>;
   /** Delivers a message: what onData's callback gets, or a rejection with a reply error. */
   deliver(request: DeliveryRequest): Promise<string | SMTPServerDataResult[]>;
 }
@@ -280,6 +293,14 @@ export function originOf(session: SMTPServerSession): NetworkOrigin {
   };
 }
 
+/** Whether some LF in the message is not the end of a CRLF. */
+export function hasBareLineFeed(message: Buffer): boolean {
+  for (let at = message.indexOf(0x0a); at !== -1; at = message.indexOf(0x0a, at + 1)) {
+    if (at === 0 || message[at - 1] !== 0x0d) return true;
+  }
+  return false;
+}
+
 function declaredSize(session: SMTPServerSession): number {
   const from = session.envelope.mailFrom;
   const size = from && from.args ? from.args.SIZE : undefined;
@@ -323,9 +344,10 @@ export async function startMailService(
   /** The user id a recipient goes to, or the reply refusing it. */
   async function checkRecipient(
     address: string,
-    declared: number,
+    session: SMTPServerSession,
     state: MailSession,
   ): Promise<string | Reply> {
+    const declared = declaredSize(session);
     try {
       const user = await store.resolveRecipient(address);
       if (!user) return await protocol.unknownRecipient(address, state);
@@ -334,7 +356,7 @@ export async function startMailService(
       if (user.quotaBytes > 0 && user.usedBytes + Math.max(declared, 1) > user.quotaBytes) {
         return mailboxFull(address);
       }
-      return user.id;
+      return (await protocol.admitRecipient?.({ address, userId: user.id }, session, state)) ?? user.id;
     } catch (error) {
       return temporaryFailure(state.log, error, { rcpt: address }, address);
     }
@@ -349,7 +371,10 @@ export async function startMailService(
     filing: Filing = {},
   ): Promise<RecipientOutcome[]> {
     const message = filing.message ?? received;
-    const folder = filing.junk ? 'Junk' : 'INBOX';
+    const junkFor = (address: string) =>
+      typeof filing.junk === 'boolean' || filing.junk === undefined
+        ? filing.junk === true
+        : filing.junk.has(address);
     const origin = originOf(session);
     const sender = session.envelope.mailFrom ? session.envelope.mailFrom.address : '';
     const groups = new Map<string, number[]>();
@@ -362,6 +387,8 @@ export async function startMailService(
     const outcomes: RecipientOutcome[] = [];
     for (const indexes of groups.values()) {
       const first = recipients[indexes[0]!]!.address;
+      const junk = junkFor(first);
+      const folder = junk ? 'Junk' : 'INBOX';
       const raw = withTrace(message, {
         origin,
         sender,
@@ -373,7 +400,7 @@ export async function startMailService(
         headers: filing.headers,
       });
       try {
-        const result = filing.junk ? await deliverToJunk(store, first, raw) : await store.deliver(first, raw);
+        const result = junk ? await deliverToJunk(store, first, raw) : await store.deliver(first, raw);
         delivered++;
         state.handle?.delivered({
           recipient: first,
@@ -459,7 +486,7 @@ export async function startMailService(
     onRcptTo(address, session, callback) {
       const state = stateOf(session);
       state.handle?.command('RCPT');
-      checkRecipient(address.address, declaredSize(session), state).then((result) => {
+      checkRecipient(address.address, session, state).then((result) => {
         state.handle?.update({ command: null });
         if (typeof result === 'string') {
           accepted.set(address, result);
@@ -497,6 +524,13 @@ export async function startMailService(
         }
         const message = Buffer.concat(chunks, size);
         const transactionId = `${session.id}-${session.transaction}`;
+        // The store makes bare LF line ends CRLF ("normalize"); "refuse" sends them back instead, to
+        // other servers on port 25 only: a local MTA handing over by LMTP passes on what local
+        // programs (cron, scripts) wrote, which nobody could resend otherwise.
+        if (protocol.protocol === 'smtp' && config.inbound.bare_lf === 'refuse' && hasBareLineFeed(message)) {
+          state.log.info({ id: transactionId, reply: bareLineFeed.status }, 'message with bare LF refused');
+          return callback(replyError(bareLineFeed));
+        }
         const recipients = session.envelope.rcptTo.map((rcpt) => ({
           address: rcpt.address,
           userId: accepted.get(rcpt) ?? null,

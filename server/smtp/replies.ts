@@ -47,6 +47,11 @@ export const relayDenied = (address: string) => reply(550, '5.7.1', `<${address}
 export const mailboxDisabled = (address: string) => reply(550, '5.2.1', `<${address}>: Mailbox disabled`);
 /** RFC 3463 X.2.2 "mailbox full"; 552 as RFC 5321 has it for exceeded storage allocation. */
 export const mailboxFull = (address: string) => reply(552, '5.2.2', `<${address}>: Mailbox full`);
+/** Greylisting (RFC 6647 says 4.7.1 or 4.2.0; 4.7.1 with a retry hint is what Postgrey sends). */
+export const greylisted = (seconds: number) =>
+  reply(451, '4.7.1', `Greylisted, please try again in ${seconds} seconds`);
+/** inbound.bare_lf: refuse (RFC 5321 2.3.8: lines end with CRLF; 5.6.0 as Postfix's "normalize" does not). */
+export const bareLineFeed = reply(554, '5.6.0', 'Message refused: bare LF line ends (RFC 5321 2.3.8)');
 export const messageRefused = (address: string) => reply(554, '5.6.0', `<${address}>: Message refused`);
 
 /**

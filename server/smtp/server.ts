@@ -7,7 +7,6 @@
  */
 import type { SMTPServerSession } from 'smtp-server';
 import { assessMessage } from '../inbound/assess.ts';
-import { hasBareLineFeed } from '../mime/line-ends.ts';
 import type { InboundMessage, InboundVerdict } from '../inbound/types.ts';
 import type { TlsProvider } from '../tls/context.ts';
 import {
@@ -18,14 +17,7 @@ import {
   type MailService,
 } from './engine.ts';
 import { domainOf, LocalDomains } from './local-domains.ts';
-import {
-  relayDenied,
-  reply as makeReply,
-  replyError,
-  replyText,
-  singleReply,
-  unknownUser,
-} from './replies.ts';
+import { greylisted, relayDenied, replyError, replyText, singleReply, unknownUser } from './replies.ts';
 
 export type SmtpService = MailService;
 
@@ -48,16 +40,33 @@ export function startSmtp(
           ? unknownUser(address)
           : relayDenied(address);
       },
+      async admitRecipient(recipient, session, state) {
+        if (!services.greylist) return null;
+        const sender = senderOf(session);
+        const retryAt = await services.greylist({
+          clientIp: session.remoteAddress,
+          sender,
+          recipient: recipient.address,
+          userId: recipient.userId,
+        });
+        if (!retryAt) return null;
+        const seconds = Math.max(1, Math.ceil((retryAt.getTime() - Date.now()) / 1000));
+        const refusal = greylisted(seconds);
+        const replyLine = `${refusal.code} ${refusal.status} ${refusal.text}`;
+        const reasons = [
+          `greylisted: ${sender || '<>'} → ${recipient.address} until ${retryAt.toISOString()}`,
+        ];
+        state.log.info({ rcpt: recipient.address, reply: replyLine, reasons }, 'recipient greylisted');
+        state.handle?.refused({
+          transactionId: `${session.id}-${session.transaction}`,
+          reply: replyLine,
+          recipients: [recipient.address],
+          reasons,
+        });
+        return refusal;
+      },
       async deliver(request) {
         const { transactionId, deliverEach, state } = request;
-        if (config.inbound.bare_lf === 'refuse' && hasBareLineFeed(request.message)) {
-          // RFC 5321 2.3.8: lines end in CRLF; a bare LF is how SMTP smuggling starts (and how a
-          // broken client sends), so a strict server refuses it as Postfix's smtpd_forbid_bare_newline.
-          throw refuse(request, {
-            reply: makeReply(554, '5.6.0', 'Message contains bare LF line endings, refused'),
-            reasons: ['bare LF'],
-          });
-        }
         const verdict = await assessMessage(
           services.inboundChecks ?? [],
           inboundMessageOf(request),
@@ -67,7 +76,7 @@ export function startSmtp(
         const outcomes = await deliverEach({
           message: verdict.message,
           headers: verdict.prependHeaders,
-          junk: verdict.action === 'junk',
+          junk: junkOf(verdict),
           reasons: verdict.reasons,
         });
         const reply = singleReply(outcomes, transactionId);
@@ -84,6 +93,13 @@ export function startSmtp(
     },
     { host: config.smtp.host, port: ports.port },
   );
+}
+
+/** Which copies go to Junk: all of them, or the recipients whose own action is junk. */
+function junkOf(verdict: InboundVerdict): boolean | ReadonlySet<string> {
+  if (!verdict.recipientActions) return verdict.action === 'junk';
+  const junk = [...verdict.recipientActions].filter(([, action]) => action === 'junk');
+  return new Set(junk.map(([rcpt]) => rcpt));
 }
 
 /** What the inbound checks are told of a message at the end of DATA. */
@@ -106,13 +122,15 @@ function senderOf(session: SMTPServerSession): string {
 }
 
 /** The error that makes smtp-server send the verdict's reply; logged and shown in the admin API. */
-function refuse(
-  { state, transactionId }: DeliveryRequest,
-  verdict: Pick<InboundVerdict, 'reply' | 'reasons'>,
-) {
+function refuse({ state, transactionId, recipients }: DeliveryRequest, verdict: InboundVerdict) {
   const refusal = verdict.reply!;
   const replyLine = `${refusal.code} ${refusal.status} ${refusal.text}`;
   state.log.info({ id: transactionId, reply: replyLine, reasons: verdict.reasons }, 'message refused');
-  state.handle?.refused({ transactionId, reply: replyLine, reasons: verdict.reasons });
+  state.handle?.refused({
+    transactionId,
+    reply: replyLine,
+    recipients: recipients.map((recipient) => recipient.address),
+    reasons: verdict.reasons,
+  });
   return replyError(refusal);
 }

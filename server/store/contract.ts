@@ -15,6 +15,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { parseAcks, workerMessage } from './contract-worker.ts';
 import { StoreError, type StoreErrorCode } from './errors.ts';
 import { outboundQueueContract } from './outbound-contract.ts';
+import { spamContract } from './spam-contract.ts';
 import {
   DEFAULT_MAILBOXES,
   type ImportedMailbox,
@@ -1406,6 +1407,7 @@ export function storeContractSuite(name: string, openFresh: () => Promise<StoreF
     });
 
     outboundQueueContract(() => store);
+    spamContract(() => store);
 
     describe('health', () => {
       it('reports a healthy engine', async () => {

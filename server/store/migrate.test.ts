@@ -41,6 +41,8 @@ async function fillSource(store: Store): Promise<void> {
   await store.addAddress(alice.id, '*@alice.example');
   await store.createAppPassword(alice.id, 'phone', '$argon2id$phone');
   await store.createAppPassword(alice.id, 'laptop', '$argon2id$laptop');
+  await store.setSpamEntry(alice.id, 'allow', 'friend@pals.example');
+  await store.setSpamEntry(alice.id, 'block', 'bulk.example');
   const inbox = (await store.getMailbox(alice.id, 'INBOX'))!;
   for (let i = 1; i <= 60; i++) {
     await store.append(inbox.id, message(i), {
@@ -96,6 +98,10 @@ describe('migrateStore', () => {
     expect(alice.passwordHash).toBe('$argon2id$alice');
     expect(alice.user).toMatchObject({ name: 'Alice', quotaBytes: 10_000_000 });
     expect(alice.appPasswords.map((p) => p.hash).sort()).toEqual(['$argon2id$laptop', '$argon2id$phone']);
+    expect((await target.listSpamEntries(alice.user.id)).map((e) => [e.pattern, e.list])).toEqual([
+      ['bulk.example', 'block'],
+      ['friend@pals.example', 'allow'],
+    ]);
     expect((await target.listAppPasswords(alice.user.id)).map((p) => p.label).sort()).toEqual([
       'laptop',
       'phone',

@@ -227,6 +227,7 @@ class Migration {
     }
     await this.copyAddresses(user, copy);
     await this.copyAppPasswords(user, copy, credentials.appPasswords);
+    await this.copySpamLists(user, copy);
     await this.copyMailboxes(user, copy);
     await this.target.updateUser(copy.id, {
       name: user.name,
@@ -264,6 +265,13 @@ class Migration {
     for (const { id, hash } of hashes) {
       if (present.has(hash)) continue;
       await this.target.createAppPassword(copy.id, labels.get(id) ?? '', hash);
+    }
+  }
+
+  /** Allowed and blocked senders: setting an entry again changes nothing (a resumed migration). */
+  private async copySpamLists(user: User, copy: User): Promise<void> {
+    for (const entry of await this.source.listSpamEntries(user.id)) {
+      await this.target.setSpamEntry(copy.id, entry.list, entry.pattern);
     }
   }
 

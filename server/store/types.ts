@@ -38,6 +38,7 @@
  */
 import type { MimeIndex } from '../mime/types.ts';
 import type { NewOutboundMessage, OutboundMessage, OutboundResult } from './outbound.ts';
+import type { GreylistResult, SpamListEntry, SpamListKind } from './spam.ts';
 
 export type Id = string;
 
@@ -529,6 +530,24 @@ export interface Store {
   retryOutbound(id: string): Promise<OutboundMessage>;
   /** Removes the message whatever its state; NONEXISTENT for an unknown id. */
   deleteOutbound(id: string): Promise<void>;
+
+  // --- the spam filter (server/store/spam.ts) ---
+  /** The user's allow and block entries, by pattern; [] for an unknown user. */
+  listSpamEntries(userId: Id): Promise<SpamListEntry[]>;
+  /**
+   * Puts a sender address or domain on the user's allow or block list (normalized, see
+   * normalizeSpamPattern: INVALID otherwise); a pattern on the other list moves. NONEXISTENT for
+   * an unknown user.
+   */
+  setSpamEntry(userId: Id, list: SpamListKind, pattern: string): Promise<SpamListEntry>;
+  /** Takes the pattern off the user's lists; NONEXISTENT when it is on neither. */
+  removeSpamEntry(userId: Id, pattern: string): Promise<void>;
+  /**
+   * Greylisting, atomically across processes: a triplet never seen (or expired) is recorded now and
+   * does not pass; one first seen at least `delayMs` ago passes, and is then remembered for
+   * `expiryMs` from each pass. A retry too early does not restart its wait.
+   */
+  greylist(triplet: string, delayMs: number, expiryMs: number, now?: Date): Promise<GreylistResult>;
 
   // --- quota and health ---
   getQuota(userId: Id): Promise<Quota>;

@@ -159,6 +159,55 @@ const CASES: Record<string, Case> = {
     invalid: () => ({ path: `/api/users/${userId}/aliases`, body: { address: 'nope' } }),
     unknown: () => ({ path: '/api/users/999999/aliases', body: { address: 'a@example.test' } }),
   },
+  'GET /api/users/{id}/spam-lists': {
+    ok: async () => {
+      await h.server.store.setSpamEntry(userId, 'allow', 'friend@example.test');
+      return { path: `/api/users/${userId}/spam-lists` };
+    },
+    status: 200,
+    check: ({ body }) =>
+      expect(body.entries).toContainEqual(
+        expect.objectContaining({ list: 'allow', pattern: 'friend@example.test' }),
+      ),
+    invalid: () => ({ path: `/api/users/${LONG_ID}/spam-lists` }),
+    unknown: () => ({ path: '/api/users/999999/spam-lists' }),
+  },
+  'POST /api/users/{id}/spam-lists': {
+    ok: async () => ({
+      path: `/api/users/${userId}/spam-lists`,
+      body: { list: 'block', pattern: '@Bulk.Example.test' },
+    }),
+    status: 201,
+    check: async ({ body }) => {
+      expect(body).toMatchObject({ list: 'block', pattern: 'bulk.example.test' });
+      const entries = await h.server.store.listSpamEntries(userId);
+      expect(entries.map((entry) => [entry.pattern, entry.list])).toContainEqual([
+        'bulk.example.test',
+        'block',
+      ]);
+    },
+    invalid: () => ({
+      path: `/api/users/${userId}/spam-lists`,
+      body: { list: 'block', pattern: 'not a sender' },
+    }),
+    unknown: () => ({
+      path: '/api/users/999999/spam-lists',
+      body: { list: 'allow', pattern: 'a@example.test' },
+    }),
+  },
+  'DELETE /api/users/{id}/spam-lists/{pattern}': {
+    ok: async () => {
+      await h.server.store.setSpamEntry(userId, 'block', 'gone.example.test');
+      return { path: `/api/users/${userId}/spam-lists/gone.example.test` };
+    },
+    status: 204,
+    check: async () =>
+      expect((await h.server.store.listSpamEntries(userId)).map((entry) => entry.pattern)).not.toContain(
+        'gone.example.test',
+      ),
+    invalid: () => ({ path: `/api/users/${userId}/spam-lists/${'a'.repeat(300)}` }),
+    unknown: () => ({ path: `/api/users/${userId}/spam-lists/never.example.test` }),
+  },
   'DELETE /api/users/{id}/aliases/{address}': {
     ok: async () => {
       const address = `${unique('gone')}@example.test`;

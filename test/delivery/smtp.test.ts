@@ -21,8 +21,8 @@ import {
   trickyMessage,
 } from './clients.ts';
 
-/** SMTP-in's sender authentication result, between Delivered-To and Received. */
-const AUTH_RESULTS = String.raw`Authentication-Results: localhost;\r\n(?:[ \t][^\r\n]*\r\n)+`;
+/** SMTP-in's sender authentication result and spam verdict, between Delivered-To and Received. */
+const AUTH_RESULTS = String.raw`Authentication-Results: localhost;\r\n(?:[ \t][^\r\n]*\r\n)+X-Spam-Flag: NO\r\nX-Spam-Score: -?\d+\.\d\r\nX-Spam-Status: No, [^\r\n]*\r\n(?:[ \t][^\r\n]*\r\n)*`;
 const LIMIT = 100_000;
 let server: TestServer;
 let alice: string;
@@ -400,7 +400,7 @@ describe('SMTP clients and TLS', () => {
     const { header, rest } = splitStored(await newestInInbox(server, alice), raw);
     expect(rest.equals(raw)).toBe(true);
     expect(header).toMatch(
-      /^Return-Path: <sender@remote\.test>\r\nDelivered-To: alice@example\.test\r\nAuthentication-Results: localhost;\r\n(?:[ \t][^\r\n]*\r\n)+Received: from client\.test \(\[127\.0\.0\.1\]\)\r\n\t\(using TLSv1\.[23] with cipher \S+\)\r\n\tby localhost \(Mallard\) with ESMTPS id /,
+      /^Return-Path: <sender@remote\.test>\r\nDelivered-To: alice@example\.test\r\nAuthentication-Results: localhost;\r\n(?:[ \t][^\r\n]*\r\n)+X-Spam-Flag: NO\r\nX-Spam-Score: -?\d+\.\d\r\nX-Spam-Status: No, [^\r\n]*\r\n(?:[ \t][^\r\n]*\r\n)*Received: from client\.test \(\[127\.0\.0\.1\]\)\r\n\t\(using TLSv1\.[23] with cipher \S+\)\r\n\tby localhost \(Mallard\) with ESMTPS id /,
     );
   });
 

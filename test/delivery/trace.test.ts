@@ -46,8 +46,8 @@ async function servedOverImap(
 
 const escape = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
-/** SMTP-in's sender authentication result, between Delivered-To and Received (LMTP has none). */
-const AUTH_RESULTS = String.raw`Authentication-Results: localhost;\r\n(?:[ \t][^\r\n]*\r\n)+`;
+/** SMTP-in's sender authentication result and spam verdict, between Delivered-To and Received (LMTP has none). */
+const AUTH_RESULTS = String.raw`Authentication-Results: localhost;\r\n(?:[ \t][^\r\n]*\r\n)+X-Spam-Flag: NO\r\nX-Spam-Score: -?\d+\.\d\r\nX-Spam-Status: No, [^\r\n]*\r\n(?:[ \t][^\r\n]*\r\n)*`;
 
 function networkTrace(sender: string, recipient: string, protocol: string, id = String.raw`\S+`): RegExp {
   return new RegExp(

@@ -9,6 +9,13 @@ import { api, seg } from './client.ts';
 
 export type { AddressJson, AppPasswordJson, UserDetailJson, UserJson };
 
+/** An entry of a user's spam allow or block list (server/admin/handlers/spam-lists.ts). */
+export interface SpamListEntryJson {
+  list: 'allow' | 'block';
+  pattern: string;
+  createdAt: string;
+}
+
 export interface UserList {
   users: UserJson[];
   total: number;
@@ -66,6 +73,12 @@ export const usersApi = {
     api.post<AddressJson>(`/api/users/${seg(id)}/aliases`, { address }),
   removeAlias: (id: string, address: string) => api.del(`/api/users/${seg(id)}/aliases/${seg(address)}`),
 
+  spamLists: (id: string) => api.get<{ entries: SpamListEntryJson[] }>(`/api/users/${seg(id)}/spam-lists`),
+  setSpamEntry: (id: string, list: 'allow' | 'block', pattern: string) =>
+    api.post<SpamListEntryJson>(`/api/users/${seg(id)}/spam-lists`, { list, pattern }),
+  removeSpamEntry: (id: string, pattern: string) =>
+    api.del(`/api/users/${seg(id)}/spam-lists/${seg(pattern)}`),
+
   appPasswords: (id: string) =>
     api.get<{ appPasswords: AppPasswordJson[] }>(`/api/users/${seg(id)}/app-passwords`),
   createAppPassword: (id: string, label: string) =>
@@ -81,7 +94,19 @@ export const userKeys = {
   detail: (id: string) => ['users', 'detail', id] as const,
   aliases: (id: string) => ['users', 'aliases', id] as const,
   appPasswords: (id: string) => ['users', 'app-passwords', id] as const,
+  spamLists: (id: string) => ['users', 'spam-lists', id] as const,
 };
+
+/** The same check the store makes (server/store/spam.ts), for feedback as you type. */
+const SENDER = /^@?([^\s@<>,;]+@)?[a-z0-9]([a-z0-9.-]*[a-z0-9])?$/i;
+
+export function senderProblem(value: string): string | null {
+  const trimmed = value.trim();
+  if (trimmed === '') return null;
+  if (trimmed.length > 257) return 'At most 256 characters';
+  if (!SENDER.test(trimmed)) return 'A sender address (name@example.com) or a domain (example.com)';
+  return null;
+}
 
 /** The same check the API makes (server/admin/handlers/common.ts EMAIL), for feedback as you type. */
 export const EMAIL = /^[^\s@]+@[^\s@]+$/;

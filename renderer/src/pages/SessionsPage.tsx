@@ -1,6 +1,7 @@
 /**
  * Live sessions: a table that follows the event stream (no reload needed), filters by protocol
- * and by user or address, a detail drawer, kick with a confirmation, and "block this address".
+ * and by user or address, a detail drawer, kick with a confirmation, and "block this address";
+ * below it, the verdicts on incoming mail (filed in INBOX or Junk, refused, and why).
  */
 import {
   Badge,
@@ -21,6 +22,7 @@ import { sessionsApi, type Session } from '../api/sessions.ts';
 import { ErrorNotice } from '../components/ErrorNotice.tsx';
 import { ConfirmModal } from '../components/rules/ConfirmModal.tsx';
 import { BlockAddressModal } from '../components/sessions/BlockAddressModal.tsx';
+import { MailVerdicts } from '../components/sessions/MailVerdicts.tsx';
 import { sessionName } from '../components/sessions/describe.ts';
 import { SessionDrawer } from '../components/sessions/SessionDrawer.tsx';
 import { SessionsTable } from '../components/sessions/SessionsTable.tsx';
@@ -150,6 +152,8 @@ export function SessionsPage() {
           onBlock={setBlocking}
         />
       )}
+
+      <MailVerdicts />
 
       <SessionDrawer
         sessionId={detailId}

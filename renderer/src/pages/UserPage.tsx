@@ -1,4 +1,4 @@
-/** One user: account (name, quota, disable), password, addresses, app passwords, mailboxes, delete. */
+/** One user: account (name, quota, disable), password, addresses, app passwords, spam lists, mailboxes, delete. */
 import {
   Anchor,
   Breadcrumbs,
@@ -24,6 +24,7 @@ import { AppPasswordsCard } from '../components/users/AppPasswordsCard.tsx';
 import { ChangePasswordCard } from '../components/users/ChangePasswordCard.tsx';
 import { DeleteUserModal } from '../components/users/DeleteUserModal.tsx';
 import { MailboxesCard } from '../components/users/MailboxesCard.tsx';
+import { SpamListsCard } from '../components/users/SpamListsCard.tsx';
 import { UserSettingsCard } from '../components/users/UserSettingsCard.tsx';
 
 export function UserPage() {
@@ -107,6 +108,7 @@ export function UserPage() {
         <ChangePasswordCard userId={data.id} />
         <AliasesCard userId={data.id} addresses={data.addresses} />
         <AppPasswordsCard userId={data.id} />
+        <SpamListsCard userId={data.id} />
       </SimpleGrid>
       <MailboxesCard mailboxes={data.mailboxes} />
       <Card withBorder>

@@ -9,7 +9,7 @@ import type { Protocol } from '../../hooks/types.ts';
 import type { AddressKind, ConnectionRule } from '../../store/types.ts';
 import type { AdminClient } from '../admin-client.ts';
 import { CliError, EXIT } from '../cli-error.ts';
-import type { AddressRecord, Backend, UserRecord } from './types.ts';
+import type { AddressRecord, Backend, SpamListRecord, UserRecord } from './types.ts';
 
 const PAGE = 500;
 const USER = { notFound: EXIT.noUser };
@@ -115,6 +115,29 @@ export function apiBackend(api: AdminClient): Backend {
     },
     async listAddresses(username) {
       return addressesOf(await findUser(username));
+    },
+    async listSpamEntries(username) {
+      const user = await findUser(username);
+      const { entries } = await api.request<{ entries: SpamListRecord[] }>(
+        'GET',
+        `/api/users/${path(user.id)}/spam-lists`,
+        undefined,
+        USER,
+      );
+      return entries;
+    },
+    async setSpamEntry(username, list, pattern) {
+      const user = await findUser(username);
+      return api.request<SpamListRecord>(
+        'POST',
+        `/api/users/${path(user.id)}/spam-lists`,
+        { list, pattern },
+        USER,
+      );
+    },
+    async removeSpamEntry(username, pattern) {
+      const user = await findUser(username);
+      await api.request('DELETE', `/api/users/${path(user.id)}/spam-lists/${path(pattern)}`, undefined, USER);
     },
     async addAddress(username, address) {
       const user = await findUser(username);

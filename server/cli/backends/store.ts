@@ -6,13 +6,19 @@ import { isStoreError } from '../../store/errors.ts';
 import type { Address, Store, User } from '../../store/types.ts';
 import { CliError, EXIT } from '../cli-error.ts';
 import { requireUser } from '../context.ts';
-import type { AddressRecord, Backend, UserRecord } from './types.ts';
+import type { SpamListEntry } from '../../store/spam.ts';
+import type { AddressRecord, Backend, SpamListRecord, UserRecord } from './types.ts';
 
 export function userRecord(user: User): UserRecord {
   return { ...user, createdAt: user.createdAt.toISOString() };
 }
 
 const addressRecord = (address: Address): AddressRecord => ({ ...address });
+const spamListRecord = (entry: SpamListEntry): SpamListRecord => ({
+  list: entry.list,
+  pattern: entry.pattern,
+  createdAt: entry.createdAt.toISOString(),
+});
 
 /** Runs a store call on one rule, turning "no such rule" into a clear error. */
 async function onRule<T>(id: string, call: () => Promise<T>): Promise<T> {
@@ -66,6 +72,18 @@ export function storeBackend(store: Store): Backend {
       return addressRecord(await store.addAddress(user.id, address));
     },
     removeAddress: (address) => store.removeAddress(address),
+    async listSpamEntries(username) {
+      const user = await requireUser(store, username);
+      return (await store.listSpamEntries(user.id)).map(spamListRecord);
+    },
+    async setSpamEntry(username, list, pattern) {
+      const user = await requireUser(store, username);
+      return spamListRecord(await store.setSpamEntry(user.id, list, pattern));
+    },
+    async removeSpamEntry(username, pattern) {
+      const user = await requireUser(store, username);
+      await store.removeSpamEntry(user.id, pattern);
+    },
     listRules: () => store.listRules(),
     createRule: (rule) => store.createRule(rule),
     deleteRule: (id) => onRule(id, () => store.deleteRule(id)),

@@ -23,6 +23,13 @@ export interface AddressRecord {
   kind: AddressKind;
 }
 
+/** An entry of a user's spam allow or block list. */
+export interface SpamListRecord {
+  list: 'allow' | 'block';
+  pattern: string;
+  createdAt: string;
+}
+
 export interface NewUserInput {
   username: string;
   password: string;
@@ -43,6 +50,10 @@ export interface Backend {
   listAddresses(username: string): Promise<AddressRecord[]>;
   addAddress(username: string, address: string): Promise<AddressRecord>;
   removeAddress(address: string): Promise<void>;
+
+  listSpamEntries(username: string): Promise<SpamListRecord[]>;
+  setSpamEntry(username: string, list: 'allow' | 'block', pattern: string): Promise<SpamListRecord>;
+  removeSpamEntry(username: string, pattern: string): Promise<void>;
 
   listRules(): Promise<ConnectionRule[]>;
   createRule(rule: NewConnectionRule): Promise<ConnectionRule>;

@@ -10,6 +10,7 @@
  * - Messages another session expunged meanwhile are skipped; COPYUID lists what was copied. When
  *   none is left: OK "No messages found" for UID commands (as Dovecot); for sequence numbers the
  *   client named messages it was told about, so that is `NO [EXPUNGEISSUED]`.
+ * - Into or out of Junk, the spam filter learns spam or ham from the copies (server/spam/learning.ts).
  */
 import type { CopyResult, Mailbox } from '../../store/types.ts';
 import type { CommandHandler, CommandOutcome, ImapContext } from '../context.ts';
@@ -51,6 +52,18 @@ async function prepare(ctx: ImapContext, command: CopyCommand): Promise<{ uids: 
   return { uids, target };
 }
 
+/** Into or out of Junk: the spam filter learns from it, after this command (never failing it). */
+function noteForLearning(ctx: ImapContext, source: Mailbox, target: Mailbox, result: CopyResult): void {
+  const user = ctx.session.user;
+  if (!ctx.services.spamLearner || !user) return;
+  ctx.services.spamLearner.observe({
+    user: user.username,
+    source,
+    target,
+    targetUids: result.uidMap.map(([, uid]) => uid),
+  });
+}
+
 export const copy: CommandHandler<CopyCommand> = {
   states: ['selected'],
   async run(ctx, command) {
@@ -59,6 +72,7 @@ export const copy: CommandHandler<CopyCommand> = {
     if (uids.length === 0) return nothingDone(command, 0);
     const result = await ctx.services.store.copyMessages(view.mailbox.id, uids, target.id);
     if (result.uidMap.length === 0) return nothingDone(command, uids.length);
+    noteForLearning(ctx, view.mailbox, target, result);
     return { code: copyUidCode(result), text: `${commandName(command)} completed` };
   },
 };
@@ -72,6 +86,7 @@ export const move: CommandHandler<CopyCommand> = {
     if (uids.length === 0) return nothingDone(command, 0);
     const result = await ctx.services.store.moveMessages(view.mailbox.id, uids, target.id);
     if (result.uidMap.length === 0) return nothingDone(command, uids.length);
+    noteForLearning(ctx, view.mailbox, target, result);
     await ctx.write(ctx.builder().status('*', 'OK', 'Moved UIDs', copyUidCode(result)));
     // The EXPUNGEs come from the journal; send them now, before the tagged OK (RFC 6851).
     await ctx.flushUpdates(true);

@@ -32,6 +32,7 @@ import { nextIds } from './counters.ts';
 import { requireUser, toAppPassword, toUser } from './docs.ts';
 import { writeJournal } from './journal.ts';
 import { dropMailbox, newMailboxDoc } from './mailboxes.ts';
+import { deleteSpamEntriesOf } from './spam.ts';
 import { isDuplicateKey, type AddressDoc, type Collections, type UserDoc } from './schema.ts';
 
 /** A primary address whose user document is still missing after this long was left by a crash. */
@@ -193,6 +194,7 @@ export async function deleteUser(c: Collections, userId: number): Promise<void> 
   );
   await c.addresses.deleteMany({ user: userId });
   await c.appPasswords.deleteMany({ user: userId });
+  await deleteSpamEntriesOf(c, userId);
   await c.users.deleteOne({ _id: userId });
 }
 

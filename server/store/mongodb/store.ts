@@ -75,6 +75,14 @@ import * as rules from './rules.ts';
 import { Collections, ensureSchema } from './schema.ts';
 import * as outbound from './outbound.ts';
 import { probeTextSearch, textCandidates, type TextSearchSupport } from './text-search.ts';
+import * as spam from './spam.ts';
+import {
+  checkGreylist,
+  checkSpamList,
+  type GreylistResult,
+  type SpamListEntry,
+  type SpamListKind,
+} from '../spam.ts';
 import type { NewOutboundMessage, OutboundMessage, OutboundResult } from '../outbound.ts';
 
 /** The database used when the URI names none. */
@@ -158,6 +166,7 @@ export class MongoStore implements Store {
       await ensureSchema(store.collections);
       await outbound.ensureOutboundIndexes(store.collections);
       store.textSearch = await probeTextSearch(store.collections);
+      await spam.ensureSpamIndexes(store.collections);
       const retention = options.journalRetentionMs ?? journal.JOURNAL_RETENTION_MS;
       if (retention > 0) await journal.pruneJournal(store.collections, new Date(Date.now() - retention));
     } catch (error) {
@@ -585,6 +594,28 @@ export class MongoStore implements Store {
 
   deleteOutbound(id: string): Promise<void> {
     return this.call((c) => outbound.deleteOutbound(c, id));
+  }
+
+  // --- the spam filter ---
+
+  listSpamEntries(userId: Id): Promise<SpamListEntry[]> {
+    const id = parseId(userId);
+    return this.call(async (c) => (id === null ? [] : spam.listSpamEntries(c, id)));
+  }
+
+  setSpamEntry(userId: Id, list: SpamListKind, pattern: string): Promise<SpamListEntry> {
+    return this.call((c) => spam.setSpamEntry(c, requireId(userId, 'user'), checkSpamList(list), pattern));
+  }
+
+  removeSpamEntry(userId: Id, pattern: string): Promise<void> {
+    return this.call((c) => spam.removeSpamEntry(c, requireId(userId, 'user'), pattern));
+  }
+
+  greylist(triplet: string, delayMs: number, expiryMs: number, now = new Date()): Promise<GreylistResult> {
+    return this.call(async (c) => {
+      checkGreylist(triplet, delayMs, expiryMs);
+      return spam.greylist(c, triplet, delayMs, expiryMs, now);
+    });
   }
 
   // --- leases ---

@@ -171,6 +171,22 @@ export const MIGRATIONS: readonly string[] = [
   ) WITHOUT ROWID;
   CREATE INDEX outbound_recipients_due ON outbound_recipients(next_attempt_at) WHERE next_attempt_at IS NOT NULL;
   `,
+  // 6: the spam filter (server/store/spam.ts): per-user allow/block lists, greylisting triplets.
+  `
+  CREATE TABLE spam_lists (
+    user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+    pattern TEXT NOT NULL,
+    list TEXT NOT NULL,
+    created_at INTEGER NOT NULL,
+    PRIMARY KEY (user_id, pattern)
+  ) WITHOUT ROWID;
+  CREATE TABLE greylist (
+    triplet TEXT PRIMARY KEY,
+    first_seen INTEGER NOT NULL,
+    expires_at INTEGER NOT NULL
+  ) WITHOUT ROWID;
+  CREATE INDEX greylist_expiry ON greylist(expires_at);
+  `,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

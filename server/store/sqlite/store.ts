@@ -54,6 +54,14 @@ import type { NewOutboundMessage, OutboundMessage, OutboundResult } from '../out
 import * as mailboxes from './mailboxes.ts';
 import * as messages from './messages.ts';
 import * as rules from './rules.ts';
+import * as spam from './spam.ts';
+import {
+  checkGreylist,
+  checkSpamList,
+  type GreylistResult,
+  type SpamListEntry,
+  type SpamListKind,
+} from '../spam.ts';
 import { parseId, requireId } from '../ids.ts';
 import { mailboxRow, requireUserRow, toMailbox } from './rows.ts';
 
@@ -451,6 +459,30 @@ export class SqliteStore implements Store {
     return this.call((sql) => {
       checkLease(key, holder);
       leases.releaseLease(sql, key, holder);
+    });
+  }
+
+  // --- the spam filter ---
+
+  listSpamEntries(userId: Id): Promise<SpamListEntry[]> {
+    const id = parseId(userId);
+    return this.call((sql) => (id === null ? [] : spam.listSpamEntries(sql, id)));
+  }
+
+  setSpamEntry(userId: Id, list: SpamListKind, pattern: string): Promise<SpamListEntry> {
+    return this.call((sql) =>
+      spam.setSpamEntry(sql, requireId(userId, 'user'), checkSpamList(list), pattern),
+    );
+  }
+
+  removeSpamEntry(userId: Id, pattern: string): Promise<void> {
+    return this.call((sql) => spam.removeSpamEntry(sql, requireId(userId, 'user'), pattern));
+  }
+
+  greylist(triplet: string, delayMs: number, expiryMs: number, now = new Date()): Promise<GreylistResult> {
+    return this.call((sql) => {
+      checkGreylist(triplet, delayMs, expiryMs);
+      return spam.greylist(sql, triplet, delayMs, expiryMs, now.getTime());
     });
   }
 

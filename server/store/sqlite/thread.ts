@@ -62,6 +62,7 @@ import type {
 } from '../types.ts';
 import { DATABASE_FILE, BUSY_TIMEOUT_MS } from './database.ts';
 import type { NewOutboundMessage, OutboundMessage, OutboundResult } from '../outbound.ts';
+import type { GreylistResult, SpamListEntry, SpamListKind } from '../spam.ts';
 import type { SqliteStoreOptions, SqliteStoreStats } from './store.ts';
 import { StoreLane, type Args, type LaneEvents, type Result } from './thread-lane.ts';
 import { transferable } from '../../transfer.ts';
@@ -99,6 +100,7 @@ const READS: ReadonlySet<ForwardedMethod> = new Set<ForwardedMethod>([
   'readOutboundRaw',
   'getOutbound',
   'listOutbound',
+  'listSpamEntries',
   'readMimeIndex',
   'listKeywords',
   'journalHead',
@@ -317,6 +319,24 @@ export class ThreadedSqliteStore implements Store {
 
   readBlobs(blobIds: readonly string[]): Promise<Map<string, Buffer>> {
     return this.call('readBlobs', [blobIds]);
+  }
+
+  // --- the spam filter ---
+
+  listSpamEntries(userId: Id): Promise<SpamListEntry[]> {
+    return this.call('listSpamEntries', [userId]);
+  }
+
+  setSpamEntry(userId: Id, list: SpamListKind, pattern: string): Promise<SpamListEntry> {
+    return this.call('setSpamEntry', [userId, list, pattern]);
+  }
+
+  removeSpamEntry(userId: Id, pattern: string): Promise<void> {
+    return this.call('removeSpamEntry', [userId, pattern]);
+  }
+
+  greylist(triplet: string, delayMs: number, expiryMs: number, now?: Date): Promise<GreylistResult> {
+    return this.call('greylist', [triplet, delayMs, expiryMs, now]);
   }
 
   // --- the outbound queue ---

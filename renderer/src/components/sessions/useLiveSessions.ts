@@ -101,6 +101,7 @@ function apply(
     case 'auth.alert':
     case 'delivery':
     case 'delivery.refused':
+    case 'spam.learned':
     case 'certificate.changed':
     case 'status':
       return current;
