@@ -149,7 +149,8 @@ describe('throttling', () => {
         dataDir: dir,
         env: { MALLARD_ADMIN_PORT: String(new URL(h.url).port) },
       });
-      expect(listed.stderr).toBe('');
+      // Listed (no session is open: stdout is empty and stderr says so), not refused.
+      expect(listed.stderr).toBe('no live sessions\n');
       expect(listed.status).toBe(0);
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });
