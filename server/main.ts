@@ -24,6 +24,7 @@ import type { ConnectionGate } from './net/connection-gate.ts';
 import type { Store } from './store/types.ts';
 import { openSqliteStore } from './store/sqlite/store.ts';
 import type { TlsProvider } from './tls/context.ts';
+import type { AcmeService } from './acme/service.ts';
 
 /** The data directory holds keys and tokens: owner-only. */
 export function ensureDataDir(dataDir: string): void {
@@ -150,6 +151,8 @@ export interface RunningServer {
   admin: AdminServer | null;
   /** Password guessing: per-address lockouts, per-account slow-down and alerts. */
   guard: LoginGuard;
+  /** Certificates from an ACME CA: requests, status, the renewal check (server/acme/). */
+  acme: AcmeService;
   stop(): Promise<void>;
 }
 
@@ -283,6 +286,15 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     await Promise.all([imap.stop(), pop3.stop(), lmtp.stop(), smtp.stop(), outbound.worker.stop()]);
     throw error;
   });
+  // Loaded here: acme-client (and its HTTP stack) is needed by the server only.
+  const { AcmeService } = await import('./acme/service.ts');
+  const acme = new AcmeService({
+    config,
+    certificates: tls.certificates,
+    logger,
+    onChange: (status) => events.publish('acme.changed', status),
+  });
+  acme.start();
   // The admin API comes last: it reports on (and manages) everything above.
   const { startAdmin } = await import('./admin/server.ts');
   const admin =
@@ -300,6 +312,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
             outbound: outbound.worker,
             logs,
             certificates: tls.certificates,
+            acme,
             startedAt,
             admin: null,
             guard,
@@ -312,6 +325,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
         ).catch(async (error: unknown) => {
           await Promise.all([imap.stop(), pop3.stop(), lmtp.stop(), smtp.stop(), submission.stop()]);
           await outbound.worker.stop();
+          await acme.stop();
           throw error;
         });
   logger.info(
@@ -351,8 +365,10 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     admin,
     guard,
     gate: services.gate,
+    acme,
     async stop() {
       await admin?.stop();
+      await acme.stop();
       await Promise.all([imap.stop(), pop3.stop(), lmtp.stop(), smtp.stop(), submission.stop()]);
       await outbound.worker.stop();
       rules?.stop();

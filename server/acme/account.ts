@@ -1,0 +1,94 @@
+/**
+ * The ACME account: its key is made once and kept owner-only in `<data_dir>/acme/account.key`
+ * (the directory is 0700); the account itself is registered (or found again: RFC 8555 7.3.1 answers
+ * an existing key with its account) at the start of each run, with the operator's contact address
+ * and only after the operator accepted the CA's terms.
+ *
+ * `acme.ca_file` adds CA certificates to trust for the directory's own HTTPS (a private ACME server;
+ * the tests' pebble). acme-client sends through one shared axios instance, so the extra trust is
+ * given per directory origin by a request interceptor, not to every HTTPS request of the process.
+ */
+import acme from 'acme-client';
+import fs from 'node:fs';
+import https from 'node:https';
+import path from 'node:path';
+import tls from 'node:tls';
+import { AcmeError } from './errors.ts';
+
+const agents = new Map<string, https.Agent>();
+let interceptorInstalled = false;
+
+/** Trusts `caPem` (besides the system roots) for HTTPS to `directoryUrl`'s origin. */
+export function trustForDirectory(directoryUrl: string, caPem: string): void {
+  agents.set(
+    new URL(directoryUrl).origin,
+    new https.Agent({ ca: [...tls.rootCertificates, caPem], keepAlive: false }),
+  );
+  if (interceptorInstalled) return;
+  interceptorInstalled = true;
+  acme.axios.interceptors.request.use((request) => {
+    if (request.url) {
+      const agent = agents.get(new URL(request.url).origin);
+      if (agent) request.httpsAgent = agent;
+    }
+    return request;
+  });
+}
+
+export function acmeDir(dataDir: string): string {
+  const dir = path.join(dataDir, 'acme');
+  fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
+  fs.chmodSync(dir, 0o700);
+  return dir;
+}
+
+/** The account key (PEM), made on first use: ECDSA P-256 (ES256, which every ACME CA takes). */
+export async function accountKey(dataDir: string): Promise<string> {
+  const file = path.join(acmeDir(dataDir), 'account.key');
+  try {
+    return fs.readFileSync(file, 'utf8');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+  }
+  const key = (await acme.crypto.createPrivateEcdsaKey()).toString();
+  // 'wx': two processes starting at once must not each write a key and register twice.
+  try {
+    fs.writeFileSync(file, key, { mode: 0o600, flag: 'wx' });
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'EEXIST') return fs.readFileSync(file, 'utf8');
+    throw error;
+  }
+  return key;
+}
+
+export interface AccountSettings {
+  dataDir: string;
+  directoryUrl: string;
+  email: string;
+  termsAccepted: boolean;
+  caFile: string;
+}
+
+/** A client with its account registered; throws AcmeError terms_not_accepted with the terms' URL. */
+export async function registeredClient(settings: AccountSettings): Promise<acme.Client> {
+  if (settings.caFile) trustForDirectory(settings.directoryUrl, fs.readFileSync(settings.caFile, 'utf8'));
+  const client = new acme.Client({
+    directoryUrl: settings.directoryUrl,
+    accountKey: await accountKey(settings.dataDir),
+    backoffAttempts: 10,
+    backoffMin: 500,
+    backoffMax: 10_000,
+  });
+  if (!settings.termsAccepted) {
+    const terms = await client.getTermsOfServiceUrl().catch(() => null);
+    throw new AcmeError(
+      'terms_not_accepted',
+      `the CA's terms of service must be accepted first${terms ? ` (${terms})` : ''}: set acme.accept_terms, or pass acceptTerms / --accept-terms`,
+    );
+  }
+  await client.createAccount({
+    termsOfServiceAgreed: true,
+    ...(settings.email ? { contact: [`mailto:${settings.email}`] } : {}),
+  });
+  return client;
+}
