@@ -69,26 +69,30 @@ export interface AccountSettings {
   caFile: string;
 }
 
-/** A client with its account registered; throws AcmeError terms_not_accepted with the terms' URL. */
-export async function registeredClient(settings: AccountSettings): Promise<acme.Client> {
+async function client(settings: AccountSettings): Promise<acme.Client> {
   if (settings.caFile) trustForDirectory(settings.directoryUrl, fs.readFileSync(settings.caFile, 'utf8'));
-  const client = new acme.Client({
+  return new acme.Client({
     directoryUrl: settings.directoryUrl,
     accountKey: await accountKey(settings.dataDir),
     backoffAttempts: 10,
     backoffMin: 500,
     backoffMax: 10_000,
   });
-  if (!settings.termsAccepted) {
-    const terms = await client.getTermsOfServiceUrl().catch(() => null);
-    throw new AcmeError(
-      'terms_not_accepted',
-      `the CA's terms of service must be accepted first${terms ? ` (${terms})` : ''}: set acme.accept_terms, or pass acceptTerms / --accept-terms`,
-    );
-  }
-  await client.createAccount({
+}
+
+/** Why an order cannot start yet, naming the CA's terms (their URL when the directory answers). */
+export async function termsRefusal(settings: AccountSettings): Promise<string> {
+  const terms = await (await client(settings)).getTermsOfServiceUrl().catch(() => null);
+  return `the CA's terms of service must be accepted first${terms ? ` (${terms})` : ''}: set acme.accept_terms, or pass acceptTerms / --accept-terms`;
+}
+
+/** A client with its account registered; throws AcmeError terms_not_accepted without the operator's consent. */
+export async function registeredClient(settings: AccountSettings): Promise<acme.Client> {
+  if (!settings.termsAccepted) throw new AcmeError('terms_not_accepted', await termsRefusal(settings));
+  const acmeClient = await client(settings);
+  await acmeClient.createAccount({
     termsOfServiceAgreed: true,
     ...(settings.email ? { contact: [`mailto:${settings.email}`] } : {}),
   });
-  return client;
+  return acmeClient;
 }

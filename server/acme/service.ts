@@ -15,14 +15,14 @@
 import type { Config } from '../config/schema.ts';
 import type { Logger } from '../log.ts';
 import { normalizeName, type CertificateStore } from '../tls/store.ts';
-import { registeredClient } from './account.ts';
+import { registeredClient, termsRefusal, type AccountSettings } from './account.ts';
 import { rfc2136ChallengeResponder } from './challenges/dns-01.ts';
 import { httpChallengeResponder } from './challenges/http-01.ts';
 import { manualChallengeResponder, type ManualRecord, type ManualResponder } from './challenges/manual.ts';
 import { tlsAlpnChallengeResponder } from './challenges/tls-alpn-01.ts';
 import type { ChallengeResponder, ChallengeType } from './challenges/types.ts';
 import { AcmeError } from './errors.ts';
-import { describeFailure, orderCertificate } from './order.ts';
+import { orderCertificate } from './order.ts';
 import { readState, writeState, type AcmeState } from './state.ts';
 
 export type { ChallengeType, ManualRecord };
@@ -156,6 +156,9 @@ export class AcmeService {
       if (!state.termsAcceptedAt)
         writeState(this.dataDir, { ...state, termsAcceptedAt: new Date().toISOString() });
     }
+    if (!this.config.acme.accept_terms && !readState(this.dataDir).termsAcceptedAt) {
+      throw new AcmeError('terms_not_accepted', await termsRefusal(this.accountSettings(false)));
+    }
     const responder = this.responderFor(options.challenge ?? this.config.acme.challenge);
     const run = this.run(names, responder).finally(() => {
       this.running = null;
@@ -211,7 +214,7 @@ export class AcmeService {
       return await this.issue({ wait: true });
     } catch (error) {
       // Not configured or terms not accepted: say so where the dashboard looks, then try tomorrow.
-      this.recordFailure(describeFailure(error));
+      this.recordFailure((error as Error).message);
       return this.status();
     }
   }
@@ -246,6 +249,17 @@ export class AcmeService {
       });
     }, delayMs);
     this.timer.unref();
+  }
+
+  private accountSettings(termsAccepted: boolean): AccountSettings {
+    const acme = this.config.acme;
+    return {
+      dataDir: this.dataDir,
+      directoryUrl: acme.directory_url,
+      email: acme.email,
+      termsAccepted,
+      caFile: acme.ca_file,
+    };
   }
 
   private responderFor(challenge: ChallengeType): ChallengeResponder {
@@ -284,14 +298,7 @@ export class AcmeService {
     const before = readState(this.dataDir);
     writeState(this.dataDir, { ...before, lastAttemptAt: attemptAt });
     try {
-      const acme = this.config.acme;
-      const client = await registeredClient({
-        dataDir: this.dataDir,
-        directoryUrl: acme.directory_url,
-        email: acme.email,
-        termsAccepted: acme.accept_terms || before.termsAcceptedAt !== null,
-        caFile: acme.ca_file,
-      });
+      const client = await registeredClient(this.accountSettings(true));
       const issued = await orderCertificate(client, names, responder);
       const certificates = this.options.certificates;
       const info = certificates.importCertificate({
@@ -324,7 +331,7 @@ export class AcmeService {
       );
     } catch (error) {
       await responder.close();
-      this.recordFailure(describeFailure(error));
+      this.recordFailure((error as Error).message);
     }
     return this.status();
   }

@@ -11,6 +11,7 @@ import type net from 'node:net';
 export class OnDemandListener<Value> {
   private readonly entries = new Map<string, Value>();
   private server: net.Server | null = null;
+  private opening: Promise<void> | null = null;
   private readonly sockets = new Set<net.Socket>();
 
   constructor(
@@ -22,6 +23,17 @@ export class OnDemandListener<Value> {
 
   async add(key: string, value: Value): Promise<void> {
     this.entries.set(key, value);
+    // Several names of one order are presented at once: they share one opening.
+    this.opening ??= this.open().finally(() => (this.opening = null));
+    try {
+      await this.opening;
+    } catch (error) {
+      this.entries.delete(key);
+      throw error;
+    }
+  }
+
+  private async open(): Promise<void> {
     if (this.server) return;
     const server = this.make((wanted) => this.entries.get(wanted));
     server.on('connection', (socket: net.Socket) => {
@@ -37,7 +49,6 @@ export class OnDemandListener<Value> {
         }),
       ]);
     } catch (error) {
-      this.entries.delete(key);
       const code = (error as NodeJS.ErrnoException).code;
       const hint =
         code === 'EACCES'
