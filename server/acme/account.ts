@@ -69,11 +69,35 @@ export interface AccountSettings {
   caFile: string;
 }
 
-async function client(settings: AccountSettings): Promise<acme.Client> {
+interface KnownAccount {
+  url: string;
+  email: string;
+}
+
+/** `<data_dir>/acme/accounts.json`: the account URL per directory (no secrets), so a run need not register again. */
+function accountsFile(dataDir: string): string {
+  return path.join(acmeDir(dataDir), 'accounts.json');
+}
+
+function knownAccounts(dataDir: string): Record<string, KnownAccount> {
+  try {
+    return JSON.parse(fs.readFileSync(accountsFile(dataDir), 'utf8')) as Record<string, KnownAccount>;
+  } catch {
+    return {};
+  }
+}
+
+function rememberAccount(dataDir: string, directoryUrl: string, account: KnownAccount): void {
+  const accounts = { ...knownAccounts(dataDir), [directoryUrl]: account };
+  fs.writeFileSync(accountsFile(dataDir), JSON.stringify(accounts, null, 2) + '\n', { mode: 0o600 });
+}
+
+async function client(settings: AccountSettings, accountUrl?: string): Promise<acme.Client> {
   if (settings.caFile) trustForDirectory(settings.directoryUrl, fs.readFileSync(settings.caFile, 'utf8'));
   return new acme.Client({
     directoryUrl: settings.directoryUrl,
     accountKey: await accountKey(settings.dataDir),
+    ...(accountUrl ? { accountUrl } : {}),
     backoffAttempts: 10,
     backoffMin: 500,
     backoffMax: 10_000,
@@ -89,10 +113,19 @@ export async function termsRefusal(settings: AccountSettings): Promise<string> {
 /** A client with its account registered; throws AcmeError terms_not_accepted without the operator's consent. */
 export async function registeredClient(settings: AccountSettings): Promise<acme.Client> {
   if (!settings.termsAccepted) throw new AcmeError('terms_not_accepted', await termsRefusal(settings));
-  const acmeClient = await client(settings);
-  await acmeClient.createAccount({
-    termsOfServiceAgreed: true,
-    ...(settings.email ? { contact: [`mailto:${settings.email}`] } : {}),
+  const known = knownAccounts(settings.dataDir)[settings.directoryUrl];
+  const contact = settings.email ? [`mailto:${settings.email}`] : [];
+  const acmeClient = await client(settings, known?.url);
+  if (!known) {
+    await acmeClient.createAccount({ termsOfServiceAgreed: true, contact });
+  } else if (known.email !== settings.email) {
+    await acmeClient.updateAccount({ contact });
+  } else {
+    return acmeClient;
+  }
+  rememberAccount(settings.dataDir, settings.directoryUrl, {
+    url: acmeClient.getAccountUrl(),
+    email: settings.email,
   });
   return acmeClient;
 }
