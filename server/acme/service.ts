@@ -189,6 +189,11 @@ export class AcmeService {
     return this.status();
   }
 
+  /** The status once the run going on (if any) has ended. */
+  async settled(): Promise<AcmeStatus> {
+    return (await this.running) ?? this.status();
+  }
+
   /** Whether the certificate needs renewing now: missing, removed, names changed, or within renew_days of expiry. */
   renewalDue(now = Date.now()): boolean {
     const state = readState(this.dataDir);
