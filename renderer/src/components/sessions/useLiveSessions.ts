@@ -102,6 +102,7 @@ function apply(
     case 'delivery':
     case 'delivery.refused':
     case 'certificate.changed':
+    case 'acme.changed':
     case 'status':
       return current;
   }
