@@ -226,6 +226,16 @@ export const statusSchema = z
     connections: countsSchema,
     delivered: z.object({ lmtp: z.number().int(), smtp: z.number().int(), total: z.number().int() }),
     auth: authStatusSchema,
+    acme: z
+      .object({
+        state: z.enum(['idle', 'running', 'waiting-for-dns', 'valid', 'failed']),
+        notAfter: timestamp.nullable(),
+        lastError: z.string().nullable(),
+        failures: z.number().int(),
+        nextAttemptAt: timestamp.nullable(),
+      })
+      .nullable()
+      .describe('the ACME certificate in short (GET /api/acme has all); null without the ACME part'),
   })
   .meta({ id: 'Status' });
 export type StatusJson = z.infer<typeof statusSchema>;

@@ -94,6 +94,15 @@ describe('mallard cert acme', () => {
         new RegExp(`^certificate: ${h.server.tls.certificates.active()!.id} expires `, 'm'),
       );
       expect((await call(certCommand, ['acme', 'confirm'], env)).status).toBe(65); // nothing waits now
+      // The dashboard's summary in /api/status.
+      const token = fs.readFileSync(path.join(h.config.data_dir, 'admin.token'), 'utf8').trim();
+      const summary = (await (
+        await fetch(`http://127.0.0.1:${h.server.admin!.port}/api/status`, {
+          headers: { authorization: `Bearer ${token}` },
+        })
+      ).json()) as { acme: { state: string; notAfter: string | null; lastError: string | null } };
+      expect(summary.acme).toMatchObject({ state: 'valid', lastError: null });
+      expect(summary.acme.notAfter).toBe(h.server.tls.certificates.active()!.notAfter);
     } finally {
       await h.stop();
       fs.rmSync(clientDir, { recursive: true, force: true });

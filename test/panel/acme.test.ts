@@ -1,7 +1,7 @@
 /**
  * The Certificates page's ACME section against a real `mallard panel` (and its server) in headless
  * Chromium, with pebble as the CA and Knot as the DNS: the terms must be ticked before a request, a
- * failing challenge shows its error, and a request that succeeds shows the issued certificate,
+ * failing challenge shows its error (on the dashboard too), and a request that succeeds shows the issued certificate,
  * activated (the list says so), without a reload.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -81,6 +81,13 @@ describe('Certificates page: ACME', () => {
       new RegExp(`${HOST.replaceAll('.', '\\.')}: .*(refused|connect)`, 'i'),
     );
     await screenshot(page, 'certificates-acme-failed');
+    // The dashboard says so too, with the way back.
+    await page.getByRole('link', { name: 'Dashboard' }).click();
+    const warning = page.getByTestId('acme-warning');
+    await warning.waitFor();
+    expect(await warning.textContent()).toMatch(/Failed to connect/);
+    await warning.getByRole('link', { name: 'Certificates page' }).click();
+    await page.getByTestId('acme-card').waitFor();
 
     // The terms were accepted with the first request: no checkbox any more.
     expect(await page.getByTestId('acme-terms').count()).toBe(0);
