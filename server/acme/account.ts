@@ -18,6 +18,11 @@ import { AcmeError } from './errors.ts';
 const agents = new Map<string, https.Agent>();
 let interceptorInstalled = false;
 
+// acme-client's axios instance waits forever by default: a CA that stops answering must fail the
+// run (and be retried later), not hold it open.
+acme.axios.defaults.timeout = 30_000;
+const TERMS_LOOKUP_MS = 5_000;
+
 /** Trusts `caPem` (besides the system roots) for HTTPS to `directoryUrl`'s origin. */
 export function trustForDirectory(directoryUrl: string, caPem: string): void {
   agents.set(
@@ -106,7 +111,10 @@ async function client(settings: AccountSettings, accountUrl?: string): Promise<a
 
 /** Why an order cannot start yet, naming the CA's terms (their URL when the directory answers). */
 export async function termsRefusal(settings: AccountSettings): Promise<string> {
-  const terms = await (await client(settings)).getTermsOfServiceUrl().catch(() => null);
+  // Only to name the terms in the message: a directory that does not answer soon is not waited for.
+  const lookup = (await client(settings)).getTermsOfServiceUrl().catch(() => null);
+  const timeout = new Promise<null>((resolve) => setTimeout(resolve, TERMS_LOOKUP_MS, null).unref());
+  const terms = await Promise.race([lookup, timeout]);
   return `the CA's terms of service must be accepted first${terms ? ` (${terms})` : ''}: set acme.accept_terms, or pass acceptTerms / --accept-terms`;
 }
 
