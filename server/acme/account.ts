@@ -10,6 +10,7 @@
  */
 import acme from 'acme-client';
 import fs from 'node:fs';
+import http from 'node:http';
 import https from 'node:https';
 import path from 'node:path';
 import tls from 'node:tls';
@@ -21,6 +22,12 @@ let interceptorInstalled = false;
 // acme-client's axios instance waits forever by default: a CA that stops answering must fail the
 // run (and be retried later), not hold it open.
 acme.axios.defaults.timeout = 30_000;
+// It also retries a refused or reset connection five times, 5 s, 10 s … 25 s apart (75 s): one retry
+// is enough inside a run, the renewal check's own backoff does the rest.
+Object.assign((acme.axios.defaults as unknown as { acmeSettings: object }).acmeSettings, {
+  retryMaxAttempts: 2,
+  retryDefaultDelay: 2,
+});
 const TERMS_LOOKUP_MS = 5_000;
 
 /** Trusts `caPem` (besides the system roots) for HTTPS to `directoryUrl`'s origin. */
@@ -118,9 +125,33 @@ export async function termsRefusal(settings: AccountSettings): Promise<string> {
   return `the CA's terms of service must be accepted first${terms ? ` (${terms})` : ''}: set acme.accept_terms, or pass acceptTerms / --accept-terms`;
 }
 
+/**
+ * Fetches the directory once with Node's own HTTPS: when the CA cannot be reached, acme-client
+ * retries and then fails with a TypeError of its own ("reading 'config'"), which tells a user
+ * nothing; this says what went wrong (refused, unknown name, untrusted certificate, an HTTP status).
+ */
+export function checkDirectory(settings: AccountSettings): Promise<void> {
+  const url = new URL(settings.directoryUrl);
+  const agent = agents.get(url.origin);
+  const get = url.protocol === 'http:' ? http.get : https.get;
+  return new Promise((resolve, reject) => {
+    const request = get(url, { ...(agent ? { agent } : {}), timeout: 15_000 }, (response) => {
+      response.resume();
+      if (response.statusCode === 200) resolve();
+      else reject(new Error(`the ACME directory ${url.href} answered HTTP ${response.statusCode}`));
+    });
+    request.on('timeout', () => request.destroy(new Error('no answer within 15 s')));
+    request.on('error', (error) =>
+      reject(new Error(`cannot reach the ACME directory ${url.href}: ${error.message}`)),
+    );
+  });
+}
+
 /** A client with its account registered; throws AcmeError terms_not_accepted without the operator's consent. */
 export async function registeredClient(settings: AccountSettings): Promise<acme.Client> {
   if (!settings.termsAccepted) throw new AcmeError('terms_not_accepted', await termsRefusal(settings));
+  if (settings.caFile) trustForDirectory(settings.directoryUrl, fs.readFileSync(settings.caFile, 'utf8'));
+  await checkDirectory(settings);
   const known = knownAccounts(settings.dataDir)[settings.directoryUrl];
   const contact = settings.email ? [`mailto:${settings.email}`] : [];
   const acmeClient = await client(settings, known?.url);
