@@ -418,9 +418,17 @@ const CASES: Record<string, Case> = {
     unknown: () => ({ path: '/api/certificates/0123456789abcdef' }),
   },
   'GET /api/settings': {
-    ok: async () => ({ path: '/api/settings' }),
+    ok: async () => {
+      h.server.config.acme.dns.tsig_secret = 'c2VjcmV0LXRzaWcta2V5';
+      return { path: '/api/settings' };
+    },
     status: 200,
-    check: ({ body }) => expect(body).toMatchObject({ data_dir: h.dataDir, admin: { host: '127.0.0.1' } }),
+    check: ({ body }) => {
+      expect(body).toMatchObject({ data_dir: h.dataDir, admin: { host: '127.0.0.1' } });
+      // The ACME DNS update key is a secret: masked.
+      expect(body.acme.dns.tsig_secret).toBe('***');
+      expect(JSON.stringify(body)).not.toContain('c2VjcmV0LXRzaWcta2V5');
+    },
   },
   'PUT /api/settings': {
     ok: async () => ({ path: '/api/settings', body: { limits: { max_message_size: 2_000_000 } } }),

@@ -90,11 +90,13 @@ export function maskUri(uri: string): string {
   return uri.replace(/^([a-z][a-z0-9+.-]*:\/\/[^:/@]*:)[^@/]*@/i, '$1***@');
 }
 
-/** The configuration without secrets: today only the MongoDB URI can carry one. */
+/** The configuration without secrets: the MongoDB URI's password, the ACME DNS update key. */
 export function publicSettings(config: Config): Record<string, unknown> {
+  const acmeDns = config.acme.dns;
   return {
     ...config,
     store: { ...config.store, mongodb: { ...config.store.mongodb, uri: maskUri(config.store.mongodb.uri) } },
+    acme: { ...config.acme, dns: { ...acmeDns, tsig_secret: acmeDns.tsig_secret ? '***' : '' } },
   };
 }
 
