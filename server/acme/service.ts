@@ -29,6 +29,7 @@ export type { ChallengeType, ManualRecord };
 
 const DAY_MS = 86_400_000;
 const HOUR_MS = 3_600_000;
+const STOP_WAIT_MS = 3_000;
 
 export interface AcmeStatus {
   enabled: boolean;
@@ -236,7 +237,16 @@ export class AcmeService {
     if (this.timer) clearTimeout(this.timer);
     this.timer = null;
     await this.responder?.close();
-    await this.running?.catch(() => undefined);
+    // A run polling the CA for a verdict may take a while to notice its listener is gone: the
+    // server's stop does not wait for that (the run only records its outcome when it ends).
+    if (this.running) {
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([
+        this.running.catch(() => undefined),
+        new Promise((resolve) => (timer = setTimeout(resolve, STOP_WAIT_MS))),
+      ]);
+      clearTimeout(timer);
+    }
   }
 
   // ---- internals ---------------------------------------------------------------------------------
