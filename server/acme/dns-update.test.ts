@@ -1,5 +1,6 @@
+import net from 'node:net';
 import { describe, expect, it } from 'vitest';
-import { encodeName, signMessage, updateMessage } from './dns-update.ts';
+import { encodeName, sendUpdate, signMessage, updateMessage } from './dns-update.ts';
 
 describe('RFC 2136 UPDATE encoding', () => {
   it('encodes names in lower case, uncompressed, and refuses long labels', () => {
@@ -54,5 +55,32 @@ describe('RFC 2136 UPDATE encoding', () => {
     expect(rdata.readUInt16BE(algorithm.length + 8)).toBe(32);
     expect(rdata.readUInt16BE(algorithm.length + 10 + 32)).toBe(0xbeef);
     expect(() => signMessage(message, { name: 'mallard', secret: '' })).toThrow(/secret is empty/);
+  });
+});
+
+describe('sendUpdate', () => {
+  it('does not take an unsigned NOERROR for success (anyone on the path could send one)', async () => {
+    // A server that answers every update NOERROR without signing it.
+    const impostor = net.createServer((socket) => {
+      socket.once('data', (data) => {
+        const query = data.subarray(2);
+        const reply = Buffer.from(query.subarray(0, 12));
+        reply.writeUInt16BE(0x8000 | 0x2800, 2); // a response, opcode UPDATE, rcode 0
+        reply.fill(0, 4);
+        socket.end(Buffer.concat([Buffer.from([0, 12]), reply]));
+      });
+    });
+    await new Promise<void>((resolve) => impostor.listen(0, '127.0.0.1', resolve));
+    const { port } = impostor.address() as net.AddressInfo;
+    try {
+      await expect(
+        sendUpdate(
+          { server: `127.0.0.1:${port}`, zone: 'example.org', key: { name: 'k', secret: 'c2VjcmV0' } },
+          [{ action: 'add', name: '_acme-challenge.example.org', value: 'v' }],
+        ),
+      ).rejects.toThrow(/without a valid TSIG signature/);
+    } finally {
+      await new Promise((resolve) => impostor.close(resolve));
+    }
   });
 });

@@ -7,8 +7,8 @@
  * prerequisite/class-NONE semantics and no TSIG signing; the message is small and fixed in shape.
  * Sent over TCP (RFC 7766): no truncation or retransmission to handle.
  *
- * The reply's rcode is checked; its own TSIG is not verified (a forged "NOERROR" could only make
- * the CA's validation fail later, which reports it).
+ * A successful reply must carry the server's TSIG over it and the request's MAC (RFC 8945 5.3);
+ * a refusal is reported with its rcode and TSIG error.
  */
 import crypto from 'node:crypto';
 import net from 'node:net';
@@ -121,37 +121,58 @@ export function updateMessage(id: number, zone: string, changes: TxtChange[]): B
   return Buffer.concat([header, zoneSection, ...updates]);
 }
 
-/** Appends a TSIG record (RFC 8945 4.3) to `message` and counts it in ADCOUNT. */
-export function signMessage(message: Buffer, key: TsigKey, now = Date.now()): Buffer {
-  const secret = Buffer.from(key.secret, 'base64');
-  if (secret.length === 0) throw new Error('the TSIG secret is empty');
-  const timeSigned = Math.floor(now / 1000);
-  const keyName = encodeName(key.name);
-  const algorithm = encodeName(ALGORITHM);
-  const variables = Buffer.concat([
-    keyName,
+/** The TSIG variables (RFC 8945 4.3.3) that follow the message in the MAC's input. */
+function tsigVariables(
+  key: TsigKey,
+  timeSigned: number,
+  fudge: number,
+  error: number,
+  other: Buffer,
+): Buffer {
+  return Buffer.concat([
+    encodeName(key.name),
     u16(CLASS_ANY),
     u32(0),
-    algorithm,
+    encodeName(ALGORITHM),
     u48(timeSigned),
-    u16(FUDGE_SECONDS),
-    u16(0), // error
-    u16(0), // other length
+    u16(fudge),
+    u16(error),
+    u16(other.length),
+    other,
   ]);
-  const mac = crypto.createHmac('sha256', secret).update(message).update(variables).digest();
+}
+
+function secretOf(key: TsigKey): Buffer {
+  const secret = Buffer.from(key.secret, 'base64');
+  if (secret.length === 0) throw new Error('the TSIG secret is empty');
+  return secret;
+}
+
+/** Appends a TSIG record (RFC 8945 4.3) to `message` and counts it in ADCOUNT. */
+export function signMessage(message: Buffer, key: TsigKey, now = Date.now()): Buffer {
+  return signed(message, key, now).message;
+}
+
+function signed(message: Buffer, key: TsigKey, now: number): { message: Buffer; mac: Buffer } {
+  const timeSigned = Math.floor(now / 1000);
+  const mac = crypto
+    .createHmac('sha256', secretOf(key))
+    .update(message)
+    .update(tsigVariables(key, timeSigned, FUDGE_SECONDS, 0, Buffer.alloc(0)))
+    .digest();
   const rdata = Buffer.concat([
-    algorithm,
+    encodeName(ALGORITHM),
     u48(timeSigned),
     u16(FUDGE_SECONDS),
     u16(mac.length),
     mac,
     message.subarray(0, 2), // original ID
-    u16(0),
-    u16(0),
+    u16(0), // error
+    u16(0), // other length
   ]);
-  const signed = Buffer.concat([message, record(key.name, TYPE_TSIG, CLASS_ANY, 0, rdata)]);
-  signed.writeUInt16BE(message.readUInt16BE(10) + 1, 10);
-  return signed;
+  const result = Buffer.concat([message, record(key.name, TYPE_TSIG, CLASS_ANY, 0, rdata)]);
+  result.writeUInt16BE(message.readUInt16BE(10) + 1, 10);
+  return { message: result, mac };
 }
 
 /** Skips a (possibly compressed) name; returns the offset after it. */
@@ -165,25 +186,68 @@ function skipName(message: Buffer, offset: number): number {
   }
 }
 
-/** The TSIG error of a reply's TSIG record, when it has one (the last additional record). */
-function tsigError(reply: Buffer): number {
+interface ReplyTsig {
+  /** Where the TSIG record starts: the reply before it is what was signed. */
+  start: number;
+  timeSigned: number;
+  fudge: number;
+  mac: Buffer;
+  originalId: number;
+  error: number;
+  other: Buffer;
+}
+
+/** A reply's TSIG record (the last additional record), or null when it has none. */
+function replyTsig(reply: Buffer): ReplyTsig | null {
   const counts = [4, 6, 8, 10].map((at) => reply.readUInt16BE(at));
   let offset = 12;
   for (let index = 0; index < counts[0]!; index++) offset = skipName(reply, offset) + 4;
   const records = counts[1]! + counts[2]! + counts[3]!;
   for (let index = 0; index < records; index++) {
+    const start = offset;
     offset = skipName(reply, offset);
     const type = reply.readUInt16BE(offset);
     const length = reply.readUInt16BE(offset + 8);
     const rdata = offset + 10;
     if (type === TYPE_TSIG) {
-      const macAt = skipName(reply, rdata) + 8;
-      const macLength = reply.readUInt16BE(macAt);
-      return reply.readUInt16BE(macAt + 2 + macLength + 2);
+      const at = skipName(reply, rdata);
+      const macLength = reply.readUInt16BE(at + 8);
+      const after = at + 10 + macLength;
+      const otherLength = reply.readUInt16BE(after + 4);
+      return {
+        start,
+        timeSigned: reply.readUIntBE(at, 6),
+        fudge: reply.readUInt16BE(at + 6),
+        mac: reply.subarray(at + 10, after),
+        originalId: reply.readUInt16BE(after),
+        error: reply.readUInt16BE(after + 2),
+        other: reply.subarray(after + 6, after + 6 + otherLength),
+      };
     }
     offset = rdata + length;
   }
-  return 0;
+  return null;
+}
+
+/**
+ * Whether a reply carries a valid TSIG of the same key over the request's MAC and the reply
+ * (RFC 8945 5.3), signed within its fudge of now.
+ */
+export function replyVerifies(reply: Buffer, requestMac: Buffer, key: TsigKey, now = Date.now()): boolean {
+  const tsig = replyTsig(reply);
+  if (!tsig || tsig.mac.length === 0) return false;
+  if (Math.abs(Math.floor(now / 1000) - tsig.timeSigned) > tsig.fudge) return false;
+  const unsigned = Buffer.from(reply.subarray(0, tsig.start));
+  unsigned.writeUInt16BE(tsig.originalId, 0);
+  unsigned.writeUInt16BE(unsigned.readUInt16BE(10) - 1, 10);
+  const expected = crypto
+    .createHmac('sha256', secretOf(key))
+    .update(u16(requestMac.length))
+    .update(requestMac)
+    .update(unsigned)
+    .update(tsigVariables(key, tsig.timeSigned, tsig.fudge, tsig.error, tsig.other))
+    .digest();
+  return expected.length === tsig.mac.length && crypto.timingSafeEqual(expected, tsig.mac);
 }
 
 function hostPort(server: string): { host: string; port: number } {
@@ -221,14 +285,17 @@ function exchange(server: string, message: Buffer, timeoutMs: number): Promise<B
 /** Sends the changes as one signed UPDATE; throws an Error that says what the server refused. */
 export async function sendUpdate(target: UpdateTarget, changes: TxtChange[]): Promise<void> {
   const id = crypto.randomInt(0, 0x10000);
-  const signed = signMessage(updateMessage(id, target.zone, changes), target.key);
-  const reply = await exchange(target.server, signed, target.timeoutMs ?? 10_000);
+  const request = signed(updateMessage(id, target.zone, changes), target.key, Date.now());
+  const reply = await exchange(target.server, request.message, target.timeoutMs ?? 10_000);
   if (reply.length < 12 || reply.readUInt16BE(0) !== id) {
     throw new Error(`the DNS server ${target.server} sent a reply that does not match the update`);
   }
   const rcode = reply.readUInt16BE(2) & 0x0f;
-  if (rcode === 0) return;
-  const tsig = tsigError(reply);
-  const detail = TSIG_ERRORS[tsig] ?? RCODES[rcode] ?? `rcode ${rcode}`;
+  if (rcode === 0) {
+    // A success must come from the holder of the key: anyone on the path could forge a NOERROR.
+    if (replyVerifies(reply, request.mac, target.key)) return;
+    throw new Error(`the DNS server ${target.server} answered the update without a valid TSIG signature`);
+  }
+  const detail = TSIG_ERRORS[replyTsig(reply)?.error ?? 0] ?? RCODES[rcode] ?? `rcode ${rcode}`;
   throw new Error(`the DNS server ${target.server} refused the update of zone ${target.zone}: ${detail}`);
 }
