@@ -1,11 +1,13 @@
 /**
  * The Certificates page's ACME section against a real `mallard panel` (and its server) in headless
  * Chromium, with pebble as the CA and Knot as the DNS: the terms must be ticked before a request, a
- * failing challenge shows its error (on the dashboard too), and a request that succeeds shows the issued certificate,
- * activated (the list says so), without a reload.
+ * failing challenge shows its error (on the dashboard too), a request that succeeds shows the issued
+ * certificate, activated (the list says so), without a reload, and the manual DNS step lists the record
+ * and takes the operator's confirmation.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Page } from 'playwright-core';
+import { sendUpdate } from '../../server/acme/dns-update.ts';
 import { startKnot, type Knot } from '../helpers/knot.ts';
 import {
   collectConsoleErrors,
@@ -101,6 +103,28 @@ describe('Certificates page: ACME', () => {
     const id = /Certificate (\w+) valid/.exec(await text('acme-certificate'))![1]!;
     await page.getByText(id).first().waitFor();
     await screenshot(page, 'certificates-acme-issued');
+    expect(errors).toEqual([]);
+  }, 90_000);
+
+  it('renews through a TXT record the operator publishes, confirmed on the page', async () => {
+    const before = /Certificate (\w+) valid/.exec(await text('acme-certificate'))![1]!;
+    await page.getByTestId('acme-challenge').selectOption('manual');
+    await page.getByTestId('acme-request').click();
+    await page.getByTestId('acme-records').waitFor({ timeout: 30_000 });
+    expect(await text('acme-state')).toBe('Waiting for DNS records');
+    const value = await text('acme-record-value');
+    expect(await page.getByTestId('acme-records').textContent()).toContain(`_acme-challenge.${HOST}`);
+    await screenshot(page, 'certificates-acme-records');
+    // The operator publishes the record (here in the test's DNS server), then says so.
+    await sendUpdate(
+      { server: knot.server, zone: ZONE, key: { name: knot.tsigName, secret: knot.tsigSecret } },
+      [{ action: 'add', name: `_acme-challenge.${HOST}`, value }],
+    );
+    await page.getByTestId('acme-confirm').click();
+    await page.getByTestId('acme-state').filter({ hasText: 'Issued' }).waitFor({ timeout: 30_000 });
+    expect(await page.getByTestId('acme-records').count()).toBe(0);
+    const after = /Certificate (\w+) valid/.exec(await text('acme-certificate'))![1]!;
+    expect(after).not.toBe(before);
     expect(errors).toEqual([]);
   }, 90_000);
 });
