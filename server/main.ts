@@ -26,6 +26,7 @@ import type { WorkerLink } from './cluster/worker-link.ts';
 import type { Store } from './store/types.ts';
 import { openSqliteStore } from './store/sqlite/store.ts';
 import type { TlsProvider } from './tls/context.ts';
+import type { AcmeService } from './acme/service.ts';
 
 /** The data directory holds keys and tokens: owner-only. */
 export function ensureDataDir(dataDir: string): void {
@@ -158,6 +159,8 @@ export interface RunningServer {
   admin: AdminServer | null;
   /** Password guessing: per-address lockouts, per-account slow-down and alerts. */
   guard: Guard;
+  /** Certificates from an ACME CA: requests, status, the renewal check (server/acme/). */
+  acme: AcmeService;
   stop(): Promise<void>;
 }
 
@@ -355,6 +358,17 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     await Promise.all([imap.stop(), pop3.stop(), lmtp.stop(), smtp.stop(), outbound.worker.stop()]);
     throw error;
   });
+  // Loaded here: acme-client (and its HTTP stack) is needed by the server only.
+  const { AcmeService } = await import('./acme/service.ts');
+  const acme = new AcmeService({
+    config,
+    certificates: tls.certificates,
+    logger,
+    onChange: (status) => events.publish('acme.changed', status),
+  });
+  // With workers, worker 1 runs the renewal check, beside the admin API that manages it; the others
+  // pick a renewed certificate up from the store on disk (server/tls/context.ts follows it).
+  if (!worker || worker.slot === 1) acme.start();
   // The admin API comes last: it reports on (and manages) everything above.
   const { startAdmin } = await import('./admin/server.ts');
   // With workers, worker 1 serves it, seeing every worker through the supervisor.
@@ -385,6 +399,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
             outbound: outbound.worker,
             logs,
             certificates: tls.certificates,
+            acme,
             startedAt,
             admin: null,
             guard,
@@ -397,6 +412,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
         ).catch(async (error: unknown) => {
           await Promise.all([imap.stop(), pop3.stop(), lmtp.stop(), smtp.stop(), submission.stop()]);
           await outbound.worker.stop();
+          await acme.stop();
           throw error;
         });
   logger.info(
@@ -436,8 +452,10 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     admin,
     guard,
     gate: services.gate,
+    acme,
     async stop() {
       await admin?.stop();
+      await acme.stop();
       await Promise.all([imap.stop(), pop3.stop(), lmtp.stop(), smtp.stop(), submission.stop()]);
       await outbound.worker.stop();
       // Learning already queued reads from the store: let it finish before the store closes.

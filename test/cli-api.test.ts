@@ -10,7 +10,7 @@ import fs from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
-import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { adminClient, findServer } from '../server/cli/admin-client.ts';
 import { CliError } from '../server/cli/cli-error.ts';
 import { aliasCommand } from '../server/cli/commands/alias.ts';
@@ -21,53 +21,9 @@ import { sessionsCommand } from '../server/cli/commands/sessions.ts';
 import { statusCommand } from '../server/cli/commands/status.ts';
 import { userCommand } from '../server/cli/commands/user.ts';
 import { loadConfig } from '../server/config/load.ts';
-import { isStoreError } from '../server/store/errors.ts';
+import { call, type Command } from './helpers/cli-call.ts';
 import { MALLARD_BIN, ROOT, makeDataDir } from './helpers/cli.ts';
 import { LineClient, startTestServer, type TestServer } from './helpers/server.ts';
-
-type Command = (argv: string[]) => Promise<number>;
-
-interface Outcome {
-  status: number;
-  text: string;
-  bytes: Buffer;
-  error: string;
-}
-
-const STORE_EXIT: Record<string, number> = {
-  NONEXISTENT: 67,
-  UNAVAILABLE: 75,
-  INVALID: 65,
-  ALREADYEXISTS: 65,
-};
-
-/** Runs a command in this process with `env` set: exit code (as main.ts maps it), stdout, error. */
-async function call(command: Command, args: string[], env: Record<string, string>): Promise<Outcome> {
-  const saved = Object.fromEntries(Object.keys(env).map((key) => [key, process.env[key]]));
-  Object.assign(process.env, env);
-  const chunks: Buffer[] = [];
-  const spy = vi.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
-    chunks.push(Buffer.from(chunk));
-    return true;
-  });
-  const done = (status: number, error = '') => {
-    const bytes = Buffer.concat(chunks);
-    return { status, text: bytes.toString('utf8'), bytes, error };
-  };
-  try {
-    return done(await command(args));
-  } catch (error) {
-    if (error instanceof CliError) return done(error.code, error.message);
-    if (isStoreError(error)) return done(STORE_EXIT[error.code] ?? 1, error.message);
-    throw error;
-  } finally {
-    spy.mockRestore();
-    for (const [key, value] of Object.entries(saved)) {
-      if (value === undefined) delete process.env[key];
-      else process.env[key] = value;
-    }
-  }
-}
 
 /**
  * The real `mallard` command, run without blocking this process: the test server in it must answer

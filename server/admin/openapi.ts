@@ -153,7 +153,7 @@ export function buildOpenApi(routes: readonly Route[]): OpenApiDocument {
       summary: 'The live event stream (WebSocket)',
       description:
         'Upgrade to a WebSocket. Events: session.opened, session.authenticated, session.command, ' +
-        'session.idle, session.updated, session.closed, rule.verdict, auth.alert, delivery, certificate.changed, ' +
+        'session.idle, session.updated, session.closed, rule.verdict, auth.alert, delivery, certificate.changed, acme.changed, ' +
         'and a status tick every few seconds (one at once on connect). Each message is one Event.',
       tags: ['Events'],
       parameters: [

@@ -2,6 +2,7 @@
  * Every HTTP route of the admin API, in one table: the router dispatches from it and the OpenAPI
  * document is generated from it (the WebSocket /api/events is the one path outside it).
  */
+import { acmeRoutes } from './handlers/acme.ts';
 import { aliasRoutes } from './handlers/aliases.ts';
 import { appPasswordRoutes } from './handlers/app-passwords.ts';
 import { certificateRoutes } from './handlers/certificates.ts';
@@ -47,6 +48,7 @@ export const ROUTES: readonly Route[] = [
   ...ruleRoutes,
   ...sessionRoutes,
   ...certificateRoutes,
+  ...acmeRoutes,
   ...queueRoutes,
   ...settingsRoutes,
   openApiRoute,

@@ -226,6 +226,16 @@ export const statusSchema = z
     connections: countsSchema,
     delivered: z.object({ lmtp: z.number().int(), smtp: z.number().int(), total: z.number().int() }),
     auth: authStatusSchema,
+    acme: z
+      .object({
+        state: z.enum(['idle', 'running', 'waiting-for-dns', 'valid', 'failed']),
+        notAfter: timestamp.nullable(),
+        lastError: z.string().nullable(),
+        failures: z.number().int(),
+        nextAttemptAt: timestamp.nullable(),
+      })
+      .nullable()
+      .describe('the ACME certificate in short (GET /api/acme has all); null without the ACME part'),
   })
   .meta({ id: 'Status' });
 export type StatusJson = z.infer<typeof statusSchema>;
@@ -264,6 +274,32 @@ export const certificateSchema = z
   })
   .describe('never carries a private key')
   .meta({ id: 'Certificate' });
+
+// --- certificates from an ACME CA ---
+
+export const acmeStatusSchema = z
+  .object({
+    enabled: z.boolean().describe('the daily renewal check runs (acme.enabled)'),
+    directoryUrl: z.string(),
+    email: z.string(),
+    termsAccepted: z.boolean(),
+    challenge: z.enum(['http-01', 'tls-alpn-01', 'dns-01', 'manual']),
+    names: z.array(z.string()).describe('hostname, then acme.names'),
+    state: z.enum(['idle', 'running', 'waiting-for-dns', 'valid', 'failed']),
+    certificate: z
+      .object({ id, names: z.array(z.string()), notAfter: timestamp, active: z.boolean() })
+      .nullable()
+      .describe('the certificate the CA issued last (kept when a later attempt fails)'),
+    renewAfter: timestamp.nullable(),
+    lastAttemptAt: timestamp.nullable(),
+    lastError: z.string().nullable().describe('why the last attempt failed; null after a success'),
+    failures: z.number().int().describe('failed attempts since the last success'),
+    nextAttemptAt: timestamp.nullable().describe('when the renewal check retries'),
+    records: z
+      .array(z.object({ name: z.string(), type: z.literal('TXT'), value: z.string() }))
+      .describe('manual DNS-01: the TXT records to publish, then POST /api/acme/confirm'),
+  })
+  .meta({ id: 'AcmeStatus' });
 
 // --- events (the WebSocket /api/events) ---
 
@@ -342,6 +378,10 @@ export const adminEventSchema = z
     ),
     event('auth.alert', accountAlertSchema.describe('an account reached auth.account_alert_after failures')),
     event('certificate.changed', z.object({ action: z.string(), id: z.string().nullable() })),
+    event(
+      'acme.changed',
+      acmeStatusSchema.describe('a certificate request started, waits, succeeded or failed'),
+    ),
     event(
       'status',
       z.object({

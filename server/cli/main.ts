@@ -38,6 +38,7 @@ usage: mallard COMMAND [ARGS] [--config FILE] [--offline]
   cert issue NAME... [--ecdsa] [--days N] [--activate]
   cert import --cert FILE --key FILE [--activate]
   cert activate ID | remove ID | export-ca [--der]
+  cert acme issue [--accept-terms] [--challenge TYPE] | renew [--force] | status | confirm
   status                                 the running server's status, else configuration and
                                          store health
   db migrate --to mongodb://HOST/DB      copy the configured store into MongoDB (UIDs, flags and

@@ -180,6 +180,41 @@ export function configDefaults() {
       /** Allow passwords without TLS from loopback (local tools, a webmail on the same machine). */
       plaintext_auth_on_loopback: true,
     },
+    /** Certificates from an ACME CA such as Let's Encrypt (server/acme/; README "Certificates from Let's Encrypt"). */
+    acme: {
+      /** Renew the ACME certificate automatically (a daily check) once one was issued. */
+      enabled: false,
+      /** Let's Encrypt production; staging: https://acme-staging-v02.api.letsencrypt.org/directory */
+      directory_url: 'https://acme-v02.api.letsencrypt.org/directory',
+      /** Contact address for the account (expiry warnings from the CA); empty: none. */
+      email: '',
+      /** The operator accepts the CA's terms of service (required before an account is made). */
+      accept_terms: false,
+      /** Extra PEM CA certificates to trust for the directory's own HTTPS (a private ACME server). */
+      ca_file: '',
+      /** Names besides `hostname` the certificate covers (autoconfig.example.org, …). */
+      names: [] as string[],
+      /** http-01 (port 80), tls-alpn-01 (port 443), dns-01 (RFC 2136 update) or manual (publish a TXT record by hand). */
+      challenge: 'http-01',
+      /** Address the challenge listeners bind (only while a challenge is open). */
+      host: '0.0.0.0',
+      /** Where the CA connects for HTTP-01 (80; a router may forward another). */
+      http_port: 80,
+      /** Where the CA connects for TLS-ALPN-01 (443). */
+      tls_port: 443,
+      /** Renew when the certificate has fewer days left than this. */
+      renew_days: 30,
+      /** DNS-01 through RFC 2136 dynamic updates signed with TSIG (HMAC-SHA256). */
+      dns: {
+        /** The primary server taking updates, "IP" or "IP:PORT". */
+        server: '',
+        /** The zone the _acme-challenge names are in (empty: the name's parent domain). */
+        zone: '',
+        tsig_name: '',
+        /** The TSIG key, base64 (as `tsig-keygen` / `keymgr -t` print it). */
+        tsig_secret: '',
+      },
+    },
     /** Password guessing (server/auth/login-guard.ts; README "Security"). */
     auth: {
       /** Failed logins from one address (IPv6: its /64) before it is locked out. */

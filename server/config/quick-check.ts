@@ -96,6 +96,12 @@ function ruleOf(value: unknown, checkRule: RuleCheck | null): ConfigRule | typeo
   return rule as unknown as ConfigRule;
 }
 
+/** acme.names (a comma-separated list in the environment). */
+const hostNames: Leaf = (value) => {
+  const list = listFromText(value);
+  return isStringList(list) && list.every((item) => item.length >= 1) ? [...list] : REFUSED;
+};
+
 const rulesLeaf =
   (checkRule: RuleCheck | null): Leaf =>
   (value) => {
@@ -197,6 +203,25 @@ function specFor(checkRule: RuleCheck | null): Spec {
     admin: { host, port },
     panel: { host, port },
     tls: { cert_file: text(), key_file: text(), plaintext_auth_on_loopback: flag },
+    acme: {
+      enabled: flag,
+      directory_url: matching(/^https?:\/\/\S+$/),
+      email: matching(/^$|^[^\s@]+@[^\s@]+$/),
+      accept_terms: flag,
+      ca_file: text(),
+      names: hostNames,
+      challenge: oneOf('http-01', 'tls-alpn-01', 'dns-01', 'manual'),
+      host,
+      http_port: port,
+      tls_port: port,
+      renew_days: whole(1, 89),
+      dns: {
+        server: matching(new RegExp(`^$|${DNS_SERVER.source}`)),
+        zone: text(),
+        tsig_name: text(),
+        tsig_secret: matching(/^[A-Za-z0-9+/]*={0,2}$/),
+      },
+    },
     auth: {
       address_failure_limit: positive,
       failure_window: positive,

@@ -27,6 +27,9 @@ function positiveInt(what: string) {
 
 const path = z.string({ error: 'a file path (or empty)' });
 
+/** dns.servers and acme.dns.server: "IP" or "IP:PORT" ("[v6]:PORT"). */
+const DNS_SERVER = /^(\d{1,3}(\.\d{1,3}){3}|\[[0-9a-fA-F:]+\]|[0-9a-fA-F:]+)(:\d{1,5})?$/;
+
 /** A protocol switched off keeps its ports in the file, so switching it on again restores them. */
 const enabled = z.boolean({ error: 'true or false (whether the protocol listens at all)' });
 
@@ -198,15 +201,9 @@ export const configSchema = z.strictObject({
   dns: z.strictObject({
     servers: z.preprocess(
       listFromText,
-      z.array(
-        z
-          .string()
-          .regex(
-            /^(\d{1,3}(\.\d{1,3}){3}|\[[0-9a-fA-F:]+\]|[0-9a-fA-F:]+)(:\d{1,5})?$/,
-            'an IP address, optionally :PORT',
-          ),
-        { error: 'a list of DNS server addresses, "IP" or "IP:PORT" (comma-separated in the environment)' },
-      ),
+      z.array(z.string().regex(DNS_SERVER, 'an IP address, optionally :PORT'), {
+        error: 'a list of DNS server addresses, "IP" or "IP:PORT" (comma-separated in the environment)',
+      }),
     ),
   }),
   dkim: z.strictObject({
@@ -221,6 +218,44 @@ export const configSchema = z.strictObject({
     cert_file: path,
     key_file: path,
     plaintext_auth_on_loopback: z.boolean({ error: 'true or false' }),
+  }),
+  acme: z.strictObject({
+    enabled: z.boolean({ error: 'true or false' }),
+    directory_url: z
+      .string({ error: 'an https:// URL of an ACME directory' })
+      .regex(/^https?:\/\/\S+$/, 'an https:// URL of an ACME directory'),
+    email: z
+      .string({ error: 'an e-mail address (or empty)' })
+      .regex(/^$|^[^\s@]+@[^\s@]+$/, 'an e-mail address (or empty)'),
+    accept_terms: z.boolean({ error: 'true or false' }),
+    ca_file: path,
+    names: z.preprocess(
+      listFromText,
+      z.array(z.string().min(1, 'a host name'), {
+        error: 'a list of host names (comma-separated in the environment)',
+      }),
+    ),
+    challenge: z.enum(['http-01', 'tls-alpn-01', 'dns-01', 'manual'], {
+      error: 'http-01, tls-alpn-01, dns-01 or manual',
+    }),
+    host,
+    http_port: port,
+    tls_port: port,
+    renew_days: z
+      .number({ error: 'a whole number of days from 1 to 89' })
+      .int('a whole number of days from 1 to 89')
+      .min(1, 'a whole number of days from 1 to 89')
+      .max(89, 'a whole number of days from 1 to 89'),
+    dns: z.strictObject({
+      server: z
+        .string({ error: 'an IP address, optionally :PORT (or empty)' })
+        .regex(new RegExp(`^$|${DNS_SERVER.source}`), 'an IP address, optionally :PORT (or empty)'),
+      zone: z.string({ error: 'a DNS zone (or empty)' }),
+      tsig_name: z.string({ error: 'a TSIG key name (or empty)' }),
+      tsig_secret: z
+        .string({ error: 'a base64 TSIG secret (or empty)' })
+        .regex(/^[A-Za-z0-9+/]*={0,2}$/, 'a base64 TSIG secret (or empty)'),
+    }),
   }),
   auth: z.strictObject({
     address_failure_limit: positiveInt('a whole number of failed logins, at least 1'),

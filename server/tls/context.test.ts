@@ -82,6 +82,28 @@ describe('createTlsProvider', () => {
     }
   });
 
+  it('serves a certificate another process activated, from its next connection after the disk check', async () => {
+    // Two providers on one data directory: two server processes (workers), each its own store.
+    const serving = createTlsProvider(configFor(), { diskCheckMs: 0 });
+    const other = createTlsProvider(configFor());
+    const server = await serve(serving);
+    try {
+      const before = await server.fingerprint();
+      const issued = other.certificates.issueServerCertificate({
+        names: ['mail.example.test'],
+        keyType: 'ecdsa',
+        activate: true,
+      });
+      expect(issued.fingerprint).not.toBe(before);
+      expect(await server.fingerprint()).toBe(issued.fingerprint);
+      expect(serving.status()).toMatchObject({ source: 'store', certificate: { id: issued.id } });
+      other.certificates.deactivate();
+      expect(await server.fingerprint()).toBe(before);
+    } finally {
+      await server.close();
+    }
+  });
+
   it('keeps serving the activated certificate after a restart', () => {
     const first = createTlsProvider(configFor());
     const issued = first.certificates.issueServerCertificate({

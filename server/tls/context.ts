@@ -64,7 +64,12 @@ function configuredPair(config: Config): PemPair | null {
 export interface TlsProviderOptions {
   /** The store to serve from; default a store in `<config.data_dir>/tls`. */
   certificates?: CertificateStore;
+  /** How often a new connection looks for changes other processes made to the store (ms). */
+  diskCheckMs?: number;
 }
+
+/** Another process's certificate change (worker 1's ACME renewal, the CLI) applies within this. */
+const DISK_CHECK_MS = 2000;
 
 export function createTlsProvider(config: Config, options: TlsProviderOptions = {}): TlsProvider {
   const configured = configuredPair(config);
@@ -113,10 +118,25 @@ export function createTlsProvider(config: Config, options: TlsProviderOptions = 
     refresh();
   });
 
-  const current = (): tls.SecureContext => replaced ?? active?.context ?? fallback;
+  let checkedAt = Date.now();
+  const diskCheckMs = options.diskCheckMs ?? DISK_CHECK_MS;
+  /** Picks up what other processes changed; at most one stat per `diskCheckMs`, on a new connection. */
+  const followDisk = () => {
+    const now = Date.now();
+    if (now - checkedAt < diskCheckMs) return;
+    checkedAt = now;
+    if (certificates.reloadIfChanged()) refresh();
+  };
+  certificates.reloadIfChanged(); // what the store read at start is what is on disk now
+
+  const current = (): tls.SecureContext => {
+    followDisk();
+    return replaced ?? active?.context ?? fallback;
+  };
 
   const contextFor = (servername: string | null | undefined): tls.SecureContext => {
     if (replaced || !servername) return current();
+    followDisk();
     const name = servername.toLowerCase().replace(/\.$/, '');
     if (active?.info.names.some((pattern) => nameMatches(pattern, name))) return active.context;
     const now = Date.now();

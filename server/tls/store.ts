@@ -780,6 +780,23 @@ export class CertificateStore {
     this.index = this.readIndex();
   }
 
+  /** The index file's size and time as last looked at by reloadIfChanged (null: not yet, or none). */
+  private indexSeen: string | null = null;
+
+  /**
+   * Reads the index again when its file changed since this was last asked (another process — a
+   * server worker activating a renewed certificate, the CLI — wrote it); true when it did. One stat:
+   * for callers that ask now and then.
+   */
+  reloadIfChanged(): boolean {
+    const stat = fs.statSync(this.indexFile, { throwIfNoEntry: false });
+    const seen = stat ? `${stat.size}:${stat.mtimeMs}` : null;
+    if (seen === this.indexSeen) return false;
+    this.indexSeen = seen;
+    this.reload();
+    return true;
+  }
+
   private readIndex(): Index {
     let text: string;
     try {

@@ -1,12 +1,14 @@
 /**
  * Certificates: the list with expiry, the wizard (local CA + server certificate), PEM import,
- * activate, remove with a confirmation naming the certificate, and the CA download for devices.
+ * activate, remove with a confirmation naming the certificate, a certificate from Let's Encrypt
+ * (or another ACME CA), and the CA download for devices.
  */
 import { Alert, Button, EmptyState, Group, Loader, Stack, Text, Title } from '@mantine/core';
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { useState } from 'react';
 import { certificatesApi, type Certificate } from '../api/certificates.ts';
 import { useEvents } from '../api/events.ts';
+import { AcmeCard } from '../components/certificates/AcmeCard.tsx';
 import { AuthorityCard } from '../components/certificates/AuthorityCard.tsx';
 import { CertificatesTable } from '../components/certificates/CertificatesTable.tsx';
 import { CertificateWizard } from '../components/certificates/CertificateWizard.tsx';
@@ -89,6 +91,8 @@ export function CertificatesPage() {
           onRemove={setRemoving}
         />
       )}
+
+      <AcmeCard onIssued={refresh} />
 
       {authority && <AuthorityCard authority={authority} />}
 

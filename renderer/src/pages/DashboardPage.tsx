@@ -8,6 +8,7 @@ import { useQuery } from '@tanstack/react-query';
 import { useEffect } from 'react';
 import { Link } from 'react-router';
 import { statusApi } from '../api/status.ts';
+import { AcmeWarning } from '../components/dashboard/AcmeWarning.tsx';
 import { CertificateWarning } from '../components/dashboard/CertificateWarning.tsx';
 import { ConnectionsCard } from '../components/dashboard/ConnectionsCard.tsx';
 import { GuessingWarning } from '../components/dashboard/GuessingWarning.tsx';
@@ -58,6 +59,7 @@ export function DashboardPage() {
       </Group>
 
       <CertificateWarning />
+      <AcmeWarning />
       <GuessingWarning auth={running ? status.data?.auth : undefined} />
       {supervisor.error && <ErrorNotice error={supervisor.error} title="The server's state is unknown" />}
       {status.error && running && (

@@ -90,11 +90,21 @@ export function maskUri(uri: string): string {
   return uri.replace(/^([a-z][a-z0-9+.-]*:\/\/[^:/@]*:)[^@/]*@/i, '$1***@');
 }
 
-/** The configuration without secrets: today only the MongoDB URI can carry one. */
+/** A secret as the settings show it: whether one is set, never what it is. */
+const masked = (secret: string): string => (secret ? '***' : '');
+
+/**
+ * The configuration without secrets: the MongoDB URI's password, the relay's password, rspamd's
+ * controller password, the ACME DNS update key.
+ */
 export function publicSettings(config: Config): Record<string, unknown> {
+  const { acme, outbound, spam } = config;
   return {
     ...config,
     store: { ...config.store, mongodb: { ...config.store.mongodb, uri: maskUri(config.store.mongodb.uri) } },
+    outbound: { ...outbound, relay: { ...outbound.relay, password: masked(outbound.relay.password) } },
+    spam: { ...spam, rspamd_password: masked(spam.rspamd_password) },
+    acme: { ...acme, dns: { ...acme.dns, tsig_secret: masked(acme.dns.tsig_secret) } },
   };
 }
 

@@ -68,6 +68,20 @@ export async function serverStatus(deps: AdminDeps): Promise<StatusJson> {
     listeners,
     store,
     auth: await authStatus(deps),
+    acme: acmeSummary(deps),
+  };
+}
+
+/** What the dashboard shows of the ACME certificate: its state, expiry and a failed renewal. */
+function acmeSummary(deps: AdminDeps): StatusJson['acme'] {
+  if (!deps.acme) return null;
+  const status = deps.acme.status();
+  return {
+    state: status.state,
+    notAfter: status.certificate?.notAfter ?? null,
+    lastError: status.lastError,
+    failures: status.failures,
+    nextAttemptAt: status.nextAttemptAt,
   };
 }
 

@@ -19,7 +19,8 @@ const USAGE = `mallard cert list [--json]
        mallard cert import --cert FILE --key FILE [--activate]
        mallard cert activate ID
        mallard cert export-ca [--der] [> file]
-       mallard cert remove ID`;
+       mallard cert remove ID
+       mallard cert acme issue|renew|status|confirm …  (certificates from Let's Encrypt or another ACME CA)`;
 
 function days(text: string | undefined): number | undefined {
   if (text === undefined) return undefined;
@@ -49,6 +50,8 @@ async function certificates(configFile: string | undefined): Promise<Certificate
 
 export async function certCommand(argv: string[]): Promise<number> {
   const [action = '', ...rest] = argv;
+  // Loaded only for `cert acme`: acme-client is not needed by the other certificate commands.
+  if (action === 'acme') return (await import('./cert-acme.ts')).certAcmeCommand(rest);
   const { values, positionals } = parseCommandArgs(
     rest,
     {

@@ -103,6 +103,7 @@ function apply(
     case 'delivery.refused':
     case 'spam.learned':
     case 'certificate.changed':
+    case 'acme.changed':
     case 'status':
       return current;
   }
