@@ -35,6 +35,7 @@
  */
 import { StoreError } from '../errors.ts';
 import type { Flag, Id, JournalEntry, JournalKind } from '../types.ts';
+import { markUserForRecount } from './totals.ts';
 import { isDuplicateKey, journalCounterId, type Collections, type JournalDoc } from './schema.ts';
 
 export const DEFAULT_JOURNAL_LIMIT = 1000;
@@ -106,10 +107,9 @@ function duplicateIndexes(error: unknown): number[] {
 
 /**
  * Writes `entries` (null: a no-op) at the user's positions first, first+1, ...; returns the
- * indexes of the entries whose position a reader had filled first (their writer must make them
- * again).
+ * indexes of the entries whose position someone else (a reader) had filled first.
  */
-export async function insertJournalAt(
+async function insertAt(
   c: Collections,
   userId: number,
   first: number,
@@ -123,22 +123,41 @@ export async function insertJournalAt(
     return [];
   } catch (error) {
     if (isDuplicateKey(error) && entries.length === 1) return [0];
-    return duplicateIndexes(error).filter((index) => entries[index] !== null);
+    return duplicateIndexes(error);
   }
 }
 
-/** Gives positions back as no-ops so readers need not wait for them (best effort). */
+/**
+ * Writes `entries` (null: a no-op) at the user's positions first, first+1, ...; returns the
+ * indexes of the entries whose position a reader had filled first (their writer must make them
+ * again).
+ */
+export async function insertJournalAt(
+  c: Collections,
+  userId: number,
+  first: number,
+  entries: ReadonlyArray<NewJournalEntry | null>,
+): Promise<number[]> {
+  const lost = await insertAt(c, userId, first, entries);
+  return lost.filter((index) => entries[index] !== null);
+}
+
+/**
+ * Gives positions back as no-ops so readers need not wait for them (best effort). True when a
+ * reader had filled some of them first: the writer was taken for dead (see fillGap).
+ */
 export async function releasePositions(
   c: Collections,
   userId: number,
   first: number,
   count: number,
-): Promise<void> {
-  if (count <= 0) return;
+): Promise<boolean> {
+  if (count <= 0) return false;
   try {
-    await insertJournalAt(c, userId, first, new Array<null>(count).fill(null));
+    return (await insertAt(c, userId, first, new Array<null>(count).fill(null))).length > 0;
   } catch {
     // The database is gone: readers fill the positions themselves once they time out.
+    return false;
   }
 }
 
@@ -194,10 +213,16 @@ export class GapTracker {
   }
 }
 
-/** Fills positions from..to (inclusive) with no-ops; a writer that got there first keeps its own. */
-async function fillGap(c: Collections, userId: number, from: number, to: number): Promise<void> {
+/**
+ * Fills positions from..to (inclusive) with no-ops; a writer that got there first keeps its own.
+ * The writer of a position filled here died or stalled, maybe half-way through changing a
+ * mailbox's messages and its STATUS counters: the user's mailboxes are marked for a recount first
+ * (recount.ts), so that the mark is there even if this process dies right after filling.
+ */
+export async function fillGap(c: Collections, userId: number, from: number, to: number): Promise<void> {
+  await markUserForRecount(c, userId);
   const last = Math.min(to, from + MAX_FILL - 1);
-  await insertJournalAt(
+  await insertAt(
     c,
     userId,
     from,
