@@ -96,6 +96,8 @@ export interface MongoStoreOptions {
   serverSelectionTimeoutMS?: number;
   /** Shown in the server's logs and currentOp. */
   appName?: string;
+  /** How often the recount janitor runs (recount.ts); 0: never (tests that drive it themselves). */
+  recountEveryMs?: number;
 }
 
 /** Engine-specific figures for tests and the admin panel. */
@@ -167,7 +169,7 @@ export class MongoStore implements Store {
       store.textSearch = await probeTextSearch(store.collections);
       const retention = options.journalRetentionMs ?? journal.JOURNAL_RETENTION_MS;
       if (retention > 0) await journal.pruneJournal(store.collections, new Date(Date.now() - retention));
-      store.startJanitor();
+      store.startJanitor(options.recountEveryMs ?? RECOUNT_EVERY_MS);
     } catch (error) {
       await client.close().catch(() => undefined);
       throw translateError(error);
@@ -179,14 +181,15 @@ export class MongoStore implements Store {
    * Starts the recount janitor: once a second, one query for marked mailboxes (none after a normal
    * day) and a recount of each (recount.ts). Failures (an outage) are left for the next round.
    */
-  private startJanitor(): void {
+  private startJanitor(everyMs: number): void {
+    if (everyMs <= 0) return;
     this.janitor = setInterval(() => {
       if (this.janitorRound || this.closed) return;
       this.janitorRound = recount
         .runRecounts(this.collections, this.gaps)
         .catch(() => undefined)
         .finally(() => (this.janitorRound = null));
-    }, RECOUNT_EVERY_MS);
+    }, everyMs);
     this.janitor.unref();
   }
 
@@ -199,6 +202,14 @@ export class MongoStore implements Store {
       const mailbox = await c.mailboxes.findOne({ _id: requireId(mailboxId, 'mailbox') });
       if (mailbox) await markForRecount(c, [mailbox]);
     });
+  }
+
+  /**
+   * Runs one janitor round now (not in the contract: tests and repair tools); returns how many
+   * marked mailboxes could not be recounted safely yet.
+   */
+  recountNow(): Promise<number> {
+    return this.call((c) => recount.runRecounts(c, this.gaps));
   }
 
   /** How many mailboxes wait for a recount (tests, health). */
