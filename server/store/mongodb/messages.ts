@@ -42,7 +42,7 @@ import { addBlobReference, addReferences, releaseBlob, type PreparedBlob } from 
 import { backoff, requireMailbox, requireSelectableMailbox, toMessageSummary } from './docs.ts';
 import { isTemporaryFailure } from './errors.ts';
 import { insertJournalAt, nextPositions, releasePositions, type NewJournalEntry } from './journal.ts';
-import { markForRecount, tryMarkForRecount } from './totals.ts';
+import { tryMarkForRecount } from './totals.ts';
 import {
   isDuplicateKey,
   type Collections,
@@ -189,7 +189,7 @@ async function announce(
     depth + 1,
   );
   // Taken for dead, this writer may have raced a recount that missed its changes (recount.ts).
-  await markForRecount(c, [allocation.mailbox]);
+  await tryMarkForRecount(c, allocation.mailbox);
   return moved;
 }
 
@@ -501,6 +501,7 @@ export async function appendMessage(
         if (isDuplicateKey(error) && attempt < 10) {
           sent = false;
           await giveBack(c, allocation, countsOf([doc]));
+          allocation = null; // given back: a failure of the next allocation must not give it back again
           continue;
         }
         throw error;
