@@ -249,11 +249,12 @@ export class GapTracker {
 /**
  * Fills positions from..to (inclusive) with no-ops; a writer that got there first keeps its own.
  * The writer of a position filled here died or stalled, maybe half-way through changing a
- * mailbox's messages and its STATUS counters: the user's mailboxes are marked for a recount first
- * (recount.ts), so that the mark is there even if this process dies right after filling.
+ * mailbox's messages and its STATUS counters: the user's mailboxes that may be concerned are marked
+ * for a recount first (recount.ts), so that the mark is there even if this process dies right
+ * after filling.
  */
 export async function fillGap(c: Collections, userId: number, from: number, to: number): Promise<void> {
-  await markUserForRecount(c, userId);
+  await markUserForRecount(c, userId, from);
   const last = Math.min(to, from + MAX_FILL - 1);
   await insertAt(
     c,

@@ -9,8 +9,8 @@
  *
  * How it is noticed: every such write takes journal positions before it starts and writes them last
  * (journal.ts). A position nobody writes is a gap; a reader that gives up on a gap fills it with a
- * no-op, and marks every mailbox of that user here first (the gap does not say which mailbox the
- * dead writer held). A writer that finds its own positions filled by a reader (it stalled, and may
+ * no-op, and first marks the user's mailboxes that allocated at or after the gap (the gap does not
+ * say which mailbox the dead writer held; one whose last allocation is older cannot be it). A writer that finds its own positions filled by a reader (it stalled, and may
  * have raced a recount) marks its mailbox again once its change is complete, and so does a write that
  * failed after changing some documents.
  *

@@ -51,9 +51,19 @@ export async function markForRecount(
   );
 }
 
-/** Marks every mailbox of a user (one of their writers died or stalled, which one is unknown). */
-export async function markUserForRecount(c: Collections, userId: number): Promise<void> {
-  const mailboxes = await c.mailboxes.find({ user: userId }, { projection: { _id: 1, user: 1 } }).toArray();
+/**
+ * Marks the user's mailboxes that a writer holding positions from `fromPosition` on may have
+ * changed: those that handed out UIDs/MODSEQs at or after that position (a mailbox records the
+ * last position it allocated with, and allocates with growing positions).
+ */
+export async function markUserForRecount(
+  c: Collections,
+  userId: number,
+  fromPosition: number,
+): Promise<void> {
+  const mailboxes = await c.mailboxes
+    .find({ user: userId, userJournalMark: { $gte: fromPosition } }, { projection: { _id: 1, user: 1 } })
+    .toArray();
   await markForRecount(c, mailboxes);
 }
 
