@@ -1703,6 +1703,27 @@ export function storeProcessSuite(name: string, openShared: () => Promise<Shared
       expect(bodies.size - acks.size).toBeLessThanOrEqual(1);
       const next = await store.append(inbox.id, Buffer.from('Subject: after\r\n\r\nafter crash\r\n'));
       expect(next.uid).toBeGreaterThan(Math.max(...bodies.keys()));
+      // STATUS agrees with the messages again within seconds, while sessions follow the journal
+      // (a reader is what gives a dead writer's positions up): polled, exactly, never approximately.
+      const truth = async () => {
+        const listed = await store.listMessages(inbox.id);
+        return {
+          messages: listed.length,
+          unseen: listed.filter((m) => !m.flags.includes('\\Seen')).length,
+          bytes: listed.reduce((total, m) => total + m.size, 0),
+        };
+      };
+      let cursor = 0;
+      const deadline = Date.now() + 15_000;
+      for (;;) {
+        for (const entry of await allJournal(store, user.id, cursor)) cursor = entry.id;
+        const { messages, unseen, bytes } = await store.mailboxCounts(inbox.id);
+        const expected = await truth();
+        if (JSON.stringify({ messages, unseen, bytes }) === JSON.stringify(expected)) break;
+        if (Date.now() > deadline) expect({ messages, unseen, bytes }).toEqual(expected);
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+      expect(await store.mailboxCounts(inbox.id)).toMatchObject(await truth());
     });
   });
 }

@@ -390,6 +390,12 @@ export interface Store {
   setSubscribed(userId: Id, path: string, subscribed: boolean): Promise<void>;
   /** The subscribed names, sorted; [] for an unknown user. */
   listSubscriptions(userId: Id): Promise<string[]>;
+  /**
+   * STATUS figures. They agree with listMessages, except for a few seconds after a writer of the
+   * mailbox's user died half-way (kill -9): an engine that keeps them as counters repairs them once
+   * the dead writer's journal positions are given up (by a reader, see readJournal), and never
+   * makes them wrong by the repair.
+   */
   mailboxCounts(mailboxId: Id): Promise<MailboxCounts>;
   /**
    * Claims the \Recent messages of a mailbox for one session: returns the highest UID claimed

@@ -17,7 +17,8 @@ export interface CommandCost {
 
 /**
  * Counts the commands `run` makes the store send, the journal polls of the process included (they
- * run every 250 ms whatever the operation: the longer it takes, the more of them), shown apart.
+ * run every 250 ms whatever the operation: the longer it takes, the more of them), shown apart, as
+ * are the recount janitor's look for marks and the readers' journal counter check (once a second).
  */
 async function counted(
   store: MongoStore,
@@ -25,11 +26,16 @@ async function counted(
 ): Promise<{ commands: number; detail: string }> {
   const names = new Map<string, number>();
   let journal = 0;
+  let janitor = 0;
+  let heads = 0;
   const stop = store.onCommandReply((command) => {
     const name = Object.keys(command)[0] ?? '?';
     names.set(name, (names.get(name) ?? 0) + 1);
     const collection = command.find ?? (command.getMore !== undefined ? command.collection : null);
     if (collection === 'journal' || collection === 'user_journal') journal++;
+    // The recount janitor's look for marks (once a second) and the readers' journal counter check.
+    if (collection === 'mailbox_recounts') janitor++;
+    if (collection === 'counters' && command.find !== undefined) heads++;
   });
   try {
     await run();
@@ -38,7 +44,12 @@ async function counted(
   }
   const commands = [...names.values()].reduce((a, b) => a + b, 0);
   const detail = [...names].map(([name, count]) => `${name} ${count}`).join(', ');
-  return { commands, detail: journal > 0 ? `${detail}; journal polls ${journal}` : detail };
+  const background = [
+    journal > 0 ? `journal polls ${journal}` : '',
+    heads > 0 ? `journal counter checks ${heads}` : '',
+    janitor > 0 ? `recount janitor ${janitor}` : '',
+  ].filter((part) => part !== '');
+  return { commands, detail: background.length > 0 ? `${detail}; ${background.join(', ')}` : detail };
 }
 
 /**

@@ -35,6 +35,7 @@
  */
 import { StoreError } from '../errors.ts';
 import type { Flag, Id, JournalEntry, JournalKind } from '../types.ts';
+import { markUserForRecount } from './totals.ts';
 import { isDuplicateKey, journalCounterId, type Collections, type JournalDoc } from './schema.ts';
 
 export const DEFAULT_JOURNAL_LIMIT = 1000;
@@ -55,6 +56,11 @@ const GAP_STALE_MS = 60_000;
 const HEAD_WINDOW = 64;
 /** Query rounds of one readJournal call (a filled gap, or a page cut by the limit, is read again). */
 const READ_ROUNDS = 4;
+/**
+ * How often a reader compares its users' journal counters with what it read, to find positions
+ * taken at the top of a journal by a writer that died (no entry above them shows them as a gap).
+ */
+const HEAD_CHECK_MS = 1000;
 /** Users named in one query (an $or of one clause each): a process with more asks in several. */
 export const USERS_PER_QUERY = 256;
 
@@ -106,10 +112,9 @@ function duplicateIndexes(error: unknown): number[] {
 
 /**
  * Writes `entries` (null: a no-op) at the user's positions first, first+1, ...; returns the
- * indexes of the entries whose position a reader had filled first (their writer must make them
- * again).
+ * indexes of the entries whose position someone else (a reader) had filled first.
  */
-export async function insertJournalAt(
+async function insertAt(
   c: Collections,
   userId: number,
   first: number,
@@ -123,22 +128,41 @@ export async function insertJournalAt(
     return [];
   } catch (error) {
     if (isDuplicateKey(error) && entries.length === 1) return [0];
-    return duplicateIndexes(error).filter((index) => entries[index] !== null);
+    return duplicateIndexes(error);
   }
 }
 
-/** Gives positions back as no-ops so readers need not wait for them (best effort). */
+/**
+ * Writes `entries` (null: a no-op) at the user's positions first, first+1, ...; returns the
+ * indexes of the entries whose position a reader had filled first (their writer must make them
+ * again).
+ */
+export async function insertJournalAt(
+  c: Collections,
+  userId: number,
+  first: number,
+  entries: ReadonlyArray<NewJournalEntry | null>,
+): Promise<number[]> {
+  const lost = await insertAt(c, userId, first, entries);
+  return lost.filter((index) => entries[index] !== null);
+}
+
+/**
+ * Gives positions back as no-ops so readers need not wait for them (best effort). True when a
+ * reader had filled some of them first: the writer was taken for dead (see fillGap).
+ */
 export async function releasePositions(
   c: Collections,
   userId: number,
   first: number,
   count: number,
-): Promise<void> {
-  if (count <= 0) return;
+): Promise<boolean> {
+  if (count <= 0) return false;
   try {
-    await insertJournalAt(c, userId, first, new Array<null>(count).fill(null));
+    return (await insertAt(c, userId, first, new Array<null>(count).fill(null))).length > 0;
   } catch {
     // The database is gone: readers fill the positions themselves once they time out.
+    return false;
   }
 }
 
@@ -178,6 +202,34 @@ function toJournalEntry(doc: JournalDoc): JournalEntry {
 /** Remembers, per process, when each gap (a user's first missing position) was first seen. */
 export class GapTracker {
   private readonly firstSeen = new Map<string, number>();
+  /** Open positions at the top of a journal: when first seen, and the counter then. */
+  private readonly headsSeen = new Map<string, { at: number; last: number }>();
+  private lastHeadCheck = 0;
+
+  /** True at most once per HEAD_CHECK_MS: time to look for open positions at the top. */
+  headCheckDue(): boolean {
+    const now = Date.now();
+    if (now - this.lastHeadCheck < HEAD_CHECK_MS) return false;
+    this.lastHeadCheck = now;
+    return true;
+  }
+
+  /**
+   * The user's positions from `first` up to `last` (its journal counter) are taken but unwritten:
+   * returns the last position to fill when they were already open GAP_WAIT_MS ago (only those
+   * taken by then: younger ones may belong to live writers), else null.
+   */
+  abandonedHead(userId: number, first: number, last: number): number | null {
+    const now = Date.now();
+    const key = `${userId}:${first}`;
+    const seen = this.headsSeen.get(key);
+    if (seen === undefined) {
+      if (this.headsSeen.size > 10_000) this.headsSeen.clear();
+      this.headsSeen.set(key, { at: now, last });
+      return null;
+    }
+    return now - seen.at >= GAP_WAIT_MS ? Math.min(seen.last, last) : null;
+  }
 
   /** True when the user's positions below `above` (down to `gapStart`) waited long enough to fill. */
   abandoned(userId: number, gapStart: number, above: Pick<JournalDoc, 'at'>): boolean {
@@ -194,10 +246,17 @@ export class GapTracker {
   }
 }
 
-/** Fills positions from..to (inclusive) with no-ops; a writer that got there first keeps its own. */
-async function fillGap(c: Collections, userId: number, from: number, to: number): Promise<void> {
+/**
+ * Fills positions from..to (inclusive) with no-ops; a writer that got there first keeps its own.
+ * The writer of a position filled here died or stalled, maybe half-way through changing a
+ * mailbox's messages and its STATUS counters: the user's mailboxes that may be concerned are marked
+ * for a recount first (recount.ts), so that the mark is there even if this process dies right
+ * after filling.
+ */
+export async function fillGap(c: Collections, userId: number, from: number, to: number): Promise<void> {
+  await markUserForRecount(c, userId, from);
   const last = Math.min(to, from + MAX_FILL - 1);
-  await insertJournalAt(
+  await insertAt(
     c,
     userId,
     from,
@@ -231,9 +290,10 @@ export async function readJournal(
   const boundedLimit = Math.max(1, Math.min(MAX_JOURNAL_LIMIT, Math.floor(limit) || DEFAULT_JOURNAL_LIMIT));
   const users = [...numericCursors(cursors)];
   const entries: JournalEntry[] = [];
+  const checkHeads = gaps.headCheckDue();
   for (let start = 0; start < users.length && entries.length < boundedLimit; start += USERS_PER_QUERY) {
     const positions = new Map(users.slice(start, start + USERS_PER_QUERY));
-    entries.push(...(await readUsers(c, gaps, positions, boundedLimit - entries.length)));
+    entries.push(...(await readUsers(c, gaps, positions, boundedLimit - entries.length, checkHeads)));
   }
   return entries;
 }
@@ -244,6 +304,7 @@ async function readUsers(
   gaps: GapTracker,
   positions: Map<number, number>,
   limit: number,
+  checkHeads = false,
 ): Promise<JournalEntry[]> {
   /** Users whose run stopped at a gap still open: nothing more of theirs this call. */
   const waiting = new Set<number>();
@@ -282,7 +343,33 @@ async function readUsers(
     }
     if (!readAgain) break;
   }
+  if (checkHeads && entries.length < limit) {
+    await fillAbandonedHeads(c, gaps, new Map([...positions].filter(([user]) => !waiting.has(user))));
+  }
   return entries;
+}
+
+/**
+ * Positions at the top of a user's journal that a writer took and never wrote (it died after
+ * taking them, and nothing of that user was written since): no reader sees them as a gap, yet the
+ * dead writer may have changed a mailbox's counters. One query for the journal counters of
+ * `positions`' users (each read up to its position); positions open GAP_WAIT_MS are filled.
+ */
+async function fillAbandonedHeads(
+  c: Collections,
+  gaps: GapTracker,
+  positions: ReadonlyMap<number, number>,
+): Promise<void> {
+  if (positions.size === 0) return;
+  const userOf = new Map([...positions.keys()].map((user) => [journalCounterId(user), user]));
+  const counters = await c.counters.find({ _id: { $in: [...userOf.keys()] } }).toArray();
+  for (const counter of counters) {
+    const user = userOf.get(counter._id);
+    const read = user === undefined ? undefined : positions.get(user);
+    if (user === undefined || read === undefined || counter.seq <= read) continue;
+    const last = gaps.abandonedHead(user, read + 1, counter.seq);
+    if (last !== null) await fillGap(c, user, read + 1, last);
+  }
 }
 
 /**

@@ -42,6 +42,7 @@ import { addBlobReference, addReferences, releaseBlob, type PreparedBlob } from 
 import { backoff, requireMailbox, requireSelectableMailbox, toMessageSummary } from './docs.ts';
 import { isTemporaryFailure } from './errors.ts';
 import { insertJournalAt, nextPositions, releasePositions, type NewJournalEntry } from './journal.ts';
+import { tryMarkForRecount } from './totals.ts';
 import {
   isDuplicateKey,
   type Collections,
@@ -100,6 +101,18 @@ async function uncount(c: Collections, mailboxId: number, counts: Counts): Promi
   if (Object.keys(decrement).length > 0) await c.mailboxes.updateOne({ _id: mailboxId }, { $inc: decrement });
 }
 
+/**
+ * Gives up an allocation whose changes were never made: takes its messages out of the counters,
+ * then gives its positions back. Counters first: while a position is open, no recount runs
+ * (recount.ts). When a reader had filled a position first, a recount may have run in between and
+ * already left these messages out: the mailbox is marked to be recounted once more.
+ */
+async function giveBack(c: Collections, allocation: Allocation, counts: Counts): Promise<void> {
+  await uncount(c, allocation.mailbox._id, counts);
+  const { mailbox, firstPosition, changes } = allocation;
+  if (await releasePositions(c, mailbox.user, firstPosition, changes)) await tryMarkForRecount(c, mailbox);
+}
+
 /** Moves messages between unseen and seen in the counters. */
 async function countSeenChange(c: Collections, mailboxId: number, unseenDelta: number): Promise<void> {
   if (unseenDelta !== 0)
@@ -133,18 +146,18 @@ async function allocate(
     );
     if (before) {
       // IMAP UIDs are 32-bit: the mailbox is used up (the UIDs just taken stay unused).
-      if (before.uidNext + uids - 1 > MAX_IMAP_UID) {
-        await releasePositions(c, userId, firstPosition, changes);
-        await uncount(c, mailboxId, counts);
-        throw new StoreError('LIMIT', 'the mailbox ran out of UIDs');
-      }
-      return {
+      const allocation = {
         firstUid: before.uidNext,
         firstModseq: before.highestModseq + 1,
         firstPosition,
         changes,
         mailbox: before,
       };
+      if (before.uidNext + uids - 1 > MAX_IMAP_UID) {
+        await giveBack(c, allocation, counts);
+        throw new StoreError('LIMIT', 'the mailbox ran out of UIDs');
+      }
+      return allocation;
     }
     await releasePositions(c, userId, firstPosition, changes);
     await requireSelectableMailbox(c, mailboxId); // gone or \Noselect: says so
@@ -169,16 +182,24 @@ async function announce(
   const lost = await insertJournalAt(c, allocation.mailbox.user, allocation.firstPosition, padded);
   if (lost.length === 0) return new Map();
   if (depth >= 5) throw new StoreError('UNAVAILABLE', 'journal positions kept being taken over');
-  return compensate(
+  const moved = await compensate(
     c,
     allocation.mailbox,
     lost.map((index) => padded[index]!),
     depth + 1,
   );
+  // Taken for dead, this writer may have raced a recount that missed its changes (recount.ts).
+  await tryMarkForRecount(c, allocation.mailbox);
+  return moved;
 }
 
-/** Gives the positions of a failed write back as no-ops (best effort), then rethrows. */
+/**
+ * After a write that failed part-way (some documents changed, their counters maybe not): marks
+ * the mailbox for a recount, then gives the positions back as no-ops (best effort), and rethrows.
+ * The mark comes first, while the open positions still hold any recount back.
+ */
 async function failAfter(c: Collections, allocation: Allocation, error: unknown): Promise<never> {
+  await tryMarkForRecount(c, allocation.mailbox);
   await releasePositions(c, allocation.mailbox.user, allocation.firstPosition, allocation.changes);
   throw error;
 }
@@ -479,8 +500,8 @@ export async function appendMessage(
         // Only an import placing a UID it was given can collide; take the next UID.
         if (isDuplicateKey(error) && attempt < 10) {
           sent = false;
-          await releasePositions(c, allocation.mailbox.user, allocation.firstPosition, 1);
-          await uncount(c, mailboxId, countsOf([doc]));
+          await giveBack(c, allocation, countsOf([doc]));
+          allocation = null; // given back: a failure of the next allocation must not give it back again
           continue;
         }
         throw error;
@@ -501,9 +522,8 @@ export async function appendMessage(
   } catch (error) {
     if (!sent) {
       if (allocation) {
-        await releasePositions(c, allocation.mailbox.user, allocation.firstPosition, allocation.changes);
-        await uncount(c, mailboxId, countsOf([{ seen: hasFlag(input.flags, SEEN), size }])).catch(
-          () => undefined,
+        await giveBack(c, allocation, countsOf([{ seen: hasFlag(input.flags, SEEN), size }])).catch(() =>
+          releasePositions(c, allocation!.mailbox.user, allocation!.firstPosition, allocation!.changes),
         );
       }
       await undoCharges(c, mailbox.user, size, [input.blob.hash]);
@@ -555,14 +575,12 @@ export async function withdrawAppend(append: UnsettledAppend, waitMs: number): P
         { mailbox: allocation.mailbox._id, uid: { $gte: allocation.firstUid }, delivery: append.delivery },
         { projection: { _id: 0 } },
       );
-      if (found) {
-        await removeAndAnnounce(c, allocation.mailbox, [found], {});
-      } else {
+      if (found) await removeAndAnnounce(c, allocation.mailbox, [found], {});
+      else {
         await releaseBlob(c, append.blob);
         await adjustUsage(c, append.userId, -append.size);
-        await uncount(c, allocation.mailbox._id, append.counts);
       }
-      await releasePositions(c, allocation.mailbox.user, allocation.firstPosition, allocation.changes);
+      await giveBack(c, allocation, found ? NO_COUNTS : append.counts);
       return true;
     } catch (error) {
       if (!isTemporaryFailure(error) || Date.now() >= deadline) return false;
@@ -688,14 +706,14 @@ export async function storeFlags(
           }
         : null,
     );
+    // The counters before the journal: once the positions are written, a recount may run.
     await Promise.all([
       rememberKeywords(
         c,
         mailboxId,
         done.flatMap((update) => update.flags),
       ),
-      announce(c, allocation, entries),
-      countSeenChange(c, mailboxId, unseenDelta),
+      countSeenChange(c, mailboxId, unseenDelta).then(() => announce(c, allocation, entries)),
     ]);
     updated.push(...done);
     if (lost.length === 0) break;
@@ -758,9 +776,9 @@ export async function transferMessages(
       { ordered: true },
     );
   } catch (error) {
-    if (allocation)
-      await releasePositions(c, allocation.mailbox.user, allocation.firstPosition, allocation.changes);
-    // An insert that failed part-way may have stored some: they stay charged and counted.
+    // An insert that failed part-way may have stored some: they stay charged; the counters are
+    // recounted from what got stored.
+    if (allocation) await failAfter(c, allocation, error).catch(() => undefined);
     if (inserted.length === 0) await undoCharges(c, target.user, charged, referenced);
     throw error;
   }
@@ -807,6 +825,8 @@ async function expungeMoved(
   const removed: MessageDoc[] = [];
   const lost: MessageDoc[] = [];
   rows.forEach((row, i) => (results[i]!.deletedCount === 1 ? removed : lost).push(row));
+  // The counters before the journal: once the positions are written, a recount may run.
+  await uncount(c, source._id, countsOf(removed));
   await announce(
     c,
     allocation,
@@ -814,7 +834,6 @@ async function expungeMoved(
       results[i]!.deletedCount === 1 ? expungeEntry(source, row.uid, allocation.firstModseq + i) : null,
     ),
   );
-  await uncount(c, source._id, countsOf(removed));
   for (const row of lost) await addReferences(c, row.blob, 1);
   const lostBytes = lost.reduce((total, row) => total + row.size, 0);
   const removedBytes = removed.reduce((total, row) => total + row.size, 0);

@@ -15,6 +15,7 @@
 import type { Collection, Db } from 'mongodb';
 import { StoreError } from '../errors.ts';
 import { WORD_LISTS_META } from './text-search.ts';
+import { aggregateTotals } from './totals.ts';
 import type { AddressKind, ConnectionRuleKind, JournalKind, RuleProtocol, SpecialUse } from '../types.ts';
 
 /**
@@ -81,7 +82,8 @@ export interface MailboxDoc {
   /**
    * Per-mailbox counters for STATUS and EXAMINE (no scan of the messages): counted when UIDs are
    * allocated for new messages, uncounted by whoever removes a message or gives an allocation
-   * up. Absent on mailboxes made before them: those are counted by aggregation.
+   * up. Absent on mailboxes made before them: those are counted by aggregation. A writer that
+   * died half-way leaves them wrong until the janitor recounts the mailbox (recount.ts).
    */
   messageCount?: number;
   unseenCount?: number;
@@ -160,6 +162,15 @@ export interface JournalDoc {
   at: Date;
 }
 
+/** A mailbox whose STATUS counters are to be recounted (recount.ts); `_id` is the mailbox's. */
+export interface RecountDoc {
+  _id: number;
+  user: number;
+  /** Random per mark: the janitor removes only the mark it acted on, never a newer one. */
+  gen: string;
+  at: Date;
+}
+
 export interface RuleDoc {
   _id: number;
   position: number;
@@ -222,6 +233,7 @@ export class Collections {
   readonly locks: Collection<LockDoc>;
   readonly leases: Collection<LeaseDoc>;
   readonly meta: Collection<MetaDoc>;
+  readonly recounts: Collection<RecountDoc>;
 
   constructor(readonly db: Db) {
     this.users = db.collection('users');
@@ -238,6 +250,7 @@ export class Collections {
     this.locks = db.collection('locks');
     this.leases = db.collection('leases');
     this.meta = db.collection('meta');
+    this.recounts = db.collection('mailbox_recounts');
   }
 }
 
@@ -338,26 +351,14 @@ async function countOlderMailboxes(collections: Collections): Promise<void> {
     .find({ messageCount: { $exists: false } }, { projection: { _id: 1 } })
     .toArray();
   for (const { _id } of uncounted) {
-    const [totals] = await collections.messages
-      .aggregate<{ messages: number; unseen: number; bytes: number }>([
-        { $match: { mailbox: _id } },
-        {
-          $group: {
-            _id: null,
-            messages: { $sum: 1 },
-            unseen: { $sum: { $cond: ['$seen', 0, 1] } },
-            bytes: { $sum: '$size' },
-          },
-        },
-      ])
-      .toArray();
+    const totals = await aggregateTotals(collections, _id);
     await collections.mailboxes.updateOne(
       { _id, messageCount: { $exists: false } },
       {
         $set: {
-          messageCount: totals?.messages ?? 0,
-          unseenCount: totals?.unseen ?? 0,
-          byteCount: totals?.bytes ?? 0,
+          messageCount: totals.messages,
+          unseenCount: totals.unseen,
+          byteCount: totals.bytes,
         },
       },
     );

@@ -1,8 +1,8 @@
 /**
  * The recommended shard keys of the mongodb engine, for `mallard db shard` (which applies them on a
  * mongos) and the README. Only the collections that grow with the mail are sharded; the others
- * (users, addresses, app passwords, mailboxes, keywords, journal, rules, counters) are small and
- * stay on the database's primary shard.
+ * (users, addresses, app passwords, mailboxes, keywords, journal, rules, counters, recount marks) are
+ * small and stay on the database's primary shard.
  *
  * Every query of the engine on a sharded collection carries the shard key's prefix, so it goes to
  * one shard: messages are always looked up by mailbox (and UID), blobs and their chunks by hash.

@@ -74,6 +74,8 @@ import * as messages from './messages.ts';
 import * as rules from './rules.ts';
 import { Collections, ensureSchema } from './schema.ts';
 import * as outbound from './outbound.ts';
+import * as recount from './recount.ts';
+import { markForRecount } from './totals.ts';
 import { probeTextSearch, textCandidates, type TextSearchSupport } from './text-search.ts';
 import * as spam from './spam.ts';
 import {
@@ -91,6 +93,8 @@ export const DEFAULT_DATABASE = 'mallard';
 export const SERVER_SELECTION_TIMEOUT_MS = 3000;
 /** How often appends left unsettled by an outage are tried again. */
 const SETTLE_EVERY_MS = 1000;
+/** How often the janitor looks for mailboxes whose STATUS counters must be recounted (recount.ts). */
+export const RECOUNT_EVERY_MS = 1000;
 /** How long a connection may stay silent during an operation before it counts as broken. */
 export const SOCKET_TIMEOUT_MS = 30_000;
 
@@ -100,6 +104,8 @@ export interface MongoStoreOptions {
   serverSelectionTimeoutMS?: number;
   /** Shown in the server's logs and currentOp. */
   appName?: string;
+  /** How often the recount janitor runs (recount.ts); 0: never (tests that drive it themselves). */
+  recountEveryMs?: number;
 }
 
 /** Engine-specific figures for tests and the admin panel. */
@@ -123,6 +129,9 @@ export class MongoStore implements Store {
   /** Appends that failed with their outcome unknown and still to be withdrawn (messages.ts). */
   private readonly unsettled = new Set<messages.UnsettledAppend>();
   private settler: NodeJS.Timeout | null = null;
+  /** The recount janitor (recount.ts): its timer, and the round running, if any. */
+  private janitor: NodeJS.Timeout | null = null;
+  private janitorRound: Promise<unknown> | null = null;
   private closed = false;
   /** Whether SEARCH BODY/TEXT can use the text index here (text-search.ts), decided at open. */
   private textSearch: TextSearchSupport = { mode: 'scan', reason: 'not probed' };
@@ -169,11 +178,52 @@ export class MongoStore implements Store {
       await spam.ensureSpamIndexes(store.collections);
       const retention = options.journalRetentionMs ?? journal.JOURNAL_RETENTION_MS;
       if (retention > 0) await journal.pruneJournal(store.collections, new Date(Date.now() - retention));
+      store.startJanitor(options.recountEveryMs ?? RECOUNT_EVERY_MS);
     } catch (error) {
       await client.close().catch(() => undefined);
       throw translateError(error);
     }
     return store;
+  }
+
+  /**
+   * Starts the recount janitor: once a second, one query for marked mailboxes (none after a normal
+   * day) and a recount of each (recount.ts). Failures (an outage) are left for the next round.
+   */
+  private startJanitor(everyMs: number): void {
+    if (everyMs <= 0) return;
+    this.janitor = setInterval(() => {
+      if (this.janitorRound || this.closed) return;
+      this.janitorRound = recount
+        .runRecounts(this.collections, this.gaps)
+        .catch(() => undefined)
+        .finally(() => (this.janitorRound = null));
+    }, everyMs);
+    this.janitor.unref();
+  }
+
+  /**
+   * Marks a mailbox's STATUS counters for a recount by the janitor (not in the contract: tests and
+   * repair tools). The counters stay right meanwhile if they were; see recount.ts.
+   */
+  requestRecount(mailboxId: Id): Promise<void> {
+    return this.call(async (c) => {
+      const mailbox = await c.mailboxes.findOne({ _id: requireId(mailboxId, 'mailbox') });
+      if (mailbox) await markForRecount(c, [mailbox]);
+    });
+  }
+
+  /**
+   * Runs one janitor round now (not in the contract: tests and repair tools); returns how many
+   * marked mailboxes could not be recounted safely yet.
+   */
+  recountNow(): Promise<number> {
+    return this.call((c) => recount.runRecounts(c, this.gaps));
+  }
+
+  /** How many mailboxes wait for a recount (tests, health). */
+  pendingRecounts(): Promise<number> {
+    return this.call((c) => c.recounts.countDocuments({}));
   }
 
   /** Runs one operation, translating driver failures into StoreErrors. */
@@ -710,6 +760,8 @@ export class MongoStore implements Store {
     if (this.closed) return;
     this.closed = true;
     if (this.settler) clearInterval(this.settler);
+    if (this.janitor) clearInterval(this.janitor);
+    await this.janitorRound;
     await this.client.close();
   }
 }
