@@ -128,7 +128,10 @@ export async function sendMessage(request: SendRequest): Promise<RecipientVerdic
     if (cause.rejectedErrors && cause.rejectedErrors.length > 0 && cause.code === 'EENVELOPE') {
       return verdicts(request.recipients, [], cause.rejectedErrors, '');
     }
-    throw new TransportError(replyOf(cause), isPermanent(cause), false);
+    // A relay refusing our login is our configuration's fault, not the message's: it waits (and
+    // the reply shows in the queue) until the operator fixes the password, instead of bouncing.
+    const permanent = cause.code !== 'EAUTH' && isPermanent(cause);
+    throw new TransportError(replyOf(cause), permanent, false);
   } finally {
     connection.quit();
     setTimeout(() => connection.close(), 1000).unref();

@@ -19,6 +19,8 @@ import { sendMessage, TransportError, type Destination, type RecipientVerdict } 
 
 /** Long enough for several MX hosts that time out one after another. */
 const LEASE_MS = 30 * 60_000;
+/** The longest pause between two tries of a store write during an outage. */
+const STORE_RETRY_MAX_MS = 5_000;
 /** How long stop() waits for deliveries in progress. */
 const STOP_GRACE_MS = 10_000;
 
@@ -136,7 +138,11 @@ export class OutboundWorker {
         for (const verdict of verdicts) {
           const recipient = message.recipients.find((entry) => entry.address === verdict.address)!;
           const result = this.resultOf(message, recipient.attempts + 1, recipient.warned, verdict);
-          const recorded = await store.recordOutbound(message.id, this.holder, verdict.address, result);
+          // The remote side has answered: its verdict must reach the store even across an outage,
+          // or the recipient would be tried again (and get the message twice) once the lease lapses.
+          const recorded = await this.persistently('record a delivery result', () =>
+            store.recordOutbound(message.id, this.holder, verdict.address, result),
+          );
           if (!recorded) continue; // the lease lapsed or an admin deleted it: not ours to report
           this.counts[
             result.state === 'delivered' ? 'delivered' : result.state === 'deferred' ? 'deferred' : 'bounced'
@@ -167,7 +173,28 @@ export class OutboundWorker {
       if (bounced.length > 0) await this.notifySender(message, raw, 'failed', bounced);
       if (delayed.length > 0) await this.notifySender(message, raw, 'delayed', delayed);
     } finally {
-      await store.releaseOutbound(message.id, this.holder).catch(() => undefined);
+      await this.persistently('release a queue lease', () =>
+        store.releaseOutbound(message.id, this.holder),
+      ).catch(
+        () => undefined, // stopped during an outage: the lease lapses by itself
+      );
+    }
+  }
+
+  /**
+   * Runs a store write until it succeeds: a store outage (MongoDB away, a locked disk) only delays
+   * it. Gives up (throws) once the worker is stopped, since the process is going away.
+   */
+  private async persistently<T>(what: string, write: () => Promise<T>): Promise<T> {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await write();
+      } catch (error) {
+        if (this.stopped) throw error;
+        if (attempt === 0)
+          this.log.warn({ err: error }, `could not ${what}; retrying until the store answers`);
+        await new Promise((resolve) => setTimeout(resolve, Math.min(250 * 2 ** attempt, STORE_RETRY_MAX_MS)));
+      }
     }
   }
 
