@@ -123,6 +123,11 @@ export function configDefaults() {
       concurrency: 10,
       /** Seconds between looks at the queue for work that is due. */
       poll_interval: 5,
+      /**
+       * Seconds a worker holds a message it delivers (renewed while the delivery runs): how soon a
+       * crashed process's messages are taken up by another process or by itself after a restart.
+       */
+      lease: 120,
     },
     /** DNS servers for MX lookups (empty: the system's); "IP" or "IP:PORT" each. */
     dns: {

@@ -167,6 +167,7 @@ function specFor(checkRule: RuleCheck | null): Spec {
       delay_warning_after: positive,
       concurrency: positive,
       poll_interval: positive,
+      lease: positive,
     },
     dns: { servers: dnsServers },
     dkim: { enabled: flag, selector: matching(/^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/i) },

@@ -153,6 +153,7 @@ export const configSchema = z.strictObject({
     delay_warning_after: positiveInt('a number of seconds, at least 1'),
     concurrency: positiveInt('a whole number of deliveries, at least 1'),
     poll_interval: positiveInt('a number of seconds, at least 1'),
+    lease: positiveInt('a number of seconds, at least 1'),
   }),
   dns: z.strictObject({
     servers: z.preprocess(

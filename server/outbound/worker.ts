@@ -17,8 +17,6 @@ import { buildDsn, statusOf, type DsnRecipient } from './dsn.ts';
 import { afterTemporaryFailure, type RetryPolicy } from './retry.ts';
 import { sendMessage, TransportError, type Destination, type RecipientVerdict } from './transport.ts';
 
-/** Long enough for several MX hosts that time out one after another. */
-const LEASE_MS = 30 * 60_000;
 /** The longest pause between two tries of a store write during an outage. */
 const STORE_RETRY_MAX_MS = 5_000;
 /** How long stop() waits for deliveries in progress. */
@@ -50,9 +48,11 @@ export class OutboundWorker {
   private again = false;
   private stopped = false;
   private readonly log: Logger;
+  private readonly leaseMs: number;
 
   constructor(private readonly options: OutboundWorkerOptions) {
     this.log = options.logger.child({ component: 'outbound' });
+    this.leaseMs = options.config.outbound.lease * 1000;
   }
 
   start(): void {
@@ -109,7 +109,7 @@ export class OutboundWorker {
   private async tick(): Promise<void> {
     const free = this.options.config.outbound.concurrency - this.inFlight.size;
     if (free <= 0) return;
-    const messages = await this.options.store.claimOutbound(this.holder, LEASE_MS, free);
+    const messages = await this.options.store.claimOutbound(this.holder, this.leaseMs, free);
     for (const message of messages) {
       const run: Promise<void> = this.process(message)
         .catch((error: unknown) => this.log.warn({ err: error, queue: message.id }, 'delivery run failed'))
@@ -124,6 +124,14 @@ export class OutboundWorker {
 
   private async process(message: OutboundMessage): Promise<void> {
     const { store } = this.options;
+    // The lease (outbound.lease) is short so that a dead worker's messages are soon taken up by
+    // another; it is renewed while this delivery runs (several MX hosts may time out in a row).
+    const renewal = setInterval(() => {
+      store.renewOutbound(message.id, this.holder, this.leaseMs).catch((error: unknown) => {
+        this.log.warn({ err: error, queue: message.id }, 'could not renew a queue lease');
+      });
+    }, this.leaseMs / 4);
+    renewal.unref();
     try {
       const raw = await store.readOutboundRaw(message.id);
       const now = new Date();
@@ -173,6 +181,7 @@ export class OutboundWorker {
       if (bounced.length > 0) await this.notifySender(message, raw, 'failed', bounced);
       if (delayed.length > 0) await this.notifySender(message, raw, 'delayed', delayed);
     } finally {
+      clearInterval(renewal);
       await this.persistently('release a queue lease', () =>
         store.releaseOutbound(message.id, this.holder),
       ).catch(

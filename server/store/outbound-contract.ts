@@ -53,6 +53,8 @@ export function outboundQueueContract(current: () => Store): void {
       const first = await store.claimOutbound('w1', 60_000, 10);
       expect(first.map((m) => m.id)).toEqual([queued.id]);
       expect(await store.claimOutbound('w2', 60_000, 10)).toEqual([]);
+      // Nor to its own holder again while it delivers it (the worker's next poll would send twice).
+      expect(await store.claimOutbound('w1', 60_000, 10)).toEqual([]);
       await store.releaseOutbound(queued.id, 'w2'); // not the holder: changes nothing
       expect(await store.claimOutbound('w2', 60_000, 10)).toEqual([]);
       await store.releaseOutbound(queued.id, 'w1');
@@ -60,6 +62,23 @@ export function outboundQueueContract(current: () => Store): void {
       // Expired: w3 takes it over, and w2 can no longer record results.
       const later = new Date(Date.now() + 120_000);
       expect((await store.claimOutbound('w3', 60_000, 10, later)).map((m) => m.id)).toEqual([queued.id]);
+    });
+
+    it('renews a live lease for its holder only, so that a short lease outlives a long delivery', async () => {
+      const store = current();
+      const queued = await enqueue();
+      await store.claimOutbound('w1', 50, 10);
+      expect(await store.renewOutbound(queued.id, 'w2', 60_000)).toBe(false);
+      expect(await store.renewOutbound(queued.id, 'w1', 60_000)).toBe(true);
+      // Renewed for a minute: still w1's once the first 50 ms are over.
+      await new Promise((resolve) => setTimeout(resolve, 60));
+      expect(await store.claimOutbound('w2', 60_000, 10)).toEqual([]);
+      expect(await store.recordOutbound(queued.id, 'w1', 'b@remote.test', { state: 'delivered' })).toBe(true);
+      // A lapsed lease is not renewed: another holder may have it by now.
+      const other = await enqueue(['d@remote.test']);
+      await store.claimOutbound('w1', 1, 10);
+      await new Promise((resolve) => setTimeout(resolve, 10));
+      expect(await store.renewOutbound(other.id, 'w1', 60_000)).toBe(false);
     });
 
     it('gives each message to exactly one of many concurrent claimants', async () => {

@@ -85,8 +85,12 @@ export async function enqueueOutbound(
   return messageOf(doc);
 }
 
-function leaseFree(holder: string, now: Date) {
-  return { $or: [{ leaseHolder: null }, { leaseHolder: holder }, { leaseUntil: { $lt: now } }] };
+/**
+ * Not leased, or the lease lapsed. A message its own holder still leases is excluded too: that
+ * holder is delivering it right now, and a second claim would send it twice.
+ */
+function leaseFree(now: Date) {
+  return { $or: [{ leaseHolder: null }, { leaseUntil: { $lt: now } }] };
 }
 
 export async function claimOutbound(
@@ -98,14 +102,14 @@ export async function claimOutbound(
 ): Promise<OutboundMessage[]> {
   checkOutboundHolder(holder, leaseMs);
   const candidates = await outbound(collections)
-    .find({ 'recipients.nextAttemptAt': { $lte: now }, ...leaseFree(holder, now) }, WITHOUT_RAW)
+    .find({ 'recipients.nextAttemptAt': { $lte: now }, ...leaseFree(now) }, WITHOUT_RAW)
     .sort({ createdAt: 1 })
     .limit(Math.max(0, Math.floor(limit)))
     .toArray();
   const claimed: OutboundMessage[] = [];
   for (const candidate of candidates) {
     const taken = await outbound(collections).updateOne(
-      { _id: candidate._id, ...leaseFree(holder, now) },
+      { _id: candidate._id, ...leaseFree(now) },
       { $set: { leaseHolder: holder, leaseUntil: new Date(now.getTime() + leaseMs) } },
     );
     if (taken.modifiedCount === 1 || taken.matchedCount === 1) claimed.push(messageOf(candidate));
@@ -151,6 +155,21 @@ export async function recordOutbound(
     if (written.matchedCount === 1) return true;
   }
   throw new StoreError('UNAVAILABLE', `Queued message ${id} kept changing; try again`);
+}
+
+export async function renewOutbound(
+  collections: Collections,
+  id: string,
+  holder: string,
+  leaseMs: number,
+): Promise<boolean> {
+  checkOutboundHolder(holder, leaseMs);
+  const now = new Date();
+  const renewed = await outbound(collections).updateOne(
+    { _id: id, leaseHolder: holder, leaseUntil: { $gte: now } },
+    { $set: { leaseUntil: new Date(now.getTime() + leaseMs) } },
+  );
+  return renewed.matchedCount === 1;
 }
 
 export async function releaseOutbound(collections: Collections, id: string, holder: string): Promise<void> {

@@ -106,10 +106,9 @@ export function claimOutbound(
       `SELECT m.id AS id FROM outbound_messages m
        JOIN outbound_recipients r ON r.message_id = m.id
        WHERE r.next_attempt_at IS NOT NULL AND r.next_attempt_at <= ?
-         AND (m.lease_holder IS NULL OR m.lease_holder = ? OR m.lease_until < ?)
+         AND (m.lease_holder IS NULL OR m.lease_until < ?)
        GROUP BY m.id ORDER BY MIN(r.next_attempt_at), m.created_at LIMIT ?`,
       now,
-      holder,
       now,
       Math.max(0, Math.floor(limit)),
     );
@@ -160,6 +159,19 @@ export function recordOutbound(
     );
     return changed.changes === 1;
   });
+}
+
+export function renewOutbound(sql: Sql, id: string, holder: string, leaseMs: number): boolean {
+  checkOutboundHolder(holder, leaseMs);
+  const now = Date.now();
+  const changed = sql.run(
+    'UPDATE outbound_messages SET lease_until = ? WHERE id = ? AND lease_holder = ? AND lease_until >= ?',
+    now + leaseMs,
+    id,
+    holder,
+    now,
+  );
+  return changed.changes === 1;
 }
 
 export function releaseOutbound(sql: Sql, id: string, holder: string): void {
