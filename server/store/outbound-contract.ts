@@ -4,6 +4,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { StoreError } from './errors.ts';
+import type { NewOutboundMessage } from './outbound.ts';
 import type { Store } from './types.ts';
 
 const RAW = Buffer.from('From: a@example.com\r\nTo: b@remote.test\r\nSubject: out\r\n\r\nbody\r\n');
@@ -45,6 +46,47 @@ export function outboundQueueContract(current: () => Store): void {
         store.enqueueOutbound({ userId: null, sender: '', recipients: ['x@y.test'], raw: Buffer.alloc(0) }),
         'INVALID',
       );
+    });
+
+    it('keeps the RFC 3461 parameters of a submission (RET, ENVID; NOTIFY and ORCPT per recipient)', async () => {
+      const store = current();
+      const queued = await store.enqueueOutbound({
+        userId: null,
+        sender: 'a@example.com',
+        recipients: ['b@remote.test', 'c@other.test', 'd@third.test'],
+        raw: RAW,
+        dsn: {
+          ret: 'HDRS',
+          envid: 'QQ314159',
+          recipients: {
+            'b@remote.test': { notify: ['SUCCESS', 'FAILURE'], orcpt: 'rfc822;B@Remote.test' },
+            'c@other.test': { notify: ['NEVER'] },
+          },
+        },
+      });
+      for (const message of [queued, (await store.getOutbound(queued.id))!]) {
+        expect(message.dsn).toEqual({ ret: 'HDRS', envid: 'QQ314159' });
+        expect(message.recipients.map(({ notify, orcpt }) => ({ notify, orcpt }))).toEqual([
+          { notify: ['SUCCESS', 'FAILURE'], orcpt: 'rfc822;B@Remote.test' },
+          { notify: ['NEVER'], orcpt: null },
+          { notify: null, orcpt: null },
+        ]);
+      }
+      // Kept through a recorded result.
+      await store.claimOutbound('w1', 60_000, 10);
+      await store.recordOutbound(queued.id, 'w1', 'b@remote.test', { state: 'delivered' });
+      expect((await store.getOutbound(queued.id))!.recipients[0]).toMatchObject({
+        state: 'delivered',
+        notify: ['SUCCESS', 'FAILURE'],
+      });
+      const plain = await enqueue(['e@remote.test']);
+      expect(plain.dsn).toEqual({ ret: null, envid: null });
+      const bad = (dsn: NewOutboundMessage['dsn']) =>
+        store.enqueueOutbound({ userId: null, sender: '', recipients: ['x@y.test'], raw: RAW, dsn });
+      await rejectsWithCode(bad({ ret: 'ALL' as 'FULL' }), 'INVALID');
+      await rejectsWithCode(bad({ envid: 'two words' }), 'INVALID');
+      await rejectsWithCode(bad({ recipients: { 'x@y.test': { notify: ['NEVER', 'SUCCESS'] } } }), 'INVALID');
+      await rejectsWithCode(bad({ recipients: { 'x@y.test': { orcpt: 'no-type' } } }), 'INVALID');
     });
 
     it('leases a due message to one holder; another gets it only after release or expiry', async () => {

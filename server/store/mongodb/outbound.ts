@@ -11,7 +11,10 @@ import {
   checkNewOutbound,
   checkOutboundHolder,
   isPending,
+  messageDsnOf,
   newOutboundId,
+  recipientDsnOf,
+  type MessageDsn,
   type NewOutboundMessage,
   type OutboundMessage,
   type OutboundRecipient,
@@ -29,6 +32,8 @@ interface OutboundDoc {
   leaseHolder: string | null;
   leaseUntil: Date;
   version: number;
+  /** Absent on documents queued before DSN parameters were kept. */
+  dsn?: MessageDsn;
   recipients: OutboundRecipient[];
 }
 
@@ -46,7 +51,12 @@ function messageOf(doc: Omit<OutboundDoc, 'raw'>): OutboundMessage {
     sender: doc.sender,
     size: doc.size,
     createdAt: doc.createdAt,
-    recipients: doc.recipients.map((recipient) => ({ ...recipient })),
+    dsn: { ret: doc.dsn?.ret ?? null, envid: doc.dsn?.envid ?? null },
+    recipients: doc.recipients.map((recipient) => ({
+      ...recipient,
+      notify: recipient.notify ?? null,
+      orcpt: recipient.orcpt ?? null,
+    })),
   };
 }
 
@@ -70,7 +80,9 @@ export async function enqueueOutbound(
     leaseHolder: null,
     leaseUntil: new Date(0),
     version: 0,
+    dsn: messageDsnOf(message),
     recipients: addresses.map((address) => ({
+      ...recipientDsnOf(message, address),
       address,
       state: 'queued',
       attempts: 0,

@@ -171,6 +171,14 @@ export const MIGRATIONS: readonly string[] = [
   ) WITHOUT ROWID;
   CREATE INDEX outbound_recipients_due ON outbound_recipients(next_attempt_at) WHERE next_attempt_at IS NOT NULL;
   `,
+  // 6: RFC 3461 parameters of a submission: RET and ENVID per message, NOTIFY (comma list) and ORCPT
+  // per recipient; NULL where the client gave none.
+  `
+  ALTER TABLE outbound_messages ADD COLUMN dsn_ret TEXT;
+  ALTER TABLE outbound_messages ADD COLUMN dsn_envid TEXT;
+  ALTER TABLE outbound_recipients ADD COLUMN notify TEXT;
+  ALTER TABLE outbound_recipients ADD COLUMN orcpt TEXT;
+  `,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;
