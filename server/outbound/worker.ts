@@ -11,7 +11,7 @@ import type { Config } from '../config/schema.ts';
 import type { MailResolver } from '../dns/resolver.ts';
 import type { Logger } from '../log.ts';
 import { domainOf } from '../smtp/local-domains.ts';
-import { isPending, type OutboundMessage, type OutboundResult } from '../store/outbound.ts';
+import { isPending, wantsReport, type OutboundMessage, type OutboundResult } from '../store/outbound.ts';
 import type { Store } from '../store/types.ts';
 import { buildDsn, statusOf, type DsnRecipient } from './dsn.ts';
 import { afterTemporaryFailure, type RetryPolicy } from './retry.ts';
@@ -139,8 +139,11 @@ export class OutboundWorker {
         (recipient) =>
           isPending(recipient.state) && recipient.nextAttemptAt !== null && recipient.nextAttemptAt <= now,
       );
-      const bounced: DsnRecipient[] = [];
-      const delayed: DsnRecipient[] = [];
+      const reports = {
+        delivered: [] as DsnRecipient[],
+        failed: [] as DsnRecipient[],
+        delayed: [] as DsnRecipient[],
+      };
       for (const [domain, group] of this.groups(due.map((recipient) => recipient.address))) {
         const verdicts = await this.deliverGroup(domain, group, message.sender, raw);
         for (const verdict of verdicts) {
@@ -173,13 +176,23 @@ export class OutboundWorker {
                 : statusOf(verdict.reply, result.state === 'bounced'),
             diagnostic: verdict.reply,
             remoteMta: verdict.remoteMta,
+            orcpt: recipient.orcpt,
           };
-          if (result.state === 'bounced') bounced.push(report);
-          if (result.state === 'deferred' && result.warned) delayed.push(report);
+          const kind =
+            result.state === 'delivered'
+              ? 'delivered'
+              : result.state === 'bounced'
+                ? 'failed'
+                : result.warned
+                  ? 'delayed'
+                  : null;
+          // RFC 3461 NOTIFY: by default failures and delays are reported, successes only on request.
+          if (kind !== null && wantsReport(recipient, kind)) reports[kind].push(report);
         }
       }
-      if (bounced.length > 0) await this.notifySender(message, raw, 'failed', bounced);
-      if (delayed.length > 0) await this.notifySender(message, raw, 'delayed', delayed);
+      for (const kind of ['failed', 'delayed', 'delivered'] as const) {
+        if (reports[kind].length > 0) await this.notifySender(message, raw, kind, reports[kind]);
+      }
     } finally {
       clearInterval(renewal);
       await this.persistently('release a queue lease', () =>
@@ -333,7 +346,7 @@ export class OutboundWorker {
   private async notifySender(
     message: OutboundMessage,
     raw: Buffer,
-    kind: 'failed' | 'delayed',
+    kind: 'failed' | 'delayed' | 'delivered',
     recipients: DsnRecipient[],
   ): Promise<void> {
     const { store, config } = this.options;
@@ -349,6 +362,8 @@ export class OutboundWorker {
         queuedAt: message.createdAt,
         recipients,
         original: raw,
+        envid: message.dsn.envid,
+        returnFull: message.dsn.ret === 'FULL',
       });
       await store.deliver(message.sender, Buffer.concat([Buffer.from(`Return-Path: <>\r\n`), dsn]));
       this.log.info({ queue: message.id, to: message.sender, kind }, 'delivery report sent');

@@ -104,8 +104,8 @@ export function checkOutboundHolder(holder: string, leaseMs?: number): void {
   }
 }
 
-const MAX_ENVID = 100; // RFC 3461 4.4
-const MAX_ORCPT = 500;
+export const MAX_ENVID = 100; // RFC 3461 4.4
+export const MAX_ORCPT = 500;
 
 /** The message's DSN parameters, checked (INVALID otherwise), with nulls for what was not given. */
 export function messageDsnOf(message: NewOutboundMessage): MessageDsn {
@@ -115,7 +115,7 @@ export function messageDsnOf(message: NewOutboundMessage): MessageDsn {
     throw new StoreError('INVALID', 'RET is FULL or HDRS');
   if (
     envid !== null &&
-    (typeof envid !== 'string' || envid.length > MAX_ENVID || /[^\x21-\x7e]/.test(envid))
+    (typeof envid !== 'string' || envid.length > MAX_ENVID || /[^\x20-\x7e]/.test(envid))
   ) {
     throw new StoreError('INVALID', `ENVID is at most ${MAX_ENVID} printable characters`);
   }

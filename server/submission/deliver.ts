@@ -11,7 +11,7 @@ import type { Config } from '../config/schema.ts';
 import type { Logger } from '../log.ts';
 import { receivedHeader, withTrace, type TraceInfo } from '../delivery/trace.ts';
 import { classifyDeliveryError, reply, type Reply } from '../smtp/replies.ts';
-import type { NewOutboundMessage, OutboundMessage } from '../store/outbound.ts';
+import type { MessageDsn, NewOutboundMessage, OutboundMessage, RecipientDsn } from '../store/outbound.ts';
 import type { Store, User } from '../store/types.ts';
 import type { RoutedRecipient } from './recipients.ts';
 
@@ -29,7 +29,7 @@ export interface SubmissionDelivery {
   session: SMTPServerSession;
   tls: { version: string; cipher: string } | null;
   sender: string;
-  recipients: RoutedRecipient[];
+  recipients: Array<RoutedRecipient & { dsn?: Partial<RecipientDsn> }>;
   message: Buffer;
   transactionId: string;
 }
@@ -64,6 +64,10 @@ export async function deliverSubmission(delivery: SubmissionDelivery): Promise<R
       userId: delivery.user.id,
       sender: delivery.sender,
       recipients: remote.map((recipient) => recipient.address),
+      dsn: {
+        ...envelopeDsn(delivery.session),
+        recipients: Object.fromEntries(remote.map((recipient) => [recipient.address, recipient.dsn ?? {}])),
+      },
       // Outgoing: our Received field only, without `for` (several recipients may share the copy).
       raw: Buffer.concat([Buffer.from(receivedHeader(traceOf(delivery, '')), 'utf8'), delivery.message]),
     });
@@ -72,6 +76,15 @@ export async function deliverSubmission(delivery: SubmissionDelivery): Promise<R
   }
   if (refused && refusals === served.size) return refused;
   return reply(250, '2.0.0', `Ok: delivered as ${transactionId}`);
+}
+
+/** MAIL FROM's RET and ENVID as smtp-server parsed them. */
+function envelopeDsn(session: SMTPServerSession): Partial<MessageDsn> {
+  const dsn = (session.envelope as { dsn?: { ret?: string | null; envid?: string | null } }).dsn;
+  return {
+    ret: dsn?.ret === 'FULL' || dsn?.ret === 'HDRS' ? dsn.ret : null,
+    envid: dsn?.envid ?? null,
+  };
 }
 
 function traceOf(delivery: SubmissionDelivery, recipient: string): TraceInfo {

@@ -14,7 +14,7 @@ import type { OutboundMessage } from '../../server/store/outbound.ts';
 import { startDnsmasq, type Dnsmasq, type DnsRecords } from '../helpers/dnsmasq.ts';
 import { startPostfix, type Postfix } from '../helpers/postfix.ts';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
-import { inboxCount, newestInInbox, SmtpLineClient } from '../delivery/clients.ts';
+import { fetchOverImap, inboxCount, newestInInbox, SmtpLineClient } from '../delivery/clients.ts';
 
 const MX_HOST = '127.0.0.2';
 /** Nothing listens there: an MX that does not answer. */
@@ -459,6 +459,79 @@ describe('outbound delivery', () => {
       await good.stop();
       await bad.stop();
       await saslRelay.stop();
+    }
+  }, 60_000);
+
+  it('honours RFC 3461 on submission: NOTIFY (NEVER, SUCCESS, default), RET, ENVID and ORCPT in the reports', async () => {
+    const dsnServer = await startTestServer({
+      MALLARD_DNS_SERVERS: dnsmasq.server,
+      MALLARD_OUTBOUND_MX_PORT: String(postfix.port),
+      MALLARD_DKIM_ENABLED: 'false',
+    });
+    try {
+      const user = await dsnServer.addUser('alice@example.test', 'secret');
+      const port = dsnServer.server.submission.listeners.find((l) => !l.implicitTls)!.port;
+      const { client } = await SmtpLineClient.connect(port);
+      expect(await client.command('EHLO client.test')).toMatch(/^250-DSN$/m);
+      const token = Buffer.from('\0alice@example.test\0secret').toString('base64');
+      expect(await client.command(`AUTH PLAIN ${token}`)).toMatch(/^235 /);
+      // Malformed parameters: 501, nothing queued.
+      expect(await client.command(`MAIL FROM:<alice@example.test> ENVID=${'x'.repeat(101)}`)).toMatch(
+        /^501 5\.5\.4 /,
+      );
+      expect(await client.command('MAIL FROM:<alice@example.test> RET=SOME')).toMatch(/^501 /);
+      expect(await client.command('MAIL FROM:<alice@example.test> RET=HDRS ENVID=QQ314159')).toMatch(/^250 /);
+      expect(await client.command('RCPT TO:<rcpt@direct.test> NOTIFY=BOGUS')).toMatch(/^501 /);
+      expect(await client.command('RCPT TO:<rcpt@direct.test> NOTIFY=NEVER,SUCCESS')).toMatch(/^501 /);
+      expect(
+        await client.command(
+          'RCPT TO:<rcpt@direct.test> NOTIFY=SUCCESS,FAILURE ORCPT=rfc822;Rcpt+40direct.test',
+        ),
+      ).toMatch(/^250 /);
+      expect(await client.command('RCPT TO:<nobody@direct.test> NOTIFY=NEVER')).toMatch(/^250 /);
+      expect(await client.command('RCPT TO:<nobody3@direct.test>')).toMatch(/^250 /);
+      const [first] = await client.data(message('rcpt@direct.test', 'dsn hdrs'));
+      const firstId = /queued as (\S+)/.exec(first ?? '')![1]!;
+      expect(await client.command('MAIL FROM:<alice@example.test> RET=FULL')).toMatch(/^250 /);
+      expect(await client.command('RCPT TO:<nobody@direct.test> NOTIFY=FAILURE')).toMatch(/^250 /);
+      const [second] = await client.data(message('nobody@direct.test', 'dsn full'));
+      const secondId = /queued as (\S+)/.exec(second ?? '')![1]!;
+      client.close();
+
+      await recipientSettled(dsnServer, firstId, 'rcpt@direct.test', 'delivered');
+      await recipientSettled(dsnServer, firstId, 'nobody@direct.test', 'bounced');
+      await recipientSettled(dsnServer, firstId, 'nobody3@direct.test', 'bounced');
+      await recipientSettled(dsnServer, secondId, 'nobody@direct.test', 'bounced');
+      // Three reports: a success and a failure (nobody3, by default) for the first message, none
+      // for NOTIFY=NEVER, and a failure for the second.
+      await until(async () => ((await inboxCount(dsnServer, user)) >= 3 ? true : null), 'three reports');
+      const reports = await Promise.all(
+        [1, 2, 3].map(async (uid) =>
+          (await fetchOverImap(dsnServer.imapPort, 'alice@example.test', 'secret', uid)).toString('latin1'),
+        ),
+      );
+      expect(await inboxCount(dsnServer, user)).toBe(3);
+      const delivered = reports.find((text) => /Subject: Successful Mail Delivery Report/.test(text))!;
+      expect(delivered).toMatch(/Original-Envelope-Id: QQ314159\r\nReporting-MTA: dns; localhost/);
+      expect(delivered).toMatch(
+        /Original-Recipient: rfc822; Rcpt@direct\.test\r\nFinal-Recipient: rfc822; rcpt@direct\.test\r\nAction: delivered\r\nStatus: 2\.0\.0/,
+      );
+      expect(delivered).not.toMatch(/nobody/);
+      const failures = reports.filter((text) => /Subject: Undelivered Mail Returned to Sender/.test(text));
+      expect(failures).toHaveLength(2);
+      const headersOnly = failures.find((text) => /Subject: dsn hdrs/.test(text))!;
+      expect(headersOnly).toMatch(/Original-Envelope-Id: QQ314159/);
+      expect(headersOnly).toMatch(/Final-Recipient: rfc822; nobody3@direct\.test\r\nAction: failed/);
+      expect(headersOnly).not.toMatch(/Final-Recipient: rfc822; nobody@direct\.test/);
+      expect(headersOnly).toMatch(/Content-Type: text\/rfc822-headers/);
+      expect(headersOnly).not.toMatch(/Hello from Mallard/);
+      const full = failures.find((text) => /Subject: dsn full/.test(text))!;
+      expect(full).toMatch(
+        /Content-Type: message\/rfc822\r\n[\s\S]*Subject: dsn full[\s\S]*Hello from Mallard\.\r\n/,
+      );
+      expect(full).not.toMatch(/Original-Envelope-Id/);
+    } finally {
+      await dsnServer.stop();
     }
   }, 60_000);
 
