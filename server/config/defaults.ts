@@ -121,6 +121,8 @@ export function configDefaults() {
       delay_warning_after: 4 * 3600,
       /** Deliveries in progress at once, over all destinations. */
       concurrency: 10,
+      /** Of those, to one destination domain (or the relay) at once. */
+      concurrency_per_domain: 5,
       /** Seconds between looks at the queue for work that is due. */
       poll_interval: 5,
       /**

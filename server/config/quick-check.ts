@@ -166,6 +166,7 @@ function specFor(checkRule: RuleCheck | null): Spec {
       give_up_after: positive,
       delay_warning_after: positive,
       concurrency: positive,
+      concurrency_per_domain: positive,
       poll_interval: positive,
       lease: positive,
     },

@@ -152,6 +152,7 @@ export const configSchema = z.strictObject({
     give_up_after: positiveInt('a number of seconds, at least 1'),
     delay_warning_after: positiveInt('a number of seconds, at least 1'),
     concurrency: positiveInt('a whole number of deliveries, at least 1'),
+    concurrency_per_domain: positiveInt('a whole number of deliveries, at least 1'),
     poll_interval: positiveInt('a number of seconds, at least 1'),
     lease: positiveInt('a number of seconds, at least 1'),
   }),

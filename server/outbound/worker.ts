@@ -15,6 +15,8 @@ import { isPending, wantsReport, type OutboundMessage, type OutboundResult } fro
 import type { Store } from '../store/types.ts';
 import { buildDsn, statusOf, type DsnRecipient } from './dsn.ts';
 import { afterTemporaryFailure, type RetryPolicy } from './retry.ts';
+import { ConnectionPool } from './pool.ts';
+import { KeyedSlots } from './slots.ts';
 import { sendMessage, TransportError, type Destination, type RecipientVerdict } from './transport.ts';
 
 /** The longest pause between two tries of a store write during an outage. */
@@ -49,10 +51,14 @@ export class OutboundWorker {
   private stopped = false;
   private readonly log: Logger;
   private readonly leaseMs: number;
+  /** Connections kept between messages to one destination while more wait for it. */
+  private readonly pool = new ConnectionPool();
+  private readonly domainSlots: KeyedSlots;
 
   constructor(private readonly options: OutboundWorkerOptions) {
     this.log = options.logger.child({ component: 'outbound' });
     this.leaseMs = options.config.outbound.lease * 1000;
+    this.domainSlots = new KeyedSlots(options.config.outbound.concurrency_per_domain);
   }
 
   start(): void {
@@ -104,6 +110,7 @@ export class OutboundWorker {
       }),
     ]);
     clearTimeout(timer);
+    this.pool.close();
   }
 
   private async tick(): Promise<void> {
@@ -145,7 +152,10 @@ export class OutboundWorker {
         delayed: [] as DsnRecipient[],
       };
       for (const [domain, group] of this.groups(due.map((recipient) => recipient.address))) {
-        const verdicts = await this.deliverGroup(domain, group, message.sender, raw);
+        // At most outbound.concurrency_per_domain deliveries to one domain (or the relay) at once.
+        const verdicts = await this.domainSlots.run(domain, () =>
+          this.deliverGroup(domain, group, message.sender, raw),
+        );
         for (const verdict of verdicts) {
           const recipient = message.recipients.find((entry) => entry.address === verdict.address)!;
           const result = this.resultOf(message, recipient.attempts + 1, recipient.warned, verdict);
@@ -257,6 +267,7 @@ export class OutboundWorker {
     const relay = config.outbound.relay;
     if (relay.host !== '') {
       return this.tryDestinations(
+        domain,
         [
           {
             host: relay.host,
@@ -303,11 +314,13 @@ export class OutboundWorker {
     if (destinations.length === 0) {
       return all(false, false, lookupError || `4.4.4 No address for the mail hosts of ${domain}`);
     }
-    return this.tryDestinations(destinations, recipients, sender, raw);
+    return this.tryDestinations(domain, destinations, recipients, sender, raw);
   }
 
   /** Tries each destination in order until one answers the recipients (RFC 5321 5.1). */
   private async tryDestinations(
+    /** The slot key: the recipients' domain, "" for the relay. */
+    domain: string,
     destinations: Destination[],
     recipients: string[],
     sender: string,
@@ -316,13 +329,12 @@ export class OutboundWorker {
     let last = '4.4.1 No answer from any mail host';
     for (const destination of destinations) {
       try {
-        const verdicts = await sendMessage({
-          destination,
-          helo: this.options.config.hostname,
-          sender,
-          recipients,
-          raw,
-        });
+        const verdicts = await sendMessage(
+          { destination, helo: this.options.config.hostname, sender, recipients, raw },
+          this.pool,
+          // Another message for this domain waits for the slot: it takes this connection over.
+          () => this.domainSlots.waiting(domain) > 0,
+        );
         return verdicts.map((verdict) => ({ ...verdict, remoteMta: destination.servername }));
       } catch (error) {
         if (!(error instanceof TransportError)) throw error;

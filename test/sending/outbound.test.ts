@@ -535,6 +535,52 @@ describe('outbound delivery', () => {
     }
   }, 60_000);
 
+  it('sends several messages and recipients of one domain over one connection (RSET between), one at a time with concurrency_per_domain 1', async () => {
+    const reuse = await startTestServer({
+      MALLARD_DNS_SERVERS: dnsmasq.server,
+      MALLARD_OUTBOUND_MX_PORT: String(postfix.port),
+      MALLARD_OUTBOUND_CONCURRENCY_PER_DOMAIN: '1',
+      MALLARD_DKIM_ENABLED: 'false',
+    });
+    try {
+      await reuse.addUser('alice@example.test', 'secret');
+      const logMark = postfix.log().length;
+      const port = reuse.server.submission.listeners.find((l) => !l.implicitTls)!.port;
+      const { client } = await SmtpLineClient.connect(port);
+      await client.command('EHLO client.test');
+      const token = Buffer.from('\0alice@example.test\0secret').toString('base64');
+      expect(await client.command(`AUTH PLAIN ${token}`)).toMatch(/^235 /);
+      const ids: string[] = [];
+      for (let n = 0; n < 5; n++) {
+        expect(await client.command('MAIL FROM:<alice@example.test>')).toMatch(/^250 /);
+        expect(await client.command('RCPT TO:<rcpt@direct.test>')).toMatch(/^250 /);
+        expect(await client.command('RCPT TO:<later@direct.test>')).toMatch(/^250 /);
+        const [reply] = await client.data(message('rcpt@direct.test', `reuse ${n}`));
+        ids.push(/queued as (\S+)/.exec(reply ?? '')![1]!);
+      }
+      client.close();
+      for (const id of ids) {
+        await recipientSettled(reuse, id, 'rcpt@direct.test', 'delivered');
+        await recipientSettled(reuse, id, 'later@direct.test', 'delivered');
+      }
+      // Postfix logs each session's commands when it ends (our idle connection is closed after a
+      // few seconds): one connection carried the five messages and their ten recipients.
+      const session = await until(() => {
+        const log = postfix.log().slice(logMark);
+        return /disconnect from \S+ ehlo=\d+ starttls=1 mail=\d+ .*/.exec(log)?.[0] ?? null;
+      }, 'the connection to end');
+      expect(session).toMatch(/ mail=5 rcpt=10 data=5 rset=\d+ quit=1 /);
+      const connects =
+        postfix
+          .log()
+          .slice(logMark)
+          .match(/\]: connect from /g) ?? [];
+      expect(connects).toHaveLength(1);
+    } finally {
+      await reuse.stop();
+    }
+  }, 60_000);
+
   it('sends everything through the relay when one is set, whatever the MX', async () => {
     const relayed = await startTestServer({
       // relayed.test has no DNS at all: only the relay can deliver it.
