@@ -130,6 +130,14 @@ export function configDefaults() {
        * crashed process's messages are taken up by another process or by itself after a restart.
        */
       lease: 120,
+      /** MTA-STS (RFC 8461) honoured for direct delivery. */
+      mta_sts: {
+        enabled: true,
+        /** Port of the policy host (443; another value only for tests). */
+        policy_port: 443,
+        /** PEM file of CAs trusted for MTA-STS instead of the system's ("": the system's; for tests). */
+        ca_file: '',
+      },
     },
     /** DNS servers for MX lookups (empty: the system's); "IP" or "IP:PORT" each. */
     dns: {

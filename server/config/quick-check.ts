@@ -169,6 +169,7 @@ function specFor(checkRule: RuleCheck | null): Spec {
       concurrency_per_domain: positive,
       poll_interval: positive,
       lease: positive,
+      mta_sts: { enabled: flag, policy_port: whole(1, 65535), ca_file: text() },
     },
     dns: { servers: dnsServers },
     dkim: { enabled: flag, selector: matching(/^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/i) },

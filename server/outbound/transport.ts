@@ -16,6 +16,8 @@ export interface Destination {
   /** implicit: TLS from the first byte (465); starttls: required; opportunistic: when offered. */
   tls: 'implicit' | 'starttls' | 'opportunistic' | 'none';
   verifyCertificate: boolean;
+  /** CAs to check the certificate against instead of the system's (MTA-STS tests). */
+  ca?: Buffer;
   auth?: { user: string; pass: string };
 }
 
@@ -91,7 +93,11 @@ export class SmtpSession {
         opportunisticTLS: destination.tls === 'opportunistic',
         servername: destination.servername,
         name: helo,
-        tls: { rejectUnauthorized: destination.verifyCertificate, servername: destination.servername },
+        tls: {
+          rejectUnauthorized: destination.verifyCertificate,
+          servername: destination.servername,
+          ...(destination.ca ? { ca: destination.ca } : {}),
+        },
         // Mail routing decides where to go (DNS, the relay setting); loopback and private networks
         // are legitimate destinations for a home server (a relay on the LAN, split-horizon DNS).
         allowInternalNetworkInterfaces: true,

@@ -15,6 +15,7 @@ import { isPending, wantsReport, type OutboundMessage, type OutboundResult } fro
 import type { Store } from '../store/types.ts';
 import { buildDsn, statusOf, type DsnRecipient } from './dsn.ts';
 import { afterTemporaryFailure, type RetryPolicy } from './retry.ts';
+import type { MtaSts } from './mta-sts.ts';
 import { ConnectionPool } from './pool.ts';
 import { KeyedSlots } from './slots.ts';
 import { sendMessage, TransportError, type Destination, type RecipientVerdict } from './transport.ts';
@@ -30,6 +31,8 @@ export interface OutboundWorkerOptions {
   logger: Logger;
   resolver: MailResolver;
   policy: RetryPolicy;
+  /** MTA-STS policies (null: not honoured, outbound.mta_sts.enabled off). */
+  mtaSts?: MtaSts | null;
 }
 
 export interface OutboundCounts {
@@ -292,9 +295,29 @@ export class OutboundWorker {
     if (route.kind === 'no-domain') return all(false, true, `5.1.2 Domain ${domain} not found`);
     if (route.kind === 'null-mx')
       return all(false, true, `5.1.10 Domain ${domain} accepts no mail (null MX)`);
+    // MTA-STS: with an enforced policy only the MX hosts it lists, over TLS with a valid
+    // certificate (anything less defers); a policy in testing mode is only reported.
+    const policy = this.options.mtaSts ? await this.options.mtaSts.policyFor(domain) : null;
+    let hosts = route.hosts;
+    if (policy) {
+      const outside = hosts.filter((mx) => !this.options.mtaSts!.allows(policy, mx.exchange));
+      if (outside.length > 0) {
+        this.log.warn(
+          { domain, mode: policy.mode, mx: outside.map((mx) => mx.exchange), policy: policy.mx },
+          'MX hosts not in the MTA-STS policy',
+        );
+      }
+      if (policy.mode === 'enforce') {
+        hosts = hosts.filter((mx) => !outside.includes(mx));
+        if (hosts.length === 0) {
+          return all(false, false, `4.7.5 MTA-STS policy of ${domain} lists none of its MX hosts`);
+        }
+      }
+    }
+    const enforced = policy?.mode === 'enforce';
     const destinations: Destination[] = [];
     let lookupError = '';
-    for (const mx of route.hosts) {
+    for (const mx of hosts) {
       let addresses: string[] = [];
       try {
         addresses = await this.options.resolver.addresses(mx.exchange);
@@ -306,8 +329,9 @@ export class OutboundWorker {
           host: address,
           port: config.outbound.mx_port,
           servername: mx.exchange,
-          tls: 'opportunistic',
-          verifyCertificate: false,
+          tls: enforced ? 'starttls' : 'opportunistic',
+          verifyCertificate: enforced,
+          ca: enforced ? this.options.mtaSts!.ca : undefined,
         });
       }
     }
