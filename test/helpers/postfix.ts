@@ -79,6 +79,10 @@ export interface PostfixOptions {
   mailboxes: string[];
   /** Relay for this login only (SASL through Dovecot's auth service). */
   sasl?: { username: string; password: string };
+  /** Listen on this port (default: a free one). */
+  port?: number;
+  /** STARTTLS certificate and key (PEM files) instead of a self-signed one. */
+  tls?: { certFile: string; keyFile: string };
 }
 
 /** Dovecot serving only its auth socket, at `socket`, for Postfix's SASL. */
@@ -93,7 +97,7 @@ export async function startPostfix(options: PostfixOptions): Promise<Postfix> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mallard-postfix-'));
   // Postfix's daemons run as the postfix user and must reach their directories.
   fs.chmodSync(dir, 0o755);
-  const port = await freePort(options.host);
+  const port = options.port ?? (await freePort(options.host));
   const mail = path.join(dir, 'mail');
   fs.mkdirSync(mail);
   const postfixUid = Number((await run('id', ['-u', 'postfix'])).trim());
@@ -102,21 +106,26 @@ export async function startPostfix(options: PostfixOptions): Promise<Postfix> {
   fs.mkdirSync(path.join(dir, 'queue'));
   fs.mkdirSync(path.join(dir, 'data'));
   fs.chownSync(path.join(dir, 'data'), postfixUid, postfixGid);
-  await run('openssl', [
-    'req',
-    '-x509',
-    '-newkey',
-    'rsa:2048',
-    '-nodes',
-    '-days',
-    '2',
-    '-subj',
-    '/CN=mx.postfix.test',
-    '-keyout',
-    path.join(dir, 'key.pem'),
-    '-out',
-    path.join(dir, 'cert.pem'),
-  ]);
+  if (options.tls) {
+    fs.copyFileSync(options.tls.certFile, path.join(dir, 'cert.pem'));
+    fs.copyFileSync(options.tls.keyFile, path.join(dir, 'key.pem'));
+  } else {
+    await run('openssl', [
+      'req',
+      '-x509',
+      '-newkey',
+      'rsa:2048',
+      '-nodes',
+      '-days',
+      '2',
+      '-subj',
+      '/CN=mx.postfix.test',
+      '-keyout',
+      path.join(dir, 'key.pem'),
+      '-out',
+      path.join(dir, 'cert.pem'),
+    ]);
+  }
   const saslSocket = path.join(dir, 'sasl-auth');
   const dovecot = options.sasl
     ? await startSaslDovecot(saslSocket, options.sasl.username, options.sasl.password)
