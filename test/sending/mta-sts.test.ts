@@ -194,6 +194,17 @@ async function submit(to: string, subject: string): Promise<string> {
   }
 }
 
+/** Postfix writes the Maildir file just after its 250: waits for `count` copies there. */
+async function arrivedAt(postfix: Postfix, address: string, count: number): Promise<string[]> {
+  const deadline = Date.now() + 20_000;
+  for (;;) {
+    const copies = postfix.delivered(address).map((raw) => raw.toString('latin1'));
+    if (copies.length >= count) return copies;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${count} copies for ${address}`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
 async function settled(id: string, state: 'delivered' | 'deferred') {
   const deadline = Date.now() + 30_000;
   for (;;) {
@@ -209,7 +220,7 @@ describe('MTA-STS', () => {
   it('enforce: delivers to a listed MX over verified TLS, fetching the policy once for its max_age', async () => {
     await settled(await submit('rcpt@enforce.test', 'sts one'), 'delivered');
     await settled(await submit('rcpt@enforce.test', 'sts two'), 'delivered');
-    const arrived = good.delivered('rcpt@enforce.test').map((raw) => raw.toString('latin1'));
+    const arrived = await arrivedAt(good, 'rcpt@enforce.test', 2);
     expect(arrived).toHaveLength(2);
     expect(arrived[0]).toMatch(/\(using TLSv1\.[23] /);
     expect(policyRequests.get('enforce.test')).toBe(1);
@@ -229,7 +240,7 @@ describe('MTA-STS', () => {
 
   it('testing: only reports, and delivers despite an unlisted MX with a self-signed certificate', async () => {
     await settled(await submit('rcpt@testing.test', 'sts testing'), 'delivered');
-    expect(selfSigned.delivered('rcpt@testing.test')).toHaveLength(1);
+    expect(await arrivedAt(selfSigned, 'rcpt@testing.test', 1)).toHaveLength(1);
     expect(policyRequests.get('testing.test')).toBe(1);
   });
 });

@@ -403,8 +403,13 @@ describe('outbound delivery', () => {
       expect(cut.nextAttemptAt!.getTime()).toBeGreaterThan(Date.now() + 3_500_000);
       const other = await recipientSettled(server, id, 'rcpt@direct.test', 'delivered');
       expect(other.attempts).toBe(1);
-      const arrived = postfix.delivered('rcpt@direct.test').map((raw) => raw.toString('latin1'));
-      expect(arrived.filter((text) => /Subject: cut mid data/.test(text))).toHaveLength(1);
+      // Postfix writes the Maildir file just after its 250.
+      const copies = () =>
+        postfix
+          .delivered('rcpt@direct.test')
+          .filter((raw) => /Subject: cut mid data/.test(raw.toString('latin1')));
+      await until(() => (copies().length > 0 ? true : null), 'the copy at Postfix');
+      expect(copies()).toHaveLength(1);
       expect(dropper.connections).toBe(1);
     } finally {
       await dropper.close();
