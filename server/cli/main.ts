@@ -44,7 +44,9 @@ usage: mallard COMMAND [ARGS] [--config FILE] [--offline]
   db status                              the store engine, whether it answers, what it holds
   queue list | show ID | retry ID | delete ID
                                          the outbound queue: state per recipient, last error
-  dkim show DOMAIN                       the DNS TXT record of the domain's DKIM key
+  dkim show DOMAIN                       the DNS TXT records of the domain's DKIM keys
+  dkim rotate DOMAIN [--ed25519]         a new key (selector) signs; the old one stays published
+  dkim retire DOMAIN SELECTOR            remove a key rotated out
 
 List commands take --json. The configuration file comes from --config or MALLARD_CONFIG;
 every key can also be set as MALLARD_<KEY_PATH>, e.g. MALLARD_IMAP_PORT=1143.
