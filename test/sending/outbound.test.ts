@@ -214,6 +214,35 @@ print('pass' if dkim.verify(message, dnsfunc=dnsfunc) else 'fail')
   });
 }
 
+/** dkimpy's verdict on every DKIM-Signature of the message, in order ("pass pass"). */
+async function dkimpyVerifiesEach(raw: Buffer): Promise<string> {
+  const script = `
+import sys, dkim, dns.resolver
+port = int(sys.argv[1])
+resolver = dns.resolver.Resolver(configure=False)
+resolver.nameservers = ['127.0.0.1']
+resolver.port = port
+def dnsfunc(name, timeout=5):
+    name = name.decode() if isinstance(name, bytes) else name
+    answer = resolver.resolve(name.rstrip('.'), 'TXT')
+    return b''.join(b''.join(r.strings) for r in answer)
+message = sys.stdin.buffer.read()
+d = dkim.DKIM(message)
+count = sum(1 for k, v in d.headers if k.lower() == b'dkim-signature')
+print(' '.join('pass' if dkim.DKIM(message).verify(idx=i, dnsfunc=dnsfunc) else 'fail' for i in range(count)))
+`;
+  return new Promise((resolve, reject) => {
+    const child = execFile(
+      '/usr/bin/python3',
+      ['-c', script, String(dnsmasq.port)],
+      { timeout: 30_000 },
+      (error, stdout, stderr) =>
+        error ? reject(new Error(`${error.message}\n${stderr}`)) : resolve(stdout.trim()),
+    );
+    child.stdin!.end(raw);
+  });
+}
+
 describe('outbound delivery', () => {
   it('delivers to the MX over STARTTLS, DKIM-signed so that dkimpy verifies it', async () => {
     const raw = message('rcpt@direct.test', 'direct mx');
@@ -585,6 +614,29 @@ describe('outbound delivery', () => {
       await reuse.stop();
     }
   }, 60_000);
+
+  it('signs with rsa-sha256 and ed25519-sha256 once the domain has an ed25519 key; dkimpy verifies both', async () => {
+    const keys = new DkimKeys(server.config.data_dir, server.config.dkim.selector);
+    keys.rotate('example.test', 'ed25519');
+    const records = keys.dnsRecords('example.test').map(({ name, value }) => ({ name, value }));
+    expect(records).toHaveLength(2);
+    const port = dnsmasq.port;
+    await dnsmasq.stop();
+    dnsmasq = await startDnsmasq(zones(records), port);
+    const id = await submit(server, ['rcpt@direct.test'], message('rcpt@direct.test', 'dual signed'));
+    await recipientSettled(server, id, 'rcpt@direct.test', 'delivered');
+    const arrived = await until(
+      () =>
+        postfix.delivered('rcpt@direct.test').find((raw) => /Subject: dual signed/.test(raw.toString())) ??
+        null,
+      'the dual-signed copy',
+    );
+    const text = arrived.toString('latin1');
+    expect(text).toMatch(/^DKIM-Signature: [^]*?a=rsa-sha256/m);
+    expect(text).toMatch(/^DKIM-Signature: [^]*?a=ed25519-sha256/m);
+    expect((text.match(/^DKIM-Signature:/gm) ?? []).length).toBe(2);
+    expect(await dkimpyVerifiesEach(Buffer.from(text.replace(/\r?\n/g, '\r\n'), 'latin1'))).toBe('pass pass');
+  });
 
   it('sends everything through the relay when one is set, whatever the MX', async () => {
     const relayed = await startTestServer({
