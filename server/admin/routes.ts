@@ -5,6 +5,7 @@
 import { aliasRoutes } from './handlers/aliases.ts';
 import { appPasswordRoutes } from './handlers/app-passwords.ts';
 import { certificateRoutes } from './handlers/certificates.ts';
+import { dkimRoutes } from './handlers/dkim.ts';
 import { queueRoutes } from './handlers/queue.ts';
 import { ruleRoutes } from './handlers/rules.ts';
 import { sessionRoutes } from './handlers/sessions.ts';
@@ -46,6 +47,7 @@ export const ROUTES: readonly Route[] = [
   ...sessionRoutes,
   ...certificateRoutes,
   ...queueRoutes,
+  ...dkimRoutes,
   ...settingsRoutes,
   openApiRoute,
 ];

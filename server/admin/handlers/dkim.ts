@@ -1,0 +1,101 @@
+/**
+ * DKIM keys per domain (server/outbound/dkim.ts), as `mallard dkim` manages them: the records to
+ * publish, rotation to a new selector (rsa, or ed25519 signing beside it), and retiring a key that
+ * was rotated out. Keys live in the data directory, which every process of this server shares.
+ */
+import { z } from 'zod';
+import { DkimKeys } from '../../outbound/dkim.ts';
+import { ApiError } from '../errors.ts';
+import { route } from '../router.ts';
+
+const TAG = 'DKIM';
+
+const domainParam = z
+  .string()
+  .max(253)
+  .regex(
+    /^[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?)+$/,
+    'a domain name',
+  );
+
+const recordSchema = z
+  .object({
+    selector: z.string(),
+    algorithm: z.enum(['rsa', 'ed25519']),
+    active: z.boolean().describe('signs outgoing mail; false: rotated out, still published until retired'),
+    name: z.string().describe('the DNS name of the TXT record'),
+    value: z.string().describe('the TXT value'),
+  })
+  .meta({ id: 'DkimRecord' });
+
+const recordsSchema = z.object({ domain: z.string(), records: z.array(recordSchema) });
+
+function keysOf(deps: { config: { data_dir: string; dkim: { selector: string } } }): DkimKeys {
+  return new DkimKeys(deps.config.data_dir, deps.config.dkim.selector);
+}
+
+function recordsOf(keys: DkimKeys, domain: string): z.infer<typeof recordsSchema> {
+  return {
+    domain: domain.toLowerCase(),
+    records: keys.dnsRecords(domain).map(({ selector, algorithm, active, name, value }) => ({
+      selector,
+      algorithm,
+      active,
+      name,
+      value,
+    })),
+  };
+}
+
+export const dkimRoutes = [
+  route({
+    method: 'GET',
+    path: '/api/dkim/{domain}',
+    operationId: 'getDkimRecords',
+    summary: "The DNS TXT records of a domain's DKIM keys (the first key is made on first use)",
+    tag: TAG,
+    params: z.object({ domain: domainParam }),
+    response: { status: 200, schema: recordsSchema, description: 'Records to publish' },
+    async handler({ params: { domain }, deps }) {
+      return recordsOf(keysOf(deps), domain);
+    },
+  }),
+
+  route({
+    method: 'POST',
+    path: '/api/dkim/{domain}/rotate',
+    operationId: 'rotateDkimKey',
+    summary: 'A new key under a new selector signs from now on; the one it replaces stays published',
+    tag: TAG,
+    params: z.object({ domain: domainParam }),
+    body: z.object({ algorithm: z.enum(['rsa', 'ed25519']).default('rsa') }),
+    response: { status: 200, schema: recordsSchema, description: 'Records to publish, the new one included' },
+    async handler({ params: { domain }, body, deps }) {
+      const keys = keysOf(deps);
+      const key = keys.rotate(domain, body.algorithm);
+      deps.logger.info(
+        { domain, selector: key.selector, algorithm: key.algorithm, via: 'admin' },
+        'DKIM key rotated',
+      );
+      return recordsOf(keys, domain);
+    },
+  }),
+
+  route({
+    method: 'DELETE',
+    path: '/api/dkim/{domain}/keys/{selector}',
+    operationId: 'retireDkimKey',
+    summary: 'Remove a key that was rotated out (an active key cannot be retired: 409)',
+    tag: TAG,
+    params: z.object({ domain: domainParam, selector: z.string().regex(/^[a-z0-9-]{1,63}$/i) }),
+    response: { status: 204, description: 'Retired' },
+    async handler({ params: { domain, selector }, deps }) {
+      const keys = keysOf(deps);
+      const key = keys.keys(domain).find((entry) => entry.selector === selector);
+      if (!key) throw new ApiError('not_found', `no DKIM key ${selector} for ${domain}`);
+      if (key.active) throw new ApiError('conflict', `${selector} signs ${domain}'s mail; rotate first`);
+      keys.retire(domain, selector);
+      deps.logger.info({ domain, selector, via: 'admin' }, 'DKIM key retired');
+    },
+  }),
+];
