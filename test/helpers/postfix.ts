@@ -23,6 +23,8 @@ export interface Postfix {
   dir: string;
   /** Messages delivered to `address` so far (raw bytes, oldest first). */
   delivered(address: string): Buffer[];
+  /** The master process's id (its children are the smtpd, cleanup, qmgr... of this instance). */
+  masterPid(): number;
   /** Postfix's log so far (maillog_file), e.g. to count connections. */
   log(): string;
   /** Replaces the recipient access table ("address CODE text" lines) and reloads Postfix. */
@@ -200,6 +202,9 @@ export async function startPostfix(options: PostfixOptions): Promise<Postfix> {
         .map((name) => ({ name, time: fs.statSync(path.join(folder, name)).mtimeMs }))
         .sort((a, b) => a.time - b.time || a.name.localeCompare(b.name))
         .map(({ name }) => fs.readFileSync(path.join(folder, name)));
+    },
+    masterPid() {
+      return Number(fs.readFileSync(path.join(dir, 'queue', 'pid', 'master.pid'), 'utf8').trim());
     },
     log() {
       try {
