@@ -62,6 +62,8 @@ export interface User {
   quotaBytes: number;
   /** Bytes used by the user's messages (each copy counts). */
   usedBytes: number;
+  /** Submission stores a copy of what the user sends in their Sent mailbox (off by default). */
+  saveSentCopy: boolean;
   createdAt: Date;
 }
 
@@ -76,6 +78,7 @@ export interface UserPatch {
   name?: string;
   quotaBytes?: number;
   disabled?: boolean;
+  saveSentCopy?: boolean;
 }
 
 export interface UserQuery {

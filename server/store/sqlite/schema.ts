@@ -179,6 +179,10 @@ export const MIGRATIONS: readonly string[] = [
   ALTER TABLE outbound_recipients ADD COLUMN notify TEXT;
   ALTER TABLE outbound_recipients ADD COLUMN orcpt TEXT;
   `,
+  // 7: "save a copy to Sent" per account, for mail clients that do not upload one (off by default).
+  `
+  ALTER TABLE users ADD COLUMN save_sent INTEGER NOT NULL DEFAULT 0;
+  `,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;
