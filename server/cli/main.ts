@@ -18,6 +18,7 @@ usage: mallard COMMAND [ARGS] [--config FILE] [--offline]
   start                                  the desktop app where it can run, else \`mallard panel\`
   user add EMAIL --password PW|-         create an account (- reads the password from stdin)
   user list | show EMAIL | passwd EMAIL | disable EMAIL | enable EMAIL | del EMAIL
+  user save-sent EMAIL on|off            submission keeps a copy of sent mail in Sent (default off)
   alias add ADDRESS EMAIL | del ADDRESS | list EMAIL
                                          extra addresses; *@domain is a catch-all
   deliver [--from SENDER] RECIPIENT... < message

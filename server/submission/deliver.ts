@@ -72,10 +72,38 @@ export async function deliverSubmission(delivery: SubmissionDelivery): Promise<R
       raw: Buffer.concat([Buffer.from(receivedHeader(traceOf(delivery, '')), 'utf8'), delivery.message]),
     });
     log.info({ id: transactionId, queue: queued.id, rcpts: remote.length }, 'message queued');
+    await saveSentCopy(delivery);
     return reply(250, '2.0.0', `Ok: queued as ${queued.id}`);
   }
   if (refused && refusals === served.size) return refused;
+  await saveSentCopy(delivery);
   return reply(250, '2.0.0', `Ok: delivered as ${transactionId}`);
+}
+
+/**
+ * "Save a copy to Sent" (per account, off by default: most clients upload their own copy, and a
+ * second one would be a duplicate): the message as the client sent it, marked \Seen. The setting
+ * is read now, so a change in the panel applies to sessions already logged in. The message has
+ * gone out by then: a copy that cannot be stored is logged, never turned into a failure.
+ */
+async function saveSentCopy(delivery: SubmissionDelivery): Promise<void> {
+  const { store, log, transactionId } = delivery;
+  try {
+    const user = await store.getUser(delivery.user.id);
+    if (!user?.saveSentCopy) return;
+    const mailboxes = await store.listMailboxes(user.id);
+    const sent =
+      mailboxes.find((mailbox) => mailbox.specialUse === '\\Sent') ??
+      mailboxes.find((m) => m.path === 'Sent');
+    if (!sent) {
+      log.warn({ id: transactionId, user: user.username }, 'no Sent mailbox for the copy of a sent message');
+      return;
+    }
+    const saved = await store.append(sent.id, delivery.message, { flags: ['\\Seen'] });
+    log.info({ id: transactionId, mailbox: sent.path, uid: saved.uid }, 'copy saved to Sent');
+  } catch (error) {
+    log.warn({ err: error, id: transactionId }, 'copy to Sent not saved');
+  }
 }
 
 /** MAIL FROM's RET and ENVID as smtp-server parsed them. */

@@ -70,6 +70,8 @@ describe('admin API: queue', () => {
 
 describe('admin API: DKIM keys', () => {
   it('shows the records, rotates (rsa and ed25519) keeping the old key published, and retires it', async () => {
+    await h.addUser('dkim@example.test', 'long-enough-pw');
+    expect((await h.call('GET', '/api/dkim/not-ours.test')).status).toBe(404);
     const shown = await h.call('GET', '/api/dkim/example.test');
     expect(shown.status).toBe(200);
     expect(shown.body.records).toMatchObject([{ selector: 'mallard', algorithm: 'rsa', active: true }]);
@@ -90,5 +92,17 @@ describe('admin API: DKIM keys', () => {
     const after = await h.call('GET', '/api/dkim/example.test');
     expect(after.body.records.map((r: { selector: string }) => r.selector)).not.toContain('mallard');
     expect((await h.call('GET', '/api/dkim/not_a_domain')).status).toBe(400);
+  });
+});
+
+describe('admin API: save a copy to Sent', () => {
+  it('is off for a new user and set with PATCH /api/users/{id}', async () => {
+    const id = await h.addUser('dora@example.test', 'long-enough-pw');
+    expect((await h.call('GET', `/api/users/${id}`)).body.saveSentCopy).toBe(false);
+    const on = await h.call('PATCH', `/api/users/${id}`, { body: { saveSentCopy: true } });
+    expect(on.status).toBe(200);
+    expect(on.body.saveSentCopy).toBe(true);
+    expect((await h.server.store.getUser(id))!.saveSentCopy).toBe(true);
+    expect((await h.call('PATCH', `/api/users/${id}`, { body: { saveSentCopy: 'yes' } })).status).toBe(400);
   });
 });

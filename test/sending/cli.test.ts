@@ -109,3 +109,25 @@ describe('mallard dkim rotate and retire', () => {
     expect(after).toMatch(new RegExp(`^${active}\\._domainkey`, 'm'));
   });
 });
+
+describe('mallard user save-sent', () => {
+  it('turns "save a copy to Sent" on and off (off by default), shown by user show', async () => {
+    expect(run(['user', 'add', 'carol@example.test', '--password', 'long-enough']).status).toBe(0);
+    expect(run(['user', 'show', 'carol@example.test']).text).toMatch(/copy to Sent: off/);
+    const on = run(['user', 'save-sent', 'carol@example.test', 'on']);
+    expect(on.status).toBe(0);
+    expect(on.text).toBe('carol@example.test\tcopy to Sent on\n');
+    const shown = JSON.parse(run(['user', 'show', 'carol@example.test', '--json']).text) as {
+      saveSentCopy: boolean;
+    };
+    expect(shown.saveSentCopy).toBe(true);
+    expect(run(['user', 'save-sent', 'carol@example.test', 'maybe']).status).toBe(64);
+    expect(run(['user', 'save-sent', 'carol@example.test', 'off']).text).toMatch(/copy to Sent off/);
+    const store = await SqliteStore.open(dataDir);
+    try {
+      expect((await store.getUserByUsername('carol@example.test'))!.saveSentCopy).toBe(false);
+    } finally {
+      await store.close();
+    }
+  });
+});

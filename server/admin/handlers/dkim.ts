@@ -5,7 +5,9 @@
  */
 import { z } from 'zod';
 import { DkimKeys } from '../../outbound/dkim.ts';
-import { ApiError } from '../errors.ts';
+import { LocalDomains } from '../../smtp/local-domains.ts';
+import type { AdminDeps } from '../context.ts';
+import { ApiError, notFound } from '../errors.ts';
 import { route } from '../router.ts';
 
 const TAG = 'DKIM';
@@ -30,7 +32,12 @@ const recordSchema = z
 
 const recordsSchema = z.object({ domain: z.string(), records: z.array(recordSchema) });
 
-function keysOf(deps: { config: { data_dir: string; dkim: { selector: string } } }): DkimKeys {
+/** The keys of a domain this server serves (some address in it); 404 for any other. */
+async function keysOf(deps: AdminDeps, domain: string): Promise<DkimKeys> {
+  // Read afresh (no cache): a domain added a moment ago in the panel counts.
+  if (!(await new LocalDomains(deps.store, deps.config.hostname, 0).has(domain))) {
+    throw notFound(`local domain ${domain}`);
+  }
   return new DkimKeys(deps.config.data_dir, deps.config.dkim.selector);
 }
 
@@ -52,12 +59,12 @@ export const dkimRoutes = [
     method: 'GET',
     path: '/api/dkim/{domain}',
     operationId: 'getDkimRecords',
-    summary: "The DNS TXT records of a domain's DKIM keys (the first key is made on first use)",
+    summary: "The DNS TXT records of a local domain's DKIM keys (the first key is made on first use)",
     tag: TAG,
     params: z.object({ domain: domainParam }),
     response: { status: 200, schema: recordsSchema, description: 'Records to publish' },
     async handler({ params: { domain }, deps }) {
-      return recordsOf(keysOf(deps), domain);
+      return recordsOf(await keysOf(deps, domain), domain);
     },
   }),
 
@@ -71,7 +78,7 @@ export const dkimRoutes = [
     body: z.object({ algorithm: z.enum(['rsa', 'ed25519']).default('rsa') }),
     response: { status: 200, schema: recordsSchema, description: 'Records to publish, the new one included' },
     async handler({ params: { domain }, body, deps }) {
-      const keys = keysOf(deps);
+      const keys = await keysOf(deps, domain);
       const key = keys.rotate(domain, body.algorithm);
       deps.logger.info(
         { domain, selector: key.selector, algorithm: key.algorithm, via: 'admin' },
@@ -90,7 +97,7 @@ export const dkimRoutes = [
     params: z.object({ domain: domainParam, selector: z.string().regex(/^[a-z0-9-]{1,63}$/i) }),
     response: { status: 204, description: 'Retired' },
     async handler({ params: { domain, selector }, deps }) {
-      const keys = keysOf(deps);
+      const keys = await keysOf(deps, domain);
       const key = keys.keys(domain).find((entry) => entry.selector === selector);
       if (!key) throw new ApiError('not_found', `no DKIM key ${selector} for ${domain}`);
       if (key.active) throw new ApiError('conflict', `${selector} signs ${domain}'s mail; rotate first`);
