@@ -84,7 +84,8 @@ export function outboundQueueContract(current: () => Store): void {
       const bad = (dsn: NewOutboundMessage['dsn']) =>
         store.enqueueOutbound({ userId: null, sender: '', recipients: ['x@y.test'], raw: RAW, dsn });
       await rejectsWithCode(bad({ ret: 'ALL' as 'FULL' }), 'INVALID');
-      await rejectsWithCode(bad({ envid: 'two words' }), 'INVALID');
+      await rejectsWithCode(bad({ envid: 'x'.repeat(101) }), 'INVALID');
+      await rejectsWithCode(bad({ envid: 'caf\u00e9' }), 'INVALID');
       await rejectsWithCode(bad({ recipients: { 'x@y.test': { notify: ['NEVER', 'SUCCESS'] } } }), 'INVALID');
       await rejectsWithCode(bad({ recipients: { 'x@y.test': { orcpt: 'no-type' } } }), 'INVALID');
     });
