@@ -284,6 +284,20 @@ const CASES: Record<string, Case> = {
     invalid: () => ({ path: `/api/queue/${LONG_ID}` }),
     unknown: () => ({ path: '/api/queue/nosuchmessage' }),
   },
+  'GET /api/dns-records': {
+    ok: async () => {
+      await dkimDomain();
+      return { path: '/api/dns-records' };
+    },
+    status: 200,
+    check: ({ body }) =>
+      expect(
+        body.domains.find((d: { domain: string }) => d.domain === 'dkim-api.test').records[0],
+      ).toMatchObject({
+        purpose: 'MX',
+        type: 'MX',
+      }),
+  },
   'GET /api/dkim/{domain}': {
     ok: async () => ({ path: `/api/dkim/${await dkimDomain()}` }),
     status: 200,

@@ -308,6 +308,32 @@ describe('settings', () => {
     expect(settings.limits).toMatchObject({ max_message_size: wanted, max_line_length: 70000 });
   });
 
+  it('lists the DNS records sending needs for each mail domain, ready to copy', async () => {
+    const created = await page.evaluate(async () => {
+      const response = await fetch('/api/users', {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/json', 'X-Mallard-Panel': '1' },
+        body: JSON.stringify({ username: 'dns@dns-panel.test', password: 'long-enough-pw' }),
+      });
+      return response.status;
+    });
+    expect(created).toBe(201);
+    await page.reload();
+    const domain = page.locator('[data-testid="dns-domain"][data-domain="dns-panel.test"]');
+    await domain.waitFor();
+    const purposes = await domain
+      .getByTestId('dns-record')
+      .evaluateAll((rows) => rows.map((row) => row.getAttribute('data-purpose')));
+    expect(purposes).toEqual(['MX', 'SPF', 'DKIM', 'DMARC']);
+    const values = await domain.getByTestId('dns-value').allInnerTexts();
+    expect(values[0]).toMatch(/^10 \S+\.$/);
+    expect(values[1]).toBe('v=spf1 mx -all');
+    expect(values[2]).toMatch(/^v=DKIM1; k=rsa; p=[A-Za-z0-9+/=]{300,}$/);
+    expect(values[3]).toBe('v=DMARC1; p=quarantine; rua=mailto:postmaster@dns-panel.test');
+    await screenshot(page, 'settings-dns-records');
+    expect(errors).toEqual([]);
+  });
+
   it('sets sending through a relay; its password is saved but never shown again', async () => {
     const section = page.getByTestId('sending-section');
     await section.getByText('Through a relay').click();

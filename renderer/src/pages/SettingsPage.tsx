@@ -47,6 +47,7 @@ import {
   type FieldPath,
   type FieldValue,
 } from '../components/settings/settingsForm.ts';
+import { DnsRecordsSection } from '../components/settings/DnsRecordsSection.tsx';
 import { SendingSection } from '../components/settings/SendingSection.tsx';
 import { StoreSection } from '../components/settings/StoreSection.tsx';
 
@@ -269,6 +270,8 @@ function SettingsForm({
         </Card>
 
         <SendingSection values={values} errorOf={errorOf} set={set} />
+
+        <DnsRecordsSection />
 
         <StoreSection
           engine={String(values['store.engine'])}

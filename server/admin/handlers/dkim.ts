@@ -54,7 +54,60 @@ function recordsOf(keys: DkimKeys, domain: string): z.infer<typeof recordsSchema
   };
 }
 
+const dnsRecordSchema = z.object({
+  purpose: z.enum(['MX', 'SPF', 'DKIM', 'DMARC']),
+  name: z.string(),
+  type: z.enum(['MX', 'TXT']),
+  value: z.string().describe('as it goes into the zone (TXT without quotes)'),
+});
+
+const dnsRecordsSchema = z
+  .object({
+    hostname: z.string(),
+    relay: z.string().describe('the relay host when mail goes out through one ("" for direct)'),
+    domains: z.array(z.object({ domain: z.string(), records: z.array(dnsRecordSchema) })),
+  })
+  .meta({ id: 'DnsRecords' });
+
 export const dkimRoutes = [
+  route({
+    method: 'GET',
+    path: '/api/dns-records',
+    operationId: 'getDnsRecords',
+    summary: 'The DNS records sending needs, per local domain: MX, SPF, DKIM (every key) and DMARC',
+    tag: TAG,
+    response: { status: 200, schema: dnsRecordsSchema, description: 'Records to publish, ready to copy' },
+    async handler({ deps }) {
+      const { hostname } = deps.config;
+      const keys = new DkimKeys(deps.config.data_dir, deps.config.dkim.selector);
+      const domains = await new LocalDomains(deps.store, hostname, 0).mailDomains();
+      return {
+        hostname,
+        relay: deps.config.outbound.relay.host,
+        domains: domains.map((domain) => ({
+          domain,
+          records: [
+            { purpose: 'MX' as const, name: domain, type: 'MX' as const, value: `10 ${hostname}.` },
+            // Through a relay the relay's own SPF include belongs here too (README: DNS records).
+            { purpose: 'SPF' as const, name: domain, type: 'TXT' as const, value: 'v=spf1 mx -all' },
+            ...keys.dnsRecords(domain).map((record) => ({
+              purpose: 'DKIM' as const,
+              name: record.name,
+              type: 'TXT' as const,
+              value: record.value,
+            })),
+            {
+              purpose: 'DMARC' as const,
+              name: `_dmarc.${domain}`,
+              type: 'TXT' as const,
+              value: `v=DMARC1; p=quarantine; rua=mailto:postmaster@${domain}`,
+            },
+          ],
+        })),
+      };
+    },
+  }),
+
   route({
     method: 'GET',
     path: '/api/dkim/{domain}',
