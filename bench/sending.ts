@@ -20,6 +20,7 @@ import { startServer } from '../server/main.ts';
 import { SmtpLineClient } from '../test/delivery/clients.ts';
 import { makeDataDir } from '../test/helpers/cli.ts';
 import { startPostfix } from '../test/helpers/postfix.ts';
+import { processMemory, processTree } from './lib/memory.ts';
 
 const { values } = parseArgs({ options: { messages: { type: 'string', default: '500' } } });
 const COUNT = Math.max(1, Number(values.messages) || 500);
@@ -57,6 +58,13 @@ async function until(probe: () => Promise<boolean> | boolean): Promise<void> {
   while (!(await probe())) await new Promise((resolve) => setTimeout(resolve, 20));
 }
 
+/** RSS and PSS of processes (PSS divides shared pages: the fair sum for Postfix's many daemons). */
+function memoryOf(pids: number[], what: string): string {
+  const sample = processMemory(pids);
+  const mib = (kib: number) => (kib / 1024).toFixed(0);
+  return `RSS ${mib(sample.rssKiB)} MiB, PSS ${mib(sample.pssKiB)} MiB (${what}, ${sample.processes} processes)`;
+}
+
 const postfix = await startPostfix({ host: MX, mailboxes: ['local@postfix.test', 'relayed@postfix.test'] });
 const dataDir = makeDataDir('mallard-bench-send-');
 const config = loadConfig({
@@ -91,7 +99,7 @@ try {
   results.push([
     'Mallard submission → local INBOX',
     `${((COUNT * 1000) / local).toFixed(0)} msg/s`,
-    `RSS ${(process.memoryUsage().rss / 1048576).toFixed(0)} MiB (whole process)`,
+    memoryOf([process.pid], 'the whole benchmark process'),
   ]);
 
   const remoteStarted = performance.now();
@@ -101,7 +109,7 @@ try {
   results.push([
     'Mallard submission → queue → loopback Postfix (DKIM-signed)',
     `${((COUNT * 1000) / remote).toFixed(0)} msg/s`,
-    `RSS ${(process.memoryUsage().rss / 1048576).toFixed(0)} MiB (whole process)`,
+    memoryOf([process.pid], 'the whole benchmark process'),
   ]);
 
   const postfixStarted = performance.now();
@@ -111,7 +119,8 @@ try {
   results.push([
     'Postfix smtpd → its local (virtual Maildir) delivery',
     `${((COUNT * 1000) / direct).toFixed(0)} msg/s`,
-    '',
+    // Sampled while its daemons (smtpd, cleanup, qmgr, virtual...) are still up after the run.
+    memoryOf(processTree(postfix.masterPid()), 'master and children'),
   ]);
 } finally {
   await server.stop();

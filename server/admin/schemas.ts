@@ -45,6 +45,7 @@ export const userSchema = z
     disabled: z.boolean(),
     quotaBytes: z.number().int().describe('0 means unlimited'),
     usedBytes: z.number().int(),
+    saveSentCopy: z.boolean().describe('submission stores a copy of sent mail in Sent (off by default)'),
     createdAt: timestamp,
   })
   .meta({ id: 'User' });

@@ -18,6 +18,7 @@ usage: mallard COMMAND [ARGS] [--config FILE] [--offline]
   start                                  the desktop app where it can run, else \`mallard panel\`
   user add EMAIL --password PW|-         create an account (- reads the password from stdin)
   user list | show EMAIL | passwd EMAIL | disable EMAIL | enable EMAIL | del EMAIL
+  user save-sent EMAIL on|off            submission keeps a copy of sent mail in Sent (default off)
   alias add ADDRESS EMAIL | del ADDRESS | list EMAIL
                                          extra addresses; *@domain is a catch-all
   spam allow EMAIL SENDER | block EMAIL SENDER | remove EMAIL SENDER | list EMAIL
@@ -47,7 +48,9 @@ usage: mallard COMMAND [ARGS] [--config FILE] [--offline]
   db status                              the store engine, whether it answers, what it holds
   queue list | show ID | retry ID | delete ID
                                          the outbound queue: state per recipient, last error
-  dkim show DOMAIN                       the DNS TXT record of the domain's DKIM key
+  dkim show DOMAIN                       the DNS TXT records of the domain's DKIM keys
+  dkim rotate DOMAIN [--ed25519]         a new key (selector) signs; the old one stays published
+  dkim retire DOMAIN SELECTOR            remove a key rotated out
 
 List commands take --json. The configuration file comes from --config or MALLARD_CONFIG;
 every key can also be set as MALLARD_<KEY_PATH>, e.g. MALLARD_IMAP_PORT=1143.

@@ -153,8 +153,23 @@ export function configDefaults() {
       delay_warning_after: 4 * 3600,
       /** Deliveries in progress at once, over all destinations. */
       concurrency: 10,
+      /** Of those, to one destination domain (or the relay) at once. */
+      concurrency_per_domain: 5,
       /** Seconds between looks at the queue for work that is due. */
       poll_interval: 5,
+      /**
+       * Seconds a worker holds a message it delivers (renewed while the delivery runs): how soon a
+       * crashed process's messages are taken up by another process or by itself after a restart.
+       */
+      lease: 120,
+      /** MTA-STS (RFC 8461) honoured for direct delivery. */
+      mta_sts: {
+        enabled: true,
+        /** Port of the policy host (443; another value only for tests). */
+        policy_port: 443,
+        /** PEM file of CAs trusted for MTA-STS instead of the system's ("": the system's; for tests). */
+        ca_file: '',
+      },
     },
     /** DNS servers for MX lookups (empty: the system's); "IP" or "IP:PORT" each. */
     dns: {

@@ -196,7 +196,14 @@ export const configSchema = z.strictObject({
     give_up_after: positiveInt('a number of seconds, at least 1'),
     delay_warning_after: positiveInt('a number of seconds, at least 1'),
     concurrency: positiveInt('a whole number of deliveries, at least 1'),
+    concurrency_per_domain: positiveInt('a whole number of deliveries, at least 1'),
     poll_interval: positiveInt('a number of seconds, at least 1'),
+    lease: positiveInt('a number of seconds, at least 1'),
+    mta_sts: z.strictObject({
+      enabled: z.boolean({ error: 'true or false' }),
+      policy_port: port.refine((value) => value > 0, 'a port number from 1 to 65535'),
+      ca_file: path,
+    }),
   }),
   dns: z.strictObject({
     servers: z.preprocess(

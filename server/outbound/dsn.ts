@@ -1,6 +1,8 @@
 /**
  * Delivery status notifications (RFC 3464) for a local sender: "failed" when recipients bounced,
- * "delayed" as a warning while they wait. A multipart/report with a human-readable part, the
+ * "delayed" as a warning while they wait, "delivered" when the sender asked for it (RFC 3461
+ * NOTIFY=SUCCESS). The client's ENVID and each recipient's ORCPT are echoed; RET=FULL returns the
+ * whole message in a failure report, otherwise its header only. A multipart/report with a human-readable part, the
  * machine-readable message/delivery-status, and the original headers (text/rfc822-headers), sent
  * from the null sender (RFC 5321 4.5.5) so that it can never bounce back and forth.
  */
@@ -15,10 +17,16 @@ export interface DsnRecipient {
   diagnostic: string;
   /** The host that answered, when one did. */
   remoteMta?: string;
+  /** ORCPT as the client gave it ("rfc822;bob@example.org"). */
+  orcpt?: string | null;
 }
 
 export interface DsnRequest {
-  kind: 'failed' | 'delayed';
+  kind: 'failed' | 'delayed' | 'delivered';
+  /** MAIL FROM's ENVID. */
+  envid?: string | null;
+  /** RET=FULL: a failure report carries the whole message (message/rfc822). */
+  returnFull?: boolean;
   /** Our host name (Reporting-MTA, From's domain). */
   hostname: string;
   /** Who gets the report: the original envelope sender. */
@@ -44,20 +52,44 @@ export function statusOf(reply: string, permanent: boolean): string {
   return match ? match[1]! : permanent ? '5.0.0' : '4.0.0';
 }
 
+/** The whole message, CRLF line ends, ending in one CRLF (the boundary line follows). */
+function original(raw: Buffer): string {
+  const text = raw.toString('latin1').replace(/\r?\n/g, '\r\n');
+  return text.endsWith('\r\n') ? text : `${text}\r\n`;
+}
+
 function clean(text: string): string {
   return text.replace(/[\r\n]+/g, ' ').replace(/[^\x20-\x7e]/g, '?');
+}
+
+const SUBJECTS = {
+  failed: 'Undelivered Mail Returned to Sender',
+  delayed: 'Delayed Mail (still being retried)',
+  delivered: 'Successful Mail Delivery Report',
+} as const;
+
+const EXPLANATIONS = {
+  failed: 'Your message could not be delivered to one or more recipients. It is attached below.',
+  delayed:
+    'Your message has not been delivered yet to the recipients below. It will be retried; you need not send it again.',
+  delivered: 'Your message was delivered to the recipients below, as you asked to be told.',
+} as const;
+
+/** ORCPT "addr-type;address" as the Original-Recipient field wants it ("rfc822; address"). */
+function originalRecipient(orcpt: string): string {
+  const split = orcpt.indexOf(';');
+  return `${clean(orcpt.slice(0, split))}; ${clean(orcpt.slice(split + 1))}`;
 }
 
 export function buildDsn(request: DsnRequest): Buffer {
   const now = request.now ?? new Date();
   const boundary = `mallard-dsn-${crypto.randomBytes(8).toString('hex')}`;
-  const failed = request.kind === 'failed';
-  const subject = failed ? 'Undelivered Mail Returned to Sender' : 'Delayed Mail (still being retried)';
+  const kind = request.kind;
+  const full = kind === 'failed' && request.returnFull === true;
   const list = request.recipients.map((r) => `  <${r.address}>: ${clean(r.diagnostic)}`).join('\r\n');
-  const human = failed
-    ? `This is the mail system at host ${request.hostname}.\r\n\r\nYour message could not be delivered to one or more recipients. It is attached below.\r\n\r\n${list}\r\n`
-    : `This is the mail system at host ${request.hostname}.\r\n\r\nYour message has not been delivered yet to the recipients below. It will be retried; you need not send it again.\r\n\r\n${list}\r\n`;
+  const human = `This is the mail system at host ${request.hostname}.\r\n\r\n${EXPLANATIONS[kind]}\r\n\r\n${list}\r\n`;
   const perMessage = [
+    ...(request.envid ? [`Original-Envelope-Id: ${clean(request.envid)}`] : []),
     `Reporting-MTA: dns; ${request.hostname}`,
     `X-Mallard-Queue-ID: ${request.queueId}`,
     `Arrival-Date: ${rfc5322Date(request.queuedAt)}`,
@@ -65,19 +97,22 @@ export function buildDsn(request: DsnRequest): Buffer {
   const perRecipient = request.recipients
     .map((r) =>
       [
+        ...(r.orcpt ? [`Original-Recipient: ${originalRecipient(r.orcpt)}`] : []),
         `Final-Recipient: rfc822; ${clean(r.address)}`,
-        `Action: ${failed ? 'failed' : 'delayed'}`,
+        `Action: ${kind}`,
         `Status: ${r.status}`,
         ...(r.remoteMta ? [`Remote-MTA: dns; ${clean(r.remoteMta)}`] : []),
         `Diagnostic-Code: smtp; ${clean(r.diagnostic)}`,
-        ...(failed ? [] : [`Will-Retry-Until: ${rfc5322Date(new Date(now.getTime() + 86_400_000))}`]),
+        ...(kind === 'delayed'
+          ? [`Will-Retry-Until: ${rfc5322Date(new Date(now.getTime() + 86_400_000))}`]
+          : []),
       ].join('\r\n'),
     )
     .join('\r\n\r\n');
   const message = [
     `From: Mail Delivery System <MAILER-DAEMON@${request.hostname}>`,
     `To: <${request.to}>`,
-    `Subject: ${subject}`,
+    `Subject: ${SUBJECTS[kind]}`,
     `Date: ${rfc5322Date(now)}`,
     `Message-ID: <${crypto.randomBytes(12).toString('hex')}@${request.hostname}>`,
     'Auto-Submitted: auto-replied',
@@ -100,10 +135,19 @@ export function buildDsn(request: DsnRequest): Buffer {
     perRecipient,
     '',
     `--${boundary}`,
-    'Content-Type: text/rfc822-headers',
-    'Content-Description: Undelivered Message Headers',
-    '',
-    headerBlock(request.original),
+    ...(full
+      ? [
+          'Content-Type: message/rfc822',
+          'Content-Description: Undelivered Message',
+          '',
+          original(request.original),
+        ]
+      : [
+          'Content-Type: text/rfc822-headers',
+          'Content-Description: Message Headers',
+          '',
+          headerBlock(request.original),
+        ]),
     `--${boundary}--`,
     '',
   ].join('\r\n');

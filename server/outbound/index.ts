@@ -9,6 +9,7 @@ import { LocalDomains } from '../smtp/local-domains.ts';
 import type { Store } from '../store/types.ts';
 import type { OutboundSink } from '../submission/deliver.ts';
 import { DkimKeys, dkimSigner } from './dkim.ts';
+import { MtaSts } from './mta-sts.ts';
 import { retryPolicyOf } from './retry.ts';
 import { queueSink } from './sink.ts';
 import { OutboundWorker } from './worker.ts';
@@ -21,12 +22,21 @@ export interface Outbound {
 
 export function startOutbound(services: { config: Config; store: Store; logger: Logger }): Outbound {
   const { config, store, logger } = services;
+  const resolver = new MailResolver(config.dns.servers);
+  const sts = config.outbound.mta_sts;
   const worker = new OutboundWorker({
     store,
     config,
     logger,
-    resolver: new MailResolver(config.dns.servers),
+    resolver,
     policy: retryPolicyOf(config.outbound),
+    mtaSts: sts.enabled
+      ? new MtaSts(
+          { servers: config.dns.servers, port: sts.policy_port, caFile: sts.ca_file },
+          resolver,
+          logger.child({ component: 'mta-sts' }),
+        )
+      : null,
   });
   const dkim = new DkimKeys(config.data_dir, config.dkim.selector);
   const localDomains = new LocalDomains(store, config.hostname);

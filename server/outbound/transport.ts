@@ -16,6 +16,8 @@ export interface Destination {
   /** implicit: TLS from the first byte (465); starttls: required; opportunistic: when offered. */
   tls: 'implicit' | 'starttls' | 'opportunistic' | 'none';
   verifyCertificate: boolean;
+  /** CAs to check the certificate against instead of the system's (MTA-STS tests). */
+  ca?: Buffer;
   auth?: { user: string; pass: string };
 }
 
@@ -55,83 +57,180 @@ export interface SendRequest {
   raw: Buffer;
 }
 
-/** Sends one message; throws TransportError when no recipient got an answer. */
-export async function sendMessage(request: SendRequest): Promise<RecipientVerdict[]> {
-  const { destination } = request;
-  const connection = new SMTPConnection({
-    host: destination.host,
-    port: destination.port,
-    secure: destination.tls === 'implicit',
-    requireTLS: destination.tls === 'starttls',
-    ignoreTLS: destination.tls === 'none',
-    opportunisticTLS: destination.tls === 'opportunistic',
-    servername: destination.servername,
-    name: request.helo,
-    tls: { rejectUnauthorized: destination.verifyCertificate, servername: destination.servername },
-    // Mail routing decides where to go (DNS, the relay setting); loopback and private networks are
-    // legitimate destinations for a home server (a relay on the LAN, split-horizon DNS).
-    allowInternalNetworkInterfaces: true,
-    logger: false,
-    ...TIMEOUTS,
-  });
-  let failure: NodemailerError | null = null;
+/**
+ * One SMTP connection to a destination: connected, greeted, TLS and AUTH done, ready for any
+ * number of transactions (RSET between them) while `usable`.
+ */
+export class SmtpSession {
+  private failure: NodemailerError | null = null;
+  private ended = false;
   // The client reports a failed connection (refused, timed out, TLS) as an 'error' event, not
-  // through connect's callback: the first error settles whatever is awaited at the time.
-  let failed: ((error: NodemailerError) => void) | null = null;
-  connection.on('error', (error: NodemailerError) => {
-    failure ??= error;
-    failed?.(error);
-  });
-  connection.on('end', () => {
-    failed?.(Object.assign(new Error('connection closed'), { code: 'ECONNECTION' }) as NodemailerError);
-  });
-  const step = <T>(
-    start: (resolve: (value: T) => void, reject: (error: unknown) => void) => void,
-  ): Promise<T> =>
-    new Promise<T>((resolve, reject) => {
-      failed = reject;
-      start(resolve, reject);
-    }).finally(() => {
-      failed = null;
+  // through a callback: the first error settles whatever is awaited at the time.
+  private failed: ((error: NodemailerError) => void) | null = null;
+
+  private constructor(private readonly connection: SMTPConnection) {
+    connection.on('error', (error: NodemailerError) => {
+      this.failure ??= error;
+      this.failed?.(error);
     });
-  try {
-    await step<void>((resolve, reject) => connection.connect((error) => (error ? reject(error) : resolve())));
-  } catch (error) {
-    connection.close();
-    const cause = error as NodemailerError;
-    throw new TransportError(replyOf(cause), isPermanent(cause), cause.responseCode === undefined);
-  }
-  try {
-    if (destination.auth) {
-      await step<void>((resolve, reject) =>
-        connection.login(destination.auth, (error) => (error ? reject(error) : resolve())),
+    connection.on('end', () => {
+      this.ended = true;
+      this.failed?.(
+        Object.assign(new Error('connection closed'), { code: 'ECONNECTION' }) as NodemailerError,
       );
-    }
-    const info = await step<{
-      accepted: string[];
-      rejectedErrors: NodemailerError[];
-      response: string;
-    }>((resolve, reject) =>
-      connection.send({ from: request.sender, to: request.recipients }, request.raw, (error, result) => {
-        if (error) return reject(error);
-        resolve({
-          accepted: result!.accepted,
-          rejectedErrors: result!.rejectedErrors ?? [],
-          response: result!.response,
-        });
+    });
+  }
+
+  /** Connects (and logs in, for a relay); throws TransportError. */
+  static async open(destination: Destination, helo: string): Promise<SmtpSession> {
+    const session = new SmtpSession(
+      new SMTPConnection({
+        host: destination.host,
+        port: destination.port,
+        secure: destination.tls === 'implicit',
+        requireTLS: destination.tls === 'starttls',
+        ignoreTLS: destination.tls === 'none',
+        opportunisticTLS: destination.tls === 'opportunistic',
+        servername: destination.servername,
+        name: helo,
+        tls: {
+          rejectUnauthorized: destination.verifyCertificate,
+          servername: destination.servername,
+          ...(destination.ca ? { ca: destination.ca } : {}),
+        },
+        // Mail routing decides where to go (DNS, the relay setting); loopback and private networks
+        // are legitimate destinations for a home server (a relay on the LAN, split-horizon DNS).
+        allowInternalNetworkInterfaces: true,
+        logger: false,
+        ...TIMEOUTS,
       }),
     );
-    return verdicts(request.recipients, info.accepted, info.rejectedErrors, info.response);
-  } catch (error) {
-    const cause = (failure ?? error) as NodemailerError;
-    // Every recipient refused at RCPT: nodemailer reports it as one error with the details.
-    if (cause.rejectedErrors && cause.rejectedErrors.length > 0 && cause.code === 'EENVELOPE') {
-      return verdicts(request.recipients, [], cause.rejectedErrors, '');
+    const { connection } = session;
+    try {
+      await session.step<void>((resolve, reject) =>
+        connection.connect((error) => (error ? reject(error) : resolve())),
+      );
+    } catch (error) {
+      connection.close();
+      const cause = error as NodemailerError;
+      throw new TransportError(replyOf(cause), isPermanent(cause), cause.responseCode === undefined);
     }
-    throw new TransportError(replyOf(cause), isPermanent(cause), false);
+    if (destination.auth) {
+      try {
+        await session.step<void>((resolve, reject) =>
+          connection.login(destination.auth, (error) => (error ? reject(error) : resolve())),
+        );
+      } catch (error) {
+        session.close();
+        // A relay refusing our login is our configuration's fault, not the message's: it waits
+        // (the reply shows in the queue) until the operator fixes the password, never bounces.
+        throw new TransportError(replyOf((session.failure ?? error) as NodemailerError), false, false);
+      }
+    }
+    return session;
+  }
+
+  /** Whether another transaction may go over this connection. */
+  get usable(): boolean {
+    return this.failure === null && !this.ended;
+  }
+
+  private step<T>(
+    start: (resolve: (value: T) => void, reject: (error: unknown) => void) => void,
+  ): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      this.failed = reject;
+      start(resolve, reject);
+    }).finally(() => {
+      this.failed = null;
+    });
+  }
+
+  /** One transaction (MAIL, RCPT each, DATA); throws TransportError when no recipient got an answer. */
+  async send(sender: string, recipients: string[], raw: Buffer): Promise<RecipientVerdict[]> {
+    try {
+      const info = await this.step<{
+        accepted: string[];
+        rejectedErrors: NodemailerError[];
+        response: string;
+      }>((resolve, reject) =>
+        this.connection.send({ from: sender, to: recipients }, raw, (error, result) => {
+          if (error) return reject(error);
+          resolve({
+            accepted: result!.accepted,
+            rejectedErrors: result!.rejectedErrors ?? [],
+            response: result!.response,
+          });
+        }),
+      );
+      return verdicts(recipients, info.accepted, info.rejectedErrors, info.response);
+    } catch (error) {
+      const cause = (this.failure ?? error) as NodemailerError;
+      this.failure ??= cause; // the connection is in an unknown state: not reused
+      // Every recipient refused at RCPT: nodemailer reports it as one error with the details.
+      if (cause.rejectedErrors && cause.rejectedErrors.length > 0 && cause.code === 'EENVELOPE') {
+        return verdicts(recipients, [], cause.rejectedErrors, '');
+      }
+      throw new TransportError(replyOf(cause), isPermanent(cause), false);
+    }
+  }
+
+  /** RSET, before the next transaction on this connection; false when the server did not take it. */
+  async reset(): Promise<boolean> {
+    try {
+      await this.step<void>((resolve, reject) =>
+        this.connection.reset((error) => (error ? reject(error) : resolve())),
+      );
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  close(): void {
+    this.ended = true;
+    this.connection.quit();
+    setTimeout(() => this.connection.close(), 1000).unref();
+  }
+}
+
+/** Where sendMessage gets and returns connections (server/outbound/pool.ts), or none: a new one each time. */
+export interface SessionSource {
+  acquire(destination: Destination, helo: string): Promise<{ session: SmtpSession; reused: boolean }>;
+  /** `keep`: another message for this destination is waiting, so the connection may serve it. */
+  release(destination: Destination, session: SmtpSession, keep: boolean): Promise<void>;
+}
+
+/** Sends one message; throws TransportError when no recipient got an answer. */
+export async function sendMessage(
+  request: SendRequest,
+  source?: SessionSource,
+  /** Asked once the message is sent: whether more wait for this destination (keep the connection). */
+  moreWaiting: () => boolean = () => false,
+): Promise<RecipientVerdict[]> {
+  const { destination, helo } = request;
+  if (!source) {
+    const session = await SmtpSession.open(destination, helo);
+    try {
+      return await session.send(request.sender, request.recipients, request.raw);
+    } finally {
+      session.close();
+    }
+  }
+  const { session, reused } = await source.acquire(destination, helo);
+  try {
+    return await session.send(request.sender, request.recipients, request.raw);
+  } catch (error) {
+    // A kept connection the server has closed meanwhile (idle timeout, 421): once more on a new one.
+    if (!reused || !(error instanceof TransportError) || error.permanent) throw error;
+    const fresh = await SmtpSession.open(destination, helo);
+    try {
+      return await fresh.send(request.sender, request.recipients, request.raw);
+    } finally {
+      await source.release(destination, fresh, moreWaiting());
+    }
   } finally {
-    connection.quit();
-    setTimeout(() => connection.close(), 1000).unref();
+    await source.release(destination, session, moreWaiting());
   }
 }
 

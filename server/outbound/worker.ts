@@ -11,14 +11,17 @@ import type { Config } from '../config/schema.ts';
 import type { MailResolver } from '../dns/resolver.ts';
 import type { Logger } from '../log.ts';
 import { domainOf } from '../smtp/local-domains.ts';
-import { isPending, type OutboundMessage, type OutboundResult } from '../store/outbound.ts';
+import { isPending, wantsReport, type OutboundMessage, type OutboundResult } from '../store/outbound.ts';
 import type { Store } from '../store/types.ts';
 import { buildDsn, statusOf, type DsnRecipient } from './dsn.ts';
 import { afterTemporaryFailure, type RetryPolicy } from './retry.ts';
+import type { MtaSts } from './mta-sts.ts';
+import { ConnectionPool } from './pool.ts';
+import { KeyedSlots } from './slots.ts';
 import { sendMessage, TransportError, type Destination, type RecipientVerdict } from './transport.ts';
 
-/** Long enough for several MX hosts that time out one after another. */
-const LEASE_MS = 30 * 60_000;
+/** The longest pause between two tries of a store write during an outage. */
+const STORE_RETRY_MAX_MS = 5_000;
 /** How long stop() waits for deliveries in progress. */
 const STOP_GRACE_MS = 10_000;
 
@@ -28,6 +31,8 @@ export interface OutboundWorkerOptions {
   logger: Logger;
   resolver: MailResolver;
   policy: RetryPolicy;
+  /** MTA-STS policies (null: not honoured, outbound.mta_sts.enabled off). */
+  mtaSts?: MtaSts | null;
 }
 
 export interface OutboundCounts {
@@ -48,9 +53,15 @@ export class OutboundWorker {
   private again = false;
   private stopped = false;
   private readonly log: Logger;
+  private readonly leaseMs: number;
+  /** Connections kept between messages to one destination while more wait for it. */
+  private readonly pool = new ConnectionPool();
+  private readonly domainSlots: KeyedSlots;
 
   constructor(private readonly options: OutboundWorkerOptions) {
     this.log = options.logger.child({ component: 'outbound' });
+    this.leaseMs = options.config.outbound.lease * 1000;
+    this.domainSlots = new KeyedSlots(options.config.outbound.concurrency_per_domain);
   }
 
   start(): void {
@@ -102,12 +113,13 @@ export class OutboundWorker {
       }),
     ]);
     clearTimeout(timer);
+    this.pool.close();
   }
 
   private async tick(): Promise<void> {
     const free = this.options.config.outbound.concurrency - this.inFlight.size;
     if (free <= 0) return;
-    const messages = await this.options.store.claimOutbound(this.holder, LEASE_MS, free);
+    const messages = await this.options.store.claimOutbound(this.holder, this.leaseMs, free);
     for (const message of messages) {
       const run: Promise<void> = this.process(message)
         .catch((error: unknown) => this.log.warn({ err: error, queue: message.id }, 'delivery run failed'))
@@ -122,6 +134,14 @@ export class OutboundWorker {
 
   private async process(message: OutboundMessage): Promise<void> {
     const { store } = this.options;
+    // The lease (outbound.lease) is short so that a dead worker's messages are soon taken up by
+    // another; it is renewed while this delivery runs (several MX hosts may time out in a row).
+    const renewal = setInterval(() => {
+      store.renewOutbound(message.id, this.holder, this.leaseMs).catch((error: unknown) => {
+        this.log.warn({ err: error, queue: message.id }, 'could not renew a queue lease');
+      });
+    }, this.leaseMs / 4);
+    renewal.unref();
     try {
       const raw = await store.readOutboundRaw(message.id);
       const now = new Date();
@@ -129,14 +149,24 @@ export class OutboundWorker {
         (recipient) =>
           isPending(recipient.state) && recipient.nextAttemptAt !== null && recipient.nextAttemptAt <= now,
       );
-      const bounced: DsnRecipient[] = [];
-      const delayed: DsnRecipient[] = [];
+      const reports = {
+        delivered: [] as DsnRecipient[],
+        failed: [] as DsnRecipient[],
+        delayed: [] as DsnRecipient[],
+      };
       for (const [domain, group] of this.groups(due.map((recipient) => recipient.address))) {
-        const verdicts = await this.deliverGroup(domain, group, message.sender, raw);
+        // At most outbound.concurrency_per_domain deliveries to one domain (or the relay) at once.
+        const verdicts = await this.domainSlots.run(domain, () =>
+          this.deliverGroup(domain, group, message.sender, raw),
+        );
         for (const verdict of verdicts) {
           const recipient = message.recipients.find((entry) => entry.address === verdict.address)!;
           const result = this.resultOf(message, recipient.attempts + 1, recipient.warned, verdict);
-          const recorded = await store.recordOutbound(message.id, this.holder, verdict.address, result);
+          // The remote side has answered: its verdict must reach the store even across an outage,
+          // or the recipient would be tried again (and get the message twice) once the lease lapses.
+          const recorded = await this.persistently('record a delivery result', () =>
+            store.recordOutbound(message.id, this.holder, verdict.address, result),
+          );
           if (!recorded) continue; // the lease lapsed or an admin deleted it: not ours to report
           this.counts[
             result.state === 'delivered' ? 'delivered' : result.state === 'deferred' ? 'deferred' : 'bounced'
@@ -159,15 +189,47 @@ export class OutboundWorker {
                 : statusOf(verdict.reply, result.state === 'bounced'),
             diagnostic: verdict.reply,
             remoteMta: verdict.remoteMta,
+            orcpt: recipient.orcpt,
           };
-          if (result.state === 'bounced') bounced.push(report);
-          if (result.state === 'deferred' && result.warned) delayed.push(report);
+          const kind =
+            result.state === 'delivered'
+              ? 'delivered'
+              : result.state === 'bounced'
+                ? 'failed'
+                : result.warned
+                  ? 'delayed'
+                  : null;
+          // RFC 3461 NOTIFY: by default failures and delays are reported, successes only on request.
+          if (kind !== null && wantsReport(recipient, kind)) reports[kind].push(report);
         }
       }
-      if (bounced.length > 0) await this.notifySender(message, raw, 'failed', bounced);
-      if (delayed.length > 0) await this.notifySender(message, raw, 'delayed', delayed);
+      for (const kind of ['failed', 'delayed', 'delivered'] as const) {
+        if (reports[kind].length > 0) await this.notifySender(message, raw, kind, reports[kind]);
+      }
     } finally {
-      await store.releaseOutbound(message.id, this.holder).catch(() => undefined);
+      clearInterval(renewal);
+      await this.persistently('release a queue lease', () =>
+        store.releaseOutbound(message.id, this.holder),
+      ).catch(
+        () => undefined, // stopped during an outage: the lease lapses by itself
+      );
+    }
+  }
+
+  /**
+   * Runs a store write until it succeeds: a store outage (MongoDB away, a locked disk) only delays
+   * it. Gives up (throws) once the worker is stopped, since the process is going away.
+   */
+  private async persistently<T>(what: string, write: () => Promise<T>): Promise<T> {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await write();
+      } catch (error) {
+        if (this.stopped) throw error;
+        if (attempt === 0)
+          this.log.warn({ err: error }, `could not ${what}; retrying until the store answers`);
+        await new Promise((resolve) => setTimeout(resolve, Math.min(250 * 2 ** attempt, STORE_RETRY_MAX_MS)));
+      }
     }
   }
 
@@ -208,6 +270,7 @@ export class OutboundWorker {
     const relay = config.outbound.relay;
     if (relay.host !== '') {
       return this.tryDestinations(
+        domain,
         [
           {
             host: relay.host,
@@ -232,9 +295,29 @@ export class OutboundWorker {
     if (route.kind === 'no-domain') return all(false, true, `5.1.2 Domain ${domain} not found`);
     if (route.kind === 'null-mx')
       return all(false, true, `5.1.10 Domain ${domain} accepts no mail (null MX)`);
+    // MTA-STS: with an enforced policy only the MX hosts it lists, over TLS with a valid
+    // certificate (anything less defers); a policy in testing mode is only reported.
+    const policy = this.options.mtaSts ? await this.options.mtaSts.policyFor(domain) : null;
+    let hosts = route.hosts;
+    if (policy) {
+      const outside = hosts.filter((mx) => !this.options.mtaSts!.allows(policy, mx.exchange));
+      if (outside.length > 0) {
+        this.log.warn(
+          { domain, mode: policy.mode, mx: outside.map((mx) => mx.exchange), policy: policy.mx },
+          'MX hosts not in the MTA-STS policy',
+        );
+      }
+      if (policy.mode === 'enforce') {
+        hosts = hosts.filter((mx) => !outside.includes(mx));
+        if (hosts.length === 0) {
+          return all(false, false, `4.7.5 MTA-STS policy of ${domain} lists none of its MX hosts`);
+        }
+      }
+    }
+    const enforced = policy?.mode === 'enforce';
     const destinations: Destination[] = [];
     let lookupError = '';
-    for (const mx of route.hosts) {
+    for (const mx of hosts) {
       let addresses: string[] = [];
       try {
         addresses = await this.options.resolver.addresses(mx.exchange);
@@ -246,19 +329,22 @@ export class OutboundWorker {
           host: address,
           port: config.outbound.mx_port,
           servername: mx.exchange,
-          tls: 'opportunistic',
-          verifyCertificate: false,
+          tls: enforced ? 'starttls' : 'opportunistic',
+          verifyCertificate: enforced,
+          ca: enforced ? this.options.mtaSts!.ca : undefined,
         });
       }
     }
     if (destinations.length === 0) {
       return all(false, false, lookupError || `4.4.4 No address for the mail hosts of ${domain}`);
     }
-    return this.tryDestinations(destinations, recipients, sender, raw);
+    return this.tryDestinations(domain, destinations, recipients, sender, raw);
   }
 
   /** Tries each destination in order until one answers the recipients (RFC 5321 5.1). */
   private async tryDestinations(
+    /** The slot key: the recipients' domain, "" for the relay. */
+    domain: string,
     destinations: Destination[],
     recipients: string[],
     sender: string,
@@ -267,13 +353,12 @@ export class OutboundWorker {
     let last = '4.4.1 No answer from any mail host';
     for (const destination of destinations) {
       try {
-        const verdicts = await sendMessage({
-          destination,
-          helo: this.options.config.hostname,
-          sender,
-          recipients,
-          raw,
-        });
+        const verdicts = await sendMessage(
+          { destination, helo: this.options.config.hostname, sender, recipients, raw },
+          this.pool,
+          // Another message for this domain waits for the slot: it takes this connection over.
+          () => this.domainSlots.waiting(domain) > 0,
+        );
         return verdicts.map((verdict) => ({ ...verdict, remoteMta: destination.servername }));
       } catch (error) {
         if (!(error instanceof TransportError)) throw error;
@@ -297,7 +382,7 @@ export class OutboundWorker {
   private async notifySender(
     message: OutboundMessage,
     raw: Buffer,
-    kind: 'failed' | 'delayed',
+    kind: 'failed' | 'delayed' | 'delivered',
     recipients: DsnRecipient[],
   ): Promise<void> {
     const { store, config } = this.options;
@@ -313,6 +398,8 @@ export class OutboundWorker {
         queuedAt: message.createdAt,
         recipients,
         original: raw,
+        envid: message.dsn.envid,
+        returnFull: message.dsn.ret === 'FULL',
       });
       await store.deliver(message.sender, Buffer.concat([Buffer.from(`Return-Path: <>\r\n`), dsn]));
       this.log.info({ queue: message.id, to: message.sender, kind }, 'delivery report sent');

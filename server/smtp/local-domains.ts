@@ -23,6 +23,17 @@ export class LocalDomains {
     return (await this.current()).has(domain.toLowerCase());
   }
 
+  /** The mail domains: those of users, aliases and catch-alls (the host name alone is not one). */
+  async mailDomains(): Promise<string[]> {
+    const domains = new Set<string>();
+    const { users } = await this.store.listUsers();
+    for (const user of users) {
+      addDomainOf(domains, user.username);
+      for (const address of await this.store.listAddresses(user.id)) addDomainOf(domains, address.address);
+    }
+    return [...domains].sort();
+  }
+
   private async current(): Promise<Set<string>> {
     if (this.domains && Date.now() - this.loadedAt < this.ttlMs) return this.domains;
     // One load at a time; concurrent callers share it.

@@ -193,6 +193,17 @@ export function storeContractSuite(name: string, openFresh: () => Promise<StoreF
         await rejectsWith(store.updateUser('999999', { name: 'x' }), 'NONEXISTENT');
       });
 
+      it('keeps "save a copy to Sent" per user, off by default', async () => {
+        const user = await newUser();
+        expect(user.saveSentCopy).toBe(false);
+        const on = await store.updateUser(user.id, { saveSentCopy: true });
+        expect(on.saveSentCopy).toBe(true);
+        expect((await store.getUser(user.id))!.saveSentCopy).toBe(true);
+        // Another change leaves it as it is.
+        expect((await store.updateUser(user.id, { name: 'B.' })).saveSentCopy).toBe(true);
+        expect((await store.updateUser(user.id, { saveSentCopy: false })).saveSentCopy).toBe(false);
+      });
+
       it('keeps password hashes and returns them as credentials', async () => {
         const user = await newUser();
         const credentials = await store.getCredentials('Alice@example.com');

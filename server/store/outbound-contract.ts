@@ -4,6 +4,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { StoreError } from './errors.ts';
+import type { NewOutboundMessage } from './outbound.ts';
 import type { Store } from './types.ts';
 
 const RAW = Buffer.from('From: a@example.com\r\nTo: b@remote.test\r\nSubject: out\r\n\r\nbody\r\n');
@@ -47,12 +48,56 @@ export function outboundQueueContract(current: () => Store): void {
       );
     });
 
+    it('keeps the RFC 3461 parameters of a submission (RET, ENVID; NOTIFY and ORCPT per recipient)', async () => {
+      const store = current();
+      const queued = await store.enqueueOutbound({
+        userId: null,
+        sender: 'a@example.com',
+        recipients: ['b@remote.test', 'c@other.test', 'd@third.test'],
+        raw: RAW,
+        dsn: {
+          ret: 'HDRS',
+          envid: 'QQ314159',
+          recipients: {
+            'b@remote.test': { notify: ['SUCCESS', 'FAILURE'], orcpt: 'rfc822;B@Remote.test' },
+            'c@other.test': { notify: ['NEVER'] },
+          },
+        },
+      });
+      for (const message of [queued, (await store.getOutbound(queued.id))!]) {
+        expect(message.dsn).toEqual({ ret: 'HDRS', envid: 'QQ314159' });
+        expect(message.recipients.map(({ notify, orcpt }) => ({ notify, orcpt }))).toEqual([
+          { notify: ['SUCCESS', 'FAILURE'], orcpt: 'rfc822;B@Remote.test' },
+          { notify: ['NEVER'], orcpt: null },
+          { notify: null, orcpt: null },
+        ]);
+      }
+      // Kept through a recorded result.
+      await store.claimOutbound('w1', 60_000, 10);
+      await store.recordOutbound(queued.id, 'w1', 'b@remote.test', { state: 'delivered' });
+      expect((await store.getOutbound(queued.id))!.recipients[0]).toMatchObject({
+        state: 'delivered',
+        notify: ['SUCCESS', 'FAILURE'],
+      });
+      const plain = await enqueue(['e@remote.test']);
+      expect(plain.dsn).toEqual({ ret: null, envid: null });
+      const bad = (dsn: NewOutboundMessage['dsn']) =>
+        store.enqueueOutbound({ userId: null, sender: '', recipients: ['x@y.test'], raw: RAW, dsn });
+      await rejectsWithCode(bad({ ret: 'ALL' as 'FULL' }), 'INVALID');
+      await rejectsWithCode(bad({ envid: 'x'.repeat(101) }), 'INVALID');
+      await rejectsWithCode(bad({ envid: 'caf\u00e9' }), 'INVALID');
+      await rejectsWithCode(bad({ recipients: { 'x@y.test': { notify: ['NEVER', 'SUCCESS'] } } }), 'INVALID');
+      await rejectsWithCode(bad({ recipients: { 'x@y.test': { orcpt: 'no-type' } } }), 'INVALID');
+    });
+
     it('leases a due message to one holder; another gets it only after release or expiry', async () => {
       const store = current();
       const queued = await enqueue();
       const first = await store.claimOutbound('w1', 60_000, 10);
       expect(first.map((m) => m.id)).toEqual([queued.id]);
       expect(await store.claimOutbound('w2', 60_000, 10)).toEqual([]);
+      // Nor to its own holder again while it delivers it (the worker's next poll would send twice).
+      expect(await store.claimOutbound('w1', 60_000, 10)).toEqual([]);
       await store.releaseOutbound(queued.id, 'w2'); // not the holder: changes nothing
       expect(await store.claimOutbound('w2', 60_000, 10)).toEqual([]);
       await store.releaseOutbound(queued.id, 'w1');
@@ -60,6 +105,23 @@ export function outboundQueueContract(current: () => Store): void {
       // Expired: w3 takes it over, and w2 can no longer record results.
       const later = new Date(Date.now() + 120_000);
       expect((await store.claimOutbound('w3', 60_000, 10, later)).map((m) => m.id)).toEqual([queued.id]);
+    });
+
+    it('renews a live lease for its holder only, so that a short lease outlives a long delivery', async () => {
+      const store = current();
+      const queued = await enqueue();
+      await store.claimOutbound('w1', 50, 10);
+      expect(await store.renewOutbound(queued.id, 'w2', 60_000)).toBe(false);
+      expect(await store.renewOutbound(queued.id, 'w1', 60_000)).toBe(true);
+      // Renewed for a minute: still w1's once the first 50 ms are over.
+      await new Promise((resolve) => setTimeout(resolve, 60));
+      expect(await store.claimOutbound('w2', 60_000, 10)).toEqual([]);
+      expect(await store.recordOutbound(queued.id, 'w1', 'b@remote.test', { state: 'delivered' })).toBe(true);
+      // A lapsed lease is not renewed: another holder may have it by now.
+      const other = await enqueue(['d@remote.test']);
+      await store.claimOutbound('w1', 1, 10);
+      await new Promise((resolve) => setTimeout(resolve, 10));
+      expect(await store.renewOutbound(other.id, 'w1', 60_000)).toBe(false);
     });
 
     it('gives each message to exactly one of many concurrent claimants', async () => {

@@ -67,6 +67,8 @@ export interface User {
   quotaBytes: number;
   /** Bytes used by the user's messages (each copy counts). */
   usedBytes: number;
+  /** Submission stores a copy of what the user sends in their Sent mailbox (off by default). */
+  saveSentCopy: boolean;
   createdAt: Date;
 }
 
@@ -81,6 +83,7 @@ export interface UserPatch {
   name?: string;
   quotaBytes?: number;
   disabled?: boolean;
+  saveSentCopy?: boolean;
 }
 
 export interface UserQuery {
@@ -517,7 +520,8 @@ export interface Store {
   /**
    * Takes up to `limit` messages that have a recipient due (queued or deferred, next attempt at or
    * before `now`) and no live lease of another holder, leasing each to `holder` for `leaseMs`,
-   * atomically across processes: two workers never hold one message. Oldest due first.
+   * atomically across processes: two workers never hold one message. Oldest due first. A message
+   * `holder` itself still leases is not offered again (it is being delivered) until released.
    */
   claimOutbound(holder: string, leaseMs: number, limit: number, now?: Date): Promise<OutboundMessage[]>;
   /**
@@ -525,6 +529,12 @@ export interface Store {
    * recipient is still pending; returns whether it was recorded. Attempts count up by one.
    */
   recordOutbound(id: string, holder: string, address: string, result: OutboundResult): Promise<boolean>;
+  /**
+   * Extends `holder`'s live lease to `leaseMs` from now (a delivery still running); false when the
+   * lease is no longer `holder`'s. Leases stay short, so a worker that died (kill -9) leaves its
+   * messages to the others, or to itself after a restart, within one lease.
+   */
+  renewOutbound(id: string, holder: string, leaseMs: number): Promise<boolean>;
   /** Gives the message's lease up (when `holder` has it). */
   releaseOutbound(id: string, holder: string): Promise<void>;
   /** The message's bytes as queued; NONEXISTENT when it is gone (deleted). */

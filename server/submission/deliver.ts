@@ -11,7 +11,7 @@ import type { Config } from '../config/schema.ts';
 import type { Logger } from '../log.ts';
 import { receivedHeader, withTrace, type TraceInfo } from '../delivery/trace.ts';
 import { classifyDeliveryError, reply, type Reply } from '../smtp/replies.ts';
-import type { NewOutboundMessage, OutboundMessage } from '../store/outbound.ts';
+import type { MessageDsn, NewOutboundMessage, OutboundMessage, RecipientDsn } from '../store/outbound.ts';
 import type { Store, User } from '../store/types.ts';
 import type { RoutedRecipient } from './recipients.ts';
 
@@ -29,7 +29,7 @@ export interface SubmissionDelivery {
   session: SMTPServerSession;
   tls: { version: string; cipher: string } | null;
   sender: string;
-  recipients: RoutedRecipient[];
+  recipients: Array<RoutedRecipient & { dsn?: Partial<RecipientDsn> }>;
   message: Buffer;
   transactionId: string;
 }
@@ -64,14 +64,55 @@ export async function deliverSubmission(delivery: SubmissionDelivery): Promise<R
       userId: delivery.user.id,
       sender: delivery.sender,
       recipients: remote.map((recipient) => recipient.address),
+      dsn: {
+        ...envelopeDsn(delivery.session),
+        recipients: Object.fromEntries(remote.map((recipient) => [recipient.address, recipient.dsn ?? {}])),
+      },
       // Outgoing: our Received field only, without `for` (several recipients may share the copy).
       raw: Buffer.concat([Buffer.from(receivedHeader(traceOf(delivery, '')), 'utf8'), delivery.message]),
     });
     log.info({ id: transactionId, queue: queued.id, rcpts: remote.length }, 'message queued');
+    await saveSentCopy(delivery);
     return reply(250, '2.0.0', `Ok: queued as ${queued.id}`);
   }
   if (refused && refusals === served.size) return refused;
+  await saveSentCopy(delivery);
   return reply(250, '2.0.0', `Ok: delivered as ${transactionId}`);
+}
+
+/**
+ * "Save a copy to Sent" (per account, off by default: most clients upload their own copy, and a
+ * second one would be a duplicate): the message as the client sent it, marked \Seen. The setting
+ * is read now, so a change in the panel applies to sessions already logged in. The message has
+ * gone out by then: a copy that cannot be stored is logged, never turned into a failure.
+ */
+async function saveSentCopy(delivery: SubmissionDelivery): Promise<void> {
+  const { store, log, transactionId } = delivery;
+  try {
+    const user = await store.getUser(delivery.user.id);
+    if (!user?.saveSentCopy) return;
+    const mailboxes = await store.listMailboxes(user.id);
+    const sent =
+      mailboxes.find((mailbox) => mailbox.specialUse === '\\Sent') ??
+      mailboxes.find((m) => m.path === 'Sent');
+    if (!sent) {
+      log.warn({ id: transactionId, user: user.username }, 'no Sent mailbox for the copy of a sent message');
+      return;
+    }
+    const saved = await store.append(sent.id, delivery.message, { flags: ['\\Seen'] });
+    log.info({ id: transactionId, mailbox: sent.path, uid: saved.uid }, 'copy saved to Sent');
+  } catch (error) {
+    log.warn({ err: error, id: transactionId }, 'copy to Sent not saved');
+  }
+}
+
+/** MAIL FROM's RET and ENVID as smtp-server parsed them. */
+function envelopeDsn(session: SMTPServerSession): Partial<MessageDsn> {
+  const dsn = (session.envelope as { dsn?: { ret?: string | null; envid?: string | null } }).dsn;
+  return {
+    ret: dsn?.ret === 'FULL' || dsn?.ret === 'HDRS' ? dsn.ret : null,
+    envid: dsn?.envid ?? null,
+  };
 }
 
 function traceOf(delivery: SubmissionDelivery, recipient: string): TraceInfo {

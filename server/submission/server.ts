@@ -10,7 +10,7 @@
  * - per-user limits: messages per hour (451 4.7.1 at MAIL), recipients per message (452 4.5.3);
  * - local recipients are stored like LMTP deliveries; remote ones go to the outbound queue.
  */
-import type { SMTPServerOptions, SMTPServerSession } from 'smtp-server';
+import type { SMTPServerAddress, SMTPServerOptions, SMTPServerSession } from 'smtp-server';
 import type { SessionRegistry } from '../admin/sessions.ts';
 import { checkPasswordLogin, plaintextAuthAllowedFrom } from '../auth/login-policy.ts';
 import type { Guard } from '../auth/login-guard.ts';
@@ -22,7 +22,8 @@ import type { RunningListener } from '../net/listener.ts';
 import { ConnectionTracker, tlsOf, type TrackedSession } from '../smtp/connections.ts';
 import { budgetOf, MallardSMTPServer } from '../smtp/engine.ts';
 import { LocalDomains } from '../smtp/local-domains.ts';
-import { replyError, temporaryFailure, type Reply } from '../smtp/replies.ts';
+import { reply, replyError, temporaryFailure, type Reply } from '../smtp/replies.ts';
+import { MAX_ENVID, MAX_ORCPT, type DsnNotify, type RecipientDsn } from '../store/outbound.ts';
 import type { Store, User } from '../store/types.ts';
 import type { TlsProvider } from '../tls/context.ts';
 import { deliverSubmission, type OutboundSink } from './deliver.ts';
@@ -52,7 +53,13 @@ interface SubmissionSession extends TrackedSession {
   user: User | null;
   /** What the user may send as, read at MAIL FROM. */
   owned: Set<string>;
-  recipients: Map<string, RoutedRecipient>;
+  recipients: Map<string, RoutedRecipient & { dsn: Partial<RecipientDsn> }>;
+}
+
+/** RCPT TO's RFC 3461 parameters as smtp-server parsed them (absent when not given). */
+function dsnOfRcpt(address: SMTPServerAddress): Partial<RecipientDsn> {
+  const dsn = (address as SMTPServerAddress & { dsn?: { notify?: string[]; orcpt?: string } }).dsn;
+  return { notify: dsn?.notify as DsnNotify[] | undefined, orcpt: dsn?.orcpt };
 }
 
 const SOCKET_TIMEOUT_MS = 5 * 60_000;
@@ -107,8 +114,9 @@ export async function startSubmission(
       size: config.limits.max_message_size,
       rejectOversized: true,
       hideENHANCEDSTATUSCODES: false,
-      // Not honoured yet (NOTIFY, RET): not advertised.
-      hideDSN: true,
+      // RFC 3461: smtp-server checks RET, ENVID, NOTIFY and ORCPT (501 when malformed); they go to
+      // the queue with the message and decide the reports (server/outbound/dsn.ts).
+      hideDSN: false,
       hideREQUIRETLS: true,
       authMethods: ['PLAIN', 'LOGIN'],
       // Whether AUTH is allowed is decided per session (disabledCommands), see onConnect/onSecure.
@@ -173,6 +181,12 @@ export async function startSubmission(
         // smtp-server asks for AUTH only while AUTH is enabled; this covers the sessions where it is not.
         if (!user) return callback(replyError(authRequired()));
         state.recipients.clear();
+        const envid = address.args ? (address.args as Record<string, unknown>).ENVID : undefined;
+        if (typeof envid === 'string' && (envid.length > MAX_ENVID || /[^\x20-\x7e]/.test(envid))) {
+          return callback(
+            replyError(reply(501, '5.5.4', `ENVID is at most ${MAX_ENVID} printable characters`)),
+          );
+        }
         if (!hourly.allows(user.id)) {
           state.log.info({ user: user.username }, 'hourly sending limit reached');
           return callback(replyError(tooManyMessages(config.submission.max_messages_per_hour)));
@@ -193,13 +207,19 @@ export async function startSubmission(
 
       onRcptTo(address, session, callback) {
         const state = stateOf(session);
+        const orcpt = dsnOfRcpt(address).orcpt;
+        if (typeof orcpt === 'string' && (orcpt.length > MAX_ORCPT || /[^\x20-\x7e]/.test(orcpt))) {
+          return callback(
+            replyError(reply(501, '5.5.4', `ORCPT is at most ${MAX_ORCPT} printable characters`)),
+          );
+        }
         if (state.recipients.size >= config.submission.max_recipients) {
           return callback(replyError(tooManyRecipients(config.submission.max_recipients)));
         }
         routeRecipient(services.store, localDomains, address.address).then(
           (routed) => {
             if ('code' in routed) return callback(replyError(routed));
-            state.recipients.set(address.address, routed);
+            state.recipients.set(address.address, { ...routed, dsn: dsnOfRcpt(address) });
             callback();
           },
           (error: unknown) =>

@@ -65,6 +65,14 @@ async function newSession(): Promise<string> {
 }
 
 /** A message in the outbound queue, to a domain that does not exist (its delivery bounces). */
+let dkimUser: Promise<string> | null = null;
+/** A domain this server serves (a user there), for the DKIM routes. */
+async function dkimDomain(): Promise<string> {
+  dkimUser ??= h.addUser('keys@dkim-api.test', 'long-enough-pw');
+  await dkimUser;
+  return 'dkim-api.test';
+}
+
 async function newQueued(): Promise<string> {
   const queued = await h.server.store.enqueueOutbound({
     userId: null,
@@ -346,6 +354,45 @@ const CASES: Record<string, Case> = {
     invalid: () => ({ path: `/api/queue/${LONG_ID}` }),
     unknown: () => ({ path: '/api/queue/nosuchmessage' }),
   },
+  'GET /api/dns-records': {
+    ok: async () => {
+      await dkimDomain();
+      return { path: '/api/dns-records' };
+    },
+    status: 200,
+    check: ({ body }) =>
+      expect(
+        body.domains.find((d: { domain: string }) => d.domain === 'dkim-api.test').records[0],
+      ).toMatchObject({
+        purpose: 'MX',
+        type: 'MX',
+      }),
+  },
+  'GET /api/dkim/{domain}': {
+    ok: async () => ({ path: `/api/dkim/${await dkimDomain()}` }),
+    status: 200,
+    check: ({ body }) => expect(body.records[0]).toMatchObject({ algorithm: 'rsa', active: true }),
+    invalid: () => ({ path: '/api/dkim/not_a_domain' }),
+    unknown: () => ({ path: '/api/dkim/not-served.test' }),
+  },
+  'POST /api/dkim/{domain}/rotate': {
+    ok: async () => ({ path: `/api/dkim/${await dkimDomain()}/rotate`, body: { algorithm: 'ed25519' } }),
+    status: 200,
+    invalid: async () => ({ path: `/api/dkim/${await dkimDomain()}/rotate`, body: { algorithm: 'dsa' } }),
+    unknown: () => ({ path: '/api/dkim/not-served.test/rotate', body: {} }),
+  },
+  'DELETE /api/dkim/{domain}/keys/{selector}': {
+    ok: async () => {
+      const domain = await dkimDomain();
+      await h.call('POST', `/api/dkim/${domain}/rotate`, { body: {} });
+      const { body } = await h.call('GET', `/api/dkim/${domain}`);
+      const old = (body.records as Array<{ selector: string; active: boolean }>).find((r) => !r.active)!;
+      return { path: `/api/dkim/${domain}/keys/${old.selector}` };
+    },
+    status: 204,
+    invalid: () => ({ path: '/api/dkim/not_a_domain/keys/mallard' }),
+    unknown: async () => ({ path: `/api/dkim/${await dkimDomain()}/keys/nosuchselector` }),
+  },
   'GET /api/sessions/{id}': {
     ok: async () => ({ path: `/api/sessions/${await newSession()}` }),
     status: 200,
@@ -479,9 +526,9 @@ const CASES: Record<string, Case> = {
     check: ({ body }) => {
       expect(body).toMatchObject({ data_dir: h.dataDir, admin: { host: '127.0.0.1' } });
       // Secrets are masked: the ACME DNS update key, the relay's and rspamd's passwords.
-      expect(body.acme.dns.tsig_secret).toBe('***');
-      expect(body.outbound.relay.password).toBe('***');
-      expect(body.spam.rspamd_password).toBe('***');
+      expect(body.acme.dns.tsig_secret).toBe('********');
+      expect(body.outbound.relay.password).toBe('********');
+      expect(body.spam.rspamd_password).toBe('********');
       for (const secret of ['c2VjcmV0LXRzaWcta2V5', 'relay-secret-pw', 'rspamd-secret-pw'])
         expect(JSON.stringify(body)).not.toContain(secret);
     },

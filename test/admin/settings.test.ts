@@ -166,6 +166,46 @@ describe('PUT /api/settings', () => {
     }
   });
 
+  it('sets sending through a relay; the relay password never comes back, and its mask keeps it', async () => {
+    const set = await call('PUT', '/api/settings', {
+      outbound: {
+        relay: {
+          host: 'smtp.provider.test',
+          port: 465,
+          tls: 'tls',
+          username: 'me@provider.test',
+          password: 'r3lay-pw',
+        },
+      },
+    });
+    expect(set.status, JSON.stringify(set.body)).toBe(200);
+    expect(set.body.settings.outbound.relay).toEqual({
+      host: 'smtp.provider.test',
+      port: 465,
+      tls: 'tls',
+      username: 'me@provider.test',
+      password: '********',
+    });
+    expect(JSON.stringify(set.body)).not.toContain('r3lay-pw');
+    expect(loadConfig({ file, env: {} }).outbound.relay.password).toBe('r3lay-pw');
+    // The page sends the mask back with another change: the real password stays.
+    const again = await call('PUT', '/api/settings', {
+      outbound: { relay: { port: 587, tls: 'starttls', password: '********' } },
+    });
+    expect(again.status).toBe(200);
+    expect(loadConfig({ file, env: {} }).outbound.relay).toMatchObject({
+      port: 587,
+      tls: 'starttls',
+      password: 'r3lay-pw',
+    });
+    // The server in force (started before) never shows its own relay password either.
+    expect(JSON.stringify((await call('GET', '/api/settings')).body)).not.toContain('r3lay-pw');
+    expect((await call('PUT', '/api/settings', { outbound: { relay: { tls: 'ssl' } } })).status).toBe(400);
+    // Back to direct delivery.
+    expect((await call('PUT', '/api/settings', { outbound: { relay: { host: '' } } })).status).toBe(200);
+    expect(loadConfig({ file, env: {} }).outbound.relay.host).toBe('');
+  });
+
   it('writes <data_dir>/mallard.yaml when the server was started without a file, and loadConfig reads it', async () => {
     const dir = makeDataDir('mallard-settings-default-');
     const env = {

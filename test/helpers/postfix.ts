@@ -4,12 +4,17 @@
  * STARTTLS on a throw-away certificate, virtual mailboxes (Maildir) for the listed addresses —
  * other recipients get Postfix's own 550 5.1.1 — and a recipient access table for scripted
  * refusals (e.g. "later@x.test 451 4.7.1 greylisted"). Stopped by the test (`postfix stop`).
+ *
+ * With `sasl`, it is a relay: AUTH (PLAIN, LOGIN) through Debian's Dovecot auth socket (Postfix's
+ * `smtpd_sasl_type = dovecot`), relaying for authenticated clients only, and `mynetworks` empty so
+ * that loopback gets no free pass.
  */
 import { execFile, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import { startDovecot, type DovecotServer } from './dovecot.ts';
 import { freePort } from './ports.ts';
 
 export interface Postfix {
@@ -18,6 +23,10 @@ export interface Postfix {
   dir: string;
   /** Messages delivered to `address` so far (raw bytes, oldest first). */
   delivered(address: string): Buffer[];
+  /** The master process's id (its children are the smtpd, cleanup, qmgr... of this instance). */
+  masterPid(): number;
+  /** Postfix's log so far (maillog_file), e.g. to count connections. */
+  log(): string;
   /** Replaces the recipient access table ("address CODE text" lines) and reloads Postfix. */
   setAccess(lines: string[]): Promise<void>;
   stop(): Promise<void>;
@@ -67,11 +76,30 @@ async function waitForListener(host: string, port: number, timeoutMs = 20_000): 
   }
 }
 
-export async function startPostfix(options: { host: string; mailboxes: string[] }): Promise<Postfix> {
+export interface PostfixOptions {
+  host: string;
+  mailboxes: string[];
+  /** Relay for this login only (SASL through Dovecot's auth service). */
+  sasl?: { username: string; password: string };
+  /** Listen on this port (default: a free one). */
+  port?: number;
+  /** STARTTLS certificate and key (PEM files) instead of a self-signed one. */
+  tls?: { certFile: string; keyFile: string };
+}
+
+/** Dovecot serving only its auth socket, at `socket`, for Postfix's SASL. */
+function startSaslDovecot(socket: string, username: string, password: string): Promise<DovecotServer> {
+  return startDovecot(
+    [[username, password]],
+    `service auth {\n  unix_listener ${socket} {\n    mode = 0666\n  }\n}\n`,
+  );
+}
+
+export async function startPostfix(options: PostfixOptions): Promise<Postfix> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mallard-postfix-'));
   // Postfix's daemons run as the postfix user and must reach their directories.
   fs.chmodSync(dir, 0o755);
-  const port = await freePort(options.host);
+  const port = options.port ?? (await freePort(options.host));
   const mail = path.join(dir, 'mail');
   fs.mkdirSync(mail);
   const postfixUid = Number((await run('id', ['-u', 'postfix'])).trim());
@@ -80,21 +108,30 @@ export async function startPostfix(options: { host: string; mailboxes: string[] 
   fs.mkdirSync(path.join(dir, 'queue'));
   fs.mkdirSync(path.join(dir, 'data'));
   fs.chownSync(path.join(dir, 'data'), postfixUid, postfixGid);
-  await run('openssl', [
-    'req',
-    '-x509',
-    '-newkey',
-    'rsa:2048',
-    '-nodes',
-    '-days',
-    '2',
-    '-subj',
-    '/CN=mx.postfix.test',
-    '-keyout',
-    path.join(dir, 'key.pem'),
-    '-out',
-    path.join(dir, 'cert.pem'),
-  ]);
+  if (options.tls) {
+    fs.copyFileSync(options.tls.certFile, path.join(dir, 'cert.pem'));
+    fs.copyFileSync(options.tls.keyFile, path.join(dir, 'key.pem'));
+  } else {
+    await run('openssl', [
+      'req',
+      '-x509',
+      '-newkey',
+      'rsa:2048',
+      '-nodes',
+      '-days',
+      '2',
+      '-subj',
+      '/CN=mx.postfix.test',
+      '-keyout',
+      path.join(dir, 'key.pem'),
+      '-out',
+      path.join(dir, 'cert.pem'),
+    ]);
+  }
+  const saslSocket = path.join(dir, 'sasl-auth');
+  const dovecot = options.sasl
+    ? await startSaslDovecot(saslSocket, options.sasl.username, options.sasl.password)
+    : null;
   const domains = [...new Set(options.mailboxes.map((address) => address.split('@')[1]!))];
   fs.writeFileSync(
     path.join(dir, 'mailboxes'),
@@ -122,12 +159,25 @@ export async function startPostfix(options: { host: string; mailboxes: string[] 
       `virtual_uid_maps = static:${postfixUid}`,
       `virtual_gid_maps = static:${postfixGid}`,
       'virtual_minimum_uid = 1',
-      `smtpd_recipient_restrictions = check_recipient_access texthash:${dir}/access, reject_unauth_destination`,
+      options.sasl
+        ? 'smtpd_recipient_restrictions = permit_sasl_authenticated, reject'
+        : `smtpd_recipient_restrictions = check_recipient_access texthash:${dir}/access, reject_unauth_destination`,
       'smtpd_tls_security_level = may',
       `smtpd_tls_cert_file = ${dir}/cert.pem`,
       `smtpd_tls_key_file = ${dir}/key.pem`,
       'smtpd_tls_received_header = yes',
-      'maillog_file = /dev/stdout',
+      ...(options.sasl
+        ? [
+            'smtpd_sasl_auth_enable = yes',
+            'smtpd_sasl_type = dovecot',
+            `smtpd_sasl_path = ${saslSocket}`,
+            'smtpd_sasl_authenticated_header = yes',
+            'smtpd_tls_auth_only = no',
+            'smtpd_relay_restrictions = permit_sasl_authenticated, reject_unauth_destination',
+          ]
+        : []),
+      `maillog_file_prefixes = ${dir}`,
+      `maillog_file = ${dir}/maillog`,
       'biff = no',
       '',
     ].join('\n'),
@@ -153,12 +203,23 @@ export async function startPostfix(options: { host: string; mailboxes: string[] 
         .sort((a, b) => a.time - b.time || a.name.localeCompare(b.name))
         .map(({ name }) => fs.readFileSync(path.join(folder, name)));
     },
+    masterPid() {
+      return Number(fs.readFileSync(path.join(dir, 'queue', 'pid', 'master.pid'), 'utf8').trim());
+    },
+    log() {
+      try {
+        return fs.readFileSync(path.join(dir, 'maillog'), 'utf8');
+      } catch {
+        return '';
+      }
+    },
     async setAccess(lines) {
       fs.writeFileSync(path.join(dir, 'access'), lines.map((line) => `${line}\n`).join(''));
       await postfixCommand(dir, 'reload');
     },
     async stop() {
       await postfixCommand(dir, 'stop').catch(() => undefined);
+      await dovecot?.stop();
       fs.rmSync(dir, { recursive: true, force: true });
     },
   };

@@ -307,6 +307,58 @@ describe('settings', () => {
     };
     expect(settings.limits).toMatchObject({ max_message_size: wanted, max_line_length: 70000 });
   });
+
+  it('lists the DNS records sending needs for each mail domain, ready to copy', async () => {
+    const created = await page.evaluate(async () => {
+      const response = await fetch('/api/users', {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/json', 'X-Mallard-Panel': '1' },
+        body: JSON.stringify({ username: 'dns@dns-panel.test', password: 'long-enough-pw' }),
+      });
+      return response.status;
+    });
+    expect(created).toBe(201);
+    await page.reload();
+    const domain = page.locator('[data-testid="dns-domain"][data-domain="dns-panel.test"]');
+    await domain.waitFor();
+    const purposes = await domain
+      .getByTestId('dns-record')
+      .evaluateAll((rows) => rows.map((row) => row.getAttribute('data-purpose')));
+    expect(purposes).toEqual(['MX', 'SPF', 'DKIM', 'DMARC']);
+    const values = await domain.getByTestId('dns-value').allInnerTexts();
+    expect(values[0]).toMatch(/^10 \S+\.$/);
+    expect(values[1]).toBe('v=spf1 mx -all');
+    expect(values[2]).toMatch(/^v=DKIM1; k=rsa; p=[A-Za-z0-9+/=]{300,}$/);
+    expect(values[3]).toBe('v=DMARC1; p=quarantine; rua=mailto:postmaster@dns-panel.test');
+    await screenshot(page, 'settings-dns-records');
+    expect(errors).toEqual([]);
+  });
+
+  it('sets sending through a relay; its password is saved but never shown again', async () => {
+    const section = page.getByTestId('sending-section');
+    await section.getByText('Through a relay').click();
+    await page.getByTestId('field-relay-host').fill('smtp.provider.test');
+    await page.getByTestId('field-relay-port').fill('0');
+    await waitFor(
+      async () => (await page.getByTestId('field-relay-port').getAttribute('aria-invalid')) === 'true',
+      'the relay port error',
+    );
+    await page.getByTestId('field-relay-port').fill('465');
+    await page.getByTestId('field-relay-tls').click();
+    await page.getByRole('option', { name: 'TLS (465)' }).click();
+    await page.getByTestId('field-relay-username').fill('me@provider.test');
+    await page.getByTestId('field-relay-password').fill('relay-s3cret');
+    await page.getByTestId('settings-save').click();
+    await page.getByTestId('restart-required').waitFor();
+    const saved = (await page.evaluate(async () => (await fetch('/api/settings')).text())) as string;
+    expect(saved).not.toContain('relay-s3cret');
+    await page.reload();
+    await page.getByTestId('field-relay-host').waitFor();
+    expect(await page.getByTestId('field-relay-host').inputValue()).toBe('smtp.provider.test');
+    expect(await page.getByTestId('field-relay-port').inputValue()).toBe('465');
+    expect(await page.getByTestId('field-relay-password').inputValue()).toBe('********');
+    expect(errors).toEqual([]);
+  });
 });
 
 describe('log out', () => {
@@ -370,6 +422,20 @@ describe('page logic (no browser)', () => {
     });
     // The masked URI sent back unchanged is not a change.
     expect(toPatch({ ...values, 'store.engine': 'mongodb' }, settings)).not.toHaveProperty('store.mongodb');
+  });
+
+  it('sends relay settings only when changed, and checks the relay port once a host is set', () => {
+    const withRelay = {
+      ...settings,
+      outbound: { relay: { host: '', port: 587, tls: 'starttls', username: '', password: '' } },
+    } as SettingsJson;
+    const values = fromSettings(withRelay);
+    expect(toPatch(values, withRelay)).toEqual({});
+    const relay = { ...values, 'outbound.relay.host': 'smtp.isp.test', 'outbound.relay.port': '' };
+    expect(validate(relay, withRelay)).toHaveProperty('outbound.relay.port');
+    expect(toPatch({ ...relay, 'outbound.relay.port': 465 }, withRelay)).toEqual({
+      outbound: { relay: { host: 'smtp.isp.test', port: 465 } },
+    });
   });
 
   it('puts server issues on their fields', () => {

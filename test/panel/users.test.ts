@@ -276,6 +276,26 @@ describe('users in the panel', () => {
     expect(await imapRefused(USER, secret)).toBe(true);
   });
 
+  it('turns "save a copy to Sent" on and off (off for a new user)', async () => {
+    const toggle = page.getByTestId('toggle-save-sent');
+    await expect.poll(() => toggle.isChecked(), WAIT).toBe(false);
+    await toggle.click({ force: true });
+    await expect.poll(() => toggle.isChecked(), WAIT).toBe(true);
+    await expect
+      .poll(
+        async () => (await apiCall<{ saveSentCopy: boolean }>('GET', `/api/users/${userId}`)).saveSentCopy,
+        WAIT,
+      )
+      .toBe(true);
+    await toggle.click({ force: true });
+    await expect
+      .poll(
+        async () => (await apiCall<{ saveSentCopy: boolean }>('GET', `/api/users/${userId}`)).saveSentCopy,
+        WAIT,
+      )
+      .toBe(false);
+  });
+
   it('disables and enables the user', async () => {
     await page.getByTestId('toggle-disabled').click();
     await page.getByTestId('user-disabled-badge').waitFor();

@@ -67,3 +67,42 @@ describe('admin API: queue', () => {
     expect(status.body.connections.submission).toBe(0);
   });
 });
+
+describe('admin API: DKIM keys', () => {
+  it('shows the records, rotates (rsa and ed25519) keeping the old key published, and retires it', async () => {
+    await h.addUser('dkim@example.test', 'long-enough-pw');
+    expect((await h.call('GET', '/api/dkim/not-ours.test')).status).toBe(404);
+    const shown = await h.call('GET', '/api/dkim/example.test');
+    expect(shown.status).toBe(200);
+    expect(shown.body.records).toMatchObject([{ selector: 'mallard', algorithm: 'rsa', active: true }]);
+    expect(shown.body.records[0].value).toMatch(/^v=DKIM1; k=rsa; p=/);
+    const rotated = await h.call('POST', '/api/dkim/example.test/rotate', { body: {} });
+    expect(rotated.status).toBe(200);
+    const rsa = rotated.body.records as Array<{ selector: string; algorithm: string; active: boolean }>;
+    expect(rsa.map((r) => `${r.algorithm} ${r.active}`).sort()).toEqual(['rsa false', 'rsa true']);
+    const ed = await h.call('POST', '/api/dkim/example.test/rotate', { body: { algorithm: 'ed25519' } });
+    expect(ed.body.records.filter((r: { active: boolean }) => r.active)).toHaveLength(2);
+    expect(ed.body.records.find((r: { algorithm: string }) => r.algorithm === 'ed25519').value).toMatch(
+      /^v=DKIM1; k=ed25519; p=[A-Za-z0-9+/]{43}=$/,
+    );
+    const active = rsa.find((r) => r.active)!.selector;
+    expect((await h.call('DELETE', `/api/dkim/example.test/keys/${active}`)).status).toBe(409);
+    expect((await h.call('DELETE', '/api/dkim/example.test/keys/nope')).status).toBe(404);
+    expect((await h.call('DELETE', '/api/dkim/example.test/keys/mallard')).status).toBe(204);
+    const after = await h.call('GET', '/api/dkim/example.test');
+    expect(after.body.records.map((r: { selector: string }) => r.selector)).not.toContain('mallard');
+    expect((await h.call('GET', '/api/dkim/not_a_domain')).status).toBe(400);
+  });
+});
+
+describe('admin API: save a copy to Sent', () => {
+  it('is off for a new user and set with PATCH /api/users/{id}', async () => {
+    const id = await h.addUser('dora@example.test', 'long-enough-pw');
+    expect((await h.call('GET', `/api/users/${id}`)).body.saveSentCopy).toBe(false);
+    const on = await h.call('PATCH', `/api/users/${id}`, { body: { saveSentCopy: true } });
+    expect(on.status).toBe(200);
+    expect(on.body.saveSentCopy).toBe(true);
+    expect((await h.server.store.getUser(id))!.saveSentCopy).toBe(true);
+    expect((await h.call('PATCH', `/api/users/${id}`, { body: { saveSentCopy: 'yes' } })).status).toBe(400);
+  });
+});

@@ -79,3 +79,55 @@ describe('mallard dkim show', () => {
     expect(run(['dkim', 'show', 'not a domain']).status).toBe(64);
   });
 });
+
+describe('mallard dkim rotate and retire', () => {
+  it('adds an ed25519 key beside rsa, rotates rsa to a new selector keeping the old one published, and retires it', () => {
+    const rotated = run(['dkim', 'rotate', 'rotate.test', '--ed25519']);
+    expect(rotated.status).toBe(0);
+    // The default rsa key and the new ed25519 key both sign.
+    expect(rotated.text).toMatch(/; rsa, signing\nmallard\._domainkey\.rotate\.test\. IN TXT/);
+    expect(rotated.text).toMatch(
+      /; ed25519, signing\nmallard-ed-\d{8}\._domainkey\.rotate\.test\. IN TXT \( "v=DKIM1; k=ed25519; p=[A-Za-z0-9+/]{43}=" \)/,
+    );
+    const json = JSON.parse(run(['dkim', 'rotate', 'rotate.test', '--json']).text) as Array<{
+      selector: string;
+      algorithm: string;
+      active: boolean;
+    }>;
+    const summary = json.map(({ selector, algorithm, active }) => `${selector} ${algorithm} ${active}`);
+    expect(summary).toHaveLength(3);
+    expect(summary).toContain('mallard rsa false');
+    expect(summary.filter((line) => /^mallard-\d{8} rsa true$/.test(line))).toHaveLength(1);
+    expect(summary.filter((line) => / ed25519 true$/.test(line))).toHaveLength(1);
+    // The active key cannot be retired; the old one can, and its file goes.
+    const active = json.find((key) => key.active && key.algorithm === 'rsa')!.selector;
+    expect(run(['dkim', 'retire', 'rotate.test', active]).status).toBe(64);
+    expect(run(['dkim', 'retire', 'rotate.test', 'mallard']).status).toBe(0);
+    expect(fs.existsSync(path.join(dataDir, 'dkim', 'rotate.test.mallard.pem'))).toBe(false);
+    const after = run(['dkim', 'show', 'rotate.test']).text;
+    expect(after).not.toMatch(/^mallard\._domainkey/m);
+    expect(after).toMatch(new RegExp(`^${active}\\._domainkey`, 'm'));
+  });
+});
+
+describe('mallard user save-sent', () => {
+  it('turns "save a copy to Sent" on and off (off by default), shown by user show', async () => {
+    expect(run(['user', 'add', 'carol@example.test', '--password', 'long-enough']).status).toBe(0);
+    expect(run(['user', 'show', 'carol@example.test']).text).toMatch(/copy to Sent: off/);
+    const on = run(['user', 'save-sent', 'carol@example.test', 'on']);
+    expect(on.status).toBe(0);
+    expect(on.text).toBe('carol@example.test\tcopy to Sent on\n');
+    const shown = JSON.parse(run(['user', 'show', 'carol@example.test', '--json']).text) as {
+      saveSentCopy: boolean;
+    };
+    expect(shown.saveSentCopy).toBe(true);
+    expect(run(['user', 'save-sent', 'carol@example.test', 'maybe']).status).toBe(64);
+    expect(run(['user', 'save-sent', 'carol@example.test', 'off']).text).toMatch(/copy to Sent off/);
+    const store = await SqliteStore.open(dataDir);
+    try {
+      expect((await store.getUserByUsername('carol@example.test'))!.saveSentCopy).toBe(false);
+    } finally {
+      await store.close();
+    }
+  });
+});

@@ -14,12 +14,16 @@ import type { OutboundMessage } from '../../server/store/outbound.ts';
 import { startDnsmasq, type Dnsmasq, type DnsRecords } from '../helpers/dnsmasq.ts';
 import { startPostfix, type Postfix } from '../helpers/postfix.ts';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
-import { inboxCount, newestInInbox, SmtpLineClient } from '../delivery/clients.ts';
+import { fetchOverImap, inboxCount, newestInInbox, SmtpLineClient } from '../delivery/clients.ts';
 
 const MX_HOST = '127.0.0.2';
 /** Nothing listens there: an MX that does not answer. */
 const DEAD_HOST = '127.0.0.3';
 const TARPIT_HOST = '127.0.0.4';
+/** A host that takes the envelope and drops the connection in the middle of DATA. */
+const DROPPER_HOST = '127.0.0.6';
+/** Postfix as a relay that wants a SASL login (Dovecot's auth service behind it). */
+const SASL_RELAY_HOST = '127.0.0.7';
 
 let postfix: Postfix;
 let dnsmasq: Dnsmasq;
@@ -28,7 +32,15 @@ let alice: string;
 
 function zones(txt: DnsRecords['txt'] = []): DnsRecords {
   return {
-    zones: ['direct.test', 'pref.test', 'fallback.test', 'nowhere.test', 'example.test', 'tarpit.test'],
+    zones: [
+      'direct.test',
+      'pref.test',
+      'fallback.test',
+      'nowhere.test',
+      'example.test',
+      'tarpit.test',
+      'dropper.test',
+    ],
     mx: [
       { domain: 'direct.test', host: 'mx.direct.test', preference: 10 },
       { domain: 'pref.test', host: 'dead.pref.test', preference: 5 },
@@ -42,6 +54,7 @@ function zones(txt: DnsRecords['txt'] = []): DnsRecords {
       { name: 'fallback.test', address: MX_HOST },
       // A host that accepts connections and then says nothing.
       { name: 'tarpit.test', address: TARPIT_HOST },
+      { name: 'dropper.test', address: DROPPER_HOST },
     ],
     txt,
   };
@@ -84,6 +97,45 @@ function message(to: string, subject: string): Buffer {
       `Date: Fri, 04 Dec 2026 10:00:00 +0000\r\nMessage-ID: <${subject.replace(/\W/g, '')}@example.test>\r\n\r\n` +
       `Hello from Mallard.\r\nA second line.\r\n`,
   );
+}
+
+/**
+ * An SMTP peer that accepts the envelope, says 354 to DATA and cuts the connection once the first
+ * bytes of the message arrive: a destination that dies mid-transfer. Counts its connections.
+ */
+async function startDroppingPeer(host: string, port: number) {
+  let connections = 0;
+  const server = net.createServer((socket) => {
+    connections++;
+    let inData = false;
+    let buffered = '';
+    socket.on('error', () => undefined);
+    socket.write('220 dropper.test ESMTP\r\n');
+    socket.on('data', (chunk: Buffer) => {
+      if (inData) return void socket.destroy();
+      buffered += chunk.toString('latin1');
+      let end: number;
+      while ((end = buffered.indexOf('\r\n')) >= 0) {
+        const line = buffered.slice(0, end);
+        buffered = buffered.slice(end + 2);
+        const verb = line.slice(0, 4).toUpperCase();
+        if (verb === 'EHLO') socket.write('250-dropper.test\r\n250 8BITMIME\r\n');
+        else if (verb === 'DATA') {
+          inData = true;
+          socket.write('354 go ahead\r\n');
+          if (buffered.length > 0) return void socket.destroy();
+        } else if (verb === 'QUIT') socket.end('221 bye\r\n');
+        else socket.write('250 2.0.0 ok\r\n');
+      }
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(port, host, resolve));
+  return {
+    get connections() {
+      return connections;
+    },
+    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+  };
 }
 
 /** Submits over 587 (loopback: AUTH without TLS is allowed by default); returns the queue id. */
@@ -149,6 +201,35 @@ def dnsfunc(name, timeout=5):
     return b''.join(b''.join(r.strings) for r in answer)
 message = sys.stdin.buffer.read()
 print('pass' if dkim.verify(message, dnsfunc=dnsfunc) else 'fail')
+`;
+  return new Promise((resolve, reject) => {
+    const child = execFile(
+      '/usr/bin/python3',
+      ['-c', script, String(dnsmasq.port)],
+      { timeout: 30_000 },
+      (error, stdout, stderr) =>
+        error ? reject(new Error(`${error.message}\n${stderr}`)) : resolve(stdout.trim()),
+    );
+    child.stdin!.end(raw);
+  });
+}
+
+/** dkimpy's verdict on every DKIM-Signature of the message, in order ("pass pass"). */
+async function dkimpyVerifiesEach(raw: Buffer): Promise<string> {
+  const script = `
+import sys, dkim, dns.resolver
+port = int(sys.argv[1])
+resolver = dns.resolver.Resolver(configure=False)
+resolver.nameservers = ['127.0.0.1']
+resolver.port = port
+def dnsfunc(name, timeout=5):
+    name = name.decode() if isinstance(name, bytes) else name
+    answer = resolver.resolve(name.rstrip('.'), 'TXT')
+    return b''.join(b''.join(r.strings) for r in answer)
+message = sys.stdin.buffer.read()
+d = dkim.DKIM(message)
+count = sum(1 for k, v in d.headers if k.lower() == b'dkim-signature')
+print(' '.join('pass' if dkim.DKIM(message).verify(idx=i, dnsfunc=dnsfunc) else 'fail' for i in range(count)))
 `;
   return new Promise((resolve, reject) => {
     const child = execFile(
@@ -335,6 +416,226 @@ describe('outbound delivery', () => {
       for (const socket of connected) socket.destroy();
       await new Promise((resolve) => tarpit.close(resolve));
     }
+  });
+
+  it('defers only the recipient whose host drops the connection mid-DATA', async () => {
+    const dropper = await startDroppingPeer(DROPPER_HOST, postfix.port);
+    try {
+      const id = await submit(
+        server,
+        ['cut@dropper.test', 'rcpt@direct.test'],
+        message('cut@dropper.test', 'cut mid data'),
+      );
+      const cut = await recipientSettled(server, id, 'cut@dropper.test', 'deferred');
+      expect(cut.attempts).toBe(1);
+      expect(cut.lastError).toMatch(/connection|closed|ECONNRESET|socket/i);
+      expect(cut.nextAttemptAt!.getTime()).toBeGreaterThan(Date.now() + 3_500_000);
+      const other = await recipientSettled(server, id, 'rcpt@direct.test', 'delivered');
+      expect(other.attempts).toBe(1);
+      // Postfix writes the Maildir file just after its 250.
+      const copies = () =>
+        postfix
+          .delivered('rcpt@direct.test')
+          .filter((raw) => /Subject: cut mid data/.test(raw.toString('latin1')));
+      await until(() => (copies().length > 0 ? true : null), 'the copy at Postfix');
+      expect(copies()).toHaveLength(1);
+      expect(dropper.connections).toBe(1);
+    } finally {
+      await dropper.close();
+    }
+  });
+
+  it('relays through a Postfix that wants SASL (Dovecot auth): delivered with the right login, deferred with a wrong one', async () => {
+    const saslRelay = await startPostfix({
+      host: SASL_RELAY_HOST,
+      mailboxes: ['rcpt@sasl-relayed.test'],
+      sasl: { username: 'home@isp.test', password: 'relay-password' },
+    });
+    const senderWith = (password: string) =>
+      startTestServer({
+        MALLARD_DNS_SERVERS: dnsmasq.server,
+        MALLARD_OUTBOUND_RELAY_HOST: SASL_RELAY_HOST,
+        MALLARD_OUTBOUND_RELAY_PORT: String(saslRelay.port),
+        MALLARD_OUTBOUND_RELAY_TLS: 'none',
+        MALLARD_OUTBOUND_RELAY_USERNAME: 'home@isp.test',
+        MALLARD_OUTBOUND_RELAY_PASSWORD: password,
+        MALLARD_OUTBOUND_RETRY_BASE: '3600',
+        MALLARD_DKIM_ENABLED: 'false',
+      });
+    const good = await senderWith('relay-password');
+    const bad = await senderWith('not-the-password');
+    try {
+      await good.addUser('alice@example.test', 'secret');
+      await bad.addUser('alice@example.test', 'secret');
+      const refusedId = await submit(
+        bad,
+        ['rcpt@sasl-relayed.test'],
+        message('rcpt@sasl-relayed.test', 'bad login'),
+      );
+      const refused = await recipientSettled(bad, refusedId, 'rcpt@sasl-relayed.test', 'deferred');
+      // Postfix's answer to the failed login, kept for the operator; the message waits for a fix.
+      expect(refused.lastError).toMatch(/535 5\.7\.8/);
+      const id = await submit(
+        good,
+        ['rcpt@sasl-relayed.test'],
+        message('rcpt@sasl-relayed.test', 'sasl relay'),
+      );
+      await recipientSettled(good, id, 'rcpt@sasl-relayed.test', 'delivered');
+      const arrived = await until(
+        () => saslRelay.delivered('rcpt@sasl-relayed.test')[0] ?? null,
+        'the relayed copy',
+      );
+      const text = arrived.toString('latin1');
+      expect(text).toMatch(/Subject: sasl relay/);
+      expect(text).toMatch(/\(Authenticated sender: home@isp\.test\)/);
+      expect(saslRelay.delivered('rcpt@sasl-relayed.test')).toHaveLength(1);
+    } finally {
+      await good.stop();
+      await bad.stop();
+      await saslRelay.stop();
+    }
+  }, 60_000);
+
+  it('honours RFC 3461 on submission: NOTIFY (NEVER, SUCCESS, default), RET, ENVID and ORCPT in the reports', async () => {
+    const dsnServer = await startTestServer({
+      MALLARD_DNS_SERVERS: dnsmasq.server,
+      MALLARD_OUTBOUND_MX_PORT: String(postfix.port),
+      MALLARD_DKIM_ENABLED: 'false',
+    });
+    try {
+      const user = await dsnServer.addUser('alice@example.test', 'secret');
+      const port = dsnServer.server.submission.listeners.find((l) => !l.implicitTls)!.port;
+      const { client } = await SmtpLineClient.connect(port);
+      expect(await client.command('EHLO client.test')).toMatch(/^250-DSN$/m);
+      const token = Buffer.from('\0alice@example.test\0secret').toString('base64');
+      expect(await client.command(`AUTH PLAIN ${token}`)).toMatch(/^235 /);
+      // Malformed parameters: 501, nothing queued.
+      expect(await client.command(`MAIL FROM:<alice@example.test> ENVID=${'x'.repeat(101)}`)).toMatch(
+        /^501 5\.5\.4 /,
+      );
+      expect(await client.command('MAIL FROM:<alice@example.test> RET=SOME')).toMatch(/^501 /);
+      expect(await client.command('MAIL FROM:<alice@example.test> RET=HDRS ENVID=QQ314159')).toMatch(/^250 /);
+      expect(await client.command('RCPT TO:<rcpt@direct.test> NOTIFY=BOGUS')).toMatch(/^501 /);
+      expect(await client.command('RCPT TO:<rcpt@direct.test> NOTIFY=NEVER,SUCCESS')).toMatch(/^501 /);
+      expect(
+        await client.command(
+          'RCPT TO:<rcpt@direct.test> NOTIFY=SUCCESS,FAILURE ORCPT=rfc822;Rcpt+40direct.test',
+        ),
+      ).toMatch(/^250 /);
+      expect(await client.command('RCPT TO:<nobody@direct.test> NOTIFY=NEVER')).toMatch(/^250 /);
+      expect(await client.command('RCPT TO:<nobody3@direct.test>')).toMatch(/^250 /);
+      const [first] = await client.data(message('rcpt@direct.test', 'dsn hdrs'));
+      const firstId = /queued as (\S+)/.exec(first ?? '')![1]!;
+      expect(await client.command('MAIL FROM:<alice@example.test> RET=FULL')).toMatch(/^250 /);
+      expect(await client.command('RCPT TO:<nobody@direct.test> NOTIFY=FAILURE')).toMatch(/^250 /);
+      const [second] = await client.data(message('nobody@direct.test', 'dsn full'));
+      const secondId = /queued as (\S+)/.exec(second ?? '')![1]!;
+      client.close();
+
+      await recipientSettled(dsnServer, firstId, 'rcpt@direct.test', 'delivered');
+      await recipientSettled(dsnServer, firstId, 'nobody@direct.test', 'bounced');
+      await recipientSettled(dsnServer, firstId, 'nobody3@direct.test', 'bounced');
+      await recipientSettled(dsnServer, secondId, 'nobody@direct.test', 'bounced');
+      // Three reports: a success and a failure (nobody3, by default) for the first message, none
+      // for NOTIFY=NEVER, and a failure for the second.
+      await until(async () => ((await inboxCount(dsnServer, user)) >= 3 ? true : null), 'three reports');
+      const reports = await Promise.all(
+        [1, 2, 3].map(async (uid) =>
+          (await fetchOverImap(dsnServer.imapPort, 'alice@example.test', 'secret', uid)).toString('latin1'),
+        ),
+      );
+      expect(await inboxCount(dsnServer, user)).toBe(3);
+      const delivered = reports.find((text) => /Subject: Successful Mail Delivery Report/.test(text))!;
+      expect(delivered).toMatch(/Original-Envelope-Id: QQ314159\r\nReporting-MTA: dns; localhost/);
+      expect(delivered).toMatch(
+        /Original-Recipient: rfc822; Rcpt@direct\.test\r\nFinal-Recipient: rfc822; rcpt@direct\.test\r\nAction: delivered\r\nStatus: 2\.0\.0/,
+      );
+      expect(delivered).not.toMatch(/nobody/);
+      const failures = reports.filter((text) => /Subject: Undelivered Mail Returned to Sender/.test(text));
+      expect(failures).toHaveLength(2);
+      const headersOnly = failures.find((text) => /Subject: dsn hdrs/.test(text))!;
+      expect(headersOnly).toMatch(/Original-Envelope-Id: QQ314159/);
+      expect(headersOnly).toMatch(/Final-Recipient: rfc822; nobody3@direct\.test\r\nAction: failed/);
+      expect(headersOnly).not.toMatch(/Final-Recipient: rfc822; nobody@direct\.test/);
+      expect(headersOnly).toMatch(/Content-Type: text\/rfc822-headers/);
+      expect(headersOnly).not.toMatch(/Hello from Mallard/);
+      const full = failures.find((text) => /Subject: dsn full/.test(text))!;
+      expect(full).toMatch(
+        /Content-Type: message\/rfc822\r\n[\s\S]*Subject: dsn full[\s\S]*Hello from Mallard\.\r\n/,
+      );
+      expect(full).not.toMatch(/Original-Envelope-Id/);
+    } finally {
+      await dsnServer.stop();
+    }
+  }, 60_000);
+
+  it('sends several messages and recipients of one domain over one connection (RSET between), one at a time with concurrency_per_domain 1', async () => {
+    const reuse = await startTestServer({
+      MALLARD_DNS_SERVERS: dnsmasq.server,
+      MALLARD_OUTBOUND_MX_PORT: String(postfix.port),
+      MALLARD_OUTBOUND_CONCURRENCY_PER_DOMAIN: '1',
+      MALLARD_DKIM_ENABLED: 'false',
+    });
+    try {
+      await reuse.addUser('alice@example.test', 'secret');
+      const logMark = postfix.log().length;
+      const port = reuse.server.submission.listeners.find((l) => !l.implicitTls)!.port;
+      const { client } = await SmtpLineClient.connect(port);
+      await client.command('EHLO client.test');
+      const token = Buffer.from('\0alice@example.test\0secret').toString('base64');
+      expect(await client.command(`AUTH PLAIN ${token}`)).toMatch(/^235 /);
+      const ids: string[] = [];
+      for (let n = 0; n < 5; n++) {
+        expect(await client.command('MAIL FROM:<alice@example.test>')).toMatch(/^250 /);
+        expect(await client.command('RCPT TO:<rcpt@direct.test>')).toMatch(/^250 /);
+        expect(await client.command('RCPT TO:<later@direct.test>')).toMatch(/^250 /);
+        const [reply] = await client.data(message('rcpt@direct.test', `reuse ${n}`));
+        ids.push(/queued as (\S+)/.exec(reply ?? '')![1]!);
+      }
+      client.close();
+      for (const id of ids) {
+        await recipientSettled(reuse, id, 'rcpt@direct.test', 'delivered');
+        await recipientSettled(reuse, id, 'later@direct.test', 'delivered');
+      }
+      // Postfix logs each session's commands when it ends (our idle connection is closed after a
+      // few seconds): one connection carried the five messages and their ten recipients.
+      const session = await until(() => {
+        const log = postfix.log().slice(logMark);
+        return /disconnect from \S+ ehlo=\d+ starttls=1 mail=\d+ .*/.exec(log)?.[0] ?? null;
+      }, 'the connection to end');
+      expect(session).toMatch(/ mail=5 rcpt=10 data=5 rset=\d+ quit=1 /);
+      const connects =
+        postfix
+          .log()
+          .slice(logMark)
+          .match(/\]: connect from /g) ?? [];
+      expect(connects).toHaveLength(1);
+    } finally {
+      await reuse.stop();
+    }
+  }, 60_000);
+
+  it('signs with rsa-sha256 and ed25519-sha256 once the domain has an ed25519 key; dkimpy verifies both', async () => {
+    const keys = new DkimKeys(server.config.data_dir, server.config.dkim.selector);
+    keys.rotate('example.test', 'ed25519');
+    const records = keys.dnsRecords('example.test').map(({ name, value }) => ({ name, value }));
+    expect(records).toHaveLength(2);
+    const port = dnsmasq.port;
+    await dnsmasq.stop();
+    dnsmasq = await startDnsmasq(zones(records), port);
+    const id = await submit(server, ['rcpt@direct.test'], message('rcpt@direct.test', 'dual signed'));
+    await recipientSettled(server, id, 'rcpt@direct.test', 'delivered');
+    const arrived = await until(
+      () =>
+        postfix.delivered('rcpt@direct.test').find((raw) => /Subject: dual signed/.test(raw.toString())) ??
+        null,
+      'the dual-signed copy',
+    );
+    const text = arrived.toString('latin1');
+    expect(text).toMatch(/^DKIM-Signature: [^]*?a=rsa-sha256/m);
+    expect(text).toMatch(/^DKIM-Signature: [^]*?a=ed25519-sha256/m);
+    expect((text.match(/^DKIM-Signature:/gm) ?? []).length).toBe(2);
+    expect(await dkimpyVerifiesEach(Buffer.from(text.replace(/\r?\n/g, '\r\n'), 'latin1'))).toBe('pass pass');
   });
 
   it('sends everything through the relay when one is set, whatever the MX', async () => {

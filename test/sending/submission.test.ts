@@ -8,7 +8,7 @@
 import tls from 'node:tls';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { hashPassword } from '../../server/auth/password.ts';
-import { startTestServer, type TestServer } from '../helpers/server.ts';
+import { LineClient, startTestServer, type TestServer } from '../helpers/server.ts';
 import { inboxCount, newestInInbox, python, SmtpLineClient } from '../delivery/clients.ts';
 
 const SIZE_LIMIT = 50_000;
@@ -304,6 +304,35 @@ describe('submission', () => {
     await vi.waitFor(() => {
       expect(server.server.sessions.list().some((entry) => entry.remotePort === port)).toBe(false);
     });
+  });
+
+  it('saves a copy to Sent only for an account that asked for it (off by default), \\Seen, as sent', async () => {
+    const imap = await LineClient.connect(server.imapsPort, true);
+    await imap.readUntil(/^\* OK/);
+    expect(await imap.command('l', 'LOGIN bob@example.test secret')).toMatch(/^l OK/m);
+    const client = await session(['bob@example.test', 'secret']);
+    const send = async (subject: string) => {
+      expect(await client.command('MAIL FROM:<bob@example.test>')).toMatch(/^250 /);
+      expect(await client.command('RCPT TO:<alice@example.test>')).toMatch(/^250 /);
+      expect(await client.command('RCPT TO:<someone@remote.test>')).toMatch(/^250 /);
+      const raw = message('bob@example.test', 'alice@example.test', subject);
+      const [reply] = await client.data(raw);
+      expect(reply).toMatch(/^250 /);
+      return raw;
+    };
+    await send('not kept');
+    expect(await imap.command('s1', 'STATUS Sent (MESSAGES)')).toMatch(/MESSAGES 0\)/);
+    // Turned on (as the panel and `mallard user save-sent` do): the logged-in session follows.
+    await server.server.store.updateUser(bob, { saveSentCopy: true });
+    const kept = await send('kept in Sent');
+    expect(await imap.command('s2', 'STATUS Sent (MESSAGES)')).toMatch(/MESSAGES 1\)/);
+    expect(await imap.command('e', 'EXAMINE Sent')).toMatch(/^e OK/m);
+    const fetched = await imap.command('f', 'FETCH 1 (FLAGS BODY.PEEK[])');
+    expect(fetched).toMatch(/FLAGS \(\\Seen( \\Recent)?\)/);
+    expect(fetched).toContain(`BODY[] {${kept.length}}\r\n${kept.toString('latin1')}`);
+    client.close();
+    imap.close();
+    await server.server.store.updateUser(bob, { saveSentCopy: false });
   });
 
   it('limits messages per user per hour with 451 4.7.1', async () => {

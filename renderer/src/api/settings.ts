@@ -49,3 +49,21 @@ export const settingsApi = {
   save: (patch: SettingsPatch) => api.put<SavedSettings>('/api/settings', patch),
   testConnection: (uri: string) => api.post<ConnectionTest>('/api/store/test-connection', { uri }),
 };
+
+/** One record sending needs (`GET /api/dns-records`), as it goes into a zone. */
+export interface DnsRecordJson {
+  purpose: 'MX' | 'SPF' | 'DKIM' | 'DMARC';
+  name: string;
+  type: 'MX' | 'TXT';
+  value: string;
+}
+
+export interface DnsRecordsJson {
+  hostname: string;
+  relay: string;
+  domains: Array<{ domain: string; records: DnsRecordJson[] }>;
+}
+
+export const dnsApi = {
+  records: () => api.get<DnsRecordsJson>('/api/dns-records'),
+};

@@ -35,6 +35,7 @@ export interface UserChanges {
   name?: string;
   quotaBytes?: number;
   disabled?: boolean;
+  saveSentCopy?: boolean;
   password?: string;
 }
 

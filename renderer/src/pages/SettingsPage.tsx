@@ -1,7 +1,8 @@
 /**
- * Settings: host name, protocols on/off and their ports, limits and the store engine, validated as
- * the user types and by the server on save (its issues shown on the fields). Saved settings take
- * effect after a restart, offered right there with progress. Below: the panel's admin password.
+ * Settings: host name, protocols on/off and their ports, limits, sending (direct or a relay) and the
+ * store engine, validated as the user types and by the server on save (its issues shown on the
+ * fields). Saved settings take effect after a restart, offered right there with progress. Below:
+ * the panel's admin password.
  */
 import {
   Alert,
@@ -46,6 +47,8 @@ import {
   type FieldPath,
   type FieldValue,
 } from '../components/settings/settingsForm.ts';
+import { DnsRecordsSection } from '../components/settings/DnsRecordsSection.tsx';
+import { SendingSection } from '../components/settings/SendingSection.tsx';
 import { StoreSection } from '../components/settings/StoreSection.tsx';
 
 export function SettingsPage() {
@@ -265,6 +268,10 @@ function SettingsForm({
             />
           </SimpleGrid>
         </Card>
+
+        <SendingSection values={values} errorOf={errorOf} set={set} />
+
+        <DnsRecordsSection />
 
         <StoreSection
           engine={String(values['store.engine'])}

@@ -30,6 +30,7 @@ export function userJson(user: User): UserJson {
     disabled: user.disabled,
     quotaBytes: user.quotaBytes,
     usedBytes: user.usedBytes,
+    saveSentCopy: user.saveSentCopy,
     createdAt: user.createdAt.toISOString(),
   };
 }

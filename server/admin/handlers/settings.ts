@@ -13,6 +13,9 @@ import { writeSettings } from './settings-file.ts';
 
 const TAG = 'Settings';
 
+/** What GET /api/settings shows for a secret that is set. */
+const SECRET_MASK = '********';
+
 const port = z.number().int().min(0).max(65535).describe('0 also means no listener');
 const toggle = z.boolean().describe('false: the protocol does not listen at all (its ports are kept)');
 
@@ -43,6 +46,27 @@ export const settingsUpdateSchema = z
           .min(1024)
           .max(16 * 1024 * 1024)
           .describe('bytes'),
+      })
+      .partial()
+      .optional(),
+    outbound: z
+      .strictObject({
+        relay: z
+          .strictObject({
+            host: z
+              .string()
+              .trim()
+              .max(253)
+              .regex(/^[A-Za-z0-9.:[\]-]*$/, 'a host name or address (empty: deliver to MX hosts directly)'),
+            port: z.number().int().min(1).max(65535),
+            tls: z.enum(['starttls', 'tls', 'none']),
+            username: z.string().max(512),
+            password: z
+              .string()
+              .max(1024)
+              .describe(`the masked "${SECRET_MASK}" from GET /api/settings leaves it unchanged`),
+          })
+          .partial(),
       })
       .partial()
       .optional(),
@@ -91,7 +115,7 @@ export function maskUri(uri: string): string {
 }
 
 /** A secret as the settings show it: whether one is set, never what it is. */
-const masked = (secret: string): string => (secret ? '***' : '');
+const masked = (secret: string): string => (secret ? SECRET_MASK : '');
 
 /**
  * The configuration without secrets: the MongoDB URI's password, the relay's password, rspamd's
@@ -125,7 +149,7 @@ export const settingsRoutes = [
     method: 'PUT',
     path: '/api/settings',
     operationId: 'updateSettings',
-    summary: 'Change hostname, ports, protocols on/off, limits, store engine and URI',
+    summary: 'Change hostname, ports, protocols on/off, limits, sending (relay), store engine and URI',
     description:
       'Writes the configuration file (the one given with --config or MALLARD_CONFIG, else <data_dir>/mallard.yaml), keeping its comments. The server uses the new values after a restart.',
     tag: TAG,
@@ -142,6 +166,10 @@ export const settingsRoutes = [
       if (store?.mongodb?.uri !== undefined && store.mongodb.uri === maskUri(deps.config.store.mongodb.uri)) {
         const copy = update.store as { mongodb?: { uri?: string } };
         delete copy.mongodb!.uri;
+      }
+      // The masked relay password sent back unchanged keeps the real one.
+      if (body.outbound?.relay?.password === SECRET_MASK) {
+        delete (update.outbound as { relay: { password?: string } }).relay.password;
       }
       const written = writeSettings(deps.config, update);
       return {

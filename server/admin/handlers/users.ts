@@ -152,7 +152,7 @@ export const userRoutes = [
     method: 'PATCH',
     path: '/api/users/{id}',
     operationId: 'updateUser',
-    summary: 'Update a user (name, quota, disabled, password)',
+    summary: 'Update a user (name, quota, disabled, save a copy to Sent, password)',
     description: 'Disabling a user also ends its live sessions.',
     tag: TAG,
     params: userIdParams,
@@ -160,6 +160,7 @@ export const userRoutes = [
       name: name.optional(),
       quotaBytes: quotaBytes.optional(),
       disabled: z.boolean().optional(),
+      saveSentCopy: z.boolean().optional().describe('store a copy of what the user sends in Sent'),
       password: password.optional(),
     }),
     response: { status: 200, schema: userSchema, description: 'The updated user' },
@@ -167,10 +168,20 @@ export const userRoutes = [
       const before = await requireUser(deps.store, params.id);
       // Everything that can fail on its own happens before the first write.
       const passwordHash = body.password === undefined ? null : await hashPassword(body.password);
-      const { name: newName, quotaBytes: newQuota, disabled } = body;
+      const { name: newName, quotaBytes: newQuota, disabled, saveSentCopy } = body;
       let user = before;
-      if (newName !== undefined || newQuota !== undefined || disabled !== undefined) {
-        user = await deps.store.updateUser(before.id, { name: newName, quotaBytes: newQuota, disabled });
+      if (
+        newName !== undefined ||
+        newQuota !== undefined ||
+        disabled !== undefined ||
+        saveSentCopy !== undefined
+      ) {
+        user = await deps.store.updateUser(before.id, {
+          name: newName,
+          quotaBytes: newQuota,
+          disabled,
+          saveSentCopy,
+        });
       }
       if (passwordHash !== null) await deps.store.setPasswordHash(user.id, passwordHash);
       const changed = Object.keys(body).filter((key) => key !== 'password');

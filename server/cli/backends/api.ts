@@ -33,6 +33,7 @@ const userRecord = ({
   disabled,
   quotaBytes,
   usedBytes,
+  saveSentCopy,
   createdAt,
 }: UserJson): UserRecord => ({
   id,
@@ -41,6 +42,7 @@ const userRecord = ({
   disabled,
   quotaBytes,
   usedBytes,
+  saveSentCopy,
   createdAt,
 });
 
@@ -108,6 +110,7 @@ export function apiBackend(api: AdminClient): Backend {
     },
     setPassword: (username, password) => updateUser(username, { password }),
     setDisabled: (username, disabled) => updateUser(username, { disabled }),
+    setSaveSentCopy: (username, on) => updateUser(username, { saveSentCopy: on }),
     async deleteUser(username) {
       const user = await findUser(username);
       await api.request('DELETE', `/api/users/${path(user.id)}`, undefined, USER);

@@ -58,6 +58,10 @@ export function storeBackend(store: Store): Backend {
       const user = await requireUser(store, username);
       return userRecord(await store.updateUser(user.id, { disabled }));
     },
+    async setSaveSentCopy(username, on) {
+      const user = await requireUser(store, username);
+      return userRecord(await store.updateUser(user.id, { saveSentCopy: on }));
+    },
     async deleteUser(username) {
       const user = await requireUser(store, username);
       await store.deleteUser(user.id);

@@ -14,6 +14,7 @@ export interface UserRecord {
   disabled: boolean;
   quotaBytes: number;
   usedBytes: number;
+  saveSentCopy: boolean;
   createdAt: string;
 }
 
@@ -45,6 +46,8 @@ export interface Backend {
   getUser(username: string): Promise<UserRecord>;
   setPassword(username: string, password: string): Promise<UserRecord>;
   setDisabled(username: string, disabled: boolean): Promise<UserRecord>;
+  /** "Save a copy to Sent" for mail the user submits. */
+  setSaveSentCopy(username: string, on: boolean): Promise<UserRecord>;
   deleteUser(username: string): Promise<UserRecord>;
 
   listAddresses(username: string): Promise<AddressRecord[]>;

@@ -1,4 +1,4 @@
-/** `mallard user add|list|show|passwd|disable|enable|del`: accounts. */
+/** `mallard user add|list|show|passwd|disable|enable|save-sent|del`: accounts. */
 import type { UserRecord } from '../backends/types.ts';
 import { parseCommandArgs, passwordFrom, requirePositionals } from '../args.ts';
 import { CliError, EXIT, usageError } from '../cli-error.ts';
@@ -9,6 +9,7 @@ const USAGE = `mallard user add EMAIL --password PW|- [--name NAME] [--quota SIZ
        mallard user show EMAIL [--json]
        mallard user passwd EMAIL [--password PW|-]
        mallard user disable EMAIL | enable EMAIL
+       mallard user save-sent EMAIL on|off
        mallard user del EMAIL`;
 
 const EMAIL = /^[^\s@]+@[^\s@]+$/;
@@ -72,6 +73,7 @@ export async function userCommand(argv: string[]): Promise<number> {
           ['name', user.name],
           ['status', user.disabled ? 'disabled' : 'active'],
           ['storage', quotaText(user)],
+          ['copy to Sent', user.saveSentCopy ? 'on' : 'off'],
           ['addresses', addresses.map((a) => a.address).join(', ')],
           ['created', user.createdAt],
         ]);
@@ -88,6 +90,14 @@ export async function userCommand(argv: string[]): Promise<number> {
       case 'enable': {
         const user = await backend.setDisabled(email(), action === 'disable');
         process.stdout.write(`${user.username}\t${user.disabled ? 'disabled' : 'enabled'}\n`);
+        return EXIT.ok;
+      }
+      case 'save-sent': {
+        // Submission stores a copy of what the user sends in Sent (for clients that do not upload one).
+        const [, setting = ''] = positionals;
+        if (setting !== 'on' && setting !== 'off') throw usageError('save-sent takes on or off', USAGE);
+        const user = await backend.setSaveSentCopy(email(), setting === 'on');
+        process.stdout.write(`${user.username}\tcopy to Sent ${user.saveSentCopy ? 'on' : 'off'}\n`);
         return EXIT.ok;
       }
       case 'del': {

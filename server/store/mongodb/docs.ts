@@ -12,6 +12,7 @@ export function toUser(doc: UserDoc): User {
     username: doc.username,
     name: doc.name,
     disabled: doc.disabled,
+    saveSentCopy: doc.saveSentCopy === true,
     quotaBytes: doc.quotaBytes,
     usedBytes: doc.usedBytes,
     createdAt: doc.createdAt,

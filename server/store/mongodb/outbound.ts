@@ -11,7 +11,10 @@ import {
   checkNewOutbound,
   checkOutboundHolder,
   isPending,
+  messageDsnOf,
   newOutboundId,
+  recipientDsnOf,
+  type MessageDsn,
   type NewOutboundMessage,
   type OutboundMessage,
   type OutboundRecipient,
@@ -29,6 +32,8 @@ interface OutboundDoc {
   leaseHolder: string | null;
   leaseUntil: Date;
   version: number;
+  /** Absent on documents queued before DSN parameters were kept. */
+  dsn?: MessageDsn;
   recipients: OutboundRecipient[];
 }
 
@@ -46,7 +51,12 @@ function messageOf(doc: Omit<OutboundDoc, 'raw'>): OutboundMessage {
     sender: doc.sender,
     size: doc.size,
     createdAt: doc.createdAt,
-    recipients: doc.recipients.map((recipient) => ({ ...recipient })),
+    dsn: { ret: doc.dsn?.ret ?? null, envid: doc.dsn?.envid ?? null },
+    recipients: doc.recipients.map((recipient) => ({
+      ...recipient,
+      notify: recipient.notify ?? null,
+      orcpt: recipient.orcpt ?? null,
+    })),
   };
 }
 
@@ -70,7 +80,9 @@ export async function enqueueOutbound(
     leaseHolder: null,
     leaseUntil: new Date(0),
     version: 0,
+    dsn: messageDsnOf(message),
     recipients: addresses.map((address) => ({
+      ...recipientDsnOf(message, address),
       address,
       state: 'queued',
       attempts: 0,
@@ -85,8 +97,12 @@ export async function enqueueOutbound(
   return messageOf(doc);
 }
 
-function leaseFree(holder: string, now: Date) {
-  return { $or: [{ leaseHolder: null }, { leaseHolder: holder }, { leaseUntil: { $lt: now } }] };
+/**
+ * Not leased, or the lease lapsed. A message its own holder still leases is excluded too: that
+ * holder is delivering it right now, and a second claim would send it twice.
+ */
+function leaseFree(now: Date) {
+  return { $or: [{ leaseHolder: null }, { leaseUntil: { $lt: now } }] };
 }
 
 export async function claimOutbound(
@@ -98,14 +114,14 @@ export async function claimOutbound(
 ): Promise<OutboundMessage[]> {
   checkOutboundHolder(holder, leaseMs);
   const candidates = await outbound(collections)
-    .find({ 'recipients.nextAttemptAt': { $lte: now }, ...leaseFree(holder, now) }, WITHOUT_RAW)
+    .find({ 'recipients.nextAttemptAt': { $lte: now }, ...leaseFree(now) }, WITHOUT_RAW)
     .sort({ createdAt: 1 })
     .limit(Math.max(0, Math.floor(limit)))
     .toArray();
   const claimed: OutboundMessage[] = [];
   for (const candidate of candidates) {
     const taken = await outbound(collections).updateOne(
-      { _id: candidate._id, ...leaseFree(holder, now) },
+      { _id: candidate._id, ...leaseFree(now) },
       { $set: { leaseHolder: holder, leaseUntil: new Date(now.getTime() + leaseMs) } },
     );
     if (taken.modifiedCount === 1 || taken.matchedCount === 1) claimed.push(messageOf(candidate));
@@ -151,6 +167,21 @@ export async function recordOutbound(
     if (written.matchedCount === 1) return true;
   }
   throw new StoreError('UNAVAILABLE', `Queued message ${id} kept changing; try again`);
+}
+
+export async function renewOutbound(
+  collections: Collections,
+  id: string,
+  holder: string,
+  leaseMs: number,
+): Promise<boolean> {
+  checkOutboundHolder(holder, leaseMs);
+  const now = new Date();
+  const renewed = await outbound(collections).updateOne(
+    { _id: id, leaseHolder: holder, leaseUntil: { $gte: now } },
+    { $set: { leaseUntil: new Date(now.getTime() + leaseMs) } },
+  );
+  return renewed.matchedCount === 1;
 }
 
 export async function releaseOutbound(collections: Collections, id: string, holder: string): Promise<void> {

@@ -32,6 +32,8 @@ export interface UserDoc {
   nameLower: string;
   passwordHash: string;
   disabled: boolean;
+  /** Absent on users made before the setting existed: off. */
+  saveSentCopy?: boolean;
   quotaBytes: number;
   usedBytes: number;
   /** Last UIDVALIDITY handed out to one of the user's mailboxes. */

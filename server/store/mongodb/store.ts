@@ -622,6 +622,10 @@ export class MongoStore implements Store {
     return this.call((c) => outbound.recordOutbound(c, id, holder, address, result));
   }
 
+  renewOutbound(id: string, holder: string, leaseMs: number): Promise<boolean> {
+    return this.call((c) => outbound.renewOutbound(c, id, holder, leaseMs));
+  }
+
   releaseOutbound(id: string, holder: string): Promise<void> {
     return this.call((c) => outbound.releaseOutbound(c, id, holder));
   }

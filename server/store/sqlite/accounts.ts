@@ -102,13 +102,15 @@ export function updateUser(sql: Sql, userId: number, patch: UserPatch): User {
   const name = patch.name === undefined ? undefined : validateName(patch.name);
   const quotaBytes = patch.quotaBytes === undefined ? undefined : validateQuota(patch.quotaBytes);
   const disabled = patch.disabled === undefined ? undefined : patch.disabled ? 1 : 0;
+  const saveSent = patch.saveSentCopy === undefined ? undefined : patch.saveSentCopy ? 1 : 0;
   return sql.write(() => {
     const current = requireUserRow(sql, userId);
     const row = sql.get<UserRow>(
-      'UPDATE users SET name = ?, quota_bytes = ?, disabled = ? WHERE id = ? RETURNING *',
+      'UPDATE users SET name = ?, quota_bytes = ?, disabled = ?, save_sent = ? WHERE id = ? RETURNING *',
       name ?? current.name,
       quotaBytes ?? current.quota_bytes,
       disabled ?? current.disabled,
+      saveSent ?? current.save_sent,
       userId,
     )!;
     return toUser(row);

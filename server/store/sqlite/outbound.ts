@@ -7,7 +7,10 @@ import { StoreError } from '../errors.ts';
 import {
   checkNewOutbound,
   checkOutboundHolder,
+  messageDsnOf,
   newOutboundId,
+  recipientDsnOf,
+  type DsnNotify,
   type NewOutboundMessage,
   type OutboundMessage,
   type OutboundRecipient,
@@ -22,6 +25,8 @@ interface MessageRow {
   sender: string;
   size: number;
   created_at: number;
+  dsn_ret: string | null;
+  dsn_envid: string | null;
 }
 
 interface RecipientRow {
@@ -33,9 +38,11 @@ interface RecipientRow {
   last_error: string | null;
   warned: number;
   updated_at: number;
+  notify: string | null;
+  orcpt: string | null;
 }
 
-const MESSAGE_COLUMNS = 'id, user_id, sender, size, created_at';
+const MESSAGE_COLUMNS = 'id, user_id, sender, size, created_at, dsn_ret, dsn_envid';
 
 function recipientOf(row: RecipientRow): OutboundRecipient {
   return {
@@ -46,6 +53,8 @@ function recipientOf(row: RecipientRow): OutboundRecipient {
     lastError: row.last_error,
     warned: row.warned === 1,
     updatedAt: new Date(row.updated_at),
+    notify: row.notify === null ? null : (row.notify.split(',') as DsnNotify[]),
+    orcpt: row.orcpt,
   };
 }
 
@@ -60,33 +69,43 @@ function messageOf(sql: Sql, row: MessageRow): OutboundMessage {
     sender: row.sender,
     size: row.size,
     createdAt: new Date(row.created_at),
+    dsn: { ret: row.dsn_ret as 'FULL' | 'HDRS' | null, envid: row.dsn_envid },
     recipients: recipients.map(recipientOf),
   };
 }
 
 export function enqueueOutbound(sql: Sql, message: NewOutboundMessage): OutboundMessage {
   const recipients = checkNewOutbound(message);
+  const dsn = messageDsnOf(message);
+  const recipientDsn = recipients.map((address) => recipientDsnOf(message, address));
   const id = newOutboundId();
   const now = Date.now();
   sql.write(() => {
     sql.run(
-      'INSERT INTO outbound_messages (id, user_id, sender, raw, size, created_at) VALUES (?, ?, ?, ?, ?, ?)',
+      `INSERT INTO outbound_messages (id, user_id, sender, raw, size, created_at, dsn_ret, dsn_envid)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
       id,
       message.userId === null ? null : Number(message.userId),
       message.sender,
       message.raw,
       message.raw.length,
       now,
+      dsn.ret,
+      dsn.envid,
     );
     recipients.forEach((address, position) => {
+      const { notify, orcpt } = recipientDsn[position]!;
       sql.run(
-        `INSERT INTO outbound_recipients (message_id, position, address, state, next_attempt_at, updated_at)
-         VALUES (?, ?, ?, 'queued', ?, ?)`,
+        `INSERT INTO outbound_recipients
+           (message_id, position, address, state, next_attempt_at, updated_at, notify, orcpt)
+         VALUES (?, ?, ?, 'queued', ?, ?, ?, ?)`,
         id,
         position,
         address,
         now,
         now,
+        notify === null ? null : notify.join(','),
+        orcpt,
       );
     });
   });
@@ -106,10 +125,9 @@ export function claimOutbound(
       `SELECT m.id AS id FROM outbound_messages m
        JOIN outbound_recipients r ON r.message_id = m.id
        WHERE r.next_attempt_at IS NOT NULL AND r.next_attempt_at <= ?
-         AND (m.lease_holder IS NULL OR m.lease_holder = ? OR m.lease_until < ?)
+         AND (m.lease_holder IS NULL OR m.lease_until < ?)
        GROUP BY m.id ORDER BY MIN(r.next_attempt_at), m.created_at LIMIT ?`,
       now,
-      holder,
       now,
       Math.max(0, Math.floor(limit)),
     );
@@ -160,6 +178,19 @@ export function recordOutbound(
     );
     return changed.changes === 1;
   });
+}
+
+export function renewOutbound(sql: Sql, id: string, holder: string, leaseMs: number): boolean {
+  checkOutboundHolder(holder, leaseMs);
+  const now = Date.now();
+  const changed = sql.run(
+    'UPDATE outbound_messages SET lease_until = ? WHERE id = ? AND lease_holder = ? AND lease_until >= ?',
+    now + leaseMs,
+    id,
+    holder,
+    now,
+  );
+  return changed.changes === 1;
 }
 
 export function releaseOutbound(sql: Sql, id: string, holder: string): void {

@@ -21,6 +21,7 @@ export interface UserRow {
   name: string;
   password_hash: string;
   disabled: number;
+  save_sent: number;
   quota_bytes: number;
   used_bytes: number;
   last_uid_validity: number;
@@ -80,6 +81,7 @@ export function toUser(row: UserRow): User {
     username: row.username,
     name: row.name,
     disabled: row.disabled !== 0,
+    saveSentCopy: row.save_sent === 1,
     quotaBytes: row.quota_bytes,
     usedBytes: row.used_bytes,
     createdAt: new Date(row.created_at),

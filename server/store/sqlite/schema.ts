@@ -187,6 +187,18 @@ export const MIGRATIONS: readonly string[] = [
   ) WITHOUT ROWID;
   CREATE INDEX greylist_expiry ON greylist(expires_at);
   `,
+  // 7: RFC 3461 parameters of a submission: RET and ENVID per message, NOTIFY (comma list) and ORCPT
+  // per recipient; NULL where the client gave none.
+  `
+  ALTER TABLE outbound_messages ADD COLUMN dsn_ret TEXT;
+  ALTER TABLE outbound_messages ADD COLUMN dsn_envid TEXT;
+  ALTER TABLE outbound_recipients ADD COLUMN notify TEXT;
+  ALTER TABLE outbound_recipients ADD COLUMN orcpt TEXT;
+  `,
+  // 8: "save a copy to Sent" per account, for mail clients that do not upload one (off by default).
+  `
+  ALTER TABLE users ADD COLUMN save_sent INTEGER NOT NULL DEFAULT 0;
+  `,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

@@ -505,6 +505,10 @@ export class SqliteStore implements Store {
     return this.call((sql) => outbound.recordOutbound(sql, id, holder, address, result));
   }
 
+  renewOutbound(id: string, holder: string, leaseMs: number): Promise<boolean> {
+    return this.call((sql) => outbound.renewOutbound(sql, id, holder, leaseMs));
+  }
+
   releaseOutbound(id: string, holder: string): Promise<void> {
     return this.call((sql) => outbound.releaseOutbound(sql, id, holder));
   }

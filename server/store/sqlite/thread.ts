@@ -353,6 +353,10 @@ export class ThreadedSqliteStore implements Store {
     return this.call('recordOutbound', [id, holder, address, result]);
   }
 
+  renewOutbound(id: string, holder: string, leaseMs: number): Promise<boolean> {
+    return this.call('renewOutbound', [id, holder, leaseMs]);
+  }
+
   releaseOutbound(id: string, holder: string): Promise<void> {
     return this.call('releaseOutbound', [id, holder]);
   }

@@ -42,6 +42,16 @@ export type ProtocolKey = (typeof PROTOCOLS)[number]['key'];
 export type PortPath = (typeof PROTOCOLS)[number]['ports'][number]['path'];
 export type EnabledPath = `${ProtocolKey}.enabled`;
 
+/** Sending: through a relay (smarthost) when a host is set, else straight to each domain's MX. */
+export const RELAY_PATHS = [
+  'outbound.relay.host',
+  'outbound.relay.port',
+  'outbound.relay.tls',
+  'outbound.relay.username',
+  'outbound.relay.password',
+] as const;
+export type RelayPath = (typeof RELAY_PATHS)[number];
+
 export const FIELD_PATHS = [
   'hostname',
   ...PROTOCOLS.flatMap((protocol) => [
@@ -52,6 +62,7 @@ export const FIELD_PATHS = [
   'limits.max_line_length',
   'store.engine',
   'store.mongodb.uri',
+  ...RELAY_PATHS,
 ] as const;
 
 export type FieldPath =
@@ -61,13 +72,19 @@ export type FieldPath =
   | 'limits.max_message_size'
   | 'limits.max_line_length'
   | 'store.engine'
-  | 'store.mongodb.uri';
+  | 'store.mongodb.uri'
+  | RelayPath;
 export type FieldValue = string | number | boolean;
 export type FormValues = Record<FieldPath, FieldValue>;
 export type FieldErrors = Partial<Record<FieldPath, string>>;
 
 const PORT_PATHS = new Set<string>(PROTOCOLS.flatMap((protocol) => protocol.ports.map((port) => port.path)));
-const NUMERIC = new Set<string>([...PORT_PATHS, 'limits.max_message_size', 'limits.max_line_length']);
+const NUMERIC = new Set<string>([
+  ...PORT_PATHS,
+  'limits.max_message_size',
+  'limits.max_line_length',
+  'outbound.relay.port',
+]);
 
 export function isFieldPath(path: string): path is FieldPath {
   return (FIELD_PATHS as readonly string[]).includes(path);
@@ -137,6 +154,14 @@ export function validate(values: FormValues, settings: SettingsJson): FieldError
   if (!wholeNumber(effective(values, 'limits.max_line_length'), 1024, 16 * 1024 * 1024))
     errors['limits.max_line_length'] = 'From 1024 bytes to 16 MB';
 
+  const relayHost = String(values['outbound.relay.host']).trim();
+  if (relayHost !== '') {
+    if (!/^[A-Za-z0-9.:[\]-]+$/.test(relayHost))
+      errors['outbound.relay.host'] = 'A host name or address (letters, digits, dots, hyphens)';
+    if (!wholeNumber(effective(values, 'outbound.relay.port'), 1, 65535))
+      errors['outbound.relay.port'] = 'A port from 1 to 65535 (587, or 465 with TLS)';
+  }
+
   if (values['store.engine'] === 'mongodb') {
     const uri = String(values['store.mongodb.uri']).trim();
     const localMongod = String(settings.store.mongodb.local ?? '') !== '';
@@ -154,6 +179,8 @@ export function toPatch(values: FormValues, base: SettingsJson): SettingsPatch {
     const value = effective(values, path);
     const current = read(base, path);
     if (value === current || (path.endsWith('.enabled') && value === true && current === undefined)) continue;
+    // A key the server in force does not report (an older server) and the form left empty.
+    if (current === undefined && (value === '' || Number.isNaN(value))) continue;
     const keys = path.split('.');
     let node = patch;
     for (const key of keys.slice(0, -1)) node = (node[key] ??= {}) as Record<string, unknown>;

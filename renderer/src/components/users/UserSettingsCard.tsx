@@ -1,5 +1,8 @@
-/** Name and quota of a user, saved together; and disable/enable, which takes effect at once. */
-import { Badge, Button, Card, Group, Stack, Text, TextInput, Title } from '@mantine/core';
+/**
+ * Name and quota of a user, saved together; disable/enable and "save a copy to Sent", which take
+ * effect at once.
+ */
+import { Badge, Button, Card, Group, Stack, Switch, Text, TextInput, Title } from '@mantine/core';
 import { useMutation, useQueryClient } from '@tanstack/react-query';
 import { useState, type FormEvent } from 'react';
 import { userKeys, usersApi, type UserDetailJson } from '../../api/users.ts';
@@ -31,6 +34,11 @@ export function UserSettingsCard({ user }: { user: UserDetailJson }) {
   });
   const toggle = useMutation({
     mutationFn: () => usersApi.update(user.id, { disabled: !user.disabled }),
+    onSuccess: invalidate,
+  });
+
+  const sentCopy = useMutation({
+    mutationFn: (on: boolean) => usersApi.update(user.id, { saveSentCopy: on }),
     onSuccess: invalidate,
   });
 
@@ -107,6 +115,15 @@ export function UserSettingsCard({ user }: { user: UserDetailJson }) {
           </Button>
         </Group>
         <ErrorNotice error={toggle.error} />
+        <Switch
+          label="Save a copy of sent mail to Sent"
+          description="For mail clients that do not keep their own copy (most do: leave it off for them, or each message is there twice)."
+          checked={user.saveSentCopy}
+          disabled={sentCopy.isPending}
+          onChange={(event) => sentCopy.mutate(event.currentTarget.checked)}
+          data-testid="toggle-save-sent"
+        />
+        <ErrorNotice error={sentCopy.error} title="The setting was not saved" />
       </Stack>
     </Card>
   );
