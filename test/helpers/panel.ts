@@ -308,3 +308,40 @@ export async function screenshot(page: import('playwright-core').Page, name: str
   await page.screenshot({ path: file, fullPage: true });
   return file;
 }
+
+/** A logged-in panel page: what the browser tests of the panel's pages start from. */
+export interface PanelPage {
+  panel: RunningPanel;
+  browser: Chromium;
+  page: import('playwright-core').Page;
+  /** Console and page errors as they happen (collectConsoleErrors). */
+  errors: string[];
+}
+
+export interface OpenPanelPageOptions extends StartPanelOptions {
+  /** Runs after the panel started and before the browser opens (API set-up that holds the server). */
+  beforeBrowser?: (panel: RunningPanel) => Promise<void>;
+}
+
+/**
+ * The set-up the page tests share: the renderer built, `mallard panel` started, Chromium on a
+ * fresh page collecting console errors, logged in with the one-time link, the shell on screen.
+ */
+export async function openPanelPage(options: OpenPanelPageOptions = {}): Promise<PanelPage> {
+  await ensureRendererBuilt();
+  const panel = await startPanel(options);
+  let browser: Chromium | undefined;
+  try {
+    await options.beforeBrowser?.(panel);
+    browser = await launchChromium();
+    const page = await browser.context.newPage();
+    const errors = collectConsoleErrors(page);
+    await page.goto(panel.loginLink);
+    await page.getByRole('navigation').first().waitFor({ timeout: 60_000 });
+    return { panel, browser, page, errors };
+  } catch (error) {
+    await browser?.close();
+    await panel.stop();
+    throw error;
+  }
+}

@@ -9,15 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Page } from 'playwright-core';
 import { sendUpdate } from '../../server/acme/dns-update.ts';
 import { startKnot, type Knot } from '../helpers/knot.ts';
-import {
-  collectConsoleErrors,
-  ensureRendererBuilt,
-  launchChromium,
-  screenshot,
-  startPanel,
-  type Chromium,
-  type RunningPanel,
-} from '../helpers/panel.ts';
+import { openPanelPage, screenshot, type Chromium, type RunningPanel } from '../helpers/panel.ts';
 import { startPebble, type Pebble } from '../helpers/pebble.ts';
 import { freePort } from '../helpers/ports.ts';
 
@@ -32,12 +24,11 @@ let page: Page;
 let errors: string[];
 
 beforeAll(async () => {
-  await ensureRendererBuilt();
   knot = await startKnot(ZONE, [HOST]);
   pebble = await startPebble({ dnsServer: knot.server });
   // TLS-ALPN-01 listens where the CA does not connect: that challenge fails, HTTP-01 succeeds.
   const elsewhere = await freePort();
-  panel = await startPanel({
+  ({ panel, browser, page, errors } = await openPanelPage({
     configYaml: [
       `hostname: ${HOST}`,
       'acme:',
@@ -47,11 +38,7 @@ beforeAll(async () => {
       `  http_port: ${pebble.httpPort}`,
       `  tls_port: ${elsewhere}`,
     ].join('\n'),
-  });
-  browser = await launchChromium();
-  page = await browser.context.newPage();
-  errors = collectConsoleErrors(page);
-  await page.goto(panel.loginLink);
+  }));
   await page.getByRole('heading', { name: 'Dashboard' }).waitFor();
 }, 120_000);
 

@@ -17,15 +17,7 @@ import {
   validate,
 } from '../../renderer/src/components/settings/settingsForm.ts';
 import { RawImap } from '../helpers/imap-raw.ts';
-import {
-  collectConsoleErrors,
-  ensureRendererBuilt,
-  launchChromium,
-  screenshot,
-  startPanel,
-  type Chromium,
-  type RunningPanel,
-} from '../helpers/panel.ts';
+import { openPanelPage, screenshot, type Chromium, type RunningPanel } from '../helpers/panel.ts';
 
 let panel: RunningPanel;
 let browser: Chromium;
@@ -33,13 +25,8 @@ let page: Page;
 let errors: string[];
 
 beforeAll(async () => {
-  await ensureRendererBuilt();
-  panel = await startPanel();
-  browser = await launchChromium();
-  page = await browser.context.newPage();
-  errors = collectConsoleErrors(page);
   // The one-time link logs the browser in (a session cookie) and lands on the dashboard.
-  await page.goto(panel.loginLink);
+  ({ panel, browser, page, errors } = await openPanelPage());
   await page.getByRole('heading', { name: 'Dashboard' }).waitFor();
 }, 120_000);
 

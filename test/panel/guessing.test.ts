@@ -6,15 +6,7 @@
 import net from 'node:net';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  collectConsoleErrors,
-  ensureRendererBuilt,
-  launchChromium,
-  screenshot,
-  startPanel,
-  type Chromium,
-  type RunningPanel,
-} from '../helpers/panel.ts';
+import { openPanelPage, screenshot, type Chromium, type RunningPanel } from '../helpers/panel.ts';
 
 let panel: RunningPanel;
 let browser: Chromium;
@@ -22,14 +14,9 @@ let page: Page;
 let errors: string[];
 
 beforeAll(async () => {
-  await ensureRendererBuilt();
-  panel = await startPanel({
+  ({ panel, browser, page, errors } = await openPanelPage({
     configYaml: 'auth: {base_delay_ms: 1, max_delay_ms: 5, account_alert_after: 4}',
-  });
-  browser = await launchChromium();
-  page = await browser.context.newPage();
-  errors = collectConsoleErrors(page);
-  await page.goto(panel.loginLink);
+  }));
   await page.getByRole('heading', { name: 'Dashboard' }).waitFor();
 }, 120_000);
 

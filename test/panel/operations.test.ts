@@ -13,15 +13,7 @@ import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ApiError } from '../../renderer/src/api/client.ts';
 import { ruleFieldErrors } from '../../renderer/src/components/rules/serverErrors.ts';
-import {
-  collectConsoleErrors,
-  ensureRendererBuilt,
-  launchChromium,
-  screenshot,
-  startPanel,
-  type Chromium,
-  type RunningPanel,
-} from '../helpers/panel.ts';
+import { openPanelPage, screenshot, type Chromium, type RunningPanel } from '../helpers/panel.ts';
 
 let panel: RunningPanel;
 let chromium: Chromium;
@@ -84,11 +76,7 @@ function expectNoConsoleErrors(): void {
 }
 
 beforeAll(async () => {
-  await ensureRendererBuilt();
-  panel = await startPanel();
-  chromium = await launchChromium();
-  page = await chromium.context.newPage();
-  consoleErrors = collectConsoleErrors(page);
+  ({ panel, browser: chromium, page, errors: consoleErrors } = await openPanelPage());
   // Which request failed, when the console only says "Failed to load resource".
   page.on('console', (message) => {
     if (message.type() === 'error') consoleErrors.push(`  at ${message.location().url}`);
@@ -97,14 +85,7 @@ beforeAll(async () => {
     if (response.status() >= 400) consoleErrors.push(`http ${response.status()} ${response.url()}`);
   });
   await page.emulateMedia({ colorScheme: 'light' });
-  await page.goto(panel.loginLink);
-  try {
-    await page.getByRole('navigation').first().waitFor({ timeout: 60_000 });
-  } catch (error) {
-    await screenshot(page, 'operations-login-failed');
-    throw new Error(`the panel did not open after the login link (at ${page.url()}): ${String(error)}`);
-  }
-});
+}, 120_000);
 
 afterAll(async () => {
   await chromium?.close();

@@ -6,15 +6,7 @@
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SqliteStore } from '../../server/store/sqlite/store.ts';
-import {
-  collectConsoleErrors,
-  ensureRendererBuilt,
-  launchChromium,
-  screenshot,
-  startPanel,
-  type Chromium,
-  type RunningPanel,
-} from '../helpers/panel.ts';
+import { openPanelPage, screenshot, type Chromium, type RunningPanel } from '../helpers/panel.ts';
 
 let panel: RunningPanel;
 let chromium: Chromium;
@@ -22,13 +14,7 @@ let page: Page;
 let consoleErrors: string[];
 
 beforeAll(async () => {
-  await ensureRendererBuilt();
-  panel = await startPanel();
-  chromium = await launchChromium();
-  page = await chromium.context.newPage();
-  consoleErrors = collectConsoleErrors(page);
-  await page.goto(panel.loginLink);
-  await page.getByRole('navigation').first().waitFor({ timeout: 60_000 });
+  ({ panel, browser: chromium, page, errors: consoleErrors } = await openPanelPage());
 }, 120_000);
 
 afterAll(async () => {

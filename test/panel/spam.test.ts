@@ -7,12 +7,9 @@
 import type { Locator, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
-  collectConsoleErrors,
-  ensureRendererBuilt,
-  launchChromium,
   loginCookie,
+  openPanelPage,
   screenshot,
-  startPanel,
   type Chromium,
   type RunningPanel,
 } from '../helpers/panel.ts';
@@ -43,19 +40,17 @@ async function apiCall<T>(method: string, path: string, body?: unknown): Promise
 const row = (pattern: string) => page.locator(`[data-testid="spam-list-row"][data-pattern="${pattern}"]`);
 
 beforeAll(async () => {
-  await ensureRendererBuilt();
-  panel = await startPanel();
-  cookie = await loginCookie(panel.url, panel.adminToken);
-  const created = await apiCall<{ user: { id: string } }>('POST', '/api/users', {
-    username: USER,
-    password: 'a long password',
-  });
-  userId = created.user.id;
-  browser = await launchChromium();
-  page = await browser.context.newPage();
-  errors = collectConsoleErrors(page);
-  await page.goto(panel.loginLink);
-  await page.getByRole('link', { name: 'Users' }).first().waitFor();
+  ({ panel, browser, page, errors } = await openPanelPage({
+    beforeBrowser: async (started) => {
+      panel = started;
+      cookie = await loginCookie(panel.url, panel.adminToken);
+      const created = await apiCall<{ user: { id: string } }>('POST', '/api/users', {
+        username: USER,
+        password: 'a long password',
+      });
+      userId = created.user.id;
+    },
+  }));
 }, 180_000);
 
 afterAll(async () => {

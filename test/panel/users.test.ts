@@ -10,12 +10,9 @@ import { ImapFlow } from 'imapflow';
 import type { Locator, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
-  collectConsoleErrors,
-  ensureRendererBuilt,
-  launchChromium,
   loginCookie,
+  openPanelPage,
   screenshot,
-  startPanel,
   type Chromium,
   type RunningPanel,
 } from '../helpers/panel.ts';
@@ -81,23 +78,21 @@ async function imapRefused(user: string, pass: string): Promise<boolean> {
 }
 
 beforeAll(async () => {
-  await ensureRendererBuilt();
-  panel = await startPanel();
-  cookie = await loginCookie(panel.url, panel.adminToken);
-  // A local CA and a server certificate it signs, so the device profile carries the CA. Made before
-  // the browser opens: the key generation holds the server's event loop for seconds.
-  await apiCall('POST', '/api/certificates', { type: 'server', names: ['localhost'], activate: true });
-  browser = await launchChromium();
-  page = await browser.context.newPage();
-  errors = collectConsoleErrors(page);
+  ({ panel, browser, page, errors } = await openPanelPage({
+    // A local CA and a server certificate it signs, so the device profile carries the CA. Made before
+    // the browser opens: the key generation holds the server's event loop for seconds.
+    beforeBrowser: async (started) => {
+      panel = started;
+      cookie = await loginCookie(panel.url, panel.adminToken);
+      await apiCall('POST', '/api/certificates', { type: 'server', names: ['localhost'], activate: true });
+    },
+  }));
   // Which requests failed, to tell what a "Failed to load resource" console error was about.
   page.on('response', (response) => {
     if (response.status() >= 400) {
       failedResponses.push(`${response.status()} ${response.request().method()} ${response.url()}`);
     }
   });
-  await page.goto(panel.loginLink);
-  await page.getByRole('link', { name: 'Users' }).first().waitFor();
 }, 180_000);
 
 afterAll(async () => {
