@@ -275,7 +275,9 @@ export async function startServer(config: Config, options: StartOptions = {}): P
   const { UserSessionCounter } = await import('./net/user-sessions.ts');
   const worker = options.worker;
   const logs = options.logBuffer ?? (options.logger ? null : new LogBuffer());
-  const baseLogger = options.logger ?? createLogger(config.log_level, process.stdout, logs ?? undefined);
+  // The admin API's log tail is worker 1's: the other workers send it their lines (and print them).
+  const tee = worker && worker.slot !== 1 ? worker.logForwarder() : (logs ?? undefined);
+  const baseLogger = options.logger ?? createLogger(config.log_level, process.stdout, tee);
   // A worker's lines say which worker wrote them.
   const logger = worker ? baseLogger.child({ worker: worker.slot }) : baseLogger;
   const store = await openStore(config, logger, { serving: true });
@@ -377,6 +379,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
       sessions,
       events,
       rules,
+      logs: worker.slot === 1 ? logs : null,
       delivered: () => ({ lmtp: lmtp.deliveredCount, smtp: smtp.deliveredCount }),
     });
     if (worker.slot === 1) {
@@ -393,6 +396,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
             logger,
             sessions: worker && cluster ? new cluster.ClusterSessions(worker.rpc) : sessions,
             totals: worker && cluster ? () => cluster.clusterTotals(worker.rpc) : undefined,
+            rulesChanged: worker ? () => worker.rulesChanged() : undefined,
             events,
             rules,
             services: { imap, pop3, lmtp, smtp, submission },

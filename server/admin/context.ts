@@ -73,6 +73,8 @@ export interface AdminDeps {
    * `rules` counters are this process's alone).
    */
   totals?: () => Promise<ClusterTotals>;
+  /** With worker processes: the rules changed here, the others reload them before the answer. */
+  rulesChanged?: () => Promise<void>;
   /** Where the admin API itself listens (filled in once it does). */
   admin: { host: string; port: number } | null;
 }

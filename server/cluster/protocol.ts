@@ -66,6 +66,10 @@ export interface SupervisorMethods {
   'cluster.events': { params: { on: boolean }; result: void };
   /** A worker's event, for the admin API's stream. */
   'cluster.event': { params: AdminEvent; result: void };
+  /** A log line of a worker other than the first, for the admin API's log tail (in worker 1). */
+  'cluster.log': { params: string; result: void };
+  /** The admin API changed the connection rules: every process reloads them before it answers. */
+  'cluster.rulesChanged': { params: null; result: void };
   /** The worker listens on every port and serves. */
   'worker.ready': { params: null; result: void };
 }
@@ -82,6 +86,10 @@ export interface WorkerMethods {
   'events.forward': { params: { on: boolean }; result: void };
   /** Another worker's event, for the stream of the admin API running here. */
   event: { params: AdminEvent; result: void };
+  /** Another worker's log line, for the log tail of the admin API running here. */
+  log: { params: string; result: void };
+  /** Read the connection rules again now (the admin API changed them). */
+  'rules.reload': { params: null; result: void };
 }
 
 /** The environment a worker is started with (besides the configuration). */

@@ -350,6 +350,15 @@ export class Supervisor {
       for (const other of this.live()) if (other.slot !== 1) other.rpc.notify('events.forward', { on });
     });
     rpc.handle('cluster.event', (event) => this.toLead(event));
+    rpc.handle('cluster.log', (line) => this.states.get(1)?.rpc.notify('log', line));
+    rpc.handle('cluster.rulesChanged', async () => {
+      await this.options.rules?.reload();
+      await this.everyWorker(
+        (other) =>
+          other === state ? Promise.resolve() : other.rpc.call('rules.reload', null, DEADLINES.adminMs),
+        undefined,
+      );
+    });
   }
 }
 

@@ -30,6 +30,8 @@ export interface WorkerParts {
   sessions: SessionRegistry;
   events: EventBus;
   rules: RuleHooks | null;
+  /** The admin API's log tail (worker 1): the other workers' lines arrive here. */
+  logs: { write(line: string): unknown } | null;
   delivered(): WorkerCounters['delivered'];
 }
 
@@ -64,6 +66,29 @@ export class WorkerLink {
     }));
     rpc.handle('events.forward', ({ on }) => this.forwardEvents(on));
     rpc.handle('event', (event) => this.parts?.events.deliver(event));
+    rpc.handle('log', (line) => {
+      this.parts?.logs?.write(line);
+    });
+    rpc.handle('rules.reload', async () => {
+      await this.parts?.rules?.reload();
+    });
+  }
+
+  /** Where a worker other than the first writes its log lines (besides stdout): to worker 1's tail. */
+  logForwarder(): { write(chunk: string | Buffer): boolean } {
+    return {
+      write: (chunk) => {
+        this.rpc.notify('cluster.log', typeof chunk === 'string' ? chunk : chunk.toString('utf8'));
+        return true;
+      },
+    };
+  }
+
+  /** The admin API changed the rules: the other workers (and the supervisor) reload them too. */
+  async rulesChanged(): Promise<void> {
+    await this.rpc.call('cluster.rulesChanged', null, this.deadlines.adminMs).catch(() => {
+      // Not answered in time: the others still follow within their 2-second poll.
+    });
   }
 
   /** The server is up: its sessions and counters can be reported. */

@@ -56,6 +56,8 @@ function ruleJson(deps: AdminDeps, rule: ConnectionRule, counters = deps.rules?.
 async function reload(deps: AdminDeps): Promise<void> {
   try {
     await deps.rules?.reload();
+    // Every worker decides with the new rules from the next connection on ("changes apply at once").
+    await deps.rulesChanged?.();
   } catch (error) {
     deps.logger.warn({ err: error }, 'cannot reload connection rules after a change');
   }

@@ -9,8 +9,19 @@ import { requireUser } from '../context.ts';
 import type { SpamListEntry } from '../../store/spam.ts';
 import type { AddressRecord, Backend, SpamListRecord, UserRecord } from './types.ts';
 
+/** The fields in the API backend's order, so that `--json` prints the same either way. */
 export function userRecord(user: User): UserRecord {
-  return { ...user, createdAt: user.createdAt.toISOString() };
+  const { id, username, name, disabled, quotaBytes, usedBytes, saveSentCopy, createdAt } = user;
+  return {
+    id,
+    username,
+    name,
+    disabled,
+    quotaBytes,
+    usedBytes,
+    saveSentCopy,
+    createdAt: createdAt.toISOString(),
+  };
 }
 
 const addressRecord = (address: Address): AddressRecord => ({ ...address });
