@@ -4,9 +4,11 @@
  */
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
+import net from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freshBundle } from '../bin/bundle.mjs';
 import { makeDataDir, MALLARD_BIN, ROOT, runMallard } from './helpers/cli.ts';
+import { freshDatabaseUri, startMongoStandIn } from './helpers/mongo.ts';
 
 let dataDir: string;
 
@@ -36,6 +38,50 @@ describe('mallard as a process', () => {
     expect(stderr).toBe('');
     expect(status).toBe(0);
   });
+
+  it.each(['sqlite', 'mongodb'])(
+    'ends with an error when `serve` cannot listen (a port in use), on %s, instead of staying up',
+    async (engine) => {
+      const mongo = engine === 'mongodb' ? await startMongoStandIn() : null;
+      const taken = net.createServer();
+      await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', resolve));
+      const port = (taken.address() as net.AddressInfo).port;
+      try {
+        const child = spawn(process.execPath, [MALLARD_BIN, 'serve'], {
+          cwd: ROOT,
+          env: {
+            ...process.env,
+            MALLARD_CONFIG: '',
+            MALLARD_DATA_DIR: dataDir,
+            MALLARD_LOG_LEVEL: 'warn',
+            MALLARD_SERVER_WORKERS: '1',
+            MALLARD_IMAP_ENABLED: 'false',
+            MALLARD_POP3_ENABLED: 'false',
+            MALLARD_SMTP_ENABLED: 'false',
+            // The LMTP listener (smtp-server) is the one that once stayed up after this.
+            MALLARD_LMTP_HOST: '127.0.0.1',
+            MALLARD_LMTP_PORT: String(port),
+            MALLARD_SUBMISSION_ENABLED: 'false',
+            MALLARD_ADMIN_PORT: '0',
+            // The MongoDB driver's connections kept a failed server alive until it exited by itself.
+            ...(mongo
+              ? { MALLARD_STORE_ENGINE: 'mongodb', MALLARD_STORE_MONGODB_URI: freshDatabaseUri(mongo.uri) }
+              : {}),
+          },
+          stdio: ['ignore', 'ignore', 'pipe'],
+        });
+        let stderr = '';
+        child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString('utf8')));
+        const status = await new Promise<number | null>((resolve) => child.once('exit', resolve));
+        expect(stderr).toMatch(/EADDRINUSE|in use/);
+        expect(status).not.toBe(0);
+      } finally {
+        taken.close();
+        await mongo?.stop();
+      }
+    },
+    60_000,
+  );
 
   it('runs a bundle that is up to date with the sources (rebuilt when it was not)', () => {
     const result = runMallard(['version'], { dataDir });

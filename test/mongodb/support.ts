@@ -48,6 +48,20 @@ export async function startServerProcess(
   uri: string | { sqliteDataDir: string },
   extraEnv: Record<string, string> = {},
 ): Promise<ServerProcess> {
+  // The free ports are chosen before the server binds them: another test may take one meanwhile.
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startOnFreePorts(uri, extraEnv);
+    } catch (error) {
+      if (attempt >= 3 || !/EADDRINUSE|in use/.test(String(error))) throw error;
+    }
+  }
+}
+
+async function startOnFreePorts(
+  uri: string | { sqliteDataDir: string },
+  extraEnv: Record<string, string>,
+): Promise<ServerProcess> {
   const sqlite = typeof uri === 'string' ? null : uri.sqliteDataDir;
   const dataDir = sqlite ?? makeDataDir('mallard-mongo-');
   const storeEnv =

@@ -37,7 +37,14 @@ export async function serveCommand(argv: string[]): Promise<number> {
   if (cluster.isWorker) return serveAsWorker(config, signal);
   const workers = workerCount(config);
   if (workers > 1) return supervise(config, workers, signal);
-  const server = await startServer(config);
+  const server = await startServer(config).catch((error: unknown) => {
+    // What was opened before the failure (the store's threads, a MongoDB client, timers) would keep
+    // the process alive: a server that cannot start (a port in use) must end, so that whoever runs it
+    // (a supervisor, systemd, a test) sees it at once. The error is printed and the exit code set by
+    // the command runner first.
+    setTimeout(() => process.exit(), 500).unref();
+    throw error;
+  });
   server.logger.info({ signal: await signal }, 'shutting down');
   await server.stop();
   return EXIT.ok;
