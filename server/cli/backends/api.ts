@@ -9,7 +9,13 @@ import type { Protocol } from '../../hooks/types.ts';
 import type { AddressKind, ConnectionRule } from '../../store/types.ts';
 import type { AdminClient } from '../admin-client.ts';
 import { CliError, EXIT } from '../cli-error.ts';
-import type { AddressRecord, Backend, SpamListRecord, UserRecord } from './types.ts';
+import {
+  toUserRecord,
+  type AddressRecord,
+  type Backend,
+  type SpamListRecord,
+  type UserRecord,
+} from './types.ts';
 
 const PAGE = 500;
 const USER = { notFound: EXIT.noUser };
@@ -26,25 +32,7 @@ interface ApiDecision {
   error: string | null;
 }
 
-const userRecord = ({
-  id,
-  username,
-  name,
-  disabled,
-  quotaBytes,
-  usedBytes,
-  saveSentCopy,
-  createdAt,
-}: UserJson): UserRecord => ({
-  id,
-  username,
-  name,
-  disabled,
-  quotaBytes,
-  usedBytes,
-  saveSentCopy,
-  createdAt,
-});
+const userRecord = (user: UserJson): UserRecord => toUserRecord(user);
 
 /** The API's rule without its verdict counters, dates as Dates: what the store gives. */
 function ruleOf({ counters: _counters, createdAt, updatedAt, ...rule }: RuleJson): ConnectionRule {

@@ -7,21 +7,16 @@ import type { Address, Store, User } from '../../store/types.ts';
 import { CliError, EXIT } from '../cli-error.ts';
 import { requireUser } from '../context.ts';
 import type { SpamListEntry } from '../../store/spam.ts';
-import type { AddressRecord, Backend, SpamListRecord, UserRecord } from './types.ts';
+import {
+  toUserRecord,
+  type AddressRecord,
+  type Backend,
+  type SpamListRecord,
+  type UserRecord,
+} from './types.ts';
 
-/** The fields in the API backend's order, so that `--json` prints the same either way. */
 export function userRecord(user: User): UserRecord {
-  const { id, username, name, disabled, quotaBytes, usedBytes, saveSentCopy, createdAt } = user;
-  return {
-    id,
-    username,
-    name,
-    disabled,
-    quotaBytes,
-    usedBytes,
-    saveSentCopy,
-    createdAt: createdAt.toISOString(),
-  };
+  return toUserRecord({ ...user, createdAt: user.createdAt.toISOString() });
 }
 
 const addressRecord = (address: Address): AddressRecord => ({ ...address });

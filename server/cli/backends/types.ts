@@ -18,6 +18,12 @@ export interface UserRecord {
   createdAt: string;
 }
 
+/** A user's fields in one order, whichever backend read them, so that `--json` prints the same. */
+export function toUserRecord(user: UserRecord): UserRecord {
+  const { id, username, name, disabled, quotaBytes, usedBytes, saveSentCopy, createdAt } = user;
+  return { id, username, name, disabled, quotaBytes, usedBytes, saveSentCopy, createdAt };
+}
+
 export interface AddressRecord {
   address: string;
   userId: string;
