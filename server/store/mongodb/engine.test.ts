@@ -11,8 +11,9 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { MongoClient } from 'mongodb';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { freshDatabaseUri, startMongoStandIn, type MongoStandIn } from '../../../test/helpers/mongo.ts';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { freshDatabaseUri, startMongoStandIn } from '../../../test/helpers/mongo.ts';
+import { mongoForTests } from '../../../test/helpers/mongo-suite.ts';
 import { StoreError } from '../errors.ts';
 import { JournalFollower } from '../follower.ts';
 import type { JournalEntry, Mailbox, User } from '../types.ts';
@@ -20,19 +21,7 @@ import { CHUNK_BYTES, sha256Hex } from './blobs.ts';
 import { GAP_WAIT_MS, USERS_PER_QUERY } from './journal.ts';
 import { MongoStore } from './store.ts';
 
-let standIn: MongoStandIn | null = null;
-let baseUri = process.env.MALLARD_TEST_MONGODB_URI ?? '';
-
-beforeAll(async () => {
-  if (baseUri === '') {
-    standIn = await startMongoStandIn();
-    baseUri = standIn.uri;
-  }
-});
-
-afterAll(async () => {
-  await standIn?.stop();
-});
+const baseUri = mongoForTests();
 
 async function rejectsWith(promise: Promise<unknown>, code: string): Promise<StoreError> {
   const error = await promise.then(
@@ -59,7 +48,7 @@ describe('mongodb engine', () => {
   let direct: MongoClient;
 
   beforeEach(async () => {
-    uri = freshDatabaseUri(baseUri);
+    uri = freshDatabaseUri(baseUri());
     store = await MongoStore.open(uri);
     direct = new MongoClient(uri, { serverSelectionTimeoutMS: 3000 });
   });

@@ -2,25 +2,14 @@
  * The store contract on the mongodb engine, against the mongo-java-server stand-in (or a real
  * MongoDB when MALLARD_TEST_MONGODB_URI points at one), each test on a database of its own.
  */
-import { afterAll, beforeAll, expect } from 'vitest';
-import { freshDatabaseUri, startMongoStandIn, type MongoStandIn } from '../../../test/helpers/mongo.ts';
+import { expect } from 'vitest';
+import { freshDatabaseUri } from '../../../test/helpers/mongo.ts';
+import { mongoForTests } from '../../../test/helpers/mongo-suite.ts';
 import { storeContractSuite, storeProcessSuite } from '../contract.ts';
 import type { Store } from '../types.ts';
 import { MongoStore } from './store.ts';
 
-let standIn: MongoStandIn | null = null;
-let baseUri = process.env.MALLARD_TEST_MONGODB_URI ?? '';
-
-beforeAll(async () => {
-  if (baseUri === '') {
-    standIn = await startMongoStandIn();
-    baseUri = standIn.uri;
-  }
-});
-
-afterAll(async () => {
-  await standIn?.stop();
-});
+const baseUri = mongoForTests();
 
 /**
  * Closes the store after checking that its bookkeeping still adds up, and drops its database.
@@ -44,13 +33,13 @@ async function dropDatabase(uri: string): Promise<void> {
 }
 
 storeContractSuite('mongodb', async () => {
-  const uri = freshDatabaseUri(baseUri);
+  const uri = freshDatabaseUri(baseUri());
   const store = await MongoStore.open(uri);
   return { store, cleanup: () => closeChecked(store, uri) };
 });
 
 storeProcessSuite('mongodb', async () => {
-  const uri = freshDatabaseUri(baseUri);
+  const uri = freshDatabaseUri(baseUri());
   let store = await MongoStore.open(uri);
   return {
     get store(): Store {

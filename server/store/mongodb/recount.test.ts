@@ -8,24 +8,13 @@
  * when it died.
  */
 import { MongoClient } from 'mongodb';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { freshDatabaseUri, startMongoStandIn, type MongoStandIn } from '../../../test/helpers/mongo.ts';
+import { describe, expect, it } from 'vitest';
+import { freshDatabaseUri } from '../../../test/helpers/mongo.ts';
+import { mongoForTests } from '../../../test/helpers/mongo-suite.ts';
 import type { Store } from '../types.ts';
 import { MongoStore } from './store.ts';
 
-let standIn: MongoStandIn | null = null;
-let baseUri = process.env.MALLARD_TEST_MONGODB_URI ?? '';
-
-beforeAll(async () => {
-  if (baseUri === '') {
-    standIn = await startMongoStandIn();
-    baseUri = standIn.uri;
-  }
-});
-
-afterAll(async () => {
-  await standIn?.stop();
-});
+const baseUri = mongoForTests();
 
 /** What the messages say, as STATUS would count them. */
 async function truth(
@@ -50,7 +39,7 @@ async function counted(
 
 describe('STATUS counter recount (mongodb engine)', () => {
   it('recounts racing appends, flag changes, expunges and moves leave the counters exact', async () => {
-    const uri = freshDatabaseUri(baseUri);
+    const uri = freshDatabaseUri(baseUri());
     // The janitors stay off: the test runs the rounds, and checks before any later round heals.
     const options = { recountEveryMs: 0 };
     const [one, two] = [await MongoStore.open(uri, options), await MongoStore.open(uri, options)];
@@ -113,7 +102,7 @@ describe('STATUS counter recount (mongodb engine)', () => {
   }, 120_000);
 
   it('an append between allocation and insert holds the recount back; a dead one is recounted', async () => {
-    const uri = freshDatabaseUri(baseUri);
+    const uri = freshDatabaseUri(baseUri());
     const store = await MongoStore.open(uri, { recountEveryMs: 0 });
     const direct = new MongoClient(uri);
     try {
