@@ -15,6 +15,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { parseAcks, workerMessage } from './contract-worker.ts';
 import { StoreError, type StoreErrorCode } from './errors.ts';
 import { outboundQueueContract } from './outbound-contract.ts';
+import { historyContract } from './history-contract.ts';
 import { spamContract } from './spam-contract.ts';
 import {
   DEFAULT_MAILBOXES,
@@ -1419,6 +1420,7 @@ export function storeContractSuite(name: string, openFresh: () => Promise<StoreF
 
     outboundQueueContract(() => store);
     spamContract(() => store);
+    historyContract(() => store);
 
     describe('health', () => {
       it('reports a healthy engine', async () => {

@@ -37,6 +37,7 @@
  *   journal (a fresh listing shows it): the one window without transactions.
  */
 import type { MimeIndex } from '../mime/types.ts';
+import type { DeliveryDay, DeliveryOutcome } from './history.ts';
 import type { NewOutboundMessage, OutboundMessage, OutboundResult } from './outbound.ts';
 import type { GreylistResult, SpamListEntry, SpamListKind } from './spam.ts';
 
@@ -546,6 +547,15 @@ export interface Store {
   retryOutbound(id: string): Promise<OutboundMessage>;
   /** Removes the message whatever its state; NONEXISTENT for an unknown id. */
   deleteOutbound(id: string): Promise<void>;
+
+  // --- the delivery history (server/store/history.ts) ---
+  /**
+   * Adds `count` (default 1) to the outcome's counter of `day` ("YYYY-MM-DD"), atomically across
+   * processes. INVALID for a malformed day, an unknown outcome or a count that is not positive.
+   */
+  countDelivery(day: string, outcome: DeliveryOutcome, count?: number): Promise<void>;
+  /** The days from `first` to `last` (inclusive) that have counts, oldest first. */
+  deliveryHistory(first: string, last: string): Promise<DeliveryDay[]>;
 
   // --- the spam filter (server/store/spam.ts) ---
   /** The user's allow and block entries, by pattern; [] for an unknown user. */

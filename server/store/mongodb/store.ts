@@ -77,6 +77,7 @@ import * as outbound from './outbound.ts';
 import * as recount from './recount.ts';
 import { markForRecount } from './totals.ts';
 import { probeTextSearch, textCandidates, type TextSearchSupport } from './text-search.ts';
+import * as history from './history.ts';
 import * as spam from './spam.ts';
 import {
   checkGreylist,
@@ -85,6 +86,7 @@ import {
   type SpamListEntry,
   type SpamListKind,
 } from '../spam.ts';
+import { checkDay, checkDeliveryCount, type DeliveryDay, type DeliveryOutcome } from '../history.ts';
 import type { NewOutboundMessage, OutboundMessage, OutboundResult } from '../outbound.ts';
 
 /** The database used when the URI names none. */
@@ -648,6 +650,19 @@ export class MongoStore implements Store {
 
   deleteOutbound(id: string): Promise<void> {
     return this.call((c) => outbound.deleteOutbound(c, id));
+  }
+
+  // --- the delivery history ---
+
+  countDelivery(day: string, outcome: DeliveryOutcome, count = 1): Promise<void> {
+    return this.call(async (c) => {
+      checkDeliveryCount(outcome, count);
+      await history.countDelivery(c, checkDay(day), outcome, count);
+    });
+  }
+
+  deliveryHistory(first: string, last: string): Promise<DeliveryDay[]> {
+    return this.call(async (c) => history.deliveryHistory(c, checkDay(first), checkDay(last)));
   }
 
   // --- the spam filter ---

@@ -199,6 +199,17 @@ export const MIGRATIONS: readonly string[] = [
   `
   ALTER TABLE users ADD COLUMN save_sent INTEGER NOT NULL DEFAULT 0;
   `,
+  // 9: the delivery history (server/store/history.ts): per local calendar day, messages stored
+  // here, sent on, deferred and bounced.
+  `
+  CREATE TABLE delivery_days (
+    day TEXT PRIMARY KEY,
+    local INTEGER NOT NULL DEFAULT 0,
+    sent INTEGER NOT NULL DEFAULT 0,
+    deferred INTEGER NOT NULL DEFAULT 0,
+    bounced INTEGER NOT NULL DEFAULT 0
+  ) WITHOUT ROWID;
+  `,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

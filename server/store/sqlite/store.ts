@@ -54,6 +54,7 @@ import type { NewOutboundMessage, OutboundMessage, OutboundResult } from '../out
 import * as mailboxes from './mailboxes.ts';
 import * as messages from './messages.ts';
 import * as rules from './rules.ts';
+import * as history from './history.ts';
 import * as spam from './spam.ts';
 import {
   checkGreylist,
@@ -62,6 +63,7 @@ import {
   type SpamListEntry,
   type SpamListKind,
 } from '../spam.ts';
+import { checkDay, checkDeliveryCount, type DeliveryDay, type DeliveryOutcome } from '../history.ts';
 import { parseId, requireId } from '../ids.ts';
 import { mailboxRow, requireUserRow, toMailbox } from './rows.ts';
 
@@ -460,6 +462,19 @@ export class SqliteStore implements Store {
       checkLease(key, holder);
       leases.releaseLease(sql, key, holder);
     });
+  }
+
+  // --- the delivery history ---
+
+  countDelivery(day: string, outcome: DeliveryOutcome, count = 1): Promise<void> {
+    return this.call((sql) => {
+      checkDeliveryCount(outcome, count);
+      history.countDelivery(sql, checkDay(day), outcome, count);
+    });
+  }
+
+  deliveryHistory(first: string, last: string): Promise<DeliveryDay[]> {
+    return this.call((sql) => history.deliveryHistory(sql, checkDay(first), checkDay(last)));
   }
 
   // --- the spam filter ---

@@ -62,6 +62,7 @@ import type {
 } from '../types.ts';
 import { DATABASE_FILE, BUSY_TIMEOUT_MS } from './database.ts';
 import type { NewOutboundMessage, OutboundMessage, OutboundResult } from '../outbound.ts';
+import type { DeliveryDay, DeliveryOutcome } from '../history.ts';
 import type { GreylistResult, SpamListEntry, SpamListKind } from '../spam.ts';
 import type { SqliteStoreOptions, SqliteStoreStats } from './store.ts';
 import { StoreLane, type Args, type LaneEvents, type Result } from './thread-lane.ts';
@@ -101,6 +102,7 @@ const READS: ReadonlySet<ForwardedMethod> = new Set<ForwardedMethod>([
   'getOutbound',
   'listOutbound',
   'listSpamEntries',
+  'deliveryHistory',
   'readMimeIndex',
   'listKeywords',
   'journalHead',
@@ -319,6 +321,16 @@ export class ThreadedSqliteStore implements Store {
 
   readBlobs(blobIds: readonly string[]): Promise<Map<string, Buffer>> {
     return this.call('readBlobs', [blobIds]);
+  }
+
+  // --- the delivery history ---
+
+  countDelivery(day: string, outcome: DeliveryOutcome, count?: number): Promise<void> {
+    return this.call('countDelivery', [day, outcome, count]);
+  }
+
+  deliveryHistory(first: string, last: string): Promise<DeliveryDay[]> {
+    return this.call('deliveryHistory', [first, last]);
   }
 
   // --- the spam filter ---
