@@ -6,6 +6,7 @@ import { acmeRoutes } from './handlers/acme.ts';
 import { aliasRoutes } from './handlers/aliases.ts';
 import { appPasswordRoutes } from './handlers/app-passwords.ts';
 import { certificateRoutes } from './handlers/certificates.ts';
+import { deliveryRoutes } from './handlers/deliveries.ts';
 import { dkimRoutes } from './handlers/dkim.ts';
 import { queueRoutes } from './handlers/queue.ts';
 import { ruleRoutes } from './handlers/rules.ts';
@@ -51,6 +52,7 @@ export const ROUTES: readonly Route[] = [
   ...certificateRoutes,
   ...acmeRoutes,
   ...queueRoutes,
+  ...deliveryRoutes,
   ...dkimRoutes,
   ...settingsRoutes,
   openApiRoute,

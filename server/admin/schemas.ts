@@ -183,6 +183,16 @@ export const sessionListSchema = z
 
 // --- status, settings, logs ---
 
+export const deliveryDaySchema = z
+  .object({
+    day: z.string().describe("the server's local calendar day, YYYY-MM-DD"),
+    local: z.number().int().describe('messages stored in a mailbox here (LMTP, SMTP, submission, CLI)'),
+    sent: z.number().int().describe('recipients accepted by the next hop (outbound queue)'),
+    deferred: z.number().int().describe('outbound attempts answered with a temporary failure'),
+    bounced: z.number().int().describe('outbound recipients given up (permanent failure or too old)'),
+  })
+  .meta({ id: 'DeliveryDay' });
+
 const countsSchema = z.object({
   imap: z.number().int(),
   pop3: z.number().int(),
@@ -226,6 +236,11 @@ export const statusSchema = z
     store: z.object({ engine: z.string(), ok: z.boolean(), detail: z.string() }),
     connections: countsSchema,
     delivered: z.object({ lmtp: z.number().int(), smtp: z.number().int(), total: z.number().int() }),
+    today: deliveryDaySchema
+      .nullable()
+      .describe(
+        "today's deliveries from the store's history (every process, the CLI); null while the store is away",
+      ),
     auth: authStatusSchema,
     acme: z
       .object({
@@ -389,6 +404,11 @@ export const adminEventSchema = z
         uptimeSeconds: z.number(),
         connections: countsSchema,
         delivered: z.object({ lmtp: z.number().int(), smtp: z.number().int(), total: z.number().int() }),
+        today: deliveryDaySchema
+          .nullable()
+          .describe(
+            "today's deliveries from the store's history (every process, the CLI); null while the store is away",
+          ),
       }),
     ),
   ])

@@ -11,6 +11,7 @@ import type { Config } from '../config/schema.ts';
 import type { MailResolver } from '../dns/resolver.ts';
 import type { Logger } from '../log.ts';
 import { domainOf } from '../smtp/local-domains.ts';
+import { countDelivery } from '../delivery/history.ts';
 import { isPending, wantsReport, type OutboundMessage, type OutboundResult } from '../store/outbound.ts';
 import type { Store } from '../store/types.ts';
 import { buildDsn, statusOf, type DsnRecipient } from './dsn.ts';
@@ -168,9 +169,8 @@ export class OutboundWorker {
             store.recordOutbound(message.id, this.holder, verdict.address, result),
           );
           if (!recorded) continue; // the lease lapsed or an admin deleted it: not ours to report
-          this.counts[
-            result.state === 'delivered' ? 'delivered' : result.state === 'deferred' ? 'deferred' : 'bounced'
-          ]++;
+          this.counts[result.state]++;
+          await countDelivery(store, result.state === 'delivered' ? 'sent' : result.state, this.log);
           this.log.info(
             {
               queue: message.id,

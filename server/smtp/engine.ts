@@ -30,6 +30,7 @@ import type { Store } from '../store/types.ts';
 import type { TlsProvider } from '../tls/context.ts';
 import { applyBudget, type ConnectionBudget } from './budget.ts';
 import { ConnectionTracker, tlsOf } from './connections.ts';
+import { countDelivery } from '../delivery/history.ts';
 import {
   bareLineFeed,
   classifyDeliveryError,
@@ -402,6 +403,7 @@ export async function startMailService(
       try {
         const result = junk ? await deliverToJunk(store, first, raw) : await store.deliver(first, raw);
         delivered++;
+        await countDelivery(store, 'local', state.log);
         state.handle?.delivered({
           recipient: first,
           userId: result.userId,

@@ -9,6 +9,7 @@
 import type { SMTPServerSession } from 'smtp-server';
 import type { Config } from '../config/schema.ts';
 import type { Logger } from '../log.ts';
+import { countDelivery } from '../delivery/history.ts';
 import { receivedHeader, withTrace, type TraceInfo } from '../delivery/trace.ts';
 import { classifyDeliveryError, reply, type Reply } from '../smtp/replies.ts';
 import type { MessageDsn, NewOutboundMessage, OutboundMessage, RecipientDsn } from '../store/outbound.ts';
@@ -50,6 +51,7 @@ export async function deliverSubmission(delivery: SubmissionDelivery): Promise<R
       const copy = withTrace(delivery.message, traceOf(delivery, recipient.address));
       const result = await store.deliver(recipient.address, copy);
       log.info({ id: transactionId, rcpt: recipient.address, uid: result.uid }, 'message delivered');
+      await countDelivery(store, 'local', log);
     } catch (error) {
       const failure = classifyDeliveryError(log, error, { id: transactionId, rcpt: recipient.address });
       const answer = failure.reply(recipient.address);

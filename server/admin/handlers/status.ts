@@ -2,6 +2,7 @@
 import { VERSION } from '../../version.ts';
 import type { AdminDeps } from '../context.ts';
 import { route } from '../router.ts';
+import { deliveriesToday } from './deliveries.ts';
 import { statusSchema, type StatusJson } from '../schemas.ts';
 
 const TAG = 'Status';
@@ -23,6 +24,8 @@ export async function statusTick(deps: AdminDeps) {
     uptimeSeconds: uptimeSeconds(deps),
     connections: await deps.sessions.counts(),
     delivered: await delivered(deps),
+    // The status must answer while the store is away (it reports that): no history then.
+    today: await deliveriesToday(deps.store).catch(() => null),
   };
 }
 

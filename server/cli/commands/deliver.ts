@@ -9,6 +9,7 @@
  * that the message is retried rather than lost.
  */
 import crypto from 'node:crypto';
+import { countDelivery } from '../../delivery/history.ts';
 import { returnPathOf, withTrace, type TraceInfo } from '../../delivery/trace.ts';
 import { isStoreError } from '../../store/errors.ts';
 import type { Store } from '../../store/types.ts';
@@ -26,6 +27,8 @@ async function deliverOne(store: Store, recipient: string, raw: Buffer, maxSize:
     return { code: EXIT.dataError, text: `message too large (${raw.length} > ${maxSize} bytes)` };
   try {
     const result = await store.deliver(recipient, raw);
+    // Counted for the dashboard's history; a count that fails is no reason to deliver again.
+    await countDelivery(store, 'local', null);
     return { code: EXIT.ok, text: `delivered uid ${result.uid}` };
   } catch (error) {
     if (isStoreError(error, 'NONEXISTENT')) return { code: EXIT.noUser, text: 'unknown user' };

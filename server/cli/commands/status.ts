@@ -3,7 +3,9 @@
  * uptime, listeners with their TLS, sessions per protocol, deliveries, store health); else the
  * configuration in force and the store's health, read here.
  */
+import { deliveriesToday } from '../../admin/handlers/deliveries.ts';
 import type { StatusJson } from '../../admin/schemas.ts';
+import type { DeliveryDay } from '../../store/history.ts';
 import type { Config } from '../../config/schema.ts';
 import { VERSION } from '../../version.ts';
 import { findServer, type AdminClient } from '../admin-client.ts';
@@ -29,10 +31,16 @@ function listenerText(listener: StatusJson['listeners'][number]): string {
   return `${name} ${listener.host}:${listener.port} (${listener.tls === 'none' ? 'no tls' : listener.tls === 'implicit' ? 'tls' : 'starttls'})`;
 }
 
+/** Today's line: from the store's history, so it holds whether or not a server runs. */
+function todayText(today: DeliveryDay | null): string {
+  if (!today) return 'unknown (the store does not answer)';
+  return `${today.local} stored here, ${today.sent} sent, ${today.deferred} deferred, ${today.bounced} bounced`;
+}
+
 async function serverStatus(api: AdminClient, config: Config, json: boolean | undefined): Promise<number> {
   const status = await api.request<StatusJson>('GET', '/api/status');
   const { total: users } = await api.request<{ total: number }>('GET', '/api/users?limit=1');
-  const { store, connections, delivered } = status;
+  const { store, connections, delivered, today } = status;
   printObject(
     {
       version: status.version,
@@ -43,6 +51,7 @@ async function serverStatus(api: AdminClient, config: Config, json: boolean | un
       listeners: status.listeners,
       sessions: connections,
       delivered,
+      today,
     },
     json,
     [
@@ -58,7 +67,8 @@ async function serverStatus(api: AdminClient, config: Config, json: boolean | un
           .map(([protocol, count]) => `${protocol} ${count}`)
           .join(', '),
       ],
-      ['delivered', `${delivered.total} (lmtp ${delivered.lmtp}, smtp ${delivered.smtp})`],
+      ['delivered', `${delivered.total} since start (lmtp ${delivered.lmtp}, smtp ${delivered.smtp})`],
+      ['today', todayText(today)],
     ],
   );
   return store.ok ? EXIT.ok : EXIT.failure;
@@ -72,6 +82,7 @@ export async function statusCommand(argv: string[]): Promise<number> {
   return withStore(values.config, async ({ store }) => {
     const health = await store.health();
     const { total } = await store.listUsers({ limit: 1 });
+    const today = await deliveriesToday(store).catch(() => null);
     const listeners = {
       imap: config.imap.port,
       imaps: config.imap.tls_port,
@@ -82,13 +93,14 @@ export async function statusCommand(argv: string[]): Promise<number> {
       admin: config.admin.port,
     };
     printObject(
-      { version: VERSION, dataDir: config.data_dir, store: health, users: total, listeners },
+      { version: VERSION, dataDir: config.data_dir, store: health, users: total, listeners, today },
       values.json,
       [
         ['version', VERSION],
         ['data directory', config.data_dir],
         ['store', `${health.engine} ${health.ok ? 'ok' : 'FAILING'} (${health.detail})`],
         ['users', total],
+        ['today', todayText(today)],
         [
           'ports',
           Object.entries(listeners)
