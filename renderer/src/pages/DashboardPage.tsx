@@ -10,6 +10,7 @@ import { Link } from 'react-router';
 import { statusApi } from '../api/status.ts';
 import { AcmeWarning } from '../components/dashboard/AcmeWarning.tsx';
 import { CertificateWarning } from '../components/dashboard/CertificateWarning.tsx';
+import { DeliveryHistoryCard } from '../components/deliveries/DeliveryHistoryCard.tsx';
 import { ConnectionsCard } from '../components/dashboard/ConnectionsCard.tsx';
 import { GuessingWarning } from '../components/dashboard/GuessingWarning.tsx';
 import { ListenersCard } from '../components/dashboard/ListenersCard.tsx';
@@ -89,9 +90,11 @@ export function DashboardPage() {
 
       <SimpleGrid cols={{ base: 1, sm: 3 }}>
         <StorageStat />
-        <DeliveriesStat delivered={live.delivered} startedAt={status.data?.startedAt ?? null} />
+        <DeliveriesStat today={running ? live.today : null} />
         <CommandsStat commands={live.commandsTotal} />
       </SimpleGrid>
+
+      {running && <DeliveryHistoryCard />}
 
       {status.data ? (
         <ListenersCard listeners={status.data.listeners} />

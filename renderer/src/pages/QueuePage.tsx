@@ -5,9 +5,11 @@
 import { Badge, Button, Group, Stack, Table, Text, Title } from '@mantine/core';
 import { useQuery, useQueryClient } from '@tanstack/react-query';
 import { queueApi, type QueuedMessage } from '../api/queue.ts';
+import { DeliveryHistoryCard } from '../components/deliveries/DeliveryHistoryCard.tsx';
 import { ErrorNotice } from '../components/ErrorNotice.tsx';
 
 const QUEUE_KEY = ['queue'];
+const QUEUE_REFRESH_MS = 5000;
 
 const STATE_COLORS: Record<string, string> = {
   queued: 'blue',
@@ -49,7 +51,7 @@ function Recipients({ message }: { message: QueuedMessage }) {
 export function QueuePage() {
   const queryClient = useQueryClient();
   // The queue changes by itself (deliveries): looked at again every few seconds.
-  const query = useQuery({ queryKey: QUEUE_KEY, queryFn: queueApi.list, refetchInterval: 5000 });
+  const query = useQuery({ queryKey: QUEUE_KEY, queryFn: queueApi.list, refetchInterval: QUEUE_REFRESH_MS });
   const refresh = () => void queryClient.invalidateQueries({ queryKey: QUEUE_KEY });
   const messages = query.data ?? [];
 
@@ -119,6 +121,7 @@ export function QueuePage() {
           </Table.Tbody>
         </Table>
       ) : null}
+      <DeliveryHistoryCard refreshMs={QUEUE_REFRESH_MS} />
     </Stack>
   );
 }

@@ -1,4 +1,4 @@
-/** Storage used by the mailboxes and deliveries since the server started. */
+/** Storage used by the mailboxes, today's deliveries and the commands seen. */
 import { Card, Group, Loader, Text } from '@mantine/core';
 import { useQuery } from '@tanstack/react-query';
 import type { ReactNode } from 'react';
@@ -67,24 +67,18 @@ export function StorageStat() {
   );
 }
 
-/** The server counts deliveries per process, so "today" is only true when it started today. */
-export function DeliveriesStat({
-  delivered,
-  startedAt,
-}: {
-  delivered: StatusJson['delivered'] | null;
-  startedAt: string | null;
-}) {
-  const started = startedAt ? new Date(startedAt) : null;
-  const today = started !== null && started.toDateString() === new Date().toDateString();
-  const since = started ? (today ? started.toLocaleTimeString() : started.toLocaleString()) : null;
+/**
+ * Today's deliveries from the store's history: every server process and `mallard deliver` count,
+ * and a restart keeps them. Delivered is what reached a mailbox here or the next hop.
+ */
+export function DeliveriesStat({ today }: { today: StatusJson['today'] }) {
   return (
     <Stat
-      label={today ? 'Deliveries today' : 'Deliveries since start'}
-      value={delivered ? delivered.total : '—'}
+      label="Deliveries today"
+      value={today ? today.local + today.sent : '—'}
       note={
-        delivered
-          ? `LMTP ${delivered.lmtp} · SMTP ${delivered.smtp}${since ? ` · since ${since}` : ''}`
+        today
+          ? `stored here ${today.local} · sent ${today.sent} · deferred ${today.deferred} · bounced ${today.bounced}`
           : 'waiting for the server'
       }
       testId="deliveries"

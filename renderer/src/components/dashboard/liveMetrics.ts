@@ -31,6 +31,8 @@ export interface LiveSnapshot {
   /** When the counts were last set (ms), so older data from a cache does not overwrite newer. */
   countsAt: number;
   delivered: StatusJson['delivered'] | null;
+  /** Today's deliveries from the store's history (every process, the CLI); null while unknown. */
+  today: StatusJson['today'];
   samples: readonly Sample[];
   commandsTotal: number;
   version: number;
@@ -47,6 +49,7 @@ let snapshot: LiveSnapshot = {
   uptimeAt: 0,
   countsAt: 0,
   delivered: null,
+  today: null,
   samples: [],
   commandsTotal: 0,
   version: 0,
@@ -90,6 +93,7 @@ export function seedFromStatus(status: StatusJson, fetchedAt: number): void {
     uptimeSeconds: status.uptimeSeconds,
     uptimeAt: fetchedAt,
     delivered: status.delivered,
+    today: status.today,
     samples: [...ring],
   });
 }
@@ -104,6 +108,7 @@ function onEvent(event: AdminEvent): void {
       uptimeSeconds: event.data.uptimeSeconds,
       uptimeAt: now,
       delivered: event.data.delivered,
+      today: event.data.today,
       samples: [...ring],
     });
   } else if (event.type === 'session.command') {
@@ -142,5 +147,5 @@ export function resetLiveMetrics(): void {
   pendingCommands = 0;
   lastSampleAt = 0;
   peak = 0;
-  publish({ counts: null, countsAt: 0, uptimeSeconds: null, delivered: null, samples: [] });
+  publish({ counts: null, countsAt: 0, uptimeSeconds: null, delivered: null, today: null, samples: [] });
 }
