@@ -15,6 +15,7 @@ import { classifyDeliveryError, reply, type Reply } from '../smtp/replies.ts';
 import type { MessageDsn, NewOutboundMessage, OutboundMessage, RecipientDsn } from '../store/outbound.ts';
 import type { Store, User } from '../store/types.ts';
 import type { RoutedRecipient } from './recipients.ts';
+import { reportLocalSuccess } from './success-report.ts';
 
 /** Where remote recipients go: the outbound queue (with DKIM signing on the way, server/outbound). */
 export interface OutboundSink {
@@ -43,6 +44,8 @@ export async function deliverSubmission(delivery: SubmissionDelivery): Promise<R
   let refused: Reply | null = null;
   let refusals = 0;
   const served = new Set<string>();
+  /** Users whose copy was stored: each of their recipients counts as delivered for a report. */
+  const stored = new Set<string>();
   for (const recipient of local) {
     if (served.has(recipient.userId)) continue;
     served.add(recipient.userId);
@@ -51,6 +54,7 @@ export async function deliverSubmission(delivery: SubmissionDelivery): Promise<R
       const copy = withTrace(delivery.message, traceOf(delivery, recipient.address));
       const result = await store.deliver(recipient.address, copy);
       log.info({ id: transactionId, rcpt: recipient.address, uid: result.uid }, 'message delivered');
+      stored.add(recipient.userId);
       await countDelivery(store, 'local', log);
     } catch (error) {
       const failure = classifyDeliveryError(log, error, { id: transactionId, rcpt: recipient.address });
@@ -61,6 +65,18 @@ export async function deliverSubmission(delivery: SubmissionDelivery): Promise<R
       refusals++;
     }
   }
+  // NOTIFY=SUCCESS of local recipients, once the whole submission has succeeded (no 451 retry).
+  const reportSuccess = () =>
+    reportLocalSuccess({
+      store,
+      log,
+      hostname: delivery.config.hostname,
+      sender: delivery.sender,
+      transactionId,
+      envelope: envelopeDsn(delivery.session),
+      delivered: local.filter((recipient) => stored.has(recipient.userId)),
+      message: delivery.message,
+    });
   if (remote.length > 0) {
     const queued = await delivery.outbound.submit({
       userId: delivery.user.id,
@@ -75,10 +91,12 @@ export async function deliverSubmission(delivery: SubmissionDelivery): Promise<R
     });
     log.info({ id: transactionId, queue: queued.id, rcpts: remote.length }, 'message queued');
     await saveSentCopy(delivery);
+    await reportSuccess();
     return reply(250, '2.0.0', `Ok: queued as ${queued.id}`);
   }
   if (refused && refusals === served.size) return refused;
   await saveSentCopy(delivery);
+  await reportSuccess();
   return reply(250, '2.0.0', `Ok: delivered as ${transactionId}`);
 }
 

@@ -335,6 +335,41 @@ describe('submission', () => {
     await server.server.store.updateUser(bob, { saveSentCopy: false });
   });
 
+  it('reports a local delivery to the sender when asked (NOTIFY=SUCCESS, RFC 3464), with ENVID and ORCPT', async () => {
+    const before = await inboxCount(server, bob);
+    const client = await session(['bob@example.test', 'secret']);
+    expect(await client.command('MAIL FROM:<bob@example.test> ENVID=BOB-1')).toMatch(/^250 /);
+    expect(
+      await client.command(
+        'RCPT TO:<alice@example.test> NOTIFY=SUCCESS,FAILURE ORCPT=rfc822;Alice@example.test',
+      ),
+    ).toMatch(/^250 /);
+    // The same user by an alias, without NOTIFY: stored once, and no success report by default.
+    expect(await client.command('RCPT TO:<ally@example.test>')).toMatch(/^250 /);
+    expect(await client.data(message('bob@example.test', 'alice@example.test', 'tell me'))).toEqual([
+      expect.stringMatching(/^250 /),
+    ]);
+    // Without SUCCESS in NOTIFY: no report.
+    expect(await client.command('MAIL FROM:<bob@example.test>')).toMatch(/^250 /);
+    expect(await client.command('RCPT TO:<alice@example.test> NOTIFY=FAILURE,DELAY')).toMatch(/^250 /);
+    expect(await client.data(message('bob@example.test', 'alice@example.test', 'quiet'))).toEqual([
+      expect.stringMatching(/^250 /),
+    ]);
+    client.close();
+
+    expect(await inboxCount(server, bob)).toBe(before + 1);
+    const report = (await newestInInbox(server, bob)).toString('latin1');
+    expect(report).toMatch(/^Return-Path: <>\r\n/);
+    expect(report).toMatch(/Subject: Successful Mail Delivery Report/);
+    expect(report).toMatch(/Content-Type: multipart\/report; report-type=delivery-status/);
+    expect(report).toMatch(/Original-Envelope-Id: BOB-1\r\n/);
+    expect(report).toMatch(
+      /Original-Recipient: rfc822; Alice@example\.test\r\nFinal-Recipient: rfc822; alice@example\.test\r\nAction: delivered\r\nStatus: 2\.0\.0/,
+    );
+    expect(report).not.toMatch(/Final-Recipient: rfc822; ally@/);
+    expect(report).toMatch(/Subject: tell me/);
+  });
+
   it('limits messages per user per hour with 451 4.7.1', async () => {
     const limited = await startTestServer({
       MALLARD_SUBMISSION_HOST: '127.0.0.1',
