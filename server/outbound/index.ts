@@ -35,6 +35,7 @@ export function startOutbound(services: { config: Config; store: Store; logger: 
           { servers: config.dns.servers, port: sts.policy_port, caFile: sts.ca_file },
           resolver,
           logger.child({ component: 'mta-sts' }),
+          store,
         )
       : null,
   });

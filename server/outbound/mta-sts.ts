@@ -5,7 +5,8 @@
  * authors) finds the policy id, parses the policy and matches MX names; the HTTPS fetch is ours so
  * that the port and the trusted CA can be set (`outbound.mta_sts.*`: loopback tests with a CA of
  * their own). Policies are cached for their max_age and refetched when the TXT id changes; when the
- * domain cannot be asked, a cached policy that has not expired still applies (RFC 8461 5.1).
+ * domain cannot be asked, a cached policy that has not expired still applies (RFC 8461 5.1). The
+ * cache is kept in the store (every process, and across restarts) with a copy in memory.
  */
 import fs from 'node:fs';
 import https from 'node:https';
@@ -13,6 +14,7 @@ import type { MTASTSPolicy } from 'mailauth';
 import { parsePolicy, resolvePolicy, validateMx } from 'mailauth/lib/mta-sts.js';
 import { authLookup, type MailResolver } from '../dns/resolver.ts';
 import type { Logger } from '../log.ts';
+import type { Store } from '../store/types.ts';
 
 const MAX_POLICY_BYTES = 64 * 1024;
 const FETCH_TIMEOUT_MS = 15_000;
@@ -44,6 +46,8 @@ export class MtaSts {
     private readonly options: MtaStsOptions,
     private readonly resolver: MailResolver,
     private readonly log: Logger,
+    /** Where policies are kept across restarts; null: in memory only. */
+    private readonly store: Store | null = null,
   ) {
     this.lookup = authLookup(options.servers);
     this.ca = options.caFile === '' ? undefined : fs.readFileSync(options.caFile);
@@ -52,7 +56,7 @@ export class MtaSts {
   /** The domain's policy in force, or null when it has none (mode "none" counts as none). */
   async policyFor(domain: string, now = Date.now()): Promise<StsPolicy | null> {
     const key = domain.toLowerCase();
-    const cached = this.cache.get(key);
+    const cached = this.cache.get(key) ?? (await this.stored(key));
     const live = cached && cached.expires > now ? cached : null;
     let id: string | false;
     try {
@@ -62,16 +66,44 @@ export class MtaSts {
       return live?.policy ?? null;
     }
     if (id === false) return live?.policy ?? null;
-    if (live && live.policy.id === id) return live.policy;
+    if (live && live.policy.id === id) return live.policy.mode === 'none' ? null : live.policy;
     try {
       const policy = { ...parsePolicy(await this.fetchPolicyText(key)), id };
       const maxAge = Math.min(policy.maxAge ?? 86_400, 31_557_600);
       this.cache.set(key, { policy, expires: now + maxAge * 1000 });
+      await this.keep(key, policy, now + maxAge * 1000);
       this.log.info({ domain: key, mode: policy.mode, mx: policy.mx, maxAge }, 'MTA-STS policy fetched');
       return policy.mode === 'none' ? null : policy;
     } catch (error) {
       this.log.warn({ err: error, domain: key }, 'MTA-STS policy could not be fetched');
       return live?.policy ?? null;
+    }
+  }
+
+  /** The policy the store keeps for the domain (put in memory too), or undefined. */
+  private async stored(domain: string): Promise<Cached | undefined> {
+    if (!this.store) return undefined;
+    try {
+      const kept = await this.store.getStsPolicy(domain);
+      if (!kept) return undefined;
+      const cached = { policy: JSON.parse(kept.policy) as StsPolicy, expires: kept.expiresAt.getTime() };
+      this.cache.set(domain, cached);
+      return cached;
+    } catch (error) {
+      this.log.warn({ err: error, domain }, 'cached MTA-STS policy could not be read');
+      return undefined;
+    }
+  }
+
+  /** Keeps a fetched policy in the store; one that cannot be kept still applies from memory. */
+  private async keep(domain: string, policy: StsPolicy, expires: number): Promise<void> {
+    try {
+      await this.store?.saveStsPolicy(domain, {
+        policy: JSON.stringify(policy),
+        expiresAt: new Date(expires),
+      });
+    } catch (error) {
+      this.log.warn({ err: error, domain }, 'MTA-STS policy could not be kept in the store');
     }
   }
 

@@ -16,6 +16,7 @@ import { parseAcks, workerMessage } from './contract-worker.ts';
 import { StoreError, type StoreErrorCode } from './errors.ts';
 import { outboundQueueContract } from './outbound-contract.ts';
 import { historyContract } from './history-contract.ts';
+import { mtaStsContract } from './mta-sts-contract.ts';
 import { spamContract } from './spam-contract.ts';
 import {
   DEFAULT_MAILBOXES,
@@ -1421,6 +1422,7 @@ export function storeContractSuite(name: string, openFresh: () => Promise<StoreF
     outboundQueueContract(() => store);
     spamContract(() => store);
     historyContract(() => store);
+    mtaStsContract(() => store);
 
     describe('health', () => {
       it('reports a healthy engine', async () => {

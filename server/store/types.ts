@@ -38,6 +38,7 @@
  */
 import type { MimeIndex } from '../mime/types.ts';
 import type { DeliveryDay, DeliveryOutcome } from './history.ts';
+import type { CachedStsPolicy } from './mta-sts.ts';
 import type { NewOutboundMessage, OutboundMessage, OutboundResult } from './outbound.ts';
 import type { GreylistResult, SpamListEntry, SpamListKind } from './spam.ts';
 
@@ -556,6 +557,12 @@ export interface Store {
   countDelivery(day: string, outcome: DeliveryOutcome, count?: number): Promise<void>;
   /** The days from `first` to `last` (inclusive) that have counts, oldest first. */
   deliveryHistory(first: string, last: string): Promise<DeliveryDay[]>;
+
+  // --- the MTA-STS policy cache (server/store/mta-sts.ts) ---
+  /** Keeps the domain's policy (case-insensitive domain), replacing an older one. */
+  saveStsPolicy(domain: string, cached: CachedStsPolicy): Promise<void>;
+  /** The domain's cached policy, expired or not (the caller decides), or null. */
+  getStsPolicy(domain: string): Promise<CachedStsPolicy | null>;
 
   // --- the spam filter (server/store/spam.ts) ---
   /** The user's allow and block entries, by pattern; [] for an unknown user. */

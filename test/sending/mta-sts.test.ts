@@ -6,7 +6,9 @@
  * - enforce, MX listed, valid TLS: delivered; the policy is fetched once and cached (max_age);
  * - enforce, MX with a certificate that does not verify: deferred, nothing sent;
  * - enforce, MX not listed in the policy: deferred 4.7.5, nothing sent;
- * - testing: the same faults are only reported, and the message is delivered.
+ * - testing: the same faults are only reported, and the message is delivered;
+ * - the cached policies are kept in the store: after a restart, with the policy host gone, they
+ *   still apply (RFC 8461 5.1) and are not fetched again.
  */
 import { execFile } from 'node:child_process';
 import fs from 'node:fs';
@@ -18,6 +20,8 @@ import { SmtpLineClient } from '../delivery/clients.ts';
 import { startDnsmasq, type Dnsmasq } from '../helpers/dnsmasq.ts';
 import { freePort } from '../helpers/ports.ts';
 import { startPostfix, type Postfix } from '../helpers/postfix.ts';
+import { createLogger } from '../../server/log.ts';
+import { startServer } from '../../server/main.ts';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
 
 const POLICY_HOST = '127.0.0.21';
@@ -38,6 +42,8 @@ let dnsmasq: Dnsmasq;
 let policyServer: https.Server;
 let server: TestServer;
 const policyRequests = new Map<string, number>();
+/** Set once the policy host should answer nothing useful (after the restart). */
+let policyHostDown = false;
 
 function openssl(args: string[]): Promise<void> {
   return new Promise((resolve, reject) =>
@@ -127,7 +133,7 @@ beforeAll(async () => {
     (request, response) => {
       const domain = (request.headers.host ?? '').replace(/^mta-sts\./, '').replace(/:\d+$/, '');
       policyRequests.set(domain, (policyRequests.get(domain) ?? 0) + 1);
-      const policy = POLICIES[domain];
+      const policy = policyHostDown ? undefined : POLICIES[domain];
       if (request.url !== '/.well-known/mta-sts.txt' || !policy) {
         response.writeHead(404).end();
         return;
@@ -242,5 +248,31 @@ describe('MTA-STS', () => {
     await settled(await submit('rcpt@testing.test', 'sts testing'), 'delivered');
     expect(await arrivedAt(selfSigned, 'rcpt@testing.test', 1)).toHaveLength(1);
     expect(policyRequests.get('testing.test')).toBe(1);
+  });
+
+  it('keeps the cached policies across a restart: with the policy host gone they still apply, unfetched', async () => {
+    const dataDir = server.config.data_dir;
+    await server.server.stop();
+    policyHostDown = true;
+    const restarted = await startServer(server.config, {
+      ephemeralPorts: true,
+      logger: createLogger(process.env.MALLARD_TEST_LOG ?? 'silent', process.stderr),
+    });
+    server = {
+      ...server,
+      server: restarted,
+      async stop() {
+        await restarted.stop();
+        fs.rmSync(dataDir, { recursive: true, force: true });
+      },
+    };
+    // Without the kept policy, mismatch.test would have none now and go to its (unlisted) MX.
+    const recipient = await settled(await submit('rcpt@mismatch.test', 'sts after restart'), 'deferred');
+    expect(recipient.lastError).toMatch(/^4\.7\.5 MTA-STS policy of mismatch\.test/);
+    expect(good.delivered('rcpt@mismatch.test')).toHaveLength(0);
+    await settled(await submit('rcpt@enforce.test', 'sts three'), 'delivered');
+    expect(await arrivedAt(good, 'rcpt@enforce.test', 3)).toHaveLength(3);
+    expect(policyRequests.get('enforce.test')).toBe(1);
+    expect(policyRequests.get('mismatch.test')).toBe(1);
   });
 });

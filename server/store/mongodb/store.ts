@@ -78,6 +78,7 @@ import * as recount from './recount.ts';
 import { markForRecount } from './totals.ts';
 import { probeTextSearch, textCandidates, type TextSearchSupport } from './text-search.ts';
 import * as history from './history.ts';
+import * as mtaSts from './mta-sts.ts';
 import * as spam from './spam.ts';
 import {
   checkGreylist,
@@ -86,6 +87,7 @@ import {
   type SpamListEntry,
   type SpamListKind,
 } from '../spam.ts';
+import { checkStsPolicy, stsDomainOf, type CachedStsPolicy } from '../mta-sts.ts';
 import { checkDay, checkDeliveryCount, type DeliveryDay, type DeliveryOutcome } from '../history.ts';
 import type { NewOutboundMessage, OutboundMessage, OutboundResult } from '../outbound.ts';
 
@@ -663,6 +665,19 @@ export class MongoStore implements Store {
 
   deliveryHistory(first: string, last: string): Promise<DeliveryDay[]> {
     return this.call(async (c) => history.deliveryHistory(c, checkDay(first), checkDay(last)));
+  }
+
+  // --- the MTA-STS policy cache ---
+
+  saveStsPolicy(domain: string, cached: CachedStsPolicy): Promise<void> {
+    return this.call(async (c) => {
+      checkStsPolicy(cached);
+      await mtaSts.saveStsPolicy(c, stsDomainOf(domain), cached);
+    });
+  }
+
+  getStsPolicy(domain: string): Promise<CachedStsPolicy | null> {
+    return this.call(async (c) => mtaSts.getStsPolicy(c, stsDomainOf(domain)));
   }
 
   // --- the spam filter ---

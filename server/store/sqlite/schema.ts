@@ -210,6 +210,14 @@ export const MIGRATIONS: readonly string[] = [
     bounced INTEGER NOT NULL DEFAULT 0
   ) WITHOUT ROWID;
   `,
+  // 10: the MTA-STS policy cache (server/store/mta-sts.ts): the policy as JSON, until it expires.
+  `
+  CREATE TABLE mta_sts_policies (
+    domain TEXT PRIMARY KEY,
+    policy TEXT NOT NULL,
+    expires_at INTEGER NOT NULL
+  ) WITHOUT ROWID;
+  `,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

@@ -55,6 +55,7 @@ import * as mailboxes from './mailboxes.ts';
 import * as messages from './messages.ts';
 import * as rules from './rules.ts';
 import * as history from './history.ts';
+import * as mtaSts from './mta-sts.ts';
 import * as spam from './spam.ts';
 import {
   checkGreylist,
@@ -63,6 +64,7 @@ import {
   type SpamListEntry,
   type SpamListKind,
 } from '../spam.ts';
+import { checkStsPolicy, stsDomainOf, type CachedStsPolicy } from '../mta-sts.ts';
 import { checkDay, checkDeliveryCount, type DeliveryDay, type DeliveryOutcome } from '../history.ts';
 import { parseId, requireId } from '../ids.ts';
 import { mailboxRow, requireUserRow, toMailbox } from './rows.ts';
@@ -475,6 +477,19 @@ export class SqliteStore implements Store {
 
   deliveryHistory(first: string, last: string): Promise<DeliveryDay[]> {
     return this.call((sql) => history.deliveryHistory(sql, checkDay(first), checkDay(last)));
+  }
+
+  // --- the MTA-STS policy cache ---
+
+  saveStsPolicy(domain: string, cached: CachedStsPolicy): Promise<void> {
+    return this.call((sql) => {
+      checkStsPolicy(cached);
+      mtaSts.saveStsPolicy(sql, stsDomainOf(domain), cached);
+    });
+  }
+
+  getStsPolicy(domain: string): Promise<CachedStsPolicy | null> {
+    return this.call((sql) => mtaSts.getStsPolicy(sql, stsDomainOf(domain)));
   }
 
   // --- the spam filter ---

@@ -63,6 +63,7 @@ import type {
 import { DATABASE_FILE, BUSY_TIMEOUT_MS } from './database.ts';
 import type { NewOutboundMessage, OutboundMessage, OutboundResult } from '../outbound.ts';
 import type { DeliveryDay, DeliveryOutcome } from '../history.ts';
+import type { CachedStsPolicy } from '../mta-sts.ts';
 import type { GreylistResult, SpamListEntry, SpamListKind } from '../spam.ts';
 import type { SqliteStoreOptions, SqliteStoreStats } from './store.ts';
 import { StoreLane, type Args, type LaneEvents, type Result } from './thread-lane.ts';
@@ -103,6 +104,7 @@ const READS: ReadonlySet<ForwardedMethod> = new Set<ForwardedMethod>([
   'listOutbound',
   'listSpamEntries',
   'deliveryHistory',
+  'getStsPolicy',
   'readMimeIndex',
   'listKeywords',
   'journalHead',
@@ -331,6 +333,16 @@ export class ThreadedSqliteStore implements Store {
 
   deliveryHistory(first: string, last: string): Promise<DeliveryDay[]> {
     return this.call('deliveryHistory', [first, last]);
+  }
+
+  // --- the MTA-STS policy cache ---
+
+  saveStsPolicy(domain: string, cached: CachedStsPolicy): Promise<void> {
+    return this.call('saveStsPolicy', [domain, cached]);
+  }
+
+  getStsPolicy(domain: string): Promise<CachedStsPolicy | null> {
+    return this.call('getStsPolicy', [domain]);
   }
 
   // --- the spam filter ---
