@@ -2,23 +2,35 @@
  * The Outgoing mail (queue) page in Chromium against a real `mallard panel`: a message queued in
  * the server's store shows with its recipient's state and last error; Retry now and Delete act on
  * it through the admin API. The delivery history (dashboard and this page) counts the deferred
- * attempts and a `mallard deliver` from the command line, live on the dashboard.
+ * attempts and a `mallard deliver` from the command line, live on the dashboard, whose connection
+ * counts include submission.
  */
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { hashPassword } from '../../server/auth/password.ts';
 import { SqliteStore } from '../../server/store/sqlite/store.ts';
 import { MALLARD_BIN, ROOT } from '../helpers/cli.ts';
+import { freePort } from '../helpers/ports.ts';
 import { runProcess } from '../helpers/process.ts';
+import { SmtpLineClient } from '../delivery/clients.ts';
 import { openPanelPage, screenshot, type Chromium, type RunningPanel } from '../helpers/panel.ts';
 
 let panel: RunningPanel;
 let chromium: Chromium;
 let page: Page;
 let consoleErrors: string[];
+let submissionPort: number;
 
 beforeAll(async () => {
-  ({ panel, browser: chromium, page, errors: consoleErrors } = await openPanelPage());
+  submissionPort = await freePort('127.0.0.1');
+  ({
+    panel,
+    browser: chromium,
+    page,
+    errors: consoleErrors,
+  } = await openPanelPage({
+    configYaml: `submission: {enabled: true, port: ${submissionPort}, tls_port: 0}`,
+  }));
 }, 120_000);
 
 afterAll(async () => {
@@ -102,6 +114,19 @@ describe('Outgoing mail page', () => {
       .getByText(/stored here 1\b/)
       .waitFor({ timeout: 30_000 });
     await screenshot(page, 'dashboard-deliveries');
+
+    // A mail client on submission shows among the connections, live.
+    const { client } = await SmtpLineClient.connect(submissionPort);
+    await page
+      .getByTestId('connections-submission')
+      .getByText('1', { exact: true })
+      .waitFor({ timeout: 30_000 });
+    await page.getByTestId('connections-total').getByText('1', { exact: true }).waitFor();
+    client.close();
+    await page
+      .getByTestId('connections-submission')
+      .getByText('0', { exact: true })
+      .waitFor({ timeout: 30_000 });
     expect(consoleErrors).toEqual([]);
   }, 120_000);
 });

@@ -41,7 +41,7 @@ export function DashboardPage() {
 
   // Counts of a server that is not running describe connections that are gone.
   const counts = running ? live.counts : null;
-  const total = counts ? counts.imap + counts.pop3 + counts.lmtp + counts.smtp : null;
+  const total = counts ? counts.imap + counts.pop3 + counts.lmtp + counts.smtp + counts.submission : null;
 
   return (
     <Stack gap="lg">

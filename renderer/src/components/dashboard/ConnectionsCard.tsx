@@ -7,10 +7,11 @@ const PROTOCOLS: ReadonlyArray<{ key: keyof ConnectionCounts; label: string }> =
   { key: 'pop3', label: 'POP3' },
   { key: 'lmtp', label: 'LMTP' },
   { key: 'smtp', label: 'SMTP' },
+  { key: 'submission', label: 'Submission' },
 ];
 
 export function ConnectionsCard({ counts }: { counts: ConnectionCounts | null }) {
-  const total = counts ? counts.imap + counts.pop3 + counts.lmtp + counts.smtp : null;
+  const total = counts ? PROTOCOLS.reduce((sum, { key }) => sum + counts[key], 0) : null;
   return (
     <Card withBorder padding="lg">
       <Group justify="space-between" mb="sm">
@@ -21,7 +22,7 @@ export function ConnectionsCard({ counts }: { counts: ConnectionCounts | null })
           {total ?? '—'}
         </Text>
       </Group>
-      <SimpleGrid cols={4} spacing="xs">
+      <SimpleGrid cols={{ base: 3, sm: 5 }} spacing="xs">
         {PROTOCOLS.map(({ key, label }) => (
           <Stack key={key} gap={0} align="center">
             <Text size="xl" fw={600} data-testid={`connections-${key}`} aria-label={`${label} connections`}>
