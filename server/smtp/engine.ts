@@ -30,6 +30,8 @@ import type { Store } from '../store/types.ts';
 import type { TlsProvider } from '../tls/context.ts';
 import { applyBudget, type ConnectionBudget } from './budget.ts';
 import { ConnectionTracker, tlsOf } from './connections.ts';
+import { checkHeloSyntax } from './helo.ts';
+import { forbidPipelinedData } from './pipelining.ts';
 import {
   bareLineFeed,
   classifyDeliveryError,
@@ -214,6 +216,8 @@ export class MallardSMTPServer extends SMTPServer {
     private readonly gate: Gate | undefined,
     private readonly hostname: string,
     private readonly budget: ConnectionBudget,
+    /** Port 25: HELO/EHLO syntax and DATA pipelining are checked (strangers, not our users or MTA). */
+    private readonly strict = false,
   ) {
     super(options);
     this.secureContext = new LiveSecureContexts(provider);
@@ -237,6 +241,10 @@ export class MallardSMTPServer extends SMTPServer {
       this.patched.add(newest);
       sendOwnStatusCodes(newest);
       applyBudget(newest, this.budget, this.hostname);
+      if (this.strict) {
+        checkHeloSyntax(newest);
+        forbidPipelinedData(newest, this.hostname);
+      }
       this.sockets.set(newest.id, args[0]);
       if (greetsAtOnce(this.protocol, newest.remoteAddress)) startAtOnce(newest);
       if (ticket) {
@@ -568,6 +576,7 @@ export async function startMailService(
     config.hostname,
     // An MTA handing mail over by LMTP is refused many recipients in a row for good reasons.
     budgetOf(config, protocol.protocol === 'lmtp' ? Number.POSITIVE_INFINITY : config.inbound.max_errors),
+    protocol.protocol === 'smtp',
   );
   server.on('error', (error) =>
     logger.debug({ err: error, protocol: protocol.protocol }, 'connection error'),
