@@ -122,4 +122,16 @@ describe('Spam filtering on the Settings page', () => {
     expect(settings.spam).toMatchObject({ enabled: true, rspamd_url: rspamd.scanUrl });
     expect(errors).toEqual([]);
   });
+
+  it('the Logs page says why: the refusal with its reply and rspamd’s verdict', async () => {
+    await page.getByRole('link', { name: 'Logs', exact: true }).click();
+    await page.getByTestId('logs-filter').fill('message refused');
+    const view = page.locator('[data-testid="log-lines"]');
+    await expect
+      .poll(() => view.textContent(), WAIT)
+      .toMatch(
+        /message refused.*reply=550 5\.7\.1 Message refused as spam.*spam: score 15\.0 by rspamd \[GTUBE\]/,
+      );
+    await screenshot(page, 'logs-spam-refused');
+  });
 });
