@@ -257,11 +257,15 @@ export class MallardSMTPServer extends SMTPServer {
 
 /** The time and error budget of each connection (see budget.ts), from `limits`. */
 export function budgetOf(config: Config, maxErrors: number): ConnectionBudget {
+  // An MTA handing mail over by LMTP (maxErrors infinite) is not held to the volume limits either.
+  const volume = (limit: number) => (Number.isFinite(maxErrors) ? limit : Number.POSITIVE_INFINITY);
   return {
     commandMs: config.limits.command_timeout * 1000,
     transactionMs: config.limits.transaction_timeout * 1000,
     minDataRate: config.limits.min_data_rate,
     maxErrors,
+    maxRecipients: volume(config.inbound.max_connection_recipients),
+    maxCommands: volume(config.inbound.max_commands),
   };
 }
 
