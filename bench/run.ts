@@ -11,7 +11,7 @@
  *   npm run bench -- canary [...]: the hostile-user and memory benchmark instead (bench/canary.ts)
  *   npm run bench -- steady [...]: steady state and the login loop, Mallard with 1 and 2 workers beside
  *                                  Dovecot default and high-performance (bench/steady.ts)
- *   npm run bench -- spam [...]: SMTP-in messages/s with no checks, own spam checks, rspamd (bench/spam.ts)
+ *   npm run bench -- spam [...]: SMTP-in messages/s with no checks, own spam checks, rspamd, beside Postfix alone and with rspamd as its milter (bench/spam.ts)
  *   npm run bench [-- --messages N] [--connections N] [--append-seconds S] [--login-seconds S]
  *                    [--repeats N] [--only mallard|dovecot] [--no-store] [--no-delivery]
  *                    [--delivery-runs N] [--no-mongo] [--mongo-messages N] [--workloads append,logins,...]
@@ -59,7 +59,7 @@ if (process.argv[2] === 'steady') {
   process.exit(process.exitCode ?? 0);
 }
 
-// `npm run bench -- spam [options]`: SMTP-in with no checks, own spam checks, rspamd (bench/spam.ts).
+// `npm run bench -- spam [options]`: SMTP-in with no checks, own spam checks, rspamd, and Postfix (+ rspamd milter) (bench/spam.ts).
 if (process.argv[2] === 'spam') {
   const { runSpamBench } = await import('./spam.ts');
   await runSpamBench(process.argv.slice(3));

@@ -7,26 +7,32 @@
  * - authentication + Mallard's own spam checks (GTUBE, a DNSBL lookup on the dnsmasq, the score),
  * - authentication + rspamd (Debian's, with its Redis, started here on loopback),
  *
- * all in the same run, each on a fresh data directory, with the server's memory after the run (and
- * rspamd's, whose work moves out of Mallard's process). Several client connections send messages
- * one after another, each to the bench user.
+ * and beside them, the reference in the same run: Debian's Postfix receiving the same messages into a
+ * Maildir, alone and with the same rspamd as a milter (rspamd's proxy worker, `milter = yes`).
+ * Each Mallard variant runs on a fresh data directory. Memory after the run is PSS: the MTA's
+ * processes (Mallard's server, or Postfix's master and its smtpd, cleanup, qmgr...) and, where
+ * rspamd scans, rspamd's and Redis's beside it. Postfix answers 250 once the message is safely in
+ * its queue and delivers it afterwards; Mallard answers once it is stored in the mailbox. Several
+ * client connections send messages one after another, each to the bench user.
  *
  *   npm run bench -- spam [--messages N] [--connections N]
  */
 import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import { SmtpLineClient } from '../test/delivery/clients.ts';
+import os from 'node:os';
 import { startDnsmasq } from '../test/helpers/dnsmasq.ts';
+import { startPostfix, type Postfix } from '../test/helpers/postfix.ts';
 import { freePort } from '../test/helpers/ports.ts';
-import { startRspamd } from '../test/helpers/rspamd.ts';
+import { startRspamd, type Rspamd } from '../test/helpers/rspamd.ts';
 import { processMemory, processTree } from './lib/memory.ts';
 import { BENCH_USER, startMallardServer, waitForPort } from './lib/servers.ts';
 
 interface Row {
   name: string;
   messagesPerSecond: number;
-  rssMiB: number;
-  extraRssMiB: number | null;
+  pssMiB: number;
+  extraPssMiB: number | null;
   note: string;
 }
 
@@ -72,7 +78,7 @@ export async function runSpamBench(argv: string[]): Promise<void> {
   const count = Math.max(1, Number(values.messages) || 300);
   const connections = Math.max(1, Number(values.connections) || 4);
   const dns = await startDnsmasq({ zones: ['test'] });
-  const rspamd = await startRspamd({ dnsServer: dns.server });
+  const rspamd = await startRspamd({ dnsServer: dns.server, milter: true });
   const base = { MALLARD_DNS_SERVERS: dns.server };
   const variants: Array<{ name: string; env: NodeJS.ProcessEnv; rspamd?: boolean }> = [
     { name: 'no checks', env: { MALLARD_INBOUND_VERIFY_SENDERS: 'false', MALLARD_SPAM_ENABLED: 'false' } },
@@ -99,25 +105,64 @@ export async function runSpamBench(argv: string[]): Promise<void> {
         rows.push({
           name: variant.name,
           messagesPerSecond: Math.round((count / elapsed) * 10_000) / 10,
-          rssMiB: mib(server.memory().rssKiB),
-          extraRssMiB: extra ? mib(extra.pssKiB) : null,
+          pssMiB: mib(server.memory().pssKiB),
+          extraPssMiB: extra ? mib(extra.pssKiB) : null,
           note: server.problems().slice(0, 3).join('; '),
         });
       } finally {
         await server.stop();
       }
     }
+    for (const milter of [null, rspamd.milter])
+      rows.push(await postfixRow(milter, rspamd, count, connections));
   } finally {
     await rspamd.stop();
     await dns.stop();
   }
-  console.log(`\nSMTP-in, ${count} messages of ~3 KB over ${connections} connections, loopback\n`);
-  console.log('| inbound checks | messages/s | Mallard RSS (MiB) | rspamd + Redis PSS (MiB) | problems |');
+  console.log(`\nSMTP-in, ${count} messages of ~3 KB over ${connections} connections, loopback`);
+  console.log(
+    `load average: ${os
+      .loadavg()
+      .map((load) => load.toFixed(2))
+      .join(' ')}\n`,
+  );
+  console.log(
+    '| server, inbound checks | messages/s | server PSS (MiB) | rspamd + Redis PSS (MiB) | problems |',
+  );
   console.log('| --- | ---: | ---: | ---: | --- |');
   for (const row of rows) {
     console.log(
-      `| ${row.name} | ${row.messagesPerSecond} | ${row.rssMiB} | ${row.extraRssMiB ?? '–'} | ${row.note || 'none'} |`,
+      `| ${row.name} | ${row.messagesPerSecond} | ${row.pssMiB} | ${row.extraPssMiB ?? '–'} | ${row.note || 'none'} |`,
     );
+  }
+}
+
+/** Postfix on loopback receiving into a Maildir, with rspamd's milter or without; its figures. */
+async function postfixRow(
+  milter: string | null,
+  rspamd: Rspamd,
+  count: number,
+  connections: number,
+): Promise<Row> {
+  const postfix: Postfix = await startPostfix({
+    host: '127.0.0.1',
+    mailboxes: [BENCH_USER],
+    ...(milter ? { milter } : {}),
+  });
+  try {
+    await sendAll(postfix.port, Math.min(20, count), 1);
+    const elapsed = await sendAll(postfix.port, count, connections);
+    const mta = processMemory(processTree(postfix.masterPid()));
+    const extra = milter ? processMemory(rspamd.pids().flatMap(processTree)) : null;
+    return {
+      name: milter ? 'Postfix + rspamd (milter)' : 'Postfix, no filter',
+      messagesPerSecond: Math.round((count / elapsed) * 10_000) / 10,
+      pssMiB: mib(mta.pssKiB),
+      extraPssMiB: extra ? mib(extra.pssKiB) : null,
+      note: '',
+    };
+  } finally {
+    await postfix.stop();
   }
 }
 

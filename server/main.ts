@@ -323,6 +323,17 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     greylist: await greylistOf(config, store),
     spamLearner: await spamLearnerOf(config, store, logger, events),
   };
+  /**
+   * New spam settings (the admin API) in force from the next message on: the checks, greylisting
+   * and learning are made again from them. The listeners read these from `services` per message.
+   */
+  const applySpamHere = async (spam: Config['spam']): Promise<void> => {
+    config.spam = spam;
+    services.inboundChecks = await inboundChecksOf(config, store, logger);
+    services.greylist = await greylistOf(config, store);
+    services.spamLearner = await spamLearnerOf(config, store, logger, events);
+    logger.info({ rspamd: spam.rspamd_url || null, enabled: spam.enabled }, 'spam settings applied');
+  };
   const imap = await startImap(services, tls, {
     port: listenPort(config.imap, config.imap.port, ephemeral),
     tlsPort: listenPort(config.imap, config.imap.tls_port, ephemeral),
@@ -381,6 +392,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
       rules,
       logs: worker.slot === 1 ? logs : null,
       delivered: () => ({ lmtp: lmtp.deliveredCount, smtp: smtp.deliveredCount }),
+      applySpam: applySpamHere,
     });
     if (worker.slot === 1) {
       events.onSubscribers = (count) => worker.rpc.notify('cluster.events', { on: count > 0 });
@@ -397,6 +409,10 @@ export async function startServer(config: Config, options: StartOptions = {}): P
             sessions: worker && cluster ? new cluster.ClusterSessions(worker.rpc) : sessions,
             totals: worker && cluster ? () => cluster.clusterTotals(worker.rpc) : undefined,
             rulesChanged: worker ? () => worker.rulesChanged() : undefined,
+            async applySpam(spam) {
+              await applySpamHere(spam);
+              await worker?.spamChanged(spam);
+            },
             events,
             rules,
             services: { imap, pop3, lmtp, smtp, submission },

@@ -75,6 +75,11 @@ export interface AdminDeps {
   totals?: () => Promise<ClusterTotals>;
   /** With worker processes: the rules changed here, the others reload them before the answer. */
   rulesChanged?: () => Promise<void>;
+  /**
+   * Puts new spam settings in force now, in this process and (with workers) every other one; the
+   * configuration file already holds them. Absent: they apply at the next start.
+   */
+  applySpam?: (spam: Config['spam']) => Promise<void>;
   /** Where the admin API itself listens (filled in once it does). */
   admin: { host: string; port: number } | null;
 }

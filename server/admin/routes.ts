@@ -13,6 +13,7 @@ import { ruleRoutes } from './handlers/rules.ts';
 import { sessionRoutes } from './handlers/sessions.ts';
 import { settingsRoutes } from './handlers/settings.ts';
 import { spamListRoutes } from './handlers/spam-lists.ts';
+import { spamSettingsRoutes } from './handlers/spam-settings.ts';
 import { statusRoutes } from './handlers/status.ts';
 import { userRoutes } from './handlers/users.ts';
 import { buildOpenApi, type OpenApiDocument } from './openapi.ts';
@@ -47,6 +48,7 @@ export const ROUTES: readonly Route[] = [
   ...aliasRoutes,
   ...appPasswordRoutes,
   ...spamListRoutes,
+  ...spamSettingsRoutes,
   ...ruleRoutes,
   ...sessionRoutes,
   ...certificateRoutes,

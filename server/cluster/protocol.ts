@@ -9,6 +9,7 @@
  */
 import type { AdminEvent, SessionJson } from '../admin/schemas.ts';
 import type { GuardSnapshot } from '../auth/login-guard.ts';
+import type { Config } from '../config/schema.ts';
 import type { RuleCounters } from '../hooks/runner.ts';
 import type { ConnectionSession, ConnectVerdict } from '../hooks/types.ts';
 import type { EndReason } from '../net/connection-gate.ts';
@@ -70,6 +71,8 @@ export interface SupervisorMethods {
   'cluster.log': { params: string; result: void };
   /** The admin API changed the connection rules: every process reloads them before it answers. */
   'cluster.rulesChanged': { params: null; result: void };
+  /** The admin API changed the spam settings: every other worker applies them before it answers. */
+  'cluster.spamChanged': { params: Config['spam']; result: void };
   /** The worker listens on every port and serves. */
   'worker.ready': { params: null; result: void };
 }
@@ -90,6 +93,8 @@ export interface WorkerMethods {
   log: { params: string; result: void };
   /** Read the connection rules again now (the admin API changed them). */
   'rules.reload': { params: null; result: void };
+  /** Check the next messages with these spam settings (the admin API changed them). */
+  'spam.apply': { params: Config['spam']; result: void };
 }
 
 /** The environment a worker is started with (besides the configuration). */

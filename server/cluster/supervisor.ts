@@ -351,6 +351,14 @@ export class Supervisor {
     });
     rpc.handle('cluster.event', (event) => this.toLead(event));
     rpc.handle('cluster.log', (line) => this.states.get(1)?.rpc.notify('log', line));
+    rpc.handle('cluster.spamChanged', async (spam) => {
+      // A worker started from now on reads them from the configuration file, already written.
+      await this.everyWorker(
+        (other) =>
+          other === state ? Promise.resolve() : other.rpc.call('spam.apply', spam, DEADLINES.adminMs),
+        undefined,
+      );
+    });
     rpc.handle('cluster.rulesChanged', async () => {
       await this.options.rules?.reload();
       await this.everyWorker(

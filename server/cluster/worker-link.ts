@@ -12,6 +12,7 @@ import type { ClusterTotals, SessionDirectory } from '../admin/context.ts';
 import type { AdminEvent, SessionJson, SessionProtocol } from '../admin/schemas.ts';
 import type { SessionRegistry } from '../admin/sessions.ts';
 import { wrongPasswordDigest, type Admission, type Guard, type GuardSnapshot } from '../auth/login-guard.ts';
+import type { Config } from '../config/schema.ts';
 import type { RuleHooks } from '../hooks/runner.ts';
 import type { ConnectionHooks, ConnectionSession, ConnectVerdict } from '../hooks/types.ts';
 import { SocketTicket, type EndReason, type Gate, type GateTicket } from '../net/connection-gate.ts';
@@ -33,6 +34,8 @@ export interface WorkerParts {
   /** The admin API's log tail (worker 1): the other workers' lines arrive here. */
   logs: { write(line: string): unknown } | null;
   delivered(): WorkerCounters['delivered'];
+  /** Puts new spam settings in force in this process. */
+  applySpam(spam: Config['spam']): Promise<void>;
 }
 
 export class WorkerLink {
@@ -72,6 +75,9 @@ export class WorkerLink {
     rpc.handle('rules.reload', async () => {
       await this.parts?.rules?.reload();
     });
+    rpc.handle('spam.apply', async (spam) => {
+      await this.parts?.applySpam(spam);
+    });
   }
 
   /** Where a worker other than the first writes its log lines (besides stdout): to worker 1's tail. */
@@ -89,6 +95,11 @@ export class WorkerLink {
     await this.rpc.call('cluster.rulesChanged', null, this.deadlines.adminMs).catch(() => {
       // Not answered in time: the others still follow within their 2-second poll.
     });
+  }
+
+  /** The admin API changed the spam settings: the other workers apply them before this resolves. */
+  async spamChanged(spam: Config['spam']): Promise<void> {
+    await this.rpc.call('cluster.spamChanged', spam, this.deadlines.adminMs);
   }
 
   /** The server is up: its sessions and counters can be reported. */

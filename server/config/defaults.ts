@@ -95,6 +95,10 @@ export function configDefaults() {
       max_recipients: 1000,
       /** Error replies one connection may cause before it is closed with 421. */
       max_errors: 20,
+      /** Recipients (RCPT commands, over all its transactions) one connection may give before 421. */
+      max_connection_recipients: 10_000,
+      /** Commands one connection may send before it is closed with 421. */
+      max_commands: 50_000,
     },
     /** Spam filtering of mail received on port 25 (server/spam/). */
     spam: {

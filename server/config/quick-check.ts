@@ -160,6 +160,8 @@ function specFor(checkRule: RuleCheck | null): Spec {
       bare_lf: oneOf('normalize', 'refuse'),
       max_recipients: positive,
       max_errors: positive,
+      max_connection_recipients: positive,
+      max_commands: positive,
     },
     spam: {
       enabled: flag,

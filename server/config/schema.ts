@@ -139,6 +139,8 @@ export const configSchema = z.strictObject({
     bare_lf: z.enum(['normalize', 'refuse'], { error: 'normalize or refuse' }),
     max_recipients: positiveInt('a whole number of recipients, at least 1'),
     max_errors: positiveInt('a whole number of errors, at least 1'),
+    max_connection_recipients: positiveInt('a whole number of recipients, at least 1'),
+    max_commands: positiveInt('a whole number of commands, at least 1'),
   }),
   spam: z.strictObject({
     enabled: z.boolean({ error: 'true or false' }),

@@ -13,6 +13,8 @@
  *   smtpd_hard_error_limit). NOOP, RSET, VRFY and HELP beyond `JUNK_COMMAND_LIMIT` between two
  *   accepted messages each count as an error (Postfix's smtpd_junk_command_limit), so a client
  *   cannot keep an idle connection alive for ever with harmless commands.
+ * - Volume: after `maxRecipients` RCPT commands (a client probing which addresses exist, one
+ *   transaction after another) or `maxCommands` commands of any kind, `421 4.7.0` and close.
  */
 import type { SMTPServer } from 'smtp-server';
 
@@ -24,6 +26,10 @@ export interface ConnectionBudget {
   /** Bytes a second a message must at least arrive at to earn its time. */
   minDataRate: number;
   maxErrors: number;
+  /** RCPT commands over all of the connection's transactions. */
+  maxRecipients: number;
+  /** Commands of any kind. */
+  maxCommands: number;
 }
 
 /** Postfix's default smtpd_junk_command_limit. */
@@ -38,6 +44,8 @@ export function applyBudget(connection: SmtpConnection, budget: ConnectionBudget
   let dataCommandAt = repliedAt;
   let errors = 0;
   let junk = 0;
+  let recipients = 0;
+  let commands = 0;
   let timer: NodeJS.Timeout | null = null;
 
   /** Milliseconds the bytes of the message in transfer have earned. */
@@ -87,6 +95,10 @@ export function applyBudget(connection: SmtpConnection, budget: ConnectionBudget
     if (verb === 'MAIL' && !inTransaction()) mailCommandAt = now;
     if (verb === 'DATA') dataCommandAt = now;
     if (JUNK_COMMANDS.has(verb) && ++junk > JUNK_COMMAND_LIMIT && overErrorBudget()) return;
+    if ((verb === 'RCPT' && ++recipients > budget.maxRecipients) || ++commands > budget.maxCommands) {
+      const what = recipients > budget.maxRecipients ? 'recipients' : 'commands';
+      return send(421, `4.7.0 ${hostname} Error: too many ${what} in one connection, closing connection`);
+    }
     onCommand(command, callback);
   };
 

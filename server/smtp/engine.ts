@@ -31,6 +31,8 @@ import type { TlsProvider } from '../tls/context.ts';
 import { applyBudget, type ConnectionBudget } from './budget.ts';
 import { ConnectionTracker, tlsOf } from './connections.ts';
 import { countDelivery } from '../delivery/history.ts';
+import { checkHeloSyntax } from './helo.ts';
+import { forbidPipelinedData } from './pipelining.ts';
 import {
   bareLineFeed,
   classifyDeliveryError,
@@ -215,6 +217,8 @@ export class MallardSMTPServer extends SMTPServer {
     private readonly gate: Gate | undefined,
     private readonly hostname: string,
     private readonly budget: ConnectionBudget,
+    /** Port 25: HELO/EHLO syntax and DATA pipelining are checked (strangers, not our users or MTA). */
+    private readonly strict = false,
   ) {
     super(options);
     this.secureContext = new LiveSecureContexts(provider);
@@ -238,6 +242,10 @@ export class MallardSMTPServer extends SMTPServer {
       this.patched.add(newest);
       sendOwnStatusCodes(newest);
       applyBudget(newest, this.budget, this.hostname);
+      if (this.strict) {
+        checkHeloSyntax(newest);
+        forbidPipelinedData(newest, this.hostname);
+      }
       this.sockets.set(newest.id, args[0]);
       if (greetsAtOnce(this.protocol, newest.remoteAddress)) startAtOnce(newest);
       if (ticket) {
@@ -250,11 +258,15 @@ export class MallardSMTPServer extends SMTPServer {
 
 /** The time and error budget of each connection (see budget.ts), from `limits`. */
 export function budgetOf(config: Config, maxErrors: number): ConnectionBudget {
+  // An MTA handing mail over by LMTP (maxErrors infinite) is not held to the volume limits either.
+  const volume = (limit: number) => (Number.isFinite(maxErrors) ? limit : Number.POSITIVE_INFINITY);
   return {
     commandMs: config.limits.command_timeout * 1000,
     transactionMs: config.limits.transaction_timeout * 1000,
     minDataRate: config.limits.min_data_rate,
     maxErrors,
+    maxRecipients: volume(config.inbound.max_connection_recipients),
+    maxCommands: volume(config.inbound.max_commands),
   };
 }
 
@@ -570,6 +582,7 @@ export async function startMailService(
     config.hostname,
     // An MTA handing mail over by LMTP is refused many recipients in a row for good reasons.
     budgetOf(config, protocol.protocol === 'lmtp' ? Number.POSITIVE_INFINITY : config.inbound.max_errors),
+    protocol.protocol === 'smtp',
   );
   server.on('error', (error) =>
     logger.debug({ err: error, protocol: protocol.protocol }, 'connection error'),

@@ -3,7 +3,8 @@
  * server with small limits: a client dripping bytes into a command line, a transaction or DATA is
  * cut with 421 4.4.2 and nothing is stored; a fast big message still gets through; error replies
  * and junk commands close the connection with 421 4.7.0; max_recipients gives 452 4.5.3; a bare LF
- * is refused with 554 5.6.0 when inbound.bare_lf says so.
+ * is refused with 554 5.6.0 when inbound.bare_lf says so; past max_connection_recipients RCPTs
+ * (over several transactions) or max_commands commands a connection is closed with 421 4.7.0.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
@@ -20,6 +21,8 @@ beforeAll(async () => {
     MALLARD_INBOUND_MAX_ERRORS: '3',
     MALLARD_INBOUND_MAX_RECIPIENTS: '2',
     MALLARD_INBOUND_BARE_LF: 'refuse',
+    MALLARD_INBOUND_MAX_CONNECTION_RECIPIENTS: '4',
+    MALLARD_INBOUND_MAX_COMMANDS: '120',
   });
   alice = await server.addUser('alice@example.test', 'secret');
   await server.addUser('bob@example.test', 'secret');
@@ -129,6 +132,44 @@ describe('error budget', () => {
     expect(await client.command('RCPT TO:<alice@example.test>')).toMatch(/^250 /);
     expect(await client.command('RCPT TO:<bob@example.test>')).toMatch(/^250 /);
     expect(await client.command('RCPT TO:<carol@example.test>')).toMatch(/^452 4\.5\.3 /);
+    expect(await client.command('QUIT')).toMatch(/^221 /);
+  });
+});
+
+describe('volume budget', () => {
+  it('closes the connection past max_connection_recipients RCPTs, over several transactions', async () => {
+    const client = await smtp();
+    for (let transaction = 0; transaction < 2; transaction++) {
+      expect(await client.command('MAIL FROM:<sender@remote.test>')).toMatch(/^250 /);
+      expect(await client.command('RCPT TO:<alice@example.test>')).toMatch(/^250 /);
+      expect(await client.command('RCPT TO:<bob@example.test>')).toMatch(/^250 /);
+      expect(await client.command('RSET')).toMatch(/^250 /);
+    }
+    expect(await client.command('MAIL FROM:<sender@remote.test>')).toMatch(/^250 /);
+    expect(await client.command('RCPT TO:<alice@example.test>')).toMatch(
+      /^421 4\.7\.0 \S+ Error: too many recipients in one connection/,
+    );
+    await client.line.waitClosed();
+  });
+
+  it('closes the connection past max_commands commands, harmless ones included', async () => {
+    const client = await smtp(); // its EHLO is the first command
+    for (let index = 1; index < 120; index++)
+      expect(await client.command('EHLO client.test')).toMatch(/^250 /m);
+    expect(await client.command('EHLO client.test')).toMatch(
+      /^421 4\.7\.0 \S+ Error: too many commands in one connection/,
+    );
+    await client.line.waitClosed();
+  });
+
+  it('does not hold LMTP (a local MTA) to them', async () => {
+    const client = await smtp(server.lmtpPort, 'LHLO client.test');
+    for (let transaction = 0; transaction < 3; transaction++) {
+      expect(await client.command('MAIL FROM:<sender@remote.test>')).toMatch(/^250 /);
+      expect(await client.command('RCPT TO:<alice@example.test>')).toMatch(/^250 /);
+      expect(await client.command('RCPT TO:<bob@example.test>')).toMatch(/^250 /);
+      expect(await client.command('RSET')).toMatch(/^250 /);
+    }
     expect(await client.command('QUIT')).toMatch(/^221 /);
   });
 });

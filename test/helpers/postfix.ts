@@ -85,6 +85,8 @@ export interface PostfixOptions {
   port?: number;
   /** STARTTLS certificate and key (PEM files) instead of a self-signed one. */
   tls?: { certFile: string; keyFile: string };
+  /** A milter every message passes (smtpd_milters, e.g. rspamd's proxy: "inet:127.0.0.1:PORT"). */
+  milter?: string;
 }
 
 /** Dovecot serving only its auth socket, at `socket`, for Postfix's SASL. */
@@ -175,6 +177,9 @@ export async function startPostfix(options: PostfixOptions): Promise<Postfix> {
             'smtpd_tls_auth_only = no',
             'smtpd_relay_restrictions = permit_sasl_authenticated, reject_unauth_destination',
           ]
+        : []),
+      ...(options.milter
+        ? [`smtpd_milters = ${options.milter}`, 'milter_protocol = 6', 'milter_default_action = tempfail']
         : []),
       `maillog_file_prefixes = ${dir}`,
       `maillog_file = ${dir}/maillog`,

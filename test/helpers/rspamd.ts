@@ -19,6 +19,8 @@ export interface Rspamd {
   scanUrl: string;
   /** The controller (learning, /stat), for spam.rspamd_controller_url. */
   controllerUrl: string;
+  /** With `milter`: the proxy worker speaking the milter protocol, for Postfix's smtpd_milters. */
+  milter: string | null;
   /** Messages rspamd's controller says it learned. */
   learned(): Promise<number>;
   /** rspamd's main process and Redis (benchmarks add their workers' memory from /proc). */
@@ -55,6 +57,26 @@ async function stopChild(child: ChildProcess): Promise<void> {
   await once(child, 'exit');
 }
 
+/**
+ * rspamd's proxy worker as a milter (Postfix's smtpd_milters), as Debian's worker-proxy.inc sets it
+ * up but scanning with the normal worker on `scanPort` (Debian's points at localhost:11333).
+ */
+function milterWorker(port: number, scanPort: number): string {
+  return `
+worker "rspamd_proxy" {
+    bind_socket = "127.0.0.1:${port}";
+    milter = yes;
+    timeout = 120s;
+    upstream "local" { default = yes; hosts = "127.0.0.1:${scanPort}"; }
+    count = 1;
+    max_retries = 5;
+    discard_on_reject = false;
+    quarantine_on_reject = false;
+    spam_header = "X-Spam";
+}
+`;
+}
+
 function rspamdConf(scanPort: number, controllerPort: number): string {
   return `
 .include "$CONFDIR/common.conf"
@@ -83,11 +105,12 @@ worker "controller" {
 
 const OFF_MODULES = ['rbl', 'surbl', 'fuzzy_check', 'greylist', 'ratelimit', 'asn', 'rspamd_update', 'dcc'];
 
-export async function startRspamd(options: { dnsServer?: string } = {}): Promise<Rspamd> {
+export async function startRspamd(options: { dnsServer?: string; milter?: boolean } = {}): Promise<Rspamd> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mallard-rspamd-'));
   const localD = path.join(dir, 'local.d');
   fs.mkdirSync(localD);
   const [redisPort, scanPort, controllerPort] = [await freePort(), await freePort(), await freePort()];
+  const milterPort = options.milter ? await freePort() : 0;
   const redis = await startUntil(
     'redis-server',
     ['--port', String(redisPort), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir],
@@ -95,7 +118,10 @@ export async function startRspamd(options: { dnsServer?: string } = {}): Promise
   );
   let rspamd: ChildProcess | null = null;
   try {
-    fs.writeFileSync(path.join(dir, 'rspamd.conf'), rspamdConf(scanPort, controllerPort));
+    fs.writeFileSync(
+      path.join(dir, 'rspamd.conf'),
+      rspamdConf(scanPort, controllerPort) + (milterPort ? milterWorker(milterPort, scanPort) : ''),
+    );
     fs.writeFileSync(path.join(localD, 'redis.conf'), `servers = "127.0.0.1:${redisPort}";\n`);
     const nameserver = options.dnsServer ?? '127.0.0.1:9';
     fs.writeFileSync(
@@ -109,7 +135,11 @@ export async function startRspamd(options: { dnsServer?: string } = {}): Promise
     rspamd = await startUntil(
       'rspamd',
       ['-f', '-i', ...asRoot(), '-c', path.join(dir, 'rspamd.conf'), ...vars],
-      [/starting normal process/, /starting controller process/],
+      [
+        /starting normal process/,
+        /starting controller process/,
+        ...(milterPort ? [/starting rspamd_proxy process/] : []),
+      ],
     );
   } catch (error) {
     await stopChild(redis);
@@ -121,6 +151,7 @@ export async function startRspamd(options: { dnsServer?: string } = {}): Promise
   return {
     scanUrl: `http://127.0.0.1:${scanPort}`,
     controllerUrl,
+    milter: milterPort ? `inet:127.0.0.1:${milterPort}` : null,
     async learned() {
       const response = await fetch(`${controllerUrl}/stat`);
       return ((await response.json()) as { learned: number }).learned;

@@ -97,13 +97,12 @@ export class LineClient {
     for (const waiter of this.waiters.splice(0)) waiter();
   }
 
-  static connect(port: number, secure = false): Promise<LineClient> {
+  /** `host`: the server's address (its listener may be on another than loopback). */
+  static connect(port: number, secure = false, host = '127.0.0.1'): Promise<LineClient> {
     return new Promise((resolve, reject) => {
       const socket = secure
-        ? tls.connect({ port, host: '127.0.0.1', rejectUnauthorized: false }, () =>
-            resolve(new LineClient(socket)),
-          )
-        : net.connect({ port, host: '127.0.0.1' }, () => resolve(new LineClient(socket)));
+        ? tls.connect({ port, host, rejectUnauthorized: false }, () => resolve(new LineClient(socket)))
+        : net.connect({ port, host }, () => resolve(new LineClient(socket)));
       socket.once('error', reject);
     });
   }

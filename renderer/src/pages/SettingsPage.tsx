@@ -49,7 +49,9 @@ import {
 } from '../components/settings/settingsForm.ts';
 import { DnsRecordsSection } from '../components/settings/DnsRecordsSection.tsx';
 import { SendingSection } from '../components/settings/SendingSection.tsx';
+import { SpamSection } from '../components/settings/SpamSection.tsx';
 import { StoreSection } from '../components/settings/StoreSection.tsx';
+import type { SpamSettings } from '../api/spam.ts';
 
 export function SettingsPage() {
   const settings = useQuery({ queryKey: ['settings'], queryFn: settingsApi.get, staleTime: Infinity });
@@ -69,6 +71,7 @@ export function SettingsPage() {
           running={supervisor.data?.state === 'running'}
         />
       )}
+      {settings.data && <SpamSection inForce={settings.data.spam as SpamSettings} />}
       <PasswordSection passwordSet={session.data?.passwordSet ?? false} />
     </Stack>
   );
