@@ -650,6 +650,16 @@ function checkIntegrity(sql: Sql): string[] {
     if (row.max_uid >= row.uid_next) problems.push(`mailbox ${row.path}: uid ${row.max_uid} >= uidNext`);
     if (row.max_modseq > row.highest_modseq) problems.push(`mailbox ${row.path}: modseq above highest`);
   }
+  const totals = sql.all<{ path: string; kept: string; actual: string }>(
+    `SELECT b.path, b.message_count || '/' || b.unseen_count || '/' || b.byte_count AS kept,
+       (SELECT count(*) || '/' || coalesce(sum(m.seen = 0), 0) || '/' || coalesce(sum(m.size), 0)
+        FROM messages m WHERE m.mailbox_id = b.id) AS actual
+     FROM mailboxes b`,
+  );
+  for (const row of totals) {
+    if (row.kept !== row.actual)
+      problems.push(`mailbox ${row.path}: counters ${row.kept}, messages ${row.actual}`);
+  }
   return problems;
 }
 
