@@ -12,6 +12,7 @@ import { StoreError, isStoreError } from '../errors.ts';
 import { checkLease } from '../leases.ts';
 import { normalizeFlags } from '../normalize.ts';
 import type {
+  FlagListing,
   Address,
   AppendOptions,
   AppendResult,
@@ -301,6 +302,10 @@ export class SqliteStore implements Store {
         return { ...messages.appendMessage(sql, Number(inbox.id), input), userId: user.id };
       });
     });
+  }
+
+  listFlags(mailboxId: Id, uidBelow: number): Promise<FlagListing> {
+    return this.call((sql) => messages.listFlags(sql, requireId(mailboxId, 'mailbox'), uidBelow));
   }
 
   listMessages(
