@@ -213,11 +213,15 @@ export function listMessages(
 export function listFlags(sql: Sql, mailboxId: number, uidBelow: number): FlagListing {
   const mailbox = requireMailboxRow(sql, mailboxId);
   const listing = new FlagListingBuilder(mailbox.message_count);
-  const rows = sql
-    .statement('SELECT uid, modseq, flags FROM messages WHERE mailbox_id = ? AND uid < ? ORDER BY uid')
-    .raw(true)
-    .iterate(mailboxId, uidBelow) as IterableIterator<[number, number, string]>;
-  for (const [uid, modseq, flags] of rows) listing.add(uid, modseq, flags, flagsFromText);
+  const statement = sql.statement(
+    'SELECT uid, modseq, flags FROM messages WHERE mailbox_id = ? AND uid < ? ORDER BY uid',
+  );
+  sql.withoutMemoryMap(() => {
+    const rows = statement.raw(true).iterate(mailboxId, uidBelow) as IterableIterator<
+      [number, number, string]
+    >;
+    for (const [uid, modseq, flags] of rows) listing.add(uid, modseq, flags, flagsFromText);
+  });
   return listing.finish();
 }
 
