@@ -11,6 +11,7 @@
  *   npm run bench -- canary [...]: the hostile-user and memory benchmark instead (bench/canary.ts)
  *   npm run bench -- steady [...]: steady state and the login loop, Mallard with 1 and 2 workers beside
  *                                  Dovecot default and high-performance (bench/steady.ts)
+ *   npm run bench -- bigbox [...]: a 100,000-message INBOX, Mallard beside Dovecot (bench/bigbox.ts)
  *   npm run bench -- spam [...]: SMTP-in messages/s with no checks, own spam checks, rspamd, beside Postfix alone and with rspamd as its milter (bench/spam.ts)
  *   npm run bench [-- --messages N] [--connections N] [--append-seconds S] [--login-seconds S]
  *                    [--repeats N] [--only mallard|dovecot] [--no-store] [--no-delivery]
@@ -56,6 +57,13 @@ const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 if (process.argv[2] === 'steady') {
   const { runSteadyBench } = await import('./steady.ts');
   await runSteadyBench(process.argv.slice(3));
+  process.exit(process.exitCode ?? 0);
+}
+
+// `npm run bench -- bigbox [options]`: a 100,000-message INBOX beside Dovecot (bench/bigbox.ts).
+if (process.argv[2] === 'bigbox') {
+  const { runBigboxBench } = await import('./bigbox.ts');
+  await runBigboxBench(process.argv.slice(3));
   process.exit(process.exitCode ?? 0);
 }
 

@@ -85,11 +85,12 @@ export function dovecotInfo(): { installed: boolean; version: string } {
   return { installed, version: installed ? dovecotVersion() : '' };
 }
 
-export async function startDovecotServer(extraConfig = ''): Promise<BenchServer> {
+export async function startDovecotServer(extraConfig = ''): Promise<BenchServer & { dir: string }> {
   const server = await startDovecot([[BENCH_USER, BENCH_PASSWORD]], DOVECOT_BENCH_CONFIG + extraConfig);
   const logFile = path.join(server.dir, 'dovecot.log');
   return {
     name: 'Dovecot',
+    dir: server.dir,
     port: server.port,
     user: BENCH_USER,
     password: BENCH_PASSWORD,

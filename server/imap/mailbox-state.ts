@@ -2,17 +2,19 @@
  * The latest known state of a mailbox's messages in this process, shared by every session that
  * has it selected: UIDs, MODSEQs and flags in parallel typed arrays (16 bytes a message, flag lists
  * interned), so a thousand idle sessions on one mailbox cost one copy, not a thousand. Each
- * session's `MailboxView` keeps only what it has not reported yet on top of this.
+ * session's `MailboxView` keeps only what it has not reported yet on top of this. The state is
+ * built from the store's FlagListing, whose typed arrays it takes over: loading it makes no object
+ * per message.
  *
  * Journal entries are applied once per entry (the first session's listener applies it; the others
  * get the memoised effect), in journal order.
  */
 import { StoreError } from '../store/errors.ts';
 import type { JournalFollower } from '../store/follower.ts';
-import type { Flag, Id, JournalEntry, Mailbox, MessageSummary, Store } from '../store/types.ts';
+import type { Flag, FlagListing, Id, JournalEntry, Mailbox, MessageSummary, Store } from '../store/types.ts';
 
 /** What loading a mailbox state reads. */
-export type MailboxSource = Pick<Store, 'getMailboxById' | 'listMessages'>;
+export type MailboxSource = Pick<Store, 'getMailboxById' | 'listFlags'>;
 
 /** What applying one journal entry did, so every view of the mailbox can queue the same change. */
 export type StateEffect =
@@ -42,16 +44,36 @@ export class MailboxState {
 
   constructor(
     readonly mailboxId: Id,
-    messages: readonly MessageSummary[],
+    /** The store's compact listing (its arrays are taken over), or summaries (tests). */
+    messages: FlagListing | readonly MessageSummary[],
     /**
      * Settled HIGHESTMODSEQ of the listing. Not the listing's highest MODSEQ: it may hold changes
      * committed after the settled point whose lower neighbours are still being written.
      */
     highestModseq?: number,
   ) {
-    this.reserve(messages.length);
-    for (const message of messages) this.push(message.uid, message.flags, message.modseq);
-    this.highestModseq = highestModseq ?? messages.reduce((top, message) => Math.max(top, message.modseq), 0);
+    if ('flagSets' in messages) this.adopt(messages);
+    else {
+      this.reserve(messages.length);
+      for (const message of messages) this.push(message.uid, message.flags, message.modseq);
+    }
+    this.highestModseq = highestModseq ?? this.topModseq();
+  }
+
+  /** Takes a listing's arrays as they are, its flag lists interned again (the store keys them its own way). */
+  private adopt(listing: FlagListing): void {
+    const ids = listing.flagSets.map((flags) => this.internFlags(flags));
+    this.uids = listing.uids;
+    this.modseqs = listing.modseqs;
+    this.flagIds = listing.flagSetIds;
+    this.count = listing.count;
+    for (let i = 0; i < this.count; i++) this.flagIds[i] = ids[this.flagIds[i]!]!;
+  }
+
+  private topModseq(): number {
+    let top = 0;
+    for (let i = 0; i < this.count; i++) if (this.modseqs[i]! > top) top = this.modseqs[i]!;
+    return top;
   }
 
   get length(): number {
@@ -242,10 +264,7 @@ export class MailboxStates {
       const current = await source.getMailboxById(mailbox.id);
       if (!current) throw new StoreError('NONEXISTENT', `mailbox ${mailbox.path} was deleted`);
       await this.follower.reach(mailbox.userId, current.journalMark);
-      const listing =
-        current.uidNext > 1
-          ? await source.listMessages(mailbox.id, { uids: [{ from: 1, to: current.uidNext - 1 }] })
-          : [];
+      const listing = await source.listFlags(mailbox.id, current.uidNext);
       const loaded = new MailboxState(mailbox.id, listing, current.highestModseq);
       for (const entry of early) loaded.apply(entry);
       state = loaded;

@@ -19,6 +19,7 @@ import { historyContract } from './history-contract.ts';
 import { mtaStsContract } from './mta-sts-contract.ts';
 import { spamContract } from './spam-contract.ts';
 import {
+  type FlagListing,
   DEFAULT_MAILBOXES,
   type ImportedMailbox,
   type JournalEntry,
@@ -680,6 +681,35 @@ export function storeContractSuite(name: string, openFresh: () => Promise<StoreF
         expect(await list({ changedSince: modseqs[5] })).toEqual([2, 7, 8]);
         expect(await list({ uids: [{ from: 1, to: 7 }], changedSince: modseqs[5] })).toEqual([2, 7]);
         await rejectsWith(store.listMessages('999999'), 'NONEXISTENT');
+      });
+
+      it('lists UIDs, MODSEQs and flags compactly below a UID, as listMessages has them', async () => {
+        const user = await newUser();
+        const box = await inbox(user);
+        const flagSets = [['\\Seen'], [], ['\\Seen', '$Label1'], ['\\Flagged'], ['\\Seen']];
+        for (let i = 0; i < 300; i++) {
+          await store.append(box.id, message(`flags ${i}`), { flags: flagSets[i % flagSets.length] });
+        }
+        await store.deleteMessages(box.id, [3, 200]);
+        await store.storeFlags(box.id, [5], 'add', ['\\Answered']);
+        const expand = (listing: FlagListing) =>
+          Array.from({ length: listing.count }, (_, i) => ({
+            uid: listing.uids[i],
+            modseq: listing.modseqs[i],
+            flags: listing.flagSets[listing.flagSetIds[i]!],
+          }));
+        const summaries = (await store.listMessages(box.id)).map(({ uid, modseq, flags }) => ({
+          uid,
+          modseq,
+          flags,
+        }));
+        const listing = await store.listFlags(box.id, 301);
+        expect(expand(listing)).toEqual(summaries);
+        // The distinct flag lists once each, not one per message.
+        expect(listing.flagSets.length).toBeLessThanOrEqual(6);
+        expect(expand(await store.listFlags(box.id, 6))).toEqual(summaries.slice(0, 4));
+        expect((await store.listFlags(box.id, 1)).count).toBe(0);
+        await rejectsWith(store.listFlags('999999', 10), 'NONEXISTENT');
       });
 
       it('reads several bodies at once, leaving out missing ones', async () => {

@@ -163,6 +163,19 @@ export interface MessageSummary {
   blobId: string;
 }
 
+/**
+ * The UID, MODSEQ and flags of a mailbox's messages in a compact form, what a selected mailbox's
+ * shared state is built from: parallel typed arrays of `count` entries in UID order, each message's
+ * flags an index into `flagSets` (the distinct flag lists, each once).
+ */
+export interface FlagListing {
+  count: number;
+  uids: Uint32Array<ArrayBuffer>;
+  modseqs: Float64Array<ArrayBuffer>;
+  flagSetIds: Uint32Array<ArrayBuffer>;
+  flagSets: Flag[][];
+}
+
 export interface AppendOptions {
   flags?: Flag[];
   internalDate?: Date;
@@ -419,6 +432,12 @@ export interface Store {
     mailboxId: Id,
     filter?: { uids?: UidRange[]; changedSince?: number },
   ): Promise<MessageSummary[]>;
+  /**
+   * UID, MODSEQ and flags of every message with a UID below `uidBelow`, in UID order, as one
+   * FlagListing: what listMessages gives for them, without an object per message (a mailbox of
+   * 100,000 messages is selected with a few MB). NONEXISTENT for an unknown mailbox.
+   */
+  listFlags(mailboxId: Id, uidBelow: number): Promise<FlagListing>;
   getMessage(mailboxId: Id, uid: number): Promise<MessageSummary | null>;
   readBlob(blobId: string): Promise<Buffer>;
   /**

@@ -25,6 +25,7 @@ import { binaryTarget } from '../fetch/binary.ts';
 import { planFetch, type FetchPlan } from '../fetch/plan.ts';
 import { renderFetch, type BinaryItem, type FetchMessage } from '../fetch/render.ts';
 import { resolveTargets } from '../fetch/targets.ts';
+import { fetchFromView, isViewOnly } from '../fetch/view-only.ts';
 import type { MailboxView } from '../mailbox-view.ts';
 import { asBuffer } from '../../transfer.ts';
 import { OFFLOAD_BYTES, type ParsePool } from '../offload/pool.ts';
@@ -134,6 +135,11 @@ class FetchWriter {
       this.builder.raw(EMPTY);
     }
     return this.builder.byteLength >= FLUSH_BYTES;
+  }
+
+  /** Sends what gathered once it is a chunk's worth (for callers that write large texts). */
+  async flushIfFull(): Promise<void> {
+    if (this.builder.byteLength >= FLUSH_BYTES) await this.flush();
   }
 
   async flush(): Promise<void> {
@@ -270,6 +276,26 @@ export const fetch: CommandHandler<FetchCommand> = {
       expunged: false,
     };
     const changedSince = command.modifiers.changedSince;
+    if (isViewOnly(plan)) {
+      // FLAGS, UID, MODSEQ: written from the shared state, no store call and no per-message objects.
+      try {
+        await fetchFromView(
+          {
+            view,
+            items: plan.items,
+            changedSince,
+            slice: run.slice,
+            builder: () => run.writer.current,
+            flushIfFull: () => run.writer.flushIfFull(),
+          },
+          seqs,
+          uids,
+        );
+      } finally {
+        await run.writer.flush();
+      }
+      return undefined;
+    }
     let batchSeqs: number[] = [];
     let batchUids: number[] = [];
     try {

@@ -103,7 +103,7 @@ const sendable = new Map<string, boolean>();
 const SENDABLE_LIMIT = 4096;
 
 /** `(\Seen $Forwarded)` as ResponseBuilder.flags writes it, without its per-call arrays. */
-function flagList(flags: readonly string[]): string {
+export function flagList(flags: readonly string[]): string {
   let text = '(';
   let first = true;
   for (const flag of flags) {

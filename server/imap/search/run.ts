@@ -19,6 +19,8 @@ import { Cost, type CompiledSearch, type MatchNode } from './compile.ts';
 import { MessageText } from './content.ts';
 import { evaluate, type ContentNode, type SearchSubject, type Verdict } from './evaluate.ts';
 import { RawText } from './raw-filter.ts';
+import { TimeSlice } from '../time-slice.ts';
+import { isViewSearch, searchView } from './view-only.ts';
 
 /** Longest stretch of work, in ms, before giving other connections a turn. */
 const SLICE_MS = 10;
@@ -196,6 +198,8 @@ export async function runSearch(
   /** Where big messages are scanned; null: everything inline (tests, tools). */
   pool: ParsePool | null = null,
 ): Promise<SearchResult> {
+  // Flags, numbers, MODSEQ: decided from the shared state alone.
+  if (isViewSearch(search)) return searchView(view, search, new TimeSlice(SLICE_MS));
   const result: SearchResult = { seqs: [], uids: [], modseqs: [], lost: false };
   const uids = view.allUids();
   const summaries = search.cost >= Cost.summary && uids.length > 0 ? await loadSummaries(store, view) : null;

@@ -29,6 +29,7 @@ import {
   sortedUniqueUids,
 } from '../normalize.ts';
 import type {
+  FlagListing,
   AppendResult,
   CopyResult,
   Flag,
@@ -38,6 +39,7 @@ import type {
   StoreFlagsResult,
   UidRange,
 } from '../types.ts';
+import { FlagListingBuilder } from '../flag-listing.ts';
 import { addBlobReference, addReferences, releaseBlob, type PreparedBlob } from './blobs.ts';
 import { backoff, requireMailbox, requireSelectableMailbox, toMessageSummary } from './docs.ts';
 import { isTemporaryFailure } from './errors.ts';
@@ -625,6 +627,19 @@ export async function listMessages(
     .sort({ uid: 1 })
     .toArray();
   return docs.map(toMessageSummary);
+}
+
+export async function listFlags(c: Collections, mailboxId: number, uidBelow: number): Promise<FlagListing> {
+  const mailbox = await requireMailbox(c, mailboxId);
+  const listing = new FlagListingBuilder(mailbox.messageCount);
+  const docs = c.messages
+    .find(
+      { mailbox: mailboxId, uid: { $lt: uidBelow } },
+      { projection: { _id: 0, uid: 1, modseq: 1, flags: 1 } },
+    )
+    .sort({ uid: 1 });
+  for await (const doc of docs) listing.add(doc.uid, doc.modseq, doc.flags.join('\u0000'), () => doc.flags);
+  return listing.finish();
 }
 
 export async function getMessage(

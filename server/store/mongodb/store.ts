@@ -31,6 +31,7 @@ import { StoreError } from '../errors.ts';
 import { checkLease } from '../leases.ts';
 import { normalizeFlags } from '../normalize.ts';
 import type {
+  FlagListing,
   Address,
   AppendOptions,
   AppendResult,
@@ -421,6 +422,10 @@ export class MongoStore implements Store {
         return { ...result, userId: user.id };
       }),
     );
+  }
+
+  listFlags(mailboxId: Id, uidBelow: number): Promise<FlagListing> {
+    return this.call((c) => messages.listFlags(c, requireId(mailboxId, 'mailbox'), uidBelow));
   }
 
   listMessages(

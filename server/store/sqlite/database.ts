@@ -74,6 +74,22 @@ export class Sql {
     return this.statement(source).run(...params);
   }
 
+  /**
+   * Runs `fn` with the memory map off, for a long scan of small rows (a mailbox's flags): through
+   * the map, each page fault maps the pages around the one read too (the kernel's fault-around),
+   * which in this file are mostly message bodies, so listing 100,000 messages would leave ~150 MB
+   * of the file mapped into the process. Turning the map off and on again also unmaps what earlier
+   * reads had mapped; the map comes back with the next read.
+   */
+  withoutMemoryMap<T>(fn: () => T): T {
+    this.db.pragma('mmap_size = 0');
+    try {
+      return fn();
+    } finally {
+      this.db.pragma(`mmap_size = ${MMAP_BYTES}`);
+    }
+  }
+
   /** Runs `fn` in one write transaction (nested calls become savepoints). */
   write<T>(fn: () => T): T {
     return this.transaction.immediate(fn) as T;

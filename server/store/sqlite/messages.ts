@@ -16,6 +16,7 @@ import {
   sortedUniqueUids,
 } from '../normalize.ts';
 import type {
+  FlagListing,
   AppendResult,
   CopyResult,
   Flag,
@@ -25,6 +26,7 @@ import type {
   StoreFlagsResult,
   UidRange,
 } from '../types.ts';
+import { FlagListingBuilder } from '../flag-listing.ts';
 import { addBlobReference, addBlobReferences, releaseBlob, type PreparedBlob } from './blobs.ts';
 import type { Sql } from './database.ts';
 import { writeJournal } from './journal.ts';
@@ -207,6 +209,23 @@ export function listMessages(
   }
   return rows.map(toMessageSummary);
 }
+
+export function listFlags(sql: Sql, mailboxId: number, uidBelow: number): FlagListing {
+  const mailbox = requireMailboxRow(sql, mailboxId);
+  const listing = new FlagListingBuilder(mailbox.message_count);
+  const statement = sql.statement(
+    'SELECT uid, modseq, flags FROM messages WHERE mailbox_id = ? AND uid < ? ORDER BY uid',
+  );
+  sql.withoutMemoryMap(() => {
+    const rows = statement.raw(true).iterate(mailboxId, uidBelow) as IterableIterator<
+      [number, number, string]
+    >;
+    for (const [uid, modseq, flags] of rows) listing.add(uid, modseq, flags, flagsFromText);
+  });
+  return listing.finish();
+}
+
+const flagsFromText = (text: string): Flag[] => JSON.parse(text) as Flag[];
 
 export function getMessage(sql: Sql, mailboxId: number, uid: number): MessageSummary | null {
   if (!Number.isSafeInteger(uid)) return null;

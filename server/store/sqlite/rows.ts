@@ -39,6 +39,10 @@ export interface MailboxRow {
   uid_next: number;
   highest_modseq: number;
   recent_mark: number;
+  /** STATUS counters, kept by triggers on messages (schema migration 9). */
+  message_count: number;
+  unseen_count: number;
+  byte_count: number;
 }
 
 export interface MessageRow {

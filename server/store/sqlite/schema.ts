@@ -218,6 +218,38 @@ export const MIGRATIONS: readonly string[] = [
     expires_at INTEGER NOT NULL
   ) WITHOUT ROWID;
   `,
+  // 11: STATUS counters per mailbox (messages, unseen, bytes), kept by triggers in the same
+  // transaction as the change, so STATUS and SELECT read one row instead of counting messages. The
+  // triggers see every write path (append, flags, copy, move, expunge, import) without each having
+  // to remember them.
+  `
+  ALTER TABLE mailboxes ADD COLUMN message_count INTEGER NOT NULL DEFAULT 0;
+  ALTER TABLE mailboxes ADD COLUMN unseen_count INTEGER NOT NULL DEFAULT 0;
+  ALTER TABLE mailboxes ADD COLUMN byte_count INTEGER NOT NULL DEFAULT 0;
+  UPDATE mailboxes SET
+    message_count = (SELECT count(*) FROM messages WHERE mailbox_id = mailboxes.id),
+    unseen_count = (SELECT count(*) FROM messages WHERE mailbox_id = mailboxes.id AND seen = 0),
+    byte_count = (SELECT coalesce(sum(size), 0) FROM messages WHERE mailbox_id = mailboxes.id);
+  CREATE TRIGGER messages_counted_insert AFTER INSERT ON messages BEGIN
+    UPDATE mailboxes SET message_count = message_count + 1, unseen_count = unseen_count + (NEW.seen = 0),
+      byte_count = byte_count + NEW.size
+    WHERE id = NEW.mailbox_id;
+  END;
+  CREATE TRIGGER messages_counted_delete AFTER DELETE ON messages BEGIN
+    UPDATE mailboxes SET message_count = message_count - 1, unseen_count = unseen_count - (OLD.seen = 0),
+      byte_count = byte_count - OLD.size
+    WHERE id = OLD.mailbox_id;
+  END;
+  CREATE TRIGGER messages_counted_update AFTER UPDATE OF mailbox_id, seen, size ON messages
+  WHEN OLD.mailbox_id <> NEW.mailbox_id OR OLD.seen <> NEW.seen OR OLD.size <> NEW.size BEGIN
+    UPDATE mailboxes SET message_count = message_count - 1, unseen_count = unseen_count - (OLD.seen = 0),
+      byte_count = byte_count - OLD.size
+    WHERE id = OLD.mailbox_id;
+    UPDATE mailboxes SET message_count = message_count + 1, unseen_count = unseen_count + (NEW.seen = 0),
+      byte_count = byte_count + NEW.size
+    WHERE id = NEW.mailbox_id;
+  END;
+  `,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

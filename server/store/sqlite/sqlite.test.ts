@@ -261,9 +261,29 @@ describe('sqlite engine', () => {
     const db = new Database(path.join(dir, DATABASE_FILE));
     db.prepare('UPDATE blobs SET refcount = 5').run();
     db.prepare('UPDATE users SET used_bytes = 1').run();
+    db.prepare('UPDATE mailboxes SET unseen_count = 7 WHERE id = ?').run(Number(inbox.id));
     db.close();
     const problems = await store.checkIntegrity();
-    expect(problems).toHaveLength(2);
+    expect(problems).toHaveLength(3);
+    expect(problems[2]).toBe('mailbox INBOX: counters 1/7/17, messages 1/1/17');
+  });
+
+  it('fills the STATUS counters of existing mailboxes when it migrates to them', async () => {
+    const { inbox } = await newInbox();
+    await store.append(inbox.id, raw('one'), { flags: ['\\Seen'] });
+    await store.append(inbox.id, raw('two'));
+    await store.append(inbox.id, raw('three'));
+    await store.close();
+    // Back to the schema before the counters (8), as a database of an older version has it.
+    const db = new Database(path.join(dir, DATABASE_FILE));
+    db.exec(`DROP TRIGGER messages_counted_insert; DROP TRIGGER messages_counted_delete;
+      DROP TRIGGER messages_counted_update; ALTER TABLE mailboxes DROP COLUMN message_count;
+      ALTER TABLE mailboxes DROP COLUMN unseen_count; ALTER TABLE mailboxes DROP COLUMN byte_count;`);
+    db.pragma('user_version = 8');
+    db.close();
+    store = await SqliteStore.open(dir);
+    expect(await store.mailboxCounts(inbox.id)).toMatchObject({ messages: 3, unseen: 2 });
+    expect(await store.checkIntegrity()).toEqual([]);
   });
 
   it('treats ids that are not its own as unknown', async () => {

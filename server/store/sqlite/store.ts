@@ -12,6 +12,7 @@ import { StoreError, isStoreError } from '../errors.ts';
 import { checkLease } from '../leases.ts';
 import { normalizeFlags } from '../normalize.ts';
 import type {
+  FlagListing,
   Address,
   AppendOptions,
   AppendResult,
@@ -305,6 +306,10 @@ export class SqliteStore implements Store {
         return { ...messages.appendMessage(sql, Number(inbox.id), input), userId: user.id };
       });
     });
+  }
+
+  listFlags(mailboxId: Id, uidBelow: number): Promise<FlagListing> {
+    return this.call((sql) => messages.listFlags(sql, requireId(mailboxId, 'mailbox'), uidBelow));
   }
 
   listMessages(
@@ -679,6 +684,16 @@ function checkIntegrity(sql: Sql): string[] {
   for (const row of counters) {
     if (row.max_uid >= row.uid_next) problems.push(`mailbox ${row.path}: uid ${row.max_uid} >= uidNext`);
     if (row.max_modseq > row.highest_modseq) problems.push(`mailbox ${row.path}: modseq above highest`);
+  }
+  const totals = sql.all<{ path: string; kept: string; actual: string }>(
+    `SELECT b.path, b.message_count || '/' || b.unseen_count || '/' || b.byte_count AS kept,
+       (SELECT count(*) || '/' || coalesce(sum(m.seen = 0), 0) || '/' || coalesce(sum(m.size), 0)
+        FROM messages m WHERE m.mailbox_id = b.id) AS actual
+     FROM mailboxes b`,
+  );
+  for (const row of totals) {
+    if (row.kept !== row.actual)
+      problems.push(`mailbox ${row.path}: counters ${row.kept}, messages ${row.actual}`);
   }
   return problems;
 }

@@ -30,6 +30,7 @@
 import path from 'node:path';
 import type { MimeIndex } from '../../mime/types.ts';
 import type {
+  FlagListing,
   Address,
   AppendOptions,
   AppendResult,
@@ -96,6 +97,7 @@ const READS: ReadonlySet<ForwardedMethod> = new Set<ForwardedMethod>([
   'mailboxCounts',
   'unchangedRecentClaim',
   'listMessages',
+  'listFlags',
   'getMessage',
   'readBlob',
   'readBlobs',
@@ -304,6 +306,10 @@ export class ThreadedSqliteStore implements Store {
 
   deliver(recipient: string, raw: Buffer, options?: AppendOptions): Promise<DeliveryResult> {
     return this.withBody('deliver', [recipient, raw, options], 1);
+  }
+
+  listFlags(mailboxId: Id, uidBelow: number): Promise<FlagListing> {
+    return this.call('listFlags', [mailboxId, uidBelow]);
   }
 
   listMessages(
