@@ -39,6 +39,8 @@ export interface MailboxRow {
   uid_next: number;
   highest_modseq: number;
   recent_mark: number;
+  /** Every expunge with a higher MODSEQ is in the expunged table (migration 9). */
+  expunged_floor: number;
 }
 
 export interface MessageRow {

@@ -103,6 +103,7 @@ const READS: ReadonlySet<ForwardedMethod> = new Set<ForwardedMethod>([
   'listSpamEntries',
   'readMimeIndex',
   'listKeywords',
+  'expungedSince',
   'journalHead',
   'readJournal',
   'listRules',
@@ -413,6 +414,10 @@ export class ThreadedSqliteStore implements Store {
 
   listKeywords(mailboxId: Id): Promise<string[]> {
     return this.call('listKeywords', [mailboxId]);
+  }
+
+  expungedSince(mailboxId: Id, modseq: number, uids?: UidRange[]): Promise<number[] | null> {
+    return this.call('expungedSince', uids === undefined ? [mailboxId, modseq] : [mailboxId, modseq, uids]);
   }
 
   // --- migration ---
