@@ -19,7 +19,7 @@ type Ranges = Array<[number, number]>;
 
 /** The highest UID this client could know of: `*` of a UID set, and the end of 1:*. */
 function highestUid(view: MailboxView): number {
-  return Math.max(0, view.mailbox.uidNext - 1, view.allUids().at(-1) ?? 0);
+  return Math.max(0, view.mailbox.uidNext - 1, view.uidAt(view.exists) ?? 0);
 }
 
 /** `[low, high]` pairs as a sequence set (`1:3,7`); '' when empty. */
@@ -122,12 +122,11 @@ export function uidRangesOf(view: MailboxView, set: SequenceSet | null): Ranges 
 
 /** FETCH (UID FLAGS MODSEQ) of every message of the view changed since `modseq`. */
 export function appendChangedSince(builder: ResponseBuilder, view: MailboxView, modseq: number): void {
-  const uids = view.allUids();
-  for (let index = 0; index < uids.length; index++) {
-    const uid = uids[index]!;
+  for (let seq = 1; seq <= view.exists; seq++) {
+    const uid = view.uidAt(seq)!;
     const changed = view.modseqOf(uid);
     if (changed <= modseq) continue;
-    builder.untagged().text(`${index + 1} FETCH (UID ${uid} FLAGS `);
+    builder.untagged().text(`${seq} FETCH (UID ${uid} FLAGS `);
     builder.flags(sessionFlags(view, uid));
     builder.text(` MODSEQ (${changed}))`).crlf();
   }
