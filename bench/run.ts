@@ -13,6 +13,8 @@
  *                                  Dovecot default and high-performance (bench/steady.ts)
  *   npm run bench -- bigbox [...]: a 100,000-message INBOX, Mallard beside Dovecot (bench/bigbox.ts)
  *   npm run bench -- spam [...]: SMTP-in messages/s with no checks, own spam checks, rspamd, beside Postfix alone and with rspamd as its milter (bench/spam.ts)
+ *   npm run bench -- qresync [--messages N] [--changes N] [--repeats N]: a QRESYNC reselect after
+ *                                  N changes beside a full resync, Mallard and Dovecot (bench/qresync.ts)
  *   npm run bench [-- --messages N] [--connections N] [--append-seconds S] [--login-seconds S]
  *                    [--repeats N] [--only mallard|dovecot] [--no-store] [--no-delivery]
  *                    [--delivery-runs N] [--no-mongo] [--mongo-messages N] [--workloads append,logins,...]
@@ -71,6 +73,14 @@ if (process.argv[2] === 'bigbox') {
 if (process.argv[2] === 'spam') {
   const { runSpamBench } = await import('./spam.ts');
   await runSpamBench(process.argv.slice(3));
+  process.exit(process.exitCode ?? 0);
+}
+
+// `npm run bench -- qresync [options]`: a QRESYNC reselect after 100 changes in a 100,000-message
+// INBOX beside a full resync, Mallard and Dovecot (bench/qresync.ts).
+if (process.argv[2] === 'qresync') {
+  const { runQresyncBench } = await import('./qresync.ts');
+  await runQresyncBench(process.argv.slice(3));
   process.exit(process.exitCode ?? 0);
 }
 

@@ -22,6 +22,7 @@ const BASE = [
   'SPECIAL-USE',
   'XLIST',
   'CONDSTORE',
+  'QRESYNC',
   'QUOTA',
   'UTF8=ACCEPT',
   'WITHIN',

@@ -61,7 +61,7 @@ describe('MailboxState shared by views', () => {
     expect(a.takeUpdates(false)).toEqual([]); // no EXPUNGE during FETCH/STORE/SEARCH
     expect(a.allUids()).toEqual([1, 2, 3, 4]);
     expect(a.seqOf(4)).toBe(4);
-    expect(a.takeUpdates(true)).toEqual([{ kind: 'expunge', seq: 2 }]);
+    expect(a.takeUpdates(true)).toEqual([{ kind: 'expunge', seq: 2, uid: 2 }]);
     expect(a.allUids()).toEqual([1, 3, 4]);
     // b still shows 1..3 and has both changes waiting, expunge first.
     expect(b.allUids()).toEqual([1, 2, 3]);
@@ -69,7 +69,7 @@ describe('MailboxState shared by views', () => {
     expect(b.seqOf(4)).toBe(0);
     expect(b.flagsOf(2)).toEqual([]);
     expect(b.takeUpdates(true)).toEqual([
-      { kind: 'expunge', seq: 2 },
+      { kind: 'expunge', seq: 2, uid: 2 },
       { kind: 'exists', count: 3 },
       { kind: 'recent', count: 0 },
     ]);

@@ -13,7 +13,7 @@ import type { Flag, JournalEntry, Mailbox, MessageSummary } from '../store/types
 import { MailboxState, type StateEffect } from './mailbox-state.ts';
 
 export type ViewUpdate =
-  | { kind: 'expunge'; seq: number }
+  | { kind: 'expunge'; seq: number; uid: number }
   | { kind: 'exists'; count: number }
   | { kind: 'recent'; count: number }
   | { kind: 'fetch'; seq: number; uid: number; flags: Flag[]; modseq: number }
@@ -218,7 +218,7 @@ export class MailboxView {
     if (this.pendingExpunges.size === 0) return;
     // Highest first: each EXPUNGE shifts only the numbers above it.
     for (const uid of sortedKeys(this.pendingExpunges).reverse()) {
-      updates.push({ kind: 'expunge', seq: this.seqOf(uid) });
+      updates.push({ kind: 'expunge', seq: this.seqOf(uid), uid });
       this.pendingExpunges.delete(uid);
       this.ownChanges.delete(uid);
     }

@@ -1,7 +1,8 @@
 /** Writes a view's pending changes as untagged responses (EXPUNGE, EXISTS, RECENT, FETCH, FLAGS). */
 import type { ImapContext } from './context.ts';
 import { ResponseCodes, type ResponseBuilder } from './encoder/index.ts';
-import type { MailboxView } from './mailbox-view.ts';
+import { compressSequence } from './encoder/format.ts';
+import type { MailboxView, ViewUpdate } from './mailbox-view.ts';
 
 export const SYSTEM_FLAGS = ['\\Answered', '\\Flagged', '\\Deleted', '\\Seen', '\\Draft'];
 
@@ -47,6 +48,16 @@ export function announceKeywordsOf(
   if (view.announceKeywords(flags)) appendFlagLists(builder, view);
 }
 
+/** `* VANISHED uids` for the expunges among `updates` (they come first: no EXISTS between). */
+function appendVanished(builder: ResponseBuilder, updates: readonly ViewUpdate[]): void {
+  const uids = updates.flatMap((update) => (update.kind === 'expunge' ? [update.uid] : []));
+  if (uids.length > 0)
+    builder
+      .untagged()
+      .text(`VANISHED ${compressSequence(uids)}`)
+      .crlf();
+}
+
 export async function writeViewUpdates(
   ctx: ImapContext,
   view: MailboxView,
@@ -57,11 +68,15 @@ export async function writeViewUpdates(
     view.markRecent(previous, current);
   }
   const condstore = ctx.session.enabled.has('CONDSTORE');
+  // With QRESYNC, one VANISHED with the UIDs replaces the EXPUNGEs (RFC 7162 3.2.10).
+  const qresync = ctx.session.enabled.has('QRESYNC');
   const builder = ctx.builder();
-  for (const update of view.takeUpdates(allowExpunge)) {
+  const updates = view.takeUpdates(allowExpunge);
+  if (qresync) appendVanished(builder, updates);
+  for (const update of updates) {
     switch (update.kind) {
       case 'expunge':
-        builder.untagged().text(`${update.seq} EXPUNGE`).crlf();
+        if (!qresync) builder.untagged().text(`${update.seq} EXPUNGE`).crlf();
         break;
       case 'exists':
         builder.untagged().text(`${update.count} EXISTS`).crlf();

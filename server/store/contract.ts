@@ -930,6 +930,39 @@ export function storeContractSuite(name: string, openFresh: () => Promise<StoreF
         expect(await store.deleteMessages(box.id, [3, 1, 9])).toEqual([1, 3]);
         expect(await uidsOf(store, box.id)).toEqual([2]);
       });
+
+      it('remembers expunged UIDs with the MODSEQ of their expunge (QRESYNC)', async () => {
+        const user = await newUser();
+        const box = await inbox(user);
+        const other = await store.createMailbox(user.id, 'Other');
+        for (let i = 1; i <= 6; i++) await store.append(box.id, message(`q${i}`));
+        const before = (await inbox(user)).highestModseq;
+        expect(await store.expungedSince(box.id, before)).toEqual([]);
+        await store.storeFlags(box.id, [2, 5], 'add', ['\\Deleted']);
+        expect(await store.expunge(box.id)).toEqual([2, 5]);
+        const middle = (await inbox(user)).highestModseq;
+        await store.deleteMessages(box.id, [1]);
+        await store.moveMessages(box.id, [6], other.id);
+
+        expect(await store.expungedSince(box.id, before)).toEqual([1, 2, 5, 6]);
+        expect(await store.expungedSince(box.id, middle)).toEqual([1, 6]);
+        expect(await store.expungedSince(box.id, before, [{ from: 2, to: 5 }])).toEqual([2, 5]);
+        expect(await store.expungedSince(box.id, (await inbox(user)).highestModseq)).toEqual([]);
+        // Each expunge's MODSEQ is the one its journal entry carries.
+        const entries = (await allJournal(store, user.id, 0)).filter(
+          (e) => e.kind === 'message-expunge' && e.mailboxId === box.id,
+        );
+        for (const entry of entries) {
+          expect(
+            await store.expungedSince(box.id, entry.modseq! - 1, [{ from: entry.uid!, to: entry.uid! }]),
+          ).toEqual([entry.uid]);
+          expect(
+            await store.expungedSince(box.id, entry.modseq!, [{ from: entry.uid!, to: entry.uid! }]),
+          ).toEqual([]);
+        }
+        expect(await store.expungedSince(other.id, 0)).toEqual([]);
+        await rejectsWith(store.expungedSince('999999', 0), 'NONEXISTENT');
+      });
     });
 
     describe('journal', () => {
@@ -1229,6 +1262,20 @@ export function storeContractSuite(name: string, openFresh: () => Promise<StoreF
         expect(next.modseq).toBeGreaterThan(300);
         const fresh = await store.createMailbox(user.id, 'Later');
         expect(fresh.uidValidity).not.toBe(777);
+      });
+
+      it('knows no expunge of the source: QRESYNC from before the import gets null', async () => {
+        const user = await newUser();
+        const box = await store.importMailbox(user.id, imported('Old'));
+        expect(await store.expungedSince(box.id, 299)).toBeNull();
+        expect(await store.expungedSince(box.id, 300)).toEqual([]);
+        await store.importMessage(
+          box.id,
+          { uid: 10, modseq: 20, flags: [], internalDate: new Date() },
+          message('i'),
+        );
+        await store.deleteMessages(box.id, [10]);
+        expect(await store.expungedSince(box.id, 300)).toEqual([10]);
       });
 
       it('adopts the empty default mailboxes of a new user', async () => {

@@ -475,6 +475,14 @@ export interface Store {
   deleteMessages(mailboxId: Id, uids: number[]): Promise<number[]>;
   /** Keywords ever used in the mailbox (for FLAGS / PERMANENTFLAGS). */
   listKeywords(mailboxId: Id): Promise<string[]>;
+  /**
+   * The UIDs expunged from the mailbox with a MODSEQ above `modseq` (QRESYNC's VANISHED, RFC 7162),
+   * ascending, only those in `uids` when given. Expunged UIDs are remembered as long as the
+   * mailbox exists, except those expunged before the store recorded them (a mailbox older than the
+   * record, or imported: its source's expunges): null when `modseq` reaches back before what the
+   * mailbox remembers, and the caller answers with every missing UID instead (RFC 7162 3.2.5.2).
+   */
+  expungedSince(mailboxId: Id, modseq: number, uids?: UidRange[]): Promise<number[] | null>;
 
   // --- migration (copying a whole account from another store, keeping what clients cached) ---
   /**

@@ -110,4 +110,36 @@ describe('two server processes on one MongoDB', () => {
     expect(inbox.uidNext).toBeGreaterThan(Math.max(...all));
     for (const client of clients) client.close();
   }, 180_000);
+
+  it('QRESYNC: an expunge through one reaches the other as VANISHED, and a reselect resyncs', async () => {
+    const watcher = await login(a.imapPort);
+    const writer = await login(b.imapPort);
+    const uids: number[] = [];
+    for (let i = 0; i < 4; i++) uids.push(await append(writer, `q${i}`, message(`qresync ${i}`)));
+    expect(await watcher.command('e', 'ENABLE QRESYNC')).toMatch(/^\* ENABLED QRESYNC/m);
+    const selected = await watcher.command('s', 'SELECT INBOX');
+    const uidValidity = Number(/UIDVALIDITY (\d+)/.exec(selected)![1]);
+    const modseq = Number(/HIGHESTMODSEQ (\d+)/.exec(selected)![1]);
+    watcher.send('i IDLE\r\n');
+    await watcher.readUntil(/^\+ /);
+    await writer.command('f', 'SELECT INBOX');
+    await writer.command('g', `UID STORE ${uids[0]},${uids[2]} +FLAGS.SILENT (\\Deleted)`);
+    await writer.command('h', `UID EXPUNGE ${uids[0]},${uids[2]}`);
+    await writer.command('j', `UID STORE ${uids[3]} +FLAGS.SILENT (\\Flagged)`);
+    expect(await watcher.readUntil(/^\* VANISHED /, 5000)).toMatch(
+      new RegExp(`^\\* VANISHED ${uids[0]},${uids[2]}\r\n`, 'm'),
+    );
+    watcher.send('DONE\r\n');
+    await watcher.readUntil(/^i OK/);
+    // A client that last saw `modseq` reselects on the other process: only the changes travel.
+    expect(await writer.command('w', 'ENABLE QRESYNC')).toMatch(/^w OK/m);
+    const resync = await writer.command('k', `SELECT INBOX (QRESYNC (${uidValidity} ${modseq}))`);
+    expect(resync).toMatch(/^\* OK \[CLOSED\]/m);
+    expect(resync).toMatch(new RegExp(`^\\* VANISHED \\(EARLIER\\) ${uids[0]},${uids[2]}\r\n`, 'm'));
+    expect(resync).toMatch(
+      new RegExp(`^\\* \\d+ FETCH \\(UID ${uids[3]} FLAGS \\(\\\\Flagged\\) MODSEQ`, 'm'),
+    );
+    watcher.close();
+    writer.close();
+  }, 120_000);
 });

@@ -1,9 +1,9 @@
-/** ENABLE (RFC 5161): CONDSTORE (RFC 7162) and UTF8=ACCEPT (RFC 6855). */
+/** ENABLE (RFC 5161): CONDSTORE and QRESYNC (RFC 7162; QRESYNC implies CONDSTORE), UTF8=ACCEPT (RFC 6855). */
 import { enableCondstore } from '../condstore.ts';
 import type { CommandHandler } from '../context.ts';
 import type { EnableCommand } from '../parser/index.ts';
 
-const ENABLEABLE = new Set(['CONDSTORE', 'UTF8=ACCEPT']);
+const ENABLEABLE = new Set(['CONDSTORE', 'QRESYNC', 'UTF8=ACCEPT']);
 
 export const enable: CommandHandler<EnableCommand> = {
   states: ['authenticated', 'selected'],
@@ -19,6 +19,6 @@ export const enable: CommandHandler<EnableCommand> = {
         .text(['ENABLED', ...newly].join(' '))
         .crlf(),
     );
-    if (newly.includes('CONDSTORE')) await enableCondstore(ctx);
+    if (newly.includes('CONDSTORE') || newly.includes('QRESYNC')) await enableCondstore(ctx);
   },
 };

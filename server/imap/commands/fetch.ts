@@ -30,7 +30,8 @@ import type { MailboxView } from '../mailbox-view.ts';
 import { asBuffer } from '../../transfer.ts';
 import { OFFLOAD_BYTES, type ParsePool } from '../offload/pool.ts';
 import { TimeSlice } from '../time-slice.ts';
-import type { FetchCommand } from '../parser/index.ts';
+import type { FetchCommand, SequenceSet } from '../parser/index.ts';
+import { uidRangesOf, vanishedSince } from '../qresync.ts';
 import { announceKeywordsOf, sessionFlags } from '../updates.ts';
 
 /** Messages per batch: bounds one \Seen transaction, one listing and the memory held for it. */
@@ -255,16 +256,32 @@ async function fetchBatch(run: FetchRun, seqs: readonly number[], uids: readonly
   }
 }
 
+/** UID FETCH (CHANGEDSINCE n VANISHED): the UIDs of the set expunged since n, first (RFC 7162 3.2.6). */
+async function writeVanished(
+  ctx: ImapContext,
+  view: MailboxView,
+  set: SequenceSet,
+  since: number,
+): Promise<void> {
+  const vanished = await vanishedSince(ctx, view, since, uidRangesOf(view, set));
+  if (vanished !== '')
+    await ctx.write(ctx.builder().untagged().text(`VANISHED (EARLIER) ${vanished}`).crlf());
+}
+
 export const fetch: CommandHandler<FetchCommand> = {
   states: ['selected'],
   // FETCH by sequence number must not see sequence numbers shift (RFC 3501 7.4.1).
   allowsExpunge: (command) => command.uid,
   async run(ctx, command) {
     const view = requireView(ctx);
-    if (command.modifiers.vanished) throw bad('VANISHED needs QRESYNC, which is not enabled');
+    if (command.modifiers.vanished && !ctx.session.enabled.has('QRESYNC')) {
+      throw bad('VANISHED needs QRESYNC: ENABLE QRESYNC first');
+    }
     const plan = planFetch(command);
     const { seqs, uids } = resolveTargets(view, command.sequence, command.uid);
     if (plan.modseq) await enableCondstore(ctx);
+    if (command.modifiers.vanished)
+      await writeVanished(ctx, view, command.sequence, command.modifiers.changedSince!);
     const run: FetchRun = {
       ctx,
       slice: new TimeSlice(),

@@ -8,6 +8,7 @@ import { bad } from '../errors.ts';
 import { MailboxView } from '../mailbox-view.ts';
 import { requireMailbox } from '../names.ts';
 import type { SelectCommand } from '../parser/index.ts';
+import { writeQresyncSelect } from '../qresync.ts';
 import { writeFlagLists } from '../updates.ts';
 
 async function openView(ctx: ImapContext, command: SelectCommand): Promise<MailboxView> {
@@ -26,7 +27,12 @@ async function openView(ctx: ImapContext, command: SelectCommand): Promise<Mailb
 export const select: CommandHandler<SelectCommand> = {
   states: ['authenticated', 'selected'],
   async run(ctx, command) {
-    if (command.qresync) throw bad('QRESYNC is not enabled');
+    const qresync = ctx.session.enabled.has('QRESYNC');
+    // RFC 7162 3.2.5: BAD for the parameter without ENABLE QRESYNC first.
+    if (command.qresync && !qresync) throw bad('QRESYNC is not enabled: ENABLE QRESYNC first');
+    // Closing the selected mailbox this way is announced to QRESYNC clients (RFC 7162 3.2.11).
+    if (qresync && ctx.session.view !== null)
+      await ctx.write(ctx.builder().status('*', 'OK', 'Previous mailbox closed', 'CLOSED'));
     // A failed SELECT leaves no mailbox selected (RFC 3501).
     ctx.session.view = null;
     ctx.session.state = 'authenticated';
@@ -58,6 +64,7 @@ export const select: CommandHandler<SelectCommand> = {
       ResponseCodes.highestModSeq(view.modseq),
     );
     await ctx.write(builder);
+    if (command.qresync) await writeQresyncSelect(ctx, view, command.qresync);
     return {
       code: view.readOnly ? 'READ-ONLY' : 'READ-WRITE',
       text: `${command.name} completed`,

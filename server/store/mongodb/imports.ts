@@ -70,7 +70,15 @@ async function adopt(c: Collections, existing: MailboxDoc, mailbox: ImportedMail
   };
   const before = await c.mailboxes.findOneAndUpdate(
     { _id: existing._id },
-    { $set: set, $max: { uidNext: mailbox.uidNext, highestModseq: mailbox.highestModseq } },
+    {
+      $set: set,
+      // The source's expunges are unknown here: QRESYNC from before the import gets a larger set.
+      $max: {
+        uidNext: mailbox.uidNext,
+        highestModseq: mailbox.highestModseq,
+        expungedFloor: mailbox.highestModseq,
+      },
+    },
     { returnDocument: 'before' },
   );
   if (!before) throw new StoreError('NONEXISTENT', `mailbox ${mailbox.path} was deleted meanwhile`);

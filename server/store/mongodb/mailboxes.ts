@@ -59,6 +59,7 @@ export function newMailboxDoc(
     uidNext: 1,
     highestModseq: 1,
     recentMark: 0,
+    expungedFloor: 0,
     messageCount: 0,
     unseenCount: 0,
     byteCount: 0,

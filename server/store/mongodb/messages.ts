@@ -181,6 +181,7 @@ async function announce(
 ): Promise<Map<number, number>> {
   const padded = [...entries];
   while (padded.length < allocation.changes) padded.push(null);
+  await recordExpunged(c, padded);
   const lost = await insertJournalAt(c, allocation.mailbox.user, allocation.firstPosition, padded);
   if (lost.length === 0) return new Map();
   if (depth >= 5) throw new StoreError('UNAVAILABLE', 'journal positions kept being taken over');
@@ -193,6 +194,28 @@ async function announce(
   // Taken for dead, this writer may have raced a recount that missed its changes (recount.ts).
   await tryMarkForRecount(c, allocation.mailbox);
   return moved;
+}
+
+/**
+ * Remembers the expunged UIDs among `entries` with their MODSEQ (QRESYNC), before the journal
+ * announces them: whoever learns of an expunge can find it here. An expunge journaled again under a
+ * new MODSEQ (compensate) keeps the higher one.
+ */
+async function recordExpunged(c: Collections, entries: ReadonlyArray<NewJournalEntry | null>): Promise<void> {
+  const operations = entries.flatMap((entry) =>
+    entry?.kind === 'message-expunge'
+      ? [
+          {
+            updateOne: {
+              filter: { mailbox: entry.mailboxId, uid: entry.uid! },
+              update: { $max: { modseq: entry.modseq! } },
+              upsert: true,
+            },
+          },
+        ]
+      : [],
+  );
+  if (operations.length > 0) await c.expunged.bulkWrite(operations, { ordered: false });
 }
 
 /**
@@ -658,6 +681,26 @@ export async function listKeywords(c: Collections, mailboxId: number): Promise<s
   return docs.map((doc) => doc.keyword);
 }
 
+/**
+ * UIDs expunged above `modseq` (limited to `uids`), ascending; null when the mailbox's record of
+ * expunges does not reach that far back (its expungedFloor is above `modseq`).
+ */
+export async function expungedSince(
+  c: Collections,
+  mailboxId: number,
+  modseq: number,
+  uids?: readonly UidRange[],
+): Promise<number[] | null> {
+  const mailbox = await requireMailbox(c, mailboxId);
+  if (modseq < (mailbox.expungedFloor ?? mailbox.highestModseq)) return null;
+  const docs = await c.expunged
+    .find({ mailbox: mailboxId, modseq: { $gt: modseq } }, { projection: { _id: 0, uid: 1 } })
+    .sort({ uid: 1 })
+    .toArray();
+  const found = docs.map((doc) => doc.uid);
+  return uids === undefined ? found : found.filter((uid) => uids.some((r) => uid >= r.from && uid <= r.to));
+}
+
 // --- flags ---
 
 export async function storeFlags(
@@ -939,4 +982,5 @@ export async function removeAllMessages(
     .toArray();
   await removeDocs(c, mailbox, docs as MessageDoc[], {});
   await c.keywords.deleteMany({ mailbox: mailbox._id });
+  await c.expunged.deleteMany({ mailbox: mailbox._id });
 }

@@ -90,6 +90,18 @@ export interface MailboxDoc {
   messageCount?: number;
   unseenCount?: number;
   byteCount?: number;
+  /**
+   * Every expunge with a higher MODSEQ is in `expunged` (QRESYNC). 0 for mailboxes made since;
+   * older mailboxes get their HIGHESTMODSEQ at start-up (ensureSchema), imported ones the source's.
+   */
+  expungedFloor?: number;
+}
+
+/** An expunged UID and the MODSEQ of its expunge (QRESYNC's VANISHED), kept as long as the mailbox. */
+export interface ExpungedDoc {
+  mailbox: number;
+  uid: number;
+  modseq: number;
 }
 
 export interface MessageDoc {
@@ -236,6 +248,7 @@ export class Collections {
   readonly leases: Collection<LeaseDoc>;
   readonly meta: Collection<MetaDoc>;
   readonly recounts: Collection<RecountDoc>;
+  readonly expunged: Collection<ExpungedDoc>;
 
   constructor(readonly db: Db) {
     this.users = db.collection('users');
@@ -253,6 +266,7 @@ export class Collections {
     this.leases = db.collection('leases');
     this.meta = db.collection('meta');
     this.recounts = db.collection('mailbox_recounts');
+    this.expunged = db.collection('expunged');
   }
 }
 
@@ -276,6 +290,9 @@ export const INDEXES: ReadonlyArray<{
   { collection: 'journal', key: { user: 1, pos: 1 }, unique: true },
   { collection: 'journal', key: { at: 1 } },
   { collection: 'rules', key: { position: 1 } },
+  // QRESYNC: one UID once (the shard key), and the UIDs expunged since a MODSEQ.
+  { collection: 'expunged', key: { mailbox: 1, uid: 1 }, unique: true },
+  { collection: 'expunged', key: { mailbox: 1, modseq: 1 } },
 ];
 
 /** Creates indexes and counters, and checks the schema version. Safe to run from many processes. */
@@ -309,10 +326,29 @@ export async function ensureSchema(collections: Collections): Promise<void> {
       .catch(ignoreDuplicate);
   }
   await countOlderMailboxes(collections);
+  // Mailboxes older than the record of expunged UIDs remember none before their current MODSEQ.
+  await setExpungedFloors(collections);
   for (const name of COUNTERS) {
     await collections.counters
       .updateOne({ _id: name }, { $setOnInsert: { seq: 0 } }, { upsert: true })
       .catch(ignoreDuplicate);
+  }
+}
+
+/**
+ * Mailboxes made before expunged UIDs were recorded remember none at or below their HIGHESTMODSEQ
+ * as read here (the later ones are recorded by this version). Safe to run from several servers.
+ */
+async function setExpungedFloors(collections: Collections): Promise<void> {
+  const older = collections.mailboxes.find(
+    { expungedFloor: { $exists: false } },
+    { projection: { _id: 1, highestModseq: 1 } },
+  );
+  for await (const mailbox of older) {
+    await collections.mailboxes.updateOne(
+      { _id: mailbox._id, expungedFloor: { $exists: false } },
+      { $set: { expungedFloor: mailbox.highestModseq } },
+    );
   }
 }
 

@@ -36,6 +36,13 @@ export const SHARD_KEYS: readonly ShardKeySpec[] = [
       'them); the unique {user, pos} index is this key',
   },
   {
+    collection: 'expunged',
+    key: { mailbox: 1, uid: 1 },
+    reason:
+      'expunged UIDs (QRESYNC) are written and read by mailbox, like its messages, so a resync ' +
+      'reads one shard; the unique {mailbox, uid} index is this key',
+  },
+  {
     collection: 'blobs',
     key: { _id: 1 },
     reason:

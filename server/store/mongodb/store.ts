@@ -556,6 +556,10 @@ export class MongoStore implements Store {
     return this.call((c) => messages.listKeywords(c, requireId(mailboxId, 'mailbox')));
   }
 
+  expungedSince(mailboxId: Id, modseq: number, uids?: UidRange[]): Promise<number[] | null> {
+    return this.call((c) => messages.expungedSince(c, requireId(mailboxId, 'mailbox'), modseq, uids));
+  }
+
   // --- migration ---
 
   importMailbox(userId: Id, mailbox: ImportedMailbox): Promise<Mailbox> {

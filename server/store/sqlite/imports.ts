@@ -56,13 +56,16 @@ function adopt(sql: Sql, existing: MailboxRow, mailbox: ImportedMailbox): Mailbo
   }
   return sql.get<MailboxRow>(
     `UPDATE mailboxes SET uid_validity = ?, uid_next = max(uid_next, ?),
-       highest_modseq = max(highest_modseq, ?), special_use = ?, subscribed = ?, selectable = 1
+       highest_modseq = max(highest_modseq, ?), special_use = ?, subscribed = ?, selectable = 1,
+       -- The source's expunges are unknown here: QRESYNC from before the import gets a larger set.
+       expunged_floor = max(expunged_floor, ?)
      WHERE id = ? RETURNING *`,
     mailbox.uidValidity,
     mailbox.uidNext,
     mailbox.highestModseq,
     mailbox.specialUse,
     mailbox.subscribed ? 1 : 0,
+    mailbox.highestModseq,
     existing.id,
   )!;
 }

@@ -243,6 +243,27 @@ export function listKeywords(sql: Sql, mailboxId: number): string[] {
     .map((row) => row.keyword);
 }
 
+/**
+ * UIDs expunged above `modseq` (limited to `uids`), ascending; null when the mailbox's record of
+ * expunges does not reach that far back (its expunged_floor is above `modseq`).
+ */
+export function expungedSince(
+  sql: Sql,
+  mailboxId: number,
+  modseq: number,
+  uids?: readonly UidRange[],
+): number[] | null {
+  const mailbox = requireMailboxRow(sql, mailboxId);
+  if (modseq < mailbox.expunged_floor) return null;
+  const rows = sql.all<{ uid: number }>(
+    'SELECT uid FROM expunged WHERE mailbox_id = ? AND modseq > ? ORDER BY uid',
+    mailboxId,
+    modseq,
+  );
+  const found = rows.map((row) => row.uid);
+  return uids === undefined ? found : found.filter((uid) => uids.some((r) => uid >= r.from && uid <= r.to));
+}
+
 // --- flags ---
 
 export function storeFlags(
@@ -365,6 +386,12 @@ export function copyMessages(
 function deleteMessageRow(sql: Sql, mailbox: MailboxRow, uid: number): void {
   sql.run('DELETE FROM messages WHERE mailbox_id = ? AND uid = ?', mailbox.id, uid);
   const modseq = nextModseq(sql, mailbox.id);
+  sql.run(
+    'INSERT OR REPLACE INTO expunged (mailbox_id, uid, modseq) VALUES (?, ?, ?)',
+    mailbox.id,
+    uid,
+    modseq,
+  );
   writeJournal(sql, { userId: mailbox.user_id, mailboxId: mailbox.id, kind: 'message-expunge', uid, modseq });
 }
 
@@ -418,6 +445,7 @@ export function removeAllMessages(sql: Sql, mailbox: MailboxRow): void {
   }
   sql.run('DELETE FROM messages WHERE mailbox_id = ?', mailbox.id);
   sql.run('DELETE FROM mailbox_keywords WHERE mailbox_id = ?', mailbox.id);
+  sql.run('DELETE FROM expunged WHERE mailbox_id = ?', mailbox.id);
   adjustUsage(sql, mailbox.user_id, -bytes);
 }
 

@@ -39,10 +39,12 @@ export interface MailboxRow {
   uid_next: number;
   highest_modseq: number;
   recent_mark: number;
-  /** STATUS counters, kept by triggers on messages (schema migration 9). */
+  /** STATUS counters, kept by triggers on messages (schema migration 11). */
   message_count: number;
   unseen_count: number;
   byte_count: number;
+  /** Every expunge with a higher MODSEQ is in the expunged table (migration 12). */
+  expunged_floor: number;
 }
 
 export interface MessageRow {

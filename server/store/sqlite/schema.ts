@@ -250,6 +250,21 @@ export const MIGRATIONS: readonly string[] = [
     WHERE id = NEW.mailbox_id;
   END;
   `,
+  // 12: expunged UIDs with the MODSEQ of their expunge, for QRESYNC (RFC 7162 VANISHED), kept as
+  // long as the mailbox. A mailbox remembers every expunge above its expunged_floor: mailboxes that
+  // existed before this table start at their current HIGHESTMODSEQ (their older expunges were not
+  // recorded), new ones at 0.
+  `
+  CREATE TABLE expunged (
+    mailbox_id INTEGER NOT NULL,
+    uid INTEGER NOT NULL,
+    modseq INTEGER NOT NULL,
+    PRIMARY KEY (mailbox_id, uid)
+  ) WITHOUT ROWID;
+  CREATE INDEX expunged_modseq ON expunged(mailbox_id, modseq);
+  ALTER TABLE mailboxes ADD COLUMN expunged_floor INTEGER NOT NULL DEFAULT 0;
+  UPDATE mailboxes SET expunged_floor = highest_modseq;
+  `,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

@@ -391,6 +391,10 @@ export class SqliteStore implements Store {
     return this.call((sql) => messages.listKeywords(sql, requireId(mailboxId, 'mailbox')));
   }
 
+  expungedSince(mailboxId: Id, modseq: number, uids?: UidRange[]): Promise<number[] | null> {
+    return this.call((sql) => messages.expungedSince(sql, requireId(mailboxId, 'mailbox'), modseq, uids));
+  }
+
   // --- migration ---
 
   importMailbox(userId: Id, mailbox: ImportedMailbox): Promise<Mailbox> {

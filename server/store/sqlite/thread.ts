@@ -109,6 +109,7 @@ const READS: ReadonlySet<ForwardedMethod> = new Set<ForwardedMethod>([
   'getStsPolicy',
   'readMimeIndex',
   'listKeywords',
+  'expungedSince',
   'journalHead',
   'readJournal',
   'listRules',
@@ -443,6 +444,10 @@ export class ThreadedSqliteStore implements Store {
 
   listKeywords(mailboxId: Id): Promise<string[]> {
     return this.call('listKeywords', [mailboxId]);
+  }
+
+  expungedSince(mailboxId: Id, modseq: number, uids?: UidRange[]): Promise<number[] | null> {
+    return this.call('expungedSince', uids === undefined ? [mailboxId, modseq] : [mailboxId, modseq, uids]);
   }
 
   // --- migration ---
