@@ -42,24 +42,60 @@ const MESSAGE = Buffer.from(
 
 interface Row {
   label: string;
+  /** Wall time of each run, ms. */
   times: number[];
+  /** CPU time (user + system) of each run's process and its children, ms; empty for LMTP sessions. */
+  cpu: number[];
   error?: string;
 }
 
-/** Runs a command with MESSAGE on stdin; resolves to its wall time in ms, or rejects on failure. */
-function timed(command: string, argv: string[], env: NodeJS.ProcessEnv): Promise<number> {
+interface Timing {
+  wallMs: number;
+  cpuMs: number;
+}
+
+/**
+ * bash runs the command and reports its wall time (EPOCHREALTIME, microseconds, bash's own start-up
+ * left out) and, with `times`, the CPU time of the children it waited for (getrusage, milliseconds):
+ * on a loaded machine wall time mostly measures the queue for a core, CPU time what the command costs.
+ */
+const TIMED_SCRIPT = 's=$EPOCHREALTIME; "$@"; rc=$?; e=$EPOCHREALTIME; times >&3; echo "$s $e" >&3; exit $rc';
+
+/** Seconds in bash's `times` notation (0m0.083s). */
+function timesSeconds(text: string): number {
+  const match = /^(\d+)m([\d.]+)s$/.exec(text);
+  if (!match) throw new Error(`unexpected \`times\` output: ${text}`);
+  return Number(match[1]) * 60 + Number(match[2]);
+}
+
+/** Runs a command with MESSAGE on stdin; resolves to its wall and CPU time, or rejects on failure. */
+function timed(command: string, argv: string[], env: NodeJS.ProcessEnv): Promise<Timing> {
   return new Promise((resolve, reject) => {
-    const started = performance.now();
-    const child = spawn(command, argv, { cwd: ROOT, env, stdio: ['pipe', 'ignore', 'pipe'] });
+    const child = spawn('bash', ['-c', TIMED_SCRIPT, 'timed', command, ...argv], {
+      cwd: ROOT,
+      env,
+      stdio: ['pipe', 'ignore', 'pipe', 'pipe'],
+    });
     let stderr = '';
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString('utf8')));
+    let report = '';
+    child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString('utf8')));
+    (child.stdio[3] as NodeJS.ReadableStream).on(
+      'data',
+      (chunk: Buffer) => (report += chunk.toString('utf8')),
+    );
     child.once('error', reject);
     child.once('close', (code) => {
-      const ms = performance.now() - started;
-      if (code === 0) resolve(ms);
-      else reject(new Error(`${path.basename(command)} exited ${code}: ${stderr.trim().slice(0, 200)}`));
+      if (code !== 0) {
+        reject(new Error(`${path.basename(command)} exited ${code}: ${stderr.trim().slice(0, 200)}`));
+        return;
+      }
+      // `times`: the shell's own user and system time, then its children's; then start and end.
+      const [, children, clock] = report.trim().split('\n');
+      const [user, system] = children!.trim().split(/\s+/).map(timesSeconds);
+      const [start, end] = clock!.trim().split(/\s+/).map(Number);
+      resolve({ wallMs: (end! - start!) * 1000, cpuMs: (user! + system!) * 1000 });
     });
-    child.stdin.end(MESSAGE);
+    child.stdin!.end(MESSAGE);
   });
 }
 
@@ -158,6 +194,11 @@ const median = (values: number[]) => {
   return sorted.length % 2 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
 };
 
+/** The 90th percentile (nearest rank). */
+const p90 = (values: number[]) => [...values].sort((a, b) => a - b)[Math.ceil(values.length * 0.9) - 1]!;
+
+const ms = (value: number) => `${value.toFixed(1)} ms`;
+
 async function main(): Promise<void> {
   const began = performance.now();
   console.log(`# delivery per message: ${RUNS} runs each (${SOURCE_RUNS} from the sources), interleaved`);
@@ -184,12 +225,12 @@ async function main(): Promise<void> {
       MALLARD_LOG_LEVEL: 'warn',
     };
     const rows: Record<string, Row> = {
-      node: { label: 'Node start-up (`node -e 0`), for scale', times: [] },
-      bundle: { label: '`mallard deliver`, prebuilt bundle', times: [] },
-      sources: { label: '`mallard deliver`, TypeScript sources through tsx (before)', times: [] },
-      lda: { label: '`dovecot-lda`', times: [] },
-      lmtp: { label: 'LMTP session to `mallard serve` (new connection per message)', times: [] },
-      dovecotLmtp: { label: 'LMTP session to Dovecot (new connection per message)', times: [] },
+      node: { label: 'Node start-up (`node -e 0`), for scale', times: [], cpu: [] },
+      bundle: { label: '`mallard deliver`, prebuilt bundle', times: [], cpu: [] },
+      sources: { label: '`mallard deliver`, TypeScript sources through tsx (before)', times: [], cpu: [] },
+      lda: { label: '`dovecot-lda`', times: [], cpu: [] },
+      lmtp: { label: 'LMTP session to `mallard serve` (new connection per message)', times: [], cpu: [] },
+      dovecotLmtp: { label: 'LMTP session to Dovecot (new connection per message)', times: [], cpu: [] },
     };
     if ('error' in lda) rows.lda!.error = lda.error;
     if (dovecotAvailable() && fs.existsSync('/usr/lib/dovecot/lmtp')) {
@@ -208,11 +249,16 @@ async function main(): Promise<void> {
     await timed(process.execPath, [MALLARD, 'deliver', BENCH_USER], mallardEnv);
     if (!freshBundle('cli')) rows.bundle!.error = 'no bundle (esbuild missing?): ran from the sources';
 
-    const measure = async (id: string, run: () => Promise<number>) => {
+    const measure = async (id: string, run: () => Promise<number | Timing>) => {
       const row = rows[id]!;
       if (row.error) return;
       try {
-        row.times.push(await run());
+        const timing = await run();
+        if (typeof timing === 'number') row.times.push(timing);
+        else {
+          row.times.push(timing.wallMs);
+          row.cpu.push(timing.cpuMs);
+        }
       } catch (error) {
         row.error = (error as Error).message;
       }
@@ -231,31 +277,54 @@ async function main(): Promise<void> {
     }
 
     const node = rows.node!.times.length ? median(rows.node!.times) : NaN;
-    console.log('\n| per message | median | min | runs | median − Node start-up |');
-    console.log('|---|---:|---:|---:|---:|');
-    const figures: Record<string, { medianMs: number; minMs: number; runs: number } | { error: string }> = {};
+    console.log(
+      '\n| per message | wall median | wall p90 | CPU median | CPU p90 | runs | wall median − Node start-up |',
+    );
+    console.log('|---|---:|---:|---:|---:|---:|---:|');
+    type Figure = {
+      medianMs: number;
+      p90Ms: number;
+      minMs: number;
+      cpuMedianMs?: number;
+      cpuP90Ms?: number;
+      runs: number;
+    };
+    const figures: Record<string, Figure | { error: string }> = {};
+    const round = (value: number) => Number(value.toFixed(1));
     for (const [id, row] of Object.entries(rows)) {
       if (row.error || row.times.length === 0) {
         figures[id] = { error: row.error ?? 'no runs' };
-        console.log(`| ${row.label} | error: ${(row.error ?? 'no runs').replace(/\|/g, '\\|')} | | | |`);
+        console.log(`| ${row.label} | error: ${(row.error ?? 'no runs').replace(/\|/g, '\\|')} | | | | | |`);
         continue;
       }
       const med = median(row.times);
-      const min = Math.min(...row.times);
-      figures[id] = {
-        medianMs: Number(med.toFixed(1)),
-        minMs: Number(min.toFixed(1)),
+      const figure: Figure = {
+        medianMs: round(med),
+        p90Ms: round(p90(row.times)),
+        minMs: round(Math.min(...row.times)),
         runs: row.times.length,
       };
-      const over = id === 'node' || id.toLowerCase().includes('lmtp') ? '—' : `${(med - node).toFixed(1)} ms`;
+      if (row.cpu.length) {
+        figure.cpuMedianMs = round(median(row.cpu));
+        figure.cpuP90Ms = round(p90(row.cpu));
+      }
+      figures[id] = figure;
+      const cpu = row.cpu.length ? `${ms(median(row.cpu))} | ${ms(p90(row.cpu))}` : '— | —';
+      const over = id === 'node' || id.toLowerCase().includes('lmtp') ? '—' : ms(med - node);
       console.log(
-        `| ${row.label} | ${med.toFixed(1)} ms | ${min.toFixed(1)} ms | ${row.times.length} | ${over} |`,
+        `| ${row.label} | ${ms(med)} | ${ms(p90(row.times))} | ${cpu} | ${row.times.length} | ${over} |`,
       );
     }
     console.log(
       `\ntarget: \`mallard deliver\` under 100 ms median; total ${((performance.now() - began) / 1000).toFixed(0)} s`,
     );
     console.log(`delivery-json ${JSON.stringify({ runs: RUNS, load: os.loadavg(), figures })}`);
+    console.log(
+      `load average at the end ${os
+        .loadavg()
+        .map((value) => value.toFixed(2))
+        .join(' ')}`,
+    );
   } finally {
     await mallard.stop();
     await dovecot?.stop();

@@ -8,6 +8,7 @@
  * timed). Figures, not tests: a workload that fails on one server shows its error in that cell and
  * the run goes on.
  *
+ *   npm run bench -- delivery [--runs N]: only the delivery benchmark (bench/delivery.ts)
  *   npm run bench -- canary [...]: the hostile-user and memory benchmark instead (bench/canary.ts)
  *   npm run bench -- steady [...]: steady state and the login loop, Mallard with 1 and 2 workers beside
  *                                  Dovecot default and high-performance (bench/steady.ts)
@@ -82,6 +83,13 @@ if (process.argv[2] === 'qresync') {
   const { runQresyncBench } = await import('./qresync.ts');
   await runQresyncBench(process.argv.slice(3));
   process.exit(process.exitCode ?? 0);
+}
+
+// `npm run bench -- delivery [--runs N]`: what one delivery costs an MTA (bench/delivery.ts), alone.
+if (process.argv[2] === 'delivery') {
+  // delivery.ts reads its options from process.argv and exits when done.
+  process.argv.splice(2, 1);
+  await import('./delivery.ts');
 }
 
 // `npm run bench -- canary [options]`: the hostile-user and memory benchmark (bench/canary.ts).

@@ -6,9 +6,10 @@
 // Loading TypeScript through tsx costs about half a second per start (resolving and compiling
 // hundreds of modules); an MTA that pipes each message to `mallard deliver` pays it every time. A
 // bundle loads in a few tens of milliseconds. bin/mallard.mjs runs a bundle only when it is fresh:
-// bin/dist/manifest.json lists every project file that went into it (esbuild's metafile) with its
-// size, mtime and hash, plus the lock files that change when dependencies do. A changed input makes
-// the bundles stale (a file that is new to the bundle is always imported by one that changed), and
+// bin/dist/manifest.json lists, per bundle, every project file that went into it or into a chunk it
+// may load (esbuild's metafile), with its size, mtime and hash, plus the lock files that change when
+// dependencies do; a command checks only its own bundle's inputs. A changed input makes the bundle
+// stale (a file that is new to the bundle is always imported by one that changed), and
 // bin/mallard.mjs then rebuilds them (esbuild is a devDependency) or, without esbuild, runs the
 // sources through tsx. So a bundle never runs code older than the checkout.
 //
@@ -80,14 +81,15 @@ export function freshBundle(name) {
     return null;
   }
   const bundle = manifest.bundles?.[name];
-  if (!bundle || manifest.node !== process.versions.modules) return null;
-  for (const [relative, seen] of Object.entries(manifest.inputs)) {
-    if (unchanged(relative, seen)) continue;
+  // (a manifest of an older layout, without inputs per bundle, counts as stale)
+  if (!Array.isArray(bundle?.inputs) || manifest.node !== process.versions.modules) return null;
+  for (const relative of [...bundle.inputs, ...DEPENDENCY_FILES]) {
+    if (unchanged(relative, manifest.inputs[relative] ?? null)) continue;
     if (process.env.MALLARD_BUNDLE_DEBUG)
       process.stderr.write(`mallard: bundle is stale: ${relative} changed\n`);
     return null;
   }
-  const file = path.join(DIST, bundle);
+  const file = path.join(DIST, bundle.file);
   return fs.existsSync(file) ? file : null;
 }
 
@@ -131,19 +133,57 @@ const sourceUrls = {
 };
 
 /**
- * Chunks of earlier builds, once a day old: a server started from such a build may still import
- * one of its chunks when it first needs it, so they are not removed at once.
+ * Each bundle's output files (its entry, the chunks it imports or may import later, their source
+ * maps) and project inputs, from esbuild's metafile.
  */
-function removeOldChunks(current) {
-  const dayAgo = Date.now() - 24 * 3600_000;
-  for (const file of fs.readdirSync(DIST)) {
-    if (current.has(file)) continue;
-    const full = path.join(DIST, file);
-    try {
-      if (fs.statSync(full).mtimeMs < dayAgo) fs.rmSync(full, { force: true });
-    } catch {
-      // removed by a concurrent build
+function bundleContents(metafile, staging) {
+  const outputs = metafile.outputs;
+  const contents = {};
+  for (const name of Object.keys(BUNDLES)) {
+    const entry = path
+      .relative(ROOT, path.join(staging, `${name}.mjs`))
+      .split(path.sep)
+      .join('/');
+    const files = new Set();
+    const inputs = new Set();
+    const pending = [entry];
+    while (pending.length > 0) {
+      const output = pending.pop();
+      const file = path.basename(output);
+      if (files.has(file)) continue;
+      files.add(file);
+      if (fs.existsSync(path.join(staging, `${file}.map`))) files.add(`${file}.map`);
+      for (const input of Object.keys(outputs[output].inputs)) {
+        if (!input.split('/').includes('node_modules') && !input.includes(':')) inputs.add(input);
+      }
+      for (const imported of outputs[output].imports) if (!imported.external) pending.push(imported.path);
     }
+    contents[name] = { file: `${name}.mjs`, files: [...files].sort(), inputs: [...inputs].sort() };
+  }
+  return contents;
+}
+
+/** The files of the build that bin/dist/manifest.json describes now (none without one). */
+function currentBuildFiles() {
+  try {
+    const manifest = JSON.parse(fs.readFileSync(MANIFEST, 'utf8'));
+    return Object.values(manifest.bundles ?? {}).flatMap((bundle) => bundle.files ?? []);
+  } catch {
+    return [];
+  }
+}
+
+/**
+ * Removes what earlier builds left in bin/dist: every file that is neither part of the new build
+ * nor of the one just before it. That one is kept because a process started from it a moment ago
+ * (or a running server) may still import one of its chunks when it first needs it; chunks are named
+ * by their content, so the two builds share every file that did not change. Dot files (Node's
+ * compile cache) are not chunks.
+ */
+function removeStaleFiles(keep) {
+  for (const file of fs.readdirSync(DIST)) {
+    if (keep.has(file) || file.startsWith('.')) continue;
+    fs.rmSync(path.join(DIST, file), { force: true });
   }
 }
 
@@ -176,20 +216,15 @@ export async function buildBundles() {
       metafile: true,
       logLevel: 'warning',
     });
+    const bundles = bundleContents(result.metafile, staging);
     const inputs = {};
-    for (const relative of Object.keys(result.metafile.inputs)) {
-      if (relative.split('/').includes('node_modules') || relative.includes(':')) continue;
-      inputs[relative] = describe(relative);
-    }
+    for (const bundle of Object.values(bundles))
+      for (const relative of bundle.inputs) inputs[relative] ??= describe(relative);
     for (const relative of DEPENDENCY_FILES) inputs[relative] = describe(relative);
-    const manifest = {
-      node: process.versions.modules,
-      builtAt: new Date().toISOString(),
-      bundles: Object.fromEntries(Object.keys(BUNDLES).map((name) => [name, `${name}.mjs`])),
-      inputs,
-    };
+    const manifest = { node: process.versions.modules, builtAt: new Date().toISOString(), bundles, inputs };
     fs.writeFileSync(path.join(staging, 'manifest.json'), `${JSON.stringify(manifest)}\n`);
     fs.mkdirSync(DIST, { recursive: true });
+    const previous = currentBuildFiles();
     // Chunks first (named by their content, so no file a running process uses changes), then the
     // entries, then the manifest; each rename is atomic, so whoever sees a new file finds what it
     // imports.
@@ -197,7 +232,7 @@ export async function buildBundles() {
       file === 'manifest.json' ? 2 : Object.hasOwn(BUNDLES, file.split('.')[0]) ? 1 : 0;
     const files = fs.readdirSync(staging).sort((a, b) => rank(a) - rank(b));
     for (const file of files) fs.renameSync(path.join(staging, file), path.join(DIST, file));
-    removeOldChunks(new Set(files));
+    removeStaleFiles(new Set([...files, ...previous]));
     return Object.keys(BUNDLES).map((name) => ({
       file: path.relative(ROOT, path.join(DIST, `${name}.mjs`)),
       bytes: fs.statSync(path.join(DIST, `${name}.mjs`)).size,

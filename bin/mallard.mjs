@@ -11,16 +11,20 @@ import { BUNDLES, DIST, freshBundle } from './bundle.mjs';
 // bundle, rather than in a folder of the system's temp directory shared by every user.
 module.enableCompileCache?.(`${DIST}/.compile-cache`);
 
+const command = process.argv[2];
+
 // `mallard message list … | head`: once the reader has gone, there is nobody to tell anything to.
 // End quietly, as a closed pipe ends a C program (SIGPIPE), instead of with an EPIPE stack trace.
-for (const stream of [process.stdout, process.stderr]) {
-  stream.on('error', (error) => {
-    if (error.code === 'EPIPE') process.exit(process.exitCode ?? 0);
-    throw error;
-  });
+// Not for `deliver`, which writes its line with write(2) (see writeNow in server/cli/args.ts): on a
+// pipe, merely creating process.stdout and process.stderr costs every delivery a few milliseconds.
+if (command !== 'deliver') {
+  for (const stream of [process.stdout, process.stderr]) {
+    stream.on('error', (error) => {
+      if (error.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+      throw error;
+    });
+  }
 }
-
-const command = process.argv[2];
 // The control panel lives in app/; server/cli must not import it.
 const name = command === 'panel' || command === 'start' ? 'panel' : 'cli';
 

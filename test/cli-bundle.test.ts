@@ -3,7 +3,8 @@
  * layout (bin/, server/, app/, package.json, node_modules linked) so that editing a source file
  * there disturbs no other test: a bundle is used only while every input is as it was built from
  * (a new mtime with the same bytes does not count), a changed input makes it stale and the next
- * start rebuilds it, and MALLARD_BUNDLE=0 runs the sources.
+ * start rebuilds it, MALLARD_BUNDLE=0 runs the sources, a rebuild clears what builds before the last
+ * one left in bin/dist, and `mallard deliver` run from the bundle delivers (trace fields, exit codes).
  */
 import { execFile } from 'node:child_process';
 import fs from 'node:fs';
@@ -74,6 +75,89 @@ describe('the mallard bundle', () => {
     expect(help.stderr).toMatch(/bundle is stale: server\/cli\/main\.ts changed/);
     expect(help.stdout).toContain('CHANGED');
     expect(await fresh()).toBe(true);
+  });
+
+  it('delivers from the bundle: trace fields on the stored copy, sysexits codes', async () => {
+    expect(await fresh()).toBe(true);
+    const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'mallard-bundle-data-'));
+    const env = {
+      MALLARD_CONFIG: '',
+      MALLARD_DATA_DIR: dataDir,
+      MALLARD_HOSTNAME: 'mx.bundle.test',
+      MALLARD_BUNDLE_DEBUG: '1',
+    };
+    const mallard = (args: string[], input = '') =>
+      new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
+        const child = execFile(
+          process.execPath,
+          [path.join('bin', 'mallard.mjs'), ...args],
+          { cwd: copy, env: { ...process.env, ...env }, timeout: 120_000 },
+          (error, stdout, stderr) => resolve({ code: error ? Number(error.code ?? 1) : 0, stdout, stderr }),
+        );
+        child.stdin!.end(input);
+      });
+    try {
+      expect((await mallard(['user', 'add', 'rcpt@bundle.test', '--password', 'a long password'])).code).toBe(
+        0,
+      );
+      const message = 'From: a@remote.test\r\nSubject: via the bundle\r\n\r\nbody\r\n';
+      const delivered = await mallard(['deliver', '--from', 'a@remote.test', 'rcpt@bundle.test'], message);
+      // The bundle ran as built: nothing was stale, nothing rebuilt.
+      expect(delivered.stderr).toBe('');
+      expect(delivered).toMatchObject({ code: 0, stdout: 'rcpt@bundle.test\tdelivered uid 1\n' });
+      const unknown = await mallard(['deliver', 'nobody@bundle.test'], message);
+      expect(unknown).toMatchObject({ code: 67, stderr: 'nobody@bundle.test\tunknown user\n' });
+      const shown = await mallard(['message', 'show', 'rcpt@bundle.test', 'INBOX', '1', '--raw']);
+      expect(shown.code).toBe(0);
+      expect(shown.stdout).toMatch(
+        /^Return-Path: <a@remote\.test>\r\nDelivered-To: rcpt@bundle\.test\r\nReceived: /,
+      );
+      expect(shown.stdout).toContain('by mx.bundle.test');
+      expect(shown.stdout.endsWith(message)).toBe(true);
+      expect(await fresh()).toBe(true);
+    } finally {
+      fs.rmSync(dataDir, { recursive: true, force: true });
+    }
+  });
+
+  it('a rebuild removes what builds before the last one left, and keeps the last one for running processes', async () => {
+    const dist = path.join(copy, 'bin', 'dist');
+    const source = path.join(copy, 'server', 'cli', 'commands', 'deliver.ts');
+    /** Rebuilds with a new usage text for deliver (so its chunk changes): the files in bin/dist, and the build's own. */
+    const rebuild = async (usage: string) => {
+      fs.writeFileSync(
+        source,
+        fs
+          .readFileSync(source, 'utf8')
+          .replace(/RECIPIENT\.\.\.[^'\n]*< message\.eml'/, `RECIPIENT... ${usage} < message.eml'`),
+      );
+      const built = await run([path.join('bin', 'bundle.mjs')]);
+      expect(built.stderr).toBe('');
+      const manifest = JSON.parse(fs.readFileSync(path.join(dist, 'manifest.json'), 'utf8')) as {
+        bundles: Record<string, { files: string[] }>;
+      };
+      const own = new Set([
+        'manifest.json',
+        ...Object.values(manifest.bundles).flatMap((bundle) => bundle.files),
+      ]);
+      const present = new Set(fs.readdirSync(dist).filter((file) => !file.startsWith('.')));
+      return { own, present };
+    };
+    // A file no build of this layout made (a chunk of a build from before manifests listed files).
+    fs.writeFileSync(path.join(dist, 'chunk-LEFTOVER.mjs'), 'export {};\n');
+    const first = await rebuild('(first)');
+    expect(first.present.has('chunk-LEFTOVER.mjs')).toBe(false);
+    const second = await rebuild('(second)');
+    // The first build's files stay: a process that started from it may still import one.
+    for (const file of first.own) expect(second.present).toContain(file);
+    const third = await rebuild('(third)');
+    // Now bin/dist holds exactly the last two builds, and the first build's deliver chunk is gone.
+    expect([...third.present].sort()).toEqual([...new Set([...second.own, ...third.own])].sort());
+    const firstOnly = [...first.own].filter((file) => !third.present.has(file));
+    expect(firstOnly.some((file) => /^deliver-.*\.mjs$/.test(file))).toBe(true);
+    expect(await fresh()).toBe(true);
+    const help = await run([path.join('bin', 'mallard.mjs'), 'deliver'], { MALLARD_BUNDLE_DEBUG: '1' });
+    expect(help.stderr).toContain('(third)');
   });
 
   it('runs the sources with MALLARD_BUNDLE=0', async () => {

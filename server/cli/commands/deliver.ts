@@ -13,7 +13,7 @@ import { countDelivery } from '../../delivery/history.ts';
 import { returnPathOf, withTrace, type TraceInfo } from '../../delivery/trace.ts';
 import { isStoreError } from '../../store/errors.ts';
 import type { Store } from '../../store/types.ts';
-import { parseCommandArgs, readStdin } from '../args.ts';
+import { parseCommandArgs, readStdin, writeNow } from '../args.ts';
 import { EXIT, usageError } from '../cli-error.ts';
 import { loadConfigLazily } from '../../config/quick-check.ts';
 import { openStore } from '../../main.ts';
@@ -78,7 +78,7 @@ export async function deliverCommand(argv: string[]): Promise<number> {
     store = await openStore(config);
   } catch (error) {
     // The message is still with the caller: ask it to retry rather than bounce.
-    process.stderr.write(`cannot open the store: ${(error as Error).message}\n`);
+    writeNow(2, `cannot open the store: ${(error as Error).message}\n`);
     return EXIT.tempFail;
   }
   try {
@@ -87,8 +87,7 @@ export async function deliverCommand(argv: string[]): Promise<number> {
       const copy = withTrace(raw, { ...trace, recipient });
       const outcome = await deliverOne(store, recipient, copy, config.limits.max_message_size);
       codes.push(outcome.code);
-      const stream = outcome.code === EXIT.ok ? process.stdout : process.stderr;
-      stream.write(`${recipient}\t${outcome.text}\n`);
+      writeNow(outcome.code === EXIT.ok ? 1 : 2, `${recipient}\t${outcome.text}\n`);
     }
     return worstCode(codes);
   } finally {
