@@ -105,6 +105,10 @@ beforeAll(async () => {
   const { chromium } = await import('playwright-core');
   browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
   desktop = await browser.newContext({ viewport: { width: 1280, height: 860 } });
+  const page = await desktop.newPage();
+  await page.goto(panel.loginLink);
+  await page.getByRole('navigation').first().waitFor({ timeout: 60_000 });
+  await page.close();
 }, 120_000);
 
 afterAll(async () => {
@@ -140,8 +144,6 @@ describe('the panel on the LAN', { timeout: 120_000 }, () => {
 
   it('enrols TOTP from the Settings page on the desktop: a QR code, then 10 recovery codes shown once', async () => {
     const page = await desktop.newPage();
-    await page.goto(panel.loginLink);
-    await page.getByRole('navigation').first().waitFor({ timeout: 60_000 });
     await page.goto(`${panel.url}/settings`);
     const section = page.getByRole('region', { name: 'The panel from a phone' });
     await expect.poll(() => section.getByRole('switch').isChecked(), { timeout: 30_000 }).toBe(true);
