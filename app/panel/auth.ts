@@ -24,7 +24,7 @@ const LOGIN_CODE_TTL_MS = 10 * 60_000;
 const SESSION_IDLE_MS = 12 * 60 * 60_000;
 
 const ARGON2ID = 2; // Algorithm.Argon2id (a const enum tsx cannot inline)
-const HASH_OPTIONS = { algorithm: ARGON2ID, memoryCost: 19_456, timeCost: 2, parallelism: 1 } as const;
+export const HASH_OPTIONS = { algorithm: ARGON2ID, memoryCost: 19_456, timeCost: 2, parallelism: 1 } as const;
 
 export const DEFAULT_PANEL_THROTTLE: ThrottleOptions = {
   baseDelayMs: 200,

@@ -13,12 +13,13 @@ import { MALLARD_BIN, REPO_ROOT, startPanelHost, type PanelHost } from './host.t
 import { isLoopbackHost } from './loopback-host.ts';
 import { installService } from './service.ts';
 
-const PANEL_USAGE = `usage: mallard panel [--config FILE] [--port N] [--host H] [--no-server]
+const PANEL_USAGE = `usage: mallard panel [--config FILE] [--port N] [--host H] [--no-server] [--lan]
        mallard panel --install-service [--user NAME] [--config FILE] [--port N] [--host H] [--dry-run]
 
 Serves the control panel over HTTP (default 127.0.0.1:8026, panel.host/panel.port) and runs the
 mail server under supervision (restarted when it dies). --no-server only serves the panel, for a
-server started otherwise. --install-service writes a systemd unit that starts it at boot.
+server started otherwise. --lan also serves it over HTTPS to the local network (panel.lan, default
+port 8443; the admin password plus a two-factor code). --install-service writes a systemd unit that starts it at boot.
 `;
 
 const EXIT_USAGE = 64;
@@ -44,6 +45,7 @@ function parsePanelArgs(argv: string[]) {
       port: { type: 'string' },
       host: { type: 'string' },
       'no-server': { type: 'boolean' },
+      lan: { type: 'boolean' },
       'install-service': { type: 'boolean' },
       'dry-run': { type: 'boolean' },
       user: { type: 'string' },
@@ -91,6 +93,12 @@ function printWelcome(host: PanelHost, supervised: boolean): void {
       ? 'The mail server runs under this panel and is restarted when it stops unexpectedly.\n'
       : 'The mail server is not started by this panel (--no-server).\n',
   );
+  const lan = host.lanUrl();
+  if (lan)
+    out(
+      `On the local network (phones): ${lan}/ — HTTPS with the server's certificate; log in with the admin password\n` +
+        'and a two-factor code (set it up on the Settings page first).\n',
+    );
   out('Press Ctrl+C to stop.\n');
 }
 
@@ -101,6 +109,7 @@ async function runPanel(values: ReturnType<typeof parsePanelArgs>): Promise<numb
     host: values.host,
     port: values.port,
     supervise: !values['no-server'],
+    lan: values.lan,
   });
   // The server's own log is JSON on its stdout; a person at this terminal wants to know what the
   // supervisor did and what the server complained about.

@@ -8,10 +8,15 @@
  * cross-site fetch cannot send without a preflight we never grant) and, when it has an Origin, a
  * same-origin one; WebSocket upgrades are checked for origin too. When the panel listens on
  * loopback the Host header must be a loopback name, which defeats DNS rebinding.
+ *
+ * On the LAN (panel.lan, lan.ts) the same handler serves HTTPS only: the admin password plus a TOTP
+ * code (or a recovery code), never the token or a one-time login link; Secure cookies and HSTS;
+ * and one-time device links that open a user's set-up page and nothing else.
  */
 import fs from 'node:fs';
 import http from 'node:http';
 import type net from 'node:net';
+import type tls from 'node:tls';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -22,9 +27,15 @@ import type { Config } from '../../server/config/schema.ts';
 import { loadOrCreateToken, tokenPath } from '../../server/admin/token.ts';
 import type { ThrottleOptions } from '../../server/auth/throttle.ts';
 import { writeSettings } from '../../server/admin/handlers/settings-file.ts';
+import { createTlsProvider, type TlsProvider } from '../../server/tls/context.ts';
+import QRCode from 'qrcode';
 import { ServerSupervisor } from '../supervisor/supervisor.ts';
 import type { SupervisorOptions, SupervisorStatus } from '../supervisor/types.ts';
 import { PanelAuth, SESSION_COOKIE } from './auth.ts';
+import { DEVICE_COOKIE, DEVICE_SESSION_MS, DeviceLinks } from './device-links.ts';
+import { adminGet, sendDeviceFile, sendDevicePage, sendLinkRefused } from './device-page.ts';
+import { HSTS, lanUrl, listenLan, securityLog, type LanListener } from './lan.ts';
+import { PanelTotp } from './totp.ts';
 import {
   PanelError,
   SECURITY_HEADERS,
@@ -58,6 +69,8 @@ export interface PanelHostOptions {
   throttle?: Partial<ThrottleOptions>;
   /** Environment for loading the configuration (default process.env). */
   env?: NodeJS.ProcessEnv;
+  /** Serve the panel on the LAN too (`mallard panel --lan`), whatever panel.lan.enabled says. */
+  lan?: boolean;
 }
 
 export interface PanelHost {
@@ -68,6 +81,8 @@ export interface PanelHost {
   readonly tokenFile: string;
   /** A link that logs a browser in once, within 10 minutes. */
   createLoginLink(): string;
+  /** https://… where phones reach the panel, or null while LAN access is off. */
+  lanUrl(): string | null;
   close(): Promise<void>;
 }
 
@@ -149,6 +164,8 @@ export async function startPanelHost(options: PanelHostOptions = {}): Promise<Pa
   const tokens = new TokenReader(tokenPath(dataDir));
   const upstream: Upstream = { host: reachableHost(config.admin.host), port: config.admin.port };
   const auth = new PanelAuth(dataDir, options.throttle);
+  const totp = new PanelTotp(dataDir);
+  const deviceLinks = new DeviceLinks();
   const rendererDir = path.resolve(options.rendererDir ?? path.join(REPO_ROOT, 'renderer', 'dist'));
 
   let supervisor: ServerSupervisor | null = null;
@@ -216,8 +233,13 @@ export async function startPanelHost(options: PanelHostOptions = {}): Promise<Pa
 
   // --- request checks ---
 
+  /** Whether the request came through the LAN listener (the only TLS one). */
+  function isLan(request: http.IncomingMessage): boolean {
+    return (request.socket as tls.TLSSocket).encrypted === true;
+  }
+
   function hostAllowed(request: http.IncomingMessage, listenHost: string): boolean {
-    if (!isLoopbackHost(listenHost)) return true;
+    if (isLan(request) || !isLoopbackHost(listenHost)) return true;
     const header = request.headers.host;
     return header !== undefined && isLoopbackHost(hostOfHeader(header), [listenHost]);
   }
@@ -225,7 +247,7 @@ export async function startPanelHost(options: PanelHostOptions = {}): Promise<Pa
   function sameOrigin(request: http.IncomingMessage): boolean {
     const origin = request.headers.origin;
     if (origin === undefined) return true;
-    return origin === `http://${request.headers.host}`;
+    return origin === `${isLan(request) ? 'https' : 'http'}://${request.headers.host}`;
   }
 
   function csrfProblem(request: http.IncomingMessage): string | null {
@@ -248,12 +270,19 @@ export async function startPanelHost(options: PanelHostOptions = {}): Promise<Pa
     if (!loggedIn(request)) throw new PanelError(401, 'unauthorized', 'not logged in to the panel');
   }
 
-  function cookieFor(session: string): string {
-    return `${SESSION_COOKIE}=${session}; HttpOnly; SameSite=Strict; Path=/`;
+  function cookieFor(session: string, lan: boolean): string {
+    return `${SESSION_COOKIE}=${session}; HttpOnly; SameSite=Strict; Path=/${lan ? '; Secure' : ''}`;
   }
 
-  function sessionState(isLoggedIn: boolean) {
-    return { loggedIn: isLoggedIn, passwordSet: auth.passwordSet() };
+  function sessionState(isLoggedIn: boolean, lan = false) {
+    return { loggedIn: isLoggedIn, passwordSet: auth.passwordSet(), lan, totpEnrolled: totp.enrolled() };
+  }
+
+  /** The LAN may log in and use the panel, but not change how the panel itself is reached. */
+  function requireLocal(request: http.IncomingMessage): void {
+    requireLogin(request);
+    if (isLan(request))
+      throw new PanelError(403, 'forbidden', 'this can only be done from the panel on the server itself');
   }
 
   /** Refuses while the address is locked out; afterwards the caller checks the credential. */
@@ -278,6 +307,7 @@ export async function startPanelHost(options: PanelHostOptions = {}): Promise<Pa
     checkLockout(ip);
     const body = await readJsonObject(request);
     const { token, password } = body;
+    if (isLan(request)) return lanLogin(request, response, ip, body);
     if ((token === undefined) === (password === undefined))
       throw new PanelError(400, 'validation_failed', 'send either {"token": …} or {"password": …}');
     if (token !== undefined) {
@@ -297,7 +327,61 @@ export async function startPanelHost(options: PanelHostOptions = {}): Promise<Pa
     }
     auth.endSession(sessionOf(request));
     const session = auth.createSession();
-    sendJson(response, 200, sessionState(true), { 'Set-Cookie': cookieFor(session) });
+    sendJson(response, 200, sessionState(true), { 'Set-Cookie': cookieFor(session, false) });
+  }
+
+  /** Over the LAN: the admin password and a TOTP or recovery code, nothing else. */
+  async function lanLogin(
+    request: http.IncomingMessage,
+    response: http.ServerResponse,
+    ip: string,
+    body: Record<string, unknown>,
+  ): Promise<void> {
+    const { password, code, recovery } = body;
+    if (body.token !== undefined)
+      throw new PanelError(
+        403,
+        'forbidden',
+        'the admin token does not work over the network: use the admin password and a two-factor code',
+      );
+    if (!totp.enrolled())
+      throw new PanelError(
+        403,
+        'forbidden',
+        'logging in over the network is off until two-factor authentication is set up: open the panel on the server, Settings → "The panel from a phone"',
+      );
+    if (typeof password !== 'string' || password === '')
+      throw new PanelError(400, 'validation_failed', 'password: expected text');
+    if (
+      (typeof code !== 'string' || code.trim() === '') &&
+      (typeof recovery !== 'string' || recovery.trim() === '')
+    )
+      throw new PanelError(
+        400,
+        'validation_failed',
+        'code: the 6-digit code from your authenticator app (or a recovery code)',
+      );
+    if (!(await auth.checkPassword(password))) {
+      securityLog('warn', 'panel login over the network failed: wrong password', ip);
+      await failLogin(ip, 'wrong password or code');
+    }
+    const second =
+      typeof code === 'string' && code.trim() !== ''
+        ? totp.verify(code)
+        : await totp.useRecoveryCode(recovery as string);
+    if (!second) {
+      securityLog('warn', 'panel login over the network failed: wrong two-factor code', ip, {
+        kind: typeof code === 'string' && code.trim() !== '' ? 'totp' : 'recovery',
+      });
+      await failLogin(ip, 'wrong password or code');
+    }
+    securityLog('info', 'panel login over the network', ip, {
+      secondFactor: typeof code === 'string' && code.trim() !== '' ? 'totp' : 'recovery code',
+      ...(typeof code === 'string' && code.trim() !== '' ? {} : { recoveryCodesLeft: totp.recoveryLeft() }),
+    });
+    auth.endSession(sessionOf(request));
+    const session = auth.createSession();
+    sendJson(response, 200, sessionState(true, true), { 'Set-Cookie': cookieFor(session, true) });
   }
 
   async function loginWithCode(
@@ -306,6 +390,12 @@ export async function startPanelHost(options: PanelHostOptions = {}): Promise<Pa
     code: string | null,
   ): Promise<void> {
     const ip = clientIp(request);
+    if (isLan(request))
+      throw new PanelError(
+        403,
+        'forbidden',
+        'one-time login links do not work over the network: log in with the admin password and a two-factor code',
+      );
     checkLockout(ip);
     if (!code || !auth.consumeLoginCode(code)) {
       auth.throttle.recordFailure(ip, ip);
@@ -325,7 +415,7 @@ export async function startPanelHost(options: PanelHostOptions = {}): Promise<Pa
       ...SECURITY_HEADERS,
       Location: '/',
       'Cache-Control': 'no-store',
-      'Set-Cookie': cookieFor(session),
+      'Set-Cookie': cookieFor(session, false),
     });
     response.end();
   }
@@ -382,6 +472,138 @@ export async function startPanelHost(options: PanelHostOptions = {}): Promise<Pa
     sendJson(response, 200, running.logs(after === null ? undefined : Number(after)));
   }
 
+  // --- the panel on the LAN ---
+
+  let lanListener: LanListener | null = null;
+  let tlsProvider: TlsProvider | null = null;
+
+  async function startLan(): Promise<void> {
+    if (lanListener) return;
+    // The server's certificate store, read per connection: renewals and activations apply at once.
+    tlsProvider ??= createTlsProvider(config);
+    lanListener = await listenLan(server, tlsProvider, config.panel.lan.host, config.panel.lan.port);
+  }
+
+  async function stopLan(): Promise<void> {
+    const listener = lanListener;
+    lanListener = null;
+    await listener?.close();
+  }
+
+  function currentLanUrl(): string | null {
+    return lanListener ? lanUrl(lanListener.host, lanListener.port, config.hostname) : null;
+  }
+
+  function lanState() {
+    return {
+      enabled: lanListener !== null,
+      url: currentLanUrl(),
+      port: config.panel.lan.port,
+      totpEnrolled: totp.enrolled(),
+      recoveryCodesLeft: totp.recoveryLeft(),
+    };
+  }
+
+  async function setLan(request: http.IncomingMessage, response: http.ServerResponse): Promise<void> {
+    const { enabled } = await readJsonObject(request);
+    if (typeof enabled !== 'boolean')
+      throw new PanelError(400, 'validation_failed', 'enabled: true or false');
+    if (enabled)
+      await startLan().catch((error: Error) => {
+        throw new PanelError(409, 'conflict', error.message);
+      });
+    else await stopLan();
+    writeSettings(config, { panel: { lan: { enabled } } });
+    sendJson(response, 200, lanState());
+  }
+
+  async function qrOf(text: string): Promise<string> {
+    return QRCode.toDataURL(text, { margin: 2, width: 240, errorCorrectionLevel: 'M' });
+  }
+
+  async function beginTotp(response: http.ServerResponse): Promise<void> {
+    const enrolment = totp.begin();
+    sendJson(response, 200, { ...enrolment, qr: await qrOf(enrolment.uri) });
+  }
+
+  async function confirmTotp(request: http.IncomingMessage, response: http.ServerResponse): Promise<void> {
+    const { code } = await readJsonObject(request);
+    if (typeof code !== 'string' || !/^\s*\d{6}\s*$/.test(code))
+      throw new PanelError(400, 'validation_failed', 'code: the 6 digits your authenticator app shows');
+    const recoveryCodes = await totp.confirm(code);
+    if (!recoveryCodes)
+      throw new PanelError(
+        400,
+        'validation_failed',
+        "that code does not match: check the phone's clock, or scan the QR code again",
+      );
+    sendJson(response, 200, { recoveryCodes, ...lanState() });
+  }
+
+  async function createDeviceLink(
+    request: http.IncomingMessage,
+    response: http.ServerResponse,
+  ): Promise<void> {
+    const { userId } = await readJsonObject(request);
+    if (typeof userId !== 'string' || !/^[\w-]{1,64}$/.test(userId))
+      throw new PanelError(400, 'validation_failed', 'userId: the id of a user');
+    const base = currentLanUrl();
+    if (!base)
+      throw new PanelError(
+        409,
+        'conflict',
+        'the panel is not reachable from the network: turn on "The panel from a phone" in Settings first',
+      );
+    const token = tokens.read();
+    if (!token) throw new PanelError(503, 'server_unavailable', unavailableMessage());
+    const user = await adminGet(upstream, token, `/api/users/${encodeURIComponent(userId)}`)
+      .then((body) => JSON.parse(body.toString('utf8')) as { id: string; username: string })
+      .catch(() => {
+        throw new PanelError(404, 'not_found', `no user ${userId}`);
+      });
+    const link = deviceLinks.create({ id: user.id, address: user.username });
+    const url = `${base}/device/${link.code}`;
+    sendJson(response, 201, { url, qr: await qrOf(url), expiresAt: link.expiresAt, address: user.username });
+  }
+
+  /** /device/…: what a phone opens from a device link; a device session reaches nothing else. */
+  async function deviceRoute(
+    request: http.IncomingMessage,
+    response: http.ServerResponse,
+    url: URL,
+  ): Promise<void> {
+    request.resume();
+    if (request.method !== 'GET')
+      throw new PanelError(405, 'method_not_allowed', `${request.method} is not allowed here`);
+    const ip = clientIp(request);
+    const token = tokens.read();
+    if (!token) throw new PanelError(503, 'server_unavailable', unavailableMessage());
+    const file = url.pathname.slice('/device/'.length);
+    if (file === 'ca.crt' || file === 'profile.mobileconfig') {
+      const user = deviceLinks.userOf(parseCookies(request.headers.cookie).get(DEVICE_COOKIE));
+      if (!user)
+        throw new PanelError(401, 'unauthorized', 'open the device link again (it works for 15 minutes)');
+      return sendDeviceFile(response, upstream, token, user, file);
+    }
+    checkLockout(ip);
+    const used = deviceLinks.use(file);
+    if (!used.ok) {
+      securityLog(
+        'warn',
+        `device link refused: ${used.reason === 'expired' ? 'expired' : 'unknown or already used'}`,
+        ip,
+      );
+      auth.throttle.recordFailure(ip, ip);
+      return sendLinkRefused(response, used.reason);
+    }
+    securityLog('info', 'device link used', ip, { user: used.user.address });
+    response.setHeader(
+      'Set-Cookie',
+      `${DEVICE_COOKIE}=${used.session}; HttpOnly; Secure; SameSite=Strict; Path=/device/; Max-Age=${DEVICE_SESSION_MS / 1000}`,
+    );
+    return sendDevicePage(response, upstream, token, used.user);
+  }
+
   async function panelRoute(
     request: http.IncomingMessage,
     response: http.ServerResponse,
@@ -391,7 +613,7 @@ export async function startPanelHost(options: PanelHostOptions = {}): Promise<Pa
     const route = `${method} ${url.pathname}`;
     switch (route) {
       case 'GET /panel/session':
-        return sendJson(response, 200, sessionState(loggedIn(request)));
+        return sendJson(response, 200, sessionState(loggedIn(request), isLan(request)));
       case 'POST /panel/login':
         return login(request, response);
       case 'GET /panel/login':
@@ -400,7 +622,7 @@ export async function startPanelHost(options: PanelHostOptions = {}): Promise<Pa
         auth.endSession(sessionOf(request));
         response.writeHead(204, {
           ...SECURITY_HEADERS,
-          'Set-Cookie': `${SESSION_COOKIE}=; HttpOnly; SameSite=Strict; Path=/; Max-Age=0`,
+          'Set-Cookie': `${SESSION_COOKIE}=; HttpOnly; SameSite=Strict; Path=/; Max-Age=0${isLan(request) ? '; Secure' : ''}`,
         });
         return void response.end();
       case 'POST /panel/password':
@@ -422,6 +644,21 @@ export async function startPanelHost(options: PanelHostOptions = {}): Promise<Pa
       case 'POST /panel/store/migration':
         requireLogin(request);
         return startMigration(request, response);
+      case 'GET /panel/lan':
+        requireLocal(request);
+        return sendJson(response, 200, lanState());
+      case 'POST /panel/lan':
+        requireLocal(request);
+        return setLan(request, response);
+      case 'POST /panel/totp/begin':
+        requireLocal(request);
+        return beginTotp(response);
+      case 'POST /panel/totp/confirm':
+        requireLocal(request);
+        return confirmTotp(request, response);
+      case 'POST /panel/device-links':
+        requireLocal(request);
+        return createDeviceLink(request, response);
       default:
         throw new PanelError(404, 'not_found', `no route ${method} ${url.pathname}`);
     }
@@ -450,6 +687,10 @@ export async function startPanelHost(options: PanelHostOptions = {}): Promise<Pa
         'forbidden',
         'unexpected Host header (open the panel by its loopback URL)',
       );
+    }
+    if (isLan(request)) {
+      response.setHeader('Strict-Transport-Security', HSTS);
+      if (url.pathname.startsWith('/device/')) return deviceRoute(request, response, url);
     }
     const isApi = url.pathname === '/api' || url.pathname.startsWith('/api/');
     const isPanel = url.pathname.startsWith('/panel/');
@@ -513,6 +754,15 @@ export async function startPanelHost(options: PanelHostOptions = {}): Promise<Pa
   const address = server.address() as net.AddressInfo;
   const url = `http://${urlHost(reachableHost(listenHost))}:${address.port}`;
 
+  if (options.lan || config.panel.lan.enabled) {
+    try {
+      await startLan();
+    } catch (error) {
+      server.close();
+      throw error;
+    }
+  }
+
   supervisor?.start();
 
   let closing: Promise<void> | null = null;
@@ -524,11 +774,13 @@ export async function startPanelHost(options: PanelHostOptions = {}): Promise<Pa
     createLoginLink() {
       return `${url}/panel/login?code=${auth.createLoginCode()}`;
     },
+    lanUrl: currentLanUrl,
     close() {
       return (closing ??= (async () => {
         const closed = new Promise<void>((resolve) => server.close(() => resolve()));
         server.closeAllConnections();
         for (const socket of upgraded) socket.destroy();
+        await stopLan();
         await supervisor?.stop();
         await closed;
       })());

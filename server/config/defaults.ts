@@ -191,6 +191,12 @@ export function configDefaults() {
     panel: {
       host: '127.0.0.1',
       port: 8026,
+      /** HTTPS with the server's certificate, password + TOTP, for phones on the home network. */
+      lan: {
+        enabled: false,
+        host: '0.0.0.0',
+        port: 8443,
+      },
     },
     tls: {
       /** PEM certificate chain and key; when empty a self-signed pair is made in the data dir. */

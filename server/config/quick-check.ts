@@ -206,7 +206,7 @@ function specFor(checkRule: RuleCheck | null): Spec {
     dns: { servers: dnsServers },
     dkim: { enabled: flag, selector: matching(/^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/i) },
     admin: { host, port },
-    panel: { host, port },
+    panel: { host, port, lan: { enabled: flag, host, port } },
     tls: { cert_file: text(), key_file: text(), plaintext_auth_on_loopback: flag },
     acme: {
       enabled: flag,

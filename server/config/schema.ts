@@ -222,7 +222,12 @@ export const configSchema = z.strictObject({
       .regex(/^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/i, 'a DNS label (letters, digits, hyphens)'),
   }),
   admin: z.strictObject({ host, port }),
-  panel: z.strictObject({ host, port }),
+  panel: z.strictObject({
+    host,
+    port,
+    /** The panel over HTTPS on the local network (phones), off by default (README "The panel from a phone"). */
+    lan: z.strictObject({ enabled: z.boolean({ error: 'true or false' }), host, port }),
+  }),
   tls: z.strictObject({
     cert_file: path,
     key_file: path,

@@ -117,7 +117,12 @@ describe('mallard panel: login', () => {
       error: { code: 'unauthorized', message: 'not logged in to the panel' },
     });
     const session = await fetch(`${panel.url}/panel/session`);
-    expect(await session.json()).toEqual({ loggedIn: false, passwordSet: false });
+    expect(await session.json()).toEqual({
+      loggedIn: false,
+      passwordSet: false,
+      lan: false,
+      totpEnrolled: false,
+    });
   });
 
   it('logs in with the admin token: HttpOnly SameSite=Strict cookie, then the proxy adds the token', async () => {
@@ -127,7 +132,12 @@ describe('mallard panel: login', () => {
       body: JSON.stringify({ token: panel.adminToken }),
     });
     expect(response.status).toBe(200);
-    expect(await response.json()).toEqual({ loggedIn: true, passwordSet: false });
+    expect(await response.json()).toEqual({
+      loggedIn: true,
+      passwordSet: false,
+      lan: false,
+      totpEnrolled: false,
+    });
     const setCookie = response.headers.get('set-cookie')!;
     expect(setCookie).toMatch(/^mallard_panel=[\w-]{40,}; HttpOnly; SameSite=Strict; Path=\/$/);
     const own = setCookie.split(';')[0]!;
@@ -193,7 +203,7 @@ describe('mallard panel: login', () => {
       body: JSON.stringify({ password: 'correct horse battery' }),
     });
     expect(set.status).toBe(200);
-    expect(await set.json()).toEqual({ loggedIn: true, passwordSet: true });
+    expect(await set.json()).toEqual({ loggedIn: true, passwordSet: true, lan: false, totpEnrolled: false });
     const file = path.join(panel.dataDir, 'panel-password');
     expect(fs.readFileSync(file, 'utf8')).toMatch(/^\$argon2id\$/);
     expect(fs.statSync(file).mode & 0o777).toBe(0o600);
@@ -212,6 +222,8 @@ describe('mallard panel: login', () => {
     expect(await (await fetch(`${panel.url}/panel/session`)).json()).toEqual({
       loggedIn: false,
       passwordSet: true,
+      lan: false,
+      totpEnrolled: false,
     });
   });
 

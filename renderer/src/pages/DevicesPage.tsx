@@ -10,6 +10,7 @@ import { userKeys, usersApi } from '../api/users.ts';
 import { ErrorNotice } from '../components/ErrorNotice.tsx';
 import { AuthorityCard } from '../components/certificates/AuthorityCard.tsx';
 import { serverEndpoints } from '../components/devices/endpoints.ts';
+import { DeviceLinkCard } from '../components/devices/DeviceLinkCard.tsx';
 import { ProfileDownloads } from '../components/devices/ProfileDownloads.tsx';
 import { ServerSettingsTable } from '../components/devices/ServerSettingsTable.tsx';
 import { UserPicker } from '../components/devices/UserPicker.tsx';
@@ -63,6 +64,7 @@ export function DevicesPage() {
             endpoints={serverEndpoints(settings.data, status.data)}
             hasLocalCa={hasLocalCa && activeTrust === 'local-ca'}
           />
+          {user && <DeviceLinkCard key={user.id} userId={user.id} username={username} />}
         </>
       )}
       {settings.data && !username && (

@@ -4,6 +4,7 @@ import { useMutation, useQueryClient } from '@tanstack/react-query';
 import { useState } from 'react';
 import { panelApi, type PanelSession } from '../api/panel.ts';
 import { ErrorNotice } from '../components/ErrorNotice.tsx';
+import { LanLoginForm } from './LanLoginForm.tsx';
 
 export function LoginPage({ session, error }: { session: PanelSession | null; error: unknown }) {
   const queryClient = useQueryClient();
@@ -14,6 +15,23 @@ export function LoginPage({ session, error }: { session: PanelSession | null; er
       mode === 'password' ? panelApi.loginWithPassword(secret) : panelApi.loginWithToken(secret.trim()),
     onSuccess: (next) => queryClient.setQueryData(['panel-session'], next),
   });
+  if (session?.lan)
+    return (
+      <Center mih="100vh" p="md">
+        <Paper withBorder shadow="sm" p="xl" w={420} maw="100%" component="main">
+          <Stack>
+            <Title order={1} size="h2">
+              Mallard
+            </Title>
+            <Text c="dimmed" size="sm">
+              Log in to manage your mail server from this device.
+            </Text>
+            {error ? <ErrorNotice error={error} /> : null}
+            <LanLoginForm session={session} />
+          </Stack>
+        </Paper>
+      </Center>
+    );
   return (
     <Center mih="100vh" p="md">
       <Paper withBorder shadow="sm" p="xl" w={420} component="main">

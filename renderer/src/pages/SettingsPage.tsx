@@ -30,6 +30,7 @@ import { useServerRestart } from '../components/dashboard/useServerRestart.ts';
 import { ErrorNotice } from '../components/ErrorNotice.tsx';
 import { formatBytes } from '../components/format.ts';
 import { useServerStatus } from '../components/ServerStateBadge.tsx';
+import { LanSection } from '../components/settings/LanSection.tsx';
 import { PasswordSection } from '../components/settings/PasswordSection.tsx';
 import {
   forgetPending,
@@ -73,6 +74,7 @@ export function SettingsPage() {
       )}
       {settings.data && <SpamSection inForce={settings.data.spam as SpamSettings} />}
       <PasswordSection passwordSet={session.data?.passwordSet ?? false} />
+      <LanSection overLan={session.data?.lan ?? false} />
     </Stack>
   );
 }
