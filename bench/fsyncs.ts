@@ -99,6 +99,7 @@ async function measure(thread: string): Promise<string> {
   const server = await startMallardServer({
     MALLARD_STORE_SQLITE_THREAD: thread,
     MALLARD_LMTP_PORT: String(lmtpPort),
+    MALLARD_WEB_ENABLED: 'false',
   });
   try {
     const deliveries = DELIVERY_SESSIONS * DELIVERIES_PER_SESSION;

@@ -19,6 +19,7 @@ import type { Pop3Service } from './pop3/server.ts';
 import type { LmtpService } from './lmtp/server.ts';
 import type { SmtpService } from './smtp/server.ts';
 import type { SubmissionService } from './submission/server.ts';
+import type { WebService } from './web/server.ts';
 import type { OutboundWorker } from './outbound/worker.ts';
 import type { Logger } from './log.ts';
 import type { Gate } from './net/connection-gate.ts';
@@ -149,6 +150,8 @@ export interface RunningServer {
   submission: SubmissionService;
   /** Delivers the outbound queue to other domains. */
   outbound: OutboundWorker;
+  /** HTTPS for client autoconfiguration and the MTA-STS policy (server/web/). */
+  web: WebService;
   /** Every live IMAP, POP3, LMTP and SMTP session of this process. */
   sessions: SessionRegistry;
   /** Connection limits and the pre-login deadline, shared by every protocol. */
@@ -371,6 +374,35 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     await Promise.all([imap.stop(), pop3.stop(), lmtp.stop(), smtp.stop(), outbound.worker.stop()]);
     throw error;
   });
+  // Every worker serves HTTPS too: node:cluster shares the port as it does the mail ports.
+  const { startWeb } = await import('./web/server.ts');
+  const { accountSettings } = await import('./web/endpoints.ts');
+  const { LocalDomains } = await import('./smtp/local-domains.ts');
+  const web = await startWeb(
+    {
+      config,
+      domains: new LocalDomains(store, config.hostname),
+      account: (email) =>
+        accountSettings(config.hostname, email, {
+          imap: imap.listeners,
+          pop3: pop3.listeners,
+          submission: submission.listeners,
+          smtp: smtp.listeners,
+        }),
+      tls,
+    },
+    tls,
+    {
+      host: config.web.host,
+      port: listenPort(config.web, config.web.port, ephemeral),
+      gate: services.gate,
+      onError: (error) => logger.error({ err: error }, 'web request failed'),
+    },
+  ).catch(async (error: unknown) => {
+    await Promise.all([imap.stop(), pop3.stop(), lmtp.stop(), smtp.stop(), submission.stop()]);
+    await outbound.worker.stop();
+    throw error;
+  });
   // Loaded here: acme-client (and its HTTP stack) is needed by the server only.
   const { AcmeService } = await import('./acme/service.ts');
   const acme = new AcmeService({
@@ -415,7 +447,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
             },
             events,
             rules,
-            services: { imap, pop3, lmtp, smtp, submission },
+            services: { imap, pop3, lmtp, smtp, submission, web },
             outbound: outbound.worker,
             logs,
             certificates: tls.certificates,
@@ -430,7 +462,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
             port: Math.max(portOf(config.admin.port, ephemeral), 0),
           },
         ).catch(async (error: unknown) => {
-          await Promise.all([imap.stop(), pop3.stop(), lmtp.stop(), smtp.stop(), submission.stop()]);
+          await Promise.all([imap.stop(), pop3.stop(), lmtp.stop(), smtp.stop(), submission.stop(), web.stop()]);
           await outbound.worker.stop();
           await acme.stop();
           throw error;
@@ -451,6 +483,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
       submission: submission.listeners.map(
         (listener) => `${listener.host}:${listener.port}${listener.implicitTls ? ' (tls)' : ''}`,
       ),
+      web: web.listeners.map((listener) => `${listener.host}:${listener.port} (tls)`),
       admin: admin ? `${admin.host}:${admin.port}` : 'off',
     },
     'mallard started',
@@ -467,6 +500,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     smtp,
     submission,
     outbound: outbound.worker,
+    web,
     sessions,
     events,
     admin,
@@ -476,7 +510,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     async stop() {
       await admin?.stop();
       await acme.stop();
-      await Promise.all([imap.stop(), pop3.stop(), lmtp.stop(), smtp.stop(), submission.stop()]);
+      await Promise.all([imap.stop(), pop3.stop(), lmtp.stop(), smtp.stop(), submission.stop(), web.stop()]);
       await outbound.worker.stop();
       // Learning already queued reads from the store: let it finish before the store closes.
       await services.spamLearner?.settled();

@@ -62,6 +62,7 @@ describe('mallard as a process', () => {
             MALLARD_LMTP_HOST: '127.0.0.1',
             MALLARD_LMTP_PORT: String(port),
             MALLARD_SUBMISSION_ENABLED: 'false',
+            MALLARD_WEB_ENABLED: 'false',
             MALLARD_ADMIN_PORT: '0',
             // The MongoDB driver's connections kept a failed server alive until it exited by itself.
             ...(mongo

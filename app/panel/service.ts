@@ -40,6 +40,8 @@ function listenerPorts(config: Config): number[] {
     config.pop3.tls_port,
     config.lmtp.port,
     config.smtp.port,
+    ...(config.submission.enabled ? [config.submission.port, config.submission.tls_port] : []),
+    ...(config.web.enabled ? [config.web.port] : []),
     config.admin.port,
     config.panel.port,
   ].filter((port) => port > 0);

@@ -56,6 +56,8 @@ export interface AdminDeps {
     lmtp: ServiceView;
     smtp: ServiceView;
     submission?: ServiceView;
+    /** The HTTPS server for client autoconfiguration (server/web/). */
+    web?: ServiceView;
   };
   /** This process's outbound delivery worker, woken after a retry; absent in small test setups. */
   outbound?: { wake(): void };

@@ -227,7 +227,7 @@ export const statusSchema = z
     uptimeSeconds: z.number(),
     listeners: z.array(
       z.object({
-        protocol: z.enum(['imap', 'pop3', 'lmtp', 'smtp', 'submission', 'admin']),
+        protocol: z.enum(['imap', 'pop3', 'lmtp', 'smtp', 'submission', 'web', 'admin']),
         host: z.string(),
         port: z.number().int(),
         tls: z.enum(['implicit', 'starttls', 'none']),

@@ -198,6 +198,20 @@ export function configDefaults() {
         port: 8443,
       },
     },
+    /**
+     * Mallard's own HTTPS server (server/web/): client autoconfiguration (Thunderbird, Outlook,
+     * Apple profiles) and the MTA-STS policy, for the autoconfig., autodiscover. and mta-sts. names
+     * of every mail domain (README "Clients that set themselves up").
+     */
+    web: {
+      enabled: true,
+      host: '0.0.0.0',
+      port: 443,
+      /** The MTA-STS policy's mode (RFC 8461): testing reports only, enforce refuses unverified TLS. */
+      mta_sts_mode: 'testing',
+      /** Seconds senders cache the policy: a week (RFC 8461 suggests weeks; at most a year). */
+      mta_sts_max_age: 604800,
+    },
     tls: {
       /** PEM certificate chain and key; when empty a self-signed pair is made in the data dir. */
       cert_file: '',

@@ -207,6 +207,13 @@ function specFor(checkRule: RuleCheck | null): Spec {
     dkim: { enabled: flag, selector: matching(/^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/i) },
     admin: { host, port },
     panel: { host, port, lan: { enabled: flag, host, port } },
+    web: {
+      enabled: flag,
+      host,
+      port,
+      mta_sts_mode: oneOf('testing', 'enforce', 'none'),
+      mta_sts_max_age: whole(86400, 31557600),
+    },
     tls: { cert_file: text(), key_file: text(), plaintext_auth_on_loopback: flag },
     acme: {
       enabled: flag,

@@ -228,6 +228,17 @@ export const configSchema = z.strictObject({
     /** The panel over HTTPS on the local network (phones), off by default (README "The panel from a phone"). */
     lan: z.strictObject({ enabled: z.boolean({ error: 'true or false' }), host, port }),
   }),
+  web: z.strictObject({
+    enabled,
+    host,
+    port,
+    mta_sts_mode: z.enum(['testing', 'enforce', 'none'], { error: 'testing, enforce or none' }),
+    mta_sts_max_age: z
+      .number({ error: 'a whole number of seconds from 86400 to 31557600' })
+      .int('a whole number of seconds from 86400 to 31557600')
+      .min(86400, 'a whole number of seconds from 86400 to 31557600')
+      .max(31557600, 'a whole number of seconds from 86400 to 31557600'),
+  }),
   tls: z.strictObject({
     cert_file: path,
     key_file: path,

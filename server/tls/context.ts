@@ -46,6 +46,8 @@ export interface TlsProvider {
   contextFor(servername: string | null | undefined): tls.SecureContext;
   /** `contextFor` in the shape of Node's `SNICallback` option (tls.TLSSocket, tls.createServer). */
   readonly sniCallback: SniCallback;
+  /** The default certificate's chain and key in PEM (what `current()` serves): to sign with it. */
+  currentPair(): PemPair;
   /** The certificate store behind this provider: generate, import, list, activate, export. */
   readonly certificates: CertificateStore;
   status(): TlsStatus;
@@ -80,6 +82,7 @@ export function createTlsProvider(config: Config, options: TlsProviderOptions = 
 
   const contexts = new Map<string, tls.SecureContext>(); // by id; an id names fixed content
   let replaced: tls.SecureContext | null = null;
+  let replacedPair: PemPair | null = null;
   let active: { info: CertificateInfo; context: tls.SecureContext } | null = null;
   let candidates: CertificateInfo[] = [];
   let error: string | undefined;
@@ -114,7 +117,7 @@ export function createTlsProvider(config: Config, options: TlsProviderOptions = 
   };
   refresh();
   certificates.onChange((change) => {
-    if (change.type === 'activated' || change.type === 'deactivated') replaced = null;
+    if (change.type === 'activated' || change.type === 'deactivated') replaced = replacedPair = null;
     refresh();
   });
 
@@ -161,6 +164,13 @@ export function createTlsProvider(config: Config, options: TlsProviderOptions = 
     current,
     replace(pair) {
       replaced = secureContextOf(pair);
+      replacedPair = pair;
+    },
+    currentPair() {
+      followDisk();
+      if (replaced && replacedPair) return replacedPair;
+      if (active) return certificates.pemPair(active.info.id);
+      return configured ?? certificates.pemPair(selfSignedId!);
     },
     contextFor,
     sniCallback: (servername, callback) => callback(null, contextFor(servername)),

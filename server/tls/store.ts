@@ -46,7 +46,7 @@ import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import tls from 'node:tls';
-import { secureContextOf } from './secure-context.ts';
+import { secureContextOf, type PemPair } from './secure-context.ts';
 import { ensureDefaultCertificate } from './self-signed.ts';
 import {
   allowsServerAuth,
@@ -384,6 +384,18 @@ export class CertificateStore {
       cert: fs.readFileSync(path.join(this.dir, entry.certFile), 'utf8'),
       key: fs.readFileSync(path.join(this.dir, entry.keyFile), 'utf8'),
     });
+  }
+
+  /** A stored server certificate's chain and key in PEM: for signing (Apple profiles, server/web). */
+  pemPair(id: string): PemPair {
+    const entry = this.entry(id);
+    if (entry.kind === 'ca') {
+      throw new CertificateError('not_server_certificate', 'a certificate authority does not sign for the server');
+    }
+    return {
+      cert: fs.readFileSync(path.join(this.dir, entry.certFile), 'utf8'),
+      key: fs.readFileSync(path.join(this.dir, entry.keyFile), 'utf8'),
+    };
   }
 
   onChange(listener: (change: CertificateChange) => void): () => void {

@@ -40,6 +40,7 @@ beforeAll(async () => {
       MALLARD_IMAP_TLS_PORT: '0',
       MALLARD_POP3_PORT: '0',
       MALLARD_POP3_TLS_PORT: '0',
+      MALLARD_WEB_PORT: '0',
     },
   });
   server = await startServer(config, {

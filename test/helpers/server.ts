@@ -34,6 +34,7 @@ export async function startTestServer(env: NodeJS.ProcessEnv = {}): Promise<Test
       MALLARD_POP3_HOST: '127.0.0.1',
       MALLARD_SMTP_HOST: '127.0.0.1',
       MALLARD_SUBMISSION_HOST: '127.0.0.1',
+      MALLARD_WEB_HOST: '127.0.0.1',
       // Mail for other domains is never looked up outside the machine (nothing answers there).
       MALLARD_DNS_SERVERS: '127.0.0.1:9',
       MALLARD_HOSTNAME: 'localhost',

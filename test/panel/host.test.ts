@@ -662,6 +662,9 @@ describe('mallard panel --install-service --dry-run', () => {
         MALLARD_POP3_TLS_PORT: '1995',
         MALLARD_LMTP_PORT: '2424',
         MALLARD_SMTP_PORT: '2525',
+        MALLARD_SUBMISSION_PORT: '1587',
+        MALLARD_SUBMISSION_TLS_PORT: '1465',
+        MALLARD_WEB_PORT: '8443',
       },
     });
     const unit = renderUnit({

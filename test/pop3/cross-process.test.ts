@@ -48,6 +48,7 @@ beforeAll(async () => {
       MALLARD_LMTP_ENABLED: 'false',
       MALLARD_SMTP_ENABLED: 'false',
       MALLARD_SUBMISSION_ENABLED: 'false',
+      MALLARD_WEB_ENABLED: 'false',
       MALLARD_ADMIN_PORT: '0',
     },
     stdio: ['ignore', 'pipe', 'pipe'],

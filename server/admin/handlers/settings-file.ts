@@ -63,6 +63,7 @@ function portClashes(config: Config): string[] {
     ['submission.tls_port', config.submission.enabled, config.submission.host, config.submission.tls_port],
     ['admin.port', true, config.admin.host, config.admin.port],
     ['panel.port', true, config.panel.host, config.panel.port],
+    ['web.port', config.web.enabled, config.web.host, config.web.port],
   ];
   for (const [key, enabled, , port] of listeners) {
     if (!enabled || port === 0) continue;

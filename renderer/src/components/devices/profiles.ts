@@ -35,6 +35,8 @@ export interface AccountSettings {
   displayName?: string;
   incoming: IncomingEndpoint[];
   outgoing: OutgoingServer;
+  /** Further outgoing servers autoconfig lists after `outgoing` (587 beside 465); profiles take one. */
+  moreOutgoing?: OutgoingServer[];
 }
 
 export interface MobileconfigOptions {
@@ -233,7 +235,6 @@ export function thunderbirdAutoconfig(account: AccountSettings): string {
   const order = (endpoint: IncomingEndpoint) =>
     (endpoint.protocol === 'imap' ? 0 : 2) + (endpoint.security === 'ssl' ? 0 : 1);
   const incoming = [...account.incoming].sort((a, b) => order(a) - order(b));
-  const { outgoing } = account;
   const lines = [
     '<?xml version="1.0" encoding="UTF-8"?>',
     '<clientConfig version="1.1">',
@@ -250,13 +251,15 @@ export function thunderbirdAutoconfig(account: AccountSettings): string {
       element('      ', 'username', '%EMAILADDRESS%'),
       '    </incomingServer>',
     ]),
-    '    <outgoingServer type="smtp">',
-    element('      ', 'hostname', outgoing.hostname),
-    element('      ', 'port', outgoing.port),
-    element('      ', 'socketType', SOCKET[outgoing.security]),
-    element('      ', 'authentication', outgoing.authenticate ? 'password-cleartext' : 'none'),
-    ...(outgoing.authenticate ? [element('      ', 'username', outgoing.username || '%EMAILADDRESS%')] : []),
-    '    </outgoingServer>',
+    ...[account.outgoing, ...(account.moreOutgoing ?? [])].flatMap((server) => [
+      '    <outgoingServer type="smtp">',
+      element('      ', 'hostname', server.hostname),
+      element('      ', 'port', server.port),
+      element('      ', 'socketType', SOCKET[server.security]),
+      element('      ', 'authentication', server.authenticate ? 'password-cleartext' : 'none'),
+      ...(server.authenticate ? [element('      ', 'username', server.username || '%EMAILADDRESS%')] : []),
+      '    </outgoingServer>',
+    ]),
     '  </emailProvider>',
     '</clientConfig>',
     '',
