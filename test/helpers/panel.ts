@@ -106,6 +106,8 @@ export function panelConfig(dataDir: string, ports: PanelPorts, configYaml?: str
     smtp: { host: '127.0.0.1', port: ports.smtp },
     // Submission (587/465) is not what these tests are about: off, so no privileged port is needed.
     submission: { enabled: false, host: '127.0.0.1' },
+    // Nor is the autoconfiguration server (443).
+    web: { enabled: false, host: '127.0.0.1' },
     // Mail for other domains is looked up only on loopback, where nothing answers.
     dns: { servers: ['127.0.0.1:9'] },
     admin: { host: '127.0.0.1', port: ports.admin },
