@@ -7,6 +7,7 @@ import { aliasRoutes } from './handlers/aliases.ts';
 import { appPasswordRoutes } from './handlers/app-passwords.ts';
 import { certificateRoutes } from './handlers/certificates.ts';
 import { dkimRoutes } from './handlers/dkim.ts';
+import { domainRoutes } from './handlers/domains.ts';
 import { queueRoutes } from './handlers/queue.ts';
 import { ruleRoutes } from './handlers/rules.ts';
 import { sessionRoutes } from './handlers/sessions.ts';
@@ -42,6 +43,7 @@ const openApiRoute = route({
 
 export const ROUTES: readonly Route[] = [
   ...statusRoutes,
+  ...domainRoutes,
   ...userRoutes,
   ...aliasRoutes,
   ...appPasswordRoutes,

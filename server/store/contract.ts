@@ -14,6 +14,7 @@ import { fileURLToPath } from 'node:url';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { parseAcks, workerMessage } from './contract-worker.ts';
 import { StoreError, type StoreErrorCode } from './errors.ts';
+import { domainsContract } from './domains-contract.ts';
 import { outboundQueueContract } from './outbound-contract.ts';
 import { spamContract } from './spam-contract.ts';
 import {
@@ -1419,6 +1420,7 @@ export function storeContractSuite(name: string, openFresh: () => Promise<StoreF
 
     outboundQueueContract(() => store);
     spamContract(() => store);
+    domainsContract(() => store);
 
     describe('health', () => {
       it('reports a healthy engine', async () => {

@@ -31,6 +31,8 @@ import path from 'node:path';
 import type { MimeIndex } from '../../mime/types.ts';
 import type {
   Address,
+  Domain,
+  DomainPatch,
   AppendOptions,
   AppendResult,
   AppPassword,
@@ -207,6 +209,28 @@ export class ThreadedSqliteStore implements Store {
 
   getCredentials(username: string): Promise<Credentials | null> {
     return this.call('getCredentials', [username]);
+  }
+
+  // --- domains ---
+
+  listDomains(): Promise<Domain[]> {
+    return this.call('listDomains', []);
+  }
+
+  getDomain(name: string): Promise<Domain | null> {
+    return this.call('getDomain', [name]);
+  }
+
+  createDomain(domain: { name: string }): Promise<Domain> {
+    return this.call('createDomain', [domain]);
+  }
+
+  updateDomain(name: string, patch: DomainPatch): Promise<Domain> {
+    return this.call('updateDomain', [name, patch]);
+  }
+
+  deleteDomain(name: string): Promise<void> {
+    return this.call('deleteDomain', [name]);
   }
 
   // --- addresses ---
