@@ -160,6 +160,30 @@ const CASES: Record<string, Case> = {
     invalid: () => ({ path: `/api/domains/${'x'.repeat(300)}` }),
     unknown: () => ({ path: '/api/domains/nowhere.example' }),
   },
+  'GET /api/domains/{name}/dns': {
+    ok: async () => ({ path: '/api/domains/example.test/dns' }),
+    status: 200,
+    check: ({ body }) =>
+      expect(body.records).toContainEqual({
+        purpose: 'SPF',
+        name: 'example.test',
+        type: 'TXT',
+        value: 'v=spf1 mx -all',
+      }),
+    invalid: () => ({ path: `/api/domains/${'x'.repeat(300)}/dns` }),
+    unknown: () => ({ path: '/api/domains/nowhere.example/dns' }),
+  },
+  'POST /api/domains/{name}/dns-check': {
+    // Nothing answers DNS here (the harness points the resolver at a closed port): all missing.
+    ok: async () => ({ path: '/api/domains/example.test/dns-check' }),
+    status: 200,
+    check: ({ body }) => {
+      expect(body.ok).toBe(false);
+      expect(body.checks.find((entry: { purpose: string }) => entry.purpose === 'MX').status).toBe('missing');
+    },
+    invalid: () => ({ path: `/api/domains/${'x'.repeat(300)}/dns-check` }),
+    unknown: () => ({ path: '/api/domains/nowhere.example/dns-check' }),
+  },
   'GET /api/users': {
     ok: async () => ({ path: '/api/users?search=ALICE&offset=0&limit=10' }),
     status: 200,

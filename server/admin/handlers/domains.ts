@@ -4,6 +4,8 @@
  * configured resolver finds for them.
  */
 import { z } from 'zod';
+import { checkRecords, checkResolver } from '../../dns/check.ts';
+import { publishedRecords } from '../../dns/records.ts';
 import { domainProblem } from '../../store/domains.ts';
 import { isStoreError } from '../../store/errors.ts';
 import type { Domain, Store } from '../../store/types.ts';
@@ -14,6 +16,39 @@ import { domainSchema, type DomainJson } from '../schemas.ts';
 const TAG = 'Domains';
 
 const nameParams = z.object({ name: z.string().min(1).max(253) });
+
+const PURPOSES = [
+  'MX',
+  'SPF',
+  'DKIM',
+  'DMARC',
+  'MTA-STS',
+  'TLS-RPT',
+  'SRV',
+  'AUTOCONFIG',
+  'AUTODISCOVER',
+] as const;
+
+const dnsRecordSchema = z
+  .object({
+    purpose: z.enum(PURPOSES),
+    name: z.string().describe('owner name, without the final dot'),
+    type: z.enum(['MX', 'TXT', 'SRV', 'CNAME']),
+    value: z.string().describe('as it goes into the zone (TXT without quotes)'),
+  })
+  .meta({ id: 'DomainDnsRecord' });
+
+const recordCheckSchema = z
+  .object({
+    purpose: z.enum([...PURPOSES, 'PTR']),
+    name: z.string(),
+    type: z.enum(['MX', 'TXT', 'SRV', 'CNAME', 'PTR']),
+    expected: z.string(),
+    found: z.array(z.string()).describe('what the resolver answered'),
+    status: z.enum(['ok', 'missing', 'wrong']),
+    hint: z.string().describe('what to do about it ("" when ok)'),
+  })
+  .meta({ id: 'DnsCheck' });
 
 export function domainJson(domain: Domain): DomainJson {
   return {
@@ -138,6 +173,55 @@ export const domainRoutes = [
       const { name } = await requireDomain(deps.store, params.name);
       await deps.store.deleteDomain(name);
       deps.logger.info({ domain: name, via: 'admin' }, 'domain removed');
+    },
+  }),
+
+  route({
+    method: 'GET',
+    path: '/api/domains/{name}/dns',
+    operationId: 'getDomainDns',
+    summary: 'The DNS records the domain publishes, ready to copy',
+    description:
+      'MX, SPF, DKIM (every published key, when signing is on), DMARC, MTA-STS, TLS-RPT, the RFC 6186 SRV records and the autoconfig/autodiscover names.',
+    tag: TAG,
+    params: nameParams,
+    response: {
+      status: 200,
+      schema: z.object({ domain: z.string(), hostname: z.string(), records: z.array(dnsRecordSchema) }),
+      description: 'The records',
+    },
+    async handler({ params, deps }) {
+      const domain = await requireDomain(deps.store, params.name);
+      return {
+        domain: domain.name,
+        hostname: deps.config.hostname,
+        records: publishedRecords(deps.config, domain),
+      };
+    },
+  }),
+
+  route({
+    method: 'POST',
+    path: '/api/domains/{name}/dns-check',
+    operationId: 'checkDomainDns',
+    summary: 'Check DNS: what the configured resolver finds for each record, with a hint for each problem',
+    description: "Also the reverse name (PTR) of the host name's addresses.",
+    tag: TAG,
+    params: nameParams,
+    response: {
+      status: 200,
+      schema: z.object({ domain: z.string(), ok: z.boolean(), checks: z.array(recordCheckSchema) }),
+      description: 'One verdict per record',
+    },
+    async handler({ params, deps }) {
+      const domain = await requireDomain(deps.store, params.name);
+      const resolver = checkResolver(deps.config.dns.servers);
+      const checks = await checkRecords(
+        resolver,
+        publishedRecords(deps.config, domain),
+        deps.config.hostname,
+      );
+      return { domain: domain.name, ok: checks.every((check) => check.status === 'ok'), checks };
     },
   }),
 ];
