@@ -14,6 +14,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { adminClient, findServer } from '../server/cli/admin-client.ts';
 import { CliError } from '../server/cli/cli-error.ts';
 import { aliasCommand } from '../server/cli/commands/alias.ts';
+import { domainCommand } from '../server/cli/commands/domain.ts';
 import { spamCommand } from '../server/cli/commands/spam.ts';
 import { certCommand } from '../server/cli/commands/cert.ts';
 import { ruleCommand } from '../server/cli/commands/rule.ts';
@@ -106,6 +107,19 @@ describe('management commands through the admin API', () => {
     } finally {
       delete process.env.MALLARD_CLI_OFFLINE;
     }
+  });
+
+  it('adds domains through the API and refuses a user in a domain that is not local', async () => {
+    const refused = await api(userCommand, 'add', 'x@example.test', '--password', 'a long password');
+    expect(refused.status).toBe(65);
+    expect(refused.error).toContain('mallard domain add example.test');
+    expect(await ok(domainCommand, 'add', 'Example.TEST')).toBe('example.test\tadded\n');
+    expect(await ok(domainCommand, 'list')).toBe('example.test\t-\tdkim\n');
+    expect(await ok(domainCommand, 'set', 'example.test', '--dkim', 'off')).toBe(
+      'example.test\t-\tno-dkim\n',
+    );
+    expect((await h.server.store.getDomain('example.test'))?.dkim).toBe(false);
+    await ok(domainCommand, 'set', 'example.test', '--dkim', 'on');
   });
 
   it('adds a user through the API, printing what the store path prints', async () => {

@@ -14,6 +14,7 @@ let dataDir: string;
 
 beforeAll(() => {
   dataDir = makeDataDir();
+  expect(runMallard(['domain', 'add', 'example.test'], { dataDir }).status).toBe(0);
   expect(
     runMallard(['user', 'add', 'bob@example.test', '--password', 'long-password'], { dataDir }).status,
   ).toBe(0);

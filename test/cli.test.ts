@@ -42,6 +42,18 @@ describe.each(ENGINES)('mallard CLI on the $engine store', ({ engine, env: store
   });
   afterAll(() => fs.rmSync(dataDir, { recursive: true, force: true }));
 
+  it('refuses a user in a domain that is not local, until the domain is added', () => {
+    const refused = run(['user', 'add', 'bob@example.test', '--password', 'correct horse']);
+    expect(refused.status).toBe(65);
+    expect(refused.stderr).toContain('mallard domain add example.test');
+    expect(run(['domain', 'add', 'mail']).stderr).toMatch(/at least one dot/);
+    expect(run(['domain', 'add', 'Example.TEST']).text).toBe('example.test\tadded\n');
+    const again = run(['domain', 'add', 'example.test']);
+    expect(again.status).toBe(65);
+    expect(again.stderr).toMatch(/exists/);
+    expect(run(['domain', 'list']).text).toBe('example.test\t-\tdkim\n');
+  });
+
   it('adds users with a password from the command line or stdin', () => {
     expect(run(['user', 'add', 'bob@example.test', '--password', 'correct horse']).status).toBe(0);
     const fromStdin = run(
@@ -98,6 +110,36 @@ describe.each(ENGINES)('mallard CLI on the $engine store', ({ engine, env: store
     expect(run(['deliver', 'robert@example.test', 'anyone@example.test'], MESSAGE).status).toBe(0);
     expect(run(['message', 'list', 'bob@example.test', 'INBOX']).text.trim().split('\n')).toHaveLength(2);
     expect(run(['message', 'list', 'carol@example.test', 'INBOX']).text.trim().split('\n')).toHaveLength(1);
+  });
+
+  it('shows, sets and removes a domain; the catch-all set by alias shows on it', () => {
+    const shown = run(['domain', 'show', 'example.test']);
+    expect(shown.status).toBe(0);
+    expect(shown.text).toMatch(/^catch-all: carol@example\.test$/m);
+    expect(shown.text).toMatch(/^example\.test\. IN MX 10 \S+\.$/m);
+    expect(shown.text).toMatch(/^_dmarc\.example\.test\. IN TXT "v=DMARC1; p=quarantine/m);
+    expect(shown.text).toMatch(/^_imaps\._tcp\.example\.test\. IN SRV 0 1 \d+ \S+\.$/m);
+    const json = JSON.parse(run(['domain', 'show', 'example.test', '--json']).text) as {
+      dkim: boolean;
+      records: Array<{ purpose: string }>;
+    };
+    expect(json.records.map((record) => record.purpose)).toContain('DKIM');
+    expect(run(['domain', 'set', 'example.test', '--dkim', 'off', '--catch-all', 'none']).text).toBe(
+      'example.test\t-\tno-dkim\n',
+    );
+    expect(run(['domain', 'set', 'example.test', '--catch-all', 'robert@example.test']).text).toBe(
+      'example.test\tbob@example.test\tno-dkim\n',
+    );
+    expect(run(['domain', 'set', 'example.test', '--dkim', 'maybe']).status).toBe(64);
+    const inUse = run(['domain', 'remove', 'example.test']);
+    expect(inUse.status).toBe(65);
+    expect(inUse.stderr).toMatch(/used by 2 users and 1 alias/);
+    expect(run(['domain', 'add', 'spare.example']).status).toBe(0);
+    expect(run(['domain', 'remove', 'spare.example']).text).toBe('spare.example\tremoved\n');
+    expect(run(['domain', 'show', 'spare.example']).status).toBe(65);
+    expect(
+      run(['domain', 'set', 'example.test', '--dkim', 'on', '--catch-all', 'carol@example.test']).status,
+    ).toBe(0);
   });
 
   it('exits 67 for an unknown recipient, after delivering to the known ones', () => {

@@ -18,6 +18,9 @@ export const STATUS_OF: Record<ErrorCode, number> = {
   rate_limited: 429,
   internal: 500,
   not_implemented: 501,
+  invalid_domain: 400,
+  domain_exists: 409,
+  unknown_domain: 400,
 };
 
 export interface Issue {

@@ -8,6 +8,7 @@ import { appPasswordRoutes } from './handlers/app-passwords.ts';
 import { certificateRoutes } from './handlers/certificates.ts';
 import { deliveryRoutes } from './handlers/deliveries.ts';
 import { dkimRoutes } from './handlers/dkim.ts';
+import { domainRoutes } from './handlers/domains.ts';
 import { queueRoutes } from './handlers/queue.ts';
 import { ruleRoutes } from './handlers/rules.ts';
 import { sessionRoutes } from './handlers/sessions.ts';
@@ -44,6 +45,7 @@ const openApiRoute = route({
 
 export const ROUTES: readonly Route[] = [
   ...statusRoutes,
+  ...domainRoutes,
   ...userRoutes,
   ...aliasRoutes,
   ...appPasswordRoutes,

@@ -15,6 +15,9 @@ export const ERROR_CODES = [
   'method_not_allowed',
   'not_implemented',
   'internal',
+  'invalid_domain',
+  'domain_exists',
+  'unknown_domain',
 ] as const;
 export type ErrorCode = (typeof ERROR_CODES)[number];
 
@@ -34,6 +37,21 @@ const id = z.string().min(1);
 
 export const protocolSchema = z.enum(['imap', 'pop3', 'lmtp', 'smtp', 'submission']);
 export type SessionProtocol = z.infer<typeof protocolSchema>;
+
+// --- domains ---
+
+export const domainSchema = z
+  .object({
+    name: z.string().describe('lower-case IDNA A-label'),
+    catchAll: z
+      .string()
+      .nullable()
+      .describe("the user's address that receives mail to unknown names; null: none"),
+    dkim: z.boolean().describe('outgoing mail from this domain is DKIM-signed'),
+    createdAt: timestamp,
+  })
+  .meta({ id: 'Domain' });
+export type DomainJson = z.infer<typeof domainSchema>;
 
 // --- users ---
 

@@ -48,7 +48,7 @@ export async function withBackend<T>(
   if (api) return run({ config, backend: apiBackend(api) });
   const store = await openStore(config);
   try {
-    return await run({ config, backend: storeBackend(store) });
+    return await run({ config, backend: storeBackend(store, config) });
   } finally {
     await store.close();
   }

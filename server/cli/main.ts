@@ -19,6 +19,11 @@ usage: mallard COMMAND [ARGS] [--config FILE] [--offline]
   user add EMAIL --password PW|-         create an account (- reads the password from stdin)
   user list | show EMAIL | passwd EMAIL | disable EMAIL | enable EMAIL | del EMAIL
   user save-sent EMAIL on|off            submission keeps a copy of sent mail in Sent (default off)
+  domain add NAME | list | show NAME | remove NAME
+                                         mail domains (users and aliases need theirs first);
+                                         show gives the DNS records to publish
+  domain set NAME [--catch-all ADDRESS|none] [--dkim on|off]
+  domain check NAME                      what DNS answers for each record, with hints
   alias add ADDRESS EMAIL | del ADDRESS | list EMAIL
                                          extra addresses; *@domain is a catch-all
   spam allow EMAIL SENDER | block EMAIL SENDER | remove EMAIL SENDER | list EMAIL
@@ -69,6 +74,7 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
   serve: async () => (await import('./commands/serve.ts')).serveCommand,
   user: async () => (await import('./commands/user.ts')).userCommand,
   alias: async () => (await import('./commands/alias.ts')).aliasCommand,
+  domain: async () => (await import('./commands/domain.ts')).domainCommand,
   spam: async () => (await import('./commands/spam.ts')).spamCommand,
   deliver: async () => (await import('./commands/deliver.ts')).deliverCommand,
   mailbox: async () => (await import('./commands/mailbox.ts')).mailboxCommand,

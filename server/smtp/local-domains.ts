@@ -1,10 +1,10 @@
 /**
  * The domains Mallard receives mail for, to tell an unknown user (550 5.1.1) from relaying
- * (550 5.7.1) when a recipient does not resolve. The store contract has no "domains" query, so the
- * set is built from every user's addresses (primary, aliases, catch-alls) plus our host name, and
+ * (550 5.7.1) when a recipient does not resolve: the store's domain records plus our host name,
  * cached for a short while. It is only consulted for recipients that did not resolve, so accepted
  * mail never waits on it; a domain added in the panel is recognised within `ttlMs`.
  */
+import { domainToASCII } from 'node:url';
 import type { Store } from '../store/types.ts';
 
 export class LocalDomains {
@@ -18,20 +18,15 @@ export class LocalDomains {
     private readonly ttlMs = 30_000,
   ) {}
 
-  /** True when some user, alias or catch-all has an address in `domain` (case-insensitive). */
+  /** True for a domain with a record, or our host name (either spelling, any case). */
   async has(domain: string): Promise<boolean> {
-    return (await this.current()).has(domain.toLowerCase());
+    const lower = domain.toLowerCase().replace(/\.$/, '');
+    return (await this.current()).has(domainToASCII(lower) || lower);
   }
 
-  /** The mail domains: those of users, aliases and catch-alls (the host name alone is not one). */
+  /** The mail domains: those with a record (the host name alone is not one). */
   async mailDomains(): Promise<string[]> {
-    const domains = new Set<string>();
-    const { users } = await this.store.listUsers();
-    for (const user of users) {
-      addDomainOf(domains, user.username);
-      for (const address of await this.store.listAddresses(user.id)) addDomainOf(domains, address.address);
-    }
-    return [...domains].sort();
+    return (await this.store.listDomains()).map((domain) => domain.name);
   }
 
   private async current(): Promise<Set<string>> {
@@ -44,21 +39,11 @@ export class LocalDomains {
   }
 
   private async load(): Promise<Set<string>> {
-    const domains = new Set<string>([this.hostname.toLowerCase()]);
-    const { users } = await this.store.listUsers();
-    for (const user of users) {
-      addDomainOf(domains, user.username);
-      for (const address of await this.store.listAddresses(user.id)) addDomainOf(domains, address.address);
-    }
+    const domains = new Set<string>([this.hostname.toLowerCase(), ...(await this.mailDomains())]);
     this.domains = domains;
     this.loadedAt = Date.now();
     return domains;
   }
-}
-
-function addDomainOf(domains: Set<string>, address: string): void {
-  const at = address.lastIndexOf('@');
-  if (at >= 0 && at < address.length - 1) domains.add(address.slice(at + 1).toLowerCase());
 }
 
 /** The domain of an address ("" for a bare local part such as "postmaster"). */

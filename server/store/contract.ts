@@ -14,6 +14,7 @@ import { fileURLToPath } from 'node:url';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { parseAcks, workerMessage } from './contract-worker.ts';
 import { StoreError, type StoreErrorCode } from './errors.ts';
+import { domainsContract } from './domains-contract.ts';
 import { outboundQueueContract } from './outbound-contract.ts';
 import { historyContract } from './history-contract.ts';
 import { mtaStsContract } from './mta-sts-contract.ts';
@@ -1500,6 +1501,7 @@ export function storeContractSuite(name: string, openFresh: () => Promise<StoreF
     spamContract(() => store);
     historyContract(() => store);
     mtaStsContract(() => store);
+    domainsContract(() => store);
 
     describe('health', () => {
       it('reports a healthy engine', async () => {

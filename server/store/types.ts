@@ -104,6 +104,30 @@ export interface Address {
   kind: AddressKind;
 }
 
+/**
+ * A mail domain this server receives mail for. Every user and alias with an address lives in one;
+ * a domain in use cannot be deleted. Made from the addresses of existing users on upgrade, and on
+ * the fly when a user or alias is stored in a domain without a record (the admin API and CLI refuse
+ * that earlier, with `unknown_domain`; the store keeps the invariant for every other writer).
+ */
+export interface Domain {
+  /** Lower-case, IDNA A-label ("xn--..." for an internationalised name). */
+  name: string;
+  /**
+   * The address (a user's, lower-cased) that receives mail to unknown names of this domain; null
+   * for none. Stored as the `*@domain` catch-all address, so `listAddresses` shows it too.
+   */
+  catchAll: string | null;
+  /** Outgoing mail from this domain is DKIM-signed (on by default). */
+  dkim: boolean;
+  createdAt: Date;
+}
+
+export interface DomainPatch {
+  catchAll?: string | null;
+  dkim?: boolean;
+}
+
 export interface AppPassword {
   id: Id;
   userId: Id;
@@ -367,6 +391,21 @@ export interface Store {
    * "+tag", then the domain's catch-all. Null when nobody receives it.
    */
   resolveRecipient(address: string): Promise<User | null>;
+
+  // --- domains ---
+  /** Sorted by name. */
+  listDomains(): Promise<Domain[]>;
+  /** By name, in either spelling (U-label or A-label, any case); null when unknown. */
+  getDomain(name: string): Promise<Domain | null>;
+  /** INVALID for a malformed name, ALREADYEXISTS when it exists. */
+  createDomain(domain: { name: string }): Promise<Domain>;
+  /**
+   * Sets the catch-all (an existing user's address, or null for none: NONEXISTENT for an address
+   * nobody has) and the DKIM switch. NONEXISTENT for an unknown domain.
+   */
+  updateDomain(name: string, patch: DomainPatch): Promise<Domain>;
+  /** Removes the domain and its catch-all; CANNOT while users or aliases use it (the message says how many). */
+  deleteDomain(name: string): Promise<void>;
 
   // --- app passwords ---
   createAppPassword(userId: Id, label: string, hash: string): Promise<AppPassword>;

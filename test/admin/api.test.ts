@@ -49,6 +49,10 @@ interface Case {
 let counter = 0;
 const unique = (prefix: string) => `${prefix}${++counter}-${Date.now() % 100_000}`;
 
+async function newDomain(): Promise<string> {
+  return (await h.server.store.createDomain({ name: `${unique('dom')}.example` })).name;
+}
+
 async function newUser(): Promise<string> {
   return h.addUser(`${unique('user')}@example.test`, 'a long password');
 }
@@ -121,6 +125,64 @@ const CASES: Record<string, Case> = {
         expect.objectContaining({ protocol: 'admin', port: h.server.admin!.port }),
       );
     },
+  },
+  'GET /api/domains': {
+    ok: async () => ({ path: '/api/domains' }),
+    status: 200,
+    check: ({ body }) =>
+      expect(body.domains).toContainEqual(
+        expect.objectContaining({ name: 'example.test', catchAll: null, dkim: true }),
+      ),
+  },
+  'POST /api/domains': {
+    ok: async () => ({ path: '/api/domains', body: { name: `${unique('d')}.Example.NET` } }),
+    status: 201,
+    check: ({ body }) => expect(body.domain.name).toMatch(/^d\d+-\d+\.example\.net$/),
+    invalid: () => ({ path: '/api/domains', body: { name: 42 } }),
+  },
+  'GET /api/domains/{name}': {
+    ok: async () => ({ path: '/api/domains/EXAMPLE.test' }),
+    status: 200,
+    check: ({ body }) => expect(body.domain.name).toBe('example.test'),
+    invalid: () => ({ path: `/api/domains/${'x'.repeat(300)}` }),
+    unknown: () => ({ path: '/api/domains/nowhere.example' }),
+  },
+  'PATCH /api/domains/{name}': {
+    ok: async () => ({ path: `/api/domains/${await newDomain()}`, body: { dkim: false, catchAll: null } }),
+    status: 200,
+    check: ({ body }) => expect(body.domain).toMatchObject({ dkim: false, catchAll: null }),
+    invalid: () => ({ path: '/api/domains/example.test', body: { dkim: 'yes' } }),
+    unknown: () => ({ path: '/api/domains/nowhere.example', body: { dkim: false } }),
+  },
+  'DELETE /api/domains/{name}': {
+    ok: async () => ({ path: `/api/domains/${await newDomain()}` }),
+    status: 204,
+    invalid: () => ({ path: `/api/domains/${'x'.repeat(300)}` }),
+    unknown: () => ({ path: '/api/domains/nowhere.example' }),
+  },
+  'GET /api/domains/{name}/dns': {
+    ok: async () => ({ path: '/api/domains/example.test/dns' }),
+    status: 200,
+    check: ({ body }) =>
+      expect(body.records).toContainEqual({
+        purpose: 'SPF',
+        name: 'example.test',
+        type: 'TXT',
+        value: 'v=spf1 mx -all',
+      }),
+    invalid: () => ({ path: `/api/domains/${'x'.repeat(300)}/dns` }),
+    unknown: () => ({ path: '/api/domains/nowhere.example/dns' }),
+  },
+  'POST /api/domains/{name}/dns-check': {
+    // Nothing answers DNS here (the harness points the resolver at a closed port): all missing.
+    ok: async () => ({ path: '/api/domains/example.test/dns-check' }),
+    status: 200,
+    check: ({ body }) => {
+      expect(body.ok).toBe(false);
+      expect(body.checks.find((entry: { purpose: string }) => entry.purpose === 'MX').status).toBe('missing');
+    },
+    invalid: () => ({ path: `/api/domains/${'x'.repeat(300)}/dns-check` }),
+    unknown: () => ({ path: '/api/domains/nowhere.example/dns-check' }),
   },
   'GET /api/users': {
     ok: async () => ({ path: '/api/users?search=ALICE&offset=0&limit=10' }),
@@ -675,6 +737,60 @@ describe('errors and edge cases', () => {
     expect(duplicate.status).toBe(409);
     expect(duplicate.body.error.code).toBe('conflict');
     expect((await h.call('GET', '/api/users?search=alice')).body.total).toBe(1);
+  });
+
+  it('adds domains with readable refusals: invalid_domain, domain_exists', async () => {
+    const invalid = await h.call('POST', '/api/domains', { body: { name: 'mail' } });
+    expect(invalid.status).toBe(400);
+    expect(invalid.body.error).toMatchObject({
+      code: 'invalid_domain',
+      message: expect.stringMatching(/dot/),
+    });
+    const idn = await h.call('POST', '/api/domains', { body: { name: 'Bücher.example' } });
+    expect(idn.body.domain.name).toBe('xn--bcher-kva.example');
+    const again = await h.call('POST', '/api/domains', { body: { name: 'BÜCHER.example' } });
+    expect(again.status).toBe(409);
+    expect(again.body.error.code).toBe('domain_exists');
+  });
+
+  it('refuses users and aliases in a domain that is not local (unknown_domain)', async () => {
+    const user = await h.call('POST', '/api/users', {
+      body: { username: 'eve@elsewhere.example', password: 'a long password' },
+    });
+    expect(user.status).toBe(400);
+    expect(user.body.error.code).toBe('unknown_domain');
+    expect(user.body.error.message).toContain('mallard domain add elsewhere.example');
+    const alias = await h.call('POST', `/api/users/${userId}/aliases`, {
+      body: { address: 'x@elsewhere.example' },
+    });
+    expect(alias.status).toBe(400);
+    expect(alias.body.error.code).toBe('unknown_domain');
+    await h.call('POST', '/api/domains', { body: { name: 'elsewhere.example' } });
+    const now = await h.call('POST', `/api/users/${userId}/aliases`, {
+      body: { address: 'x@elsewhere.example' },
+    });
+    expect(now.status).toBe(201);
+    // In use by one alias: removing the domain is refused, saying so.
+    const refused = await h.call('DELETE', '/api/domains/elsewhere.example');
+    expect(refused.status).toBe(409);
+    expect(refused.body.error.message).toContain('1 alias');
+    await h.call('DELETE', `/api/users/${userId}/aliases/x%40elsewhere.example`);
+    expect((await h.call('DELETE', '/api/domains/elsewhere.example')).status).toBe(204);
+  });
+
+  it("sets a domain's catch-all, which then receives mail to unknown names", async () => {
+    const set = await h.call('PATCH', '/api/domains/example.test', {
+      body: { catchAll: 'alice@example.test' },
+    });
+    expect(set.body.domain.catchAll).toBe('alice@example.test');
+    expect((await h.server.store.resolveRecipient('whoever@example.test'))?.id).toBe(userId);
+    const nobody = await h.call('PATCH', '/api/domains/example.test', {
+      body: { catchAll: 'ghost@example.test' },
+    });
+    expect(nobody.status).toBe(404);
+    const cleared = await h.call('PATCH', '/api/domains/example.test', { body: { catchAll: '' } });
+    expect(cleared.body.domain.catchAll).toBeNull();
+    expect(await h.server.store.resolveRecipient('whoever@example.test')).toBeNull();
   });
 
   it('refuses to remove a primary address (conflict)', async () => {

@@ -13,6 +13,10 @@ export interface DnsRecords {
   mx?: Array<{ domain: string; host: string; preference: number }>;
   a?: Array<{ name: string; address: string }>;
   txt?: Array<{ name: string; value: string }>;
+  /** RFC 2782 SRV; without `target` the record says the service is not offered (target "."). */
+  srv?: Array<{ name: string; target?: string; port?: number; priority?: number; weight?: number }>;
+  /** The target must be a name dnsmasq knows (an `a` record). */
+  cname?: Array<{ name: string; target: string }>;
 }
 
 export interface Dnsmasq {
@@ -59,6 +63,12 @@ export async function startDnsmasq(records: DnsRecords, port?: number): Promise<
     ...(records.mx ?? []).map((mx) => `--mx-host=${mx.domain},${mx.host},${mx.preference}`),
     ...(records.a ?? []).map((a) => `--host-record=${a.name},${a.address}`),
     ...(records.txt ?? []).map((txt) => `--txt-record=${txt.name},${txtStrings(txt.value).join(',')}`),
+    ...(records.srv ?? []).map((srv) =>
+      srv.target === undefined
+        ? `--srv-host=${srv.name}`
+        : `--srv-host=${srv.name},${srv.target},${srv.port ?? 0},${srv.priority ?? 0},${srv.weight ?? 0}`,
+    ),
+    ...(records.cname ?? []).map((cname) => `--cname=${cname.name},${cname.target}`),
   ];
   const child: ChildProcess = spawn('dnsmasq', args, { stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';

@@ -21,6 +21,7 @@ let server: ServerProcess;
 
 beforeAll(async () => {
   const dataDir = makeDataDir('mallard-memory-');
+  expect(runMallard(['domain', 'add', 'example.test'], { dataDir }).status).toBe(0);
   const added = runMallard(['user', 'add', USER, '--password', '-'], { dataDir, input: `${PASSWORD}\n` });
   expect(added.status, added.stderr).toBe(0);
   server = await startServerProcess({ sqliteDataDir: dataDir });

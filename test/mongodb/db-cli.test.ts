@@ -97,6 +97,7 @@ describe('mallard db', () => {
     const dir = makeDataDir('mallard-db-cli-src-');
     try {
       const env = { MALLARD_DATA_DIR: dir };
+      expect((await mallard(['domain', 'add', 'example.com'], env)).status).toBe(0);
       const add = await mallard(['user', 'add', 'bob@example.com', '--password', 'long-password'], env);
       expect(add.status, add.stderr).toBe(0);
       const deliver = await runProcess(process.execPath, [MALLARD_BIN, 'deliver', 'bob@example.com'], {

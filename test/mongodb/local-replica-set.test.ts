@@ -248,6 +248,12 @@ describe('local replica set with a fake mongod', () => {
         MALLARD_ADMIN_PORT: '0',
         MALLARD_LOG_LEVEL: 'warn',
       };
+      const domain = await runProcess(process.execPath, [MALLARD_BIN, 'domain', 'add', 'example.com'], {
+        cwd: ROOT,
+        env,
+        timeoutMs: 120_000,
+      });
+      expect(domain.status, domain.stderr).toBe(0);
       const add = await runProcess(
         process.execPath,
         [MALLARD_BIN, 'user', 'add', 'alice@example.com', '--password', 'secret-password'],

@@ -297,6 +297,12 @@ describe('settings', () => {
 
   it('lists the DNS records sending needs for each mail domain, ready to copy', async () => {
     const created = await page.evaluate(async () => {
+      // Users go only into local domains.
+      await fetch('/api/domains', {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/json', 'X-Mallard-Panel': '1' },
+        body: JSON.stringify({ name: 'dns-panel.test' }),
+      });
       const response = await fetch('/api/users', {
         method: 'POST',
         headers: { 'Content-Type': 'application/json', 'X-Mallard-Panel': '1' },

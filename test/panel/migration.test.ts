@@ -117,6 +117,7 @@ describe('moving the mail to MongoDB from the panel', () => {
     mongo = await startMongoStandIn();
     panel = await startPanel();
     cookie = await loginCookie(panel.url, panel.adminToken);
+    await api('POST', '/api/domains', { name: 'example.org' });
     const created = await api<{ user: { id: string } }>('POST', '/api/users', {
       username: USER,
       password: PASSWORD,

@@ -316,6 +316,7 @@ describe('Connection rules page', () => {
 
 describe('Sessions page', () => {
   it('shows an IMAP login live, its details, and kicks it', async () => {
+    await adminApi('POST', '/api/domains', { name: 'example.test' });
     await adminApi('POST', '/api/users', { username: USERNAME, password: PASSWORD });
     await go('/sessions');
     await page.getByTestId('sessions-empty').waitFor();

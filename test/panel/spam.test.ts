@@ -44,6 +44,7 @@ beforeAll(async () => {
     beforeBrowser: async (started) => {
       panel = started;
       cookie = await loginCookie(panel.url, panel.adminToken);
+      await apiCall('POST', '/api/domains', { name: 'example.test' });
       const created = await apiCall<{ user: { id: string } }>('POST', '/api/users', {
         username: USER,
         password: 'a long password',

@@ -84,6 +84,8 @@ beforeAll(async () => {
     beforeBrowser: async (started) => {
       panel = started;
       cookie = await loginCookie(panel.url, panel.adminToken);
+      // Users go only into local domains.
+      await apiCall('POST', '/api/domains', { name: 'example.org' });
       await apiCall('POST', '/api/certificates', { type: 'server', names: ['localhost'], activate: true });
     },
   }));

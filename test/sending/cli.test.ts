@@ -17,6 +17,7 @@ const run = (args: string[]) => runMallard(args, { dataDir, env });
 beforeAll(async () => {
   dataDir = makeDataDir();
   const store = await SqliteStore.open(dataDir);
+  await store.createDomain({ name: 'example.test' });
   const queued = await store.enqueueOutbound({
     userId: null,
     sender: 'alice@example.test',

@@ -4,6 +4,7 @@ import { notFound } from '../errors.ts';
 import { route } from '../router.ts';
 import { addressSchema } from '../schemas.ts';
 import { emailAddress, idParam, userIdParams } from './common.ts';
+import { requireLocalDomainOf } from './domains.ts';
 import { requireUser } from './users.ts';
 
 const TAG = 'Aliases';
@@ -41,6 +42,7 @@ export const aliasRoutes = [
     response: { status: 201, schema: addressSchema, description: 'The new address' },
     async handler({ params, body, deps }) {
       const user = await requireUser(deps.store, params.id);
+      await requireLocalDomainOf(deps.store, body.address);
       const address = await deps.store.addAddress(user.id, body.address);
       deps.logger.info({ user: user.username, address: address.address, via: 'admin' }, 'address added');
       return { address: address.address, kind: address.kind };

@@ -18,6 +18,7 @@ import {
   type UserDetailJson,
 } from '../schemas.ts';
 import { emailAddress, password, userIdParams, userJson } from './common.ts';
+import { requireLocalDomainOf } from './domains.ts';
 
 const TAG = 'Users';
 const MAX_PAGE = 500;
@@ -123,6 +124,7 @@ export const userRoutes = [
       }),
     response: { status: 201, schema: createdUserSchema, description: 'The new user' },
     async handler({ body, deps }) {
+      await requireLocalDomainOf(deps.store, body.username);
       const secret = body.generate ? generatePassword() : body.password!;
       const user = await deps.store.createUser({
         username: body.username,

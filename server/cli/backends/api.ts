@@ -3,13 +3,16 @@
  * username is looked up first (an exact match among the search results); answers are mapped to
  * the records the store backend gives, so the output does not depend on the path taken.
  */
-import type { RuleJson, UserDetailJson, UserJson } from '../../admin/schemas.ts';
+import type { DomainJson, RuleJson, UserDetailJson, UserJson } from '../../admin/schemas.ts';
+import type { RecordCheck } from '../../dns/check.ts';
+import type { DnsRecord } from '../../dns/records.ts';
 import type { RuleDecision, RuleTestResult } from '../../hooks/runner.ts';
 import type { Protocol } from '../../hooks/types.ts';
 import type { AddressKind, ConnectionRule } from '../../store/types.ts';
 import type { AdminClient } from '../admin-client.ts';
 import { CliError, EXIT } from '../cli-error.ts';
 import {
+  toDomainRecord,
   toUserRecord,
   type AddressRecord,
   type Backend,
@@ -103,6 +106,36 @@ export function apiBackend(api: AdminClient): Backend {
       const user = await findUser(username);
       await api.request('DELETE', `/api/users/${path(user.id)}`, undefined, USER);
       return userRecord(user);
+    },
+    async listDomains() {
+      const { domains } = await api.request<{ domains: DomainJson[] }>('GET', '/api/domains');
+      return domains.map(toDomainRecord);
+    },
+    async getDomain(name) {
+      const { domain } = await api.request<{ domain: DomainJson }>('GET', `/api/domains/${path(name)}`);
+      return toDomainRecord(domain);
+    },
+    async createDomain(name) {
+      const { domain } = await api.request<{ domain: DomainJson }>('POST', '/api/domains', { name });
+      return toDomainRecord(domain);
+    },
+    async updateDomain(name, patch) {
+      const { domain } = await api.request<{ domain: DomainJson }>(
+        'PATCH',
+        `/api/domains/${path(name)}`,
+        patch,
+      );
+      return toDomainRecord(domain);
+    },
+    async deleteDomain(name) {
+      await api.request('DELETE', `/api/domains/${path(name)}`);
+    },
+    async domainDns(name) {
+      return (await api.request<{ records: DnsRecord[] }>('GET', `/api/domains/${path(name)}/dns`)).records;
+    },
+    async checkDomainDns(name) {
+      return (await api.request<{ checks: RecordCheck[] }>('POST', `/api/domains/${path(name)}/dns-check`))
+        .checks;
     },
     async listAddresses(username) {
       return addressesOf(await findUser(username));

@@ -3,12 +3,18 @@ import { hashPassword } from '../../auth/password.ts';
 import { createRuleHooks } from '../../hooks/runner.ts';
 import { createLogger } from '../../log.ts';
 import { isStoreError } from '../../store/errors.ts';
-import type { Address, Store, User } from '../../store/types.ts';
+import type { Config } from '../../config/schema.ts';
+import { checkRecords, checkResolver } from '../../dns/check.ts';
+import { publishedRecords } from '../../dns/records.ts';
+import { domainProblem } from '../../store/domains.ts';
+import type { Address, Domain, Store, User } from '../../store/types.ts';
 import { CliError, EXIT } from '../cli-error.ts';
 import { requireUser } from '../context.ts';
 import type { SpamListEntry } from '../../store/spam.ts';
 import {
+  toDomainRecord,
   toUserRecord,
+  type DomainRecord,
   type AddressRecord,
   type Backend,
   type SpamListRecord,
@@ -36,10 +42,35 @@ async function onRule<T>(id: string, call: () => Promise<T>): Promise<T> {
   }
 }
 
-export function storeBackend(store: Store): Backend {
+/** Users and aliases go only into local domains (the admin API's unknown_domain). */
+async function requireLocalDomainOf(store: Store, address: string): Promise<void> {
+  const at = address.lastIndexOf('@');
+  if (at < 0) return;
+  const domain = address
+    .slice(at + 1)
+    .trim()
+    .toLowerCase();
+  if (await store.getDomain(domain)) return;
+  throw new CliError(
+    `${domain} is not a local domain: add it first with mallard domain add ${domain}`,
+    EXIT.dataError,
+  );
+}
+
+async function requireDomain(store: Store, name: string): Promise<Domain> {
+  const domain = await store.getDomain(name);
+  if (!domain) throw new CliError(`no such domain: ${name}`, EXIT.dataError);
+  return domain;
+}
+
+const domainRecord = (domain: Domain): DomainRecord =>
+  toDomainRecord({ ...domain, createdAt: domain.createdAt.toISOString() });
+
+export function storeBackend(store: Store, config: Config): Backend {
   return {
     via: 'store',
     async createUser({ username, password, name, quotaBytes }) {
+      await requireLocalDomainOf(store, username);
       const user = await store.createUser({
         username,
         passwordHash: await hashPassword(password),
@@ -73,12 +104,32 @@ export function storeBackend(store: Store): Backend {
       await store.deleteUser(user.id);
       return userRecord(user);
     },
+    listDomains: async () => (await store.listDomains()).map(domainRecord),
+    getDomain: async (name) => domainRecord(await requireDomain(store, name)),
+    async createDomain(name) {
+      const problem = domainProblem(name);
+      if (problem) throw new CliError(problem, EXIT.dataError);
+      return domainRecord(await store.createDomain({ name }));
+    },
+    async updateDomain(name, patch) {
+      const domain = await requireDomain(store, name);
+      return domainRecord(await store.updateDomain(domain.name, patch));
+    },
+    async deleteDomain(name) {
+      await store.deleteDomain((await requireDomain(store, name)).name);
+    },
+    domainDns: async (name) => publishedRecords(config, await requireDomain(store, name)),
+    async checkDomainDns(name) {
+      const records = publishedRecords(config, await requireDomain(store, name));
+      return checkRecords(checkResolver(config.dns.servers), records, config.hostname);
+    },
     async listAddresses(username) {
       const user = await requireUser(store, username);
       return (await store.listAddresses(user.id)).map(addressRecord);
     },
     async addAddress(username, address) {
       const user = await requireUser(store, username);
+      await requireLocalDomainOf(store, address);
       return addressRecord(await store.addAddress(user.id, address));
     },
     removeAddress: (address) => store.removeAddress(address),

@@ -3,6 +3,8 @@
  * API) and `store.ts` (the store opened in this process). Both return the same plain records, so
  * a command prints the same lines and JSON whichever answered.
  */
+import type { RecordCheck } from '../../dns/check.ts';
+import type { DnsRecord } from '../../dns/records.ts';
 import type { RuleTestResult } from '../../hooks/runner.ts';
 import type { AddressKind, ConnectionRule, NewConnectionRule, RuleProtocol } from '../../store/types.ts';
 
@@ -22,6 +24,20 @@ export interface UserRecord {
 export function toUserRecord(user: UserRecord): UserRecord {
   const { id, username, name, disabled, quotaBytes, usedBytes, saveSentCopy, createdAt } = user;
   return { id, username, name, disabled, quotaBytes, usedBytes, saveSentCopy, createdAt };
+}
+
+/** A mail domain as printed. */
+export interface DomainRecord {
+  name: string;
+  catchAll: string | null;
+  dkim: boolean;
+  createdAt: string;
+}
+
+/** A domain's fields in one order, whichever backend read them. */
+export function toDomainRecord(domain: DomainRecord): DomainRecord {
+  const { name, catchAll, dkim, createdAt } = domain;
+  return { name, catchAll, dkim, createdAt };
 }
 
 export interface AddressRecord {
@@ -55,6 +71,16 @@ export interface Backend {
   /** "Save a copy to Sent" for mail the user submits. */
   setSaveSentCopy(username: string, on: boolean): Promise<UserRecord>;
   deleteUser(username: string): Promise<UserRecord>;
+
+  listDomains(): Promise<DomainRecord[]>;
+  /** 65 when missing. */
+  getDomain(name: string): Promise<DomainRecord>;
+  createDomain(name: string): Promise<DomainRecord>;
+  updateDomain(name: string, patch: { catchAll?: string | null; dkim?: boolean }): Promise<DomainRecord>;
+  /** 65 while users or aliases are in it. */
+  deleteDomain(name: string): Promise<void>;
+  domainDns(name: string): Promise<DnsRecord[]>;
+  checkDomainDns(name: string): Promise<RecordCheck[]>;
 
   listAddresses(username: string): Promise<AddressRecord[]>;
   addAddress(username: string, address: string): Promise<AddressRecord>;

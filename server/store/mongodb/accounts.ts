@@ -30,6 +30,7 @@ import {
 } from '../types.ts';
 import { nextIds } from './counters.ts';
 import { requireUser, toAppPassword, toUser } from './docs.ts';
+import { ensureDomainOf } from './domains.ts';
 import { writeJournal } from './journal.ts';
 import { dropMailbox, newMailboxDoc } from './mailboxes.ts';
 import { deleteSpamEntriesOf } from './spam.ts';
@@ -80,6 +81,7 @@ export async function createUser(c: Collections, user: NewUser): Promise<User> {
   }
   const id = await nextIds(c, 'users');
   await claimUsername(c, username, id);
+  await ensureDomainOf(c, username);
   // Default mailboxes get consecutive UIDVALIDITYs from now; the user document records the last.
   const nowSeconds = Math.floor(Date.now() / 1000);
   const firstMailbox = await nextIds(c, 'mailboxes', DEFAULT_MAILBOXES.length);
@@ -225,6 +227,7 @@ export async function addAddress(c: Collections, userId: number, address: string
     if (isDuplicateKey(error)) throw new StoreError('ALREADYEXISTS', `address ${parsed.address} is taken`);
     throw error;
   }
+  await ensureDomainOf(c, parsed.address);
   // The user was deleted meanwhile: do not leave an address pointing nowhere.
   if (!(await c.users.findOne({ _id: userId }, { projection: { _id: 1 } }))) {
     await c.addresses.deleteOne({ _id: parsed.address, user: userId });

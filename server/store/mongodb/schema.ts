@@ -13,6 +13,7 @@
  * update pipelines or $expr.
  */
 import type { Collection, Db } from 'mongodb';
+import { domainOfAddress } from '../domains.ts';
 import { StoreError } from '../errors.ts';
 import { WORD_LISTS_META } from './text-search.ts';
 import { aggregateTotals } from './totals.ts';
@@ -51,6 +52,14 @@ export interface AddressDoc {
   _id: string;
   user: number;
   kind: AddressKind;
+  createdAt: Date;
+}
+
+/** A domain record (see `Domain`); the catch-all is the `*@domain` address document. */
+export interface DomainDoc {
+  /** Lower-case A-label. */
+  _id: string;
+  dkim: boolean;
   createdAt: Date;
 }
 
@@ -235,6 +244,7 @@ export function journalCounterId(userId: number): string {
 export class Collections {
   readonly users: Collection<UserDoc>;
   readonly addresses: Collection<AddressDoc>;
+  readonly domains: Collection<DomainDoc>;
   readonly appPasswords: Collection<AppPasswordDoc>;
   readonly mailboxes: Collection<MailboxDoc>;
   readonly messages: Collection<MessageDoc>;
@@ -253,6 +263,7 @@ export class Collections {
   constructor(readonly db: Db) {
     this.users = db.collection('users');
     this.addresses = db.collection('addresses');
+    this.domains = db.collection('domains');
     this.appPasswords = db.collection('app_passwords');
     this.mailboxes = db.collection('mailboxes');
     this.messages = db.collection('messages');
@@ -328,6 +339,7 @@ export async function ensureSchema(collections: Collections): Promise<void> {
   await countOlderMailboxes(collections);
   // Mailboxes older than the record of expunged UIDs remember none before their current MODSEQ.
   await setExpungedFloors(collections);
+  await recordDomainsOfAddresses(collections);
   for (const name of COUNTERS) {
     await collections.counters
       .updateOne({ _id: name }, { $setOnInsert: { seq: 0 } }, { upsert: true })
@@ -374,6 +386,27 @@ export function isDuplicateKey(error: unknown): boolean {
 }
 
 /** Two processes upserting the same new document at once: one of them gets E11000, harmlessly. */
+/**
+ * Domain records arrived after users and aliases did: the first start of a server that has them
+ * makes a record for every domain an address is in, so nothing stops working. Done once (a `meta`
+ * mark); safe from several processes at once (upserts).
+ */
+async function recordDomainsOfAddresses(collections: Collections): Promise<void> {
+  if (await collections.meta.findOne({ _id: DOMAINS_META })) return;
+  const addresses = await collections.addresses.find({}, { projection: { _id: 1 } }).toArray();
+  for (const name of new Set(addresses.map((address) => domainOfAddress(address._id)))) {
+    if (name === '') continue;
+    await collections.domains
+      .updateOne({ _id: name }, { $setOnInsert: { dkim: true, createdAt: new Date() } }, { upsert: true })
+      .catch(ignoreDuplicate);
+  }
+  await collections.meta
+    .updateOne({ _id: DOMAINS_META }, { $setOnInsert: { version: 1 } }, { upsert: true })
+    .catch(ignoreDuplicate);
+}
+
+const DOMAINS_META = 'domains';
+
 function ignoreDuplicate(error: unknown): null {
   if (isDuplicateKey(error)) return null;
   throw error;

@@ -33,6 +33,8 @@ import { normalizeFlags } from '../normalize.ts';
 import type {
   FlagListing,
   Address,
+  Domain,
+  DomainPatch,
   AppendOptions,
   AppendResult,
   AppPassword,
@@ -64,6 +66,7 @@ import type {
 } from '../types.ts';
 import * as accounts from './accounts.ts';
 import * as blobs from './blobs.ts';
+import * as domains from './domains.ts';
 import { parseId, requireId } from '../ids.ts';
 import { requireUser, toMailbox } from './docs.ts';
 import { translateError } from './errors.ts';
@@ -277,6 +280,28 @@ export class MongoStore implements Store {
   }
 
   // --- addresses ---
+
+  // --- domains ---
+
+  listDomains(): Promise<Domain[]> {
+    return this.call((c) => domains.listDomains(c));
+  }
+
+  getDomain(name: string): Promise<Domain | null> {
+    return this.call((c) => domains.getDomain(c, name));
+  }
+
+  createDomain(domain: { name: string }): Promise<Domain> {
+    return this.call((c) => domains.createDomain(c, domain));
+  }
+
+  updateDomain(name: string, patch: DomainPatch): Promise<Domain> {
+    return this.call((c) => domains.updateDomain(c, name, patch));
+  }
+
+  deleteDomain(name: string): Promise<void> {
+    return this.call((c) => domains.deleteDomain(c, name));
+  }
 
   addAddress(userId: Id, address: string): Promise<Address> {
     return this.call((c) => accounts.addAddress(c, requireId(userId, 'user'), address));

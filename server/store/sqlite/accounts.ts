@@ -23,6 +23,7 @@ import {
   type UserQuery,
 } from '../types.ts';
 import type { Sql } from './database.ts';
+import { ensureDomainOf } from './domains.ts';
 import { insertMailbox } from './mailboxes.ts';
 import { removeAllMessagesOfUser } from './messages.ts';
 import { writeJournal } from './journal.ts';
@@ -68,6 +69,7 @@ export function createUser(sql: Sql, user: NewUser): User {
       Date.now(),
     )!;
     sql.run("INSERT INTO addresses (address, user_id, kind) VALUES (?, ?, 'primary')", username, row.id);
+    ensureDomainOf(sql, username);
     for (const mailbox of DEFAULT_MAILBOXES) {
       insertMailbox(sql, row.id, mailbox.path, mailbox.specialUse, true);
     }
@@ -178,6 +180,7 @@ export function addAddress(sql: Sql, userId: number, address: string): Address {
       throw new StoreError('ALREADYEXISTS', `address ${parsed.address} is taken`);
     }
     sql.run('INSERT INTO addresses (address, user_id, kind) VALUES (?, ?, ?)', parsed.address, userId, kind);
+    ensureDomainOf(sql, parsed.address);
     return { address: parsed.address, userId: String(userId), kind };
   });
 }

@@ -265,6 +265,19 @@ export const MIGRATIONS: readonly string[] = [
   ALTER TABLE mailboxes ADD COLUMN expunged_floor INTEGER NOT NULL DEFAULT 0;
   UPDATE mailboxes SET expunged_floor = highest_modseq;
   `,
+  // 13: domains as records of their own (server/store/sqlite/domains.ts), made from the domains of
+  // existing users, aliases and catch-alls so that nothing stops working. The catch-all stays the
+  // `*@domain` address row.
+  `
+  CREATE TABLE domains (
+    name TEXT PRIMARY KEY,
+    dkim INTEGER NOT NULL DEFAULT 1,
+    created_at INTEGER NOT NULL
+  ) WITHOUT ROWID;
+  INSERT OR IGNORE INTO domains (name, dkim, created_at)
+    SELECT DISTINCT lower(substr(address, instr(address, '@') + 1)), 1, CAST(unixepoch('subsec') * 1000 AS INTEGER)
+    FROM addresses WHERE instr(address, '@') > 0 AND instr(address, '@') < length(address);
+  `,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

@@ -215,6 +215,31 @@ describe('sqlite engine', () => {
     expect((await store.createRule({ kind: 'deny', cidrs: ['10.0.0.0/8'] })).position).toBe(1);
   });
 
+  it('makes domain records of the addresses of a database from before them', async () => {
+    await store.close();
+    removeDir(dir);
+    dir = tempDir();
+    const db = new Database(path.join(dir, DATABASE_FILE));
+    for (const migration of MIGRATIONS.slice(0, 8)) db.exec(migration);
+    db.pragma('user_version = 8');
+    db.prepare(
+      "INSERT INTO users (username, password_hash, created_at) VALUES ('old@example.com', 'h', 1)",
+    ).run();
+    db.prepare(
+      "INSERT INTO addresses VALUES ('old@example.com', 1, 'primary'), ('x@alias.example', 1, 'alias')",
+    ).run();
+    db.prepare("INSERT INTO addresses VALUES ('*@catch.example', 1, 'catchall')").run();
+    db.close();
+    store = await SqliteStore.open(dir);
+    const domains = await store.listDomains();
+    expect(domains.map((domain) => [domain.name, domain.catchAll, domain.dkim])).toEqual([
+      ['alias.example', null, true],
+      ['catch.example', 'old@example.com', true],
+      ['example.com', null, true],
+    ]);
+    expect(domains[0]!.createdAt.getTime()).toBeGreaterThan(0);
+  });
+
   it('shows another connection’s rule changes through rulesVersion', async () => {
     const other = await SqliteStore.open(dir);
     try {

@@ -14,6 +14,8 @@ import { normalizeFlags } from '../normalize.ts';
 import type {
   FlagListing,
   Address,
+  Domain,
+  DomainPatch,
   AppendOptions,
   AppendResult,
   AppPassword,
@@ -45,6 +47,7 @@ import type {
 } from '../types.ts';
 import * as accounts from './accounts.ts';
 import * as blobs from './blobs.ts';
+import * as domains from './domains.ts';
 import * as imports from './imports.ts';
 import { checkImportedMessage } from '../imports.ts';
 import { DATABASE_FILE, openDatabase, type Sql } from './database.ts';
@@ -184,6 +187,28 @@ export class SqliteStore implements Store {
   }
 
   // --- addresses ---
+
+  // --- domains ---
+
+  listDomains(): Promise<Domain[]> {
+    return this.call((sql) => domains.listDomains(sql));
+  }
+
+  getDomain(name: string): Promise<Domain | null> {
+    return this.call((sql) => domains.getDomain(sql, name));
+  }
+
+  createDomain(domain: { name: string }): Promise<Domain> {
+    return this.call((sql) => domains.createDomain(sql, domain));
+  }
+
+  updateDomain(name: string, patch: DomainPatch): Promise<Domain> {
+    return this.call((sql) => domains.updateDomain(sql, name, patch));
+  }
+
+  deleteDomain(name: string): Promise<void> {
+    return this.call((sql) => domains.deleteDomain(sql, name));
+  }
 
   addAddress(userId: Id, address: string): Promise<Address> {
     return this.call((sql) => accounts.addAddress(sql, requireId(userId, 'user'), address));

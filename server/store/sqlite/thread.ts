@@ -32,6 +32,8 @@ import type { MimeIndex } from '../../mime/types.ts';
 import type {
   FlagListing,
   Address,
+  Domain,
+  DomainPatch,
   AppendOptions,
   AppendResult,
   AppPassword,
@@ -214,6 +216,28 @@ export class ThreadedSqliteStore implements Store {
 
   getCredentials(username: string): Promise<Credentials | null> {
     return this.call('getCredentials', [username]);
+  }
+
+  // --- domains ---
+
+  listDomains(): Promise<Domain[]> {
+    return this.call('listDomains', []);
+  }
+
+  getDomain(name: string): Promise<Domain | null> {
+    return this.call('getDomain', [name]);
+  }
+
+  createDomain(domain: { name: string }): Promise<Domain> {
+    return this.call('createDomain', [domain]);
+  }
+
+  updateDomain(name: string, patch: DomainPatch): Promise<Domain> {
+    return this.call('updateDomain', [name, patch]);
+  }
+
+  deleteDomain(name: string): Promise<void> {
+    return this.call('deleteDomain', [name]);
   }
 
   // --- addresses ---
