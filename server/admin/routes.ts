@@ -11,6 +11,7 @@ import { queueRoutes } from './handlers/queue.ts';
 import { ruleRoutes } from './handlers/rules.ts';
 import { sessionRoutes } from './handlers/sessions.ts';
 import { settingsRoutes } from './handlers/settings.ts';
+import { setupRoutes } from './handlers/setup.ts';
 import { spamListRoutes } from './handlers/spam-lists.ts';
 import { statusRoutes } from './handlers/status.ts';
 import { userRoutes } from './handlers/users.ts';
@@ -53,5 +54,6 @@ export const ROUTES: readonly Route[] = [
   ...queueRoutes,
   ...dkimRoutes,
   ...settingsRoutes,
+  ...setupRoutes,
   openApiRoute,
 ];
