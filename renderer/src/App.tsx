@@ -15,6 +15,8 @@ import { QueuePage } from './pages/QueuePage.tsx';
 import { RulesPage } from './pages/RulesPage.tsx';
 import { SessionsPage } from './pages/SessionsPage.tsx';
 import { SettingsPage } from './pages/SettingsPage.tsx';
+import { SetupPage } from './pages/SetupPage.tsx';
+import { FirstRunRedirect } from './components/setup/FirstRunRedirect.tsx';
 import { UserPage } from './pages/UserPage.tsx';
 import { UsersPage } from './pages/UsersPage.tsx';
 
@@ -37,6 +39,7 @@ export function App() {
 
   return (
     <Layout passwordSet={session.data.passwordSet}>
+      <FirstRunRedirect />
       <Routes>
         <Route path="/" element={<DashboardPage />} />
         <Route path="/users" element={<UsersPage />} />
@@ -48,6 +51,7 @@ export function App() {
         <Route path="/devices" element={<DevicesPage />} />
         <Route path="/logs" element={<LogsPage />} />
         <Route path="/settings" element={<SettingsPage />} />
+        <Route path="/setup" element={<SetupPage />} />
         <Route path="*" element={<Navigate to="/" replace />} />
       </Routes>
     </Layout>

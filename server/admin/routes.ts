@@ -13,6 +13,7 @@ import { queueRoutes } from './handlers/queue.ts';
 import { ruleRoutes } from './handlers/rules.ts';
 import { sessionRoutes } from './handlers/sessions.ts';
 import { settingsRoutes } from './handlers/settings.ts';
+import { setupRoutes } from './handlers/setup.ts';
 import { spamListRoutes } from './handlers/spam-lists.ts';
 import { spamSettingsRoutes } from './handlers/spam-settings.ts';
 import { statusRoutes } from './handlers/status.ts';
@@ -59,5 +60,6 @@ export const ROUTES: readonly Route[] = [
   ...deliveryRoutes,
   ...dkimRoutes,
   ...settingsRoutes,
+  ...setupRoutes,
   openApiRoute,
 ];

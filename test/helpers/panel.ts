@@ -51,6 +51,8 @@ export interface StartPanelOptions {
   args?: string[];
   /** `start` runs `mallard start`, which falls back to the panel where Electron cannot run. */
   command?: 'panel' | 'start';
+  /** Leave the first-run wizard to open by itself (default: the data dir starts with it finished). */
+  firstRun?: boolean;
   /** Wait until the supervised server runs (default true; false with --no-server). */
   waitForServer?: boolean;
   timeoutMs?: number;
@@ -155,6 +157,8 @@ export async function startPanel(options: StartPanelOptions = {}): Promise<Runni
   const ports = await freePorts();
   const configFile = path.join(dataDir, 'test-config.yaml');
   fs.writeFileSync(configFile, stringifyYaml(panelConfig(dataDir, ports, options.configYaml)));
+  // Tests of the other pages start where an admin who finished the wizard would.
+  if (!options.firstRun) fs.writeFileSync(path.join(dataDir, 'setup.json'), '{"completed": true}\n');
   const child = spawn(
     process.execPath,
     [MALLARD_BIN, options.command ?? 'panel', '--config', configFile, ...(options.args ?? [])],

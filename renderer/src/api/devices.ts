@@ -14,7 +14,15 @@ export type CertificateSummary = Certificate;
 /** The parts of the settings this page needs, read defensively from the generic record. */
 export interface MailSettings {
   hostname: string;
-  ports: { imap: number; imapTls: number; pop3: number; pop3Tls: number; smtp: number };
+  ports: {
+    imap: number;
+    imapTls: number;
+    pop3: number;
+    pop3Tls: number;
+    smtp: number;
+    submission: number;
+    submissionTls: number;
+  };
 }
 
 function num(record: unknown, key: string): number {
@@ -31,6 +39,8 @@ export function readMailSettings(settings: Record<string, unknown>): MailSetting
       pop3: num(settings.pop3, 'port'),
       pop3Tls: num(settings.pop3, 'tls_port'),
       smtp: num(settings.smtp, 'port'),
+      submission: num(settings.submission, 'port'),
+      submissionTls: num(settings.submission, 'tls_port'),
     },
   };
 }

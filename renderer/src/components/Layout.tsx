@@ -30,6 +30,7 @@ const PAGES: ReadonlyArray<{ to: string; label: string }> = [
   { to: '/devices', label: 'Connect a device' },
   { to: '/logs', label: 'Logs' },
   { to: '/settings', label: 'Settings' },
+  { to: '/setup', label: 'Setup wizard' },
 ];
 
 export function Layout({ children, passwordSet }: { children: ReactNode; passwordSet: boolean }) {

@@ -18,6 +18,7 @@ import { LiveChart } from '../components/dashboard/LiveChart.tsx';
 import { seedFromStatus, useLiveMetrics, useLiveMetricsFeed } from '../components/dashboard/liveMetrics.ts';
 import { RestartServerButton, StartServerButton } from '../components/dashboard/RestartServerButton.tsx';
 import { ServerCard } from '../components/dashboard/ServerCard.tsx';
+import { SetupChecklist } from '../components/dashboard/SetupChecklist.tsx';
 import { CommandsStat, DeliveriesStat, StorageStat } from '../components/dashboard/StatCards.tsx';
 import { ErrorNotice } from '../components/ErrorNotice.tsx';
 import { useServerStatus } from '../components/ServerStateBadge.tsx';
@@ -59,6 +60,7 @@ export function DashboardPage() {
         </Group>
       </Group>
 
+      <SetupChecklist />
       <CertificateWarning />
       <AcmeWarning />
       <GuessingWarning auth={running ? status.data?.auth : undefined} />

@@ -63,7 +63,7 @@ export function ProfileDownloads({
     email: username,
     displayName,
     incoming: endpoints.incoming,
-    outgoing: outgoingServer(outgoing, hostname, endpoints.smtpIn),
+    outgoing: outgoingServer(outgoing, hostname, endpoints),
   };
 
   const apple = useMutation({
@@ -122,7 +122,7 @@ export function ProfileDownloads({
           onChange={(event) => setIncludeCa(event.currentTarget.checked)}
           data-testid="profile-include-ca"
         />
-        <Divider label="Outgoing mail server (the user's provider or relay)" labelPosition="left" />
+        <Divider label="Outgoing mail server (left empty: this server)" labelPosition="left" />
         <Group align="flex-start">
           <TextInput
             label="SMTP server"
@@ -162,13 +162,20 @@ export function ProfileDownloads({
             mt={30}
           />
         </Group>
-        {outgoing.hostname.trim() === '' && (
-          <Text size="sm" c="dimmed" data-testid="outgoing-placeholder">
-            Left empty, the files name {hostname} port {endpoints.smtpIn ?? 25} as the outgoing server: it
-            accepts mail only for this server's own users, so set the real one in the mail app before sending
-            elsewhere.
-          </Text>
-        )}
+        {outgoing.hostname.trim() === '' &&
+          (endpoints.submission ? (
+            <Text size="sm" c="dimmed" data-testid="outgoing-placeholder">
+              Left empty, the files send through this server: {hostname} port {endpoints.submission.port} (
+              {endpoints.submission.security === 'ssl' ? 'SSL/TLS' : 'STARTTLS'}) with the account&apos;s
+              login.
+            </Text>
+          ) : (
+            <Text size="sm" c="dimmed" data-testid="outgoing-placeholder">
+              Submission is off, so the files name {hostname} port {endpoints.smtpIn ?? 25} as the outgoing
+              server: it accepts mail only for this server&apos;s own users. Turn submission on in Settings,
+              or set the user&apos;s provider here.
+            </Text>
+          ))}
         <Group>
           <Button
             onClick={() => apple.mutate()}

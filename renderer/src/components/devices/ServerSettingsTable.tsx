@@ -1,5 +1,5 @@
 /** The settings to type into a mail client by hand, each with a copy button. */
-import { Alert, Badge, Card, Group, Stack, Table, Text, Title } from '@mantine/core';
+import { Badge, Card, Group, Stack, Table, Text, Title } from '@mantine/core';
 import type { ServerEndpoints } from './endpoints.ts';
 import { CopyValue } from './CopyValue.tsx';
 
@@ -79,6 +79,35 @@ export function ServerSettingsTable({
                 </Table.Td>
               </Table.Tr>
             )}
+            <Table.Tr data-testid="setting-submission">
+              <Table.Th>SMTP (sending)</Table.Th>
+              {endpoints.submission ? (
+                <>
+                  <Table.Td>
+                    <Group gap="sm" wrap="nowrap">
+                      <CopyValue value={String(endpoints.submission.port)} label="SMTP port" />
+                      <Badge
+                        variant="light"
+                        color={endpoints.submission.security === 'ssl' ? 'teal' : 'blue'}
+                      >
+                        {SECURITY[endpoints.submission.security]}
+                      </Badge>
+                    </Group>
+                  </Table.Td>
+                  <Table.Td>
+                    <Text size="sm" c="dimmed">
+                      Outgoing: log in with the same username and password.
+                    </Text>
+                  </Table.Td>
+                </>
+              ) : (
+                <Table.Td colSpan={2}>
+                  <Text size="sm" c="dimmed">
+                    Off: turn submission on in Settings, or send through the user&apos;s own provider.
+                  </Text>
+                </Table.Td>
+              )}
+            </Table.Tr>
             <Table.Tr data-testid="setting-smtp-in">
               <Table.Th>SMTP (incoming only)</Table.Th>
               <Table.Td colSpan={2}>
@@ -95,11 +124,6 @@ export function ServerSettingsTable({
             </Table.Tr>
           </Table.Tbody>
         </Table>
-        <Alert color="blue" variant="light" title="Sending mail" data-testid="outgoing-note">
-          This server receives and stores mail; it does not send it for its users (it has no authenticated
-          SMTP submission). Outgoing mail goes through the user's own provider or a relay: set that provider's
-          SMTP server in the mail app, or below so the files include it.
-        </Alert>
       </Stack>
     </Card>
   );

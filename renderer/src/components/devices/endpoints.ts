@@ -9,6 +9,18 @@ export interface ServerEndpoints {
   incoming: IncomingEndpoint[];
   /** Where mail from other servers arrives (SMTP without authentication), or null when off. */
   smtpIn: number | null;
+  /** Where the users' mail apps send (authenticated submission), or null when off. */
+  submission: Submission | null;
+}
+
+export interface Submission {
+  port: number;
+  security: 'ssl' | 'starttls';
+}
+
+/** Implicit TLS (465) before STARTTLS (587), as RFC 8314 recommends. */
+function preferredSubmission(candidates: Submission[]): Submission | null {
+  return candidates.find((candidate) => candidate.security === 'ssl') ?? candidates[0] ?? null;
 }
 
 /** IMAP before POP3, implicit TLS before STARTTLS: the order a person should try them. */
@@ -30,6 +42,7 @@ export function serverEndpoints(settings: MailSettings, status: StatusJson | und
   if (status) {
     const incoming: IncomingEndpoint[] = [];
     let smtpIn: number | null = null;
+    const submission: Submission[] = [];
     for (const listener of status.listeners) {
       if (listener.protocol === 'imap' || listener.protocol === 'pop3') {
         incoming.push({
@@ -39,9 +52,11 @@ export function serverEndpoints(settings: MailSettings, status: StatusJson | und
         });
       } else if (listener.protocol === 'smtp') {
         smtpIn ??= listener.port;
+      } else if (listener.protocol === 'submission') {
+        submission.push({ port: listener.port, security: listener.tls === 'implicit' ? 'ssl' : 'starttls' });
       }
     }
-    return { incoming: dedupe(incoming), smtpIn };
+    return { incoming: dedupe(incoming), smtpIn, submission: preferredSubmission(submission) };
   }
   const { ports } = settings;
   const configured: IncomingEndpoint[] = [
@@ -50,7 +65,15 @@ export function serverEndpoints(settings: MailSettings, status: StatusJson | und
     { protocol: 'pop3', port: ports.pop3Tls, security: 'ssl' },
     { protocol: 'pop3', port: ports.pop3, security: 'starttls' },
   ];
-  return { incoming: dedupe(configured.filter((endpoint) => endpoint.port > 0)), smtpIn: ports.smtp || null };
+  const submission: Submission[] = [
+    { port: ports.submissionTls, security: 'ssl' },
+    { port: ports.submission, security: 'starttls' },
+  ];
+  return {
+    incoming: dedupe(configured.filter((endpoint) => endpoint.port > 0)),
+    smtpIn: ports.smtp || null,
+    submission: preferredSubmission(submission.filter((candidate) => candidate.port > 0)),
+  };
 }
 
 /** What the outgoing-server fields of the page hold. */
@@ -62,13 +85,19 @@ export interface OutgoingForm {
 }
 
 /**
- * The outgoing server for the files: the one the admin typed, or else this server's SMTP-in port
- * as a placeholder (it takes mail for local users only, so sending elsewhere will fail).
+ * The outgoing server for the files: the one the admin typed, else this server's submission port
+ * with the account's login, else (submission off) its SMTP-in port as a placeholder — that one
+ * takes mail for local users only, so sending elsewhere fails until the user sets a real one.
  */
-export function outgoingServer(form: OutgoingForm, hostname: string, smtpIn: number | null): OutgoingServer {
+export function outgoingServer(
+  form: OutgoingForm,
+  hostname: string,
+  endpoints: ServerEndpoints,
+): OutgoingServer {
   const port = Number(form.port);
   if (form.hostname.trim() !== '' && Number.isInteger(port) && port > 0 && port < 65536) {
     return { hostname: form.hostname.trim(), port, security: form.security, authenticate: form.authenticate };
   }
-  return { hostname, port: smtpIn ?? 25, security: 'starttls', authenticate: false };
+  if (endpoints.submission) return { hostname, ...endpoints.submission, authenticate: true };
+  return { hostname, port: endpoints.smtpIn ?? 25, security: 'starttls', authenticate: false };
 }
