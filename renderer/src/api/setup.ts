@@ -29,8 +29,8 @@ export interface DnsCheckRecordJson {
   type: string;
   status: 'ok' | 'missing' | 'wrong';
   expected?: string;
-  found?: string[] | string;
-  hint?: string;
+  found: string[];
+  hint: string;
 }
 
 export const SETUP_KEY = ['setup'] as const;
@@ -40,7 +40,7 @@ export const setupApi = {
   setCompleted: (completed: boolean) => api.post<SetupJson>('/api/setup', { completed }),
   addDomain: (name: string) => api.post<unknown>('/api/domains', { name }),
   checkDns: (domain: string) =>
-    api.post<{ records?: DnsCheckRecordJson[] }>(`/api/domains/${seg(domain)}/dns-check`),
+    api.post<{ ok: boolean; checks: DnsCheckRecordJson[] }>(`/api/domains/${seg(domain)}/dns-check`),
 };
 
 /** The checks still to do, in wizard order. */

@@ -10,6 +10,7 @@ import { domainProblem } from '../../store/domains.ts';
 import { isStoreError } from '../../store/errors.ts';
 import type { Domain, Store } from '../../store/types.ts';
 import { ApiError, notFound } from '../errors.ts';
+import { markDnsChecked } from '../../setup/state.ts';
 import { route } from '../router.ts';
 import { domainSchema, type DomainJson } from '../schemas.ts';
 
@@ -221,7 +222,10 @@ export const domainRoutes = [
         publishedRecords(deps.config, domain),
         deps.config.hostname,
       );
-      return { domain: domain.name, ok: checks.every((check) => check.status === 'ok'), checks };
+      const ok = checks.every((check) => check.status === 'ok');
+      // The dashboard's "DNS not checked" list reads the last outcome (server/setup/state.ts).
+      markDnsChecked(deps.config.data_dir, domain.name, ok);
+      return { domain: domain.name, ok, checks };
     },
   }),
 ];

@@ -7,7 +7,7 @@ import { DnsRecordsSection } from '../settings/DnsRecordsSection.tsx';
 
 function CheckDomain({ domain, onChecked }: { domain: string; onChecked: () => void }) {
   const check = useMutation({ mutationFn: () => setupApi.checkDns(domain), onSuccess: onChecked });
-  const problems = (check.data?.records ?? []).filter((record) => record.status !== 'ok');
+  const problems = (check.data?.checks ?? []).filter((record) => record.status !== 'ok');
   return (
     <Stack gap="xs" data-testid="setup-dns-domain" data-domain={domain}>
       <Group>
@@ -30,7 +30,7 @@ function CheckDomain({ domain, onChecked }: { domain: string; onChecked: () => v
                   {record.type} {record.name}
                 </Table.Td>
                 <Table.Td>{record.status}</Table.Td>
-                <Table.Td>{record.hint ?? record.expected ?? ''}</Table.Td>
+                <Table.Td>{record.hint || record.expected}</Table.Td>
               </Table.Tr>
             ))}
           </Table.Tbody>
