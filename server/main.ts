@@ -462,7 +462,14 @@ export async function startServer(config: Config, options: StartOptions = {}): P
             port: Math.max(portOf(config.admin.port, ephemeral), 0),
           },
         ).catch(async (error: unknown) => {
-          await Promise.all([imap.stop(), pop3.stop(), lmtp.stop(), smtp.stop(), submission.stop(), web.stop()]);
+          await Promise.all([
+            imap.stop(),
+            pop3.stop(),
+            lmtp.stop(),
+            smtp.stop(),
+            submission.stop(),
+            web.stop(),
+          ]);
           await outbound.worker.stop();
           await acme.stop();
           throw error;

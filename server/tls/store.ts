@@ -390,7 +390,10 @@ export class CertificateStore {
   pemPair(id: string): PemPair {
     const entry = this.entry(id);
     if (entry.kind === 'ca') {
-      throw new CertificateError('not_server_certificate', 'a certificate authority does not sign for the server');
+      throw new CertificateError(
+        'not_server_certificate',
+        'a certificate authority does not sign for the server',
+      );
     }
     return {
       cert: fs.readFileSync(path.join(this.dir, entry.certFile), 'utf8'),

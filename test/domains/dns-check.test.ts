@@ -99,7 +99,9 @@ describe('DNS records of a domain', () => {
     );
     expect(byName.get('MX good.example')).toBe(`10 ${HOST}.`);
     expect(byName.get('TXT good.example')).toBe('v=spf1 mx -all');
-    expect(byName.get(`TXT ${h.server.config.dkim.selector}._domainkey.good.example`)).toMatch(/^v=DKIM1; k=rsa; p=MII/);
+    expect(byName.get(`TXT ${h.server.config.dkim.selector}._domainkey.good.example`)).toMatch(
+      /^v=DKIM1; k=rsa; p=MII/,
+    );
     expect(byName.get('TXT _dmarc.good.example')).toMatch(/^v=DMARC1; p=quarantine/);
     expect(byName.get('TXT _mta-sts.good.example')).toMatch(/^v=STSv1; id=\w+$/);
     expect(byName.get('TXT _smtp._tls.good.example')).toBe('v=TLSRPTv1; rua=mailto:postmaster@good.example');
