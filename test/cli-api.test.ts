@@ -166,6 +166,9 @@ describe('management commands through the admin API', () => {
     expect(await ok(aliasCommand, 'add', 'dee@example.test', 'dora@example.test')).toBe(
       'dee@example.test\talias\tdora@example.test\n',
     );
+    // A catch-all, like any address, needs its domain to be local first.
+    expect((await api(aliasCommand, 'add', '*@catch.test', 'dora@example.test')).status).toBe(65);
+    await ok(domainCommand, 'add', 'catch.test');
     expect(await ok(aliasCommand, 'add', '*@catch.test', 'dora@example.test')).toContain('\tcatchall\t');
     const list = await api(aliasCommand, 'list', 'dora@example.test', '--json');
     expect(list.text).toBe((await offline(aliasCommand, 'list', 'dora@example.test', '--json')).text);

@@ -5,7 +5,6 @@
 import type { Config } from '../config/schema.ts';
 import { MailResolver } from '../dns/resolver.ts';
 import type { Logger } from '../log.ts';
-import { LocalDomains } from '../smtp/local-domains.ts';
 import type { Store } from '../store/types.ts';
 import type { OutboundSink } from '../submission/deliver.ts';
 import { DkimKeys, dkimSigner } from './dkim.ts';
@@ -40,8 +39,9 @@ export function startOutbound(services: { config: Config; store: Store; logger: 
       : null,
   });
   const dkim = new DkimKeys(config.data_dir, config.dkim.selector);
-  const localDomains = new LocalDomains(store, config.hostname);
-  const signer = config.dkim.enabled ? dkimSigner(dkim, (domain) => localDomains.has(domain), logger) : null;
+  // Signs for local domains whose DKIM switch is on (`mallard domain set NAME --dkim off` stops it).
+  const signsFor = async (domain: string) => (await store.getDomain(domain.toLowerCase()))?.dkim === true;
+  const signer = config.dkim.enabled ? dkimSigner(dkim, signsFor, logger) : null;
   worker.start();
   return { worker, sink: queueSink(store, signer, () => worker.wake()), dkim };
 }

@@ -638,6 +638,27 @@ describe('outbound delivery', () => {
     expect(await dkimpyVerifiesEach(Buffer.from(text.replace(/\r?\n/g, '\r\n'), 'latin1'))).toBe('pass pass');
   });
 
+  it("sends unsigned once the domain's DKIM switch is off, signed again when it is back on", async () => {
+    const sendAndRead = async (subject: string) => {
+      const id = await submit(server, ['rcpt@direct.test'], message('rcpt@direct.test', subject));
+      await recipientSettled(server, id, 'rcpt@direct.test', 'delivered');
+      const pattern = new RegExp(`Subject: ${subject}`);
+      return (
+        await until(
+          () => postfix.delivered('rcpt@direct.test').find((raw) => pattern.test(raw.toString())) ?? null,
+          subject,
+        )
+      ).toString('latin1');
+    };
+    await server.server.store.updateDomain('example.test', { dkim: false });
+    try {
+      expect(await sendAndRead('switch off')).not.toMatch(/^DKIM-Signature:/m);
+    } finally {
+      await server.server.store.updateDomain('example.test', { dkim: true });
+    }
+    expect(await sendAndRead('switch on')).toMatch(/^DKIM-Signature: .*d=example\.test/m);
+  });
+
   it('sends everything through the relay when one is set, whatever the MX', async () => {
     const relayed = await startTestServer({
       // relayed.test has no DNS at all: only the relay can deliver it.
