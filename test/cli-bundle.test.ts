@@ -38,7 +38,8 @@ async function fresh(): Promise<boolean> {
 
 beforeAll(async () => {
   copy = fs.mkdtempSync(path.join(os.tmpdir(), 'mallard-bundle-'));
-  for (const dir of ['server', 'app']) {
+  // The device profile builder is shared by the panel, the web server and the renderer.
+  for (const dir of ['server', 'app', path.join('renderer', 'src', 'components', 'devices')]) {
     fs.cpSync(path.join(ROOT, dir), path.join(copy, dir), {
       recursive: true,
       filter: (source) => !source.split(path.sep).includes('dist'),
@@ -97,6 +98,7 @@ describe('the mallard bundle', () => {
         child.stdin!.end(input);
       });
     try {
+      expect((await mallard(['domain', 'add', 'bundle.test'])).code).toBe(0);
       expect((await mallard(['user', 'add', 'rcpt@bundle.test', '--password', 'a long password'])).code).toBe(
         0,
       );

@@ -605,6 +605,42 @@ const CASES: Record<string, Case> = {
       }),
     invalid: () => ({ path: '/api/settings', body: { imap: { port: -1 } } }),
   },
+  'GET /api/setup': {
+    ok: async () => ({ path: '/api/setup' }),
+    status: 200,
+    check: ({ body }) => {
+      expect(body.steps).toEqual(['domains', 'public-name', 'accounts', 'certificate', 'dns']);
+      expect(body.checks).toContainEqual(expect.objectContaining({ id: 'domains', ok: true }));
+      expect(body.checks).toContainEqual(
+        expect.objectContaining({ id: 'dns', title: expect.stringContaining('example.test') }),
+      );
+    },
+  },
+  'POST /api/setup': {
+    ok: async () => ({ path: '/api/setup', body: { completed: true } }),
+    status: 200,
+    check: ({ body }) => expect(body).toMatchObject({ completed: true, firstRun: false }),
+    invalid: () => ({ path: '/api/setup', body: { completed: 'yes' } }),
+  },
+  'GET /api/deliveries': {
+    ok: async () => ({ path: '/api/deliveries?days=7' }),
+    status: 200,
+    check: ({ body }) => expect(body.days).toHaveLength(7),
+    invalid: () => ({ path: '/api/deliveries?days=0' }),
+  },
+  'PUT /api/spam/settings': {
+    ok: async () => ({ path: '/api/spam/settings', body: { junk_score: 7 } }),
+    status: 200,
+    check: ({ body }) => expect(body.spam).toMatchObject({ junk_score: 7 }),
+    invalid: () => ({ path: '/api/spam/settings', body: { dnsbl: ['not a zone!'] } }),
+  },
+  'POST /api/spam/detect': {
+    // Nothing listens on port 9: tried and reported as not found.
+    ok: async () => ({ path: '/api/spam/detect', body: { url: 'http://127.0.0.1:9' } }),
+    status: 200,
+    check: ({ body }) => expect(body.found).toBe(false),
+    invalid: () => ({ path: '/api/spam/detect', body: { url: 'ftp://x' } }),
+  },
   'POST /api/store/test-connection': {
     // Nothing listens on port 1: a real attempt that fails, reported as ok: false.
     ok: async () => ({ path: '/api/store/test-connection', body: { uri: 'mongodb://127.0.0.1:1/mallard' } }),

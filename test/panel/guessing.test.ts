@@ -49,6 +49,13 @@ function wrongLogin(localAddress: string, username: string, password: string): P
 
 describe('the dashboard', () => {
   it('shows an account under attack as soon as the server reports it', async () => {
+    // Users go only into local domains.
+    const domain = await fetch(`http://127.0.0.1:${panel.ports.admin}/api/domains`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${panel.adminToken}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ name: 'example.test' }),
+    });
+    expect(domain.status).toBe(201);
     const created = await fetch(`http://127.0.0.1:${panel.ports.admin}/api/users`, {
       method: 'POST',
       headers: { authorization: `Bearer ${panel.adminToken}`, 'content-type': 'application/json' },

@@ -101,6 +101,15 @@ function openEvents(
 
 beforeAll(async () => {
   panel = await startPanel();
+  // Users go only into local domains: the ones these tests create users in.
+  for (const name of ['example.com']) {
+    const response = await fetch(`http://127.0.0.1:${panel.ports.admin}/api/domains`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${panel.adminToken}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ name }),
+    });
+    if (response.status !== 201) throw new Error(`domain ${name}: HTTP ${response.status}`);
+  }
   cookie = await loginCookie(panel.url, panel.adminToken);
   rendererDir = path.join(ROOT, 'renderer', 'dist');
 });

@@ -223,6 +223,7 @@ describe('the panel on the LAN', { timeout: 120_000 }, () => {
   });
 
   it('gives a phone a one-time device link: the set-up page and downloads once, and no admin API', async () => {
+    await panelApi('POST', '/api/domains', { name: 'example.org' });
     const created = await panelApi<{ user: { id: string } }>('POST', '/api/users', {
       username: 'kim@example.org',
       password: 'a long password 1',

@@ -55,6 +55,7 @@ beforeAll(async () => {
     beforeBrowser: async (started) => {
       panel = started;
       cookie = await loginCookie(panel.url, panel.adminToken);
+      await apiCall('POST', '/api/domains', { name: USER.split('@')[1] });
       await apiCall('POST', '/api/users', { username: USER, password: 'a long password' });
     },
   }));
