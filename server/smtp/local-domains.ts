@@ -51,3 +51,18 @@ export function domainOf(address: string): string {
   const at = address.lastIndexOf('@');
   return at < 0 ? '' : address.slice(at + 1).toLowerCase();
 }
+
+/**
+ * Users and aliases go only into local domains: the domain of `address` when it has no record,
+ * else null (a bare user name, with no "@", has no domain). The admin API and the CLI each say so
+ * in their own words.
+ */
+export async function missingLocalDomain(store: Store, address: string): Promise<string | null> {
+  const at = address.lastIndexOf('@');
+  if (at < 0) return null;
+  const domain = address
+    .slice(at + 1)
+    .trim()
+    .toLowerCase();
+  return (await store.getDomain(domain)) ? null : domain;
+}

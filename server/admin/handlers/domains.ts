@@ -3,6 +3,7 @@
  * (refused while users or aliases are in it), the DNS records to publish and a check of what the
  * configured resolver finds for them.
  */
+import { missingLocalDomain } from '../../smtp/local-domains.ts';
 import { z } from 'zod';
 import { checkRecords, checkResolver } from '../../dns/check.ts';
 import { publishedRecords } from '../../dns/records.ts';
@@ -71,13 +72,8 @@ export async function requireDomain(store: Store, name: string): Promise<Domain>
  * to add it. A bare user name (no "@") has no domain.
  */
 export async function requireLocalDomainOf(store: Store, address: string): Promise<void> {
-  const at = address.lastIndexOf('@');
-  if (at < 0) return;
-  const domain = address
-    .slice(at + 1)
-    .trim()
-    .toLowerCase();
-  if (await store.getDomain(domain)) return;
+  const domain = await missingLocalDomain(store, address);
+  if (domain === null) return;
   throw new ApiError(
     'unknown_domain',
     `${domain} is not a local domain: add it first (Domains page, or mallard domain add ${domain})`,

@@ -1,4 +1,5 @@
 /** The management backend on the store opened in this process (no server runs, or --offline). */
+import { missingLocalDomain } from '../../smtp/local-domains.ts';
 import { hashPassword } from '../../auth/password.ts';
 import { createRuleHooks } from '../../hooks/runner.ts';
 import { createLogger } from '../../log.ts';
@@ -44,13 +45,8 @@ async function onRule<T>(id: string, call: () => Promise<T>): Promise<T> {
 
 /** Users and aliases go only into local domains (the admin API's unknown_domain). */
 async function requireLocalDomainOf(store: Store, address: string): Promise<void> {
-  const at = address.lastIndexOf('@');
-  if (at < 0) return;
-  const domain = address
-    .slice(at + 1)
-    .trim()
-    .toLowerCase();
-  if (await store.getDomain(domain)) return;
+  const domain = await missingLocalDomain(store, address);
+  if (domain === null) return;
   throw new CliError(
     `${domain} is not a local domain: add it first with mallard domain add ${domain}`,
     EXIT.dataError,
