@@ -8,6 +8,10 @@
  * With `sasl`, it is a relay: AUTH (PLAIN, LOGIN) through Debian's Dovecot auth socket (Postfix's
  * `smtpd_sasl_type = dovecot`), relaying for authenticated clients only, and `mynetworks` empty so
  * that loopback gets no free pass.
+ *
+ * Postfix's own mail (delivery reports to a sender) goes where a transport table says
+ * (`setTransport`, e.g. "example.test smtp:[127.0.0.1]:2525" to a Mallard under test); with
+ * `dsn: false` it hides the DSN extension (RFC 3461) from its EHLO reply, as a next hop without it.
  */
 import { execFile, spawn } from 'node:child_process';
 import fs from 'node:fs';
@@ -29,6 +33,8 @@ export interface Postfix {
   log(): string;
   /** Replaces the recipient access table ("address CODE text" lines) and reloads Postfix. */
   setAccess(lines: string[]): Promise<void>;
+  /** Replaces the transport table ("domain smtp:[host]:port" lines) and reloads Postfix. */
+  setTransport(lines: string[]): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -87,6 +93,8 @@ export interface PostfixOptions {
   tls?: { certFile: string; keyFile: string };
   /** A milter every message passes (smtpd_milters, e.g. rspamd's proxy: "inet:127.0.0.1:PORT"). */
   milter?: string;
+  /** false: no DSN in the EHLO reply (smtpd_discard_ehlo_keywords), a next hop without RFC 3461. */
+  dsn?: boolean;
 }
 
 /** Dovecot serving only its auth socket, at `socket`, for Postfix's SASL. */
@@ -140,6 +148,7 @@ export async function startPostfix(options: PostfixOptions): Promise<Postfix> {
     options.mailboxes.map((address) => `${address} ${mailboxName(address)}/\n`).join(''),
   );
   fs.writeFileSync(path.join(dir, 'access'), '');
+  fs.writeFileSync(path.join(dir, 'transport'), '');
   fs.writeFileSync(
     path.join(dir, 'main.cf'),
     [
@@ -155,6 +164,8 @@ export async function startPostfix(options: PostfixOptions): Promise<Postfix> {
       'inet_protocols = ipv4',
       'mynetworks =',
       'smtputf8_enable = yes',
+      `transport_maps = texthash:${dir}/transport`,
+      ...(options.dsn === false ? ['smtpd_discard_ehlo_keywords = dsn'] : []),
       `virtual_mailbox_domains = ${domains.join(' ')}`,
       `virtual_mailbox_base = ${mail}`,
       `virtual_mailbox_maps = texthash:${dir}/mailboxes`,
@@ -220,6 +231,10 @@ export async function startPostfix(options: PostfixOptions): Promise<Postfix> {
     },
     async setAccess(lines) {
       fs.writeFileSync(path.join(dir, 'access'), lines.map((line) => `${line}\n`).join(''));
+      await postfixCommand(dir, 'reload');
+    },
+    async setTransport(lines) {
+      fs.writeFileSync(path.join(dir, 'transport'), lines.map((line) => `${line}\n`).join(''));
       await postfixCommand(dir, 'reload');
     },
     async stop() {
