@@ -1,7 +1,7 @@
 /**
  * Delivery status notifications (RFC 3464) for a local sender: "failed" when recipients bounced,
- * "delayed" as a warning while they wait, "delivered" when the sender asked for it (RFC 3461
- * NOTIFY=SUCCESS). The client's ENVID and each recipient's ORCPT are echoed; RET=FULL returns the
+ * "delayed" as a warning while they wait, "delivered" (local mailboxes) or "relayed" (handed to a
+ * next hop that does not offer DSN, RFC 3461 6.2) when the sender asked for it (NOTIFY=SUCCESS). The client's ENVID and each recipient's ORCPT are echoed; RET=FULL returns the
  * whole message in a failure report, otherwise its header only. A multipart/report with a human-readable part, the
  * machine-readable message/delivery-status, and the original headers (text/rfc822-headers), sent
  * from the null sender (RFC 5321 4.5.5) so that it can never bounce back and forth.
@@ -22,7 +22,7 @@ export interface DsnRecipient {
 }
 
 export interface DsnRequest {
-  kind: 'failed' | 'delayed' | 'delivered';
+  kind: 'failed' | 'delayed' | 'delivered' | 'relayed';
   /** MAIL FROM's ENVID. */
   envid?: string | null;
   /** RET=FULL: a failure report carries the whole message (message/rfc822). */
@@ -66,6 +66,7 @@ const SUBJECTS = {
   failed: 'Undelivered Mail Returned to Sender',
   delayed: 'Delayed Mail (still being retried)',
   delivered: 'Successful Mail Delivery Report',
+  relayed: 'Successful Mail Delivery Report',
 } as const;
 
 const EXPLANATIONS = {
@@ -73,6 +74,8 @@ const EXPLANATIONS = {
   delayed:
     'Your message has not been delivered yet to the recipients below. It will be retried; you need not send it again.',
   delivered: 'Your message was delivered to the recipients below, as you asked to be told.',
+  relayed:
+    "Your message was handed to the recipients' mail servers below, as you asked to be told. They do not send delivery reports, so this is the last one you will get; they may still report a failure.",
 } as const;
 
 /** ORCPT "addr-type;address" as the Original-Recipient field wants it ("rfc822; address"). */

@@ -3,9 +3,15 @@
  * STARTTLS when offered (opportunistic for MX hosts, RFC 7435: a certificate we cannot check still
  * beats plain text; required and verified for a relay that asks for it), AUTH for a relay, then
  * MAIL, one RCPT per recipient and DATA. The outcome is per recipient, from the server's replies.
+ *
+ * RFC 3461 parameters are passed on to a next hop that offers DSN (RET and ENVID on MAIL FROM,
+ * NOTIFY and ORCPT on RCPT TO); that hop then owns the recipient's reports. nodemailer takes one
+ * set of RCPT TO parameters per transaction, so recipients with different ones go in separate
+ * transactions over the same connection.
  */
 import SMTPConnection from 'nodemailer/lib/smtp-connection';
 import type { NodemailerError } from 'nodemailer/lib/errors';
+import type { MessageDsn, RecipientDsn } from '../store/outbound.ts';
 
 export interface Destination {
   /** IP address (or name) to connect to. */
@@ -22,7 +28,13 @@ export interface Destination {
 }
 
 export type RecipientVerdict =
-  | { address: string; ok: true; reply: string }
+  | {
+      address: string;
+      ok: true;
+      reply: string;
+      /** The next hop offered DSN and got the recipient's parameters: reports are its duty now. */
+      nextHopDsn: boolean;
+    }
   | { address: string; ok: false; permanent: boolean; reply: string };
 
 /** A failure before any recipient was answered (connect, greeting, TLS, AUTH, MAIL FROM). */
@@ -48,13 +60,26 @@ function isPermanent(error: NodemailerError): boolean {
   return typeof error.responseCode === 'number' && error.responseCode >= 500 && error.responseCode !== 503;
 }
 
+/** A recipient with what the submitting client asked of its delivery reports (RCPT TO). */
+export interface OutgoingRecipient {
+  address: string;
+  dsn?: RecipientDsn;
+}
+
 export interface SendRequest {
   destination: Destination;
   /** Our name in EHLO. */
   helo: string;
   sender: string;
-  recipients: string[];
+  recipients: OutgoingRecipient[];
   raw: Buffer;
+  /** MAIL FROM's RET and ENVID, passed on with every transaction. */
+  dsn?: MessageDsn;
+}
+
+/** Recipients that can share a transaction: the same NOTIFY and ORCPT. */
+function dsnKey(recipient: OutgoingRecipient): string {
+  return JSON.stringify([recipient.dsn?.notify?.join(',') ?? null, recipient.dsn?.orcpt ?? null]);
 }
 
 /**
@@ -64,6 +89,8 @@ export interface SendRequest {
 export class SmtpSession {
   private failure: NodemailerError | null = null;
   private ended = false;
+  /** Whether the server's EHLO reply offers DSN (RFC 3461): then its parameters are passed on. */
+  offersDsn = false;
   // The client reports a failed connection (refused, timed out, TLS) as an 'error' event, not
   // through a callback: the first error settles whatever is awaited at the time.
   private failed: ((error: NodemailerError) => void) | null = null;
@@ -110,6 +137,8 @@ export class SmtpSession {
       await session.step<void>((resolve, reject) =>
         connection.connect((error) => (error ? reject(error) : resolve())),
       );
+      // Once connected, the last reply is EHLO's (after STARTTLS, the second one's).
+      session.offersDsn = /[ -]DSN\b/im.test(String(connection.lastServerResponse));
     } catch (error) {
       connection.close();
       const cause = error as NodemailerError;
@@ -146,15 +175,36 @@ export class SmtpSession {
     });
   }
 
-  /** One transaction (MAIL, RCPT each, DATA); throws TransportError when no recipient got an answer. */
-  async send(sender: string, recipients: string[], raw: Buffer): Promise<RecipientVerdict[]> {
+  /**
+   * One transaction (MAIL, RCPT each, DATA) for recipients with the same RFC 3461 parameters;
+   * throws TransportError when no recipient got an answer.
+   */
+  async send(
+    sender: string,
+    recipients: OutgoingRecipient[],
+    raw: Buffer,
+    dsn?: MessageDsn,
+  ): Promise<RecipientVerdict[]> {
+    const addresses = recipients.map((recipient) => recipient.address);
+    const rcpt = recipients[0]?.dsn;
+    const envelope = {
+      from: sender,
+      to: addresses,
+      // nodemailer adds these only when the server offers DSN; its absent values are left out.
+      dsn: {
+        ret: dsn?.ret ?? undefined,
+        envid: dsn?.envid ?? undefined,
+        notify: rcpt?.notify ?? undefined,
+        orcpt: rcpt?.orcpt ?? undefined,
+      },
+    };
     try {
       const info = await this.step<{
         accepted: string[];
         rejectedErrors: NodemailerError[];
         response: string;
       }>((resolve, reject) =>
-        this.connection.send({ from: sender, to: recipients }, raw, (error, result) => {
+        this.connection.send(envelope, raw, (error, result) => {
           if (error) return reject(error);
           resolve({
             accepted: result!.accepted,
@@ -163,14 +213,15 @@ export class SmtpSession {
           });
         }),
       );
-      return verdicts(recipients, info.accepted, info.rejectedErrors, info.response);
+      return verdicts(addresses, info.accepted, info.rejectedErrors, info.response, this.offersDsn);
     } catch (error) {
       const cause = (this.failure ?? error) as NodemailerError;
-      this.failure ??= cause; // the connection is in an unknown state: not reused
-      // Every recipient refused at RCPT: nodemailer reports it as one error with the details.
+      // Every recipient refused at RCPT: nodemailer reports it as one error with the details. The
+      // server answered everything, so the connection may carry the next transaction (after RSET).
       if (cause.rejectedErrors && cause.rejectedErrors.length > 0 && cause.code === 'EENVELOPE') {
-        return verdicts(recipients, [], cause.rejectedErrors, '');
+        return verdicts(addresses, [], cause.rejectedErrors, '', false);
       }
+      this.failure ??= cause; // the connection is in an unknown state: not reused
       throw new TransportError(replyOf(cause), isPermanent(cause), false);
     }
   }
@@ -201,6 +252,35 @@ export interface SessionSource {
   release(destination: Destination, session: SmtpSession, keep: boolean): Promise<void>;
 }
 
+/**
+ * Sends one message: a transaction per group of recipients with the same RFC 3461 parameters (one
+ * for all when the server does not offer DSN, since nothing is passed on then), RSET between.
+ * Throws TransportError when the first transaction got no answer; a later one that fails leaves
+ * its recipients (and those after) with that failure, as the earlier ones were answered.
+ */
+async function sendTransactions(session: SmtpSession, request: SendRequest): Promise<RecipientVerdict[]> {
+  const results: RecipientVerdict[] = [];
+  let waiting = request.recipients;
+  while (waiting.length > 0) {
+    const key = dsnKey(waiting[0]!);
+    const group = session.offersDsn ? waiting.filter((recipient) => dsnKey(recipient) === key) : waiting;
+    waiting = waiting.filter((recipient) => !group.includes(recipient));
+    try {
+      if (results.length > 0 && (!session.usable || !(await session.reset()))) {
+        throw new TransportError('4.4.2 connection lost between transactions', false, false);
+      }
+      results.push(...(await session.send(request.sender, group, request.raw, request.dsn)));
+    } catch (error) {
+      if (results.length === 0 || !(error instanceof TransportError)) throw error;
+      for (const { address } of [...group, ...waiting]) {
+        results.push({ address, ok: false, permanent: error.permanent, reply: error.message });
+      }
+      break;
+    }
+  }
+  return results;
+}
+
 /** Sends one message; throws TransportError when no recipient got an answer. */
 export async function sendMessage(
   request: SendRequest,
@@ -212,20 +292,20 @@ export async function sendMessage(
   if (!source) {
     const session = await SmtpSession.open(destination, helo);
     try {
-      return await session.send(request.sender, request.recipients, request.raw);
+      return await sendTransactions(session, request);
     } finally {
       session.close();
     }
   }
   const { session, reused } = await source.acquire(destination, helo);
   try {
-    return await session.send(request.sender, request.recipients, request.raw);
+    return await sendTransactions(session, request);
   } catch (error) {
     // A kept connection the server has closed meanwhile (idle timeout, 421): once more on a new one.
     if (!reused || !(error instanceof TransportError) || error.permanent) throw error;
     const fresh = await SmtpSession.open(destination, helo);
     try {
-      return await fresh.send(request.sender, request.recipients, request.raw);
+      return await sendTransactions(fresh, request);
     } finally {
       await source.release(destination, fresh, moreWaiting());
     }
@@ -239,10 +319,11 @@ function verdicts(
   accepted: string[],
   rejected: NodemailerError[],
   response: string,
+  nextHopDsn: boolean,
 ): RecipientVerdict[] {
   const acceptedSet = new Set(accepted.map((address) => address.toLowerCase()));
   return recipients.map((address) => {
-    if (acceptedSet.has(address.toLowerCase())) return { address, ok: true, reply: response };
+    if (acceptedSet.has(address.toLowerCase())) return { address, ok: true, reply: response, nextHopDsn };
     const error = rejected.find((item) => item.recipient?.toLowerCase() === address.toLowerCase());
     if (!error) return { address, ok: false, permanent: false, reply: 'no reply for this recipient' };
     return { address, ok: false, permanent: isPermanent(error), reply: replyOf(error) };

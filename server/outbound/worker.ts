@@ -12,14 +12,26 @@ import type { MailResolver } from '../dns/resolver.ts';
 import type { Logger } from '../log.ts';
 import { domainOf } from '../smtp/local-domains.ts';
 import { countDelivery } from '../delivery/history.ts';
-import { isPending, wantsReport, type OutboundMessage, type OutboundResult } from '../store/outbound.ts';
+import {
+  isPending,
+  wantsReport,
+  type OutboundMessage,
+  type OutboundRecipient,
+  type OutboundResult,
+} from '../store/outbound.ts';
 import type { Store } from '../store/types.ts';
 import { buildDsn, statusOf, type DsnRecipient } from './dsn.ts';
 import { afterTemporaryFailure, type RetryPolicy } from './retry.ts';
 import type { MtaSts } from './mta-sts.ts';
 import { ConnectionPool } from './pool.ts';
 import { KeyedSlots } from './slots.ts';
-import { sendMessage, TransportError, type Destination, type RecipientVerdict } from './transport.ts';
+import {
+  sendMessage,
+  TransportError,
+  type Destination,
+  type OutgoingRecipient,
+  type RecipientVerdict,
+} from './transport.ts';
 
 /** The longest pause between two tries of a store write during an outage. */
 const STORE_RETRY_MAX_MS = 5_000;
@@ -44,6 +56,15 @@ export interface OutboundCounts {
 
 /** A recipient's verdict with the host that gave it (for the DSN's Remote-MTA). */
 type Verdict = RecipientVerdict & { remoteMta?: string };
+
+/**
+ * What a successful hand-over means for the sender's reports (RFC 3461 6.2): a next hop that
+ * offers DSN took the parameters and reports "delivered" itself (null: nothing from us); one that
+ * does not leaves us to say "relayed", the last word the sender gets from us.
+ */
+function successKind(verdict: Verdict): 'relayed' | null {
+  return verdict.ok && verdict.nextHopDsn ? null : 'relayed';
+}
 
 export class OutboundWorker {
   readonly holder = `${os.hostname()}:${process.pid}:${crypto.randomBytes(4).toString('hex')}`;
@@ -151,14 +172,14 @@ export class OutboundWorker {
           isPending(recipient.state) && recipient.nextAttemptAt !== null && recipient.nextAttemptAt <= now,
       );
       const reports = {
-        delivered: [] as DsnRecipient[],
         failed: [] as DsnRecipient[],
         delayed: [] as DsnRecipient[],
+        relayed: [] as DsnRecipient[],
       };
-      for (const [domain, group] of this.groups(due.map((recipient) => recipient.address))) {
+      for (const [domain, group] of this.groups(due)) {
         // At most outbound.concurrency_per_domain deliveries to one domain (or the relay) at once.
         const verdicts = await this.domainSlots.run(domain, () =>
-          this.deliverGroup(domain, group, message.sender, raw),
+          this.deliverGroup(domain, group, message, raw),
         );
         for (const verdict of verdicts) {
           const recipient = message.recipients.find((entry) => entry.address === verdict.address)!;
@@ -193,17 +214,18 @@ export class OutboundWorker {
           };
           const kind =
             result.state === 'delivered'
-              ? 'delivered'
+              ? successKind(verdict)
               : result.state === 'bounced'
                 ? 'failed'
                 : result.warned
                   ? 'delayed'
                   : null;
           // RFC 3461 NOTIFY: by default failures and delays are reported, successes only on request.
-          if (kind !== null && wantsReport(recipient, kind)) reports[kind].push(report);
+          if (kind !== null && wantsReport(recipient, kind === 'relayed' ? 'delivered' : kind))
+            reports[kind].push(report);
         }
       }
-      for (const kind of ['failed', 'delayed', 'delivered'] as const) {
+      for (const kind of ['failed', 'delayed', 'relayed'] as const) {
         if (reports[kind].length > 0) await this.notifySender(message, raw, kind, reports[kind]);
       }
     } finally {
@@ -234,12 +256,12 @@ export class OutboundWorker {
   }
 
   /** Recipients grouped by destination: one group for the relay, else one per domain. */
-  private groups(addresses: string[]): Map<string, string[]> {
-    const groups = new Map<string, string[]>();
+  private groups(recipients: OutboundRecipient[]): Map<string, OutgoingRecipient[]> {
+    const groups = new Map<string, OutgoingRecipient[]>();
     const relay = this.options.config.outbound.relay.host !== '';
-    for (const address of addresses) {
+    for (const { address, notify, orcpt } of recipients) {
       const key = relay ? '' : domainOf(address);
-      groups.set(key, [...(groups.get(key) ?? []), address]);
+      groups.set(key, [...(groups.get(key) ?? []), { address, dsn: { notify, orcpt } }]);
     }
     return groups;
   }
@@ -260,13 +282,13 @@ export class OutboundWorker {
 
   private async deliverGroup(
     domain: string,
-    recipients: string[],
-    sender: string,
+    recipients: OutgoingRecipient[],
+    message: OutboundMessage,
     raw: Buffer,
   ): Promise<Verdict[]> {
     const { config } = this.options;
     const all = (ok: false, permanent: boolean, reply: string): Verdict[] =>
-      recipients.map((address) => ({ address, ok, permanent, reply }));
+      recipients.map(({ address }) => ({ address, ok, permanent, reply }));
     const relay = config.outbound.relay;
     if (relay.host !== '') {
       return this.tryDestinations(
@@ -282,7 +304,7 @@ export class OutboundWorker {
           },
         ],
         recipients,
-        sender,
+        message,
         raw,
       );
     }
@@ -338,7 +360,7 @@ export class OutboundWorker {
     if (destinations.length === 0) {
       return all(false, false, lookupError || `4.4.4 No address for the mail hosts of ${domain}`);
     }
-    return this.tryDestinations(domain, destinations, recipients, sender, raw);
+    return this.tryDestinations(domain, destinations, recipients, message, raw);
   }
 
   /** Tries each destination in order until one answers the recipients (RFC 5321 5.1). */
@@ -346,15 +368,22 @@ export class OutboundWorker {
     /** The slot key: the recipients' domain, "" for the relay. */
     domain: string,
     destinations: Destination[],
-    recipients: string[],
-    sender: string,
+    recipients: OutgoingRecipient[],
+    message: OutboundMessage,
     raw: Buffer,
   ): Promise<Verdict[]> {
     let last = '4.4.1 No answer from any mail host';
     for (const destination of destinations) {
       try {
         const verdicts = await sendMessage(
-          { destination, helo: this.options.config.hostname, sender, recipients, raw },
+          {
+            destination,
+            helo: this.options.config.hostname,
+            sender: message.sender,
+            recipients,
+            raw,
+            dsn: message.dsn,
+          },
           this.pool,
           // Another message for this domain waits for the slot: it takes this connection over.
           () => this.domainSlots.waiting(domain) > 0,
@@ -365,7 +394,7 @@ export class OutboundWorker {
         last = error.unreachable ? `4.4.1 ${destination.servername}: ${error.message}` : error.message;
         // A permanent refusal before any recipient (5xx to MAIL FROM) is the domain's answer.
         if (error.permanent) {
-          return recipients.map((address) => ({
+          return recipients.map(({ address }) => ({
             address,
             ok: false,
             permanent: true,
@@ -375,14 +404,14 @@ export class OutboundWorker {
         }
       }
     }
-    return recipients.map((address) => ({ address, ok: false, permanent: false, reply: last }));
+    return recipients.map(({ address }) => ({ address, ok: false, permanent: false, reply: last }));
   }
 
   /** A report to the sender, only when the sender is one of our users (never to the null sender). */
   private async notifySender(
     message: OutboundMessage,
     raw: Buffer,
-    kind: 'failed' | 'delayed' | 'delivered',
+    kind: 'failed' | 'delayed' | 'relayed',
     recipients: DsnRecipient[],
   ): Promise<void> {
     const { store, config } = this.options;

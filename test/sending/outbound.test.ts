@@ -496,7 +496,7 @@ describe('outbound delivery', () => {
     }
   }, 60_000);
 
-  it('honours RFC 3461 on submission: NOTIFY (NEVER, SUCCESS, default), RET, ENVID and ORCPT in the reports', async () => {
+  it('honours RFC 3461 on submission: NOTIFY (NEVER, default), RET, ENVID and ORCPT in the failure reports', async () => {
     const dsnServer = await startTestServer({
       MALLARD_DNS_SERVERS: dnsmasq.server,
       MALLARD_OUTBOUND_MX_PORT: String(postfix.port),
@@ -536,21 +536,18 @@ describe('outbound delivery', () => {
       await recipientSettled(dsnServer, firstId, 'nobody@direct.test', 'bounced');
       await recipientSettled(dsnServer, firstId, 'nobody3@direct.test', 'bounced');
       await recipientSettled(dsnServer, secondId, 'nobody@direct.test', 'bounced');
-      // Three reports: a success and a failure (nobody3, by default) for the first message, none
-      // for NOTIFY=NEVER, and a failure for the second.
-      await until(async () => ((await inboxCount(dsnServer, user)) >= 3 ? true : null), 'three reports');
+      await dsnServer.server.outbound.idle();
+      // Two failure reports: nobody3 (by default) for the first message, none for NOTIFY=NEVER,
+      // and nobody for the second. No success report from Mallard: Postfix offers DSN, so it got
+      // NOTIFY=SUCCESS with the message and reports the delivery itself (test/sending/dsn.test.ts).
+      await until(async () => ((await inboxCount(dsnServer, user)) >= 2 ? true : null), 'two reports');
       const reports = await Promise.all(
-        [1, 2, 3].map(async (uid) =>
+        [1, 2].map(async (uid) =>
           (await fetchOverImap(dsnServer.imapPort, 'alice@example.test', 'secret', uid)).toString('latin1'),
         ),
       );
-      expect(await inboxCount(dsnServer, user)).toBe(3);
-      const delivered = reports.find((text) => /Subject: Successful Mail Delivery Report/.test(text))!;
-      expect(delivered).toMatch(/Original-Envelope-Id: QQ314159\r\nReporting-MTA: dns; localhost/);
-      expect(delivered).toMatch(
-        /Original-Recipient: rfc822; Rcpt@direct\.test\r\nFinal-Recipient: rfc822; rcpt@direct\.test\r\nAction: delivered\r\nStatus: 2\.0\.0/,
-      );
-      expect(delivered).not.toMatch(/nobody/);
+      expect(await inboxCount(dsnServer, user)).toBe(2);
+      expect(reports.join('')).not.toMatch(/Successful Mail Delivery Report|Action: (delivered|relayed)/);
       const failures = reports.filter((text) => /Subject: Undelivered Mail Returned to Sender/.test(text));
       expect(failures).toHaveLength(2);
       const headersOnly = failures.find((text) => /Subject: dsn hdrs/.test(text))!;
