@@ -6,6 +6,7 @@
  * routed back to Mallard's port 25) when the next hop offers DSN, and nothing from Mallard then;
  * Mallard's own "relayed" report when the next hop does not offer it.
  */
+import net from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { OutboundMessage } from '../../server/store/outbound.ts';
 import { startDnsmasq, type Dnsmasq } from '../helpers/dnsmasq.ts';
@@ -18,6 +19,8 @@ import { fetchOverImap, inboxCount, SmtpLineClient } from '../delivery/clients.t
 const DSN_HOST = '127.0.0.31';
 /** The mail host of nodsn.test (its A record, no MX): a Postfix that does not. */
 const NO_DSN_HOST = '127.0.0.32';
+/** The mail host of halfway.test: a scripted peer that goes away after one transaction. */
+const HALFWAY_HOST = '127.0.0.33';
 
 let withDsn: Postfix;
 let withoutDsn: Postfix;
@@ -40,11 +43,12 @@ beforeAll(async () => {
     mailboxes: ['rcpt@nodsn.test', 'other@nodsn.test'],
   });
   dnsmasq = await startDnsmasq({
-    zones: ['dsn.test', 'nodsn.test'],
+    zones: ['dsn.test', 'nodsn.test', 'halfway.test'],
     mx: [{ domain: 'dsn.test', host: 'mx.dsn.test', preference: 10 }],
     a: [
       { name: 'mx.dsn.test', address: DSN_HOST },
       { name: 'nodsn.test', address: NO_DSN_HOST },
+      { name: 'halfway.test', address: HALFWAY_HOST },
     ],
   });
   server = await startTestServer({
@@ -134,6 +138,48 @@ function sessionsSince(postfix: Postfix, mark: number): string[] {
   ].map((match) => match[1]!);
 }
 
+/**
+ * An SMTP peer that offers DSN, takes one transaction and answers the next MAIL FROM with 421
+ * before closing: a host that goes away between two transactions of one message. Keeps every
+ * command line it got.
+ */
+async function startHalfwayPeer(host: string, port: number) {
+  const lines: string[] = [];
+  const server = net.createServer((socket) => {
+    let inData = false;
+    let mails = 0;
+    let buffered = '';
+    socket.on('error', () => undefined);
+    socket.write('220 halfway.test ESMTP\r\n');
+    socket.on('data', (chunk: Buffer) => {
+      buffered += chunk.toString('latin1');
+      let end: number;
+      while ((end = buffered.indexOf('\r\n')) >= 0) {
+        const line = buffered.slice(0, end);
+        buffered = buffered.slice(end + 2);
+        if (inData) {
+          if (line === '.') {
+            inData = false;
+            socket.write('250 2.0.0 queued\r\n');
+          }
+          continue;
+        }
+        lines.push(line);
+        const verb = line.slice(0, 4).toUpperCase();
+        if (verb === 'EHLO') socket.write('250-halfway.test\r\n250-DSN\r\n250 8BITMIME\r\n');
+        else if (verb === 'MAIL' && ++mails > 1) socket.end('421 4.3.2 halfway.test going away\r\n');
+        else if (verb === 'DATA') {
+          inData = true;
+          socket.write('354 go ahead\r\n');
+        } else if (verb === 'QUIT') socket.end('221 bye\r\n');
+        else socket.write('250 2.0.0 ok\r\n');
+      }
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(port, host, resolve));
+  return { lines, close: () => new Promise<void>((resolve) => server.close(() => resolve())) };
+}
+
 describe('DSN parameters and the next hop (RFC 3461)', () => {
   it('passes RET, ENVID, NOTIFY and ORCPT to a next hop that offers DSN: its "delivered" report reaches the INBOX, none from Mallard', async () => {
     const before = await inboxCount(server, alice);
@@ -143,7 +189,8 @@ describe('DSN parameters and the next hop (RFC 3461)', () => {
       message('rcpt@dsn.test', 'dsn passed on'),
     );
     await allDelivered(id);
-    expect(withDsn.delivered('rcpt@dsn.test')).toHaveLength(1);
+    // Postfix delivers to its mailbox after its 250, and reports once it did.
+    await until(() => withDsn.delivered('rcpt@dsn.test').length === 1, 'the delivered copy');
     await until(async () => ((await inboxCount(server, alice)) > before ? true : null), "Postfix's report");
     const [report, ...more] = await inboxAfter(before);
     expect(more).toEqual([]);
@@ -183,8 +230,9 @@ describe('DSN parameters and the next hop (RFC 3461)', () => {
       /Original-Recipient: rfc822; Rcpt@nodsn\.test\r\nFinal-Recipient: rfc822; rcpt@nodsn\.test\r\nAction: relayed\r\nStatus: 2\.0\.0\r\nRemote-MTA: dns; nodsn\.test/,
     );
     expect(report).not.toMatch(/other@nodsn\.test>:|Final-Recipient: rfc822; other/);
-    expect(withoutDsn.delivered('rcpt@nodsn.test')).toHaveLength(1);
-    expect(withoutDsn.delivered('other@nodsn.test')).toHaveLength(1);
+    for (const address of ['rcpt@nodsn.test', 'other@nodsn.test']) {
+      await until(() => withoutDsn.delivered(address).length === 1, `the copy for ${address}`);
+    }
     const sessions = await until(() => {
       const ended = sessionsSince(withoutDsn, mark);
       return ended.length > 0 ? ended : null;
@@ -207,11 +255,13 @@ describe('DSN parameters and the next hop (RFC 3461)', () => {
       message('rcpt@dsn.test', 'dsn mixed'),
     );
     await allDelivered(id);
+    const copies = (address: string) =>
+      withDsn.delivered(address).filter((raw) => /Subject: dsn mixed/.test(raw.toString())).length;
     for (const address of ['rcpt@dsn.test', 'other@dsn.test', 'third@dsn.test', 'fourth@dsn.test']) {
-      const copies = withDsn.delivered(address).filter((raw) => /Subject: dsn mixed/.test(raw.toString()));
-      expect(copies, address).toHaveLength(1);
+      await until(() => copies(address) > 0, `the copy for ${address}`);
     }
-    // Three parameter groups (SUCCESS; NEVER twice; none): three transactions, one connection.
+    // Three parameter groups (SUCCESS; NEVER twice; none): three transactions, one connection, with
+    // four recipients in all, so each was sent once.
     const sessions = await until(() => {
       const ended = sessionsSince(withDsn, mark).filter((line) => / mail=/.test(line));
       return ended.length > 0 ? ended : null;
@@ -225,5 +275,43 @@ describe('DSN parameters and the next hop (RFC 3461)', () => {
     expect(report).toMatch(/Original-Envelope-Id: MIXED-1/);
     expect(report).toMatch(/Final-Recipient: rfc822; ?rcpt@dsn\.test/);
     expect(report).not.toMatch(/Final-Recipient: rfc822; ?(other|third|fourth)@dsn\.test/);
+    for (const address of ['rcpt@dsn.test', 'other@dsn.test', 'third@dsn.test', 'fourth@dsn.test']) {
+      expect(copies(address), address).toBe(1);
+    }
+  }, 60_000);
+
+  it('keeps the answered transaction when the host goes away before the next one: the rest is deferred, nothing sent twice', async () => {
+    const peer = await startHalfwayPeer(HALFWAY_HOST, Number(server.config.outbound.mx_port));
+    try {
+      const before = await inboxCount(server, alice);
+      const id = await submit(
+        'ENVID=HALF-1',
+        ['<first@halfway.test> NOTIFY=SUCCESS ORCPT=rfc822;First+40halfway.test', '<second@halfway.test>'],
+        message('first@halfway.test', 'dsn halfway'),
+      );
+      const settled = await until(async () => {
+        const queued = await server.server.store.getOutbound(id);
+        const states = queued?.recipients.map((r) => r.state) ?? [];
+        return states.includes('queued') ? null : queued;
+      }, 'both recipients to have a result');
+      await server.server.outbound.idle();
+      const [first, second] = settled!.recipients;
+      expect(first).toMatchObject({ address: 'first@halfway.test', state: 'delivered' });
+      expect(second).toMatchObject({ address: 'second@halfway.test', state: 'deferred' });
+      expect(second!.lastError).toMatch(/421 4\.3\.2 halfway\.test going away/);
+      // The parameters on the wire, first's transaction only, then RSET and the refused MAIL.
+      expect(peer.lines.filter((line) => !/^(EHLO|QUIT)/i.test(line))).toEqual([
+        'MAIL FROM:<alice@example.test> ENVID=HALF-1',
+        // xtext: "@" needs no encoding, so the ORCPT goes on decoded and encoded again.
+        'RCPT TO:<first@halfway.test> NOTIFY=SUCCESS ORCPT=rfc822;First@halfway.test',
+        'DATA',
+        'RSET',
+        'MAIL FROM:<alice@example.test> ENVID=HALF-1',
+      ]);
+      // The peer offered DSN and took NOTIFY=SUCCESS: the success report is its duty, not ours.
+      expect(await inboxCount(server, alice)).toBe(before);
+    } finally {
+      await peer.close();
+    }
   }, 60_000);
 });
