@@ -3,7 +3,8 @@
  * any number of server processes can run one), sends each to its recipients' domains — straight to
  * their MX hosts, or all through the relay when `outbound.relay.host` is set — and records every
  * recipient's result as soon as the remote side answered. 4xx (and no answer) defers with backoff,
- * 5xx bounces; bounces and delay warnings go to a local sender's INBOX as RFC 3464 reports.
+ * 5xx bounces; bounces and delay warnings go to a local sender's INBOX as RFC 3464 reports, and
+ * so does a "relayed" report for NOTIFY=SUCCESS when the next hop could not take the request on.
  */
 import crypto from 'node:crypto';
 import os from 'node:os';
