@@ -6,8 +6,11 @@
  * routed back to Mallard's port 25) when the next hop offers DSN, and nothing from Mallard then;
  * Mallard's own "relayed" report when the next hop does not offer it.
  */
+import fs from 'node:fs';
 import net from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createLogger } from '../../server/log.ts';
+import { startServer } from '../../server/main.ts';
 import type { OutboundMessage } from '../../server/store/outbound.ts';
 import { startDnsmasq, type Dnsmasq } from '../helpers/dnsmasq.ts';
 import { freePort } from '../helpers/ports.ts';
@@ -34,7 +37,7 @@ beforeAll(async () => {
   withDsn = await startPostfix({
     host: DSN_HOST,
     port,
-    mailboxes: ['rcpt@dsn.test', 'other@dsn.test', 'third@dsn.test', 'fourth@dsn.test'],
+    mailboxes: ['rcpt@dsn.test', 'other@dsn.test', 'third@dsn.test', 'fourth@dsn.test', 'later@dsn.test'],
   });
   withoutDsn = await startPostfix({
     host: NO_DSN_HOST,
@@ -313,5 +316,56 @@ describe('DSN parameters and the next hop (RFC 3461)', () => {
     } finally {
       await peer.close();
     }
+  }, 60_000);
+
+  it('passes the parameters on after a restart: a deferred recipient keeps its NOTIFY, ORCPT and ENVID', async () => {
+    await withDsn.setAccess(['later@dsn.test 451 4.7.1 greylisted']);
+    const before = await inboxCount(server, alice);
+    const id = await submit(
+      'RET=HDRS ENVID=RESTART-1',
+      ['<later@dsn.test> NOTIFY=SUCCESS ORCPT=rfc822;Later@dsn.test'],
+      message('later@dsn.test', 'dsn after restart'),
+    );
+    await until(async () => {
+      const queued = await server.server.store.getOutbound(id);
+      return queued?.recipients[0]?.state === 'deferred' ? true : null;
+    }, 'the recipient to be deferred');
+    await server.server.outbound.idle();
+    // A new server process on the same store; only the queue knows what the client asked.
+    const dataDir = server.config.data_dir;
+    await server.server.stop();
+    const restarted = await startServer(server.config, {
+      ephemeralPorts: true,
+      logger: createLogger(process.env.MALLARD_TEST_LOG ?? 'silent', process.stderr),
+    });
+    server = {
+      ...server,
+      server: restarted,
+      imapPort: restarted.imap.listeners.find((l) => !l.implicitTls)!.port,
+      smtpPort: restarted.smtp.listeners[0]!.port,
+      async stop() {
+        await restarted.stop();
+        fs.rmSync(dataDir, { recursive: true, force: true });
+      },
+    };
+    // The new port for Postfix's reports first, then the greylisting lifted.
+    await withDsn.setTransport([`example.test smtp:[127.0.0.1]:${server.smtpPort}`]);
+    await withDsn.setAccess([]);
+    // Postfix reloads its tables in the background: retry until it accepts.
+    await until(async () => {
+      await restarted.store.retryOutbound(id);
+      restarted.outbound.wake();
+      await restarted.outbound.idle();
+      const queued = await restarted.store.getOutbound(id);
+      return queued?.recipients[0]?.state === 'delivered' ? true : null;
+    }, 'the retry to be delivered');
+    await until(async () => ((await inboxCount(server, alice)) > before ? true : null), "Postfix's report");
+    const [report, ...more] = await inboxAfter(before);
+    expect(more).toEqual([]);
+    expect(report).toMatch(/Reporting-MTA: dns; ?mx\.postfix\.test/);
+    expect(report).toMatch(/Original-Envelope-Id: RESTART-1/);
+    expect(report).toMatch(/Original-Recipient: rfc822; ?Later@dsn\.test/);
+    expect(report).toMatch(/Action: delivered/);
+    expect(report).not.toMatch(/Hello from Mallard/);
   }, 60_000);
 });
