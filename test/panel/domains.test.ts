@@ -106,6 +106,7 @@ describe('the Domains page', () => {
     await refusal.waitFor(WAIT);
     expect(await refusal.textContent()).toMatch(/example\.org/);
     await count(page.getByTestId('domain-card')).toBe(2);
+    await text(card('example.org').getByTestId('domain-usage')).toBe('0 users, 0 aliases');
     const listed = await apiGet<{ domains: Array<{ name: string }> }>('/api/domains');
     expect(listed.domains.map((domain) => domain.name)).toEqual(['example.net', 'example.org']);
     await screenshot(page, 'domains-list');
@@ -147,6 +148,9 @@ describe('the Domains page', () => {
   it('sets and clears a catch-all; an address nobody has is refused', async () => {
     await page.getByRole('link', { name: 'Domains' }).click();
     const net = card('example.net');
+    // The users just made are counted on their domains.
+    await text(net.getByTestId('domain-usage')).toBe('1 user, 0 aliases');
+    await text(card('example.org').getByTestId('domain-usage')).toBe('1 user, 0 aliases');
     const input = net.getByTestId('domain-catchall-input');
     await input.fill('nobody@example.net');
     await net.getByTestId('domain-catchall-save').click();
@@ -200,6 +204,7 @@ describe('the Domains page', () => {
   it('refuses to remove a domain that has users, and removes an empty one', async () => {
     await card('example.net').getByTestId('domain-remove').click();
     const modal = page.getByRole('dialog');
+    await modal.getByText('It still has 1 user, 0 aliases').waitFor(WAIT);
     await modal.getByTestId('domain-remove-modal-confirm').click();
     await modal.getByText('Domain example.net is used by 1 user').waitFor(WAIT);
     await modal.getByRole('button', { name: 'Cancel' }).click();

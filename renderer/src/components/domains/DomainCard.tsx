@@ -6,7 +6,7 @@
 import { Badge, Button, Card, Group, Loader, Stack, Switch, Text, Title } from '@mantine/core';
 import { useMutation, useQuery } from '@tanstack/react-query';
 import { useState } from 'react';
-import { domainsApi, type DomainJson } from '../../api/domains.ts';
+import { domainsApi, type DomainListItemJson } from '../../api/domains.ts';
 import { ErrorNotice } from '../ErrorNotice.tsx';
 import { ConfirmModal } from '../rules/ConfirmModal.tsx';
 import { DnsRecordsTable } from '../settings/DnsRecordsTable.tsx';
@@ -20,7 +20,14 @@ function DomainRecords({ domain }: { domain: string }) {
   return <DnsRecordsTable domain={domain} records={records.data.records} />;
 }
 
-export function DomainCard({ domain, onChanged }: { domain: DomainJson; onChanged: () => void }) {
+/** "2 users, 1 alias" */
+export function usageLabel({ users, aliases }: { users: number; aliases: number }): string {
+  const count = (n: number, one: string, many: string) => `${n} ${n === 1 ? one : many}`;
+  return `${count(users, 'user', 'users')}, ${count(aliases, 'alias', 'aliases')}`;
+}
+
+export function DomainCard({ domain, onChanged }: { domain: DomainListItemJson; onChanged: () => void }) {
+  const inUse = domain.users + domain.aliases > 0;
   const [showRecords, setShowRecords] = useState(false);
   const [removing, setRemoving] = useState(false);
   const dkim = useMutation({
@@ -35,6 +42,9 @@ export function DomainCard({ domain, onChanged }: { domain: DomainJson; onChange
             <Title order={3} size="h4">
               {domain.name}
             </Title>
+            <Text size="sm" c="dimmed" data-testid="domain-usage">
+              {usageLabel(domain)}
+            </Text>
             {domain.catchAll && (
               <Badge variant="light" data-testid="domain-catchall-badge">
                 catch-all → {domain.catchAll}
@@ -98,8 +108,10 @@ export function DomainCard({ domain, onChanged }: { domain: DomainJson; onChange
           onChanged();
         }}
       >
-        The server stops receiving mail for <strong>{domain.name}</strong>. A domain that still has users or
-        aliases is not removed: remove or rename them first.
+        The server stops receiving mail for <strong>{domain.name}</strong>.
+        {inUse
+          ? ` It still has ${usageLabel(domain)}: the server refuses to remove it until they are removed or moved to another domain.`
+          : ' Nobody has an address in it.'}
       </ConfirmModal>
     </Card>
   );
