@@ -5,10 +5,11 @@
  * what it read, downloads INBOX over IMAP with TLS and marks the message read, which Mallard then
  * reports as \Seen to another client.
  *
- * Thunderbird fetches the ISP's autoconfig from port 443, which a test cannot take; the ISP
- * database URL (`mailnews.auto_config_url`, the next source it tries) is pointed at the same file
- * on Mallard's test port instead, and the mail names resolve to loopback through
- * `network.dns.localDomains`.
+ * The search is the account wizard's own (FindConfig.parallelAutoDiscovery: disk, the ISP's
+ * autoconfig, the ISP database, MX, Exchange autodiscover). The ISP's autoconfig is fetched from
+ * port 443, which a test cannot take, so the ISP database URL (`mailnews.auto_config_url`, the next
+ * source in order) points at the same `.well-known` file on Mallard's test port; the mail names
+ * resolve to loopback through `network.dns.localDomains`.
  */
 import { ImapFlow } from 'imapflow';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -25,21 +26,29 @@ const missing = thunderbirdMissing();
 
 interface SetUp {
   incoming: { type: string; hostname: string; port: number; socketType: number; username: string };
+  outgoing: { hostname: string; port: number; socketType: number; username: string };
   subjects: string[];
 }
 
 /**
  * In Thunderbird's chrome context: what the account wizard does once the user typed address and
- * password — find the configuration, fill in the variables, create the account — then fetch
- * INBOX and mark what came in as read.
+ * password (find the configuration, fill in the variables, create the account), then fetch INBOX
+ * and mark what came in as read.
  */
 const SET_UP_ACCOUNT = `
 const [domain, email, password] = arguments;
-const { FetchConfig } = ChromeUtils.importESModule("resource:///modules/accountcreation/FetchConfig.sys.mjs");
+const { FindConfig } = ChromeUtils.importESModule("resource:///modules/accountcreation/FindConfig.sys.mjs");
 const { AccountConfig } = ChromeUtils.importESModule("resource:///modules/accountcreation/AccountConfig.sys.mjs");
 const { CreateInBackend } = ChromeUtils.importESModule("resource:///modules/accountcreation/CreateInBackend.sys.mjs");
 const { MailServices } = ChromeUtils.importESModule("resource:///modules/MailServices.sys.mjs");
-const found = await FetchConfig.fromDB(domain, new AbortController().signal);
+// The account wizard's search: disk, the ISP's own autoconfig, the ISP database, MX, and
+// Exchange autodiscover, all at once, the best source that answers winning.
+const discovery = FindConfig.parallelAutoDiscovery(domain, email, new AbortController().signal, password);
+let step = await discovery.next();
+// Autodiscover may ask before sending the password to another host: the wizard's "no".
+while (!step.done) step = await discovery.next({ acceptRedirect: false });
+const found = step.value;
+if (!found) throw new Error("Thunderbird found no configuration");
 const config = found.copy();
 AccountConfig.replaceVariables(config, "Ada", email, password);
 config.rememberPassword = true;
@@ -77,6 +86,12 @@ return {
     port: config.incoming.port,
     socketType: config.incoming.socketType,
     username: config.incoming.username,
+  },
+  outgoing: {
+    hostname: config.outgoing.hostname,
+    port: config.outgoing.port,
+    socketType: config.outgoing.socketType,
+    username: config.outgoing.username,
   },
   subjects: headers.map((header) => header.mime2DecodedSubject),
 };`;
@@ -145,7 +160,12 @@ describe.skipIf(missing !== null)(`Thunderbird ${missing ? `(skipped: ${missing}
       caPem: certificates.exportAuthority().pem,
       prefs: {
         'mailnews.auto_config_url': `https://{{domain}}:${webPort}/.well-known/autoconfig/mail/config-v1.1.xml?emailaddress=${encodeURIComponent(USER)}`,
-        'network.dns.localDomains': [DOMAIN, PUBLIC_NAME, `autoconfig.${DOMAIN}`].join(','),
+        'network.dns.localDomains': [
+          DOMAIN,
+          PUBLIC_NAME,
+          `autoconfig.${DOMAIN}`,
+          `autodiscover.${DOMAIN}`,
+        ].join(','),
       },
       timeoutMs: 90_000,
     });
@@ -163,6 +183,14 @@ describe.skipIf(missing !== null)(`Thunderbird ${missing ? `(skipped: ${missing}
       type: 'imap',
       hostname: PUBLIC_NAME,
       port: server.imapsPort,
+      socketType: 3,
+      username: USER,
+    });
+    // And submission with implicit TLS for sending.
+    const submission = server.server.submission.listeners.find((listener) => listener.implicitTls)!;
+    expect(setUp.outgoing).toEqual({
+      hostname: PUBLIC_NAME,
+      port: submission.port,
       socketType: 3,
       username: USER,
     });
