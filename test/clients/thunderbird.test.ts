@@ -1,15 +1,17 @@
 /**
- * Thunderbird (Debian's, headless) sets an account up from Mallard alone: its account-setup code
- * fetches the autoconfig file from Mallard's HTTPS server (the `.well-known` URL on the mail
- * domain, certificate checked against the local CA the profile trusts), creates the account from
- * what it read, downloads INBOX over IMAP with TLS and marks the message read, which Mallard then
- * reports as \Seen to another client.
+ * Thunderbird (Debian's, headless) sets an account up from Mallard alone, as a user does: in the
+ * account hub (File > New > Email Account) the test types a name and the address, Continue;
+ * Thunderbird fetches the autoconfig file from Mallard's HTTPS server (the `.well-known` URL on
+ * the mail domain, certificate checked against the local CA the profile trusts) and shows what it
+ * found, Continue; the password, Continue, and Thunderbird checks it against Mallard and creates
+ * the account. It then downloads INBOX over IMAP with TLS and the message is marked read, which
+ * Mallard reports as \Seen to another client.
  *
- * The search is the account wizard's own (FindConfig.parallelAutoDiscovery: disk, the ISP's
- * autoconfig, the ISP database, MX, Exchange autodiscover). The ISP's autoconfig is fetched from
- * port 443, which a test cannot take, so the ISP database URL (`mailnews.auto_config_url`, the next
- * source in order) points at the same `.well-known` file on Mallard's test port; the mail names
- * resolve to loopback through `network.dns.localDomains`.
+ * The hub's search runs every source at once (disk, the ISP's autoconfig, the ISP database, MX,
+ * Exchange autodiscover). The ISP's autoconfig is fetched from port 443, which a test cannot take,
+ * so the ISP database URL (`mailnews.auto_config_url`, the next source in order) points at the same
+ * `.well-known` file on Mallard's test port; the mail names resolve to loopback through
+ * `network.dns.localDomains`.
  */
 import { ImapFlow } from 'imapflow';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -25,73 +27,85 @@ const SUBJECT = 'Welcome to Mallard';
 const missing = thunderbirdMissing();
 
 interface SetUp {
+  found: string;
   incoming: { type: string; hostname: string; port: number; socketType: number; username: string };
   outgoing: { hostname: string; port: number; socketType: number; username: string };
   subjects: string[];
 }
 
 /**
- * In Thunderbird's chrome context: what the account wizard does once the user typed address and
- * password (find the configuration, fill in the variables, create the account), then fetch INBOX
- * and mark what came in as read.
+ * In Thunderbird's chrome context: the account hub filled in and continued like a user does, then
+ * INBOX fetched and what came in marked read. `until` waits for what the hub shows next (each
+ * wait is dumped to Thunderbird's output, which a failure prints).
  */
 const SET_UP_ACCOUNT = `
-const [domain, email, password] = arguments;
-const { FindConfig } = ChromeUtils.importESModule("resource:///modules/accountcreation/FindConfig.sys.mjs");
-const { AccountConfig } = ChromeUtils.importESModule("resource:///modules/accountcreation/AccountConfig.sys.mjs");
-const { CreateInBackend } = ChromeUtils.importESModule("resource:///modules/accountcreation/CreateInBackend.sys.mjs");
+const [email, password] = arguments;
 const { MailServices } = ChromeUtils.importESModule("resource:///modules/MailServices.sys.mjs");
-// The account wizard's search: disk, the ISP's own autoconfig, the ISP database, MX, and
-// Exchange autodiscover, all at once, the best source that answers winning.
-const discovery = FindConfig.parallelAutoDiscovery(domain, email, new AbortController().signal, password);
-let step = await discovery.next();
-// Autodiscover may ask before sending the password to another host: the wizard's "no".
-while (!step.done) step = await discovery.next({ acceptRedirect: false });
-const found = step.value;
-if (!found) throw new Error("Thunderbird found no configuration");
-const config = found.copy();
-AccountConfig.replaceVariables(config, "Ada", email, password);
-config.rememberPassword = true;
-const account = await CreateInBackend.createAccountInBackend(config);
-const server = account.incomingServer;
-const inbox = server.rootFolder.getFolderWithFlags(Ci.nsMsgFolderFlags.Inbox);
-if (!inbox) throw new Error("the new account has no INBOX folder");
-// Headers arrive after the update's URL has finished: wait for the first one to be added.
-const added = new Promise((resolve) => {
-  const listener = {
-    msgAdded(header) {
-      if (header.folder !== inbox) return;
-      MailServices.mfn.removeListener(listener);
-      resolve();
-    },
-  };
-  MailServices.mfn.addListener(listener, MailServices.mfn.msgAdded);
-});
-await new Promise((resolve, reject) =>
-  inbox.QueryInterface(Ci.nsIMsgImapMailFolder).updateFolderWithListener(null, {
-    OnStartRunningUrl() {},
-    OnStopRunningUrl(url, status) {
-      if (status === 0) resolve();
-      else reject(new Error("updating INBOX failed: 0x" + (status >>> 0).toString(16)));
-    },
-  }),
+const window = Services.wm.getMostRecentWindow("mail:3pane");
+const pause = () => new Promise((resolve) => window.setTimeout(resolve, 100));
+async function until(what, probe, ms = 30000) {
+  dump("thunderbird test: waiting for " + what + "\\n");
+  const end = Date.now() + ms;
+  for (;;) {
+    const value = probe();
+    if (value) return value;
+    if (Date.now() > end) throw new Error("timed out waiting for " + what);
+    await pause();
+  }
+}
+
+// The account hub (File > New > Email Account): name and address, Continue.
+await window.openAccountHub("MAIL");
+const hub = window.document.querySelector("account-hub-container").modal;
+const shown = (selector) => {
+  const element = hub.querySelector(selector);
+  return element && !element.closest("[hidden]") ? element : null;
+};
+const type = (input, value) => {
+  input.focus();
+  input.value = value;
+  input.dispatchEvent(new window.Event("input", { bubbles: true }));
+};
+const forward = () =>
+  until("an enabled Continue button", () => {
+    const button = hub.querySelector("#forward");
+    return button && !button.hidden && !button.disabled ? button : null;
+  });
+type(await until("the name field", () => shown("#realName")), "Ada");
+type(shown("#email"), email);
+(await forward()).click();
+// The configuration Thunderbird found, shown to the user: Continue.
+const found = await until("the configuration found", () => shown("#emailConfigFoundSubview"));
+const foundText = found.textContent.replace(/\\s+/g, " ");
+(await forward()).click();
+// The password, then Continue: Thunderbird checks it against the server and creates the account.
+type(await until("the password field", () => shown("#emailPasswordSubview #password")), password);
+(await forward()).click();
+const account = await until("the new account", () =>
+  MailServices.accounts.accounts.find((candidate) => candidate.incomingServer.type === "imap"),
 );
-if (inbox.getTotalMessages(false) === 0) await added;
+const server = account.incomingServer;
+const inbox = await until("the INBOX folder", () => server.rootFolder.getFolderWithFlags(Ci.nsMsgFolderFlags.Inbox));
+// Thunderbird fetches the new account's INBOX by itself; ask once more, in case it has not yet.
+inbox.updateFolder(null);
+await until("the message in INBOX", () => inbox.getTotalMessages(false) > 0);
 const headers = [...inbox.messages];
 if (headers.length > 0) inbox.markMessagesRead(headers, true);
+const outgoing = MailServices.outgoingServer.getServerByKey(account.defaultIdentity.smtpServerKey).QueryInterface(Ci.nsISmtpServer);
 return {
+  found: foundText,
   incoming: {
-    type: config.incoming.type,
-    hostname: config.incoming.hostname,
-    port: config.incoming.port,
-    socketType: config.incoming.socketType,
-    username: config.incoming.username,
+    type: server.type,
+    hostname: new URL(server.serverURI).hostname,
+    port: server.port,
+    socketType: server.socketType,
+    username: server.username,
   },
   outgoing: {
-    hostname: config.outgoing.hostname,
-    port: config.outgoing.port,
-    socketType: config.outgoing.socketType,
-    username: config.outgoing.username,
+    hostname: outgoing.hostname,
+    port: outgoing.port,
+    socketType: outgoing.socketType,
+    username: outgoing.username,
   },
   subjects: headers.map((header) => header.mime2DecodedSubject),
 };`;
@@ -176,8 +190,11 @@ describe.skipIf(missing !== null)(`Thunderbird ${missing ? `(skipped: ${missing}
     await server?.stop();
   });
 
-  it('configures the account from Mallard’s autoconfig, downloads INBOX over IMAPS and marks it read', async () => {
-    const setUp = await thunderbird.run<SetUp>(SET_UP_ACCOUNT, DOMAIN, USER, PASSWORD);
+  it('sets the account up in the account hub from Mallard’s autoconfig, downloads INBOX and marks it read', async () => {
+    const setUp = await thunderbird.run<SetUp>(SET_UP_ACCOUNT, USER, PASSWORD).catch((error: Error) => {
+      const steps = thunderbird.output().match(/^thunderbird test: .*$/gm) ?? [];
+      throw new Error(`${error.message}\nsteps:\n${steps.join('\n')}`);
+    });
     // What Mallard's autoconfig file says: its public name, its IMAPS port, SSL (Thunderbird's 3).
     expect(setUp.incoming).toEqual({
       type: 'imap',
@@ -194,7 +211,12 @@ describe.skipIf(missing !== null)(`Thunderbird ${missing ? `(skipped: ${missing}
       socketType: 3,
       username: USER,
     });
+    // What the account hub showed the user before the password was asked for.
+    expect(setUp.found).toContain(
+      `Incoming imap Server: ${PUBLIC_NAME} Port: ${server.imapsPort} Security: SSL/TLS Username: ${USER}`,
+    );
+    expect(setUp.found).toContain(`Outgoing smtp Server: ${PUBLIC_NAME} Port: ${submission.port}`);
     expect(setUp.subjects).toEqual([SUBJECT]);
     await expect.poll(() => seenFlags(server), { timeout: 30_000, interval: 200 }).toEqual([['\\Seen']]);
-  }, 120_000);
+  }, 240_000);
 });

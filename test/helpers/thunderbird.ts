@@ -49,6 +49,8 @@ const BASE_PREFS: Record<string, string | number | boolean> = {
   'datareporting.policy.dataSubmissionEnabled': false,
   'toolkit.telemetry.enabled': false,
   'mail.biff.play_sound': false,
+  // dump() from a script reaches Thunderbird's output, which a failing test shows.
+  'browser.dom.window.dump.enabled': true,
 };
 
 export async function startThunderbird(options: StartThunderbirdOptions = {}): Promise<RunningThunderbird> {
@@ -79,6 +81,8 @@ export async function startThunderbird(options: StartThunderbirdOptions = {}): P
     const client = await MarionetteClient.connect(port, child, Date.now() + (options.timeoutMs ?? 60_000));
     await client.send('WebDriver:NewSession', { capabilities: {} });
     await client.send('Marionette:SetContext', { value: 'chrome' });
+    // Scripts that wait for the network (account set-up, a folder update) need longer than 30 s.
+    await client.send('WebDriver:SetTimeouts', { script: 120_000 });
     return {
       run: async <T>(script: string, ...args: unknown[]) => {
         // An async function, so the script may await; Marionette waits for the promise it returns.
