@@ -90,7 +90,7 @@ export function DomainCard({ domain, onChanged }: { domain: DomainListItemJson; 
         {showRecords && (
           <Stack gap="sm">
             <DomainRecords domain={domain.name} />
-            <CheckDomain domain={domain.name} onChecked={() => {}} />
+            <CheckDomain domain={domain.name} onChecked={onChanged} />
           </Stack>
         )}
         <Text size="xs" c="dimmed">
