@@ -28,6 +28,18 @@ describe('device links', () => {
     expect(links.use(code)).toEqual({ ok: false, reason: 'unknown' });
   });
 
+  it('may live shorter than 15 minutes, never longer', () => {
+    let now = 0;
+    const links = new DeviceLinks(() => now);
+    const short = links.create(KIM, 2_000);
+    expect(Date.parse(short.expiresAt)).toBe(2_000);
+    const long = links.create(KIM, 10 * DEVICE_LINK_TTL_MS);
+    expect(Date.parse(long.expiresAt)).toBe(DEVICE_LINK_TTL_MS);
+    now = 2_000;
+    expect(links.use(short.code)).toEqual({ ok: false, reason: 'expired' });
+    expect(links.use(long.code)).toMatchObject({ ok: true, user: KIM });
+  });
+
   it('know no made-up code or session', () => {
     const links = new DeviceLinks();
     expect(links.use('guess')).toEqual({ ok: false, reason: 'unknown' });

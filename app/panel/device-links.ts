@@ -29,10 +29,11 @@ export class DeviceLinks {
 
   constructor(private readonly now: () => number = Date.now) {}
 
-  create(user: DeviceUser): { code: string; expiresAt: string } {
+  /** A new link for `user`, valid `ttlMs` (at most DEVICE_LINK_TTL_MS: a shorter life is safer, never a longer one). */
+  create(user: DeviceUser, ttlMs = DEVICE_LINK_TTL_MS): { code: string; expiresAt: string } {
     this.prune();
     const code = crypto.randomBytes(24).toString('base64url');
-    const expires = this.now() + DEVICE_LINK_TTL_MS;
+    const expires = this.now() + Math.min(ttlMs, DEVICE_LINK_TTL_MS);
     this.links.set(code, { user, expires });
     return { code, expiresAt: new Date(expires).toISOString() };
   }

@@ -32,7 +32,7 @@ import QRCode from 'qrcode';
 import { ServerSupervisor } from '../supervisor/supervisor.ts';
 import type { SupervisorOptions, SupervisorStatus } from '../supervisor/types.ts';
 import { PanelAuth, SESSION_COOKIE } from './auth.ts';
-import { DEVICE_COOKIE, DEVICE_SESSION_MS, DeviceLinks } from './device-links.ts';
+import { DEVICE_COOKIE, DEVICE_LINK_TTL_MS, DEVICE_SESSION_MS, DeviceLinks } from './device-links.ts';
 import { adminGet, sendDeviceFile, sendDevicePage, sendLinkRefused } from './device-page.ts';
 import { HSTS, lanUrl, listenLan, securityLog, type LanListener } from './lan.ts';
 import { PanelTotp } from './totp.ts';
@@ -544,9 +544,23 @@ export async function startPanelHost(options: PanelHostOptions = {}): Promise<Pa
     request: http.IncomingMessage,
     response: http.ServerResponse,
   ): Promise<void> {
-    const { userId } = await readJsonObject(request);
+    const { userId, expiresInSeconds } = await readJsonObject(request);
     if (typeof userId !== 'string' || !/^[\w-]{1,64}$/.test(userId))
       throw new PanelError(400, 'validation_failed', 'userId: the id of a user');
+    const maxSeconds = DEVICE_LINK_TTL_MS / 1000;
+    // Optional: a link that lives shorter than the usual 15 minutes (never longer).
+    if (
+      expiresInSeconds !== undefined &&
+      (typeof expiresInSeconds !== 'number' ||
+        !Number.isInteger(expiresInSeconds) ||
+        expiresInSeconds < 1 ||
+        expiresInSeconds > maxSeconds)
+    )
+      throw new PanelError(
+        400,
+        'validation_failed',
+        `expiresInSeconds: a whole number from 1 to ${maxSeconds}`,
+      );
     const base = currentLanUrl();
     if (!base)
       throw new PanelError(
@@ -561,7 +575,10 @@ export async function startPanelHost(options: PanelHostOptions = {}): Promise<Pa
       .catch(() => {
         throw new PanelError(404, 'not_found', `no user ${userId}`);
       });
-    const link = deviceLinks.create({ id: user.id, address: user.username });
+    const link = deviceLinks.create(
+      { id: user.id, address: user.username },
+      expiresInSeconds === undefined ? undefined : Number(expiresInSeconds) * 1000,
+    );
     const url = `${base}/device/${link.code}`;
     sendJson(response, 201, { url, qr: await qrOf(url), expiresAt: link.expiresAt, address: user.username });
   }

@@ -10,6 +10,7 @@ import { LoginPage } from './pages/LoginPage.tsx';
 import { CertificatesPage } from './pages/CertificatesPage.tsx';
 import { DashboardPage } from './pages/DashboardPage.tsx';
 import { DevicesPage } from './pages/DevicesPage.tsx';
+import { DomainsPage } from './pages/DomainsPage.tsx';
 import { LogsPage } from './pages/LogsPage.tsx';
 import { QueuePage } from './pages/QueuePage.tsx';
 import { RulesPage } from './pages/RulesPage.tsx';
@@ -42,6 +43,7 @@ export function App() {
       <FirstRunRedirect />
       <Routes>
         <Route path="/" element={<DashboardPage />} />
+        <Route path="/domains" element={<DomainsPage />} />
         <Route path="/users" element={<UsersPage />} />
         <Route path="/users/:id" element={<UserPage />} />
         <Route path="/rules" element={<RulesPage />} />

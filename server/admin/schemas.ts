@@ -53,6 +53,15 @@ export const domainSchema = z
   .meta({ id: 'Domain' });
 export type DomainJson = z.infer<typeof domainSchema>;
 
+/** A domain in the list, with what keeps it from being removed. */
+export const domainListItemSchema = domainSchema
+  .extend({
+    users: z.number().int().describe('users whose primary address is in the domain'),
+    aliases: z.number().int().describe('aliases in the domain (the catch-all not counted)'),
+  })
+  .meta({ id: 'DomainListItem' });
+export type DomainListItemJson = z.infer<typeof domainListItemSchema>;
+
 // --- users ---
 
 export const userSchema = z

@@ -88,10 +88,14 @@ export function domainsContract(current: () => Store): void {
       const bob = await store.createUser({ username: 'bob@example.com', passwordHash: 'h' });
       const carol = await store.createUser({ username: 'carol@other.example', passwordHash: 'h' });
       await store.addAddress(carol.id, 'sales@example.com');
+      expect(await store.domainUsage('EXAMPLE.com')).toEqual({ users: 2, aliases: 1 });
+      expect(await store.domainUsage('other.example')).toEqual({ users: 1, aliases: 0 });
       const error = await rejectsWithCode(store.deleteDomain('example.com'), 'CANNOT');
       expect(error.message).toContain('2 users and 1 alias');
       // A domain whose name ends like another's is not counted with it.
       await store.createDomain({ name: 'ample.com' });
+      expect(await store.domainUsage('ample.com')).toEqual({ users: 0, aliases: 0 });
+      await rejectsWithCode(store.domainUsage('nowhere.example'), 'NONEXISTENT');
       await store.deleteDomain('ample.com');
       await store.deleteUser(alice.id);
       await store.deleteUser(bob.id);

@@ -123,6 +123,11 @@ export interface Domain {
   createdAt: Date;
 }
 
+export interface DomainUsage {
+  users: number;
+  aliases: number;
+}
+
 export interface DomainPatch {
   catchAll?: string | null;
   dkim?: boolean;
@@ -404,6 +409,11 @@ export interface Store {
    * nobody has) and the DKIM switch. NONEXISTENT for an unknown domain.
    */
   updateDomain(name: string, patch: DomainPatch): Promise<Domain>;
+  /**
+   * How many users (by primary address) and aliases have an address in the domain: what keeps it
+   * from being deleted. NONEXISTENT for an unknown domain.
+   */
+  domainUsage(name: string): Promise<DomainUsage>;
   /** Removes the domain and its catch-all; CANNOT while users or aliases use it (the message says how many). */
   deleteDomain(name: string): Promise<void>;
 

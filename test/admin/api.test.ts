@@ -131,7 +131,13 @@ const CASES: Record<string, Case> = {
     status: 200,
     check: ({ body }) =>
       expect(body.domains).toContainEqual(
-        expect.objectContaining({ name: 'example.test', catchAll: null, dkim: true }),
+        expect.objectContaining({
+          name: 'example.test',
+          catchAll: null,
+          dkim: true,
+          users: expect.any(Number),
+          aliases: 0,
+        }),
       ),
   },
   'POST /api/domains': {

@@ -1,9 +1,9 @@
 /**
  * The panel from a phone (panel.lan): `mallard panel` serving loopback as usual and HTTPS on
  * 127.0.0.2, which plays the LAN. Desktop and phone are two Chromium contexts (two cookie jars).
- * The desktop enrols TOTP on the Settings page; the phone logs in with password + TOTP, is refused
- * a wrong code, uses a recovery code once, and opens a device link that works once and reaches no
- * admin API.
+ * The desktop turns LAN access on and enrols TOTP on the Settings page; the phone logs in with
+ * password + TOTP, is refused a wrong code, uses a recovery code once, and opens a device link that
+ * works once and reaches no admin API; an expired link is refused with a page that says so.
  */
 import crypto from 'node:crypto';
 import https from 'node:https';
@@ -97,7 +97,8 @@ beforeAll(async () => {
   await ensureRendererBuilt();
   const lanPort = await freePort();
   panel = await startPanel({
-    configYaml: `panel: {lan: {enabled: true, host: '${LAN_HOST}', port: ${lanPort}}}`,
+    // Off, as by default: the first test turns it on from the Settings page.
+    configYaml: `panel: {lan: {enabled: false, host: '${LAN_HOST}', port: ${lanPort}}}`,
   });
   lan = `https://${LAN_HOST}:${lanPort}`;
   cookie = await loginCookie(panel.url, panel.adminToken);
@@ -117,6 +118,24 @@ afterAll(async () => {
 });
 
 describe('the panel on the LAN', { timeout: 120_000 }, () => {
+  it('is off until the switch on the Settings page turns it on', async () => {
+    await expect(lanRequest('GET', '/')).rejects.toThrow(/ECONNREFUSED/);
+    const page = await desktop.newPage();
+    await page.goto(`${panel.url}/settings`);
+    const section = page.getByRole('region', { name: 'The panel from a phone' });
+    const toggle = section.getByRole('switch', { name: 'Reachable from the local network' });
+    await expect.poll(() => toggle.isChecked(), { timeout: 30_000 }).toBe(false);
+    await toggle.click();
+    await expect.poll(() => toggle.isChecked(), { timeout: 30_000 }).toBe(true);
+    await section.getByText('Anyone on your network can reach the login page').waitFor({ timeout: 30_000 });
+    await expect.poll(() => section.getByText(`${lan}/`).count()).toBeGreaterThan(0);
+    await page.close();
+    const reached = await lanRequest('GET', '/');
+    expect(reached.status).toBe(200);
+    const state = await panelApi<{ enabled: boolean; url: string }>('GET', '/panel/lan');
+    expect(state).toMatchObject({ enabled: true, url: lan });
+  });
+
   it('says so and refuses logins until two-factor authentication is enrolled', async () => {
     const context = await phone();
     const page = await context.newPage();
@@ -271,5 +290,32 @@ describe('the panel on the LAN', { timeout: 120_000 }, () => {
       /"level":"info".*"msg":"device link used".*"address":"127\.[\d.]+","user":"kim@example.org"/,
     );
     expect(panel.output()).toMatch(/"level":"warn".*"msg":"device link refused: unknown or already used"/);
+  });
+
+  it('refuses an expired device link with a page that says so', async () => {
+    const users = await panelApi<{ users: Array<{ id: string; username: string }> }>('GET', '/api/users');
+    const kim = users.users.find((user) => user.username === 'kim@example.org')!;
+    const refused = await fetch(`${panel.url}/panel/device-links`, {
+      method: 'POST',
+      headers: { cookie, 'Content-Type': 'application/json', 'X-Mallard-Panel': '1' },
+      body: JSON.stringify({ userId: kim.id, expiresInSeconds: 3600 }),
+    });
+    expect(refused.status).toBe(400);
+    expect(await refused.text()).toMatch(/expiresInSeconds: a whole number from 1 to 900/);
+    const link = await panelApi<{ url: string; expiresAt: string }>('POST', '/panel/device-links', {
+      userId: kim.id,
+      expiresInSeconds: 1,
+    });
+    // Wait for the moment it names, not a guessed time.
+    await expect.poll(() => Date.now() > Date.parse(link.expiresAt) + 50, { timeout: 10_000 }).toBe(true);
+    const context = await phone();
+    const page = await context.newPage();
+    const response = await page.goto(link.url);
+    expect(response?.status()).toBe(410);
+    await page.getByRole('heading', { name: 'This device link has expired' }).waitFor();
+    await page.getByText('Ask for a new one on the "Connect a device" page').waitFor();
+    expect(await context.cookies(lan)).toEqual([]);
+    await context.close();
+    expect(panel.output()).toMatch(/"level":"warn".*"msg":"device link refused: expired"/);
   });
 });

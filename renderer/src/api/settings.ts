@@ -52,9 +52,9 @@ export const settingsApi = {
 
 /** One record sending needs (`GET /api/dns-records`), as it goes into a zone. */
 export interface DnsRecordJson {
-  purpose: 'MX' | 'SPF' | 'DKIM' | 'DMARC';
+  purpose: 'MX' | 'SPF' | 'DKIM' | 'DMARC' | 'MTA-STS' | 'TLS-RPT' | 'SRV' | 'AUTOCONFIG' | 'AUTODISCOVER';
   name: string;
-  type: 'MX' | 'TXT';
+  type: 'MX' | 'TXT' | 'SRV' | 'CNAME';
   value: string;
 }
 

@@ -22,6 +22,7 @@ import { ServerStateBadge } from './ServerStateBadge.tsx';
 
 const PAGES: ReadonlyArray<{ to: string; label: string }> = [
   { to: '/', label: 'Dashboard' },
+  { to: '/domains', label: 'Domains' },
   { to: '/users', label: 'Users' },
   { to: '/rules', label: 'Connection rules' },
   { to: '/sessions', label: 'Sessions' },

@@ -13,7 +13,7 @@ import type { Domain, Store } from '../../store/types.ts';
 import { ApiError, notFound } from '../errors.ts';
 import { markDnsChecked } from '../../setup/state.ts';
 import { route } from '../router.ts';
-import { domainSchema, type DomainJson } from '../schemas.ts';
+import { domainListItemSchema, domainSchema, type DomainJson } from '../schemas.ts';
 
 const TAG = 'Domains';
 
@@ -89,11 +89,21 @@ export const domainRoutes = [
     tag: TAG,
     response: {
       status: 200,
-      schema: z.object({ domains: z.array(domainSchema) }),
-      description: 'The domains, sorted by name',
+      schema: z.object({ domains: z.array(domainListItemSchema) }),
+      description: 'The domains, sorted by name, each with how many users and aliases it has',
     },
     async handler({ deps }) {
-      return { domains: (await deps.store.listDomains()).map(domainJson) };
+      const listed = await Promise.all(
+        (await deps.store.listDomains()).map(async (domain) => {
+          // A domain removed meanwhile (NONEXISTENT) is left out rather than failing the list.
+          const usage = await deps.store.domainUsage(domain.name).catch((error: unknown) => {
+            if (isStoreError(error) && error.code === 'NONEXISTENT') return null;
+            throw error;
+          });
+          return usage && { ...domainJson(domain), ...usage };
+        }),
+      );
+      return { domains: listed.filter((domain) => domain !== null) };
     },
   }),
 

@@ -4,7 +4,7 @@
  */
 import { domainOfAddress, normalizeDomainName, tryDomainName, usageText } from '../domains.ts';
 import { StoreError } from '../errors.ts';
-import type { Domain, DomainPatch } from '../types.ts';
+import type { Domain, DomainPatch, DomainUsage } from '../types.ts';
 import { isDuplicateKey, type Collections, type DomainDoc } from './schema.ts';
 
 function lookupKey(name: string): string {
@@ -94,11 +94,21 @@ async function setCatchAll(c: Collections, domain: string, target: string | null
   );
 }
 
-export async function deleteDomain(c: Collections, name: string): Promise<void> {
-  const doc = await requireDomain(c, name);
-  const inDomain = { _id: { $regex: `@${escapeRegex(doc._id)}$` } };
+/** Users and aliases with an address in the domain (see Store.domainUsage). */
+export async function domainUsage(c: Collections, name: string): Promise<DomainUsage> {
+  return usageOf(c, (await requireDomain(c, name))._id);
+}
+
+async function usageOf(c: Collections, domain: string): Promise<DomainUsage> {
+  const inDomain = { _id: { $regex: `@${escapeRegex(domain)}$` } };
   const users = await c.addresses.countDocuments({ ...inDomain, kind: 'primary' });
   const aliases = await c.addresses.countDocuments({ ...inDomain, kind: 'alias' });
+  return { users, aliases };
+}
+
+export async function deleteDomain(c: Collections, name: string): Promise<void> {
+  const doc = await requireDomain(c, name);
+  const { users, aliases } = await usageOf(c, doc._id);
   if (users + aliases > 0) {
     throw new StoreError('CANNOT', `domain ${doc._id} is used by ${usageText(users, aliases)}`);
   }

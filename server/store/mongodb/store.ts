@@ -35,6 +35,7 @@ import type {
   Address,
   Domain,
   DomainPatch,
+  DomainUsage,
   AppendOptions,
   AppendResult,
   AppPassword,
@@ -297,6 +298,10 @@ export class MongoStore implements Store {
 
   updateDomain(name: string, patch: DomainPatch): Promise<Domain> {
     return this.call((c) => domains.updateDomain(c, name, patch));
+  }
+
+  domainUsage(name: string): Promise<DomainUsage> {
+    return this.call((c) => domains.domainUsage(c, name));
   }
 
   deleteDomain(name: string): Promise<void> {

@@ -5,7 +5,7 @@
  */
 import { domainOfAddress, normalizeDomainName, tryDomainName, usageText } from '../domains.ts';
 import { StoreError } from '../errors.ts';
-import type { Domain, DomainPatch } from '../types.ts';
+import type { Domain, DomainPatch, DomainUsage } from '../types.ts';
 import type { Sql } from './database.ts';
 
 interface DomainRow {
@@ -95,14 +95,23 @@ function setCatchAll(sql: Sql, domain: string, target: string | null): void {
   );
 }
 
+/** Users and aliases with an address in the domain (see Store.domainUsage). */
+export function domainUsage(sql: Sql, name: string): DomainUsage {
+  return usageOf(sql, requireDomain(sql, name).name);
+}
+
+function usageOf(sql: Sql, domain: string): DomainUsage {
+  return sql.get<DomainUsage>(
+    `SELECT count(*) FILTER (WHERE kind = 'primary') AS users, count(*) FILTER (WHERE kind = 'alias') AS aliases
+     FROM addresses WHERE address LIKE ? ESCAPE '\\'`,
+    `%@${domain.replace(/[\\%_]/g, '\\$&')}`,
+  )!;
+}
+
 export function deleteDomain(sql: Sql, name: string): void {
   sql.write(() => {
     const row = requireDomain(sql, name);
-    const counts = sql.get<{ users: number; aliases: number }>(
-      `SELECT count(*) FILTER (WHERE kind = 'primary') AS users, count(*) FILTER (WHERE kind = 'alias') AS aliases
-       FROM addresses WHERE address LIKE ? ESCAPE '\\'`,
-      `%@${row.name.replace(/[\\%_]/g, '\\$&')}`,
-    )!;
+    const counts = usageOf(sql, row.name);
     if (counts.users + counts.aliases > 0) {
       throw new StoreError(
         'CANNOT',

@@ -16,6 +16,7 @@ import type {
   Address,
   Domain,
   DomainPatch,
+  DomainUsage,
   AppendOptions,
   AppendResult,
   AppPassword,
@@ -204,6 +205,10 @@ export class SqliteStore implements Store {
 
   updateDomain(name: string, patch: DomainPatch): Promise<Domain> {
     return this.call((sql) => domains.updateDomain(sql, name, patch));
+  }
+
+  domainUsage(name: string): Promise<DomainUsage> {
+    return this.call((sql) => domains.domainUsage(sql, name));
   }
 
   deleteDomain(name: string): Promise<void> {

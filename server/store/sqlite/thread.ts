@@ -34,6 +34,7 @@ import type {
   Address,
   Domain,
   DomainPatch,
+  DomainUsage,
   AppendOptions,
   AppendResult,
   AppPassword,
@@ -234,6 +235,10 @@ export class ThreadedSqliteStore implements Store {
 
   updateDomain(name: string, patch: DomainPatch): Promise<Domain> {
     return this.call('updateDomain', [name, patch]);
+  }
+
+  domainUsage(name: string): Promise<DomainUsage> {
+    return this.call('domainUsage', [name]);
   }
 
   deleteDomain(name: string): Promise<void> {

@@ -5,7 +5,7 @@ import { setupApi, type SetupJson } from '../../api/setup.ts';
 import { ErrorNotice } from '../ErrorNotice.tsx';
 import { DnsRecordsSection } from '../settings/DnsRecordsSection.tsx';
 
-function CheckDomain({ domain, onChecked }: { domain: string; onChecked: () => void }) {
+export function CheckDomain({ domain, onChecked }: { domain: string; onChecked: () => void }) {
   const check = useMutation({ mutationFn: () => setupApi.checkDns(domain), onSuccess: onChecked });
   const problems = (check.data?.checks ?? []).filter((record) => record.status !== 'ok');
   return (

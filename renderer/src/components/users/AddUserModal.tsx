@@ -1,13 +1,29 @@
 /**
- * "Add user": username (the email address), display name, quota with a unit, and a typed or
- * generated password. A generated password comes back from the API once and is shown here, with a
+ * "Add user": username (the name before the @, the domain picked from the configured ones; a full
+ * address typed keeps its own domain), display name, quota with a unit, and a typed or
+ * generated password. With no domain yet, the modal points to the Domains page instead of a form
+ * the server would refuse. A generated password comes back from the API once and is shown here, with a
  * copy button, before the modal can be closed.
  */
-import { Button, Group, Modal, PasswordInput, SegmentedControl, Stack, Text, TextInput } from '@mantine/core';
-import { useMutation, useQueryClient } from '@tanstack/react-query';
+import {
+  Alert,
+  Anchor,
+  Button,
+  Group,
+  Loader,
+  Modal,
+  NativeSelect,
+  PasswordInput,
+  SegmentedControl,
+  Stack,
+  Text,
+  TextInput,
+} from '@mantine/core';
+import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { useState, type FormEvent } from 'react';
 import { Link } from 'react-router';
 import { ApiError } from '../../api/client.ts';
+import { DOMAINS_KEY, domainsApi } from '../../api/domains.ts';
 import { emailProblem, userKeys, usersApi, type CreatedUser } from '../../api/users.ts';
 import { ErrorNotice } from '../ErrorNotice.tsx';
 import { AddressWarning } from './AddressWarning.tsx';
@@ -38,14 +54,48 @@ export function AddUserModal({ opened, onClose }: { opened: boolean; onClose: ()
       closeOnClickOutside={false}
       data-testid="add-user-modal"
     >
-      {opened && <AddUserForm onClose={onClose} />}
+      {opened && <DomainGate onClose={onClose} />}
     </Modal>
   );
 }
 
-function AddUserForm({ onClose }: { onClose: () => void }) {
+/** The address a user gets: a typed full address as it is, else the name at the picked domain. */
+export function composeAddress(typed: string, domain: string): string {
+  const name = typed.trim();
+  if (name === '' || name.includes('@') || domain === '') return name;
+  return `${name}@${domain}`;
+}
+
+/** Users live in local domains: without one, say where to add it rather than show a dead form. */
+function DomainGate({ onClose }: { onClose: () => void }) {
+  const domains = useQuery({ queryKey: DOMAINS_KEY, queryFn: domainsApi.list, refetchOnMount: 'always' });
+  if (domains.isPending) return <Loader size="sm" aria-label="Loading domains" />;
+  if (domains.error) return <ErrorNotice error={domains.error} title="The domains could not be loaded" />;
+  const names = domains.data.map((domain) => domain.name);
+  if (names.length === 0) {
+    return (
+      <Alert color="yellow" title="No mail domain yet" data-testid="add-user-no-domain">
+        A user&apos;s address ends in one of the server&apos;s domains, and there is none yet. Add one on the{' '}
+        <Anchor component={Link} to="/domains" onClick={onClose}>
+          Domains page
+        </Anchor>{' '}
+        or in the{' '}
+        <Anchor component={Link} to="/setup" onClick={onClose}>
+          setup wizard
+        </Anchor>
+        .
+      </Alert>
+    );
+  }
+  return <AddUserForm domains={names} onClose={onClose} />;
+}
+
+function AddUserForm({ domains, onClose }: { domains: string[]; onClose: () => void }) {
   const queryClient = useQueryClient();
-  const [username, setUsername] = useState('');
+  const [typed, setTyped] = useState('');
+  const [domain, setDomain] = useState(domains[0]!);
+  const username = composeAddress(typed, domain);
+  const typedDomain = typed.includes('@');
   const [name, setName] = useState('');
   const [quota, setQuota] = useState<QuotaValue>({ amount: 0, unit: 'GB' });
   const [mode, setMode] = useState<PasswordMode>('generate');
@@ -105,22 +155,37 @@ function AddUserForm({ onClose }: { onClose: () => void }) {
   return (
     <form onSubmit={submit} noValidate>
       <Stack>
-        <TextInput
-          label="Username"
-          description={
-            <AddressWarning address={username}>
-              The email address: it is both the login name and the primary address
-            </AddressWarning>
-          }
-          placeholder="name@example.com"
-          required
-          data-autofocus
-          value={username}
-          onChange={(event) => setUsername(event.currentTarget.value)}
-          error={usernameError ?? serverIssues.username}
-          data-testid="new-username"
-          autoComplete="off"
-        />
+        <Group align="flex-start" gap="xs" wrap="nowrap">
+          <TextInput
+            label="Username"
+            description={
+              <AddressWarning address={username}>
+                {username.includes('@')
+                  ? `The address ${username}: both the login name and the primary address`
+                  : 'The name before the @: the address is both the login name and the primary address'}
+              </AddressWarning>
+            }
+            placeholder="name"
+            required
+            data-autofocus
+            value={typed}
+            onChange={(event) => setTyped(event.currentTarget.value)}
+            error={usernameError ?? serverIssues.username}
+            data-testid="new-username"
+            autoComplete="off"
+            style={{ flex: 1 }}
+          />
+          <NativeSelect
+            label="Domain"
+            description={typedDomain ? 'From the address typed' : 'One of the server’s domains'}
+            data={domains.map((name) => ({ value: name, label: `@${name}` }))}
+            value={domain}
+            onChange={(event) => setDomain(event.currentTarget.value)}
+            disabled={typedDomain}
+            data-testid="new-domain"
+            w={220}
+          />
+        </Group>
         <TextInput
           label="Display name"
           placeholder="Ada Lovelace"
