@@ -20,8 +20,10 @@
 import fs from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
-import process from 'node:process';
 import { fileURLToPath } from 'node:url';
+// `process` is the global one: on Node 20, `import process from 'node:process'` builds a module
+// namespace by reading every property of process, process.stdin among them, which opens standard
+// input as a stream (node:net and node:stream, a few milliseconds at every `mallard` start).
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 export const DIST = path.join(ROOT, 'bin', 'dist');
