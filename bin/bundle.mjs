@@ -1,7 +1,8 @@
 // The prebuilt bundles of the `mallard` command, and whether they are up to date with the sources.
 //
-//   server/cli/main.ts → bin/dist/cli.mjs    every command but panel and start (serve included)
-//   app/panel/cli.ts   → bin/dist/panel.mjs  `mallard panel` and `mallard start`
+//   server/cli/main.ts         → bin/dist/cli.mjs    every command but panel and start (serve included)
+//   app/panel/cli.ts           → bin/dist/panel.mjs  `mallard panel` and `mallard start`
+//   server/cli/deliver-main.ts → bin/dist/deliver-HASH.cjs  `mallard deliver` alone (see SCRIPTS)
 //
 // Loading TypeScript through tsx costs about half a second per start (resolving and compiling
 // hundreds of modules); an MTA that pipes each message to `mallard deliver` pays it every time. A
@@ -29,8 +30,20 @@ export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '
 export const DIST = path.join(ROOT, 'bin', 'dist');
 const MANIFEST = path.join(DIST, 'manifest.json');
 
-/** Bundle name → its entry point. */
+/** Bundle name → its entry point: ES modules, split into chunks that load when first imported. */
 export const BUNDLES = { cli: 'server/cli/main.ts', panel: 'app/panel/cli.ts' };
+
+/**
+ * Bundle name → its entry point: one script each, run with V8's code cache (runScript below).
+ * `mallard deliver` is what an MTA's pipe starts for every message. Loaded as ES modules its
+ * two dozen chunks cost a resolution, a link and a compilation each, and every Node module they
+ * import a namespace built by reading all its exports; Node 20 keeps no compiled code for ES
+ * modules between runs. A script is one file, compiled once and then taken from the cache.
+ */
+export const SCRIPTS = { deliver: 'server/cli/deliver-main.ts' };
+
+/** Every entry point by name, for the launcher's fallback to the sources. */
+export const ENTRIES = { ...BUNDLES, ...SCRIPTS };
 
 /** Packages with compiled parts, the MongoDB driver (loaded only for that engine), and Electron. */
 export const EXTERNAL = [
@@ -120,7 +133,7 @@ const englishZod = {
  * that would be the bundle's own URL, so each occurrence is replaced by the URL of the source file,
  * relative to the bundle: the bundle keeps working wherever the repository is.
  */
-const sourceUrls = {
+const sourceUrls = (format) => ({
   name: 'source-import-meta-url',
   setup(build) {
     build.onLoad({ filter: /\.ts$/ }, async (args) => {
@@ -128,24 +141,23 @@ const sourceUrls = {
       const text = await fs.promises.readFile(args.path, 'utf8');
       if (!text.includes('import.meta.url')) return undefined;
       const relative = path.relative(DIST, args.path).split(path.sep).join('/');
-      const url = `new URL(${JSON.stringify(relative)}, import.meta.url).href`;
+      // A script has no import.meta: its own URL comes from __filename (runScript passes it).
+      const base = format === 'esm' ? 'import.meta.url' : 'require("node:url").pathToFileURL(__filename)';
+      const url = `new URL(${JSON.stringify(relative)}, ${base}).href`;
       return { contents: text.replaceAll('import.meta.url', url), loader: 'ts' };
     });
   },
-};
+});
 
 /**
  * Each bundle's output files (its entry, the chunks it imports or may import later, their source
- * maps) and project inputs, from esbuild's metafile.
+ * maps) and project inputs, from esbuild's metafile; `entries` names the bundles of this build.
  */
-function bundleContents(metafile, staging) {
+function bundleContents(metafile, staging, entries) {
   const outputs = metafile.outputs;
   const contents = {};
-  for (const name of Object.keys(BUNDLES)) {
-    const entry = path
-      .relative(ROOT, path.join(staging, `${name}.mjs`))
-      .split(path.sep)
-      .join('/');
+  for (const [name, entryPoint] of Object.entries(entries)) {
+    const entry = Object.keys(outputs).find((output) => outputs[output].entryPoint === entryPoint);
     const files = new Set();
     const inputs = new Set();
     const pending = [entry];
@@ -160,7 +172,7 @@ function bundleContents(metafile, staging) {
       }
       for (const imported of outputs[output].imports) if (!imported.external) pending.push(imported.path);
     }
-    contents[name] = { file: `${name}.mjs`, files: [...files].sort(), inputs: [...inputs].sort() };
+    contents[name] = { file: path.basename(entry), files: [...files].sort(), inputs: [...inputs].sort() };
   }
   return contents;
 }
@@ -179,46 +191,82 @@ function currentBuildFiles() {
  * Removes what earlier builds left in bin/dist: every file that is neither part of the new build
  * nor of the one just before it. That one is kept because a process started from it a moment ago
  * (or a running server) may still import one of its chunks when it first needs it; chunks are named
- * by their content, so the two builds share every file that did not change. Dot files (Node's
- * compile cache) are not chunks.
+ * by their content, so the two builds share every file that did not change. Dot files are caches:
+ * Node's compile cache stays, a script's code cache goes with its script.
  */
 function removeStaleFiles(keep) {
   for (const file of fs.readdirSync(DIST)) {
-    if (keep.has(file) || file.startsWith('.')) continue;
+    if (keep.has(file)) continue;
+    const cacheOf = /^\.(.+)\.v8cache$/.exec(file)?.[1];
+    if (file.startsWith('.') && !(cacheOf && !keep.has(cacheOf))) continue;
     fs.rmSync(path.join(DIST, file), { force: true });
   }
 }
 
-/** Builds both bundles and the manifest; concurrent builds (two commands at once) do not clash. */
+/** What both builds share. */
+const COMMON = {
+  absWorkingDir: ROOT,
+  bundle: true,
+  platform: 'node',
+  target: 'node20',
+  external: EXTERNAL,
+  sourcemap: 'linked',
+  metafile: true,
+  logLevel: 'warning',
+};
+
+/** The ES module bundles (BUNDLES), split into chunks. */
+function buildModules(build, staging) {
+  return build({
+    ...COMMON,
+    entryPoints: BUNDLES,
+    outdir: staging,
+    outExtension: { '.js': '.mjs' },
+    // Modules that only some commands import (dynamically) go to chunks of their own, loaded
+    // when imported: `user list` neither reads the server's listeners nor loads the MongoDB driver.
+    splitting: true,
+    // Beside the entries, so that each module's path relative to its output file is known.
+    chunkNames: '[name]-[hash]',
+    format: 'esm',
+    plugins: [sourceUrls('esm'), englishZod],
+    // CommonJS dependencies call require() for Node's modules: give the ES module bundle one.
+    banner: {
+      js: "import { createRequire as __mallardCreateRequire } from 'node:module'; const require = __mallardCreateRequire(import.meta.url);",
+    },
+  });
+}
+
+/**
+ * The scripts (SCRIPTS), one file each, named by their content: a code cache is kept per file name
+ * (V8 checks a cache against its source's length only, not its bytes). What a script imports
+ * dynamically is in the file too (zod for a configuration the quick check leaves to it, the MongoDB
+ * store), compiled only when first called; the MongoDB driver stays external, required then.
+ */
+function buildScripts(build, staging) {
+  return build({
+    ...COMMON,
+    entryPoints: SCRIPTS,
+    outdir: staging,
+    entryNames: '[name]-[hash]',
+    outExtension: { '.js': '.cjs' },
+    format: 'cjs',
+    plugins: [sourceUrls('cjs'), englishZod],
+  });
+}
+
+/** Builds the bundles and the manifest; concurrent builds (two commands at once) do not clash. */
 export async function buildBundles() {
   const { build } = await import('esbuild');
   const staging = fs.mkdtempSync(path.join(ROOT, 'bin', '.dist-'));
   try {
-    const result = await build({
-      absWorkingDir: ROOT,
-      entryPoints: Object.fromEntries(Object.entries(BUNDLES).map(([name, entry]) => [name, entry])),
-      outdir: staging,
-      outExtension: { '.js': '.mjs' },
-      // Modules that only some commands import (dynamically) go to chunks of their own, loaded
-      // when imported: `deliver` neither reads the server's listeners nor loads the MongoDB driver.
-      splitting: true,
-      // Beside the entries, so that each module's path relative to its output file is known.
-      chunkNames: '[name]-[hash]',
-      bundle: true,
-      platform: 'node',
-      format: 'esm',
-      target: 'node20',
-      external: EXTERNAL,
-      plugins: [sourceUrls, englishZod],
-      // CommonJS dependencies call require() for Node's modules: give the ES module bundle one.
-      banner: {
-        js: "import { createRequire as __mallardCreateRequire } from 'node:module'; const require = __mallardCreateRequire(import.meta.url);",
-      },
-      sourcemap: 'linked',
-      metafile: true,
-      logLevel: 'warning',
-    });
-    const bundles = bundleContents(result.metafile, staging);
+    const [modules, scripts] = await Promise.all([
+      buildModules(build, staging),
+      buildScripts(build, staging),
+    ]);
+    const bundles = {
+      ...bundleContents(modules.metafile, staging, BUNDLES),
+      ...bundleContents(scripts.metafile, staging, SCRIPTS),
+    };
     const inputs = {};
     for (const bundle of Object.values(bundles))
       for (const relative of bundle.inputs) inputs[relative] ??= describe(relative);
@@ -227,21 +275,58 @@ export async function buildBundles() {
     fs.writeFileSync(path.join(staging, 'manifest.json'), `${JSON.stringify(manifest)}\n`);
     fs.mkdirSync(DIST, { recursive: true });
     const previous = currentBuildFiles();
-    // Chunks first (named by their content, so no file a running process uses changes), then the
-    // entries, then the manifest; each rename is atomic, so whoever sees a new file finds what it
-    // imports.
+    // Chunks and scripts first (named by their content, so no file a running process uses
+    // changes), then the entries, then the manifest; each rename is atomic, so whoever sees a new
+    // file finds what it imports.
     const rank = (file) =>
       file === 'manifest.json' ? 2 : Object.hasOwn(BUNDLES, file.split('.')[0]) ? 1 : 0;
     const files = fs.readdirSync(staging).sort((a, b) => rank(a) - rank(b));
     for (const file of files) fs.renameSync(path.join(staging, file), path.join(DIST, file));
     removeStaleFiles(new Set([...files, ...previous]));
-    return Object.keys(BUNDLES).map((name) => ({
-      file: path.relative(ROOT, path.join(DIST, `${name}.mjs`)),
-      bytes: fs.statSync(path.join(DIST, `${name}.mjs`)).size,
+    return Object.values(bundles).map((bundle) => ({
+      file: path.relative(ROOT, path.join(DIST, bundle.file)),
+      bytes: fs.statSync(path.join(DIST, bundle.file)).size,
     }));
   } finally {
     fs.rmSync(staging, { recursive: true, force: true });
   }
+}
+
+/**
+ * Runs a script of SCRIPTS as Node runs a CommonJS module, with V8's code cache: compiled code
+ * kept in bin/dist/.FILE.v8cache, written after the first run (with the functions that run
+ * compiled) and whenever V8 refuses it (another Node version). Without a cache, or where bin/dist
+ * is not writable, the script compiles as any other would.
+ */
+export function runScript(file) {
+  const require = createRequire(file);
+  const vm = require('node:vm');
+  const cacheFile = path.join(path.dirname(file), `.${path.basename(file)}.v8cache`);
+  let cachedData;
+  try {
+    cachedData = fs.readFileSync(cacheFile);
+  } catch {
+    cachedData = undefined;
+  }
+  const script = new vm.Script(require('node:module').wrap(fs.readFileSync(file, 'utf8')), {
+    filename: file,
+    cachedData,
+  });
+  if (cachedData === undefined || script.cachedDataRejected) {
+    process.once('exit', () => {
+      // Written aside and renamed: a delivery starting meanwhile reads a whole cache or none.
+      const aside = `${cacheFile}.${process.pid}`;
+      try {
+        fs.writeFileSync(aside, script.createCachedData());
+        fs.renameSync(aside, cacheFile);
+      } catch {
+        // not writable: the next run compiles again
+        fs.rmSync(aside, { force: true, maxRetries: 0 });
+      }
+    });
+  }
+  const module = { exports: {} };
+  script.runInThisContext()(module.exports, require, module, file, path.dirname(file));
 }
 
 if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {

@@ -5,7 +5,7 @@
 // MALLARD_BUNDLE=0 always runs the sources.
 import module from 'node:module';
 import { pathToFileURL } from 'node:url';
-import { BUNDLES, DIST, freshBundle } from './bundle.mjs';
+import { DIST, ENTRIES, freshBundle, runScript } from './bundle.mjs';
 
 // Node 22 keeps compiled code between runs (Node 20 has no such cache): in bin/dist, beside the
 // bundle, rather than in a folder of the system's temp directory shared by every user.
@@ -25,8 +25,9 @@ if (command !== 'deliver') {
     });
   }
 }
-// The control panel lives in app/; server/cli must not import it.
-const name = command === 'panel' || command === 'start' ? 'panel' : 'cli';
+// The control panel lives in app/; server/cli must not import it. `deliver`, which an MTA may start
+// for every message, has a bundle of its own that holds only what a delivery needs.
+const name = command === 'panel' || command === 'start' ? 'panel' : command === 'deliver' ? 'deliver' : 'cli';
 
 /** The bundle to run, or null for the sources. */
 async function bundle() {
@@ -45,12 +46,12 @@ async function bundle() {
 
 const file = await bundle();
 let entry;
-if (file) {
-  entry = await import(pathToFileURL(file).href);
-} else {
+if (file?.endsWith('.cjs')) runScript(file);
+else if (file) entry = await import(pathToFileURL(file).href);
+else {
   const { register } = await import('tsx/esm/api');
   register();
-  entry = await import(new URL(`../${BUNDLES[name]}`, import.meta.url).href);
+  entry = await import(new URL(`../${ENTRIES[name]}`, import.meta.url).href);
 }
 // The CLI module runs its command when loaded; the panel's exports main().
 if (name === 'panel') process.exitCode = await entry.main(process.argv.slice(2));
