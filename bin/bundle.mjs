@@ -19,31 +19,14 @@
 // external and load from node_modules; the server's own modules that only some commands need stay
 // lazily evaluated inside the bundle (esbuild keeps dynamic imports lazy).
 import fs from 'node:fs';
-import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-// `process` is the global one: on Node 20, `import process from 'node:process'` builds a module
-// namespace by reading every property of process, process.stdin among them, which opens standard
-// input as a stream (node:net and node:stream, a few milliseconds at every `mallard` start).
+import { BUNDLES, DEPENDENCY_FILES, DIST, ROOT, SCRIPTS, sha1 } from './launch.cjs';
 
-export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-export const DIST = path.join(ROOT, 'bin', 'dist');
+// What every start needs (which bundle is fresh, how to run a script) is in launch.cjs.
+export { BUNDLES, DIST, ENTRIES, freshBundle, ROOT, runScript, SCRIPTS } from './launch.cjs';
+
 const MANIFEST = path.join(DIST, 'manifest.json');
-
-/** Bundle name → its entry point: ES modules, split into chunks that load when first imported. */
-export const BUNDLES = { cli: 'server/cli/main.ts', panel: 'app/panel/cli.ts' };
-
-/**
- * Bundle name → its entry point: one script each, run with V8's code cache (runScript below).
- * `mallard deliver` is what an MTA's pipe starts for every message. Loaded as ES modules its
- * two dozen chunks cost a resolution, a link and a compilation each, and every Node module they
- * import a namespace built by reading all its exports; Node 20 keeps no compiled code for ES
- * modules between runs. A script is one file, compiled once and then taken from the cache.
- */
-export const SCRIPTS = { deliver: 'server/cli/deliver-main.ts' };
-
-/** Every entry point by name, for the launcher's fallback to the sources. */
-export const ENTRIES = { ...BUNDLES, ...SCRIPTS };
 
 /** Packages with compiled parts, the MongoDB driver (loaded only for that engine), and Electron. */
 export const EXTERNAL = [
@@ -56,16 +39,6 @@ export const EXTERNAL = [
   'utf-8-validate',
 ];
 
-/** Files outside the bundles' inputs whose change means the dependencies changed. */
-const DEPENDENCY_FILES = ['package.json', 'package-lock.json', 'node_modules/.package-lock.json'];
-
-// node:crypto takes a few milliseconds to load: only when a file's mtime changed (or at build).
-const sha1 = (file) =>
-  createRequire(import.meta.url)('node:crypto')
-    .createHash('sha1')
-    .update(fs.readFileSync(file))
-    .digest('hex');
-
 function describe(relative) {
   const file = path.join(ROOT, relative);
   try {
@@ -74,38 +47,6 @@ function describe(relative) {
   } catch {
     return null;
   }
-}
-
-/** Whether a file is as the manifest saw it: size and mtime, or (a copy, a checkout) the same bytes. */
-function unchanged(relative, seen) {
-  // Runs for every input at every start: a plain concatenation (relative paths use "/", which
-  // every platform's fs accepts) is measurably cheaper than path.join here.
-  const file = `${ROOT}/${relative}`;
-  const stat = fs.statSync(file, { throwIfNoEntry: false });
-  if (!stat) return seen === null;
-  if (seen === null || stat.size !== seen.size) return false;
-  return stat.mtimeMs === seen.mtimeMs || sha1(file) === seen.sha1;
-}
-
-/** The path of a fresh bundle named `name`, or null when it is missing or older than its sources. */
-export function freshBundle(name) {
-  let manifest;
-  try {
-    manifest = JSON.parse(fs.readFileSync(MANIFEST, 'utf8'));
-  } catch {
-    return null;
-  }
-  const bundle = manifest.bundles?.[name];
-  // (a manifest of an older layout, without inputs per bundle, counts as stale)
-  if (!Array.isArray(bundle?.inputs) || manifest.node !== process.versions.modules) return null;
-  for (const relative of [...bundle.inputs, ...DEPENDENCY_FILES]) {
-    if (unchanged(relative, manifest.inputs[relative] ?? null)) continue;
-    if (process.env.MALLARD_BUNDLE_DEBUG)
-      process.stderr.write(`mallard: bundle is stale: ${relative} changed\n`);
-    return null;
-  }
-  const file = path.join(DIST, bundle.file);
-  return fs.existsSync(file) ? file : null;
 }
 
 /**
@@ -290,43 +231,6 @@ export async function buildBundles() {
   } finally {
     fs.rmSync(staging, { recursive: true, force: true });
   }
-}
-
-/**
- * Runs a script of SCRIPTS as Node runs a CommonJS module, with V8's code cache: compiled code
- * kept in bin/dist/.FILE.v8cache, written after the first run (with the functions that run
- * compiled) and whenever V8 refuses it (another Node version). Without a cache, or where bin/dist
- * is not writable, the script compiles as any other would.
- */
-export function runScript(file) {
-  const require = createRequire(file);
-  const vm = require('node:vm');
-  const cacheFile = path.join(path.dirname(file), `.${path.basename(file)}.v8cache`);
-  let cachedData;
-  try {
-    cachedData = fs.readFileSync(cacheFile);
-  } catch {
-    cachedData = undefined;
-  }
-  const script = new vm.Script(require('node:module').wrap(fs.readFileSync(file, 'utf8')), {
-    filename: file,
-    cachedData,
-  });
-  if (cachedData === undefined || script.cachedDataRejected) {
-    process.once('exit', () => {
-      // Written aside and renamed: a delivery starting meanwhile reads a whole cache or none.
-      const aside = `${cacheFile}.${process.pid}`;
-      try {
-        fs.writeFileSync(aside, script.createCachedData());
-        fs.renameSync(aside, cacheFile);
-      } catch {
-        // not writable: the next run compiles again
-        fs.rmSync(aside, { force: true, maxRetries: 0 });
-      }
-    });
-  }
-  const module = { exports: {} };
-  script.runInThisContext()(module.exports, require, module, file, path.dirname(file));
 }
 
 if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {

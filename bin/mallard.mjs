@@ -3,13 +3,19 @@
 // when that is up to date with the sources, rebuilding it first when esbuild is installed, and
 // otherwise loads the TypeScript sources through tsx, so a fresh clone runs without a build step.
 // MALLARD_BUNDLE=0 always runs the sources.
-import module from 'node:module';
-import { pathToFileURL } from 'node:url';
-import { DIST, ENTRIES, freshBundle, runScript } from './bundle.mjs';
+//
+// Only node:module is imported here, and `process` is the global: on Node 20 an ES module import
+// of a Node module builds a namespace by reading all its exports (for node:process that includes
+// process.stdin, which opens standard input as a stream). What every start needs is CommonJS, in
+// launch.cjs; bundle.mjs (the build) loads only to rebuild.
+import { createRequire } from 'node:module';
+
+const require = createRequire(import.meta.url);
+const { DIST, ENTRIES, freshBundle, runScript } = require('./launch.cjs');
 
 // Node 22 keeps compiled code between runs (Node 20 has no such cache): in bin/dist, beside the
 // bundle, rather than in a folder of the system's temp directory shared by every user.
-module.enableCompileCache?.(`${DIST}/.compile-cache`);
+require('node:module').enableCompileCache?.(`${DIST}/.compile-cache`);
 
 const command = process.argv[2];
 
@@ -47,7 +53,7 @@ async function bundle() {
 const file = await bundle();
 let entry;
 if (file?.endsWith('.cjs')) runScript(file);
-else if (file) entry = await import(pathToFileURL(file).href);
+else if (file) entry = await import(require('node:url').pathToFileURL(file).href);
 else {
   const { register } = await import('tsx/esm/api');
   register();

@@ -70,7 +70,7 @@ beforeAll(async () => {
     });
   }
   fs.mkdirSync(path.join(copy, 'bin'));
-  for (const file of ['bundle.mjs', 'mallard.mjs'])
+  for (const file of ['bundle.mjs', 'launch.cjs', 'mallard.mjs'])
     fs.copyFileSync(path.join(ROOT, 'bin', file), path.join(copy, 'bin', file));
   fs.copyFileSync(path.join(ROOT, 'package.json'), path.join(copy, 'package.json'));
   fs.symlinkSync(path.join(ROOT, 'node_modules'), path.join(copy, 'node_modules'));
