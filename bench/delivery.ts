@@ -26,7 +26,8 @@ import { freePort } from '../test/helpers/ports.ts';
 import { BENCH_PASSWORD, BENCH_USER, startMallardServer } from './lib/servers.ts';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const MALLARD = path.join(ROOT, 'bin', 'mallard.mjs');
+// The command as installed (package.json's bin), as an MTA's pipe runs it.
+const MALLARD = path.join(ROOT, 'bin', 'mallard.cjs');
 const DOVECOT_LDA = '/usr/lib/dovecot/dovecot-lda';
 const NOBODY = 65534;
 

@@ -32,16 +32,20 @@ function run(
   });
 }
 
-/** `mallard ARGS` in the copy with `input` on stdin. */
+/**
+ * `mallard ARGS` in the copy with `input` on stdin, started as bin/mallard.mjs or as package.json's
+ * bin, bin/mallard.cjs.
+ */
 function mallardIn(
   env: NodeJS.ProcessEnv,
   args: string[],
   input = '',
+  launcher: 'mallard.mjs' | 'mallard.cjs' = 'mallard.mjs',
 ): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
     const child = execFile(
       process.execPath,
-      [path.join('bin', 'mallard.mjs'), ...args],
+      [path.join('bin', launcher), ...args],
       { cwd: copy, env: { ...process.env, ...env }, timeout: 120_000 },
       (error, stdout, stderr) => resolve({ code: error ? Number(error.code ?? 1) : 0, stdout, stderr }),
     );
@@ -70,7 +74,7 @@ beforeAll(async () => {
     });
   }
   fs.mkdirSync(path.join(copy, 'bin'));
-  for (const file of ['bundle.mjs', 'launch.cjs', 'mallard.mjs'])
+  for (const file of ['bundle.mjs', 'launch.cjs', 'mallard.cjs', 'mallard.mjs'])
     fs.copyFileSync(path.join(ROOT, 'bin', file), path.join(copy, 'bin', file));
   fs.copyFileSync(path.join(ROOT, 'package.json'), path.join(copy, 'package.json'));
   fs.symlinkSync(path.join(ROOT, 'node_modules'), path.join(copy, 'node_modules'));
@@ -150,7 +154,7 @@ describe('the mallard bundle', () => {
           ? { MALLARD_STORE_ENGINE: 'mongodb', MALLARD_STORE_MONGODB_URI: freshDatabaseUri(mongo.uri) }
           : {}),
       };
-      const mallard = (args: string[], input = '') => mallardIn(env, args, input);
+      const mallard = (args: string[], input = '') => mallardIn(env, args, input, 'mallard.cjs');
       try {
         expect((await mallard(['domain', 'add', 'script.test'])).code).toBe(0);
         expect(
@@ -266,6 +270,12 @@ describe('the mallard bundle', () => {
     fs.writeFileSync(source, fs.readFileSync(source, 'utf8').replace('CHANGED', 'FROM THE SOURCES'));
     const help = await run([path.join('bin', 'mallard.mjs'), 'help'], { MALLARD_BUNDLE: '0' });
     expect(help.stdout).toContain('FROM THE SOURCES');
+    // deliver too, from its own entry (server/cli/deliver-main.ts), started as package.json's bin
+    const deliver = await run([path.join('bin', 'mallard.cjs'), 'deliver'], { MALLARD_BUNDLE: '0' });
+    expect(deliver).toMatchObject({ code: 64, stdout: '' });
+    expect(deliver.stderr).toBe(
+      'mallard: missing RECIPIENT\nusage: mallard deliver [--from SENDER] RECIPIENT... (third) < message.eml\n',
+    );
     // Not rebuilt: the sources ran.
     expect(await fresh()).toBe(false);
   });
