@@ -2,20 +2,21 @@
 //
 //   server/cli/main.ts         → bin/dist/cli.mjs    every command but panel and start (serve included)
 //   app/panel/cli.ts           → bin/dist/panel.mjs  `mallard panel` and `mallard start`
-//   server/cli/deliver-main.ts → bin/dist/deliver-HASH.cjs  `mallard deliver` alone (see SCRIPTS)
+//   server/cli/deliver-main.ts → bin/dist/deliver-HASH.cjs  `mallard deliver` alone
+//                                (a script: see SCRIPTS in bin/launch.cjs)
 //
 // Loading TypeScript through tsx costs about half a second per start (resolving and compiling
 // hundreds of modules); an MTA that pipes each message to `mallard deliver` pays it every time. A
-// bundle loads in a few tens of milliseconds. bin/mallard.mjs runs a bundle only when it is fresh:
+// bundle loads in a few tens of milliseconds. bin/mallard.cjs runs a bundle only when it is fresh:
 // bin/dist/manifest.json lists, per bundle, every project file that went into it or into a chunk it
 // may load (esbuild's metafile), with its size, mtime and hash, plus the lock files that change when
 // dependencies do; a command checks only its own bundle's inputs. A changed input makes the bundle
 // stale (a file that is new to the bundle is always imported by one that changed), and
-// bin/mallard.mjs then rebuilds them (esbuild is a devDependency) or, without esbuild, runs the
+// bin/mallard.cjs then rebuilds them (esbuild is a devDependency) or, without esbuild, runs the
 // sources through tsx. So a bundle never runs code older than the checkout.
 //
 // Built by `npm run build:cli` (part of `npm run build`, which `npm test` runs), by `npm install`
-// (the prepare script), and on demand by bin/mallard.mjs. Native modules and the MongoDB driver stay
+// (the prepare script), and on demand by bin/mallard.cjs. Native modules and the MongoDB driver stay
 // external and load from node_modules; the server's own modules that only some commands need stay
 // lazily evaluated inside the bundle (esbuild keeps dynamic imports lazy).
 import fs from 'node:fs';
