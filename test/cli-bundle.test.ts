@@ -260,9 +260,20 @@ describe('the mallard bundle', () => {
     expect([...third.present].sort()).toEqual([...new Set([...second.own, ...third.own])].sort());
     const firstOnly = [...first.own].filter((file) => !third.present.has(file));
     expect(firstOnly.some((file) => /^deliver-.*\.mjs$/.test(file))).toBe(true);
+    // The first build's deliver script went too, and the code cache of it with it.
+    const firstScript = firstOnly.find((file) => /^deliver-.*\.cjs$/.test(file));
+    expect(firstScript).toBeDefined();
     expect(await fresh()).toBe(true);
     const help = await run([path.join('bin', 'mallard.mjs'), 'deliver'], { MALLARD_BUNDLE_DEBUG: '1' });
     expect(help.stderr).toContain('(third)');
+    // The third build's script ran and left its cache; a cache whose script is gone is removed.
+    const thirdScript = [...third.own].find((file) => /^deliver-.*\.cjs$/.test(file))!;
+    expect(codeCaches()).toContain(`.${thirdScript}.v8cache`);
+    fs.writeFileSync(path.join(dist, `.${firstScript}.v8cache`), 'old');
+    await rebuild('(fourth)');
+    expect(codeCaches()).not.toContain(`.${firstScript}.v8cache`);
+    // the third build is the one before the last now: its script and cache stay
+    expect(codeCaches()).toContain(`.${thirdScript}.v8cache`);
   });
 
   it('runs the sources with MALLARD_BUNDLE=0', async () => {
@@ -274,7 +285,7 @@ describe('the mallard bundle', () => {
     const deliver = await run([path.join('bin', 'mallard.cjs'), 'deliver'], { MALLARD_BUNDLE: '0' });
     expect(deliver).toMatchObject({ code: 64, stdout: '' });
     expect(deliver.stderr).toBe(
-      'mallard: missing RECIPIENT\nusage: mallard deliver [--from SENDER] RECIPIENT... (third) < message.eml\n',
+      'mallard: missing RECIPIENT\nusage: mallard deliver [--from SENDER] RECIPIENT... (fourth) < message.eml\n',
     );
     // Not rebuilt: the sources ran.
     expect(await fresh()).toBe(false);
