@@ -1,34 +1,33 @@
 // The prebuilt bundles of the `mallard` command, and whether they are up to date with the sources.
 //
-//   server/cli/main.ts → bin/dist/cli.mjs    every command but panel and start (serve included)
-//   app/panel/cli.ts   → bin/dist/panel.mjs  `mallard panel` and `mallard start`
+//   server/cli/main.ts         → bin/dist/cli.mjs    every command but panel and start (serve included)
+//   app/panel/cli.ts           → bin/dist/panel.mjs  `mallard panel` and `mallard start`
+//   server/cli/deliver-main.ts → bin/dist/deliver-HASH.cjs  `mallard deliver` alone
+//                                (a script: see SCRIPTS in bin/launch.cjs)
 //
 // Loading TypeScript through tsx costs about half a second per start (resolving and compiling
 // hundreds of modules); an MTA that pipes each message to `mallard deliver` pays it every time. A
-// bundle loads in a few tens of milliseconds. bin/mallard.mjs runs a bundle only when it is fresh:
+// bundle loads in a few tens of milliseconds. bin/mallard.cjs runs a bundle only when it is fresh:
 // bin/dist/manifest.json lists, per bundle, every project file that went into it or into a chunk it
 // may load (esbuild's metafile), with its size, mtime and hash, plus the lock files that change when
 // dependencies do; a command checks only its own bundle's inputs. A changed input makes the bundle
 // stale (a file that is new to the bundle is always imported by one that changed), and
-// bin/mallard.mjs then rebuilds them (esbuild is a devDependency) or, without esbuild, runs the
+// bin/mallard.cjs then rebuilds them (esbuild is a devDependency) or, without esbuild, runs the
 // sources through tsx. So a bundle never runs code older than the checkout.
 //
 // Built by `npm run build:cli` (part of `npm run build`, which `npm test` runs), by `npm install`
-// (the prepare script), and on demand by bin/mallard.mjs. Native modules and the MongoDB driver stay
+// (the prepare script), and on demand by bin/mallard.cjs. Native modules and the MongoDB driver stay
 // external and load from node_modules; the server's own modules that only some commands need stay
 // lazily evaluated inside the bundle (esbuild keeps dynamic imports lazy).
 import fs from 'node:fs';
-import { createRequire } from 'node:module';
 import path from 'node:path';
-import process from 'node:process';
 import { fileURLToPath } from 'node:url';
+import { BUNDLES, DEPENDENCY_FILES, DIST, ROOT, SCRIPTS, sha1 } from './launch.cjs';
 
-export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-export const DIST = path.join(ROOT, 'bin', 'dist');
+// What every start needs (which bundle is fresh, how to run a script) is in launch.cjs.
+export { BUNDLES, DIST, ENTRIES, freshBundle, ROOT, runScript, SCRIPTS } from './launch.cjs';
+
 const MANIFEST = path.join(DIST, 'manifest.json');
-
-/** Bundle name → its entry point. */
-export const BUNDLES = { cli: 'server/cli/main.ts', panel: 'app/panel/cli.ts' };
 
 /** Packages with compiled parts, the MongoDB driver (loaded only for that engine), and Electron. */
 export const EXTERNAL = [
@@ -41,16 +40,6 @@ export const EXTERNAL = [
   'utf-8-validate',
 ];
 
-/** Files outside the bundles' inputs whose change means the dependencies changed. */
-const DEPENDENCY_FILES = ['package.json', 'package-lock.json', 'node_modules/.package-lock.json'];
-
-// node:crypto takes a few milliseconds to load: only when a file's mtime changed (or at build).
-const sha1 = (file) =>
-  createRequire(import.meta.url)('node:crypto')
-    .createHash('sha1')
-    .update(fs.readFileSync(file))
-    .digest('hex');
-
 function describe(relative) {
   const file = path.join(ROOT, relative);
   try {
@@ -59,38 +48,6 @@ function describe(relative) {
   } catch {
     return null;
   }
-}
-
-/** Whether a file is as the manifest saw it: size and mtime, or (a copy, a checkout) the same bytes. */
-function unchanged(relative, seen) {
-  // Runs for every input at every start: a plain concatenation (relative paths use "/", which
-  // every platform's fs accepts) is measurably cheaper than path.join here.
-  const file = `${ROOT}/${relative}`;
-  const stat = fs.statSync(file, { throwIfNoEntry: false });
-  if (!stat) return seen === null;
-  if (seen === null || stat.size !== seen.size) return false;
-  return stat.mtimeMs === seen.mtimeMs || sha1(file) === seen.sha1;
-}
-
-/** The path of a fresh bundle named `name`, or null when it is missing or older than its sources. */
-export function freshBundle(name) {
-  let manifest;
-  try {
-    manifest = JSON.parse(fs.readFileSync(MANIFEST, 'utf8'));
-  } catch {
-    return null;
-  }
-  const bundle = manifest.bundles?.[name];
-  // (a manifest of an older layout, without inputs per bundle, counts as stale)
-  if (!Array.isArray(bundle?.inputs) || manifest.node !== process.versions.modules) return null;
-  for (const relative of [...bundle.inputs, ...DEPENDENCY_FILES]) {
-    if (unchanged(relative, manifest.inputs[relative] ?? null)) continue;
-    if (process.env.MALLARD_BUNDLE_DEBUG)
-      process.stderr.write(`mallard: bundle is stale: ${relative} changed\n`);
-    return null;
-  }
-  const file = path.join(DIST, bundle.file);
-  return fs.existsSync(file) ? file : null;
 }
 
 /**
@@ -118,32 +75,57 @@ const englishZod = {
  * that would be the bundle's own URL, so each occurrence is replaced by the URL of the source file,
  * relative to the bundle: the bundle keeps working wherever the repository is.
  */
-const sourceUrls = {
+const sourceUrls = (format) => ({
   name: 'source-import-meta-url',
   setup(build) {
     build.onLoad({ filter: /\.ts$/ }, async (args) => {
       if (args.path.includes(`${path.sep}node_modules${path.sep}`)) return undefined;
-      const text = await fs.promises.readFile(args.path, 'utf8');
-      if (!text.includes('import.meta.url')) return undefined;
+      let text = await fs.promises.readFile(args.path, 'utf8');
+      if (format === 'cjs') text = withScriptEdits(args.path, text);
+      if (!text.includes('import.meta.url')) return { contents: text, loader: 'ts' };
       const relative = path.relative(DIST, args.path).split(path.sep).join('/');
-      const url = `new URL(${JSON.stringify(relative)}, import.meta.url).href`;
+      // A script has no import.meta: its own URL comes from __filename (runScript passes it).
+      const base = format === 'esm' ? 'import.meta.url' : 'require("node:url").pathToFileURL(__filename)';
+      const url = `new URL(${JSON.stringify(relative)}, ${base}).href`;
       return { contents: text.replaceAll('import.meta.url', url), loader: 'ts' };
     });
   },
-};
+});
+
+/**
+ * The sqlite driver's JavaScript goes into a script (only its compiled addon loads from
+ * node_modules): required from node_modules it is a dozen CommonJS files, each resolved, read and
+ * compiled at every start (some 5 ms of a delivery), where in the script V8's code cache has it.
+ * The sources load the driver with a require() of their own (see server/store/sqlite/database.ts),
+ * which esbuild cannot follow; a script gets a plain require() there, which it can.
+ */
+const SCRIPT_EDITS = [
+  {
+    file: 'server/store/sqlite/database.ts',
+    from: "requireHere('better-sqlite3')",
+    to: "require('better-sqlite3')",
+  },
+];
+
+function withScriptEdits(file, text) {
+  const relative = path.relative(ROOT, file).split(path.sep).join('/');
+  for (const edit of SCRIPT_EDITS.filter((candidate) => candidate.file === relative)) {
+    // A source that no longer reads as expected fails the build rather than the delivery.
+    if (!text.includes(edit.from)) throw new Error(`${relative} no longer contains ${edit.from}`);
+    text = text.replace(edit.from, edit.to);
+  }
+  return text;
+}
 
 /**
  * Each bundle's output files (its entry, the chunks it imports or may import later, their source
- * maps) and project inputs, from esbuild's metafile.
+ * maps) and project inputs, from esbuild's metafile; `entries` names the bundles of this build.
  */
-function bundleContents(metafile, staging) {
+function bundleContents(metafile, staging, entries) {
   const outputs = metafile.outputs;
   const contents = {};
-  for (const name of Object.keys(BUNDLES)) {
-    const entry = path
-      .relative(ROOT, path.join(staging, `${name}.mjs`))
-      .split(path.sep)
-      .join('/');
+  for (const [name, entryPoint] of Object.entries(entries)) {
+    const entry = Object.keys(outputs).find((output) => outputs[output].entryPoint === entryPoint);
     const files = new Set();
     const inputs = new Set();
     const pending = [entry];
@@ -158,7 +140,7 @@ function bundleContents(metafile, staging) {
       }
       for (const imported of outputs[output].imports) if (!imported.external) pending.push(imported.path);
     }
-    contents[name] = { file: `${name}.mjs`, files: [...files].sort(), inputs: [...inputs].sort() };
+    contents[name] = { file: path.basename(entry), files: [...files].sort(), inputs: [...inputs].sort() };
   }
   return contents;
 }
@@ -177,46 +159,85 @@ function currentBuildFiles() {
  * Removes what earlier builds left in bin/dist: every file that is neither part of the new build
  * nor of the one just before it. That one is kept because a process started from it a moment ago
  * (or a running server) may still import one of its chunks when it first needs it; chunks are named
- * by their content, so the two builds share every file that did not change. Dot files (Node's
- * compile cache) are not chunks.
+ * by their content, so the two builds share every file that did not change. Dot files are caches:
+ * Node's compile cache stays, a script's code cache goes with its script.
  */
 function removeStaleFiles(keep) {
   for (const file of fs.readdirSync(DIST)) {
-    if (keep.has(file) || file.startsWith('.')) continue;
+    if (keep.has(file)) continue;
+    const cacheOf = /^\.(.+)\.v8cache$/.exec(file)?.[1];
+    if (file.startsWith('.') && !(cacheOf && !keep.has(cacheOf))) continue;
     fs.rmSync(path.join(DIST, file), { force: true });
   }
 }
 
-/** Builds both bundles and the manifest; concurrent builds (two commands at once) do not clash. */
+/** What both builds share. */
+const COMMON = {
+  absWorkingDir: ROOT,
+  bundle: true,
+  platform: 'node',
+  target: 'node20',
+  external: EXTERNAL,
+  sourcemap: 'linked',
+  metafile: true,
+  logLevel: 'warning',
+};
+
+/** The ES module bundles (BUNDLES), split into chunks. */
+function buildModules(build, staging) {
+  return build({
+    ...COMMON,
+    entryPoints: BUNDLES,
+    outdir: staging,
+    outExtension: { '.js': '.mjs' },
+    // Modules that only some commands import (dynamically) go to chunks of their own, loaded
+    // when imported: `user list` neither reads the server's listeners nor loads the MongoDB driver.
+    splitting: true,
+    // Beside the entries, so that each module's path relative to its output file is known.
+    chunkNames: '[name]-[hash]',
+    format: 'esm',
+    plugins: [sourceUrls('esm'), englishZod],
+    // CommonJS dependencies call require() for Node's modules: give the ES module bundle one.
+    banner: {
+      js: "import { createRequire as __mallardCreateRequire } from 'node:module'; const require = __mallardCreateRequire(import.meta.url);",
+    },
+  });
+}
+
+/**
+ * The scripts (SCRIPTS), one file each, named by their content: a code cache is kept per file name
+ * (V8 checks a cache against its source's length only, not its bytes). What a script imports
+ * dynamically is in the file too (zod for a configuration the quick check leaves to it, the MongoDB
+ * store), compiled only when first called; the MongoDB driver stays external, required then.
+ */
+function buildScripts(build, staging) {
+  return build({
+    ...COMMON,
+    entryPoints: SCRIPTS,
+    outdir: staging,
+    entryNames: '[name]-[hash]',
+    outExtension: { '.js': '.cjs' },
+    format: 'cjs',
+    // The sqlite driver is bundled (SCRIPT_EDITS); `bindings`, its search for the addon, is not
+    // used: database.ts names the addon's file.
+    external: [...EXTERNAL.filter((name) => name !== 'better-sqlite3'), 'bindings'],
+    plugins: [sourceUrls('cjs'), englishZod],
+  });
+}
+
+/** Builds the bundles and the manifest; concurrent builds (two commands at once) do not clash. */
 export async function buildBundles() {
   const { build } = await import('esbuild');
   const staging = fs.mkdtempSync(path.join(ROOT, 'bin', '.dist-'));
   try {
-    const result = await build({
-      absWorkingDir: ROOT,
-      entryPoints: Object.fromEntries(Object.entries(BUNDLES).map(([name, entry]) => [name, entry])),
-      outdir: staging,
-      outExtension: { '.js': '.mjs' },
-      // Modules that only some commands import (dynamically) go to chunks of their own, loaded
-      // when imported: `deliver` neither reads the server's listeners nor loads the MongoDB driver.
-      splitting: true,
-      // Beside the entries, so that each module's path relative to its output file is known.
-      chunkNames: '[name]-[hash]',
-      bundle: true,
-      platform: 'node',
-      format: 'esm',
-      target: 'node20',
-      external: EXTERNAL,
-      plugins: [sourceUrls, englishZod],
-      // CommonJS dependencies call require() for Node's modules: give the ES module bundle one.
-      banner: {
-        js: "import { createRequire as __mallardCreateRequire } from 'node:module'; const require = __mallardCreateRequire(import.meta.url);",
-      },
-      sourcemap: 'linked',
-      metafile: true,
-      logLevel: 'warning',
-    });
-    const bundles = bundleContents(result.metafile, staging);
+    const [modules, scripts] = await Promise.all([
+      buildModules(build, staging),
+      buildScripts(build, staging),
+    ]);
+    const bundles = {
+      ...bundleContents(modules.metafile, staging, BUNDLES),
+      ...bundleContents(scripts.metafile, staging, SCRIPTS),
+    };
     const inputs = {};
     for (const bundle of Object.values(bundles))
       for (const relative of bundle.inputs) inputs[relative] ??= describe(relative);
@@ -225,17 +246,17 @@ export async function buildBundles() {
     fs.writeFileSync(path.join(staging, 'manifest.json'), `${JSON.stringify(manifest)}\n`);
     fs.mkdirSync(DIST, { recursive: true });
     const previous = currentBuildFiles();
-    // Chunks first (named by their content, so no file a running process uses changes), then the
-    // entries, then the manifest; each rename is atomic, so whoever sees a new file finds what it
-    // imports.
+    // Chunks and scripts first (named by their content, so no file a running process uses
+    // changes), then the entries, then the manifest; each rename is atomic, so whoever sees a new
+    // file finds what it imports.
     const rank = (file) =>
       file === 'manifest.json' ? 2 : Object.hasOwn(BUNDLES, file.split('.')[0]) ? 1 : 0;
     const files = fs.readdirSync(staging).sort((a, b) => rank(a) - rank(b));
     for (const file of files) fs.renameSync(path.join(staging, file), path.join(DIST, file));
     removeStaleFiles(new Set([...files, ...previous]));
-    return Object.keys(BUNDLES).map((name) => ({
-      file: path.relative(ROOT, path.join(DIST, `${name}.mjs`)),
-      bytes: fs.statSync(path.join(DIST, `${name}.mjs`)).size,
+    return Object.values(bundles).map((bundle) => ({
+      file: path.relative(ROOT, path.join(DIST, bundle.file)),
+      bytes: fs.statSync(path.join(DIST, bundle.file)).size,
     }));
   } finally {
     fs.rmSync(staging, { recursive: true, force: true });

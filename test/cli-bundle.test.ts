@@ -5,6 +5,8 @@
  * (a new mtime with the same bytes does not count), a changed input makes it stale and the next
  * start rebuilds it, MALLARD_BUNDLE=0 runs the sources, a rebuild clears what builds before the last
  * one left in bin/dist, and `mallard deliver` run from the bundle delivers (trace fields, exit codes).
+ * `deliver` runs from a script of its own (bin/dist/deliver-*.cjs) with V8's code cache: on both
+ * engines, with a cache V8 refuses, and with a configuration it reports as every command does.
  */
 import { execFile } from 'node:child_process';
 import fs from 'node:fs';
@@ -12,6 +14,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ROOT } from './helpers/cli.ts';
+import { freshDatabaseUri, startMongoStandIn } from './helpers/mongo.ts';
 
 let copy: string;
 
@@ -28,6 +31,31 @@ function run(
     );
   });
 }
+
+/**
+ * `mallard ARGS` in the copy with `input` on stdin, started as bin/mallard.mjs or as package.json's
+ * bin, bin/mallard.cjs.
+ */
+function mallardIn(
+  env: NodeJS.ProcessEnv,
+  args: string[],
+  input = '',
+  launcher: 'mallard.mjs' | 'mallard.cjs' = 'mallard.mjs',
+): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = execFile(
+      process.execPath,
+      [path.join('bin', launcher), ...args],
+      { cwd: copy, env: { ...process.env, ...env }, timeout: 120_000 },
+      (error, stdout, stderr) => resolve({ code: error ? Number(error.code ?? 1) : 0, stdout, stderr }),
+    );
+    child.stdin!.end(input);
+  });
+}
+
+/** The code caches of the deliver script in the copy's bin/dist. */
+const codeCaches = () =>
+  fs.readdirSync(path.join(copy, 'bin', 'dist')).filter((file) => /^\.deliver-.*\.cjs\.v8cache$/.test(file));
 
 /** Asks the copy's bin/bundle.mjs whether its cli bundle is fresh (in a process of its own). */
 async function fresh(): Promise<boolean> {
@@ -46,7 +74,7 @@ beforeAll(async () => {
     });
   }
   fs.mkdirSync(path.join(copy, 'bin'));
-  for (const file of ['bundle.mjs', 'mallard.mjs'])
+  for (const file of ['bundle.mjs', 'launch.cjs', 'mallard.cjs', 'mallard.mjs'])
     fs.copyFileSync(path.join(ROOT, 'bin', file), path.join(copy, 'bin', file));
   fs.copyFileSync(path.join(ROOT, 'package.json'), path.join(copy, 'package.json'));
   fs.symlinkSync(path.join(ROOT, 'node_modules'), path.join(copy, 'node_modules'));
@@ -87,16 +115,7 @@ describe('the mallard bundle', () => {
       MALLARD_HOSTNAME: 'mx.bundle.test',
       MALLARD_BUNDLE_DEBUG: '1',
     };
-    const mallard = (args: string[], input = '') =>
-      new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
-        const child = execFile(
-          process.execPath,
-          [path.join('bin', 'mallard.mjs'), ...args],
-          { cwd: copy, env: { ...process.env, ...env }, timeout: 120_000 },
-          (error, stdout, stderr) => resolve({ code: error ? Number(error.code ?? 1) : 0, stdout, stderr }),
-        );
-        child.stdin!.end(input);
-      });
+    const mallard = (args: string[], input = '') => mallardIn(env, args, input);
     try {
       expect((await mallard(['domain', 'add', 'bundle.test'])).code).toBe(0);
       expect((await mallard(['user', 'add', 'rcpt@bundle.test', '--password', 'a long password'])).code).toBe(
@@ -117,6 +136,90 @@ describe('the mallard bundle', () => {
       expect(shown.stdout).toContain('by mx.bundle.test');
       expect(shown.stdout.endsWith(message)).toBe(true);
       expect(await fresh()).toBe(true);
+    } finally {
+      fs.rmSync(dataDir, { recursive: true, force: true });
+    }
+  });
+
+  it.each(['sqlite', 'mongodb'])(
+    'runs deliver from its own script with a code cache, on %s',
+    async (engine) => {
+      const mongo = engine === 'mongodb' ? await startMongoStandIn() : null;
+      const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'mallard-bundle-data-'));
+      const env = {
+        MALLARD_CONFIG: '',
+        MALLARD_DATA_DIR: dataDir,
+        MALLARD_BUNDLE_DEBUG: '1',
+        ...(mongo
+          ? { MALLARD_STORE_ENGINE: 'mongodb', MALLARD_STORE_MONGODB_URI: freshDatabaseUri(mongo.uri) }
+          : {}),
+      };
+      const mallard = (args: string[], input = '') => mallardIn(env, args, input, 'mallard.cjs');
+      try {
+        expect((await mallard(['domain', 'add', 'script.test'])).code).toBe(0);
+        expect(
+          (await mallard(['user', 'add', 'rcpt@script.test', '--password', 'a long password'])).code,
+        ).toBe(0);
+        for (const file of codeCaches()) fs.rmSync(path.join(copy, 'bin', 'dist', file));
+        const message = (n: number) => `From: a@remote.test\r\nSubject: script ${n}\r\n\r\nbody ${n}\r\n`;
+        // The first run compiles the script and leaves its code cache; the second runs from it.
+        const first = await mallard(['deliver', 'rcpt@script.test'], message(1));
+        expect(first).toMatchObject({ code: 0, stdout: 'rcpt@script.test\tdelivered uid 1\n', stderr: '' });
+        expect(codeCaches()).toHaveLength(1);
+        const cache = path.join(copy, 'bin', 'dist', codeCaches()[0]!);
+        const second = await mallard(['deliver', '--from', '<>', 'rcpt@script.test'], message(2));
+        expect(second).toMatchObject({ code: 0, stdout: 'rcpt@script.test\tdelivered uid 2\n', stderr: '' });
+        // A cache V8 refuses (another Node, a damaged file) only costs a compilation, and is replaced.
+        fs.writeFileSync(cache, 'not a code cache');
+        const third = await mallard(['deliver', 'rcpt@script.test', 'nobody@script.test'], message(3));
+        expect(third).toMatchObject({
+          code: 67,
+          stdout: 'rcpt@script.test\tdelivered uid 3\n',
+          stderr: 'nobody@script.test\tunknown user\n',
+        });
+        expect(fs.readFileSync(cache, 'utf8')).not.toBe('not a code cache');
+        const list = await mallard(['message', 'list', 'rcpt@script.test', 'INBOX', '--json']);
+        expect(list.code, list.stderr).toBe(0);
+        expect((JSON.parse(list.stdout) as unknown[]).length).toBe(3);
+        const shown = await mallard(['message', 'show', 'rcpt@script.test', 'INBOX', '2', '--raw']);
+        expect(shown.stdout).toMatch(/^Return-Path: <>\r\nDelivered-To: rcpt@script\.test\r\nReceived: /);
+        expect(shown.stdout.endsWith(message(2))).toBe(true);
+      } finally {
+        fs.rmSync(dataDir, { recursive: true, force: true });
+        await mongo?.stop();
+      }
+    },
+    120_000,
+  );
+
+  it('deliver reports a bad configuration as every command does (exit 78, the same words)', async () => {
+    const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'mallard-bundle-data-'));
+    try {
+      const config = path.join(dataDir, 'mallard.yaml');
+      fs.writeFileSync(config, 'imap:\n  colour: red\n');
+      const message = 'Subject: x\r\n\r\nbody\r\n';
+      const store = path.join(dataDir, 'store');
+      for (const env of [
+        { MALLARD_CONFIG: '', MALLARD_IMAP_PORT: '99999' },
+        { MALLARD_CONFIG: '', MALLARD_STORE_ENGINE: 'postgres' },
+        { MALLARD_CONFIG: config },
+      ]) {
+        const delivered = await mallardIn(
+          { ...env, MALLARD_DATA_DIR: store },
+          ['deliver', 'a@b.test'],
+          message,
+        );
+        const listed = await mallardIn({ ...env, MALLARD_DATA_DIR: store, MALLARD_CLI_OFFLINE: '1' }, [
+          'user',
+          'list',
+        ]);
+        expect(delivered.code, delivered.stderr).toBe(78);
+        expect(delivered.stderr).toMatch(/^mallard: /);
+        expect(delivered.stderr).toBe(listed.stderr);
+        expect(listed.code).toBe(78);
+      }
+      // No store was opened.
+      expect(fs.existsSync(store)).toBe(false);
     } finally {
       fs.rmSync(dataDir, { recursive: true, force: true });
     }
@@ -157,9 +260,20 @@ describe('the mallard bundle', () => {
     expect([...third.present].sort()).toEqual([...new Set([...second.own, ...third.own])].sort());
     const firstOnly = [...first.own].filter((file) => !third.present.has(file));
     expect(firstOnly.some((file) => /^deliver-.*\.mjs$/.test(file))).toBe(true);
+    // The first build's deliver script went too, and the code cache of it with it.
+    const firstScript = firstOnly.find((file) => /^deliver-.*\.cjs$/.test(file));
+    expect(firstScript).toBeDefined();
     expect(await fresh()).toBe(true);
     const help = await run([path.join('bin', 'mallard.mjs'), 'deliver'], { MALLARD_BUNDLE_DEBUG: '1' });
     expect(help.stderr).toContain('(third)');
+    // The third build's script ran and left its cache; a cache whose script is gone is removed.
+    const thirdScript = [...third.own].find((file) => /^deliver-.*\.cjs$/.test(file))!;
+    expect(codeCaches()).toContain(`.${thirdScript}.v8cache`);
+    fs.writeFileSync(path.join(dist, `.${firstScript}.v8cache`), 'old');
+    await rebuild('(fourth)');
+    expect(codeCaches()).not.toContain(`.${firstScript}.v8cache`);
+    // the third build is the one before the last now: its script and cache stay
+    expect(codeCaches()).toContain(`.${thirdScript}.v8cache`);
   });
 
   it('runs the sources with MALLARD_BUNDLE=0', async () => {
@@ -167,6 +281,12 @@ describe('the mallard bundle', () => {
     fs.writeFileSync(source, fs.readFileSync(source, 'utf8').replace('CHANGED', 'FROM THE SOURCES'));
     const help = await run([path.join('bin', 'mallard.mjs'), 'help'], { MALLARD_BUNDLE: '0' });
     expect(help.stdout).toContain('FROM THE SOURCES');
+    // deliver too, from its own entry (server/cli/deliver-main.ts), started as package.json's bin
+    const deliver = await run([path.join('bin', 'mallard.cjs'), 'deliver'], { MALLARD_BUNDLE: '0' });
+    expect(deliver).toMatchObject({ code: 64, stdout: '' });
+    expect(deliver.stderr).toBe(
+      'mallard: missing RECIPIENT\nusage: mallard deliver [--from SENDER] RECIPIENT... (fourth) < message.eml\n',
+    );
     // Not rebuilt: the sources ran.
     expect(await fresh()).toBe(false);
   });

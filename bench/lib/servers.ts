@@ -180,17 +180,21 @@ export async function startMallardServer(
   const port = await freePort();
   const serverEnv = { ...mallardEnv(dataDir, port), ...env };
   const cli = path.join(ROOT, 'bin', 'mallard.mjs');
-  const added = spawnSync(process.execPath, [cli, 'user', 'add', BENCH_USER, '--password', '-'], {
-    cwd: ROOT,
-    env: serverEnv,
-    input: `${BENCH_PASSWORD}\n`,
-    encoding: 'utf8',
-    timeout: 60_000,
-  });
+  // A user's domain must be a local domain first.
+  const run = (argv: string[], input = '') =>
+    spawnSync(process.execPath, [cli, ...argv], {
+      cwd: ROOT,
+      env: serverEnv,
+      input,
+      encoding: 'utf8',
+      timeout: 60_000,
+    });
+  let added = run(['domain', 'add', BENCH_USER.split('@')[1]!]);
+  if (added.status === 0) added = run(['user', 'add', BENCH_USER, '--password', '-'], `${BENCH_PASSWORD}\n`);
   if (added.status !== 0) {
     fs.rmSync(dataDir, { recursive: true, force: true });
     throw new Error(
-      `mallard user add failed (${added.status ?? added.signal}): ${(added.stderr || added.stdout).trim()}`,
+      `mallard domain add or user add failed (${added.status ?? added.signal}): ${(added.stderr || added.stdout).trim()}`,
     );
   }
 

@@ -2,11 +2,9 @@
  * The `mallard` command. Each subcommand returns its exit code; failures meant for a person are
  * printed to stderr without a stack trace.
  */
-import { markOneShotProcess } from '../config/one-shot.ts';
-import { ConfigError } from '../config/resolve.ts';
-import { isStoreError, type StoreErrorCode } from '../store/errors.ts';
 import { VERSION } from '../version.ts';
-import { CliError, EXIT } from './cli-error.ts';
+import { EXIT } from './cli-error.ts';
+import { commandArgs, runCommand } from './run-command.ts';
 
 const HELP = `mallard ${VERSION}: a self-hosted IMAP/POP3 mail server
 
@@ -88,23 +86,8 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
   dkim: async () => (await import('./commands/dkim.ts')).dkimCommand,
 };
 
-const STORE_EXIT: Partial<Record<StoreErrorCode, number>> = {
-  NONEXISTENT: EXIT.noUser,
-  UNAVAILABLE: EXIT.tempFail,
-  INVALID: EXIT.dataError,
-  // what the admin API answers 409 conflict for, so both paths exit alike
-  ALREADYEXISTS: EXIT.dataError,
-  CANNOT: EXIT.dataError,
-};
-
 async function run(args: string[]): Promise<number> {
-  // A command validates the configuration once and exits: zod's JIT (a validator compiled with
-  // new Function on first use) costs more than it saves. The server keeps it.
-  if (args[0] !== 'serve') markOneShotProcess();
-  // --offline is global: it may stand anywhere, and the commands see it as MALLARD_CLI_OFFLINE.
-  const argv = args.filter((arg) => arg !== '--offline');
-  if (argv.length !== args.length) process.env.MALLARD_CLI_OFFLINE = '1';
-  const [name, ...rest] = argv;
+  const [name, ...rest] = commandArgs(args);
   if (!name || name === 'help' || name === '--help' || name === '-h') {
     process.stdout.write(HELP);
     return name ? EXIT.ok : EXIT.usage;
@@ -122,19 +105,4 @@ async function run(args: string[]): Promise<number> {
   return command(rest);
 }
 
-function exitCodeFor(error: unknown): number {
-  if (error instanceof CliError) return error.code;
-  if (error instanceof ConfigError) return EXIT.config;
-  if (isStoreError(error)) return STORE_EXIT[error.code] ?? EXIT.failure;
-  return EXIT.software;
-}
-
-try {
-  process.exitCode = await run(process.argv.slice(2));
-} catch (error) {
-  const message = error instanceof Error ? error.message : String(error);
-  process.stderr.write(`mallard: ${message}\n`);
-  if (exitCodeFor(error) === EXIT.software && error instanceof Error)
-    process.stderr.write(`${error.stack}\n`);
-  process.exitCode = exitCodeFor(error);
-}
+await runCommand(() => run(process.argv.slice(2)));

@@ -1,5 +1,96 @@
+import net from 'node:net';
 import { describe, expect, it } from 'vitest';
-import { CidrError, CidrSet, formatIp, normalizeCidr, normalizeIp, parseCidr, parseIp } from './cidr.ts';
+import {
+  CidrError,
+  CidrSet,
+  formatIp,
+  isIPv4,
+  isIPv6,
+  normalizeCidr,
+  normalizeIp,
+  parseCidr,
+  parseIp,
+} from './cidr.ts';
+
+describe('isIPv4 / isIPv6 (written out so that node:net need not load)', () => {
+  /** A small deterministic generator (mulberry32): the same texts at every run. */
+  function random(seed: number): () => number {
+    let state = seed;
+    return () => {
+      state = (state + 0x6d2b79f5) | 0;
+      let t = Math.imul(state ^ (state >>> 15), 1 | state);
+      t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+      return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+    };
+  }
+
+  const cases = [
+    '',
+    '0.0.0.0',
+    '255.255.255.255',
+    '256.1.1.1',
+    '01.2.3.4',
+    '1.2.3',
+    '1.2.3.4.',
+    ' 1.2.3.4',
+    '::',
+    '::1',
+    '1::',
+    ':::',
+    '1:2:3:4:5:6:7:8',
+    '1:2:3:4:5:6:7:8:9',
+    '1:2:3:4:5:6:7::',
+    '::2:3:4:5:6:7:8',
+    '1::2::3',
+    '::ffff:1.2.3.4',
+    '::ffff:1.2.3',
+    '1:2:3:4:5:6:1.2.3.4',
+    '1:2:3:4:5:6:7:1.2.3.4',
+    'fe80::1%eth0',
+    'fe80::1%',
+    '12345::',
+    'g::1',
+    '2001:DB8::1',
+  ];
+
+  it('agree with net.isIPv4 and net.isIPv6 on edge cases', () => {
+    for (const text of cases) {
+      expect(isIPv4(text), text).toBe(net.isIPv4(text));
+      expect(isIPv6(text), text).toBe(net.isIPv6(text));
+    }
+  });
+
+  it('agree with net.isIPv4 and net.isIPv6 on generated texts', () => {
+    const next = random(11);
+    const pick = <T>(list: readonly T[]): T => list[Math.floor(next() * list.length)]!;
+    const v4Parts = ['0', '1', '9', '25', '99', '199', '249', '255', '256', '010', '1000', ''];
+    const v6Parts = ['0', '1', 'a', 'ffff', 'FFFF', 'db8', '12345', 'g', ''];
+    const dotted = (count: number) =>
+      Array.from({ length: count }, () => pick(v4Parts)).join(next() < 0.95 ? '.' : ':');
+    let ipv4 = 0;
+    let ipv6 = 0;
+    for (let round = 0; round < 20_000; round++) {
+      let text: string;
+      if (next() < 0.4) text = dotted(3 + Math.floor(next() * 3));
+      else {
+        const groups = Array.from({ length: 1 + Math.floor(next() * 9) }, () => pick(v6Parts));
+        // at most one "::" (sometimes two), sometimes an IPv4 tail
+        const gap = next() < 0.6 ? Math.floor(next() * groups.length) : -1;
+        text = groups.map((group, index) => (index === gap ? `${group}:` : group)).join(':');
+        if (next() < 0.05) text = text.replace(':', '::');
+        if (next() < 0.2) text += `:${dotted(4)}`;
+      }
+      if (next() < 0.05) text += pick(['%eth0', '%', '%1']);
+      expect(isIPv4(text), text).toBe(net.isIPv4(text));
+      expect(isIPv6(text), text).toBe(net.isIPv6(text));
+      if (net.isIPv4(text)) ipv4++;
+      if (net.isIPv6(text)) ipv6++;
+    }
+    // The generated texts must include addresses, not only refusals.
+    expect(ipv4).toBeGreaterThan(200);
+    expect(ipv6).toBeGreaterThan(500);
+  });
+});
 
 describe('parseIp / formatIp', () => {
   it.each([

@@ -11,7 +11,32 @@
  * store keeps: IPv4 in dotted form, IPv6 compressed and lower-cased (RFC 5952), a single address
  * without a prefix length.
  */
-import net from 'node:net';
+
+// Node's net.isIPv4 and net.isIPv6, written out (the same patterns as Node's lib/internal/net.js):
+// node:net loads Node's stream machinery, some milliseconds at the start of every command that
+// reads connection rules, `mallard deliver` among them. cidr.test.ts compares the two.
+const V4_SEG = '(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9][0-9]|[0-9])';
+const V4 = `(?:${V4_SEG}\\.){3}${V4_SEG}`;
+const V6_SEG = '(?:[0-9a-fA-F]{1,4})';
+const IPV4 = new RegExp(`^${V4}$`);
+const IPV6 = new RegExp(
+  '^(?:' +
+    `(?:${V6_SEG}:){7}(?:${V6_SEG}|:)|` +
+    `(?:${V6_SEG}:){6}(?:${V4}|:${V6_SEG}|:)|` +
+    `(?:${V6_SEG}:){5}(?::${V4}|(?::${V6_SEG}){1,2}|:)|` +
+    `(?:${V6_SEG}:){4}(?:(?::${V6_SEG}){0,1}:${V4}|(?::${V6_SEG}){1,3}|:)|` +
+    `(?:${V6_SEG}:){3}(?:(?::${V6_SEG}){0,2}:${V4}|(?::${V6_SEG}){1,4}|:)|` +
+    `(?:${V6_SEG}:){2}(?:(?::${V6_SEG}){0,3}:${V4}|(?::${V6_SEG}){1,5}|:)|` +
+    `(?:${V6_SEG}:){1}(?:(?::${V6_SEG}){0,4}:${V4}|(?::${V6_SEG}){1,6}|:)|` +
+    `(?::(?:(?::${V6_SEG}){0,5}:${V4}|(?::${V6_SEG}){1,7}|:))` +
+    ')(?:%[0-9a-zA-Z-.:]{1,})?$',
+);
+
+/** Whether `text` is an IPv4 address in dotted form, as net.isIPv4 says. */
+export const isIPv4 = (text: string): boolean => IPV4.test(text);
+
+/** Whether `text` is an IPv6 address (a zone allowed), as net.isIPv6 says. */
+export const isIPv6 = (text: string): boolean => IPV6.test(text);
 
 export class CidrError extends Error {
   constructor(message: string) {
@@ -54,12 +79,12 @@ function ipv4Bytes(text: string, into: Uint8Array, offset: number): void {
 export function parseIp(text: string): Uint8Array | null {
   const address = stripAddress(text);
   const bytes = new Uint8Array(16);
-  if (net.isIPv4(address)) {
+  if (isIPv4(address)) {
     bytes.set(MAPPED_PREFIX);
     ipv4Bytes(address, bytes, 12);
     return bytes;
   }
-  if (!net.isIPv6(address)) return null;
+  if (!isIPv6(address)) return null;
   const groups = (part: string): string[] => (part === '' ? [] : part.split(':'));
   const [head = '', tail] = address.toLowerCase().split('::') as [string, string | undefined];
   const left = groups(head);
@@ -133,7 +158,7 @@ export function parseCidr(text: string): Cidr {
   if (/[\s%]/.test(addressText)) throw new CidrError(`not an IP address or CIDR range: ${trimmed}`);
   const bytes = parseIp(addressText);
   if (!bytes) throw new CidrError(`not an IP address or CIDR range: ${trimmed}`);
-  const written4 = net.isIPv4(addressText);
+  const written4 = isIPv4(addressText);
   const bits = written4 ? 32 : 128;
   let prefix = bits;
   if (prefixText !== null) {

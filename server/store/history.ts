@@ -8,6 +8,7 @@
  * household reads "today" on its own clock.
  */
 import { StoreError } from './errors.ts';
+import type { Store } from './types.ts';
 
 /** local: stored in a mailbox here; sent: accepted by the next hop; deferred and bounced: outbound. */
 export type DeliveryOutcome = 'local' | 'sent' | 'deferred' | 'bounced';
@@ -56,4 +57,10 @@ export function checkDeliveryCount(outcome: DeliveryOutcome, count: number): voi
   if (!Number.isSafeInteger(count) || count <= 0) {
     throw new StoreError('INVALID', `A delivery count is a positive integer, got ${count}`);
   }
+}
+
+/** Today's counts (the dashboard's "Deliveries today", `mallard status`). */
+export async function deliveriesToday(store: Store, now = new Date()): Promise<DeliveryDay> {
+  const [today] = await store.deliveryHistory(dayOf(now), dayOf(now));
+  return today ?? emptyDay(dayOf(now));
 }

@@ -4,7 +4,10 @@
  * `mallard deliver`. Days are the server's local calendar days; days without mail are zeros.
  */
 import { z } from 'zod';
-import { dayOf, emptyDay, lastDays, type DeliveryDay } from '../../store/history.ts';
+import { emptyDay, lastDays, type DeliveryDay } from '../../store/history.ts';
+
+// Beside the history, where the CLI's `status` (which need not load zod) takes it from.
+export { deliveriesToday } from '../../store/history.ts';
 import type { Store } from '../../store/types.ts';
 import { route } from '../router.ts';
 import { deliveryDaySchema } from '../schemas.ts';
@@ -19,12 +22,6 @@ export async function deliveryDays(store: Store, days: number, now = new Date())
     (await store.deliveryHistory(keys[0]!, keys.at(-1)!)).map((entry) => [entry.day, entry]),
   );
   return keys.map((day) => counted.get(day) ?? emptyDay(day));
-}
-
-/** Today's counts (the dashboard's "Deliveries today", `mallard status`). */
-export async function deliveriesToday(store: Store, now = new Date()): Promise<DeliveryDay> {
-  const [today] = await store.deliveryHistory(dayOf(now), dayOf(now));
-  return today ?? emptyDay(dayOf(now));
 }
 
 export const deliveryRoutes = [

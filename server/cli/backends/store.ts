@@ -1,12 +1,7 @@
 /** The management backend on the store opened in this process (no server runs, or --offline). */
 import { missingLocalDomain } from '../../smtp/local-domains.ts';
-import { hashPassword } from '../../auth/password.ts';
-import { createRuleHooks } from '../../hooks/runner.ts';
-import { createLogger } from '../../log.ts';
 import { isStoreError } from '../../store/errors.ts';
 import type { Config } from '../../config/schema.ts';
-import { checkRecords, checkResolver } from '../../dns/check.ts';
-import { publishedRecords } from '../../dns/records.ts';
 import { domainProblem } from '../../store/domains.ts';
 import type { Address, Domain, Store, User } from '../../store/types.ts';
 import { CliError, EXIT } from '../cli-error.ts';
@@ -21,6 +16,11 @@ import {
   type SpamListRecord,
   type UserRecord,
 } from './types.ts';
+
+// Loaded by the commands that use them: `user list` need not load argon2, pino, the rules engine,
+// or DKIM signing (mailauth, a megabyte of code) that the DNS records name.
+const hashPassword = async (password: string) =>
+  (await import('../../auth/password.ts')).hashPassword(password);
 
 export function userRecord(user: User): UserRecord {
   return toUserRecord({ ...user, createdAt: user.createdAt.toISOString() });
@@ -114,8 +114,13 @@ export function storeBackend(store: Store, config: Config): Backend {
     async deleteDomain(name) {
       await store.deleteDomain((await requireDomain(store, name)).name);
     },
-    domainDns: async (name) => publishedRecords(config, await requireDomain(store, name)),
+    async domainDns(name) {
+      const { publishedRecords } = await import('../../dns/records.ts');
+      return publishedRecords(config, await requireDomain(store, name));
+    },
     async checkDomainDns(name) {
+      const { publishedRecords } = await import('../../dns/records.ts');
+      const { checkRecords, checkResolver } = await import('../../dns/check.ts');
       const records = publishedRecords(config, await requireDomain(store, name));
       return checkRecords(checkResolver(config.dns.servers), records, config.hostname);
     },
@@ -148,6 +153,8 @@ export function storeBackend(store: Store, config: Config): Backend {
     setRuleEnabled: (id, enabled) => onRule(id, () => store.updateRule(id, { enabled })),
     async testRules(address, protocol, options) {
       // Only failures of the rules themselves are worth showing here.
+      const { createRuleHooks } = await import('../../hooks/runner.ts');
+      const { createLogger } = await import('../../log.ts');
       const hooks = createRuleHooks({ store, logger: createLogger('error', process.stderr), pollMs: 0 });
       try {
         await hooks.reload();

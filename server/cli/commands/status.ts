@@ -3,7 +3,7 @@
  * uptime, listeners with their TLS, sessions per protocol, deliveries, store health); else the
  * configuration in force and the store's health, read here.
  */
-import { deliveriesToday } from '../../admin/handlers/deliveries.ts';
+import { deliveriesToday } from '../../store/history.ts';
 import type { StatusJson } from '../../admin/schemas.ts';
 import type { DeliveryDay } from '../../store/history.ts';
 import type { Config } from '../../config/schema.ts';
