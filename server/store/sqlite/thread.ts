@@ -50,6 +50,7 @@ import type {
   JournalEntry,
   Mailbox,
   MailboxCounts,
+  MailboxStatus,
   MessageSummary,
   NewConnectionRule,
   NewUser,
@@ -97,6 +98,7 @@ const READS: ReadonlySet<ForwardedMethod> = new Set<ForwardedMethod>([
   'getMailbox',
   'getMailboxById',
   'mailboxCounts',
+  'mailboxStatus',
   'unchangedRecentClaim',
   'listMessages',
   'listFlags',
@@ -312,6 +314,10 @@ export class ThreadedSqliteStore implements Store {
 
   mailboxCounts(mailboxId: Id): Promise<MailboxCounts> {
     return this.call('mailboxCounts', [mailboxId]);
+  }
+
+  mailboxStatus(userId: Id, mailboxPath: string): Promise<MailboxStatus | null> {
+    return this.call('mailboxStatus', [userId, mailboxPath]);
   }
 
   /**
