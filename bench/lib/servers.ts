@@ -180,6 +180,17 @@ export async function startMallardServer(
   const port = await freePort();
   const serverEnv = { ...mallardEnv(dataDir, port), ...env };
   const cli = path.join(ROOT, 'bin', 'mallard.mjs');
+  // Users are only made in local domains: the bench user's comes first.
+  const domain = spawnSync(process.execPath, [cli, 'domain', 'add', BENCH_USER.split('@')[1]!], {
+    cwd: ROOT,
+    env: serverEnv,
+    encoding: 'utf8',
+    timeout: 60_000,
+  });
+  if (domain.status !== 0) {
+    fs.rmSync(dataDir, { recursive: true, force: true });
+    throw new Error(`mallard domain add failed (${domain.status ?? domain.signal}): ${domain.stderr.trim()}`);
+  }
   const added = spawnSync(process.execPath, [cli, 'user', 'add', BENCH_USER, '--password', '-'], {
     cwd: ROOT,
     env: serverEnv,
