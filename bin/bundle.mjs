@@ -30,6 +30,16 @@ const MANIFEST = path.join(DIST, 'manifest.json');
 /** Bundle name → its entry point. */
 export const BUNDLES = { cli: 'server/cli/main.ts', panel: 'app/panel/cli.ts' };
 
+/**
+ * Worker threads the bundles start, built as entries of their own (server/thread-entry.ts finds
+ * them): run from the sources, each thread would load tsx (about 20 MB apiece). They belong to
+ * every bundle: a change to one of their inputs makes the bundles stale.
+ */
+export const THREADS = {
+  'store-thread': 'server/store/sqlite/thread-worker.ts',
+  'parse-worker': 'server/imap/offload/worker.ts',
+};
+
 /** Packages with compiled parts, the MongoDB driver (loaded only for that engine), and Electron. */
 export const EXTERNAL = [
   'better-sqlite3',
@@ -146,7 +156,13 @@ function bundleContents(metafile, staging) {
       .join('/');
     const files = new Set();
     const inputs = new Set();
-    const pending = [entry];
+    const threads = Object.keys(THREADS).map((thread) =>
+      path
+        .relative(ROOT, path.join(staging, `${thread}.mjs`))
+        .split(path.sep)
+        .join('/'),
+    );
+    const pending = [entry, ...threads];
     while (pending.length > 0) {
       const output = pending.pop();
       const file = path.basename(output);
@@ -194,7 +210,7 @@ export async function buildBundles() {
   try {
     const result = await build({
       absWorkingDir: ROOT,
-      entryPoints: Object.fromEntries(Object.entries(BUNDLES).map(([name, entry]) => [name, entry])),
+      entryPoints: { ...BUNDLES, ...THREADS },
       outdir: staging,
       outExtension: { '.js': '.mjs' },
       // Modules that only some commands import (dynamically) go to chunks of their own, loaded
@@ -209,8 +225,9 @@ export async function buildBundles() {
       external: EXTERNAL,
       plugins: [sourceUrls, englishZod],
       // CommonJS dependencies call require() for Node's modules: give the ES module bundle one.
+      // __mallardDist tells server/thread-entry.ts that it runs from here.
       banner: {
-        js: "import { createRequire as __mallardCreateRequire } from 'node:module'; const require = __mallardCreateRequire(import.meta.url);",
+        js: "import { createRequire as __mallardCreateRequire } from 'node:module'; const require = __mallardCreateRequire(import.meta.url); const __mallardDist = import.meta.url;",
       },
       sourcemap: 'linked',
       metafile: true,
@@ -229,7 +246,11 @@ export async function buildBundles() {
     // entries, then the manifest; each rename is atomic, so whoever sees a new file finds what it
     // imports.
     const rank = (file) =>
-      file === 'manifest.json' ? 2 : Object.hasOwn(BUNDLES, file.split('.')[0]) ? 1 : 0;
+      file === 'manifest.json'
+        ? 2
+        : Object.hasOwn(BUNDLES, file.split('.')[0]) || Object.hasOwn(THREADS, file.split('.')[0])
+          ? 1
+          : 0;
     const files = fs.readdirSync(staging).sort((a, b) => rank(a) - rank(b));
     for (const file of files) fs.renameSync(path.join(staging, file), path.join(DIST, file));
     removeStaleFiles(new Set([...files, ...previous]));
