@@ -26,6 +26,8 @@ export interface BenchServer {
   user: string;
   password: string;
   memory(): MemorySample;
+  /** The server's processes now (for a closer look at their memory). */
+  pids(): number[];
   /** False once the server process has exited by itself (a crash). */
   alive(): boolean;
   /** CPU time used so far by all of the server's processes, in clock ticks (see treeCpuTicks). */
@@ -95,6 +97,7 @@ export async function startDovecotServer(extraConfig = ''): Promise<BenchServer 
     user: BENCH_USER,
     password: BENCH_PASSWORD,
     memory: () => processMemory(processTree(server.pid)),
+    pids: () => processTree(server.pid),
     alive: () => processMemory([server.pid]).processes === 1,
     cpuTicks: () => treeCpuTicks(server.pid),
     problems() {
@@ -263,6 +266,7 @@ export async function startMallardServer(
     password: BENCH_PASSWORD,
     // The server's processes (the supervisor and its workers when server.workers > 1), without
     // tsx's esbuild service, which no connection changes.
+    pids: () => (child?.pid && !exited ? serverProcesses(child.pid) : []),
     memory: () =>
       child?.pid && !exited
         ? processMemory(serverProcesses(child.pid))
