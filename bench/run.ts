@@ -12,6 +12,8 @@
  *   npm run bench -- canary [...]: the hostile-user and memory benchmark instead (bench/canary.ts)
  *   npm run bench -- steady [...]: steady state and the login loop, Mallard with 1 and 2 workers beside
  *                                  Dovecot default and high-performance (bench/steady.ts)
+ *   npm run bench -- idlers [...]: memory and push delay with 10,000 sessions in IDLE (bench/idlers.ts)
+ *   npm run bench -- footprint [...]: the idle server's memory by set-up and kind (bench/footprint.ts)
  *   npm run bench -- bigbox [...]: a 100,000-message INBOX, Mallard beside Dovecot (bench/bigbox.ts)
  *   npm run bench -- spam [...]: SMTP-in messages/s with no checks, own spam checks, rspamd, beside Postfix alone and with rspamd as its milter (bench/spam.ts)
  *   npm run bench -- qresync [--messages N] [--changes N] [--repeats N]: a QRESYNC reselect after
@@ -61,6 +63,20 @@ if (process.argv[2] === 'steady') {
   const { runSteadyBench } = await import('./steady.ts');
   await runSteadyBench(process.argv.slice(3));
   process.exit(process.exitCode ?? 0);
+}
+
+// `npm run bench -- idlers`: memory and push delay with 10,000 sessions in IDLE (bench/idlers.ts).
+if (process.argv[2] === 'idlers') {
+  const { runIdlersBench } = await import('./idlers.ts');
+  await runIdlersBench(process.argv.slice(3));
+  process.exit(0);
+}
+
+// `npm run bench -- footprint`: the idle server's memory, by set-up and kind (bench/footprint.ts).
+if (process.argv[2] === 'footprint') {
+  const { runFootprintBench } = await import('./footprint.ts');
+  await runFootprintBench(process.argv.slice(3));
+  process.exit(0);
 }
 
 // `npm run bench -- bigbox [options]`: a 100,000-message INBOX beside Dovecot (bench/bigbox.ts).

@@ -83,6 +83,8 @@ interface Figures {
   loginCpu: number;
   loginLoad: string;
   failures: number;
+  /** What the login loop said of its failures (the first one's message). */
+  loginNote?: string;
   error?: string;
 }
 
@@ -148,6 +150,7 @@ async function measure(name: string, options: SteadyOptions): Promise<Figures> {
       loginCpu: cpuPercent(server, loginBefore, loginSeconds),
       loginLoad: loadAverage(),
       failures: steady.failures + Number((logins.extra as { failures?: number } | undefined)?.failures ?? 0),
+      ...(logins.detail?.includes('failed') ? { loginNote: logins.detail } : {}),
     };
   } finally {
     await server.stop();

@@ -29,6 +29,16 @@ export { BUNDLES, DIST, ENTRIES, freshBundle, ROOT, runScript, SCRIPTS } from '.
 
 const MANIFEST = path.join(DIST, 'manifest.json');
 
+/**
+ * Worker threads the bundles start, built as entries of their own (server/thread-entry.ts finds
+ * them): run from the sources, each thread would load tsx (about 20 MB apiece). They belong to
+ * every bundle: a change to one of their inputs makes the bundles stale.
+ */
+export const THREADS = {
+  'store-thread': 'server/store/sqlite/thread-worker.ts',
+  'parse-worker': 'server/imap/offload/worker.ts',
+};
+
 /** Packages with compiled parts, the MongoDB driver (loaded only for that engine), and Electron. */
 export const EXTERNAL = [
   'better-sqlite3',
@@ -123,12 +133,16 @@ function withScriptEdits(file, text) {
  */
 function bundleContents(metafile, staging, entries) {
   const outputs = metafile.outputs;
+  // The threads' entries of this build (the module build has them; the scripts' build does not).
+  const threads = Object.values(THREADS)
+    .map((source) => Object.keys(outputs).find((output) => outputs[output].entryPoint === source))
+    .filter((output) => output !== undefined);
   const contents = {};
   for (const [name, entryPoint] of Object.entries(entries)) {
     const entry = Object.keys(outputs).find((output) => outputs[output].entryPoint === entryPoint);
     const files = new Set();
     const inputs = new Set();
-    const pending = [entry];
+    const pending = [entry, ...threads];
     while (pending.length > 0) {
       const output = pending.pop();
       const file = path.basename(output);
@@ -187,7 +201,7 @@ const COMMON = {
 function buildModules(build, staging) {
   return build({
     ...COMMON,
-    entryPoints: BUNDLES,
+    entryPoints: { ...BUNDLES, ...THREADS },
     outdir: staging,
     outExtension: { '.js': '.mjs' },
     // Modules that only some commands import (dynamically) go to chunks of their own, loaded
@@ -198,8 +212,9 @@ function buildModules(build, staging) {
     format: 'esm',
     plugins: [sourceUrls('esm'), englishZod],
     // CommonJS dependencies call require() for Node's modules: give the ES module bundle one.
+    // __mallardDist tells server/thread-entry.ts that it runs from here.
     banner: {
-      js: "import { createRequire as __mallardCreateRequire } from 'node:module'; const require = __mallardCreateRequire(import.meta.url);",
+      js: "import { createRequire as __mallardCreateRequire } from 'node:module'; const require = __mallardCreateRequire(import.meta.url); const __mallardDist = import.meta.url;",
     },
   });
 }
@@ -250,7 +265,11 @@ export async function buildBundles() {
     // changes), then the entries, then the manifest; each rename is atomic, so whoever sees a new
     // file finds what it imports.
     const rank = (file) =>
-      file === 'manifest.json' ? 2 : Object.hasOwn(BUNDLES, file.split('.')[0]) ? 1 : 0;
+      file === 'manifest.json'
+        ? 2
+        : Object.hasOwn(BUNDLES, file.split('.')[0]) || Object.hasOwn(THREADS, file.split('.')[0])
+          ? 1
+          : 0;
     const files = fs.readdirSync(staging).sort((a, b) => rank(a) - rank(b));
     for (const file of files) fs.renameSync(path.join(staging, file), path.join(DIST, file));
     removeStaleFiles(new Set([...files, ...previous]));

@@ -8,13 +8,15 @@
  * `deliver` runs from a script of its own (bin/dist/deliver-*.cjs) with V8's code cache: on both
  * engines, with a cache V8 refuses, and with a configuration it reports as every command does.
  */
-import { execFile } from 'node:child_process';
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
+import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ROOT } from './helpers/cli.ts';
 import { freshDatabaseUri, startMongoStandIn } from './helpers/mongo.ts';
+import { freePort } from './helpers/ports.ts';
 
 let copy: string;
 
@@ -56,6 +58,55 @@ function mallardIn(
 /** The code caches of the deliver script in the copy's bin/dist. */
 const codeCaches = () =>
   fs.readdirSync(path.join(copy, 'bin', 'dist')).filter((file) => /^\.deliver-.*\.cjs\.v8cache$/.test(file));
+/** An IMAP connection that sends lines one by one, each once the previous one's tagged answer came. */
+interface Talker {
+  talk(lines: string[]): Promise<string>;
+}
+
+/** Connects once the server listens (it is starting), and reads its greeting. */
+async function connectWhenListening(port: number, output: () => string): Promise<Talker> {
+  const deadline = Date.now() + 60_000;
+  for (;;) {
+    const socket = await new Promise<net.Socket | null>((resolve) => {
+      const attempt = net.connect(port, '127.0.0.1');
+      attempt.once('connect', () => resolve(attempt));
+      attempt.once('error', () => resolve(null));
+    });
+    if (socket) return talker(socket);
+    if (Date.now() > deadline) throw new Error(`the server did not listen: ${output()}`);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+}
+
+function talker(socket: net.Socket): Talker {
+  let received = '';
+  let wake: (() => void) | null = null;
+  socket.on('data', (chunk: Buffer) => {
+    received += chunk.toString('latin1');
+    wake?.();
+  });
+  const until = async (pattern: RegExp) => {
+    while (!pattern.test(received)) {
+      await new Promise<void>((resolve) => {
+        wake = resolve;
+        socket.once('close', resolve);
+      });
+      if (socket.destroyed && !pattern.test(received)) throw new Error(`closed: ${received}`);
+    }
+  };
+  return {
+    async talk(lines) {
+      await until(/^\* OK/m);
+      for (const line of lines) {
+        const tag = line.split(' ')[0]!;
+        socket.write(`${line}\r\n`);
+        await until(new RegExp(`^${tag} (OK|NO|BAD)`, 'm'));
+      }
+      socket.destroy();
+      return received;
+    },
+  };
+}
 
 /** Asks the copy's bin/bundle.mjs whether its cli bundle is fresh (in a process of its own). */
 async function fresh(): Promise<boolean> {
@@ -223,6 +274,79 @@ describe('the mallard bundle', () => {
     } finally {
       fs.rmSync(dataDir, { recursive: true, force: true });
     }
+  });
+
+  it('serves with its threads built too, none of them loading the TypeScript sources', async () => {
+    // The threads' source entries register tsx: made to fail here, so a thread that used one
+    // would stop the server (the store threads) or fail the SEARCH (the parse worker).
+    for (const entry of ['server/store/sqlite/thread-entry.mjs', 'server/imap/offload/entry.mjs'])
+      fs.writeFileSync(
+        path.join(copy, entry),
+        "throw new Error('a thread loaded the TypeScript sources');\n",
+      );
+    expect(await fresh()).toBe(true);
+    const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'mallard-bundle-serve-'));
+    const port = await freePort();
+    const env = {
+      MALLARD_CONFIG: '',
+      MALLARD_DATA_DIR: dataDir,
+      MALLARD_LOG_LEVEL: 'warn',
+      MALLARD_SERVER_WORKERS: '1',
+      MALLARD_IMAP_HOST: '127.0.0.1',
+      MALLARD_IMAP_PORT: String(port),
+      ...Object.fromEntries(
+        ['IMAP_TLS', 'POP3', 'POP3_TLS', 'LMTP', 'SMTP', 'SUBMISSION', 'SUBMISSION_TLS', 'WEB', 'ADMIN'].map(
+          (name) => [`MALLARD_${name}_PORT`, '0'],
+        ),
+      ),
+    };
+    let server: ChildProcess | null = null;
+    try {
+      expect((await run([path.join('bin', 'mallard.mjs'), 'domain', 'add', 'bundle.test'], env)).code).toBe(
+        0,
+      );
+      const added = await run(
+        [
+          path.join('bin', 'mallard.mjs'),
+          'user',
+          'add',
+          'serve@bundle.test',
+          '--password',
+          'a long password',
+        ],
+        env,
+      );
+      expect(added.code, added.stderr).toBe(0);
+      let output = '';
+      server = spawn(process.execPath, [path.join('bin', 'mallard.mjs'), 'serve'], {
+        cwd: copy,
+        env: { ...process.env, ...env },
+      });
+      server.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));
+      server.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()));
+      const client = await connectWhenListening(port, () => output);
+      // A message big enough for SEARCH BODY to scan it on the parse worker.
+      const big = `Subject: big\r\n\r\n${'filler line\r\n'.repeat(30_000)}needle\r\n`;
+      const answers = await client.talk([
+        'a LOGIN serve@bundle.test "a long password"',
+        `b APPEND INBOX {${big.length}+}\r\n${big}`,
+        'c SELECT INBOX',
+        'd SEARCH BODY needle',
+        'e LOGOUT',
+      ]);
+      expect(answers, output).toMatch(/^b OK \[APPENDUID \d+ 1\]/m);
+      expect(answers).toMatch(/^\* 1 EXISTS\r$/m);
+      expect(answers).toMatch(/^\* SEARCH 1\r\nd OK /m);
+      expect(output).not.toContain('TypeScript sources');
+    } finally {
+      server?.kill('SIGTERM');
+      if (server && server.exitCode === null) await new Promise((resolve) => server!.once('exit', resolve));
+      fs.rmSync(dataDir, { recursive: true, force: true });
+    }
+    // The threads' code is part of the bundle: a change to it makes the bundle stale.
+    const worker = path.join(copy, 'server', 'store', 'sqlite', 'thread-worker.ts');
+    fs.appendFileSync(worker, '// changed\n');
+    expect(await fresh()).toBe(false);
   });
 
   it('a rebuild removes what builds before the last one left, and keeps the last one for running processes', async () => {

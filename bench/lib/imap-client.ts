@@ -200,8 +200,12 @@ export class ImapClient {
   }
 
   /** Starts IDLE; resolves once the server has sent its continuation. Call `done()` to end it. */
-  async idle(timeoutMs = 30_000): Promise<{ done(): Promise<CommandResult> }> {
-    const completion = this.command('IDLE', { timeoutMs: 24 * 3600_000, collect: false });
+  /** IDLE until done(); `onUntagged` sees what the server pushes meanwhile. */
+  async idle(
+    timeoutMs = 30_000,
+    onUntagged?: (response: ImapResponse) => void,
+  ): Promise<{ done(): Promise<CommandResult> }> {
+    const completion = this.command('IDLE', { timeoutMs: 24 * 3600_000, collect: false, onUntagged });
     completion.catch(() => undefined); // reported through done() or the continuation wait
     await this.waitContinuation(timeoutMs);
     return {

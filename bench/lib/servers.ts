@@ -26,6 +26,8 @@ export interface BenchServer {
   user: string;
   password: string;
   memory(): MemorySample;
+  /** The server's processes now (for a closer look at their memory). */
+  pids(): number[];
   /** False once the server process has exited by itself (a crash). */
   alive(): boolean;
   /** CPU time used so far by all of the server's processes, in clock ticks (see treeCpuTicks). */
@@ -95,6 +97,7 @@ export async function startDovecotServer(extraConfig = ''): Promise<BenchServer 
     user: BENCH_USER,
     password: BENCH_PASSWORD,
     memory: () => processMemory(processTree(server.pid)),
+    pids: () => processTree(server.pid),
     alive: () => processMemory([server.pid]).processes === 1,
     cpuTicks: () => treeCpuTicks(server.pid),
     problems() {
@@ -141,6 +144,8 @@ function mallardEnv(dataDir: string, port: number): NodeJS.ProcessEnv {
     MALLARD_IMAP_PORT: String(port),
     MALLARD_IMAP_TLS_PORT: '0',
     MALLARD_IMAP_MAX_CONNECTIONS_PER_USER: '2000',
+    // Every bench client comes from 127.0.0.1: raised as Dovecot's per-IP limit is (DOVECOT_BENCH_CONFIG).
+    MALLARD_LIMITS_MAX_CONNECTIONS_PER_ADDRESS: '100000',
     MALLARD_POP3_HOST: '127.0.0.1',
     MALLARD_POP3_PORT: '0',
     MALLARD_POP3_TLS_PORT: '0',
@@ -180,17 +185,24 @@ export async function startMallardServer(
   const port = await freePort();
   const serverEnv = { ...mallardEnv(dataDir, port), ...env };
   const cli = path.join(ROOT, 'bin', 'mallard.mjs');
-  // A user's domain must be a local domain first.
-  const run = (argv: string[], input = '') =>
-    spawnSync(process.execPath, [cli, ...argv], {
-      cwd: ROOT,
-      env: serverEnv,
-      input,
-      encoding: 'utf8',
-      timeout: 60_000,
-    });
-  let added = run(['domain', 'add', BENCH_USER.split('@')[1]!]);
-  if (added.status === 0) added = run(['user', 'add', BENCH_USER, '--password', '-'], `${BENCH_PASSWORD}\n`);
+  // Users are only made in local domains: the bench user's comes first.
+  const domain = spawnSync(process.execPath, [cli, 'domain', 'add', BENCH_USER.split('@')[1]!], {
+    cwd: ROOT,
+    env: serverEnv,
+    encoding: 'utf8',
+    timeout: 60_000,
+  });
+  if (domain.status !== 0) {
+    fs.rmSync(dataDir, { recursive: true, force: true });
+    throw new Error(`mallard domain add failed (${domain.status ?? domain.signal}): ${domain.stderr.trim()}`);
+  }
+  const added = spawnSync(process.execPath, [cli, 'user', 'add', BENCH_USER, '--password', '-'], {
+    cwd: ROOT,
+    env: serverEnv,
+    input: `${BENCH_PASSWORD}\n`,
+    encoding: 'utf8',
+    timeout: 60_000,
+  });
   if (added.status !== 0) {
     fs.rmSync(dataDir, { recursive: true, force: true });
     throw new Error(
@@ -256,6 +268,7 @@ export async function startMallardServer(
     password: BENCH_PASSWORD,
     // The server's processes (the supervisor and its workers when server.workers > 1), without
     // tsx's esbuild service, which no connection changes.
+    pids: () => (child?.pid && !exited ? serverProcesses(child.pid) : []),
     memory: () =>
       child?.pid && !exited
         ? processMemory(serverProcesses(child.pid))

@@ -113,6 +113,20 @@ export class MailboxState {
     return this.modseqs[index]!;
   }
 
+  /** The interned flag list of the message at `index`, by its number (below flagSetCount). */
+  flagSetIdAt(index: number): number {
+    return this.flagIds[index]!;
+  }
+
+  flagSetById(id: number): Flag[] {
+    return this.flagSets[id]!;
+  }
+
+  /** How many distinct flag lists were interned (ids never change while the state lives). */
+  get flagSetCount(): number {
+    return this.flagSets.length;
+  }
+
   /** Sets flags and MODSEQ unless the stored MODSEQ is newer; true when applied. */
   setFlags(uid: number, flags: Flag[], modseq: number): boolean {
     const index = this.indexOf(uid);

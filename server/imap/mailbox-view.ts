@@ -96,10 +96,13 @@ export class MailboxView {
   }
 
   isRecent(uid: number): boolean {
-    return this.recentRanges.some(([low, high]) => uid > low && uid <= high);
+    // A loop, not some(): asked once per message by FETCH and SEARCH over the whole mailbox.
+    for (const [low, high] of this.recentRanges) if (uid > low && uid <= high) return true;
+    return false;
   }
 
-  private get unchanged(): boolean {
+  /** True when the view shows exactly what the shared state holds (nothing pending to report). */
+  get unchanged(): boolean {
     return this.pendingNew.size === 0 && this.pendingExpunges.size === 0;
   }
 

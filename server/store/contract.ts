@@ -562,20 +562,58 @@ export function storeContractSuite(name: string, openFresh: () => Promise<StoreF
         expect(await store.listSubscriptions('999999')).toEqual([]);
       });
 
-      it('counts messages, unseen, recent and bytes', async () => {
+      it('counts messages, unseen, recent, bytes and deleted', async () => {
         const user = await newUser();
         const box = await inbox(user);
         const a = message('a');
         const b = message('bb');
-        await store.append(box.id, a, { flags: ['\\Seen'] });
+        await store.append(box.id, a, { flags: ['\\Seen', '\\Deleted'] });
         await store.append(box.id, b);
         expect(await store.mailboxCounts(box.id)).toEqual({
           messages: 2,
           unseen: 1,
           recent: 2,
           bytes: a.length + b.length,
+          deleted: 1,
         });
         await rejectsWith(store.mailboxCounts('999999'), 'NONEXISTENT');
+      });
+
+      it('keeps the \\Deleted count through flag changes, copies, moves and expunges', async () => {
+        const user = await newUser();
+        const box = await inbox(user);
+        const other = await store.createMailbox(user.id, 'Other');
+        for (const flags of [['\\Deleted'], [], [], ['\\Deleted', '\\Seen']])
+          await store.append(box.id, message('d'), { flags });
+        const deleted = async (id: string) => (await store.mailboxCounts(id)).deleted;
+        expect(await deleted(box.id)).toBe(2);
+        await store.storeFlags(box.id, [2, 3], 'add', ['\\Deleted']);
+        expect(await deleted(box.id)).toBe(4);
+        await store.storeFlags(box.id, [3], 'set', ['\\Seen']);
+        expect(await deleted(box.id)).toBe(3);
+        await store.storeFlags(box.id, [1, 2], 'remove', ['\\Deleted']);
+        expect(await deleted(box.id)).toBe(1);
+        await store.copyMessages(box.id, [3, 4], other.id);
+        expect(await deleted(other.id)).toBe(1);
+        await store.moveMessages(box.id, [4], other.id);
+        expect([await deleted(box.id), await deleted(other.id)]).toEqual([0, 2]);
+        expect(await store.expunge(other.id)).toHaveLength(2);
+        expect(await deleted(other.id)).toBe(0);
+      });
+
+      it('reads a mailbox with its counts in one call', async () => {
+        const user = await newUser();
+        const box = await inbox(user);
+        await store.append(box.id, message('x'), { flags: ['\\Deleted'] });
+        const status = await store.mailboxStatus(user.id, 'inbox');
+        expect(status).toEqual({
+          mailbox: await store.getMailbox(user.id, 'INBOX'),
+          counts: await store.mailboxCounts(box.id),
+        });
+        expect(status!.counts).toMatchObject({ messages: 1, deleted: 1 });
+        expect(await store.mailboxStatus(user.id, 'Nowhere')).toBeNull();
+        expect(await store.mailboxStatus('999999', 'INBOX')).toBeNull();
+        expect(await store.mailboxStatus(user.id, '')).toBeNull();
       });
 
       it('claims \\Recent exactly once', async () => {

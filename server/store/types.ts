@@ -175,6 +175,14 @@ export interface MailboxCounts {
   /** Messages with a UID above the mailbox's recent mark (not yet claimed by a session). */
   recent: number;
   bytes: number;
+  /** Messages flagged \Deleted (STATUS DELETED, RFC 9051). */
+  deleted: number;
+}
+
+/** A mailbox with its STATUS figures, read together (one store call per STATUS command). */
+export interface MailboxStatus {
+  mailbox: Mailbox;
+  counts: MailboxCounts;
 }
 
 /** Flags are kept as given: system flags start with "\", keywords do not. "\Recent" is never stored. */
@@ -464,6 +472,11 @@ export interface Store {
    * makes them wrong by the repair.
    */
   mailboxCounts(mailboxId: Id): Promise<MailboxCounts>;
+  /**
+   * The mailbox at `path` (as getMailbox finds it) with its mailboxCounts, in one call and without
+   * work that grows with the mailbox: what STATUS needs. Null when there is no such mailbox.
+   */
+  mailboxStatus(userId: Id, path: string): Promise<MailboxStatus | null>;
   /**
    * Claims the \Recent messages of a mailbox for one session: returns the highest UID claimed
    * before and moves the mark to the current UIDNEXT-1, atomically, so exactly one session sees

@@ -16,6 +16,27 @@ import { startTestServer, type TestServer } from '../helpers/server.ts';
 
 const MESSAGES = 2000;
 
+/** The STATUS counters kept per mailbox, by their sqlite column and their MongoDB field. */
+const MONGO_COUNTERS = {
+  message_count: 'messageCount',
+  unseen_count: 'unseenCount',
+  byte_count: 'byteCount',
+  deleted_count: 'deletedCount',
+} as const;
+type Counter = keyof typeof MONGO_COUNTERS;
+
+/** Store calls that read a mailbox or its messages: what STATUS may cost. */
+const MAILBOX_READS = [
+  'getMailbox',
+  'getMailboxById',
+  'mailboxCounts',
+  'mailboxStatus',
+  'listMessages',
+  'listFlags',
+  'getMessage',
+  'listKeywords',
+] as const;
+
 /** A few flag combinations, as a real mailbox has: most seen, some flagged, answered, a keyword. */
 function flagsOf(i: number): string[] {
   const flags: string[] = [];
@@ -48,23 +69,52 @@ describe.each(['sqlite', 'mongodb'] as const)('a big mailbox on %s', (engine) =>
   let account: Account;
   let inboxId = '';
 
-  /** Sets the stored message counter of a mailbox, behind the store's back. */
-  async function setMessageCounter(value: number): Promise<void> {
+  /** Sets stored counters of a mailbox, behind the store's back (names as in the sqlite table). */
+  async function setCounters(values: Partial<Record<Counter, number>>): Promise<void> {
+    const entries = Object.entries(values);
     if (engine === 'sqlite') {
       const db = new Database(path.join(server.config.data_dir, DATABASE_FILE));
-      db.prepare('UPDATE mailboxes SET message_count = ? WHERE id = ?').run(value, Number(inboxId));
+      const assignments = entries.map(([column]) => `${column} = ?`).join(', ');
+      db.prepare(`UPDATE mailboxes SET ${assignments} WHERE id = ?`).run(
+        ...entries.map(([, value]) => value),
+        Number(inboxId),
+      );
       db.close();
       return;
     }
+    const fields = Object.fromEntries(
+      entries.map(([column, value]) => [MONGO_COUNTERS[column as Counter], value]),
+    );
     const client = await MongoClient.connect(mongoUri);
     try {
       await client
         .db()
         .collection('mailboxes')
-        .updateOne({ _id: Number(inboxId) as never }, { $set: { messageCount: value } });
+        .updateOne({ _id: Number(inboxId) as never }, { $set: fields });
     } finally {
       await client.close();
     }
+  }
+
+  /** Names of the store calls made while `run` runs (the store object is shared by the sessions). */
+  async function storeCallsDuring(run: () => Promise<void>): Promise<string[]> {
+    const store = server.server.store as unknown as Record<string, unknown>;
+    const calls: string[] = [];
+    const originals = new Map<string, unknown>();
+    for (const name of MAILBOX_READS) {
+      const original = store[name] as (...args: unknown[]) => unknown;
+      originals.set(name, original);
+      store[name] = (...args: unknown[]) => {
+        calls.push(name);
+        return original.apply(server.server.store, args);
+      };
+    }
+    try {
+      await run();
+    } finally {
+      for (const [name, original] of originals) store[name] = original;
+    }
+    return calls;
   }
 
   beforeAll(async () => {
@@ -96,24 +146,39 @@ describe.each(['sqlite', 'mongodb'] as const)('a big mailbox on %s', (engine) =>
     await mongo?.stop();
   }, 60_000);
 
-  it('answers STATUS from the counters, not by counting the messages', async () => {
+  it('answers STATUS from the counters, in one store call, not by counting the messages', async () => {
     const listed = await server.server.store.listMessages(inboxId);
     const unseen = listed.filter((message) => !message.flags.includes('\\Seen')).length;
+    const deleted = listed.filter((message) => message.flags.includes('\\Deleted')).length;
+    const bytes = listed.reduce((total, message) => total + message.size, 0);
     const client = await loggedIn(account);
-    expect(await client.command('s1', 'STATUS INBOX (MESSAGES UNSEEN RECENT)')).toBe(
-      `* STATUS INBOX (MESSAGES ${MESSAGES} UNSEEN ${unseen} RECENT 0)\r\ns1 OK STATUS completed\r\n`,
+    let answer = '';
+    const calls = await storeCallsDuring(async () => {
+      answer = await client.command('s1', 'STATUS INBOX (MESSAGES UNSEEN RECENT SIZE DELETED)');
+    });
+    expect(answer).toBe(
+      `* STATUS INBOX (MESSAGES ${MESSAGES} UNSEEN ${unseen} RECENT 0 SIZE ${bytes} DELETED ${deleted})\r\n` +
+        's1 OK STATUS completed\r\n',
     );
-    // A counter changed behind the store's back is what STATUS shows: it read one row, it did not
+    expect(calls).toEqual(['mailboxStatus']);
+    // Counters changed behind the store's back are what STATUS shows: it read one row, it did not
     // go through the messages.
-    await setMessageCounter(123_456);
+    await setCounters({ message_count: 123_456, unseen_count: 2345, byte_count: 34_567, deleted_count: 456 });
     try {
-      expect(await client.command('s2', 'STATUS INBOX (MESSAGES)')).toBe(
-        '* STATUS INBOX (MESSAGES 123456)\r\ns2 OK STATUS completed\r\n',
+      expect(await client.command('s2', 'STATUS INBOX (MESSAGES UNSEEN SIZE DELETED)')).toBe(
+        '* STATUS INBOX (MESSAGES 123456 UNSEEN 2345 SIZE 34567 DELETED 456)\r\ns2 OK STATUS completed\r\n',
       );
     } finally {
-      await setMessageCounter(MESSAGES);
+      await setCounters({
+        message_count: MESSAGES,
+        unseen_count: unseen,
+        byte_count: bytes,
+        deleted_count: deleted,
+      });
     }
-    expect(await client.command('s3', 'STATUS INBOX (MESSAGES)')).toMatch(`MESSAGES ${MESSAGES})`);
+    expect(await client.command('s3', 'STATUS INBOX (MESSAGES DELETED)')).toMatch(
+      `MESSAGES ${MESSAGES} DELETED ${deleted})`,
+    );
   });
 
   it('answers flag searches and flag fetches as the general path and the store do', async () => {

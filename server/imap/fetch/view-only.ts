@@ -1,9 +1,9 @@
 /**
  * FETCH of nothing but FLAGS, UID and MODSEQ (a client syncing flags: `FETCH 1:* (FLAGS)`,
  * `UID FETCH 1:* (UID FLAGS)`, with or without CHANGEDSINCE): every answer is in the shared
- * mailbox state, so the responses are written straight from its typed arrays into large text
- * chunks, without a message object per message. Flag lists are interned by the state (one array
- * per distinct set), so each set's text, and its keyword announcement, is made once per command.
+ * mailbox state, so the responses are written straight from its typed arrays into large Buffers,
+ * without an object or a string per message. Flag lists are interned by the state (one array per
+ * distinct set), so each set's bytes, and its keyword announcement, are made once per command.
  */
 import type { ResponseBuilder } from '../encoder/index.ts';
 import type { MailboxView } from '../mailbox-view.ts';
@@ -21,8 +21,19 @@ export function isViewOnly(plan: FetchPlan): boolean {
   return plan.items.every((item) => item.kind === 'attribute' && VIEW_ATTRIBUTES.has(item.name));
 }
 
-/** Text gathered before it is handed to the builder (and, when enough, to the socket). */
-const CHUNK_CHARS = 64 * 1024;
+/** Response bytes gathered in one Buffer before it is handed to the builder. */
+const CHUNK_BYTES = 64 * 1024;
+/** Room a line needs besides its flags: `* n FETCH (UID n MODSEQ (n) )\r\n`, numbers of 16 digits. */
+const LINE_ROOM = 96;
+
+const ascii = (text: string): Uint8Array => Uint8Array.from(text, (char) => char.charCodeAt(0));
+const LINE_START = ascii('* ');
+const FETCH_OPEN = ascii(' FETCH (');
+const UID_ITEM = ascii('UID ');
+const MODSEQ_ITEM = ascii('MODSEQ (');
+const LINE_END = ascii(')\r\n');
+const SPACE = 0x20;
+const CLOSE = 0x29;
 
 export interface ViewFetchRun {
   view: MailboxView;
@@ -35,6 +46,63 @@ export interface ViewFetchRun {
   flushIfFull(): Promise<void>;
 }
 
+/**
+ * The lines, written byte by byte into a Buffer: numbers as digits in place, each flag list's
+ * `FLAGS (...)` copied from bytes encoded once per distinct list. Nothing is allocated per message.
+ */
+class LineBuffer {
+  private buffer = Buffer.allocUnsafe(CHUNK_BYTES);
+  private position = 0;
+
+  constructor(private readonly run: ViewFetchRun) {}
+
+  get length(): number {
+    return this.position;
+  }
+
+  /** Makes room for `bytes` more, handing what gathered to the builder when the Buffer is full. */
+  room(bytes: number): void {
+    if (this.position + bytes <= this.buffer.length) return;
+    this.hand();
+    if (bytes > this.buffer.length) this.buffer = Buffer.allocUnsafe(bytes);
+  }
+
+  /** Gives the bytes gathered to the builder (so that text the builder gets next follows them). */
+  hand(): void {
+    if (this.position === 0) return;
+    this.run.builder().raw(this.buffer.subarray(0, this.position));
+    this.buffer = Buffer.allocUnsafe(Math.max(CHUNK_BYTES, this.buffer.length));
+    this.position = 0;
+  }
+
+  bytes(bytes: Uint8Array): void {
+    if (bytes.length > 16) {
+      this.buffer.set(bytes, this.position);
+      this.position += bytes.length;
+      return;
+    }
+    for (let i = 0; i < bytes.length; i++) this.buffer[this.position++] = bytes[i]!;
+  }
+
+  byte(value: number): void {
+    this.buffer[this.position++] = value;
+  }
+
+  /** A non-negative integer (UIDs, sequence numbers, MODSEQs: below 2^53) in decimal. */
+  number(value: number): void {
+    let digits = 1;
+    for (let rest = value; rest >= 10; rest = Math.floor(rest / 10)) digits++;
+    let at = this.position + digits;
+    this.position = at;
+    let rest = value;
+    do {
+      const next = Math.floor(rest / 10);
+      this.buffer[--at] = 48 + rest - next * 10;
+      rest = next;
+    } while (rest > 0);
+  }
+}
+
 export async function fetchFromView(
   run: ViewFetchRun,
   seqs: readonly number[],
@@ -44,10 +112,10 @@ export async function fetchFromView(
   const state = view.state;
   const names = run.items.map((item) => (item as { name: Attribute }).name);
   const wantsFlags = names.includes('FLAGS');
-  /** `FLAGS (...)` by interned flag list; a second map for the same list with \Recent. */
-  const flagTexts = new Map<readonly string[], string>();
-  const recentTexts = new Map<readonly string[], string>();
-  let text = '';
+  const out = new LineBuffer(run);
+  /** `FLAGS (...)` bytes by interned flag list; a second map for the same list with \Recent. */
+  const flagBytes = new Map<readonly string[], Uint8Array>();
+  const recentBytes = new Map<readonly string[], Uint8Array>();
   for (let i = 0; i < uids.length; i++) {
     const uid = uids[i]!;
     const seq = seqs[i]!;
@@ -55,38 +123,45 @@ export async function fetchFromView(
     const index = seq - 1 < state.length && state.uidAt(seq - 1) === uid ? seq - 1 : state.indexOf(uid);
     const modseq = index >= 0 ? state.modseqAt(index) : view.modseqOf(uid);
     if (run.changedSince !== undefined && modseq <= run.changedSince) continue;
-    let line = `* ${seq} FETCH (`;
+    const flags = wantsFlags
+      ? flagsBytes(index >= 0 ? state.flagsAt(index) : view.flagsOf(uid), view.isRecent(uid))
+      : null;
+    out.room(LINE_ROOM + (flags?.length ?? 0));
+    out.bytes(LINE_START);
+    out.number(seq);
+    out.bytes(FETCH_OPEN);
     for (let n = 0; n < names.length; n++) {
-      if (n > 0) line += ' ';
+      if (n > 0) out.byte(SPACE);
       const name = names[n]!;
-      if (name === 'UID') line += `UID ${uid}`;
-      else if (name === 'MODSEQ') line += `MODSEQ (${modseq})`;
-      else line += flagsText(index >= 0 ? state.flagsAt(index) : view.flagsOf(uid), view.isRecent(uid));
+      if (name === 'UID') {
+        out.bytes(UID_ITEM);
+        out.number(uid);
+      } else if (name === 'MODSEQ') {
+        out.bytes(MODSEQ_ITEM);
+        out.number(modseq);
+        out.byte(CLOSE);
+      } else out.bytes(flags!);
     }
-    text += `${line})\r\n`;
+    out.bytes(LINE_END);
     // The clock is read every 256 messages, not for each (a line costs well under a microsecond).
-    if (text.length >= CHUNK_CHARS || ((i & 255) === 255 && run.slice.due)) {
-      run.builder().text(text);
-      text = '';
+    if (out.length >= CHUNK_BYTES - 4 * LINE_ROOM || ((i & 255) === 255 && run.slice.due)) {
+      out.hand();
       await run.flushIfFull();
       await run.slice.yield();
     }
   }
-  if (text.length > 0) run.builder().text(text);
+  out.hand();
 
-  function flagsText(flags: readonly string[], recent: boolean): string {
-    const texts = recent ? recentTexts : flagTexts;
-    let found = texts.get(flags);
+  function flagsBytes(flags: readonly string[], recent: boolean): Uint8Array {
+    const known = recent ? recentBytes : flagBytes;
+    let found = known.get(flags);
     if (found === undefined) {
       const shown = recent ? [...flags, '\\Recent'] : flags;
       // New keywords are announced (untagged FLAGS) before the first response that carries them.
-      if (text.length > 0) {
-        run.builder().text(text);
-        text = '';
-      }
-      if (wantsFlags) announceKeywordsOf(run.builder(), view, shown);
-      found = `FLAGS ${flagList(shown)}`;
-      texts.set(flags, found);
+      out.hand();
+      announceKeywordsOf(run.builder(), view, shown);
+      found = Buffer.from(`FLAGS ${flagList(shown)}`, 'utf8');
+      known.set(flags, found);
     }
     return found;
   }

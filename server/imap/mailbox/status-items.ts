@@ -9,17 +9,12 @@ import type { ResponseBuilder } from '../encoder/index.ts';
 import type { StatusItem } from '../parser/index.ts';
 import type { Mailbox, MailboxCounts } from '../../store/types.ts';
 
-const NEEDS_COUNTS: ReadonlySet<StatusItem> = new Set(['MESSAGES', 'RECENT', 'UNSEEN', 'SIZE']);
+const NEEDS_COUNTS: ReadonlySet<StatusItem> = new Set(['MESSAGES', 'RECENT', 'UNSEEN', 'SIZE', 'DELETED']);
 const OBJECT_ID = /^[A-Za-z0-9_-]{1,255}$/;
 
 /** Requesting HIGHESTMODSEQ is a CONDSTORE enabling command (RFC 7162 3.1). */
 export async function noteCondstoreUse(ctx: ImapContext, items: readonly StatusItem[]): Promise<void> {
   if (items.includes('HIGHESTMODSEQ')) await enableCondstore(ctx);
-}
-
-async function countDeleted(ctx: ImapContext, mailbox: Mailbox): Promise<number> {
-  const messages = await ctx.services.store.listMessages(mailbox.id);
-  return messages.filter((message) => message.flags.includes('\\Deleted')).length;
 }
 
 /**
@@ -31,20 +26,27 @@ function recentCount(ctx: ImapContext, mailbox: Mailbox, counts: MailboxCounts):
   return view && view.mailbox.id === mailbox.id ? counts.recent + view.recentCount : counts.recent;
 }
 
-/** The item/value pairs, in the order asked, each item once. */
+/**
+ * The item/value pairs, in the order asked, each item once. `known` are the mailbox's counts when
+ * the caller read them with the mailbox (STATUS: one store call); otherwise they are read here
+ * when an item needs them. Every item is O(1): the store keeps counters.
+ */
 export async function statusValues(
   ctx: ImapContext,
   mailbox: Mailbox,
   items: readonly StatusItem[],
+  known?: MailboxCounts,
 ): Promise<Array<[StatusItem, string]>> {
   const wanted = [...new Set(items)];
   // HIGHESTMODSEQ as read may cover changes still being written: wait until they are committed
   // and journaled, so it never covers one a client cannot learn (store/types.ts).
   if (wanted.includes('HIGHESTMODSEQ'))
     await ctx.services.follower.reach(mailbox.userId, mailbox.journalMark);
-  const counts = wanted.some((item) => NEEDS_COUNTS.has(item))
-    ? await ctx.services.store.mailboxCounts(mailbox.id)
-    : null;
+  const counts =
+    known ??
+    (wanted.some((item) => NEEDS_COUNTS.has(item))
+      ? await ctx.services.store.mailboxCounts(mailbox.id)
+      : null);
   const values: Array<[StatusItem, string]> = [];
   for (const item of wanted) {
     switch (item) {
@@ -70,7 +72,7 @@ export async function statusValues(
         values.push([item, String(mailbox.highestModseq)]);
         break;
       case 'DELETED':
-        values.push([item, String(await countDeleted(ctx, mailbox))]);
+        values.push([item, String(counts!.deleted)]);
         break;
       case 'APPENDLIMIT':
         values.push([item, String(ctx.services.config.limits.max_message_size)]);

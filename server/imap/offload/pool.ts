@@ -11,10 +11,11 @@
  */
 import os from 'node:os';
 import { Worker } from 'node:worker_threads';
+import { threadEntry } from '../../thread-entry.ts';
 import { transferable } from '../../transfer.ts';
 import { type OffloadResults, type OffloadTask, type TaskReply, type TaskRequest } from './protocol.ts';
 
-const ENTRY = new URL('./entry.mjs', import.meta.url);
+const ENTRY = threadEntry('parse-worker', new URL('./entry.mjs', import.meta.url));
 
 /**
  * Messages at least this big go to a worker; smaller ones are cheaper inline than the round trip

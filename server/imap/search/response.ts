@@ -23,14 +23,38 @@ function highest(values: Iterable<number>): number {
   return max;
 }
 
+/** Numbers written per Buffer: ` n` is 17 bytes at most (numbers below 2^53). */
+const NUMBERS_PER_CHUNK = 4096;
+
+/** ` n n n`: digits written in place into Buffers, with no string per number. */
+function writeNumbers(builder: ResponseBuilder, numbers: readonly number[]): void {
+  for (let start = 0; start < numbers.length; start += NUMBERS_PER_CHUNK) {
+    const end = Math.min(numbers.length, start + NUMBERS_PER_CHUNK);
+    const chunk = Buffer.allocUnsafe((end - start) * 17);
+    let at = 0;
+    for (let i = start; i < end; i++) {
+      chunk[at++] = 0x20;
+      const value = numbers[i]!;
+      let digits = 1;
+      for (let rest = value; rest >= 10; rest = Math.floor(rest / 10)) digits++;
+      at += digits;
+      let position = at;
+      let rest = value;
+      do {
+        const next = Math.floor(rest / 10);
+        chunk[--position] = 48 + rest - next * 10;
+        rest = next;
+      } while (rest > 0);
+    }
+    builder.raw(chunk.subarray(0, at));
+  }
+}
+
 /** `* SEARCH n n n [(MODSEQ m)]`. */
 export function writeSearch(builder: ResponseBuilder, answer: SearchAnswer): void {
   builder.untagged().text('SEARCH');
-  // Joined in slices: a long result list must not build one string per number and then a copy.
   const { numbers } = answer;
-  for (let i = 0; i < numbers.length; i += 1024) {
-    builder.text(` ${numbers.slice(i, i + 1024).join(' ')}`);
-  }
+  writeNumbers(builder, numbers);
   if (answer.withModseq && numbers.length > 0) builder.text(` (MODSEQ ${highest(answer.modseqs)})`);
   builder.crlf();
 }

@@ -9,7 +9,7 @@
  */
 import { checkImportedMailbox, checkImportedMessage } from '../imports.ts';
 import { StoreError } from '../errors.ts';
-import { SEEN, hasFlag } from '../normalize.ts';
+import { DELETED, SEEN, hasFlag } from '../normalize.ts';
 import type { ImportedMailbox, ImportedMessage, Mailbox } from '../types.ts';
 import { addBlobReference, prepareBlob, releaseBlob } from './blobs.ts';
 import { requireSelectableMailbox, requireUser, toMailbox } from './docs.ts';
@@ -113,7 +113,12 @@ export async function importMessage(
     { _id: mailboxId },
     {
       $max: { uidNext: message.uid + 1, highestModseq: message.modseq },
-      $inc: { messageCount: 1, unseenCount: hasFlag(message.flags, SEEN) ? 0 : 1, byteCount: size },
+      $inc: {
+        messageCount: 1,
+        unseenCount: hasFlag(message.flags, SEEN) ? 0 : 1,
+        deletedCount: hasFlag(message.flags, DELETED) ? 1 : 0,
+        byteCount: size,
+      },
     },
   );
   await addBlobReference(c, blob);
@@ -133,7 +138,14 @@ export async function importMessage(
     await adjustUsage(c, mailbox.user, -size);
     await c.mailboxes.updateOne(
       { _id: mailboxId },
-      { $inc: { messageCount: -1, unseenCount: hasFlag(message.flags, SEEN) ? 0 : -1, byteCount: -size } },
+      {
+        $inc: {
+          messageCount: -1,
+          unseenCount: hasFlag(message.flags, SEEN) ? 0 : -1,
+          deletedCount: hasFlag(message.flags, DELETED) ? -1 : 0,
+          byteCount: -size,
+        },
+      },
     );
     if (isDuplicateKey(error)) return 'exists';
     throw error;

@@ -17,7 +17,13 @@ import {
   tryNormalizeMailboxPath,
   validateSpecialUse,
 } from '../normalize.ts';
-import { MAILBOX_DELIMITER, type Mailbox, type MailboxCounts, type SpecialUse } from '../types.ts';
+import {
+  MAILBOX_DELIMITER,
+  type Mailbox,
+  type MailboxCounts,
+  type MailboxStatus,
+  type SpecialUse,
+} from '../types.ts';
 import { nextIds } from './counters.ts';
 import { requireMailbox, requireUser, toMailbox } from './docs.ts';
 import { writeJournal } from './journal.ts';
@@ -63,6 +69,7 @@ export function newMailboxDoc(
     messageCount: 0,
     unseenCount: 0,
     byteCount: 0,
+    deletedCount: 0,
   };
 }
 
@@ -137,15 +144,34 @@ export async function getMailbox(c: Collections, userId: number, path: string): 
 }
 
 export async function mailboxCounts(c: Collections, mailboxId: number): Promise<MailboxCounts> {
-  const mailbox = await requireMailbox(c, mailboxId);
+  return countsOf(c, await requireMailbox(c, mailboxId));
+}
+
+export async function mailboxStatus(
+  c: Collections,
+  userId: number,
+  path: string,
+): Promise<MailboxStatus | null> {
+  const normalized = tryNormalizeMailboxPath(path);
+  if (normalized === null) return null;
+  const doc = await mailboxByPath(c, userId, normalized);
+  return doc ? { mailbox: toMailbox(doc), counts: await countsOf(c, doc) } : null;
+}
+
+async function countsOf(c: Collections, mailbox: MailboxDoc): Promise<MailboxCounts> {
+  const mailboxId = mailbox._id;
   if (mailbox.messageCount !== undefined) {
     // The counters, and \Recent (the few messages above the mark) counted through {mailbox, uid}.
-    const recent = await c.messages.countDocuments({ mailbox: mailboxId, uid: { $gt: mailbox.recentMark } });
+    const [recent, deleted] = await Promise.all([
+      c.messages.countDocuments({ mailbox: mailboxId, uid: { $gt: mailbox.recentMark } }),
+      mailbox.deletedCount ?? c.messages.countDocuments({ mailbox: mailboxId, deleted: true }),
+    ]);
     return {
       messages: Math.max(0, mailbox.messageCount),
       unseen: Math.max(0, mailbox.unseenCount ?? 0),
       recent,
       bytes: Math.max(0, mailbox.byteCount ?? 0),
+      deleted: Math.max(0, deleted),
     };
   }
   const [totals] = await c.messages
@@ -158,6 +184,7 @@ export async function mailboxCounts(c: Collections, mailboxId: number): Promise<
           unseen: { $sum: { $cond: ['$seen', 0, 1] } },
           recent: { $sum: { $cond: [{ $gt: ['$uid', mailbox.recentMark] }, 1, 0] } },
           bytes: { $sum: '$size' },
+          deleted: { $sum: { $cond: ['$deleted', 1, 0] } },
         },
       },
     ])
@@ -167,6 +194,7 @@ export async function mailboxCounts(c: Collections, mailboxId: number): Promise<
     unseen: totals?.unseen ?? 0,
     recent: totals?.recent ?? 0,
     bytes: totals?.bytes ?? 0,
+    deleted: totals?.deleted ?? 0,
   };
 }
 

@@ -76,24 +76,32 @@ interface Counts {
   messages: number;
   unseen: number;
   bytes: number;
+  deleted: number;
 }
 
-const NO_COUNTS: Counts = { messages: 0, unseen: 0, bytes: 0 };
+const NO_COUNTS: Counts = { messages: 0, unseen: 0, bytes: 0, deleted: 0 };
 
-function countsOf(docs: ReadonlyArray<Pick<MessageDoc, 'seen' | 'size'>>): Counts {
+function countsOf(docs: ReadonlyArray<Pick<MessageDoc, 'seen' | 'size' | 'deleted'>>): Counts {
   return {
     messages: docs.length,
     unseen: docs.filter((doc) => !doc.seen).length,
     bytes: docs.reduce((total, doc) => total + doc.size, 0),
+    deleted: docs.filter((doc) => doc.deleted).length,
   };
 }
 
+/** The counts of one new message with these flags. */
+function countsOfNew(flags: readonly string[], size: number): Counts {
+  return countsOf([{ seen: hasFlag(flags, SEEN), deleted: hasFlag(flags, DELETED), size }]);
+}
+
 function counterIncrement(counts: Counts, sign: 1 | -1): Record<string, number> {
-  if (counts.messages === 0 && counts.unseen === 0 && counts.bytes === 0) return {};
+  if (counts.messages === 0 && counts.unseen === 0 && counts.bytes === 0 && counts.deleted === 0) return {};
   return {
     messageCount: sign * counts.messages,
     unseenCount: sign * counts.unseen,
     byteCount: sign * counts.bytes,
+    deletedCount: sign * counts.deleted,
   };
 }
 
@@ -115,10 +123,17 @@ async function giveBack(c: Collections, allocation: Allocation, counts: Counts):
   if (await releasePositions(c, mailbox.user, firstPosition, changes)) await tryMarkForRecount(c, mailbox);
 }
 
-/** Moves messages between unseen and seen in the counters. */
-async function countSeenChange(c: Collections, mailboxId: number, unseenDelta: number): Promise<void> {
-  if (unseenDelta !== 0)
-    await c.mailboxes.updateOne({ _id: mailboxId }, { $inc: { unseenCount: unseenDelta } });
+/** Moves messages between unseen and seen, and in and out of \Deleted, in the counters. */
+async function countFlagChange(
+  c: Collections,
+  mailboxId: number,
+  delta: { unseen: number; deleted: number },
+): Promise<void> {
+  if (delta.unseen !== 0 || delta.deleted !== 0)
+    await c.mailboxes.updateOne(
+      { _id: mailboxId },
+      { $inc: { unseenCount: delta.unseen, deletedCount: delta.deleted } },
+    );
 }
 
 /**
@@ -505,7 +520,7 @@ export async function appendMessage(
   const delivery = randomUUID();
   try {
     for (let attempt = 0; ; attempt++) {
-      allocation = await allocate(c, mailbox, 1, 1, countsOf([{ seen: hasFlag(input.flags, SEEN), size }]));
+      allocation = await allocate(c, mailbox, 1, 1, countsOfNew(input.flags, size));
       const doc: MessageDoc = {
         ...messageDoc(
           mailboxId,
@@ -547,7 +562,7 @@ export async function appendMessage(
   } catch (error) {
     if (!sent) {
       if (allocation) {
-        await giveBack(c, allocation, countsOf([{ seen: hasFlag(input.flags, SEEN), size }])).catch(() =>
+        await giveBack(c, allocation, countsOfNew(input.flags, size)).catch(() =>
           releasePositions(c, allocation!.mailbox.user, allocation!.firstPosition, allocation!.changes),
         );
       }
@@ -559,7 +574,7 @@ export async function appendMessage(
       const pending = {
         c,
         allocation,
-        counts: countsOf([{ seen: hasFlag(input.flags, SEEN), size }]),
+        counts: countsOfNew(input.flags, size),
         delivery,
         userId: mailbox.user,
         size,
@@ -746,11 +761,12 @@ export async function storeFlags(
     ).catch((error: unknown) => failAfter(c, allocation, error));
     const done: FlagUpdate[] = [];
     const lost: number[] = [];
-    let unseenDelta = 0;
+    const delta = { unseen: 0, deleted: 0 };
     changes.forEach(({ doc, flags: next }, i) => {
       if (results[i]!.matchedCount !== 1) return void lost.push(doc.uid);
       done.push({ uid: doc.uid, modseq: first + i, flags: next });
-      unseenDelta += (doc.seen ? 0 : -1) + (hasFlag(next, SEEN) ? 0 : 1);
+      delta.unseen += (doc.seen ? 0 : -1) + (hasFlag(next, SEEN) ? 0 : 1);
+      delta.deleted += (doc.deleted ? -1 : 0) + (hasFlag(next, DELETED) ? 1 : 0);
     });
     const entries = changes.map(({ doc }, i): NewJournalEntry | null =>
       results[i]!.matchedCount === 1
@@ -771,7 +787,7 @@ export async function storeFlags(
         mailboxId,
         done.flatMap((update) => update.flags),
       ),
-      countSeenChange(c, mailboxId, unseenDelta).then(() => announce(c, allocation, entries)),
+      countFlagChange(c, mailboxId, delta).then(() => announce(c, allocation, entries)),
     ]);
     updated.push(...done);
     if (lost.length === 0) break;

@@ -1,5 +1,5 @@
 /**
- * Repairs the per-mailbox STATUS counters (messageCount, unseenCount, byteCount) after a writer
+ * Repairs the per-mailbox STATUS counters (messageCount, unseenCount, byteCount, deletedCount) after a writer
  * died or stalled half-way, without transactions and without a cost on the normal write path.
  *
  * Why they can go wrong: an append counts its message in the same write that allocates its UID
@@ -88,8 +88,16 @@ export async function recountMailbox(
       messageCount: mailbox.messageCount,
       unseenCount: mailbox.unseenCount ?? { $exists: false },
       byteCount: mailbox.byteCount ?? { $exists: false },
+      deletedCount: mailbox.deletedCount ?? { $exists: false },
     },
-    { $set: { messageCount: totals.messages, unseenCount: totals.unseen, byteCount: totals.bytes } },
+    {
+      $set: {
+        messageCount: totals.messages,
+        unseenCount: totals.unseen,
+        byteCount: totals.bytes,
+        deletedCount: totals.deleted,
+      },
+    },
   );
   return result.matchedCount === 1 ? 'done' : 'busy';
 }

@@ -99,6 +99,8 @@ export interface MailboxDoc {
   messageCount?: number;
   unseenCount?: number;
   byteCount?: number;
+  /** Messages flagged \Deleted, kept like the others; absent on mailboxes counted before it. */
+  deletedCount?: number;
   /**
    * Every expunge with a higher MODSEQ is in `expunged` (QRESYNC). 0 for mailboxes made since;
    * older mailboxes get their HIGHESTMODSEQ at start-up (ensureSchema), imported ones the source's.
@@ -418,6 +420,17 @@ function ignoreDuplicate(error: unknown): null {
  * them all before upgrading).
  */
 async function countOlderMailboxes(collections: Collections): Promise<void> {
+  // Counted before the \Deleted counter: that one is counted through the {mailbox, deleted} index.
+  const withoutDeleted = await collections.mailboxes
+    .find({ messageCount: { $exists: true }, deletedCount: { $exists: false } }, { projection: { _id: 1 } })
+    .toArray();
+  for (const { _id } of withoutDeleted) {
+    const deleted = await collections.messages.countDocuments({ mailbox: _id, deleted: true });
+    await collections.mailboxes.updateOne(
+      { _id, deletedCount: { $exists: false } },
+      { $set: { deletedCount: deleted } },
+    );
+  }
   const uncounted = await collections.mailboxes
     .find({ messageCount: { $exists: false } }, { projection: { _id: 1 } })
     .toArray();
@@ -430,6 +443,7 @@ async function countOlderMailboxes(collections: Collections): Promise<void> {
           messageCount: totals.messages,
           unseenCount: totals.unseen,
           byteCount: totals.bytes,
+          deletedCount: totals.deleted,
         },
       },
     );

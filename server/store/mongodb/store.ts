@@ -52,6 +52,7 @@ import type {
   JournalEntry,
   Mailbox,
   MailboxCounts,
+  MailboxStatus,
   MessageSummary,
   NewConnectionRule,
   NewUser,
@@ -392,6 +393,11 @@ export class MongoStore implements Store {
 
   mailboxCounts(mailboxId: Id): Promise<MailboxCounts> {
     return this.call((c) => mailboxes.mailboxCounts(c, requireId(mailboxId, 'mailbox')));
+  }
+
+  mailboxStatus(userId: Id, mailboxPath: string): Promise<MailboxStatus | null> {
+    const id = parseId(userId);
+    return this.call(async (c) => (id === null ? null : mailboxes.mailboxStatus(c, id, mailboxPath)));
   }
 
   claimRecent(mailboxId: Id): Promise<{ previous: number; current: number }> {
@@ -901,20 +907,26 @@ async function checkIntegrity(c: Collections, allowLeaks: boolean): Promise<stri
       problems.push(`user ${user._id}: usedBytes ${user.usedBytes}, messages ${used.get(user._id) ?? 0}`);
     }
   }
-  const counted = new Map<number, { messages: number; unseen: number; bytes: number }>();
+  const counted = new Map<number, { messages: number; unseen: number; bytes: number; deleted: number }>();
   for (const doc of await c.messages
-    .find({}, { projection: { _id: 0, mailbox: 1, seen: 1, size: 1 } })
+    .find({}, { projection: { _id: 0, mailbox: 1, seen: 1, size: 1, deleted: 1 } })
     .toArray()) {
-    const totals = counted.get(doc.mailbox) ?? { messages: 0, unseen: 0, bytes: 0 };
+    const totals = counted.get(doc.mailbox) ?? { messages: 0, unseen: 0, bytes: 0, deleted: 0 };
     totals.messages++;
     if (!doc.seen) totals.unseen++;
     totals.bytes += doc.size;
+    if (doc.deleted) totals.deleted++;
     counted.set(doc.mailbox, totals);
   }
   for (const mailbox of allMailboxes) {
     if (mailbox.messageCount === undefined) continue;
-    const actual = counted.get(mailbox._id) ?? { messages: 0, unseen: 0, bytes: 0 };
-    const kept = { messages: mailbox.messageCount, unseen: mailbox.unseenCount, bytes: mailbox.byteCount };
+    const actual = counted.get(mailbox._id) ?? { messages: 0, unseen: 0, bytes: 0, deleted: 0 };
+    const kept = {
+      messages: mailbox.messageCount,
+      unseen: mailbox.unseenCount,
+      bytes: mailbox.byteCount,
+      deleted: mailbox.deletedCount,
+    };
     if (JSON.stringify(kept) !== JSON.stringify(actual)) {
       problems.push(
         `mailbox ${mailbox.path}: counters ${JSON.stringify(kept)}, messages ${JSON.stringify(actual)}`,

@@ -12,6 +12,7 @@ export interface MailboxTotals {
   messages: number;
   unseen: number;
   bytes: number;
+  deleted: number;
 }
 
 /** Counts a mailbox's messages, unseen messages and bytes with one aggregation. */
@@ -25,11 +26,17 @@ export async function aggregateTotals(c: Collections, mailboxId: number): Promis
           messages: { $sum: 1 },
           unseen: { $sum: { $cond: ['$seen', 0, 1] } },
           bytes: { $sum: '$size' },
+          deleted: { $sum: { $cond: ['$deleted', 1, 0] } },
         },
       },
     ])
     .toArray();
-  return { messages: totals?.messages ?? 0, unseen: totals?.unseen ?? 0, bytes: totals?.bytes ?? 0 };
+  return {
+    messages: totals?.messages ?? 0,
+    unseen: totals?.unseen ?? 0,
+    bytes: totals?.bytes ?? 0,
+    deleted: totals?.deleted ?? 0,
+  };
 }
 
 /** Marks mailboxes as needing a recount (a new mark replaces an older one, see `runRecounts`). */

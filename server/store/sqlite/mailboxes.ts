@@ -14,7 +14,13 @@ import {
   tryNormalizeMailboxPath,
   validateSpecialUse,
 } from '../normalize.ts';
-import { MAILBOX_DELIMITER, type Mailbox, type MailboxCounts, type SpecialUse } from '../types.ts';
+import {
+  MAILBOX_DELIMITER,
+  type Mailbox,
+  type MailboxCounts,
+  type MailboxStatus,
+  type SpecialUse,
+} from '../types.ts';
 import type { Sql } from './database.ts';
 import { writeJournal } from './journal.ts';
 import { allMessageRows, removeAllMessages, transferMessages } from './messages.ts';
@@ -105,12 +111,22 @@ export function getMailbox(sql: Sql, userId: number, path: string): Mailbox | nu
 }
 
 export function mailboxCounts(sql: Sql, mailboxId: number): MailboxCounts {
-  const mailbox = requireMailboxRow(sql, mailboxId);
+  return countsOf(sql, requireMailboxRow(sql, mailboxId));
+}
+
+export function mailboxStatus(sql: Sql, userId: number, path: string): MailboxStatus | null {
+  const normalized = tryNormalizeMailboxPath(path);
+  if (normalized === null) return null;
+  const row = mailboxRowByPath(sql, userId, normalized);
+  return row ? { mailbox: toMailbox(row), counts: countsOf(sql, row) } : null;
+}
+
+function countsOf(sql: Sql, mailbox: MailboxRow): MailboxCounts {
   // The counters are kept by triggers (schema.ts); \Recent is the few UIDs above the mark, counted
   // on the primary key, so nothing here grows with the mailbox.
   const recent = sql.get<{ recent: number }>(
     'SELECT count(*) AS recent FROM messages WHERE mailbox_id = ? AND uid > ?',
-    mailboxId,
+    mailbox.id,
     mailbox.recent_mark,
   )!.recent;
   return {
@@ -118,6 +134,7 @@ export function mailboxCounts(sql: Sql, mailboxId: number): MailboxCounts {
     unseen: mailbox.unseen_count,
     recent,
     bytes: mailbox.byte_count,
+    deleted: mailbox.deleted_count,
   };
 }
 

@@ -43,6 +43,8 @@ export interface MailboxRow {
   message_count: number;
   unseen_count: number;
   byte_count: number;
+  /** Messages flagged \Deleted, kept by the same triggers (migration 14). */
+  deleted_count: number;
   /** Every expunge with a higher MODSEQ is in the expunged table (migration 12). */
   expunged_floor: number;
 }

@@ -278,6 +278,36 @@ export const MIGRATIONS: readonly string[] = [
     SELECT DISTINCT lower(substr(address, instr(address, '@') + 1)), 1, CAST(unixepoch('subsec') * 1000 AS INTEGER)
     FROM addresses WHERE instr(address, '@') > 0 AND instr(address, '@') < length(address);
   `,
+  // 14: a \Deleted counter beside the others, so that STATUS (DELETED) reads one row too; the
+  // counting triggers of migration 11 are replaced by ones that keep it.
+  `
+  ALTER TABLE mailboxes ADD COLUMN deleted_count INTEGER NOT NULL DEFAULT 0;
+  UPDATE mailboxes SET
+    deleted_count = (SELECT count(*) FROM messages WHERE mailbox_id = mailboxes.id AND deleted = 1);
+  DROP TRIGGER IF EXISTS messages_counted_insert;
+  DROP TRIGGER IF EXISTS messages_counted_delete;
+  DROP TRIGGER IF EXISTS messages_counted_update;
+  CREATE TRIGGER messages_counted_insert AFTER INSERT ON messages BEGIN
+    UPDATE mailboxes SET message_count = message_count + 1, unseen_count = unseen_count + (NEW.seen = 0),
+      deleted_count = deleted_count + (NEW.deleted = 1), byte_count = byte_count + NEW.size
+    WHERE id = NEW.mailbox_id;
+  END;
+  CREATE TRIGGER messages_counted_delete AFTER DELETE ON messages BEGIN
+    UPDATE mailboxes SET message_count = message_count - 1, unseen_count = unseen_count - (OLD.seen = 0),
+      deleted_count = deleted_count - (OLD.deleted = 1), byte_count = byte_count - OLD.size
+    WHERE id = OLD.mailbox_id;
+  END;
+  CREATE TRIGGER messages_counted_update AFTER UPDATE OF mailbox_id, seen, deleted, size ON messages
+  WHEN OLD.mailbox_id <> NEW.mailbox_id OR OLD.seen <> NEW.seen OR OLD.deleted <> NEW.deleted
+    OR OLD.size <> NEW.size BEGIN
+    UPDATE mailboxes SET message_count = message_count - 1, unseen_count = unseen_count - (OLD.seen = 0),
+      deleted_count = deleted_count - (OLD.deleted = 1), byte_count = byte_count - OLD.size
+    WHERE id = OLD.mailbox_id;
+    UPDATE mailboxes SET message_count = message_count + 1, unseen_count = unseen_count + (NEW.seen = 0),
+      deleted_count = deleted_count + (NEW.deleted = 1), byte_count = byte_count + NEW.size
+    WHERE id = NEW.mailbox_id;
+  END;
+  `,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

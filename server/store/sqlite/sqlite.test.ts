@@ -290,7 +290,7 @@ describe('sqlite engine', () => {
     db.close();
     const problems = await store.checkIntegrity();
     expect(problems).toHaveLength(3);
-    expect(problems[2]).toBe('mailbox INBOX: counters 1/7/17, messages 1/1/17');
+    expect(problems[2]).toBe('mailbox INBOX: counters 1/7/17/0, messages 1/1/17/0');
   });
 
   it('fills the STATUS counters of existing mailboxes when it migrates to them', async () => {
@@ -309,6 +309,25 @@ describe('sqlite engine', () => {
     db.close();
     store = await SqliteStore.open(dir);
     expect(await store.mailboxCounts(inbox.id)).toMatchObject({ messages: 3, unseen: 2 });
+    expect(await store.checkIntegrity()).toEqual([]);
+  });
+
+  it('fills the \\Deleted counter of existing mailboxes when it migrates to it', async () => {
+    const { inbox } = await newInbox();
+    await store.append(inbox.id, raw('one'), { flags: ['\\Deleted'] });
+    await store.append(inbox.id, raw('two'), { flags: ['\\Deleted', '\\Seen'] });
+    await store.append(inbox.id, raw('three'));
+    await store.close();
+    // Back to the counters before the \Deleted one, then its migration (14) run as an upgrade runs it.
+    const db = new Database(path.join(dir, DATABASE_FILE));
+    db.exec(`DROP TRIGGER messages_counted_insert; DROP TRIGGER messages_counted_delete;
+      DROP TRIGGER messages_counted_update; ALTER TABLE mailboxes DROP COLUMN deleted_count;`);
+    db.exec(MIGRATIONS[13]!);
+    db.close();
+    store = await SqliteStore.open(dir);
+    expect(await store.mailboxCounts(inbox.id)).toMatchObject({ messages: 3, unseen: 2, deleted: 2 });
+    await store.storeFlags(inbox.id, [3], 'add', ['\\Deleted']);
+    expect((await store.mailboxCounts(inbox.id)).deleted).toBe(3);
     expect(await store.checkIntegrity()).toEqual([]);
   });
 

@@ -33,6 +33,7 @@ import type {
   JournalEntry,
   Mailbox,
   MailboxCounts,
+  MailboxStatus,
   MessageSummary,
   NewConnectionRule,
   NewUser,
@@ -303,6 +304,11 @@ export class SqliteStore implements Store {
 
   mailboxCounts(mailboxId: Id): Promise<MailboxCounts> {
     return this.call((sql) => mailboxes.mailboxCounts(sql, requireId(mailboxId, 'mailbox')));
+  }
+
+  mailboxStatus(userId: Id, mailboxPath: string): Promise<MailboxStatus | null> {
+    const id = parseId(userId);
+    return this.call((sql) => (id === null ? null : mailboxes.mailboxStatus(sql, id, mailboxPath)));
   }
 
   claimRecent(mailboxId: Id): Promise<{ previous: number; current: number }> {
@@ -720,8 +726,10 @@ function checkIntegrity(sql: Sql): string[] {
     if (row.max_modseq > row.highest_modseq) problems.push(`mailbox ${row.path}: modseq above highest`);
   }
   const totals = sql.all<{ path: string; kept: string; actual: string }>(
-    `SELECT b.path, b.message_count || '/' || b.unseen_count || '/' || b.byte_count AS kept,
+    `SELECT b.path,
+       b.message_count || '/' || b.unseen_count || '/' || b.byte_count || '/' || b.deleted_count AS kept,
        (SELECT count(*) || '/' || coalesce(sum(m.seen = 0), 0) || '/' || coalesce(sum(m.size), 0)
+         || '/' || coalesce(sum(m.deleted = 1), 0)
         FROM messages m WHERE m.mailbox_id = b.id) AS actual
      FROM mailboxes b`,
   );

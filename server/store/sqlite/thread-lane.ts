@@ -4,6 +4,7 @@
  * threaded store (thread.ts) runs two of these, a writer and a reader.
  */
 import { Worker } from 'node:worker_threads';
+import { threadEntry } from '../../thread-entry.ts';
 import { StoreError } from '../errors.ts';
 import type { SqliteStore } from './store.ts';
 import { asBuffer } from '../../transfer.ts';
@@ -33,7 +34,7 @@ interface PendingCall {
   timer: NodeJS.Timeout;
 }
 
-const ENTRY = new URL('./thread-entry.mjs', import.meta.url);
+const ENTRY = threadEntry('store-thread', new URL('./thread-entry.mjs', import.meta.url));
 
 export class StoreLane {
   private worker: Worker | null = null;

@@ -51,6 +51,7 @@ import type {
   JournalEntry,
   Mailbox,
   MailboxCounts,
+  MailboxStatus,
   MessageSummary,
   NewConnectionRule,
   NewUser,
@@ -98,6 +99,7 @@ const READS: ReadonlySet<ForwardedMethod> = new Set<ForwardedMethod>([
   'getMailbox',
   'getMailboxById',
   'mailboxCounts',
+  'mailboxStatus',
   'unchangedRecentClaim',
   'listMessages',
   'listFlags',
@@ -317,6 +319,10 @@ export class ThreadedSqliteStore implements Store {
 
   mailboxCounts(mailboxId: Id): Promise<MailboxCounts> {
     return this.call('mailboxCounts', [mailboxId]);
+  }
+
+  mailboxStatus(userId: Id, mailboxPath: string): Promise<MailboxStatus | null> {
+    return this.call('mailboxStatus', [userId, mailboxPath]);
   }
 
   /**
