@@ -1,38 +1,49 @@
 /**
  * Transcripts for METADATA and METADATA-SERVER (RFC 5464), with the RFC's own examples (section 4)
- * replayed against a server process on the embedded store.
+ * replayed against a server on each store engine (the embedded one and the MongoDB stand-in).
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { closeClients, loggedIn, newAccount } from '../helpers/mail-fixtures.ts';
+import { freshDatabaseUri, startMongoStandIn, type MongoStandIn } from '../helpers/mongo.ts';
 import { startTestServer, type LineClient, type TestServer } from '../helpers/server.ts';
 
-let server: TestServer;
+describe.each(['sqlite', 'mongodb'] as const)('METADATA (RFC 5464) on %s', (engine) => {
+  let server: TestServer;
+  let mongo: MongoStandIn | null = null;
 
-beforeAll(async () => {
-  server = await startTestServer();
-});
-afterEach(() => closeClients());
-afterAll(() => server.stop());
+  beforeAll(async () => {
+    const env: NodeJS.ProcessEnv = {};
+    if (engine === 'mongodb') {
+      mongo = await startMongoStandIn();
+      env.MALLARD_STORE_ENGINE = 'mongodb';
+      env.MALLARD_STORE_MONGODB_URI = freshDatabaseUri(mongo.uri);
+    }
+    server = await startTestServer(env);
+  }, 120_000);
+  afterEach(() => closeClients());
+  afterAll(async () => {
+    await server?.stop();
+    await mongo?.stop();
+  }, 60_000);
 
-async function client(): Promise<LineClient> {
-  return loggedIn(await newAccount(server));
-}
+  async function client(): Promise<LineClient> {
+    return loggedIn(await newAccount(server));
+  }
 
-/** Sends a command with a synchronizing literal: waits for the continuation before the rest. */
-async function withLiteral(
-  c: LineClient,
-  tag: string,
-  head: string,
-  literal: Buffer,
-  tail: string,
-): Promise<string> {
-  c.send(`${tag} ${head}{${literal.length}}\r\n`);
-  await c.readUntil(/^\+ /);
-  c.send(Buffer.concat([literal, Buffer.from(`${tail}\r\n`)]));
-  return c.readUntil(new RegExp(`^${tag} (OK|NO|BAD)`));
-}
+  /** Sends a command with a synchronizing literal: waits for the continuation before the rest. */
+  async function withLiteral(
+    c: LineClient,
+    tag: string,
+    head: string,
+    literal: Buffer,
+    tail: string,
+  ): Promise<string> {
+    c.send(`${tag} ${head}{${literal.length}}\r\n`);
+    await c.readUntil(/^\+ /);
+    c.send(Buffer.concat([literal, Buffer.from(`${tail}\r\n`)]));
+    return c.readUntil(new RegExp(`^${tag} (OK|NO|BAD)`));
+  }
 
-describe('METADATA (RFC 5464)', () => {
   it('advertises METADATA and METADATA-SERVER', async () => {
     const c = await client();
     expect(await c.command('c', 'CAPABILITY')).toMatch(/^\* CAPABILITY .* METADATA METADATA-SERVER[ \r]/m);
