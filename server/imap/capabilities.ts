@@ -30,6 +30,8 @@ const BASE = [
   'LIST-STATUS',
   'CREATE-SPECIAL-USE',
   'ESEARCH',
+  'METADATA',
+  'METADATA-SERVER',
 ];
 
 export function capabilityList(session: ImapSession, config: Config, tlsRequired: boolean): string[] {

@@ -15,6 +15,7 @@ import { id } from './commands/id.ts';
 import { idle } from './commands/idle.ts';
 import { list, lsub } from './commands/list.ts';
 import { login } from './commands/login.ts';
+import { getMetadata, setMetadata } from './commands/metadata.ts';
 import { logout } from './commands/logout.ts';
 import { namespace } from './commands/namespace.ts';
 import { check, noop } from './commands/noop.ts';
@@ -64,4 +65,6 @@ export const COMMANDS: Record<CommandName, CommandHandler<never>> = {
   GETQUOTA: getQuota,
   GETQUOTAROOT: getQuotaRoot,
   SETQUOTA: setQuota,
+  GETMETADATA: getMetadata,
+  SETMETADATA: setMetadata,
 };

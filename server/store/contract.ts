@@ -562,6 +562,106 @@ export function storeContractSuite(name: string, openFresh: () => Promise<StoreF
         expect(await store.listSubscriptions('999999')).toEqual([]);
       });
 
+      it('keeps METADATA entries per mailbox and per server, binary-safe (RFC 5464)', async () => {
+        const user = await newUser();
+        const bytes = (text: string): Uint8Array => Buffer.from(text, 'latin1');
+        const read = async (path: string): Promise<Array<[string, string]>> =>
+          (await store.getMetadata(user.id, path)).map((e) => [
+            e.name,
+            Buffer.from(e.value).toString('latin1'),
+          ]);
+        expect(await store.getMetadata(user.id, 'INBOX')).toEqual([]);
+        const binary = '\x00\r\n\xff';
+        await store.setMetadata(
+          user.id,
+          'inbox',
+          [
+            { name: '/private/comment', value: bytes('My inbox') },
+            { name: '/shared/vendor/x/raw', value: bytes(binary) },
+          ],
+          10,
+        );
+        await store.setMetadata(user.id, '', [{ name: '/shared/admin', value: bytes('mailto:a@b') }], 10);
+        expect(await read('INBOX')).toEqual([
+          ['/private/comment', 'My inbox'],
+          ['/shared/vendor/x/raw', binary],
+        ]);
+        expect(await read('')).toEqual([['/shared/admin', 'mailto:a@b']]);
+        // A value replaces the old one; null removes the entry (removing a missing one is no error).
+        await store.setMetadata(
+          user.id,
+          'INBOX',
+          [
+            { name: '/private/comment', value: bytes('Changed') },
+            { name: '/shared/vendor/x/raw', value: null },
+            { name: '/private/none', value: null },
+          ],
+          10,
+        );
+        expect(await read('INBOX')).toEqual([['/private/comment', 'Changed']]);
+        await rejectsWith(store.getMetadata(user.id, 'Nope'), 'NONEXISTENT');
+        await rejectsWith(
+          store.setMetadata(user.id, 'Nope', [{ name: '/private/a', value: bytes('') }], 10),
+          'NONEXISTENT',
+        );
+        await rejectsWith(store.getMetadata('999999', ''), 'NONEXISTENT');
+      });
+
+      it('refuses a METADATA change past the entry limit as a whole', async () => {
+        const user = await newUser();
+        const value = Buffer.from('v');
+        await store.setMetadata(user.id, 'Sent', [{ name: '/private/a', value }], 2);
+        await rejectsWith(
+          store.setMetadata(
+            user.id,
+            'Sent',
+            [
+              { name: '/private/b', value },
+              { name: '/private/c', value },
+            ],
+            2,
+          ),
+          'LIMIT',
+        );
+        expect((await store.getMetadata(user.id, 'Sent')).map((e) => e.name)).toEqual(['/private/a']);
+        // Replacing and removing within the limit is fine.
+        await store.setMetadata(
+          user.id,
+          'Sent',
+          [
+            { name: '/private/a', value: null },
+            { name: '/private/b', value },
+            { name: '/private/c', value },
+          ],
+          2,
+        );
+        expect((await store.getMetadata(user.id, 'Sent')).map((e) => e.name)).toEqual([
+          '/private/b',
+          '/private/c',
+        ]);
+      });
+
+      it('moves METADATA with a renamed mailbox and drops it with a deleted one', async () => {
+        const user = await newUser();
+        const value = Buffer.from('kept');
+        await store.createMailbox(user.id, 'Work/Child');
+        await store.setMetadata(user.id, 'Work', [{ name: '/private/comment', value }], 10);
+        await store.setMetadata(user.id, 'Work/Child', [{ name: '/private/comment', value }], 10);
+        await store.renameMailbox(user.id, 'Work', 'Job');
+        expect((await store.getMetadata(user.id, 'Job')).map((e) => e.name)).toEqual(['/private/comment']);
+        expect((await store.getMetadata(user.id, 'Job/Child')).map((e) => e.name)).toEqual([
+          '/private/comment',
+        ]);
+        // Job stays as a \Noselect placeholder (it has a child), without its entries.
+        await store.deleteMailbox(user.id, 'Job');
+        expect(await store.getMetadata(user.id, 'Job')).toEqual([]);
+        await store.deleteMailbox(user.id, 'Job/Child');
+        await rejectsWith(store.getMetadata(user.id, 'Job/Child'), 'NONEXISTENT');
+        // A new mailbox of the same name starts without entries.
+        await store.createMailbox(user.id, 'Job/Child');
+        expect(await store.getMetadata(user.id, 'Job/Child')).toEqual([]);
+      });
+
       it('counts messages, unseen, recent, bytes and deleted', async () => {
         const user = await newUser();
         const box = await inbox(user);

@@ -58,6 +58,18 @@ async function fillSource(store: Store): Promise<void> {
   await store.createMailbox(alice.id, 'Old/Sub');
   await store.deleteMailbox(alice.id, 'Old'); // leaves a \Noselect placeholder
   await store.setSubscribed(alice.id, 'Junk', false);
+  await store.setMetadata(
+    alice.id,
+    '',
+    [{ name: '/private/vendor/x/settings', value: Buffer.from([0, 1, 2]) }],
+    10,
+  );
+  await store.setMetadata(
+    alice.id,
+    'Projects/Work',
+    [{ name: '/shared/comment', value: Buffer.from('work') }],
+    10,
+  );
   const bob = await store.createUser({ username: 'bob@example.com', passwordHash: '$argon2id$bob' });
   await store.deliver('bob@example.com', message(200));
   await store.updateUser(bob.id, { disabled: true });
@@ -140,6 +152,12 @@ describe('migrateStore', () => {
       (await source.getQuota(sourceAlice.id)).usedBytes,
     );
     expect(await target.checkIntegrity()).toEqual([]);
+    const metadata = async (store: Store, userId: string, path: string) =>
+      (await store.getMetadata(userId, path)).map((e) => [e.name, Buffer.from(e.value).toString('hex')]);
+    expect(await metadata(target, alice.user.id, '')).toEqual([['/private/vendor/x/settings', '000102']]);
+    expect(await metadata(target, alice.user.id, 'Projects/Work')).toEqual([
+      ['/shared/comment', Buffer.from('work').toString('hex')],
+    ]);
 
     // New mail on the target continues above the copied UIDs and MODSEQs.
     const next = await target.append(copiedInbox.id, message(999));

@@ -229,6 +229,7 @@ class Migration {
     await this.copyAppPasswords(user, copy, credentials.appPasswords);
     await this.copySpamLists(user, copy);
     await this.copyMailboxes(user, copy);
+    await this.copyMetadata(user, copy, '');
     await this.target.updateUser(copy.id, {
       name: user.name,
       quotaBytes: user.quotaBytes,
@@ -289,11 +290,22 @@ class Migration {
         highestModseq: mailbox.highestModseq,
       });
       this.mailboxes++;
+      await this.copyMetadata(user, copy, mailbox.path);
       await this.copyMessages(user, mailbox, imported);
     }
     for (const placeholder of mailboxes.filter((m) => !m.selectable)) {
       await this.copyPlaceholder(user, copy, placeholder, mailboxes);
     }
+  }
+
+  /**
+   * METADATA entries (RFC 5464) of a mailbox, or the server's for path "". Setting an entry again
+   * changes nothing (a resumed migration); no entry limit, since the source held them all.
+   */
+  private async copyMetadata(user: User, copy: User, path: string): Promise<void> {
+    const entries = await this.source.getMetadata(user.id, path);
+    if (entries.length === 0) return;
+    await this.target.setMetadata(copy.id, path, entries, Number.MAX_SAFE_INTEGER);
   }
 
   /**

@@ -378,6 +378,18 @@ export interface StoreHealth {
   detail: string;
 }
 
+/** One METADATA entry (RFC 5464): a lower-cased name such as "/private/comment" and its bytes. */
+export interface MetadataEntry {
+  name: string;
+  value: Uint8Array;
+}
+
+/** A change to one entry: a value sets it, null removes it. */
+export interface MetadataChange {
+  name: string;
+  value: Uint8Array | null;
+}
+
 export interface Store {
   readonly engine: string;
 
@@ -465,6 +477,23 @@ export interface Store {
   setSubscribed(userId: Id, path: string, subscribed: boolean): Promise<void>;
   /** The subscribed names, sorted; [] for an unknown user. */
   listSubscriptions(userId: Id): Promise<string[]>;
+  /**
+   * METADATA entries (RFC 5464) of a mailbox, or of the user's server entries for path "", sorted
+   * by name. They belong to the mailbox, not its name: they follow a RENAME (INBOX's stay with
+   * INBOX) and go with DELETE (also when the mailbox stays as a \Noselect placeholder) and with the
+   * user. NONEXISTENT for an unknown user or mailbox.
+   */
+  getMetadata(userId: Id, path: string): Promise<MetadataEntry[]>;
+  /**
+   * Applies the changes together (names are stored as given: the caller lower-cases them). LIMIT,
+   * with nothing changed, when the mailbox (or the server) would hold more than maxEntries entries.
+   */
+  setMetadata(
+    userId: Id,
+    path: string,
+    changes: readonly MetadataChange[],
+    maxEntries: number,
+  ): Promise<void>;
   /**
    * STATUS figures. They agree with listMessages, except for a few seconds after a writer of the
    * mailbox's user died half-way (kill -9): an engine that keeps them as counters repairs them once

@@ -404,6 +404,45 @@ const VALID: Array<[string, unknown]> = [
   // COMPRESS
   ['a COMPRESS DEFLATE', { tag: 'a', name: 'COMPRESS', mechanism: 'DEFLATE' }],
   ['a compress deflate', { tag: 'a', name: 'COMPRESS', mechanism: 'DEFLATE' }],
+  // METADATA (RFC 5464): options before the mailbox (the grammar) or after it (the examples)
+  [
+    'a GETMETADATA "" /shared/comment',
+    { tag: 'a', name: 'GETMETADATA', mailbox: '', entries: ['/shared/comment'], maxSize: null, depth: 0 },
+  ],
+  [
+    'a GETMETADATA (MAXSIZE 1024 DEPTH infinity) inbox (/shared/comment "/private/comment")',
+    {
+      tag: 'a',
+      name: 'GETMETADATA',
+      mailbox: 'INBOX',
+      entries: ['/shared/comment', '/private/comment'],
+      maxSize: 1024,
+      depth: 'infinity',
+    },
+  ],
+  [
+    'a GETMETADATA INBOX (depth 1) (/private/filters/values)',
+    {
+      tag: 'a',
+      name: 'GETMETADATA',
+      mailbox: 'INBOX',
+      entries: ['/private/filters/values'],
+      maxSize: null,
+      depth: 1,
+    },
+  ],
+  [
+    'a SETMETADATA INBOX (/private/comment "My comment" /shared/comment NIL)',
+    {
+      tag: 'a',
+      name: 'SETMETADATA',
+      mailbox: 'INBOX',
+      values: [
+        { entry: '/private/comment', value: Buffer.from('My comment') },
+        { entry: '/shared/comment', value: null },
+      ],
+    },
+  ],
 ];
 
 describe('parseCommand: valid commands', () => {
@@ -631,6 +670,12 @@ const INVALID: Array<[string, ParseError['kind'], string | null, string]> = [
   ['a SETQUOTA x (STORAGE)', 'syntax', 'a', 'quota limit'],
   ['a SETQUOTA x (STORAGE -1)', 'syntax', 'a', 'quota limit'],
   ['a COMPRESS', 'syntax', 'a', 'Missing compression mechanism'],
+  ['a GETMETADATA INBOX', 'syntax', 'a', 'Missing entry names'],
+  ['a GETMETADATA (DEPTH 2) INBOX /private/a', 'syntax', 'a', 'DEPTH must be 0, 1 or infinity'],
+  ['a GETMETADATA (MAXSIZE 1 MAXSIZE 2) INBOX /private/a', 'syntax', 'a', 'MAXSIZE given twice'],
+  ['a GETMETADATA (SIZE 1) INBOX /private/a', 'syntax', 'a', 'Unknown GETMETADATA option SIZE'],
+  ['a SETMETADATA INBOX ()', 'syntax', 'a', 'Empty entry values'],
+  ['a SETMETADATA INBOX (/private/a)', 'syntax', 'a', 'Expected a space before entry value'],
 ];
 
 describe('parseCommand: invalid commands', () => {

@@ -5,6 +5,7 @@
 import { parseDateTime } from './dates.ts';
 import { ParseError, ParseFailure, fail } from './errors.ts';
 import { readFetchItems, readFetchModifiers } from './fetch.ts';
+import { parseGetMetadata, parseSetMetadata } from './metadata.ts';
 import type { FramedCommand } from './framer.ts';
 import { DQUOTE, LPAREN, RPAREN, Reader, SP, isAtomChar } from './reader.ts';
 import { DEFAULT_MAX_SEARCH_DEPTH, readSearch } from './search.ts';
@@ -467,6 +468,8 @@ const COMMANDS: ReadonlyMap<string, Handler> = new Map<string, Handler>([
   ['GETQUOTAROOT', mailboxOnly('GETQUOTAROOT')],
   ['SETQUOTA', setQuota],
   ['COMPRESS', compress],
+  ['GETMETADATA', parseGetMetadata],
+  ['SETMETADATA', parseSetMetadata],
 ]);
 
 const UID_COMMANDS: ReadonlyMap<string, Handler> = new Map<string, Handler>([

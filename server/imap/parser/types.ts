@@ -337,6 +337,30 @@ export interface CompressCommand {
   mechanism: string;
 }
 
+/** GETMETADATA's DEPTH (RFC 5464 4.2.2): the entry alone, with its children, or with all below it. */
+export type MetadataDepth = 0 | 1 | 'infinity';
+
+export interface GetMetadataCommand {
+  tag: string;
+  name: 'GETMETADATA';
+  /** "" for the server's entries. */
+  mailbox: string;
+  /** As sent (not yet checked or lower-cased). */
+  entries: string[];
+  /** MAXSIZE (RFC 5464 4.2.1); null when not given. */
+  maxSize: number | null;
+  depth: MetadataDepth;
+}
+
+export interface SetMetadataCommand {
+  tag: string;
+  name: 'SETMETADATA';
+  /** "" for the server's entries. */
+  mailbox: string;
+  /** Entry names as sent; a null value removes the entry. */
+  values: Array<{ entry: string; value: Buffer | null }>;
+}
+
 export type ParsedCommand =
   | NoArgCommand
   | AuthenticateCommand
@@ -358,7 +382,9 @@ export type ParsedCommand =
   | EnableCommand
   | GetQuotaCommand
   | SetQuotaCommand
-  | CompressCommand;
+  | CompressCommand
+  | GetMetadataCommand
+  | SetMetadataCommand;
 
 export type CommandName = ParsedCommand['name'];
 

@@ -254,7 +254,8 @@ export async function dropMailbox(
 ): Promise<void> {
   const before = await c.mailboxes.findOneAndUpdate(
     { _id: mailbox._id },
-    { $set: { selectable: false } },
+    // A deleted mailbox's METADATA goes with it, also when it stays as a \Noselect placeholder.
+    { $set: { selectable: false }, $unset: { metadata: '', metadataVersion: '' } },
     { returnDocument: 'before' },
   );
   if (!before) return;

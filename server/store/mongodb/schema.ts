@@ -45,6 +45,15 @@ export interface UserDoc {
    * users created before the list existed: the first use builds it from the mailboxes' flags.
    */
   subscriptions?: string[];
+  /** The user's server METADATA entries (RFC 5464, see metadata.ts); absent: none. */
+  metadata?: MetadataDoc[];
+  metadataVersion?: number;
+}
+
+/** One METADATA entry: its lower-cased name and its bytes. */
+export interface MetadataDoc {
+  name: string;
+  value: Buffer;
 }
 
 export interface AddressDoc {
@@ -90,6 +99,9 @@ export interface MailboxDoc {
    * Absent: none yet. (Version 1 databases kept a global position in `journalMark`, now ignored.)
    */
   userJournalMark?: number;
+  /** The mailbox's METADATA entries (RFC 5464, see metadata.ts); absent: none. */
+  metadata?: MetadataDoc[];
+  metadataVersion?: number;
   /**
    * Per-mailbox counters for STATUS and EXAMINE (no scan of the messages): counted when UIDs are
    * allocated for new messages, uncounted by whoever removes a message or gives an allocation

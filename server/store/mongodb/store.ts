@@ -54,6 +54,8 @@ import type {
   MailboxCounts,
   MailboxStatus,
   MessageSummary,
+  MetadataChange,
+  MetadataEntry,
   NewConnectionRule,
   NewUser,
   Quota,
@@ -77,6 +79,7 @@ import * as journal from './journal.ts';
 import * as leases from './leases.ts';
 import * as mailboxes from './mailboxes.ts';
 import * as messages from './messages.ts';
+import * as metadata from './metadata.ts';
 import * as rules from './rules.ts';
 import { Collections, ensureSchema } from './schema.ts';
 import * as outbound from './outbound.ts';
@@ -385,6 +388,21 @@ export class MongoStore implements Store {
   listSubscriptions(userId: Id): Promise<string[]> {
     const id = parseId(userId);
     return this.call((c) => (id === null ? Promise.resolve([]) : mailboxes.listSubscriptions(c, id)));
+  }
+
+  getMetadata(userId: Id, mailboxPath: string): Promise<MetadataEntry[]> {
+    return this.call((c) => metadata.getMetadata(c, requireId(userId, 'user'), mailboxPath));
+  }
+
+  setMetadata(
+    userId: Id,
+    mailboxPath: string,
+    changes: readonly MetadataChange[],
+    maxEntries: number,
+  ): Promise<void> {
+    return this.call((c) =>
+      metadata.setMetadata(c, requireId(userId, 'user'), mailboxPath, changes, maxEntries),
+    );
   }
 
   setSubscribed(userId: Id, mailboxPath: string, subscribed: boolean): Promise<void> {

@@ -138,6 +138,7 @@ export function deleteUser(sql: Sql, userId: number): void {
       'DELETE FROM mailbox_keywords WHERE mailbox_id IN (SELECT id FROM mailboxes WHERE user_id = ?)',
       userId,
     );
+    sql.run('DELETE FROM metadata WHERE user_id = ?', userId);
     sql.run('DELETE FROM mailboxes WHERE user_id = ?', userId);
     sql.run('DELETE FROM addresses WHERE user_id = ?', userId);
     sql.run('DELETE FROM app_passwords WHERE user_id = ?', userId);

@@ -23,6 +23,7 @@ import {
 } from '../types.ts';
 import type { Sql } from './database.ts';
 import { writeJournal } from './journal.ts';
+import { deleteMailboxMetadata } from './metadata.ts';
 import { allMessageRows, removeAllMessages, transferMessages } from './messages.ts';
 import { mailboxRowByPath, requireMailboxRow, requireUserRow, toMailbox, type MailboxRow } from './rows.ts';
 
@@ -188,6 +189,7 @@ export function deleteMailbox(sql: Sql, userId: number, path: string): void {
       throw new StoreError('CANNOT', `mailbox ${normalized} has children and is not selectable`);
     }
     removeAllMessages(sql, mailbox);
+    deleteMailboxMetadata(sql, mailbox.id);
     if (hasChildren) sql.run('UPDATE mailboxes SET selectable = 0 WHERE id = ?', mailbox.id);
     else sql.run('DELETE FROM mailboxes WHERE id = ?', mailbox.id);
     writeJournal(sql, { userId, mailboxId: mailbox.id, kind: 'mailbox-delete', path: normalized });

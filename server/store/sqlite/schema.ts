@@ -308,6 +308,18 @@ export const MIGRATIONS: readonly string[] = [
     WHERE id = NEW.mailbox_id;
   END;
   `,
+  // 15: METADATA entries (RFC 5464, server/store/sqlite/metadata.ts), per mailbox id (0: the
+  // user's server entries), so that they follow a rename.
+  `
+  CREATE TABLE metadata (
+    user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+    mailbox_id INTEGER NOT NULL,
+    name TEXT NOT NULL,
+    value BLOB NOT NULL,
+    PRIMARY KEY (user_id, mailbox_id, name)
+  ) WITHOUT ROWID;
+  CREATE INDEX metadata_mailbox ON metadata(mailbox_id);
+  `,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

@@ -35,6 +35,8 @@ import type {
   MailboxCounts,
   MailboxStatus,
   MessageSummary,
+  MetadataChange,
+  MetadataEntry,
   NewConnectionRule,
   NewUser,
   Quota,
@@ -59,6 +61,7 @@ import * as outbound from './outbound.ts';
 import type { NewOutboundMessage, OutboundMessage, OutboundResult } from '../outbound.ts';
 import * as mailboxes from './mailboxes.ts';
 import * as messages from './messages.ts';
+import * as metadata from './metadata.ts';
 import * as rules from './rules.ts';
 import * as history from './history.ts';
 import * as mtaSts from './mta-sts.ts';
@@ -299,6 +302,21 @@ export class SqliteStore implements Store {
   setSubscribed(userId: Id, mailboxPath: string, subscribed: boolean): Promise<void> {
     return this.call((sql) =>
       mailboxes.setSubscribed(sql, requireId(userId, 'user'), mailboxPath, subscribed),
+    );
+  }
+
+  getMetadata(userId: Id, mailboxPath: string): Promise<MetadataEntry[]> {
+    return this.call((sql) => metadata.getMetadata(sql, requireId(userId, 'user'), mailboxPath));
+  }
+
+  setMetadata(
+    userId: Id,
+    mailboxPath: string,
+    changes: readonly MetadataChange[],
+    maxEntries: number,
+  ): Promise<void> {
+    return this.call((sql) =>
+      metadata.setMetadata(sql, requireId(userId, 'user'), mailboxPath, changes, maxEntries),
     );
   }
 

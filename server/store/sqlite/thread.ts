@@ -53,6 +53,8 @@ import type {
   MailboxCounts,
   MailboxStatus,
   MessageSummary,
+  MetadataChange,
+  MetadataEntry,
   NewConnectionRule,
   NewUser,
   Quota,
@@ -96,6 +98,7 @@ const READS: ReadonlySet<ForwardedMethod> = new Set<ForwardedMethod>([
   'listAppPasswords',
   'listMailboxes',
   'listSubscriptions',
+  'getMetadata',
   'getMailbox',
   'getMailboxById',
   'mailboxCounts',
@@ -315,6 +318,19 @@ export class ThreadedSqliteStore implements Store {
 
   listSubscriptions(userId: Id): Promise<string[]> {
     return this.call('listSubscriptions', [userId]);
+  }
+
+  getMetadata(userId: Id, mailboxPath: string): Promise<MetadataEntry[]> {
+    return this.call('getMetadata', [userId, mailboxPath]);
+  }
+
+  setMetadata(
+    userId: Id,
+    mailboxPath: string,
+    changes: readonly MetadataChange[],
+    maxEntries: number,
+  ): Promise<void> {
+    return this.call('setMetadata', [userId, mailboxPath, changes, maxEntries]);
   }
 
   mailboxCounts(mailboxId: Id): Promise<MailboxCounts> {
