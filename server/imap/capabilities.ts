@@ -30,6 +30,11 @@ const BASE = [
   'LIST-STATUS',
   'CREATE-SPECIAL-USE',
   'ESEARCH',
+  'SORT',
+  'SORT=DISPLAY',
+  'THREAD=ORDEREDSUBJECT',
+  'THREAD=REFERENCES',
+  'THREAD=REFS',
 ];
 
 export function capabilityList(session: ImapSession, config: Config, tlsRequired: boolean): string[] {

@@ -191,16 +191,26 @@ export function readSearch(r: Reader, maxDepth = DEFAULT_MAX_SEARCH_DEPTH): Sear
   let charset: string | null = null;
   if (r.tryWord('CHARSET')) {
     r.sp('charset');
-    const name = r.readAstring('charset');
-    const upper = name.toUpperCase();
-    if (!(SEARCH_CHARSETS as readonly string[]).includes(upper)) {
-      fail(`Unsupported charset ${name.replace(/[^\x20-\x7e]/g, '?')}`, 'bad-charset', name);
-    }
-    charset = upper;
+    charset = readCharset(r);
     r.sp('search criteria');
   }
+  return { charset, returnOptions, criteria: readSearchKeys(r, maxDepth) };
+}
+
+/** A charset name SEARCH, SORT and THREAD accept, upper-cased; others are a `bad-charset` error. */
+export function readCharset(r: Reader): string {
+  const name = r.readAstring('charset');
+  const upper = name.toUpperCase();
+  if (!(SEARCH_CHARSETS as readonly string[]).includes(upper)) {
+    fail(`Unsupported charset ${name.replace(/[^\x20-\x7e]/g, '?')}`, 'bad-charset', name);
+  }
+  return upper;
+}
+
+/** One or more search keys up to the end of the command (an implicit AND). */
+export function readSearchKeys(r: Reader, maxDepth = DEFAULT_MAX_SEARCH_DEPTH): SearchKey {
   const keys: SearchKey[] = [readKey(r, 1, maxDepth)];
   while (r.trySp()) keys.push(readKey(r, 1, maxDepth));
   r.end();
-  return { charset, returnOptions, criteria: keys.length === 1 ? keys[0]! : { type: 'and', keys } };
+  return keys.length === 1 ? keys[0]! : { type: 'and', keys };
 }

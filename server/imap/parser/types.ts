@@ -337,6 +337,37 @@ export interface CompressCommand {
   mechanism: string;
 }
 
+/** SORT keys (RFC 5256, SORT=DISPLAY RFC 5957). */
+export type SortKeyName =
+  'ARRIVAL' | 'CC' | 'DATE' | 'FROM' | 'SIZE' | 'SUBJECT' | 'TO' | 'DISPLAYFROM' | 'DISPLAYTO';
+
+export interface SortCriterion {
+  key: SortKeyName;
+  /** REVERSE came before this key. */
+  reverse: boolean;
+}
+
+export interface SortCommand {
+  tag: string;
+  name: 'SORT';
+  uid: boolean;
+  criteria: SortCriterion[];
+  /** Upper-cased `UTF-8` or `US-ASCII` (required by SORT). */
+  charset: string;
+  search: SearchKey;
+}
+
+export type ThreadAlgorithm = 'ORDEREDSUBJECT' | 'REFERENCES' | 'REFS';
+
+export interface ThreadCommand {
+  tag: string;
+  name: 'THREAD';
+  uid: boolean;
+  algorithm: ThreadAlgorithm;
+  charset: string;
+  search: SearchKey;
+}
+
 export type ParsedCommand =
   | NoArgCommand
   | AuthenticateCommand
@@ -351,6 +382,8 @@ export type ParsedCommand =
   | AppendCommand
   | ExpungeCommand
   | SearchCommand
+  | SortCommand
+  | ThreadCommand
   | FetchCommand
   | StoreCommand
   | CopyCommand
