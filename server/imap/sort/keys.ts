@@ -5,7 +5,8 @@
  *
  * - ARRIVAL: the internal date. SIZE: RFC822.SIZE.
  * - DATE: the Date header, the internal date when it is missing or cannot be parsed (RFC 5256).
- * - FROM, TO, CC: the addr-mailbox (local part) of the first address; "" when there is none.
+ * - FROM, TO, CC: the addr-mailbox (local part) of the first address; "" when there is none (a
+ *   group's start counts as an address whose mailbox is the group name, as in Dovecot).
  * - DISPLAYFROM, DISPLAYTO: the first address's display name (encoded words decoded), else its
  *   addr-spec (RFC 5957 3).
  * - SUBJECT: the base subject (base-subject.ts).
@@ -65,14 +66,14 @@ export function sortMessage(
   };
 }
 
+/**
+ * The first address of a list, as Dovecot takes it: the first entry, a group's start marker
+ * included (its mailbox is the group's name, so "undisclosed-recipients:;" sorts by that name).
+ */
 function firstAddress(message: SortMessage, position: number): AddressTuple | null {
   const list = message.envelope?.[position];
-  if (!Array.isArray(list)) return null;
-  // Group markers have no host; the first real address counts.
-  for (const tuple of list) {
-    if (Array.isArray(tuple) && typeof tuple[3] === 'string') return tuple as AddressTuple;
-  }
-  return null;
+  if (!Array.isArray(list) || !Array.isArray(list[0])) return null;
+  return list[0] as AddressTuple;
 }
 
 function mailboxKey(message: SortMessage, position: number): string {
@@ -82,9 +83,10 @@ function mailboxKey(message: SortMessage, position: number): string {
 function displayKey(message: SortMessage, position: number): string {
   const address = firstAddress(message, position);
   if (address === null) return '';
-  const name = address[0] === null ? '' : decodeHeaderValue(asBinary(address[0]));
-  if (name !== '') return casemapKey(name);
-  return casemapKey(`${address[2] ?? ''}@${address[3] ?? ''}`);
+  const [name, , mailbox, host] = address;
+  const decoded = name === null ? '' : decodeHeaderValue(asBinary(name));
+  if (decoded !== '') return casemapKey(decoded);
+  return casemapKey(host === null ? (mailbox ?? '') : `${mailbox ?? ''}@${host}`);
 }
 
 /** The subject header of a message as raw text (encoded words not decoded), or null. */
