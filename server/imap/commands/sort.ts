@@ -22,7 +22,9 @@ export const sort: CommandHandler<SortCommand> = {
   allowsExpunge: (command) => command.uid,
   async run(ctx, command) {
     const view = requireView(ctx);
-    const { messages, lost } = await matchedMessages(ctx, view, command.search);
+    // ARRIVAL and SIZE alone need no header: the summaries have them.
+    const withIndex = command.criteria.some(({ key }) => key !== 'ARRIVAL' && key !== 'SIZE');
+    const { messages, lost } = await matchedMessages(ctx, view, command.search, withIndex);
     const sorted = sortMessages(messages, command.criteria);
     const numbers = sorted.map((message) => (command.uid ? message.uid : message.seq));
     const builder = ctx.builder();

@@ -35,6 +35,8 @@ export async function loadSortMessages(
   view: MailboxView,
   seqs: readonly number[],
   uids: readonly number[],
+  /** False when only ARRIVAL and SIZE are wanted: the summaries have them, no index is read. */
+  withIndex = true,
 ): Promise<SortMessage[]> {
   const listing = await store.listMessages(view.mailbox.id);
   const summaries = new Map(listing.map((summary) => [summary.uid, summary]));
@@ -43,7 +45,7 @@ export async function loadSortMessages(
   for (let start = 0; start < uids.length; start += INDEX_BATCH) {
     const batch = uids.slice(start, start + INDEX_BATCH);
     const blobIds = batch.flatMap((uid) => summaries.get(uid)?.blobId ?? []);
-    const indexes = await readIndexes(store, blobIds);
+    const indexes = withIndex ? await readIndexes(store, blobIds) : new Map<string, MimeIndex>();
     batch.forEach((uid, i) => {
       const summary = summaries.get(uid);
       const index = summary ? (indexes.get(summary.blobId) ?? null) : null;

@@ -21,6 +21,7 @@ export async function matchedMessages(
   ctx: ImapContext,
   view: MailboxView,
   criteria: SearchKey,
+  withIndex = true,
 ): Promise<Matched> {
   const uids = view.allUids();
   const compiled = compileSearch(criteria, {
@@ -31,6 +32,6 @@ export async function matchedMessages(
   if (compiled.hasModseq) await enableCondstore(ctx);
   const store = ctx.services.store;
   const result = await runSearch(store, view, compiled, ctx.services.parsePool ?? null);
-  const messages = await loadSortMessages(store, view, result.seqs, result.uids);
+  const messages = await loadSortMessages(store, view, result.seqs, result.uids, withIndex);
   return { messages, lost: result.lost };
 }
