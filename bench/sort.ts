@@ -103,8 +103,8 @@ export async function runSortBench(argv: string[]): Promise<void> {
   const mallard = await startMallardServer();
   servers.push(mallard);
   try {
+    // Filled beside the running server (no session has the mailbox open yet), as bench/bigbox.ts.
     await fillMallard(mallard.dataDir, mallard.user, fixtures);
-    await mallard.restart!();
     if (dovecotInfo().installed) {
       const dovecot = await startDovecotServer();
       servers.push(dovecot);

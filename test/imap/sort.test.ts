@@ -106,8 +106,8 @@ describe.each(['sqlite', 'mongodb'] as const)('SORT on %s', (engine) => {
     );
   }
 
-  it('advertises SORT and SORT=DISPLAY', async () => {
-    expect(await client.command('c', 'CAPABILITY')).toMatch(/^\* CAPABILITY .* SORT SORT=DISPLAY /m);
+  it('advertises SORT, SORT=DISPLAY and ESORT', async () => {
+    expect(await client.command('c', 'CAPABILITY')).toMatch(/^\* CAPABILITY .* SORT SORT=DISPLAY ESORT /m);
   });
 
   it.each([
@@ -139,6 +139,27 @@ describe.each(['sqlite', 'mongodb'] as const)('SORT on %s', (engine) => {
     await expectSort('UID SORT (REVERSE ARRIVAL) UTF-8 2:4', '5 4 3');
     await expectSort('SORT (SUBJECT) US-ASCII TEXT "not in mailbox"', '');
     await expectSort('sort (subject reverse date) utf-8 all', '4 6 5 2 3 1');
+  });
+
+  it('answers ESORT (RFC 5267): MIN and MAX in sort order, ALL in sort order, SAVE keeps $', async () => {
+    expect(await client.command('e1', 'SORT RETURN (MIN MAX COUNT ALL) (SUBJECT) UTF-8 ALL')).toBe(
+      '* ESEARCH (TAG "e1") MIN 4 MAX 3 COUNT 6 ALL 4:6,2,1,3\r\ne1 OK SORT completed\r\n',
+    );
+    expect(await client.command('e2', 'UID SORT RETURN () (REVERSE SIZE) UTF-8 ALL')).toBe(
+      '* ESEARCH (TAG "e2") UID ALL 5,7,2,4,6,3\r\ne2 OK UID SORT completed\r\n',
+    );
+    expect(await client.command('e3', 'SORT RETURN (COUNT) (DATE) UTF-8 TEXT "not in mailbox"')).toBe(
+      '* ESEARCH (TAG "e3") COUNT 0\r\ne3 OK SORT completed\r\n',
+    );
+    expect(await client.command('e4', 'SORT RETURN (SAVE) (DATE) UTF-8 FROM c.example')).toBe(
+      'e4 OK SORT completed\r\n',
+    );
+    expect(await client.command('e5', 'SEARCH $')).toBe('* SEARCH 3 5\r\ne5 OK SEARCH completed\r\n');
+    expect(await client.command('e6', 'SORT RETURN (MIN SAVE) (REVERSE DATE) UTF-8 ALL')).toBe(
+      '* ESEARCH (TAG "e6") MIN 3\r\ne6 OK SORT completed\r\n',
+    );
+    expect(await client.command('e7', 'UID SEARCH $')).toBe('* SEARCH 4\r\ne7 OK UID SEARCH completed\r\n');
+    expect(await client.command('e8', 'SORT RETURN (FOO) (DATE) UTF-8 ALL')).toMatch(/^e8 BAD /);
   });
 
   it('refuses other charsets and bad sort programs', async () => {

@@ -614,6 +614,26 @@ describe.skipIf(!AVAILABLE)('oracle: Mallard answers as Dovecot does', () => {
     expect(compareItem('*', `SORT (${program})`, answers)).toBeNull();
   });
 
+  it.each([
+    'RETURN (MIN MAX COUNT) (SUBJECT)',
+    'RETURN (ALL) (REVERSE DATE)',
+    'RETURN () (FROM SUBJECT)',
+    'RETURN (MIN) (SIZE)',
+  ])('SORT %s (ESORT)', async (query) => {
+    const answers = await bySide(async (side) => {
+      const result = await side.client.command(`UID SORT ${query} UTF-8 ALL`);
+      if (result.status !== 'OK') return `${result.status}`;
+      const line = result.untagged.find((r) => /^\* ESEARCH\b/.test(r.text))?.text ?? '';
+      const name = (uid: string | number) => side.nameByUid.get(Number(uid)) ?? `uid ${uid}`;
+      // ALL is in sort order: expanded in place, not sorted.
+      return line
+        .replace(/\(TAG "[^"]*"\)/, '(TAG)')
+        .replace(/ ALL (\S+)/, (_, set: string) => ` ALL ${expandSet(set).map(name).join(',')}`)
+        .replace(/ (MIN|MAX) (\d+)/g, (_, key: string, uid: string) => ` ${key} ${name(uid)}`);
+    });
+    expect(compareItem('*', `SORT ${query}`, answers)).toBeNull();
+  });
+
   it.each(['ORDEREDSUBJECT', 'REFERENCES', 'REFS'])('THREAD %s', async (algorithm) => {
     const answers = await bySide(async (side) => {
       const result = await side.client.command(`UID THREAD ${algorithm} UTF-8 ALL`);

@@ -172,22 +172,28 @@ export interface SearchArguments {
 }
 
 /** Everything after `SEARCH ` (the reader is just past the space). */
+/**
+ * `RETURN (options) ` before the criteria (ESEARCH, ESORT), or null without RETURN. `RETURN ()`
+ * means ALL (RFC 4731 3.1).
+ */
+export function readReturnOptions(r: Reader, next: string): SearchReturnOption[] | null {
+  if (!r.tryWord('RETURN')) return null;
+  r.sp('RETURN options');
+  const options = r.readList(
+    'RETURN option list',
+    () => {
+      const option = r.readAtom('RETURN option').toUpperCase();
+      if (!RETURN_OPTIONS.has(option)) fail(`Unknown RETURN option ${option}`);
+      return option as SearchReturnOption;
+    },
+    true,
+  );
+  r.sp(next);
+  return options.length === 0 ? ['ALL'] : [...new Set(options)];
+}
+
 export function readSearch(r: Reader, maxDepth = DEFAULT_MAX_SEARCH_DEPTH): SearchArguments {
-  let returnOptions: SearchReturnOption[] | null = null;
-  if (r.tryWord('RETURN')) {
-    r.sp('RETURN options');
-    const options = r.readList(
-      'RETURN option list',
-      () => {
-        const option = r.readAtom('RETURN option').toUpperCase();
-        if (!RETURN_OPTIONS.has(option)) fail(`Unknown SEARCH RETURN option ${option}`);
-        return option as SearchReturnOption;
-      },
-      true,
-    );
-    returnOptions = options.length === 0 ? ['ALL'] : [...new Set(options)];
-    r.sp('search criteria');
-  }
+  const returnOptions = readReturnOptions(r, 'search criteria');
   let charset: string | null = null;
   if (r.tryWord('CHARSET')) {
     r.sp('charset');

@@ -5,8 +5,8 @@
  */
 import { fail } from './errors.ts';
 import type { Reader } from './reader.ts';
-import { readCharset, readSearchKeys } from './search.ts';
-import type { SearchKey, SortCriterion, SortKeyName, ThreadAlgorithm } from './types.ts';
+import { readCharset, readReturnOptions, readSearchKeys } from './search.ts';
+import type { SearchKey, SearchReturnOption, SortCriterion, SortKeyName, ThreadAlgorithm } from './types.ts';
 
 const SORT_KEYS: ReadonlySet<string> = new Set<SortKeyName>([
   'ARRIVAL',
@@ -46,17 +46,20 @@ export function readSortCriteria(r: Reader): SortCriterion[] {
 }
 
 export interface SortArguments {
+  /** ESORT `RETURN (...)` (RFC 5267 3); null for a plain `* SORT` answer. */
+  returnOptions: SearchReturnOption[] | null;
   criteria: SortCriterion[];
   charset: string;
   search: SearchKey;
 }
 
 export function readSortArguments(r: Reader, maxDepth: number): SortArguments {
+  const returnOptions = readReturnOptions(r, 'sort criteria');
   const criteria = readSortCriteria(r);
   r.sp('charset');
   const charset = readCharset(r);
   r.sp('search criteria');
-  return { criteria, charset, search: readSearchKeys(r, maxDepth) };
+  return { returnOptions, criteria, charset, search: readSearchKeys(r, maxDepth) };
 }
 
 export interface ThreadArguments {

@@ -351,6 +351,8 @@ export interface SortCommand {
   tag: string;
   name: 'SORT';
   uid: boolean;
+  /** ESORT `RETURN (...)` (RFC 5267 3); null for a plain `* SORT` answer. */
+  returnOptions: SearchReturnOption[] | null;
   criteria: SortCriterion[];
   /** Upper-cased `UTF-8` or `US-ASCII` (required by SORT). */
   charset: string;
