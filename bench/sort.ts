@@ -111,7 +111,14 @@ export async function runSortBench(argv: string[]): Promise<void> {
       fillDovecot(path.join(dovecot.dir, 'mail', dovecot.user), fixtures);
     } else console.log('Dovecot is not installed: Mallard only');
     const results = new Map<string, Map<string, Figure>>();
-    for (const server of servers) results.set(server.name, await measure(server, repeats));
+    for (const server of servers) {
+      try {
+        results.set(server.name, await measure(server, repeats));
+      } finally {
+        const problems = server.problems();
+        if (problems.length > 0) console.log(`${server.name} logged:\n  ${problems.slice(-5).join('\n  ')}`);
+      }
+    }
     const load = os
       .loadavg()
       .map((l) => l.toFixed(2))

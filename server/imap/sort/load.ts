@@ -18,14 +18,18 @@ const BODY_BATCH_BYTES = 16 * 1024 * 1024;
 
 async function readIndexes(store: Store, blobIds: readonly string[]): Promise<Map<string, MimeIndex>> {
   if (store.readMimeIndexes) return store.readMimeIndexes(blobIds);
+  // One call per body, all of the batch in flight at once: waiting for each in turn would make
+  // the store's round trip (a thread hop for sqlite) the cost of every message.
   const found = new Map<string, MimeIndex>();
-  for (const blobId of new Set(blobIds)) {
-    try {
-      found.set(blobId, await store.readMimeIndex(blobId));
-    } catch (error) {
-      if (!isStoreError(error, 'NONEXISTENT')) throw error;
-    }
-  }
+  await Promise.all(
+    [...new Set(blobIds)].map(async (blobId) => {
+      try {
+        found.set(blobId, await store.readMimeIndex(blobId));
+      } catch (error) {
+        if (!isStoreError(error, 'NONEXISTENT')) throw error;
+      }
+    }),
+  );
   return found;
 }
 
