@@ -102,13 +102,7 @@ describe('UID EXPUNGE', () => {
 
   it('answers BAD for malformed arguments', async () => {
     const { account, mailbox, client } = await selected([DELETED]);
-    const bad = [
-      'UID EXPUNGE',
-      'UID EXPUNGE 0',
-      'UID EXPUNGE 1:0',
-      'UID EXPUNGE x',
-      'EXPUNGE 1',
-    ];
+    const bad = ['UID EXPUNGE', 'UID EXPUNGE 0', 'UID EXPUNGE 1:0', 'UID EXPUNGE x', 'EXPUNGE 1'];
     for (const [index, command] of bad.entries()) {
       expect(await client.command(`i${index}`, command), command).toMatch(new RegExp(`^i${index} BAD `, 'm'));
     }
