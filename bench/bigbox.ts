@@ -25,7 +25,7 @@ import { TICKS_PER_SECOND } from './lib/memory.ts';
 import { seededRandom } from './lib/messages.ts';
 import { startDovecotServer, startMallardServer, type BenchServer } from './lib/servers.ts';
 
-interface Fixture {
+export interface Fixture {
   raw: Buffer;
   flags: string[];
   internalDate: Date;
@@ -59,7 +59,11 @@ function makeFixtures(count: number): Fixture[] {
   });
 }
 
-async function fillMallard(dataDir: string, user: string, fixtures: readonly Fixture[]): Promise<void> {
+export async function fillMallard(
+  dataDir: string,
+  user: string,
+  fixtures: readonly Fixture[],
+): Promise<void> {
   const store = await SqliteStore.open(dataDir);
   try {
     const account = (await store.getUserByUsername(user))!;
@@ -82,7 +86,7 @@ async function fillMallard(dataDir: string, user: string, fixtures: readonly Fix
 
 const NOBODY = 65534;
 
-function fillDovecot(mailDir: string, fixtures: readonly Fixture[]): void {
+export function fillDovecot(mailDir: string, fixtures: readonly Fixture[]): void {
   for (const sub of ['cur', 'new', 'tmp']) fs.mkdirSync(path.join(mailDir, sub), { recursive: true });
   fixtures.forEach((fixture, i) => {
     const letters = fixture.flags

@@ -16,6 +16,8 @@
  *   npm run bench -- footprint [...]: the idle server's memory by set-up and kind (bench/footprint.ts)
  *   npm run bench -- bigbox [...]: a 100,000-message INBOX, Mallard beside Dovecot (bench/bigbox.ts)
  *   npm run bench -- spam [...]: SMTP-in messages/s with no checks, own spam checks, rspamd, beside Postfix alone and with rspamd as its milter (bench/spam.ts)
+ *   npm run bench -- sort [--messages N] [--repeats N]: SORT and THREAD=REFERENCES on a big INBOX,
+ *                                  Mallard and Dovecot (bench/sort.ts)
  *   npm run bench -- qresync [--messages N] [--changes N] [--repeats N]: a QRESYNC reselect after
  *                                  N changes beside a full resync, Mallard and Dovecot (bench/qresync.ts)
  *   npm run bench [-- --messages N] [--connections N] [--append-seconds S] [--login-seconds S]
@@ -90,6 +92,14 @@ if (process.argv[2] === 'bigbox') {
 if (process.argv[2] === 'spam') {
   const { runSpamBench } = await import('./spam.ts');
   await runSpamBench(process.argv.slice(3));
+  process.exit(process.exitCode ?? 0);
+}
+
+// `npm run bench -- sort [--messages N] [--repeats N]`: SORT (ARRIVAL, DATE, SUBJECT, FROM) and
+// THREAD=REFERENCES on a 100,000-message INBOX, Mallard and Dovecot (bench/sort.ts).
+if (process.argv[2] === 'sort') {
+  const { runSortBench } = await import('./sort.ts');
+  await runSortBench(process.argv.slice(3));
   process.exit(process.exitCode ?? 0);
 }
 

@@ -32,6 +32,13 @@ const BASE = [
   'ESEARCH',
   'METADATA',
   'METADATA-SERVER',
+  'SEARCHRES',
+  'SORT',
+  'SORT=DISPLAY',
+  'ESORT',
+  'THREAD=ORDEREDSUBJECT',
+  'THREAD=REFERENCES',
+  'THREAD=REFS',
 ];
 
 export function capabilityList(session: ImapSession, config: Config, tlsRequired: boolean): string[] {

@@ -51,6 +51,11 @@ export class MailboxView {
   private keywordsChanged = false;
   private highestModseq: number;
   private reportedCount: number;
+  /**
+   * The SEARCHRES result variable `$` (RFC 5182), as UIDs: saved by SEARCH RETURN (SAVE), empty in
+   * a newly selected mailbox (a view lives as long as one selection).
+   */
+  private savedUids: readonly number[] = [];
 
   readonly state: MailboxState;
 
@@ -123,6 +128,26 @@ export class MailboxView {
       countBelow(sortedKeys(this.pendingExpunges), uid) +
       1
     );
+  }
+
+  saveSearchResult(uids: readonly number[]): void {
+    this.savedUids = [...uids].sort((a, b) => a - b);
+  }
+
+  /**
+   * `$`: the saved UIDs still in view, ascending, with their sequence numbers. An expunged message
+   * leaves `$` (RFC 5182 2.1) once this client has been told of the expunge.
+   */
+  searchResult(): { uids: number[]; seqs: number[] } {
+    const uids: number[] = [];
+    const seqs: number[] = [];
+    for (const uid of this.savedUids) {
+      const seq = this.seqOf(uid);
+      if (seq === 0) continue;
+      uids.push(uid);
+      seqs.push(seq);
+    }
+    return { uids, seqs };
   }
 
   /** The UIDs this client sees, in sequence order (a fresh array: callers may keep it). */

@@ -23,10 +23,12 @@ import { getQuota, getQuotaRoot, setQuota } from './commands/quota.ts';
 import { rename } from './commands/rename.ts';
 import { search } from './commands/search.ts';
 import { select } from './commands/select.ts';
+import { sort } from './commands/sort.ts';
 import { starttls } from './commands/starttls.ts';
 import { status } from './commands/status.ts';
 import { storeFlags } from './commands/store.ts';
 import { subscribe, unsubscribe } from './commands/subscribe.ts';
+import { thread } from './commands/thread.ts';
 import { close, unselect } from './commands/unselect.ts';
 
 export const COMMANDS: Record<CommandName, CommandHandler<never>> = {
@@ -57,6 +59,8 @@ export const COMMANDS: Record<CommandName, CommandHandler<never>> = {
   UNSELECT: unselect,
   EXPUNGE: expunge,
   SEARCH: search,
+  SORT: sort,
+  THREAD: thread,
   FETCH: fetch,
   STORE: storeFlags,
   COPY: copy,

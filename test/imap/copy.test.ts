@@ -116,7 +116,6 @@ describe('COPY', () => {
       'COPY 1',
       'COPY Target',
       'COPY 1 Target extra',
-      'COPY $ Target',
       'UID COPY 0:2 Target',
       'MOVE 4 Target',
       'MOVE 1',

@@ -192,7 +192,6 @@ describe('STORE', () => {
       'STORE 1 +FLAGS (\\Seen',
       'STORE 1 FLAGZ (\\Seen)',
       'STORE 1 +FLAGS',
-      'STORE $ +FLAGS (\\Seen)',
       'STORE 1 (UNCHANGEDSINCE x) +FLAGS (\\Seen)',
       'STORE 1 (FOO 1) +FLAGS (\\Seen)',
       'UID STORE 0 +FLAGS (\\Seen)',

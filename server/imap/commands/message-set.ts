@@ -36,7 +36,7 @@ function uidsInSequenceSet(view: MailboxView, set: SequenceSet): number[] {
 
 /** The UIDs a command's sequence set (or UID set, for UID commands) names, ascending. */
 export function selectedUids(view: MailboxView, set: SequenceSet, uid: boolean): number[] {
-  // `$` (SEARCHRES, RFC 5182) is not offered: nothing has been saved for it to refer to.
-  if (set.saved) throw bad('$ (SEARCHRES) is not supported');
+  // `$` (SEARCHRES, RFC 5182): the saved UIDs still in view, whether the command is UID or not.
+  if (set.saved) return view.searchResult().uids;
   return uid ? uidsInUidSet(view, set) : uidsInSequenceSet(view, set);
 }

@@ -211,7 +211,11 @@ describe('resolveTargets', () => {
     expect(resolveTargets(empty, S('1:*'), true)).toEqual({ seqs: [], uids: [] });
   });
 
-  it('refuses $ (no SEARCHRES)', () => {
-    expect(() => resolveTargets(view, S('$'), true)).toThrow(/SEARCHRES/);
+  it('resolves $ (SEARCHRES) to the saved UIDs still in view, by UID or sequence number', () => {
+    expect(resolveTargets(view, S('$'), true)).toEqual({ seqs: [], uids: [] });
+    view.saveSearchResult([10, 4, 99]);
+    expect(resolveTargets(view, S('$'), true)).toEqual({ seqs: [2, 5], uids: [4, 10] });
+    expect(resolveTargets(view, S('$'), false)).toEqual({ seqs: [2, 5], uids: [4, 10] });
+    view.saveSearchResult([]);
   });
 });

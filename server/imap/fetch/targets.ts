@@ -4,7 +4,7 @@
  *   (RFC 3501 6.4.8 / Dovecot); `*` is the last message.
  * - By UID: UIDs not in the mailbox are silently left out; `*` is the highest UID in use, so `n:*`
  *   always includes the last message (RFC 3501 6.4.8), and an empty mailbox gives nothing.
- * - `$` (SEARCHRES, RFC 5182) is not offered: BAD.
+ * - `$` (SEARCHRES, RFC 5182): the saved result still in view, by UID or sequence number alike.
  */
 import { bad } from '../errors.ts';
 import type { MailboxView } from '../mailbox-view.ts';
@@ -16,7 +16,7 @@ export interface Targets {
 }
 
 export function resolveTargets(view: MailboxView, set: SequenceSet, byUid: boolean): Targets {
-  if (set.saved) throw bad('$ (SEARCHRES) is not supported');
+  if (set.saved) return view.searchResult();
   return byUid ? byUids(view, set) : bySequence(view, set);
 }
 

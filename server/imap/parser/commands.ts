@@ -9,6 +9,7 @@ import { parseGetMetadata, parseSetMetadata } from './metadata.ts';
 import type { FramedCommand } from './framer.ts';
 import { DQUOTE, LPAREN, RPAREN, Reader, SP, isAtomChar } from './reader.ts';
 import { DEFAULT_MAX_SEARCH_DEPTH, readSearch } from './search.ts';
+import { readSortArguments, readThreadArguments } from './sort.ts';
 import type { SequenceSet } from './sequence.ts';
 import type {
   AppendMessage,
@@ -313,6 +314,20 @@ function search(uid: boolean): Handler {
   };
 }
 
+function sort(uid: boolean): Handler {
+  return (r, tag, options) => {
+    r.sp('sort criteria');
+    return { tag, name: 'SORT', uid, ...readSortArguments(r, options.maxSearchDepth) };
+  };
+}
+
+function thread(uid: boolean): Handler {
+  return (r, tag, options) => {
+    r.sp('thread algorithm');
+    return { tag, name: 'THREAD', uid, ...readThreadArguments(r, options.maxSearchDepth) };
+  };
+}
+
 function fetch(uid: boolean): Handler {
   return (r, tag) => {
     r.sp('sequence set');
@@ -458,6 +473,8 @@ const COMMANDS: ReadonlyMap<string, Handler> = new Map<string, Handler>([
   ['APPEND', append],
   ['EXPUNGE', expunge(false)],
   ['SEARCH', search(false)],
+  ['SORT', sort(false)],
+  ['THREAD', thread(false)],
   ['FETCH', fetch(false)],
   ['STORE', store(false)],
   ['COPY', copy('COPY', false)],
@@ -478,6 +495,8 @@ const UID_COMMANDS: ReadonlyMap<string, Handler> = new Map<string, Handler>([
   ['COPY', copy('COPY', true)],
   ['MOVE', copy('MOVE', true)],
   ['SEARCH', search(true)],
+  ['SORT', sort(true)],
+  ['THREAD', thread(true)],
   ['EXPUNGE', expunge(true)],
 ]);
 

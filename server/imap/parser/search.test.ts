@@ -192,7 +192,7 @@ const BAD: Array<[string, string]> = [
   ['a SEARCH MODSEQ', 'Missing MODSEQ value'],
   ['a SEARCH MODSEQ "/flags/x" bogus 1', 'entry type'],
   ['a SEARCH MODSEQ "x" all 1', 'entry name'],
-  ['a SEARCH RETURN (FOO) ALL', 'Unknown SEARCH RETURN option'],
+  ['a SEARCH RETURN (FOO) ALL', 'Unknown RETURN option'],
   ['a SEARCH RETURN MIN ALL', 'RETURN option list'],
   ['a SEARCH CHARSET', 'Missing charset'],
   ['a SEARCH CHARSET UTF-8', 'Missing search criteria'],

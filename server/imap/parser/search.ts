@@ -172,35 +172,51 @@ export interface SearchArguments {
 }
 
 /** Everything after `SEARCH ` (the reader is just past the space). */
+/**
+ * `RETURN (options) ` before the criteria (ESEARCH, ESORT), or null without RETURN. `RETURN ()`
+ * means ALL (RFC 4731 3.1).
+ */
+export function readReturnOptions(r: Reader, next: string): SearchReturnOption[] | null {
+  if (!r.tryWord('RETURN')) return null;
+  r.sp('RETURN options');
+  const options = r.readList(
+    'RETURN option list',
+    () => {
+      const option = r.readAtom('RETURN option').toUpperCase();
+      if (!RETURN_OPTIONS.has(option)) fail(`Unknown RETURN option ${option}`);
+      return option as SearchReturnOption;
+    },
+    true,
+  );
+  r.sp(next);
+  return options.length === 0 ? ['ALL'] : [...new Set(options)];
+}
+
 export function readSearch(r: Reader, maxDepth = DEFAULT_MAX_SEARCH_DEPTH): SearchArguments {
-  let returnOptions: SearchReturnOption[] | null = null;
-  if (r.tryWord('RETURN')) {
-    r.sp('RETURN options');
-    const options = r.readList(
-      'RETURN option list',
-      () => {
-        const option = r.readAtom('RETURN option').toUpperCase();
-        if (!RETURN_OPTIONS.has(option)) fail(`Unknown SEARCH RETURN option ${option}`);
-        return option as SearchReturnOption;
-      },
-      true,
-    );
-    returnOptions = options.length === 0 ? ['ALL'] : [...new Set(options)];
-    r.sp('search criteria');
-  }
+  const returnOptions = readReturnOptions(r, 'search criteria');
   let charset: string | null = null;
   if (r.tryWord('CHARSET')) {
     r.sp('charset');
-    const name = r.readAstring('charset');
-    const upper = name.toUpperCase();
-    if (!(SEARCH_CHARSETS as readonly string[]).includes(upper)) {
-      fail(`Unsupported charset ${name.replace(/[^\x20-\x7e]/g, '?')}`, 'bad-charset', name);
-    }
-    charset = upper;
+    charset = readCharset(r);
     r.sp('search criteria');
   }
+  return { charset, returnOptions, criteria: readSearchKeys(r, maxDepth) };
+}
+
+/** A charset name SEARCH, SORT and THREAD accept, upper-cased; others are a `bad-charset` error. */
+export function readCharset(r: Reader): string {
+  const name = r.readAstring('charset');
+  const upper = name.toUpperCase();
+  if (!(SEARCH_CHARSETS as readonly string[]).includes(upper)) {
+    fail(`Unsupported charset ${name.replace(/[^\x20-\x7e]/g, '?')}`, 'bad-charset', name);
+  }
+  return upper;
+}
+
+/** One or more search keys up to the end of the command (an implicit AND). */
+export function readSearchKeys(r: Reader, maxDepth = DEFAULT_MAX_SEARCH_DEPTH): SearchKey {
   const keys: SearchKey[] = [readKey(r, 1, maxDepth)];
   while (r.trySp()) keys.push(readKey(r, 1, maxDepth));
   r.end();
-  return { charset, returnOptions, criteria: keys.length === 1 ? keys[0]! : { type: 'and', keys } };
+  return keys.length === 1 ? keys[0]! : { type: 'and', keys };
 }

@@ -361,6 +361,39 @@ export interface SetMetadataCommand {
   values: Array<{ entry: string; value: Buffer | null }>;
 }
 
+/** SORT keys (RFC 5256, SORT=DISPLAY RFC 5957). */
+export type SortKeyName =
+  'ARRIVAL' | 'CC' | 'DATE' | 'FROM' | 'SIZE' | 'SUBJECT' | 'TO' | 'DISPLAYFROM' | 'DISPLAYTO';
+
+export interface SortCriterion {
+  key: SortKeyName;
+  /** REVERSE came before this key. */
+  reverse: boolean;
+}
+
+export interface SortCommand {
+  tag: string;
+  name: 'SORT';
+  uid: boolean;
+  /** ESORT `RETURN (...)` (RFC 5267 3); null for a plain `* SORT` answer. */
+  returnOptions: SearchReturnOption[] | null;
+  criteria: SortCriterion[];
+  /** Upper-cased `UTF-8` or `US-ASCII` (required by SORT). */
+  charset: string;
+  search: SearchKey;
+}
+
+export type ThreadAlgorithm = 'ORDEREDSUBJECT' | 'REFERENCES' | 'REFS';
+
+export interface ThreadCommand {
+  tag: string;
+  name: 'THREAD';
+  uid: boolean;
+  algorithm: ThreadAlgorithm;
+  charset: string;
+  search: SearchKey;
+}
+
 export type ParsedCommand =
   | NoArgCommand
   | AuthenticateCommand
@@ -375,6 +408,8 @@ export type ParsedCommand =
   | AppendCommand
   | ExpungeCommand
   | SearchCommand
+  | SortCommand
+  | ThreadCommand
   | FetchCommand
   | StoreCommand
   | CopyCommand

@@ -4,7 +4,6 @@
  * needs. AND children and OR branches are ordered cheapest first, so that evaluation can decide
  * most messages from the session's view (flags, numbers) before reading any message data.
  */
-import { bad } from '../errors.ts';
 import { resolveRanges, type SearchKey, type SequenceSet } from '../parser/index.ts';
 import { foldCase, isAddressField } from './content.ts';
 import { searchDay } from './dates.ts';
@@ -49,6 +48,8 @@ export interface CompileContext {
   maxUid: number;
   /** Now, epoch ms (YOUNGER/OLDER). */
   now: number;
+  /** `$` (SEARCHRES): the saved result's sequence numbers and UIDs; empty when not given. */
+  saved?: { seqs: readonly number[]; uids: readonly number[] };
 }
 
 export interface CompiledSearch {
@@ -61,9 +62,8 @@ export interface CompiledSearch {
   usesIndex: boolean;
 }
 
-function ranges(set: SequenceSet, max: number): Array<[number, number]> {
-  if (set.saved) throw bad('$ (SEARCHRES) is not supported');
-  return resolveRanges(set, max);
+function ranges(set: SequenceSet, max: number, saved: readonly number[] = []): Array<[number, number]> {
+  return resolveRanges(set, max, saved);
 }
 
 const maxCost = (nodes: readonly MatchNode[]): Cost =>
@@ -90,9 +90,17 @@ class Compiler {
         return { kind: 'not', node, cost: node.cost };
       }
       case 'seq':
-        return { kind: 'seq', ranges: ranges(key.set, this.context.exists), cost: Cost.view };
+        return {
+          kind: 'seq',
+          ranges: ranges(key.set, this.context.exists, this.context.saved?.seqs),
+          cost: Cost.view,
+        };
       case 'uid':
-        return { kind: 'uid', ranges: ranges(key.set, this.context.maxUid), cost: Cost.view };
+        return {
+          kind: 'uid',
+          ranges: ranges(key.set, this.context.maxUid, this.context.saved?.uids),
+          cost: Cost.view,
+        };
       case 'flag': {
         const flag = foldCase(key.flag);
         return { kind: 'flag', flag, recent: flag === '\\recent', set: key.set, cost: Cost.view };

@@ -84,9 +84,13 @@ describe('search compilation', () => {
     expect(compile('SENTON 1-Jan-2025')).toMatchObject({ usesIndex: true, cost: Cost.index });
   });
 
-  it('refuses $ (no SEARCHRES)', () => {
-    expect(() => compile('UID $')).toThrow(/SEARCHRES/);
-    expect(() => compile('NOT $')).toThrow(/SEARCHRES/);
+  it('reads $ (SEARCHRES) as the saved result given, empty without one', () => {
+    expect(compile('UID $').root).toMatchObject({ kind: 'uid', ranges: [] });
+    const saved = { seqs: [1], uids: [7] };
+    const withSaved = (criteria: string) =>
+      compileSearch(searchCommand(criteria).criteria, { exists: 5, maxUid: 50, now: NOW, saved }).root;
+    expect(withSaved('UID $')).toMatchObject({ kind: 'uid', ranges: [[7, 7]] });
+    expect(withSaved('$')).toMatchObject({ kind: 'seq', ranges: [[1, 1]] });
   });
 });
 

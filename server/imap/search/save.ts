@@ -1,0 +1,26 @@
+/**
+ * SEARCHRES (RFC 5182): what SEARCH RETURN (SAVE) keeps as `$`. With MIN and/or MAX but neither
+ * ALL nor COUNT only those messages are saved (2.4); otherwise the whole result. A search asked to
+ * save that fails empties `$` (2.1), so a pipelined command using `$` does not act on an old result.
+ */
+import type { MailboxView } from '../mailbox-view.ts';
+import type { SearchReturnOption } from '../parser/index.ts';
+
+export function savedPart(options: readonly SearchReturnOption[], uids: readonly number[]): number[] {
+  const wants = (option: SearchReturnOption) => options.includes(option);
+  if (wants('ALL') || wants('COUNT') || !(wants('MIN') || wants('MAX'))) return [...uids];
+  const part: number[] = [];
+  if (wants('MIN') && uids.length > 0) part.push(uids[0]!);
+  if (wants('MAX') && uids.length > 0) part.push(uids[uids.length - 1]!);
+  return [...new Set(part)];
+}
+
+/** Runs a search; when it was asked to save and fails, `$` is emptied before the error goes on. */
+export async function withSave<T>(view: MailboxView, saving: boolean, run: () => Promise<T>): Promise<T> {
+  try {
+    return await run();
+  } catch (error) {
+    if (saving) view.saveSearchResult([]);
+    throw error;
+  }
+}

@@ -1,0 +1,40 @@
+/**
+ * Message-IDs as THREAD=REFERENCES reads them (RFC 5256 3, step 1): each `<...>` in Message-ID,
+ * References and In-Reply-To, with white space inside removed (folded long ids), compared exactly.
+ */
+import type { SortMessage } from './keys.ts';
+
+const MSG_ID = /<([^<>]*)>/g;
+
+export function parseMessageIds(value: string | null | undefined): string[] {
+  if (!value) return [];
+  const ids: string[] = [];
+  for (const match of value.matchAll(MSG_ID)) {
+    const id = match[1]!.replace(/[ \t\r\n]+/g, '');
+    if (id !== '') ids.push(id);
+  }
+  return ids;
+}
+
+const IN_REPLY_TO = 8;
+const MESSAGE_ID = 9;
+
+function envelopeText(message: SortMessage, position: number): string | null {
+  const value = message.envelope?.[position];
+  return typeof value === 'string' ? value : null;
+}
+
+/** The message's own id: the first id of its Message-ID header, or null. */
+export function ownMessageId(message: SortMessage): string | null {
+  return parseMessageIds(envelopeText(message, MESSAGE_ID))[0] ?? null;
+}
+
+/**
+ * The message's parents, oldest first: its References, or when it has none, the first id of its
+ * In-Reply-To.
+ */
+export function parentIds(message: SortMessage, references: string | undefined): string[] {
+  const refs = parseMessageIds(references);
+  if (refs.length > 0) return refs;
+  return parseMessageIds(envelopeText(message, IN_REPLY_TO)).slice(0, 1);
+}
