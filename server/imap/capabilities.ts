@@ -32,6 +32,7 @@ const BASE = [
   'LIST-STATUS',
   'CREATE-SPECIAL-USE',
   'ESEARCH',
+  'BINARY',
 ];
 
 export function capabilityList(session: ImapSession, config: Config, tlsRequired: boolean): string[] {

@@ -156,7 +156,7 @@ describe('renderFetch', () => {
       `* 3 FETCH (BINARY[1]<4> {5}\r\n${cafe})\r\n`,
     );
     expect(render('FETCH 3 (BINARY.SIZE[2] BINARY.SIZE[9] BINARY[9])', multipart)).toBe(
-      `* 3 FETCH (BINARY.SIZE[2] ${ATTACHMENT.length} BINARY.SIZE[9] 0 BINARY[9] NIL)\r\n`,
+      `* 3 FETCH (BINARY.SIZE[2] ${ATTACHMENT.length} BINARY.SIZE[9] 0 BINARY[9] "")\r\n`,
     );
   });
 

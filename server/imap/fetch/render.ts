@@ -41,6 +41,8 @@ function clip(data: Buffer, range: FetchPartial | undefined): Buffer {
   return range === undefined ? data : partial(data, range.offset, range.length);
 }
 
+const EMPTY = Buffer.alloc(0);
+
 /** Section data: an empty result is the empty string (RFC 3501: a missing part is ""). */
 function writeData(builder: ResponseBuilder, data: Buffer, binary = false): void {
   if (data.length === 0) builder.text('""');
@@ -88,8 +90,8 @@ function writeItem(
     case 'binary': {
       const data = binaries?.get(item) ?? null;
       builder.text(`${item.responseName} `);
-      if (data === null) builder.nil();
-      else writeData(builder, clip(data, item.partial), true);
+      // A part that does not exist is the empty string, as for BODY[] (and as Dovecot answers).
+      writeData(builder, data === null ? EMPTY : clip(data, item.partial), true);
       return;
     }
     case 'binary-size':
