@@ -33,6 +33,7 @@ const BASE = [
   'CREATE-SPECIAL-USE',
   'ESEARCH',
   'BINARY',
+  'MULTIAPPEND',
 ];
 
 export function capabilityList(session: ImapSession, config: Config, tlsRequired: boolean): string[] {

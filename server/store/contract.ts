@@ -742,6 +742,74 @@ export function storeContractSuite(name: string, openFresh: () => Promise<StoreF
         await rejectsWith(store.readBlob('0'.repeat(64)), 'NONEXISTENT');
       });
 
+      it('appends several messages at once with consecutive UIDs, journaled together', async () => {
+        const user = await newUser();
+        const box = await inbox(user);
+        await store.append(box.id, message('before'));
+        const head = await store.journalHead(user.id);
+        const date = new Date('2024-05-06T07:08:09.000Z');
+        const results = await store.appendMany(box.id, [
+          { raw: message('one'), options: { flags: ['\\Seen', '$Work'], internalDate: date } },
+          { raw: Buffer.from('Subject: two\n\nbare LF\n') },
+          { raw: message('one') },
+        ]);
+        expect(results.map((result) => result.uid)).toEqual([2, 3, 4]);
+        expect(
+          results.every((result) => result.uidValidity === box.uidValidity && result.mailboxId === box.id),
+        ).toBe(true);
+        expect(results[1]!.modseq).toBeGreaterThan(results[0]!.modseq);
+        const first = (await store.getMessage(box.id, 2))!;
+        expect(sortedFlags(first.flags)).toEqual(['$Work', '\\Seen']);
+        expect(first.internalDate).toEqual(date);
+        // Stored as append stores: CRLF line ends, identical bodies once.
+        expect((await store.readBlob((await store.getMessage(box.id, 3))!.blobId)).toString()).toBe(
+          'Subject: two\r\n\r\nbare LF\r\n',
+        );
+        expect((await store.getMessage(box.id, 4))!.blobId).toBe(first.blobId);
+        const journal = await allJournal(store, user.id, head);
+        expect(journal.map((entry) => [entry.kind, entry.uid])).toEqual([
+          ['message-new', 2],
+          ['message-new', 3],
+          ['message-new', 4],
+        ]);
+        expect((await store.mailboxCounts(box.id)).messages).toBe(4);
+        expect(await store.appendMany(box.id, [])).toEqual([]);
+        await rejectsWith(store.appendMany('999999', [{ raw: message('x') }]), 'NONEXISTENT');
+      });
+
+      it('appends several messages all or nothing: over quota or one invalid, none is stored', async () => {
+        const user = await newUser('alice@example.com', { quotaBytes: 1000 });
+        const box = await inbox(user);
+        await store.append(box.id, Buffer.alloc(300, 'a'));
+        const head = await store.journalHead(user.id);
+        // Each fits alone; together they do not.
+        await rejectsWith(
+          store.appendMany(box.id, [{ raw: Buffer.alloc(400, 'b') }, { raw: Buffer.alloc(400, 'c') }]),
+          'OVERQUOTA',
+        );
+        // The last one is invalid.
+        await rejectsWith(
+          store.appendMany(box.id, [
+            { raw: Buffer.alloc(100, 'd') },
+            { raw: Buffer.alloc(100, 'e'), options: { flags: ['two words'] } },
+          ]),
+          'INVALID',
+        );
+        expect(await uidsOf(store, box.id)).toEqual([1]);
+        expect(await allJournal(store, user.id, head)).toEqual([]);
+        expect(await store.getQuota(user.id)).toEqual({ usedBytes: 300, limitBytes: 1000 });
+        expect((await store.mailboxCounts(box.id)).messages).toBe(1);
+        const results = await store.appendMany(box.id, [
+          { raw: Buffer.alloc(400, 'f') },
+          { raw: Buffer.alloc(300, 'g') },
+        ]);
+        expect(results.map((result) => result.uid)).toEqual([2, 3]);
+        expect((await store.getQuota(user.id)).usedBytes).toBe(1000);
+        // A body refused at the start leaves no reference behind (a later delete frees it).
+        await store.deleteMessages(box.id, [2, 3]);
+        expect((await store.getQuota(user.id)).usedBytes).toBe(300);
+      });
+
       it('enforces the quota and keeps usedBytes on append, copy, move and expunge', async () => {
         const raw = Buffer.alloc(400, 'x');
         const user = await newUser('alice@example.com', { quotaBytes: 1000 });

@@ -205,6 +205,12 @@ export interface AppendOptions {
   internalDate?: Date;
 }
 
+/** One message of appendMany. */
+export interface AppendItem {
+  raw: Buffer;
+  options?: AppendOptions;
+}
+
 export interface AppendResult {
   uid: number;
   modseq: number;
@@ -464,6 +470,12 @@ export interface Store {
   // --- messages ---
   /** Appends raw bytes; checks the quota first (StoreError OVERQUOTA). */
   append(mailboxId: Id, raw: Buffer, options?: AppendOptions): Promise<AppendResult>;
+  /**
+   * Appends several messages to one mailbox, all or nothing (IMAP MULTIAPPEND, RFC 3502): the quota
+   * is checked for them together, and when any fails none is stored; no other session ever sees
+   * some of them without the others. Results in the order given, with consecutive UIDs.
+   */
+  appendMany(mailboxId: Id, messages: readonly AppendItem[]): Promise<AppendResult[]>;
   /** Resolves the recipient and appends to its INBOX (StoreError NONEXISTENT for nobody). */
   deliver(recipient: string, raw: Buffer, options?: AppendOptions): Promise<DeliveryResult>;
   /** Summaries in UID order, optionally limited to UID ranges and to MODSEQ > changedSince. */

@@ -35,6 +35,7 @@ import type {
   Address,
   Domain,
   DomainPatch,
+  AppendItem,
   AppendOptions,
   AppendResult,
   AppPassword,
@@ -399,6 +400,16 @@ export class MongoStore implements Store {
     return this.settling(
       this.call((c) =>
         messages.appendMessage(c, requireId(mailboxId, 'mailbox'), appendInput(raw, options), this.unsettled),
+      ),
+    );
+  }
+
+  appendMany(mailboxId: Id, items: readonly AppendItem[]): Promise<AppendResult[]> {
+    return this.call((c) =>
+      messages.appendMessages(
+        c,
+        requireId(mailboxId, 'mailbox'),
+        items.map((item) => appendInput(item.raw, item.options ?? {})),
       ),
     );
   }

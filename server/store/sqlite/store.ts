@@ -16,6 +16,7 @@ import type {
   Address,
   Domain,
   DomainPatch,
+  AppendItem,
   AppendOptions,
   AppendResult,
   AppPassword,
@@ -315,6 +316,15 @@ export class SqliteStore implements Store {
     return this.call((sql) => {
       const id = requireId(mailboxId, 'mailbox');
       return messages.appendMessage(sql, id, appendInput(sql, raw, options));
+    });
+  }
+
+  appendMany(mailboxId: Id, items: readonly AppendItem[]): Promise<AppendResult[]> {
+    return this.call((sql) => {
+      const id = requireId(mailboxId, 'mailbox');
+      const inputs = items.map((item) => appendInput(sql, item.raw, item.options ?? {}));
+      // One transaction (each append a savepoint inside it): a failure rolls all of them back.
+      return sql.write(() => inputs.map((input) => messages.appendMessage(sql, id, input)));
     });
   }
 

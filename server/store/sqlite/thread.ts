@@ -34,6 +34,7 @@ import type {
   Address,
   Domain,
   DomainPatch,
+  AppendItem,
   AppendOptions,
   AppendResult,
   AppPassword,
@@ -327,6 +328,18 @@ export class ThreadedSqliteStore implements Store {
 
   append(mailboxId: Id, raw: Buffer, options?: AppendOptions): Promise<AppendResult> {
     return this.withBody('append', [mailboxId, raw, options], 1);
+  }
+
+  /** Each body goes over in a buffer of its own, transferred, as for append. */
+  appendMany(mailboxId: Id, items: readonly AppendItem[]): Promise<AppendResult[]> {
+    const transfer: ArrayBuffer[] = [];
+    const sent = items.map((item) => {
+      if (!(item.raw instanceof Uint8Array)) return item; // the thread refuses it (INVALID)
+      const packed = transferable(item.raw, false);
+      transfer.push(packed.buffer);
+      return { ...item, raw: packed.view as Buffer };
+    });
+    return this.call('appendMany', [mailboxId, sent], transfer);
   }
 
   deliver(recipient: string, raw: Buffer, options?: AppendOptions): Promise<DeliveryResult> {
