@@ -34,6 +34,7 @@ const BASE = [
   'ESEARCH',
   'BINARY',
   'MULTIAPPEND',
+  'UNAUTHENTICATE',
 ];
 
 export function capabilityList(session: ImapSession, config: Config, tlsRequired: boolean): string[] {

@@ -531,6 +531,23 @@ export class ImapConnection implements ImapSession {
     });
   }
 
+  private unauthenticate(): void {
+    this.log.info({ user: this.user?.username }, 'unauthenticated');
+    this.unsubscribe?.();
+    this.unsubscribe = null;
+    this.view = null;
+    this.userSlot?.release();
+    this.userSlot = null;
+    this.user = null;
+    this.connection.user = null;
+    this.enabled.clear();
+    this.state = 'not-authenticated';
+    // Pre-login literal limits (LITERAL-) and the short idle timer apply again. The gate's
+    // pre-login deadline does not restart: the connection once logged in.
+    this.framer.setLimits(this.framerLimits());
+    this.resetIdleTimer();
+  }
+
   /**
    * Sends the view's pending updates; false when the store is unavailable. Then the updates stay
    * pending (the journal cursor did not move) and go out with a later command: the command's own
@@ -657,6 +674,7 @@ export class ImapConnection implements ImapSession {
       startCompression: () => this.startCompression(),
       flushUpdates: (allowExpunge) => this.flushUpdates(allowExpunge).then(() => undefined),
       login: (user) => this.login(user),
+      unauthenticate: () => this.unauthenticate(),
       closeAfterResponse: () => {
         this.state = 'logout';
       },

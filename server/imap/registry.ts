@@ -26,6 +26,7 @@ import { starttls } from './commands/starttls.ts';
 import { status } from './commands/status.ts';
 import { storeFlags } from './commands/store.ts';
 import { subscribe, unsubscribe } from './commands/subscribe.ts';
+import { unauthenticate } from './commands/unauthenticate.ts';
 import { close, unselect } from './commands/unselect.ts';
 
 export const COMMANDS: Record<CommandName, CommandHandler<never>> = {
@@ -54,6 +55,7 @@ export const COMMANDS: Record<CommandName, CommandHandler<never>> = {
   CHECK: check,
   CLOSE: close,
   UNSELECT: unselect,
+  UNAUTHENTICATE: unauthenticate,
   EXPUNGE: expunge,
   SEARCH: search,
   FETCH: fetch,

@@ -439,6 +439,7 @@ const COMMANDS: ReadonlyMap<string, Handler> = new Map<string, Handler>([
   ['CHECK', noArgs('CHECK')],
   ['CLOSE', noArgs('CLOSE')],
   ['UNSELECT', noArgs('UNSELECT')],
+  ['UNAUTHENTICATE', noArgs('UNAUTHENTICATE')],
   ['IDLE', noArgs('IDLE')],
   ['NAMESPACE', noArgs('NAMESPACE')],
   ['AUTHENTICATE', authenticate],

@@ -167,7 +167,16 @@ export interface AppendMessage {
 // --- commands ---
 
 export type NoArgCommandName =
-  'CAPABILITY' | 'NOOP' | 'LOGOUT' | 'STARTTLS' | 'CHECK' | 'CLOSE' | 'UNSELECT' | 'IDLE' | 'NAMESPACE';
+  | 'CAPABILITY'
+  | 'NOOP'
+  | 'LOGOUT'
+  | 'STARTTLS'
+  | 'CHECK'
+  | 'CLOSE'
+  | 'UNSELECT'
+  | 'IDLE'
+  | 'NAMESPACE'
+  | 'UNAUTHENTICATE';
 
 export type NoArgCommand = { [N in NoArgCommandName]: { tag: string; name: N } }[NoArgCommandName];
 
