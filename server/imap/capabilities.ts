@@ -35,6 +35,7 @@ const BASE = [
   'BINARY',
   'MULTIAPPEND',
   'UNAUTHENTICATE',
+  'REPLACE',
 ];
 
 export function capabilityList(session: ImapSession, config: Config, tlsRequired: boolean): string[] {

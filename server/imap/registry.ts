@@ -20,6 +20,7 @@ import { namespace } from './commands/namespace.ts';
 import { check, noop } from './commands/noop.ts';
 import { getQuota, getQuotaRoot, setQuota } from './commands/quota.ts';
 import { rename } from './commands/rename.ts';
+import { replace } from './commands/replace.ts';
 import { search } from './commands/search.ts';
 import { select } from './commands/select.ts';
 import { starttls } from './commands/starttls.ts';
@@ -52,6 +53,7 @@ export const COMMANDS: Record<CommandName, CommandHandler<never>> = {
   XLIST: lsub,
   STATUS: status,
   APPEND: append,
+  REPLACE: replace,
   CHECK: check,
   CLOSE: close,
   UNSELECT: unselect,

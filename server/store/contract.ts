@@ -810,6 +810,42 @@ export function storeContractSuite(name: string, openFresh: () => Promise<StoreF
         expect((await store.getQuota(user.id)).usedBytes).toBe(300);
       });
 
+      it('replaces a message: the new one appended, the old one removed, or neither', async () => {
+        const user = await newUser();
+        const box = await inbox(user);
+        const drafts = await mailbox(store, user, 'Drafts');
+        await store.append(box.id, message('keep'));
+        await store.append(box.id, message('draft v1'), { flags: ['\\Draft'] });
+        const head = await store.journalHead(user.id);
+        const date = new Date('2024-07-08T09:10:11.000Z');
+        const v2 = await store.replaceMessage(box.id, 2, box.id, message('draft v2'), {
+          flags: ['\\Draft', '\\Seen'],
+          internalDate: date,
+        });
+        expect(v2).toMatchObject({ uid: 3, uidValidity: box.uidValidity, mailboxId: box.id });
+        expect(await uidsOf(store, box.id)).toEqual([1, 3]);
+        const summary = (await store.getMessage(box.id, 3))!;
+        expect(sortedFlags(summary.flags)).toEqual(['\\Draft', '\\Seen']);
+        expect(summary.internalDate).toEqual(date);
+        expect((await store.readBlob(summary.blobId)).equals(message('draft v2'))).toBe(true);
+        const kinds = (await allJournal(store, user.id, head)).map((entry) => [entry.kind, entry.uid]);
+        expect(kinds).toHaveLength(2);
+        expect(kinds).toContainEqual(['message-new', 3]);
+        expect(kinds).toContainEqual(['message-expunge', 2]);
+        expect(await store.expungedSince(box.id, 0)).toContain(2);
+        // Into another mailbox.
+        const v3 = await store.replaceMessage(box.id, 3, drafts.id, message('draft v3'));
+        expect(v3).toMatchObject({ uid: 1, mailboxId: drafts.id });
+        expect(await uidsOf(store, box.id)).toEqual([1]);
+        expect(await uidsOf(store, drafts.id)).toEqual([1]);
+        // A message that is not there: nothing is appended.
+        await rejectsWith(store.replaceMessage(box.id, 3, drafts.id, message('v4')), 'NONEXISTENT');
+        expect(await uidsOf(store, drafts.id)).toEqual([1]);
+        expect((await store.getQuota(user.id)).usedBytes).toBe(
+          message('keep').length + message('draft v3').length,
+        );
+      });
+
       it('enforces the quota and keeps usedBytes on append, copy, move and expunge', async () => {
         const raw = Buffer.alloc(400, 'x');
         const user = await newUser('alice@example.com', { quotaBytes: 1000 });

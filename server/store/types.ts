@@ -476,6 +476,19 @@ export interface Store {
    * some of them without the others. Results in the order given, with consecutive UIDs.
    */
   appendMany(mailboxId: Id, messages: readonly AppendItem[]): Promise<AppendResult[]>;
+  /**
+   * Replaces a message (IMAP REPLACE, RFC 8508): appends `raw` to `targetMailboxId` (the same
+   * mailbox or another of the user's) and removes message `uid` of `mailboxId`, both or neither:
+   * NONEXISTENT (nothing appended) when that message is gone. The quota counts the old message as
+   * gone where the engine can do both at once (sqlite); MongoDB appends first.
+   */
+  replaceMessage(
+    mailboxId: Id,
+    uid: number,
+    targetMailboxId: Id,
+    raw: Buffer,
+    options?: AppendOptions,
+  ): Promise<AppendResult>;
   /** Resolves the recipient and appends to its INBOX (StoreError NONEXISTENT for nobody). */
   deliver(recipient: string, raw: Buffer, options?: AppendOptions): Promise<DeliveryResult>;
   /** Summaries in UID order, optionally limited to UID ranges and to MODSEQ > changedSince. */

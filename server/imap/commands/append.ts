@@ -25,8 +25,8 @@ const SYSTEM_FLAGS: ReadonlySet<string> = new Set([
   '\\Recent',
 ]);
 
-/** Rejects what must not be stored, before anything is. */
-function checkMessage(ctx: ImapContext, message: AppendMessage): void {
+/** Rejects what must not be stored, before anything is (APPEND and REPLACE). */
+export function checkMessage(ctx: ImapContext, message: AppendMessage): void {
   const limit = ctx.services.config.limits.max_message_size;
   if (message.data.length === 0) throw no(null, 'Cannot append an empty message');
   if (message.data.length > limit) throw no('TOOBIG', `Message is larger than ${limit} bytes`);

@@ -291,6 +291,19 @@ const append: Handler = (r, tag) => {
   return { tag, name: 'APPEND', mailbox, messages };
 };
 
+function replace(uid: boolean): Handler {
+  return (r, tag) => {
+    r.sp(uid ? 'UID' : 'sequence number');
+    const target = r.readNzNumber(uid ? 'UID' : 'sequence number');
+    r.sp('mailbox name');
+    const mailbox = r.readMailbox();
+    r.sp('message');
+    const message = readAppendMessage(r);
+    r.end();
+    return { tag, name: 'REPLACE', uid, target, mailbox, message };
+  };
+}
+
 function expunge(uid: boolean): Handler {
   return (r, tag) => {
     if (!uid) {
@@ -456,6 +469,7 @@ const COMMANDS: ReadonlyMap<string, Handler> = new Map<string, Handler>([
   ['XLIST', lsub('XLIST')],
   ['STATUS', status],
   ['APPEND', append],
+  ['REPLACE', replace(false)],
   ['EXPUNGE', expunge(false)],
   ['SEARCH', search(false)],
   ['FETCH', fetch(false)],
@@ -477,6 +491,7 @@ const UID_COMMANDS: ReadonlyMap<string, Handler> = new Map<string, Handler>([
   ['MOVE', copy('MOVE', true)],
   ['SEARCH', search(true)],
   ['EXPUNGE', expunge(true)],
+  ['REPLACE', replace(true)],
 ]);
 
 /** The command names parseCommand knows (without the UID forms). */

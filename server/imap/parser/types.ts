@@ -259,6 +259,17 @@ export interface AppendCommand {
   messages: AppendMessage[];
 }
 
+/** REPLACE / UID REPLACE (RFC 8508): one message replaced by a new one, appended to `mailbox`. */
+export interface ReplaceCommand {
+  tag: string;
+  name: 'REPLACE';
+  uid: boolean;
+  /** The sequence number, or the UID for UID REPLACE, of the message replaced. */
+  target: number;
+  mailbox: string;
+  message: AppendMessage;
+}
+
 export interface ExpungeCommand {
   tag: string;
   name: 'EXPUNGE';
@@ -358,6 +369,7 @@ export type ParsedCommand =
   | LsubCommand
   | StatusCommand
   | AppendCommand
+  | ReplaceCommand
   | ExpungeCommand
   | SearchCommand
   | FetchCommand

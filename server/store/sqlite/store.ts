@@ -328,6 +328,27 @@ export class SqliteStore implements Store {
     });
   }
 
+  replaceMessage(
+    mailboxId: Id,
+    uid: number,
+    targetMailboxId: Id,
+    raw: Buffer,
+    options: AppendOptions = {},
+  ): Promise<AppendResult> {
+    return this.call((sql) => {
+      const source = requireId(mailboxId, 'mailbox');
+      const target = requireId(targetMailboxId, 'mailbox');
+      const input = appendInput(sql, raw, options);
+      // One transaction: the old message goes first, so its bytes no longer count for the quota.
+      return sql.write(() => {
+        if (messages.deleteMessages(sql, source, [uid]).length === 0) {
+          throw new StoreError('NONEXISTENT', `no message ${uid} to replace`);
+        }
+        return messages.appendMessage(sql, target, input);
+      });
+    });
+  }
+
   deliver(recipient: string, raw: Buffer, options: AppendOptions = {}): Promise<DeliveryResult> {
     return this.call((sql) => {
       const input = appendInput(sql, raw, options);

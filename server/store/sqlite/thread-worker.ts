@@ -18,7 +18,12 @@ import {
 } from './thread-protocol.ts';
 
 /** Arguments that carry message bodies, by method: they arrive as Uint8Arrays. */
-const BODY_ARGUMENT: Partial<Record<ForwardedMethod, number>> = { append: 1, deliver: 1, importMessage: 2 };
+const BODY_ARGUMENT: Partial<Record<ForwardedMethod, number>> = {
+  append: 1,
+  deliver: 1,
+  importMessage: 2,
+  replaceMessage: 3,
+};
 
 const port = parentPort!;
 const options = workerData as WorkerData;

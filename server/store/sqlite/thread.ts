@@ -176,7 +176,11 @@ export class ThreadedSqliteStore implements Store {
   }
 
   /** Appended bodies go over in a buffer of their own, transferred (the caller keeps its Buffer). */
-  private withBody<M extends 'append' | 'deliver' | 'importMessage'>(method: M, args: Args<M>, at: number) {
+  private withBody<M extends 'append' | 'deliver' | 'importMessage' | 'replaceMessage'>(
+    method: M,
+    args: Args<M>,
+    at: number,
+  ) {
     const raw = args[at];
     if (!(raw instanceof Uint8Array)) return this.call(method, args); // the thread refuses it (INVALID)
     const packed = transferable(raw, false);
@@ -340,6 +344,16 @@ export class ThreadedSqliteStore implements Store {
       return { ...item, raw: packed.view as Buffer };
     });
     return this.call('appendMany', [mailboxId, sent], transfer);
+  }
+
+  replaceMessage(
+    mailboxId: Id,
+    uid: number,
+    targetMailboxId: Id,
+    raw: Buffer,
+    options?: AppendOptions,
+  ): Promise<AppendResult> {
+    return this.withBody('replaceMessage', [mailboxId, uid, targetMailboxId, raw, options], 3);
   }
 
   deliver(recipient: string, raw: Buffer, options?: AppendOptions): Promise<DeliveryResult> {
