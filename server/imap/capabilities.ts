@@ -36,6 +36,7 @@ const BASE = [
   'MULTIAPPEND',
   'UNAUTHENTICATE',
   'REPLACE',
+  'SAVEDATE',
 ];
 
 export function capabilityList(session: ImapSession, config: Config, tlsRequired: boolean): string[] {

@@ -599,6 +599,7 @@ export function storeContractSuite(name: string, openFresh: () => Promise<StoreF
         const box = await inbox(user);
         const date = new Date('2024-02-03T04:05:06.000Z');
         const raw = message('hello');
+        const before = Date.now();
         const first = await store.append(box.id, raw, { flags: ['\\Seen'], internalDate: date });
         expect(first).toMatchObject({ uid: 1, uidValidity: box.uidValidity, mailboxId: box.id });
         const second = await store.append(box.id, message('again'));
@@ -613,7 +614,11 @@ export function storeContractSuite(name: string, openFresh: () => Promise<StoreF
           internalDate: date,
           size: raw.length,
           blobId: sha256(raw),
+          savedAt: expect.any(Date),
         });
+        // The save date is the time of the append (RFC 8514), whatever the internal date.
+        expect(summary!.savedAt!.getTime()).toBeGreaterThanOrEqual(before - 1000);
+        expect(summary!.savedAt!.getTime()).toBeLessThanOrEqual(Date.now() + 1000);
         const after = await inbox(user);
         expect(after.uidNext).toBe(3);
         expect(after.highestModseq).toBe(second.modseq);
@@ -808,6 +813,35 @@ export function storeContractSuite(name: string, openFresh: () => Promise<StoreF
         // A body refused at the start leaves no reference behind (a later delete frees it).
         await store.deleteMessages(box.id, [2, 3]);
         expect((await store.getQuota(user.id)).usedBytes).toBe(300);
+      });
+
+      it('gives a copied or moved message the save date of its copy or move (RFC 8514)', async () => {
+        const user = await newUser();
+        const box = await store.importMailbox(user.id, {
+          path: 'Old',
+          specialUse: null,
+          subscribed: true,
+          uidValidity: 70,
+          uidNext: 1,
+          highestModseq: 1,
+        });
+        const archive = await mailbox(store, user, 'Archive');
+        const saved = new Date('2020-01-02T03:04:05.000Z');
+        for (const uid of [1, 2]) {
+          await store.importMessage(
+            box.id,
+            { uid, modseq: uid, flags: [], internalDate: saved, savedAt: saved },
+            message(`m${uid}`),
+          );
+        }
+        const start = Date.now();
+        await store.copyMessages(box.id, [1], archive.id);
+        await store.moveMessages(box.id, [2], archive.id);
+        expect((await store.getMessage(box.id, 1))!.savedAt).toEqual(saved);
+        for (const copy of await store.listMessages(archive.id)) {
+          expect(copy.savedAt!.getTime()).toBeGreaterThanOrEqual(start - 1000);
+          expect(copy.internalDate).toEqual(saved);
+        }
       });
 
       it('replaces a message: the new one appended, the old one removed, or neither', async () => {
@@ -1446,11 +1480,12 @@ export function storeContractSuite(name: string, openFresh: () => Promise<StoreF
           'latin1',
         );
         const date = new Date('2019-05-06T07:08:09.000Z');
+        const saved = new Date('2020-01-02T03:04:05.000Z');
         const head = await store.journalHead(user.id);
         expect(
           await store.importMessage(
             box.id,
-            { uid: 7, modseq: 18, flags: ['\\Seen', 'Work'], internalDate: date },
+            { uid: 7, modseq: 18, flags: ['\\Seen', 'Work'], internalDate: date, savedAt: saved },
             raw,
           ),
         ).toBe('imported');
@@ -1471,7 +1506,10 @@ export function storeContractSuite(name: string, openFresh: () => Promise<StoreF
           internalDate: date,
           size: raw.length,
           blobId: sha256(raw),
+          savedAt: saved,
         });
+        // An import without a save date keeps none (not the time of the import).
+        expect((await store.getMessage(box.id, 2))!.savedAt).toBeNull();
         expect((await store.readBlob(summary!.blobId)).equals(raw)).toBe(true);
         expect(await uidsOf(store, box.id)).toEqual([2, 7]);
         expect(await store.listKeywords(box.id)).toContain('Work');

@@ -185,6 +185,11 @@ export interface MessageSummary {
   size: number;
   /** Key of the stored body (its SHA-256 in hex). */
   blobId: string;
+  /**
+   * When the message was added to this mailbox, by append, delivery, copy or move (RFC 8514
+   * SAVEDATE); null for messages stored before save dates were recorded.
+   */
+  savedAt: Date | null;
 }
 
 /**
@@ -363,6 +368,8 @@ export interface ImportedMessage {
   modseq: number;
   flags: Flag[];
   internalDate: Date;
+  /** The save date it had (RFC 8514); absent or null: none is known (imported messages keep none). */
+  savedAt?: Date | null;
 }
 
 export interface StoreHealth {

@@ -108,6 +108,7 @@ describe('renderFetch', () => {
     internalDate: new Date('2025-06-02T10:00:00Z'),
     size: PLAIN.length,
     blobId: 'x',
+    savedAt: null,
   };
   const message = (over: Partial<FetchMessage> = {}): FetchMessage => ({
     seq: 3,
@@ -192,6 +193,7 @@ describe('resolveTargets', () => {
     internalDate: new Date(0),
     size: 1,
     blobId: 'x',
+    savedAt: null,
   });
   const view = new MailboxView(mailbox, [2, 4, 6, 8, 10].map(summaryOf), false, []);
   const empty = new MailboxView(mailbox, [], false, []);

@@ -80,6 +80,7 @@ function noteNeeds(plan: FetchPlan, item: FetchItem): void {
           return;
         case 'INTERNALDATE':
         case 'RFC822.SIZE':
+        case 'SAVEDATE':
           plan.needsSummary = true;
           return;
         case 'ENVELOPE':

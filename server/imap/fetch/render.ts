@@ -140,6 +140,13 @@ function writeAttribute(
       if (message.summary === null) throw missing('summary');
       builder.text('INTERNALDATE ').date(message.summary.internalDate);
       return;
+    case 'SAVEDATE':
+      // RFC 8514: NIL for a message whose save date was never recorded (stored before).
+      if (message.summary === null) throw missing('summary');
+      builder.text('SAVEDATE ');
+      if (message.summary.savedAt === null) builder.nil();
+      else builder.date(message.summary.savedAt);
+      return;
     case 'RFC822.SIZE':
       if (message.summary === null) throw missing('summary');
       builder.text('RFC822.SIZE ').number(message.summary.size);

@@ -14,6 +14,7 @@ const SIMPLE: ReadonlySet<string> = new Set<FetchAttributeName>([
   'BODY',
   'BODYSTRUCTURE',
   'MODSEQ',
+  'SAVEDATE',
 ]);
 
 const attr = (name: FetchAttributeName): FetchItem => ({ kind: 'attribute', name });

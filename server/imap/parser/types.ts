@@ -32,7 +32,16 @@ export interface FetchPartial {
 }
 
 export type FetchAttributeName =
-  'FLAGS' | 'UID' | 'INTERNALDATE' | 'RFC822.SIZE' | 'ENVELOPE' | 'BODY' | 'BODYSTRUCTURE' | 'MODSEQ';
+  | 'FLAGS'
+  | 'UID'
+  | 'INTERNALDATE'
+  | 'RFC822.SIZE'
+  | 'ENVELOPE'
+  | 'BODY'
+  | 'BODYSTRUCTURE'
+  | 'MODSEQ'
+  /** RFC 8514: when the message was added to its mailbox. */
+  | 'SAVEDATE';
 
 export type FetchItem =
   /** A data item without section. `BODY` here is the non-extensible body structure. */
@@ -98,6 +107,8 @@ export type SearchKey =
   | { type: 'text'; value: string }
   /** BEFORE / ON / SINCE: the internal date. */
   | { type: 'internaldate'; op: 'before' | 'on' | 'since'; date: SearchDate }
+  /** SAVEDBEFORE / SAVEDON / SAVEDSINCE (RFC 8514): the save date. */
+  | { type: 'savedate'; op: 'before' | 'on' | 'since'; date: SearchDate }
   /** SENTBEFORE / SENTON / SENTSINCE: the Date header. */
   | { type: 'sentdate'; op: 'before' | 'on' | 'since'; date: SearchDate }
   /** LARGER / SMALLER: RFC822.SIZE strictly larger / smaller. */

@@ -114,6 +114,10 @@ export function evaluate(node: MatchNode, subject: SearchSubject): Verdict {
     case 'internaldate':
       if (subject.summary === null) return null;
       return compareDay(node.op, localDay(subject.summary.internalDate), node.day);
+    case 'savedate':
+      // A message stored before save dates were recorded is searched by its internal date.
+      if (subject.summary === null) return null;
+      return compareDay(node.op, localDay(subject.summary.savedAt ?? subject.summary.internalDate), node.day);
     case 'age': {
       if (subject.summary === null) return null;
       const time = subject.summary.internalDate.getTime();

@@ -406,6 +406,7 @@ export function messageDoc(
     internalDate,
     size,
     blob,
+    savedAt: new Date(), // added to this mailbox now (also by COPY and MOVE)
   };
 }
 

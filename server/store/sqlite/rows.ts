@@ -55,6 +55,7 @@ export interface MessageRow {
   internal_date: number;
   size: number;
   blob_hash: string;
+  saved_at: number | null;
 }
 
 export interface AppPasswordRow {
@@ -79,7 +80,7 @@ export interface JournalRow {
   at: number;
 }
 
-export const MESSAGE_COLUMNS = 'mailbox_id, uid, modseq, flags, internal_date, size, blob_hash';
+export const MESSAGE_COLUMNS = 'mailbox_id, uid, modseq, flags, internal_date, size, blob_hash, saved_at';
 
 export function toUser(row: UserRow): User {
   return {
@@ -117,6 +118,7 @@ export function toMessageSummary(row: MessageRow): MessageSummary {
     internalDate: new Date(row.internal_date),
     size: row.size,
     blobId: row.blob_hash,
+    savedAt: row.saved_at === null ? null : new Date(row.saved_at),
   };
 }
 

@@ -278,6 +278,11 @@ export const MIGRATIONS: readonly string[] = [
     SELECT DISTINCT lower(substr(address, instr(address, '@') + 1)), 1, CAST(unixepoch('subsec') * 1000 AS INTEGER)
     FROM addresses WHERE instr(address, '@') > 0 AND instr(address, '@') < length(address);
   `,
+  // 14: the save date of each message (RFC 8514 SAVEDATE): when it was added to its mailbox, in
+  // ms. Messages stored before have none (NULL; IMAP answers SAVEDATE NIL for them).
+  `
+  ALTER TABLE messages ADD COLUMN saved_at INTEGER;
+  `,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;
