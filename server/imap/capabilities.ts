@@ -37,6 +37,7 @@ const BASE = [
   'UNAUTHENTICATE',
   'REPLACE',
   'SAVEDATE',
+  'OBJECTID',
 ];
 
 export function capabilityList(session: ImapSession, config: Config, tlsRequired: boolean): string[] {

@@ -160,9 +160,17 @@ const ALLOWED: Allowed[] = [
     item: /^(SELECT|EXAMINE) /,
     why:
       'Mallard sends HIGHESTMODSEQ on every SELECT/EXAMINE (RFC 4551 3.1.1 asks it of a server with ' +
-      'persistent mod-sequences); Dovecot only once CONDSTORE is enabled. Clients ignore codes they do ' +
-      'not use.',
-    normalise: (value) => value.replace(/^\* OK \[HIGHESTMODSEQ #\]\n/m, ''),
+      'persistent mod-sequences); Dovecot only once CONDSTORE is enabled. And Mallard sends the ' +
+      "mailbox's MAILBOXID (RFC 8474 OBJECTID), which Dovecot 2.3 does not implement. Clients ignore " +
+      'codes they do not use.',
+    normalise: (value) =>
+      value.replace(/^\* OK \[HIGHESTMODSEQ #\]\n/m, '').replace(/^\* OK \[MAILBOXID \(\w+\)\]( Ok)?\n/m, ''),
+  },
+  {
+    message: 'session',
+    item: /^CREATE /,
+    why: 'Mallard answers CREATE with the new MAILBOXID (RFC 8474 4.1); Dovecot 2.3 has no OBJECTID.',
+    normalise: (value) => value.replace(/^OK \[MAILBOXID \(\w+\)\]$/m, 'OK'),
   },
   {
     message: 'session',

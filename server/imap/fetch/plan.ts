@@ -74,6 +74,7 @@ function noteNeeds(plan: FetchPlan, item: FetchItem): void {
       switch (item.name) {
         case 'FLAGS':
         case 'UID':
+        case 'THREADID':
           return;
         case 'MODSEQ':
           plan.modseq = true;
@@ -81,6 +82,7 @@ function noteNeeds(plan: FetchPlan, item: FetchItem): void {
         case 'INTERNALDATE':
         case 'RFC822.SIZE':
         case 'SAVEDATE':
+        case 'EMAILID':
           plan.needsSummary = true;
           return;
         case 'ENVELOPE':

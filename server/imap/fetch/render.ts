@@ -7,6 +7,7 @@ import type { MessageSummary } from '../../store/types.ts';
 import type { ResponseBuilder } from '../encoder/index.ts';
 import type { FetchItem, FetchPartial } from '../parser/index.ts';
 import { isFlagText } from '../encoder/format.ts';
+import { emailIdOf } from '../object-id.ts';
 import { binaryContent } from './binary.ts';
 
 /** Everything known about one message when its response is written. */
@@ -139,6 +140,13 @@ function writeAttribute(
     case 'INTERNALDATE':
       if (message.summary === null) throw missing('summary');
       builder.text('INTERNALDATE ').date(message.summary.internalDate);
+      return;
+    case 'EMAILID':
+      if (message.summary === null) throw missing('summary');
+      builder.text(`EMAILID (${emailIdOf(message.summary.blobId)})`);
+      return;
+    case 'THREADID':
+      builder.text('THREADID NIL'); // no threads computed (object-id.ts)
       return;
     case 'SAVEDATE':
       // RFC 8514: NIL for a message whose save date was never recorded (stored before).

@@ -15,6 +15,8 @@ const SIMPLE: ReadonlySet<string> = new Set<FetchAttributeName>([
   'BODYSTRUCTURE',
   'MODSEQ',
   'SAVEDATE',
+  'EMAILID',
+  'THREADID',
 ]);
 
 const attr = (name: FetchAttributeName): FetchItem => ({ kind: 'attribute', name });

@@ -41,7 +41,10 @@ export type FetchAttributeName =
   | 'BODYSTRUCTURE'
   | 'MODSEQ'
   /** RFC 8514: when the message was added to its mailbox. */
-  | 'SAVEDATE';
+  | 'SAVEDATE'
+  /** RFC 8474 object identifiers. */
+  | 'EMAILID'
+  | 'THREADID';
 
 export type FetchItem =
   /** A data item without section. `BODY` here is the non-extensible body structure. */
@@ -107,6 +110,8 @@ export type SearchKey =
   | { type: 'text'; value: string }
   /** BEFORE / ON / SINCE: the internal date. */
   | { type: 'internaldate'; op: 'before' | 'on' | 'since'; date: SearchDate }
+  /** EMAILID (RFC 8474): the message's EMAILID. */
+  | { type: 'emailid'; id: string }
   /** SAVEDBEFORE / SAVEDON / SAVEDSINCE (RFC 8514): the save date. */
   | { type: 'savedate'; op: 'before' | 'on' | 'since'; date: SearchDate }
   /** SENTBEFORE / SENTON / SENTSINCE: the Date header. */

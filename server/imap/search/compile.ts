@@ -35,6 +35,7 @@ export type MatchNode =
   | { kind: 'flag'; flag: string; recent: boolean; set: boolean; cost: Cost }
   | { kind: 'modseq'; min: number; cost: Cost }
   | { kind: 'size'; op: 'larger' | 'smaller'; size: number; cost: Cost }
+  | { kind: 'emailid'; id: string; cost: Cost }
   | { kind: 'internaldate' | 'sentdate' | 'savedate'; op: DateOp; day: number; cost: Cost }
   /** YOUNGER: internal date at or after `threshold` (epoch ms); OLDER: before it. */
   | { kind: 'age'; op: 'younger' | 'older'; threshold: number; cost: Cost }
@@ -102,6 +103,8 @@ class Compiler {
         return { kind: 'modseq', min: key.modSeq, cost: Cost.view };
       case 'size':
         return { kind: 'size', op: key.op, size: key.size, cost: Cost.summary };
+      case 'emailid':
+        return { kind: 'emailid', id: key.id, cost: Cost.summary };
       case 'internaldate':
       case 'savedate':
         return { kind: key.type, op: key.op, day: searchDay(key.date), cost: Cost.summary };
