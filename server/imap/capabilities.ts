@@ -38,6 +38,7 @@ const BASE = [
   'REPLACE',
   'SAVEDATE',
   'OBJECTID',
+  'PREVIEW',
 ];
 
 export function capabilityList(session: ImapSession, config: Config, tlsRequired: boolean): string[] {

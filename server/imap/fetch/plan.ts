@@ -91,6 +91,11 @@ function noteNeeds(plan: FetchPlan, item: FetchItem): void {
           plan.needsSummary = true;
           plan.needsIndex = true;
           return;
+        case 'PREVIEW':
+          plan.needsSummary = true;
+          plan.needsIndex = true;
+          plan.needsRaw = true;
+          return;
       }
       return;
     case 'body':

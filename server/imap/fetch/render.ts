@@ -7,6 +7,7 @@ import type { MessageSummary } from '../../store/types.ts';
 import type { ResponseBuilder } from '../encoder/index.ts';
 import type { FetchItem, FetchPartial } from '../parser/index.ts';
 import { isFlagText } from '../encoder/format.ts';
+import { messagePreview } from '../../mime/preview.ts';
 import { emailIdOf } from '../object-id.ts';
 import { binaryContent } from './binary.ts';
 
@@ -140,6 +141,11 @@ function writeAttribute(
     case 'INTERNALDATE':
       if (message.summary === null) throw missing('summary');
       builder.text('INTERNALDATE ').date(message.summary.internalDate);
+      return;
+    case 'PREVIEW':
+      if (message.raw === null) throw missing('message bytes');
+      if (message.index === null) throw missing('MIME index');
+      builder.text('PREVIEW ').string(messagePreview(message.raw, message.index));
       return;
     case 'EMAILID':
       if (message.summary === null) throw missing('summary');

@@ -44,7 +44,9 @@ export type FetchAttributeName =
   | 'SAVEDATE'
   /** RFC 8474 object identifiers. */
   | 'EMAILID'
-  | 'THREADID';
+  | 'THREADID'
+  /** RFC 8970, with or without the LAZY modifier (always computed). */
+  | 'PREVIEW';
 
 export type FetchItem =
   /** A data item without section. `BODY` here is the non-extensible body structure. */
