@@ -3,13 +3,15 @@
  * needs TLS first (no TLS yet, and not from loopback or a `require-tls` rule applies: see
  * tlsRequiredForPasswords), LOGINDISABLED replaces the AUTH= mechanisms (RFC 3501 6.2.3, RFC 8314:
  * no passwords in clear text over the network), so clients do not send one.
+ *
+ * Literals (RFC 7888): LITERAL- before login (a stranger's non-synchronising literals stay
+ * small; the framer refuses bigger ones), LITERAL+ once logged in. Never both (RFC 7888 4).
  */
 import type { Config } from '../config/schema.ts';
 import type { ImapSession } from './context.ts';
 
+/** Advertised in every state, after IMAP4rev1 and the literal capability. */
 const BASE = [
-  'IMAP4rev1',
-  'LITERAL+',
   'SASL-IR',
   'ID',
   'ENABLE',
@@ -39,10 +41,18 @@ const BASE = [
   'THREAD=ORDEREDSUBJECT',
   'THREAD=REFERENCES',
   'THREAD=REFS',
+  'BINARY',
+  'MULTIAPPEND',
+  'UNAUTHENTICATE',
+  'REPLACE',
+  'SAVEDATE',
+  'OBJECTID',
+  'PREVIEW',
 ];
 
 export function capabilityList(session: ImapSession, config: Config, tlsRequired: boolean): string[] {
-  const capabilities = [...BASE, `APPENDLIMIT=${config.limits.max_message_size}`];
+  const literals = session.state === 'not-authenticated' ? 'LITERAL-' : 'LITERAL+';
+  const capabilities = ['IMAP4rev1', literals, ...BASE, `APPENDLIMIT=${config.limits.max_message_size}`];
   if (!session.compressed) capabilities.push('COMPRESS=DEFLATE');
   if (session.state === 'not-authenticated') {
     if (!session.secure) capabilities.push('STARTTLS');

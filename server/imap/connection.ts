@@ -25,6 +25,8 @@ import { ImapError, mapError, no } from './errors.ts';
 import {
   DEFAULT_FRAMER_LIMITS,
   ImapFramer,
+  LITERAL_MINUS_MAX,
+  type FramerError,
   type FramerLimits,
   isParseError,
   parseCommand,
@@ -126,9 +128,11 @@ export class ImapConnection implements ImapSession {
   }
 
   /**
-   * Before login, literals are a few KB (a LOGIN needs no more) and a non-synchronising literal
-   * over that closes the connection (maxDiscardSize 0): its bytes cannot be told apart from
-   * commands, and swallowing megabytes for a stranger is what the limit is there to prevent.
+   * Before login, literals are a few KB (a LOGIN needs no more) and the session speaks LITERAL-
+   * (RFC 7888): a non-synchronising literal over 4096 bytes is refused with BAD [TOOBIG] (read
+   * and thrown away, up to the pre-login literal limit) and one over that limit closes the
+   * connection (its bytes cannot be told apart from commands, and swallowing megabytes for a
+   * stranger is what the limit is there to prevent). After login: LITERAL+ up to the APPEND limit.
    */
   private framerLimits(): Partial<FramerLimits> {
     const limits = this.services.config.limits;
@@ -139,7 +143,8 @@ export class ImapConnection implements ImapSession {
         maxLiteralSize: literal,
         // LOGIN and AUTHENTICATE take two strings at most.
         maxCommandSize: 2 * literal + limits.max_line_length,
-        maxDiscardSize: 0,
+        maxDiscardSize: literal,
+        literalMinus: true,
       };
     }
     return {
@@ -147,6 +152,7 @@ export class ImapConnection implements ImapSession {
       maxLiteralSize: limits.max_message_size,
       maxCommandSize: limits.max_message_size + limits.max_line_length,
       maxDiscardSize: DEFAULT_FRAMER_LIMITS.maxDiscardSize,
+      literalMinus: false,
     };
   }
 
@@ -237,7 +243,11 @@ export class ImapConnection implements ImapSession {
           break;
         case 'error':
           if (item.error.fatal) return this.bye(this.tooMuchDataText());
-          if (item.error.kind === 'literal-too-large') {
+          if (this.isLiteralMinusRefusal(item.error)) {
+            // RFC 7888 4: a tagged BAD, with TOOBIG as RFC 7888 asks for APPEND (any command here).
+            const text = `Non-synchronizing literal over ${LITERAL_MINUS_MAX} bytes (LITERAL-): send it synchronizing`;
+            await this.writeRaw(this.statusBuffer(item.error.tag ?? '*', 'BAD', text, 'TOOBIG'));
+          } else if (item.error.kind === 'literal-too-large') {
             const text =
               this.state === 'not-authenticated' ? 'Literal too large before login' : 'Message too large';
             await this.writeRaw(this.statusBuffer(item.error.tag ?? '*', 'NO', text, 'TOOBIG'));
@@ -303,6 +313,17 @@ export class ImapConnection implements ImapSession {
     );
     if (loggingOut) await this.closeSocket();
     else await outcome?.after?.();
+  }
+
+  /** A non-synchronising literal within the literal limit refused only because LITERAL- caps it. */
+  private isLiteralMinusRefusal(error: FramerError): boolean {
+    const limits = this.framer.limits;
+    return (
+      error.kind === 'literal-too-large' &&
+      error.synchronizing === false &&
+      limits.literalMinus &&
+      (error.literalSize ?? Infinity) <= limits.maxLiteralSize
+    );
   }
 
   private tooMuchDataText(): string {
@@ -510,6 +531,23 @@ export class ImapConnection implements ImapSession {
     });
   }
 
+  private unauthenticate(): void {
+    this.log.info({ user: this.user?.username }, 'unauthenticated');
+    this.unsubscribe?.();
+    this.unsubscribe = null;
+    this.view = null;
+    this.userSlot?.release();
+    this.userSlot = null;
+    this.user = null;
+    this.connection.user = null;
+    this.enabled.clear();
+    this.state = 'not-authenticated';
+    // Pre-login literal limits (LITERAL-) and the short idle timer apply again. The gate's
+    // pre-login deadline does not restart: the connection once logged in.
+    this.framer.setLimits(this.framerLimits());
+    this.resetIdleTimer();
+  }
+
   /**
    * Sends the view's pending updates; false when the store is unavailable. Then the updates stay
    * pending (the journal cursor did not move) and go out with a later command: the command's own
@@ -636,6 +674,7 @@ export class ImapConnection implements ImapSession {
       startCompression: () => this.startCompression(),
       flushUpdates: (allowExpunge) => this.flushUpdates(allowExpunge).then(() => undefined),
       login: (user) => this.login(user),
+      unauthenticate: () => this.unauthenticate(),
       closeAfterResponse: () => {
         this.state = 'logout';
       },

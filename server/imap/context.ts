@@ -84,6 +84,11 @@ export interface ImapContext {
   flushUpdates(allowExpunge: boolean): Promise<void>;
   /** Marks the session as authenticated (checks the per-user limit; throws ImapError when over). */
   login(user: User): Promise<void>;
+  /**
+   * Back to the not-authenticated state (UNAUTHENTICATE): the mailbox closed without expunging,
+   * the user's journal and connection slot let go, ENABLEd extensions off. TLS and COMPRESS stay.
+   */
+  unauthenticate(): void;
   /** Ends the connection after the current response. */
   closeAfterResponse(): void;
   /** The capability list for the current state. */

@@ -16,7 +16,16 @@ const MAILBOX: Mailbox = {
 };
 
 function summary(uid: number, flags: string[] = []): MessageSummary {
-  return { mailboxId: 'm1', uid, modseq: uid, flags, internalDate: new Date(0), size: 1, blobId: 'b' };
+  return {
+    mailboxId: 'm1',
+    uid,
+    modseq: uid,
+    flags,
+    internalDate: new Date(0),
+    size: 1,
+    blobId: 'b',
+    savedAt: null,
+  };
 }
 
 let nextId = 1;

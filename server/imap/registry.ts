@@ -21,6 +21,7 @@ import { namespace } from './commands/namespace.ts';
 import { check, noop } from './commands/noop.ts';
 import { getQuota, getQuotaRoot, setQuota } from './commands/quota.ts';
 import { rename } from './commands/rename.ts';
+import { replace } from './commands/replace.ts';
 import { search } from './commands/search.ts';
 import { select } from './commands/select.ts';
 import { sort } from './commands/sort.ts';
@@ -29,6 +30,7 @@ import { status } from './commands/status.ts';
 import { storeFlags } from './commands/store.ts';
 import { subscribe, unsubscribe } from './commands/subscribe.ts';
 import { thread } from './commands/thread.ts';
+import { unauthenticate } from './commands/unauthenticate.ts';
 import { close, unselect } from './commands/unselect.ts';
 
 export const COMMANDS: Record<CommandName, CommandHandler<never>> = {
@@ -54,9 +56,11 @@ export const COMMANDS: Record<CommandName, CommandHandler<never>> = {
   XLIST: lsub,
   STATUS: status,
   APPEND: append,
+  REPLACE: replace,
   CHECK: check,
   CLOSE: close,
   UNSELECT: unselect,
+  UNAUTHENTICATE: unauthenticate,
   EXPUNGE: expunge,
   SEARCH: search,
   SORT: sort,

@@ -737,6 +737,7 @@ export function storeContractSuite(name: string, openFresh: () => Promise<StoreF
         const box = await inbox(user);
         const date = new Date('2024-02-03T04:05:06.000Z');
         const raw = message('hello');
+        const before = Date.now();
         const first = await store.append(box.id, raw, { flags: ['\\Seen'], internalDate: date });
         expect(first).toMatchObject({ uid: 1, uidValidity: box.uidValidity, mailboxId: box.id });
         const second = await store.append(box.id, message('again'));
@@ -751,7 +752,11 @@ export function storeContractSuite(name: string, openFresh: () => Promise<StoreF
           internalDate: date,
           size: raw.length,
           blobId: sha256(raw),
+          savedAt: expect.any(Date),
         });
+        // The save date is the time of the append (RFC 8514), whatever the internal date.
+        expect(summary!.savedAt!.getTime()).toBeGreaterThanOrEqual(before - 1000);
+        expect(summary!.savedAt!.getTime()).toBeLessThanOrEqual(Date.now() + 1000);
         const after = await inbox(user);
         expect(after.uidNext).toBe(3);
         expect(after.highestModseq).toBe(second.modseq);
@@ -878,6 +883,139 @@ export function storeContractSuite(name: string, openFresh: () => Promise<StoreF
         expect(index.root.bodyEnd).toBe(raw.length);
         await rejectsWith(store.readMimeIndex('0'.repeat(64)), 'NONEXISTENT');
         await rejectsWith(store.readBlob('0'.repeat(64)), 'NONEXISTENT');
+      });
+
+      it('appends several messages at once with consecutive UIDs, journaled together', async () => {
+        const user = await newUser();
+        const box = await inbox(user);
+        await store.append(box.id, message('before'));
+        const head = await store.journalHead(user.id);
+        const date = new Date('2024-05-06T07:08:09.000Z');
+        const results = await store.appendMany(box.id, [
+          { raw: message('one'), options: { flags: ['\\Seen', '$Work'], internalDate: date } },
+          { raw: Buffer.from('Subject: two\n\nbare LF\n') },
+          { raw: message('one') },
+        ]);
+        expect(results.map((result) => result.uid)).toEqual([2, 3, 4]);
+        expect(
+          results.every((result) => result.uidValidity === box.uidValidity && result.mailboxId === box.id),
+        ).toBe(true);
+        expect(results[1]!.modseq).toBeGreaterThan(results[0]!.modseq);
+        const first = (await store.getMessage(box.id, 2))!;
+        expect(sortedFlags(first.flags)).toEqual(['$Work', '\\Seen']);
+        expect(first.internalDate).toEqual(date);
+        // Stored as append stores: CRLF line ends, identical bodies once.
+        expect((await store.readBlob((await store.getMessage(box.id, 3))!.blobId)).toString()).toBe(
+          'Subject: two\r\n\r\nbare LF\r\n',
+        );
+        expect((await store.getMessage(box.id, 4))!.blobId).toBe(first.blobId);
+        const journal = await allJournal(store, user.id, head);
+        expect(journal.map((entry) => [entry.kind, entry.uid])).toEqual([
+          ['message-new', 2],
+          ['message-new', 3],
+          ['message-new', 4],
+        ]);
+        expect((await store.mailboxCounts(box.id)).messages).toBe(4);
+        expect(await store.appendMany(box.id, [])).toEqual([]);
+        await rejectsWith(store.appendMany('999999', [{ raw: message('x') }]), 'NONEXISTENT');
+      });
+
+      it('appends several messages all or nothing: over quota or one invalid, none is stored', async () => {
+        const user = await newUser('alice@example.com', { quotaBytes: 1000 });
+        const box = await inbox(user);
+        await store.append(box.id, Buffer.alloc(300, 'a'));
+        const head = await store.journalHead(user.id);
+        // Each fits alone; together they do not.
+        await rejectsWith(
+          store.appendMany(box.id, [{ raw: Buffer.alloc(400, 'b') }, { raw: Buffer.alloc(400, 'c') }]),
+          'OVERQUOTA',
+        );
+        // The last one is invalid.
+        await rejectsWith(
+          store.appendMany(box.id, [
+            { raw: Buffer.alloc(100, 'd') },
+            { raw: Buffer.alloc(100, 'e'), options: { flags: ['two words'] } },
+          ]),
+          'INVALID',
+        );
+        expect(await uidsOf(store, box.id)).toEqual([1]);
+        expect(await allJournal(store, user.id, head)).toEqual([]);
+        expect(await store.getQuota(user.id)).toEqual({ usedBytes: 300, limitBytes: 1000 });
+        expect((await store.mailboxCounts(box.id)).messages).toBe(1);
+        const results = await store.appendMany(box.id, [
+          { raw: Buffer.alloc(400, 'f') },
+          { raw: Buffer.alloc(300, 'g') },
+        ]);
+        expect(results.map((result) => result.uid)).toEqual([2, 3]);
+        expect((await store.getQuota(user.id)).usedBytes).toBe(1000);
+        // A body refused at the start leaves no reference behind (a later delete frees it).
+        await store.deleteMessages(box.id, [2, 3]);
+        expect((await store.getQuota(user.id)).usedBytes).toBe(300);
+      });
+
+      it('gives a copied or moved message the save date of its copy or move (RFC 8514)', async () => {
+        const user = await newUser();
+        const box = await store.importMailbox(user.id, {
+          path: 'Old',
+          specialUse: null,
+          subscribed: true,
+          uidValidity: 70,
+          uidNext: 1,
+          highestModseq: 1,
+        });
+        const archive = await mailbox(store, user, 'Archive');
+        const saved = new Date('2020-01-02T03:04:05.000Z');
+        for (const uid of [1, 2]) {
+          await store.importMessage(
+            box.id,
+            { uid, modseq: uid, flags: [], internalDate: saved, savedAt: saved },
+            message(`m${uid}`),
+          );
+        }
+        const start = Date.now();
+        await store.copyMessages(box.id, [1], archive.id);
+        await store.moveMessages(box.id, [2], archive.id);
+        expect((await store.getMessage(box.id, 1))!.savedAt).toEqual(saved);
+        for (const copy of await store.listMessages(archive.id)) {
+          expect(copy.savedAt!.getTime()).toBeGreaterThanOrEqual(start - 1000);
+          expect(copy.internalDate).toEqual(saved);
+        }
+      });
+
+      it('replaces a message: the new one appended, the old one removed, or neither', async () => {
+        const user = await newUser();
+        const box = await inbox(user);
+        const drafts = await mailbox(store, user, 'Drafts');
+        await store.append(box.id, message('keep'));
+        await store.append(box.id, message('draft v1'), { flags: ['\\Draft'] });
+        const head = await store.journalHead(user.id);
+        const date = new Date('2024-07-08T09:10:11.000Z');
+        const v2 = await store.replaceMessage(box.id, 2, box.id, message('draft v2'), {
+          flags: ['\\Draft', '\\Seen'],
+          internalDate: date,
+        });
+        expect(v2).toMatchObject({ uid: 3, uidValidity: box.uidValidity, mailboxId: box.id });
+        expect(await uidsOf(store, box.id)).toEqual([1, 3]);
+        const summary = (await store.getMessage(box.id, 3))!;
+        expect(sortedFlags(summary.flags)).toEqual(['\\Draft', '\\Seen']);
+        expect(summary.internalDate).toEqual(date);
+        expect((await store.readBlob(summary.blobId)).equals(message('draft v2'))).toBe(true);
+        const kinds = (await allJournal(store, user.id, head)).map((entry) => [entry.kind, entry.uid]);
+        expect(kinds).toHaveLength(2);
+        expect(kinds).toContainEqual(['message-new', 3]);
+        expect(kinds).toContainEqual(['message-expunge', 2]);
+        expect(await store.expungedSince(box.id, 0)).toContain(2);
+        // Into another mailbox.
+        const v3 = await store.replaceMessage(box.id, 3, drafts.id, message('draft v3'));
+        expect(v3).toMatchObject({ uid: 1, mailboxId: drafts.id });
+        expect(await uidsOf(store, box.id)).toEqual([1]);
+        expect(await uidsOf(store, drafts.id)).toEqual([1]);
+        // A message that is not there: nothing is appended.
+        await rejectsWith(store.replaceMessage(box.id, 3, drafts.id, message('v4')), 'NONEXISTENT');
+        expect(await uidsOf(store, drafts.id)).toEqual([1]);
+        expect((await store.getQuota(user.id)).usedBytes).toBe(
+          message('keep').length + message('draft v3').length,
+        );
       });
 
       it('enforces the quota and keeps usedBytes on append, copy, move and expunge', async () => {
@@ -1480,11 +1618,12 @@ export function storeContractSuite(name: string, openFresh: () => Promise<StoreF
           'latin1',
         );
         const date = new Date('2019-05-06T07:08:09.000Z');
+        const saved = new Date('2020-01-02T03:04:05.000Z');
         const head = await store.journalHead(user.id);
         expect(
           await store.importMessage(
             box.id,
-            { uid: 7, modseq: 18, flags: ['\\Seen', 'Work'], internalDate: date },
+            { uid: 7, modseq: 18, flags: ['\\Seen', 'Work'], internalDate: date, savedAt: saved },
             raw,
           ),
         ).toBe('imported');
@@ -1505,7 +1644,10 @@ export function storeContractSuite(name: string, openFresh: () => Promise<StoreF
           internalDate: date,
           size: raw.length,
           blobId: sha256(raw),
+          savedAt: saved,
         });
+        // An import without a save date keeps none (not the time of the import).
+        expect((await store.getMessage(box.id, 2))!.savedAt).toBeNull();
         expect((await store.readBlob(summary!.blobId)).equals(raw)).toBe(true);
         expect(await uidsOf(store, box.id)).toEqual([2, 7]);
         expect(await store.listKeywords(box.id)).toContain('Work');

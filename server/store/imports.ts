@@ -39,10 +39,14 @@ export function checkImportedMessage(message: ImportedMessage): ImportedMessage 
   const internalDate = message.internalDate;
   if (!(internalDate instanceof Date) || Number.isNaN(internalDate.getTime()))
     invalid('invalid internal date');
+  const savedAt = message.savedAt ?? null;
+  if (savedAt !== null && (!(savedAt instanceof Date) || Number.isNaN(savedAt.getTime())))
+    invalid('invalid save date');
   return {
     uid: checkCounter(message.uid, 'UID', 1, MAX_IMAP_UID),
     modseq: checkCounter(message.modseq, 'MODSEQ', 1, MAX_MODSEQ),
     flags: normalizeFlags(message.flags),
     internalDate,
+    savedAt,
   };
 }

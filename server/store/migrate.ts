@@ -365,6 +365,7 @@ class Migration {
           modseq: summary.modseq,
           flags: summary.flags,
           internalDate: summary.internalDate,
+          savedAt: summary.savedAt,
         },
         raw,
       );

@@ -198,6 +198,11 @@ export interface MessageSummary {
   size: number;
   /** Key of the stored body (its SHA-256 in hex). */
   blobId: string;
+  /**
+   * When the message was added to this mailbox, by append, delivery, copy or move (RFC 8514
+   * SAVEDATE); null for messages stored before save dates were recorded.
+   */
+  savedAt: Date | null;
 }
 
 /**
@@ -216,6 +221,12 @@ export interface FlagListing {
 export interface AppendOptions {
   flags?: Flag[];
   internalDate?: Date;
+}
+
+/** One message of appendMany. */
+export interface AppendItem {
+  raw: Buffer;
+  options?: AppendOptions;
 }
 
 export interface AppendResult {
@@ -370,6 +381,8 @@ export interface ImportedMessage {
   modseq: number;
   flags: Flag[];
   internalDate: Date;
+  /** The save date it had (RFC 8514); absent or null: none is known (imported messages keep none). */
+  savedAt?: Date | null;
 }
 
 export interface StoreHealth {
@@ -516,6 +529,25 @@ export interface Store {
   // --- messages ---
   /** Appends raw bytes; checks the quota first (StoreError OVERQUOTA). */
   append(mailboxId: Id, raw: Buffer, options?: AppendOptions): Promise<AppendResult>;
+  /**
+   * Appends several messages to one mailbox, all or nothing (IMAP MULTIAPPEND, RFC 3502): the quota
+   * is checked for them together, and when any fails none is stored; no other session ever sees
+   * some of them without the others. Results in the order given, with consecutive UIDs.
+   */
+  appendMany(mailboxId: Id, messages: readonly AppendItem[]): Promise<AppendResult[]>;
+  /**
+   * Replaces a message (IMAP REPLACE, RFC 8508): appends `raw` to `targetMailboxId` (the same
+   * mailbox or another of the user's) and removes message `uid` of `mailboxId`, both or neither:
+   * NONEXISTENT (nothing appended) when that message is gone. The quota counts the old message as
+   * gone where the engine can do both at once (sqlite); MongoDB appends first.
+   */
+  replaceMessage(
+    mailboxId: Id,
+    uid: number,
+    targetMailboxId: Id,
+    raw: Buffer,
+    options?: AppendOptions,
+  ): Promise<AppendResult>;
   /** Resolves the recipient and appends to its INBOX (StoreError NONEXISTENT for nobody). */
   deliver(recipient: string, raw: Buffer, options?: AppendOptions): Promise<DeliveryResult>;
   /** Summaries in UID order, optionally limited to UID ranges and to MODSEQ > changedSince. */

@@ -205,6 +205,9 @@ export function quote(text: string): string {
 
 // --- parsing --------------------------------------------------------------------------------------
 
+/** Values that came as literal8 `~{n}` (rendered with a leading `~`). */
+const LITERAL8 = new WeakSet<Buffer>();
+
 const SPECIAL = new Set([0x20, 0x28, 0x29, 0x0d, 0x0a]);
 
 /** Parses the tokens of a response (after the leading `*`), literals included. */
@@ -249,6 +252,13 @@ function parseValue(raw: Buffer, state: { pos: number }): ImapValue {
     }
     state.pos++;
     return Buffer.from(bytes);
+  }
+  if (c === 0x7e && raw[state.pos + 1] === 0x7b) {
+    // literal8 (RFC 3516): the same bytes, remembered as such so comparisons see the form.
+    state.pos++;
+    const value = parseValue(raw, state) as Buffer;
+    LITERAL8.add(value);
+    return value;
   }
   if (c === 0x7b) {
     const close = raw.indexOf('}', state.pos, 'latin1');
@@ -315,11 +325,12 @@ export function searchResult(untagged: RawResponse[]): number[] {
 
 /**
  * A neutral rendering of a value for comparison: strings and literals alike as JSON strings of their
- * latin1 bytes, atoms bare, NIL as NIL.
+ * latin1 bytes (a literal8 with a leading `~`), atoms bare, NIL as NIL.
  */
 export function renderValue(value: ImapValue): string {
   if (value === null) return 'NIL';
-  if (Buffer.isBuffer(value)) return JSON.stringify(value.toString('latin1'));
+  if (Buffer.isBuffer(value))
+    return `${LITERAL8.has(value) ? '~' : ''}${JSON.stringify(value.toString('latin1'))}`;
   if (Array.isArray(value)) return `(${value.map(renderValue).join(' ')})`;
   return value.atom;
 }

@@ -21,7 +21,9 @@ async function client() {
 describe('CREATE', () => {
   it('creates a mailbox with its missing parents', async () => {
     const { account, client: c } = await client();
-    expect(await c.command('c1', 'CREATE Work/2024/Q1')).toBe('c1 OK CREATE completed\r\n');
+    expect(await c.command('c1', 'CREATE Work/2024/Q1')).toMatch(
+      /^c1 OK \[MAILBOXID \(\w+\)\] CREATE completed\r\n$/,
+    );
     expect(await c.command('l1', 'LIST "" "Work*"')).toBe(
       '* LIST (\\HasChildren) "/" "Work"\r\n' +
         '* LIST (\\HasChildren) "/" "Work/2024"\r\n' +
@@ -35,7 +37,9 @@ describe('CREATE', () => {
 
   it('accepts and drops a trailing delimiter', async () => {
     const { client: c } = await client();
-    expect(await c.command('c1', 'CREATE Folder/')).toBe('c1 OK CREATE completed\r\n');
+    expect(await c.command('c1', 'CREATE Folder/')).toMatch(
+      /^c1 OK \[MAILBOXID \(\w+\)\] CREATE completed\r\n$/,
+    );
     expect(await c.command('l1', 'LIST "" "Folder*"')).toBe(
       '* LIST (\\HasNoChildren) "/" "Folder"\r\nl1 OK LIST completed\r\n',
     );
@@ -48,13 +52,17 @@ describe('CREATE', () => {
     expect(await c.command('c2', 'CREATE inbox')).toMatch(/^c2 NO \[ALREADYEXISTS\] /m);
     expect(await c.command('c3', 'CREATE "InBox/"')).toMatch(/^c3 NO \[ALREADYEXISTS\] /m);
     expect(await c.command('c4', 'CREATE Sent')).toMatch(/^c4 NO \[ALREADYEXISTS\] /m);
-    expect(await c.command('c5', 'CREATE sent')).toBe('c5 OK CREATE completed\r\n');
+    expect(await c.command('c5', 'CREATE sent')).toMatch(
+      /^c5 OK \[MAILBOXID \(\w+\)\] CREATE completed\r\n$/,
+    );
     c.close();
   });
 
   it('creates children of INBOX', async () => {
     const { client: c } = await client();
-    expect(await c.command('c1', 'CREATE inbox/Sub')).toBe('c1 OK CREATE completed\r\n');
+    expect(await c.command('c1', 'CREATE inbox/Sub')).toMatch(
+      /^c1 OK \[MAILBOXID \(\w+\)\] CREATE completed\r\n$/,
+    );
     expect(await c.command('l1', 'LIST "" "INBOX*"')).toBe(
       '* LIST (\\HasChildren) "/" INBOX\r\n' +
         '* LIST (\\HasNoChildren) "/" "INBOX/Sub"\r\n' +
@@ -68,7 +76,7 @@ describe('CREATE', () => {
     expect(await c.command('c1', 'CREATE Old/Child')).toMatch(/^c1 OK/m);
     expect(await c.command('d1', 'DELETE Old')).toMatch(/^d1 OK/m);
     expect(await c.command('l1', 'LIST "" Old')).toMatch(/^\* LIST \(\\Noselect \\HasChildren\)/);
-    expect(await c.command('c2', 'CREATE Old')).toBe('c2 OK CREATE completed\r\n');
+    expect(await c.command('c2', 'CREATE Old')).toMatch(/^c2 OK \[MAILBOXID \(\w+\)\] CREATE completed\r\n$/);
     expect(await c.command('l2', 'LIST "" Old')).toBe(
       '* LIST (\\HasChildren) "/" "Old"\r\nl2 OK LIST completed\r\n',
     );
@@ -77,7 +85,9 @@ describe('CREATE', () => {
 
   it('decodes modified UTF-7 names', async () => {
     const { account, client: c } = await client();
-    expect(await c.command('c1', 'CREATE "&ZeVnLIqe-"')).toBe('c1 OK CREATE completed\r\n');
+    expect(await c.command('c1', 'CREATE "&ZeVnLIqe-"')).toMatch(
+      /^c1 OK \[MAILBOXID \(\w+\)\] CREATE completed\r\n$/,
+    );
     expect(await server.server.store.getMailbox(account.userId, '日本語')).not.toBeNull();
     expect(await c.command('l1', 'LIST "" "&ZeVnLIqe-"')).toBe(
       '* LIST (\\HasNoChildren) "/" "&ZeVnLIqe-"\r\nl1 OK LIST completed\r\n',
@@ -112,7 +122,9 @@ describe('CREATE', () => {
 
   it('takes a special use with CREATE-SPECIAL-USE', async () => {
     const { account, client: c } = await client();
-    expect(await c.command('c1', 'CREATE Outbox (USE (\\Sent))')).toBe('c1 OK CREATE completed\r\n');
+    expect(await c.command('c1', 'CREATE Outbox (USE (\\Sent))')).toMatch(
+      /^c1 OK \[MAILBOXID \(\w+\)\] CREATE completed\r\n$/,
+    );
     expect((await server.server.store.getMailbox(account.userId, 'Outbox'))?.specialUse).toBe('\\Sent');
     expect(await c.command('l1', 'LIST "" Outbox')).toBe(
       '* LIST (\\HasNoChildren \\Sent) "/" "Outbox"\r\nl1 OK LIST completed\r\n',

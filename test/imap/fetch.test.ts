@@ -250,7 +250,7 @@ describe('FETCH BINARY', () => {
       `* 2 FETCH (BINARY[2]<3> {2}\r\n\xff\xfe)\r\ni3 OK FETCH completed\r\n`,
     );
     expect(await client.command('i4', 'FETCH 2 BINARY.PEEK[9]')).toBe(
-      '* 2 FETCH (BINARY[9] NIL)\r\ni4 OK FETCH completed\r\n',
+      '* 2 FETCH (BINARY[9] "")\r\ni4 OK FETCH completed\r\n',
     );
     client.close();
   });
@@ -258,7 +258,7 @@ describe('FETCH BINARY', () => {
   it('refuses a part in an unknown transfer encoding with NO [UNKNOWN-CTE], after the earlier messages', async () => {
     const { client } = await selected('EXAMINE Box');
     const response = await client.command('j1', 'FETCH 1:5 BINARY.PEEK[2]');
-    expect(response).toMatch(/^\* 1 FETCH \(BINARY\[2\] NIL\)\r\n\* 2 FETCH \(BINARY\[2\] ~\{10\}/);
+    expect(response).toMatch(/^\* 1 FETCH \(BINARY\[2\] ""\)\r\n\* 2 FETCH \(BINARY\[2\] ~\{10\}/);
     expect(response).toMatch(/^j1 NO \[UNKNOWN-CTE\] /m);
     expect(response).not.toMatch(/^\* 5 FETCH/m);
     client.close();

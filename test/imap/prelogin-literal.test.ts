@@ -1,7 +1,7 @@
 /**
  * Literals before authentication are limited to `limits.prelogin_literal_size` (8 KiB by default):
  * a bigger synchronising literal is refused with NO [TOOBIG] and no `+`, a bigger
- * non-synchronising one (LITERAL+) closes the connection (its bytes cannot be told apart from
+ * non-synchronising one closes the connection (its bytes cannot be told apart from
  * commands); after login the APPEND limit applies again.
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';

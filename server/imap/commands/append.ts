@@ -2,10 +2,9 @@
  * APPEND (RFC 3501 6.3.11) with MULTIAPPEND (RFC 3502), UIDPLUS's APPENDUID (RFC 4315),
  * APPENDLIMIT (RFC 7889) and UTF8=ACCEPT's `UTF8 (~{n})` form (RFC 6855).
  *
- * Every message is checked before any is stored (size, emptiness, NUL bytes, flags), so a bad
- * message in a MULTIAPPEND stores nothing. The store appends one message at a time, though: if
- * a later one fails in the store (over quota, say), the earlier ones stay. RFC 3502 asks for
- * all-or-nothing; our store has no multi-message transaction, so this is a known gap.
+ * Every message is checked before any is stored (size, emptiness, NUL bytes, flags), and a
+ * MULTIAPPEND is stored by the store's appendMany, all or nothing (RFC 3502 6): over quota
+ * together, nothing is stored, and no other session sees some of the messages without the rest.
  *
  * The bytes are stored exactly as received. \Recent cannot be set (the store drops it). When the
  * target is the selected mailbox, the dispatcher's flush after the command reports the EXISTS.
@@ -26,8 +25,8 @@ const SYSTEM_FLAGS: ReadonlySet<string> = new Set([
   '\\Recent',
 ]);
 
-/** Rejects what must not be stored, before anything is. */
-function checkMessage(ctx: ImapContext, message: AppendMessage): void {
+/** Rejects what must not be stored, before anything is (APPEND and REPLACE). */
+export function checkMessage(ctx: ImapContext, message: AppendMessage): void {
   const limit = ctx.services.config.limits.max_message_size;
   if (message.data.length === 0) throw no(null, 'Cannot append an empty message');
   if (message.data.length > limit) throw no('TOOBIG', `Message is larger than ${limit} bytes`);
@@ -55,16 +54,25 @@ export const append: CommandHandler<AppendCommand> = {
       command.messages.flatMap((message) => message.flags),
       known,
     );
-    const uids: number[] = [];
-    let uidValidity = mailbox.uidValidity;
-    for (const message of command.messages) {
-      const result = await ctx.services.store.append(mailbox.id, message.data, {
+    const items = command.messages.map((message) => ({
+      raw: message.data,
+      options: {
         flags: message.flags.filter((flag) => flag !== '\\Recent'),
         internalDate: message.internalDate ?? new Date(),
-      });
-      uids.push(result.uid);
-      uidValidity = result.uidValidity;
-    }
-    return { code: ResponseCodes.appendUid(uidValidity, uids), text: 'APPEND completed' };
+      },
+    }));
+    const { store } = ctx.services;
+    const results =
+      items.length === 1
+        ? [await store.append(mailbox.id, items[0]!.raw, items[0]!.options)]
+        : await store.appendMany(mailbox.id, items);
+    const uidValidity = results[0]?.uidValidity ?? mailbox.uidValidity;
+    return {
+      code: ResponseCodes.appendUid(
+        uidValidity,
+        results.map((result) => result.uid),
+      ),
+      text: 'APPEND completed',
+    };
   },
 };

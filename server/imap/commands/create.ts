@@ -4,6 +4,8 @@
  * makes it a real mailbox again (with a new UIDVALIDITY).
  */
 import type { CommandHandler } from '../context.ts';
+import { ResponseCodes } from '../encoder/index.ts';
+import { isObjectId } from '../object-id.ts';
 import { no } from '../errors.ts';
 import { newMailboxPath } from '../mailbox/new-name.ts';
 import type { CreateCommand } from '../parser/index.ts';
@@ -36,6 +38,8 @@ export const create: CommandHandler<CreateCommand> = {
     const specialUse = requestedSpecialUse(command.specialUse);
     const existing = await store.getMailbox(userId, path);
     if (existing?.selectable) throw no('ALREADYEXISTS', 'Mailbox already exists');
-    await store.createMailbox(userId, path, specialUse);
+    const created = await store.createMailbox(userId, path, specialUse);
+    // RFC 8474 4.1: the new mailbox's MAILBOXID in the tagged OK.
+    return isObjectId(created.id) ? { code: ResponseCodes.mailboxId(created.id) } : undefined;
   },
 };

@@ -4,6 +4,7 @@
  */
 import type { CommandHandler, ImapContext } from '../context.ts';
 import { ResponseCodes } from '../encoder/index.ts';
+import { isObjectId } from '../object-id.ts';
 import { bad } from '../errors.ts';
 import { MailboxView } from '../mailbox-view.ts';
 import { requireMailbox } from '../names.ts';
@@ -56,6 +57,7 @@ export const select: CommandHandler<SelectCommand> = {
     if (firstUnseen >= 0) builder.status('*', 'OK', 'First unseen', ResponseCodes.unseen(firstUnseen + 1));
     builder.status('*', 'OK', 'UIDs valid', ResponseCodes.uidValidity(mailbox.uidValidity));
     builder.status('*', 'OK', 'Predicted next UID', ResponseCodes.uidNext(mailbox.uidNext));
+    if (isObjectId(mailbox.id)) builder.status('*', 'OK', 'Ok', ResponseCodes.mailboxId(mailbox.id));
     builder.status(
       '*',
       'OK',

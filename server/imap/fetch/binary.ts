@@ -3,7 +3,7 @@
  * where the RFC leaves room, documented here:
  * - `BINARY[]` (the whole message) and multipart or message/rfc822 parts are returned as stored:
  *   a container has no transfer encoding of its own to undo.
- * - A part that does not exist gives null (answered as NIL, and BINARY.SIZE as 0).
+ * - A part that does not exist gives null (answered as "", as BODY[] does, and BINARY.SIZE as 0).
  * - An encoding we cannot decode (x-uuencode, ...) is refused with NO [UNKNOWN-CTE], as Dovecot does.
  */
 import { decodeTransfer, findSectionPart, type MimeIndex, type MimePart } from '../../mime/index.ts';

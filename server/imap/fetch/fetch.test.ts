@@ -108,6 +108,7 @@ describe('renderFetch', () => {
     internalDate: new Date('2025-06-02T10:00:00Z'),
     size: PLAIN.length,
     blobId: 'x',
+    savedAt: null,
   };
   const message = (over: Partial<FetchMessage> = {}): FetchMessage => ({
     seq: 3,
@@ -156,7 +157,7 @@ describe('renderFetch', () => {
       `* 3 FETCH (BINARY[1]<4> {5}\r\n${cafe})\r\n`,
     );
     expect(render('FETCH 3 (BINARY.SIZE[2] BINARY.SIZE[9] BINARY[9])', multipart)).toBe(
-      `* 3 FETCH (BINARY.SIZE[2] ${ATTACHMENT.length} BINARY.SIZE[9] 0 BINARY[9] NIL)\r\n`,
+      `* 3 FETCH (BINARY.SIZE[2] ${ATTACHMENT.length} BINARY.SIZE[9] 0 BINARY[9] "")\r\n`,
     );
   });
 
@@ -192,6 +193,7 @@ describe('resolveTargets', () => {
     internalDate: new Date(0),
     size: 1,
     blobId: 'x',
+    savedAt: null,
   });
   const view = new MailboxView(mailbox, [2, 4, 6, 8, 10].map(summaryOf), false, []);
   const empty = new MailboxView(mailbox, [], false, []);

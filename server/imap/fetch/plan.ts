@@ -74,12 +74,15 @@ function noteNeeds(plan: FetchPlan, item: FetchItem): void {
       switch (item.name) {
         case 'FLAGS':
         case 'UID':
+        case 'THREADID':
           return;
         case 'MODSEQ':
           plan.modseq = true;
           return;
         case 'INTERNALDATE':
         case 'RFC822.SIZE':
+        case 'SAVEDATE':
+        case 'EMAILID':
           plan.needsSummary = true;
           return;
         case 'ENVELOPE':
@@ -87,6 +90,11 @@ function noteNeeds(plan: FetchPlan, item: FetchItem): void {
         case 'BODYSTRUCTURE':
           plan.needsSummary = true;
           plan.needsIndex = true;
+          return;
+        case 'PREVIEW':
+          plan.needsSummary = true;
+          plan.needsIndex = true;
+          plan.needsRaw = true;
           return;
       }
       return;

@@ -7,6 +7,8 @@ import type { MessageSummary } from '../../store/types.ts';
 import type { ResponseBuilder } from '../encoder/index.ts';
 import type { FetchItem, FetchPartial } from '../parser/index.ts';
 import { isFlagText } from '../encoder/format.ts';
+import { messagePreview } from '../../mime/preview.ts';
+import { emailIdOf } from '../object-id.ts';
 import { binaryContent } from './binary.ts';
 
 /** Everything known about one message when its response is written. */
@@ -40,6 +42,8 @@ function missing(what: string): Error {
 function clip(data: Buffer, range: FetchPartial | undefined): Buffer {
   return range === undefined ? data : partial(data, range.offset, range.length);
 }
+
+const EMPTY = Buffer.alloc(0);
 
 /** Section data: an empty result is the empty string (RFC 3501: a missing part is ""). */
 function writeData(builder: ResponseBuilder, data: Buffer, binary = false): void {
@@ -88,8 +92,8 @@ function writeItem(
     case 'binary': {
       const data = binaries?.get(item) ?? null;
       builder.text(`${item.responseName} `);
-      if (data === null) builder.nil();
-      else writeData(builder, clip(data, item.partial), true);
+      // A part that does not exist is the empty string, as for BODY[] (and as Dovecot answers).
+      writeData(builder, data === null ? EMPTY : clip(data, item.partial), true);
       return;
     }
     case 'binary-size':
@@ -137,6 +141,25 @@ function writeAttribute(
     case 'INTERNALDATE':
       if (message.summary === null) throw missing('summary');
       builder.text('INTERNALDATE ').date(message.summary.internalDate);
+      return;
+    case 'PREVIEW':
+      if (message.raw === null) throw missing('message bytes');
+      if (message.index === null) throw missing('MIME index');
+      builder.text('PREVIEW ').string(messagePreview(message.raw, message.index));
+      return;
+    case 'EMAILID':
+      if (message.summary === null) throw missing('summary');
+      builder.text(`EMAILID (${emailIdOf(message.summary.blobId)})`);
+      return;
+    case 'THREADID':
+      builder.text('THREADID NIL'); // no threads computed (object-id.ts)
+      return;
+    case 'SAVEDATE':
+      // RFC 8514: NIL for a message whose save date was never recorded (stored before).
+      if (message.summary === null) throw missing('summary');
+      builder.text('SAVEDATE ');
+      if (message.summary.savedAt === null) builder.nil();
+      else builder.date(message.summary.savedAt);
       return;
     case 'RFC822.SIZE':
       if (message.summary === null) throw missing('summary');

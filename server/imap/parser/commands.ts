@@ -293,6 +293,19 @@ const append: Handler = (r, tag) => {
   return { tag, name: 'APPEND', mailbox, messages };
 };
 
+function replace(uid: boolean): Handler {
+  return (r, tag) => {
+    r.sp(uid ? 'UID' : 'sequence number');
+    const target = r.readNzNumber(uid ? 'UID' : 'sequence number');
+    r.sp('mailbox name');
+    const mailbox = r.readMailbox();
+    r.sp('message');
+    const message = readAppendMessage(r);
+    r.end();
+    return { tag, name: 'REPLACE', uid, target, mailbox, message };
+  };
+}
+
 function expunge(uid: boolean): Handler {
   return (r, tag) => {
     if (!uid) {
@@ -455,6 +468,7 @@ const COMMANDS: ReadonlyMap<string, Handler> = new Map<string, Handler>([
   ['CHECK', noArgs('CHECK')],
   ['CLOSE', noArgs('CLOSE')],
   ['UNSELECT', noArgs('UNSELECT')],
+  ['UNAUTHENTICATE', noArgs('UNAUTHENTICATE')],
   ['IDLE', noArgs('IDLE')],
   ['NAMESPACE', noArgs('NAMESPACE')],
   ['AUTHENTICATE', authenticate],
@@ -471,6 +485,7 @@ const COMMANDS: ReadonlyMap<string, Handler> = new Map<string, Handler>([
   ['XLIST', lsub('XLIST')],
   ['STATUS', status],
   ['APPEND', append],
+  ['REPLACE', replace(false)],
   ['EXPUNGE', expunge(false)],
   ['SEARCH', search(false)],
   ['SORT', sort(false)],
@@ -498,6 +513,7 @@ const UID_COMMANDS: ReadonlyMap<string, Handler> = new Map<string, Handler>([
   ['SORT', sort(true)],
   ['THREAD', thread(true)],
   ['EXPUNGE', expunge(true)],
+  ['REPLACE', replace(true)],
 ]);
 
 /** The command names parseCommand knows (without the UID forms). */

@@ -14,6 +14,9 @@ const SIMPLE: ReadonlySet<string> = new Set<FetchAttributeName>([
   'BODY',
   'BODYSTRUCTURE',
   'MODSEQ',
+  'SAVEDATE',
+  'EMAILID',
+  'THREADID',
 ]);
 
 const attr = (name: FetchAttributeName): FetchItem => ({ kind: 'attribute', name });
@@ -130,6 +133,17 @@ function readItem(r: Reader): FetchItem {
       };
       if (partial) item.partial = partial;
       return item;
+    }
+    case 'PREVIEW': {
+      // RFC 8970 `PREVIEW (LAZY)`: LAZY lets a server answer NIL; ours always has the preview.
+      const before = r.pos;
+      if (r.trySp() && r.peek() === LPAREN) {
+        r.readList('preview modifier list', () => {
+          const modifier = r.readAtom('preview modifier').toUpperCase();
+          if (modifier !== 'LAZY') fail(`Unknown preview modifier ${modifier}`);
+        });
+      } else r.pos = before;
+      return attr('PREVIEW');
     }
     case 'BINARY':
     case 'BINARY.PEEK':

@@ -45,14 +45,18 @@ const HEADER_KEYS: ReadonlyMap<string, string> = new Map([
   ['TO', 'to'],
 ]);
 
-const DATE_KEYS: ReadonlyMap<string, ['internaldate' | 'sentdate', 'before' | 'on' | 'since']> = new Map([
-  ['BEFORE', ['internaldate', 'before']],
-  ['ON', ['internaldate', 'on']],
-  ['SINCE', ['internaldate', 'since']],
-  ['SENTBEFORE', ['sentdate', 'before']],
-  ['SENTON', ['sentdate', 'on']],
-  ['SENTSINCE', ['sentdate', 'since']],
-]);
+const DATE_KEYS: ReadonlyMap<string, ['internaldate' | 'sentdate' | 'savedate', 'before' | 'on' | 'since']> =
+  new Map([
+    ['BEFORE', ['internaldate', 'before']],
+    ['ON', ['internaldate', 'on']],
+    ['SINCE', ['internaldate', 'since']],
+    ['SENTBEFORE', ['sentdate', 'before']],
+    ['SENTON', ['sentdate', 'on']],
+    ['SENTSINCE', ['sentdate', 'since']],
+    ['SAVEDBEFORE', ['savedate', 'before']],
+    ['SAVEDON', ['savedate', 'on']],
+    ['SAVEDSINCE', ['savedate', 'since']],
+  ]);
 
 function clone(key: SearchKey): SearchKey {
   return structuredClone(key);
@@ -96,6 +100,17 @@ function readKey(r: Reader, depth: number, maxDepth: number): SearchKey {
   }
   switch (word) {
     case 'ALL':
+      return { type: 'all' };
+    case 'EMAILID':
+      r.sp('EMAILID');
+      return { type: 'emailid', id: r.readAtom('EMAILID') };
+    case 'THREADID':
+      // No message has a THREADID (server/imap/object-id.ts): nothing matches.
+      r.sp('THREADID');
+      r.readAtom('THREADID');
+      return { type: 'not', key: { type: 'all' } };
+    case 'SAVEDATESUPPORTED':
+      // RFC 8514: every message of a mailbox that keeps save dates (all of ours do).
       return { type: 'all' };
     case 'NEW':
       return { type: 'and', keys: [flag('\\Recent', true), flag('\\Seen', false)] };

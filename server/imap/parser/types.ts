@@ -32,7 +32,21 @@ export interface FetchPartial {
 }
 
 export type FetchAttributeName =
-  'FLAGS' | 'UID' | 'INTERNALDATE' | 'RFC822.SIZE' | 'ENVELOPE' | 'BODY' | 'BODYSTRUCTURE' | 'MODSEQ';
+  | 'FLAGS'
+  | 'UID'
+  | 'INTERNALDATE'
+  | 'RFC822.SIZE'
+  | 'ENVELOPE'
+  | 'BODY'
+  | 'BODYSTRUCTURE'
+  | 'MODSEQ'
+  /** RFC 8514: when the message was added to its mailbox. */
+  | 'SAVEDATE'
+  /** RFC 8474 object identifiers. */
+  | 'EMAILID'
+  | 'THREADID'
+  /** RFC 8970, with or without the LAZY modifier (always computed). */
+  | 'PREVIEW';
 
 export type FetchItem =
   /** A data item without section. `BODY` here is the non-extensible body structure. */
@@ -98,6 +112,10 @@ export type SearchKey =
   | { type: 'text'; value: string }
   /** BEFORE / ON / SINCE: the internal date. */
   | { type: 'internaldate'; op: 'before' | 'on' | 'since'; date: SearchDate }
+  /** EMAILID (RFC 8474): the message's EMAILID. */
+  | { type: 'emailid'; id: string }
+  /** SAVEDBEFORE / SAVEDON / SAVEDSINCE (RFC 8514): the save date. */
+  | { type: 'savedate'; op: 'before' | 'on' | 'since'; date: SearchDate }
   /** SENTBEFORE / SENTON / SENTSINCE: the Date header. */
   | { type: 'sentdate'; op: 'before' | 'on' | 'since'; date: SearchDate }
   /** LARGER / SMALLER: RFC822.SIZE strictly larger / smaller. */
@@ -167,7 +185,16 @@ export interface AppendMessage {
 // --- commands ---
 
 export type NoArgCommandName =
-  'CAPABILITY' | 'NOOP' | 'LOGOUT' | 'STARTTLS' | 'CHECK' | 'CLOSE' | 'UNSELECT' | 'IDLE' | 'NAMESPACE';
+  | 'CAPABILITY'
+  | 'NOOP'
+  | 'LOGOUT'
+  | 'STARTTLS'
+  | 'CHECK'
+  | 'CLOSE'
+  | 'UNSELECT'
+  | 'IDLE'
+  | 'NAMESPACE'
+  | 'UNAUTHENTICATE';
 
 export type NoArgCommand = { [N in NoArgCommandName]: { tag: string; name: N } }[NoArgCommandName];
 
@@ -248,6 +275,17 @@ export interface AppendCommand {
   mailbox: string;
   /** One message, or several with MULTIAPPEND (RFC 3502). */
   messages: AppendMessage[];
+}
+
+/** REPLACE / UID REPLACE (RFC 8508): one message replaced by a new one, appended to `mailbox`. */
+export interface ReplaceCommand {
+  tag: string;
+  name: 'REPLACE';
+  uid: boolean;
+  /** The sequence number, or the UID for UID REPLACE, of the message replaced. */
+  target: number;
+  mailbox: string;
+  message: AppendMessage;
 }
 
 export interface ExpungeCommand {
@@ -406,6 +444,7 @@ export type ParsedCommand =
   | LsubCommand
   | StatusCommand
   | AppendCommand
+  | ReplaceCommand
   | ExpungeCommand
   | SearchCommand
   | SortCommand

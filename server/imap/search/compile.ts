@@ -34,7 +34,8 @@ export type MatchNode =
   | { kind: 'flag'; flag: string; recent: boolean; set: boolean; cost: Cost }
   | { kind: 'modseq'; min: number; cost: Cost }
   | { kind: 'size'; op: 'larger' | 'smaller'; size: number; cost: Cost }
-  | { kind: 'internaldate' | 'sentdate'; op: DateOp; day: number; cost: Cost }
+  | { kind: 'emailid'; id: string; cost: Cost }
+  | { kind: 'internaldate' | 'sentdate' | 'savedate'; op: DateOp; day: number; cost: Cost }
   /** YOUNGER: internal date at or after `threshold` (epoch ms); OLDER: before it. */
   | { kind: 'age'; op: 'younger' | 'older'; threshold: number; cost: Cost }
   /** `filterable`: the raw-bytes filter can rule out messages for this needle (search/raw-filter.ts). */
@@ -110,8 +111,11 @@ class Compiler {
         return { kind: 'modseq', min: key.modSeq, cost: Cost.view };
       case 'size':
         return { kind: 'size', op: key.op, size: key.size, cost: Cost.summary };
+      case 'emailid':
+        return { kind: 'emailid', id: key.id, cost: Cost.summary };
       case 'internaldate':
-        return { kind: 'internaldate', op: key.op, day: searchDay(key.date), cost: Cost.summary };
+      case 'savedate':
+        return { kind: key.type, op: key.op, day: searchDay(key.date), cost: Cost.summary };
       case 'age': {
         const threshold = this.context.now - key.seconds * 1000;
         return { kind: 'age', op: key.op, threshold, cost: Cost.summary };

@@ -4,6 +4,7 @@
  * one branch is true, whatever the unknowns, so the caller loads a message's index or body only when
  * the cheaper keys could not decide.
  */
+import { emailIdOf } from '../object-id.ts';
 import type { MimeIndex } from '../../mime/index.ts';
 import type { MessageSummary } from '../../store/types.ts';
 import type { MatchNode } from './compile.ts';
@@ -114,6 +115,13 @@ export function evaluate(node: MatchNode, subject: SearchSubject): Verdict {
     case 'internaldate':
       if (subject.summary === null) return null;
       return compareDay(node.op, localDay(subject.summary.internalDate), node.day);
+    case 'emailid':
+      if (subject.summary === null) return null;
+      return emailIdOf(subject.summary.blobId) === node.id;
+    case 'savedate':
+      // A message stored before save dates were recorded is searched by its internal date.
+      if (subject.summary === null) return null;
+      return compareDay(node.op, localDay(subject.summary.savedAt ?? subject.summary.internalDate), node.day);
     case 'age': {
       if (subject.summary === null) return null;
       const time = subject.summary.internalDate.getTime();

@@ -47,6 +47,7 @@ function summary(over: Partial<MessageSummary> = {}): MessageSummary {
     internalDate: new Date(NOW - 3600_000),
     size: 1000,
     blobId: 'x',
+    savedAt: null,
     ...over,
   };
 }

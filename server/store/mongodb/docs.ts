@@ -43,6 +43,7 @@ export function toMessageSummary(doc: MessageDoc): MessageSummary {
     internalDate: doc.internalDate,
     size: doc.size,
     blobId: doc.blob,
+    savedAt: doc.savedAt ?? null,
   };
 }
 

@@ -131,6 +131,9 @@ export async function importMessage(
     size,
     blob.hash,
   );
+  // Imported: the save date it had, or none (never the time of the import).
+  if (message.savedAt) doc.savedAt = message.savedAt;
+  else delete doc.savedAt;
   try {
     await c.messages.insertOne({ ...doc });
   } catch (error) {

@@ -421,6 +421,7 @@ export function messageDoc(
     internalDate,
     size,
     blob,
+    savedAt: new Date(), // added to this mailbox now (also by COPY and MOVE)
   };
 }
 
@@ -584,6 +585,97 @@ export async function appendMessage(
     }
     throw error;
   }
+}
+
+/**
+ * Several messages at once, all or nothing (MULTIAPPEND), as COPY writes them: the quota for all,
+ * every body referenced, one allocation of consecutive UIDs, one insertMany, then one
+ * announcement, so sessions learn of all of them together or of none. A failure before the
+ * announcement removes whatever was inserted and gives everything back. Should the database go
+ * away in the middle of that, what is left is recounted like any write that failed part-way.
+ */
+export async function appendMessages(
+  c: Collections,
+  mailboxId: number,
+  inputs: readonly AppendInput[],
+): Promise<AppendResult[]> {
+  const mailbox = await requireSelectableMailbox(c, mailboxId);
+  if (inputs.length === 0) return [];
+  const bytes = inputs.reduce((total, input) => total + input.blob.raw.length, 0);
+  await chargeQuota(c, mailbox.user, bytes);
+  const referenced: string[] = [];
+  let allocation: Allocation | null = null;
+  let docs: MessageDoc[] = [];
+  try {
+    for (const input of inputs) {
+      await addBlobReference(c, input.blob);
+      referenced.push(input.blob.hash);
+    }
+    const counts = countsOf(
+      inputs.map((input) => ({
+        seen: hasFlag(input.flags, SEEN),
+        deleted: hasFlag(input.flags, DELETED),
+        size: input.blob.raw.length,
+      })),
+    );
+    allocation = await allocate(c, mailbox, inputs.length, inputs.length, counts);
+    const { firstUid, firstModseq } = allocation;
+    docs = inputs.map((input, i) =>
+      messageDoc(
+        mailboxId,
+        firstUid + i,
+        firstModseq + i,
+        input.flags,
+        input.internalDate,
+        input.blob.raw.length,
+        input.blob.hash,
+      ),
+    );
+    await c.messages.insertMany(
+      docs.map((doc) => ({ ...doc })),
+      { ordered: true },
+    );
+  } catch (error) {
+    if (allocation) {
+      // Whatever got inserted goes again (with its body reference and bytes), then the rest.
+      const removed = await removeDocs(c, allocation.mailbox, docs, {}).catch(() => [] as MessageDoc[]);
+      const gone = new Set(removed.map((doc) => doc.uid));
+      const left = docs.filter((doc) => !gone.has(doc.uid));
+      await undoCharges(
+        c,
+        mailbox.user,
+        left.reduce((total, doc) => total + doc.size, 0),
+        left.map((doc) => doc.blob),
+      );
+      await failAfter(c, allocation, error);
+    }
+    await undoCharges(c, mailbox.user, bytes, referenced);
+    throw error;
+  }
+  const [moved] = await Promise.all([
+    announce(
+      c,
+      allocation,
+      docs.map((doc) => newEntry(allocation.mailbox, doc)),
+    ),
+    rememberKeywords(
+      c,
+      mailboxId,
+      docs.flatMap((doc) => doc.flags),
+    ),
+  ]);
+  const finalUids = docs.map((doc) => moved.get(doc.uid) ?? doc.uid);
+  await takeBackIfGone(
+    c,
+    allocation.mailbox,
+    docs.map((doc, i) => ({ ...doc, uid: finalUids[i]! })),
+  );
+  return finalUids.map((uid, i) => ({
+    uid,
+    modseq: allocation.firstModseq + i,
+    uidValidity: allocation.mailbox.uidValidity,
+    mailboxId: String(mailboxId),
+  }));
 }
 
 /** How long a failed append waits for the database to settle what it stored, before answering. */

@@ -138,6 +138,8 @@ export interface MessageDoc {
   size: number;
   /** SHA-256 of the body (the blobs _id). */
   blob: string;
+  /** When it was added to this mailbox (RFC 8514 SAVEDATE); absent on messages stored before. */
+  savedAt?: Date;
   /**
    * Random id of the append that wrote it: when the outcome of that write is unknown (the
    * database went away mid-call), this finds the message to settle it (messages.ts).

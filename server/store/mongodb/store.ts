@@ -36,6 +36,7 @@ import type {
   Domain,
   DomainPatch,
   DomainUsage,
+  AppendItem,
   AppendOptions,
   AppendResult,
   AppPassword,
@@ -428,6 +429,45 @@ export class MongoStore implements Store {
     return this.settling(
       this.call((c) =>
         messages.appendMessage(c, requireId(mailboxId, 'mailbox'), appendInput(raw, options), this.unsettled),
+      ),
+    );
+  }
+
+  /**
+   * Without transactions: the message must exist, the new one is appended, then the old one
+   * removed; if someone else removed it first, the new one is taken back (NONEXISTENT).
+   */
+  replaceMessage(
+    mailboxId: Id,
+    uid: number,
+    targetMailboxId: Id,
+    raw: Buffer,
+    options: AppendOptions = {},
+  ): Promise<AppendResult> {
+    return this.settling(
+      this.call(async (c) => {
+        const source = requireId(mailboxId, 'mailbox');
+        const target = requireId(targetMailboxId, 'mailbox');
+        const input = appendInput(raw, options);
+        if (!(await messages.getMessage(c, source, uid))) {
+          throw new StoreError('NONEXISTENT', `no message ${uid} to replace`);
+        }
+        const appended = await messages.appendMessage(c, target, input, this.unsettled);
+        if ((await messages.deleteMessages(c, source, [uid])).length === 0) {
+          await messages.deleteMessages(c, target, [appended.uid]);
+          throw new StoreError('NONEXISTENT', `no message ${uid} to replace`);
+        }
+        return appended;
+      }),
+    );
+  }
+
+  appendMany(mailboxId: Id, items: readonly AppendItem[]): Promise<AppendResult[]> {
+    return this.call((c) =>
+      messages.appendMessages(
+        c,
+        requireId(mailboxId, 'mailbox'),
+        items.map((item) => appendInput(item.raw, item.options ?? {})),
       ),
     );
   }

@@ -103,6 +103,7 @@ export function importMessage(
       internalDate: message.internalDate.getTime(),
       size,
       blobHash: blob.hash,
+      savedAt: message.savedAt ? message.savedAt.getTime() : null,
     });
     writeJournal(sql, {
       userId: mailbox.user_id,

@@ -105,12 +105,14 @@ export interface NewMessage {
   internalDate: number;
   size: number;
   blobHash: string;
+  /** The save date (ms); absent: now. Null: none known (an import that had none). */
+  savedAt?: number | null;
 }
 
 export function insertMessage(sql: Sql, message: NewMessage): void {
   sql.run(
-    `INSERT INTO messages (mailbox_id, uid, modseq, flags, seen, deleted, internal_date, size, blob_hash)
-     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    `INSERT INTO messages (mailbox_id, uid, modseq, flags, seen, deleted, internal_date, size, blob_hash, saved_at)
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     message.mailboxId,
     message.uid,
     message.modseq,
@@ -120,6 +122,8 @@ export function insertMessage(sql: Sql, message: NewMessage): void {
     message.internalDate,
     message.size,
     message.blobHash,
+    // The save date: added to this mailbox now (also by COPY and MOVE), unless an import says.
+    message.savedAt === undefined ? Date.now() : message.savedAt,
   );
   rememberKeywords(sql, message.mailboxId, message.flags);
 }

@@ -57,6 +57,7 @@ export interface MessageRow {
   internal_date: number;
   size: number;
   blob_hash: string;
+  saved_at: number | null;
 }
 
 export interface AppPasswordRow {
@@ -81,7 +82,7 @@ export interface JournalRow {
   at: number;
 }
 
-export const MESSAGE_COLUMNS = 'mailbox_id, uid, modseq, flags, internal_date, size, blob_hash';
+export const MESSAGE_COLUMNS = 'mailbox_id, uid, modseq, flags, internal_date, size, blob_hash, saved_at';
 
 export function toUser(row: UserRow): User {
   return {
@@ -119,6 +120,7 @@ export function toMessageSummary(row: MessageRow): MessageSummary {
     internalDate: new Date(row.internal_date),
     size: row.size,
     blobId: row.blob_hash,
+    savedAt: row.saved_at === null ? null : new Date(row.saved_at),
   };
 }
 

@@ -320,6 +320,11 @@ export const MIGRATIONS: readonly string[] = [
   ) WITHOUT ROWID;
   CREATE INDEX metadata_mailbox ON metadata(mailbox_id);
   `,
+  // 16: the save date of each message (RFC 8514 SAVEDATE): when it was added to its mailbox, in
+  // ms. Messages stored before have none (NULL; IMAP answers SAVEDATE NIL for them).
+  `
+  ALTER TABLE messages ADD COLUMN saved_at INTEGER;
+  `,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

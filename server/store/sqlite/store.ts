@@ -17,6 +17,7 @@ import type {
   Domain,
   DomainPatch,
   DomainUsage,
+  AppendItem,
   AppendOptions,
   AppendResult,
   AppPassword,
@@ -344,6 +345,36 @@ export class SqliteStore implements Store {
     return this.call((sql) => {
       const id = requireId(mailboxId, 'mailbox');
       return messages.appendMessage(sql, id, appendInput(sql, raw, options));
+    });
+  }
+
+  appendMany(mailboxId: Id, items: readonly AppendItem[]): Promise<AppendResult[]> {
+    return this.call((sql) => {
+      const id = requireId(mailboxId, 'mailbox');
+      const inputs = items.map((item) => appendInput(sql, item.raw, item.options ?? {}));
+      // One transaction (each append a savepoint inside it): a failure rolls all of them back.
+      return sql.write(() => inputs.map((input) => messages.appendMessage(sql, id, input)));
+    });
+  }
+
+  replaceMessage(
+    mailboxId: Id,
+    uid: number,
+    targetMailboxId: Id,
+    raw: Buffer,
+    options: AppendOptions = {},
+  ): Promise<AppendResult> {
+    return this.call((sql) => {
+      const source = requireId(mailboxId, 'mailbox');
+      const target = requireId(targetMailboxId, 'mailbox');
+      const input = appendInput(sql, raw, options);
+      // One transaction: the old message goes first, so its bytes no longer count for the quota.
+      return sql.write(() => {
+        if (messages.deleteMessages(sql, source, [uid]).length === 0) {
+          throw new StoreError('NONEXISTENT', `no message ${uid} to replace`);
+        }
+        return messages.appendMessage(sql, target, input);
+      });
     });
   }
 

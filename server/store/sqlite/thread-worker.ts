@@ -18,7 +18,12 @@ import {
 } from './thread-protocol.ts';
 
 /** Arguments that carry message bodies, by method: they arrive as Uint8Arrays. */
-const BODY_ARGUMENT: Partial<Record<ForwardedMethod, number>> = { append: 1, deliver: 1, importMessage: 2 };
+const BODY_ARGUMENT: Partial<Record<ForwardedMethod, number>> = {
+  append: 1,
+  deliver: 1,
+  importMessage: 2,
+  replaceMessage: 3,
+};
 
 const port = parentPort!;
 const options = workerData as WorkerData;
@@ -69,6 +74,12 @@ function startCall(store: SqliteStore, request: CallRequest): Promise<unknown> |
   // A queued message carries its bytes inside the object (cloned as a Uint8Array).
   const queued = request.method === 'enqueueOutbound' ? (args[0] as { raw?: unknown }) : null;
   if (queued && queued.raw instanceof Uint8Array) args[0] = { ...queued, raw: asBuffer(queued.raw) };
+  // appendMany carries one body per message.
+  if (request.method === 'appendMany' && Array.isArray(args[1])) {
+    args[1] = (args[1] as Array<{ raw?: unknown }>).map((item) =>
+      item.raw instanceof Uint8Array ? { ...item, raw: asBuffer(item.raw) } : item,
+    );
+  }
   const method = store[request.method] as (...values: unknown[]) => Promise<unknown>;
   return method.apply(store, args);
 }

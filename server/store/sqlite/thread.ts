@@ -35,6 +35,7 @@ import type {
   Domain,
   DomainPatch,
   DomainUsage,
+  AppendItem,
   AppendOptions,
   AppendResult,
   AppPassword,
@@ -181,7 +182,11 @@ export class ThreadedSqliteStore implements Store {
   }
 
   /** Appended bodies go over in a buffer of their own, transferred (the caller keeps its Buffer). */
-  private withBody<M extends 'append' | 'deliver' | 'importMessage'>(method: M, args: Args<M>, at: number) {
+  private withBody<M extends 'append' | 'deliver' | 'importMessage' | 'replaceMessage'>(
+    method: M,
+    args: Args<M>,
+    at: number,
+  ) {
     const raw = args[at];
     if (!(raw instanceof Uint8Array)) return this.call(method, args); // the thread refuses it (INVALID)
     const packed = transferable(raw, false);
@@ -354,6 +359,28 @@ export class ThreadedSqliteStore implements Store {
 
   append(mailboxId: Id, raw: Buffer, options?: AppendOptions): Promise<AppendResult> {
     return this.withBody('append', [mailboxId, raw, options], 1);
+  }
+
+  /** Each body goes over in a buffer of its own, transferred, as for append. */
+  appendMany(mailboxId: Id, items: readonly AppendItem[]): Promise<AppendResult[]> {
+    const transfer: ArrayBuffer[] = [];
+    const sent = items.map((item) => {
+      if (!(item.raw instanceof Uint8Array)) return item; // the thread refuses it (INVALID)
+      const packed = transferable(item.raw, false);
+      transfer.push(packed.buffer);
+      return { ...item, raw: packed.view as Buffer };
+    });
+    return this.call('appendMany', [mailboxId, sent], transfer);
+  }
+
+  replaceMessage(
+    mailboxId: Id,
+    uid: number,
+    targetMailboxId: Id,
+    raw: Buffer,
+    options?: AppendOptions,
+  ): Promise<AppendResult> {
+    return this.withBody('replaceMessage', [mailboxId, uid, targetMailboxId, raw, options], 3);
   }
 
   deliver(recipient: string, raw: Buffer, options?: AppendOptions): Promise<DeliveryResult> {
