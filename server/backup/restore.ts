@@ -263,10 +263,7 @@ class Restore {
       return;
     }
     const existing = await this.store.getMailbox(user.target.id, record.path);
-    const keep =
-      !existing ||
-      existing.uidValidity === record.uidValidity ||
-      (await this.store.mailboxCounts(existing.id)).messages === 0;
+    const keep = !existing || (await this.canKeepUids(existing, record));
     const entry: RestoredMailbox = {
       user: record.user,
       path: record.path,
@@ -289,15 +286,30 @@ class Restore {
     }
     const bodies = new Set((await this.store.listMessages(existing.id)).map((m) => m.blobId));
     this.mailbox = { target: existing, entry, bodies };
+    const why =
+      existing.uidValidity === record.uidValidity
+        ? `was used since the backup (UIDs up to ${existing.uidNext - 1} given out, never to be reused)`
+        : `already holds other mail (UIDVALIDITY ${existing.uidValidity}, the backup's is ${record.uidValidity})`;
     this.report.notes.push(
-      `${record.user} ${record.path}: the mailbox already holds other mail (UIDVALIDITY ${existing.uidValidity}, ` +
-        `the backup's is ${record.uidValidity}); restored messages get new UIDs, bodies already there are skipped`,
+      `${record.user} ${record.path}: the mailbox ${why}; restored messages get new UIDs, ` +
+        'messages already there are skipped',
     );
   }
 
   /**
-   * A UID already there with another body: the mailbox only happens to have the backup's
-   * UIDVALIDITY (both made in the same second). The message is added under a new UID, not lost.
+   * The backup's UIDs can go into an existing mailbox only when it is empty and no client can know
+   * another message under them: its UIDVALIDITY differs (it changes to the backup's, and clients
+   * that saw the empty mailbox resync), or none of its UIDs was ever given out. A UID once shown
+   * under a UIDVALIDITY is never reused, nor does a MODSEQ go back.
+   */
+  private async canKeepUids(existing: Mailbox, record: MailboxRecord): Promise<boolean> {
+    if ((await this.store.mailboxCounts(existing.id)).messages > 0) return false;
+    return existing.uidValidity !== record.uidValidity || existing.uidNext === 1;
+  }
+
+  /**
+   * A UID already there with another body (mail delivered while the restore runs, into a mailbox
+   * that was empty): the message is added under a new UID, not lost.
    */
   private async sameUidOtherBody(
     mailbox: { target: Mailbox; entry: RestoredMailbox },
