@@ -15,7 +15,7 @@ import { snapshotStore, type SnapshotOptions } from './snapshot.ts';
 
 export const BACKUP_LEASE = 'backup';
 /** Renewed while the run goes on; a run that died gives way after this long. */
-const LEASE_MS = 60_000;
+const LEASE_MS = 30_000;
 const STATUS_FILE = 'last-run.json';
 
 export interface BackupRunResult {
