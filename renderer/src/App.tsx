@@ -12,6 +12,7 @@ import { DashboardPage } from './pages/DashboardPage.tsx';
 import { DevicesPage } from './pages/DevicesPage.tsx';
 import { LogsPage } from './pages/LogsPage.tsx';
 import { QueuePage } from './pages/QueuePage.tsx';
+import { BackupsPage } from './pages/BackupsPage.tsx';
 import { RulesPage } from './pages/RulesPage.tsx';
 import { SessionsPage } from './pages/SessionsPage.tsx';
 import { SettingsPage } from './pages/SettingsPage.tsx';
@@ -47,6 +48,7 @@ export function App() {
         <Route path="/rules" element={<RulesPage />} />
         <Route path="/sessions" element={<SessionsPage />} />
         <Route path="/queue" element={<QueuePage />} />
+        <Route path="/backups" element={<BackupsPage />} />
         <Route path="/certificates" element={<CertificatesPage />} />
         <Route path="/devices" element={<DevicesPage />} />
         <Route path="/logs" element={<LogsPage />} />

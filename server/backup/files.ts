@@ -164,7 +164,8 @@ export interface BackupListing {
 
 /** The backups in a folder, newest first; `.partial` leftovers are not backups. */
 export function listBackups(destination: string): BackupListing[] {
-  if (!fs.existsSync(destination)) return [];
+  // An unplugged disk, or a file where the folder was: no backups to show (the run says why).
+  if (!fs.statSync(destination, { throwIfNoEntry: false })?.isDirectory()) return [];
   const names = fs
     .readdirSync(destination)
     .filter((name) => name.startsWith('mallard-') && name.endsWith(BACKUP_SUFFIX))
