@@ -477,7 +477,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
           ]);
           await outbound.worker.stop();
           await acme.stop();
-          backups.stop();
+          await backups.stop();
           throw error;
         });
   logger.info(
@@ -523,7 +523,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     async stop() {
       await admin?.stop();
       await acme.stop();
-      backups.stop();
+      await backups.stop();
       await Promise.all([imap.stop(), pop3.stop(), lmtp.stop(), smtp.stop(), submission.stop(), web.stop()]);
       await outbound.worker.stop();
       // Learning already queued reads from the store: let it finish before the store closes.

@@ -48,6 +48,8 @@ export class BackupService {
   private running: Promise<BackupRunResult> | null = null;
   /** This process's last run: the record on the destination is gone with an unplugged disk. */
   private lastHere: BackupRunResult | null = null;
+  /** Stopping the server interrupts a run (its partial file is removed; the last backup stays). */
+  private readonly abort = new AbortController();
 
   constructor(
     private readonly deps: {
@@ -63,10 +65,13 @@ export class BackupService {
     this.schedule();
   }
 
-  stop(): void {
+  /** Stops the schedule and interrupts a run, resolving once it has ended (before the store closes). */
+  async stop(): Promise<void> {
+    this.abort.abort();
     if (this.timer) clearTimeout(this.timer);
     this.timer = null;
     this.nextRun = null;
+    await this.running?.catch(() => {});
   }
 
   private schedule(): void {
@@ -99,7 +104,7 @@ export class BackupService {
     const { store, config, logger } = this.deps;
     this.running = (async () => {
       try {
-        const result = await runBackup(store, config);
+        const result = await runBackup(store, config, { signal: this.abort.signal });
         this.lastHere = result;
         if (result.ok)
           logger.info({ file: result.file, bytes: result.bytes, messages: result.messages }, 'backup made');
