@@ -68,6 +68,16 @@ async function fill(store: Store): Promise<void> {
   await store.updateUser(bob.id, { disabled: true });
   await store.createRule({ kind: 'deny', cidrs: ['10.0.0.0/8'], note: 'tens' });
   await store.countDelivery('2026-01-02', 'local', 5);
+  await store.enqueueOutbound({
+    userId: alice.id,
+    sender: 'alice@example.com',
+    recipients: ['far@remote.example', 'done@remote.example'],
+    raw: message(300),
+    dsn: { ret: 'HDRS', envid: 'env-1', recipients: { 'far@remote.example': { notify: ['FAILURE'] } } },
+  });
+  const [queued] = await store.claimOutbound('test', 60_000, 1);
+  await store.recordOutbound(queued!.id, 'test', 'done@remote.example', { state: 'delivered' });
+  await store.releaseOutbound(queued!.id, 'test');
 }
 
 /** Everything a client can see of a user's mailboxes, bodies included. */
@@ -154,6 +164,18 @@ describe('backup and restore', () => {
       expect(await target.deliveryHistory('2026-01-01', '2026-01-03')).toEqual([
         { day: '2026-01-02', local: 5, sent: 0, deferred: 0, bounced: 0 },
       ]);
+      // Queued mail comes back with the recipients still pending, its bytes and DSN requests.
+      expect(report.outbound).toBe(1);
+      const [outbound] = await target.listOutbound();
+      expect(outbound).toMatchObject({
+        sender: 'alice@example.com',
+        userId: alice.user.id,
+        dsn: { ret: 'HDRS', envid: 'env-1' },
+      });
+      expect(outbound!.recipients.map((r) => [r.address, r.state, r.notify])).toEqual([
+        ['far@remote.example', 'queued', ['FAILURE']],
+      ]);
+      expect((await target.readOutboundRaw(outbound!.id)).equals(message(300))).toBe(true);
       await expect(restoreBackup(file, target, { passphrase: null })).rejects.toThrow(/already has 2 user/);
     } finally {
       await target.close();

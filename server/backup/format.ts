@@ -92,6 +92,24 @@ export interface MessageRecord {
   sha256: string;
 }
 
+/**
+ * A message waiting in the outbound queue, with the recipients still pending; followed by `size`
+ * bytes. Restored into the queue as new (attempts start again).
+ */
+export interface OutboundRecord {
+  t: 'outbound';
+  /** The submitting user's username; null for the server's own mail. */
+  user: string | null;
+  sender: string;
+  recipients: Array<{ address: string; notify: string[] | null; orcpt: string | null }>;
+  dsn: { ret: 'FULL' | 'HDRS' | null; envid: string | null };
+  size: number;
+  sha256: string;
+}
+
+/** The records followed by a body. */
+export type BodyRecord = MessageRecord | OutboundRecord;
+
 export interface MailboxEndRecord {
   t: 'mailbox-end';
   messages: number;
@@ -118,6 +136,8 @@ export interface EndRecord {
   messages: number;
   bytes: number;
   mailboxes: ManifestMailbox[];
+  /** Messages of the outbound queue. */
+  outbound: number;
   finishedAt: string;
 }
 
@@ -128,6 +148,7 @@ export type BackupRecord =
   | UserRecord
   | MailboxRecord
   | MessageRecord
+  | OutboundRecord
   | MailboxEndRecord
   | EndRecord;
 
@@ -147,8 +168,7 @@ export class BackupFormatError extends Error {
 }
 
 /** One record read back; a message's body comes with it. */
-export type ReadRecord =
-  { record: Exclude<BackupRecord, MessageRecord> } | { record: MessageRecord; body: Buffer };
+export type ReadRecord = { record: Exclude<BackupRecord, BodyRecord> } | { record: BodyRecord; body: Buffer };
 
 /**
  * Splits the decompressed payload into records, holding at most one body (and one chunk) in
@@ -157,7 +177,7 @@ export type ReadRecord =
 export async function* readRecords(chunks: AsyncIterable<Buffer>): AsyncGenerator<ReadRecord> {
   let pending: Buffer[] = [];
   let pendingBytes = 0;
-  let want: MessageRecord | null = null;
+  let want: BodyRecord | null = null;
   const take = (count: number): Buffer => {
     const all = pending.length === 1 ? pending[0]! : Buffer.concat(pending, pendingBytes);
     const head = all.subarray(0, count);
@@ -187,7 +207,7 @@ export async function* readRecords(chunks: AsyncIterable<Buffer>): AsyncGenerato
           .subarray(0, newline)
           .toString('utf8'),
       );
-      if (record.t === 'message') want = record;
+      if (record.t === 'message' || record.t === 'outbound') want = record;
       else yield { record };
     }
   }
@@ -207,7 +227,17 @@ function indexOfNewline(chunks: Buffer[]): number {
   return -1;
 }
 
-const TYPES = new Set(['domain', 'rules', 'history', 'user', 'mailbox', 'message', 'mailbox-end', 'end']);
+const TYPES = new Set([
+  'domain',
+  'rules',
+  'history',
+  'user',
+  'mailbox',
+  'message',
+  'mailbox-end',
+  'outbound',
+  'end',
+]);
 
 function parseRecord(line: string): BackupRecord {
   let value: unknown;
@@ -218,10 +248,10 @@ function parseRecord(line: string): BackupRecord {
   }
   const type = (value as { t?: unknown } | null)?.t;
   if (typeof type !== 'string' || !TYPES.has(type)) throw new BackupFormatError('a record of unknown type');
-  if (type === 'message') {
+  if (type === 'message' || type === 'outbound') {
     const size = (value as { size?: unknown }).size;
     if (typeof size !== 'number' || !Number.isSafeInteger(size) || size < 0) {
-      throw new BackupFormatError('a message record without a valid size');
+      throw new BackupFormatError(`a ${type} record without a valid size`);
     }
   }
   return value as BackupRecord;

@@ -16,6 +16,7 @@
  */
 import { isStoreError } from '../store/errors.ts';
 import { DELIVERY_OUTCOMES } from '../store/history.ts';
+import type { DsnNotify, RecipientDsn } from '../store/outbound.ts';
 import type {
   ConnectionRuleKind,
   Mailbox,
@@ -29,6 +30,7 @@ import {
   type BackupRecord,
   type MailboxRecord,
   type MessageRecord,
+  type OutboundRecord,
   type RulesRecord,
   type UserRecord,
 } from './format.ts';
@@ -59,6 +61,8 @@ export interface RestoreReport {
   mailboxes: RestoredMailbox[];
   messages: number;
   bytes: number;
+  /** Messages put back into the outbound queue. */
+  outbound: number;
   notes: string[];
 }
 
@@ -104,8 +108,9 @@ export async function restoreBackup(
   const run = new Restore(target, wanted, options.mailbox);
   const { chunks } = await openPayload(file, options.passphrase);
   for await (const item of readRecords(chunks)) {
-    if ('body' in item) await run.message(item.record, item.body);
-    else await run.record(item.record);
+    if (!('body' in item)) await run.record(item.record);
+    else if (item.record.t === 'message') await run.message(item.record, item.body);
+    else await run.outbound(item.record, item.body);
   }
   await run.finishUser();
   return run.report;
@@ -116,7 +121,7 @@ function sameMailbox(a: string, b: string): boolean {
 }
 
 class Restore {
-  readonly report: RestoreReport = { users: 0, mailboxes: [], messages: 0, bytes: 0, notes: [] };
+  readonly report: RestoreReport = { users: 0, mailboxes: [], messages: 0, bytes: 0, outbound: 0, notes: [] };
   private user: { record: UserRecord; target: User; created: boolean } | null = null;
   private mailbox: { target: Mailbox; entry: RestoredMailbox; bodies: Set<string> | null } | null = null;
   private placeholders: string[] = [];
@@ -326,6 +331,24 @@ class Restore {
       `${mailbox.entry.user} ${mailbox.entry.path}: UID ${record.uid} holds other mail here; restored as UID ${added.uid}`,
     );
     return true;
+  }
+
+  /** Queued mail goes back into the queue with a whole-server restore only (attempts start again). */
+  async outbound(record: OutboundRecord, raw: Buffer): Promise<void> {
+    if (!this.whole) return;
+    const user = record.user === null ? null : await this.store.getUserByUsername(record.user);
+    const recipients: Record<string, Partial<RecipientDsn>> = {};
+    for (const r of record.recipients) {
+      recipients[r.address] = { notify: r.notify as DsnNotify[] | null, orcpt: r.orcpt };
+    }
+    await this.store.enqueueOutbound({
+      userId: user?.id ?? null,
+      sender: record.sender,
+      recipients: record.recipients.map((r) => r.address),
+      raw,
+      dsn: { ...record.dsn, recipients },
+    });
+    this.report.outbound++;
   }
 
   async message(record: MessageRecord, body: Buffer): Promise<void> {

@@ -9,7 +9,9 @@
  * Bodies are read in batches of at most `batchBytes`: memory stays bounded whatever the account's size.
  */
 import { createHash } from 'node:crypto';
+import { isStoreError } from '../store/errors.ts';
 import { dayOf } from '../store/history.ts';
+import { isPending } from '../store/outbound.ts';
 import type { Mailbox, MessageSummary, Store, User } from '../store/types.ts';
 import {
   encodeRecord,
@@ -17,6 +19,7 @@ import {
   type EndRecord,
   type ManifestMailbox,
   type MessageRecord,
+  type OutboundRecord,
   type UserRecord,
 } from './format.ts';
 
@@ -58,6 +61,7 @@ export async function* snapshotStore(store: Store, options: SnapshotOptions = {}
     messages: 0,
     bytes: 0,
     mailboxes: [],
+    outbound: 0,
     finishedAt: '',
   };
   for (const domain of await store.listDomains()) {
@@ -79,7 +83,8 @@ export async function* snapshotStore(store: Store, options: SnapshotOptions = {}
     })),
   });
   yield* encodeRecord({ t: 'history', days: await store.deliveryHistory(HISTORY_START, dayOf(new Date())) });
-  for (const user of await allUsers(store)) {
+  const users = await allUsers(store);
+  for (const user of users) {
     if (options.signal?.aborted) throw new BackupAborted();
     const record = await userRecord(store, user);
     if (!record) continue; // deleted since the listing
@@ -93,9 +98,41 @@ export async function* snapshotStore(store: Store, options: SnapshotOptions = {}
       manifest.bytes += entry.bytes;
     }
   }
+  manifest.outbound = yield* snapshotOutbound(store, new Map(users.map((u) => [u.id, u.username])));
   manifest.finishedAt = new Date().toISOString();
   yield* encodeRecord(manifest);
   options.onManifest?.(manifest);
+}
+
+/** Queued mail not yet sent to all its recipients; those already done are left out. */
+async function* snapshotOutbound(
+  store: Store,
+  usernames: Map<string, string>,
+): AsyncGenerator<Buffer, number> {
+  let count = 0;
+  for (const message of await store.listOutbound()) {
+    const pending = message.recipients.filter((r) => isPending(r.state));
+    if (pending.length === 0) continue;
+    let raw: Buffer;
+    try {
+      raw = await store.readOutboundRaw(message.id);
+    } catch (error) {
+      if (isStoreError(error, 'NONEXISTENT')) continue; // sent or deleted since the listing
+      throw error;
+    }
+    const record: OutboundRecord = {
+      t: 'outbound',
+      user: message.userId === null ? null : (usernames.get(message.userId) ?? null),
+      sender: message.sender,
+      recipients: pending.map((r) => ({ address: r.address, notify: r.notify, orcpt: r.orcpt })),
+      dsn: message.dsn,
+      size: raw.length,
+      sha256: createHash('sha256').update(raw).digest('hex'),
+    };
+    count++;
+    yield* encodeRecord(record, raw);
+  }
+  return count;
 }
 
 export async function allUsers(store: Store): Promise<User[]> {

@@ -52,6 +52,7 @@ export async function verifyBackup(file: string, passphrase: string | null): Pro
   const seen: ManifestMailbox[] = [];
   let user: string | null = null;
   let end: EndRecord | null = null;
+  let outbound = 0;
   try {
     for await (const item of readRecords(chunks)) {
       const { record } = item;
@@ -72,6 +73,14 @@ export async function verifyBackup(file: string, passphrase: string | null): Pro
           };
           seen.push({ ...record, messages: 0, bytes: 0, digest: '' });
           break;
+        case 'outbound': {
+          if (!('body' in item)) throw new BackupFormatError('an outbound record without its message');
+          const sha256 = createHash('sha256').update(item.body).digest('hex');
+          if (sha256 !== record.sha256)
+            problems.push(`outbound mail from ${record.sender}: does not match its SHA-256`);
+          outbound++;
+          break;
+        }
         case 'message': {
           if (!current || !('body' in item)) throw new BackupFormatError('a message outside a mailbox');
           const sha256 = createHash('sha256').update(item.body).digest('hex');
@@ -118,7 +127,7 @@ export async function verifyBackup(file: string, passphrase: string | null): Pro
     if (!problems.some((p) => p.includes('cut short')))
       problems.push('the backup is incomplete: no manifest (cut short)');
   } else {
-    compareManifest(end, seen, report, problems);
+    compareManifest(end, seen, report, problems, outbound);
   }
   report.mailboxes = seen;
   report.ok = problems.length === 0;
@@ -130,7 +139,10 @@ function compareManifest(
   seen: ManifestMailbox[],
   report: VerifyReport,
   problems: string[],
+  outbound: number,
 ): void {
+  if (end.outbound !== outbound)
+    problems.push(`manifest: ${end.outbound} outbound messages, ${outbound} read`);
   if (end.users !== report.users) problems.push(`manifest: ${end.users} users, ${report.users} read`);
   if (end.messages !== report.messages)
     problems.push(`manifest: ${end.messages} messages, ${report.messages} read`);

@@ -41,7 +41,7 @@ async function readBackup(file: string): Promise<Map<string, BackedUpMailbox>> {
     if (item.record.t === 'mailbox') {
       current = { record: item.record, messages: [] };
       mailboxes.set(`${item.record.user} ${item.record.path}`, current);
-    } else if ('body' in item) {
+    } else if ('body' in item && item.record.t === 'message') {
       expect(createHash('sha256').update(item.body).digest('hex')).toBe(item.record.sha256);
       current!.messages.push(item.record);
     }
