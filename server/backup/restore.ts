@@ -28,6 +28,7 @@ import type {
 import {
   readRecords,
   type BackupRecord,
+  type BodyRecord,
   type MailboxRecord,
   type MessageRecord,
   type OutboundRecord,
@@ -136,7 +137,7 @@ class Restore {
     return this.onlyUser === undefined;
   }
 
-  async record(record: Exclude<BackupRecord, MessageRecord>): Promise<void> {
+  async record(record: Exclude<BackupRecord, BodyRecord>): Promise<void> {
     switch (record.t) {
       case 'domain':
         if (this.whole) await this.domain(record.name, record.dkim);
