@@ -18,6 +18,8 @@
  *   npm run bench -- spam [...]: SMTP-in messages/s with no checks, own spam checks, rspamd, beside Postfix alone and with rspamd as its milter (bench/spam.ts)
  *   npm run bench -- sort [--messages N] [--repeats N]: SORT and THREAD=REFERENCES on a big INBOX,
  *                                  Mallard and Dovecot (bench/sort.ts)
+ *   npm run bench -- backup [--mb N] [--size BYTES] [--encrypt]: backup/verify/restore MB/s and memory
+ *                                  beside tar -czf of the same messages as a Maildir (bench/backup.ts)
  *   npm run bench -- qresync [--messages N] [--changes N] [--repeats N]: a QRESYNC reselect after
  *                                  N changes beside a full resync, Mallard and Dovecot (bench/qresync.ts)
  *   npm run bench [-- --messages N] [--connections N] [--append-seconds S] [--login-seconds S]
@@ -108,6 +110,14 @@ if (process.argv[2] === 'sort') {
 if (process.argv[2] === 'qresync') {
   const { runQresyncBench } = await import('./qresync.ts');
   await runQresyncBench(process.argv.slice(3));
+  process.exit(process.exitCode ?? 0);
+}
+
+// `npm run bench -- backup [--mb N] [--size BYTES] [--encrypt]`: backup, verify and restore MB/s and
+// memory beside a file-level backup of the same messages (bench/backup.ts).
+if (process.argv[2] === 'backup') {
+  const { runBackupBench } = await import('./backup.ts');
+  await runBackupBench(process.argv.slice(3));
   process.exit(process.exitCode ?? 0);
 }
 

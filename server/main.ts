@@ -414,6 +414,10 @@ export async function startServer(config: Config, options: StartOptions = {}): P
   // With workers, worker 1 runs the renewal check, beside the admin API that manages it; the others
   // pick a renewed certificate up from the store on disk (server/tls/context.ts follows it).
   if (!worker || worker.slot === 1) acme.start();
+  // The daily backup: worker 1 schedules it (the store lease keeps other servers on the store out).
+  const { BackupService } = await import('./backup/service.ts');
+  const backups = new BackupService({ config, store, logger });
+  if (!worker || worker.slot === 1) backups.start();
   // The admin API comes last: it reports on (and manages) everything above.
   const { startAdmin } = await import('./admin/server.ts');
   // With workers, worker 1 serves it, seeing every worker through the supervisor.
@@ -452,6 +456,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
             logs,
             certificates: tls.certificates,
             acme,
+            backups,
             startedAt,
             admin: null,
             guard,
@@ -472,6 +477,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
           ]);
           await outbound.worker.stop();
           await acme.stop();
+          await backups.stop();
           throw error;
         });
   logger.info(
@@ -517,6 +523,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     async stop() {
       await admin?.stop();
       await acme.stop();
+      await backups.stop();
       await Promise.all([imap.stop(), pop3.stop(), lmtp.stop(), smtp.stop(), submission.stop(), web.stop()]);
       await outbound.worker.stop();
       // Learning already queued reads from the store: let it finish before the store closes.

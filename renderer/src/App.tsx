@@ -13,6 +13,7 @@ import { DevicesPage } from './pages/DevicesPage.tsx';
 import { DomainsPage } from './pages/DomainsPage.tsx';
 import { LogsPage } from './pages/LogsPage.tsx';
 import { QueuePage } from './pages/QueuePage.tsx';
+import { BackupsPage } from './pages/BackupsPage.tsx';
 import { RulesPage } from './pages/RulesPage.tsx';
 import { SessionsPage } from './pages/SessionsPage.tsx';
 import { SettingsPage } from './pages/SettingsPage.tsx';
@@ -49,6 +50,7 @@ export function App() {
         <Route path="/rules" element={<RulesPage />} />
         <Route path="/sessions" element={<SessionsPage />} />
         <Route path="/queue" element={<QueuePage />} />
+        <Route path="/backups" element={<BackupsPage />} />
         <Route path="/certificates" element={<CertificatesPage />} />
         <Route path="/devices" element={<DevicesPage />} />
         <Route path="/logs" element={<LogsPage />} />

@@ -8,6 +8,7 @@ import type { RuleCounters, RuleHooks } from '../hooks/runner.ts';
 import type { Logger } from '../log.ts';
 import type { RunningListener } from '../net/listener.ts';
 import type { Store } from '../store/types.ts';
+import type { BackupService } from '../backup/service.ts';
 import type { AcmeApi } from './handlers/acme.ts';
 import type { CertificateService } from './handlers/certificates.ts';
 import type { EventBus } from './events.ts';
@@ -67,6 +68,8 @@ export interface AdminDeps {
   certificates: CertificateService | null;
   /** Certificates from an ACME CA (server/acme); absent in small test setups: those routes answer 501. */
   acme?: AcmeApi | null;
+  /** The daily backup (server/backup/service.ts); absent in small test setups: those routes answer 501. */
+  backups?: Pick<BackupService, 'status' | 'runNow'> | null;
   startedAt: Date;
   /** Password guessing seen by the mail protocols (null: an embedder's test without one). */
   guard?: Pick<Guard, 'snapshot'> | null;

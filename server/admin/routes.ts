@@ -3,6 +3,7 @@
  * document is generated from it (the WebSocket /api/events is the one path outside it).
  */
 import { acmeRoutes } from './handlers/acme.ts';
+import { backupRoutes } from './handlers/backups.ts';
 import { aliasRoutes } from './handlers/aliases.ts';
 import { appPasswordRoutes } from './handlers/app-passwords.ts';
 import { certificateRoutes } from './handlers/certificates.ts';
@@ -56,6 +57,7 @@ export const ROUTES: readonly Route[] = [
   ...sessionRoutes,
   ...certificateRoutes,
   ...acmeRoutes,
+  ...backupRoutes,
   ...queueRoutes,
   ...deliveryRoutes,
   ...dkimRoutes,

@@ -344,6 +344,40 @@ export const acmeStatusSchema = z
   })
   .meta({ id: 'AcmeStatus' });
 
+export const backupStatusSchema = z
+  .object({
+    configured: z.boolean().describe('a destination is set (backup.destination): the daily backup runs'),
+    destination: z.string(),
+    encrypted: z.boolean().describe('backups are encrypted with the passphrase of backup.passphrase_file'),
+    running: z.boolean(),
+    nextRunAt: timestamp.nullable(),
+    last: z
+      .object({
+        ok: z.boolean(),
+        startedAt: timestamp,
+        finishedAt: timestamp,
+        file: z.string().nullable(),
+        bytes: z.number().int(),
+        messages: z.number().int(),
+        pruned: z.array(z.string()),
+        error: z.string().nullable().describe('why the last run failed; null after a success'),
+      })
+      .nullable()
+      .describe('the last run, from any process or `mallard backup now`'),
+    lastSuccessAt: timestamp.nullable(),
+    backups: z
+      .array(
+        z.object({
+          name: z.string(),
+          bytes: z.number().int(),
+          createdAt: timestamp.nullable(),
+          encrypted: z.boolean(),
+        }),
+      )
+      .describe('the backups in the destination, newest first'),
+  })
+  .meta({ id: 'BackupStatus' });
+
 // --- events (the WebSocket /api/events) ---
 
 const event = <T extends string, D extends z.ZodType>(type: T, data: D) =>

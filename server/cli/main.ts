@@ -54,6 +54,12 @@ usage: mallard COMMAND [ARGS] [--config FILE] [--offline]
   dkim show DOMAIN                       the DNS TXT records of the domain's DKIM keys
   dkim rotate DOMAIN [--ed25519]         a new key (selector) signs; the old one stays published
   dkim retire DOMAIN SELECTOR            remove a key rotated out
+  backup now [--to FOLDER]               back up everything into backup.destination (atomic,
+                                         compressed, encrypted with backup.passphrase_file)
+  backup list | verify FILE              the backups; verify re-reads one and checks every body
+  backup restore FILE [--user EMAIL [--mailbox NAME]]
+                                         the whole server into an empty store, or one user or
+                                         mailbox into a live one (UIDs kept where it is empty)
 
 List commands take --json. The configuration file comes from --config or MALLARD_CONFIG;
 every key can also be set as MALLARD_<KEY_PATH>, e.g. MALLARD_IMAP_PORT=1143.
@@ -84,6 +90,7 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
   db: async () => (await import('./commands/db.ts')).dbCommand,
   queue: async () => (await import('./commands/queue.ts')).queueCommand,
   dkim: async () => (await import('./commands/dkim.ts')).dkimCommand,
+  backup: async () => (await import('./commands/backup.ts')).backupCommand,
 };
 
 async function run(args: string[]): Promise<number> {

@@ -306,6 +306,19 @@ export function configDefaults() {
      * afterwards they are managed with `mallard rule`. Each: { kind, cidrs, limit, window_seconds,
      * protocols, enabled, note }. In the environment, MALLARD_RULES holds them as JSON.
      */
+    /** Backups (server/backup/, README "Backups"): off until a destination folder is set. */
+    backup: {
+      /** A folder (an external disk, a mounted NAS share); empty: no scheduled backups. */
+      destination: '',
+      /** A file holding a passphrase: backups are then encrypted with age (scrypt). Empty: not encrypted. */
+      passphrase_file: '',
+      /** Retention: the newest backup of each of the last N days, ISO weeks and months is kept. */
+      keep_daily: 7,
+      keep_weekly: 4,
+      keep_monthly: 12,
+      /** The daily backup runs at this local hour. */
+      hour: 3,
+    },
     rules: [] as Array<{ kind: string; cidrs?: string[]; limit?: number; window_seconds?: number }>,
   };
 }

@@ -257,6 +257,14 @@ function specFor(checkRule: RuleCheck | null): Spec {
       transaction_timeout: positive,
       min_data_rate: positive,
     },
+    backup: {
+      destination: text(),
+      passphrase_file: text(),
+      keep_daily: whole(0),
+      keep_weekly: whole(0),
+      keep_monthly: whole(0),
+      hour: whole(0, 23),
+    },
     rules: rulesLeaf(checkRule),
   };
 }

@@ -321,6 +321,18 @@ export const configSchema = z.strictObject({
     transaction_timeout: positiveInt('a number of seconds, at least 1'),
     min_data_rate: positiveInt('a number of bytes a second, at least 1'),
   }),
+  backup: z.strictObject({
+    destination: path,
+    passphrase_file: path,
+    keep_daily: z.number({ error: 'a whole number of daily backups to keep, 0 or more' }).int().min(0),
+    keep_weekly: z.number({ error: 'a whole number of weekly backups to keep, 0 or more' }).int().min(0),
+    keep_monthly: z.number({ error: 'a whole number of monthly backups to keep, 0 or more' }).int().min(0),
+    hour: z
+      .number({ error: 'an hour of the day from 0 to 23 (local time)' })
+      .int('an hour of the day from 0 to 23 (local time)')
+      .min(0, 'an hour of the day from 0 to 23 (local time)')
+      .max(23, 'an hour of the day from 0 to 23 (local time)'),
+  }),
   rules,
 });
 

@@ -91,6 +91,31 @@ afterEach(async () => {
 });
 
 describe('migrateStore', () => {
+  it('copies domains, the delivery history, subscriptions and the save-sent switch, once', async () => {
+    await source.createDomain({ name: 'quiet.example' });
+    await source.updateDomain('quiet.example', { dkim: false });
+    await source.countDelivery('2026-03-04', 'local', 3);
+    await source.countDelivery('2026-03-04', 'bounced', 1);
+    const alice = (await source.getUserByUsername('alice@example.com'))!;
+    await source.setSubscribed(alice.id, 'Gone/Elsewhere', true);
+    await source.updateUser(alice.id, { saveSentCopy: true });
+    await migrateStore(source, target, { verify: false });
+    const again = await migrateStore(source, target, { verify: false });
+    expect(again.notes).toContain(
+      'delivery history: the target already had a history of its own, it was kept',
+    );
+    expect((await target.listDomains()).map((d) => [d.name, d.dkim])).toEqual(
+      (await source.listDomains()).map((d) => [d.name, d.dkim]),
+    );
+    expect((await target.getDomain('quiet.example'))?.dkim).toBe(false);
+    expect(await target.deliveryHistory('2026-03-01', '2026-03-31')).toEqual([
+      { day: '2026-03-04', local: 3, sent: 0, deferred: 0, bounced: 1 },
+    ]);
+    const copy = (await target.getUserByUsername('alice@example.com'))!;
+    expect(copy.saveSentCopy).toBe(true);
+    expect(await target.listSubscriptions(copy.id)).toEqual(await source.listSubscriptions(alice.id));
+  });
+
   it('copies users, addresses, app passwords, rules, mailboxes and messages with their numbers', async () => {
     const events: MigrationProgress[] = [];
     const report = await migrateStore(source, target, { onProgress: (p) => events.push(p) });

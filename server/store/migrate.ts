@@ -15,6 +15,7 @@
  */
 import { createHash } from 'node:crypto';
 import { isStoreError } from './errors.ts';
+import { dayOf, DELIVERY_OUTCOMES } from './history.ts';
 import { sameFlags } from './normalize.ts';
 import type { Mailbox, MessageSummary, NewConnectionRule, Store, User } from './types.ts';
 
@@ -74,6 +75,8 @@ export interface MigrationReport {
 const DEFAULT_BATCH_BYTES = 8 * 1024 * 1024;
 const BATCH_MESSAGES = 200;
 const USER_PAGE = 200;
+/** The delivery history is copied from here (no store has earlier days). */
+const HISTORY_START = '2000-01-01';
 
 export class MigrationAborted extends Error {
   constructor() {
@@ -95,6 +98,8 @@ export async function migrateStore(
     migration.progress.messagesTotal += await countMessages(source, user);
   }
   const rules = await migration.copyRules();
+  await migration.copyDomains();
+  await migration.copyHistory();
   for (const user of users) await migration.copyUser(user);
   migration.emit('done', null, null);
   const verification = options.verify === false ? null : await verifyMigration(source, target, options);
@@ -208,6 +213,34 @@ class Migration {
     return 'kept';
   }
 
+  /** Domains with their DKIM switch (a catch-all comes with its user's addresses). */
+  async copyDomains(): Promise<void> {
+    for (const domain of await this.source.listDomains()) {
+      const existing =
+        (await this.target.getDomain(domain.name)) ?? (await this.target.createDomain({ name: domain.name }));
+      if (existing.dkim !== domain.dkim) await this.target.updateDomain(domain.name, { dkim: domain.dkim });
+    }
+  }
+
+  /**
+   * The delivery history (the dashboard's graph), only into a target that has none: counters add
+   * up, so a resumed migration must not count a day twice.
+   */
+  async copyHistory(): Promise<void> {
+    const last = dayOf(new Date());
+    const days = await this.source.deliveryHistory(HISTORY_START, last);
+    if (days.length === 0) return;
+    if ((await this.target.deliveryHistory(HISTORY_START, last)).length > 0) {
+      this.notes.push('delivery history: the target already had a history of its own, it was kept');
+      return;
+    }
+    for (const day of days) {
+      for (const outcome of DELIVERY_OUTCOMES) {
+        if (day[outcome] > 0) await this.target.countDelivery(day.day, outcome, day[outcome]);
+      }
+    }
+  }
+
   async copyUser(user: User): Promise<void> {
     this.checkAborted();
     this.emit('users', user.username, null);
@@ -234,7 +267,9 @@ class Migration {
       name: user.name,
       quotaBytes: user.quotaBytes,
       disabled: user.disabled,
+      saveSentCopy: user.saveSentCopy,
     });
+    await this.copySubscriptions(user, copy);
     this.progress.usersDone++;
     this.emit('users', user.username, null);
   }
@@ -266,6 +301,14 @@ class Migration {
     for (const { id, hash } of hashes) {
       if (present.has(hash)) continue;
       await this.target.createAppPassword(copy.id, labels.get(id) ?? '', hash);
+    }
+  }
+
+  /** Subscribed names without a mailbox too (a client's list, RFC 3501 6.3.6). */
+  private async copySubscriptions(user: User, copy: User): Promise<void> {
+    const present = new Set(await this.target.listSubscriptions(copy.id));
+    for (const path of await this.source.listSubscriptions(user.id)) {
+      if (!present.has(path)) await this.target.setSubscribed(copy.id, path, true);
     }
   }
 

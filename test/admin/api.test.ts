@@ -4,6 +4,8 @@
  * have a case for each route in the router, so a new route cannot go untested.
  */
 import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { ROUTES } from '../../server/admin/routes.ts';
@@ -627,6 +629,26 @@ const CASES: Record<string, Case> = {
     status: 200,
     check: ({ body }) => expect(body).toMatchObject({ completed: true, firstRun: false }),
     invalid: () => ({ path: '/api/setup', body: { completed: 'yes' } }),
+  },
+  'GET /api/backups': {
+    ok: async () => ({ path: '/api/backups' }),
+    status: 200,
+    check: ({ body }) => expect(body).toMatchObject({ configured: false, backups: [] }),
+  },
+  'POST /api/backups/run': {
+    ok: async () => {
+      h.server.config.backup.destination = fs.mkdtempSync(path.join(os.tmpdir(), 'mallard-api-backups-'));
+      return { path: '/api/backups/run' };
+    },
+    status: 200,
+    check: async ({ body }) => {
+      expect(body.running).toBe(true);
+      await expect
+        .poll(async () => (await h.call('GET', '/api/backups')).body.last?.ok, { timeout: 30_000 })
+        .toBe(true);
+      fs.rmSync(h.server.config.backup.destination, { recursive: true, force: true });
+      h.server.config.backup.destination = '';
+    },
   },
   'GET /api/deliveries': {
     ok: async () => ({ path: '/api/deliveries?days=7' }),

@@ -28,6 +28,7 @@ const PAGES: ReadonlyArray<{ to: string; label: string }> = [
   { to: '/sessions', label: 'Sessions' },
   { to: '/queue', label: 'Outgoing mail' },
   { to: '/certificates', label: 'Certificates' },
+  { to: '/backups', label: 'Backups' },
   { to: '/devices', label: 'Connect a device' },
   { to: '/logs', label: 'Logs' },
   { to: '/settings', label: 'Settings' },

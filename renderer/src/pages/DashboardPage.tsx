@@ -9,6 +9,7 @@ import { useEffect } from 'react';
 import { Link } from 'react-router';
 import { statusApi } from '../api/status.ts';
 import { AcmeWarning } from '../components/dashboard/AcmeWarning.tsx';
+import { BackupWarning } from '../components/dashboard/BackupWarning.tsx';
 import { CertificateWarning } from '../components/dashboard/CertificateWarning.tsx';
 import { DeliveryHistoryCard } from '../components/deliveries/DeliveryHistoryCard.tsx';
 import { ConnectionsCard } from '../components/dashboard/ConnectionsCard.tsx';
@@ -63,6 +64,7 @@ export function DashboardPage() {
       <SetupChecklist />
       <CertificateWarning />
       <AcmeWarning />
+      <BackupWarning />
       <GuessingWarning auth={running ? status.data?.auth : undefined} />
       {supervisor.error && <ErrorNotice error={supervisor.error} title="The server's state is unknown" />}
       {status.error && running && (

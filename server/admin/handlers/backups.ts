@@ -1,0 +1,56 @@
+/**
+ * Backups (server/backup/): the status the Backups page and the dashboard show (last success,
+ * size, next run, the last failure) and "Back up now". Without the backup service (an embedder's
+ * small setup) these routes answer 501.
+ */
+import { BackupServiceError } from '../../backup/service.ts';
+import type { AdminDeps } from '../context.ts';
+import { ApiError } from '../errors.ts';
+import { route } from '../router.ts';
+import { backupStatusSchema } from '../schemas.ts';
+
+const TAG = 'Backups';
+
+function service(deps: AdminDeps): NonNullable<AdminDeps['backups']> {
+  if (!deps.backups) throw new ApiError('not_implemented', 'backups are not available in this server');
+  return deps.backups;
+}
+
+export const backupRoutes = [
+  route({
+    method: 'GET',
+    path: '/api/backups',
+    operationId: 'getBackups',
+    summary: 'Backups: destination, last run and last success, next run, the backups on disk',
+    tag: TAG,
+    response: { status: 200, schema: backupStatusSchema, description: 'The status' },
+    handler({ deps }) {
+      return Promise.resolve(backupStatusSchema.parse(service(deps).status()));
+    },
+  }),
+
+  route({
+    method: 'POST',
+    path: '/api/backups/run',
+    operationId: 'runBackup',
+    summary: 'Back up now',
+    description:
+      'Starts a backup into backup.destination and answers at once (running true); follow GET ' +
+      '/api/backups. 409 when a backup runs already, 422 when no destination is set.',
+    tag: TAG,
+    response: { status: 200, schema: backupStatusSchema, description: 'The status after starting' },
+    async handler({ deps }) {
+      try {
+        return backupStatusSchema.parse(await service(deps).runNow());
+      } catch (error) {
+        if (error instanceof BackupServiceError) {
+          if (error.code === 'busy') throw new ApiError('conflict', error.message);
+          throw new ApiError('validation_failed', error.message, [
+            { path: 'backup.destination', message: 'not set' },
+          ]);
+        }
+        throw error;
+      }
+    },
+  }),
+];

@@ -1,0 +1,382 @@
+/**
+ * `restore`: puts a backup back into a store, through the contract, so it works into either engine
+ * and into a running server (every message goes through the store's journal: connected sessions
+ * see restored mail as they see new mail).
+ *
+ * - The whole backup goes only into a store without users (a new data directory or database).
+ * - One user (`user`), or one of their mailboxes (`mailbox`), goes into any store: a user that does
+ *   not exist is created as the backup had them; one that exists keeps their password and settings.
+ * - A mailbox that is missing, empty, or has the backup's UIDVALIDITY gets its messages under their
+ *   own UIDs, MODSEQs and UIDVALIDITY (clients keep their caches; restoring twice adds nothing).
+ *   A mailbox that holds other mail is added to under new UIDs, skipping bodies it already has,
+ *   and the report says so.
+ *
+ * The backup is verified (read through once) before anything is written: a damaged backup
+ * restores nothing.
+ */
+import { isStoreError } from '../store/errors.ts';
+import { DELIVERY_OUTCOMES } from '../store/history.ts';
+import type { DsnNotify, RecipientDsn } from '../store/outbound.ts';
+import type {
+  ConnectionRuleKind,
+  Mailbox,
+  NewConnectionRule,
+  RuleProtocol,
+  Store,
+  User,
+} from '../store/types.ts';
+import {
+  readRecords,
+  type BackupRecord,
+  type BodyRecord,
+  type MailboxRecord,
+  type MessageRecord,
+  type OutboundRecord,
+  type RulesRecord,
+  type UserRecord,
+} from './format.ts';
+import { openPayload } from './files.ts';
+import { allUsers } from './snapshot.ts';
+import { verifyBackup } from './verify.ts';
+
+export interface RestoreOptions {
+  /** Only this user (username, any case). */
+  user?: string;
+  /** Only this mailbox of `user`. */
+  mailbox?: string;
+  passphrase: string | null;
+}
+
+export interface RestoredMailbox {
+  user: string;
+  path: string;
+  /** kept: original UIDs and UIDVALIDITY; new-uids: added to a mailbox holding other mail. */
+  uids: 'kept' | 'new-uids';
+  restored: number;
+  /** Already there (the same UID, or the same body in a mailbox restored under new UIDs). */
+  skipped: number;
+}
+
+export interface RestoreReport {
+  users: number;
+  mailboxes: RestoredMailbox[];
+  messages: number;
+  bytes: number;
+  /** Messages put back into the outbound queue. */
+  outbound: number;
+  notes: string[];
+}
+
+export class RestoreError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'RestoreError';
+  }
+}
+
+export async function restoreBackup(
+  file: string,
+  target: Store,
+  options: RestoreOptions,
+): Promise<RestoreReport> {
+  if (options.mailbox !== undefined && options.user === undefined) {
+    throw new RestoreError('--mailbox needs --user (whose mailbox)');
+  }
+  const wanted = options.user?.toLowerCase();
+  if (wanted === undefined) {
+    const present = (await allUsers(target)).length;
+    if (present > 0) {
+      throw new RestoreError(
+        `the target store already has ${present} user(s): restore the whole server into a new data directory ` +
+          '(or an empty database), or one user with --user EMAIL',
+      );
+    }
+  }
+  const check = await verifyBackup(file, options.passphrase);
+  if (!check.ok)
+    throw new RestoreError(
+      `the backup does not verify, nothing restored: ${check.problems.slice(0, 5).join('; ')}`,
+    );
+  if (wanted !== undefined && !check.mailboxes.some((m) => m.user === wanted)) {
+    throw new RestoreError(`the backup has no user ${wanted}`);
+  }
+  if (
+    options.mailbox !== undefined &&
+    !check.mailboxes.some((m) => m.user === wanted && sameMailbox(m.path, options.mailbox!))
+  ) {
+    throw new RestoreError(`the backup has no mailbox ${options.mailbox} of ${wanted}`);
+  }
+  const run = new Restore(target, wanted, options.mailbox);
+  const { chunks } = await openPayload(file, options.passphrase);
+  for await (const item of readRecords(chunks)) {
+    if (!('body' in item)) await run.record(item.record);
+    else if (item.record.t === 'message') await run.message(item.record, item.body);
+    else await run.outbound(item.record, item.body);
+  }
+  await run.finishUser();
+  return run.report;
+}
+
+function sameMailbox(a: string, b: string): boolean {
+  return a === b || (a.toUpperCase() === 'INBOX' && b.toUpperCase() === 'INBOX');
+}
+
+class Restore {
+  readonly report: RestoreReport = { users: 0, mailboxes: [], messages: 0, bytes: 0, outbound: 0, notes: [] };
+  private user: { record: UserRecord; target: User; created: boolean } | null = null;
+  private mailbox: { target: Mailbox; entry: RestoredMailbox; bodies: Set<string> | null } | null = null;
+  private placeholders: string[] = [];
+
+  constructor(
+    private readonly store: Store,
+    private readonly onlyUser: string | undefined,
+    private readonly onlyMailbox: string | undefined,
+  ) {}
+
+  private get whole(): boolean {
+    return this.onlyUser === undefined;
+  }
+
+  async record(record: Exclude<BackupRecord, BodyRecord>): Promise<void> {
+    switch (record.t) {
+      case 'domain':
+        if (this.whole) await this.domain(record.name, record.dkim);
+        return;
+      case 'rules':
+        if (this.whole && record.rules.length > 0) await this.rules(record.rules);
+        return;
+      case 'history':
+        if (this.whole) {
+          for (const day of record.days) {
+            for (const outcome of DELIVERY_OUTCOMES) {
+              if (day[outcome] > 0) await this.store.countDelivery(day.day, outcome, day[outcome]);
+            }
+          }
+        }
+        return;
+      case 'user':
+        await this.finishUser();
+        if (this.whole || record.username === this.onlyUser) await this.startUser(record);
+        return;
+      case 'mailbox':
+        this.mailbox = null;
+        if (this.user && (this.onlyMailbox === undefined || sameMailbox(record.path, this.onlyMailbox))) {
+          await this.startMailbox(record);
+        }
+        return;
+      case 'mailbox-end':
+        this.mailbox = null;
+        return;
+      case 'end':
+        return;
+    }
+  }
+
+  private async domain(name: string, dkim: boolean): Promise<void> {
+    try {
+      await this.store.createDomain({ name });
+    } catch (error) {
+      if (!isStoreError(error, 'ALREADYEXISTS')) throw error;
+    }
+    if (!dkim) await this.store.updateDomain(name, { dkim });
+  }
+
+  private async rules(rules: RulesRecord['rules']): Promise<void> {
+    const fresh: NewConnectionRule[] = rules.map((rule) => ({
+      kind: rule.kind as ConnectionRuleKind,
+      cidrs: rule.cidrs,
+      limit: rule.limit,
+      windowSeconds: rule.windowSeconds,
+      protocols: rule.protocols as RuleProtocol[],
+      enabled: rule.enabled,
+      note: rule.note,
+    }));
+    if (!(await this.store.seedRules(fresh)))
+      this.report.notes.push('connection rules: the target had rules of its own, they were kept');
+  }
+
+  private async startUser(record: UserRecord): Promise<void> {
+    let target = await this.store.getUserByUsername(record.username);
+    const created = target === null;
+    if (!target) {
+      // No quota while restoring: the backup held these messages, whatever the quota said.
+      target = await this.store.createUser({
+        username: record.username,
+        passwordHash: record.passwordHash,
+        name: record.name,
+      });
+    }
+    this.user = { record, target, created };
+    this.placeholders = [];
+    this.report.users++;
+    const present = new Set((await this.store.listAddresses(target.id)).map((a) => a.address));
+    for (const address of record.addresses) {
+      if (present.has(address)) continue;
+      try {
+        await this.store.addAddress(target.id, address);
+      } catch (error) {
+        if (!isStoreError(error, 'ALREADYEXISTS')) throw error;
+        this.report.notes.push(
+          `${record.username}: address ${address} belongs to another user here, not restored`,
+        );
+      }
+    }
+    const hashes = new Set(
+      (await this.store.getCredentials(target.username))?.appPasswords.map((p) => p.hash),
+    );
+    for (const { label, hash } of record.appPasswords) {
+      if (!hashes.has(hash)) await this.store.createAppPassword(target.id, label, hash);
+    }
+    for (const entry of record.spam) await this.store.setSpamEntry(target.id, entry.list, entry.pattern);
+  }
+
+  /** Subscriptions, placeholders and the account's settings, once its mailboxes are in. */
+  async finishUser(): Promise<void> {
+    const user = this.user;
+    if (!user) return;
+    this.user = null;
+    this.mailbox = null;
+    const { record, target } = user;
+    if (this.onlyMailbox === undefined) {
+      for (const path of this.placeholders) await this.makePlaceholder(target, path);
+      const subscribed = new Set(await this.store.listSubscriptions(target.id));
+      for (const path of record.subscriptions) {
+        if (!subscribed.has(path)) await this.store.setSubscribed(target.id, path, true);
+      }
+    }
+    if (user.created) {
+      await this.store.updateUser(target.id, {
+        quotaBytes: record.quotaBytes,
+        disabled: record.disabled,
+        saveSentCopy: record.saveSentCopy,
+      });
+    }
+  }
+
+  /** A \Noselect parent comes back as one: restoring its children created it as a mailbox. */
+  private async makePlaceholder(target: User, path: string): Promise<void> {
+    const mailbox = await this.store.getMailbox(target.id, path);
+    if (!mailbox?.selectable) return;
+    const children = (await this.store.listMailboxes(target.id)).some((m) => m.path.startsWith(`${path}/`));
+    if (!children || (await this.store.mailboxCounts(mailbox.id)).messages > 0) return;
+    await this.store.deleteMailbox(target.id, path);
+  }
+
+  private async startMailbox(record: MailboxRecord): Promise<void> {
+    const user = this.user!;
+    if (!record.selectable) {
+      this.placeholders.push(record.path);
+      return;
+    }
+    const existing = await this.store.getMailbox(user.target.id, record.path);
+    const keep = !existing || (await this.canKeepUids(existing, record));
+    const entry: RestoredMailbox = {
+      user: record.user,
+      path: record.path,
+      uids: keep ? 'kept' : 'new-uids',
+      restored: 0,
+      skipped: 0,
+    };
+    this.report.mailboxes.push(entry);
+    if (keep) {
+      const target = await this.store.importMailbox(user.target.id, {
+        path: record.path,
+        specialUse: record.specialUse,
+        subscribed: record.subscribed,
+        uidValidity: record.uidValidity,
+        uidNext: record.uidNext,
+        highestModseq: record.highestModseq,
+      });
+      this.mailbox = { target, entry, bodies: null };
+      return;
+    }
+    const bodies = new Set((await this.store.listMessages(existing.id)).map((m) => m.blobId));
+    this.mailbox = { target: existing, entry, bodies };
+    const why =
+      existing.uidValidity === record.uidValidity
+        ? `was used since the backup (UIDs up to ${existing.uidNext - 1} given out, never to be reused)`
+        : `already holds other mail (UIDVALIDITY ${existing.uidValidity}, the backup's is ${record.uidValidity})`;
+    this.report.notes.push(
+      `${record.user} ${record.path}: the mailbox ${why}; restored messages get new UIDs, ` +
+        'messages already there are skipped',
+    );
+  }
+
+  /**
+   * The backup's UIDs can go into an existing mailbox only when it is empty and no client can know
+   * another message under them: its UIDVALIDITY differs (it changes to the backup's, and clients
+   * that saw the empty mailbox resync), or none of its UIDs was ever given out. A UID once shown
+   * under a UIDVALIDITY is never reused, nor does a MODSEQ go back.
+   */
+  private async canKeepUids(existing: Mailbox, record: MailboxRecord): Promise<boolean> {
+    if ((await this.store.mailboxCounts(existing.id)).messages > 0) return false;
+    return existing.uidValidity !== record.uidValidity || existing.uidNext === 1;
+  }
+
+  /**
+   * A UID already there with another body (mail delivered while the restore runs, into a mailbox
+   * that was empty): the message is added under a new UID, not lost.
+   */
+  private async sameUidOtherBody(
+    mailbox: { target: Mailbox; entry: RestoredMailbox },
+    record: MessageRecord,
+    body: Buffer,
+  ): Promise<boolean> {
+    const present = await this.store.getMessage(mailbox.target.id, record.uid);
+    if (!present || present.blobId === record.sha256) return false;
+    const added = await this.store.append(mailbox.target.id, body, {
+      flags: record.flags,
+      internalDate: new Date(record.internalDate),
+    });
+    this.report.notes.push(
+      `${mailbox.entry.user} ${mailbox.entry.path}: UID ${record.uid} holds other mail here; restored as UID ${added.uid}`,
+    );
+    return true;
+  }
+
+  /** Queued mail goes back into the queue with a whole-server restore only (attempts start again). */
+  async outbound(record: OutboundRecord, raw: Buffer): Promise<void> {
+    if (!this.whole) return;
+    const user = record.user === null ? null : await this.store.getUserByUsername(record.user);
+    const recipients: Record<string, Partial<RecipientDsn>> = {};
+    for (const r of record.recipients) {
+      recipients[r.address] = { notify: r.notify as DsnNotify[] | null, orcpt: r.orcpt };
+    }
+    await this.store.enqueueOutbound({
+      userId: user?.id ?? null,
+      sender: record.sender,
+      recipients: record.recipients.map((r) => r.address),
+      raw,
+      dsn: { ...record.dsn, recipients },
+    });
+    this.report.outbound++;
+  }
+
+  async message(record: MessageRecord, body: Buffer): Promise<void> {
+    const mailbox = this.mailbox;
+    if (!mailbox) return;
+    const internalDate = new Date(record.internalDate);
+    let restored: boolean;
+    if (mailbox.bodies === null) {
+      const result = await this.store.importMessage(
+        mailbox.target.id,
+        { uid: record.uid, modseq: record.modseq, flags: record.flags, internalDate },
+        body,
+      );
+      restored = result === 'imported' || (await this.sameUidOtherBody(mailbox, record, body));
+    } else if (mailbox.bodies.has(record.sha256)) {
+      restored = false;
+    } else {
+      await this.store.append(mailbox.target.id, body, { flags: record.flags, internalDate });
+      mailbox.bodies.add(record.sha256);
+      restored = true;
+    }
+    if (restored) {
+      mailbox.entry.restored++;
+      this.report.messages++;
+      this.report.bytes += body.length;
+    } else {
+      mailbox.entry.skipped++;
+    }
+  }
+}
