@@ -180,6 +180,13 @@ export async function startMallardServer(
   const port = await freePort();
   const serverEnv = { ...mallardEnv(dataDir, port), ...env };
   const cli = path.join(ROOT, 'bin', 'mallard.mjs');
+  // Users need their domain first.
+  spawnSync(process.execPath, [cli, 'domain', 'add', BENCH_USER.split('@')[1]!], {
+    cwd: ROOT,
+    env: serverEnv,
+    encoding: 'utf8',
+    timeout: 60_000,
+  });
   const added = spawnSync(process.execPath, [cli, 'user', 'add', BENCH_USER, '--password', '-'], {
     cwd: ROOT,
     env: serverEnv,
