@@ -12,6 +12,7 @@
  * fails at run time leaves the message in INBOX and the reason in the log: mail is never lost to a
  * broken script.
  */
+import fs from 'node:fs';
 import { StoreError, isStoreError } from '../store/errors.ts';
 import type { DeliveryResult, Mailbox, SpecialUse, Store, User } from '../store/types.ts';
 import {
@@ -60,6 +61,27 @@ export interface SieveDelivery {
   /** Scripts the administrator runs before the user's (Pigeonhole's sieve_before). */
   before?: CompiledScript[];
   now?: Date;
+}
+
+const adminCache = new Map<string, { mtimeMs: number; scripts: CompiledScript[] }>();
+
+/**
+ * The administrator's script (inbound.sieve_before) compiled, re-read when the file changes. One
+ * that cannot be read or does not compile is left out with a warning: the user's script still runs.
+ */
+export function adminScripts(file: string, log: SieveLog): CompiledScript[] {
+  if (file === '') return [];
+  try {
+    const { mtimeMs } = fs.statSync(file);
+    const cached = adminCache.get(file);
+    if (cached?.mtimeMs === mtimeMs) return cached.scripts;
+    const scripts = [compileScript(fs.readFileSync(file, 'utf8'))];
+    adminCache.set(file, { mtimeMs, scripts });
+    return scripts;
+  } catch (error) {
+    log.warn({ file, reason: (error as Error).message }, 'inbound.sieve_before not used');
+    return [];
+  }
 }
 
 /** What became of the message: the first copy stored (uid 0 when the script stored none). */

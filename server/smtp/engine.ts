@@ -18,7 +18,7 @@ import {
 import type { SessionHandle, SessionRegistry } from '../admin/sessions.ts';
 import type { Config } from '../config/schema.ts';
 import { ReverseNames } from '../dns/resolver.ts';
-import { deliverWithSieve, SieveRejection } from '../delivery/sieve.ts';
+import { adminScripts, deliverWithSieve, SieveRejection } from '../delivery/sieve.ts';
 import { withTrace, type NetworkOrigin } from '../delivery/trace.ts';
 import type { ConnectionHooks, ConnectionSession } from '../hooks/types.ts';
 import type { InboundCheck } from '../inbound/types.ts';
@@ -432,6 +432,7 @@ export async function startMailService(
           junk,
           // LMTP answers per recipient; SMTP can refuse a message that has one recipient only.
           canRefuse: protocol.protocol === 'lmtp' || groups.size === 1,
+          before: adminScripts(config.inbound.sieve_before, state.log),
         });
         const folder = result.mailboxes.join(', ') || '(none)';
         delivered++;

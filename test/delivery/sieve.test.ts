@@ -5,6 +5,8 @@
  * or by a refusal message (SMTP with several), redirect (local and remote), vacation replies once
  * per sender per period and never to lists or robots, and broken scripts that leave mail in INBOX.
  */
+import fs from 'node:fs';
+import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { closeClients, imapflowClient, newAccount, type Account } from '../helpers/mail-fixtures.ts';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
@@ -175,6 +177,26 @@ addflag "$Seen-by-filter";`);
       expect.stringMatching(/^250 /),
     ]);
     expect(await inboxCount(server, broken.userId)).toBe(1);
+  });
+
+  it("runs the administrator's script (inbound.sieve_before) first; its stop ends the run", async () => {
+    const file = path.join(server.config.data_dir, 'before.sieve');
+    fs.writeFileSync(
+      file,
+      'require ["fileinto", "mailbox"]; if header :contains "subject" "[admin]" { fileinto :create "Quarantine"; stop; }',
+    );
+    server.config.inbound.sieve_before = file;
+    try {
+      const account = await withScript('discard;');
+      await lmtp([account.username], message(account.username, '[admin] check this'));
+      await lmtp([account.username], message(account.username, 'ordinary'));
+      const client = await imapflowClient(account);
+      const quarantine = await client.mailboxOpen('Quarantine');
+      expect(quarantine.exists).toBe(1);
+      expect(await inboxCount(server, account.userId)).toBe(0); // the user's discard ran for the other
+    } finally {
+      server.config.inbound.sieve_before = '';
+    }
   });
 
   it('stores the message as edited by editheader', async () => {

@@ -10,7 +10,8 @@
  */
 import crypto from 'node:crypto';
 import { countDelivery } from '../../delivery/history.ts';
-import { deliverWithSieve, type SieveLog } from '../../delivery/sieve.ts';
+import { adminScripts, deliverWithSieve, type SieveLog } from '../../delivery/sieve.ts';
+import type { CompiledScript } from '../../sieve/index.ts';
 import { returnPathOf, withTrace, type TraceInfo } from '../../delivery/trace.ts';
 import { isStoreError } from '../../store/errors.ts';
 import type { Store } from '../../store/types.ts';
@@ -25,6 +26,7 @@ type Outcome = { code: number; text: string };
 
 interface LocalDelivery {
   store: Store;
+  before: CompiledScript[];
   recipient: string;
   sender: string;
   hostname: string;
@@ -40,6 +42,7 @@ const stderrLog: SieveLog = {
 
 async function deliverOne({
   store,
+  before,
   recipient,
   sender,
   hostname,
@@ -49,7 +52,15 @@ async function deliverOne({
   if (raw.length > maxSize)
     return { code: EXIT.dataError, text: `message too large (${raw.length} > ${maxSize} bytes)` };
   try {
-    const result = await deliverWithSieve({ store, log: stderrLog, hostname, recipient, sender, raw });
+    const result = await deliverWithSieve({
+      store,
+      log: stderrLog,
+      hostname,
+      recipient,
+      sender,
+      raw,
+      before,
+    });
     // Counted for the dashboard's history; a count that fails is no reason to deliver again.
     await countDelivery(store, 'local', null);
     return { code: EXIT.ok, text: `delivered uid ${result.uid}` };
@@ -110,6 +121,7 @@ export async function deliverCommand(argv: string[]): Promise<number> {
       const copy = withTrace(raw, { ...trace, recipient });
       const outcome = await deliverOne({
         store,
+        before: adminScripts(config.inbound.sieve_before, stderrLog),
         recipient,
         sender: trace.sender,
         hostname: config.hostname,
