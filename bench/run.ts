@@ -9,6 +9,7 @@
  * the run goes on.
  *
  *   npm run bench -- delivery [--runs N]: only the delivery benchmark (bench/delivery.ts)
+ *   npm run bench -- sieve [--runs N]: LMTP deliveries/s with a 50-rule Sieve script and without (bench/sieve.ts)
  *   npm run bench -- canary [...]: the hostile-user and memory benchmark instead (bench/canary.ts)
  *   npm run bench -- steady [...]: steady state and the login loop, Mallard with 1 and 2 workers beside
  *                                  Dovecot default and high-performance (bench/steady.ts)
@@ -126,6 +127,14 @@ if (process.argv[2] === 'delivery') {
   // delivery.ts reads its options from process.argv and exits when done.
   process.argv.splice(2, 1);
   await import('./delivery.ts');
+}
+
+// `npm run bench -- sieve [--runs N]`: LMTP deliveries/s with a 50-rule Sieve script and without,
+// beside Dovecot's LMTP with Pigeonhole (bench/sieve.ts).
+if (process.argv[2] === 'sieve') {
+  process.argv.splice(2, 1);
+  await import('./sieve.ts');
+  process.exit(0);
 }
 
 // `npm run bench -- canary [options]`: the hostile-user and memory benchmark (bench/canary.ts).

@@ -15,6 +15,7 @@ import { adminClient, findServer } from '../server/cli/admin-client.ts';
 import { CliError } from '../server/cli/cli-error.ts';
 import { aliasCommand } from '../server/cli/commands/alias.ts';
 import { domainCommand } from '../server/cli/commands/domain.ts';
+import { sieveCommand } from '../server/cli/commands/sieve.ts';
 import { spamCommand } from '../server/cli/commands/spam.ts';
 import { certCommand } from '../server/cli/commands/cert.ts';
 import { ruleCommand } from '../server/cli/commands/rule.ts';
@@ -201,6 +202,23 @@ describe('management commands through the admin API', () => {
     expect((await api(spamCommand, 'block', 'dora@example.test', 'not a sender')).status).toBe(65);
     expect((await offline(spamCommand, 'block', 'dora@example.test', 'not a sender')).status).toBe(65);
     expect((await api(spamCommand, 'list', 'nobody@example.test')).status).toBe(67);
+  });
+
+  it('manages Sieve scripts through the API, as the store path does', async () => {
+    const script = path.join(clientDir, 'filter.sieve');
+    fs.writeFileSync(script, 'require "fileinto";\nfileinto "Lists";\n');
+    expect(await ok(sieveCommand, 'put', 'dora@example.test', 'filter', script)).toBe('filter\tstored\n');
+    expect(await ok(sieveCommand, 'activate', 'dora@example.test', 'filter')).toBe('filter\tactive\n');
+    const list = await api(sieveCommand, 'list', 'dora@example.test', '--json');
+    expect(JSON.parse(list.text)).toEqual([expect.objectContaining({ name: 'filter', active: true })]);
+    expect(list.text).toBe((await offline(sieveCommand, 'list', 'dora@example.test', '--json')).text);
+    // A broken script: refused with its position (65) on both paths; an unknown script: 67.
+    fs.writeFileSync(script, 'fileinto "x";');
+    const refused = await api(sieveCommand, 'put', 'dora@example.test', 'broken', script);
+    expect(refused.status).toBe(65);
+    expect(refused.error).toMatch(/line 1, column 1: command "fileinto" used without require/);
+    expect((await offline(sieveCommand, 'put', 'dora@example.test', 'broken', script)).status).toBe(65);
+    expect((await api(sieveCommand, 'activate', 'dora@example.test', 'nope')).status).toBe(67);
   });
 
   it('manages rules through the API and tests addresses against the server’s rules', async () => {

@@ -15,6 +15,7 @@ import { ruleRoutes } from './handlers/rules.ts';
 import { sessionRoutes } from './handlers/sessions.ts';
 import { settingsRoutes } from './handlers/settings.ts';
 import { setupRoutes } from './handlers/setup.ts';
+import { sieveRoutes } from './handlers/sieve.ts';
 import { spamListRoutes } from './handlers/spam-lists.ts';
 import { spamSettingsRoutes } from './handlers/spam-settings.ts';
 import { statusRoutes } from './handlers/status.ts';
@@ -52,6 +53,7 @@ export const ROUTES: readonly Route[] = [
   ...aliasRoutes,
   ...appPasswordRoutes,
   ...spamListRoutes,
+  ...sieveRoutes,
   ...spamSettingsRoutes,
   ...ruleRoutes,
   ...sessionRoutes,

@@ -14,7 +14,7 @@ import { CliError, EXIT } from './cli-error.ts';
 const PROBE_MS = 500;
 const REQUEST_MS = 120_000;
 
-export type Method = 'GET' | 'POST' | 'PATCH' | 'DELETE';
+export type Method = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
 
 export interface RequestOptions {
   /** The exit code for 404 (default 65, EX_DATAERR; 67 where the missing thing is a user). */

@@ -26,6 +26,9 @@ usage: mallard COMMAND [ARGS] [--config FILE] [--offline]
                                          extra addresses; *@domain is a catch-all
   spam allow EMAIL SENDER | block EMAIL SENDER | remove EMAIL SENDER | list EMAIL
                                          a user's allowed and blocked senders (address or domain)
+  sieve list EMAIL | put EMAIL NAME FILE | activate EMAIL NAME | check FILE
+                                         a user's Sieve filters (put and check give errors with
+                                         line and column, exit 65)
   deliver [--from SENDER] RECIPIENT... < message
                                          local delivery (exit 67: unknown user, 75: try later);
                                          an MTA should rather use LMTP (see README)
@@ -63,7 +66,7 @@ usage: mallard COMMAND [ARGS] [--config FILE] [--offline]
 
 List commands take --json. The configuration file comes from --config or MALLARD_CONFIG;
 every key can also be set as MALLARD_<KEY_PATH>, e.g. MALLARD_IMAP_PORT=1143.
-When a server runs for the configuration, user, alias, spam, rule, cert and status talk to its admin
+When a server runs for the configuration, user, alias, spam, sieve, rule, cert and status talk to its admin
 API (token from <data_dir>/admin.token); otherwise they open the store directly. --offline (or
 MALLARD_CLI_OFFLINE=1) always opens the store directly.
 `;
@@ -80,6 +83,7 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
   alias: async () => (await import('./commands/alias.ts')).aliasCommand,
   domain: async () => (await import('./commands/domain.ts')).domainCommand,
   spam: async () => (await import('./commands/spam.ts')).spamCommand,
+  sieve: async () => (await import('./commands/sieve.ts')).sieveCommand,
   deliver: async () => (await import('./commands/deliver.ts')).deliverCommand,
   mailbox: async () => (await import('./commands/mailbox.ts')).mailboxCommand,
   message: async () => (await import('./commands/message.ts')).messageCommand,

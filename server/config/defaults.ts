@@ -99,6 +99,8 @@ export function configDefaults() {
       max_connection_recipients: 10_000,
       /** Commands one connection may send before it is closed with 421. */
       max_commands: 50_000,
+      /** A Sieve script every delivery runs before the user's own (Pigeonhole's sieve_before); empty: none. */
+      sieve_before: '',
     },
     /** Spam filtering of mail received on port 25 (server/spam/). */
     spam: {

@@ -162,6 +162,7 @@ function specFor(checkRule: RuleCheck | null): Spec {
       max_errors: positive,
       max_connection_recipients: positive,
       max_commands: positive,
+      sieve_before: text(),
     },
     spam: {
       enabled: flag,

@@ -141,6 +141,7 @@ export const configSchema = z.strictObject({
     max_errors: positiveInt('a whole number of errors, at least 1'),
     max_connection_recipients: positiveInt('a whole number of recipients, at least 1'),
     max_commands: positiveInt('a whole number of commands, at least 1'),
+    sieve_before: z.string({ error: 'the path of a Sieve script (or empty)' }),
   }),
   spam: z.strictObject({
     enabled: z.boolean({ error: 'true or false' }),

@@ -18,7 +18,7 @@ import {
 import type { SessionHandle, SessionRegistry } from '../admin/sessions.ts';
 import type { Config } from '../config/schema.ts';
 import { ReverseNames } from '../dns/resolver.ts';
-import { deliverToJunk } from '../delivery/junk.ts';
+import { adminScripts, deliverWithSieve, SieveRejection } from '../delivery/sieve.ts';
 import { withTrace, type NetworkOrigin } from '../delivery/trace.ts';
 import type { ConnectionHooks, ConnectionSession } from '../hooks/types.ts';
 import type { InboundCheck } from '../inbound/types.ts';
@@ -38,11 +38,21 @@ import {
   classifyDeliveryError,
   mailboxDisabled,
   mailboxFull,
+  reply,
   replyError,
   temporaryFailure,
   type RecipientOutcome,
   type Reply,
 } from './replies.ts';
+
+/** A Sieve reason fit for one reply line: line breaks folded, bounded, printable ASCII. */
+function oneLineReason(reason: string): string {
+  const text = reason
+    .replace(/\s+/g, ' ')
+    .replace(/[^\x20-\x7e]/g, '?')
+    .trim();
+  return (text === '' ? "Rejected by the recipient's filter" : text).slice(0, 400);
+}
 
 /** What the delivery services need (the services object of server/main.ts has this shape). */
 export interface DeliveryServices {
@@ -401,7 +411,6 @@ export async function startMailService(
     for (const indexes of groups.values()) {
       const first = recipients[indexes[0]!]!.address;
       const junk = junkFor(first);
-      const folder = junk ? 'Junk' : 'INBOX';
       const raw = withTrace(message, {
         origin,
         sender,
@@ -413,7 +422,19 @@ export async function startMailService(
         headers: filing.headers,
       });
       try {
-        const result = junk ? await deliverToJunk(store, first, raw) : await store.deliver(first, raw);
+        const result = await deliverWithSieve({
+          store,
+          log: state.log,
+          hostname: config.hostname,
+          recipient: first,
+          sender,
+          raw,
+          junk,
+          // LMTP answers per recipient; SMTP can refuse a message that has one recipient only.
+          canRefuse: protocol.protocol === 'lmtp' || groups.size === 1,
+          before: adminScripts(config.inbound.sieve_before, state.log),
+        });
+        const folder = result.mailboxes.join(', ') || '(none)';
         delivered++;
         await countDelivery(store, 'local', state.log);
         state.handle?.delivered({
@@ -440,6 +461,18 @@ export async function startMailService(
           outcomes[index] = { ok: true, address: recipients[index]!.address, uid: result.uid };
         }
       } catch (error) {
+        if (error instanceof SieveRejection) {
+          const refusal = reply(550, '5.7.1', oneLineReason(error.reason));
+          state.log.info(
+            { id: transactionId, rcpt: first, reply: refusal.status },
+            'message rejected by Sieve',
+          );
+          for (const index of indexes) {
+            const address = recipients[index]!.address;
+            outcomes[index] = { ok: false, address, temporary: false, reply: refusal };
+          }
+          continue;
+        }
         const failure = classifyDeliveryError(state.log, error, { id: transactionId, rcpt: first });
         if (!failure.temporary) {
           state.log.info(

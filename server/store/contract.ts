@@ -18,6 +18,7 @@ import { domainsContract } from './domains-contract.ts';
 import { outboundQueueContract } from './outbound-contract.ts';
 import { historyContract } from './history-contract.ts';
 import { mtaStsContract } from './mta-sts-contract.ts';
+import { sieveContract } from './sieve-contract.ts';
 import { spamContract } from './spam-contract.ts';
 import {
   type FlagListing,
@@ -1779,6 +1780,7 @@ export function storeContractSuite(name: string, openFresh: () => Promise<StoreF
 
     outboundQueueContract(() => store);
     spamContract(() => store);
+    sieveContract(() => store);
     historyContract(() => store);
     mtaStsContract(() => store);
     domainsContract(() => store);

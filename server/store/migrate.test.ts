@@ -43,6 +43,9 @@ async function fillSource(store: Store): Promise<void> {
   await store.createAppPassword(alice.id, 'laptop', '$argon2id$laptop');
   await store.setSpamEntry(alice.id, 'allow', 'friend@pals.example');
   await store.setSpamEntry(alice.id, 'block', 'bulk.example');
+  await store.putSieveScript(alice.id, 'main', 'keep;');
+  await store.putSieveScript(alice.id, 'spare', 'discard;');
+  await store.activateSieveScript(alice.id, 'main');
   const inbox = (await store.getMailbox(alice.id, 'INBOX'))!;
   for (let i = 1; i <= 60; i++) {
     await store.append(inbox.id, message(i), {
@@ -138,6 +141,10 @@ describe('migrateStore', () => {
     expect((await target.listSpamEntries(alice.user.id)).map((e) => [e.pattern, e.list])).toEqual([
       ['bulk.example', 'block'],
       ['friend@pals.example', 'allow'],
+    ]);
+    expect((await target.listSieveScripts(alice.user.id)).map((s) => [s.name, s.content, s.active])).toEqual([
+      ['main', 'keep;', true],
+      ['spare', 'discard;', false],
     ]);
     expect((await target.listAppPasswords(alice.user.id)).map((p) => p.label).sort()).toEqual([
       'laptop',

@@ -261,6 +261,7 @@ class Migration {
     await this.copyAddresses(user, copy);
     await this.copyAppPasswords(user, copy, credentials.appPasswords);
     await this.copySpamLists(user, copy);
+    await this.copySieveScripts(user, copy);
     await this.copyMailboxes(user, copy);
     await this.copyMetadata(user, copy, '');
     await this.target.updateUser(copy.id, {
@@ -316,6 +317,14 @@ class Migration {
   private async copySpamLists(user: User, copy: User): Promise<void> {
     for (const entry of await this.source.listSpamEntries(user.id)) {
       await this.target.setSpamEntry(copy.id, entry.list, entry.pattern);
+    }
+  }
+
+  /** Sieve scripts and which one is active: putting a script again changes nothing (a resumed migration). */
+  private async copySieveScripts(user: User, copy: User): Promise<void> {
+    for (const script of await this.source.listSieveScripts(user.id)) {
+      await this.target.putSieveScript(copy.id, script.name, script.content);
+      if (script.active) await this.target.activateSieveScript(copy.id, script.name);
     }
   }
 

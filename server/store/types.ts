@@ -40,6 +40,7 @@ import type { MimeIndex } from '../mime/types.ts';
 import type { DeliveryDay, DeliveryOutcome } from './history.ts';
 import type { CachedStsPolicy } from './mta-sts.ts';
 import type { NewOutboundMessage, OutboundMessage, OutboundResult } from './outbound.ts';
+import type { SieveScriptRecord } from './sieve.ts';
 import type { GreylistResult, SpamListEntry, SpamListKind } from './spam.ts';
 
 export type Id = string;
@@ -731,6 +732,31 @@ export interface Store {
    * `expiryMs` from each pass. A retry too early does not restart its wait.
    */
   greylist(triplet: string, delayMs: number, expiryMs: number, now?: Date): Promise<GreylistResult>;
+
+  // --- Sieve scripts and memory (server/store/sieve.ts) ---
+  /** The user's scripts, by name; [] for an unknown user. */
+  listSieveScripts(userId: Id): Promise<SieveScriptRecord[]>;
+  getSieveScript(userId: Id, name: string): Promise<SieveScriptRecord | null>;
+  /** The active script, or null when none is. */
+  getActiveSieveScript(userId: Id): Promise<SieveScriptRecord | null>;
+  /**
+   * Creates or replaces the script (an active one stays active). INVALID for a bad name or an
+   * oversized script; NONEXISTENT for an unknown user. The caller has checked that it compiles.
+   */
+  putSieveScript(userId: Id, name: string, content: string): Promise<SieveScriptRecord>;
+  /** Makes `name` the only active script, or none with null; NONEXISTENT for an unknown script. */
+  activateSieveScript(userId: Id, name: string | null): Promise<void>;
+  /** NONEXISTENT for an unknown script, CANNOT for the active one (RFC 5804 2.10). */
+  deleteSieveScript(userId: Id, name: string): Promise<void>;
+  /** NONEXISTENT for an unknown script, ALREADYEXISTS when `to` is taken; the active flag moves along. */
+  renameSieveScript(userId: Id, from: string, to: string): Promise<void>;
+  /**
+   * Records `key` for the user until `expiresAt` unless it is recorded and not expired at `now`:
+   * true when this call recorded it (e.g. "send the vacation reply"), atomically across processes.
+   */
+  claimSieveMemory(userId: Id, key: string, expiresAt: Date, now?: Date): Promise<boolean>;
+  /** Whether `key` is recorded for the user and not expired at `now`. */
+  hasSieveMemory(userId: Id, key: string, now?: Date): Promise<boolean>;
 
   // --- quota and health ---
   getQuota(userId: Id): Promise<Quota>;

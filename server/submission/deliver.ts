@@ -10,6 +10,7 @@ import type { SMTPServerSession } from 'smtp-server';
 import type { Config } from '../config/schema.ts';
 import type { Logger } from '../log.ts';
 import { countDelivery } from '../delivery/history.ts';
+import { adminScripts, deliverWithSieve } from '../delivery/sieve.ts';
 import { receivedHeader, withTrace, type TraceInfo } from '../delivery/trace.ts';
 import { classifyDeliveryError, reply, type Reply } from '../smtp/replies.ts';
 import type { MessageDsn, NewOutboundMessage, OutboundMessage, RecipientDsn } from '../store/outbound.ts';
@@ -52,7 +53,15 @@ export async function deliverSubmission(delivery: SubmissionDelivery): Promise<R
     try {
       // A local copy is traced as any delivery: Return-Path, Delivered-To, Received for it.
       const copy = withTrace(delivery.message, traceOf(delivery, recipient.address));
-      const result = await store.deliver(recipient.address, copy);
+      const result = await deliverWithSieve({
+        store,
+        log,
+        hostname: delivery.config.hostname,
+        recipient: recipient.address,
+        sender: delivery.sender,
+        raw: copy,
+        before: adminScripts(delivery.config.inbound.sieve_before, log),
+      });
       log.info({ id: transactionId, rcpt: recipient.address, uid: result.uid }, 'message delivered');
       stored.add(recipient.userId);
       await countDelivery(store, 'local', log);

@@ -307,6 +307,74 @@ const CASES: Record<string, Case> = {
     invalid: () => ({ path: `/api/users/${userId}/spam-lists/${'a'.repeat(300)}` }),
     unknown: () => ({ path: `/api/users/${userId}/spam-lists/never.example.test` }),
   },
+  'GET /api/users/{id}/sieve-scripts': {
+    ok: async () => {
+      await h.server.store.putSieveScript(userId, 'listed', 'keep;');
+      return { path: `/api/users/${userId}/sieve-scripts` };
+    },
+    status: 200,
+    check: ({ body }) =>
+      expect(body.scripts).toContainEqual(expect.objectContaining({ name: 'listed', content: 'keep;' })),
+    invalid: () => ({ path: `/api/users/${LONG_ID}/sieve-scripts` }),
+    unknown: () => ({ path: '/api/users/999999/sieve-scripts' }),
+  },
+  'PUT /api/users/{id}/sieve-scripts/{name}': {
+    ok: async () => ({
+      path: `/api/users/${userId}/sieve-scripts/uploaded`,
+      body: { content: 'require "fileinto";\nfileinto "Lists";\n' },
+    }),
+    status: 200,
+    check: async ({ body }) => {
+      expect(body).toMatchObject({ name: 'uploaded', active: false });
+      expect((await h.server.store.getSieveScript(userId, 'uploaded'))?.content).toMatch(/fileinto "Lists"/);
+    },
+    invalid: () => ({
+      path: `/api/users/${userId}/sieve-scripts/broken`,
+      body: { content: 'require "fileinto";\nfileinto "x"' },
+    }),
+    unknown: () => ({ path: '/api/users/999999/sieve-scripts/x', body: { content: 'keep;' } }),
+  },
+  'POST /api/users/{id}/sieve-scripts/{name}/activate': {
+    ok: async () => {
+      await h.server.store.putSieveScript(userId, 'to-activate', 'keep;');
+      return { path: `/api/users/${userId}/sieve-scripts/to-activate/activate` };
+    },
+    status: 204,
+    check: async () => expect((await h.server.store.getActiveSieveScript(userId))?.name).toBe('to-activate'),
+    invalid: () => ({ path: `/api/users/${userId}/sieve-scripts/${'a'.repeat(300)}/activate` }),
+    unknown: () => ({ path: `/api/users/${userId}/sieve-scripts/never/activate` }),
+  },
+  'POST /api/users/{id}/sieve-scripts-deactivate': {
+    ok: async () => ({ path: `/api/users/${userId}/sieve-scripts-deactivate` }),
+    status: 204,
+    check: async () => expect(await h.server.store.getActiveSieveScript(userId)).toBeNull(),
+    invalid: () => ({ path: `/api/users/${LONG_ID}/sieve-scripts-deactivate` }),
+    unknown: () => ({ path: '/api/users/999999/sieve-scripts-deactivate' }),
+  },
+  'DELETE /api/users/{id}/sieve-scripts/{name}': {
+    ok: async () => {
+      await h.server.store.putSieveScript(userId, 'gone', 'keep;');
+      return { path: `/api/users/${userId}/sieve-scripts/gone` };
+    },
+    status: 204,
+    check: async () => expect(await h.server.store.getSieveScript(userId, 'gone')).toBeNull(),
+    invalid: () => ({ path: `/api/users/${userId}/sieve-scripts/${'a'.repeat(300)}` }),
+    unknown: () => ({ path: `/api/users/${userId}/sieve-scripts/never` }),
+  },
+  'POST /api/sieve/check': {
+    ok: async () => ({ path: '/api/sieve/check', body: { content: 'keep;\nif true {\n' } }),
+    status: 200,
+    check: ({ body }) =>
+      expect(body).toEqual({
+        ok: false,
+        error: {
+          message: 'line 3, column 1: expected a command or "}", found end of script',
+          line: 3,
+          column: 1,
+        },
+      }),
+    invalid: () => ({ path: '/api/sieve/check', body: { content: 42 } }),
+  },
   'DELETE /api/users/{id}/aliases/{address}': {
     ok: async () => {
       const address = `${unique('gone')}@example.test`;

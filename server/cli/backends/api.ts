@@ -16,6 +16,7 @@ import {
   toUserRecord,
   type AddressRecord,
   type Backend,
+  type SieveScriptRecord,
   type SpamListRecord,
   type UserRecord,
 } from './types.ts';
@@ -162,6 +163,34 @@ export function apiBackend(api: AdminClient): Backend {
     async removeSpamEntry(username, pattern) {
       const user = await findUser(username);
       await api.request('DELETE', `/api/users/${path(user.id)}/spam-lists/${path(pattern)}`, undefined, USER);
+    },
+    async listSieveScripts(username) {
+      const user = await findUser(username);
+      const { scripts } = await api.request<{ scripts: SieveScriptRecord[] }>(
+        'GET',
+        `/api/users/${path(user.id)}/sieve-scripts`,
+        undefined,
+        USER,
+      );
+      return scripts;
+    },
+    async putSieveScript(username, name, content) {
+      const user = await findUser(username);
+      return api.request<SieveScriptRecord>(
+        'PUT',
+        `/api/users/${path(user.id)}/sieve-scripts/${path(name)}`,
+        { content },
+        USER,
+      );
+    },
+    async activateSieveScript(username, name) {
+      const user = await findUser(username);
+      await api.request(
+        'POST',
+        `/api/users/${path(user.id)}/sieve-scripts/${path(name)}/activate`,
+        undefined,
+        USER,
+      );
     },
     async addAddress(username, address) {
       const user = await findUser(username);

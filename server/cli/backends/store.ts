@@ -4,6 +4,7 @@ import { isStoreError } from '../../store/errors.ts';
 import type { Config } from '../../config/schema.ts';
 import { domainProblem } from '../../store/domains.ts';
 import type { Address, Domain, Store, User } from '../../store/types.ts';
+import { checkScript } from '../../sieve/index.ts';
 import { CliError, EXIT } from '../cli-error.ts';
 import { requireUser } from '../context.ts';
 import type { SpamListEntry } from '../../store/spam.ts';
@@ -13,6 +14,7 @@ import {
   type DomainRecord,
   type AddressRecord,
   type Backend,
+  type SieveScriptRecord,
   type SpamListRecord,
   type UserRecord,
 } from './types.ts';
@@ -27,6 +29,18 @@ export function userRecord(user: User): UserRecord {
 }
 
 const addressRecord = (address: Address): AddressRecord => ({ ...address });
+const sieveScriptRecord = (script: {
+  name: string;
+  active: boolean;
+  content: string;
+  updatedAt: Date;
+}): SieveScriptRecord => ({
+  name: script.name,
+  active: script.active,
+  content: script.content,
+  updatedAt: script.updatedAt.toISOString(),
+});
+
 const spamListRecord = (entry: SpamListEntry): SpamListRecord => ({
   list: entry.list,
   pattern: entry.pattern,
@@ -145,6 +159,26 @@ export function storeBackend(store: Store, config: Config): Backend {
     async removeSpamEntry(username, pattern) {
       const user = await requireUser(store, username);
       await store.removeSpamEntry(user.id, pattern);
+    },
+    async listSieveScripts(username) {
+      const user = await requireUser(store, username);
+      return (await store.listSieveScripts(user.id)).map(sieveScriptRecord);
+    },
+    async putSieveScript(username, name, content) {
+      const user = await requireUser(store, username);
+      const scripts = new Map(
+        (await store.listSieveScripts(user.id)).map((script) => [script.name, script.content]),
+      );
+      const problem = checkScript(content, {
+        loadScript: (included, location) =>
+          location === 'personal' ? (scripts.get(included) ?? null) : null,
+      });
+      if (problem !== null) throw new CliError(problem.message, EXIT.dataError);
+      return sieveScriptRecord(await store.putSieveScript(user.id, name, content));
+    },
+    async activateSieveScript(username, name) {
+      const user = await requireUser(store, username);
+      await store.activateSieveScript(user.id, name);
     },
     listRules: () => store.listRules(),
     createRule: (rule) => store.createRule(rule),

@@ -53,6 +53,14 @@ export interface SpamListRecord {
   createdAt: string;
 }
 
+/** A user's Sieve script. */
+export interface SieveScriptRecord {
+  name: string;
+  active: boolean;
+  content: string;
+  updatedAt: string;
+}
+
 export interface NewUserInput {
   username: string;
   password: string;
@@ -89,6 +97,11 @@ export interface Backend {
   listSpamEntries(username: string): Promise<SpamListRecord[]>;
   setSpamEntry(username: string, list: 'allow' | 'block', pattern: string): Promise<SpamListRecord>;
   removeSpamEntry(username: string, pattern: string): Promise<void>;
+
+  listSieveScripts(username: string): Promise<SieveScriptRecord[]>;
+  /** Refuses (65, with line and column) a script that does not compile. */
+  putSieveScript(username: string, name: string, content: string): Promise<SieveScriptRecord>;
+  activateSieveScript(username: string, name: string): Promise<void>;
 
   listRules(): Promise<ConnectionRule[]>;
   createRule(rule: NewConnectionRule): Promise<ConnectionRule>;

@@ -10,6 +10,8 @@
  */
 import crypto from 'node:crypto';
 import { countDelivery } from '../../delivery/history.ts';
+import { adminScripts, deliverWithSieve, type SieveLog } from '../../delivery/sieve.ts';
+import type { CompiledScript } from '../../sieve/index.ts';
 import { returnPathOf, withTrace, type TraceInfo } from '../../delivery/trace.ts';
 import { isStoreError } from '../../store/errors.ts';
 import type { Store } from '../../store/types.ts';
@@ -22,11 +24,43 @@ const USAGE = 'mallard deliver [--from SENDER] RECIPIENT... < message.eml';
 
 type Outcome = { code: number; text: string };
 
-async function deliverOne(store: Store, recipient: string, raw: Buffer, maxSize: number): Promise<Outcome> {
+interface LocalDelivery {
+  store: Store;
+  before: CompiledScript[];
+  recipient: string;
+  sender: string;
+  hostname: string;
+  raw: Buffer;
+  maxSize: number;
+}
+
+/** Sieve's log lines go to standard error, where the caller (an MTA, cron) keeps them. */
+const stderrLog: SieveLog = {
+  info: () => undefined,
+  warn: (fields: object, message: string) => writeNow(2, `${message}: ${JSON.stringify(fields)}\n`),
+};
+
+async function deliverOne({
+  store,
+  before,
+  recipient,
+  sender,
+  hostname,
+  raw,
+  maxSize,
+}: LocalDelivery): Promise<Outcome> {
   if (raw.length > maxSize)
     return { code: EXIT.dataError, text: `message too large (${raw.length} > ${maxSize} bytes)` };
   try {
-    const result = await store.deliver(recipient, raw);
+    const result = await deliverWithSieve({
+      store,
+      log: stderrLog,
+      hostname,
+      recipient,
+      sender,
+      raw,
+      before,
+    });
     // Counted for the dashboard's history; a count that fails is no reason to deliver again.
     await countDelivery(store, 'local', null);
     return { code: EXIT.ok, text: `delivered uid ${result.uid}` };
@@ -85,7 +119,15 @@ export async function deliverCommand(argv: string[]): Promise<number> {
     const codes: number[] = [];
     for (const recipient of positionals) {
       const copy = withTrace(raw, { ...trace, recipient });
-      const outcome = await deliverOne(store, recipient, copy, config.limits.max_message_size);
+      const outcome = await deliverOne({
+        store,
+        before: adminScripts(config.inbound.sieve_before, stderrLog),
+        recipient,
+        sender: trace.sender,
+        hostname: config.hostname,
+        raw: copy,
+        maxSize: config.limits.max_message_size,
+      });
       codes.push(outcome.code);
       writeNow(outcome.code === EXIT.ok ? 1 : 2, `${recipient}\t${outcome.text}\n`);
     }

@@ -33,6 +33,7 @@ import { requireUser, toAppPassword, toUser } from './docs.ts';
 import { ensureDomainOf } from './domains.ts';
 import { writeJournal } from './journal.ts';
 import { dropMailbox, newMailboxDoc } from './mailboxes.ts';
+import { deleteSieveOf } from './sieve.ts';
 import { deleteSpamEntriesOf } from './spam.ts';
 import { isDuplicateKey, type AddressDoc, type Collections, type UserDoc } from './schema.ts';
 
@@ -198,6 +199,7 @@ export async function deleteUser(c: Collections, userId: number): Promise<void> 
   await c.addresses.deleteMany({ user: userId });
   await c.appPasswords.deleteMany({ user: userId });
   await deleteSpamEntriesOf(c, userId);
+  await deleteSieveOf(c, userId);
   await c.users.deleteOne({ _id: userId });
 }
 

@@ -89,6 +89,7 @@ import { markForRecount } from './totals.ts';
 import { probeTextSearch, textCandidates, type TextSearchSupport } from './text-search.ts';
 import * as history from './history.ts';
 import * as mtaSts from './mta-sts.ts';
+import * as sieve from './sieve.ts';
 import * as spam from './spam.ts';
 import {
   checkGreylist,
@@ -97,6 +98,7 @@ import {
   type SpamListEntry,
   type SpamListKind,
 } from '../spam.ts';
+import { checkSieveContent, checkSieveMemoryKey, checkSieveName, type SieveScriptRecord } from '../sieve.ts';
 import { checkStsPolicy, stsDomainOf, type CachedStsPolicy } from '../mta-sts.ts';
 import { checkDay, checkDeliveryCount, type DeliveryDay, type DeliveryOutcome } from '../history.ts';
 import type { NewOutboundMessage, OutboundMessage, OutboundResult } from '../outbound.ts';
@@ -190,6 +192,7 @@ export class MongoStore implements Store {
       await outbound.ensureOutboundIndexes(store.collections);
       store.textSearch = await probeTextSearch(store.collections);
       await spam.ensureSpamIndexes(store.collections);
+      await sieve.ensureSieveIndexes(store.collections);
       const retention = options.journalRetentionMs ?? journal.JOURNAL_RETENTION_MS;
       if (retention > 0) await journal.pruneJournal(store.collections, new Date(Date.now() - retention));
       store.startJanitor(options.recountEveryMs ?? RECOUNT_EVERY_MS);
@@ -803,6 +806,52 @@ export class MongoStore implements Store {
       checkGreylist(triplet, delayMs, expiryMs);
       return spam.greylist(c, triplet, delayMs, expiryMs, now);
     });
+  }
+
+  // --- Sieve scripts and memory ---
+
+  listSieveScripts(userId: Id): Promise<SieveScriptRecord[]> {
+    const id = parseId(userId);
+    return this.call(async (c) => (id === null ? [] : sieve.listSieveScripts(c, id)));
+  }
+
+  getSieveScript(userId: Id, name: string): Promise<SieveScriptRecord | null> {
+    const id = parseId(userId);
+    return this.call(async (c) => (id === null ? null : sieve.getSieveScript(c, id, name)));
+  }
+
+  getActiveSieveScript(userId: Id): Promise<SieveScriptRecord | null> {
+    const id = parseId(userId);
+    return this.call(async (c) => (id === null ? null : sieve.getActiveSieveScript(c, id)));
+  }
+
+  putSieveScript(userId: Id, name: string, content: string): Promise<SieveScriptRecord> {
+    return this.call((c) =>
+      sieve.putSieveScript(c, requireId(userId, 'user'), checkSieveName(name), checkSieveContent(content)),
+    );
+  }
+
+  activateSieveScript(userId: Id, name: string | null): Promise<void> {
+    return this.call((c) => sieve.activateSieveScript(c, requireId(userId, 'user'), name));
+  }
+
+  deleteSieveScript(userId: Id, name: string): Promise<void> {
+    return this.call((c) => sieve.deleteSieveScript(c, requireId(userId, 'user'), name));
+  }
+
+  renameSieveScript(userId: Id, from: string, to: string): Promise<void> {
+    return this.call((c) => sieve.renameSieveScript(c, requireId(userId, 'user'), from, checkSieveName(to)));
+  }
+
+  claimSieveMemory(userId: Id, key: string, expiresAt: Date, now = new Date()): Promise<boolean> {
+    return this.call((c) =>
+      sieve.claimSieveMemory(c, requireId(userId, 'user'), checkSieveMemoryKey(key), expiresAt, now),
+    );
+  }
+
+  hasSieveMemory(userId: Id, key: string, now = new Date()): Promise<boolean> {
+    const id = parseId(userId);
+    return this.call(async (c) => (id === null ? false : sieve.hasSieveMemory(c, id, key, now)));
   }
 
   // --- leases ---

@@ -325,6 +325,26 @@ export const MIGRATIONS: readonly string[] = [
   `
   ALTER TABLE messages ADD COLUMN saved_at INTEGER;
   `,
+  // 17: Sieve scripts per user (at most one active) and the Sieve memory: vacation replies sent and
+  // duplicate ids seen, with their expiry (server/store/sieve.ts).
+  `
+  CREATE TABLE sieve_scripts (
+    user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+    name TEXT NOT NULL,
+    content TEXT NOT NULL,
+    active INTEGER NOT NULL DEFAULT 0,
+    updated_at INTEGER NOT NULL,
+    PRIMARY KEY (user_id, name)
+  ) WITHOUT ROWID;
+  CREATE UNIQUE INDEX sieve_scripts_active ON sieve_scripts(user_id) WHERE active = 1;
+  CREATE TABLE sieve_memory (
+    user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+    key TEXT NOT NULL,
+    expires_at INTEGER NOT NULL,
+    PRIMARY KEY (user_id, key)
+  ) WITHOUT ROWID;
+  CREATE INDEX sieve_memory_expiry ON sieve_memory(expires_at);
+  `,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

@@ -66,6 +66,7 @@ import * as metadata from './metadata.ts';
 import * as rules from './rules.ts';
 import * as history from './history.ts';
 import * as mtaSts from './mta-sts.ts';
+import * as sieve from './sieve.ts';
 import * as spam from './spam.ts';
 import {
   checkGreylist,
@@ -74,6 +75,7 @@ import {
   type SpamListEntry,
   type SpamListKind,
 } from '../spam.ts';
+import { checkSieveContent, checkSieveMemoryKey, checkSieveName, type SieveScriptRecord } from '../sieve.ts';
 import { checkStsPolicy, stsDomainOf, type CachedStsPolicy } from '../mta-sts.ts';
 import { checkDay, checkDeliveryCount, type DeliveryDay, type DeliveryOutcome } from '../history.ts';
 import { parseId, requireId } from '../ids.ts';
@@ -608,6 +610,60 @@ export class SqliteStore implements Store {
       checkGreylist(triplet, delayMs, expiryMs);
       return spam.greylist(sql, triplet, delayMs, expiryMs, now.getTime());
     });
+  }
+
+  // --- Sieve scripts and memory ---
+
+  listSieveScripts(userId: Id): Promise<SieveScriptRecord[]> {
+    const id = parseId(userId);
+    return this.call((sql) => (id === null ? [] : sieve.listSieveScripts(sql, id)));
+  }
+
+  getSieveScript(userId: Id, name: string): Promise<SieveScriptRecord | null> {
+    const id = parseId(userId);
+    return this.call((sql) => (id === null ? null : sieve.getSieveScript(sql, id, name)));
+  }
+
+  getActiveSieveScript(userId: Id): Promise<SieveScriptRecord | null> {
+    const id = parseId(userId);
+    return this.call((sql) => (id === null ? null : sieve.getActiveSieveScript(sql, id)));
+  }
+
+  putSieveScript(userId: Id, name: string, content: string): Promise<SieveScriptRecord> {
+    return this.call((sql) =>
+      sieve.putSieveScript(sql, requireId(userId, 'user'), checkSieveName(name), checkSieveContent(content)),
+    );
+  }
+
+  activateSieveScript(userId: Id, name: string | null): Promise<void> {
+    return this.call((sql) => sieve.activateSieveScript(sql, requireId(userId, 'user'), name));
+  }
+
+  deleteSieveScript(userId: Id, name: string): Promise<void> {
+    return this.call((sql) => sieve.deleteSieveScript(sql, requireId(userId, 'user'), name));
+  }
+
+  renameSieveScript(userId: Id, from: string, to: string): Promise<void> {
+    return this.call((sql) =>
+      sieve.renameSieveScript(sql, requireId(userId, 'user'), from, checkSieveName(to)),
+    );
+  }
+
+  claimSieveMemory(userId: Id, key: string, expiresAt: Date, now = new Date()): Promise<boolean> {
+    return this.call((sql) =>
+      sieve.claimSieveMemory(
+        sql,
+        requireId(userId, 'user'),
+        checkSieveMemoryKey(key),
+        expiresAt.getTime(),
+        now.getTime(),
+      ),
+    );
+  }
+
+  hasSieveMemory(userId: Id, key: string, now = new Date()): Promise<boolean> {
+    const id = parseId(userId);
+    return this.call((sql) => (id === null ? false : sieve.hasSieveMemory(sql, id, key, now.getTime())));
   }
 
   // --- the outbound queue ---

@@ -73,6 +73,7 @@ import type { NewOutboundMessage, OutboundMessage, OutboundResult } from '../out
 import type { DeliveryDay, DeliveryOutcome } from '../history.ts';
 import type { CachedStsPolicy } from '../mta-sts.ts';
 import type { GreylistResult, SpamListEntry, SpamListKind } from '../spam.ts';
+import type { SieveScriptRecord } from '../sieve.ts';
 import type { SqliteStoreOptions, SqliteStoreStats } from './store.ts';
 import { StoreLane, type Args, type LaneEvents, type Result } from './thread-lane.ts';
 import { transferable } from '../../transfer.ts';
@@ -114,6 +115,10 @@ const READS: ReadonlySet<ForwardedMethod> = new Set<ForwardedMethod>([
   'getOutbound',
   'listOutbound',
   'listSpamEntries',
+  'listSieveScripts',
+  'getSieveScript',
+  'getActiveSieveScript',
+  'hasSieveMemory',
   'deliveryHistory',
   'getStsPolicy',
   'readMimeIndex',
@@ -446,6 +451,44 @@ export class ThreadedSqliteStore implements Store {
 
   greylist(triplet: string, delayMs: number, expiryMs: number, now?: Date): Promise<GreylistResult> {
     return this.call('greylist', [triplet, delayMs, expiryMs, now]);
+  }
+
+  // --- Sieve scripts and memory ---
+
+  listSieveScripts(userId: Id): Promise<SieveScriptRecord[]> {
+    return this.call('listSieveScripts', [userId]);
+  }
+
+  getSieveScript(userId: Id, name: string): Promise<SieveScriptRecord | null> {
+    return this.call('getSieveScript', [userId, name]);
+  }
+
+  getActiveSieveScript(userId: Id): Promise<SieveScriptRecord | null> {
+    return this.call('getActiveSieveScript', [userId]);
+  }
+
+  putSieveScript(userId: Id, name: string, content: string): Promise<SieveScriptRecord> {
+    return this.call('putSieveScript', [userId, name, content]);
+  }
+
+  activateSieveScript(userId: Id, name: string | null): Promise<void> {
+    return this.call('activateSieveScript', [userId, name]);
+  }
+
+  deleteSieveScript(userId: Id, name: string): Promise<void> {
+    return this.call('deleteSieveScript', [userId, name]);
+  }
+
+  renameSieveScript(userId: Id, from: string, to: string): Promise<void> {
+    return this.call('renameSieveScript', [userId, from, to]);
+  }
+
+  claimSieveMemory(userId: Id, key: string, expiresAt: Date, now?: Date): Promise<boolean> {
+    return this.call('claimSieveMemory', [userId, key, expiresAt, now]);
+  }
+
+  hasSieveMemory(userId: Id, key: string, now?: Date): Promise<boolean> {
+    return this.call('hasSieveMemory', [userId, key, now]);
   }
 
   // --- the outbound queue ---
