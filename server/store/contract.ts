@@ -18,6 +18,7 @@ import { domainsContract } from './domains-contract.ts';
 import { outboundQueueContract } from './outbound-contract.ts';
 import { historyContract } from './history-contract.ts';
 import { mtaStsContract } from './mta-sts-contract.ts';
+import { importProgressContract } from './import-progress-contract.ts';
 import { spamContract } from './spam-contract.ts';
 import {
   type FlagListing,
@@ -1501,6 +1502,7 @@ export function storeContractSuite(name: string, openFresh: () => Promise<StoreF
     spamContract(() => store);
     historyContract(() => store);
     mtaStsContract(() => store);
+    importProgressContract(() => store);
     domainsContract(() => store);
 
     describe('health', () => {

@@ -34,6 +34,7 @@ import { ensureDomainOf } from './domains.ts';
 import { writeJournal } from './journal.ts';
 import { dropMailbox, newMailboxDoc } from './mailboxes.ts';
 import { deleteSpamEntriesOf } from './spam.ts';
+import { deleteImportProgressOf } from './import-progress.ts';
 import { isDuplicateKey, type AddressDoc, type Collections, type UserDoc } from './schema.ts';
 
 /** A primary address whose user document is still missing after this long was left by a crash. */
@@ -198,6 +199,7 @@ export async function deleteUser(c: Collections, userId: number): Promise<void> 
   await c.addresses.deleteMany({ user: userId });
   await c.appPasswords.deleteMany({ user: userId });
   await deleteSpamEntriesOf(c, userId);
+  await deleteImportProgressOf(c, userId);
   await c.users.deleteOne({ _id: userId });
 }
 

@@ -278,6 +278,18 @@ export const MIGRATIONS: readonly string[] = [
     SELECT DISTINCT lower(substr(address, instr(address, '@') + 1)), 1, CAST(unixepoch('subsec') * 1000 AS INTEGER)
     FROM addresses WHERE instr(address, '@') > 0 AND instr(address, '@') < length(address);
   `,
+  // 14: where an import from another IMAP server stands (server/store/sqlite/import-progress.ts):
+  // per user, source account and source folder, its UIDVALIDITY and the highest UID imported.
+  `
+  CREATE TABLE import_progress (
+    user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+    source TEXT NOT NULL,
+    folder TEXT NOT NULL,
+    uid_validity INTEGER NOT NULL,
+    last_uid INTEGER NOT NULL,
+    PRIMARY KEY (user_id, source, folder)
+  ) WITHOUT ROWID;
+  `,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;
