@@ -18,7 +18,8 @@ export interface SourceFolder {
 
 export type FolderPlan =
   | { source: string; action: 'import'; target: string; specialUse: SpecialUse | null }
-  | { source: string; action: 'skip'; reason: string };
+  /** `quiet`: a level of the hierarchy, no mail to report as skipped. */
+  | { source: string; action: 'skip'; reason: string; quiet?: boolean };
 
 const OURS: Record<SpecialUse, string> = {
   '\\Sent': 'Sent',
@@ -62,7 +63,7 @@ export interface PlanOptions {
 export function planFolder(folder: SourceFolder, options: PlanOptions = {}): FolderPlan {
   const source = folder.path;
   if (folder.flags.has('\\Noselect') || folder.flags.has('\\NonExistent'))
-    return { source, action: 'skip', reason: 'not selectable (a level of the hierarchy)' };
+    return { source, action: 'skip', reason: 'not selectable (a level of the hierarchy)', quiet: true };
   const special = specialUseOf(folder);
   if (special === '\\All' && !options.includeAllMail)
     return { source, action: 'skip', reason: 'All Mail: every message is in another folder too' };

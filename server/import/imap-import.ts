@@ -224,7 +224,7 @@ export async function importFromImap(store: Store, options: ImportOptions): Prom
     const lastUidOf = new Map(records.map((record) => [record.folder, record]));
     for (const plan of plans) {
       if (plan.action === 'skip') {
-        progress.skip({ folder: plan.source, uid: null, reason: plan.reason });
+        if (!plan.quiet) progress.skip({ folder: plan.source, uid: null, reason: plan.reason });
         continue;
       }
       options.print(`${plan.source} -> ${plan.target}`);

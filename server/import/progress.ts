@@ -28,6 +28,7 @@ export class Progress {
   doneMessages = 0;
   doneBytes = 0;
   imported = 0;
+  importedBytes = 0;
   duplicates = 0;
   readonly skipped: Skipped[] = [];
 
@@ -42,7 +43,10 @@ export class Progress {
   done(size: number, outcome: 'imported' | 'duplicate' | 'skipped'): void {
     this.doneMessages += 1;
     this.doneBytes += size;
-    if (outcome === 'imported') this.imported += 1;
+    if (outcome === 'imported') {
+      this.imported += 1;
+      this.importedBytes += size;
+    }
     if (outcome === 'duplicate') this.duplicates += 1;
     if (Date.now() - this.lastPrinted >= 1000) this.printLine();
   }
@@ -66,7 +70,7 @@ export class Progress {
   /** The closing report: counts, then each skipped message or folder with its reason. */
   report(): string[] {
     const lines = [
-      `imported ${this.imported} messages (${megabytes(this.doneBytes)}), ` +
+      `imported ${this.imported} messages (${megabytes(this.importedBytes)}), ` +
         `${this.duplicates} already here, ${this.skipped.length} skipped`,
     ];
     for (const entry of this.skipped) {
