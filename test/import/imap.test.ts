@@ -258,6 +258,52 @@ describe.skipIf(!dovecotHere).each(['sqlite', 'mongodb'] as const)(
       }
     }, 300_000);
 
+    it('refuses a wrong source password and an unknown user with a clear message', async () => {
+      const bad = spawn(
+        process.execPath,
+        [
+          MALLARD_BIN,
+          'import',
+          'imap',
+          '--user',
+          'ann@example.org',
+          '--host',
+          '127.0.0.1',
+          '--port',
+          String(dovecot.port),
+          '--plain',
+          '--login',
+          'nobody@source.example',
+        ],
+        { cwd: ROOT, env: { ...process.env, ...env, MALLARD_IMPORT_PASSWORD: 'wrong' }, stdio: 'pipe' },
+      );
+      let badOutput = '';
+      bad.stderr.on('data', (chunk: Buffer) => (badOutput += chunk.toString()));
+      const badCode = await new Promise((resolve) => bad.once('exit', resolve));
+      expect(badCode).toBe(75);
+      expect(badOutput).toContain('the source refused the login nobody@source.example');
+      const unknown = spawn(
+        process.execPath,
+        [
+          MALLARD_BIN,
+          'import',
+          'imap',
+          '--user',
+          'zoe@example.org',
+          '--host',
+          '127.0.0.1',
+          '--plain',
+          '--login',
+          'x',
+        ],
+        { cwd: ROOT, env: { ...process.env, ...env, MALLARD_IMPORT_PASSWORD: 'x' }, stdio: 'pipe' },
+      );
+      let unknownOutput = '';
+      unknown.stderr.on('data', (chunk: Buffer) => (unknownOutput += chunk.toString()));
+      expect(await new Promise((resolve) => unknown.once('exit', resolve))).toBe(67);
+      expect(unknownOutput).toContain('no such user: zoe@example.org');
+    }, 120_000);
+
     it('a re-run fetches only what arrived at the source since', async () => {
       writeMessages(dovecot, FOLDERS[0], 3);
       writeMessages(dovecot, FOLDERS[2], 2);
