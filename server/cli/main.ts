@@ -32,6 +32,11 @@ usage: mallard COMMAND [ARGS] [--config FILE] [--offline]
   deliver [--from SENDER] RECIPIENT... < message
                                          local delivery (exit 67: unknown user, 75: try later);
                                          an MTA should rather use LMTP (see README)
+  import imap --user EMAIL --host HOST --login LOGIN [--tls|--starttls|--plain] [--port N]
+         [--password-file F] [--folders A,B] [--all-mail] [--max-rate N] [--max-bytes-rate N]
+                                         copy a user's mail from another IMAP server (password
+                                         also from MALLARD_IMPORT_PASSWORD); run again for what
+                                         is new, or to resume
   mailbox list EMAIL                     a user's mailboxes
   message list EMAIL MAILBOX             messages, one line per UID
   message show EMAIL MAILBOX UID [--raw] a message; --raw gives the exact stored bytes
@@ -85,6 +90,7 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
   spam: async () => (await import('./commands/spam.ts')).spamCommand,
   sieve: async () => (await import('./commands/sieve.ts')).sieveCommand,
   deliver: async () => (await import('./commands/deliver.ts')).deliverCommand,
+  import: async () => (await import('./commands/import.ts')).importCommand,
   mailbox: async () => (await import('./commands/mailbox.ts')).mailboxCommand,
   message: async () => (await import('./commands/message.ts')).messageCommand,
   rule: async () => (await import('./commands/rule.ts')).ruleCommand,

@@ -19,6 +19,7 @@ import { outboundQueueContract } from './outbound-contract.ts';
 import { historyContract } from './history-contract.ts';
 import { mtaStsContract } from './mta-sts-contract.ts';
 import { sieveContract } from './sieve-contract.ts';
+import { importProgressContract } from './import-progress-contract.ts';
 import { spamContract } from './spam-contract.ts';
 import {
   type FlagListing,
@@ -1796,6 +1797,7 @@ export function storeContractSuite(name: string, openFresh: () => Promise<StoreF
     sieveContract(() => store);
     historyContract(() => store);
     mtaStsContract(() => store);
+    importProgressContract(() => store);
     domainsContract(() => store);
 
     describe('health', () => {

@@ -39,6 +39,7 @@
 import type { MimeIndex } from '../mime/types.ts';
 import type { DeliveryDay, DeliveryOutcome } from './history.ts';
 import type { CachedStsPolicy } from './mta-sts.ts';
+import type { ImportProgress } from './import-progress.ts';
 import type { NewOutboundMessage, OutboundMessage, OutboundResult } from './outbound.ts';
 import type { SieveScriptRecord } from './sieve.ts';
 import type { GreylistResult, SpamListEntry, SpamListKind } from './spam.ts';
@@ -708,6 +709,12 @@ export interface Store {
   countDelivery(day: string, outcome: DeliveryOutcome, count?: number): Promise<void>;
   /** The days from `first` to `last` (inclusive) that have counts, oldest first. */
   deliveryHistory(first: string, last: string): Promise<DeliveryDay[]>;
+
+  // --- where an import from another IMAP server stands (server/store/import-progress.ts) ---
+  /** Records a source folder's UIDVALIDITY and highest imported UID; NONEXISTENT for no such user. */
+  saveImportProgress(userId: Id, progress: ImportProgress): Promise<void>;
+  /** What was recorded for the user's folders of `source`, in folder order. */
+  listImportProgress(userId: Id, source: string): Promise<ImportProgress[]>;
 
   // --- the MTA-STS policy cache (server/store/mta-sts.ts) ---
   /** Keeps the domain's policy (case-insensitive domain), replacing an older one. */

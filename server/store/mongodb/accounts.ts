@@ -35,6 +35,7 @@ import { writeJournal } from './journal.ts';
 import { dropMailbox, newMailboxDoc } from './mailboxes.ts';
 import { deleteSieveOf } from './sieve.ts';
 import { deleteSpamEntriesOf } from './spam.ts';
+import { deleteImportProgressOf } from './import-progress.ts';
 import { isDuplicateKey, type AddressDoc, type Collections, type UserDoc } from './schema.ts';
 
 /** A primary address whose user document is still missing after this long was left by a crash. */
@@ -200,6 +201,7 @@ export async function deleteUser(c: Collections, userId: number): Promise<void> 
   await c.appPasswords.deleteMany({ user: userId });
   await deleteSpamEntriesOf(c, userId);
   await deleteSieveOf(c, userId);
+  await deleteImportProgressOf(c, userId);
   await c.users.deleteOne({ _id: userId });
 }
 

@@ -90,6 +90,7 @@ import { probeTextSearch, textCandidates, type TextSearchSupport } from './text-
 import * as history from './history.ts';
 import * as mtaSts from './mta-sts.ts';
 import * as sieve from './sieve.ts';
+import * as importProgress from './import-progress.ts';
 import * as spam from './spam.ts';
 import {
   checkGreylist,
@@ -99,6 +100,7 @@ import {
   type SpamListKind,
 } from '../spam.ts';
 import { checkSieveContent, checkSieveMemoryKey, checkSieveName, type SieveScriptRecord } from '../sieve.ts';
+import { checkImportProgress, checkImportSource, type ImportProgress } from '../import-progress.ts';
 import { checkStsPolicy, stsDomainOf, type CachedStsPolicy } from '../mta-sts.ts';
 import { checkDay, checkDeliveryCount, type DeliveryDay, type DeliveryOutcome } from '../history.ts';
 import type { NewOutboundMessage, OutboundMessage, OutboundResult } from '../outbound.ts';
@@ -771,6 +773,23 @@ export class MongoStore implements Store {
 
   deliveryHistory(first: string, last: string): Promise<DeliveryDay[]> {
     return this.call(async (c) => history.deliveryHistory(c, checkDay(first), checkDay(last)));
+  }
+
+  // --- where an import from another IMAP server stands ---
+
+  saveImportProgress(userId: Id, progress: ImportProgress): Promise<void> {
+    return this.call(async (c) => {
+      const checked = checkImportProgress(progress);
+      await importProgress.saveImportProgress(c, requireId(userId, 'user'), checked);
+    });
+  }
+
+  listImportProgress(userId: Id, source: string): Promise<ImportProgress[]> {
+    const id = parseId(userId);
+    return this.call(async (c) => {
+      const checked = checkImportSource(source);
+      return id === null ? [] : importProgress.listImportProgress(c, id, checked);
+    });
   }
 
   // --- the MTA-STS policy cache ---

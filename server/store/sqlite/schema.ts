@@ -345,6 +345,18 @@ export const MIGRATIONS: readonly string[] = [
   ) WITHOUT ROWID;
   CREATE INDEX sieve_memory_expiry ON sieve_memory(expires_at);
   `,
+  // 18: where an import from another IMAP server stands (server/store/sqlite/import-progress.ts):
+  // per user, source account and source folder, its UIDVALIDITY and the highest UID imported.
+  `
+  CREATE TABLE import_progress (
+    user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+    source TEXT NOT NULL,
+    folder TEXT NOT NULL,
+    uid_validity INTEGER NOT NULL,
+    last_uid INTEGER NOT NULL,
+    PRIMARY KEY (user_id, source, folder)
+  ) WITHOUT ROWID;
+  `,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

@@ -67,6 +67,7 @@ import * as rules from './rules.ts';
 import * as history from './history.ts';
 import * as mtaSts from './mta-sts.ts';
 import * as sieve from './sieve.ts';
+import * as importProgress from './import-progress.ts';
 import * as spam from './spam.ts';
 import {
   checkGreylist,
@@ -76,6 +77,7 @@ import {
   type SpamListKind,
 } from '../spam.ts';
 import { checkSieveContent, checkSieveMemoryKey, checkSieveName, type SieveScriptRecord } from '../sieve.ts';
+import { checkImportProgress, checkImportSource, type ImportProgress } from '../import-progress.ts';
 import { checkStsPolicy, stsDomainOf, type CachedStsPolicy } from '../mta-sts.ts';
 import { checkDay, checkDeliveryCount, type DeliveryDay, type DeliveryOutcome } from '../history.ts';
 import { parseId, requireId } from '../ids.ts';
@@ -573,6 +575,23 @@ export class SqliteStore implements Store {
 
   deliveryHistory(first: string, last: string): Promise<DeliveryDay[]> {
     return this.call((sql) => history.deliveryHistory(sql, checkDay(first), checkDay(last)));
+  }
+
+  // --- where an import from another IMAP server stands ---
+
+  saveImportProgress(userId: Id, progress: ImportProgress): Promise<void> {
+    return this.call((sql) => {
+      const checked = checkImportProgress(progress);
+      importProgress.saveImportProgress(sql, requireId(userId, 'user'), checked);
+    });
+  }
+
+  listImportProgress(userId: Id, source: string): Promise<ImportProgress[]> {
+    const id = parseId(userId);
+    return this.call((sql) => {
+      const checked = checkImportSource(source);
+      return id === null ? [] : importProgress.listImportProgress(sql, id, checked);
+    });
   }
 
   // --- the MTA-STS policy cache ---

@@ -72,6 +72,7 @@ import { DATABASE_FILE, BUSY_TIMEOUT_MS } from './database.ts';
 import type { NewOutboundMessage, OutboundMessage, OutboundResult } from '../outbound.ts';
 import type { DeliveryDay, DeliveryOutcome } from '../history.ts';
 import type { CachedStsPolicy } from '../mta-sts.ts';
+import type { ImportProgress } from '../import-progress.ts';
 import type { GreylistResult, SpamListEntry, SpamListKind } from '../spam.ts';
 import type { SieveScriptRecord } from '../sieve.ts';
 import type { SqliteStoreOptions, SqliteStoreStats } from './store.ts';
@@ -121,6 +122,7 @@ const READS: ReadonlySet<ForwardedMethod> = new Set<ForwardedMethod>([
   'hasSieveMemory',
   'deliveryHistory',
   'getStsPolicy',
+  'listImportProgress',
   'readMimeIndex',
   'listKeywords',
   'expungedSince',
@@ -423,6 +425,16 @@ export class ThreadedSqliteStore implements Store {
 
   deliveryHistory(first: string, last: string): Promise<DeliveryDay[]> {
     return this.call('deliveryHistory', [first, last]);
+  }
+
+  // --- where an import from another IMAP server stands ---
+
+  saveImportProgress(userId: Id, progress: ImportProgress): Promise<void> {
+    return this.call('saveImportProgress', [userId, progress]);
+  }
+
+  listImportProgress(userId: Id, source: string): Promise<ImportProgress[]> {
+    return this.call('listImportProgress', [userId, source]);
   }
 
   // --- the MTA-STS policy cache ---
