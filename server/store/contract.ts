@@ -867,6 +867,23 @@ export function storeContractSuite(name: string, openFresh: () => Promise<StoreF
         expect((await store.readBlobs([])).size).toBe(0);
       });
 
+      it('reads several MIME indexes at once, the same as one by one, leaving out missing ones', async () => {
+        expect(store.readMimeIndexes).toBeTypeOf('function');
+        const user = await newUser();
+        const box = await inbox(user);
+        const raws = Array.from({ length: 300 }, (_, i) => message(`index batch ${i}`));
+        for (const raw of raws) await store.append(box.id, raw);
+        const ids = raws.map((raw) => sha256(raw));
+        const missing = '0'.repeat(64);
+        const found = await store.readMimeIndexes!([missing, ...ids, ids[0]!]);
+        expect(found.size).toBe(raws.length);
+        expect(found.has(missing)).toBe(false);
+        for (const id of [ids[0]!, ids[150]!, ids[299]!]) {
+          expect(found.get(id)).toEqual(await store.readMimeIndex(id));
+        }
+        expect((await store.readMimeIndexes!([])).size).toBe(0);
+      });
+
       it('reads the MIME index of a stored body', async () => {
         const user = await newUser();
         const box = await inbox(user);

@@ -390,6 +390,10 @@ export class SqliteStore implements Store {
     return this.call((sql) => blobs.readMimeIndex(sql, blobId));
   }
 
+  readMimeIndexes(blobIds: readonly string[]): Promise<Map<string, MimeIndex>> {
+    return this.call((sql) => blobs.readMimeIndexes(sql, blobIds));
+  }
+
   storeFlags(
     mailboxId: Id,
     uids: number[],

@@ -116,6 +116,7 @@ const READS: ReadonlySet<ForwardedMethod> = new Set<ForwardedMethod>([
   'deliveryHistory',
   'getStsPolicy',
   'readMimeIndex',
+  'readMimeIndexes',
   'listKeywords',
   'expungedSince',
   'journalHead',
@@ -465,6 +466,10 @@ export class ThreadedSqliteStore implements Store {
 
   readMimeIndex(blobId: string): Promise<MimeIndex> {
     return this.call('readMimeIndex', [blobId]);
+  }
+
+  readMimeIndexes(blobIds: readonly string[]): Promise<Map<string, MimeIndex>> {
+    return this.call('readMimeIndexes', [blobIds]);
   }
 
   storeFlags(
