@@ -52,6 +52,8 @@ export interface SortEntry {
 export interface LazyKeys {
   keys: Partial<Record<TextKeyName, string>>;
   baseSubject?: BaseSubject;
+  /** The first id of Message-ID (message-ids.ts), null when none. */
+  ownId?: string | null;
   /** The References header, raw; null: none; undefined: not read yet (older MIME index). */
   references?: string | null;
 }

@@ -18,7 +18,8 @@ export function parseMessageIds(value: string | null | undefined): string[] {
 
 /** The message's own id: the first id of its Message-ID header, or null. */
 export function ownMessageId(message: SortEntry): string | null {
-  return parseMessageIds(message.messageId)[0] ?? null;
+  if (message.lazy.ownId === undefined) message.lazy.ownId = parseMessageIds(message.messageId)[0] ?? null;
+  return message.lazy.ownId;
 }
 
 /**
