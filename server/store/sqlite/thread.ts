@@ -109,6 +109,7 @@ const READS: ReadonlySet<ForwardedMethod> = new Set<ForwardedMethod>([
   'getMessage',
   'readBlob',
   'readBlobs',
+  'readBlobHeads',
   'readOutboundRaw',
   'getOutbound',
   'listOutbound',
@@ -462,6 +463,10 @@ export class ThreadedSqliteStore implements Store {
 
   deleteOutbound(id: string): Promise<void> {
     return this.call('deleteOutbound', [id]);
+  }
+
+  readBlobHeads(heads: ReadonlyArray<{ blobId: string; bytes: number }>): Promise<Map<string, Buffer>> {
+    return this.call('readBlobHeads', [heads]);
   }
 
   readMimeIndex(blobId: string): Promise<MimeIndex> {
