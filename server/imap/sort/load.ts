@@ -111,14 +111,15 @@ export async function loadReferences(
     ) {
       const source = sources[start++]!;
       batch.push(source);
-      bytes += source.size;
+      bytes += source.headerEnd;
     }
-    const bodies = await store.readBlobs(batch.map((source) => source.blobId!));
+    const heads = await store.readBlobHeads(
+      batch.map((source) => ({ blobId: source.blobId!, bytes: source.headerEnd })),
+    );
     for (const source of batch) {
-      const raw = bodies.get(source.blobId!);
+      const raw = heads.get(source.blobId!);
       if (!raw) continue;
-      const end = Math.min(source.headerEnd, raw.length);
-      source.lazy.references = lastValue(raw, parseHeaderFields(raw, 0, end), 'references');
+      source.lazy.references = lastValue(raw, parseHeaderFields(raw, 0, raw.length), 'references');
     }
     await slice.yield();
   }
