@@ -12,6 +12,7 @@
 import { StoreError } from '../store/errors.ts';
 import type { JournalFollower } from '../store/follower.ts';
 import type { Flag, FlagListing, Id, JournalEntry, Mailbox, MessageSummary, Store } from '../store/types.ts';
+import { SortCache } from './sort/cache.ts';
 
 /** What loading a mailbox state reads. */
 export type MailboxSource = Pick<Store, 'getMailboxById' | 'listFlags'>;
@@ -41,6 +42,8 @@ export class MailboxState {
   highestModseq: number;
   /** Views holding this state; the registry forgets it at zero. */
   references = 0;
+  /** SORT and THREAD keys of the messages, filled as commands need them (sort/cache.ts). */
+  readonly sortCache = new SortCache();
 
   constructor(
     readonly mailboxId: Id,
@@ -181,6 +184,7 @@ export class MailboxState {
     this.modseqs.copyWithin(index, index + 1, this.count);
     this.flagIds.copyWithin(index, index + 1, this.count);
     this.count--;
+    this.sortCache.forget(uid);
     return effect;
   }
 

@@ -29,5 +29,6 @@ export function buildIndex(raw: Buffer): MimeIndex {
     from: decodeHeaderValue(header('from') ?? ''),
     date: parseDate(header('date')),
     messageId: messageId === null ? null : displayString(messageId).trim(),
+    references: header('references'),
   };
 }

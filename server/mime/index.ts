@@ -54,5 +54,6 @@ function fallbackIndex(raw: Buffer): MimeIndex {
     from: '',
     date: null,
     messageId: null,
+    references: null,
   };
 }

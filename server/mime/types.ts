@@ -73,4 +73,9 @@ export interface MimeIndex {
   date: number | null;
   /** Message-ID header, raw. */
   messageId: string | null;
+  /**
+   * References header, raw (as THREAD reads it), null when absent. Undefined in indexes stored
+   * before it was kept: THREAD then reads it from the stored header.
+   */
+  references?: string | null;
 }

@@ -874,6 +874,40 @@ export function storeContractSuite(name: string, openFresh: () => Promise<StoreF
         expect((await store.readBlobs([])).size).toBe(0);
       });
 
+      it('reads several MIME indexes at once, the same as one by one, leaving out missing ones', async () => {
+        expect(store.readMimeIndexes).toBeTypeOf('function');
+        const user = await newUser();
+        const box = await inbox(user);
+        const raws = Array.from({ length: 300 }, (_, i) => message(`index batch ${i}`));
+        for (const raw of raws) await store.append(box.id, raw);
+        const ids = raws.map((raw) => sha256(raw));
+        const missing = '0'.repeat(64);
+        const found = await store.readMimeIndexes!([missing, ...ids, ids[0]!]);
+        expect(found.size).toBe(raws.length);
+        expect(found.has(missing)).toBe(false);
+        for (const id of [ids[0]!, ids[150]!, ids[299]!]) {
+          expect(found.get(id)).toEqual(await store.readMimeIndex(id));
+        }
+        expect((await store.readMimeIndexes!([])).size).toBe(0);
+      });
+
+      it('reads the first bytes of several bodies at once, leaving out missing ones', async () => {
+        const user = await newUser();
+        const box = await inbox(user);
+        const raws = Array.from({ length: 300 }, (_, i) => message(`heads ${i}`));
+        for (const raw of raws) await store.append(box.id, raw);
+        const ids = raws.map((raw) => sha256(raw));
+        const missing = '0'.repeat(64);
+        const heads = [{ blobId: missing, bytes: 10 }, ...ids.map((blobId, i) => ({ blobId, bytes: 1 + i }))];
+        const found = await store.readBlobHeads(heads);
+        expect(found.size).toBe(raws.length);
+        expect(found.has(missing)).toBe(false);
+        raws.forEach((raw, i) => expect(found.get(ids[i]!)?.equals(raw.subarray(0, 1 + i))).toBe(true));
+        const whole = await store.readBlobHeads([{ blobId: ids[0]!, bytes: raws[0]!.length + 100 }]);
+        expect(whole.get(ids[0]!)?.equals(raws[0]!)).toBe(true);
+        expect((await store.readBlobHeads([])).size).toBe(0);
+      });
+
       it('reads the MIME index of a stored body', async () => {
         const user = await newUser();
         const box = await inbox(user);

@@ -571,6 +571,11 @@ export interface Store {
    * size it asks for.
    */
   readBlobs(blobIds: readonly string[]): Promise<Map<string, Buffer>>;
+  /**
+   * The first `bytes` bytes of several bodies (their headers, for THREAD's References), by blob id;
+   * gone ones are absent. The engine reads no more than it must where it can.
+   */
+  readBlobHeads(heads: ReadonlyArray<{ blobId: string; bytes: number }>): Promise<Map<string, Buffer>>;
   readMimeIndex(blobId: string): Promise<MimeIndex>;
   /**
    * Several MIME indexes at once (a SEARCH batch), by blob id; gone ones are absent. Optional: an

@@ -6,7 +6,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freshDatabaseUri, startMongoStandIn, type MongoStandIn } from '../helpers/mongo.ts';
-import { closeClients, loggedIn, newAccount } from '../helpers/mail-fixtures.ts';
+import { closeClients, loggedIn, newAccount, rawMessage, type Account } from '../helpers/mail-fixtures.ts';
 import { startTestServer, type LineClient, type TestServer } from '../helpers/server.ts';
 
 /** A message from header lines and a body of `bodySize` bytes. */
@@ -72,6 +72,7 @@ describe.each(['sqlite', 'mongodb'] as const)('SORT on %s', (engine) => {
   let server: TestServer;
   let mongo: MongoStandIn | null = null;
   let client: LineClient;
+  let account: Account;
 
   beforeAll(async () => {
     const env: NodeJS.ProcessEnv = {};
@@ -81,7 +82,7 @@ describe.each(['sqlite', 'mongodb'] as const)('SORT on %s', (engine) => {
       env.MALLARD_STORE_MONGODB_URI = freshDatabaseUri(mongo.uri);
     }
     server = await startTestServer(env);
-    const account = await newAccount(server);
+    account = await newAccount(server);
     const { store } = server.server;
     const mailbox = await store.createMailbox(account.userId, 'Box');
     // UID 1 is expunged, so that UIDs (2..7) and sequence numbers (1..6) differ.
@@ -176,5 +177,32 @@ describe.each(['sqlite', 'mongodb'] as const)('SORT on %s', (engine) => {
     ]) {
       expect(await client.command('t', bad), bad).toMatch(/^t BAD /);
     }
+  });
+
+  it('keeps sort keys across commands and sessions, and follows expunges and new messages', async () => {
+    const { store } = server.server;
+    const mailbox = await store.createMailbox(account.userId, 'Kept');
+    for (const subject of ['b', 'c', 'a']) await store.append(mailbox.id, rawMessage(subject));
+    const [first, second] = [await loggedIn(account), await loggedIn(account)];
+    for (const session of [first, second])
+      expect(await session.command('s', 'SELECT Kept')).toMatch(/^s OK /m);
+    const sorted = async (session: LineClient, program: string): Promise<string> =>
+      (await session.command('k', `${program} UTF-8 ALL`)).split('\r\n')[0]!;
+    expect(await sorted(first, 'SORT (SUBJECT)')).toBe('* SORT 3 1 2');
+    // The second session shares what the first one read; the same answer from its own numbers.
+    expect(await sorted(second, 'UID SORT (REVERSE SUBJECT)')).toBe('* SORT 2 1 3');
+    // Expunge "b" (UID 1) in the second session, deliver "0" (UID 4) from outside.
+    expect(await second.command('x', 'UID STORE 1 +FLAGS.SILENT (\\Deleted)')).toMatch(/^x OK /m);
+    expect(await second.command('x', 'EXPUNGE')).toMatch(/^\* 1 EXPUNGE\r\n/);
+    await store.append(mailbox.id, rawMessage('0'));
+    await expect
+      .poll(async () => (await first.command('n', 'NOOP')) + (await sorted(first, 'UID SORT (SUBJECT)')), {
+        timeout: 20_000,
+      })
+      .toMatch(/\* SORT 4 3 2$/);
+    // Sequence numbers follow the expunge: "c" is 1, "a" 2, "0" 3.
+    expect(await sorted(first, 'SORT (SUBJECT)')).toBe('* SORT 3 2 1');
+    expect(await second.command('n', 'NOOP')).toMatch(/^\* 3 EXISTS\r\n/m);
+    expect(await sorted(second, 'SORT (REVERSE SUBJECT)')).toBe('* SORT 1 2 3');
   });
 });

@@ -1,8 +1,8 @@
 /**
  * THREAD and UID THREAD (RFC 5256 4): ORDEREDSUBJECT, REFERENCES and REFS (Dovecot's REFERENCES
  * without subject grouping, threads ordered by their newest message). The algorithms are in
- * sort/threads-*.ts; the References header, which the MIME index does not keep, is read from the
- * stored header only for the two reference algorithms.
+ * sort/threads-*.ts; the References header (in the MIME index, or read from the stored header for
+ * older indexes) is looked at only by the two reference algorithms.
  */
 import type { CommandHandler, ImapContext } from '../context.ts';
 import { bad } from '../errors.ts';

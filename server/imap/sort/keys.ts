@@ -21,19 +21,46 @@ import type { SortCriterion, SortKeyName } from '../parser/index.ts';
 
 export type { SortCriterion, SortKeyName };
 
-/** What SORT and THREAD know of one message. */
-export interface SortMessage {
-  seq: number;
+/**
+ * What SORT and THREAD know of one message, apart from its sequence number: a compact extract of
+ * the summary and MIME index (not the whole ENVELOPE), kept per mailbox (cache.ts) and shared by
+ * the sessions that have it selected. A message's bytes never change, so neither does its entry.
+ */
+export interface SortEntry {
   uid: number;
   arrival: number;
   size: number;
   /** Sent date, epoch ms: the Date header, else the internal date. */
   date: number;
-  /** The ENVELOPE, or null when the message's index is gone (it sorts as if it had no header). */
-  envelope: NestedValue[] | null;
+  /** False when made without the MIME index (ARRIVAL/SIZE only): the fields below are empty. */
+  indexed: boolean;
+  /** Subject as the ENVELOPE has it (text, encoded words not decoded), or null. */
+  subject: string | null;
+  /** First address of From, To and Cc (a group's start included), or null. */
+  from: AddressTuple | null;
+  to: AddressTuple | null;
+  cc: AddressTuple | null;
+  inReplyTo: string | null;
+  messageId: string | null;
   /** The stored body and the length of its header (for THREAD's References); null: gone. */
   blobId: string | null;
   headerEnd: number;
+  /** Computed on first use and kept, shared by every copy of the entry. */
+  lazy: LazyKeys;
+}
+
+export interface LazyKeys {
+  keys: Partial<Record<TextKeyName, string>>;
+  baseSubject?: BaseSubject;
+  /** The first id of Message-ID (message-ids.ts), null when none. */
+  ownId?: string | null;
+  /** The References header, raw; null: none; undefined: not read yet (older MIME index). */
+  references?: string | null;
+}
+
+/** One message of a SORT or THREAD: its entry and its sequence number in this session. */
+export interface SortMessage extends SortEntry {
+  seq: number;
 }
 
 /** ENVELOPE positions (RFC 3501 7.4.2). */
@@ -41,47 +68,60 @@ const SUBJECT = 1;
 const FROM = 2;
 const TO = 5;
 const CC = 6;
+const IN_REPLY_TO = 8;
+const MESSAGE_ID = 9;
 
 /** ENVELOPE strings are text already; decoding encoded words wants the bytes as a binary string. */
 export function asBinary(text: string): string {
   return Buffer.from(text, 'utf8').toString('latin1');
 }
 
-export function sortMessage(
-  seq: number,
-  uid: number,
-  summary: MessageSummary | null,
-  index: MimeIndex | null,
-): SortMessage {
-  const arrival = summary?.internalDate.getTime() ?? 0;
-  return {
-    seq,
-    uid,
-    arrival,
-    size: summary?.size ?? 0,
-    date: index?.date ?? arrival,
-    envelope: index?.envelope ?? null,
-    blobId: summary?.blobId ?? null,
-    headerEnd: index?.root.bodyStart ?? 0,
-  };
+function envelopeText(envelope: NestedValue[] | undefined, position: number): string | null {
+  const value = envelope?.[position];
+  return typeof value === 'string' ? value : null;
 }
 
 /**
  * The first address of a list, as Dovecot takes it: the first entry, a group's start marker
  * included (its mailbox is the group's name, so "undisclosed-recipients:;" sorts by that name).
  */
-function firstAddress(message: SortMessage, position: number): AddressTuple | null {
-  const list = message.envelope?.[position];
+function firstAddress(envelope: NestedValue[] | undefined, position: number): AddressTuple | null {
+  const list = envelope?.[position];
   if (!Array.isArray(list) || !Array.isArray(list[0])) return null;
   return list[0] as AddressTuple;
 }
 
-function mailboxKey(message: SortMessage, position: number): string {
-  return casemapKey(firstAddress(message, position)?.[2] ?? '');
+export function sortEntry(
+  uid: number,
+  summary: MessageSummary | null,
+  index: MimeIndex | null,
+  indexed: boolean,
+): SortEntry {
+  const arrival = summary?.internalDate.getTime() ?? 0;
+  const envelope = index?.envelope;
+  return {
+    uid,
+    arrival,
+    size: summary?.size ?? 0,
+    date: index?.date ?? arrival,
+    indexed,
+    subject: envelopeText(envelope, SUBJECT),
+    from: firstAddress(envelope, FROM),
+    to: firstAddress(envelope, TO),
+    cc: firstAddress(envelope, CC),
+    inReplyTo: envelopeText(envelope, IN_REPLY_TO),
+    messageId: envelopeText(envelope, MESSAGE_ID),
+    blobId: summary?.blobId ?? null,
+    headerEnd: index?.root.bodyStart ?? 0,
+    lazy: { keys: {}, ...(index?.references !== undefined && { references: index.references }) },
+  };
 }
 
-function displayKey(message: SortMessage, position: number): string {
-  const address = firstAddress(message, position);
+function mailboxKey(address: AddressTuple | null): string {
+  return casemapKey(address?.[2] ?? '');
+}
+
+function displayKey(address: AddressTuple | null): string {
   if (address === null) return '';
   const [name, , mailbox, host] = address;
   const decoded = name === null ? '' : decodeHeaderValue(asBinary(name));
@@ -90,17 +130,19 @@ function displayKey(message: SortMessage, position: number): string {
 }
 
 /** The subject header of a message as raw text (encoded words not decoded), or null. */
-export function rawSubject(message: SortMessage): string | null {
-  const subject = message.envelope?.[SUBJECT];
-  return typeof subject === 'string' ? asBinary(subject) : null;
+export function rawSubject(message: SortEntry): string | null {
+  return message.subject === null ? null : asBinary(message.subject);
 }
 
-export function messageBaseSubject(message: SortMessage): BaseSubject {
-  return baseSubject(rawSubject(message));
+export function messageBaseSubject(message: SortEntry): BaseSubject {
+  return (message.lazy.baseSubject ??= baseSubject(rawSubject(message)));
 }
 
-/** The value of one key for one message: a number or a collation key. */
-export function keyValue(message: SortMessage, key: SortKeyName): string | number {
+/** The keys whose values are collation keys, worth keeping once computed. */
+type TextKeyName = Exclude<SortKeyName, 'ARRIVAL' | 'DATE' | 'SIZE'>;
+
+/** The value of one key for one message: a number, or a collation key (computed once, kept). */
+export function keyValue(message: SortEntry, key: SortKeyName): string | number {
   switch (key) {
     case 'ARRIVAL':
       return message.arrival;
@@ -109,15 +151,27 @@ export function keyValue(message: SortMessage, key: SortKeyName): string | numbe
     case 'SIZE':
       return message.size;
     case 'FROM':
-      return mailboxKey(message, FROM);
     case 'TO':
-      return mailboxKey(message, TO);
     case 'CC':
-      return mailboxKey(message, CC);
     case 'DISPLAYFROM':
-      return displayKey(message, FROM);
     case 'DISPLAYTO':
-      return displayKey(message, TO);
+    case 'SUBJECT':
+      return (message.lazy.keys[key] ??= textKey(message, key));
+  }
+}
+
+function textKey(message: SortEntry, key: TextKeyName): string {
+  switch (key) {
+    case 'FROM':
+      return mailboxKey(message.from);
+    case 'TO':
+      return mailboxKey(message.to);
+    case 'CC':
+      return mailboxKey(message.cc);
+    case 'DISPLAYFROM':
+      return displayKey(message.from);
+    case 'DISPLAYTO':
+      return displayKey(message.to);
     case 'SUBJECT':
       return casemapKey(messageBaseSubject(message).text);
   }

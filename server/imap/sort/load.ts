@@ -1,8 +1,9 @@
 /**
- * Reads what SORT and THREAD need of the messages a search matched: one listing of the mailbox's
- * summaries, the MIME indexes in batches (one store call each), and for THREAD=REFERENCES/REFS the
- * References header, which the index does not keep: it is read from the header of the stored body,
- * again in batches bounded in bytes. The loops give the event loop a turn between batches.
+ * Reads what SORT and THREAD need of the messages a search matched, once per message and mailbox
+ * (the mailbox state's sort cache keeps it): one listing of the mailbox's summaries, the MIME
+ * indexes in batches (one store call each), and for THREAD=REFERENCES/REFS the References header
+ * (in the index; for older indexes read from the stored header, in batches bounded in bytes). The
+ * loops give the event loop a turn between batches.
  */
 import { isStoreError } from '../../store/errors.ts';
 import type { Store } from '../../store/types.ts';
@@ -10,7 +11,8 @@ import type { MimeIndex } from '../../mime/types.ts';
 import { lastValue, parseHeaderFields } from '../../mime/header.ts';
 import { TimeSlice } from '../time-slice.ts';
 import type { MailboxView } from '../mailbox-view.ts';
-import { sortMessage, type SortMessage } from './keys.ts';
+import type { SortCache } from './cache.ts';
+import { sortEntry, type SortEntry, type SortMessage } from './keys.ts';
 
 const INDEX_BATCH = 1000;
 const BODY_BATCH = 256;
@@ -33,7 +35,10 @@ async function readIndexes(store: Store, blobIds: readonly string[]): Promise<Ma
   return found;
 }
 
-/** The sort data of the messages with these sequence numbers and UIDs (parallel arrays). */
+/**
+ * The sort data of the messages with these sequence numbers and UIDs (parallel arrays): from the
+ * mailbox's sort cache, after reading what it lacks.
+ */
 export async function loadSortMessages(
   store: Store,
   view: MailboxView,
@@ -42,34 +47,59 @@ export async function loadSortMessages(
   /** False when only ARRIVAL and SIZE are wanted: the summaries have them, no index is read. */
   withIndex = true,
 ): Promise<SortMessage[]> {
+  const cache = view.state.sortCache;
+  const missing = uids.filter((uid) => {
+    const entry = cache.get(uid);
+    return entry === undefined || (withIndex && !entry.indexed);
+  });
+  const uncached = missing.length > 0 ? await fillCache(store, view, cache, missing, withIndex) : new Map();
+  return uids.map((uid, i) => ({ ...(uncached.get(uid) ?? cache.get(uid)!), seq: seqs[i]! }));
+}
+
+/**
+ * Reads the summaries and (in batches, one store call each) the MIME indexes of these messages
+ * into the cache. A message whose summary or index is gone (expunged meanwhile) is not cached: its
+ * entry, as if it had no header, is returned for this command only.
+ */
+async function fillCache(
+  store: Store,
+  view: MailboxView,
+  cache: SortCache,
+  uids: readonly number[],
+  withIndex: boolean,
+): Promise<Map<number, SortEntry>> {
   const listing = await store.listMessages(view.mailbox.id);
   const summaries = new Map(listing.map((summary) => [summary.uid, summary]));
+  const uncached = new Map<number, SortEntry>();
   const slice = new TimeSlice();
-  const messages: SortMessage[] = [];
   for (let start = 0; start < uids.length; start += INDEX_BATCH) {
     const batch = uids.slice(start, start + INDEX_BATCH);
     const blobIds = batch.flatMap((uid) => summaries.get(uid)?.blobId ?? []);
     const indexes = withIndex ? await readIndexes(store, blobIds) : new Map<string, MimeIndex>();
-    batch.forEach((uid, i) => {
-      const summary = summaries.get(uid);
+    for (const uid of batch) {
+      const summary = summaries.get(uid) ?? null;
       const index = summary ? (indexes.get(summary.blobId) ?? null) : null;
-      messages.push(sortMessage(seqs[start + i]!, uid, summary ?? null, index));
-    });
+      const entry = sortEntry(uid, summary, index, withIndex);
+      if (summary !== null && (index !== null || !withIndex)) cache.set(entry);
+      else uncached.set(uid, entry);
+    }
     await slice.yield();
   }
-  return messages;
+  return uncached;
 }
 
 /**
  * The References header of each message (raw, unfolded), by UID; absent when the message has none
- * or its body is gone. Only the header bytes are looked at.
+ * or its body is gone. Taken from the MIME index where it has it; otherwise (indexes stored before
+ * it was kept) read from the stored header once and kept in the entry.
  */
 export async function loadReferences(
   store: Store,
   messages: readonly SortMessage[],
 ): Promise<Map<number, string>> {
-  const sources = messages.filter((message) => message.blobId !== null && message.headerEnd > 0);
-  const found = new Map<number, string>();
+  const sources = messages.filter(
+    (message) => message.lazy.references === undefined && message.blobId !== null && message.headerEnd > 0,
+  );
   const slice = new TimeSlice();
   for (let start = 0; start < sources.length;) {
     const batch: SortMessage[] = [];
@@ -81,17 +111,22 @@ export async function loadReferences(
     ) {
       const source = sources[start++]!;
       batch.push(source);
-      bytes += source.size;
+      bytes += source.headerEnd;
     }
-    const bodies = await store.readBlobs(batch.map((source) => source.blobId!));
+    const heads = await store.readBlobHeads(
+      batch.map((source) => ({ blobId: source.blobId!, bytes: source.headerEnd })),
+    );
     for (const source of batch) {
-      const raw = bodies.get(source.blobId!);
+      const raw = heads.get(source.blobId!);
       if (!raw) continue;
-      const end = Math.min(source.headerEnd, raw.length);
-      const value = lastValue(raw, parseHeaderFields(raw, 0, end), 'references');
-      if (value !== null) found.set(source.uid, value);
+      source.lazy.references = lastValue(raw, parseHeaderFields(raw, 0, raw.length), 'references');
     }
     await slice.yield();
+  }
+  const found = new Map<number, string>();
+  for (const message of messages) {
+    const references = message.lazy.references;
+    if (typeof references === 'string') found.set(message.uid, references);
   }
   return found;
 }

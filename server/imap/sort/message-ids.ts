@@ -2,7 +2,7 @@
  * Message-IDs as THREAD=REFERENCES reads them (RFC 5256 3, step 1): each `<...>` in Message-ID,
  * References and In-Reply-To, with white space inside removed (folded long ids), compared exactly.
  */
-import type { SortMessage } from './keys.ts';
+import type { SortEntry } from './keys.ts';
 
 const MSG_ID = /<([^<>]*)>/g;
 
@@ -16,25 +16,18 @@ export function parseMessageIds(value: string | null | undefined): string[] {
   return ids;
 }
 
-const IN_REPLY_TO = 8;
-const MESSAGE_ID = 9;
-
-function envelopeText(message: SortMessage, position: number): string | null {
-  const value = message.envelope?.[position];
-  return typeof value === 'string' ? value : null;
-}
-
 /** The message's own id: the first id of its Message-ID header, or null. */
-export function ownMessageId(message: SortMessage): string | null {
-  return parseMessageIds(envelopeText(message, MESSAGE_ID))[0] ?? null;
+export function ownMessageId(message: SortEntry): string | null {
+  if (message.lazy.ownId === undefined) message.lazy.ownId = parseMessageIds(message.messageId)[0] ?? null;
+  return message.lazy.ownId;
 }
 
 /**
  * The message's parents, oldest first: its References, or when it has none, the first id of its
  * In-Reply-To.
  */
-export function parentIds(message: SortMessage, references: string | undefined): string[] {
+export function parentIds(message: SortEntry, references: string | undefined): string[] {
   const refs = parseMessageIds(references);
   if (refs.length > 0) return refs;
-  return parseMessageIds(envelopeText(message, IN_REPLY_TO)).slice(0, 1);
+  return parseMessageIds(message.inReplyTo).slice(0, 1);
 }

@@ -4,6 +4,7 @@
  * three threading algorithms with the response syntax (RFC 5256 3 and 4).
  */
 import { describe, expect, it } from 'vitest';
+import type { AddressTuple } from '../../mime/address.ts';
 import { baseSubject } from './base-subject.ts';
 import { casemapKey, compareKeys } from './collate.ts';
 import { keyValue, type SortMessage } from './keys.ts';
@@ -81,8 +82,8 @@ function message(
     inReplyTo?: string | null;
   } = {},
 ): SortMessage {
-  const addresses = (list?: Array<[string | null, string, string]>) =>
-    list ? list.map(([name, mailbox, host]) => [name, null, mailbox, host]) : null;
+  const first = (list?: Array<[string | null, string, string]>): AddressTuple | null =>
+    list?.[0] ? [list[0][0], null, list[0][1], list[0][2]] : null;
   const arrival = Date.parse(fields.arrival ?? `2025-06-${String(seq).padStart(2, '0')}T12:00:00Z`);
   // As the MIME index has it: null when missing or unparsable.
   const parsed = fields.date ? Date.parse(fields.date) : NaN;
@@ -93,20 +94,16 @@ function message(
     arrival,
     size: fields.size ?? 100,
     date: date ?? arrival,
-    envelope: [
-      fields.date ?? null,
-      fields.subject ?? null,
-      addresses(fields.from),
-      addresses(fields.from),
-      addresses(fields.from),
-      addresses(fields.to),
-      addresses(fields.cc),
-      null,
-      fields.inReplyTo ?? null,
-      fields.id === undefined ? `<m${seq}@example.org>` : fields.id,
-    ],
+    indexed: true,
+    subject: fields.subject ?? null,
+    from: first(fields.from),
+    to: first(fields.to),
+    cc: first(fields.cc),
+    inReplyTo: fields.inReplyTo ?? null,
+    messageId: fields.id === undefined ? `<m${seq}@example.org>` : fields.id,
     blobId: null,
     headerEnd: 0,
+    lazy: { keys: {} },
   };
 }
 

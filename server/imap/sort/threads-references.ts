@@ -12,8 +12,7 @@
  * 4./5. (REFERENCES only) Roots with the same base subject are merged (mergeBySubject).
  * 6. Every set of siblings is sorted by sent date, a dummy by its first child.
  */
-import { casemapKey } from './collate.ts';
-import { messageBaseSubject, type SortMessage } from './keys.ts';
+import { keyValue, messageBaseSubject, type SortMessage } from './keys.ts';
 import { ownMessageId, parentIds } from './message-ids.ts';
 import { compareByDate, sortSiblings, type ThreadNode } from './thread-tree.ts';
 
@@ -105,7 +104,10 @@ function rootSubject(node: ThreadNode): { key: string; replyOrForward: boolean }
   const message = node.message ?? node.children[0]?.message ?? null;
   if (message === null) return null;
   const base = messageBaseSubject(message);
-  return base.text === '' ? null : { key: casemapKey(base.text), replyOrForward: base.replyOrForward };
+  // The SUBJECT sort key is casemapKey(base.text), computed once per message and kept.
+  return base.text === ''
+    ? null
+    : { key: String(keyValue(message, 'SUBJECT')), replyOrForward: base.replyOrForward };
 }
 
 /** Steps 5A-C: roots with the same base subject are gathered under one. */

@@ -187,6 +187,26 @@ export async function readBlobs(
   return found;
 }
 
+/**
+ * The first bytes of several bodies, in the queries readBlobs makes: a body lives in its blob
+ * document (or its chunks), so the whole of it is read here and cut.
+ */
+export async function readBlobHeads(
+  collections: Collections,
+  heads: ReadonlyArray<{ blobId: string; bytes: number }>,
+): Promise<Map<string, Buffer>> {
+  const bodies = await readBlobs(
+    collections,
+    heads.map((head) => head.blobId),
+  );
+  const found = new Map<string, Buffer>();
+  for (const { blobId, bytes } of heads) {
+    const raw = bodies.get(blobId);
+    if (raw) found.set(blobId, raw.subarray(0, bytes));
+  }
+  return found;
+}
+
 async function readBlobOrNull(collections: Collections, blob: LiveBlob): Promise<Buffer | null> {
   const raw = await assemble(collections, blob);
   if (raw) return raw;

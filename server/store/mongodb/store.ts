@@ -547,6 +547,10 @@ export class MongoStore implements Store {
     return this.call((c) => blobs.readBlobs(c, blobIds));
   }
 
+  readBlobHeads(heads: ReadonlyArray<{ blobId: string; bytes: number }>): Promise<Map<string, Buffer>> {
+    return this.call((c) => blobs.readBlobHeads(c, heads));
+  }
+
   readMimeIndex(blobId: string): Promise<MimeIndex> {
     return this.call((c) => blobs.readMimeIndex(c, blobId));
   }

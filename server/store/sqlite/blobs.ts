@@ -100,6 +100,47 @@ export function readBlobs(sql: Sql, hashes: readonly string[]): Map<string, Buff
   return found;
 }
 
+/**
+ * MIME indexes of several bodies in few statements (as readBlobs), for SEARCH, SORT and THREAD
+ * batches: one database round trip per message would make their cost grow with the mailbox.
+ * Gone bodies are absent; a body whose index is missing is indexed again (readMimeIndex).
+ */
+export function readMimeIndexes(sql: Sql, hashes: readonly string[]): Map<string, MimeIndex> {
+  const found = new Map<string, MimeIndex>();
+  const unique = [...new Set(hashes)];
+  for (let start = 0; start < unique.length; start += READ_CHUNK) {
+    const rows = sql.all<{ hash: string; mime_index: string | null }>(
+      'SELECT hash, mime_index FROM blobs WHERE hash IN (SELECT value FROM json_each(?))',
+      JSON.stringify(unique.slice(start, start + READ_CHUNK)),
+    );
+    for (const row of rows) {
+      found.set(
+        row.hash,
+        row.mime_index === null ? readMimeIndex(sql, row.hash) : (JSON.parse(row.mime_index) as MimeIndex),
+      );
+    }
+  }
+  return found;
+}
+
+/** The first bytes of several blobs: only those cross to the caller (substr on a blob counts bytes). */
+export function readBlobHeads(
+  sql: Sql,
+  heads: ReadonlyArray<{ blobId: string; bytes: number }>,
+): Map<string, Buffer> {
+  const found = new Map<string, Buffer>();
+  for (let start = 0; start < heads.length; start += READ_CHUNK) {
+    const chunk = heads.slice(start, start + READ_CHUNK).map(({ blobId, bytes }) => [blobId, bytes]);
+    const rows = sql.all<{ hash: string; data: Buffer }>(
+      `SELECT hash, substr(data, 1, json_extract(wanted.value, '$[1]')) AS data
+         FROM json_each(?) AS wanted JOIN blobs ON blobs.hash = json_extract(wanted.value, '$[0]')`,
+      JSON.stringify(chunk),
+    );
+    for (const row of rows) found.set(row.hash, Buffer.from(row.data));
+  }
+  return found;
+}
+
 export function readMimeIndex(sql: Sql, hash: string): MimeIndex {
   const row = sql.get<{ mime_index: string | null }>('SELECT mime_index FROM blobs WHERE hash = ?', hash);
   if (!row) throw new StoreError('NONEXISTENT', `no such blob ${hash}`);

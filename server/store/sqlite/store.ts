@@ -421,8 +421,16 @@ export class SqliteStore implements Store {
     return this.call((sql) => blobs.readBlobs(sql, blobIds));
   }
 
+  readBlobHeads(heads: ReadonlyArray<{ blobId: string; bytes: number }>): Promise<Map<string, Buffer>> {
+    return this.call((sql) => blobs.readBlobHeads(sql, heads));
+  }
+
   readMimeIndex(blobId: string): Promise<MimeIndex> {
     return this.call((sql) => blobs.readMimeIndex(sql, blobId));
+  }
+
+  readMimeIndexes(blobIds: readonly string[]): Promise<Map<string, MimeIndex>> {
+    return this.call((sql) => blobs.readMimeIndexes(sql, blobIds));
   }
 
   storeFlags(

@@ -199,7 +199,7 @@ function unpackResult(method: ForwardedMethod, value: unknown): unknown {
   if ((method === 'readBlob' || method === 'readOutboundRaw') && value instanceof Uint8Array) {
     return asBuffer(value);
   }
-  if (method === 'readBlobs' && value instanceof Map) {
+  if ((method === 'readBlobs' || method === 'readBlobHeads') && value instanceof Map) {
     const blobs = new Map<string, Buffer>();
     for (const [key, bytes] of value as Map<string, Uint8Array>) blobs.set(key, asBuffer(bytes));
     return blobs;

@@ -41,7 +41,7 @@ function post(reply: Reply, transfer: ArrayBuffer[] = []): void {
 
 /**
  * Bodies read from the database own their memory: hand them over instead of copying them (the
- * worker keeps no reference). Only readBlob and readBlobs return bytes.
+ * worker keeps no reference). Only readBlob, readBlobs and readBlobHeads return bytes.
  */
 function packResult(method: ForwardedMethod, value: unknown): { value: unknown; transfer: ArrayBuffer[] } {
   const transfer = new Set<ArrayBuffer>();
@@ -51,7 +51,7 @@ function packResult(method: ForwardedMethod, value: unknown): { value: unknown; 
     return packed.view;
   };
   if (method === 'readBlob' && Buffer.isBuffer(value)) return { value: take(value), transfer: [...transfer] };
-  if (method === 'readBlobs' && value instanceof Map) {
+  if ((method === 'readBlobs' || method === 'readBlobHeads') && value instanceof Map) {
     const packed = new Map<string, Uint8Array>();
     for (const [key, bytes] of value as Map<string, Buffer>) packed.set(key, take(bytes));
     return { value: packed, transfer: [...transfer] };

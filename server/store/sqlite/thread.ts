@@ -112,6 +112,7 @@ const READS: ReadonlySet<ForwardedMethod> = new Set<ForwardedMethod>([
   'getMessage',
   'readBlob',
   'readBlobs',
+  'readBlobHeads',
   'readOutboundRaw',
   'getOutbound',
   'listOutbound',
@@ -124,6 +125,7 @@ const READS: ReadonlySet<ForwardedMethod> = new Set<ForwardedMethod>([
   'getStsPolicy',
   'listImportProgress',
   'readMimeIndex',
+  'readMimeIndexes',
   'listKeywords',
   'expungedSince',
   'journalHead',
@@ -545,8 +547,16 @@ export class ThreadedSqliteStore implements Store {
     return this.call('deleteOutbound', [id]);
   }
 
+  readBlobHeads(heads: ReadonlyArray<{ blobId: string; bytes: number }>): Promise<Map<string, Buffer>> {
+    return this.call('readBlobHeads', [heads]);
+  }
+
   readMimeIndex(blobId: string): Promise<MimeIndex> {
     return this.call('readMimeIndex', [blobId]);
+  }
+
+  readMimeIndexes(blobIds: readonly string[]): Promise<Map<string, MimeIndex>> {
+    return this.call('readMimeIndexes', [blobIds]);
   }
 
   storeFlags(
