@@ -65,7 +65,9 @@ function summary(reply: string): string[] {
     out.push(`${text(mailbox!)}: ${pairs.sort().join(' ')}`);
   }
   const tagged = /^t (OK|NO|BAD)( \[[^\]]*\])?/.exec(reply.trimEnd().split('\r\n').at(-1)!)!;
-  out.push(`${tagged[1]}${tagged[2] ?? ''}`);
+  // CREATE's [MAILBOXID (id)] is OBJECTID (RFC 8474), which Dovecot 2.3 does not offer.
+  const code = tagged[2]?.startsWith(' [MAILBOXID ') ? '' : (tagged[2] ?? '');
+  out.push(`${tagged[1]}${code}`);
   return out;
 }
 
