@@ -36,7 +36,7 @@ import {
   type UserRecord,
 } from './format.ts';
 import { openPayload } from './files.ts';
-import { allUsers } from './snapshot.ts';
+import { allUsers } from '../store/walk.ts';
 import { verifyBackup } from './verify.ts';
 
 export interface RestoreOptions {

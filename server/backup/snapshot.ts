@@ -12,7 +12,8 @@ import { createHash } from 'node:crypto';
 import { isStoreError } from '../store/errors.ts';
 import { dayOf } from '../store/history.ts';
 import { isPending } from '../store/outbound.ts';
-import type { Mailbox, MessageSummary, Store, User } from '../store/types.ts';
+import type { Mailbox, Store, User } from '../store/types.ts';
+import { allUsers, DEFAULT_BATCH_BYTES, HISTORY_START, sizedBatches } from '../store/walk.ts';
 import {
   encodeRecord,
   type DomainRecord,
@@ -38,12 +39,6 @@ export interface SnapshotProgress {
   messages: number;
   bytes: number;
 }
-
-const DEFAULT_BATCH_BYTES = 8 * 1024 * 1024;
-const BATCH_MESSAGES = 200;
-const USER_PAGE = 200;
-/** The delivery history is kept from here (the store has no earlier days). */
-const HISTORY_START = '2000-01-01';
 
 export class BackupAborted extends Error {
   constructor() {
@@ -135,16 +130,6 @@ async function* snapshotOutbound(
   return count;
 }
 
-export async function allUsers(store: Store): Promise<User[]> {
-  const users: User[] = [];
-  for (let offset = 0; ; offset += USER_PAGE) {
-    const page = await store.listUsers({ offset, limit: USER_PAGE });
-    users.push(...page.users);
-    if (page.users.length < USER_PAGE) break;
-  }
-  return users.sort((a, b) => (a.username < b.username ? -1 : a.username > b.username ? 1 : 0));
-}
-
 async function userRecord(store: Store, user: User): Promise<UserRecord | null> {
   const credentials = await store.getCredentials(user.username);
   if (!credentials) return null;
@@ -196,7 +181,7 @@ async function* snapshotMailbox(
   });
   const digest = createHash('sha256');
   const batchBytes = options.batchBytes ?? DEFAULT_BATCH_BYTES;
-  for (const batch of batches(summaries, batchBytes)) {
+  for (const batch of sizedBatches(summaries, batchBytes, (m) => m.size)) {
     if (options.signal?.aborted) throw new BackupAborted();
     const bodies = await store.readBlobs(batch.map((m) => m.blobId));
     for (const summary of batch) {
@@ -234,19 +219,4 @@ export function mailboxDigest(messages: Iterable<{ uid: number; sha256: string }
   const digest = createHash('sha256');
   for (const { uid, sha256 } of messages) digest.update(`${uid} ${sha256}\n`);
   return digest.digest('hex');
-}
-
-function* batches(summaries: MessageSummary[], batchBytes: number): Generator<MessageSummary[]> {
-  for (let start = 0; start < summaries.length;) {
-    const batch: MessageSummary[] = [];
-    let bytes = 0;
-    while (start < summaries.length && batch.length < BATCH_MESSAGES) {
-      const next = summaries[start]!;
-      if (batch.length > 0 && bytes + next.size > batchBytes) break;
-      batch.push(next);
-      bytes += next.size;
-      start++;
-    }
-    yield batch;
-  }
 }

@@ -18,6 +18,7 @@ import { isStoreError } from './errors.ts';
 import { dayOf, DELIVERY_OUTCOMES } from './history.ts';
 import { sameFlags } from './normalize.ts';
 import type { Mailbox, MessageSummary, NewConnectionRule, Store, User } from './types.ts';
+import { allUsers, DEFAULT_BATCH_BYTES, HISTORY_START, sizedBatches } from './walk.ts';
 
 /** One progress report; `phase` says which step runs. */
 export interface MigrationProgress {
@@ -72,12 +73,6 @@ export interface MigrationReport {
   ms: number;
 }
 
-const DEFAULT_BATCH_BYTES = 8 * 1024 * 1024;
-const BATCH_MESSAGES = 200;
-const USER_PAGE = 200;
-/** The delivery history is copied from here (no store has earlier days). */
-const HISTORY_START = '2000-01-01';
-
 export class MigrationAborted extends Error {
   constructor() {
     super('the migration was interrupted; run it again to resume');
@@ -117,17 +112,6 @@ export async function migrateStore(
     mismatches: verification?.mismatches ?? [],
     ms: Date.now() - started,
   };
-}
-
-/** Every user of a store, by username. */
-async function allUsers(store: Store): Promise<User[]> {
-  const users: User[] = [];
-  for (let offset = 0; ; offset += USER_PAGE) {
-    const page = await store.listUsers({ offset, limit: USER_PAGE });
-    users.push(...page.users);
-    if (page.users.length < USER_PAGE) break;
-  }
-  return users.sort((a, b) => (a.username < b.username ? -1 : a.username > b.username ? 1 : 0));
 }
 
 async function countMessages(store: Store, user: User): Promise<number> {
@@ -385,17 +369,8 @@ class Migration {
       else pending.push(summary);
     }
     const batchBytes = this.options.batchBytes ?? DEFAULT_BATCH_BYTES;
-    for (let start = 0; start < pending.length;) {
+    for (const batch of sizedBatches(pending, batchBytes, (m) => m.size)) {
       this.checkAborted();
-      const batch: MessageSummary[] = [];
-      let bytes = 0;
-      while (start < pending.length && batch.length < BATCH_MESSAGES) {
-        const next = pending[start]!;
-        if (batch.length > 0 && bytes + next.size > batchBytes) break;
-        batch.push(next);
-        bytes += next.size;
-        start++;
-      }
       await this.copyBatch(mailbox, imported, batch);
       this.emit('messages', user.username, mailbox.path);
     }
@@ -573,16 +548,7 @@ async function compareBodies(
   batchBytes: number,
   problems: string[],
 ): Promise<void> {
-  for (let start = 0; start < pairs.length;) {
-    const batch: Array<[MessageSummary, MessageSummary]> = [];
-    let bytes = 0;
-    while (start < pairs.length && batch.length < BATCH_MESSAGES) {
-      const pair = pairs[start]!;
-      if (batch.length > 0 && bytes + pair[0].size > batchBytes) break;
-      batch.push(pair);
-      bytes += pair[0].size;
-      start++;
-    }
+  for (const batch of sizedBatches(pairs, batchBytes, ([m]) => m.size)) {
     const wantBodies = await source.readBlobs(batch.map(([m]) => m.blobId));
     const haveBodies = await target.readBlobs(batch.map(([, m]) => m.blobId));
     for (const [want, have] of batch) {
