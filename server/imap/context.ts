@@ -14,6 +14,7 @@ import type { JunkMove } from '../spam/learning.ts';
 import type { JournalFollower } from '../store/follower.ts';
 import type { Store, User } from '../store/types.ts';
 import type { ResponseBuilder } from './encoder/index.ts';
+import { bad } from './errors.ts';
 import type { MailboxStates } from './mailbox-state.ts';
 import type { MailboxView } from './mailbox-view.ts';
 import type { ParsePool } from './offload/pool.ts';
@@ -108,4 +109,11 @@ export interface CommandHandler<C extends ParsedCommand = ParsedCommand> {
    */
   allowsExpunge?(command: C): boolean;
   run(ctx: ImapContext, command: C): Promise<CommandOutcome | void>;
+}
+
+/** The selected mailbox's view, for a handler of the selected state; BAD when none is selected. */
+export function requireView(ctx: ImapContext): MailboxView {
+  const view = ctx.session.view;
+  if (view === null) throw bad('No mailbox selected');
+  return view;
 }

@@ -18,7 +18,7 @@ import { enableCondstore } from '../condstore.ts';
 import { isStoreError } from '../../store/errors.ts';
 import type { MimeIndex } from '../../mime/index.ts';
 import type { MessageSummary, UidRange } from '../../store/types.ts';
-import type { CommandHandler, ImapContext } from '../context.ts';
+import { requireView, type CommandHandler, type ImapContext } from '../context.ts';
 import type { ResponseBuilder } from '../encoder/index.ts';
 import { bad } from '../errors.ts';
 import { binaryTarget } from '../fetch/binary.ts';
@@ -43,12 +43,6 @@ const FLUSH_BYTES = 256 * 1024;
 const MAX_BRIDGED_GAP = 16;
 
 const SEEN = '\\Seen';
-
-function requireView(ctx: ImapContext): MailboxView {
-  const view = ctx.session.view;
-  if (view === null) throw bad('No mailbox selected');
-  return view;
-}
 
 /** Sets \Seen on the batch's unseen messages; returns the UIDs whose flags changed. */
 async function markSeen(ctx: ImapContext, view: MailboxView, uids: readonly number[]): Promise<Set<number>> {

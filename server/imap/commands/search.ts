@@ -10,20 +10,12 @@
  * whose data is gone cannot match; the command then ends `OK [EXPUNGEISSUED]`.
  */
 import { enableCondstore } from '../condstore.ts';
-import type { CommandHandler, ImapContext } from '../context.ts';
-import { bad } from '../errors.ts';
-import type { MailboxView } from '../mailbox-view.ts';
+import { requireView, type CommandHandler } from '../context.ts';
 import type { SearchCommand } from '../parser/index.ts';
 import { compileSearch } from '../search/compile.ts';
 import { writeEsearch, writeSearch, type SearchAnswer } from '../search/response.ts';
 import { runSearch } from '../search/run.ts';
 import { savedPart, withSave } from '../search/save.ts';
-
-function requireView(ctx: ImapContext): MailboxView {
-  const view = ctx.session.view;
-  if (view === null) throw bad('No mailbox selected');
-  return view;
-}
 
 export const search: CommandHandler<SearchCommand> = {
   states: ['selected'],

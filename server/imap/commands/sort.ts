@@ -8,20 +8,12 @@
  * are the first and last message in sort order and ALL lists the messages in sort order; SAVE
  * (SEARCHRES) keeps the result as `$`, and alone sends no ESEARCH.
  */
-import type { CommandHandler, ImapContext } from '../context.ts';
-import { bad } from '../errors.ts';
-import type { MailboxView } from '../mailbox-view.ts';
+import { requireView, type CommandHandler } from '../context.ts';
 import type { SortCommand } from '../parser/index.ts';
 import { writeEsearch } from '../search/response.ts';
 import { savedPart, withSave } from '../search/save.ts';
 import { matchedMessages } from '../sort/matched.ts';
 import { sortMessages } from '../sort/order.ts';
-
-function requireView(ctx: ImapContext): MailboxView {
-  const view = ctx.session.view;
-  if (view === null) throw bad('No mailbox selected');
-  return view;
-}
 
 export const sort: CommandHandler<SortCommand> = {
   states: ['selected'],

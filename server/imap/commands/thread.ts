@@ -4,9 +4,7 @@
  * sort/threads-*.ts; the References header (in the MIME index, or read from the stored header for
  * older indexes) is looked at only by the two reference algorithms.
  */
-import type { CommandHandler, ImapContext } from '../context.ts';
-import { bad } from '../errors.ts';
-import type { MailboxView } from '../mailbox-view.ts';
+import { requireView, type CommandHandler, type ImapContext } from '../context.ts';
 import type { ThreadCommand } from '../parser/index.ts';
 import { loadReferences } from '../sort/load.ts';
 import { matchedMessages } from '../sort/matched.ts';
@@ -14,12 +12,6 @@ import { formatThreads, type ThreadNode } from '../sort/thread-tree.ts';
 import { orderedSubjectThreads } from '../sort/threads-ordered-subject.ts';
 import { referencesThreads } from '../sort/threads-references.ts';
 import type { SortMessage } from '../sort/keys.ts';
-
-function requireView(ctx: ImapContext): MailboxView {
-  const view = ctx.session.view;
-  if (view === null) throw bad('No mailbox selected');
-  return view;
-}
 
 async function buildThreads(
   ctx: ImapContext,
