@@ -38,18 +38,7 @@ export async function searchView(
   const state = view.state;
   const uids = view.allUids();
   const byFlags = flagsOnly(search.root) ? new Map<readonly string[], boolean>() : null;
-  const subject: SearchSubject = {
-    seq: 0,
-    uid: 0,
-    flags: [],
-    recent: false,
-    modseq: 0,
-    summary: null,
-    index: null,
-    raw: null,
-    text: null,
-    content: null,
-  };
+  const subject = viewOnlySubject();
   for (let i = 0; i < uids.length; i++) {
     const uid = uids[i]!;
     // Where the view shows what the state holds, the position is the state's index.
@@ -90,18 +79,7 @@ async function searchFlagSets(
   const state = view.state;
   /** Per flag list id: 0 not decided yet, 1 matches, 2 does not. */
   let verdicts: Uint8Array = new Uint8Array(state.flagSetCount);
-  const subject: SearchSubject = {
-    seq: 0,
-    uid: 0,
-    flags: [],
-    recent: false,
-    modseq: 0,
-    summary: null,
-    index: null,
-    raw: null,
-    text: null,
-    content: null,
-  };
+  const subject = viewOnlySubject();
   for (let i = 0; i < state.length; i++) {
     const id = state.flagSetIdAt(i);
     // A list interned meanwhile (the state changed while this search yielded).
@@ -131,4 +109,20 @@ function grown(verdicts: Uint8Array, size: number): Uint8Array {
   const bigger = new Uint8Array(size);
   bigger.set(verdicts);
   return bigger;
+}
+
+/** A subject with nothing read from the store: these searches fill in only what the view knows. */
+function viewOnlySubject(): SearchSubject {
+  return {
+    seq: 0,
+    uid: 0,
+    flags: [],
+    recent: false,
+    modseq: 0,
+    summary: null,
+    index: null,
+    raw: null,
+    text: null,
+    content: null,
+  };
 }
