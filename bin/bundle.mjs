@@ -1,9 +1,9 @@
 // The prebuilt bundles of the `mallard` command, and whether they are up to date with the sources.
 //
-//   server/cli/main.ts         → bin/dist/cli.mjs    every command but panel and start (serve included)
-//   app/panel/cli.ts           → bin/dist/panel.mjs  `mallard panel` and `mallard start`
-//   server/cli/deliver-main.ts → bin/dist/deliver-HASH.cjs  `mallard deliver` alone
-//                                (a script: see SCRIPTS in bin/launch.cjs)
+//   server/cli/main.ts   → bin/dist/cli.mjs       every command but panel and start (serve included)
+//   app/panel/cli.ts     → bin/dist/panel.mjs     `mallard panel` and `mallard start`
+//   server/cli/commands/ → bin/dist/NAME-HASH.cjs  the commands of main.ts but serve, in scripts of
+//                          their own or a few to a script (see bundleName in bin/launch.cjs)
 //
 // Loading TypeScript through tsx costs about half a second per start (resolving and compiling
 // hundreds of modules); an MTA that pipes each message to `mallard deliver` pays it every time. A
@@ -22,10 +22,10 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { BUNDLES, DEPENDENCY_FILES, DIST, ROOT, SCRIPTS, sha1 } from './launch.cjs';
+import { BUNDLES, DEPENDENCY_FILES, DIST, ROOT, sha1 } from './launch.cjs';
 
 // What every start needs (which bundle is fresh, how to run a script) is in launch.cjs.
-export { BUNDLES, DIST, ENTRIES, freshBundle, ROOT, runScript, SCRIPTS } from './launch.cjs';
+export { BUNDLES, bundleName, DIST, freshBundle, ROOT, runScript } from './launch.cjs';
 
 const MANIFEST = path.join(DIST, 'manifest.json');
 
@@ -94,8 +94,8 @@ const sourceUrls = (format) => ({
       if (format === 'cjs') text = withScriptEdits(args.path, text);
       if (!text.includes('import.meta.url')) return { contents: text, loader: 'ts' };
       const relative = path.relative(DIST, args.path).split(path.sep).join('/');
-      // A script has no import.meta: its own URL comes from __filename (runScript passes it).
-      const base = format === 'esm' ? 'import.meta.url' : 'require("node:url").pathToFileURL(__filename)';
+      // A script has no import.meta: its own URL is computed at its top (see buildScripts).
+      const base = format === 'esm' ? 'import.meta.url' : '__mallardScriptUrl';
       const url = `new URL(${JSON.stringify(relative)}, ${base}).href`;
       return { contents: text.replaceAll('import.meta.url', url), loader: 'ts' };
     });
@@ -220,15 +220,78 @@ function buildModules(build, staging) {
 }
 
 /**
- * The scripts (SCRIPTS), one file each, named by their content: a code cache is kept per file name
- * (V8 checks a cache against its source's length only, not its bytes). What a script imports
- * dynamically is in the file too (zod for a configuration the quick check leaves to it, the MongoDB
- * store), compiled only when first called; the MongoDB driver stays external, required then.
+ * Commands that share a script: they need the same modules (the configuration, both stores, the
+ * admin API's client), so one script serves each group as fast as one of its own would, and the
+ * build writes it once (each script costs the build about as much as the whole of cli.mjs).
+ * Every other command of main.ts but `serve` has a script of its own, named after it.
  */
-function buildScripts(build, staging) {
+const SHARED_SCRIPTS = {
+  admin: ['user', 'alias', 'domain', 'spam', 'sieve', 'rule'],
+  store: ['mailbox', 'message', 'status', 'db', 'queue', 'sessions'],
+};
+
+/**
+ * The scripts to build: name → the commands of server/cli/main.ts it runs ({ name, file,
+ * exported }). Read from main.ts's COMMANDS, so that a command exists in one list; one this misses
+ * runs from cli.mjs. `serve` is left out: it runs for long, and its threads find their bundles
+ * beside cli.mjs.
+ */
+export function commandScripts() {
+  const main = fs.readFileSync(path.join(ROOT, BUNDLES.cli), 'utf8');
+  const line = /([\w-]+):\s*async\s*\(\)\s*=>\s*\(await import\('\.\/commands\/([\w-]+)\.ts'\)\)\.(\w+)/g;
+  const scripts = {};
+  for (const [, name, file, exported] of main.matchAll(line)) {
+    if (name === 'serve') continue;
+    const script =
+      Object.keys(SHARED_SCRIPTS).find((shared) => SHARED_SCRIPTS[shared].includes(name)) ?? name;
+    (scripts[script] ??= []).push({ name, file, exported });
+  }
+  return scripts;
+}
+
+/**
+ * A script's entry (a module of the `mallard-command` namespace, named after the script): its
+ * commands run as main.ts runs them, each loaded when it runs, with nothing of the other commands.
+ */
+const commandEntries = (scripts) => ({
+  name: 'command-entries',
+  setup(build) {
+    build.onResolve({ filter: /^mallard-command:/ }, (args) => ({
+      path: args.path.slice('mallard-command:'.length),
+      namespace: 'mallard-command',
+    }));
+    build.onLoad({ filter: /.*/, namespace: 'mallard-command' }, (args) => ({
+      contents: [
+        "import { commandArgs, runCommand } from './run-command.ts';",
+        'const COMMANDS = {',
+        ...scripts[args.path].map(
+          ({ name, file, exported }) =>
+            `  ${JSON.stringify(name)}: async () => (await import('./commands/${file}.ts')).${exported},`,
+        ),
+        '};',
+        'const [name, ...rest] = commandArgs(process.argv.slice(2));',
+        'void runCommand(async () => (await COMMANDS[name]())(rest));',
+      ].join('\n'),
+      resolveDir: path.join(ROOT, 'server', 'cli'),
+      loader: 'ts',
+    }));
+  },
+});
+
+/** Script name → its entry, for esbuild and for bundleContents. */
+const scriptEntries = (scripts) =>
+  Object.fromEntries(Object.keys(scripts).map((script) => [script, `mallard-command:${script}`]));
+
+/**
+ * The scripts (commandScripts), one file each, named by their content: a code cache is kept per
+ * file name (V8 checks a cache against its source's length only, not its bytes). What a script
+ * imports dynamically is in the file too (zod for a configuration the quick check leaves to it, the
+ * MongoDB store), compiled only when first called; the MongoDB driver stays external, required then.
+ */
+function buildScripts(build, staging, scripts) {
   return build({
     ...COMMON,
-    entryPoints: SCRIPTS,
+    entryPoints: scriptEntries(scripts),
     outdir: staging,
     entryNames: '[name]-[hash]',
     outExtension: { '.js': '.cjs' },
@@ -236,7 +299,14 @@ function buildScripts(build, staging) {
     // The sqlite driver is bundled (SCRIPT_EDITS); `bindings`, its search for the addon, is not
     // used: database.ts names the addon's file.
     external: [...EXTERNAL.filter((name) => name !== 'better-sqlite3'), 'bindings'],
-    plugins: [sourceUrls('cjs'), englishZod],
+    plugins: [commandEntries(scripts), sourceUrls('cjs'), englishZod],
+    // A source map per script would be most of the build's time. Node uses none without
+    // --enable-source-maps, and a script is not minified: a stack trace's line reads as it is,
+    // under esbuild's comment naming the source file.
+    sourcemap: false,
+    // A script has no import.meta.url: its own URL, for sourceUrls, computed at its top, where no
+    // module's own `require` can shadow the script's.
+    banner: { js: 'const __mallardScriptUrl = require("node:url").pathToFileURL(__filename);' },
   });
 }
 
@@ -245,19 +315,30 @@ export async function buildBundles() {
   const { build } = await import('esbuild');
   const staging = fs.mkdtempSync(path.join(ROOT, 'bin', '.dist-'));
   try {
-    const [modules, scripts] = await Promise.all([
+    const scripts = commandScripts();
+    const [modules, built] = await Promise.all([
       buildModules(build, staging),
-      buildScripts(build, staging),
+      buildScripts(build, staging, scripts),
     ]);
     const bundles = {
       ...bundleContents(modules.metafile, staging, BUNDLES),
-      ...bundleContents(scripts.metafile, staging, SCRIPTS),
+      ...bundleContents(built.metafile, staging, scriptEntries(scripts)),
     };
+    // Which script runs each command (see bundleName in launch.cjs).
+    const commands = Object.fromEntries(
+      Object.entries(scripts).flatMap(([script, entries]) => entries.map(({ name }) => [name, script])),
+    );
     const inputs = {};
     for (const bundle of Object.values(bundles))
       for (const relative of bundle.inputs) inputs[relative] ??= describe(relative);
     for (const relative of DEPENDENCY_FILES) inputs[relative] = describe(relative);
-    const manifest = { node: process.versions.modules, builtAt: new Date().toISOString(), bundles, inputs };
+    const manifest = {
+      node: process.versions.modules,
+      builtAt: new Date().toISOString(),
+      bundles,
+      commands,
+      inputs,
+    };
     fs.writeFileSync(path.join(staging, 'manifest.json'), `${JSON.stringify(manifest)}\n`);
     fs.mkdirSync(DIST, { recursive: true });
     const previous = currentBuildFiles();

@@ -10,20 +10,11 @@ const ROOT = path.resolve(__dirname, '..');
 const DIST = path.join(ROOT, 'bin', 'dist');
 const MANIFEST = path.join(DIST, 'manifest.json');
 
-/** Bundle name → its entry point: ES modules, split into chunks that load when first imported. */
-const BUNDLES = { cli: 'server/cli/main.ts', panel: 'app/panel/cli.ts' };
-
 /**
- * Bundle name → its entry point: one script each, run with V8's code cache (runScript below).
- * `mallard deliver` is what an MTA's pipe starts for every message. Loaded as ES modules its
- * two dozen chunks cost a resolution, a link and a compilation each, and every Node module they
- * import a namespace built by reading all its exports; Node 20 keeps no compiled code for ES
- * modules between runs. A script is one file, compiled once and then taken from the cache.
+ * Bundle name → its entry point: ES modules, split into chunks that load when first imported.
+ * `cli` holds every command; `serve` always runs from it (its threads find their bundles beside it).
  */
-const SCRIPTS = { deliver: 'server/cli/deliver-main.ts' };
-
-/** Every entry point by name, for the launcher's fallback to the sources. */
-const ENTRIES = { ...BUNDLES, ...SCRIPTS };
+const BUNDLES = { cli: 'server/cli/main.ts', panel: 'app/panel/cli.ts' };
 
 /** Files outside the bundles' inputs whose change means the dependencies changed. */
 const DEPENDENCY_FILES = ['package.json', 'package-lock.json', 'node_modules/.package-lock.json'];
@@ -42,14 +33,40 @@ function unchanged(relative, seen) {
   return stat.mtimeMs === seen.mtimeMs || sha1(file) === seen.sha1;
 }
 
+let manifestRead = { mtimeMs: NaN, manifest: null };
+/** bin/dist/manifest.json as the last build wrote it, or null; parsed again only once it changed. */
+function readManifest() {
+  const mtimeMs = fs.statSync(MANIFEST, { throwIfNoEntry: false })?.mtimeMs;
+  if (mtimeMs === undefined) return null;
+  if (mtimeMs !== manifestRead.mtimeMs) {
+    try {
+      manifestRead = { mtimeMs, manifest: JSON.parse(fs.readFileSync(MANIFEST, 'utf8')) };
+    } catch {
+      return null;
+    }
+  }
+  return manifestRead.manifest;
+}
+
+/**
+ * The bundle that runs `mallard COMMAND`. Every command of server/cli/main.ts but `serve` also runs
+ * from a script (its own, or one it shares with commands that need the same modules: see
+ * commandScripts in bin/bundle.mjs), with V8's code cache (runScript below): an MTA's pipe starts `mallard deliver` for every message, and a person waits on every
+ * other command. Loaded as ES modules, a command's two dozen chunks cost a resolution, a link and a
+ * compilation each, and every Node module they import a namespace built by reading all its exports;
+ * Node 20 keeps no compiled code for ES modules between runs. A script is one file, compiled once
+ * and then taken from the cache. Without one (no build yet, a command added since) `cli` runs it.
+ */
+function bundleName(command) {
+  if (command === 'panel' || command === 'start') return 'panel';
+  const commands = readManifest()?.commands ?? {};
+  return Object.hasOwn(commands, command) ? commands[command] : 'cli';
+}
+
 /** The path of a fresh bundle named `name`, or null when it is missing or older than its sources. */
 function freshBundle(name) {
-  let manifest;
-  try {
-    manifest = JSON.parse(fs.readFileSync(MANIFEST, 'utf8'));
-  } catch {
-    return null;
-  }
+  const manifest = readManifest();
+  if (!manifest) return null;
   const bundle = manifest.bundles?.[name];
   // (a manifest of an older layout, without inputs per bundle, counts as stale)
   if (!Array.isArray(bundle?.inputs) || manifest.node !== process.versions.modules) return null;
@@ -64,7 +81,7 @@ function freshBundle(name) {
 }
 
 /**
- * Runs a script of SCRIPTS as Node runs a CommonJS module, with V8's code cache: compiled code
+ * Runs a command's script as Node runs a CommonJS module, with V8's code cache: compiled code
  * kept in bin/dist/.FILE.v8cache, written after the first run (with the functions that ran
  * compiled) and whenever V8 refuses it (another Node version, a damaged file). Where bin/dist is
  * not writable the script compiles at every run, as any other would.
@@ -99,4 +116,4 @@ function runScript(file) {
   script.runInThisContext()(module.exports, requireHere, module, file, path.dirname(file));
 }
 
-module.exports = { ROOT, DIST, BUNDLES, SCRIPTS, ENTRIES, DEPENDENCY_FILES, sha1, freshBundle, runScript };
+module.exports = { ROOT, DIST, BUNDLES, DEPENDENCY_FILES, sha1, bundleName, freshBundle, runScript };

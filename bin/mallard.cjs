@@ -7,10 +7,10 @@
 // CommonJS, as is launch.cjs (what every start needs): a command started as an ES module pays for
 // Node's ES module loader (some 5 ms) before it does anything, and for a namespace per Node module
 // it imports (for node:process that reads process.stdin, which opens standard input as a stream).
-// `mallard deliver` (a script, see launch.cjs) then loads no ES module at all; the other commands
-// import their bundle. bin/mallard.mjs runs this file too.
+// A command that runs from a script of its own (see bundleName in launch.cjs) then loads no ES
+// module at all; serve, panel and start import their bundle. bin/mallard.mjs runs this file too.
 'use strict';
-const { DIST, ENTRIES, freshBundle, runScript } = require('./launch.cjs');
+const { BUNDLES, DIST, bundleName, freshBundle, runScript } = require('./launch.cjs');
 
 // Node 22 keeps compiled code between runs (Node 20 has no such cache): in bin/dist, beside the
 // bundle, rather than in a folder of the system's temp directory shared by every user.
@@ -30,9 +30,9 @@ if (command !== 'deliver') {
     });
   }
 }
-// The control panel lives in app/; server/cli must not import it. `deliver`, which an MTA may start
-// for every message, has a bundle of its own that holds only what a delivery needs.
-const name = command === 'panel' || command === 'start' ? 'panel' : command === 'deliver' ? 'deliver' : 'cli';
+// The control panel lives in app/; server/cli must not import it. Most commands run from a script
+// of their own (see bundleName in launch.cjs).
+const name = bundleName(command);
 
 /** The bundle to run, or null for the sources. */
 async function bundle() {
@@ -58,7 +58,7 @@ async function main() {
   else {
     const { register } = await import('tsx/esm/api');
     register();
-    entry = await import(pathToFileURL(`${__dirname}/../${ENTRIES[name]}`).href);
+    entry = await import(pathToFileURL(`${__dirname}/../${BUNDLES[name] ?? BUNDLES.cli}`).href);
   }
   // The CLI module runs its command when loaded; the panel's exports main().
   if (name === 'panel') process.exitCode = await entry.main(process.argv.slice(2));

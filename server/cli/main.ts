@@ -122,4 +122,4 @@ async function run(args: string[]): Promise<number> {
   return command(rest);
 }
 
-await runCommand(() => run(process.argv.slice(2)));
+void runCommand(() => run(process.argv.slice(2)));

@@ -1,6 +1,6 @@
 /**
- * What every entry of the `mallard` command shares (main.ts, and deliver-main.ts, the entry an MTA's
- * pipe starts per message): the global options, and how a failure becomes a message on stderr
+ * What every entry of the `mallard` command shares (main.ts, and the script of each command, see
+ * bin/bundle.mjs): the global options, and how a failure becomes a message on stderr
  * (without a stack trace, unless it is a bug) and an exit code.
  */
 import { markOneShotProcess } from '../config/one-shot.ts';
