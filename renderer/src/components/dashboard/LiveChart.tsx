@@ -1,13 +1,11 @@
 /**
  * The live chart: open connections and commands per minute over the last minutes, drawn by uPlot
- * from the ring of samples. uPlot draws on a canvas, which cannot read CSS variables, so the axis
- * and grid colours are picked from the theme for the colour scheme in force.
+ * (charts/useUplot.ts) from the ring of samples, in the theme's colours for the scheme in force.
  */
-import 'uplot/dist/uPlot.min.css';
 import { Box, Text, useComputedColorScheme, useMantineTheme, VisuallyHidden } from '@mantine/core';
-import { useElementSize } from '@mantine/hooks';
-import { useEffect, useRef } from 'react';
-import uPlot from 'uplot';
+import { useMemo } from 'react';
+import type uPlot from 'uplot';
+import { useUplot, wholeNumbers } from '../charts/useUplot.ts';
 import { countOf } from '../format.ts';
 import type { Sample } from './liveMetrics.ts';
 
@@ -39,11 +37,6 @@ function timeWindow(times: ArrayLike<number> | undefined): uPlot.Range.MinMax {
   const first = count > 0 ? times![0]! : last;
   const span = Math.min(WINDOW_SECONDS, Math.max(MIN_WINDOW_SECONDS, last - first));
   return [last - span, last];
-}
-
-/** Integer ticks for counts: a fraction of a connection means nothing. */
-function wholeNumbers(_self: uPlot, splits: number[]): string[] {
-  return splits.map((value) => (Number.isInteger(value) ? String(value) : ''));
 }
 
 function options(width: number, palette: Palette): uPlot.Options {
@@ -97,12 +90,6 @@ function options(width: number, palette: Palette): uPlot.Options {
 export function LiveChart({ samples }: { samples: readonly Sample[] }) {
   const theme = useMantineTheme();
   const scheme = useComputedColorScheme('light');
-  const { ref: sizeRef, width } = useElementSize();
-  const target = useRef<HTMLDivElement>(null);
-  const plot = useRef<uPlot | null>(null);
-  const samplesRef = useRef(samples);
-  samplesRef.current = samples;
-
   const dark = scheme === 'dark';
   const palette: Palette = {
     axis: dark ? theme.colors.dark[1] : theme.colors.gray[7],
@@ -112,27 +99,13 @@ export function LiveChart({ samples }: { samples: readonly Sample[] }) {
     connectionsFill: `${dark ? theme.colors.teal[4] : theme.colors.teal[7]}26`,
     commands: dark ? theme.colors.orange[4] : theme.colors.orange[7],
   };
-  const paletteKey = Object.values(palette).join();
-  const chartWidth = Math.floor(width);
-
-  // Built again when the colours change (uPlot has no restyle); resized in place otherwise.
-  useEffect(() => {
-    if (!target.current || chartWidth <= 0) return;
-    const chart = new uPlot(options(chartWidth, palette), toData(samplesRef.current), target.current);
-    plot.current = chart;
-    return () => {
-      chart.destroy();
-      plot.current = null;
-    };
-  }, [paletteKey, chartWidth > 0]);
-
-  useEffect(() => {
-    if (chartWidth > 0) plot.current?.setSize({ width: chartWidth, height: HEIGHT });
-  }, [chartWidth]);
-
-  useEffect(() => {
-    plot.current?.setData(toData(samples));
-  }, [samples]);
+  const data = useMemo(() => toData(samples), [samples]);
+  const { sizeRef, target } = useUplot(
+    (width) => options(width, palette),
+    data,
+    Object.values(palette).join(),
+    HEIGHT,
+  );
 
   const last = samples.findLast((sample) => sample.connections !== null);
   const peak = samples.reduce((most, sample) => Math.max(most, sample.connections ?? 0), 0);

@@ -1,9 +1,8 @@
 /**
  * The delivery history of the last 30 days (GET /api/deliveries), drawn by uPlot like the
- * dashboard's live chart: per day, messages stored here, sent on, deferred and bounced. The
+ * dashboard's live chart (charts/useUplot.ts): per day, messages stored here, sent on, deferred and bounced. The
  * history lives in the store, so it survives restarts and counts every process and the CLI.
  */
-import 'uplot/dist/uPlot.min.css';
 import {
   Box,
   Card,
@@ -15,11 +14,11 @@ import {
   useMantineTheme,
   VisuallyHidden,
 } from '@mantine/core';
-import { useElementSize } from '@mantine/hooks';
 import { useQuery } from '@tanstack/react-query';
-import { useEffect, useRef } from 'react';
-import uPlot from 'uplot';
+import { useMemo } from 'react';
+import type uPlot from 'uplot';
 import { deliveriesApi, type DeliveryDay } from '../../api/deliveries.ts';
+import { useUplot, wholeNumbers } from '../charts/useUplot.ts';
 import { ErrorNotice } from '../ErrorNotice.tsx';
 
 const DAYS = 30;
@@ -44,62 +43,33 @@ function toData(days: readonly DeliveryDay[]): uPlot.AlignedData {
   ];
 }
 
-/** Integer ticks: half a message means nothing. */
-function wholeNumbers(_self: uPlot, splits: number[]): string[] {
-  return splits.map((value) => (Number.isInteger(value) ? String(value) : ''));
-}
-
 function HistoryChart({ days }: { days: readonly DeliveryDay[] }) {
   const theme = useMantineTheme();
   const dark = useComputedColorScheme('light') === 'dark';
-  const { ref: sizeRef, width } = useElementSize();
-  const target = useRef<HTMLDivElement>(null);
-  const plot = useRef<uPlot | null>(null);
-  const daysRef = useRef(days);
-  daysRef.current = days;
   const axis = dark ? theme.colors.dark[1] : theme.colors.gray[7];
   const grid = dark ? theme.colors.dark[4] : theme.colors.gray[3];
   const colors = SERIES.map((series) => theme.colors[series.color]![dark ? 4 : 7]!);
-  const paletteKey = [axis, grid, ...colors].join();
-  const chartWidth = Math.floor(width);
-
-  // Built again when the colours change (uPlot has no restyle); resized in place otherwise.
-  useEffect(() => {
-    if (!target.current || chartWidth <= 0) return;
-    const options: uPlot.Options = {
-      width: chartWidth,
-      height: HEIGHT,
-      cursor: { drag: { x: false, y: false } },
-      scales: { y: { range: (_self, _min, max) => [0, Math.max(4, Math.ceil(max * 1.2))] } },
-      series: [
-        {},
-        ...SERIES.map((series, index) => ({
-          label: series.label,
-          stroke: colors[index],
-          width: 2,
-          points: { show: true, size: 4 },
-        })),
-      ],
-      axes: [
-        { stroke: axis, grid: { stroke: grid, width: 1 }, ticks: { stroke: grid } },
-        { stroke: axis, grid: { stroke: grid, width: 1 }, ticks: { stroke: grid }, values: wholeNumbers },
-      ],
-    };
-    const chart = new uPlot(options, toData(daysRef.current), target.current);
-    plot.current = chart;
-    return () => {
-      chart.destroy();
-      plot.current = null;
-    };
-  }, [paletteKey, chartWidth > 0]);
-
-  useEffect(() => {
-    if (chartWidth > 0) plot.current?.setSize({ width: chartWidth, height: HEIGHT });
-  }, [chartWidth]);
-
-  useEffect(() => {
-    plot.current?.setData(toData(days));
-  }, [days]);
+  const options = (width: number): uPlot.Options => ({
+    width,
+    height: HEIGHT,
+    cursor: { drag: { x: false, y: false } },
+    scales: { y: { range: (_self, _min, max) => [0, Math.max(4, Math.ceil(max * 1.2))] } },
+    series: [
+      {},
+      ...SERIES.map((series, index) => ({
+        label: series.label,
+        stroke: colors[index],
+        width: 2,
+        points: { show: true, size: 4 },
+      })),
+    ],
+    axes: [
+      { stroke: axis, grid: { stroke: grid, width: 1 }, ticks: { stroke: grid } },
+      { stroke: axis, grid: { stroke: grid, width: 1 }, ticks: { stroke: grid }, values: wholeNumbers },
+    ],
+  });
+  const data = useMemo(() => toData(days), [days]);
+  const { sizeRef, target } = useUplot(options, data, [axis, grid, ...colors].join(), HEIGHT);
 
   const sum = (key: (typeof SERIES)[number]['key']) => days.reduce((total, day) => total + day[key], 0);
   const summary = SERIES.map((series) => `${series.label.toLowerCase()} ${sum(series.key)}`).join(' · ');
