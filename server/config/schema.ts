@@ -131,6 +131,21 @@ export const configSchema = z.strictObject({
       .min(600, 'a number of seconds, at least 600 (RFC 1939)'),
     delete_mode: z.enum(['expunge', 'trash'], { error: 'expunge or trash' }),
   }),
+  managesieve: z.strictObject({
+    enabled,
+    host,
+    port,
+    idle_timeout: z
+      .number({ error: 'a number of seconds, at least 60' })
+      .int('a whole number of seconds')
+      .min(60, 'a number of seconds, at least 60'),
+    max_scripts: positiveInt('a whole number of scripts, at least 1'),
+    max_script_size: z
+      .number({ error: 'a number of bytes from 1024 to 1048576' })
+      .int('a whole number of bytes')
+      .min(1024, 'a number of bytes from 1024 to 1048576')
+      .max(1024 * 1024, 'a number of bytes from 1024 to 1048576'),
+  }),
   lmtp: z.strictObject({ enabled, host, port }),
   smtp: z.strictObject({ enabled, host, port }),
   inbound: z.strictObject({
