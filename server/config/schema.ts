@@ -42,7 +42,9 @@ const configRule = z.strictObject(
     cidrs: z.array(z.string(), { error: 'a list of addresses or CIDR ranges' }).optional(),
     limit: z.number({ error: 'a whole number' }).optional(),
     window_seconds: z.number({ error: 'a number of seconds' }).optional(),
-    protocols: z.array(z.string(), { error: 'a list of imap, pop3, lmtp, smtp' }).optional(),
+    protocols: z
+      .array(z.string(), { error: 'a list of imap, pop3, lmtp, smtp, submission, managesieve' })
+      .optional(),
     enabled: z.boolean({ error: 'true or false' }).optional(),
     note: z.string({ error: 'text' }).optional(),
   },
