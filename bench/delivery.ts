@@ -216,6 +216,7 @@ async function main(): Promise<void> {
     MALLARD_LMTP_HOST: '127.0.0.1',
     MALLARD_LMTP_PORT: String(lmtpPort),
     MALLARD_WEB_ENABLED: 'false',
+    MALLARD_MANAGESIEVE_ENABLED: 'false',
   });
   let dovecot: DovecotServer | null = null;
   let dovecotLmtpPort = 0;

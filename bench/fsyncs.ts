@@ -100,6 +100,7 @@ async function measure(thread: string): Promise<string> {
     MALLARD_STORE_SQLITE_THREAD: thread,
     MALLARD_LMTP_PORT: String(lmtpPort),
     MALLARD_WEB_ENABLED: 'false',
+    MALLARD_MANAGESIEVE_ENABLED: 'false',
   });
   try {
     const deliveries = DELIVERY_SESSIONS * DELIVERIES_PER_SESSION;

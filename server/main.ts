@@ -15,6 +15,7 @@ import type { ImapService } from './imap/server.ts';
 import type { InboundCheck } from './inbound/types.ts';
 import type { GreylistQuery } from './spam/greylist.ts';
 import type { RspamdClient } from './spam/rspamd.ts';
+import type { ManageSieveService } from './managesieve/server.ts';
 import type { Pop3Service } from './pop3/server.ts';
 import type { LmtpService } from './lmtp/server.ts';
 import type { SmtpService } from './smtp/server.ts';
@@ -148,6 +149,8 @@ export interface RunningServer {
   smtp: SmtpService;
   /** Submission for mail clients (587, 465). */
   submission: SubmissionService;
+  /** ManageSieve (4190): mail clients manage their Sieve filters. */
+  managesieve: ManageSieveService;
   /** Delivers the outbound queue to other domains. */
   outbound: OutboundWorker;
   /** HTTPS for client autoconfiguration and the MTA-STS policy (server/web/). */
@@ -374,6 +377,16 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     await Promise.all([imap.stop(), pop3.stop(), lmtp.stop(), smtp.stop(), outbound.worker.stop()]);
     throw error;
   });
+  const { startManageSieve } = await import('./managesieve/server.ts');
+  const managesieve = await startManageSieve(
+    services,
+    tls,
+    listenPort(config.managesieve, config.managesieve.port, ephemeral),
+  ).catch(async (error: unknown) => {
+    await Promise.all([imap.stop(), pop3.stop(), lmtp.stop(), smtp.stop(), submission.stop()]);
+    await outbound.worker.stop();
+    throw error;
+  });
   // Every worker serves HTTPS too: node:cluster shares the port as it does the mail ports.
   const { startWeb } = await import('./web/server.ts');
   const { accountSettings } = await import('./web/endpoints.ts');
@@ -399,7 +412,14 @@ export async function startServer(config: Config, options: StartOptions = {}): P
       onError: (error) => logger.error({ err: error }, 'web request failed'),
     },
   ).catch(async (error: unknown) => {
-    await Promise.all([imap.stop(), pop3.stop(), lmtp.stop(), smtp.stop(), submission.stop()]);
+    await Promise.all([
+      imap.stop(),
+      pop3.stop(),
+      lmtp.stop(),
+      smtp.stop(),
+      submission.stop(),
+      managesieve.stop(),
+    ]);
     await outbound.worker.stop();
     throw error;
   });
@@ -451,7 +471,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
             },
             events,
             rules,
-            services: { imap, pop3, lmtp, smtp, submission, web },
+            services: { imap, pop3, lmtp, smtp, submission, managesieve, web },
             outbound: outbound.worker,
             logs,
             certificates: tls.certificates,
@@ -473,6 +493,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
             lmtp.stop(),
             smtp.stop(),
             submission.stop(),
+            managesieve.stop(),
             web.stop(),
           ]);
           await outbound.worker.stop();
@@ -496,6 +517,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
       submission: submission.listeners.map(
         (listener) => `${listener.host}:${listener.port}${listener.implicitTls ? ' (tls)' : ''}`,
       ),
+      managesieve: managesieve.listeners.map((listener) => `${listener.host}:${listener.port}`),
       web: web.listeners.map((listener) => `${listener.host}:${listener.port} (tls)`),
       admin: admin ? `${admin.host}:${admin.port}` : 'off',
     },
@@ -512,6 +534,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     lmtp,
     smtp,
     submission,
+    managesieve,
     outbound: outbound.worker,
     web,
     sessions,
@@ -524,7 +547,15 @@ export async function startServer(config: Config, options: StartOptions = {}): P
       await admin?.stop();
       await acme.stop();
       await backups.stop();
-      await Promise.all([imap.stop(), pop3.stop(), lmtp.stop(), smtp.stop(), submission.stop(), web.stop()]);
+      await Promise.all([
+        imap.stop(),
+        pop3.stop(),
+        lmtp.stop(),
+        smtp.stop(),
+        submission.stop(),
+        managesieve.stop(),
+        web.stop(),
+      ]);
       await outbound.worker.stop();
       // Learning already queued reads from the store: let it finish before the store closes.
       await services.spamLearner?.settled();

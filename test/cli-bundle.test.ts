@@ -300,9 +300,18 @@ describe('the mallard bundle', () => {
       MALLARD_IMAP_HOST: '127.0.0.1',
       MALLARD_IMAP_PORT: String(port),
       ...Object.fromEntries(
-        ['IMAP_TLS', 'POP3', 'POP3_TLS', 'LMTP', 'SMTP', 'SUBMISSION', 'SUBMISSION_TLS', 'WEB', 'ADMIN'].map(
-          (name) => [`MALLARD_${name}_PORT`, '0'],
-        ),
+        [
+          'IMAP_TLS',
+          'POP3',
+          'POP3_TLS',
+          'LMTP',
+          'SMTP',
+          'SUBMISSION',
+          'SUBMISSION_TLS',
+          'MANAGESIEVE',
+          'WEB',
+          'ADMIN',
+        ].map((name) => [`MALLARD_${name}_PORT`, '0']),
       ),
     };
     let server: ChildProcess | null = null;

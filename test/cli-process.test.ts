@@ -64,6 +64,7 @@ describe('mallard as a process', () => {
             MALLARD_LMTP_PORT: String(port),
             MALLARD_SUBMISSION_ENABLED: 'false',
             MALLARD_WEB_ENABLED: 'false',
+            MALLARD_MANAGESIEVE_ENABLED: 'false',
             MALLARD_ADMIN_PORT: '0',
             // The MongoDB driver's connections kept a failed server alive until it exited by itself.
             ...(mongo

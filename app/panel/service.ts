@@ -41,6 +41,7 @@ function listenerPorts(config: Config): number[] {
     config.lmtp.port,
     config.smtp.port,
     ...(config.submission.enabled ? [config.submission.port, config.submission.tls_port] : []),
+    ...(config.managesieve.enabled ? [config.managesieve.port] : []),
     ...(config.web.enabled ? [config.web.port] : []),
     config.admin.port,
     config.panel.port,

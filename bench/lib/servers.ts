@@ -154,6 +154,7 @@ function mallardEnv(dataDir: string, port: number): NodeJS.ProcessEnv {
     MALLARD_SMTP_PORT: '0',
     MALLARD_SUBMISSION_PORT: '0',
     MALLARD_WEB_PORT: '0',
+    MALLARD_MANAGESIEVE_PORT: '0',
     MALLARD_SUBMISSION_TLS_PORT: '0',
     MALLARD_ADMIN_PORT: '0',
   };

@@ -57,6 +57,8 @@ export interface AdminDeps {
     lmtp: ServiceView;
     smtp: ServiceView;
     submission?: ServiceView;
+    /** ManageSieve (server/managesieve/). */
+    managesieve?: ServiceView;
     /** The HTTPS server for client autoconfiguration (server/web/). */
     web?: ServiceView;
   };

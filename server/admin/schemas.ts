@@ -35,7 +35,7 @@ export const errorSchema = z
 const timestamp = z.iso.datetime();
 const id = z.string().min(1);
 
-export const protocolSchema = z.enum(['imap', 'pop3', 'lmtp', 'smtp', 'submission']);
+export const protocolSchema = z.enum(['imap', 'pop3', 'lmtp', 'smtp', 'submission', 'managesieve']);
 export type SessionProtocol = z.infer<typeof protocolSchema>;
 
 // --- domains ---
@@ -226,6 +226,7 @@ const countsSchema = z.object({
   lmtp: z.number().int(),
   smtp: z.number().int(),
   submission: z.number().int(),
+  managesieve: z.number().int(),
 });
 
 export const accountAlertSchema = z
@@ -254,7 +255,7 @@ export const statusSchema = z
     uptimeSeconds: z.number(),
     listeners: z.array(
       z.object({
-        protocol: z.enum(['imap', 'pop3', 'lmtp', 'smtp', 'submission', 'web', 'admin']),
+        protocol: z.enum(['imap', 'pop3', 'lmtp', 'smtp', 'submission', 'managesieve', 'web', 'admin']),
         host: z.string(),
         port: z.number().int(),
         tls: z.enum(['implicit', 'starttls', 'none']),

@@ -45,7 +45,7 @@ describe('SessionRegistry', () => {
       bytesOut: 200,
       command: null,
     });
-    expect(registry.counts()).toEqual({ imap: 1, pop3: 0, lmtp: 0, smtp: 0, submission: 0 });
+    expect(registry.counts()).toEqual({ imap: 1, pop3: 0, lmtp: 0, smtp: 0, submission: 0, managesieve: 0 });
     handle.close();
     handle.close();
     expect(registry.get('a')).toBeNull();

@@ -275,7 +275,7 @@ export class SessionRegistry {
 
   /** Live sessions per protocol. */
   counts(): Record<SessionProtocol, number> {
-    const counts = { imap: 0, pop3: 0, lmtp: 0, smtp: 0, submission: 0 };
+    const counts = { imap: 0, pop3: 0, lmtp: 0, smtp: 0, submission: 0, managesieve: 0 };
     for (const session of this.sessions.values()) counts[session.info.protocol]++;
     return counts;
   }

@@ -274,7 +274,7 @@ export class ClusterSessions implements SessionDirectory {
   }
 
   async counts(): Promise<Record<SessionProtocol, number>> {
-    const counts = { imap: 0, pop3: 0, lmtp: 0, smtp: 0, submission: 0 };
+    const counts = { imap: 0, pop3: 0, lmtp: 0, smtp: 0, submission: 0, managesieve: 0 };
     for (const session of await this.list()) counts[session.protocol]++;
     return counts;
   }

@@ -73,6 +73,18 @@ export function configDefaults() {
       idle_timeout: 600,
       delete_mode: 'expunge',
     },
+    /** ManageSieve (RFC 5804): mail clients upload and activate Sieve filters (STARTTLS, no implicit TLS). */
+    managesieve: {
+      enabled: true,
+      host: '0.0.0.0',
+      port: 4190,
+      /** Seconds of inactivity before a session is closed. */
+      idle_timeout: 1800,
+      /** Scripts one user may keep (more get NO (QUOTA/MAXSCRIPTS)). */
+      max_scripts: 20,
+      /** Largest script in bytes (more get NO (QUOTA/MAXSIZE)); at most 1 MiB, the store's limit. */
+      max_script_size: 256 * 1024,
+    },
     lmtp: {
       enabled: true,
       host: '127.0.0.1',

@@ -152,6 +152,14 @@ function specFor(checkRule: RuleCheck | null): Spec {
       idle_timeout: whole(600),
       delete_mode: oneOf('expunge', 'trash'),
     },
+    managesieve: {
+      enabled: flag,
+      host,
+      port,
+      idle_timeout: whole(60),
+      max_scripts: positive,
+      max_script_size: whole(1024, 1024 * 1024),
+    },
     lmtp: { enabled: flag, host, port },
     smtp: { enabled: flag, host, port },
     inbound: {

@@ -42,7 +42,9 @@ const configRule = z.strictObject(
     cidrs: z.array(z.string(), { error: 'a list of addresses or CIDR ranges' }).optional(),
     limit: z.number({ error: 'a whole number' }).optional(),
     window_seconds: z.number({ error: 'a number of seconds' }).optional(),
-    protocols: z.array(z.string(), { error: 'a list of imap, pop3, lmtp, smtp' }).optional(),
+    protocols: z
+      .array(z.string(), { error: 'a list of imap, pop3, lmtp, smtp, submission, managesieve' })
+      .optional(),
     enabled: z.boolean({ error: 'true or false' }).optional(),
     note: z.string({ error: 'text' }).optional(),
   },
@@ -130,6 +132,21 @@ export const configSchema = z.strictObject({
       .int('a whole number of seconds')
       .min(600, 'a number of seconds, at least 600 (RFC 1939)'),
     delete_mode: z.enum(['expunge', 'trash'], { error: 'expunge or trash' }),
+  }),
+  managesieve: z.strictObject({
+    enabled,
+    host,
+    port,
+    idle_timeout: z
+      .number({ error: 'a number of seconds, at least 60' })
+      .int('a whole number of seconds')
+      .min(60, 'a number of seconds, at least 60'),
+    max_scripts: positiveInt('a whole number of scripts, at least 1'),
+    max_script_size: z
+      .number({ error: 'a number of bytes from 1024 to 1048576' })
+      .int('a whole number of bytes')
+      .min(1024, 'a number of bytes from 1024 to 1048576')
+      .max(1024 * 1024, 'a number of bytes from 1024 to 1048576'),
   }),
   lmtp: z.strictObject({ enabled, host, port }),
   smtp: z.strictObject({ enabled, host, port }),

@@ -113,7 +113,11 @@ export interface RefusalInput {
   date?: Date;
 }
 
-/** The refusal of RFC 5429 2.1.1: the reason, a disposition report, and the refused header. */
+/**
+ * The refusal of RFC 5429 2.1.1, an MDN (RFC 3798): the reason, a disposition report, and the
+ * refused header. It comes from the recipient (RFC 3798 3: "the address of the person for whom the
+ * message disposition notification is being issued"), with the null sender.
+ */
 export function buildRefusal({
   reason,
   raw,
@@ -128,7 +132,7 @@ export function buildRefusal({
   const originalId = message.rawValues('message-id')[0]?.trim();
   const text = reason.replace(/\r?\n/g, '\r\n').replace(/(\r\n)?$/, '\r\n');
   const parts = [
-    `From: Mail Delivery System <MAILER-DAEMON@${hostname}>`,
+    `From: <${recipient}>`,
     `To: <${sender}>`,
     `Subject: ${encodeWord(oneLine(`Rejected: ${originalSubject}`))}`,
     `Date: ${(date ?? new Date()).toUTCString().replace('GMT', '+0000')}`,

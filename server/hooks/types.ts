@@ -25,7 +25,7 @@
  * Hooks must not throw synchronously; `onClose`, `onAuthFailure`, `releaseAuthAttempt` and
  * `requiresTls` must return quickly.
  */
-export type Protocol = 'imap' | 'pop3' | 'lmtp' | 'smtp' | 'submission';
+export type Protocol = 'imap' | 'pop3' | 'lmtp' | 'smtp' | 'submission' | 'managesieve';
 
 export interface ConnectionSession {
   /** Unique per connection, also in every log line of the session. */

@@ -302,9 +302,16 @@ export interface Quota {
 }
 
 /** The protocols a connection rule can be scoped to. */
-export type RuleProtocol = 'imap' | 'pop3' | 'lmtp' | 'smtp' | 'submission';
+export type RuleProtocol = 'imap' | 'pop3' | 'lmtp' | 'smtp' | 'submission' | 'managesieve';
 
-export const RULE_PROTOCOLS: readonly RuleProtocol[] = ['imap', 'pop3', 'lmtp', 'smtp', 'submission'];
+export const RULE_PROTOCOLS: readonly RuleProtocol[] = [
+  'imap',
+  'pop3',
+  'lmtp',
+  'smtp',
+  'submission',
+  'managesieve',
+];
 
 /**
  * What a connection rule does (server/hooks/rules/<kind>.ts):

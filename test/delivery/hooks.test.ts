@@ -41,6 +41,7 @@ beforeAll(async () => {
       MALLARD_POP3_PORT: '0',
       MALLARD_POP3_TLS_PORT: '0',
       MALLARD_WEB_PORT: '0',
+      MALLARD_MANAGESIEVE_PORT: '0',
     },
   });
   server = await startServer(config, {

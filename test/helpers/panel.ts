@@ -110,6 +110,8 @@ export function panelConfig(dataDir: string, ports: PanelPorts, configYaml?: str
     submission: { enabled: false, host: '127.0.0.1' },
     // Nor is the autoconfiguration server (443).
     web: { enabled: false, host: '127.0.0.1' },
+    // Nor ManageSieve, whose fixed port (4190) two panels at once would both want.
+    managesieve: { enabled: false, host: '127.0.0.1' },
     // Mail for other domains is looked up only on loopback, where nothing answers.
     dns: { servers: ['127.0.0.1:9'] },
     admin: { host: '127.0.0.1', port: ports.admin },

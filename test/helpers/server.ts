@@ -21,6 +21,7 @@ export interface TestServer {
   pop3sPort: number;
   lmtpPort: number;
   smtpPort: number;
+  managesievePort: number;
   stop(): Promise<void>;
   addUser(username: string, password: string, quotaBytes?: number): Promise<string>;
 }
@@ -34,6 +35,7 @@ export async function startTestServer(env: NodeJS.ProcessEnv = {}): Promise<Test
       MALLARD_POP3_HOST: '127.0.0.1',
       MALLARD_SMTP_HOST: '127.0.0.1',
       MALLARD_SUBMISSION_HOST: '127.0.0.1',
+      MALLARD_MANAGESIEVE_HOST: '127.0.0.1',
       MALLARD_WEB_HOST: '127.0.0.1',
       // Mail for other domains is never looked up outside the machine (nothing answers there).
       MALLARD_DNS_SERVERS: '127.0.0.1:9',
@@ -54,6 +56,7 @@ export async function startTestServer(env: NodeJS.ProcessEnv = {}): Promise<Test
     pop3sPort: server.pop3.listeners.find((l) => l.implicitTls)?.port ?? 0,
     lmtpPort: server.lmtp.listeners[0]?.port ?? 0,
     smtpPort: server.smtp.listeners[0]?.port ?? 0,
+    managesievePort: server.managesieve.listeners[0]?.port ?? 0,
     async stop() {
       await server.stop();
       fs.rmSync(dataDir, { recursive: true, force: true });

@@ -89,6 +89,7 @@ async function startOnFreePorts(
     MALLARD_SMTP_PORT: String(smtpPort),
     MALLARD_SUBMISSION_ENABLED: 'false',
     MALLARD_WEB_ENABLED: 'false',
+    MALLARD_MANAGESIEVE_ENABLED: 'false',
     MALLARD_ADMIN_PORT: '0',
     // One process: the tests measure its memory and kill it as a crash would (test/workers/ runs
     // worker processes).

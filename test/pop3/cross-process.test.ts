@@ -49,6 +49,7 @@ beforeAll(async () => {
       MALLARD_SMTP_ENABLED: 'false',
       MALLARD_SUBMISSION_ENABLED: 'false',
       MALLARD_WEB_ENABLED: 'false',
+      MALLARD_MANAGESIEVE_ENABLED: 'false',
       MALLARD_ADMIN_PORT: '0',
     },
     stdio: ['ignore', 'pipe', 'pipe'],

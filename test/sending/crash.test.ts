@@ -64,6 +64,7 @@ async function serve(dataDir: string, port: number, env: Record<string, string>)
       MALLARD_SUBMISSION_PORT: String(port),
       MALLARD_SUBMISSION_TLS_PORT: '0',
       MALLARD_WEB_ENABLED: 'false',
+      MALLARD_MANAGESIEVE_ENABLED: 'false',
       MALLARD_SUBMISSION_MAX_MESSAGES_PER_HOUR: '100000',
       MALLARD_DKIM_ENABLED: 'false',
       // One process, so that kill -9 hits the one that holds the sessions (test/workers/ kills a worker).

@@ -137,6 +137,7 @@ beforeAll(async () => {
     MALLARD_SUBMISSION_HOST: '127.0.0.1',
     MALLARD_SUBMISSION_PORT: String(submissionPort),
     MALLARD_WEB_ENABLED: 'false',
+    MALLARD_MANAGESIEVE_ENABLED: 'false',
     MALLARD_SUBMISSION_TLS_PORT: '0',
     MALLARD_DNS_SERVERS: dnsmasq.server,
     MALLARD_OUTBOUND_MX_PORT: String(postfix.port),

@@ -103,6 +103,7 @@ export class Cluster {
         MALLARD_SMTP_ENABLED: 'false',
         MALLARD_SUBMISSION_ENABLED: 'false',
         MALLARD_WEB_ENABLED: 'false',
+        MALLARD_MANAGESIEVE_ENABLED: 'false',
         MALLARD_ADMIN_HOST: '127.0.0.1',
         MALLARD_ADMIN_PORT: String(ports.admin),
         MALLARD_DKIM_ENABLED: 'false',

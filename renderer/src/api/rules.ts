@@ -14,7 +14,14 @@ export const RULE_KINDS: readonly RuleKind[] = [
   'lockout',
   'require-tls',
 ];
-export const RULE_PROTOCOLS: readonly RuleProtocol[] = ['imap', 'pop3', 'lmtp', 'smtp', 'submission'];
+export const RULE_PROTOCOLS: readonly RuleProtocol[] = [
+  'imap',
+  'pop3',
+  'lmtp',
+  'smtp',
+  'submission',
+  'managesieve',
+];
 
 export interface RuleInput {
   kind: RuleKind;

@@ -28,7 +28,7 @@ import { SessionDrawer } from '../components/sessions/SessionDrawer.tsx';
 import { SessionsTable } from '../components/sessions/SessionsTable.tsx';
 import { SESSIONS_KEY, useLiveSessions } from '../components/sessions/useLiveSessions.ts';
 
-const PROTOCOLS = ['all', 'imap', 'pop3', 'lmtp', 'smtp', 'submission'] as const;
+const PROTOCOLS = ['all', 'imap', 'pop3', 'lmtp', 'smtp', 'submission', 'managesieve'] as const;
 
 /** The current time, once a second, so durations tick. */
 function useNow(): number {

@@ -61,6 +61,7 @@ function portClashes(config: Config): string[] {
     ['smtp.port', config.smtp.enabled, config.smtp.host, config.smtp.port],
     ['submission.port', config.submission.enabled, config.submission.host, config.submission.port],
     ['submission.tls_port', config.submission.enabled, config.submission.host, config.submission.tls_port],
+    ['managesieve.port', config.managesieve.enabled, config.managesieve.host, config.managesieve.port],
     ['admin.port', true, config.admin.host, config.admin.port],
     ['panel.port', true, config.panel.host, config.panel.port],
     ['web.port', config.web.enabled, config.web.host, config.web.port],

@@ -42,7 +42,7 @@ async function authStatus(deps: AdminDeps): Promise<StatusJson['auth']> {
 
 export async function serverStatus(deps: AdminDeps): Promise<StatusJson> {
   const listeners: StatusJson['listeners'] = [];
-  for (const protocol of ['imap', 'pop3', 'lmtp', 'smtp', 'submission', 'web'] as const) {
+  for (const protocol of ['imap', 'pop3', 'lmtp', 'smtp', 'submission', 'managesieve', 'web'] as const) {
     for (const listener of deps.services[protocol]?.listeners ?? []) {
       listeners.push({
         protocol,

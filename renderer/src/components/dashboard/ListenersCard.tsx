@@ -8,6 +8,7 @@ const PROTOCOL_NAMES: Record<ListenerJson['protocol'], string> = {
   lmtp: 'LMTP',
   smtp: 'SMTP',
   submission: 'Submission',
+  managesieve: 'ManageSieve (filters)',
   web: 'HTTPS (client setup)',
   admin: 'Admin API',
 };

@@ -1,0 +1,60 @@
+/**
+ * What PUTSCRIPT, CHECKSCRIPT and HAVESPACE share: the limits of `managesieve.max_scripts` and
+ * `managesieve.max_script_size` (RFC 5804 1.3 QUOTA/MAXSCRIPTS, QUOTA/MAXSIZE), and the check of a
+ * script by the interpreter, whose first error says where it is ("line L, column C: ...").
+ */
+import { checkScript } from '../sieve/index.ts';
+import { isStoreError } from '../store/errors.ts';
+import { checkSieveName } from '../store/sieve.ts';
+import type { User } from '../store/types.ts';
+import type { ManageSieveContext } from './context.ts';
+import { err } from './errors.ts';
+
+/** The logged-in user; the registry lets only authenticated-state commands get here. */
+export function userOf(ctx: ManageSieveContext): User {
+  const user = ctx.session.user;
+  if (!user) throw err('Authenticate first');
+  return user;
+}
+
+/** Refuses a script of `size` bytes stored under `name` when it would cross a limit. */
+export async function checkSpace(ctx: ManageSieveContext, name: string, size: number): Promise<void> {
+  const limits = ctx.services.config.managesieve;
+  if (size > limits.max_script_size) {
+    throw err(`The script is larger than ${limits.max_script_size} bytes`, 'QUOTA/MAXSIZE');
+  }
+  const scripts = await ctx.services.store.listSieveScripts(userOf(ctx).id);
+  if (!scripts.some((script) => script.name === name) && scripts.length >= limits.max_scripts) {
+    throw err(`No more than ${limits.max_scripts} scripts may be kept`, 'QUOTA/MAXSCRIPTS');
+  }
+}
+
+/**
+ * Refuses a script the interpreter does not accept. `include :personal` may name the user's other
+ * scripts (RFC 6609), so they are looked up; `replacing` is the name being uploaded, whose old
+ * content does not count.
+ */
+export async function checkContent(
+  ctx: ManageSieveContext,
+  content: string,
+  replacing?: string,
+): Promise<void> {
+  const scripts = await ctx.services.store.listSieveScripts(userOf(ctx).id);
+  const personal = new Map(scripts.map((script) => [script.name, script.content]));
+  if (replacing !== undefined) personal.set(replacing, content);
+  const problem = checkScript(content, {
+    loadScript: (name, location) => (location === 'personal' ? (personal.get(name) ?? null) : null),
+  });
+  if (problem) throw err(problem.message);
+}
+
+/** A script name as RFC 5804 1.6 allows it: NO with the reason otherwise. */
+export function checkName(name: string): string {
+  try {
+    return checkSieveName(name);
+  } catch (error) {
+    if (isStoreError(error, 'INVALID'))
+      throw err('A script name is 1 to 128 characters, without control characters or "/"');
+    throw error;
+  }
+}
