@@ -162,7 +162,10 @@ export function FiltersCard({
         {test.data && (
           <Stack gap="xs" data-testid="filters-test-results">
             <Text fw={600}>
-              The newest {test.data.results.length} messages in INBOX (nothing was changed)
+              {test.data.results.length === 1
+                ? 'The newest message in INBOX'
+                : `The newest ${test.data.results.length} messages in INBOX`}{' '}
+              (nothing was changed)
             </Text>
             {test.data.results.length === 0 && <Text size="sm">INBOX is empty.</Text>}
             <Table>
