@@ -48,6 +48,19 @@ async function lmtp(recipient: string, raw: Buffer, sender = 'friend@remote.test
   }
 }
 
+/** One SMTP (port 25) transaction, where the spam checks run; the reply to DATA. */
+async function smtp(recipient: string, raw: Buffer, sender: string): Promise<string> {
+  const { client } = await SmtpLineClient.connect(server.smtpPort);
+  try {
+    expect(await client.command('EHLO client.test')).toMatch(/^250 /m);
+    expect(await client.command(`MAIL FROM:<${sender}>`)).toMatch(/^250 /);
+    expect(await client.command(`RCPT TO:<${recipient}>`)).toMatch(/^250 /);
+    return (await client.data(raw, 1))[0]!;
+  } finally {
+    client.close();
+  }
+}
+
 async function queuedTo(address: string) {
   return (await server.server.store.listOutbound()).filter((entry) =>
     entry.recipients.some((recipient) => recipient.address === address),
@@ -100,6 +113,27 @@ describe('filters through the admin API', () => {
       { subject: 'Quarterly plan', flags: ['\\Flagged'] },
       { subject: 'Lunch?', flags: [] },
     ]);
+  });
+
+  it('"never send to Spam" keeps in INBOX what a spam verdict would file into Junk', async () => {
+    const account = await newAccount(server);
+    // The user blocks the sender's domain: SMTP in files its mail into Junk...
+    await server.server.store.setSpamEntry(account.userId, 'block', '@bulk.example');
+    // ...unless a filter says never to.
+    const saved = await api('PUT', `/api/users/${account.userId}/filters`, {
+      filters: [{ conditions: { subject: 'receipt' }, actions: { neverSpam: true } }],
+    });
+    expect(saved.status).toBe(200);
+    for (const subject of ['Your receipt', 'Great offers'])
+      expect(
+        await smtp(
+          account.username,
+          message(account.username, subject, '', 'shop@bulk.example'),
+          'shop@bulk.example',
+        ),
+      ).toMatch(/^250 /);
+    expect((await subjectsIn(account, 'INBOX')).map((entry) => entry.subject)).toEqual(['Your receipt']);
+    expect((await subjectsIn(account, 'Junk')).map((entry) => entry.subject)).toEqual(['Great offers']);
   });
 
   it('forwards with a copy kept, and answers once while on vacation', async () => {
