@@ -1,3 +1,4 @@
+import crypto from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { checkScript } from '../script.ts';
 import {
@@ -69,6 +70,19 @@ describe('generated filter scripts', () => {
     expect(readScript(script.replace('stop;', 'keep;'))).toMatchObject({ kind: 'edited', settings: SAMPLE });
     expect(readScript('require "fileinto";\nfileinto "x";\n')).toEqual({ kind: 'hand-written' });
     expect(readScript('# mallard-filters-model: {not json\nkeep;\n')).toEqual({ kind: 'hand-written' });
+  });
+
+  it('reads a script an earlier version generated differently as untouched (its digest still holds)', () => {
+    const script = generateScript(SAMPLE);
+    const older = script.replace('# Filter 1: shop', '# Rule 1 (shop)').split('\n');
+    const withoutDigest = older.filter((line) => !line.startsWith('# mallard-filters-digest: ')).join('\n');
+    const digest = crypto.createHash('sha256').update(withoutDigest).digest('hex');
+    const resealed = older.map((line) =>
+      line.startsWith('# mallard-filters-digest: ') ? `# mallard-filters-digest: ${digest}` : line,
+    );
+    expect(readScript(resealed.join('\n'))).toEqual({ kind: 'generated', settings: SAMPLE });
+    expect(readScript(older.join('\n'))).toMatchObject({ kind: 'edited' });
+    expect(readScript(withoutDigest)).toMatchObject({ kind: 'edited' });
   });
 
   it('refuses settings that make no sense, with a readable reason', () => {

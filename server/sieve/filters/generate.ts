@@ -2,11 +2,12 @@
  * Filter settings → one Sieve script, and back. The script is the only copy: it carries the model
  * as JSON in a comment line, so the page reads back exactly what it wrote, and a script edited by
  * hand afterwards (over ManageSieve, `mallard sieve put`) is recognised as such because it no
- * longer equals what the model generates.
+ * longer matches the digest written beside the model.
  *
  * Order in the script: the vacation reply first and forwarding next (both apply to all mail, so no
  * filter's "stop" or "delete" may skip them), then the filters in the user's order.
  */
+import crypto from 'node:crypto';
 import type { Filter, FilterActions, FilterConditions, FilterSettings, Vacation } from './model.ts';
 import { filterSettingsSchema } from './model.ts';
 
@@ -14,6 +15,14 @@ import { filterSettingsSchema } from './model.ts';
 export const MANAGED_SCRIPT_NAME = 'mallard-filters';
 
 const MARKER = '# mallard-filters-model: ';
+/**
+ * The SHA-256 of the script without this line: a hand edit shows as a mismatch, while a script a
+ * former version generated differently still reads as untouched (so an upgrade is not mistaken
+ * for an edit by hand).
+ */
+const DIGEST = '# mallard-filters-digest: ';
+
+const digestOf = (text: string) => crypto.createHash('sha256').update(text, 'utf8').digest('hex');
 const HEADER = [
   "# Made by Mallard's Filters page (panel, admin API, `mallard filters`, `mallard forward`,",
   '# `mallard vacation`). Change the filters there: edits made here are replaced when they save.',
@@ -168,7 +177,10 @@ export function generateScript(input: FilterSettings): string {
   const extensions = extensionsFor(settings);
   const head = [...HEADER, MARKER + serializeModel(settings)];
   if (extensions.length > 0) head.push(`require ${stringList(extensions)};`);
-  return `${[...head, ''].join('\n')}\n${body}`.replace(/\n+$/, '\n');
+  const text = `${[...head, ''].join('\n')}\n${body}`.replace(/\n+$/, '\n');
+  const marker = text.indexOf(MARKER);
+  const afterMarker = text.indexOf('\n', marker) + 1;
+  return `${text.slice(0, afterMarker)}${DIGEST}${digestOf(text)}\n${text.slice(afterMarker)}`;
 }
 
 /**
@@ -190,7 +202,8 @@ export function readScript(content: string): ScriptOrigin {
     return { kind: 'hand-written' };
   }
   if (!parsed.success) return { kind: 'hand-written' };
-  const settings = parsed.data;
-  const same = generateScript(settings) === content.replace(/\r\n/g, '\n');
-  return { kind: same ? 'generated' : 'edited', settings };
+  const lines = content.replace(/\r\n/g, '\n').split('\n');
+  const digest = lines.find((text) => text.startsWith(DIGEST))?.slice(DIGEST.length);
+  const rest = lines.filter((text) => !text.startsWith(DIGEST)).join('\n');
+  return { kind: digest === digestOf(rest) ? 'generated' : 'edited', settings: parsed.data };
 }
