@@ -18,9 +18,11 @@ export function RawSieveCard({ userId }: { userId: string }) {
   });
   if (!scripts.data) return <ErrorNotice error={scripts.error} />;
   const active = scripts.data.scripts.find((script) => script.active) ?? null;
+  // Mounted anew when fresh scripts arrive (they may have changed elsewhere); a save here does not
+  // refetch them, so the editor stays as the user left it.
   return (
     <RawEditor
-      key={active?.name ?? ''}
+      key={scripts.dataUpdatedAt}
       userId={userId}
       initialName={active && active.name !== MANAGED ? active.name : 'my-filters'}
       initialContent={active?.content ?? ''}
@@ -52,7 +54,10 @@ function RawEditor({
       return true;
     },
     onSuccess: (saved) => {
-      if (saved) void queryClient.invalidateQueries({ queryKey: ['users'] });
+      if (!saved) return;
+      // The page's state (a hand-written script is now active); the scripts only once the editor goes.
+      void queryClient.invalidateQueries({ queryKey: filterKeys.filters(userId) });
+      void queryClient.invalidateQueries({ queryKey: filterKeys.scripts(userId), refetchType: 'none' });
     },
   });
 
