@@ -16,6 +16,9 @@ import { CliError } from '../server/cli/cli-error.ts';
 import { aliasCommand } from '../server/cli/commands/alias.ts';
 import { domainCommand } from '../server/cli/commands/domain.ts';
 import { sieveCommand } from '../server/cli/commands/sieve.ts';
+import { filtersCommand } from '../server/cli/commands/filters.ts';
+import { forwardCommand } from '../server/cli/commands/forward.ts';
+import { vacationCommand } from '../server/cli/commands/vacation.ts';
 import { spamCommand } from '../server/cli/commands/spam.ts';
 import { certCommand } from '../server/cli/commands/cert.ts';
 import { ruleCommand } from '../server/cli/commands/rule.ts';
@@ -219,6 +222,38 @@ describe('management commands through the admin API', () => {
     expect(refused.error).toMatch(/line 1, column 1: command "fileinto" used without require/);
     expect((await offline(sieveCommand, 'put', 'dora@example.test', 'broken', script)).status).toBe(65);
     expect((await api(sieveCommand, 'activate', 'dora@example.test', 'nope')).status).toBe(67);
+  });
+
+  it('sets filters, forwarding and vacation through the API, as the store path does', async () => {
+    const settings = path.join(clientDir, 'filters.json');
+    fs.writeFileSync(
+      settings,
+      JSON.stringify({ filters: [{ conditions: { from: 'boss@' }, actions: { star: true } }] }),
+    );
+    // dora's active script is the hand-written "filter" above: refused on both paths (65) ...
+    const refused = await api(filtersCommand, 'set', 'dora@example.test', settings);
+    expect(refused.status).toBe(65);
+    expect(refused.error).toMatch(/the active Sieve script "filter" was written by hand/);
+    expect((await offline(filtersCommand, 'set', 'dora@example.test', settings)).status).toBe(65);
+    // ... until told to replace it.
+    expect(await ok(filtersCommand, 'set', 'dora@example.test', settings, '--overwrite')).toBe(
+      '1 filter(s) saved; in force (script "mallard-filters" is active)\n',
+    );
+    expect(await ok(forwardCommand, 'dora@example.test', 'dora@elsewhere.example')).toBe(
+      'dora@example.test: forwarding to dora@elsewhere.example, no copy kept\n',
+    );
+    expect(await ok(vacationCommand, 'dora@example.test', '--subject', 'Away', '--body', 'Back soon.')).toBe(
+      'dora@example.test: vacation reply "Away"\n',
+    );
+    const shown = await api(filtersCommand, 'show', 'dora@example.test', '--json');
+    expect(JSON.parse(shown.text)).toMatchObject({
+      state: 'managed',
+      settings: {
+        forwarding: { address: 'dora@elsewhere.example', keepCopy: false },
+        vacation: { subject: 'Away' },
+      },
+    });
+    expect(shown.text).toBe((await offline(filtersCommand, 'show', 'dora@example.test', '--json')).text);
   });
 
   it('manages rules through the API and tests addresses against the server’s rules', async () => {

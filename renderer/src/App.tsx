@@ -20,6 +20,7 @@ import { SettingsPage } from './pages/SettingsPage.tsx';
 import { SetupPage } from './pages/SetupPage.tsx';
 import { FirstRunRedirect } from './components/setup/FirstRunRedirect.tsx';
 import { UserPage } from './pages/UserPage.tsx';
+import { FiltersPage } from './pages/FiltersPage.tsx';
 import { UsersPage } from './pages/UsersPage.tsx';
 
 export function App() {
@@ -47,6 +48,7 @@ export function App() {
         <Route path="/domains" element={<DomainsPage />} />
         <Route path="/users" element={<UsersPage />} />
         <Route path="/users/:id" element={<UserPage />} />
+        <Route path="/users/:id/filters" element={<FiltersPage />} />
         <Route path="/rules" element={<RulesPage />} />
         <Route path="/sessions" element={<SessionsPage />} />
         <Route path="/queue" element={<QueuePage />} />

@@ -9,6 +9,7 @@ import { appPasswordRoutes } from './handlers/app-passwords.ts';
 import { certificateRoutes } from './handlers/certificates.ts';
 import { deliveryRoutes } from './handlers/deliveries.ts';
 import { dkimRoutes } from './handlers/dkim.ts';
+import { filterRoutes } from './handlers/filters.ts';
 import { domainRoutes } from './handlers/domains.ts';
 import { queueRoutes } from './handlers/queue.ts';
 import { ruleRoutes } from './handlers/rules.ts';
@@ -54,6 +55,7 @@ export const ROUTES: readonly Route[] = [
   ...appPasswordRoutes,
   ...spamListRoutes,
   ...sieveRoutes,
+  ...filterRoutes,
   ...spamSettingsRoutes,
   ...ruleRoutes,
   ...sessionRoutes,

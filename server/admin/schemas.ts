@@ -477,3 +477,15 @@ export const adminEventSchema = z
   .meta({ id: 'Event' });
 export type AdminEvent = z.infer<typeof adminEventSchema>;
 export type AdminEventType = AdminEvent['type'];
+
+/** The Filters page's settings (server/sieve/filters/model.ts), for the renderer's typed calls. */
+export type {
+  Filter as FilterJson,
+  FilterActions as FilterActionsJson,
+  FilterConditions as FilterConditionsJson,
+  FilterSettings as FilterSettingsJson,
+  Forwarding as ForwardingJson,
+  Vacation as VacationJson,
+} from '../sieve/filters/model.ts';
+export type { DryRunResult as FilterTestResultJson } from '../sieve/filters/dry-run.ts';
+export type { UserFilters as UserFiltersJson } from '../sieve/filters/user-filters.ts';

@@ -29,6 +29,13 @@ usage: mallard COMMAND [ARGS] [--config FILE] [--offline]
   sieve list EMAIL | put EMAIL NAME FILE | activate EMAIL NAME | check FILE
                                          a user's Sieve filters (put and check give errors with
                                          line and column, exit 65)
+  filters show EMAIL | set EMAIL FILE.json [--overwrite]
+                                         Gmail-like filters (the panel's Filters page), kept as
+                                         the Sieve script "mallard-filters"
+  forward EMAIL ADDRESS [--keep] | EMAIL --off
+                                         forward all mail (--keep: keep a copy here too)
+  vacation EMAIL --subject S --body B [--from DATE] [--until DATE] [--days N] | EMAIL --off
+                                         the vacation reply, once per sender every N days (7)
   deliver [--from SENDER] RECIPIENT... < message
                                          local delivery (exit 67: unknown user, 75: try later);
                                          an MTA should rather use LMTP (see README)
@@ -71,9 +78,9 @@ usage: mallard COMMAND [ARGS] [--config FILE] [--offline]
 
 List commands take --json. The configuration file comes from --config or MALLARD_CONFIG;
 every key can also be set as MALLARD_<KEY_PATH>, e.g. MALLARD_IMAP_PORT=1143.
-When a server runs for the configuration, user, alias, spam, sieve, rule, cert and status talk to its admin
-API (token from <data_dir>/admin.token); otherwise they open the store directly. --offline (or
-MALLARD_CLI_OFFLINE=1) always opens the store directly.
+When a server runs for the configuration, user, alias, spam, sieve, filters, forward, vacation, rule,
+cert and status talk to its admin API (token from <data_dir>/admin.token); otherwise they open the
+store directly. --offline (or MALLARD_CLI_OFFLINE=1) always opens the store directly.
 `;
 
 type Command = (argv: string[]) => Promise<number>;
@@ -89,6 +96,9 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
   domain: async () => (await import('./commands/domain.ts')).domainCommand,
   spam: async () => (await import('./commands/spam.ts')).spamCommand,
   sieve: async () => (await import('./commands/sieve.ts')).sieveCommand,
+  filters: async () => (await import('./commands/filters.ts')).filtersCommand,
+  forward: async () => (await import('./commands/forward.ts')).forwardCommand,
+  vacation: async () => (await import('./commands/vacation.ts')).vacationCommand,
   deliver: async () => (await import('./commands/deliver.ts')).deliverCommand,
   import: async () => (await import('./commands/import.ts')).importCommand,
   mailbox: async () => (await import('./commands/mailbox.ts')).mailboxCommand,

@@ -361,6 +361,68 @@ const CASES: Record<string, Case> = {
     invalid: () => ({ path: `/api/users/${userId}/sieve-scripts/${'a'.repeat(300)}` }),
     unknown: () => ({ path: `/api/users/${userId}/sieve-scripts/never` }),
   },
+  'GET /api/users/{id}/filters': {
+    ok: async () => ({ path: `/api/users/${userId}/filters` }),
+    status: 200,
+    check: ({ body }) => expect(body.settings).toHaveProperty('filters'),
+    invalid: () => ({ path: `/api/users/${LONG_ID}/filters` }),
+    unknown: () => ({ path: '/api/users/999999/filters' }),
+  },
+  'PUT /api/users/{id}/filters': {
+    ok: async () => ({
+      path: `/api/users/${userId}/filters`,
+      body: {
+        filters: [{ conditions: { listId: 'lists.example' }, actions: { label: 'Lists' } }],
+        overwrite: true,
+      },
+    }),
+    status: 200,
+    check: async ({ body }) => {
+      expect(body).toMatchObject({ state: 'managed', activeScript: 'mallard-filters' });
+      expect((await h.server.store.getActiveSieveScript(userId))?.content).toMatch(
+        /fileinto :create "Lists"/,
+      );
+    },
+    invalid: () => ({
+      path: `/api/users/${userId}/filters`,
+      body: { filters: [{ conditions: {}, actions: {} }] },
+    }),
+    unknown: () => ({ path: '/api/users/999999/filters', body: {} }),
+  },
+  'PUT /api/users/{id}/forwarding': {
+    ok: async () => ({
+      path: `/api/users/${userId}/forwarding`,
+      body: { forwarding: { address: 'elsewhere@remote.example', keepCopy: true }, overwrite: true },
+    }),
+    status: 200,
+    check: ({ body }) =>
+      expect(body.settings.forwarding).toEqual({ address: 'elsewhere@remote.example', keepCopy: true }),
+    invalid: () => ({ path: `/api/users/${userId}/forwarding`, body: { forwarding: { address: 'nope' } } }),
+    unknown: () => ({ path: '/api/users/999999/forwarding', body: { forwarding: null } }),
+  },
+  'PUT /api/users/{id}/vacation': {
+    ok: async () => ({
+      path: `/api/users/${userId}/vacation`,
+      body: { vacation: { subject: 'Away', body: 'Back soon.', until: '2999-01-01' }, overwrite: true },
+    }),
+    status: 200,
+    check: ({ body }) => expect(body.settings.vacation).toMatchObject({ subject: 'Away', days: 7 }),
+    invalid: () => ({
+      path: `/api/users/${userId}/vacation`,
+      body: { vacation: { subject: 'Away', body: 'x', from: '2026-02-30x' } },
+    }),
+    unknown: () => ({ path: '/api/users/999999/vacation', body: { vacation: null } }),
+  },
+  'POST /api/users/{id}/filters/test': {
+    ok: async () => ({
+      path: `/api/users/${userId}/filters/test`,
+      body: { script: 'require "fileinto"; fileinto "Elsewhere";' },
+    }),
+    status: 200,
+    check: ({ body }) => expect(Array.isArray(body.results)).toBe(true),
+    invalid: () => ({ path: `/api/users/${userId}/filters/test`, body: { limit: 0 } }),
+    unknown: () => ({ path: '/api/users/999999/filters/test', body: {} }),
+  },
   'POST /api/sieve/check': {
     ok: async () => ({ path: '/api/sieve/check', body: { content: 'keep;\nif true {\n' } }),
     status: 200,

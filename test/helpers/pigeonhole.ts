@@ -8,6 +8,7 @@ import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import type { SieveResult } from '../../server/sieve/index.ts';
 
 export interface SieveOutcome {
   compiled: boolean;
@@ -116,7 +117,8 @@ export function parseSieveTest(output: string): SieveOutcome {
     return { compiled: false, failed: false, actions: [], implicitKeep: null };
   if (/final result: failed/.test(output))
     return { compiled: true, failed: true, actions: [], implicitKeep: null };
-  const lines = output.split('\n');
+  // Pigeonhole prints strings with the CRLF line breaks of RFC 5228 whatever the script file had.
+  const lines = output.split(/\r?\n/);
   const performed = lines.indexOf('Performed actions:');
   const implicit = lines.indexOf('Implicit keep:');
   if (performed < 0 || implicit < 0) throw new Error(`unexpected sieve-test output:\n${output}`);
@@ -133,22 +135,32 @@ export function parseSieveTest(output: string): SieveOutcome {
 function readActions(lines: string[]): string[] {
   const actions: { head: string; modifiers: string[]; fields: Record<string, string> }[] = [];
   let inMessage = false;
+  let fieldName: string | null = null;
   for (const line of lines) {
     if (line === 'START MESSAGE') inMessage = true;
     if (inMessage) {
+      fieldName = null;
       if (line === 'END MESSAGE') inMessage = false;
       continue;
     }
     const head = /^ \* (.*)$/.exec(line);
     if (head !== null) {
       actions.push({ head: head[1] ?? '', modifiers: [], fields: {} });
+      fieldName = null;
       continue;
     }
     const last = actions[actions.length - 1];
     const modifier = /^\s+\+ (.*)$/.exec(line);
     if (modifier !== null && last !== undefined) last.modifiers.push(modifier[1] ?? '');
     const field = /^\s+=> (\w+)\s*: (.*)$/.exec(line);
-    if (field !== null && last !== undefined) last.fields[field[1] ?? ''] = field[2] ?? '';
+    if (field !== null && last !== undefined) {
+      fieldName = field[1] ?? '';
+      last.fields[fieldName] = field[2] ?? '';
+    } else if (modifier === null && fieldName !== null && last !== undefined && line !== '') {
+      // A value with line breaks (a vacation handle made from a multi-line reason) goes on: "?"
+      // stands for the break, as in our normalized form.
+      last.fields[fieldName] += `?${line}`;
+    } else fieldName = null;
   }
   return actions.map(({ head, modifiers, fields }) => {
     const store = /^store message in folder: (.*)$/.exec(head);
@@ -164,4 +176,38 @@ function readActions(lines: string[]): string[] {
     }
     return `unknown ${head}`;
   });
+}
+
+/** Our interpreter's result in the form parseSieveTest gives Pigeonhole's. */
+export function normalizeOurs(result: SieveResult): SieveOutcome {
+  if (result.error !== null) return { compiled: true, failed: true, actions: [], implicitKeep: null };
+  const actions = result.actions.map((action) => {
+    switch (action.type) {
+      case 'keep':
+      case 'fileinto': {
+        let text = `store ${action.mailbox} flags=${normalizeFlags(action.flags)}`;
+        if (action.create) text += ' create';
+        if (action.specialUse !== null) text += ` specialuse=${action.specialUse}`;
+        return text;
+      }
+      case 'redirect':
+        return `redirect ${action.address}`;
+      case 'reject':
+        return `reject ${action.reason}`;
+      case 'discard':
+        return 'discard';
+      case 'vacation':
+        return `vacation seconds=${action.seconds} subject=${action.subject ?? '-'} from=${action.from ?? '-'} handle=${action.handle}`;
+    }
+  });
+  // Pigeonhole lists the tracking of a duplicate id as an action, where the test ran.
+  for (const entry of [...result.duplicates].reverse())
+    actions.splice(entry.afterActions, 0, 'track duplicate');
+  const keep = result.implicitKeep;
+  return {
+    compiled: true,
+    failed: false,
+    actions,
+    implicitKeep: keep === null ? null : `keep flags=${normalizeFlags(keep.flags)}`,
+  };
 }

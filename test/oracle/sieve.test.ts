@@ -7,16 +7,10 @@
  * with why, and a last test fails when an entry is no longer needed.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  compileScript,
-  runScripts,
-  SieveCompileError,
-  SieveMessage,
-  type SieveResult,
-} from '../../server/sieve/index.ts';
+import { compileScript, runScripts, SieveCompileError, SieveMessage } from '../../server/sieve/index.ts';
 import {
   createPigeonhole,
-  normalizeFlags,
+  normalizeOurs,
   pigeonholeAvailable,
   type Pigeonhole,
   type SieveOutcome,
@@ -29,39 +23,6 @@ if (!AVAILABLE) console.warn('sieve oracle: skipped — sieve-test is missing (a
 
 /** "script name" → why our result differs from Pigeonhole's, and what ours is. */
 const DIFFERENCES: Record<string, { why: string }> = {};
-
-function normalizeOurs(result: SieveResult): SieveOutcome {
-  if (result.error !== null) return { compiled: true, failed: true, actions: [], implicitKeep: null };
-  const actions = result.actions.map((action) => {
-    switch (action.type) {
-      case 'keep':
-      case 'fileinto': {
-        let text = `store ${action.mailbox} flags=${normalizeFlags(action.flags)}`;
-        if (action.create) text += ' create';
-        if (action.specialUse !== null) text += ` specialuse=${action.specialUse}`;
-        return text;
-      }
-      case 'redirect':
-        return `redirect ${action.address}`;
-      case 'reject':
-        return `reject ${action.reason}`;
-      case 'discard':
-        return 'discard';
-      case 'vacation':
-        return `vacation seconds=${action.seconds} subject=${action.subject ?? '-'} from=${action.from ?? '-'} handle=${action.handle}`;
-    }
-  });
-  // Pigeonhole lists the tracking of a duplicate id as an action, where the test ran.
-  for (const entry of [...result.duplicates].reverse())
-    actions.splice(entry.afterActions, 0, 'track duplicate');
-  const keep = result.implicitKeep;
-  return {
-    compiled: true,
-    failed: false,
-    actions,
-    implicitKeep: keep === null ? null : `keep flags=${normalizeFlags(keep.flags)}`,
-  };
-}
 
 function runOurs(script: string, message: Buffer): SieveOutcome {
   const loadScript = (name: string, location: 'personal' | 'global') =>

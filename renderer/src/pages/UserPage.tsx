@@ -93,14 +93,24 @@ export function UserPage() {
             {data.sessions === 1 ? 'session' : 'sessions'}
           </Text>
         </Stack>
-        <Button
-          component={Link}
-          to={`/devices?user=${encodeURIComponent(data.username)}`}
-          variant="light"
-          data-testid="connect-device-link"
-        >
-          Connect a device
-        </Button>
+        <Group>
+          <Button
+            component={Link}
+            to={`/users/${encodeURIComponent(data.id)}/filters`}
+            variant="light"
+            data-testid="filters-link"
+          >
+            Filters and vacation
+          </Button>
+          <Button
+            component={Link}
+            to={`/devices?user=${encodeURIComponent(data.username)}`}
+            variant="light"
+            data-testid="connect-device-link"
+          >
+            Connect a device
+          </Button>
+        </Group>
       </Group>
       <ErrorNotice error={user.error} />
       <SimpleGrid cols={{ base: 1, md: 2 }}>

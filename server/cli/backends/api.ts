@@ -9,6 +9,7 @@ import type { DnsRecord } from '../../dns/records.ts';
 import type { RuleDecision, RuleTestResult } from '../../hooks/runner.ts';
 import type { Protocol } from '../../hooks/types.ts';
 import type { AddressKind, ConnectionRule } from '../../store/types.ts';
+import type { UserFilters } from '../../sieve/filters/index.ts';
 import type { AdminClient } from '../admin-client.ts';
 import { CliError, EXIT } from '../cli-error.ts';
 import {
@@ -189,6 +190,19 @@ export function apiBackend(api: AdminClient): Backend {
         'POST',
         `/api/users/${path(user.id)}/sieve-scripts/${path(name)}/activate`,
         undefined,
+        USER,
+      );
+    },
+    async getFilters(username) {
+      const user = await findUser(username);
+      return api.request<UserFilters>('GET', `/api/users/${path(user.id)}/filters`, undefined, USER);
+    },
+    async putFilters(username, settings, overwrite) {
+      const user = await findUser(username);
+      return api.request<UserFilters>(
+        'PUT',
+        `/api/users/${path(user.id)}/filters`,
+        { ...settings, overwrite },
         USER,
       );
     },

@@ -5,6 +5,7 @@ import type { Config } from '../../config/schema.ts';
 import { domainProblem } from '../../store/domains.ts';
 import type { Address, Domain, Store, User } from '../../store/types.ts';
 import { checkScript } from '../../sieve/index.ts';
+import { FiltersConflict, loadFilters, saveFilters } from '../../sieve/filters/index.ts';
 import { CliError, EXIT } from '../cli-error.ts';
 import { requireUser } from '../context.ts';
 import type { SpamListEntry } from '../../store/spam.ts';
@@ -179,6 +180,18 @@ export function storeBackend(store: Store, config: Config): Backend {
     async activateSieveScript(username, name) {
       const user = await requireUser(store, username);
       await store.activateSieveScript(user.id, name);
+    },
+    async getFilters(username) {
+      return loadFilters(store, await requireUser(store, username));
+    },
+    async putFilters(username, settings, overwrite) {
+      const user = await requireUser(store, username);
+      try {
+        return await saveFilters(store, user, settings, overwrite);
+      } catch (error) {
+        if (error instanceof FiltersConflict) throw new CliError(error.message, EXIT.dataError);
+        throw error;
+      }
     },
     listRules: () => store.listRules(),
     createRule: (rule) => store.createRule(rule),

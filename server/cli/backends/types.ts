@@ -6,6 +6,7 @@
 import type { RecordCheck } from '../../dns/check.ts';
 import type { DnsRecord } from '../../dns/records.ts';
 import type { RuleTestResult } from '../../hooks/runner.ts';
+import type { FilterSettings, UserFilters } from '../../sieve/filters/index.ts';
 import type { AddressKind, ConnectionRule, NewConnectionRule, RuleProtocol } from '../../store/types.ts';
 
 /** A user as printed: the store's fields, dates as ISO strings. */
@@ -102,6 +103,10 @@ export interface Backend {
   /** Refuses (65, with line and column) a script that does not compile. */
   putSieveScript(username: string, name: string, content: string): Promise<SieveScriptRecord>;
   activateSieveScript(username: string, name: string): Promise<void>;
+  /** The Filters page's settings (server/sieve/filters) and whether they are in force. */
+  getFilters(username: string): Promise<UserFilters>;
+  /** Saves them as the active script; refuses (65) to replace a hand-written one unless overwrite. */
+  putFilters(username: string, settings: FilterSettings, overwrite: boolean): Promise<UserFilters>;
 
   listRules(): Promise<ConnectionRule[]>;
   createRule(rule: NewConnectionRule): Promise<ConnectionRule>;
