@@ -11,9 +11,15 @@
  *   A mailbox that holds other mail is added to under new UIDs, skipping bodies it already has,
  *   and the report says so.
  *
+ * - Sieve scripts, METADATA entries and import records come back with their user or mailbox; into
+ *   an existing user only those they lack (their own are newer than the backup), and a backup's
+ *   active script only becomes active when the user has none.
+ *
  * The backup is verified (read through once) before anything is written: a damaged backup
  * restores nothing.
  */
+import fs from 'node:fs';
+import path from 'node:path';
 import { isStoreError } from '../store/errors.ts';
 import { DELIVERY_OUTCOMES } from '../store/history.ts';
 import type { DsnNotify, RecipientDsn } from '../store/outbound.ts';
@@ -27,6 +33,7 @@ import type {
 } from '../store/types.ts';
 import {
   readRecords,
+  type BackupMetadata,
   type BackupRecord,
   type BodyRecord,
   type MailboxRecord,
@@ -45,6 +52,11 @@ export interface RestoreOptions {
   /** Only this mailbox of `user`. */
   mailbox?: string;
   passphrase: string | null;
+  /**
+   * Where a whole-server restore writes the administrator's Sieve script (inbound.sieve_before of
+   * the restored server); without it, the report says where it was and that it was not written.
+   */
+  sieveBeforeFile?: string;
 }
 
 export interface RestoredMailbox {
@@ -106,7 +118,7 @@ export async function restoreBackup(
   ) {
     throw new RestoreError(`the backup has no mailbox ${options.mailbox} of ${wanted}`);
   }
-  const run = new Restore(target, wanted, options.mailbox);
+  const run = new Restore(target, wanted, options.mailbox, options.sieveBeforeFile);
   const { chunks } = await openPayload(file, options.passphrase);
   for await (const item of readRecords(chunks)) {
     if (!('body' in item)) await run.record(item.record);
@@ -115,6 +127,10 @@ export async function restoreBackup(
   }
   await run.finishUser();
   return run.report;
+}
+
+function importKey(progress: { source: string; folder: string }): string {
+  return `${progress.source}\n${progress.folder}`;
 }
 
 function sameMailbox(a: string, b: string): boolean {
@@ -131,6 +147,7 @@ class Restore {
     private readonly store: Store,
     private readonly onlyUser: string | undefined,
     private readonly onlyMailbox: string | undefined,
+    private readonly sieveBeforeFile: string | undefined,
   ) {}
 
   private get whole(): boolean {
@@ -154,6 +171,9 @@ class Restore {
           }
         }
         return;
+      case 'sieve-before':
+        if (this.whole) this.sieveBefore(record.path, record.content);
+        return;
       case 'user':
         await this.finishUser();
         if (this.whole || record.username === this.onlyUser) await this.startUser(record);
@@ -170,6 +190,31 @@ class Restore {
       case 'end':
         return;
     }
+  }
+
+  /** Written where the restored server reads it; a different script already there is kept. */
+  private sieveBefore(from: string, content: string): void {
+    const file = this.sieveBeforeFile;
+    if (!file) {
+      this.report.notes.push(
+        `the administrator's Sieve script (was ${from}) is in the backup but was not written: no inbound.sieve_before here`,
+      );
+      return;
+    }
+    let present: string | null = null;
+    try {
+      present = fs.readFileSync(file, 'utf8');
+    } catch {
+      // none yet
+    }
+    if (present === content) return;
+    if (present !== null) {
+      this.report.notes.push(`the administrator's Sieve script: ${file} holds another script, it was kept`);
+      return;
+    }
+    fs.mkdirSync(path.dirname(file), { recursive: true });
+    fs.writeFileSync(file, content);
+    this.report.notes.push(`the administrator's Sieve script (was ${from}) written to ${file}`);
   }
 
   private async domain(name: string, dkim: boolean): Promise<void> {
@@ -228,6 +273,43 @@ class Restore {
       if (!hashes.has(hash)) await this.store.createAppPassword(target.id, label, hash);
     }
     for (const entry of record.spam) await this.store.setSpamEntry(target.id, entry.list, entry.pattern);
+    if (this.onlyMailbox !== undefined) return;
+    await this.sieveScripts(target, record.sieve ?? []);
+    await this.metadata(target, '', record.metadata ?? []);
+    const imported = new Set((await this.store.listImportProgress(target.id)).map(importKey));
+    for (const progress of record.imports ?? []) {
+      if (!imported.has(importKey(progress))) await this.store.saveImportProgress(target.id, progress);
+    }
+  }
+
+  /** Scripts the user lacks; the backup's active one becomes active when none is. */
+  private async sieveScripts(target: User, scripts: NonNullable<UserRecord['sieve']>): Promise<void> {
+    if (scripts.length === 0) return;
+    const present = new Map((await this.store.listSieveScripts(target.id)).map((s) => [s.name, s]));
+    for (const script of scripts) {
+      const mine = present.get(script.name);
+      if (!mine) await this.store.putSieveScript(target.id, script.name, script.content);
+      else if (mine.content !== script.content) {
+        this.report.notes.push(
+          `${target.username}: Sieve script ${script.name} was changed since the backup, the current one was kept`,
+        );
+      }
+    }
+    const active = scripts.find((s) => s.active);
+    if (active && ![...present.values()].some((s) => s.active)) {
+      await this.store.activateSieveScript(target.id, active.name);
+    }
+  }
+
+  /** METADATA entries the mailbox (or the server, path "") lacks; its own are newer. */
+  private async metadata(target: User, path: string, entries: readonly BackupMetadata[]): Promise<void> {
+    if (entries.length === 0) return;
+    const present = new Set((await this.store.getMetadata(target.id, path)).map((e) => e.name));
+    const missing = entries
+      .filter((e) => !present.has(e.name))
+      .map((e) => ({ name: e.name, value: new Uint8Array(Buffer.from(e.value, 'base64')) }));
+    // No entry limit: the server held them all when the backup was made.
+    if (missing.length > 0) await this.store.setMetadata(target.id, path, missing, Number.MAX_SAFE_INTEGER);
   }
 
   /** Subscriptions, placeholders and the account's settings, once its mailboxes are in. */
@@ -288,8 +370,10 @@ class Restore {
         highestModseq: record.highestModseq,
       });
       this.mailbox = { target, entry, bodies: null };
+      await this.metadata(user.target, record.path, record.metadata ?? []);
       return;
     }
+    await this.metadata(user.target, record.path, record.metadata ?? []);
     const bodies = new Set((await this.store.listMessages(existing.id)).map((m) => m.blobId));
     this.mailbox = { target: existing, entry, bodies };
     const why =
@@ -360,7 +444,13 @@ class Restore {
     if (mailbox.bodies === null) {
       const result = await this.store.importMessage(
         mailbox.target.id,
-        { uid: record.uid, modseq: record.modseq, flags: record.flags, internalDate },
+        {
+          uid: record.uid,
+          modseq: record.modseq,
+          flags: record.flags,
+          internalDate,
+          savedAt: record.savedAt ? new Date(record.savedAt) : null,
+        },
         body,
       );
       restored = result === 'imported' || (await this.sameUidOtherBody(mailbox, record, body));

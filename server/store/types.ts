@@ -718,8 +718,11 @@ export interface Store {
   // --- where an import from another IMAP server stands (server/store/import-progress.ts) ---
   /** Records a source folder's UIDVALIDITY and highest imported UID; NONEXISTENT for no such user. */
   saveImportProgress(userId: Id, progress: ImportProgress): Promise<void>;
-  /** What was recorded for the user's folders of `source`, in folder order. */
-  listImportProgress(userId: Id, source: string): Promise<ImportProgress[]>;
+  /**
+   * What was recorded for the user's folders of `source`, in folder order; without `source`, of
+   * every source, by source then folder (what a backup carries).
+   */
+  listImportProgress(userId: Id, source?: string): Promise<ImportProgress[]>;
 
   // --- the MTA-STS policy cache (server/store/mta-sts.ts) ---
   /** Keeps the domain's policy (case-insensitive domain), replacing an older one. */

@@ -788,10 +788,10 @@ export class MongoStore implements Store {
     });
   }
 
-  listImportProgress(userId: Id, source: string): Promise<ImportProgress[]> {
+  listImportProgress(userId: Id, source?: string): Promise<ImportProgress[]> {
     const id = parseId(userId);
     return this.call(async (c) => {
-      const checked = checkImportSource(source);
+      const checked = source === undefined ? null : checkImportSource(source);
       return id === null ? [] : importProgress.listImportProgress(c, id, checked);
     });
   }

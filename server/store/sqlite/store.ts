@@ -594,10 +594,10 @@ export class SqliteStore implements Store {
     });
   }
 
-  listImportProgress(userId: Id, source: string): Promise<ImportProgress[]> {
+  listImportProgress(userId: Id, source?: string): Promise<ImportProgress[]> {
     const id = parseId(userId);
     return this.call((sql) => {
-      const checked = checkImportSource(source);
+      const checked = source === undefined ? null : checkImportSource(source);
       return id === null ? [] : importProgress.listImportProgress(sql, id, checked);
     });
   }

@@ -435,8 +435,8 @@ export class ThreadedSqliteStore implements Store {
     return this.call('saveImportProgress', [userId, progress]);
   }
 
-  listImportProgress(userId: Id, source: string): Promise<ImportProgress[]> {
-    return this.call('listImportProgress', [userId, source]);
+  listImportProgress(userId: Id, source?: string): Promise<ImportProgress[]> {
+    return this.call('listImportProgress', source === undefined ? [userId] : [userId, source]);
   }
 
   // --- the MTA-STS policy cache ---
