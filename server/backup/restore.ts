@@ -125,9 +125,14 @@ export async function restoreBackup(
     else if (item.record.t === 'message') await run.message(item.record, item.body);
     else await run.outbound(item.record, item.body);
   }
+  await run.flush();
   await run.finishUser();
   return run.report;
 }
+
+/** A batch of restored messages: at most this many, and this many bytes (a bigger one goes alone). */
+const BATCH_MESSAGES = 200;
+const BATCH_BYTES = 8 * 1024 * 1024;
 
 function importKey(progress: { source: string; folder: string }): string {
   return `${progress.source}\n${progress.folder}`;
@@ -155,6 +160,7 @@ class Restore {
   }
 
   async record(record: Exclude<BackupRecord, BodyRecord>): Promise<void> {
+    await this.flush();
     switch (record.t) {
       case 'domain':
         if (this.whole) await this.domain(record.name, record.dkim);
@@ -420,6 +426,7 @@ class Restore {
 
   /** Queued mail goes back into the queue with a whole-server restore only (attempts start again). */
   async outbound(record: OutboundRecord, raw: Buffer): Promise<void> {
+    await this.flush();
     if (!this.whole) return;
     const user = record.user === null ? null : await this.store.getUserByUsername(record.user);
     const recipients: Record<string, Partial<RecipientDsn>> = {};
@@ -439,34 +446,64 @@ class Restore {
   async message(record: MessageRecord, body: Buffer): Promise<void> {
     const mailbox = this.mailbox;
     if (!mailbox) return;
-    const internalDate = new Date(record.internalDate);
-    let restored: boolean;
     if (mailbox.bodies === null) {
-      const result = await this.store.importMessage(
-        mailbox.target.id,
-        {
+      // Under their own UIDs: gathered, and stored a batch at a time (one durable write each).
+      this.batch.push({ record, body });
+      this.batchBytes += body.length;
+      if (this.batch.length >= BATCH_MESSAGES || this.batchBytes >= BATCH_BYTES) await this.flush();
+      return;
+    }
+    if (mailbox.bodies.has(record.sha256)) {
+      this.counted(mailbox.entry, false, body);
+      return;
+    }
+    const internalDate = new Date(record.internalDate);
+    await this.store.append(mailbox.target.id, body, { flags: record.flags, internalDate });
+    mailbox.bodies.add(record.sha256);
+    this.counted(mailbox.entry, true, body);
+  }
+
+  private batch: Array<{ record: MessageRecord; body: Buffer }> = [];
+  private batchBytes = 0;
+
+  /**
+   * Stores the gathered messages of the current mailbox with importMessages. A restore killed
+   * half-way loses at most the batch in flight (sqlite: not one of it is stored); run again, the
+   * mailbox is no longer empty and the rest comes under new UIDs, skipping the bodies it has: each
+   * message once.
+   */
+  async flush(): Promise<void> {
+    const mailbox = this.mailbox;
+    const batch = this.batch;
+    this.batch = [];
+    this.batchBytes = 0;
+    if (!mailbox || batch.length === 0) return;
+    const results = await this.store.importMessages(
+      mailbox.target.id,
+      batch.map(({ record, body }) => ({
+        message: {
           uid: record.uid,
           modseq: record.modseq,
           flags: record.flags,
-          internalDate,
+          internalDate: new Date(record.internalDate),
           savedAt: record.savedAt ? new Date(record.savedAt) : null,
         },
-        body,
-      );
-      restored = result === 'imported' || (await this.sameUidOtherBody(mailbox, record, body));
-    } else if (mailbox.bodies.has(record.sha256)) {
-      restored = false;
-    } else {
-      await this.store.append(mailbox.target.id, body, { flags: record.flags, internalDate });
-      mailbox.bodies.add(record.sha256);
-      restored = true;
+        raw: body,
+      })),
+    );
+    for (const [index, { record, body }] of batch.entries()) {
+      const restored = results[index] === 'imported' || (await this.sameUidOtherBody(mailbox, record, body));
+      this.counted(mailbox.entry, restored, body);
     }
+  }
+
+  private counted(entry: RestoredMailbox, restored: boolean, body: Buffer): void {
     if (restored) {
-      mailbox.entry.restored++;
+      entry.restored++;
       this.report.messages++;
       this.report.bytes += body.length;
     } else {
-      mailbox.entry.skipped++;
+      entry.skipped++;
     }
   }
 }
