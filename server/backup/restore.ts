@@ -57,6 +57,15 @@ export interface RestoreOptions {
    * the restored server); without it, the report says where it was and that it was not written.
    */
   sieveBeforeFile?: string;
+  /** Told where the restore stands: first the backup is verified, then messages go in. */
+  onProgress?: (progress: RestoreProgress) => void;
+}
+
+export interface RestoreProgress {
+  phase: 'verifying' | 'restoring';
+  /** Messages restored (or found already there) so far, and their bytes. */
+  messages: number;
+  bytes: number;
 }
 
 export interface RestoredMailbox {
@@ -104,6 +113,7 @@ export async function restoreBackup(
       );
     }
   }
+  options.onProgress?.({ phase: 'verifying', messages: 0, bytes: 0 });
   const check = await verifyBackup(file, options.passphrase);
   if (!check.ok)
     throw new RestoreError(
@@ -118,7 +128,7 @@ export async function restoreBackup(
   ) {
     throw new RestoreError(`the backup has no mailbox ${options.mailbox} of ${wanted}`);
   }
-  const run = new Restore(target, wanted, options.mailbox, options.sieveBeforeFile);
+  const run = new Restore(target, wanted, options.mailbox, options.sieveBeforeFile, options.onProgress);
   const { chunks } = await openPayload(file, options.passphrase);
   for await (const item of readRecords(chunks)) {
     if (!('body' in item)) await run.record(item.record);
@@ -153,7 +163,10 @@ class Restore {
     private readonly onlyUser: string | undefined,
     private readonly onlyMailbox: string | undefined,
     private readonly sieveBeforeFile: string | undefined,
+    private readonly onProgress: ((progress: RestoreProgress) => void) | undefined,
   ) {}
+
+  private handled = { messages: 0, bytes: 0 };
 
   private get whole(): boolean {
     return this.onlyUser === undefined;
@@ -498,6 +511,9 @@ class Restore {
   }
 
   private counted(entry: RestoredMailbox, restored: boolean, body: Buffer): void {
+    this.handled.messages++;
+    this.handled.bytes += body.length;
+    this.onProgress?.({ phase: 'restoring', ...this.handled });
     if (restored) {
       entry.restored++;
       this.report.messages++;
