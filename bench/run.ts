@@ -20,7 +20,10 @@
  *   npm run bench -- sort [--messages N] [--repeats N]: SORT and THREAD=REFERENCES on a big INBOX,
  *                                  Mallard and Dovecot (bench/sort.ts)
  *   npm run bench -- backup [--mb N] [--size BYTES] [--encrypt]: backup/verify/restore MB/s and memory
- *                                  beside tar -czf of the same messages as a Maildir (bench/backup.ts)
+ *                                  on an account of N MB (default 2048) beside tar -czf / tar -xzf
+ *                                  of the same messages as a Maildir (bench/backup.ts)
+ *   npm run bench -- import [--mb N] [--size BYTES]: IMAP import MB/s from Dovecot beside reading
+ *                                  Dovecot alone (bench/import.ts)
  *   npm run bench -- qresync [--messages N] [--changes N] [--repeats N]: a QRESYNC reselect after
  *                                  N changes beside a full resync, Mallard and Dovecot (bench/qresync.ts)
  *   npm run bench [-- --messages N] [--connections N] [--append-seconds S] [--login-seconds S]
@@ -116,6 +119,13 @@ if (process.argv[2] === 'qresync') {
 
 // `npm run bench -- backup [--mb N] [--size BYTES] [--encrypt]`: backup, verify and restore MB/s and
 // memory beside a file-level backup of the same messages (bench/backup.ts).
+// `npm run bench -- import [--mb N] [--size BYTES]`: IMAP import MB/s from Dovecot beside reading
+// Dovecot alone (bench/import.ts).
+if (process.argv[2] === 'import') {
+  const { runImportBench } = await import('./import.ts');
+  await runImportBench(process.argv.slice(3));
+  process.exit(0);
+}
 if (process.argv[2] === 'backup') {
   const { runBackupBench } = await import('./backup.ts');
   await runBackupBench(process.argv.slice(3));

@@ -71,7 +71,7 @@ export interface AdminDeps {
   /** Certificates from an ACME CA (server/acme); absent in small test setups: those routes answer 501. */
   acme?: AcmeApi | null;
   /** The daily backup (server/backup/service.ts); absent in small test setups: those routes answer 501. */
-  backups?: Pick<BackupService, 'status' | 'runNow'> | null;
+  backups?: Pick<BackupService, 'status' | 'runNow' | 'restoreNow'> | null;
   startedAt: Date;
   /** Password guessing seen by the mail protocols (null: an embedder's test without one). */
   guard?: Pick<Guard, 'snapshot'> | null;

@@ -376,6 +376,44 @@ export const backupStatusSchema = z
         }),
       )
       .describe('the backups in the destination, newest first'),
+    restore: z
+      .object({
+        backup: z.string(),
+        user: z.string(),
+        mailbox: z.string().nullable().describe('null: every mailbox of the user'),
+        phase: z.enum(['verifying', 'restoring', 'done', 'failed']),
+        startedAt: timestamp,
+        finishedAt: timestamp.nullable(),
+        messages: z.number().int().describe('messages restored or found already there so far'),
+        bytes: z.number().int(),
+        report: z
+          .object({
+            users: z.number().int(),
+            mailboxes: z.array(
+              z.object({
+                user: z.string(),
+                path: z.string(),
+                uids: z
+                  .enum(['kept', 'new-uids'])
+                  .describe('kept: the old UIDs and UIDVALIDITY; new-uids: added to a mailbox holding mail'),
+                restored: z.number().int(),
+                skipped: z.number().int(),
+              }),
+            ),
+            messages: z.number().int(),
+            bytes: z.number().int(),
+            outbound: z.number().int(),
+            notes: z.array(z.string()),
+          })
+          .nullable()
+          .describe('what was restored, once done'),
+        error: z
+          .string()
+          .nullable()
+          .describe('why the restore failed (nothing is restored from a backup that does not verify)'),
+      })
+      .nullable()
+      .describe('the last restore started from the panel or the API'),
   })
   .meta({ id: 'BackupStatus' });
 

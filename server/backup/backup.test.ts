@@ -11,7 +11,8 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { loadConfig } from '../config/load.ts';
 import { SqliteStore } from '../store/sqlite/store.ts';
 import type { Store } from '../store/types.ts';
-import { listBackups, readHeader } from './files.ts';
+import { listBackups, openPayload, readHeader, writeBackupFile } from './files.ts';
+import { encodeRecord, readRecords, type BackupRecord } from './format.ts';
 import { backupsToKeep } from './retention.ts';
 import { restoreBackup, RestoreError } from './restore.ts';
 import { runBackup } from './run.ts';
@@ -110,6 +111,24 @@ async function picture(store: Store, username: string) {
     mailboxes,
     subscriptions: await store.listSubscriptions(user.id),
   };
+}
+
+/** `file` rewritten as Mallard wrote backups of format 1: the same records without what 2 added. */
+async function writeVersion1(file: string, out: string): Promise<void> {
+  async function* records(): AsyncGenerator<Buffer> {
+    const { chunks } = await openPayload(file, null);
+    for await (const item of readRecords(chunks)) {
+      const record = { ...item.record } as Record<string, unknown>;
+      for (const added of ['sieve', 'metadata', 'imports', 'savedAt', 'sieveScripts']) delete record[added];
+      if (record.t === 'sieve-before') continue;
+      yield* encodeRecord(record as unknown as BackupRecord, 'body' in item ? item.body : undefined);
+    }
+  }
+  const { header } = readHeader(file);
+  const written = await writeBackupFile(tempDir(), { ...header, version: 1 }, records(), null);
+  const bytes = fs.readFileSync(written.file);
+  bytes[15] = '1'.charCodeAt(0); // the magic line: "MALLARD-BACKUP 1"
+  fs.writeFileSync(out, bytes);
 }
 
 function config() {
@@ -291,6 +310,27 @@ describe('backup and restore', () => {
     } finally {
       await target.close();
     }
+  });
+
+  it('restores a backup of format 1 (before Sieve scripts and METADATA), and refuses a newer format', async () => {
+    const current = await backup();
+    const old = path.join(tempDir(), 'old.mbk');
+    await writeVersion1(current, old);
+    expect(fs.readFileSync(old).subarray(0, 17).toString()).toBe('MALLARD-BACKUP 1\n');
+    expect((await verifyBackup(old, null)).problems).toEqual([]);
+    const target = await SqliteStore.open(tempDir());
+    try {
+      const report = await restoreBackup(old, target, { passphrase: null });
+      expect(report.users).toBe(2);
+      expect(await picture(target, 'alice@example.com')).toEqual(await picture(source, 'alice@example.com'));
+    } finally {
+      await target.close();
+    }
+    const newer = path.join(tempDir(), 'newer.mbk');
+    const bytes = fs.readFileSync(current);
+    bytes[15] = '3'.charCodeAt(0);
+    fs.writeFileSync(newer, bytes);
+    expect(() => readHeader(newer)).toThrow(/format 3; this version reads 1 and 2/);
   });
 
   it('lists backups and leaves no partial file behind a failed run', async () => {

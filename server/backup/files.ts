@@ -11,7 +11,14 @@ import { pipeline } from 'node:stream/promises';
 import type { ReadableStream as WebReadableStream } from 'node:stream/web';
 import zlib from 'node:zlib';
 import { Decrypter, Encrypter } from 'age-encryption';
-import { BACKUP_SUFFIX, BackupFormatError, FORMAT_VERSION, MAGIC, type BackupHeader } from './format.ts';
+import {
+  BACKUP_SUFFIX,
+  BackupFormatError,
+  FORMAT_VERSION,
+  MAGIC,
+  READABLE_VERSIONS,
+  type BackupHeader,
+} from './format.ts';
 
 const PARTIAL_SUFFIX = '.partial';
 /** The plain-text start of a file (magic line and header) is at most this long. */
@@ -105,9 +112,9 @@ export function readHeader(file: string): { header: BackupHeader; offset: number
     throw new BackupFormatError(`${file} is not a Mallard backup`);
   }
   const version = Number(magic.slice(MAGIC.length + 1));
-  if (version !== FORMAT_VERSION) {
+  if (!READABLE_VERSIONS.includes(version)) {
     throw new BackupFormatError(
-      `${file} is a backup of format ${magic.slice(MAGIC.length + 1)}; this version reads ${FORMAT_VERSION}`,
+      `${file} is a backup of format ${magic.slice(MAGIC.length + 1)}; this version reads ${READABLE_VERSIONS.join(' and ')}`,
     );
   }
   let header: BackupHeader;

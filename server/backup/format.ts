@@ -13,11 +13,21 @@
  *
  * A logical format rather than the sqlite file (db.backup()): one format for both engines, restore
  * into either engine, and verify without opening a database.
+ *
+ * Versions: a reader reads every version up to its own (READABLE_VERSIONS), so old backups always
+ * restore; the version goes up whenever a writer puts in something an older reader would drop or
+ * refuse (a record type, or a field whose loss loses data), so that an older Mallard refuses a newer
+ * backup instead of restoring part of it. Fields added in a version are optional: absent in backups
+ * of an earlier one, where restore goes without them.
+ *   1  users, mailboxes, messages, domains, rules, history, the outbound queue
+ *   2  Sieve scripts and the administrator's script (`sieve-before`), METADATA entries, save dates,
+ *      where IMAP imports stand
  */
 import type { Flag, SpecialUse } from '../store/types.ts';
 
 export const MAGIC = 'MALLARD-BACKUP';
-export const FORMAT_VERSION = 1;
+export const FORMAT_VERSION = 2;
+export const READABLE_VERSIONS: readonly number[] = [1, 2];
 export const BACKUP_SUFFIX = '.mbk';
 
 export interface BackupHeader {
@@ -67,6 +77,29 @@ export interface UserRecord {
   appPasswords: Array<{ label: string; hash: string }>;
   spam: Array<{ list: 'allow' | 'block'; pattern: string }>;
   subscriptions: string[];
+  /** Since version 2: the user's Sieve scripts, by name; at most one active. */
+  sieve?: Array<{ name: string; content: string; active: boolean }>;
+  /** Since version 2: the user's server METADATA entries (RFC 5464). */
+  metadata?: BackupMetadata[];
+  /** Since version 2: where the user's imports from other IMAP servers stand, so they resume. */
+  imports?: Array<{ source: string; folder: string; uidValidity: number; lastUid: number }>;
+}
+
+/** A METADATA entry: its name and its value's bytes in base64 (values may be binary). */
+export interface BackupMetadata {
+  name: string;
+  value: string;
+}
+
+/**
+ * Since version 2: the administrator's Sieve script (inbound.sieve_before), run before every
+ * user's; it lives in a file beside the configuration, not in the store.
+ */
+export interface SieveBeforeRecord {
+  t: 'sieve-before';
+  /** Where the server read it from. */
+  path: string;
+  content: string;
 }
 
 export interface MailboxRecord {
@@ -79,6 +112,8 @@ export interface MailboxRecord {
   uidValidity: number;
   uidNext: number;
   highestModseq: number;
+  /** Since version 2: the mailbox's METADATA entries. */
+  metadata?: BackupMetadata[];
 }
 
 /** Followed by `size` bytes of the body and a newline. */
@@ -88,6 +123,8 @@ export interface MessageRecord {
   modseq: number;
   flags: Flag[];
   internalDate: string;
+  /** Since version 2: when it was saved into the mailbox (SAVEDATE); absent when none is known. */
+  savedAt?: string;
   size: number;
   sha256: string;
 }
@@ -138,6 +175,10 @@ export interface EndRecord {
   mailboxes: ManifestMailbox[];
   /** Messages of the outbound queue. */
   outbound: number;
+  /** Since version 2: Sieve scripts, METADATA entries (server and mailboxes) and import records, in all. */
+  sieveScripts?: number;
+  metadata?: number;
+  imports?: number;
   finishedAt: string;
 }
 
@@ -145,6 +186,7 @@ export type BackupRecord =
   | DomainRecord
   | RulesRecord
   | HistoryRecord
+  | SieveBeforeRecord
   | UserRecord
   | MailboxRecord
   | MessageRecord
@@ -231,6 +273,7 @@ const TYPES = new Set([
   'domain',
   'rules',
   'history',
+  'sieve-before',
   'user',
   'mailbox',
   'message',

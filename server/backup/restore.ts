@@ -11,9 +11,15 @@
  *   A mailbox that holds other mail is added to under new UIDs, skipping bodies it already has,
  *   and the report says so.
  *
+ * - Sieve scripts, METADATA entries and import records come back with their user or mailbox; into
+ *   an existing user only those they lack (their own are newer than the backup), and a backup's
+ *   active script only becomes active when the user has none.
+ *
  * The backup is verified (read through once) before anything is written: a damaged backup
  * restores nothing.
  */
+import fs from 'node:fs';
+import path from 'node:path';
 import { isStoreError } from '../store/errors.ts';
 import { DELIVERY_OUTCOMES } from '../store/history.ts';
 import type { DsnNotify, RecipientDsn } from '../store/outbound.ts';
@@ -27,6 +33,7 @@ import type {
 } from '../store/types.ts';
 import {
   readRecords,
+  type BackupMetadata,
   type BackupRecord,
   type BodyRecord,
   type MailboxRecord,
@@ -45,6 +52,20 @@ export interface RestoreOptions {
   /** Only this mailbox of `user`. */
   mailbox?: string;
   passphrase: string | null;
+  /**
+   * Where a whole-server restore writes the administrator's Sieve script (inbound.sieve_before of
+   * the restored server); without it, the report says where it was and that it was not written.
+   */
+  sieveBeforeFile?: string;
+  /** Told where the restore stands: first the backup is verified, then messages go in. */
+  onProgress?: (progress: RestoreProgress) => void;
+}
+
+export interface RestoreProgress {
+  phase: 'verifying' | 'restoring';
+  /** Messages restored (or found already there) so far, and their bytes. */
+  messages: number;
+  bytes: number;
 }
 
 export interface RestoredMailbox {
@@ -92,6 +113,7 @@ export async function restoreBackup(
       );
     }
   }
+  options.onProgress?.({ phase: 'verifying', messages: 0, bytes: 0 });
   const check = await verifyBackup(file, options.passphrase);
   if (!check.ok)
     throw new RestoreError(
@@ -106,15 +128,24 @@ export async function restoreBackup(
   ) {
     throw new RestoreError(`the backup has no mailbox ${options.mailbox} of ${wanted}`);
   }
-  const run = new Restore(target, wanted, options.mailbox);
+  const run = new Restore(target, wanted, options.mailbox, options.sieveBeforeFile, options.onProgress);
   const { chunks } = await openPayload(file, options.passphrase);
   for await (const item of readRecords(chunks)) {
     if (!('body' in item)) await run.record(item.record);
     else if (item.record.t === 'message') await run.message(item.record, item.body);
     else await run.outbound(item.record, item.body);
   }
+  await run.flush();
   await run.finishUser();
   return run.report;
+}
+
+/** A batch of restored messages: at most this many, and this many bytes (a bigger one goes alone). */
+const BATCH_MESSAGES = 200;
+const BATCH_BYTES = 8 * 1024 * 1024;
+
+function importKey(progress: { source: string; folder: string }): string {
+  return `${progress.source}\n${progress.folder}`;
 }
 
 function sameMailbox(a: string, b: string): boolean {
@@ -131,13 +162,18 @@ class Restore {
     private readonly store: Store,
     private readonly onlyUser: string | undefined,
     private readonly onlyMailbox: string | undefined,
+    private readonly sieveBeforeFile: string | undefined,
+    private readonly onProgress: ((progress: RestoreProgress) => void) | undefined,
   ) {}
+
+  private handled = { messages: 0, bytes: 0 };
 
   private get whole(): boolean {
     return this.onlyUser === undefined;
   }
 
   async record(record: Exclude<BackupRecord, BodyRecord>): Promise<void> {
+    await this.flush();
     switch (record.t) {
       case 'domain':
         if (this.whole) await this.domain(record.name, record.dkim);
@@ -153,6 +189,9 @@ class Restore {
             }
           }
         }
+        return;
+      case 'sieve-before':
+        if (this.whole) this.sieveBefore(record.path, record.content);
         return;
       case 'user':
         await this.finishUser();
@@ -170,6 +209,31 @@ class Restore {
       case 'end':
         return;
     }
+  }
+
+  /** Written where the restored server reads it; a different script already there is kept. */
+  private sieveBefore(from: string, content: string): void {
+    const file = this.sieveBeforeFile;
+    if (!file) {
+      this.report.notes.push(
+        `the administrator's Sieve script (was ${from}) is in the backup but was not written: no inbound.sieve_before here`,
+      );
+      return;
+    }
+    let present: string | null = null;
+    try {
+      present = fs.readFileSync(file, 'utf8');
+    } catch {
+      // none yet
+    }
+    if (present === content) return;
+    if (present !== null) {
+      this.report.notes.push(`the administrator's Sieve script: ${file} holds another script, it was kept`);
+      return;
+    }
+    fs.mkdirSync(path.dirname(file), { recursive: true });
+    fs.writeFileSync(file, content);
+    this.report.notes.push(`the administrator's Sieve script (was ${from}) written to ${file}`);
   }
 
   private async domain(name: string, dkim: boolean): Promise<void> {
@@ -228,6 +292,43 @@ class Restore {
       if (!hashes.has(hash)) await this.store.createAppPassword(target.id, label, hash);
     }
     for (const entry of record.spam) await this.store.setSpamEntry(target.id, entry.list, entry.pattern);
+    if (this.onlyMailbox !== undefined) return;
+    await this.sieveScripts(target, record.sieve ?? []);
+    await this.metadata(target, '', record.metadata ?? []);
+    const imported = new Set((await this.store.listImportProgress(target.id)).map(importKey));
+    for (const progress of record.imports ?? []) {
+      if (!imported.has(importKey(progress))) await this.store.saveImportProgress(target.id, progress);
+    }
+  }
+
+  /** Scripts the user lacks; the backup's active one becomes active when none is. */
+  private async sieveScripts(target: User, scripts: NonNullable<UserRecord['sieve']>): Promise<void> {
+    if (scripts.length === 0) return;
+    const present = new Map((await this.store.listSieveScripts(target.id)).map((s) => [s.name, s]));
+    for (const script of scripts) {
+      const mine = present.get(script.name);
+      if (!mine) await this.store.putSieveScript(target.id, script.name, script.content);
+      else if (mine.content !== script.content) {
+        this.report.notes.push(
+          `${target.username}: Sieve script ${script.name} was changed since the backup, the current one was kept`,
+        );
+      }
+    }
+    const active = scripts.find((s) => s.active);
+    if (active && ![...present.values()].some((s) => s.active)) {
+      await this.store.activateSieveScript(target.id, active.name);
+    }
+  }
+
+  /** METADATA entries the mailbox (or the server, path "") lacks; its own are newer. */
+  private async metadata(target: User, path: string, entries: readonly BackupMetadata[]): Promise<void> {
+    if (entries.length === 0) return;
+    const present = new Set((await this.store.getMetadata(target.id, path)).map((e) => e.name));
+    const missing = entries
+      .filter((e) => !present.has(e.name))
+      .map((e) => ({ name: e.name, value: new Uint8Array(Buffer.from(e.value, 'base64')) }));
+    // No entry limit: the server held them all when the backup was made.
+    if (missing.length > 0) await this.store.setMetadata(target.id, path, missing, Number.MAX_SAFE_INTEGER);
   }
 
   /** Subscriptions, placeholders and the account's settings, once its mailboxes are in. */
@@ -288,8 +389,10 @@ class Restore {
         highestModseq: record.highestModseq,
       });
       this.mailbox = { target, entry, bodies: null };
+      await this.metadata(user.target, record.path, record.metadata ?? []);
       return;
     }
+    await this.metadata(user.target, record.path, record.metadata ?? []);
     const bodies = new Set((await this.store.listMessages(existing.id)).map((m) => m.blobId));
     this.mailbox = { target: existing, entry, bodies };
     const why =
@@ -336,6 +439,7 @@ class Restore {
 
   /** Queued mail goes back into the queue with a whole-server restore only (attempts start again). */
   async outbound(record: OutboundRecord, raw: Buffer): Promise<void> {
+    await this.flush();
     if (!this.whole) return;
     const user = record.user === null ? null : await this.store.getUserByUsername(record.user);
     const recipients: Record<string, Partial<RecipientDsn>> = {};
@@ -355,28 +459,67 @@ class Restore {
   async message(record: MessageRecord, body: Buffer): Promise<void> {
     const mailbox = this.mailbox;
     if (!mailbox) return;
-    const internalDate = new Date(record.internalDate);
-    let restored: boolean;
     if (mailbox.bodies === null) {
-      const result = await this.store.importMessage(
-        mailbox.target.id,
-        { uid: record.uid, modseq: record.modseq, flags: record.flags, internalDate },
-        body,
-      );
-      restored = result === 'imported' || (await this.sameUidOtherBody(mailbox, record, body));
-    } else if (mailbox.bodies.has(record.sha256)) {
-      restored = false;
-    } else {
-      await this.store.append(mailbox.target.id, body, { flags: record.flags, internalDate });
-      mailbox.bodies.add(record.sha256);
-      restored = true;
+      // Under their own UIDs: gathered, and stored a batch at a time (one durable write each).
+      this.batch.push({ record, body });
+      this.batchBytes += body.length;
+      if (this.batch.length >= BATCH_MESSAGES || this.batchBytes >= BATCH_BYTES) await this.flush();
+      return;
     }
+    if (mailbox.bodies.has(record.sha256)) {
+      this.counted(mailbox.entry, false, body);
+      return;
+    }
+    const internalDate = new Date(record.internalDate);
+    await this.store.append(mailbox.target.id, body, { flags: record.flags, internalDate });
+    mailbox.bodies.add(record.sha256);
+    this.counted(mailbox.entry, true, body);
+  }
+
+  private batch: Array<{ record: MessageRecord; body: Buffer }> = [];
+  private batchBytes = 0;
+
+  /**
+   * Stores the gathered messages of the current mailbox with importMessages. A restore killed
+   * half-way loses at most the batch in flight (sqlite: not one of it is stored); run again, the
+   * mailbox is no longer empty and the rest comes under new UIDs, skipping the bodies it has: each
+   * message once.
+   */
+  async flush(): Promise<void> {
+    const mailbox = this.mailbox;
+    const batch = this.batch;
+    this.batch = [];
+    this.batchBytes = 0;
+    if (!mailbox || batch.length === 0) return;
+    const results = await this.store.importMessages(
+      mailbox.target.id,
+      batch.map(({ record, body }) => ({
+        message: {
+          uid: record.uid,
+          modseq: record.modseq,
+          flags: record.flags,
+          internalDate: new Date(record.internalDate),
+          savedAt: record.savedAt ? new Date(record.savedAt) : null,
+        },
+        raw: body,
+      })),
+    );
+    for (const [index, { record, body }] of batch.entries()) {
+      const restored = results[index] === 'imported' || (await this.sameUidOtherBody(mailbox, record, body));
+      this.counted(mailbox.entry, restored, body);
+    }
+  }
+
+  private counted(entry: RestoredMailbox, restored: boolean, body: Buffer): void {
+    this.handled.messages++;
+    this.handled.bytes += body.length;
+    this.onProgress?.({ phase: 'restoring', ...this.handled });
     if (restored) {
-      mailbox.entry.restored++;
+      entry.restored++;
       this.report.messages++;
       this.report.bytes += body.length;
     } else {
-      mailbox.entry.skipped++;
+      entry.skipped++;
     }
   }
 }

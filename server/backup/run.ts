@@ -92,6 +92,7 @@ export async function runBackup(
         signal: options.signal,
         onProgress: options.onProgress,
         onManifest: (manifest) => (messages = manifest.messages),
+        sieveBefore: readSieveBefore(config),
       }),
       passphrase,
     );
@@ -106,6 +107,20 @@ export async function runBackup(
     recordResult(destination, result);
   }
   return result;
+}
+
+/**
+ * The administrator's Sieve script, when one is configured and readable. One that cannot be read
+ * is not used by delivery either (adminScripts): the backup goes on without it.
+ */
+function readSieveBefore(config: Config): { path: string; content: string } | null {
+  const file = config.inbound.sieve_before;
+  if (!file) return null;
+  try {
+    return { path: file, content: fs.readFileSync(file, 'utf8') };
+  } catch {
+    return null;
+  }
 }
 
 /** Removes the backups retention does not keep; returns their names. */

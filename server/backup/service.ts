@@ -9,8 +9,10 @@
 import type { Logger } from 'pino';
 import type { Config } from '../config/schema.ts';
 import type { Store } from '../store/types.ts';
+import path from 'node:path';
 import { listBackups } from './files.ts';
-import { BackupBusy, lastResult, runBackup, type BackupRunResult } from './run.ts';
+import { restoreBackup, type RestoreReport } from './restore.ts';
+import { BackupBusy, lastResult, readPassphrase, runBackup, type BackupRunResult } from './run.ts';
 
 export interface BackupStatus {
   /** False while no destination is set: nothing is scheduled. */
@@ -23,11 +25,29 @@ export interface BackupStatus {
   /** The last successful run (from the backups on disk when the last run failed). */
   lastSuccessAt: string | null;
   backups: Array<{ name: string; bytes: number; createdAt: string | null; encrypted: boolean }>;
+  /** The last restore started here (the panel's "Restore…"), running or done; null: none yet. */
+  restore: RestoreStatus | null;
+}
+
+/** A restore of one user, or one of their mailboxes, into this running server. */
+export interface RestoreStatus {
+  backup: string;
+  user: string;
+  mailbox: string | null;
+  phase: 'verifying' | 'restoring' | 'done' | 'failed';
+  startedAt: string;
+  finishedAt: string | null;
+  /** Messages restored or found already there so far, and their bytes. */
+  messages: number;
+  bytes: number;
+  /** What was restored, per mailbox (UIDs kept or new), once done. */
+  report: RestoreReport | null;
+  error: string | null;
 }
 
 export class BackupServiceError extends Error {
   constructor(
-    readonly code: 'busy' | 'not_configured',
+    readonly code: 'busy' | 'not_configured' | 'not_found' | 'invalid',
     message: string,
   ) {
     super(message);
@@ -72,6 +92,7 @@ export class BackupService {
     this.timer = null;
     this.nextRun = null;
     await this.running?.catch(() => {});
+    await this.restoreRun;
   }
 
   private schedule(): void {
@@ -96,6 +117,72 @@ export class BackupService {
     if (this.running) throw new BackupServiceError('busy', 'a backup is running');
     void this.run().catch(() => {});
     return this.status();
+  }
+
+  private restoring: RestoreStatus | null = null;
+  private restoreRun: Promise<void> | null = null;
+
+  /**
+   * Starts restoring one user, or one of their mailboxes, from backup `name` (a file of the
+   * destination) into this server, and answers at once; status().restore follows it. The whole
+   * server goes only into a new data directory: that stays `mallard backup restore FILE`.
+   */
+  async restoreNow(name: string, user: string, mailbox: string | null): Promise<BackupStatus> {
+    const { destination } = this.deps.config.backup;
+    if (!destination) throw new BackupServiceError('not_configured', 'no backup destination is set');
+    const backup = listBackups(destination).find((b) => b.name === name && b.header !== null);
+    if (!backup) throw new BackupServiceError('not_found', `no backup ${name} in ${destination}`);
+    if (!/^[^\s@]+@[^\s@]+$/.test(user))
+      throw new BackupServiceError('invalid', 'the user is an email address');
+    if (mailbox === '') throw new BackupServiceError('invalid', 'the mailbox name is empty');
+    if (this.restoreRun) throw new BackupServiceError('busy', 'a restore is running');
+    const status: RestoreStatus = {
+      backup: name,
+      user,
+      mailbox,
+      phase: 'verifying',
+      startedAt: new Date().toISOString(),
+      finishedAt: null,
+      messages: 0,
+      bytes: 0,
+      report: null,
+      error: null,
+    };
+    this.restoring = status;
+    this.restoreRun = this.restore(path.join(destination, backup.name), status).finally(() => {
+      this.restoreRun = null;
+      this.deps.onChange?.(this.status());
+    });
+    this.deps.onChange?.(this.status());
+    return this.status();
+  }
+
+  private async restore(file: string, status: RestoreStatus): Promise<void> {
+    const { store, config, logger } = this.deps;
+    try {
+      status.report = await restoreBackup(file, store, {
+        user: status.user,
+        mailbox: status.mailbox ?? undefined,
+        passphrase: readPassphrase(config),
+        onProgress: (progress) => Object.assign(status, progress),
+      });
+      status.phase = 'done';
+      logger.info(
+        {
+          backup: status.backup,
+          user: status.user,
+          mailbox: status.mailbox,
+          messages: status.report.messages,
+        },
+        'restored from a backup',
+      );
+    } catch (error) {
+      status.phase = 'failed';
+      status.error = (error as Error).message;
+      logger.error({ backup: status.backup, user: status.user, err: error }, 'restore failed');
+    } finally {
+      status.finishedAt = new Date().toISOString();
+    }
   }
 
   /** Resolves with the run's result; a run going on elsewhere (the lease) counts as skipped. */
@@ -146,6 +233,7 @@ export class BackupService {
         createdAt: b.header?.createdAt ?? null,
         encrypted: b.header?.encrypted ?? false,
       })),
+      restore: this.restoring ? { ...this.restoring } : null,
     };
   }
 }

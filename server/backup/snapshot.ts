@@ -1,6 +1,8 @@
 /**
  * Reads a store, through the contract only, as a stream of backup records (format.ts): domains,
- * connection rules, the delivery history, then each user with their mailboxes and messages.
+ * connection rules, the delivery history, the administrator's Sieve script, then each user (with
+ * their Sieve scripts, server METADATA and import records) with their mailboxes (with their
+ * METADATA) and messages (with their save dates).
  *
  * Consistency is per mailbox: each mailbox's messages are those of one listing (UIDs, flags and
  * MODSEQs as of that moment), and its HIGHESTMODSEQ covers every MODSEQ in the listing. Mail that
@@ -16,6 +18,7 @@ import type { Mailbox, Store, User } from '../store/types.ts';
 import { allUsers, DEFAULT_BATCH_BYTES, HISTORY_START, sizedBatches } from '../store/walk.ts';
 import {
   encodeRecord,
+  type BackupMetadata,
   type DomainRecord,
   type EndRecord,
   type ManifestMailbox,
@@ -31,6 +34,8 @@ export interface SnapshotOptions {
   signal?: AbortSignal;
   /** Given the manifest once every record is out. */
   onManifest?: (manifest: EndRecord) => void;
+  /** The administrator's Sieve script (inbound.sieve_before), read by the caller; null: none. */
+  sieveBefore?: { path: string; content: string } | null;
 }
 
 export interface SnapshotProgress {
@@ -57,6 +62,9 @@ export async function* snapshotStore(store: Store, options: SnapshotOptions = {}
     bytes: 0,
     mailboxes: [],
     outbound: 0,
+    sieveScripts: 0,
+    metadata: 0,
+    imports: 0,
     finishedAt: '',
   };
   for (const domain of await store.listDomains()) {
@@ -78,17 +86,22 @@ export async function* snapshotStore(store: Store, options: SnapshotOptions = {}
     })),
   });
   yield* encodeRecord({ t: 'history', days: await store.deliveryHistory(HISTORY_START, dayOf(new Date())) });
+  if (options.sieveBefore) yield* encodeRecord({ t: 'sieve-before', ...options.sieveBefore });
   const users = await allUsers(store);
   for (const user of users) {
     if (options.signal?.aborted) throw new BackupAborted();
     const record = await userRecord(store, user);
     if (!record) continue; // deleted since the listing
     manifest.users++;
+    manifest.sieveScripts! += record.sieve!.length;
+    manifest.metadata! += record.metadata!.length;
+    manifest.imports! += record.imports!.length;
     yield* encodeRecord(record);
     const mailboxes = (await store.listMailboxes(user.id)).sort((a, b) => (a.path < b.path ? -1 : 1));
     for (const mailbox of mailboxes) {
-      const entry = yield* snapshotMailbox(store, user, mailbox, options);
+      const { metadata, ...entry } = yield* snapshotMailbox(store, user, mailbox, options);
       manifest.mailboxes.push(entry);
+      manifest.metadata! += metadata;
       manifest.messages += entry.messages;
       manifest.bytes += entry.bytes;
     }
@@ -146,7 +159,25 @@ async function userRecord(store: Store, user: User): Promise<UserRecord | null> 
     appPasswords: credentials.appPasswords.map((p) => ({ label: labels.get(p.id) ?? '', hash: p.hash })),
     spam: (await store.listSpamEntries(user.id)).map((e) => ({ list: e.list, pattern: e.pattern })),
     subscriptions: await store.listSubscriptions(user.id),
+    sieve: (await store.listSieveScripts(user.id)).map((s) => ({
+      name: s.name,
+      content: s.content,
+      active: s.active,
+    })),
+    metadata: await metadataOf(store, user, ''),
+    imports: await store.listImportProgress(user.id),
   };
+}
+
+/** METADATA entries in the backup's form; [] when the mailbox went away meanwhile. */
+async function metadataOf(store: Store, user: User, path: string): Promise<BackupMetadata[]> {
+  try {
+    const entries = await store.getMetadata(user.id, path);
+    return entries.map((e) => ({ name: e.name, value: Buffer.from(e.value).toString('base64') }));
+  } catch (error) {
+    if (isStoreError(error, 'NONEXISTENT')) return [];
+    throw error;
+  }
 }
 
 async function* snapshotMailbox(
@@ -154,7 +185,7 @@ async function* snapshotMailbox(
   user: User,
   mailbox: Mailbox,
   options: SnapshotOptions,
-): AsyncGenerator<Buffer, ManifestMailbox> {
+): AsyncGenerator<Buffer, ManifestMailbox & { metadata: number }> {
   const summaries = mailbox.selectable ? await store.listMessages(mailbox.id) : [];
   const highestModseq = summaries.reduce((max, m) => Math.max(max, m.modseq), mailbox.highestModseq);
   const lastUid = summaries.at(-1)?.uid ?? 0;
@@ -168,6 +199,7 @@ async function* snapshotMailbox(
     highestModseq,
     digest: '',
   };
+  const metadata = await metadataOf(store, user, mailbox.path);
   yield* encodeRecord({
     t: 'mailbox',
     user: user.username,
@@ -178,6 +210,7 @@ async function* snapshotMailbox(
     uidValidity: entry.uidValidity,
     uidNext: entry.uidNext,
     highestModseq: entry.highestModseq,
+    metadata,
   });
   const digest = createHash('sha256');
   const batchBytes = options.batchBytes ?? DEFAULT_BATCH_BYTES;
@@ -194,6 +227,7 @@ async function* snapshotMailbox(
         modseq: summary.modseq,
         flags: summary.flags,
         internalDate: summary.internalDate.toISOString(),
+        ...(summary.savedAt ? { savedAt: summary.savedAt.toISOString() } : {}),
         size: body.length,
         sha256,
       };
@@ -211,7 +245,7 @@ async function* snapshotMailbox(
   }
   entry.digest = digest.digest('hex');
   yield* encodeRecord({ t: 'mailbox-end', messages: entry.messages, bytes: entry.bytes });
-  return entry;
+  return { ...entry, metadata: metadata.length };
 }
 
 /** The digest a mailbox's messages give (what the manifest holds): UID and body hash, in UID order. */

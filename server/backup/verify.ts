@@ -1,13 +1,18 @@
 /**
  * `verify`: reads a whole backup back and checks it: every body against its SHA-256, every
  * mailbox's count, bytes and digest against its end record and the manifest, and that the
- * manifest is there (a backup without it was cut short). The reading itself checks gzip's CRC and,
- * for an encrypted backup, age's authentication of every chunk.
+ * manifest is there (a backup without it was cut short); that Sieve scripts, METADATA entries,
+ * import records and save dates are well formed and as many as the manifest says. The reading
+ * itself checks gzip's CRC and, for an encrypted backup, age's authentication of every chunk.
  */
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
+import { checkImportProgress } from '../store/import-progress.ts';
+import { checkSieveContent, checkSieveName } from '../store/sieve.ts';
 import {
   BackupFormatError,
+  type BackupMetadata,
+  type UserRecord,
   readRecords,
   type BackupHeader,
   type EndRecord,
@@ -53,6 +58,7 @@ export async function verifyBackup(file: string, passphrase: string | null): Pro
   let user: string | null = null;
   let end: EndRecord | null = null;
   let outbound = 0;
+  const settings = { sieveScripts: 0, metadata: 0, imports: 0 };
   try {
     for await (const item of readRecords(chunks)) {
       const { record } = item;
@@ -61,6 +67,10 @@ export async function verifyBackup(file: string, passphrase: string | null): Pro
         case 'user':
           user = record.username;
           report.users++;
+          problems.push(...userProblems(record));
+          settings.sieveScripts += record.sieve?.length ?? 0;
+          settings.metadata += record.metadata?.length ?? 0;
+          settings.imports += record.imports?.length ?? 0;
           break;
         case 'mailbox':
           if (record.user !== user) problems.push(`mailbox ${record.path} outside its user`);
@@ -71,7 +81,18 @@ export async function verifyBackup(file: string, passphrase: string | null): Pro
             bytes: 0,
             digest: createHash('sha256'),
           };
-          seen.push({ ...record, messages: 0, bytes: 0, digest: '' });
+          seen.push({
+            user: record.user,
+            path: record.path,
+            uidValidity: record.uidValidity,
+            uidNext: record.uidNext,
+            highestModseq: record.highestModseq,
+            messages: 0,
+            bytes: 0,
+            digest: '',
+          });
+          problems.push(...metadataProblems(`${record.user} ${record.path}`, record.metadata));
+          settings.metadata += record.metadata?.length ?? 0;
           break;
         case 'outbound': {
           if (!('body' in item)) throw new BackupFormatError('an outbound record without its message');
@@ -88,6 +109,8 @@ export async function verifyBackup(file: string, passphrase: string | null): Pro
             problems.push(
               `${current.user} ${current.path} UID ${record.uid}: body does not match its SHA-256`,
             );
+          if (record.savedAt !== undefined && Number.isNaN(Date.parse(record.savedAt)))
+            problems.push(`${current.user} ${current.path} UID ${record.uid}: the save date is not a date`);
           current.digest.update(`${record.uid} ${record.sha256}\n`);
           current.messages++;
           current.bytes += item.body.length;
@@ -117,6 +140,7 @@ export async function verifyBackup(file: string, passphrase: string | null): Pro
         case 'domain':
         case 'rules':
         case 'history':
+        case 'sieve-before':
           break;
       }
     }
@@ -128,10 +152,46 @@ export async function verifyBackup(file: string, passphrase: string | null): Pro
       problems.push('the backup is incomplete: no manifest (cut short)');
   } else {
     compareManifest(end, seen, report, problems, outbound);
+    for (const what of ['sieveScripts', 'metadata', 'imports'] as const) {
+      const written = end[what];
+      if (written !== undefined && written !== settings[what])
+        problems.push(`manifest: ${written} ${what}, ${settings[what]} read`);
+    }
   }
   report.mailboxes = seen;
   report.ok = problems.length === 0;
   return report;
+}
+
+/** A user's Sieve scripts, METADATA and import records as a restore would have to take them. */
+function userProblems(record: UserRecord): string[] {
+  const problems: string[] = [];
+  const who = record.username;
+  const scripts = record.sieve ?? [];
+  for (const script of scripts) {
+    try {
+      checkSieveName(script.name);
+      checkSieveContent(script.content);
+    } catch (error) {
+      problems.push(`${who}: Sieve script: ${(error as Error).message}`);
+    }
+  }
+  if (scripts.filter((s) => s.active).length > 1) problems.push(`${who}: more than one active Sieve script`);
+  for (const progress of record.imports ?? []) {
+    try {
+      checkImportProgress(progress);
+    } catch (error) {
+      problems.push(`${who}: import record: ${(error as Error).message}`);
+    }
+  }
+  problems.push(...metadataProblems(who, record.metadata));
+  return problems;
+}
+
+function metadataProblems(where: string, entries: BackupMetadata[] | undefined): string[] {
+  return (entries ?? [])
+    .filter((e) => !/^\/(private|shared)\//.test(e.name) || typeof e.value !== 'string')
+    .map((e) => `${where}: METADATA entry ${JSON.stringify(e.name)} is malformed`);
 }
 
 function compareManifest(

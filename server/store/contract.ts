@@ -1697,6 +1697,59 @@ export function storeContractSuite(name: string, openFresh: () => Promise<StoreF
         expect(entries[0]!.flags && sortedFlags(entries[0]!.flags)).toEqual(['Work', '\\Seen']);
       });
 
+      it('imports a batch of messages in order, skipping those already there', async () => {
+        const user = await newUser();
+        const box = await store.importMailbox(
+          user.id,
+          imported('Batch', { uidValidity: 6000, uidNext: 3, highestModseq: 3 }),
+        );
+        const date = new Date('2021-03-04T05:06:07.000Z');
+        const saved = new Date('2022-01-01T00:00:00.000Z');
+        expect(
+          await store.importMessage(
+            box.id,
+            { uid: 4, modseq: 5, flags: [], internalDate: date },
+            message('four'),
+          ),
+        ).toBe('imported');
+        const head = await store.journalHead(user.id);
+        const items = [3, 4, 9].map((uid) => ({
+          message: {
+            uid,
+            modseq: uid * 2,
+            flags: uid === 9 ? ['\\Flagged'] : [],
+            internalDate: date,
+            savedAt: saved,
+          },
+          raw: message(`batch ${uid}`),
+        }));
+        expect(await store.importMessages(box.id, items)).toEqual(['imported', 'exists', 'imported']);
+        expect(await uidsOf(store, box.id)).toEqual([3, 4, 9]);
+        const nine = (await store.getMessage(box.id, 9))!;
+        expect(nine).toMatchObject({ modseq: 18, flags: ['\\Flagged'], internalDate: date, savedAt: saved });
+        expect((await store.readBlob(nine.blobId)).equals(message('batch 9'))).toBe(true);
+        // The one already there kept its own bytes.
+        expect(
+          (await store.readBlob((await store.getMessage(box.id, 4))!.blobId)).equals(message('four')),
+        ).toBe(true);
+        expect(await mailbox(store, user, 'Batch')).toMatchObject({ uidNext: 10, highestModseq: 18 });
+        expect((await store.mailboxCounts(box.id)).messages).toBe(3);
+        const entries = (await allJournal(store, user.id, head)).filter((e) => e.kind === 'message-new');
+        expect(entries.map((e) => [e.uid, e.modseq])).toEqual([
+          [3, 6],
+          [9, 18],
+        ]);
+        // Again: nothing is stored twice.
+        expect(await store.importMessages(box.id, items)).toEqual(['exists', 'exists', 'exists']);
+        expect(await store.importMessages(box.id, [])).toEqual([]);
+        await rejectsWith(store.importMessages('999999', items), 'NONEXISTENT');
+        await rejectsWith(
+          store.importMessages(box.id, [{ message: { ...items[0]!.message, uid: 0 }, raw: message('x') }]),
+          'INVALID',
+        );
+        expect(await uidsOf(store, box.id)).toEqual([3, 4, 9]);
+      });
+
       it('raises UIDNEXT and HIGHESTMODSEQ past an imported message', async () => {
         const user = await newUser();
         const box = await store.importMailbox(user.id, imported('Low', { uidNext: 1, highestModseq: 1 }));

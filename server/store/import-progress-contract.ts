@@ -40,8 +40,14 @@ export function importProgressContract(current: () => Store): void {
       expect(await store.listImportProgress(bob.id, source)).toEqual([
         { source, folder: 'INBOX', uidValidity: 3, lastUid: 4 },
       ]);
+      expect(await store.listImportProgress(ann.id)).toEqual([
+        { source, folder: 'INBOX', uidValidity: 7, lastUid: 42 },
+        { source, folder: 'Sent Items', uidValidity: 9, lastUid: 0 },
+        { source: 'other:143', folder: 'INBOX', uidValidity: 1, lastUid: 5 },
+      ]);
       await store.deleteUser(bob.id);
       expect(await store.listImportProgress(bob.id, source)).toEqual([]);
+      expect(await store.listImportProgress(bob.id)).toEqual([]);
     });
 
     it('refuses bad input and an unknown user', async () => {

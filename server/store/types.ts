@@ -384,6 +384,12 @@ export interface ImportedMailbox {
   highestModseq: number;
 }
 
+/** One message of importMessages. */
+export interface ImportItem {
+  message: ImportedMessage;
+  raw: Buffer;
+}
+
 /** A message's metadata as another store had it, for `importMessage`. */
 export interface ImportedMessage {
   uid: number;
@@ -635,6 +641,13 @@ export interface Store {
    * Returns 'exists' and changes nothing when that UID is already there (a resumed migration).
    */
   importMessage(mailboxId: Id, message: ImportedMessage, raw: Buffer): Promise<'imported' | 'exists'>;
+  /**
+   * importMessage for several messages of one mailbox, in the order given (a restore's batch): the
+   * results in that order. sqlite stores them in one transaction (one durable write instead of one
+   * per message); MongoDB one after the other, so when it fails half-way the first ones stay, and a
+   * second call finds them 'exists'. Either way no message is stored twice.
+   */
+  importMessages(mailboxId: Id, messages: readonly ImportItem[]): Promise<Array<'imported' | 'exists'>>;
 
   // --- journal (per user: the visibility rule at the top) ---
   /** An id of the user's journal every earlier change of the user is at or below: follow from here. */
@@ -725,8 +738,11 @@ export interface Store {
   // --- where an import from another IMAP server stands (server/store/import-progress.ts) ---
   /** Records a source folder's UIDVALIDITY and highest imported UID; NONEXISTENT for no such user. */
   saveImportProgress(userId: Id, progress: ImportProgress): Promise<void>;
-  /** What was recorded for the user's folders of `source`, in folder order. */
-  listImportProgress(userId: Id, source: string): Promise<ImportProgress[]>;
+  /**
+   * What was recorded for the user's folders of `source`, in folder order; without `source`, of
+   * every source, by source then folder (what a backup carries).
+   */
+  listImportProgress(userId: Id, source?: string): Promise<ImportProgress[]>;
 
   // --- the MTA-STS policy cache (server/store/mta-sts.ts) ---
   /** Keeps the domain's policy (case-insensitive domain), replacing an older one. */

@@ -10,6 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { ROUTES } from '../../server/admin/routes.ts';
 import { errorSchema } from '../../server/admin/schemas.ts';
+import { runBackup } from '../../server/backup/run.ts';
 import { startPebble, type Pebble } from '../helpers/pebble.ts';
 import { LineClient } from '../helpers/server.ts';
 import { startAdminHarness, type AdminHarness, type ApiResult } from './harness.ts';
@@ -779,6 +780,43 @@ const CASES: Record<string, Case> = {
       fs.rmSync(h.server.config.backup.destination, { recursive: true, force: true });
       h.server.config.backup.destination = '';
     },
+  },
+  'POST /api/backups/restore': {
+    ok: async () => {
+      const destination = fs.mkdtempSync(path.join(os.tmpdir(), 'mallard-api-restore-'));
+      h.server.config.backup.destination = destination;
+      const user = await h.server.store.createUser({
+        username: `${unique('restore')}@example.test`,
+        passwordHash: 'x',
+      });
+      const inbox = (await h.server.store.getMailbox(user.id, 'INBOX'))!;
+      await h.server.store.append(inbox.id, Buffer.from('Subject: kept\r\n\r\nbody\r\n'));
+      const made = await runBackup(h.server.store, h.server.config, { passphrase: null });
+      expect(made.error).toBeNull();
+      await h.server.store.deleteMessages(inbox.id, [1]);
+      return {
+        path: '/api/backups/restore',
+        body: { backup: path.basename(made.file!), user: user.username, mailbox: 'INBOX' },
+      };
+    },
+    status: 200,
+    check: async ({ body }) => {
+      expect(body.restore).toMatchObject({ mailbox: 'INBOX', finishedAt: null });
+      await expect
+        .poll(async () => (await h.call('GET', '/api/backups')).body.restore?.phase, { timeout: 30_000 })
+        .toBe('done');
+      const done = (await h.call('GET', '/api/backups')).body.restore;
+      expect(done.report.mailboxes).toEqual([
+        { user: body.restore.user, path: 'INBOX', uids: 'new-uids', restored: 1, skipped: 0 },
+      ]);
+      const again = await h.call('POST', '/api/backups/restore', {
+        body: { backup: 'nope.mbk', user: 'a@b.c' },
+      });
+      expect(again.status).toBe(404);
+      fs.rmSync(h.server.config.backup.destination, { recursive: true, force: true });
+      h.server.config.backup.destination = '';
+    },
+    invalid: () => ({ path: '/api/backups/restore', body: { backup: '', user: 'a@b.c' } }),
   },
   'GET /api/deliveries': {
     ok: async () => ({ path: '/api/deliveries?days=7' }),

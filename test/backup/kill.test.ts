@@ -119,4 +119,46 @@ describe('an interrupted backup', () => {
     });
     expect(missing.status).toBe(66);
   });
+  it('a restore killed half-way, run again, ends with each message exactly once', async () => {
+    const newest = path.join(destination, backups().sort().at(-1)!);
+    const fresh = makeDataDir();
+    const store = await SqliteStore.open(fresh);
+    try {
+      const child = spawn(
+        process.execPath,
+        [MALLARD_BIN, 'backup', 'restore', newest, '--user', 'alice@example.com'],
+        { cwd: ROOT, env: { ...process.env, MALLARD_CONFIG: '', MALLARD_DATA_DIR: fresh }, stdio: 'ignore' },
+      );
+      const exited = new Promise((resolve) => child.once('exit', resolve));
+      const inboxCount = async () => {
+        const user = await store.getUserByUsername('alice@example.com');
+        const inbox = user && (await store.getMailbox(user.id, 'INBOX'));
+        return inbox ? (await store.mailboxCounts(inbox.id)).messages : 0;
+      };
+      await expect.poll(inboxCount, { timeout: 120_000, interval: 5 }).toBeGreaterThan(0);
+      child.kill('SIGKILL');
+      await exited;
+      const partial = await inboxCount();
+      expect(partial).toBeLessThan(MESSAGES);
+
+      const again = runMallard(['backup', 'restore', newest, '--user', 'alice@example.com'], {
+        dataDir: fresh,
+      });
+      expect(again.stderr).toBe('');
+      expect(again.text).toMatch(
+        new RegExp(
+          `^restored\\talice@example.com\\tINBOX\\t${MESSAGES - partial} messages\\t${partial} already there\\tNEW UIDs$`,
+          'm',
+        ),
+      );
+      const user = (await store.getUserByUsername('alice@example.com'))!;
+      const inbox = (await store.getMailbox(user.id, 'INBOX'))!;
+      const listed = await store.listMessages(inbox.id);
+      expect(listed).toHaveLength(MESSAGES);
+      expect(new Set(listed.map((m) => m.blobId)).size).toBe(MESSAGES);
+    } finally {
+      await store.close();
+      fs.rmSync(fresh, { recursive: true, force: true });
+    }
+  }, 300_000);
 });

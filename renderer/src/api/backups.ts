@@ -11,4 +11,7 @@ export const backupsApi = {
   status: () => api.get<BackupStatus>('/api/backups'),
   /** Starts a backup; GET /api/backups follows it. */
   run: () => api.post<BackupStatus>('/api/backups/run'),
+  /** Starts restoring one user or mailbox; GET /api/backups follows it (`restore`). */
+  restore: (body: { backup: string; user: string; mailbox?: string }) =>
+    api.post<BackupStatus>('/api/backups/restore', body),
 };

@@ -1,11 +1,15 @@
 /**
  * Backups: where they go, the last success and the last run (with its error), the next scheduled
- * run, the backups on disk, and "Back up now". Restoring is a command (`mallard backup restore`):
- * the page says how.
+ * run, the backups on disk, and "Back up now"; "Restore…" per backup puts one user or mailbox back
+ * into the running server and follows it. The whole server is restored by a command into a new
+ * data directory: the dialog says how.
  */
 import { Alert, Badge, Button, Card, Code, Group, Stack, Table, Text, Title } from '@mantine/core';
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { BACKUPS_KEY, backupsApi } from '../api/backups.ts';
+import { useState } from 'react';
+import { RestoreModal } from '../components/backups/RestoreModal.tsx';
+import { RestoreStatusCard } from '../components/backups/RestoreStatusCard.tsx';
 import { ErrorNotice } from '../components/ErrorNotice.tsx';
 import { formatBytes, formatDate } from '../components/format.ts';
 
@@ -14,13 +18,15 @@ export function BackupsPage() {
   const query = useQuery({
     queryKey: BACKUPS_KEY,
     queryFn: backupsApi.status,
-    // While a backup runs the page follows it closely; otherwise now and then.
-    refetchInterval: (q) => (q.state.data?.running ? 1000 : 30_000),
+    // While a backup or a restore runs the page follows it closely; otherwise now and then.
+    refetchInterval: (q) =>
+      q.state.data?.running || (q.state.data?.restore && !q.state.data.restore.finishedAt) ? 1000 : 30_000,
   });
   const run = useMutation({
     mutationFn: backupsApi.run,
     onSuccess: (status) => queryClient.setQueryData(BACKUPS_KEY, status),
   });
+  const [restoring, setRestoring] = useState<string | null>(null);
   const status = query.data;
   const newest = status?.backups[0];
 
@@ -87,6 +93,7 @@ export function BackupsPage() {
               <Table.Th>Backup</Table.Th>
               <Table.Th>Made</Table.Th>
               <Table.Th>Size</Table.Th>
+              <Table.Th />
             </Table.Tr>
           </Table.Thead>
           <Table.Tbody>
@@ -95,15 +102,33 @@ export function BackupsPage() {
                 <Table.Td>{backup.name}</Table.Td>
                 <Table.Td>{backup.createdAt ? formatDate(backup.createdAt) : 'unreadable'}</Table.Td>
                 <Table.Td>{formatBytes(backup.bytes)}</Table.Td>
+                <Table.Td>
+                  {backup.createdAt ? (
+                    <Button
+                      size="xs"
+                      variant="light"
+                      onClick={() => setRestoring(backup.name)}
+                      data-testid="restore-open"
+                    >
+                      Restore…
+                    </Button>
+                  ) : null}
+                </Table.Td>
               </Table.Tr>
             ))}
           </Table.Tbody>
         </Table>
       ) : null}
+      {status?.restore ? <RestoreStatusCard restore={status.restore} /> : null}
+      <RestoreModal
+        backup={restoring}
+        destination={status?.destination ?? ''}
+        onClose={() => setRestoring(null)}
+      />
       <Text size="sm" c="dimmed">
-        To restore, stop nothing: <Code>mallard backup restore FILE --user EMAIL</Code> puts one account back
-        into the running server; the whole server goes into a new data directory with{' '}
-        <Code>mallard backup restore FILE</Code>.
+        “Restore…” puts one account or one mailbox back into the running server, as{' '}
+        <Code>mallard backup restore FILE --user EMAIL [--mailbox NAME]</Code> does; the whole server goes
+        into a new data directory with <Code>mallard backup restore FILE</Code>.
       </Text>
     </Stack>
   );

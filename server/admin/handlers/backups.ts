@@ -6,6 +6,7 @@
 import { BackupServiceError } from '../../backup/service.ts';
 import type { AdminDeps } from '../context.ts';
 import { ApiError } from '../errors.ts';
+import { z } from 'zod';
 import { route } from '../router.ts';
 import { backupStatusSchema } from '../schemas.ts';
 
@@ -50,6 +51,39 @@ export const backupRoutes = [
           ]);
         }
         throw error;
+      }
+    },
+  }),
+
+  route({
+    method: 'POST',
+    path: '/api/backups/restore',
+    operationId: 'restoreBackup',
+    summary: 'Restore one user, or one of their mailboxes, from a backup into this server',
+    description:
+      'Starts the restore and answers at once; follow `restore` in GET /api/backups (phase, messages, ' +
+      'then per mailbox whether the UIDs were kept). The backup is verified first: a damaged one restores ' +
+      'nothing. The whole server is restored only into a new data directory, with `mallard backup ' +
+      'restore FILE`. 404 for an unknown backup, 409 while a restore runs.',
+    tag: TAG,
+    body: z.strictObject({
+      backup: z.string().min(1).describe('a backup of the destination, by name (GET /api/backups)'),
+      user: z.string().min(1).describe('the user to restore (username)'),
+      mailbox: z.string().min(1).optional().describe('only this mailbox of the user'),
+    }),
+    response: { status: 200, schema: backupStatusSchema, description: 'The status after starting' },
+    async handler({ body, deps }) {
+      try {
+        return backupStatusSchema.parse(
+          await service(deps).restoreNow(body.backup, body.user, body.mailbox ?? null),
+        );
+      } catch (error) {
+        if (!(error instanceof BackupServiceError)) throw error;
+        if (error.code === 'busy') throw new ApiError('conflict', error.message);
+        if (error.code === 'not_found') throw new ApiError('not_found', error.message);
+        throw new ApiError('validation_failed', error.message, [
+          { path: error.code === 'invalid' ? 'user' : 'backup.destination', message: error.message },
+        ]);
       }
     },
   }),

@@ -162,7 +162,12 @@ async function restoreCommand(
 ): Promise<number> {
   const store = await openStore(config);
   try {
-    const report = await restoreBackup(file, store, { passphrase, user, mailbox });
+    const report = await restoreBackup(file, store, {
+      passphrase,
+      user,
+      mailbox,
+      sieveBeforeFile: config.inbound.sieve_before || undefined,
+    });
     if (json) process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
     else {
       for (const m of report.mailboxes) {

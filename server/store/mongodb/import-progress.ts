@@ -33,13 +33,21 @@ export async function deleteImportProgressOf(c: Collections, userId: number): Pr
   await progressOf(c).deleteMany({ '_id.user': userId });
 }
 
+/** One source's folders, or every source's (by source, then folder) when `source` is null. */
 export async function listImportProgress(
   c: Collections,
   userId: number,
-  source: string,
+  source: string | null,
 ): Promise<ImportProgress[]> {
-  const docs = await progressOf(c).find({ '_id.user': userId, '_id.source': source }).toArray();
+  const filter = source === null ? { '_id.user': userId } : { '_id.user': userId, '_id.source': source };
+  const docs = await progressOf(c).find(filter).toArray();
+  const key = (p: ImportProgress) => `${p.source}\u0000${p.folder}`;
   return docs
-    .map((doc) => ({ source, folder: doc._id.folder, uidValidity: doc.uidValidity, lastUid: doc.lastUid }))
-    .sort((a, b) => (a.folder < b.folder ? -1 : a.folder > b.folder ? 1 : 0));
+    .map((doc) => ({
+      source: doc._id.source,
+      folder: doc._id.folder,
+      uidValidity: doc.uidValidity,
+      lastUid: doc.lastUid,
+    }))
+    .sort((a, b) => (key(a) < key(b) ? -1 : key(a) > key(b) ? 1 : 0));
 }

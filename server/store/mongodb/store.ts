@@ -50,6 +50,7 @@ import type {
   Id,
   ImportedMailbox,
   ImportedMessage,
+  ImportItem,
   JournalEntry,
   Mailbox,
   MailboxCounts,
@@ -673,6 +674,20 @@ export class MongoStore implements Store {
     return this.call((c) => imports.importMessage(c, requireId(mailboxId, 'mailbox'), message, raw));
   }
 
+  /**
+   * One after the other: without multi-document transactions each message's writes (counters,
+   * blob, message, journal) stay those of importMessage, which a crash half-way leaves repairable.
+   */
+  importMessages(mailboxId: Id, items: readonly ImportItem[]): Promise<Array<'imported' | 'exists'>> {
+    return this.call(async (c) => {
+      const id = requireId(mailboxId, 'mailbox');
+      if (!Array.isArray(items)) throw new StoreError('INVALID', 'messages must be a list');
+      const results: Array<'imported' | 'exists'> = [];
+      for (const item of items) results.push(await imports.importMessage(c, id, item?.message, item?.raw));
+      return results;
+    });
+  }
+
   // --- journal ---
 
   journalHead(userId: Id): Promise<number> {
@@ -788,10 +803,10 @@ export class MongoStore implements Store {
     });
   }
 
-  listImportProgress(userId: Id, source: string): Promise<ImportProgress[]> {
+  listImportProgress(userId: Id, source?: string): Promise<ImportProgress[]> {
     const id = parseId(userId);
     return this.call(async (c) => {
-      const checked = checkImportSource(source);
+      const checked = source === undefined ? null : checkImportSource(source);
       return id === null ? [] : importProgress.listImportProgress(c, id, checked);
     });
   }

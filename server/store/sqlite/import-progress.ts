@@ -17,13 +17,26 @@ export function saveImportProgress(sql: Sql, userId: number, progress: ImportPro
   );
 }
 
-export function listImportProgress(sql: Sql, userId: number, source: string): ImportProgress[] {
-  return sql
-    .all<{ folder: string; uid_validity: number; last_uid: number }>(
-      `SELECT folder, uid_validity, last_uid FROM import_progress
-       WHERE user_id = ? AND source = ? ORDER BY folder`,
-      userId,
-      source,
-    )
-    .map((row) => ({ source, folder: row.folder, uidValidity: row.uid_validity, lastUid: row.last_uid }));
+/** One source's folders, or every source's (by source, then folder) when `source` is null. */
+export function listImportProgress(sql: Sql, userId: number, source: string | null): ImportProgress[] {
+  type Row = { source: string; folder: string; uid_validity: number; last_uid: number };
+  const rows =
+    source === null
+      ? sql.all<Row>(
+          `SELECT source, folder, uid_validity, last_uid FROM import_progress
+           WHERE user_id = ? ORDER BY source, folder`,
+          userId,
+        )
+      : sql.all<Row>(
+          `SELECT source, folder, uid_validity, last_uid FROM import_progress
+           WHERE user_id = ? AND source = ? ORDER BY folder`,
+          userId,
+          source,
+        );
+  return rows.map((row) => ({
+    source: row.source,
+    folder: row.folder,
+    uidValidity: row.uid_validity,
+    lastUid: row.last_uid,
+  }));
 }

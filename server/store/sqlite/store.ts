@@ -31,6 +31,7 @@ import type {
   Id,
   ImportedMailbox,
   ImportedMessage,
+  ImportItem,
   JournalEntry,
   Mailbox,
   MailboxCounts,
@@ -499,14 +500,15 @@ export class SqliteStore implements Store {
   }
 
   importMessage(mailboxId: Id, message: ImportedMessage, raw: Buffer): Promise<'imported' | 'exists'> {
+    return this.call((sql) => importOne(sql, requireId(mailboxId, 'mailbox'), message, raw));
+  }
+
+  importMessages(mailboxId: Id, items: readonly ImportItem[]): Promise<Array<'imported' | 'exists'>> {
     return this.call((sql) => {
       const id = requireId(mailboxId, 'mailbox');
-      const checked = checkImportedMessage(message);
-      if (!Buffer.isBuffer(raw)) throw new StoreError('INVALID', 'message must be a Buffer');
-      // A resumed migration re-sends what is there: skip the hashing and indexing then.
-      const existing = messages.getMessage(sql, id, checked.uid);
-      if (existing) return 'exists';
-      return imports.importMessage(sql, id, checked, blobs.prepareBlob(sql, raw));
+      if (!Array.isArray(items)) throw new StoreError('INVALID', 'messages must be a list');
+      // One transaction, one COMMIT: the savepoints of the single imports nest inside it.
+      return sql.write(() => items.map((item) => importOne(sql, id, item?.message, item?.raw)));
     });
   }
 
@@ -594,10 +596,10 @@ export class SqliteStore implements Store {
     });
   }
 
-  listImportProgress(userId: Id, source: string): Promise<ImportProgress[]> {
+  listImportProgress(userId: Id, source?: string): Promise<ImportProgress[]> {
     const id = parseId(userId);
     return this.call((sql) => {
-      const checked = checkImportSource(source);
+      const checked = source === undefined ? null : checkImportSource(source);
       return id === null ? [] : importProgress.listImportProgress(sql, id, checked);
     });
   }
@@ -891,4 +893,18 @@ function translateError(error: unknown): unknown {
     return new StoreError('UNAVAILABLE', 'the store is closed');
   }
   return error;
+}
+
+/** One message of importMessage(s), checked; a resumed migration re-sends what is there. */
+function importOne(
+  sql: Sql,
+  mailboxId: number,
+  message: ImportedMessage,
+  raw: Buffer,
+): 'imported' | 'exists' {
+  const checked = checkImportedMessage(message);
+  if (!Buffer.isBuffer(raw)) throw new StoreError('INVALID', 'message must be a Buffer');
+  // Skip the hashing and indexing of what is already there.
+  if (messages.getMessage(sql, mailboxId, checked.uid)) return 'exists';
+  return imports.importMessage(sql, mailboxId, checked, blobs.prepareBlob(sql, raw));
 }

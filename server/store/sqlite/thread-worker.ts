@@ -74,8 +74,8 @@ function startCall(store: SqliteStore, request: CallRequest): Promise<unknown> |
   // A queued message carries its bytes inside the object (cloned as a Uint8Array).
   const queued = request.method === 'enqueueOutbound' ? (args[0] as { raw?: unknown }) : null;
   if (queued && queued.raw instanceof Uint8Array) args[0] = { ...queued, raw: asBuffer(queued.raw) };
-  // appendMany carries one body per message.
-  if (request.method === 'appendMany' && Array.isArray(args[1])) {
+  // appendMany and importMessages carry one body per message.
+  if ((request.method === 'appendMany' || request.method === 'importMessages') && Array.isArray(args[1])) {
     args[1] = (args[1] as Array<{ raw?: unknown }>).map((item) =>
       item.raw instanceof Uint8Array ? { ...item, raw: asBuffer(item.raw) } : item,
     );

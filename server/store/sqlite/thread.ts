@@ -49,6 +49,7 @@ import type {
   Id,
   ImportedMailbox,
   ImportedMessage,
+  ImportItem,
   JournalEntry,
   Mailbox,
   MailboxCounts,
@@ -435,8 +436,8 @@ export class ThreadedSqliteStore implements Store {
     return this.call('saveImportProgress', [userId, progress]);
   }
 
-  listImportProgress(userId: Id, source: string): Promise<ImportProgress[]> {
-    return this.call('listImportProgress', [userId, source]);
+  listImportProgress(userId: Id, source?: string): Promise<ImportProgress[]> {
+    return this.call('listImportProgress', source === undefined ? [userId] : [userId, source]);
   }
 
   // --- the MTA-STS policy cache ---
@@ -601,6 +602,19 @@ export class ThreadedSqliteStore implements Store {
 
   importMessage(mailboxId: Id, message: ImportedMessage, raw: Buffer): Promise<'imported' | 'exists'> {
     return this.withBody('importMessage', [mailboxId, message, raw], 2);
+  }
+
+  /** Each body goes over in a buffer of its own, transferred, as for appendMany. */
+  importMessages(mailboxId: Id, items: readonly ImportItem[]): Promise<Array<'imported' | 'exists'>> {
+    if (!Array.isArray(items)) return this.call('importMessages', [mailboxId, items]); // refused there
+    const transfer: ArrayBuffer[] = [];
+    const sent = items.map((item) => {
+      if (!(item?.raw instanceof Uint8Array)) return item; // the thread refuses it (INVALID)
+      const packed = transferable(item.raw, false);
+      transfer.push(packed.buffer);
+      return { ...item, raw: packed.view as Buffer };
+    });
+    return this.call('importMessages', [mailboxId, sent], transfer);
   }
 
   // --- journal ---
