@@ -1,9 +1,11 @@
 /**
  * The Maildir++ layout as Dovecot reads it: INBOX is the root (cur/ new/ tmp/), every other folder
  * a directory `.A.B` (levels joined by "."), names in modified UTF-7. A "." inside one name would
- * be a level, so it is written `&AC4-` (its UTF-7 form), which our import reads back. The file
- * name carries the flags after `:2,` (D draft, F flagged, P passed, R replied, S seen, T trashed,
- * then letters a–z for keywords, which `dovecot-keywords` in the folder numbers from 0).
+ * be a level, so it is written `&AC4-` (its UTF-7 form), which our import reads back (Dovecot
+ * shows such a name as it is on disk: it cannot hold a "." in a Maildir++ name). The file
+ * name carries the flags after `:2,` (D draft, F flagged, R replied, S seen, T trashed, then
+ * letters a–z for keywords, which `dovecot-keywords` in the folder numbers from 0). P (passed) is
+ * read as $Forwarded; we write $Forwarded as a keyword, as Dovecot does.
  */
 import { decodeModifiedUtf7, encodeModifiedUtf7 } from '../imap/encoder/utf7.ts';
 import type { Flag } from '../store/types.ts';
@@ -21,10 +23,13 @@ const LETTERS: Array<[string, Flag]> = [
 /** Dovecot numbers at most 26 keywords per folder (a–z). */
 export const MAX_KEYWORDS = 26;
 
+/** A "." inside one name, in UTF-7 form (not canonical UTF-7, so decoded apart). */
+const DOT = '&AC4-';
+
 /** The directory of a folder below the Maildir root ('' for INBOX). */
 export function folderDirectory(path: string): string {
   if (path.toUpperCase() === 'INBOX') return '';
-  const levels = path.split('/').map((level) => encodeModifiedUtf7(level).replaceAll('.', '&AC4-'));
+  const levels = path.split('/').map((level) => encodeModifiedUtf7(level).replaceAll('.', DOT));
   return `.${levels.join('.')}`;
 }
 
@@ -33,13 +38,18 @@ export function folderOfDirectory(name: string): string {
   if (name === '' || name === '.') return 'INBOX';
   const levels = name.replace(/^\./, '').split('.');
   return levels
-    .map((level) => {
-      try {
-        return decodeModifiedUtf7(level);
-      } catch {
-        return level;
-      }
-    })
+    .map((level) =>
+      level
+        .split(DOT)
+        .map((part) => {
+          try {
+            return decodeModifiedUtf7(part);
+          } catch {
+            return part;
+          }
+        })
+        .join('.'),
+    )
     .join('/');
 }
 
@@ -50,11 +60,12 @@ export function infoFlags(
 ): { info: string; dropped: string[] } {
   const lower = new Set(flags.map((flag) => flag.toLowerCase()));
   let info = '';
-  for (const [letter, flag] of LETTERS) if (lower.has(flag.toLowerCase())) info += letter;
+  // P is written as the keyword $Forwarded instead: Dovecot reads P as no flag at all.
+  for (const [letter, flag] of LETTERS) if (letter !== 'P' && lower.has(flag.toLowerCase())) info += letter;
   const letters: string[] = [];
   const dropped: string[] = [];
   for (const flag of flags) {
-    if (flag.startsWith('\\') || flag.toLowerCase() === '$forwarded') continue;
+    if (flag.startsWith('\\')) continue;
     let index = keywordIndex.get(flag);
     if (index === undefined && keywordIndex.size < MAX_KEYWORDS) {
       index = keywordIndex.size;

@@ -38,7 +38,8 @@ function looksLikeMbox(file: string): boolean {
 }
 
 function maildirFolders(root: string): SourceFolder[] {
-  const folders: SourceFolder[] = [{ kind: 'maildir', levels: ['INBOX'], dir: root }];
+  // The root is INBOX, or the folder the whole tree is imported into (no level of its own).
+  const folders: SourceFolder[] = [{ kind: 'maildir', levels: [], dir: root }];
   for (const name of fs.readdirSync(root).sort()) {
     const dir = path.join(root, name);
     if (name.startsWith('.') && name !== '.' && name !== '..' && isDirectory(dir) && isMaildir(dir))

@@ -61,6 +61,7 @@ export function targetOf(
 ): { path: string; specialUse: SpecialUse | null } {
   const clean = levels.map((level) => level.replaceAll('/', '_'));
   if (into !== undefined) return { path: single ? into : [into, ...clean].join('/'), specialUse: null };
+  if (clean.length === 0) return { path: 'INBOX', specialUse: null };
   if (clean.length === 1) {
     const name = clean[0]!.toLowerCase();
     if (name === 'inbox') return { path: 'INBOX', specialUse: null };
@@ -154,10 +155,11 @@ class FileImport {
     for (const reason of skipped) this.progress.skip({ folder: reason.split(':')[0]!, uid: null, reason });
     for (const folder of folders) {
       const mailbox = await this.target(folder, folders.length === 1);
-      this.options.print(`${folder.levels.join('/')} -> ${mailbox.path}`);
+      this.options.print(`${folder.levels.join('/') || 'INBOX'} -> ${mailbox.path}`);
       const known = await Known.of(this.store, mailbox);
       const items = folder.kind === 'mbox' ? this.mboxItems(folder.file) : this.maildirItems(folder.dir);
-      for await (const candidate of items) await this.add(mailbox, known, folder.levels.join('/'), candidate);
+      for await (const candidate of items)
+        await this.add(mailbox, known, folder.levels.join('/') || 'INBOX', candidate);
     }
     this.progress.printLine();
   }
