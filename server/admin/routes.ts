@@ -10,6 +10,7 @@ import { certificateRoutes } from './handlers/certificates.ts';
 import { deliveryRoutes } from './handlers/deliveries.ts';
 import { dkimRoutes } from './handlers/dkim.ts';
 import { domainRoutes } from './handlers/domains.ts';
+import { exportRoutes } from './handlers/export.ts';
 import { queueRoutes } from './handlers/queue.ts';
 import { ruleRoutes } from './handlers/rules.ts';
 import { sessionRoutes } from './handlers/sessions.ts';
@@ -50,6 +51,7 @@ export const ROUTES: readonly Route[] = [
   ...statusRoutes,
   ...domainRoutes,
   ...userRoutes,
+  ...exportRoutes,
   ...aliasRoutes,
   ...appPasswordRoutes,
   ...spamListRoutes,

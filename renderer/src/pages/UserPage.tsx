@@ -23,6 +23,7 @@ import { AliasesCard } from '../components/users/AliasesCard.tsx';
 import { AppPasswordsCard } from '../components/users/AppPasswordsCard.tsx';
 import { ChangePasswordCard } from '../components/users/ChangePasswordCard.tsx';
 import { DeleteUserModal } from '../components/users/DeleteUserModal.tsx';
+import { ExportCard } from '../components/users/ExportCard.tsx';
 import { MailboxesCard } from '../components/users/MailboxesCard.tsx';
 import { SpamListsCard } from '../components/users/SpamListsCard.tsx';
 import { UserSettingsCard } from '../components/users/UserSettingsCard.tsx';
@@ -111,6 +112,7 @@ export function UserPage() {
         <SpamListsCard userId={data.id} />
       </SimpleGrid>
       <MailboxesCard mailboxes={data.mailboxes} />
+      <ExportCard userId={data.id} mailboxes={data.mailboxes} />
       <Card withBorder>
         <Group justify="space-between">
           <Stack gap={2}>
