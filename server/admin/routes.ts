@@ -11,6 +11,7 @@ import { deliveryRoutes } from './handlers/deliveries.ts';
 import { dkimRoutes } from './handlers/dkim.ts';
 import { domainRoutes } from './handlers/domains.ts';
 import { exportRoutes } from './handlers/export.ts';
+import { importRoutes } from './handlers/imports.ts';
 import { queueRoutes } from './handlers/queue.ts';
 import { ruleRoutes } from './handlers/rules.ts';
 import { sessionRoutes } from './handlers/sessions.ts';
@@ -52,6 +53,7 @@ export const ROUTES: readonly Route[] = [
   ...domainRoutes,
   ...userRoutes,
   ...exportRoutes,
+  ...importRoutes,
   ...aliasRoutes,
   ...appPasswordRoutes,
   ...spamListRoutes,
