@@ -2,12 +2,18 @@
  * The Export card of a user's page in Chromium against `mallard panel` with the real server: mail
  * appended over IMAP (flags, dates, a folder with a non-ASCII name) downloads as a Maildir tar
  * that carries the flags in its file names and the dates as mtimes, and one mailbox downloads as
- * an mbox tar; the API answers a bad format or an unknown mailbox with a clear error.
+ * an mbox tar; the API answers a bad format or an unknown mailbox with a clear error. The Import
+ * card starts an IMAP import from Debian's Dovecot on loopback, shows it running to the end with
+ * its counts, and re-runs it with the kept password (nothing twice).
  */
+import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
 import { ImapFlow } from 'imapflow';
 import type { Page } from 'playwright-core';
 import { list as listTar } from 'tar';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { dovecotAvailable, startDovecot, type DovecotServer } from '../helpers/dovecot.ts';
 import { loginCookie, openPanelPage, type Chromium, type RunningPanel } from '../helpers/panel.ts';
 
 let panel: RunningPanel;
@@ -87,7 +93,25 @@ beforeAll(async () => {
 afterAll(async () => {
   await browser?.close();
   await panel?.stop();
+  await dovecot?.stop();
 });
+
+let dovecot: DovecotServer | undefined;
+const SOURCE = 'old@source.example';
+const SOURCE_PASSWORD = 'old-source-secret';
+
+/** Four messages in the source's INBOX, written straight into its Maildir. */
+function fillSource(server: DovecotServer): void {
+  const dir = path.join(server.dir, 'mail', SOURCE);
+  for (const sub of ['cur', 'new', 'tmp']) fs.mkdirSync(path.join(dir, sub), { recursive: true });
+  for (let n = 1; n <= 4; n++) {
+    fs.writeFileSync(
+      path.join(dir, 'cur', `${1_700_000_000 + n}.M${n}P1.src:2,S`),
+      `From: old@source.example\r\nSubject: moved ${n}\r\nMessage-ID: <moved-${n}@source.example>\r\n\r\nHi ${n}\r\n`,
+    );
+  }
+  execFileSync('chown', ['-R', '65534:65534', dir]);
+}
 
 describe('export on the user page', () => {
   it('downloads every mailbox as a Maildir tar', async () => {
@@ -143,5 +167,44 @@ describe('export on the user page', () => {
     expect(((await noMailbox.json()) as { error: { message: string } }).error.message).toBe(
       'no such mailbox Nope',
     );
+  });
+});
+
+describe.skipIf(!dovecotAvailable())('IMAP import on the user page', () => {
+  it('starts an import, shows it to the end, and re-runs it with the kept password', async () => {
+    dovecot = await startDovecot([[SOURCE, SOURCE_PASSWORD]]);
+    fillSource(dovecot);
+    await page.goto(`${panel.url}/users/${userId}`);
+    const card = page.getByTestId('import-card');
+    await card.waitFor({ timeout: 30_000 });
+    await card.getByTestId('import-host').fill('127.0.0.1');
+    await card.getByTestId('import-security').click();
+    await page.getByRole('option', { name: 'None (143)' }).click();
+    await card.getByTestId('import-port').fill(String(dovecot.port));
+    await card.getByTestId('import-login').fill(SOURCE);
+    await card.getByTestId('import-password').fill(SOURCE_PASSWORD);
+    await card.getByTestId('import-keep-password').check();
+    await card.getByTestId('import-start').click();
+    const job = card.getByTestId('import-job').first();
+    await expect.poll(() => job.getAttribute('data-state'), { timeout: 60_000, interval: 200 }).toBe('done');
+    await expect
+      .poll(async () => job.getByTestId('import-progress').textContent(), { timeout: 15_000 })
+      .toMatch(/^4\/4 messages, .* · 4 imported, 0 already here, 0 skipped$/);
+    // The password field was emptied once the job started.
+    expect(await card.getByTestId('import-password').inputValue()).toBe('');
+
+    await job.getByTestId('import-rerun').click();
+    await expect.poll(() => card.getByTestId('import-job').count(), { timeout: 15_000 }).toBe(2);
+    const again = card.getByTestId('import-job').first();
+    await expect
+      .poll(() => again.getAttribute('data-state'), { timeout: 60_000, interval: 200 })
+      .toBe('done');
+    await expect
+      .poll(async () => again.getByTestId('import-progress').textContent(), { timeout: 15_000 })
+      .toMatch(/^0\/0 messages, .* · 0 imported, 0 already here, 0 skipped$/);
+    const inbox = (await (await api('GET', `/api/users/${userId}`)).json()) as {
+      mailboxes: Array<{ path: string; messages: number }>;
+    };
+    expect(inbox.mailboxes.find((m) => m.path === 'INBOX')?.messages).toBe(6);
   });
 });
