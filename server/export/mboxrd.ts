@@ -155,12 +155,13 @@ export function readEntry(fromLine: string, lines: string[]): MboxMessage {
   }
   const rest = lines.slice(headEnd).map((line) => (/^>+From /.test(line) ? line.slice(1) : line));
   const unquotedHead = kept.map((line) => (/^>+From /.test(line) ? line.slice(1) : line));
-  const text = [...unquotedHead, ...rest].join('\r\n');
+  // Each line was ended by a newline in the file: a blank line at the end of the message stays.
+  const text = [...unquotedHead, ...rest].map((line) => `${line}\r\n`).join('');
   const flags = flagsOf(fields);
   const mozilla = fields.find(([name]) => name.toLowerCase() === 'x-mozilla-status');
   const expunged = mozilla ? (Number.parseInt(mozilla[1], 16) & MOZILLA.expunged) !== 0 : false;
   return {
-    raw: Buffer.from(text.endsWith('\r\n') ? text : `${text}\r\n`, 'latin1'),
+    raw: Buffer.from(text, 'latin1'),
     flags: flags.filter((flag) => flag !== '\\Deleted' || !expunged),
     fromDate: parseFromLine(fromLine).date,
     expunged,

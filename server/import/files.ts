@@ -173,6 +173,14 @@ class FileImport {
         yield { tooBig: entry.size, item };
         continue;
       }
+      if (entry.raw.length === 0) {
+        this.progress.skip({
+          folder: path.basename(file),
+          uid: null,
+          reason: `${item}: empty (a From line and nothing else)`,
+        });
+        continue;
+      }
       if (entry.expunged) {
         this.progress.skip({
           folder: path.basename(file),
