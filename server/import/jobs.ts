@@ -20,6 +20,8 @@ export interface JobRequest {
   folders?: string[];
   includeAllMail?: boolean;
   keepPassword?: boolean;
+  /** Messages per second at most, so that the provider does not block the account. */
+  maxRate?: number;
 }
 
 export interface JobView {
@@ -87,6 +89,7 @@ export class ImportJobs {
         userId: job.userId,
         folders: job.request.folders,
         includeAllMail: job.request.includeAllMail,
+        rates: { messagesPerSecond: job.request.maxRate },
         maxMessageSize: this.maxMessageSize,
         print: () => {},
         signal: job.abort.signal,

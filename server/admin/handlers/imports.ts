@@ -52,6 +52,7 @@ const startBody = z.object({
     .default(false)
     .describe("Gmail's All Mail too (else skipped: its mail is in other folders)"),
   keepPassword: z.boolean().default(false).describe('keep the password in memory after the job, for re-runs'),
+  maxRate: z.number().positive().max(10_000).optional().describe('messages per second at most'),
 });
 
 const jobParams = z.object({ jobId: z.string().min(1).max(100) });
@@ -99,6 +100,7 @@ export const importRoutes = [
           folders: body.folders,
           includeAllMail: body.includeAllMail,
           keepPassword: body.keepPassword,
+          maxRate: body.maxRate,
         }),
       );
     },
