@@ -437,6 +437,8 @@ export async function startServer(config: Config, options: StartOptions = {}): P
   // The daily backup: worker 1 schedules it (the store lease keeps other servers on the store out).
   const { BackupService } = await import('./backup/service.ts');
   const backups = new BackupService({ config, store, logger });
+  const { ImportJobs } = await import('./import/jobs.ts');
+  const imports = new ImportJobs(store, config.limits.max_message_size);
   if (!worker || worker.slot === 1) backups.start();
   // The admin API comes last: it reports on (and manages) everything above.
   const { startAdmin } = await import('./admin/server.ts');
@@ -477,6 +479,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
             certificates: tls.certificates,
             acme,
             backups,
+            imports,
             startedAt,
             admin: null,
             guard,
@@ -499,6 +502,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
           await outbound.worker.stop();
           await acme.stop();
           await backups.stop();
+          await imports.stop();
           throw error;
         });
   logger.info(
@@ -547,6 +551,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
       await admin?.stop();
       await acme.stop();
       await backups.stop();
+      await imports.stop();
       await Promise.all([
         imap.stop(),
         pop3.stop(),

@@ -9,6 +9,7 @@ import type { Logger } from '../log.ts';
 import type { RunningListener } from '../net/listener.ts';
 import type { Store } from '../store/types.ts';
 import type { BackupService } from '../backup/service.ts';
+import type { ImportJobs } from '../import/jobs.ts';
 import type { AcmeApi } from './handlers/acme.ts';
 import type { CertificateService } from './handlers/certificates.ts';
 import type { EventBus } from './events.ts';
@@ -72,6 +73,8 @@ export interface AdminDeps {
   acme?: AcmeApi | null;
   /** The daily backup (server/backup/service.ts); absent in small test setups: those routes answer 501. */
   backups?: Pick<BackupService, 'status' | 'runNow' | 'restoreNow'> | null;
+  /** IMAP import jobs run by this process; absent in small test setups: those routes answer 501. */
+  imports?: ImportJobs | null;
   startedAt: Date;
   /** Password guessing seen by the mail protocols (null: an embedder's test without one). */
   guard?: Pick<Guard, 'snapshot'> | null;

@@ -5,6 +5,7 @@
  * openapi.ts builds the published description from the very same table, so the two cannot drift.
  */
 import type { IncomingMessage } from 'node:http';
+import type { Writable } from 'node:stream';
 import { z } from 'zod';
 import type { AdminDeps } from './context.ts';
 import { ApiError, validationError } from './errors.ts';
@@ -30,9 +31,27 @@ export interface RawResponse {
 }
 export type ResponseSpec = JsonResponse | EmptyResponse | RawResponse;
 
+/**
+ * A raw reply too large to hold: the server sends the headers, then `write` streams the body into
+ * the response and ends it. Whatever can fail with a clear error (unknown user…) is checked
+ * before the handler returns one; a failure while writing can only cut the download short.
+ */
+export interface StreamReply {
+  filename: string;
+  write(out: Writable): Promise<unknown>;
+}
+
+export function isStreamReply(value: unknown): value is StreamReply {
+  return typeof value === 'object' && value !== null && 'write' in value && 'filename' in value;
+}
+
 type Out<S> = S extends z.ZodType ? z.output<S> : Record<string, never>;
 export type ReplyOf<R> =
-  R extends JsonResponse<infer S> ? z.output<S> : R extends EmptyResponse ? void : Buffer | string;
+  R extends JsonResponse<infer S>
+    ? z.output<S>
+    : R extends EmptyResponse
+      ? void
+      : Buffer | string | StreamReply;
 
 export interface HandlerInput<P, Q, B> {
   params: P;

@@ -11,6 +11,8 @@ import { deliveryRoutes } from './handlers/deliveries.ts';
 import { dkimRoutes } from './handlers/dkim.ts';
 import { filterRoutes } from './handlers/filters.ts';
 import { domainRoutes } from './handlers/domains.ts';
+import { exportRoutes } from './handlers/export.ts';
+import { importRoutes } from './handlers/imports.ts';
 import { queueRoutes } from './handlers/queue.ts';
 import { ruleRoutes } from './handlers/rules.ts';
 import { sessionRoutes } from './handlers/sessions.ts';
@@ -51,6 +53,8 @@ export const ROUTES: readonly Route[] = [
   ...statusRoutes,
   ...domainRoutes,
   ...userRoutes,
+  ...exportRoutes,
+  ...importRoutes,
   ...aliasRoutes,
   ...appPasswordRoutes,
   ...spamListRoutes,

@@ -30,7 +30,7 @@ import type { AdminDeps } from './context.ts';
 import { ApiError, errorBody, toApiError } from './errors.ts';
 import { statusTick } from './handlers/status.ts';
 import { EVENTS_PATH, EVENTS_SUBPROTOCOL, TOKEN_SUBPROTOCOL_PREFIX } from './openapi.ts';
-import { Router, runRoute, type Route } from './router.ts';
+import { isStreamReply, Router, runRoute, type Route } from './router.ts';
 import { ROUTES } from './routes.ts';
 import type { AdminEvent } from './schemas.ts';
 import { loadOrCreateToken, tokenMatches } from './token.ts';
@@ -186,6 +186,18 @@ export async function startAdmin(deps: AdminDeps, options: AdminOptions): Promis
       response.end();
     } else if ('schema' in spec) {
       sendJson(response, spec.status, result);
+    } else if (isStreamReply(result)) {
+      response.writeHead(200, {
+        ...SECURITY_HEADERS,
+        'Content-Type': spec.contentType,
+        'Content-Disposition': `attachment; filename="${result.filename.replace(/[^\w.@-]/g, '_')}"`,
+      });
+      try {
+        await result.write(response);
+      } catch (error) {
+        log.error({ err: error, route: match.route.operationId }, 'admin download cut short');
+        response.destroy();
+      }
     } else {
       const body = typeof result === 'string' ? Buffer.from(result) : (result as Buffer);
       const filename = spec.filename ?? url.pathname.split('/').pop() ?? 'download';

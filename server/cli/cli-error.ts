@@ -10,6 +10,7 @@ export const EXIT = {
   noUser: 67, // EX_NOUSER: unknown recipient or account
   noInput: 66, // EX_NOINPUT: an input file cannot be read
   software: 70, // EX_SOFTWARE
+  cantCreate: 73, // EX_CANTCREAT: an output file cannot be written
   tempFail: 75, // EX_TEMPFAIL: try again later
   noPerm: 77, // EX_NOPERM: the admin API refused the token
   config: 78, // EX_CONFIG

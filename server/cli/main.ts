@@ -44,6 +44,13 @@ usage: mallard COMMAND [ARGS] [--config FILE] [--offline]
                                          copy a user's mail from another IMAP server (password
                                          also from MALLARD_IMPORT_PASSWORD); run again for what
                                          is new, or to resume
+  import mbox|maildir EMAIL PATH [--mailbox NAME]
+                                         mail from files: an mbox file, Thunderbird's local
+                                         folders, Apple Mail's export, a Maildir, or a tar of
+                                         these; flags and dates kept, nothing imported twice
+  export EMAIL --format mbox|maildir --out FILE [--mailbox NAME]
+                                         a user's mail (or one mailbox) as a tar of mbox files
+                                         or of a Maildir that Dovecot reads
   mailbox list EMAIL                     a user's mailboxes
   message list EMAIL MAILBOX             messages, one line per UID
   message show EMAIL MAILBOX UID [--raw] a message; --raw gives the exact stored bytes
@@ -101,6 +108,7 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
   vacation: async () => (await import('./commands/vacation.ts')).vacationCommand,
   deliver: async () => (await import('./commands/deliver.ts')).deliverCommand,
   import: async () => (await import('./commands/import.ts')).importCommand,
+  export: async () => (await import('./commands/export.ts')).exportCommand,
   mailbox: async () => (await import('./commands/mailbox.ts')).mailboxCommand,
   message: async () => (await import('./commands/message.ts')).messageCommand,
   rule: async () => (await import('./commands/rule.ts')).ruleCommand,

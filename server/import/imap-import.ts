@@ -26,6 +26,10 @@ export interface ImportOptions {
   /** Larger messages are skipped (the server's limit on a message). */
   maxMessageSize: number;
   print: (line: string) => void;
+  /** Stops the import between two messages (a job cancelled from the panel). */
+  signal?: AbortSignal;
+  /** Where the counts go, when the caller reads them while the import runs. */
+  progress?: Progress;
 }
 
 /** Messages fetched per FETCH: bounds memory (bodies of one batch are held at once). */
@@ -156,6 +160,7 @@ class FolderImport {
       fetched.set(message.uid, { raw: message.source, flags, internalDate: date });
     }
     for (const { uid, size } of batch) {
+      this.options.signal?.throwIfAborted();
       const message = fetched.get(uid);
       if (!message) {
         // Expunged at the source between the listing and the fetch.
@@ -206,7 +211,7 @@ class FolderImport {
 
 /** Runs the import; returns the progress (its report lists what was skipped). */
 export async function importFromImap(store: Store, options: ImportOptions): Promise<Progress> {
-  const progress = new Progress(options.print);
+  const progress = options.progress ?? new Progress(options.print);
   const throttle = new Throttle(options.rates ?? {});
   const client = await connectSource(options.source);
   try {
@@ -223,6 +228,7 @@ export async function importFromImap(store: Store, options: ImportOptions): Prom
     const records = await store.listImportProgress(options.userId, sourceName(options.source));
     const lastUidOf = new Map(records.map((record) => [record.folder, record]));
     for (const plan of plans) {
+      options.signal?.throwIfAborted();
       if (plan.action === 'skip') {
         if (!plan.quiet) progress.skip({ folder: plan.source, uid: null, reason: plan.reason });
         continue;

@@ -23,6 +23,8 @@ import { AliasesCard } from '../components/users/AliasesCard.tsx';
 import { AppPasswordsCard } from '../components/users/AppPasswordsCard.tsx';
 import { ChangePasswordCard } from '../components/users/ChangePasswordCard.tsx';
 import { DeleteUserModal } from '../components/users/DeleteUserModal.tsx';
+import { ExportCard } from '../components/users/ExportCard.tsx';
+import { ImportCard } from '../components/users/ImportCard.tsx';
 import { MailboxesCard } from '../components/users/MailboxesCard.tsx';
 import { SpamListsCard } from '../components/users/SpamListsCard.tsx';
 import { UserSettingsCard } from '../components/users/UserSettingsCard.tsx';
@@ -121,6 +123,8 @@ export function UserPage() {
         <SpamListsCard userId={data.id} />
       </SimpleGrid>
       <MailboxesCard mailboxes={data.mailboxes} />
+      <ExportCard userId={data.id} mailboxes={data.mailboxes} />
+      <ImportCard userId={data.id} />
       <Card withBorder>
         <Group justify="space-between">
           <Stack gap={2}>

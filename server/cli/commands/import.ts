@@ -4,13 +4,17 @@
  * switch-over weekend; a run that was interrupted resumes where it stopped.
  */
 import fs from 'node:fs';
+import path from 'node:path';
+import { importFiles } from '../../import/files.ts';
 import { importFromImap } from '../../import/imap-import.ts';
 import { defaultPort, type Security } from '../../import/source.ts';
-import { parseCommandArgs, writeNow } from '../args.ts';
+import { parseCommandArgs, requirePositionals, writeNow } from '../args.ts';
 import { CliError, EXIT, usageError } from '../cli-error.ts';
 import { requireUser, withStore } from '../context.ts';
 
-const USAGE = `mallard import imap --user EMAIL --host HOST [--port N] [--tls|--starttls|--plain]
+const USAGE = `mallard import mbox|maildir EMAIL PATH [--mailbox NAME]
+  PATH: an mbox file, a folder of them (Thunderbird, Apple Mail), a Maildir, or a tar of these.
+mallard import imap --user EMAIL --host HOST [--port N] [--tls|--starttls|--plain]
          --login LOGIN [--password-file FILE] [--folders A,B] [--all-mail]
          [--max-rate MESSAGES_PER_SECOND] [--max-bytes-rate BYTES_PER_SECOND]
   The password comes from --password-file, else from MALLARD_IMPORT_PASSWORD.`;
@@ -62,10 +66,39 @@ function password(file: string | undefined): string {
   return fromEnv;
 }
 
+/** `mallard import mbox|maildir EMAIL PATH`: the layout is found from what PATH holds. */
+async function importFilesCommand(argv: string[]): Promise<number> {
+  const { values, positionals } = parseCommandArgs(argv, { mailbox: { type: 'string' } } as const, USAGE);
+  const [email, source] = requirePositionals(positionals, ['EMAIL', 'PATH'], USAGE);
+  if (positionals.length > 2) throw usageError(`unexpected argument: ${positionals[2]}`, USAGE);
+  if (!fs.existsSync(source!)) throw new CliError(`no such file or directory: ${source}`, EXIT.noInput);
+  return withStore(values.config, async ({ config, store }) => {
+    const user = await requireUser(store, email!);
+    let progress;
+    try {
+      progress = await importFiles(store, {
+        userId: user.id,
+        source: path.resolve(source!),
+        mailbox: values.mailbox,
+        maxMessageSize: config.limits.max_message_size,
+        print: (line) => writeNow(1, `${line}\n`),
+      });
+    } catch (error) {
+      throw new CliError(`import failed: ${(error as Error).message}`, EXIT.dataError);
+    }
+    for (const line of progress.report()) writeNow(1, `${line}\n`);
+    return EXIT.ok;
+  });
+}
+
 export async function importCommand(argv: string[]): Promise<number> {
   const [kind = '', ...rest] = argv;
+  if (kind === 'mbox' || kind === 'maildir') return importFilesCommand(rest);
   if (kind !== 'imap')
-    throw usageError(kind ? `unknown import: ${kind}` : 'missing what to import (imap)', USAGE);
+    throw usageError(
+      kind ? `unknown import: ${kind}` : 'missing what to import (imap, mbox, maildir)',
+      USAGE,
+    );
   const { values, positionals } = parseCommandArgs(rest, OPTIONS, USAGE);
   if (positionals.length > 0) throw usageError(`unexpected argument: ${positionals[0]}`, USAGE);
   const mode = security(values);
