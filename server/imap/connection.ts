@@ -34,6 +34,8 @@ import {
   type ParsedCommand,
 } from './parser/index.ts';
 import { COMMANDS } from './registry.ts';
+import type { Notifier } from './notify.ts';
+import { writeNewMessageFetch, writeNotifications } from './notify-updates.ts';
 import { writeViewUpdates } from './updates.ts';
 
 /** Responses smaller than this are joined into one Buffer (cheap) and written with one call. */
@@ -61,6 +63,7 @@ export class ImapConnection implements ImapSession {
   private selected: ImapSession['view'] = null;
   readonly enabled = new Set<string>();
   clientId: ImapSession['clientId'] = null;
+  notifier: Notifier | null = null;
   secure: boolean;
   compressed = false;
   /** From loopback, where passwords without TLS are allowed (unless configured otherwise). */
@@ -527,7 +530,8 @@ export class ImapConnection implements ImapSession {
         return;
       }
       this.view?.queue(entry);
-      if (this.updateWaiter && this.view?.hasPending()) this.updateWaiter();
+      this.notifier?.observe(entry, this.view?.mailbox.id ?? null);
+      if (this.updateWaiter && this.hasPushable()) this.updateWaiter();
     });
   }
 
@@ -541,6 +545,7 @@ export class ImapConnection implements ImapSession {
     this.user = null;
     this.connection.user = null;
     this.enabled.clear();
+    this.notifier = null;
     this.state = 'not-authenticated';
     // Pre-login literal limits (LITERAL-) and the short idle timer apply again. The gate's
     // pre-login deadline does not restart: the connection once logged in.
@@ -549,16 +554,32 @@ export class ImapConnection implements ImapSession {
   }
 
   /**
-   * Sends the view's pending updates; false when the store is unavailable. Then the updates stay
-   * pending (the journal cursor did not move) and go out with a later command: the command's own
-   * reply (or IDLE) must not fail for them.
+   * What IDLE sends at once: the selected mailbox's changes (unless NOTIFY asked for none of
+   * them: RFC 5465 3.1) and NOTIFY's notifications.
    */
-  private async flushUpdates(allowExpunge: boolean): Promise<boolean> {
+  private hasPushable(): boolean {
+    const selected = (this.notifier?.pushesSelected ?? true) && this.view?.hasPending() === true;
+    return selected || this.notifier?.hasPending() === true;
+  }
+
+  /**
+   * Sends the view's pending updates (`selected` false: only NOTIFY's, for IDLE when NOTIFY asked
+   * for no selected-mailbox events) and NOTIFY's notifications; false when the store is
+   * unavailable. Then the updates stay pending (the journal cursor did not move) and go out with a
+   * later command: the command's own reply (or IDLE) must not fail for them.
+   */
+  private async flushUpdates(allowExpunge: boolean, selected = true): Promise<boolean> {
     const view = this.view;
-    if (!view || this.closed) return true;
+    const notifier = this.notifier;
+    if ((!view && !notifier) || this.closed) return true;
     try {
       await this.services.follower.catchUp();
-      if (view.hasPending()) await writeViewUpdates(this.context, view, allowExpunge);
+      if (view && selected && view.hasPending()) {
+        const lastUid = view.exists > 0 ? (view.uidAt(view.exists) ?? 0) : 0;
+        await writeViewUpdates(this.context, view, allowExpunge);
+        await writeNewMessageFetch(this.context, lastUid);
+      }
+      if (notifier?.hasPending()) await writeNotifications(this.context, notifier);
       return true;
     } catch (error) {
       if (!isStoreError(error, 'UNAVAILABLE')) throw error;
@@ -595,8 +616,8 @@ export class ImapConnection implements ImapSession {
         await new Promise<void>((resolve) => (this.updateWaiter = resolve));
         this.updateWaiter = null;
         // Changes queued while a flush waited for the socket woke nobody: flush until none is left.
-        while (!ended && !this.closed && this.view?.hasPending()) {
-          if (await this.flushUpdates(true)) continue;
+        while (!ended && !this.closed && this.hasPushable()) {
+          if (await this.flushUpdates(true, this.notifier?.pushesSelected ?? true)) continue;
           // The store is unavailable: try again in a second (or at the next change, or DONE).
           await new Promise<void>((resolve) => {
             const timer = setTimeout(resolve, 1000);
@@ -612,7 +633,7 @@ export class ImapConnection implements ImapSession {
     const pumping = pump();
     this.registration?.update({ idle: true });
     try {
-      await this.flushUpdates(true);
+      await this.flushUpdates(true, this.notifier?.pushesSelected ?? true);
       for (;;) {
         if (this.closed || ended) return null;
         const item = this.framer.next('line');
