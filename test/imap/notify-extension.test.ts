@@ -9,7 +9,10 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { MAX_PENDING } from '../../server/imap/notify.ts';
 import { closeClients, loggedIn, newAccount, rawMessage, type Account } from '../helpers/mail-fixtures.ts';
 import { freshDatabaseUri, startMongoStandIn, type MongoStandIn } from '../helpers/mongo.ts';
+import type { RawImap } from '../helpers/imap-raw.ts';
 import { startTestServer, type LineClient, type TestServer } from '../helpers/server.ts';
+import { addUser, openMongo } from '../mongodb/support.ts';
+import { Cluster } from '../workers/cluster.ts';
 
 const MESSAGE_EVENTS = 'MessageNew MessageExpunge FlagChange';
 const EVERYTHING = `${MESSAGE_EVENTS} MailboxName SubscriptionChange MailboxMetadataChange ServerMetadataChange`;
@@ -249,4 +252,82 @@ describe.each(['sqlite', 'mongodb'] as const)('NOTIFY (RFC 5465) on %s', (engine
     await store.createMailbox(account.userId, 'After');
     expect(await watcher.command('n', 'NOOP')).toBe('n OK NOOP completed\r\n');
   }, 120_000);
+});
+
+/**
+ * Across server processes: `mallard serve` with two workers, the NOTIFY session on one and the
+ * changes made through the other, so only the store's journal can carry them.
+ */
+describe.each(['sqlite', 'mongodb'] as const)('NOTIFY across two worker processes on %s', (engine) => {
+  const PASSWORD = 'correct horse';
+  const USER = 'nina@example.test';
+  let cluster: Cluster;
+  let mongo: MongoStandIn | null = null;
+
+  beforeAll(async () => {
+    let options: Parameters<typeof Cluster.start>[0] = { workers: 2, accounts: { [USER]: PASSWORD } };
+    if (engine === 'mongodb') {
+      mongo = await startMongoStandIn();
+      const uri = freshDatabaseUri(mongo.uri);
+      options = {
+        ...options,
+        async createAccounts(accounts) {
+          const store = await openMongo(uri);
+          for (const [username, password] of Object.entries(accounts))
+            await addUser(store, username, password);
+          await store.close();
+        },
+        env: { MALLARD_STORE_ENGINE: 'mongodb', MALLARD_STORE_MONGODB_URI: uri },
+      };
+    }
+    cluster = await Cluster.start(options);
+  }, 180_000);
+  afterAll(async () => {
+    await cluster?.dispose();
+    await mongo?.stop();
+  }, 60_000);
+
+  /** The next untagged line while IDLE, skipping keep-alives. */
+  async function nextLine(client: RawImap): Promise<string> {
+    for (;;) {
+      const { text } = await client.readResponse(3000);
+      if (!text.startsWith('* OK Still here')) return text;
+    }
+  }
+
+  it('tells an IDLE session on one worker what a session on the other changes', async () => {
+    const { first: watcher, second: actor, workers } = await cluster.twoSessions(USER, PASSWORD);
+    expect(new Set(workers)).toEqual(new Set([1, 2]));
+    await watcher.ok('SELECT INBOX');
+    await watcher.ok(`NOTIFY SET (selected (${MESSAGE_EVENTS})) (personal (${EVERYTHING}))`);
+    watcher.write('i IDLE\r\n');
+    expect((await watcher.readResponse()).text).toMatch(/^\+ /);
+
+    await actor.ok('CREATE Shared');
+    expect(await nextLine(watcher)).toBe('* LIST () "/" "Shared"');
+    await actor.ok('SUBSCRIBE Shared');
+    expect(await nextLine(watcher)).toBe('* LIST (\\Subscribed) "/" "Shared"');
+    await actor.ok('SETMETADATA Shared (/private/comment "from the other worker")');
+    expect(await nextLine(watcher)).toBe('* METADATA "Shared" /private/comment');
+    await actor.ok('APPEND Shared ', rawMessage('elsewhere'));
+    expect(await nextLine(watcher)).toMatch(
+      /^\* STATUS "Shared" \(MESSAGES 1 UIDNEXT 2 UIDVALIDITY \d+ UNSEEN 1\)$/,
+    );
+    // The selected mailbox as usual: EXISTS, then FETCH for a flag change, then EXPUNGE.
+    await actor.ok('APPEND INBOX ', rawMessage('here'));
+    expect(await nextLine(watcher)).toBe('* 1 EXISTS');
+    await actor.ok('SELECT INBOX');
+    await actor.ok('STORE 1 +FLAGS (\\Flagged)');
+    let line = await nextLine(watcher);
+    if (line === '* 1 RECENT') line = await nextLine(watcher);
+    expect(line).toMatch(/^\* 1 FETCH \(UID 1 FLAGS \(.*\\Flagged.*\)\)$/);
+    await actor.ok('STORE 1 +FLAGS (\\Deleted)');
+    expect(await nextLine(watcher)).toMatch(/^\* 1 FETCH \(UID 1 FLAGS \(.*\\Deleted.*\)\)$/);
+    await actor.ok('EXPUNGE');
+    expect(await nextLine(watcher)).toBe('* 1 EXPUNGE');
+    await actor.ok('RENAME Shared Kept');
+    expect(await nextLine(watcher)).toBe('* LIST () "/" "Kept" ("OLDNAME" ("Shared"))');
+    watcher.write('DONE\r\n');
+    expect(await watcher.readTagged('i')).toMatchObject({ status: 'OK' });
+  }, 60_000);
 });
