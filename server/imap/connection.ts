@@ -304,13 +304,13 @@ export class ImapConnection implements ImapSession {
       const mapped = mapError(error);
       if (mapped.reference)
         this.log.error({ err: error, reference: mapped.reference, command: commandName }, 'command failed');
-      await this.flushUpdates(allowExpunge);
+      await this.flushUpdates(allowExpunge, this.reportsSelected());
       await this.writeRaw(this.statusBuffer(parsed.tag, mapped.status, mapped.text, mapped.code));
       return;
     }
     if (this.closed || this.closing) return;
     const loggingOut = this.isLoggingOut(); // the command may have changed the state
-    if (!loggingOut) await this.flushUpdates(allowExpunge);
+    if (!loggingOut) await this.flushUpdates(allowExpunge, this.reportsSelected());
     await this.writeRaw(
       this.statusBuffer(parsed.tag, 'OK', outcome?.text ?? `${commandName} completed`, outcome?.code),
     );
@@ -554,17 +554,25 @@ export class ImapConnection implements ImapSession {
   }
 
   /**
-   * What IDLE sends at once: the selected mailbox's changes (unless NOTIFY asked for none of
-   * them: RFC 5465 3.1) and NOTIFY's notifications.
+   * Whether the selected mailbox's changes by others are reported unasked (in IDLE, and after
+   * each command): always, unless NOTIFY asked for no event of it (no selected filter, selected
+   * NONE, NOTIFY NONE: RFC 5465 3.1), which keeps the mailbox as the client last saw it, as Dovecot
+   * does. Commands that change the mailbox themselves (EXPUNGE, MOVE, STORE, NOTIFY SET) still
+   * report through ctx.flushUpdates.
    */
+  private reportsSelected(): boolean {
+    return this.notifier?.pushesSelected ?? true;
+  }
+
+  /** What IDLE sends at once: the selected mailbox's changes (see reportsSelected) and NOTIFY's. */
   private hasPushable(): boolean {
-    const selected = (this.notifier?.pushesSelected ?? true) && this.view?.hasPending() === true;
+    const selected = this.reportsSelected() && this.view?.hasPending() === true;
     return selected || this.notifier?.hasPending() === true;
   }
 
   /**
-   * Sends the view's pending updates (`selected` false: only NOTIFY's, for IDLE when NOTIFY asked
-   * for no selected-mailbox events) and NOTIFY's notifications; false when the store is
+   * Sends the view's pending updates (`selected` false: only NOTIFY's, see reportsSelected) and
+   * NOTIFY's notifications; false when the store is
    * unavailable. Then the updates stay pending (the journal cursor did not move) and go out with a
    * later command: the command's own reply (or IDLE) must not fail for them.
    */
@@ -617,7 +625,7 @@ export class ImapConnection implements ImapSession {
         this.updateWaiter = null;
         // Changes queued while a flush waited for the socket woke nobody: flush until none is left.
         while (!ended && !this.closed && this.hasPushable()) {
-          if (await this.flushUpdates(true, this.notifier?.pushesSelected ?? true)) continue;
+          if (await this.flushUpdates(true, this.reportsSelected())) continue;
           // The store is unavailable: try again in a second (or at the next change, or DONE).
           await new Promise<void>((resolve) => {
             const timer = setTimeout(resolve, 1000);
@@ -633,7 +641,7 @@ export class ImapConnection implements ImapSession {
     const pumping = pump();
     this.registration?.update({ idle: true });
     try {
-      await this.flushUpdates(true, this.notifier?.pushesSelected ?? true);
+      await this.flushUpdates(true, this.reportsSelected());
       for (;;) {
         if (this.closed || ended) return null;
         const item = this.framer.next('line');

@@ -10,8 +10,11 @@ import type { Notification, Notifier } from './notify.ts';
 import type { StatusItem } from './parser/index.ts';
 import { fetch } from './commands/fetch.ts';
 
-/** What an unsolicited STATUS carries (RFC 5465 3.1, 5.2, 5.3), HIGHESTMODSEQ with CONDSTORE. */
-export function notifyStatusItems(ctx: ImapContext): StatusItem[] {
+/**
+ * What a STATUS of NOTIFY carries (RFC 5465 3.1, 5.2, 5.3): MESSAGES, UIDNEXT and UIDVALIDITY,
+ * UNSEEN, and HIGHESTMODSEQ once CONDSTORE is on.
+ */
+function notifyStatusItems(ctx: ImapContext): StatusItem[] {
   const items: StatusItem[] = ['MESSAGES', 'UIDNEXT', 'UIDVALIDITY', 'UNSEEN'];
   if (ctx.session.enabled.has('CONDSTORE')) items.push('HIGHESTMODSEQ');
   return items;

@@ -7,7 +7,7 @@
  * (AnnotationChange among them: Mallard has no message annotations, RFC 5257); MessageNew and
  * MessageExpunge go together, FlagChange needs both, the selected filters take message events only
  * and at most one of them is given, and MessageNew's FETCH items must not set \Seen: BAD
- * otherwise. A successful NOTIFY SET is also a NOOP: the dispatcher sends what was waiting.
+ * otherwise. A successful NOTIFY SET is also a NOOP: what the selected mailbox accumulated is sent.
  */
 import type { CommandHandler, ImapContext } from '../context.ts';
 import { bad, no } from '../errors.ts';
@@ -99,5 +99,9 @@ export const notify: CommandHandler<NotifyCommand> = {
       for (const mailbox of notifier.watchedForMessages(selectedId))
         await writeMailboxStatus(ctx, mailbox.path);
     }
+    // NOTIFY SET is an implicit NOOP (RFC 5465 3.1): what the selected mailbox accumulated goes
+    // out now, also when the new settings keep it quiet from here on. NOTIFY NONE is not (Dovecot
+    // agrees): the mailbox stays as the client saw it.
+    if (command.groups !== null) await ctx.flushUpdates(true);
   },
 };
