@@ -185,6 +185,19 @@ describe.each(['sqlite', 'mongodb'] as const)('NOTIFY (RFC 5465) on %s', (engine
     );
   });
 
+  it('still reports the own EXPUNGE of the client when the selected filter is NONE', async () => {
+    const { watcher, actor } = await twoSessions();
+    await appendTo(actor, 'INBOX', 'mine');
+    expect(await watcher.command('s', 'SELECT INBOX')).toMatch(/^\* 1 EXISTS/m);
+    expect(await watcher.command('a', 'NOTIFY SET (selected NONE) (personal (MailboxName))')).toMatch(
+      /^a OK/m,
+    );
+    expect(await watcher.command('f', 'STORE 1 +FLAGS (\\Deleted)')).toMatch(
+      /^\* 1 FETCH \(FLAGS \(.*\\Deleted/m,
+    );
+    expect(await watcher.command('e', 'EXPUNGE')).toBe('* 1 EXPUNGE\r\ne OK EXPUNGE completed\r\n');
+  });
+
   it('pushes the selected mailbox as usual with (selected (MessageNew MessageExpunge FlagChange))', async () => {
     const { watcher, actor } = await twoSessions();
     expect(await watcher.command('s', 'SELECT INBOX')).toMatch(/^s OK/m);
