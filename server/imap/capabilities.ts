@@ -48,6 +48,7 @@ const BASE = [
   'SAVEDATE',
   'OBJECTID',
   'PREVIEW',
+  'NOTIFY',
 ];
 
 export function capabilityList(session: ImapSession, config: Config, tlsRequired: boolean): string[] {

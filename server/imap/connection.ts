@@ -34,6 +34,8 @@ import {
   type ParsedCommand,
 } from './parser/index.ts';
 import { COMMANDS } from './registry.ts';
+import type { Notifier } from './notify.ts';
+import { writeNewMessageFetch, writeNotifications } from './notify-updates.ts';
 import { writeViewUpdates } from './updates.ts';
 
 /** Responses smaller than this are joined into one Buffer (cheap) and written with one call. */
@@ -61,6 +63,7 @@ export class ImapConnection implements ImapSession {
   private selected: ImapSession['view'] = null;
   readonly enabled = new Set<string>();
   clientId: ImapSession['clientId'] = null;
+  notifier: Notifier | null = null;
   secure: boolean;
   compressed = false;
   /** From loopback, where passwords without TLS are allowed (unless configured otherwise). */
@@ -301,13 +304,13 @@ export class ImapConnection implements ImapSession {
       const mapped = mapError(error);
       if (mapped.reference)
         this.log.error({ err: error, reference: mapped.reference, command: commandName }, 'command failed');
-      await this.flushUpdates(allowExpunge);
+      await this.flushUpdates(allowExpunge, this.reportsSelected());
       await this.writeRaw(this.statusBuffer(parsed.tag, mapped.status, mapped.text, mapped.code));
       return;
     }
     if (this.closed || this.closing) return;
     const loggingOut = this.isLoggingOut(); // the command may have changed the state
-    if (!loggingOut) await this.flushUpdates(allowExpunge);
+    if (!loggingOut) await this.flushUpdates(allowExpunge, this.reportsSelected());
     await this.writeRaw(
       this.statusBuffer(parsed.tag, 'OK', outcome?.text ?? `${commandName} completed`, outcome?.code),
     );
@@ -527,7 +530,8 @@ export class ImapConnection implements ImapSession {
         return;
       }
       this.view?.queue(entry);
-      if (this.updateWaiter && this.view?.hasPending()) this.updateWaiter();
+      this.notifier?.observe(entry, this.view?.mailbox.id ?? null);
+      if (this.updateWaiter && this.hasPushable()) this.updateWaiter();
     });
   }
 
@@ -541,6 +545,7 @@ export class ImapConnection implements ImapSession {
     this.user = null;
     this.connection.user = null;
     this.enabled.clear();
+    this.notifier = null;
     this.state = 'not-authenticated';
     // Pre-login literal limits (LITERAL-) and the short idle timer apply again. The gate's
     // pre-login deadline does not restart: the connection once logged in.
@@ -549,16 +554,40 @@ export class ImapConnection implements ImapSession {
   }
 
   /**
-   * Sends the view's pending updates; false when the store is unavailable. Then the updates stay
-   * pending (the journal cursor did not move) and go out with a later command: the command's own
-   * reply (or IDLE) must not fail for them.
+   * Whether the selected mailbox's changes by others are reported unasked (in IDLE, and after
+   * each command): always, unless NOTIFY asked for no event of it (no selected filter, selected
+   * NONE, NOTIFY NONE: RFC 5465 3.1), which keeps the mailbox as the client last saw it, as Dovecot
+   * does. Commands that change the mailbox themselves (EXPUNGE, MOVE, STORE, NOTIFY SET) still
+   * report through ctx.flushUpdates.
    */
-  private async flushUpdates(allowExpunge: boolean): Promise<boolean> {
+  private reportsSelected(): boolean {
+    return this.notifier?.pushesSelected ?? true;
+  }
+
+  /** What IDLE sends at once: the selected mailbox's changes (see reportsSelected) and NOTIFY's. */
+  private hasPushable(): boolean {
+    const selected = this.reportsSelected() && this.view?.hasPending() === true;
+    return selected || this.notifier?.hasPending() === true;
+  }
+
+  /**
+   * Sends the view's pending updates (`selected` false: only NOTIFY's, see reportsSelected) and
+   * NOTIFY's notifications; false when the store is
+   * unavailable. Then the updates stay pending (the journal cursor did not move) and go out with a
+   * later command: the command's own reply (or IDLE) must not fail for them.
+   */
+  private async flushUpdates(allowExpunge: boolean, selected = true): Promise<boolean> {
     const view = this.view;
-    if (!view || this.closed) return true;
+    const notifier = this.notifier;
+    if ((!view && !notifier) || this.closed) return true;
     try {
       await this.services.follower.catchUp();
-      if (view.hasPending()) await writeViewUpdates(this.context, view, allowExpunge);
+      if (view && selected && view.hasPending()) {
+        const lastUid = view.exists > 0 ? (view.uidAt(view.exists) ?? 0) : 0;
+        await writeViewUpdates(this.context, view, allowExpunge);
+        await writeNewMessageFetch(this.context, lastUid);
+      }
+      if (notifier?.hasPending()) await writeNotifications(this.context, notifier);
       return true;
     } catch (error) {
       if (!isStoreError(error, 'UNAVAILABLE')) throw error;
@@ -595,8 +624,8 @@ export class ImapConnection implements ImapSession {
         await new Promise<void>((resolve) => (this.updateWaiter = resolve));
         this.updateWaiter = null;
         // Changes queued while a flush waited for the socket woke nobody: flush until none is left.
-        while (!ended && !this.closed && this.view?.hasPending()) {
-          if (await this.flushUpdates(true)) continue;
+        while (!ended && !this.closed && this.hasPushable()) {
+          if (await this.flushUpdates(true, this.reportsSelected())) continue;
           // The store is unavailable: try again in a second (or at the next change, or DONE).
           await new Promise<void>((resolve) => {
             const timer = setTimeout(resolve, 1000);
@@ -612,7 +641,7 @@ export class ImapConnection implements ImapSession {
     const pumping = pump();
     this.registration?.update({ idle: true });
     try {
-      await this.flushUpdates(true);
+      await this.flushUpdates(true, this.reportsSelected());
       for (;;) {
         if (this.closed || ended) return null;
         const item = this.framer.next('line');

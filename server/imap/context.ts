@@ -17,6 +17,7 @@ import type { ResponseBuilder } from './encoder/index.ts';
 import { bad } from './errors.ts';
 import type { MailboxStates } from './mailbox-state.ts';
 import type { MailboxView } from './mailbox-view.ts';
+import type { Notifier } from './notify.ts';
 import type { ParsePool } from './offload/pool.ts';
 import type { ParsedCommand } from './parser/index.ts';
 
@@ -53,6 +54,8 @@ export interface ImapSession {
   readonly enabled: Set<string>;
   /** The client's ID parameters, when it sent them. */
   clientId: Record<string, string | null> | null;
+  /** The NOTIFY settings and waiting notifications (RFC 5465); null until NOTIFY SET or NONE. */
+  notifier: Notifier | null;
   readonly secure: boolean;
   readonly loopback: boolean;
   readonly compressed: boolean;

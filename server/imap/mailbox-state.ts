@@ -166,6 +166,9 @@ export class MailboxState {
       case 'mailbox-create':
       case 'mailbox-rename':
       case 'mailbox-delete':
+      case 'mailbox-subscribe':
+      case 'mailbox-unsubscribe':
+      case 'metadata-change':
       case 'noop':
         return NONE;
     }

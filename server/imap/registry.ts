@@ -18,6 +18,7 @@ import { login } from './commands/login.ts';
 import { getMetadata, setMetadata } from './commands/metadata.ts';
 import { logout } from './commands/logout.ts';
 import { namespace } from './commands/namespace.ts';
+import { notify } from './commands/notify.ts';
 import { check, noop } from './commands/noop.ts';
 import { getQuota, getQuotaRoot, setQuota } from './commands/quota.ts';
 import { rename } from './commands/rename.ts';
@@ -75,4 +76,5 @@ export const COMMANDS: Record<CommandName, CommandHandler<never>> = {
   SETQUOTA: setQuota,
   GETMETADATA: getMetadata,
   SETMETADATA: setMetadata,
+  NOTIFY: notify,
 };

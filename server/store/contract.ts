@@ -1346,6 +1346,46 @@ export function storeContractSuite(name: string, openFresh: () => Promise<StoreF
           ['mailbox-delete', box.id, 'K', null],
         ]);
       });
+
+      it('records subscription changes, and not a name already on the list or off it', async () => {
+        const user = await newUser();
+        await store.createMailbox(user.id, 'Lists');
+        const head = await store.journalHead(user.id);
+        await store.setSubscribed(user.id, 'Lists', true);
+        await store.setSubscribed(user.id, 'Lists', true);
+        await store.setSubscribed(user.id, 'Not/Yet', true);
+        await store.setSubscribed(user.id, 'Lists', false);
+        await store.setSubscribed(user.id, 'Lists', false);
+        const entries = await allJournal(store, user.id, head);
+        expect(entries.map((e) => [e.kind, e.mailboxId, e.path])).toEqual([
+          ['mailbox-subscribe', '0', 'Lists'],
+          ['mailbox-subscribe', '0', 'Not/Yet'],
+          ['mailbox-unsubscribe', '0', 'Lists'],
+        ]);
+      });
+
+      it('records metadata changes with the entry names, for a mailbox and for the server', async () => {
+        const user = await newUser();
+        const box = await store.createMailbox(user.id, 'Meta');
+        const head = await store.journalHead(user.id);
+        const value = new Uint8Array(Buffer.from('v'));
+        await store.setMetadata(
+          user.id,
+          'Meta',
+          [
+            { name: '/private/a', value },
+            { name: '/shared/b', value },
+          ],
+          10,
+        );
+        await store.setMetadata(user.id, '', [{ name: '/private/c', value: null }], 10);
+        await rejectsWith(store.setMetadata(user.id, 'Meta', [{ name: '/private/x', value }], 1), 'LIMIT');
+        const entries = await allJournal(store, user.id, head);
+        expect(entries.map((e) => [e.kind, e.mailboxId, e.path, e.flags])).toEqual([
+          ['metadata-change', box.id, 'Meta', ['/private/a', '/shared/b']],
+          ['metadata-change', '0', '', ['/private/c']],
+        ]);
+      });
     });
 
     describe('connection rules', () => {

@@ -276,6 +276,14 @@ export type JournalKind =
   | 'mailbox-create'
   | 'mailbox-rename'
   | 'mailbox-delete'
+  /** A name put on, or taken off, the subscription list (mailboxId "0": subscriptions are names). */
+  | 'mailbox-subscribe'
+  | 'mailbox-unsubscribe'
+  /**
+   * METADATA entries (RFC 5464) set or removed: `path` is the mailbox ("" and mailboxId "0" for the
+   * server entries), `flags` carries the names of the entries changed.
+   */
+  | 'metadata-change'
   /** A position that carries no change (given up by its writer, or filled by a reader). */
   | 'noop';
 
@@ -288,6 +296,7 @@ export interface JournalEntry {
   kind: JournalKind;
   uid: number | null;
   modseq: number | null;
+  /** The message's flags; for 'metadata-change', the entry names. */
   flags: Flag[] | null;
   /** Mailbox path (new path for a rename). */
   path: string | null;

@@ -6,6 +6,7 @@ import { parseDateTime } from './dates.ts';
 import { ParseError, ParseFailure, fail } from './errors.ts';
 import { readFetchItems, readFetchModifiers } from './fetch.ts';
 import { parseGetMetadata, parseSetMetadata } from './metadata.ts';
+import { parseNotify } from './notify.ts';
 import type { FramedCommand } from './framer.ts';
 import { DQUOTE, LPAREN, RPAREN, Reader, SP, isAtomChar } from './reader.ts';
 import { DEFAULT_MAX_SEARCH_DEPTH, readSearch } from './search.ts';
@@ -502,6 +503,7 @@ const COMMANDS: ReadonlyMap<string, Handler> = new Map<string, Handler>([
   ['COMPRESS', compress],
   ['GETMETADATA', parseGetMetadata],
   ['SETMETADATA', parseSetMetadata],
+  ['NOTIFY', parseNotify],
 ]);
 
 const UID_COMMANDS: ReadonlyMap<string, Handler> = new Map<string, Handler>([

@@ -432,6 +432,40 @@ export interface ThreadCommand {
   search: SearchKey;
 }
 
+/** A NOTIFY mailbox filter (RFC 5465 section 6). */
+export type NotifyFilter =
+  /** `selected` or `selected-delayed`: the selected mailbox, whichever it is at the time. */
+  | { kind: 'selected'; delayed: boolean }
+  | { kind: 'inboxes' }
+  | { kind: 'personal' }
+  | { kind: 'subscribed' }
+  /** The mailboxes named (as sent) and every mailbox below them. */
+  | { kind: 'subtree'; mailboxes: string[] }
+  /** Exactly the mailboxes named (as sent). */
+  | { kind: 'mailboxes'; mailboxes: string[] };
+
+export interface NotifyEvent {
+  /** In the RFC's spelling when known (MessageNew...), as sent otherwise. */
+  name: string;
+  /** MessageNew's fetch attributes, when given. */
+  fetch: FetchItem[] | null;
+}
+
+export interface NotifyGroup {
+  filter: NotifyFilter;
+  /** Empty for NONE. */
+  events: NotifyEvent[];
+}
+
+export interface NotifyCommand {
+  tag: string;
+  name: 'NOTIFY';
+  /** NOTIFY SET STATUS: a STATUS for each watched mailbox before the tagged OK. */
+  status: boolean;
+  /** null for NOTIFY NONE. */
+  groups: NotifyGroup[] | null;
+}
+
 export type ParsedCommand =
   | NoArgCommand
   | AuthenticateCommand
@@ -458,7 +492,8 @@ export type ParsedCommand =
   | SetQuotaCommand
   | CompressCommand
   | GetMetadataCommand
-  | SetMetadataCommand;
+  | SetMetadataCommand
+  | NotifyCommand;
 
 export type CommandName = ParsedCommand['name'];
 

@@ -364,7 +364,10 @@ async function subscriptionsOf(c: Collections, userId: number): Promise<string[]
   throw new StoreError('UNAVAILABLE', `subscriptions of user ${userId} could not be read`);
 }
 
-/** Puts a name on the list or takes it off; an existing mailbox's flag follows. */
+/**
+ * Puts a name on the list or takes it off; an existing mailbox's flag follows. A change is
+ * journaled after it is made (NOTIFY's SubscriptionChange in every process).
+ */
 export async function setSubscribed(
   c: Collections,
   userId: number,
@@ -374,11 +377,15 @@ export async function setSubscribed(
   const normalized = normalizeMailboxPath(path);
   await requireUser(c, userId);
   await listSubscriptions(c, userId);
-  await c.users.updateOne(
+  const result = await c.users.updateOne(
     { _id: userId },
     subscribed ? { $addToSet: { subscriptions: normalized } } : { $pull: { subscriptions: normalized } },
   );
   await c.mailboxes.updateOne({ user: userId, path: normalized }, { $set: { subscribed } });
+  if (result.modifiedCount > 0) {
+    const kind = subscribed ? 'mailbox-subscribe' : 'mailbox-unsubscribe';
+    await writeJournal(c, userId, [{ userId, mailboxId: 0, kind, path: normalized }]);
+  }
 }
 
 /**

@@ -9,6 +9,7 @@ import { StoreError } from '../errors.ts';
 import { normalizeMailboxPath } from '../normalize.ts';
 import type { MetadataChange, MetadataEntry } from '../types.ts';
 import { backoff, requireUser } from './docs.ts';
+import { writeJournal } from './journal.ts';
 import { mailboxByPath } from './mailboxes.ts';
 import type { Collections, MetadataDoc } from './schema.ts';
 
@@ -71,7 +72,19 @@ export async function setMetadata(
       { _id: doc._id, metadataVersion: version === 0 ? { $exists: false } : version },
       { $set: { metadata, metadataVersion: version + 1 } },
     );
-    if (result.matchedCount === 1) return;
+    if (result.matchedCount === 1) {
+      // After the change (no transactions): NOTIFY's metadata events in every process.
+      await writeJournal(c, userId, [
+        {
+          userId,
+          mailboxId: path === '' ? 0 : doc._id,
+          kind: 'metadata-change',
+          path: path === '' ? '' : normalizeMailboxPath(path),
+          flags: changes.map((change) => change.name),
+        },
+      ]);
+      return;
+    }
     await backoff(attempt);
   }
   throw new StoreError('UNAVAILABLE', 'metadata changed too often meanwhile: try again');

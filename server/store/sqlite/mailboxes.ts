@@ -241,16 +241,25 @@ function renameInbox(sql: Sql, inbox: MailboxRow, to: string): void {
   transferMessages(sql, inbox, target, allMessageRows(sql, inbox.id), true);
 }
 
-function addSubscription(sql: Sql, userId: number, path: string): void {
-  sql.run('INSERT OR IGNORE INTO subscriptions (user_id, path) VALUES (?, ?)', userId, path);
+/** Puts the name on the list; true when it was not on it yet. */
+function addSubscription(sql: Sql, userId: number, path: string): boolean {
+  return (
+    sql.run('INSERT OR IGNORE INTO subscriptions (user_id, path) VALUES (?, ?)', userId, path).changes > 0
+  );
 }
 
+/** Changes the list; a change is journaled (NOTIFY's SubscriptionChange in every process). */
 export function setSubscribed(sql: Sql, userId: number, path: string, subscribed: boolean): void {
   const normalized = normalizeMailboxPath(path);
   sql.write(() => {
     requireUserRow(sql, userId);
-    if (subscribed) addSubscription(sql, userId, normalized);
-    else sql.run('DELETE FROM subscriptions WHERE user_id = ? AND path = ?', userId, normalized);
+    const changed = subscribed
+      ? addSubscription(sql, userId, normalized)
+      : sql.run('DELETE FROM subscriptions WHERE user_id = ? AND path = ?', userId, normalized).changes > 0;
+    if (changed) {
+      const kind = subscribed ? 'mailbox-subscribe' : 'mailbox-unsubscribe';
+      writeJournal(sql, { userId, mailboxId: 0, kind, path: normalized });
+    }
     sql.run(
       'UPDATE mailboxes SET subscribed = ? WHERE user_id = ? AND path = ?',
       subscribed ? 1 : 0,

@@ -1,11 +1,13 @@
 /**
  * METADATA entries (RFC 5464) on sqlite: one row per entry, keyed by the mailbox's id so that a
- * rename carries them along; mailbox_id 0 holds the user's server entries.
+ * rename carries them along; mailbox_id 0 holds the user's server entries. Every change is
+ * journaled (NOTIFY's MailboxMetadataChange and ServerMetadataChange in every process).
  */
 import { StoreError } from '../errors.ts';
 import { normalizeMailboxPath } from '../normalize.ts';
 import type { MetadataChange, MetadataEntry } from '../types.ts';
 import type { Sql } from './database.ts';
+import { writeJournal } from './journal.ts';
 import { mailboxRowByPath, requireUserRow } from './rows.ts';
 
 const SERVER = 0;
@@ -66,6 +68,13 @@ export function setMetadata(
     )!;
     // Thrown inside the transaction, so none of the changes stays.
     if (count > maxEntries) throw new StoreError('LIMIT', `more than ${maxEntries} metadata entries`);
+    writeJournal(sql, {
+      userId,
+      mailboxId,
+      kind: 'metadata-change',
+      path: path === '' ? '' : normalizeMailboxPath(path),
+      flags: changes.map((change) => change.name),
+    });
   });
 }
 
