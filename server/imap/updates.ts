@@ -3,6 +3,7 @@ import type { ImapContext } from './context.ts';
 import { ResponseCodes, type ResponseBuilder } from './encoder/index.ts';
 import { compressSequence } from './encoder/format.ts';
 import type { MailboxView, ViewUpdate } from './mailbox-view.ts';
+import { refreshSearchContexts } from './search/context-refresh.ts';
 
 export const SYSTEM_FLAGS = ['\\Answered', '\\Flagged', '\\Deleted', '\\Seen', '\\Draft'];
 
@@ -95,5 +96,6 @@ export async function writeViewUpdates(
         break;
     }
   }
+  await refreshSearchContexts(ctx, view, builder);
   if (builder.byteLength > 0) await ctx.write(builder);
 }
