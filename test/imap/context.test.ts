@@ -62,9 +62,54 @@ describe.each(['sqlite', 'mongodb'] as const)('CONTEXT=SEARCH/SORT and PARTIAL o
     return other;
   }
 
-  it('advertises CONTEXT=SEARCH and CONTEXT=SORT', async () => {
+  it('advertises CONTEXT=SEARCH, CONTEXT=SORT and PARTIAL', async () => {
     const { client } = await selectedBox();
-    expect(await client.command('c', 'CAPABILITY')).toMatch(/^\* CAPABILITY .* CONTEXT=SEARCH CONTEXT=SORT/m);
+    expect(await client.command('c', 'CAPABILITY')).toMatch(
+      /^\* CAPABILITY .* CONTEXT=SEARCH CONTEXT=SORT PARTIAL/m,
+    );
+  });
+
+  describe('FETCH with PARTIAL (RFC 9394 3.3)', () => {
+    it('fetches only the messages at those positions of the set', async () => {
+      const { client } = await selectedBox();
+      // The RFC's example: the newest messages first (here the last two).
+      expect(await client.command('A01', 'UID FETCH 1:* (FLAGS) (PARTIAL -1:-2)')).toBe(
+        '* 4 FETCH (UID 6 FLAGS (\\Flagged))\r\n* 5 FETCH (UID 7 FLAGS ())\r\nA01 OK UID FETCH completed\r\n',
+      );
+      expect(await client.command('A02', 'FETCH 2:5 (UID) (PARTIAL 2:3)')).toBe(
+        '* 3 FETCH (UID 5)\r\n* 4 FETCH (UID 6)\r\nA02 OK FETCH completed\r\n',
+      );
+      expect(await client.command('A03', 'UID FETCH 1:* (UID) (PARTIAL 9:10)')).toBe(
+        'A03 OK UID FETCH completed\r\n',
+      );
+      expect(
+        await client.command('A04', 'UID FETCH 1:* (BODY.PEEK[HEADER.FIELDS (SUBJECT)]) (PARTIAL 1:1)'),
+      ).toMatch(
+        /^\* 1 FETCH \(UID 3 BODY\[HEADER\.FIELDS \(SUBJECT\)\] \{\d+\}\r\nSubject: e\r\n\r\n\)\r\nA04 OK /,
+      );
+    });
+
+    it('counts positions among the messages CHANGEDSINCE selects', async () => {
+      const { client } = await selectedBox();
+      const status = await client.command('m0', 'STATUS Box (HIGHESTMODSEQ)');
+      const modseq = Number(/HIGHESTMODSEQ (\d+)/.exec(status)![1]);
+      await client.command('m1', 'UID STORE 3,5,7 +FLAGS.SILENT (\\Answered)');
+      expect(
+        await client.command('m2', `UID FETCH 1:* (FLAGS) (CHANGEDSINCE ${modseq} PARTIAL -1:-2)`),
+      ).toMatch(
+        /^\* 3 FETCH \(UID 5 FLAGS \(\\Answered\) MODSEQ \(\d+\)\)\r\n\* 5 FETCH \(UID 7 FLAGS \(\\Answered\) MODSEQ \(\d+\)\)\r\nm2 OK /,
+      );
+    });
+
+    it('refuses a bad or repeated range', async () => {
+      const { client } = await selectedBox();
+      expect(await client.command('b1', 'UID FETCH 1:* (FLAGS) (PARTIAL 0:3)')).toMatch(
+        /^b1 BAD .*PARTIAL range/m,
+      );
+      expect(await client.command('b2', 'UID FETCH 1:* (FLAGS) (PARTIAL 1:2 PARTIAL 1:2)')).toMatch(
+        /^b2 BAD .*twice/m,
+      );
+    });
   });
 
   describe('PARTIAL', () => {

@@ -78,6 +78,11 @@ export interface FetchModifiers {
   changedSince?: number;
   /** VANISHED (RFC 7162, UID FETCH with CHANGEDSINCE only). */
   vanished?: boolean;
+  /**
+   * PARTIAL (RFC 9394 3.3): only the messages at these positions of the set (ascending, after
+   * CHANGEDSINCE), e.g. -1:-50 for the newest fifty.
+   */
+  partial?: PartialRange;
 }
 
 // --- SEARCH ---
