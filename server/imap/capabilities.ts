@@ -49,13 +49,20 @@ const BASE = [
   'UNAUTHENTICATE',
   'REPLACE',
   'SAVEDATE',
+  'STATUS=SIZE',
   'OBJECTID',
   'PREVIEW',
 ];
 
 export function capabilityList(session: ImapSession, config: Config, tlsRequired: boolean): string[] {
   const literals = session.state === 'not-authenticated' ? 'LITERAL-' : 'LITERAL+';
-  const capabilities = ['IMAP4rev1', literals, ...BASE, `APPENDLIMIT=${config.limits.max_message_size}`];
+  const capabilities = [
+    'IMAP4rev1',
+    literals,
+    'IMAP4rev2',
+    ...BASE,
+    `APPENDLIMIT=${config.limits.max_message_size}`,
+  ];
   if (!session.compressed) capabilities.push('COMPRESS=DEFLATE');
   if (session.state === 'not-authenticated') {
     if (!session.secure) capabilities.push('STARTTLS');

@@ -34,6 +34,7 @@ import {
   type ParsedCommand,
 } from './parser/index.ts';
 import { COMMANDS } from './registry.ts';
+import { utf8Names } from './rev2.ts';
 import { writeViewUpdates } from './updates.ts';
 
 /** Responses smaller than this are joined into one Buffer (cheap) and written with one call. */
@@ -352,7 +353,7 @@ export class ImapConnection implements ImapSession {
   // --- output ---
 
   private builder(): ResponseBuilder {
-    return new ResponseBuilder({ utf8: this.enabled.has('UTF8=ACCEPT') });
+    return new ResponseBuilder({ utf8: utf8Names(this) });
   }
 
   private statusBuffer(tag: string, status: 'OK' | 'NO' | 'BAD', text: string, code?: string | null): Buffer {

@@ -3,6 +3,7 @@ import type { ImapContext } from './context.ts';
 import { ResponseCodes, type ResponseBuilder } from './encoder/index.ts';
 import { compressSequence } from './encoder/format.ts';
 import type { MailboxView, ViewUpdate } from './mailbox-view.ts';
+import { isRev2 } from './rev2.ts';
 import { refreshSearchContexts } from './search/context-refresh.ts';
 
 export const SYSTEM_FLAGS = ['\\Answered', '\\Flagged', '\\Deleted', '\\Seen', '\\Draft'];
@@ -64,7 +65,9 @@ export async function writeViewUpdates(
   view: MailboxView,
   allowExpunge: boolean,
 ): Promise<void> {
-  if (!view.readOnly && view.hasNew()) {
+  // IMAP4rev2 has no \Recent: its sessions claim nothing (rev2.ts).
+  const rev2 = isRev2(ctx.session);
+  if (!view.readOnly && !rev2 && view.hasNew()) {
     const { previous, current } = await ctx.services.store.claimRecent(view.mailbox.id);
     view.markRecent(previous, current);
   }
@@ -83,7 +86,7 @@ export async function writeViewUpdates(
         builder.untagged().text(`${update.count} EXISTS`).crlf();
         break;
       case 'recent':
-        builder.untagged().text(`${update.count} RECENT`).crlf();
+        if (!rev2) builder.untagged().text(`${update.count} RECENT`).crlf();
         break;
       case 'fetch':
         builder.untagged().text(`${update.seq} FETCH (UID ${update.uid} FLAGS `);

@@ -17,6 +17,7 @@ import { enableCondstore } from '../condstore.ts';
 import { requireView, type CommandHandler } from '../context.ts';
 import type { SearchCommand } from '../parser/index.ts';
 import { compileSearch } from '../search/compile.ts';
+import { isRev2 } from '../rev2.ts';
 import { keepUpdating } from '../search/contexts.ts';
 import { answerOptions, writeEsearch, writeSearch, type SearchAnswer } from '../search/response.ts';
 import { runSearch } from '../search/run.ts';
@@ -58,7 +59,10 @@ export const search: CommandHandler<SearchCommand> = {
       const context = { tag: command.tag, criteria: command.criteria, sort: null, uids: [...result.uids] };
       keepUpdating(builder, view.searchContexts, command.uid, context);
     }
-    if (options === null) writeSearch(builder, answer);
+    // IMAP4rev2 has no `* SEARCH`: a plain SEARCH is answered as RETURN (ALL) (RFC 9051 6.4.4).
+    if (options === null && isRev2(ctx.session))
+      writeEsearch(builder, command.tag, command.uid, ['ALL'], answer);
+    else if (options === null) writeSearch(builder, answer);
     // SAVE alone: the client asked for no answer but `$` (RFC 5182 2.4).
     else if (options.length > 1 || options[0] !== 'SAVE')
       writeEsearch(builder, command.tag, command.uid, answerOptions(options), answer);
