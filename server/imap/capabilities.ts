@@ -9,6 +9,7 @@
  */
 import type { Config } from '../config/schema.ts';
 import type { ImapSession } from './context.ts';
+import { uidOnlyAllowed } from './uidonly.ts';
 
 /** Advertised in every state, after IMAP4rev1 and the literal capability. */
 const BASE = [
@@ -64,6 +65,8 @@ export function capabilityList(session: ImapSession, config: Config, tlsRequired
     `APPENDLIMIT=${config.limits.max_message_size}`,
   ];
   if (!session.compressed) capabilities.push('COMPRESS=DEFLATE');
+  // Once logged in, only where the account allows it (some Outlook builds mishandle UIDONLY).
+  if (session.state !== 'not-authenticated' && uidOnlyAllowed(session, config)) capabilities.push('UIDONLY');
   if (session.state === 'not-authenticated') {
     if (!session.secure) capabilities.push('STARTTLS');
     if (tlsRequired) capabilities.push('LOGINDISABLED');

@@ -35,6 +35,7 @@ import {
 } from './parser/index.ts';
 import { COMMANDS } from './registry.ts';
 import { utf8Names } from './rev2.ts';
+import { isUidOnly, usesSequenceNumbers } from './uidonly.ts';
 import { writeViewUpdates } from './updates.ts';
 
 /** Responses smaller than this are joined into one Buffer (cheap) and written with one call. */
@@ -291,6 +292,11 @@ export class ImapConnection implements ImapSession {
       await this.writeRaw(
         this.statusBuffer(parsed.tag, 'BAD', `${commandName} is not allowed ${this.stateWords()}`),
       );
+      return;
+    }
+    if (isUidOnly(this) && usesSequenceNumbers(parsed)) {
+      const text = `${commandName} by sequence number: UIDONLY is on, use UIDs`;
+      await this.writeRaw(this.statusBuffer(parsed.tag, 'BAD', text, 'UIDREQUIRED'));
       return;
     }
     const allowExpunge = handler.allowsExpunge ? handler.allowsExpunge(parsed as never) : true;

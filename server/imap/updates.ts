@@ -4,6 +4,7 @@ import { ResponseCodes, type ResponseBuilder } from './encoder/index.ts';
 import { compressSequence } from './encoder/format.ts';
 import type { MailboxView, ViewUpdate } from './mailbox-view.ts';
 import { isRev2 } from './rev2.ts';
+import { fetchPrefix, isUidOnly } from './uidonly.ts';
 import { refreshSearchContexts } from './search/context-refresh.ts';
 
 export const SYSTEM_FLAGS = ['\\Answered', '\\Flagged', '\\Deleted', '\\Seen', '\\Draft'];
@@ -73,7 +74,8 @@ export async function writeViewUpdates(
   }
   const condstore = ctx.session.enabled.has('CONDSTORE');
   // With QRESYNC, one VANISHED with the UIDs replaces the EXPUNGEs (RFC 7162 3.2.10).
-  const qresync = ctx.session.enabled.has('QRESYNC');
+  // UIDONLY too (RFC 9586), whose FETCH updates are UIDFETCH.
+  const qresync = ctx.session.enabled.has('QRESYNC') || isUidOnly(ctx.session);
   const builder = ctx.builder();
   const updates = view.takeUpdates(allowExpunge);
   if (qresync) appendVanished(builder, updates);
@@ -89,7 +91,9 @@ export async function writeViewUpdates(
         if (!rev2) builder.untagged().text(`${update.count} RECENT`).crlf();
         break;
       case 'fetch':
-        builder.untagged().text(`${update.seq} FETCH (UID ${update.uid} FLAGS `);
+        builder
+          .untagged()
+          .text(`${fetchPrefix(ctx.session, update.seq, update.uid)}UID ${update.uid} FLAGS `);
         builder.flags(sessionFlags(view, update.uid, update.flags));
         if (condstore) builder.text(` MODSEQ (${update.modseq})`);
         builder.text(')').crlf();

@@ -37,6 +37,7 @@ import { OFFLOAD_BYTES, type ParsePool } from '../offload/pool.ts';
 import { TimeSlice } from '../time-slice.ts';
 import type { FetchCommand, PartialRange, SequenceSet } from '../parser/index.ts';
 import { uidRangesOf, vanishedSince } from '../qresync.ts';
+import { isUidOnly } from '../uidonly.ts';
 import { announceKeywordsOf, sessionFlags } from '../updates.ts';
 
 /** Messages per batch: bounds one \Seen transaction, one listing and the memory held for it. */
@@ -246,6 +247,7 @@ async function fetchBatch(run: FetchRun, seqs: readonly number[], uids: readonly
       if (message.flags.length > 0) announceKeywordsOf(run.writer.current, view, message.flags);
       renderFetch(run.writer.current, plan.items, message, {
         condstore: run.condstore,
+        uidOnly: isUidOnly(ctx.session),
         ...(binaries ? { binaries } : {}),
       });
       if (run.writer.full(plan.needsRaw)) await run.writer.flush();
@@ -320,6 +322,7 @@ export const fetch: CommandHandler<FetchCommand> = {
             changedSince,
             slice: run.slice,
             builder: () => run.writer.current,
+            uidOnly: isUidOnly(ctx.session),
             flushIfFull: () => run.writer.flushIfFull(),
           },
           seqs,
