@@ -9,9 +9,11 @@
  * - SEARCH answered with ESEARCH (SEARCH, UID SEARCH, empty result)
  * - SELECT: LIST with the mailbox name, no UNSEEN code, `OK [CLOSED]` when switching mailboxes
  * - mailbox names in UTF-8
+ * - a real client that turns rev2 on (imapflow): search, flags and UTF-8 names as it sees them
  * - the extensions folded into rev2 offered (NAMESPACE, UNSELECT, MOVE, ESEARCH, STATUS DELETED and
  *   SIZE, LIST-STATUS, SPECIAL-USE)
  */
+import { ImapFlow } from 'imapflow';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Mailbox } from '../../server/store/types.ts';
 import { closeClients, loggedIn, newAccount, type Account } from '../helpers/mail-fixtures.ts';
@@ -171,5 +173,34 @@ describe('IMAP4rev2', () => {
     expect(await rev1.command('l2', 'LIST "" "Entw*"')).toMatch(/"?Entw&APw-rfe"?\r\n/);
     const selected = Buffer.from(await client.command('s1', 'SELECT "Entwürfe"'), 'latin1').toString('utf8');
     expect(selected).toMatch(/^\* LIST \(\) "\/" "?Entwürfe"?\r\n/m);
+  });
+
+  it('imapflow turns it on and works with it: SEARCH, FLAGS without \\Recent, UTF-8 names', async () => {
+    const { account: user, mailbox } = await account();
+    await server.server.store.createMailbox(user.userId, 'Größe');
+    const client = new ImapFlow({
+      host: '127.0.0.1',
+      port: server.imapPort,
+      secure: false,
+      auth: { user: user.username, pass: user.password },
+      logger: false,
+      disableAutoIdle: true,
+      tls: { rejectUnauthorized: false },
+    });
+    await client.connect();
+    try {
+      expect(client.enabled.has('IMAP4REV2')).toBe(true); // imapflow keeps the names upper-cased
+      await client.mailboxOpen('Box');
+      expect(await client.search({ seen: false }, { uid: true })).toEqual([2, 3]);
+      await server.server.store.append(mailbox.id, mail('late'));
+      await client.noop();
+      const flags = [];
+      for await (const message of client.fetch('1:*', { flags: true, uid: true }))
+        flags.push([...message.flags!]);
+      expect(flags).toEqual([['\\Seen'], [], [], []]);
+      expect((await client.list()).map((entry) => entry.path)).toContain('Größe');
+    } finally {
+      await client.logout();
+    }
   });
 });
