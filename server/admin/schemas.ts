@@ -73,6 +73,10 @@ export const userSchema = z
     quotaBytes: z.number().int().describe('0 means unlimited'),
     usedBytes: z.number().int(),
     saveSentCopy: z.boolean().describe('submission stores a copy of sent mail in Sent (off by default)'),
+    uidOnly: z
+      .boolean()
+      .nullable()
+      .describe("IMAP UIDONLY (RFC 9586) offered to this user; null follows the server's imap.uidonly"),
     createdAt: timestamp,
   })
   .meta({ id: 'User' });

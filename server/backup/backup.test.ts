@@ -48,7 +48,7 @@ async function fill(store: Store): Promise<void> {
   await store.addAddress(alice.id, 'al@example.com');
   await store.createAppPassword(alice.id, 'phone', '$argon2id$phone');
   await store.setSpamEntry(alice.id, 'block', 'bulk.example');
-  await store.updateUser(alice.id, { quotaBytes: 50_000_000, saveSentCopy: true });
+  await store.updateUser(alice.id, { quotaBytes: 50_000_000, saveSentCopy: true, uidOnly: false });
   const inbox = (await store.getMailbox(alice.id, 'INBOX'))!;
   for (let i = 1; i <= 40; i++) {
     await store.append(inbox.id, message(i, 200 + i * 50), {

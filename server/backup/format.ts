@@ -72,6 +72,8 @@ export interface UserRecord {
   disabled: boolean;
   quotaBytes: number;
   saveSentCopy: boolean;
+  /** IMAP UIDONLY offered (null: the server's default); absent in older backups. */
+  uidOnly?: boolean | null;
   /** Aliases and catch-alls (the primary address is the username). */
   addresses: string[];
   appPasswords: Array<{ label: string; hash: string }>;

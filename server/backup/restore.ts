@@ -350,6 +350,7 @@ class Restore {
         quotaBytes: record.quotaBytes,
         disabled: record.disabled,
         saveSentCopy: record.saveSentCopy,
+        uidOnly: record.uidOnly ?? null,
       });
     }
   }

@@ -155,6 +155,7 @@ async function userRecord(store: Store, user: User): Promise<UserRecord | null> 
     disabled: user.disabled,
     quotaBytes: user.quotaBytes,
     saveSentCopy: user.saveSentCopy,
+    uidOnly: user.uidOnly,
     addresses: (await store.listAddresses(user.id)).filter((a) => a.kind !== 'primary').map((a) => a.address),
     appPasswords: credentials.appPasswords.map((p) => ({ label: labels.get(p.id) ?? '', hash: p.hash })),
     spam: (await store.listSpamEntries(user.id)).map((e) => ({ list: e.list, pattern: e.pattern })),

@@ -63,6 +63,11 @@ export function configDefaults() {
        * the event loop; 0: one per core but one, at least 1, at most 4.
        */
       parse_workers: 0,
+      /**
+       * UIDONLY (RFC 9586) offered to accounts without a setting of their own (User.uidOnly): some
+       * Outlook builds mishandle it, so an account can be kept off it.
+       */
+      uidonly: true,
     },
     pop3: {
       enabled: true,

@@ -143,6 +143,7 @@ function specFor(checkRule: RuleCheck | null): Spec {
       idle_keepalive: positive,
       idle_timeout: whole(1800),
       parse_workers: whole(0, 64),
+      uidonly: flag,
     },
     pop3: {
       enabled: flag,

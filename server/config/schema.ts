@@ -121,6 +121,9 @@ export const configSchema = z.strictObject({
       .int('a whole number of worker threads, from 0 (automatic) to 64')
       .min(0, 'a whole number of worker threads, from 0 (automatic) to 64')
       .max(64, 'a whole number of worker threads, from 0 (automatic) to 64'),
+    uidonly: z.boolean({
+      error: 'true or false (whether UIDONLY is offered to accounts without a setting of their own)',
+    }),
   }),
   pop3: z.strictObject({
     enabled,

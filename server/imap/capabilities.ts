@@ -9,6 +9,7 @@
  */
 import type { Config } from '../config/schema.ts';
 import type { ImapSession } from './context.ts';
+import { uidOnlyAllowed } from './uidonly.ts';
 
 /** Advertised in every state, after IMAP4rev1 and the literal capability. */
 const BASE = [
@@ -38,6 +39,9 @@ const BASE = [
   'SORT',
   'SORT=DISPLAY',
   'ESORT',
+  'CONTEXT=SEARCH',
+  'CONTEXT=SORT',
+  'PARTIAL',
   'THREAD=ORDEREDSUBJECT',
   'THREAD=REFERENCES',
   'THREAD=REFS',
@@ -46,6 +50,7 @@ const BASE = [
   'UNAUTHENTICATE',
   'REPLACE',
   'SAVEDATE',
+  'STATUS=SIZE',
   'OBJECTID',
   'PREVIEW',
   'NOTIFY',
@@ -53,8 +58,16 @@ const BASE = [
 
 export function capabilityList(session: ImapSession, config: Config, tlsRequired: boolean): string[] {
   const literals = session.state === 'not-authenticated' ? 'LITERAL-' : 'LITERAL+';
-  const capabilities = ['IMAP4rev1', literals, ...BASE, `APPENDLIMIT=${config.limits.max_message_size}`];
+  const capabilities = [
+    'IMAP4rev1',
+    literals,
+    'IMAP4rev2',
+    ...BASE,
+    `APPENDLIMIT=${config.limits.max_message_size}`,
+  ];
   if (!session.compressed) capabilities.push('COMPRESS=DEFLATE');
+  // Once logged in, only where the account allows it (some Outlook builds mishandle UIDONLY).
+  if (session.state !== 'not-authenticated' && uidOnlyAllowed(session, config)) capabilities.push('UIDONLY');
   if (session.state === 'not-authenticated') {
     if (!session.secure) capabilities.push('STARTTLS');
     if (tlsRequired) capabilities.push('LOGINDISABLED');

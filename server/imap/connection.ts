@@ -36,6 +36,8 @@ import {
 import { COMMANDS } from './registry.ts';
 import type { Notifier } from './notify.ts';
 import { writeNewMessageFetch, writeNotifications } from './notify-updates.ts';
+import { utf8Names } from './rev2.ts';
+import { isUidOnly, usesSequenceNumbers } from './uidonly.ts';
 import { writeViewUpdates } from './updates.ts';
 
 /** Responses smaller than this are joined into one Buffer (cheap) and written with one call. */
@@ -295,6 +297,11 @@ export class ImapConnection implements ImapSession {
       );
       return;
     }
+    if (isUidOnly(this) && usesSequenceNumbers(parsed)) {
+      const text = `${commandName} by sequence number: UIDONLY is on, use UIDs`;
+      await this.writeRaw(this.statusBuffer(parsed.tag, 'BAD', text, 'UIDREQUIRED'));
+      return;
+    }
     const allowExpunge = handler.allowsExpunge ? handler.allowsExpunge(parsed as never) : true;
     this.registration?.command(commandName);
     let outcome: CommandOutcome | void;
@@ -355,7 +362,7 @@ export class ImapConnection implements ImapSession {
   // --- output ---
 
   private builder(): ResponseBuilder {
-    return new ResponseBuilder({ utf8: this.enabled.has('UTF8=ACCEPT') });
+    return new ResponseBuilder({ utf8: utf8Names(this) });
   }
 
   private statusBuffer(tag: string, status: 'OK' | 'NO' | 'BAD', text: string, code?: string | null): Buffer {

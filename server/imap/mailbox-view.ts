@@ -11,6 +11,7 @@
  */
 import type { Flag, JournalEntry, Mailbox, MessageSummary } from '../store/types.ts';
 import { MailboxState, type StateEffect } from './mailbox-state.ts';
+import { SearchContexts } from './search/contexts.ts';
 
 export type ViewUpdate =
   | { kind: 'expunge'; seq: number; uid: number }
@@ -56,6 +57,8 @@ export class MailboxView {
    * a newly selected mailbox (a view lives as long as one selection).
    */
   private savedUids: readonly number[] = [];
+  /** Searches that send updates as their result changes (CONTEXT=SEARCH/SORT, RFC 5267). */
+  readonly searchContexts = new SearchContexts();
 
   readonly state: MailboxState;
 
@@ -184,6 +187,8 @@ export class MailboxView {
     this.ownChanges.set(uid, Math.max(this.ownChanges.get(uid) ?? 0, modseq));
     this.noteKeywords(flags);
     this.highestModseq = Math.max(this.highestModseq, modseq);
+    // A flag change of this session's own may change an updating search's result too.
+    if (this.searchContexts.size > 0) this.searchContexts.stale = true;
   }
 
   /** Applies one journal entry to the shared state and queues its effect for this client. */
@@ -222,7 +227,7 @@ export class MailboxView {
 
   /** True when changes are waiting to be reported (a new keyword of this session's own STORE, too). */
   hasPending(): boolean {
-    if (this.keywordsChanged) return true;
+    if (this.keywordsChanged || this.searchContexts.stale) return true;
     return this.pendingExpunges.size + this.pendingNew.size + this.pendingFlags.size > 0;
   }
 
@@ -235,6 +240,7 @@ export class MailboxView {
     if (allowExpunge) this.applyExpunges(updates);
     this.applyFlagChanges(updates);
     this.applyNew(updates);
+    if (updates.length > 0 && this.searchContexts.size > 0) this.searchContexts.stale = true;
     if (this.keywordsChanged) {
       this.keywordsChanged = false;
       updates.unshift({ kind: 'flags', keywords: this.keywordList });

@@ -1,10 +1,11 @@
 /**
  * Mailbox names on the wire: modified UTF-7 (RFC 3501 5.1.3), or UTF-8 once the client enabled
- * UTF8=ACCEPT. Stored names are always UTF-8.
+ * UTF8=ACCEPT or IMAP4rev2. Stored names are always UTF-8.
  */
 import type { ImapContext } from './context.ts';
 import { decodeModifiedUtf7, Utf7Error } from './encoder/index.ts';
 import { no } from './errors.ts';
+import { utf8Names } from './rev2.ts';
 
 export function mailboxFromWire(ctx: ImapContext, name: string): string {
   const decoded = tryMailboxFromWire(ctx, name);
@@ -14,7 +15,7 @@ export function mailboxFromWire(ctx: ImapContext, name: string): string {
 
 /** The stored form of a wire name, or null when it is not valid modified UTF-7. */
 export function tryMailboxFromWire(ctx: ImapContext, name: string): string | null {
-  if (ctx.session.enabled.has('UTF8=ACCEPT')) return name;
+  if (utf8Names(ctx.session)) return name;
   try {
     return decodeModifiedUtf7(name);
   } catch (error) {

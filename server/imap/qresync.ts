@@ -121,12 +121,17 @@ export function uidRangesOf(view: MailboxView, set: SequenceSet | null): Ranges 
 }
 
 /** FETCH (UID FLAGS MODSEQ) of every message of the view changed since `modseq`. */
-export function appendChangedSince(builder: ResponseBuilder, view: MailboxView, modseq: number): void {
+export function appendChangedSince(
+  builder: ResponseBuilder,
+  view: MailboxView,
+  modseq: number,
+  uidOnly = false,
+): void {
   for (let seq = 1; seq <= view.exists; seq++) {
     const uid = view.uidAt(seq)!;
     const changed = view.modseqOf(uid);
     if (changed <= modseq) continue;
-    builder.untagged().text(`${seq} FETCH (UID ${uid} FLAGS `);
+    builder.untagged().text(`${uidOnly ? `${uid} UIDFETCH` : `${seq} FETCH`} (UID ${uid} FLAGS `);
     builder.flags(sessionFlags(view, uid));
     builder.text(` MODSEQ (${changed}))`).crlf();
   }
@@ -149,6 +154,6 @@ export async function writeQresyncSelect(
   );
   const builder = ctx.builder();
   if (vanished !== '') builder.untagged().text(`VANISHED (EARLIER) ${vanished}`).crlf();
-  appendChangedSince(builder, view, params.modSeq);
+  appendChangedSince(builder, view, params.modSeq, ctx.session.enabled.has('UIDONLY'));
   if (builder.byteLength > 0) await ctx.write(builder);
 }

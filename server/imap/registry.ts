@@ -3,6 +3,7 @@ import type { CommandHandler } from './context.ts';
 import type { CommandName } from './parser/index.ts';
 import { append } from './commands/append.ts';
 import { authenticate } from './commands/authenticate.ts';
+import { cancelUpdate } from './commands/cancelupdate.ts';
 import { capability } from './commands/capability.ts';
 import { compress } from './commands/compress.ts';
 import { copy, move } from './commands/copy.ts';
@@ -65,6 +66,7 @@ export const COMMANDS: Record<CommandName, CommandHandler<never>> = {
   EXPUNGE: expunge,
   SEARCH: search,
   SORT: sort,
+  CANCELUPDATE: cancelUpdate,
   THREAD: thread,
   FETCH: fetch,
   STORE: storeFlags,

@@ -3,6 +3,9 @@ import type { ImapContext } from './context.ts';
 import { ResponseCodes, type ResponseBuilder } from './encoder/index.ts';
 import { compressSequence } from './encoder/format.ts';
 import type { MailboxView, ViewUpdate } from './mailbox-view.ts';
+import { isRev2 } from './rev2.ts';
+import { fetchPrefix, isUidOnly } from './uidonly.ts';
+import { refreshSearchContexts } from './search/context-refresh.ts';
 
 export const SYSTEM_FLAGS = ['\\Answered', '\\Flagged', '\\Deleted', '\\Seen', '\\Draft'];
 
@@ -63,13 +66,16 @@ export async function writeViewUpdates(
   view: MailboxView,
   allowExpunge: boolean,
 ): Promise<void> {
-  if (!view.readOnly && view.hasNew()) {
+  // IMAP4rev2 has no \Recent: its sessions claim nothing (rev2.ts).
+  const rev2 = isRev2(ctx.session);
+  if (!view.readOnly && !rev2 && view.hasNew()) {
     const { previous, current } = await ctx.services.store.claimRecent(view.mailbox.id);
     view.markRecent(previous, current);
   }
   const condstore = ctx.session.enabled.has('CONDSTORE');
   // With QRESYNC, one VANISHED with the UIDs replaces the EXPUNGEs (RFC 7162 3.2.10).
-  const qresync = ctx.session.enabled.has('QRESYNC');
+  // UIDONLY too (RFC 9586), whose FETCH updates are UIDFETCH.
+  const qresync = ctx.session.enabled.has('QRESYNC') || isUidOnly(ctx.session);
   const builder = ctx.builder();
   const updates = view.takeUpdates(allowExpunge);
   if (qresync) appendVanished(builder, updates);
@@ -82,10 +88,12 @@ export async function writeViewUpdates(
         builder.untagged().text(`${update.count} EXISTS`).crlf();
         break;
       case 'recent':
-        builder.untagged().text(`${update.count} RECENT`).crlf();
+        if (!rev2) builder.untagged().text(`${update.count} RECENT`).crlf();
         break;
       case 'fetch':
-        builder.untagged().text(`${update.seq} FETCH (UID ${update.uid} FLAGS `);
+        builder
+          .untagged()
+          .text(`${fetchPrefix(ctx.session, update.seq, update.uid)}UID ${update.uid} FLAGS `);
         builder.flags(sessionFlags(view, update.uid, update.flags));
         if (condstore) builder.text(` MODSEQ (${update.modseq})`);
         builder.text(')').crlf();
@@ -95,5 +103,6 @@ export async function writeViewUpdates(
         break;
     }
   }
+  await refreshSearchContexts(ctx, view, builder);
   if (builder.byteLength > 0) await ctx.write(builder);
 }

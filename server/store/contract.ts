@@ -210,6 +210,18 @@ export function storeContractSuite(name: string, openFresh: () => Promise<StoreF
         expect((await store.updateUser(user.id, { saveSentCopy: false })).saveSentCopy).toBe(false);
       });
 
+      it('keeps whether IMAP UIDONLY is offered: null (the server default) until set, and back', async () => {
+        const user = await newUser('uidonly@example.test');
+        expect(user.uidOnly).toBeNull();
+        expect((await store.updateUser(user.id, { uidOnly: false })).uidOnly).toBe(false);
+        expect((await store.getUser(user.id))!.uidOnly).toBe(false);
+        expect((await store.updateUser(user.id, { name: 'U.' })).uidOnly).toBe(false);
+        expect((await store.getUserByUsername('uidonly@example.test'))!.uidOnly).toBe(false);
+        expect((await store.updateUser(user.id, { uidOnly: true })).uidOnly).toBe(true);
+        expect((await store.updateUser(user.id, { uidOnly: null })).uidOnly).toBeNull();
+        expect((await store.getUser(user.id))!.uidOnly).toBeNull();
+      });
+
       it('keeps password hashes and returns them as credentials', async () => {
         const user = await newUser();
         const credentials = await store.getCredentials('Alice@example.com');

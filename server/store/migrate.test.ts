@@ -101,7 +101,7 @@ describe('migrateStore', () => {
     await source.countDelivery('2026-03-04', 'bounced', 1);
     const alice = (await source.getUserByUsername('alice@example.com'))!;
     await source.setSubscribed(alice.id, 'Gone/Elsewhere', true);
-    await source.updateUser(alice.id, { saveSentCopy: true });
+    await source.updateUser(alice.id, { saveSentCopy: true, uidOnly: false });
     await migrateStore(source, target, { verify: false });
     const again = await migrateStore(source, target, { verify: false });
     expect(again.notes).toContain(
@@ -116,6 +116,7 @@ describe('migrateStore', () => {
     ]);
     const copy = (await target.getUserByUsername('alice@example.com'))!;
     expect(copy.saveSentCopy).toBe(true);
+    expect(copy.uidOnly).toBe(false);
     expect(await target.listSubscriptions(copy.id)).toEqual(await source.listSubscriptions(alice.id));
   });
 

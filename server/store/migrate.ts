@@ -253,6 +253,7 @@ class Migration {
       quotaBytes: user.quotaBytes,
       disabled: user.disabled,
       saveSentCopy: user.saveSentCopy,
+      uidOnly: user.uidOnly,
     });
     await this.copySubscriptions(user, copy);
     this.progress.usersDone++;

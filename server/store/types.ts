@@ -73,6 +73,8 @@ export interface User {
   usedBytes: number;
   /** Submission stores a copy of what the user sends in their Sent mailbox (off by default). */
   saveSentCopy: boolean;
+  /** IMAP UIDONLY (RFC 9586) offered to this account: null follows the server (imap.uidonly). */
+  uidOnly: boolean | null;
   createdAt: Date;
 }
 
@@ -88,6 +90,8 @@ export interface UserPatch {
   quotaBytes?: number;
   disabled?: boolean;
   saveSentCopy?: boolean;
+  /** null: back to the server's default. */
+  uidOnly?: boolean | null;
 }
 
 export interface UserQuery {

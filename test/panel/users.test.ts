@@ -68,6 +68,26 @@ async function imapLogin(user: string, pass: string): Promise<string[]> {
   }
 }
 
+/** The capabilities an IMAP client is offered once logged in. */
+async function imapCapabilities(user: string, pass: string): Promise<string[]> {
+  const client = new ImapFlow({
+    host: '127.0.0.1',
+    port: panel.ports.imaps,
+    secure: true,
+    auth: { user, pass },
+    logger: false,
+    disableAutoIdle: true,
+    tls: { rejectUnauthorized: false },
+  });
+  client.on('error', () => {});
+  await client.connect();
+  try {
+    return [...client.capabilities.keys()];
+  } finally {
+    await client.logout().catch(() => {});
+  }
+}
+
 async function imapRefused(user: string, pass: string): Promise<boolean> {
   try {
     await imapLogin(user, pass);
@@ -291,6 +311,23 @@ describe('users in the panel', () => {
         WAIT,
       )
       .toBe(false);
+  });
+
+  it('offers IMAP UIDONLY per user: off, on, and back to the server default', async () => {
+    const choice = page.getByTestId('uidonly-choice');
+    const stored = async () =>
+      (await apiCall<{ uidOnly: boolean | null }>('GET', `/api/users/${userId}`)).uidOnly;
+    expect(await stored()).toBeNull();
+    expect(await imapCapabilities(USER, generated)).toContain('UIDONLY');
+    await choice.getByText('Off', { exact: true }).click();
+    await expect.poll(stored, WAIT).toBe(false);
+    // What the user's mail client sees at its next login: no UIDONLY offered.
+    expect(await imapCapabilities(USER, generated)).not.toContain('UIDONLY');
+    await choice.getByText('On', { exact: true }).click();
+    await expect.poll(stored, WAIT).toBe(true);
+    await choice.getByText('Server default', { exact: true }).click();
+    await expect.poll(stored, WAIT).toBeNull();
+    expect(await imapCapabilities(USER, generated)).toContain('UIDONLY');
   });
 
   it('disables and enables the user', async () => {

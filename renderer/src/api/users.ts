@@ -36,6 +36,8 @@ export interface UserChanges {
   quotaBytes?: number;
   disabled?: boolean;
   saveSentCopy?: boolean;
+  /** IMAP UIDONLY offered; null: the server's default. */
+  uidOnly?: boolean | null;
   password?: string;
 }
 

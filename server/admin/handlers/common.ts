@@ -31,6 +31,7 @@ export function userJson(user: User): UserJson {
     quotaBytes: user.quotaBytes,
     usedBytes: user.usedBytes,
     saveSentCopy: user.saveSentCopy,
+    uidOnly: user.uidOnly,
     createdAt: user.createdAt.toISOString(),
   };
 }

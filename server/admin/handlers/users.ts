@@ -154,7 +154,7 @@ export const userRoutes = [
     method: 'PATCH',
     path: '/api/users/{id}',
     operationId: 'updateUser',
-    summary: 'Update a user (name, quota, disabled, save a copy to Sent, password)',
+    summary: 'Update a user (name, quota, disabled, save a copy to Sent, IMAP UIDONLY, password)',
     description: 'Disabling a user also ends its live sessions.',
     tag: TAG,
     params: userIdParams,
@@ -163,6 +163,11 @@ export const userRoutes = [
       quotaBytes: quotaBytes.optional(),
       disabled: z.boolean().optional(),
       saveSentCopy: z.boolean().optional().describe('store a copy of what the user sends in Sent'),
+      uidOnly: z
+        .boolean()
+        .nullable()
+        .optional()
+        .describe("offer IMAP UIDONLY (some Outlook builds mishandle it); null: the server's default"),
       password: password.optional(),
     }),
     response: { status: 200, schema: userSchema, description: 'The updated user' },
@@ -170,19 +175,21 @@ export const userRoutes = [
       const before = await requireUser(deps.store, params.id);
       // Everything that can fail on its own happens before the first write.
       const passwordHash = body.password === undefined ? null : await hashPassword(body.password);
-      const { name: newName, quotaBytes: newQuota, disabled, saveSentCopy } = body;
+      const { name: newName, quotaBytes: newQuota, disabled, saveSentCopy, uidOnly } = body;
       let user = before;
       if (
         newName !== undefined ||
         newQuota !== undefined ||
         disabled !== undefined ||
-        saveSentCopy !== undefined
+        saveSentCopy !== undefined ||
+        uidOnly !== undefined
       ) {
         user = await deps.store.updateUser(before.id, {
           name: newName,
           quotaBytes: newQuota,
           disabled,
           saveSentCopy,
+          uidOnly,
         });
       }
       if (passwordHash !== null) await deps.store.setPasswordHash(user.id, passwordHash);

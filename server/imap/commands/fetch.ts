@@ -10,6 +10,10 @@
  * A message another session expunged after this one listed it may have lost its summary or body:
  * it is left out, and the command ends `OK [EXPUNGEISSUED]`, as Dovecot does.
  *
+ * The PARTIAL modifier (RFC 9394 3.3) narrows the set to the messages at those positions, counted
+ * in UID order over what the set and CHANGEDSINCE select: `UID FETCH 1:* (FLAGS) (PARTIAL -1:-50)`
+ * is the newest fifty.
+ *
  * Other sessions of the process are not kept waiting: the loop gives the event loop a turn every
  * few milliseconds (time-slice.ts), big responses are written chunk by chunk rather than joined, and
  * the transfer decoding of a big BINARY part runs on the parse pool (offload/).
@@ -24,14 +28,16 @@ import { bad } from '../errors.ts';
 import { binaryTarget } from '../fetch/binary.ts';
 import { planFetch, type FetchPlan } from '../fetch/plan.ts';
 import { renderFetch, type BinaryItem, type FetchMessage } from '../fetch/render.ts';
-import { resolveTargets } from '../fetch/targets.ts';
+import { resolveTargets, type Targets } from '../fetch/targets.ts';
+import { partialSlice } from '../search/partial.ts';
 import { fetchFromView, isViewOnly } from '../fetch/view-only.ts';
 import type { MailboxView } from '../mailbox-view.ts';
 import { asBuffer } from '../../transfer.ts';
 import { OFFLOAD_BYTES, type ParsePool } from '../offload/pool.ts';
 import { TimeSlice } from '../time-slice.ts';
-import type { FetchCommand, SequenceSet } from '../parser/index.ts';
+import type { FetchCommand, PartialRange, SequenceSet } from '../parser/index.ts';
 import { uidRangesOf, vanishedSince } from '../qresync.ts';
+import { isUidOnly } from '../uidonly.ts';
 import { announceKeywordsOf, sessionFlags } from '../updates.ts';
 
 /** Messages per batch: bounds one \Seen transaction, one listing and the memory held for it. */
@@ -241,6 +247,7 @@ async function fetchBatch(run: FetchRun, seqs: readonly number[], uids: readonly
       if (message.flags.length > 0) announceKeywordsOf(run.writer.current, view, message.flags);
       renderFetch(run.writer.current, plan.items, message, {
         condstore: run.condstore,
+        uidOnly: isUidOnly(ctx.session),
         ...(binaries ? { binaries } : {}),
       });
       if (run.writer.full(plan.needsRaw)) await run.writer.flush();
@@ -248,6 +255,21 @@ async function fetchBatch(run: FetchRun, seqs: readonly number[], uids: readonly
     }
     start = end;
   }
+}
+
+/** The targets at the PARTIAL positions, among those changed since `changedSince` when given. */
+function partialTargets(
+  view: MailboxView,
+  targets: Targets,
+  changedSince: number | undefined,
+  range: PartialRange,
+): Targets {
+  const positions: number[] = [];
+  for (let i = 0; i < targets.uids.length; i++) {
+    if (changedSince === undefined || view.modseqOf(targets.uids[i]!) > changedSince) positions.push(i);
+  }
+  const chosen = partialSlice(positions, range);
+  return { seqs: chosen.map((i) => targets.seqs[i]!), uids: chosen.map((i) => targets.uids[i]!) };
 }
 
 /** UID FETCH (CHANGEDSINCE n VANISHED): the UIDs of the set expunged since n, first (RFC 7162 3.2.6). */
@@ -272,7 +294,10 @@ export const fetch: CommandHandler<FetchCommand> = {
       throw bad('VANISHED needs QRESYNC: ENABLE QRESYNC first');
     }
     const plan = planFetch(command);
-    const { seqs, uids } = resolveTargets(view, command.sequence, command.uid);
+    const targets = resolveTargets(view, command.sequence, command.uid);
+    const { seqs, uids } = command.modifiers.partial
+      ? partialTargets(view, targets, command.modifiers.changedSince, command.modifiers.partial)
+      : targets;
     if (plan.modseq) await enableCondstore(ctx);
     if (command.modifiers.vanished)
       await writeVanished(ctx, view, command.sequence, command.modifiers.changedSince!);
@@ -297,6 +322,7 @@ export const fetch: CommandHandler<FetchCommand> = {
             changedSince,
             slice: run.slice,
             builder: () => run.writer.current,
+            uidOnly: isUidOnly(ctx.session),
             flushIfFull: () => run.writer.flushIfFull(),
           },
           seqs,

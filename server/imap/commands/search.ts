@@ -5,6 +5,10 @@
  * RETURN (SAVE) (SEARCHRES, RFC 5182) keeps the result as `$` for later commands (save.ts): alone it
  * sends no ESEARCH answer; a failed SEARCH that asked to save empties `$`.
  *
+ * CONTEXT=SEARCH (RFC 5267): RETURN (PARTIAL first:last) answers with the messages at those
+ * positions (negative ones count from the end, RFC 9394), RETURN (UPDATE) keeps a UID SEARCH
+ * updating (search/contexts.ts), CONTEXT is a hint with no effect here.
+ *
  * See search/compile.ts for the cost ordering, search/run.ts for the staged reading, and
  * search/dates.ts for the calendar rules of the date keys. A message expunged by another session
  * whose data is gone cannot match; the command then ends `OK [EXPUNGEISSUED]`.
@@ -13,7 +17,9 @@ import { enableCondstore } from '../condstore.ts';
 import { requireView, type CommandHandler } from '../context.ts';
 import type { SearchCommand } from '../parser/index.ts';
 import { compileSearch } from '../search/compile.ts';
-import { writeEsearch, writeSearch, type SearchAnswer } from '../search/response.ts';
+import { isRev2 } from '../rev2.ts';
+import { keepUpdating } from '../search/contexts.ts';
+import { answerOptions, writeEsearch, writeSearch, type SearchAnswer } from '../search/response.ts';
 import { runSearch } from '../search/run.ts';
 import { savedPart, withSave } from '../search/save.ts';
 
@@ -41,17 +47,25 @@ export const search: CommandHandler<SearchCommand> = {
       };
     });
     const { compiled } = result;
-    if (saving) view.saveSearchResult(savedPart(options!, result.uids));
+    if (saving) view.saveSearchResult(savedPart(options!, result.uids, command.partial));
     const answer: SearchAnswer = {
       numbers: command.uid ? result.uids : result.seqs,
       modseqs: result.modseqs,
       withModseq: compiled.hasModseq,
+      partial: command.partial,
     };
     const builder = ctx.builder();
-    const shown = options?.filter((option) => option !== 'SAVE') ?? null;
-    if (shown === null) writeSearch(builder, answer);
+    if (options?.includes('UPDATE')) {
+      const context = { tag: command.tag, criteria: command.criteria, sort: null, uids: [...result.uids] };
+      keepUpdating(builder, view.searchContexts, command.uid, context);
+    }
+    // IMAP4rev2 has no `* SEARCH`: a plain SEARCH is answered as RETURN (ALL) (RFC 9051 6.4.4).
+    if (options === null && isRev2(ctx.session))
+      writeEsearch(builder, command.tag, command.uid, ['ALL'], answer);
+    else if (options === null) writeSearch(builder, answer);
     // SAVE alone: the client asked for no answer but `$` (RFC 5182 2.4).
-    else if (shown.length > 0) writeEsearch(builder, command.tag, command.uid, shown, answer);
+    else if (options.length > 1 || options[0] !== 'SAVE')
+      writeEsearch(builder, command.tag, command.uid, answerOptions(options), answer);
     await ctx.write(builder);
     if (result.lost)
       return { code: 'EXPUNGEISSUED', text: 'Search completed, some messages were already expunged' };

@@ -7,10 +7,15 @@
  * ESORT (RFC 5267 3): with `RETURN (...)` the answer is an ESEARCH response in which MIN and MAX
  * are the first and last message in sort order and ALL lists the messages in sort order; SAVE
  * (SEARCHRES) keeps the result as `$`, and alone sends no ESEARCH.
+ *
+ * CONTEXT=SORT (RFC 5267 4): PARTIAL first:last gives the messages at those positions in sort
+ * order (negative ones from the end, RFC 9394), UPDATE keeps a UID SORT updating with ADDTO and
+ * REMOVEFROM at sort positions (search/contexts.ts).
  */
 import { requireView, type CommandHandler } from '../context.ts';
 import type { SortCommand } from '../parser/index.ts';
-import { writeEsearch } from '../search/response.ts';
+import { keepUpdating } from '../search/contexts.ts';
+import { answerOptions, writeEsearch } from '../search/response.ts';
 import { savedPart, withSave } from '../search/save.ts';
 import { matchedMessages } from '../sort/matched.ts';
 import { sortMessages } from '../sort/order.ts';
@@ -35,16 +40,15 @@ export const sort: CommandHandler<SortCommand> = {
       for (let i = 0; i < numbers.length; i += 1024) builder.text(` ${numbers.slice(i, i + 1024).join(' ')}`);
       builder.crlf();
     } else {
-      if (saving)
-        view.saveSearchResult(
-          savedPart(
-            options,
-            sorted.map((message) => message.uid),
-          ),
-        );
-      const shown = options.filter((option) => option !== 'SAVE');
-      if (shown.length > 0) {
-        writeEsearch(builder, command.tag, command.uid, shown, { numbers, modseqs: [], withModseq: false });
+      const uids = sorted.map((message) => message.uid);
+      if (saving) view.saveSearchResult(savedPart(options, uids, command.partial));
+      if (options.includes('UPDATE')) {
+        const context = { tag: command.tag, criteria: command.search, sort: command.criteria, uids };
+        keepUpdating(builder, view.searchContexts, command.uid, context);
+      }
+      if (options.length > 1 || options[0] !== 'SAVE') {
+        const answer = { numbers, modseqs: [], withModseq: false, partial: command.partial };
+        writeEsearch(builder, command.tag, command.uid, answerOptions(options), answer);
       }
     }
     await ctx.write(builder);

@@ -19,6 +19,7 @@ import type { MailboxView } from '../mailbox-view.ts';
 import { checkKeywordLimit } from '../mailbox/keyword-limit.ts';
 import type { StoreCommand } from '../parser/index.ts';
 import { SYSTEM_FLAGS, announceKeywordsOf, sessionFlags } from '../updates.ts';
+import { fetchPrefix } from '../uidonly.ts';
 import { selectedUids } from './message-set.ts';
 
 /** FETCH responses per write: big STOREs go out in pieces, with socket backpressure. */
@@ -69,7 +70,7 @@ function fetchLine(ctx: ImapContext, view: MailboxView, outcome: StoreOutcome, u
   const builder = ctx.builder();
   const flags = sessionFlags(view, uid);
   if (!command.silent) announceKeywordsOf(builder, view, flags);
-  builder.untagged().text(`${seq} FETCH (`);
+  builder.untagged().text(fetchPrefix(ctx.session, seq, uid));
   let separator = '';
   if (!command.silent) {
     builder.text('FLAGS ').flags(flags);

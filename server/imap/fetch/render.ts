@@ -31,6 +31,8 @@ export interface RenderOptions {
   condstore: boolean;
   /** BINARY contents already decoded (on the parse pool, for a big message); the rest are decoded here. */
   binaries?: ReadonlyMap<BinaryItem, Buffer | null>;
+  /** UIDONLY (RFC 9586): `* uid UIDFETCH (...)` instead of `* seq FETCH (...)`. */
+  uidOnly?: boolean;
 }
 
 export type BinaryItem = Extract<FetchItem, { kind: 'binary' | 'binary-size' }>;
@@ -203,7 +205,7 @@ export function renderFetch(
 ): void {
   const all = responseItems(items, message, options);
   const binaries = decodeBinaries(all, message, options.binaries);
-  builder.text(`* ${message.seq} FETCH (`);
+  builder.text(options.uidOnly ? `* ${message.uid} UIDFETCH (` : `* ${message.seq} FETCH (`);
   for (let i = 0; i < all.length; i++) {
     if (i > 0) builder.sp();
     writeItem(builder, all[i]!, message, binaries);

@@ -29,6 +29,7 @@ const LINE_ROOM = 96;
 const ascii = (text: string): Uint8Array => Uint8Array.from(text, (char) => char.charCodeAt(0));
 const LINE_START = ascii('* ');
 const FETCH_OPEN = ascii(' FETCH (');
+const UIDFETCH_OPEN = ascii(' UIDFETCH (');
 const UID_ITEM = ascii('UID ');
 const MODSEQ_ITEM = ascii('MODSEQ (');
 const LINE_END = ascii(')\r\n');
@@ -40,6 +41,8 @@ export interface ViewFetchRun {
   items: readonly FetchItem[];
   changedSince: number | undefined;
   slice: TimeSlice;
+  /** UIDONLY (RFC 9586): `* uid UIDFETCH (...)` lines. */
+  uidOnly?: boolean;
   /** The builder to write into now (it changes after a flush). */
   builder(): ResponseBuilder;
   /** Sends what gathered when it is enough. */
@@ -128,8 +131,8 @@ export async function fetchFromView(
       : null;
     out.room(LINE_ROOM + (flags?.length ?? 0));
     out.bytes(LINE_START);
-    out.number(seq);
-    out.bytes(FETCH_OPEN);
+    out.number(run.uidOnly ? uid : seq);
+    out.bytes(run.uidOnly ? UIDFETCH_OPEN : FETCH_OPEN);
     for (let n = 0; n < names.length; n++) {
       if (n > 0) out.byte(SPACE);
       const name = names[n]!;

@@ -5,6 +5,8 @@
  */
 import { enableCondstore } from '../condstore.ts';
 import type { ImapContext } from '../context.ts';
+import { bad } from '../errors.ts';
+import { isRev2 } from '../rev2.ts';
 import type { ResponseBuilder } from '../encoder/index.ts';
 import type { StatusItem } from '../parser/index.ts';
 import type { Mailbox, MailboxCounts } from '../../store/types.ts';
@@ -38,6 +40,8 @@ export async function statusValues(
   known?: MailboxCounts,
 ): Promise<Array<[StatusItem, string]>> {
   const wanted = [...new Set(items)];
+  if (isRev2(ctx.session) && wanted.includes('RECENT'))
+    throw bad('RECENT is not a status item in IMAP4rev2 (RFC 9051)');
   // HIGHESTMODSEQ as read may cover changes still being written: wait until they are committed
   // and journaled, so it never covers one a client cannot learn (store/types.ts).
   if (wanted.includes('HIGHESTMODSEQ'))

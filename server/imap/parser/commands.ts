@@ -323,8 +323,8 @@ function expunge(uid: boolean): Handler {
 function search(uid: boolean): Handler {
   return (r, tag, options) => {
     r.sp('search criteria');
-    const { charset, returnOptions, criteria } = readSearch(r, options.maxSearchDepth);
-    return { tag, name: 'SEARCH', uid, charset, returnOptions, criteria };
+    const { charset, returnOptions, partial, criteria } = readSearch(r, options.maxSearchDepth);
+    return { tag, name: 'SEARCH', uid, charset, returnOptions, partial, criteria };
   };
 }
 
@@ -430,6 +430,15 @@ const enable: Handler = (r, tag) => {
   return { tag, name: 'ENABLE', capabilities };
 };
 
+const cancelUpdate: Handler = (r, tag) => {
+  const tags: string[] = [];
+  r.sp('search tag');
+  do tags.push(r.readQuotedBytes().toString('utf8'));
+  while (r.trySp());
+  r.end();
+  return { tag, name: 'CANCELUPDATE', tags };
+};
+
 const getQuota: Handler = (r, tag) => {
   r.sp('quota root');
   const root = r.readAstring('quota root');
@@ -497,6 +506,7 @@ const COMMANDS: ReadonlyMap<string, Handler> = new Map<string, Handler>([
   ['MOVE', copy('MOVE', false)],
   ['ID', id],
   ['ENABLE', enable],
+  ['CANCELUPDATE', cancelUpdate],
   ['GETQUOTA', getQuota],
   ['GETQUOTAROOT', mailboxOnly('GETQUOTAROOT')],
   ['SETQUOTA', setQuota],

@@ -261,6 +261,12 @@ describe('FETCH modifiers and UID FETCH', () => {
     ['a UID FETCH 1:* FLAGS (CHANGEDSINCE 0 VANISHED)', true, { changedSince: 0, vanished: true }],
     ['a UID FETCH 1:* FLAGS (vanished changedsince 7)', true, { changedSince: 7, vanished: true }],
     ['a UID FETCH 300:500 ALL', true, {}],
+    ['a UID FETCH 1:* (FLAGS) (PARTIAL -1:-30)', true, { partial: { first: -1, last: -30 } }],
+    [
+      'a FETCH 1:* FLAGS (CHANGEDSINCE 5 partial 1:10)',
+      false,
+      { changedSince: 5, partial: { first: 1, last: 10 } },
+    ],
   ])('%j', (input, uid, modifiers) => {
     expect(parse(input)).toMatchObject({ name: 'FETCH', uid, modifiers });
   });
@@ -272,6 +278,8 @@ const BAD: Array<[string, string]> = [
   ['a FETCH 1 ()', 'Empty fetch attribute list'],
   ['a FETCH 1 (FLAGS', 'fetch attribute list'],
   ['a FETCH 1 FLAGS UID', 'fetch modifier list'],
+  ['a FETCH 1 FLAGS (PARTIAL 1:-2)', 'same sign'],
+  ['a FETCH 1 FLAGS (PARTIAL)', 'PARTIAL range'],
   ['a FETCH 1 (ALL)', 'Unknown fetch attribute ALL'],
   ['a FETCH 1 FOO', 'Unknown fetch attribute FOO'],
   ['a FETCH 1 BODY.PEEK', 'BODY.PEEK needs a section'],

@@ -3,6 +3,7 @@
  */
 import { fail } from './errors.ts';
 import { DOT, GT, LBRACKET, LPAREN, LT, RBRACKET, isAtomChar, isDigit, type Reader } from './reader.ts';
+import { parsePartialRange } from './search.ts';
 import type { BodySection, FetchAttributeName, FetchItem, FetchModifiers, FetchPartial } from './types.ts';
 
 const SIMPLE: ReadonlySet<string> = new Set<FetchAttributeName>([
@@ -201,7 +202,7 @@ export function readFetchItems(r: Reader): { items: FetchItem[]; macro: 'ALL' | 
   return { items: [readItem(r)], macro: null };
 }
 
-/** `(CHANGEDSINCE n VANISHED)` (RFC 7162 / RFC 4466 fetch-modifiers). */
+/** `(CHANGEDSINCE n VANISHED PARTIAL -1:-50)` (RFC 7162, RFC 9394 / RFC 4466 fetch-modifiers). */
 export function readFetchModifiers(r: Reader, uid: boolean): FetchModifiers {
   const modifiers: FetchModifiers = {};
   r.readList('fetch modifier list', () => {
@@ -213,6 +214,10 @@ export function readFetchModifiers(r: Reader, uid: boolean): FetchModifiers {
     } else if (word === 'VANISHED') {
       if (modifiers.vanished) fail('VANISHED given twice');
       modifiers.vanished = true;
+    } else if (word === 'PARTIAL') {
+      if (modifiers.partial !== undefined) fail('PARTIAL given twice');
+      r.sp('PARTIAL range');
+      modifiers.partial = parsePartialRange(r.readAtom('PARTIAL range'));
     } else {
       fail(`Unknown fetch modifier ${word}`);
     }

@@ -109,6 +109,7 @@ describe('SEARCH keys', () => {
       uid: false,
       charset: null,
       returnOptions: null,
+      partial: null,
       criteria: expected,
     });
   });
@@ -138,8 +139,44 @@ describe('SEARCH program', () => {
     ['RETURN (count all save) ALL', ['COUNT', 'ALL', 'SAVE']],
     ['RETURN (MIN MIN) ALL', ['MIN']],
     ['RETURN (COUNT) CHARSET UTF-8 ALL', ['COUNT']],
+    ['RETURN (CONTEXT UPDATE) ALL', ['CONTEXT', 'UPDATE']],
   ])('%j', (args, returnOptions) => {
     expect(parse(`a SEARCH ${args}`)).toMatchObject({ returnOptions, criteria: { type: 'all' } });
+  });
+
+  it.each([
+    ['PARTIAL 1:100', { first: 1, last: 100 }],
+    ['PARTIAL 100:1', { first: 1, last: 100 }],
+    ['PARTIAL -1:-100', { first: -1, last: -100 }],
+    ['PARTIAL -100:-1', { first: -1, last: -100 }],
+    ['partial 7:7 UPDATE', { first: 7, last: 7 }],
+    ['PARTIAL 1:4294967295', { first: 1, last: 4294967295 }],
+  ])('RETURN (%s): a range of positions (RFC 5267 4.4, RFC 9394)', (option, partial) => {
+    expect(parse(`a SEARCH RETURN (${option}) ALL`)).toMatchObject({ partial, criteria: { type: 'all' } });
+  });
+
+  it.each([
+    ['PARTIAL 0:5', 'Bad PARTIAL range'],
+    ['PARTIAL -1:5', 'same sign'],
+    ['PARTIAL 5', 'Bad PARTIAL range'],
+    ['PARTIAL 1:4294967296', 'below 2^32'],
+    ['PARTIAL 1:99999999999', 'Bad PARTIAL range'],
+    ['PARTIAL', 'PARTIAL range'],
+    ['PARTIAL 1:2 PARTIAL 3:4', 'twice'],
+  ])('RETURN (%s) is BAD', (option, message) => {
+    const result = parse(`a SEARCH RETURN (${option}) ALL`);
+    expect(result).toBeInstanceOf(ParseError);
+    expect((result as ParseError).message).toContain(message);
+  });
+
+  it('CANCELUPDATE takes quoted tags', () => {
+    expect(parse('a CANCELUPDATE "B01" "x y"')).toEqual({
+      tag: 'a',
+      name: 'CANCELUPDATE',
+      tags: ['B01', 'x y'],
+    });
+    expect(parse('a CANCELUPDATE')).toBeInstanceOf(ParseError);
+    expect(parse('a CANCELUPDATE B01')).toBeInstanceOf(ParseError);
   });
 
   it('CHARSET other than UTF-8/US-ASCII is a bad-charset error', () => {

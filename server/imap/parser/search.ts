@@ -6,7 +6,7 @@
 import { parseSearchDate } from './dates.ts';
 import { fail } from './errors.ts';
 import { DOLLAR, DQUOTE, LPAREN, RPAREN, STAR, SP, isDigit, type Reader } from './reader.ts';
-import type { SearchDate, SearchKey, SearchReturnOption } from './types.ts';
+import type { PartialRange, SearchDate, SearchKey, SearchReturnOption } from './types.ts';
 
 export const DEFAULT_MAX_SEARCH_DEPTH = 100;
 
@@ -19,7 +19,28 @@ const RETURN_OPTIONS: ReadonlySet<string> = new Set<SearchReturnOption>([
   'ALL',
   'COUNT',
   'SAVE',
+  'CONTEXT',
+  'UPDATE',
+  'PARTIAL',
 ]);
+
+/** A partial range's numbers are 32-bit (RFC 9394 `nz-number`), like sequence numbers. */
+const MAX_PARTIAL = 0xffffffff;
+
+/**
+ * `first:last` (RFC 5267 4.4) or `-first:-last` (RFC 9394 3.1): both signs alike, in either order;
+ * kept as first ≤ last in magnitude.
+ */
+export function parsePartialRange(text: string): PartialRange {
+  const match = /^(-?)([1-9][0-9]{0,9}):(-?)([1-9][0-9]{0,9})$/.exec(text);
+  if (!match) fail(`Bad PARTIAL range ${text}: expected n:m or -n:-m`);
+  const [, sign1, a, sign2, b] = match;
+  if (sign1 !== sign2) fail(`Bad PARTIAL range ${text}: both ends must have the same sign`);
+  const low = Math.min(Number(a), Number(b));
+  const high = Math.max(Number(a), Number(b));
+  if (high > MAX_PARTIAL) fail(`Bad PARTIAL range ${text}: numbers must be below 2^32`);
+  return sign1 === '-' ? { first: -low, last: -high } : { first: low, last: high };
+}
 
 const flag = (name: string, set: boolean): SearchKey => ({ type: 'flag', flag: name, set });
 
@@ -183,7 +204,13 @@ function readKey(r: Reader, depth: number, maxDepth: number): SearchKey {
 export interface SearchArguments {
   charset: string | null;
   returnOptions: SearchReturnOption[] | null;
+  partial: PartialRange | null;
   criteria: SearchKey;
+}
+
+export interface ReturnOptions {
+  options: SearchReturnOption[] | null;
+  partial: PartialRange | null;
 }
 
 /** Everything after `SEARCH ` (the reader is just past the space). */
@@ -191,31 +218,37 @@ export interface SearchArguments {
  * `RETURN (options) ` before the criteria (ESEARCH, ESORT), or null without RETURN. `RETURN ()`
  * means ALL (RFC 4731 3.1).
  */
-export function readReturnOptions(r: Reader, next: string): SearchReturnOption[] | null {
-  if (!r.tryWord('RETURN')) return null;
+export function readReturnOptions(r: Reader, next: string): ReturnOptions {
+  if (!r.tryWord('RETURN')) return { options: null, partial: null };
   r.sp('RETURN options');
+  let partial: PartialRange | null = null;
   const options = r.readList(
     'RETURN option list',
     () => {
       const option = r.readAtom('RETURN option').toUpperCase();
       if (!RETURN_OPTIONS.has(option)) fail(`Unknown RETURN option ${option}`);
+      if (option === 'PARTIAL') {
+        if (partial !== null) fail('PARTIAL given twice');
+        r.sp('PARTIAL range');
+        partial = parsePartialRange(r.readAtom('PARTIAL range'));
+      }
       return option as SearchReturnOption;
     },
     true,
   );
   r.sp(next);
-  return options.length === 0 ? ['ALL'] : [...new Set(options)];
+  return { options: options.length === 0 ? ['ALL'] : [...new Set(options)], partial };
 }
 
 export function readSearch(r: Reader, maxDepth = DEFAULT_MAX_SEARCH_DEPTH): SearchArguments {
-  const returnOptions = readReturnOptions(r, 'search criteria');
+  const { options: returnOptions, partial } = readReturnOptions(r, 'search criteria');
   let charset: string | null = null;
   if (r.tryWord('CHARSET')) {
     r.sp('charset');
     charset = readCharset(r);
     r.sp('search criteria');
   }
-  return { charset, returnOptions, criteria: readSearchKeys(r, maxDepth) };
+  return { charset, returnOptions, partial, criteria: readSearchKeys(r, maxDepth) };
 }
 
 /** A charset name SEARCH, SORT and THREAD accept, upper-cased; others are a `bad-charset` error. */

@@ -6,7 +6,14 @@
 import { fail } from './errors.ts';
 import type { Reader } from './reader.ts';
 import { readCharset, readReturnOptions, readSearchKeys } from './search.ts';
-import type { SearchKey, SearchReturnOption, SortCriterion, SortKeyName, ThreadAlgorithm } from './types.ts';
+import type {
+  PartialRange,
+  SearchKey,
+  SearchReturnOption,
+  SortCriterion,
+  SortKeyName,
+  ThreadAlgorithm,
+} from './types.ts';
 
 const SORT_KEYS: ReadonlySet<string> = new Set<SortKeyName>([
   'ARRIVAL',
@@ -48,18 +55,20 @@ export function readSortCriteria(r: Reader): SortCriterion[] {
 export interface SortArguments {
   /** ESORT `RETURN (...)` (RFC 5267 3); null for a plain `* SORT` answer. */
   returnOptions: SearchReturnOption[] | null;
+  /** RETURN (PARTIAL range), positions in sort order; null without. */
+  partial: PartialRange | null;
   criteria: SortCriterion[];
   charset: string;
   search: SearchKey;
 }
 
 export function readSortArguments(r: Reader, maxDepth: number): SortArguments {
-  const returnOptions = readReturnOptions(r, 'sort criteria');
+  const { options: returnOptions, partial } = readReturnOptions(r, 'sort criteria');
   const criteria = readSortCriteria(r);
   r.sp('charset');
   const charset = readCharset(r);
   r.sp('search criteria');
-  return { returnOptions, criteria, charset, search: readSearchKeys(r, maxDepth) };
+  return { returnOptions, partial, criteria, charset, search: readSearchKeys(r, maxDepth) };
 }
 
 export interface ThreadArguments {

@@ -78,6 +78,11 @@ export interface FetchModifiers {
   changedSince?: number;
   /** VANISHED (RFC 7162, UID FETCH with CHANGEDSINCE only). */
   vanished?: boolean;
+  /**
+   * PARTIAL (RFC 9394 3.3): only the messages at these positions of the set (ascending, after
+   * CHANGEDSINCE), e.g. -1:-50 for the newest fifty.
+   */
+  partial?: PartialRange;
 }
 
 // --- SEARCH ---
@@ -125,8 +130,20 @@ export type SearchKey =
   /** YOUNGER / OLDER (RFC 5032): internal date within / before the last `seconds`. */
   | { type: 'age'; op: 'younger' | 'older'; seconds: number };
 
-/** ESEARCH return options (RFC 4731) and SAVE (RFC 5182). */
-export type SearchReturnOption = 'MIN' | 'MAX' | 'ALL' | 'COUNT' | 'SAVE';
+/**
+ * ESEARCH return options (RFC 4731), SAVE (RFC 5182), and CONTEXT, UPDATE and PARTIAL (RFC 5267;
+ * PARTIAL's range is in the command's `partial`).
+ */
+export type SearchReturnOption = 'MIN' | 'MAX' | 'ALL' | 'COUNT' | 'SAVE' | 'CONTEXT' | 'UPDATE' | 'PARTIAL';
+
+/**
+ * RETURN (PARTIAL first:last): positions in the result, 1-based (RFC 5267 4.4); negative ones count
+ * from the end, -1 being the last (RFC 9394). Both have the same sign; first ≤ last in magnitude.
+ */
+export interface PartialRange {
+  first: number;
+  last: number;
+}
 
 // --- LIST / STATUS ---
 
@@ -304,6 +321,8 @@ export interface SearchCommand {
   charset: string | null;
   /** ESEARCH `RETURN (...)`; `RETURN ()` gives ['ALL']; null without RETURN (plain SEARCH reply). */
   returnOptions: SearchReturnOption[] | null;
+  /** RETURN (PARTIAL range), null without. */
+  partial: PartialRange | null;
   criteria: SearchKey;
 }
 
@@ -345,6 +364,13 @@ export interface IdCommand {
   name: 'ID';
   /** Field/value pairs in order (`ID NIL` gives null). At most 30 pairs (RFC 2971). */
   params: Array<[string, string | null]> | null;
+}
+
+/** CANCELUPDATE "tag" ... (RFC 5267 4.2): stop updating these searches. */
+export interface CancelUpdateCommand {
+  tag: string;
+  name: 'CANCELUPDATE';
+  tags: string[];
 }
 
 export interface EnableCommand {
@@ -415,6 +441,8 @@ export interface SortCommand {
   uid: boolean;
   /** ESORT `RETURN (...)` (RFC 5267 3); null for a plain `* SORT` answer. */
   returnOptions: SearchReturnOption[] | null;
+  /** RETURN (PARTIAL range), positions in sort order; null without. */
+  partial: PartialRange | null;
   criteria: SortCriterion[];
   /** Upper-cased `UTF-8` or `US-ASCII` (required by SORT). */
   charset: string;
@@ -488,6 +516,7 @@ export type ParsedCommand =
   | CopyCommand
   | IdCommand
   | EnableCommand
+  | CancelUpdateCommand
   | GetQuotaCommand
   | SetQuotaCommand
   | CompressCommand

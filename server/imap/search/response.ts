@@ -6,7 +6,8 @@
  */
 import type { ResponseBuilder } from '../encoder/index.ts';
 import { quote } from '../encoder/index.ts';
-import type { SearchReturnOption } from '../parser/index.ts';
+import type { PartialRange, SearchReturnOption } from '../parser/index.ts';
+import { formatPartialRange, partialSlice } from './partial.ts';
 
 export interface SearchAnswer {
   /** The matching numbers (UIDs for UID SEARCH), ascending. */
@@ -15,6 +16,20 @@ export interface SearchAnswer {
   modseqs: readonly number[];
   /** Add the MODSEQ result (the criteria contain MODSEQ). */
   withModseq: boolean;
+  /** RETURN (PARTIAL range): the positions to answer with (RFC 5267 4.4, RFC 9394). */
+  partial?: PartialRange | null;
+}
+
+/** Options that ask for a part of the answer (CONTEXT, UPDATE and SAVE do not). */
+const RESULT_OPTIONS: readonly SearchReturnOption[] = ['MIN', 'MAX', 'ALL', 'COUNT', 'PARTIAL'];
+
+/**
+ * The options that shape the ESEARCH answer. Without any (`RETURN (UPDATE)`, `RETURN (CONTEXT)`)
+ * the answer is ALL, as for `RETURN ()` (RFC 4731 3.1).
+ */
+export function answerOptions(options: readonly SearchReturnOption[]): SearchReturnOption[] {
+  const shown = options.filter((option) => RESULT_OPTIONS.includes(option));
+  return shown.length > 0 ? shown : ['ALL'];
 }
 
 function highest(values: Iterable<number>): number {
@@ -59,7 +74,7 @@ export function writeSearch(builder: ResponseBuilder, answer: SearchAnswer): voi
   builder.crlf();
 }
 
-/** `* ESEARCH (TAG "t") [UID] [MIN n] [MAX n] [COUNT n] [ALL set] [MODSEQ m]`. */
+/** `* ESEARCH (TAG "t") [UID] [MIN n] [MAX n] [COUNT n] [ALL set] [PARTIAL (range set)] [MODSEQ m]`. */
 export function writeEsearch(
   builder: ResponseBuilder,
   tag: string,
@@ -76,9 +91,18 @@ export function writeEsearch(
   if (last >= 0 && wants('MAX')) builder.text(` MAX ${numbers[last]!}`);
   if (wants('COUNT')) builder.text(` COUNT ${numbers.length}`);
   if (last >= 0 && wants('ALL')) builder.text(' ALL ').sequence(numbers, false);
+  const partial = wants('PARTIAL') && answer.partial ? answer.partial : null;
+  if (partial) {
+    const part = partialSlice(numbers, partial);
+    builder.text(` PARTIAL (${formatPartialRange(partial)} `);
+    if (part.length > 0) builder.sequence(part, false);
+    else builder.text('NIL');
+    builder.text(')');
+  }
   if (answer.withModseq && last >= 0) {
     const all = wants('ALL') || wants('COUNT');
-    const reported = all ? modseqs : [wants('MIN') ? modseqs[0]! : 0, wants('MAX') ? modseqs[last]! : 0];
+    const ends = [wants('MIN') ? modseqs[0]! : 0, wants('MAX') ? modseqs[last]! : 0];
+    const reported = all ? modseqs : [...ends, ...(partial ? partialSlice(modseqs, partial) : [])];
     builder.text(` MODSEQ ${highest(reported)}`);
   }
   builder.crlf();

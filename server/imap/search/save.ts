@@ -4,12 +4,22 @@
  * save that fails empties `$` (2.1), so a pipelined command using `$` does not act on an old result.
  */
 import type { MailboxView } from '../mailbox-view.ts';
-import type { SearchReturnOption } from '../parser/index.ts';
+import type { PartialRange, SearchReturnOption } from '../parser/index.ts';
+import { partialSlice } from './partial.ts';
 
-export function savedPart(options: readonly SearchReturnOption[], uids: readonly number[]): number[] {
+/**
+ * With PARTIAL (and neither ALL nor COUNT) the messages of the returned part are saved (RFC 9394
+ * 3.2), with those of MIN and MAX. `uids` are in result order (sort order for SORT).
+ */
+export function savedPart(
+  options: readonly SearchReturnOption[],
+  uids: readonly number[],
+  partial: PartialRange | null = null,
+): number[] {
   const wants = (option: SearchReturnOption) => options.includes(option);
-  if (wants('ALL') || wants('COUNT') || !(wants('MIN') || wants('MAX'))) return [...uids];
-  const part: number[] = [];
+  const parted = wants('PARTIAL') && partial !== null;
+  if (wants('ALL') || wants('COUNT') || !(wants('MIN') || wants('MAX') || parted)) return [...uids];
+  const part: number[] = parted ? partialSlice(uids, partial) : [];
   if (wants('MIN') && uids.length > 0) part.push(uids[0]!);
   if (wants('MAX') && uids.length > 0) part.push(uids[uids.length - 1]!);
   return [...new Set(part)];

@@ -167,6 +167,7 @@ export async function updateUser(c: Collections, userId: number, patch: UserPatc
   if (patch.quotaBytes !== undefined) set.quotaBytes = validateQuota(patch.quotaBytes);
   if (patch.disabled !== undefined) set.disabled = Boolean(patch.disabled);
   if (patch.saveSentCopy !== undefined) set.saveSentCopy = Boolean(patch.saveSentCopy);
+  if (patch.uidOnly !== undefined) set.uidOnly = patch.uidOnly === null ? null : Boolean(patch.uidOnly);
   const before = await c.users.findOneAndUpdate({ _id: userId }, { $set: set }, { returnDocument: 'before' });
   if (!before) throw new StoreError('NONEXISTENT', `no such user ${userId}`);
   return toUser({ ...before, ...set });

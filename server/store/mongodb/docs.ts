@@ -13,6 +13,7 @@ export function toUser(doc: UserDoc): User {
     name: doc.name,
     disabled: doc.disabled,
     saveSentCopy: doc.saveSentCopy === true,
+    uidOnly: typeof doc.uidOnly === 'boolean' ? doc.uidOnly : null,
     quotaBytes: doc.quotaBytes,
     usedBytes: doc.usedBytes,
     createdAt: doc.createdAt,

@@ -35,6 +35,8 @@ export interface UserDoc {
   disabled: boolean;
   /** Absent on users made before the setting existed: off. */
   saveSentCopy?: boolean;
+  /** IMAP UIDONLY offered: absent or null follows the server's default. */
+  uidOnly?: boolean | null;
   quotaBytes: number;
   usedBytes: number;
   /** Last UIDVALIDITY handed out to one of the user's mailboxes. */

@@ -107,12 +107,15 @@ export function updateUser(sql: Sql, userId: number, patch: UserPatch): User {
   const saveSent = patch.saveSentCopy === undefined ? undefined : patch.saveSentCopy ? 1 : 0;
   return sql.write(() => {
     const current = requireUserRow(sql, userId);
+    const uidOnly =
+      patch.uidOnly === undefined ? current.uid_only : patch.uidOnly === null ? null : patch.uidOnly ? 1 : 0;
     const row = sql.get<UserRow>(
-      'UPDATE users SET name = ?, quota_bytes = ?, disabled = ?, save_sent = ? WHERE id = ? RETURNING *',
+      'UPDATE users SET name = ?, quota_bytes = ?, disabled = ?, save_sent = ?, uid_only = ? WHERE id = ? RETURNING *',
       name ?? current.name,
       quotaBytes ?? current.quota_bytes,
       disabled ?? current.disabled,
       saveSent ?? current.save_sent,
+      uidOnly,
       userId,
     )!;
     return toUser(row);

@@ -22,6 +22,8 @@ export interface UserRow {
   password_hash: string;
   disabled: number;
   save_sent: number;
+  /** NULL: the server's default; 0 or 1. */
+  uid_only: number | null;
   quota_bytes: number;
   used_bytes: number;
   last_uid_validity: number;
@@ -91,6 +93,7 @@ export function toUser(row: UserRow): User {
     name: row.name,
     disabled: row.disabled !== 0,
     saveSentCopy: row.save_sent === 1,
+    uidOnly: row.uid_only === null || row.uid_only === undefined ? null : row.uid_only === 1,
     quotaBytes: row.quota_bytes,
     usedBytes: row.used_bytes,
     createdAt: new Date(row.created_at),

@@ -357,6 +357,10 @@ export const MIGRATIONS: readonly string[] = [
     PRIMARY KEY (user_id, source, folder)
   ) WITHOUT ROWID;
   `,
+  // 19: whether IMAP UIDONLY (RFC 9586) is offered to the user: NULL follows the server's default.
+  `
+  ALTER TABLE users ADD COLUMN uid_only INTEGER;
+  `,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

@@ -1,8 +1,20 @@
 /**
- * Name and quota of a user, saved together; disable/enable and "save a copy to Sent", which take
- * effect at once.
+ * Name and quota of a user, saved together; disable/enable, "save a copy to Sent" and whether IMAP
+ * UIDONLY is offered, which take effect at once (UIDONLY at the user's next login).
  */
-import { Badge, Button, Card, Group, Stack, Switch, Text, TextInput, Title } from '@mantine/core';
+import {
+  Badge,
+  Button,
+  Card,
+  Group,
+  Input,
+  SegmentedControl,
+  Stack,
+  Switch,
+  Text,
+  TextInput,
+  Title,
+} from '@mantine/core';
 import { useMutation, useQueryClient } from '@tanstack/react-query';
 import { useState, type FormEvent } from 'react';
 import { userKeys, usersApi, type UserDetailJson } from '../../api/users.ts';
@@ -11,6 +23,11 @@ import { fieldIssues } from './AddUserModal.tsx';
 import { fromBytes } from './quota.ts';
 import { QuotaBar } from './QuotaBar.tsx';
 import { QuotaInput, quotaFromInput, type QuotaValue } from './QuotaInput.tsx';
+
+function uidOnlyChoice(value: boolean | null): 'default' | 'on' | 'off' {
+  if (value === null) return 'default';
+  return value ? 'on' : 'off';
+}
 
 export function UserSettingsCard({ user }: { user: UserDetailJson }) {
   const queryClient = useQueryClient();
@@ -39,6 +56,11 @@ export function UserSettingsCard({ user }: { user: UserDetailJson }) {
 
   const sentCopy = useMutation({
     mutationFn: (on: boolean) => usersApi.update(user.id, { saveSentCopy: on }),
+    onSuccess: invalidate,
+  });
+
+  const uidOnly = useMutation({
+    mutationFn: (value: boolean | null) => usersApi.update(user.id, { uidOnly: value }),
     onSuccess: invalidate,
   });
 
@@ -124,6 +146,25 @@ export function UserSettingsCard({ user }: { user: UserDetailJson }) {
           data-testid="toggle-save-sent"
         />
         <ErrorNotice error={sentCopy.error} title="The setting was not saved" />
+        <Input.Wrapper
+          label="IMAP UIDONLY"
+          description="A faster way for mail clients to sync. Some Outlook builds mishandle it: turn it off for a user whose Outlook shows empty or duplicated folders."
+        >
+          <SegmentedControl
+            mt="xs"
+            aria-label="IMAP UIDONLY"
+            value={uidOnlyChoice(user.uidOnly)}
+            disabled={uidOnly.isPending}
+            onChange={(value) => uidOnly.mutate(value === 'default' ? null : value === 'on')}
+            data={[
+              { value: 'default', label: 'Server default' },
+              { value: 'on', label: 'On' },
+              { value: 'off', label: 'Off' },
+            ]}
+            data-testid="uidonly-choice"
+          />
+        </Input.Wrapper>
+        <ErrorNotice error={uidOnly.error} title="The setting was not saved" />
       </Stack>
     </Card>
   );
