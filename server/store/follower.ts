@@ -9,7 +9,10 @@
  * then) until its last one leaves.
  *
  * One poll per interval serves all sessions; `catchUp()` lets a session read up to the head before
- * it reports updates (so a session's own APPEND or COPY shows at once).
+ * it reports updates (so a session's own APPEND or COPY shows at once), and `nudge()` is how a
+ * process learns at once that another wrote (the workers of `mallard serve` relay that through
+ * their supervisor, server/cluster/journal-signal.ts): the poll is then only the fallback, for
+ * processes nobody tells (other servers on one MongoDB).
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import { StoreError } from './errors.ts';
@@ -38,6 +41,8 @@ export class JournalFollower {
   private timer: NodeJS.Timeout | null = null;
   private inFlight: Promise<void> | null = null;
   private followUp: Promise<void> | null = null;
+  /** Reads started by the poll timer and by nudges (tests and the admin API tell them apart). */
+  readonly reads = { polled: 0, nudged: 0 };
 
   constructor(
     private readonly store: Store,
@@ -47,9 +52,18 @@ export class JournalFollower {
   /** Polls every `intervalMs` while some user is followed. */
   async start(intervalMs = 250): Promise<void> {
     this.timer = setInterval(() => {
-      if (this.users.size > 0) this.catchUp().catch(this.onError);
+      if (this.users.size === 0) return;
+      this.reads.polled++;
+      this.catchUp().catch(this.onError);
     }, intervalMs);
     this.timer.unref();
+  }
+
+  /** Another process wrote to the journal: read it now rather than at the next poll. */
+  nudge(): void {
+    if (this.users.size === 0) return;
+    this.reads.nudged++;
+    this.catchUp().catch(this.onError);
   }
 
   stop(): void {
