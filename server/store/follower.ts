@@ -41,8 +41,6 @@ export class JournalFollower {
   private timer: NodeJS.Timeout | null = null;
   private inFlight: Promise<void> | null = null;
   private followUp: Promise<void> | null = null;
-  /** Reads started by the poll timer and by nudges (tests and the admin API tell them apart). */
-  readonly reads = { polled: 0, nudged: 0 };
 
   constructor(
     private readonly store: Store,
@@ -52,18 +50,14 @@ export class JournalFollower {
   /** Polls every `intervalMs` while some user is followed. */
   async start(intervalMs = 250): Promise<void> {
     this.timer = setInterval(() => {
-      if (this.users.size === 0) return;
-      this.reads.polled++;
-      this.catchUp().catch(this.onError);
+      if (this.users.size > 0) this.catchUp().catch(this.onError);
     }, intervalMs);
     this.timer.unref();
   }
 
-  /** Another process wrote to the journal: read it now rather than at the next poll. */
+  /** A change was committed (here, or by another worker that said so): read it now, not at the next poll. */
   nudge(): void {
-    if (this.users.size === 0) return;
-    this.reads.nudged++;
-    this.catchUp().catch(this.onError);
+    if (this.users.size > 0) this.catchUp().catch(this.onError);
   }
 
   stop(): void {
