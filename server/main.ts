@@ -286,11 +286,19 @@ export async function startServer(config: Config, options: StartOptions = {}): P
   const baseLogger = options.logger ?? createLogger(config.log_level, process.stdout, tee);
   // A worker's lines say which worker wrote them.
   const logger = worker ? baseLogger.child({ worker: worker.slot }) : baseLogger;
-  const store = await openStore(config, logger, { serving: true });
-  const follower = new JournalFollower(store, (error) =>
+  const opened = await openStore(config, logger, { serving: true });
+  const follower = new JournalFollower(opened, (error) =>
     logger.error({ err: error }, 'journal follow failed'),
   );
-  await follower.start();
+  await follower.start(config.server.journal_poll_ms);
+  // Each change committed here is read from the journal at once, by this process (a delivery
+  // reaches its IDLE sessions without waiting for the poll) and, told through the supervisor, by
+  // the other workers.
+  const { signalJournalWrites } = await import('./store/journal-signal.ts');
+  const store = signalJournalWrites(opened, () => {
+    follower.nudge();
+    worker?.journalWritten();
+  });
   const tls = createTlsProvider(config);
   const rules = options.hooks ? null : await startRuleHooks(store, config.rules, logger);
   const events = new EventBus();
@@ -451,6 +459,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
       logs: worker.slot === 1 ? logs : null,
       delivered: () => ({ lmtp: lmtp.deliveredCount, smtp: smtp.deliveredCount }),
       applySpam: applySpamHere,
+      journalAdvanced: () => follower.nudge(),
     });
     if (worker.slot === 1) {
       events.onSubscribers = (count) => worker.rpc.notify('cluster.events', { on: count > 0 });

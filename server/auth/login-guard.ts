@@ -134,7 +134,7 @@ interface AccountState {
 
 const RECENT_WRONG_KEPT = 10;
 /** Attempts that may wait per address for others to end; more are refused at once. */
-const MAX_WAITERS = 100;
+export const MAX_WAITERS = 100;
 /** Failures remembered per account: enough for the delay and the alert, bounded under a flood. */
 const MAX_ACCOUNT_FAILURES = 1000;
 const MAX_KNOWN_PER_ACCOUNT = 50;

@@ -59,8 +59,12 @@ export interface LoginServices {
 
 export type LoginResult =
   | { ok: true; auth: AuthSuccess }
-  /** `refused`: locked out by a rule or the throttle, no password was checked. */
-  | { ok: false; reason: 'refused' | 'failed' };
+  /**
+   * `refused`: locked out by a rule or the throttle, no password was checked. `busy`: too many
+   * logins from the address are waiting already; nothing was checked or counted, so the client is
+   * told to try again later (a temporary refusal, not a wrong password its user must retype).
+   */
+  | { ok: false; reason: 'refused' | 'failed' | 'busy' };
 
 /**
  * One password check with the connection rules and the login guard around it. Store errors (the
@@ -83,6 +87,10 @@ export async function checkPasswordLogin(
   const admission = await guard.admit(connection.remoteAddress, username);
   if (!admission.admitted) {
     hooks.releaseAuthAttempt?.(connection, username);
+    if (admission.reason === 'busy') {
+      log.warn({ user: username }, 'login refused: too many logins waiting from this address');
+      return { ok: false, reason: 'busy' };
+    }
     log.warn({ user: username, why: admission.reason }, 'login refused: address locked out');
     return { ok: false, reason: 'refused' };
   }

@@ -75,6 +75,8 @@ export interface SupervisorMethods {
   'cluster.spamChanged': { params: Config['spam']; result: void };
   /** The worker listens on every port and serves. */
   'worker.ready': { params: null; result: void };
+  /** The worker committed a change to the journal (journal-signal.ts): tell the others. */
+  'cluster.journal': { params: null; result: void };
 }
 
 /** Answered by a worker, asked by the supervisor. */
@@ -95,6 +97,8 @@ export interface WorkerMethods {
   'rules.reload': { params: null; result: void };
   /** Check the next messages with these spam settings (the admin API changed them). */
   'spam.apply': { params: Config['spam']; result: void };
+  /** Another worker committed a change to the journal: read it now. */
+  'journal.advanced': { params: null; result: void };
 }
 
 /** The environment a worker is started with (besides the configuration). */

@@ -350,6 +350,9 @@ export class Supervisor {
       for (const other of this.live()) if (other.slot !== 1) other.rpc.notify('events.forward', { on });
     });
     rpc.handle('cluster.event', (event) => this.toLead(event));
+    rpc.handle('cluster.journal', () => {
+      for (const other of this.live()) if (other !== state) other.rpc.notify('journal.advanced', null);
+    });
     rpc.handle('cluster.log', (line) => this.states.get(1)?.rpc.notify('log', line));
     rpc.handle('cluster.spamChanged', async (spam) => {
       // A worker started from now on reads them from the configuration file, already written.

@@ -36,6 +36,8 @@ export interface WorkerParts {
   delivered(): WorkerCounters['delivered'];
   /** Puts new spam settings in force in this process. */
   applySpam(spam: Config['spam']): Promise<void>;
+  /** Another worker committed a change to the journal (JournalFollower.nudge). */
+  journalAdvanced(): void;
 }
 
 export class WorkerLink {
@@ -45,6 +47,7 @@ export class WorkerLink {
   readonly userSessions: SharedUserSessions;
   private parts: WorkerParts | null = null;
   private stopForwarding: (() => void) | null = null;
+  private journalSignalQueued = false;
 
   constructor(
     /** 1..N, the worker's place; slot 1 runs the admin API. */
@@ -77,6 +80,20 @@ export class WorkerLink {
     });
     rpc.handle('spam.apply', async (spam) => {
       await this.parts?.applySpam(spam);
+    });
+    rpc.handle('journal.advanced', () => this.parts?.journalAdvanced());
+  }
+
+  /**
+   * This worker committed a change to the journal: the others are told, once for every write that
+   * ended in the same turn of the event loop (a burst of deliveries is one message, not one each).
+   */
+  journalWritten(): void {
+    if (this.journalSignalQueued) return;
+    this.journalSignalQueued = true;
+    process.nextTick(() => {
+      this.journalSignalQueued = false;
+      this.rpc.notify('cluster.journal', null);
     });
   }
 

@@ -25,6 +25,12 @@ export function configDefaults() {
        * 0: one per core; 1: the single process of the test suite's in-process servers.
        */
       workers: 0,
+      /**
+       * How often each process reads the change journal for changes it was not told of: the
+       * workers of one `mallard serve` tell each other at once (through the supervisor), so this
+       * is for other servers on the same MongoDB (and a safety net).
+       */
+      journal_poll_ms: 250,
     },
     store: {
       engine: 'sqlite',

@@ -121,7 +121,7 @@ function specFor(checkRule: RuleCheck | null): Spec {
     data_dir: text(1),
     hostname: text(1),
     log_level: oneOf('fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'),
-    server: { workers: whole(0, 64) },
+    server: { workers: whole(0, 64), journal_poll_ms: whole(20, 600_000) },
     store: {
       engine: oneOf('sqlite', 'mongodb'),
       sqlite: { thread: flag, call_timeout: decimal(0.1, 3600) },

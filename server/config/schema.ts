@@ -79,6 +79,11 @@ export const configSchema = z.strictObject({
       .int('a whole number of worker processes, from 0 (one per core) to 64')
       .min(0, 'a whole number of worker processes, from 0 (one per core) to 64')
       .max(64, 'a whole number of worker processes, from 0 (one per core) to 64'),
+    journal_poll_ms: z
+      .number({ error: 'a whole number of milliseconds, from 20 to 600000' })
+      .int('a whole number of milliseconds, from 20 to 600000')
+      .min(20, 'a whole number of milliseconds, from 20 to 600000')
+      .max(600_000, 'a whole number of milliseconds, from 20 to 600000'),
   }),
   store: z.strictObject({
     engine: z.enum(['sqlite', 'mongodb'], { error: 'sqlite or mongodb' }),

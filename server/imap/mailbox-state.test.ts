@@ -105,4 +105,23 @@ describe('MailboxState shared by views', () => {
     expect(state.apply(entry('message-expunge', 3, 6))).toEqual({ kind: 'none' });
     expect(state.flagsAt(1)).toEqual(['\\Seen']);
   });
+
+  it('gives the highest UID the client sees, as allUids() would, without listing them', () => {
+    const state = new MailboxState('m1', [summary(1), summary(2), summary(3)]);
+    const view = new MailboxView(MAILBOX, state, false, []);
+    const last = () => view.allUids().at(-1) ?? 0;
+    expect(view.lastUid).toBe(3);
+    view.queue(entry('message-new', 4, 4)); // not announced: not seen yet
+    expect(view.lastUid).toBe(last());
+    expect(view.lastUid).toBe(3);
+    view.takeUpdates(true);
+    view.queue(entry('message-expunge', 4, 5)); // expunged, still shown until EXPUNGE
+    expect(view.lastUid).toBe(4);
+    expect(view.lastUid).toBe(last());
+    view.takeUpdates(true);
+    expect(view.lastUid).toBe(3);
+    for (const uid of [1, 2, 3]) view.queue(entry('message-expunge', uid, 6 + uid));
+    view.takeUpdates(true);
+    expect(view.lastUid).toBe(0);
+  });
 });

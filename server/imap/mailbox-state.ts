@@ -44,6 +44,10 @@ export class MailboxState {
   references = 0;
   /** SORT and THREAD keys of the messages, filled as commands need them (sort/cache.ts). */
   readonly sortCache = new SortCache();
+  /** A session of this process claimed \Recent up to this UID (the store's mark is at least this). */
+  private recentClaimedThrough = 0;
+  /** The claim a session of this process is making now. */
+  private recentClaiming: Promise<unknown> | null = null;
 
   constructor(
     readonly mailboxId: Id,
@@ -77,6 +81,35 @@ export class MailboxState {
     let top = 0;
     for (let i = 0; i < this.count; i++) if (this.modseqs[i]! > top) top = this.modseqs[i]!;
     return top;
+  }
+
+  /**
+   * Claims \Recent (Store.claimRecent) for a session that has new messages up to `newest` to
+   * report, unless a session of this process has claimed them already: then nobody else may see
+   * them as recent, and asking the store again (a write) would only say so. A thousand sessions
+   * idling on one mailbox thus make one claim per delivery between them, not a thousand; those
+   * arriving while a claim is made wait for it. Null when there was nothing to claim.
+   */
+  async claimRecent(
+    claim: (mailboxId: Id) => Promise<{ previous: number; current: number }>,
+    newest: number,
+  ): Promise<{ previous: number; current: number } | null> {
+    while (this.recentClaimedThrough < newest) {
+      if (this.recentClaiming) {
+        await this.recentClaiming.catch(() => undefined);
+        continue;
+      }
+      const claiming = claim(this.mailboxId);
+      this.recentClaiming = claiming;
+      try {
+        const result = await claiming;
+        this.recentClaimedThrough = Math.max(this.recentClaimedThrough, result.current);
+        return result;
+      } finally {
+        this.recentClaiming = null;
+      }
+    }
+    return null;
   }
 
   get length(): number {

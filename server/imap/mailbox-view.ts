@@ -153,6 +153,18 @@ export class MailboxView {
     return { uids, seqs };
   }
 
+  /**
+   * The highest UID this client sees (0: none), without listing them: `*` of a UID set. The state's
+   * last messages may be new ones not announced yet; an expunged one still shown may be higher.
+   */
+  get lastUid(): number {
+    let index = this.state.length - 1;
+    while (index >= 0 && this.pendingNew.has(this.state.uidAt(index))) index--;
+    let last = index >= 0 ? this.state.uidAt(index) : 0;
+    for (const uid of this.pendingExpunges.keys()) if (uid > last) last = uid;
+    return last;
+  }
+
   /** The UIDs this client sees, in sequence order (a fresh array: callers may keep it). */
   allUids(): readonly number[] {
     const uids: number[] = [];

@@ -69,8 +69,11 @@ export async function writeViewUpdates(
   // IMAP4rev2 has no \Recent: its sessions claim nothing (rev2.ts).
   const rev2 = isRev2(ctx.session);
   if (!view.readOnly && !rev2 && view.hasNew()) {
-    const { previous, current } = await ctx.services.store.claimRecent(view.mailbox.id);
-    view.markRecent(previous, current);
+    const claimed = await view.state.claimRecent(
+      (mailboxId) => ctx.services.store.claimRecent(mailboxId),
+      view.state.lastUid,
+    );
+    if (claimed) view.markRecent(claimed.previous, claimed.current);
   }
   const condstore = ctx.session.enabled.has('CONDSTORE');
   // With QRESYNC, one VANISHED with the UIDs replaces the EXPUNGEs (RFC 7162 3.2.10).

@@ -9,6 +9,7 @@ import type { Pop3Context, Pop3Reply } from './context.ts';
 import { err } from './errors.ts';
 
 export const AUTH_FAILED = 'Authentication failed';
+const LOGINS_BUSY = 'Too many logins at once from your address, try again shortly';
 
 /**
  * Refuses USER and AUTH where passwords need TLS, before the password is sent (PASS or a SASL
@@ -34,6 +35,8 @@ export async function loginWithPassword(
 ): Promise<Pop3Reply> {
   requirePasswordsAllowed(ctx);
   const result = await checkPasswordLogin(ctx.services, ctx.session.connection, username, password, ctx.log);
+  // RFC 3206 SYS/TEMP: nothing was checked, the client should retry rather than ask for the password.
+  if (!result.ok && result.reason === 'busy') throw err(LOGINS_BUSY, 'SYS/TEMP');
   if (!result.ok) throw err(AUTH_FAILED, 'AUTH');
   await ctx.enterTransaction(result.auth.user);
   return { text: 'Logged in' };

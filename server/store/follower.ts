@@ -9,7 +9,10 @@
  * then) until its last one leaves.
  *
  * One poll per interval serves all sessions; `catchUp()` lets a session read up to the head before
- * it reports updates (so a session's own APPEND or COPY shows at once).
+ * it reports updates (so a session's own APPEND or COPY shows at once), and `nudge()` is how a
+ * process learns at once that another wrote (the workers of `mallard serve` relay that through
+ * their supervisor, server/cluster/journal-signal.ts): the poll is then only the fallback, for
+ * processes nobody tells (other servers on one MongoDB).
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import { StoreError } from './errors.ts';
@@ -50,6 +53,11 @@ export class JournalFollower {
       if (this.users.size > 0) this.catchUp().catch(this.onError);
     }, intervalMs);
     this.timer.unref();
+  }
+
+  /** A change was committed (here, or by another worker that said so): read it now, not at the next poll. */
+  nudge(): void {
+    if (this.users.size > 0) this.catchUp().catch(this.onError);
   }
 
   stop(): void {

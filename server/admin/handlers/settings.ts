@@ -5,7 +5,6 @@
  */
 import { z } from 'zod';
 import type { Config } from '../../config/schema.ts';
-import { probeMongo } from '../../store/mongodb/probe.ts';
 import { ApiError } from '../errors.ts';
 import { route } from '../router.ts';
 import { logsSchema, settingsSchema } from '../schemas.ts';
@@ -197,6 +196,9 @@ export const settingsRoutes = [
         throw new ApiError('validation_failed', 'uri: a mongodb:// or mongodb+srv:// URI', [
           { path: 'body.uri', message: 'a mongodb:// or mongodb+srv:// URI' },
         ]);
+      // Loaded when asked: the MongoDB driver costs every process that loads it some 20 MB (bson's
+      // 17 MB serialisation buffer among it), which a server on the embedded store never needs.
+      const { probeMongo } = await import('../../store/mongodb/probe.ts');
       return probeMongo(uri);
     },
   }),

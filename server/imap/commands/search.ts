@@ -32,10 +32,9 @@ export const search: CommandHandler<SearchCommand> = {
     const options = command.returnOptions;
     const saving = options?.includes('SAVE') ?? false;
     const result = await withSave(view, saving, async () => {
-      const uids = view.allUids();
       const compiled = compileSearch(command.criteria, {
-        exists: uids.length,
-        maxUid: uids[uids.length - 1] ?? 0,
+        exists: view.exists,
+        maxUid: view.lastUid,
         now: Date.now(),
         saved: view.searchResult(),
       });

@@ -51,8 +51,11 @@ export const select: CommandHandler<SelectCommand> = {
       const firstRecent = view.allUids()[view.exists - recent];
       if (recent > 0 && firstRecent !== undefined) view.markRecent(firstRecent - 1, Number.MAX_SAFE_INTEGER);
     } else {
-      const { previous, current } = await ctx.services.store.claimRecent(view.mailbox.id);
-      view.markRecent(previous, current);
+      const claimed = await view.state.claimRecent(
+        (mailboxId) => ctx.services.store.claimRecent(mailboxId),
+        view.state.lastUid,
+      );
+      if (claimed) view.markRecent(claimed.previous, claimed.current);
     }
     await writeFlagLists(ctx, view);
     const mailbox = (await ctx.services.store.getMailboxById(view.mailbox.id)) ?? view.mailbox;

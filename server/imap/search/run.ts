@@ -28,7 +28,7 @@ const SLICE_MS = 10;
 export interface SearchResult {
   seqs: number[];
   uids: number[];
-  /** MODSEQ of each match, in the same order. */
+  /** MODSEQ of each match, in the same order (may be left empty when the criteria hold no MODSEQ). */
   modseqs: number[];
   /** Some messages could not be read any more (expunged by another session): they did not match. */
   lost: boolean;

@@ -93,7 +93,8 @@ async function searchFlagSets(
     if (verdict === 1) {
       result.seqs.push(i + 1);
       result.uids.push(state.uidAt(i));
-      result.modseqs.push(state.modseqAt(i));
+      // Only a MODSEQ search reports them (response.ts).
+      if (search.hasModseq) result.modseqs.push(state.modseqAt(i));
     }
     if ((i & 4095) === 4095 && slice.due) {
       await slice.yield();
