@@ -13,6 +13,7 @@ import { readSortArguments, readThreadArguments } from './sort.ts';
 import type { SequenceSet } from './sequence.ts';
 import type {
   AppendMessage,
+  CatenatePart,
   ListReturnOptions,
   ListSelectOptions,
   ParseOptions,
@@ -269,6 +270,11 @@ function readAppendMessage(r: Reader): AppendMessage {
     if (!internalDate) fail('Invalid date-time (expected e.g. "17-Jul-1996 02:44:25 -0700")');
     r.sp('message literal');
   }
+  if (r.tryWord('CATENATE')) {
+    r.sp('CATENATE parts');
+    const catenate = r.readList('CATENATE parts', () => readCatenatePart(r));
+    return { flags, internalDate, data: Buffer.alloc(0), binary: false, utf8: false, catenate };
+  }
   if (r.tryWord('UTF8')) {
     r.sp('UTF8 message');
     r.expect(LPAREN, '"(" before the UTF8 message');
@@ -280,6 +286,21 @@ function readAppendMessage(r: Reader): AppendMessage {
   if (!r.atLiteral()) r.unexpected('message literal');
   const { data, binary } = r.readLiteral(true);
   return { flags, internalDate, data, binary, utf8: false };
+}
+
+/** `TEXT literal` / `TEXT literal8` / `URL astring` (RFC 4469 5). */
+function readCatenatePart(r: Reader): CatenatePart {
+  if (r.tryWord('TEXT')) {
+    r.sp('TEXT literal');
+    if (!r.atLiteral()) r.unexpected('TEXT literal');
+    const { data, binary } = r.readLiteral(true);
+    return { kind: 'text', data, binary };
+  }
+  if (r.tryWord('URL')) {
+    r.sp('URL');
+    return { kind: 'url', url: r.readAstring('URL') };
+  }
+  return r.unexpected('TEXT or URL');
 }
 
 const append: Handler = (r, tag) => {

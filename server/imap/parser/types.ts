@@ -180,7 +180,12 @@ export interface AppendMessage {
   binary: boolean;
   /** Sent as `UTF8 (~{n})` (RFC 6855). */
   utf8: boolean;
+  /** CATENATE (RFC 4469): the parts the message is made of (`data` is then empty). */
+  catenate?: CatenatePart[];
 }
+
+/** A CATENATE part: `TEXT literal` (literal8 too, RFC 4469 4) or `URL astring`. */
+export type CatenatePart = { kind: 'text'; data: Buffer; binary: boolean } | { kind: 'url'; url: string };
 
 // --- commands ---
 
