@@ -15,6 +15,7 @@ import { id } from './commands/id.ts';
 import { idle } from './commands/idle.ts';
 import { list, lsub } from './commands/list.ts';
 import { login } from './commands/login.ts';
+import { genUrlAuth } from './commands/genurlauth.ts';
 import { getMetadata, setMetadata } from './commands/metadata.ts';
 import { logout } from './commands/logout.ts';
 import { namespace } from './commands/namespace.ts';
@@ -22,6 +23,7 @@ import { check, noop } from './commands/noop.ts';
 import { getQuota, getQuotaRoot, setQuota } from './commands/quota.ts';
 import { rename } from './commands/rename.ts';
 import { replace } from './commands/replace.ts';
+import { resetKey } from './commands/resetkey.ts';
 import { search } from './commands/search.ts';
 import { select } from './commands/select.ts';
 import { sort } from './commands/sort.ts';
@@ -32,6 +34,7 @@ import { subscribe, unsubscribe } from './commands/subscribe.ts';
 import { thread } from './commands/thread.ts';
 import { unauthenticate } from './commands/unauthenticate.ts';
 import { close, unselect } from './commands/unselect.ts';
+import { urlFetch } from './commands/urlfetch.ts';
 
 export const COMMANDS: Record<CommandName, CommandHandler<never>> = {
   CAPABILITY: capability,
@@ -75,4 +78,7 @@ export const COMMANDS: Record<CommandName, CommandHandler<never>> = {
   SETQUOTA: setQuota,
   GETMETADATA: getMetadata,
   SETMETADATA: setMetadata,
+  GENURLAUTH: genUrlAuth,
+  RESETKEY: resetKey,
+  URLFETCH: urlFetch,
 };

@@ -510,6 +510,18 @@ export interface Store {
     maxEntries: number,
   ): Promise<void>;
   /**
+   * The URLAUTH key of a mailbox (RFC 4467's mailbox access key): 32 secret random bytes the engine
+   * makes the first time `create` asks for one; null when there is none and `create` is false. It
+   * belongs to the mailbox (a RENAME keeps it) and goes with DELETE and resetUrlAuthKeys.
+   * NONEXISTENT for an unknown or non-selectable mailbox.
+   */
+  urlAuthKey(mailboxId: Id, create: boolean): Promise<Buffer | null>;
+  /**
+   * RESETKEY (RFC 4467): forgets the URLAUTH key of one of the user's mailboxes (NONEXISTENT when
+   * it is not one), or of all of them (null); every URL made with a forgotten key stops working.
+   */
+  resetUrlAuthKeys(userId: Id, mailboxId: Id | null): Promise<void>;
+  /**
    * STATUS figures. They agree with listMessages, except for a few seconds after a writer of the
    * mailbox's user died half-way (kill -9): an engine that keeps them as counters repairs them once
    * the dead writer's journal positions are given up (by a reader, see readJournal), and never

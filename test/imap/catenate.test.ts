@@ -169,7 +169,7 @@ describe.each(['sqlite', 'mongodb'] as const)('CATENATE on %s', (engine) => {
       'imap://elsewhere.example/Drafts/;UID=1', // another server
       ';UID=1', // relative, nothing selected
       'http://example.com/x', // not an IMAP URL
-      `/Drafts;UIDVALIDITY=${valid}/;UID=1;URLAUTH=anonymous`, // URLAUTH is not for CATENATE
+      `/Drafts;UIDVALIDITY=${valid}/;UID=1;URLAUTH=anonymous`, // a rump: URLAUTH without a token
     ];
     await server.server.store.append(
       (await server.server.store.getMailbox(other.userId, 'INBOX'))!.id,

@@ -10,6 +10,7 @@ import type { FramedCommand } from './framer.ts';
 import { DQUOTE, LPAREN, RPAREN, Reader, SP, isAtomChar } from './reader.ts';
 import { DEFAULT_MAX_SEARCH_DEPTH, readSearch } from './search.ts';
 import { readSortArguments, readThreadArguments } from './sort.ts';
+import { parseGenUrlAuth, parseResetKey, parseUrlFetch } from './urlauth.ts';
 import type { SequenceSet } from './sequence.ts';
 import type {
   AppendMessage,
@@ -523,6 +524,9 @@ const COMMANDS: ReadonlyMap<string, Handler> = new Map<string, Handler>([
   ['COMPRESS', compress],
   ['GETMETADATA', parseGetMetadata],
   ['SETMETADATA', parseSetMetadata],
+  ['GENURLAUTH', parseGenUrlAuth],
+  ['RESETKEY', parseResetKey],
+  ['URLFETCH', parseUrlFetch],
 ]);
 
 const UID_COMMANDS: ReadonlyMap<string, Handler> = new Map<string, Handler>([

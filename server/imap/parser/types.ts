@@ -437,6 +437,28 @@ export interface ThreadCommand {
   search: SearchKey;
 }
 
+/** GENURLAUTH (RFC 4467): URL rumps and the mechanism each is to be authorized with. */
+export interface GenUrlAuthCommand {
+  tag: string;
+  name: 'GENURLAUTH';
+  urls: Array<{ url: string; mechanism: string }>;
+}
+
+/** RESETKEY (RFC 4467): one mailbox (with mechanisms) or, without arguments, all of them. */
+export interface ResetKeyCommand {
+  tag: string;
+  name: 'RESETKEY';
+  mailbox: string | null;
+  mechanisms: string[];
+}
+
+/** URLFETCH (RFC 4467). */
+export interface UrlFetchCommand {
+  tag: string;
+  name: 'URLFETCH';
+  urls: string[];
+}
+
 export type ParsedCommand =
   | NoArgCommand
   | AuthenticateCommand
@@ -463,7 +485,10 @@ export type ParsedCommand =
   | SetQuotaCommand
   | CompressCommand
   | GetMetadataCommand
-  | SetMetadataCommand;
+  | SetMetadataCommand
+  | GenUrlAuthCommand
+  | ResetKeyCommand
+  | UrlFetchCommand;
 
 export type CommandName = ParsedCommand['name'];
 

@@ -3,7 +3,7 @@
  * and sections the user can already read, joined in order into the bytes to store.
  *
  * - A URL that cannot be read gives `NO [BADURL url]`, with the URL as sent: one that does not
- *   parse, names another server or another user's mailbox, a mailbox or UID that is not there, a
+ *   parse, names another server or (without a URLAUTH that admits this user) another user's mailbox, a mailbox or UID that is not there, a
  *   UIDVALIDITY that changed, or a part the message does not have.
  * - A result over the message size limit gives `NO [TOOBIG]` as soon as the parts add up to it.
  * - A TEXT literal (not a literal8) may not hold NUL; a literal8 may (RFC 4469 4, with BINARY).
@@ -16,6 +16,7 @@ import { bad, no } from '../errors.ts';
 import type { AppendMessage } from '../parser/index.ts';
 import { parseImapUrl, UrlError, type ImapUrl } from './parse.ts';
 import { urlBytes, urlMailbox } from './resolve.ts';
+import { authorizedBytes } from './urlauth.ts';
 
 /** The message with its CATENATE parts joined into `data`; a message without parts as it is. */
 export async function catenateMessage(ctx: ImapContext, message: AppendMessage): Promise<AppendMessage> {
@@ -29,7 +30,7 @@ export async function catenateMessage(ctx: ImapContext, message: AppendMessage):
       if (!part.binary && part.data.includes(0)) throw bad('NUL bytes are not allowed in a TEXT literal');
       data = part.data;
     } else {
-      data = await ownUrlBytes(ctx, part.url);
+      data = await readableUrlBytes(ctx, part.url);
     }
     size += data.length;
     if (size > limit) throw no('TOOBIG', `The catenated message is larger than ${limit} bytes`);
@@ -39,18 +40,22 @@ export async function catenateMessage(ctx: ImapContext, message: AppendMessage):
   return { ...message, data: Buffer.concat(chunks), binary: true, catenate: undefined };
 }
 
-/** The bytes of a URL to one of the session user's own messages; NO [BADURL] when it is not one. */
-async function ownUrlBytes(ctx: ImapContext, text: string): Promise<Buffer> {
+/**
+ * The bytes of a URL to one of the session user's own messages, or of a URLAUTH URL that admits
+ * the user; NO [BADURL] otherwise.
+ */
+async function readableUrlBytes(ctx: ImapContext, text: string): Promise<Buffer> {
   try {
     const url = parseImapUrl(text);
+    const { store, config } = ctx.services;
+    if (url.auth !== null) {
+      // A URLAUTH URL (RFC 4467) may name another user's message, if it admits this user.
+      const accessor = { via: 'imap', username: ctx.session.user!.username } as const;
+      return await authorizedBytes(store, config.hostname, url, accessor);
+    }
     checkOwnUrl(ctx, url);
-    const mailbox = await urlMailbox(
-      ctx.services.store,
-      url,
-      ctx.session.user!,
-      ctx.session.view?.mailbox ?? null,
-    );
-    return await urlBytes(ctx.services.store, url, mailbox);
+    const mailbox = await urlMailbox(store, url, ctx.session.user!, ctx.session.view?.mailbox ?? null);
+    return await urlBytes(store, url, mailbox);
   } catch (error) {
     if (error instanceof UrlError) throw badUrl(text, error.message);
     throw error;
@@ -58,7 +63,6 @@ async function ownUrlBytes(ctx: ImapContext, text: string): Promise<Buffer> {
 }
 
 function checkOwnUrl(ctx: ImapContext, url: ImapUrl): void {
-  if (url.auth !== null) throw new UrlError('URLAUTH URLs are not accepted here');
   if (url.server === null) return;
   if (url.server.host !== ctx.services.config.hostname.toLowerCase()) {
     throw new UrlError('The URL names another server');

@@ -99,6 +99,8 @@ export interface MailboxDoc {
    * Absent: none yet. (Version 1 databases kept a global position in `journalMark`, now ignored.)
    */
   userJournalMark?: number;
+  /** The URLAUTH key (RFC 4467, see urlauth.ts): absent until first used, and after RESETKEY. */
+  urlAuthKey?: Uint8Array;
   /** The mailbox's METADATA entries (RFC 5464, see metadata.ts); absent: none. */
   metadata?: MetadataDoc[];
   metadataVersion?: number;

@@ -81,6 +81,7 @@ import * as leases from './leases.ts';
 import * as mailboxes from './mailboxes.ts';
 import * as messages from './messages.ts';
 import * as metadata from './metadata.ts';
+import * as urlauth from './urlauth.ts';
 import * as rules from './rules.ts';
 import { Collections, ensureSchema } from './schema.ts';
 import * as outbound from './outbound.ts';
@@ -394,6 +395,20 @@ export class MongoStore implements Store {
   listSubscriptions(userId: Id): Promise<string[]> {
     const id = parseId(userId);
     return this.call((c) => (id === null ? Promise.resolve([]) : mailboxes.listSubscriptions(c, id)));
+  }
+
+  urlAuthKey(mailboxId: Id, create: boolean): Promise<Buffer | null> {
+    return this.call((c) => urlauth.urlAuthKey(c, requireId(mailboxId, 'mailbox'), create));
+  }
+
+  resetUrlAuthKeys(userId: Id, mailboxId: Id | null): Promise<void> {
+    return this.call((c) =>
+      urlauth.resetUrlAuthKeys(
+        c,
+        requireId(userId, 'user'),
+        mailboxId === null ? null : requireId(mailboxId, 'mailbox'),
+      ),
+    );
   }
 
   getMetadata(userId: Id, mailboxPath: string): Promise<MetadataEntry[]> {

@@ -357,6 +357,11 @@ export const MIGRATIONS: readonly string[] = [
     PRIMARY KEY (user_id, source, folder)
   ) WITHOUT ROWID;
   `,
+  // 19: the URLAUTH key of each mailbox (RFC 4467, server/store/sqlite/urlauth.ts): 32 random
+  // bytes made on first use, NULL until then and again after RESETKEY or DELETE.
+  `
+  ALTER TABLE mailboxes ADD COLUMN urlauth_key BLOB;
+  `,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

@@ -63,6 +63,7 @@ import type { NewOutboundMessage, OutboundMessage, OutboundResult } from '../out
 import * as mailboxes from './mailboxes.ts';
 import * as messages from './messages.ts';
 import * as metadata from './metadata.ts';
+import * as urlauth from './urlauth.ts';
 import * as rules from './rules.ts';
 import * as history from './history.ts';
 import * as mtaSts from './mta-sts.ts';
@@ -322,6 +323,20 @@ export class SqliteStore implements Store {
   ): Promise<void> {
     return this.call((sql) =>
       metadata.setMetadata(sql, requireId(userId, 'user'), mailboxPath, changes, maxEntries),
+    );
+  }
+
+  urlAuthKey(mailboxId: Id, create: boolean): Promise<Buffer | null> {
+    return this.call((sql) => urlauth.urlAuthKey(sql, requireId(mailboxId, 'mailbox'), create));
+  }
+
+  resetUrlAuthKeys(userId: Id, mailboxId: Id | null): Promise<void> {
+    return this.call((sql) =>
+      urlauth.resetUrlAuthKeys(
+        sql,
+        requireId(userId, 'user'),
+        mailboxId === null ? null : requireId(mailboxId, 'mailbox'),
+      ),
     );
   }
 

@@ -347,6 +347,15 @@ export class ThreadedSqliteStore implements Store {
     return this.call('setMetadata', [userId, mailboxPath, changes, maxEntries]);
   }
 
+  async urlAuthKey(mailboxId: Id, create: boolean): Promise<Buffer | null> {
+    const key = await this.call('urlAuthKey', [mailboxId, create]);
+    return key === null ? null : Buffer.from(key);
+  }
+
+  resetUrlAuthKeys(userId: Id, mailboxId: Id | null): Promise<void> {
+    return this.call('resetUrlAuthKeys', [userId, mailboxId]);
+  }
+
   mailboxCounts(mailboxId: Id): Promise<MailboxCounts> {
     return this.call('mailboxCounts', [mailboxId]);
   }
