@@ -936,6 +936,33 @@ export function storeContractSuite(name: string, openFresh: () => Promise<StoreF
         expect((await store.readMimeIndexes!([])).size).toBe(0);
       });
 
+      it('keeps the RFC 8970 preview of each body from delivery, several read at once', async () => {
+        const user = await newUser();
+        const box = await inbox(user);
+        const plain = Buffer.from('Subject: p\r\n\r\nHello   there,\r\nsee you.\r\n');
+        const html = Buffer.from(
+          'Subject: h\r\nContent-Type: text/html\r\n\r\n<p>Fish &amp; <b>chips</b></p>\r\n',
+        );
+        const none = Buffer.from('Subject: n\r\nContent-Type: application/pdf\r\n\r\nJVBERi0=\r\n');
+        await store.append(box.id, plain);
+        await store.deliver(user.username, html);
+        await store.appendMany(box.id, [{ raw: none }, { raw: plain }]);
+        const [p, h, n] = [plain, html, none].map((raw) => sha256(raw));
+        const missing = '0'.repeat(64);
+        const found = await store.readPreviews([missing, p!, h!, n!, p!]);
+        expect([...found.entries()].sort()).toEqual(
+          [
+            [p, 'Hello there, see you.'],
+            [h, 'Fish & chips'],
+            [n, ''],
+          ].sort(),
+        );
+        expect((await store.readPreviews([])).size).toBe(0);
+        // A body gone with its last message has none.
+        await store.deleteMessages(box.id, [1, 3, 4]);
+        expect([...(await store.readPreviews([p!, h!])).keys()]).toEqual([h]);
+      });
+
       it('reads the first bytes of several bodies at once, leaving out missing ones', async () => {
         const user = await newUser();
         const box = await inbox(user);

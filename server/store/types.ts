@@ -590,6 +590,12 @@ export interface Store {
   readBlobHeads(heads: ReadonlyArray<{ blobId: string; bytes: number }>): Promise<Map<string, Buffer>>;
   readMimeIndex(blobId: string): Promise<MimeIndex>;
   /**
+   * The RFC 8970 previews of several bodies (mime/preview.ts), by blob id; gone ones are absent.
+   * Each is computed once, when the body is stored (every delivery path goes through the store);
+   * a body stored before previews were kept gets its own computed and saved at its first read.
+   */
+  readPreviews(blobIds: readonly string[]): Promise<Map<string, string>>;
+  /**
    * Several MIME indexes at once (a SEARCH batch), by blob id; gone ones are absent. Optional: an
    * engine without it is asked `readMimeIndex` per body (cheap where the store is local).
    */

@@ -169,6 +169,8 @@ export interface BlobDoc {
   data?: Buffer;
   /** JSON of the MIME index; null when indexing failed (rebuilt on first read). */
   mimeIndex: string | null;
+  /** The RFC 8970 preview, computed when stored; absent for bodies stored before (set at first read). */
+  preview?: string;
   /**
    * The distinct words SEARCH BODY/TEXT look at (mime/text.ts `searchableWords`), for the text
    * index (text-search.ts). Absent when `wordsListed` is not true.

@@ -570,6 +570,10 @@ export class MongoStore implements Store {
     return this.call((c) => blobs.readMimeIndex(c, blobId));
   }
 
+  readPreviews(blobIds: readonly string[]): Promise<Map<string, string>> {
+    return this.call((c) => blobs.readPreviews(c, blobIds));
+  }
+
   readMimeIndexes(blobIds: readonly string[]): Promise<Map<string, MimeIndex>> {
     return this.call((c) => blobs.readMimeIndexes(c, blobIds));
   }

@@ -362,6 +362,11 @@ export const MIGRATIONS: readonly string[] = [
   `
   ALTER TABLE mailboxes ADD COLUMN urlauth_key BLOB;
   `,
+  // 20: the RFC 8970 preview of each body, computed when it is stored; NULL for bodies stored
+  // before, which get theirs at the first FETCH PREVIEW (server/store/sqlite/blobs.ts).
+  `
+  ALTER TABLE blobs ADD COLUMN preview TEXT;
+  `,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

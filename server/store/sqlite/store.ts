@@ -444,6 +444,10 @@ export class SqliteStore implements Store {
     return this.call((sql) => blobs.readMimeIndex(sql, blobId));
   }
 
+  readPreviews(blobIds: readonly string[]): Promise<Map<string, string>> {
+    return this.call((sql) => blobs.readPreviews(sql, blobIds));
+  }
+
   readMimeIndexes(blobIds: readonly string[]): Promise<Map<string, MimeIndex>> {
     return this.call((sql) => blobs.readMimeIndexes(sql, blobIds));
   }

@@ -88,8 +88,8 @@ export interface ThreadedSqliteStoreOptions extends SqliteStoreOptions, LaneEven
 }
 
 /**
- * Calls that only read go to the reader thread; everything else to the writer. readMimeIndex may
- * write (it rebuilds a missing index), which the reader's own connection can do like any other.
+ * Calls that only read go to the reader thread; everything else to the writer. readMimeIndex and
+ * readPreviews may write (they rebuild a missing index or preview), which the reader's own connection can do like any other.
  */
 const READS: ReadonlySet<ForwardedMethod> = new Set<ForwardedMethod>([
   'getUser',
@@ -126,6 +126,7 @@ const READS: ReadonlySet<ForwardedMethod> = new Set<ForwardedMethod>([
   'listImportProgress',
   'readMimeIndex',
   'readMimeIndexes',
+  'readPreviews',
   'listKeywords',
   'expungedSince',
   'journalHead',
@@ -558,6 +559,10 @@ export class ThreadedSqliteStore implements Store {
 
   readBlobHeads(heads: ReadonlyArray<{ blobId: string; bytes: number }>): Promise<Map<string, Buffer>> {
     return this.call('readBlobHeads', [heads]);
+  }
+
+  readPreviews(blobIds: readonly string[]): Promise<Map<string, string>> {
+    return this.call('readPreviews', [blobIds]);
   }
 
   readMimeIndex(blobId: string): Promise<MimeIndex> {
