@@ -16,6 +16,7 @@ import { id } from './commands/id.ts';
 import { idle } from './commands/idle.ts';
 import { list, lsub } from './commands/list.ts';
 import { login } from './commands/login.ts';
+import { genUrlAuth } from './commands/genurlauth.ts';
 import { getMetadata, setMetadata } from './commands/metadata.ts';
 import { logout } from './commands/logout.ts';
 import { namespace } from './commands/namespace.ts';
@@ -24,6 +25,7 @@ import { check, noop } from './commands/noop.ts';
 import { getQuota, getQuotaRoot, setQuota } from './commands/quota.ts';
 import { rename } from './commands/rename.ts';
 import { replace } from './commands/replace.ts';
+import { resetKey } from './commands/resetkey.ts';
 import { search } from './commands/search.ts';
 import { select } from './commands/select.ts';
 import { sort } from './commands/sort.ts';
@@ -34,6 +36,7 @@ import { subscribe, unsubscribe } from './commands/subscribe.ts';
 import { thread } from './commands/thread.ts';
 import { unauthenticate } from './commands/unauthenticate.ts';
 import { close, unselect } from './commands/unselect.ts';
+import { urlFetch } from './commands/urlfetch.ts';
 
 export const COMMANDS: Record<CommandName, CommandHandler<never>> = {
   CAPABILITY: capability,
@@ -79,4 +82,7 @@ export const COMMANDS: Record<CommandName, CommandHandler<never>> = {
   GETMETADATA: getMetadata,
   SETMETADATA: setMetadata,
   NOTIFY: notify,
+  GENURLAUTH: genUrlAuth,
+  RESETKEY: resetKey,
+  URLFETCH: urlFetch,
 };

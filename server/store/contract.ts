@@ -576,6 +576,51 @@ export function storeContractSuite(name: string, openFresh: () => Promise<StoreF
         expect(await store.listSubscriptions('999999')).toEqual([]);
       });
 
+      it('makes one secret URLAUTH key per mailbox, kept by RENAME, gone with RESETKEY and DELETE', async () => {
+        const user = await newUser();
+        const other = await newUser('bob@example.com');
+        const drafts = await mailbox(store, user, 'Drafts');
+        const sent = await mailbox(store, user, 'Sent');
+        expect(await store.urlAuthKey(drafts.id, false)).toBeNull();
+        // Made once: concurrent first uses agree, and later reads give the same bytes.
+        const made = await Promise.all([
+          store.urlAuthKey(drafts.id, true),
+          store.urlAuthKey(drafts.id, true),
+        ]);
+        expect(made[0]!.length).toBe(32);
+        expect(made[1]!.equals(made[0]!)).toBe(true);
+        expect((await store.urlAuthKey(drafts.id, false))!.equals(made[0]!)).toBe(true);
+        const sentKey = (await store.urlAuthKey(sent.id, true))!;
+        expect(sentKey.equals(made[0]!)).toBe(false);
+        await store.renameMailbox(user.id, 'Drafts', 'Brouillons');
+        expect((await store.urlAuthKey(drafts.id, false))!.equals(made[0]!)).toBe(true);
+        // RESETKEY of one mailbox: only that key goes, and the next one is new.
+        await store.resetUrlAuthKeys(user.id, drafts.id);
+        expect(await store.urlAuthKey(drafts.id, false)).toBeNull();
+        expect((await store.urlAuthKey(sent.id, false))!.equals(sentKey)).toBe(true);
+        expect((await store.urlAuthKey(drafts.id, true))!.equals(made[0]!)).toBe(false);
+        // Another user's mailbox is not one of the user's; RESETKEY of all leaves the other user's.
+        const otherKey = (await store.urlAuthKey((await mailbox(store, other, 'INBOX')).id, true))!;
+        await rejectsWith(
+          store.resetUrlAuthKeys(user.id, (await mailbox(store, other, 'INBOX')).id),
+          'NONEXISTENT',
+        );
+        await store.resetUrlAuthKeys(user.id, null);
+        expect(await store.urlAuthKey(drafts.id, false)).toBeNull();
+        expect(await store.urlAuthKey(sent.id, false)).toBeNull();
+        expect(
+          (await store.urlAuthKey((await mailbox(store, other, 'INBOX')).id, false))!.equals(otherKey),
+        ).toBe(true);
+        // DELETE takes the key, also from a mailbox that stays as a \Noselect placeholder.
+        await store.createMailbox(user.id, 'Parent/Child');
+        const parent = await mailbox(store, user, 'Parent');
+        await store.urlAuthKey(parent.id, true);
+        await store.deleteMailbox(user.id, 'Parent');
+        await rejectsWith(store.urlAuthKey(parent.id, true), 'NONEXISTENT');
+        await store.deleteMailbox(user.id, 'Sent');
+        await rejectsWith(store.urlAuthKey(sent.id, false), 'NONEXISTENT');
+      });
+
       it('keeps METADATA entries per mailbox and per server, binary-safe (RFC 5464)', async () => {
         const user = await newUser();
         const bytes = (text: string): Uint8Array => Buffer.from(text, 'latin1');
@@ -901,6 +946,33 @@ export function storeContractSuite(name: string, openFresh: () => Promise<StoreF
           expect(found.get(id)).toEqual(await store.readMimeIndex(id));
         }
         expect((await store.readMimeIndexes!([])).size).toBe(0);
+      });
+
+      it('keeps the RFC 8970 preview of each body from delivery, several read at once', async () => {
+        const user = await newUser();
+        const box = await inbox(user);
+        const plain = Buffer.from('Subject: p\r\n\r\nHello   there,\r\nsee you.\r\n');
+        const html = Buffer.from(
+          'Subject: h\r\nContent-Type: text/html\r\n\r\n<p>Fish &amp; <b>chips</b></p>\r\n',
+        );
+        const none = Buffer.from('Subject: n\r\nContent-Type: application/pdf\r\n\r\nJVBERi0=\r\n');
+        await store.append(box.id, plain);
+        await store.deliver(user.username, html);
+        await store.appendMany(box.id, [{ raw: none }, { raw: plain }]);
+        const [p, h, n] = [plain, html, none].map((raw) => sha256(raw));
+        const missing = '0'.repeat(64);
+        const found = await store.readPreviews([missing, p!, h!, n!, p!]);
+        expect([...found.entries()].sort()).toEqual(
+          [
+            [p, 'Hello there, see you.'],
+            [h, 'Fish & chips'],
+            [n, ''],
+          ].sort(),
+        );
+        expect((await store.readPreviews([])).size).toBe(0);
+        // A body gone with its last message has none.
+        await store.deleteMessages(box.id, [1, 3, 4]);
+        expect([...(await store.readPreviews([p!, h!])).keys()]).toEqual([h]);
       });
 
       it('reads the first bytes of several bodies at once, leaving out missing ones', async () => {

@@ -536,6 +536,18 @@ export interface Store {
     maxEntries: number,
   ): Promise<void>;
   /**
+   * The URLAUTH key of a mailbox (RFC 4467's mailbox access key): 32 secret random bytes the engine
+   * makes the first time `create` asks for one; null when there is none and `create` is false. It
+   * belongs to the mailbox (a RENAME keeps it) and goes with DELETE and resetUrlAuthKeys.
+   * NONEXISTENT for an unknown or non-selectable mailbox.
+   */
+  urlAuthKey(mailboxId: Id, create: boolean): Promise<Buffer | null>;
+  /**
+   * RESETKEY (RFC 4467): forgets the URLAUTH key of one of the user's mailboxes (NONEXISTENT when
+   * it is not one), or of all of them (null); every URL made with a forgotten key stops working.
+   */
+  resetUrlAuthKeys(userId: Id, mailboxId: Id | null): Promise<void>;
+  /**
    * STATUS figures. They agree with listMessages, except for a few seconds after a writer of the
    * mailbox's user died half-way (kill -9): an engine that keeps them as counters repairs them once
    * the dead writer's journal positions are given up (by a reader, see readJournal), and never
@@ -603,6 +615,12 @@ export interface Store {
    */
   readBlobHeads(heads: ReadonlyArray<{ blobId: string; bytes: number }>): Promise<Map<string, Buffer>>;
   readMimeIndex(blobId: string): Promise<MimeIndex>;
+  /**
+   * The RFC 8970 previews of several bodies (mime/preview.ts), by blob id; gone ones are absent.
+   * Each is computed once, when the body is stored (every delivery path goes through the store);
+   * a body stored before previews were kept gets its own computed and saved at its first read.
+   */
+  readPreviews(blobIds: readonly string[]): Promise<Map<string, string>>;
   /**
    * Several MIME indexes at once (a SEARCH batch), by blob id; gone ones are absent. Optional: an
    * engine without it is asked `readMimeIndex` per body (cheap where the store is local).

@@ -1,6 +1,7 @@
 /**
  * APPEND (RFC 3501 6.3.11) with MULTIAPPEND (RFC 3502), UIDPLUS's APPENDUID (RFC 4315),
- * APPENDLIMIT (RFC 7889) and UTF8=ACCEPT's `UTF8 (~{n})` form (RFC 6855).
+ * APPENDLIMIT (RFC 7889), UTF8=ACCEPT's `UTF8 (~{n})` form (RFC 6855) and CATENATE (RFC 4469,
+ * url/catenate.ts).
  *
  * Every message is checked before any is stored (size, emptiness, NUL bytes, flags), and a
  * MULTIAPPEND is stored by the store's appendMany, all or nothing (RFC 3502 6): over quota
@@ -15,6 +16,7 @@ import { bad, no } from '../errors.ts';
 import { checkKeywordLimit } from '../mailbox/keyword-limit.ts';
 import { requireMailbox } from '../names.ts';
 import type { AppendCommand, AppendMessage } from '../parser/index.ts';
+import { catenateMessage } from '../url/catenate.ts';
 
 const SYSTEM_FLAGS: ReadonlySet<string> = new Set([
   '\\Answered',
@@ -44,17 +46,20 @@ export function checkMessage(ctx: ImapContext, message: AppendMessage): void {
 export const append: CommandHandler<AppendCommand> = {
   states: ['authenticated', 'selected'],
   async run(ctx, command) {
-    for (const message of command.messages) checkMessage(ctx, message);
+    const messages: AppendMessage[] = [];
+    // CATENATE parts are read before anything is stored (all or nothing with MULTIAPPEND).
+    for (const message of command.messages) messages.push(await catenateMessage(ctx, message));
+    for (const message of messages) checkMessage(ctx, message);
     // RFC 3501: TRYCREATE tells the client that CREATE would make the APPEND possible.
     const mailbox = await requireMailbox(ctx, command.mailbox, 'TRYCREATE');
     const known = ctx.session.view?.mailbox.id === mailbox.id ? ctx.session.view.keywordList : [];
     await checkKeywordLimit(
       ctx,
       mailbox.id,
-      command.messages.flatMap((message) => message.flags),
+      messages.flatMap((message) => message.flags),
       known,
     );
-    const items = command.messages.map((message) => ({
+    const items = messages.map((message) => ({
       raw: message.data,
       options: {
         flags: message.flags.filter((flag) => flag !== '\\Recent'),

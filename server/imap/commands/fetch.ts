@@ -104,6 +104,14 @@ function loadBodies(ctx: ImapContext, summaries: readonly MessageSummary[]): Pro
   return ctx.services.store.readBlobs(summaries.map((summary) => summary.blobId));
 }
 
+/** The stored previews of a batch (PREVIEW); a missing one went with another session's expunge. */
+function loadPreviews(
+  ctx: ImapContext,
+  summaries: Map<number, MessageSummary>,
+): Promise<Map<string, string>> {
+  return ctx.services.store.readPreviews([...summaries.values()].map((summary) => summary.blobId));
+}
+
 /** Short responses (flags, dates) gathered between two size checks. */
 const CHECK_EVERY = 64;
 const EMPTY = Buffer.alloc(0);
@@ -196,6 +204,7 @@ async function fetchBatch(run: FetchRun, seqs: readonly number[], uids: readonly
   const { ctx, view, plan } = run;
   const changed = plan.setsSeen && !view.readOnly ? await markSeen(ctx, view, uids) : null;
   const summaries = plan.needsSummary ? await listSummaries(ctx, view, uids) : null;
+  const previews = plan.needsPreview ? await loadPreviews(ctx, summaries!) : null;
   let start = 0;
   while (start < uids.length) {
     let end = uids.length;
@@ -217,7 +226,12 @@ async function fetchBatch(run: FetchRun, seqs: readonly number[], uids: readonly
       const uid = uids[i]!;
       const summary = summaries === null ? null : (summaries.get(uid) ?? null);
       const raw = bodies === null || summary === null ? null : (bodies.get(summary.blobId) ?? null);
-      if ((summaries !== null && summary === null) || (bodies !== null && raw === null)) {
+      const preview = previews === null || summary === null ? null : (previews.get(summary.blobId) ?? null);
+      if (
+        (summaries !== null && summary === null) ||
+        (bodies !== null && raw === null) ||
+        (previews !== null && preview === null)
+      ) {
         run.expunged = true;
         continue;
       }
@@ -237,6 +251,7 @@ async function fetchBatch(run: FetchRun, seqs: readonly number[], uids: readonly
         summary,
         index: loaded.index,
         raw,
+        preview,
         flagsChanged,
       };
       const pool = ctx.services.parsePool;

@@ -15,6 +15,7 @@ import { bad, no } from '../errors.ts';
 import { checkKeywordLimit } from '../mailbox/keyword-limit.ts';
 import { requireMailbox } from '../names.ts';
 import type { ReplaceCommand } from '../parser/index.ts';
+import { catenateMessage } from '../url/catenate.ts';
 import { checkMessage } from './append.ts';
 
 export const replace: CommandHandler<ReplaceCommand> = {
@@ -22,24 +23,19 @@ export const replace: CommandHandler<ReplaceCommand> = {
   async run(ctx, command) {
     const view = ctx.session.view!;
     const name = command.uid ? 'UID REPLACE' : 'REPLACE';
-    checkMessage(ctx, command.message);
+    const message = await catenateMessage(ctx, command.message);
+    checkMessage(ctx, message);
     const uid = command.uid ? command.target : view.uidAt(command.target);
     if (uid === undefined) throw bad(`No message with sequence number ${command.target}`);
     if (view.seqOf(uid) === 0) throw no('NONEXISTENT', `No message with UID ${uid}`);
     if (view.readOnly) throw no('READ-ONLY', 'Mailbox is read-only (EXAMINE): nothing can be replaced');
     const target = await requireMailbox(ctx, command.mailbox, 'TRYCREATE');
     const known = target.id === view.mailbox.id ? view.keywordList : [];
-    await checkKeywordLimit(ctx, target.id, command.message.flags, known);
-    const result = await ctx.services.store.replaceMessage(
-      view.mailbox.id,
-      uid,
-      target.id,
-      command.message.data,
-      {
-        flags: command.message.flags.filter((flag) => flag !== '\\Recent'),
-        internalDate: command.message.internalDate ?? new Date(),
-      },
-    );
+    await checkKeywordLimit(ctx, target.id, message.flags, known);
+    const result = await ctx.services.store.replaceMessage(view.mailbox.id, uid, target.id, message.data, {
+      flags: message.flags.filter((flag) => flag !== '\\Recent'),
+      internalDate: message.internalDate ?? new Date(),
+    });
     const code = ResponseCodes.appendUid(result.uidValidity, [result.uid]);
     await ctx.write(ctx.builder().status('*', 'OK', 'Replacement Message ID', code));
     // The EXISTS and EXPUNGE come from the journal: before the tagged OK.

@@ -42,6 +42,16 @@ describe('planFetch', () => {
     });
   });
 
+  it('reads only the stored preview for PREVIEW (RFC 8970: computed when stored)', () => {
+    expect(plan('FETCH 1 (PREVIEW)')).toMatchObject({
+      needsSummary: true,
+      needsPreview: true,
+      needsIndex: false,
+      needsRaw: false,
+    });
+    expect(plan('FETCH 1 FAST')).toMatchObject({ needsPreview: false });
+  });
+
   it('reads the whole message without the index', () => {
     expect(plan('FETCH 1 BODY.PEEK[]<0.10>')).toMatchObject({
       needsRaw: true,
@@ -118,6 +128,7 @@ describe('renderFetch', () => {
     summary,
     index: indexMessage(PLAIN),
     raw: PLAIN,
+    preview: null,
     flagsChanged: false,
     ...over,
   });

@@ -3,7 +3,7 @@
  * UID first for UID FETCH, MODSEQ added for CHANGEDSINCE), and which data each message needs. FLAGS,
  * UID and MODSEQ come from the session's view alone, so `FETCH 1:* (UID FLAGS)` touches no store at
  * all; INTERNALDATE and RFC822.SIZE need the message's summary row; ENVELOPE and the body
- * structures its MIME index; section data the raw bytes too.
+ * structures its MIME index; section data the raw bytes too; PREVIEW the preview stored with the body.
  */
 import type { FetchCommand, FetchItem } from '../parser/index.ts';
 
@@ -16,6 +16,8 @@ export interface FetchPlan {
   needsIndex: boolean;
   /** The raw message bytes are needed (section data). */
   needsRaw: boolean;
+  /** The stored preview is needed (PREVIEW, RFC 8970: computed when the message was stored). */
+  needsPreview: boolean;
   /** Some item is a non-PEEK body fetch, which sets \Seen (RFC 3501 6.4.5). */
   setsSeen: boolean;
   /** MODSEQ is answered, explicitly or implied by CHANGEDSINCE: CONDSTORE is then on (RFC 7162 3.1). */
@@ -61,6 +63,7 @@ export function planFetch(command: Pick<FetchCommand, 'uid' | 'items' | 'modifie
     needsSummary: false,
     needsIndex: false,
     needsRaw: false,
+    needsPreview: false,
     setsSeen: false,
     modseq: false,
   };
@@ -93,8 +96,7 @@ function noteNeeds(plan: FetchPlan, item: FetchItem): void {
           return;
         case 'PREVIEW':
           plan.needsSummary = true;
-          plan.needsIndex = true;
-          plan.needsRaw = true;
+          plan.needsPreview = true;
           return;
       }
       return;

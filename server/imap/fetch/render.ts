@@ -7,7 +7,6 @@ import type { MessageSummary } from '../../store/types.ts';
 import type { ResponseBuilder } from '../encoder/index.ts';
 import type { FetchItem, FetchPartial } from '../parser/index.ts';
 import { isFlagText } from '../encoder/format.ts';
-import { messagePreview } from '../../mime/preview.ts';
 import { emailIdOf } from '../object-id.ts';
 import { binaryContent } from './binary.ts';
 
@@ -22,6 +21,8 @@ export interface FetchMessage {
   summary: MessageSummary | null;
   index: MimeIndex | null;
   raw: Buffer | null;
+  /** The stored preview (RFC 8970); null when the plan needs none. */
+  preview: string | null;
   /** This FETCH set \Seen on the message: FLAGS is reported even if not asked for (RFC 3501 6.4.5). */
   flagsChanged: boolean;
 }
@@ -145,9 +146,8 @@ function writeAttribute(
       builder.text('INTERNALDATE ').date(message.summary.internalDate);
       return;
     case 'PREVIEW':
-      if (message.raw === null) throw missing('message bytes');
-      if (message.index === null) throw missing('MIME index');
-      builder.text('PREVIEW ').string(messagePreview(message.raw, message.index));
+      if (message.preview === null) throw missing('preview');
+      builder.text('PREVIEW ').string(message.preview);
       return;
     case 'EMAILID':
       if (message.summary === null) throw missing('summary');

@@ -585,6 +585,69 @@ describe('APPEND', () => {
   });
 });
 
+describe('CATENATE (RFC 4469) and URLAUTH (RFC 4467)', () => {
+  const cases: Array<[string, unknown]> = [
+    [
+      'a APPEND Drafts (\\Seen) CATENATE (URL "/Drafts;UIDVALIDITY=3/;UID=20/;section=HEADER" TEXT {2+}\r\nhi url ;UID=1 TEXT ~{1}\r\n\0)',
+      {
+        tag: 'a',
+        name: 'APPEND',
+        mailbox: 'Drafts',
+        messages: [
+          {
+            flags: ['\\Seen'],
+            internalDate: null,
+            data: Buffer.alloc(0),
+            binary: false,
+            utf8: false,
+            catenate: [
+              { kind: 'url', url: '/Drafts;UIDVALIDITY=3/;UID=20/;section=HEADER' },
+              { kind: 'text', data: Buffer.from('hi'), binary: false },
+              { kind: 'url', url: ';UID=1' },
+              { kind: 'text', data: Buffer.from([0]), binary: true },
+            ],
+          },
+        ],
+      },
+    ],
+    [
+      'g GENURLAUTH "imap://joe@example.com/INBOX/;uid=20;urlauth=anonymous" internal "imap://joe@example.com/INBOX/;uid=21;urlauth=authuser" INTERNAL',
+      {
+        tag: 'g',
+        name: 'GENURLAUTH',
+        urls: [
+          { url: 'imap://joe@example.com/INBOX/;uid=20;urlauth=anonymous', mechanism: 'INTERNAL' },
+          { url: 'imap://joe@example.com/INBOX/;uid=21;urlauth=authuser', mechanism: 'INTERNAL' },
+        ],
+      },
+    ],
+    ['r RESETKEY', { tag: 'r', name: 'RESETKEY', mailbox: null, mechanisms: [] }],
+    [
+      'r RESETKEY inbox INTERNAL x-other',
+      { tag: 'r', name: 'RESETKEY', mailbox: 'INBOX', mechanisms: ['INTERNAL', 'X-OTHER'] },
+    ],
+    ['u URLFETCH "a" b', { tag: 'u', name: 'URLFETCH', urls: ['a', 'b'] }],
+  ];
+  it.each(cases)('%j', (input, expected) => {
+    expect(parse(input)).toEqual(expected);
+  });
+
+  it.each([
+    'a APPEND INBOX CATENATE ()',
+    'a APPEND INBOX CATENATE (URL)',
+    'a APPEND INBOX CATENATE (TEXT "x")',
+    'a APPEND INBOX CATENATE (URL "x"',
+    'a APPEND INBOX CATENATE URL "x"',
+    'g GENURLAUTH',
+    'g GENURLAUTH "url"',
+    'g GENURLAUTH "url" (INTERNAL)',
+    'r RESETKEY INBOX "INTERNAL"',
+    'u URLFETCH',
+  ])('refuses %j', (input) => {
+    expect(parse(input)).toMatchObject({ kind: 'syntax' });
+  });
+});
+
 /** input → [kind, tag, message substring] */
 const INVALID: Array<[string, ParseError['kind'], string | null, string]> = [
   ['', 'empty', null, 'Empty'],

@@ -11,9 +11,11 @@ import type { FramedCommand } from './framer.ts';
 import { DQUOTE, LPAREN, RPAREN, Reader, SP, isAtomChar } from './reader.ts';
 import { DEFAULT_MAX_SEARCH_DEPTH, readSearch } from './search.ts';
 import { readSortArguments, readThreadArguments } from './sort.ts';
+import { parseGenUrlAuth, parseResetKey, parseUrlFetch } from './urlauth.ts';
 import type { SequenceSet } from './sequence.ts';
 import type {
   AppendMessage,
+  CatenatePart,
   ListReturnOptions,
   ListSelectOptions,
   ParseOptions,
@@ -270,6 +272,11 @@ function readAppendMessage(r: Reader): AppendMessage {
     if (!internalDate) fail('Invalid date-time (expected e.g. "17-Jul-1996 02:44:25 -0700")');
     r.sp('message literal');
   }
+  if (r.tryWord('CATENATE')) {
+    r.sp('CATENATE parts');
+    const catenate = r.readList('CATENATE parts', () => readCatenatePart(r));
+    return { flags, internalDate, data: Buffer.alloc(0), binary: false, utf8: false, catenate };
+  }
   if (r.tryWord('UTF8')) {
     r.sp('UTF8 message');
     r.expect(LPAREN, '"(" before the UTF8 message');
@@ -281,6 +288,21 @@ function readAppendMessage(r: Reader): AppendMessage {
   if (!r.atLiteral()) r.unexpected('message literal');
   const { data, binary } = r.readLiteral(true);
   return { flags, internalDate, data, binary, utf8: false };
+}
+
+/** `TEXT literal` / `TEXT literal8` / `URL astring` (RFC 4469 5). */
+function readCatenatePart(r: Reader): CatenatePart {
+  if (r.tryWord('TEXT')) {
+    r.sp('TEXT literal');
+    if (!r.atLiteral()) r.unexpected('TEXT literal');
+    const { data, binary } = r.readLiteral(true);
+    return { kind: 'text', data, binary };
+  }
+  if (r.tryWord('URL')) {
+    r.sp('URL');
+    return { kind: 'url', url: r.readAstring('URL') };
+  }
+  return r.unexpected('TEXT or URL');
 }
 
 const append: Handler = (r, tag) => {
@@ -514,6 +536,9 @@ const COMMANDS: ReadonlyMap<string, Handler> = new Map<string, Handler>([
   ['GETMETADATA', parseGetMetadata],
   ['SETMETADATA', parseSetMetadata],
   ['NOTIFY', parseNotify],
+  ['GENURLAUTH', parseGenUrlAuth],
+  ['RESETKEY', parseResetKey],
+  ['URLFETCH', parseUrlFetch],
 ]);
 
 const UID_COMMANDS: ReadonlyMap<string, Handler> = new Map<string, Handler>([

@@ -197,7 +197,12 @@ export interface AppendMessage {
   binary: boolean;
   /** Sent as `UTF8 (~{n})` (RFC 6855). */
   utf8: boolean;
+  /** CATENATE (RFC 4469): the parts the message is made of (`data` is then empty). */
+  catenate?: CatenatePart[];
 }
+
+/** A CATENATE part: `TEXT literal` (literal8 too, RFC 4469 4) or `URL astring`. */
+export type CatenatePart = { kind: 'text'; data: Buffer; binary: boolean } | { kind: 'url'; url: string };
 
 // --- commands ---
 
@@ -492,6 +497,26 @@ export interface NotifyCommand {
   status: boolean;
   /** null for NOTIFY NONE. */
   groups: NotifyGroup[] | null;
+/** GENURLAUTH (RFC 4467): URL rumps and the mechanism each is to be authorized with. */
+export interface GenUrlAuthCommand {
+  tag: string;
+  name: 'GENURLAUTH';
+  urls: Array<{ url: string; mechanism: string }>;
+}
+
+/** RESETKEY (RFC 4467): one mailbox (with mechanisms) or, without arguments, all of them. */
+export interface ResetKeyCommand {
+  tag: string;
+  name: 'RESETKEY';
+  mailbox: string | null;
+  mechanisms: string[];
+}
+
+/** URLFETCH (RFC 4467). */
+export interface UrlFetchCommand {
+  tag: string;
+  name: 'URLFETCH';
+  urls: string[];
 }
 
 export type ParsedCommand =
@@ -522,7 +547,10 @@ export type ParsedCommand =
   | CompressCommand
   | GetMetadataCommand
   | SetMetadataCommand
-  | NotifyCommand;
+  | NotifyCommand
+  | GenUrlAuthCommand
+  | ResetKeyCommand
+  | UrlFetchCommand;
 
 export type CommandName = ParsedCommand['name'];
 

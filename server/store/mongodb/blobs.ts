@@ -25,6 +25,7 @@
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { indexMessage, searchableWords } from '../../mime/index.ts';
+import { messagePreview } from '../../mime/preview.ts';
 import type { MimeIndex } from '../../mime/types.ts';
 import { StoreError } from '../errors.ts';
 import { isDuplicateKey, type BlobDoc, type Collections } from './schema.ts';
@@ -54,19 +55,25 @@ export function prepareBlob(raw: Buffer): PreparedBlob {
 export const MAX_WORDS_BODY_BYTES = 8 * 1024 * 1024;
 
 /**
- * The MIME index as JSON (null when the indexer fails: stored anyway, rebuilt on first read) and
- * the body's searchable words for the text index (text-search.ts); `words` is null when they could
- * not all be listed, and such a body is a candidate for every text search.
+ * The MIME index as JSON (null when the indexer fails: stored anyway, rebuilt on first read), the
+ * RFC 8970 preview (computed once, here) and the body's searchable words for the text index
+ * (text-search.ts); `words` is null when they could not all be listed, and such a body is a
+ * candidate for every text search.
  */
-function indexAndWordsOf(raw: Buffer): { indexJson: string | null; words: string[] | null } {
+function indexAndWordsOf(raw: Buffer): {
+  indexJson: string | null;
+  preview: string | null;
+  words: string[] | null;
+} {
   try {
     const index = indexMessage(raw);
     return {
       indexJson: JSON.stringify(index),
+      preview: messagePreview(raw, index),
       words: raw.length <= MAX_WORDS_BODY_BYTES ? searchableWords(raw, index) : null,
     };
   } catch {
-    return { indexJson: null, words: null };
+    return { indexJson: null, preview: null, words: null };
   }
 }
 
@@ -95,6 +102,7 @@ export async function addBlobReference(collections: Collections, blob: PreparedB
       gen,
       chunks: chunked ? Math.ceil(blob.raw.length / CHUNK_BYTES) : 0,
       mimeIndex: indexed.indexJson,
+      ...(indexed.preview === null ? {} : { preview: indexed.preview }),
       ...(indexed.words ? { words: indexed.words, wordsListed: true } : { wordsListed: false }),
       createdAt: new Date(),
       ...(chunked ? {} : { data: blob.raw }),
@@ -252,6 +260,40 @@ export async function readMimeIndexes(
       } else {
         found.set(blob._id, await readMimeIndex(collections, blob._id));
       }
+    }
+  }
+  return found;
+}
+
+/**
+ * The previews (RFC 8970) of several bodies in one query per batch; gone bodies are absent. A body
+ * stored before previews were kept (or whose indexing failed) gets its preview computed now and
+ * saved, so each body's preview is computed once.
+ */
+export async function readPreviews(
+  collections: Collections,
+  hashes: readonly string[],
+): Promise<Map<string, string>> {
+  const found = new Map<string, string>();
+  const unique = [...new Set(hashes.filter((hash) => typeof hash === 'string'))];
+  for (let start = 0; start < unique.length; start += READ_BATCH) {
+    const blobs = await collections.blobs
+      .find(
+        { _id: { $in: unique.slice(start, start + READ_BATCH) }, refs: { $gt: 0 } },
+        { projection: { preview: 1 } },
+      )
+      .toArray();
+    for (const blob of blobs) {
+      if (typeof blob.preview === 'string') {
+        found.set(blob._id, blob.preview);
+        continue;
+      }
+      const preview = messagePreview(
+        await readBlob(collections, blob._id),
+        await readMimeIndex(collections, blob._id),
+      );
+      await collections.blobs.updateOne({ _id: blob._id }, { $set: { preview } });
+      found.set(blob._id, preview);
     }
   }
   return found;

@@ -255,7 +255,8 @@ export async function dropMailbox(
   const before = await c.mailboxes.findOneAndUpdate(
     { _id: mailbox._id },
     // A deleted mailbox's METADATA goes with it, also when it stays as a \Noselect placeholder.
-    { $set: { selectable: false }, $unset: { metadata: '', metadataVersion: '' } },
+    // So does its URLAUTH key: no old URL works on a revived placeholder.
+    { $set: { selectable: false }, $unset: { metadata: '', metadataVersion: '', urlAuthKey: '' } },
     { returnDocument: 'before' },
   );
   if (!before) return;

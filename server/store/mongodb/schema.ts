@@ -101,6 +101,8 @@ export interface MailboxDoc {
    * Absent: none yet. (Version 1 databases kept a global position in `journalMark`, now ignored.)
    */
   userJournalMark?: number;
+  /** The URLAUTH key (RFC 4467, see urlauth.ts): absent until first used, and after RESETKEY. */
+  urlAuthKey?: Uint8Array;
   /** The mailbox's METADATA entries (RFC 5464, see metadata.ts); absent: none. */
   metadata?: MetadataDoc[];
   metadataVersion?: number;
@@ -169,6 +171,8 @@ export interface BlobDoc {
   data?: Buffer;
   /** JSON of the MIME index; null when indexing failed (rebuilt on first read). */
   mimeIndex: string | null;
+  /** The RFC 8970 preview, computed when stored; absent for bodies stored before (set at first read). */
+  preview?: string;
   /**
    * The distinct words SEARCH BODY/TEXT look at (mime/text.ts `searchableWords`), for the text
    * index (text-search.ts). Absent when `wordsListed` is not true.

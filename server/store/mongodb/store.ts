@@ -82,6 +82,7 @@ import * as leases from './leases.ts';
 import * as mailboxes from './mailboxes.ts';
 import * as messages from './messages.ts';
 import * as metadata from './metadata.ts';
+import * as urlauth from './urlauth.ts';
 import * as rules from './rules.ts';
 import { Collections, ensureSchema } from './schema.ts';
 import * as outbound from './outbound.ts';
@@ -397,6 +398,20 @@ export class MongoStore implements Store {
     return this.call((c) => (id === null ? Promise.resolve([]) : mailboxes.listSubscriptions(c, id)));
   }
 
+  urlAuthKey(mailboxId: Id, create: boolean): Promise<Buffer | null> {
+    return this.call((c) => urlauth.urlAuthKey(c, requireId(mailboxId, 'mailbox'), create));
+  }
+
+  resetUrlAuthKeys(userId: Id, mailboxId: Id | null): Promise<void> {
+    return this.call((c) =>
+      urlauth.resetUrlAuthKeys(
+        c,
+        requireId(userId, 'user'),
+        mailboxId === null ? null : requireId(mailboxId, 'mailbox'),
+      ),
+    );
+  }
+
   getMetadata(userId: Id, mailboxPath: string): Promise<MetadataEntry[]> {
     return this.call((c) => metadata.getMetadata(c, requireId(userId, 'user'), mailboxPath));
   }
@@ -554,6 +569,10 @@ export class MongoStore implements Store {
 
   readMimeIndex(blobId: string): Promise<MimeIndex> {
     return this.call((c) => blobs.readMimeIndex(c, blobId));
+  }
+
+  readPreviews(blobIds: readonly string[]): Promise<Map<string, string>> {
+    return this.call((c) => blobs.readPreviews(c, blobIds));
   }
 
   readMimeIndexes(blobIds: readonly string[]): Promise<Map<string, MimeIndex>> {

@@ -4,6 +4,7 @@
  */
 import { createHash } from 'node:crypto';
 import { indexMessage } from '../../mime/index.ts';
+import { messagePreview } from '../../mime/preview.ts';
 import type { MimeIndex } from '../../mime/types.ts';
 import { StoreError } from '../errors.ts';
 import type { Sql } from './database.ts';
@@ -14,6 +15,8 @@ export interface PreparedBlob {
   raw: Buffer;
   /** JSON of the MIME index; undefined when not computed yet, null when indexing failed. */
   indexJson: string | null | undefined;
+  /** The RFC 8970 preview; undefined when not computed yet, null when indexing failed. */
+  preview: string | null | undefined;
 }
 
 export function sha256Hex(raw: Buffer): string {
@@ -21,14 +24,16 @@ export function sha256Hex(raw: Buffer): string {
 }
 
 /**
- * Indexes a body. A body the indexer cannot handle is still stored (raw bytes are what matters);
- * its index is left null and rebuilt on first read, where the error then surfaces.
+ * Indexes a body and computes its preview (RFC 8970 asks for it once, at delivery). A body the
+ * indexer cannot handle is still stored (raw bytes are what matters); its index and preview are
+ * left null and rebuilt on first read, where the error then surfaces.
  */
-function indexJsonOf(raw: Buffer): string | null {
+function analyse(raw: Buffer): { indexJson: string | null; preview: string | null } {
   try {
-    return JSON.stringify(indexMessage(raw));
+    const index = indexMessage(raw);
+    return { indexJson: JSON.stringify(index), preview: messagePreview(raw, index) };
   } catch {
-    return null;
+    return { indexJson: null, preview: null };
   }
 }
 
@@ -42,19 +47,21 @@ export function blobExists(sql: Sql, hash: string): boolean {
  */
 export function prepareBlob(sql: Sql, raw: Buffer): PreparedBlob {
   const hash = sha256Hex(raw);
-  return { hash, raw, indexJson: blobExists(sql, hash) ? undefined : indexJsonOf(raw) };
+  if (blobExists(sql, hash)) return { hash, raw, indexJson: undefined, preview: undefined };
+  return { hash, raw, ...analyse(raw) };
 }
 
 /** Adds one reference, inserting the blob when it is new (or was collected since prepareBlob). */
 export function addBlobReference(sql: Sql, blob: PreparedBlob): void {
   const updated = sql.run('UPDATE blobs SET refcount = refcount + 1 WHERE hash = ?', blob.hash).changes;
   if (updated > 0) return;
-  const indexJson = blob.indexJson === undefined ? indexJsonOf(blob.raw) : blob.indexJson;
+  const { indexJson, preview } = blob.indexJson === undefined ? analyse(blob.raw) : blob;
   sql.run(
-    'INSERT INTO blobs (hash, refcount, size, mime_index, data) VALUES (?, 1, ?, ?, ?)',
+    'INSERT INTO blobs (hash, refcount, size, mime_index, preview, data) VALUES (?, 1, ?, ?, ?, ?)',
     blob.hash,
     blob.raw.length,
     indexJson,
+    preview ?? null,
     blob.raw,
   );
 }
@@ -150,4 +157,28 @@ export function readMimeIndex(sql: Sql, hash: string): MimeIndex {
   const index = indexMessage(readBlob(sql, hash));
   sql.run('UPDATE blobs SET mime_index = ? WHERE hash = ?', JSON.stringify(index), hash);
   return index;
+}
+
+/**
+ * The previews (RFC 8970) of several bodies in few statements; gone bodies are absent. A body
+ * stored before previews were kept (or whose indexing failed) gets its preview computed now and
+ * saved, so each body's preview is computed once.
+ */
+export function readPreviews(sql: Sql, hashes: readonly string[]): Map<string, string> {
+  const found = new Map<string, string>();
+  const unique = [...new Set(hashes)];
+  for (let start = 0; start < unique.length; start += READ_CHUNK) {
+    const rows = sql.all<{ hash: string; preview: string | null }>(
+      'SELECT hash, preview FROM blobs WHERE hash IN (SELECT value FROM json_each(?))',
+      JSON.stringify(unique.slice(start, start + READ_CHUNK)),
+    );
+    for (const row of rows) found.set(row.hash, row.preview ?? savePreview(sql, row.hash));
+  }
+  return found;
+}
+
+function savePreview(sql: Sql, hash: string): string {
+  const preview = messagePreview(readBlob(sql, hash), readMimeIndex(sql, hash));
+  sql.run('UPDATE blobs SET preview = ? WHERE hash = ?', preview, hash);
+  return preview;
 }

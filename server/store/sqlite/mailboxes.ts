@@ -190,7 +190,9 @@ export function deleteMailbox(sql: Sql, userId: number, path: string): void {
     }
     removeAllMessages(sql, mailbox);
     deleteMailboxMetadata(sql, mailbox.id);
-    if (hasChildren) sql.run('UPDATE mailboxes SET selectable = 0 WHERE id = ?', mailbox.id);
+    // A placeholder keeps its id: its URLAUTH key goes, so no old URL works on a revived mailbox.
+    if (hasChildren)
+      sql.run('UPDATE mailboxes SET selectable = 0, urlauth_key = NULL WHERE id = ?', mailbox.id);
     else sql.run('DELETE FROM mailboxes WHERE id = ?', mailbox.id);
     writeJournal(sql, { userId, mailboxId: mailbox.id, kind: 'mailbox-delete', path: normalized });
   });

@@ -361,6 +361,16 @@ export const MIGRATIONS: readonly string[] = [
   `
   ALTER TABLE users ADD COLUMN uid_only INTEGER;
   `,
+  // 20: the URLAUTH key of each mailbox (RFC 4467, server/store/sqlite/urlauth.ts): 32 random
+  // bytes made on first use, NULL until then and again after RESETKEY or DELETE.
+  `
+  ALTER TABLE mailboxes ADD COLUMN urlauth_key BLOB;
+  `,
+  // 21: the RFC 8970 preview of each body, computed when it is stored; NULL for bodies stored
+  // before, which get theirs at the first FETCH PREVIEW (server/store/sqlite/blobs.ts).
+  `
+  ALTER TABLE blobs ADD COLUMN preview TEXT;
+  `,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

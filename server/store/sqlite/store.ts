@@ -64,6 +64,7 @@ import type { NewOutboundMessage, OutboundMessage, OutboundResult } from '../out
 import * as mailboxes from './mailboxes.ts';
 import * as messages from './messages.ts';
 import * as metadata from './metadata.ts';
+import * as urlauth from './urlauth.ts';
 import * as rules from './rules.ts';
 import * as history from './history.ts';
 import * as mtaSts from './mta-sts.ts';
@@ -326,6 +327,20 @@ export class SqliteStore implements Store {
     );
   }
 
+  urlAuthKey(mailboxId: Id, create: boolean): Promise<Buffer | null> {
+    return this.call((sql) => urlauth.urlAuthKey(sql, requireId(mailboxId, 'mailbox'), create));
+  }
+
+  resetUrlAuthKeys(userId: Id, mailboxId: Id | null): Promise<void> {
+    return this.call((sql) =>
+      urlauth.resetUrlAuthKeys(
+        sql,
+        requireId(userId, 'user'),
+        mailboxId === null ? null : requireId(mailboxId, 'mailbox'),
+      ),
+    );
+  }
+
   mailboxCounts(mailboxId: Id): Promise<MailboxCounts> {
     return this.call((sql) => mailboxes.mailboxCounts(sql, requireId(mailboxId, 'mailbox')));
   }
@@ -428,6 +443,10 @@ export class SqliteStore implements Store {
 
   readMimeIndex(blobId: string): Promise<MimeIndex> {
     return this.call((sql) => blobs.readMimeIndex(sql, blobId));
+  }
+
+  readPreviews(blobIds: readonly string[]): Promise<Map<string, string>> {
+    return this.call((sql) => blobs.readPreviews(sql, blobIds));
   }
 
   readMimeIndexes(blobIds: readonly string[]): Promise<Map<string, MimeIndex>> {

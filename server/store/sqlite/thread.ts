@@ -89,8 +89,8 @@ export interface ThreadedSqliteStoreOptions extends SqliteStoreOptions, LaneEven
 }
 
 /**
- * Calls that only read go to the reader thread; everything else to the writer. readMimeIndex may
- * write (it rebuilds a missing index), which the reader's own connection can do like any other.
+ * Calls that only read go to the reader thread; everything else to the writer. readMimeIndex and
+ * readPreviews may write (they rebuild a missing index or preview), which the reader's own connection can do like any other.
  */
 const READS: ReadonlySet<ForwardedMethod> = new Set<ForwardedMethod>([
   'getUser',
@@ -127,6 +127,7 @@ const READS: ReadonlySet<ForwardedMethod> = new Set<ForwardedMethod>([
   'listImportProgress',
   'readMimeIndex',
   'readMimeIndexes',
+  'readPreviews',
   'listKeywords',
   'expungedSince',
   'journalHead',
@@ -348,6 +349,15 @@ export class ThreadedSqliteStore implements Store {
     return this.call('setMetadata', [userId, mailboxPath, changes, maxEntries]);
   }
 
+  async urlAuthKey(mailboxId: Id, create: boolean): Promise<Buffer | null> {
+    const key = await this.call('urlAuthKey', [mailboxId, create]);
+    return key === null ? null : Buffer.from(key);
+  }
+
+  resetUrlAuthKeys(userId: Id, mailboxId: Id | null): Promise<void> {
+    return this.call('resetUrlAuthKeys', [userId, mailboxId]);
+  }
+
   mailboxCounts(mailboxId: Id): Promise<MailboxCounts> {
     return this.call('mailboxCounts', [mailboxId]);
   }
@@ -550,6 +560,10 @@ export class ThreadedSqliteStore implements Store {
 
   readBlobHeads(heads: ReadonlyArray<{ blobId: string; bytes: number }>): Promise<Map<string, Buffer>> {
     return this.call('readBlobHeads', [heads]);
+  }
+
+  readPreviews(blobIds: readonly string[]): Promise<Map<string, string>> {
+    return this.call('readPreviews', [blobIds]);
   }
 
   readMimeIndex(blobId: string): Promise<MimeIndex> {
