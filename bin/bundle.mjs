@@ -226,7 +226,7 @@ function buildModules(build, staging) {
  * Every other command of main.ts but `serve` has a script of its own, named after it.
  */
 const SHARED_SCRIPTS = {
-  admin: ['user', 'alias', 'domain', 'spam', 'sieve', 'rule'],
+  admin: ['user', 'alias', 'domain', 'spam', 'sieve', 'filters', 'forward', 'vacation', 'rule'],
   store: ['mailbox', 'message', 'status', 'db', 'queue', 'sessions'],
 };
 

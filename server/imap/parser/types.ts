@@ -497,6 +497,8 @@ export interface NotifyCommand {
   status: boolean;
   /** null for NOTIFY NONE. */
   groups: NotifyGroup[] | null;
+}
+
 /** GENURLAUTH (RFC 4467): URL rumps and the mechanism each is to be authorized with. */
 export interface GenUrlAuthCommand {
   tag: string;
