@@ -4,6 +4,7 @@
  * script by the interpreter, whose first error says where it is ("line L, column C: ...").
  */
 import { checkScript } from '../sieve/index.ts';
+import { scriptSpaceProblem } from '../sieve/script-space.ts';
 import { isStoreError } from '../store/errors.ts';
 import { checkSieveName } from '../store/sieve.ts';
 import type { User } from '../store/types.ts';
@@ -19,14 +20,9 @@ export function userOf(ctx: ManageSieveContext): User {
 
 /** Refuses a script of `size` bytes stored under `name` when it would cross a limit. */
 export async function checkSpace(ctx: ManageSieveContext, name: string, size: number): Promise<void> {
-  const limits = ctx.services.config.managesieve;
-  if (size > limits.max_script_size) {
-    throw err(`The script is larger than ${limits.max_script_size} bytes`, 'QUOTA/MAXSIZE');
-  }
   const scripts = await ctx.services.store.listSieveScripts(userOf(ctx).id);
-  if (!scripts.some((script) => script.name === name) && scripts.length >= limits.max_scripts) {
-    throw err(`No more than ${limits.max_scripts} scripts may be kept`, 'QUOTA/MAXSCRIPTS');
-  }
+  const problem = scriptSpaceProblem(scripts, name, size, ctx.services.config.managesieve);
+  if (problem) throw err(problem.message, problem.code);
 }
 
 /**

@@ -1092,3 +1092,25 @@ describe('users end to end', () => {
     expect(await client.readUntil(/^\* BYE/)).toMatch(/Account disabled/);
   });
 });
+
+describe('Sieve scripts within the limits ManageSieve has', () => {
+  it('refuses a script larger than managesieve.max_script_size (400) and one script too many (409)', async () => {
+    const id = await h.addUser('sieve-limits@example.test', 'a long password');
+    const limits = h.server.config.managesieve;
+    const large = `# ${'x'.repeat(limits.max_script_size)}\nkeep;\n`;
+    const tooLarge = await h.call('PUT', `/api/users/${id}/sieve-scripts/large`, { body: { content: large } });
+    expect(tooLarge.status).toBe(400);
+    expect(tooLarge.body.error.message).toBe(`The script is larger than ${limits.max_script_size} bytes`);
+    for (let n = 0; n < limits.max_scripts; n++) {
+      const put = await h.call('PUT', `/api/users/${id}/sieve-scripts/s${n}`, { body: { content: 'keep;' } });
+      expect(put.status).toBe(200);
+    }
+    const oneMore = await h.call('PUT', `/api/users/${id}/sieve-scripts/extra`, { body: { content: 'keep;' } });
+    expect(oneMore.status).toBe(409);
+    expect(oneMore.body.error.message).toBe(`No more than ${limits.max_scripts} scripts may be kept`);
+    // A new version of a script the user has is not one more.
+    const replaced = await h.call('PUT', `/api/users/${id}/sieve-scripts/s0`, { body: { content: 'discard;' } });
+    expect(replaced.status).toBe(200);
+    expect(await h.server.store.listSieveScripts(id)).toHaveLength(limits.max_scripts);
+  });
+});

@@ -165,6 +165,7 @@ describe('the Filters page', () => {
     await page.getByTestId('vacation-subject').fill('Away until Monday');
     await page.getByTestId('vacation-body').fill('I am away; I will answer on Monday.');
     await page.getByTestId('vacation-until').fill('2999-12-31');
+    await page.getByTestId('vacation-addresses').fill('ada@old-provider.example, ada.lovelace@example.org');
     await text(page.getByTestId('vacation-preview')).toMatch(
       /Subject: Away until Monday\n[^]*I am away; I will answer on Monday\.$/,
     );
@@ -173,6 +174,15 @@ describe('the Filters page', () => {
       'On, until 2999-12-31: each sender gets the reply at most once every 7 days.',
     );
     await screenshot(page, 'filters-vacation');
+    // The other addresses went into the vacation command (RFC 5230 :addresses).
+    const saved = await apiCall<{ settings: { vacation: { addresses: string[] } | null } }>(
+      'GET',
+      `/api/users/${userId}/filters`,
+    );
+    expect(saved.settings.vacation?.addresses).toEqual([
+      'ada@old-provider.example',
+      'ada.lovelace@example.org',
+    ]);
 
     await lmtp('Are you there?', 'asker@remote.example');
     await lmtp('Hello again?', 'asker@remote.example');

@@ -5,6 +5,7 @@
  */
 import { z } from 'zod';
 import { checkScript } from '../../sieve/index.ts';
+import { scriptSpaceProblem, type SpaceProblem } from '../../sieve/script-space.ts';
 import type { Store } from '../../store/types.ts';
 import { ApiError } from '../errors.ts';
 import { route } from '../router.ts';
@@ -53,6 +54,17 @@ function refuseInvalid(
   ]);
 }
 
+/** The limits ManageSieve has (script-space.ts): too large is bad input, one too many a conflict. */
+function refuseNoRoom(problem: SpaceProblem | null): void {
+  if (problem === null) return;
+  if (problem.code === 'QUOTA/MAXSIZE') {
+    throw new ApiError('validation_failed', problem.message, [
+      { path: 'body.content', message: problem.message },
+    ]);
+  }
+  throw new ApiError('conflict', problem.message);
+}
+
 export const sieveRoutes = [
   route({
     method: 'GET',
@@ -77,7 +89,8 @@ export const sieveRoutes = [
     path: '/api/users/{id}/sieve-scripts/{name}',
     operationId: 'putSieveScript',
     summary: 'Upload a Sieve script (checked first)',
-    description: 'A script that does not compile is refused (400) with its line and column.',
+    description:
+      'A script that does not compile is refused (400) with its line and column, as is one larger than managesieve.max_script_size; one more than managesieve.max_scripts is a conflict (409).',
     tag: TAG,
     params: z.object({ id: idParam, name }),
     body: z.strictObject({ content }),
@@ -85,6 +98,14 @@ export const sieveRoutes = [
     async handler({ params, body, deps }) {
       const user = await requireUser(deps.store, params.id);
       refuseInvalid(checkScript(body.content, { loadScript: await personalScripts(deps.store, user.id) }));
+      refuseNoRoom(
+        scriptSpaceProblem(
+          await deps.store.listSieveScripts(user.id),
+          params.name,
+          Buffer.byteLength(body.content),
+          deps.config.managesieve,
+        ),
+      );
       const script = await deps.store.putSieveScript(user.id, params.name, body.content);
       deps.logger.info({ user: user.username, script: script.name, via: 'admin' }, 'Sieve script stored');
       return scriptOf(script);

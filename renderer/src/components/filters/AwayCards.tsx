@@ -111,13 +111,14 @@ export function VacationCard({
   const [from, setFrom] = useState(vacation?.from ?? '');
   const [until, setUntil] = useState(vacation?.until ?? '');
   const [days, setDays] = useState<number | string>(vacation?.days ?? 7);
+  const [addresses, setAddresses] = useState((vacation?.addresses ?? []).join(', '));
   const draft = {
     subject: subject.trim(),
     body: body.trim(),
     ...(from ? { from } : {}),
     ...(until ? { until } : {}),
     days: Number(days) || 7,
-    addresses: vacation?.addresses ?? [],
+    addresses: addresses.split(/[\s,;]+/).filter((address) => address !== ''),
   };
 
   function submit(event: FormEvent) {
@@ -175,6 +176,14 @@ export function VacationCard({
               data-testid="vacation-days"
             />
           </SimpleGrid>
+          <TextInput
+            label="Other addresses of yours"
+            description="Mail sent to these (an alias, an old address) is answered too; separate them with commas"
+            placeholder="me@old-provider.example"
+            value={addresses}
+            onChange={(event) => setAddresses(event.currentTarget.value)}
+            data-testid="vacation-addresses"
+          />
           <Stack gap={4}>
             <Text size="sm" fw={600}>
               Preview ({period(draft)}; never to mailing lists or automatic mail)
