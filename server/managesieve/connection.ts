@@ -31,6 +31,7 @@ import { err, mapError, type ManageSieveCode } from './errors.ts';
 import { CommandFramer, type FramerItem } from './framer.ts';
 import { parseCommand, parseSaslResponse, type ManageSieveCommand } from './parser.ts';
 import { COMMANDS } from './registry.ts';
+import { writeReply } from '../net/write-reply.ts';
 
 /** Longest command line without its CRLF (literals do not count). */
 export const MAX_LINE = 8 * 1024;
@@ -285,24 +286,7 @@ export class ManageSieveConnection implements ManageSieveSession {
   private write(data: string, last = false): Promise<void> {
     if (this.closed || this.socket.destroyed) return Promise.resolve();
     this.registration?.addBytes(0, Buffer.byteLength(data));
-    const socket = this.socket;
-    return new Promise((resolve) => {
-      let pending = last ? 2 : 1;
-      const done = () => {
-        if (--pending > 0) return;
-        socket.off('drain', done);
-        socket.off('close', onClose);
-        resolve();
-      };
-      const onClose = () => {
-        pending = 1;
-        done();
-      };
-      socket.once('close', onClose);
-      const writable = socket.write(data, last ? () => done() : undefined);
-      if (writable) done();
-      else socket.once('drain', done);
-    });
+    return writeReply(this.socket, data, last);
   }
 
   /** Ends the connection once the bytes written so far are sent. */

@@ -31,6 +31,7 @@ import { Maildrop } from './maildrop.ts';
 import { MaildropLease } from './maildrop-lease.ts';
 import { isKeyword, parseCommand } from './parser.ts';
 import { COMMANDS } from './registry.ts';
+import { writeReply } from '../net/write-reply.ts';
 
 /** Longest command line without its CRLF (RFC 2449 4 allows 255 octets; some clients send more). */
 export const MAX_COMMAND_LINE = 510;
@@ -285,24 +286,7 @@ export class Pop3Connection implements Pop3Session {
   private write(data: string | Buffer, last = false): Promise<void> {
     if (this.closed || this.socket.destroyed) return Promise.resolve();
     this.registration?.addBytes(0, typeof data === 'string' ? Buffer.byteLength(data) : data.length);
-    const socket = this.socket;
-    return new Promise((resolve) => {
-      let pending = last ? 2 : 1;
-      const done = () => {
-        if (--pending > 0) return;
-        socket.off('drain', done);
-        socket.off('close', onClose);
-        resolve();
-      };
-      const onClose = () => {
-        pending = 1;
-        done();
-      };
-      socket.once('close', onClose);
-      const writable = socket.write(data, last ? () => done() : undefined);
-      if (writable) done();
-      else socket.once('drain', done);
-    });
+    return writeReply(this.socket, data, last);
   }
 
   /** Ends the connection once the bytes written so far are sent. */
