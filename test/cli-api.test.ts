@@ -305,7 +305,7 @@ describe('management commands through the admin API', () => {
     );
     const status = await ok(statusCommand);
     expect(status).toMatch(/^server: running since .* \(up \d/m);
-    expect(status).toMatch(/^sessions: imap 1, pop3 0, lmtp 0, smtp 0, submission 0$/m);
+    expect(status).toMatch(/^sessions: imap 1, pop3 0, lmtp 0, smtp 0, submission 0, managesieve 0$/m);
     expect(status).toMatch(/^listeners: .*imaps 127\.0\.0\.1:\d+ \(tls\)/m);
     expect(status).toMatch(/^delivered: 0 /m);
     expect(JSON.parse(await ok(statusCommand, '--json'))).toMatchObject({

@@ -52,6 +52,21 @@ interface Case {
 let counter = 0;
 const unique = (prefix: string) => `${prefix}${++counter}-${Date.now() % 100_000}`;
 
+/** An import job that has ended: its source (a closed port) refused the connection. */
+async function endedImportJob(): Promise<{ user: string; job: string }> {
+  const user = await h.addUser(`${unique('importer')}@example.test`, 'a long password');
+  const started = await h.call('POST', `/api/users/${user}/imports`, {
+    body: { host: '127.0.0.1', port: 9, security: 'plain', login: 'x', password: 'y', keepPassword: true },
+  });
+  expect(started.status, JSON.stringify(started.body)).toBe(201);
+  await expect
+    .poll(async () => (await h.call('GET', `/api/users/${user}/imports`)).body.jobs[0].state, {
+      timeout: 30_000,
+    })
+    .not.toBe('running');
+  return { user, job: started.body.id as string };
+}
+
 async function newDomain(): Promise<string> {
   return (await h.server.store.createDomain({ name: `${unique('dom')}.example` })).name;
 }
@@ -845,6 +860,56 @@ const CASES: Record<string, Case> = {
       expect(body).toMatchObject({ ok: false, detail: expect.stringMatching(/^cannot connect/) }),
     invalid: () => ({ path: '/api/store/test-connection', body: { uri: 'http://example.test' } }),
   },
+  'GET /api/users/{id}/export': {
+    ok: async () => ({ path: `/api/users/${userId}/export?format=mbox` }),
+    status: 200,
+    // a tar: whole 512-byte blocks
+    check: ({ raw }) => expect(raw.length > 0 && raw.length % 512 === 0).toBe(true),
+    invalid: () => ({ path: `/api/users/${userId}/export?format=zip` }),
+    unknown: () => ({ path: '/api/users/999999/export?format=mbox' }),
+  },
+  'POST /api/users/{id}/imports': {
+    ok: async () => ({
+      path: `/api/users/${await h.addUser(`${unique('importer')}@example.test`, 'a long password')}/imports`,
+      body: { host: '127.0.0.1', port: 9, security: 'plain', login: 'x', password: 'y' },
+    }),
+    status: 201,
+    check: ({ body }) =>
+      expect(body.source).toEqual({ host: '127.0.0.1', port: 9, security: 'plain', login: 'x' }),
+    invalid: () => ({
+      path: `/api/users/${userId}/imports`,
+      body: { host: '127.0.0.1', port: 0, login: 'x', password: 'y' },
+    }),
+    unknown: () => ({ path: '/api/users/999999/imports', body: { host: 'h', login: 'x', password: 'y' } }),
+  },
+  'GET /api/users/{id}/imports': {
+    ok: async () => ({ path: `/api/users/${(await endedImportJob()).user}/imports` }),
+    status: 200,
+    check: ({ body }) => expect(body.jobs[0]).toMatchObject({ state: 'failed', passwordKept: true }),
+    invalid: () => ({ path: `/api/users/${LONG_ID}/imports` }),
+    unknown: () => ({ path: '/api/users/999999/imports' }),
+  },
+  'POST /api/imports/{jobId}/cancel': {
+    ok: async () => ({ path: `/api/imports/${(await endedImportJob()).job}/cancel` }),
+    status: 200,
+    invalid: () => ({ path: `/api/imports/${'x'.repeat(101)}/cancel` }),
+    unknown: () => ({ path: '/api/imports/no-such-job/cancel' }),
+  },
+  'POST /api/imports/{jobId}/rerun': {
+    ok: async () => ({ path: `/api/imports/${(await endedImportJob()).job}/rerun`, body: {} }),
+    status: 201,
+    invalid: async () => ({
+      path: `/api/imports/${(await endedImportJob()).job}/rerun`,
+      body: { password: 5 },
+    }),
+    unknown: () => ({ path: '/api/imports/no-such-job/rerun', body: {} }),
+  },
+  'DELETE /api/imports/{jobId}': {
+    ok: async () => ({ path: `/api/imports/${(await endedImportJob()).job}` }),
+    status: 204,
+    invalid: () => ({ path: `/api/imports/${'x'.repeat(101)}` }),
+    unknown: () => ({ path: '/api/imports/no-such-job' }),
+  },
   'GET /api/logs': {
     ok: async () => ({ path: '/api/logs?lines=5' }),
     status: 200,
@@ -1098,18 +1163,24 @@ describe('Sieve scripts within the limits ManageSieve has', () => {
     const id = await h.addUser('sieve-limits@example.test', 'a long password');
     const limits = h.server.config.managesieve;
     const large = `# ${'x'.repeat(limits.max_script_size)}\nkeep;\n`;
-    const tooLarge = await h.call('PUT', `/api/users/${id}/sieve-scripts/large`, { body: { content: large } });
+    const tooLarge = await h.call('PUT', `/api/users/${id}/sieve-scripts/large`, {
+      body: { content: large },
+    });
     expect(tooLarge.status).toBe(400);
     expect(tooLarge.body.error.message).toBe(`The script is larger than ${limits.max_script_size} bytes`);
     for (let n = 0; n < limits.max_scripts; n++) {
       const put = await h.call('PUT', `/api/users/${id}/sieve-scripts/s${n}`, { body: { content: 'keep;' } });
       expect(put.status).toBe(200);
     }
-    const oneMore = await h.call('PUT', `/api/users/${id}/sieve-scripts/extra`, { body: { content: 'keep;' } });
+    const oneMore = await h.call('PUT', `/api/users/${id}/sieve-scripts/extra`, {
+      body: { content: 'keep;' },
+    });
     expect(oneMore.status).toBe(409);
     expect(oneMore.body.error.message).toBe(`No more than ${limits.max_scripts} scripts may be kept`);
     // A new version of a script the user has is not one more.
-    const replaced = await h.call('PUT', `/api/users/${id}/sieve-scripts/s0`, { body: { content: 'discard;' } });
+    const replaced = await h.call('PUT', `/api/users/${id}/sieve-scripts/s0`, {
+      body: { content: 'discard;' },
+    });
     expect(replaced.status).toBe(200);
     expect(await h.server.store.listSieveScripts(id)).toHaveLength(limits.max_scripts);
   });
