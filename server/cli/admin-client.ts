@@ -6,6 +6,7 @@
  * and a sysexits code.
  */
 import fs from 'node:fs';
+import http from 'node:http';
 import { tokenPath } from '../admin/token.ts';
 import type { StatusJson } from '../admin/schemas.ts';
 import type { Config } from '../config/schema.ts';
@@ -50,16 +51,62 @@ function exitCodeOf(status: number, options: RequestOptions): number {
   return EXIT.failure;
 }
 
-async function apiError(response: Response, options: RequestOptions): Promise<CliError> {
-  let message = `the server answered ${response.status} ${response.statusText}`;
+/** What the CLI reads of an answer of the admin API. */
+interface Answer {
+  status: number;
+  statusText: string;
+  ok: boolean;
+  body: Buffer;
+}
+
+/**
+ * One request with node:http, not fetch: Node loads fetch's implementation (undici) at the first
+ * call, some 20 ms of every command that talks to a running server.
+ */
+function send(
+  url: string,
+  method: Method,
+  headers: Record<string, string>,
+  body: string | undefined,
+  timeoutMs: number,
+): Promise<Answer> {
+  return new Promise((resolve, reject) => {
+    const lengths = body === undefined ? {} : { 'content-length': String(Buffer.byteLength(body)) };
+    const request = http.request(
+      url,
+      { method, headers: { ...headers, ...lengths }, signal: AbortSignal.timeout(timeoutMs) },
+      (response) => {
+        const chunks: Buffer[] = [];
+        response.on('data', (chunk: Buffer) => chunks.push(chunk));
+        response.on('error', reject);
+        response.on('end', () => {
+          const status = response.statusCode ?? 0;
+          resolve({
+            status,
+            statusText: response.statusMessage ?? '',
+            ok: status >= 200 && status < 300,
+            body: Buffer.concat(chunks),
+          });
+        });
+      },
+    );
+    request.on('error', reject);
+    request.end(body);
+  });
+}
+
+function apiError(answer: Answer, options: RequestOptions): CliError {
+  let message = `the server answered ${answer.status} ${answer.statusText}`;
   try {
-    const body = (await response.json()) as { error?: { message?: string } };
+    const body = JSON.parse(answer.body.toString('utf8')) as { error?: { message?: string } };
     if (body.error?.message) message = body.error.message;
   } catch {
     // not JSON: keep the status line
   }
-  return new CliError(message, exitCodeOf(response.status, options));
+  return new CliError(message, exitCodeOf(answer.status, options));
 }
+
+const json = <T>(answer: Answer): T => JSON.parse(answer.body.toString('utf8')) as T;
 
 function readToken(dataDir: string): string | null {
   try {
@@ -71,38 +118,38 @@ function readToken(dataDir: string): string | null {
 
 /** Makes a client for `url` with `token` (no probe). */
 export function adminClient(url: string, token: string, status: StatusJson): AdminClient {
-  async function send(method: Method, path: string, body: unknown, options: RequestOptions) {
-    let response: Response;
+  async function call(method: Method, path: string, body: unknown, options: RequestOptions) {
+    let answer: Answer;
     try {
-      response = await fetch(`${url}${path}`, {
+      answer = await send(
+        `${url}${path}`,
         method,
-        headers: {
+        {
           authorization: `Bearer ${token}`,
           ...(body === undefined ? {} : { 'content-type': 'application/json' }),
         },
-        body: body === undefined ? undefined : JSON.stringify(body),
-        signal: AbortSignal.timeout(REQUEST_MS),
-      });
+        body === undefined ? undefined : JSON.stringify(body),
+        REQUEST_MS,
+      );
     } catch (error) {
       throw new CliError(
         `cannot reach the server at ${url}: ${(error as Error).message}; try again later`,
         EXIT.tempFail,
       );
     }
-    if (!response.ok) throw await apiError(response, options);
-    return response;
+    if (!answer.ok) throw apiError(answer, options);
+    return answer;
   }
   return {
     url,
     status,
     async request<T>(method: Method, path: string, body?: unknown, options: RequestOptions = {}) {
-      const response = await send(method, path, body, options);
-      if (response.status === 204) return undefined as T;
-      return (await response.json()) as T;
+      const answer = await call(method, path, body, options);
+      if (answer.status === 204) return undefined as T;
+      return json<T>(answer);
     },
     async download(path, options = {}) {
-      const response = await send('GET', path, undefined, options);
-      return Buffer.from(await response.arrayBuffer());
+      return (await call('GET', path, undefined, options)).body;
     },
   };
 }
@@ -116,17 +163,20 @@ export async function findServer(config: Config): Promise<AdminClient | null> {
   const token = readToken(config.data_dir);
   if (!token) return null;
   const url = `http://${clientHost(config.admin.host)}:${config.admin.port}`;
-  let response: Response;
+  let response: Answer;
   try {
-    response = await fetch(`${url}/api/status`, {
-      headers: { authorization: `Bearer ${token}` },
-      signal: AbortSignal.timeout(PROBE_MS),
-    });
+    response = await send(
+      `${url}/api/status`,
+      'GET',
+      { authorization: `Bearer ${token}` },
+      undefined,
+      PROBE_MS,
+    );
   } catch {
     return null;
   }
   if (response.status === 401 || response.status === 403) {
-    const error = await apiError(response, {});
+    const error = apiError(response, {});
     throw new CliError(
       `the server at ${url} refused the admin token in ${tokenPath(config.data_dir)} (${error.message}); ` +
         'is it the server of another data directory? --offline opens the store directly',
@@ -136,7 +186,7 @@ export async function findServer(config: Config): Promise<AdminClient | null> {
   // A server is running and refused us: saying "no server runs" (and opening the store behind its
   // back) would be wrong. 429 comes after many wrong tokens from this address.
   if (response.status === 429) {
-    const error = await apiError(response, {});
+    const error = apiError(response, {});
     throw new CliError(
       `the server at ${url} refused the admin token in ${tokenPath(config.data_dir)} (${error.message}); ` +
         'is it the server of another data directory? --offline opens the store directly',
@@ -146,7 +196,7 @@ export async function findServer(config: Config): Promise<AdminClient | null> {
   if (!response.ok) return null;
   let status: StatusJson;
   try {
-    status = (await response.json()) as StatusJson;
+    status = json<StatusJson>(response);
   } catch {
     return null;
   }
