@@ -5,7 +5,6 @@ import type { Config } from '../../config/schema.ts';
 import { domainProblem } from '../../store/domains.ts';
 import type { Address, Domain, Store, User } from '../../store/types.ts';
 import { checkScript } from '../../sieve/index.ts';
-import { FiltersConflict, loadFilters, saveFilters } from '../../sieve/filters/index.ts';
 import { CliError, EXIT } from '../cli-error.ts';
 import { requireUser } from '../context.ts';
 import type { SpamListEntry } from '../../store/spam.ts';
@@ -76,6 +75,12 @@ async function requireDomain(store: Store, name: string): Promise<Domain> {
 
 const domainRecord = (domain: Domain): DomainRecord =>
   toDomainRecord({ ...domain, createdAt: domain.createdAt.toISOString() });
+
+/**
+ * The filters' model (zod schemas built when it loads, some 8 ms), only for the commands that use
+ * it: every other command of the admin script starts without it.
+ */
+const filters = () => import('../../sieve/filters/index.ts');
 
 export function storeBackend(store: Store, config: Config): Backend {
   return {
@@ -182,9 +187,11 @@ export function storeBackend(store: Store, config: Config): Backend {
       await store.activateSieveScript(user.id, name);
     },
     async getFilters(username) {
+      const { loadFilters } = await filters();
       return loadFilters(store, await requireUser(store, username));
     },
     async putFilters(username, settings, overwrite) {
+      const { FiltersConflict, saveFilters } = await filters();
       const user = await requireUser(store, username);
       try {
         return await saveFilters(store, user, settings, overwrite);
