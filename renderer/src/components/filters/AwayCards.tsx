@@ -65,24 +65,43 @@ export function ForwardingCard({
             data-testid="forwarding-keep"
           />
           <ErrorNotice error={error} title="Forwarding was not saved" />
-          <Group>
-            <Button type="submit" loading={saving} data-testid="forwarding-save">
-              Save forwarding
-            </Button>
-            {forwarding && (
-              <Button
-                variant="default"
-                onClick={() => onSave(null)}
-                disabled={saving}
-                data-testid="forwarding-off"
-              >
-                Turn off
-              </Button>
-            )}
-          </Group>
+          <SaveButtons
+            testId="forwarding"
+            label="Save forwarding"
+            isOn={forwarding !== null}
+            saving={saving}
+            onOff={() => onSave(null)}
+          />
         </Stack>
       </form>
     </Card>
+  );
+}
+
+/** Save, and Turn off while the setting is on: what both cards end with. */
+function SaveButtons(props: {
+  testId: string;
+  label: string;
+  isOn: boolean;
+  saving: boolean;
+  onOff: () => void;
+}) {
+  return (
+    <Group>
+      <Button type="submit" loading={props.saving} data-testid={`${props.testId}-save`}>
+        {props.label}
+      </Button>
+      {props.isOn && (
+        <Button
+          variant="default"
+          onClick={props.onOff}
+          disabled={props.saving}
+          data-testid={`${props.testId}-off`}
+        >
+          Turn off
+        </Button>
+      )}
+    </Group>
   );
 }
 
@@ -193,21 +212,13 @@ export function VacationCard({
             </Code>
           </Stack>
           <ErrorNotice error={error} title="The vacation reply was not saved" />
-          <Group>
-            <Button type="submit" loading={saving} data-testid="vacation-save">
-              Save the vacation reply
-            </Button>
-            {vacation && (
-              <Button
-                variant="default"
-                onClick={() => onSave(null)}
-                disabled={saving}
-                data-testid="vacation-off"
-              >
-                Turn off
-              </Button>
-            )}
-          </Group>
+          <SaveButtons
+            testId="vacation"
+            label="Save the vacation reply"
+            isOn={vacation !== null}
+            saving={saving}
+            onOff={() => onSave(null)}
+          />
         </Stack>
       </form>
     </Card>
