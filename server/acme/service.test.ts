@@ -25,17 +25,23 @@ describe('the renewal check', () => {
         },
       });
       const failures: AcmeStatus[] = [];
-      const seenAt: number[] = [];
+      const failedAt: number[] = [];
+      // The instants the service read its clock at: a retry is scheduled from the last one.
+      const clockReads: number[] = [];
       let second: () => void;
       const secondFailure = new Promise<void>((resolve) => (second = resolve));
       const service = new AcmeService({
         config,
         certificates: new CertificateStore(dataDir),
         retryBaseMs: 100,
+        now: () => {
+          clockReads.push(Date.now());
+          return clockReads.at(-1)!;
+        },
         onChange: (status) => {
           if (status.state !== 'failed' || failures.at(-1)?.failures === status.failures) return;
           failures.push(status);
-          seenAt.push(Date.now());
+          failedAt.push(clockReads.at(-1)!);
           if (status.failures === 2) second();
         },
       });
@@ -44,14 +50,14 @@ describe('the renewal check', () => {
         await secondFailure;
         expect(failures.map((status) => status.failures)).toEqual([1, 2]);
         expect(failures[0]!.lastError).toMatch(/ECONNREFUSED/);
-        // Retried 100 ms after the first failure, 200 ms after the second.
+        // Retried 100 ms after the first failure, 200 ms after the second (counted from the
+        // service's own clock, so a loaded machine cannot skew it), and never before that time.
         const delays = failures.map(
-          (status, index) => new Date(status.nextAttemptAt!).getTime() - seenAt[index]!,
+          (status, index) => new Date(status.nextAttemptAt!).getTime() - failedAt[index]!,
         );
-        expect(delays[0]).toBeGreaterThan(50);
-        expect(delays[0]).toBeLessThanOrEqual(100);
-        expect(delays[1]).toBeGreaterThan(150);
-        expect(delays[1]).toBeLessThanOrEqual(200);
+        expect(delays).toEqual([100, 200]);
+        // (a timer may fire within its millisecond of the wall clock's time)
+        expect(failedAt[1]).toBeGreaterThanOrEqual(new Date(failures[0]!.nextAttemptAt!).getTime() - 1);
         expect(service.status().certificate).toBeNull();
       } finally {
         await service.stop();

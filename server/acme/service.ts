@@ -69,6 +69,8 @@ export interface AcmeServiceOptions {
   onChange?: (status: AcmeStatus) => void;
   /** First retry delay after a failure (default 1 h); doubles up to a day. */
   retryBaseMs?: number;
+  /** The clock a failure's retry time is counted from (tests read the instant it was taken). */
+  now?: () => number;
   /** How often the renewal check runs (default a day). */
   checkIntervalMs?: number;
   /** How long a manual TXT record is waited for (default an hour). */
@@ -360,7 +362,7 @@ export class AcmeService {
       lastAttemptAt: state.lastAttemptAt ?? new Date().toISOString(),
       lastError: message,
       failures,
-      nextAttemptAt: new Date(Date.now() + delay).toISOString(),
+      nextAttemptAt: new Date((this.options.now ?? Date.now)() + delay).toISOString(),
     };
     writeState(this.dataDir, next);
     this.options.logger?.warn(
