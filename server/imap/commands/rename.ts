@@ -9,6 +9,7 @@ import { no } from '../errors.ts';
 import { newMailboxPath } from '../mailbox/new-name.ts';
 import { mailboxFromWire } from '../names.ts';
 import type { RenameCommand } from '../parser/index.ts';
+import { noteOwnChange } from '../notify-own.ts';
 import { isSameOrDescendant } from '../../store/normalize.ts';
 
 export const rename: CommandHandler<RenameCommand> = {
@@ -24,5 +25,6 @@ export const rename: CommandHandler<RenameCommand> = {
       throw no('CANNOT', 'A mailbox cannot be moved into itself');
     }
     await store.renameMailbox(userId, source.path, target);
+    noteOwnChange(ctx, { kind: 'name', path: target, children: true });
   },
 };
