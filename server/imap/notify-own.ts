@@ -17,6 +17,8 @@ import { isSameOrDescendant } from '../store/normalize.ts';
 export type OwnChange =
   /** New messages (APPEND, COPY, MOVE, REPLACE) in a mailbox. */
   | { kind: 'messages'; mailboxId: Id; uids: readonly number[] }
+  /** Every message change of a mailbox (RENAME INBOX moves all its messages out). */
+  | { kind: 'mailbox'; mailboxId: Id }
   /**
    * A mailbox created (with the parents it needed), renamed (its new name, with `children`: they
    * move along) or deleted.
@@ -34,6 +36,7 @@ export type Cause =
 
 export class OwnChanges {
   private readonly messages = new Map<Id, Set<number>>();
+  private readonly mailboxes = new Set<Id>();
   private readonly names = new Set<string>();
   /** Renamed mailboxes: their children's new names are own changes too. */
   private readonly subtrees: string[] = [];
@@ -48,6 +51,9 @@ export class OwnChanges {
         this.messages.set(change.mailboxId, uids);
         return;
       }
+      case 'mailbox':
+        this.mailboxes.add(change.mailboxId);
+        return;
       case 'name':
         // The parents CREATE or RENAME made on the way are named too (the store journals them).
         for (
@@ -72,6 +78,7 @@ export class OwnChanges {
   covers(cause: Cause): boolean {
     switch (cause.kind) {
       case 'messages': {
+        if (this.mailboxes.has(cause.mailboxId)) return true;
         const own = this.messages.get(cause.mailboxId);
         return cause.uids !== null && own !== undefined && cause.uids.every((uid) => own.has(uid));
       }
@@ -89,6 +96,7 @@ export class OwnChanges {
   get empty(): boolean {
     return (
       this.messages.size === 0 &&
+      this.mailboxes.size === 0 &&
       this.names.size === 0 &&
       this.subscriptions.size === 0 &&
       this.metadata.size === 0
@@ -97,6 +105,7 @@ export class OwnChanges {
 
   clear(): void {
     this.messages.clear();
+    this.mailboxes.clear();
     this.names.clear();
     this.subtrees.length = 0;
     this.subscriptions.clear();

@@ -151,6 +151,10 @@ describe('Notifier', () => {
       { kind: 'status', mailboxId: '3', path: 'Lists/Rust' },
       { kind: 'status', mailboxId: '4', path: 'Listsy' },
     ]);
+    // RENAME INBOX: every message change of both mailboxes is the session's.
+    target.noteOwnChange({ kind: 'mailbox', mailboxId: '1' });
+    target.observe(entry('message-expunge', '1', { uid: 4 }), null);
+    expect(target.take().notifications).toEqual([]);
     // After the flush the notes are forgotten: another session deleting a/b is told.
     target.forgetOwnChanges();
     target.observe(entry('mailbox-delete', '11', { path: 'a/b' }), null);

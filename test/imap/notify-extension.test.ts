@@ -240,6 +240,7 @@ describe.each(['sqlite', 'mongodb'] as const)('NOTIFY (RFC 5465) on %s', (engine
       `REPLACE 1 Other {${replacement.length}+}\r\n${replacement.toString('latin1')}`,
       'UNSUBSCRIBE Archive/Rust',
       'DELETE Archive/Rust',
+      'RENAME INBOX Old',
     ];
     for (const command of own) {
       const answer = (await watcher.command('o', command)) + (await watcher.command('n', 'NOOP'));

@@ -26,5 +26,11 @@ export const rename: CommandHandler<RenameCommand> = {
     }
     await store.renameMailbox(userId, source.path, target);
     noteOwnChange(ctx, { kind: 'name', path: target, children: true });
+    // RENAME INBOX moves its messages into a new mailbox (RFC 3501 6.3.5): both mailboxes' changes.
+    if (source.path === 'INBOX') {
+      noteOwnChange(ctx, { kind: 'mailbox', mailboxId: source.id });
+      const moved = await store.getMailbox(userId, target);
+      if (moved) noteOwnChange(ctx, { kind: 'mailbox', mailboxId: moved.id });
+    }
   },
 };
