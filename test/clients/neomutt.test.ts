@@ -161,22 +161,19 @@ set index_format="%4C %Z [%s]"
 `;
 }
 
-/** NeoMutt in a tmux session of its own tmux server (its own socket, ended by the test). */
+/** NeoMutt in a tmux session of its own tmux server (its socket in the test's directory). */
 class NeoMutt {
-  private constructor(
-    private readonly socket: string,
-    private readonly dir: string,
-  ) {}
+  private constructor(private readonly socket: string) {}
 
   private tmux(...args: string[]) {
-    return runProcess('tmux', ['-L', this.socket, ...args], { timeoutMs: 10_000 });
+    return runProcess('tmux', ['-S', this.socket, ...args], { timeoutMs: 10_000 });
   }
 
   /** Opens `imap://127.0.0.1:port/INBOX` with the settings of muttrc(dir, qresync). */
   static async open(dir: string, port: number, qresync: boolean): Promise<NeoMutt> {
     const rc = path.join(dir, qresync ? 'qresync.rc' : 'full.rc');
     fs.writeFileSync(rc, muttrc(dir, qresync));
-    const neomutt = new NeoMutt(`mallard-neomutt-${process.pid}-${path.basename(dir)}`, dir);
+    const neomutt = new NeoMutt(path.join(dir, 'tmux.sock'));
     const command = `env HOME=${dir} neomutt -n -F ${rc} -f imap://127.0.0.1:${port}/INBOX`;
     const started = await neomutt.tmux('new-session', '-d', '-s', 'nm', '-x', '160', '-y', '60', command);
     expect(started.status, started.stderr).toBe(0);
@@ -218,10 +215,6 @@ class NeoMutt {
 
   kill(): Promise<unknown> {
     return this.tmux('kill-server');
-  }
-
-  get home(): string {
-    return this.dir;
   }
 }
 
