@@ -595,6 +595,8 @@ export class ImapConnection implements ImapSession {
         await writeNewMessageFetch(this.context, lastUid);
       }
       if (notifier?.hasPending()) await writeNotifications(this.context, notifier);
+      // Every change of this session's commands has been read from the journal by now.
+      notifier?.forgetOwnChanges();
       return true;
     } catch (error) {
       if (!isStoreError(error, 'UNAVAILABLE')) throw error;

@@ -119,6 +119,52 @@ describe('Notifier', () => {
     ]);
   });
 
+  it('drops what only the session itself changed, before or after it noted the change (RFC 5465 5)', () => {
+    const events: NotifyEventName[] = [
+      ...MESSAGES,
+      'MailboxName',
+      'SubscriptionChange',
+      'MailboxMetadataChange',
+    ];
+    const target = notifier({ kind: 'personal' }, events);
+    // Own APPEND into Lists (UID 1), journaled before the command noted it; own CREATE of a/b
+    // (with its parent a) noted first, then journaled.
+    target.observe(entry('message-new', '2', { uid: 1 }), null);
+    target.noteOwnChange({ kind: 'messages', mailboxId: '2', uids: [1] });
+    target.noteOwnChange({ kind: 'name', path: 'a/b' });
+    target.observe(entry('mailbox-create', '10', { path: 'a' }), null);
+    target.observe(entry('mailbox-create', '11', { path: 'a/b' }), null);
+    target.noteOwnChange({ kind: 'subscription', path: 'a/b' });
+    target.observe(entry('mailbox-subscribe', '0', { path: 'a/b' }), null);
+    target.noteOwnChange({ kind: 'metadata', path: 'Lists' });
+    target.observe(entry('metadata-change', '2', { path: 'Lists', flags: ['/private/comment'] }), null);
+    // Another session's: a new message in Lists/Rust, and a flag change beside the own APPEND in Listsy.
+    target.observe(entry('message-new', '3', { uid: 7 }), null);
+    target.noteOwnChange({ kind: 'messages', mailboxId: '4', uids: [2] });
+    target.observe(entry('message-new', '4', { uid: 2 }), null);
+    target.observe(entry('message-flags', '4', { uid: 1 }), null);
+    // The own RENAME of Lists takes Lists/Rust along: both new names are own.
+    target.noteOwnChange({ kind: 'name', path: 'Archive', children: true });
+    target.observe(entry('mailbox-rename', '2', { path: 'Archive', oldPath: 'Lists' }), null);
+    target.observe(entry('mailbox-rename', '3', { path: 'Archive/Rust', oldPath: 'Lists/Rust' }), null);
+    expect(target.take().notifications).toEqual([
+      { kind: 'status', mailboxId: '3', path: 'Lists/Rust' },
+      { kind: 'status', mailboxId: '4', path: 'Listsy' },
+    ]);
+    // RENAME INBOX: every message change of both mailboxes is the session's.
+    target.noteOwnChange({ kind: 'mailbox', mailboxId: '1' });
+    target.observe(entry('message-expunge', '1', { uid: 4 }), null);
+    expect(target.take().notifications).toEqual([]);
+    // After the flush the notes are forgotten: another session deleting a/b is told.
+    target.forgetOwnChanges();
+    target.observe(entry('mailbox-delete', '11', { path: 'a/b' }), null);
+    target.observe(entry('message-new', '2', { uid: 1 }), null);
+    expect(target.take().notifications).toEqual([
+      { kind: 'list', path: 'a/b', attributes: ['\\NonExistent', '\\Subscribed'], oldPath: null },
+      { kind: 'status', mailboxId: '2', path: 'Archive' },
+    ]);
+  });
+
   it('overflows past its limit: says so once, then behaves as NOTIFY NONE', () => {
     const target = notifier({ kind: 'personal' }, ['MailboxName'], [], 3);
     for (let index = 0; index < 5; index++)

@@ -21,6 +21,7 @@
  */
 import type { Id, JournalEntry, Mailbox } from '../store/types.ts';
 import type { FetchItem } from './parser/index.ts';
+import { OwnChanges, type Cause, type OwnChange } from './notify-own.ts';
 
 /** Notifications (distinct mailboxes to STATUS, LIST and METADATA lines) held for one session. */
 export const MAX_PENDING = 1000;
@@ -84,9 +85,11 @@ const MESSAGE_EVENTS: Readonly<Record<string, MessageEvent | undefined>> = {
 export class Notifier {
   private readonly mailboxes = new Map<Id, KnownMailbox>();
   private readonly subscriptions: Set<string>;
-  private pending: Notification[] = [];
-  /** Mailboxes with a STATUS waiting in `pending` (one per mailbox). */
-  private readonly statusPending = new Set<Id>();
+  private pending: Array<{ notification: Notification; cause: Cause }> = [];
+  /** Mailboxes with a STATUS waiting in `pending` (one per mailbox), with what caused it. */
+  private readonly statusPending = new Map<Id, Cause & { kind: 'messages' }>();
+  /** What this session's commands changed since the last flush: not echoed (notify-own.ts). */
+  private readonly own = new OwnChanges();
   private overflowed = false;
 
   constructor(
@@ -115,11 +118,27 @@ export class Notifier {
 
   /** The notifications waiting, oldest first, and whether they overflowed since the last take. */
   take(): { notifications: Notification[]; overflowed: boolean } {
-    const taken = { notifications: this.pending, overflowed: this.overflowed };
+    const notifications = this.pending
+      .filter(({ cause }) => !this.own.covers(cause))
+      .map(({ notification }) => notification);
+    const taken = { notifications, overflowed: this.overflowed };
     this.pending = [];
     this.statusPending.clear();
     this.overflowed = false;
     return taken;
+  }
+
+  /** A change the session's current command made: its notification is dropped (notify-own.ts). */
+  noteOwnChange(change: OwnChange): void {
+    this.own.note(change);
+  }
+
+  /**
+   * After a flush (the journal read up to its head, so every own change has been observed): the
+   * notes are forgotten, so that a later change by another session is notified.
+   */
+  forgetOwnChanges(): void {
+    if (!this.own.empty) this.own.clear();
   }
 
   /** The mailboxes a message event of some group watches, but for the selected one (STATUS at NOTIFY SET STATUS). */
@@ -138,7 +157,7 @@ export class Notifier {
     if (messageEvent) {
       const mailbox = this.mailboxes.get(entry.mailboxId);
       if (entry.mailboxId !== selectedId && mailbox && this.wants(mailbox, [messageEvent]))
-        this.queueStatus(entry.mailboxId, mailbox.path);
+        this.queueStatus(entry, mailbox.path);
       return;
     }
     switch (entry.kind) {
@@ -171,7 +190,7 @@ export class Notifier {
     const attributes = entry.kind === 'mailbox-delete' ? ['\\NonExistent'] : [];
     if (this.subscriptions.has(path)) attributes.push('\\Subscribed');
     const oldPath = entry.kind === 'mailbox-rename' ? entry.oldPath : null;
-    this.queue({ kind: 'list', path, attributes, oldPath });
+    this.queue({ kind: 'list', path, attributes, oldPath }, { kind: 'name', path });
   }
 
   private observeSubscription(entry: JournalEntry): void {
@@ -184,7 +203,7 @@ export class Notifier {
     if (this.wants(known, ['SubscriptionChange'])) {
       const attributes = mailbox ? [] : ['\\NonExistent'];
       if (subscribed) attributes.push('\\Subscribed');
-      this.queue({ kind: 'list', path, attributes, oldPath: null });
+      this.queue({ kind: 'list', path, attributes, oldPath: null }, { kind: 'subscription', path });
     }
     if (!subscribed) this.subscriptions.delete(path);
   }
@@ -194,12 +213,12 @@ export class Notifier {
     const names = entry.flags ?? [];
     if (path === '') {
       if (this.settings.groups.some((group) => group.events.has('ServerMetadataChange')))
-        this.queue({ kind: 'metadata', path, names });
+        this.queue({ kind: 'metadata', path, names }, { kind: 'metadata', path });
       return;
     }
     const mailbox = this.mailboxes.get(entry.mailboxId);
     if (mailbox && this.wants(mailbox, ['MailboxMetadataChange']))
-      this.queue({ kind: 'metadata', path, names });
+      this.queue({ kind: 'metadata', path, names }, { kind: 'metadata', path });
   }
 
   private mailboxByPath(path: string): KnownMailbox | undefined {
@@ -229,15 +248,30 @@ export class Notifier {
     }
   }
 
-  private queueStatus(mailboxId: Id, path: string): void {
-    if (this.statusPending.has(mailboxId)) return;
-    this.statusPending.add(mailboxId);
-    this.queue({ kind: 'status', mailboxId, path });
+  /**
+   * One STATUS per mailbox; its cause keeps the UIDs of the new messages behind it, which may all
+   * be the session's own (APPEND, COPY), until a change that cannot be (another kind) comes.
+   */
+  private queueStatus(entry: JournalEntry, path: string): void {
+    const own = entry.kind === 'message-new' && entry.uid !== null ? entry.uid : null;
+    const waiting = this.statusPending.get(entry.mailboxId);
+    if (waiting) {
+      if (own === null) waiting.uids = null;
+      else waiting.uids?.push(own);
+      return;
+    }
+    const cause = {
+      kind: 'messages' as const,
+      mailboxId: entry.mailboxId,
+      uids: own === null ? null : [own],
+    };
+    this.statusPending.set(entry.mailboxId, cause);
+    this.queue({ kind: 'status', mailboxId: entry.mailboxId, path }, cause);
   }
 
-  private queue(notification: Notification): void {
+  private queue(notification: Notification, cause: Cause): void {
     if (this.overflowed) return;
-    this.pending.push(notification);
+    this.pending.push({ notification, cause });
     if (this.pending.length <= this.maxPending) return;
     // RFC 5465 5.8: say so, and behave as after NOTIFY NONE.
     this.pending = [];

@@ -1,8 +1,9 @@
 /**
  * NOTIFY (RFC 5465) transcripts on each store engine (the embedded one and the MongoDB stand-in):
  * the RFC's own examples (3.1, 5.2, 5.4, 5.5), a second session changing other mailboxes while the
- * NOTIFY session IDLEs or sends NOOP, the selected filter's NONE, NOTIFY NONE, overflow, and the
- * errors (BAD for broken syntax and event combinations, NO [BADEVENT] for unsupported events).
+ * NOTIFY session IDLEs or sends NOOP, its own changes (not notified back), the selected filter's
+ * NONE, NOTIFY NONE, overflow, and the errors (BAD for broken syntax and event combinations,
+ * NO [BADEVENT] for unsupported events).
  * (test/imap/notify.test.ts is about something else: cross-session updates of one mailbox.)
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -217,6 +218,46 @@ describe.each(['sqlite', 'mongodb'] as const)('NOTIFY (RFC 5465) on %s', (engine
     expect(await actor.command('c', 'CREATE Unseen1')).toMatch(/^c OK/m);
     await appendTo(actor, 'INBOX', 'unseen');
     expect(await watcher.command('n', 'NOOP')).toBe('n OK NOOP completed\r\n');
+  });
+
+  it('does not notify a session of its own changes (RFC 5465 5), but of the same by another', async () => {
+    const { watcher, actor } = await twoSessions();
+    expect(await watcher.command('c', 'CREATE Other')).toMatch(/^c OK/m);
+    for (const subject of ['one', 'two', 'three']) await appendTo(watcher, 'INBOX', subject);
+    expect(await watcher.command('s', 'SELECT INBOX')).toMatch(/^s OK/m);
+    expect(
+      await watcher.command('a', `NOTIFY SET (selected (${MESSAGE_EVENTS})) (personal (${EVERYTHING}))`),
+    ).toMatch(/^a OK/m);
+    const replacement = rawMessage('replacement');
+    const own = [
+      'CREATE Lists/Rust',
+      'RENAME Lists Archive',
+      'SUBSCRIBE Archive/Rust',
+      'SETMETADATA Archive/Rust (/private/comment "mine")',
+      'SETMETADATA "" (/private/comment "mine")',
+      'COPY 1 Other',
+      'MOVE 1 Other',
+      `REPLACE 1 Other {${replacement.length}+}\r\n${replacement.toString('latin1')}`,
+      'UNSUBSCRIBE Archive/Rust',
+      'DELETE Archive/Rust',
+      'RENAME INBOX Old',
+    ];
+    for (const command of own) {
+      const answer = (await watcher.command('o', command)) + (await watcher.command('n', 'NOOP'));
+      expect({ command, answer }).toEqual({
+        command,
+        answer: expect.not.stringMatching(/^\* (STATUS|LIST|METADATA) /m) as unknown,
+      });
+    }
+    await appendTo(watcher, 'Other', 'own');
+    expect(await watcher.command('n', 'NOOP')).toBe('n OK NOOP completed\r\n');
+    // The same kinds of change by another session are told.
+    await appendTo(actor, 'Other', 'theirs');
+    expect(await watcher.command('n', 'NOOP')).toMatch(/^\* STATUS "Other" \(MESSAGES 5 /m);
+    expect(await actor.command('c', 'CREATE Archive/Rust')).toMatch(/^c OK/m);
+    expect(await watcher.command('n', 'NOOP')).toBe(
+      '* LIST () "/" "Archive/Rust"\r\nn OK NOOP completed\r\n',
+    );
   });
 
   it('refuses unsupported events with NO [BADEVENT] and broken commands with BAD', async () => {

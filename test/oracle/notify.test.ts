@@ -10,6 +10,14 @@
  * mailbox names (MailboxName), to a session in IDLE within seconds, so IDLE and the name and
  * subscription events are checked against the RFC's transcripts (test/imap/notify-extension.test.ts).
  *
+ * A session's own changes (OWN_SCRIPT): RFC 5465 5 says the server SHOULD NOT notify a client of
+ * events it caused itself (its command's reply told it already). Dovecot 2.3 does echo them, at
+ * the session's next command (STATUS after its own APPEND or COPY into another mailbox, LIST after
+ * its CREATE and SUBSCRIBE); Mallard does not. Those answers are compared with Dovecot's echo
+ * lines taken out, and the echo checked to be there (so the difference stays known). The FETCH
+ * that follows the session's own APPEND into the selected mailbox (MessageNew with FETCH items,
+ * RFC 5465 5.2) is the same in both.
+ *
  * Documented differences, checked apart: for an unsupported event Dovecot's BADEVENT names the
  * event refused, Mallard's lists the events it supports (as RFC 5465 3.1 asks); Dovecot accepts
  * MessageNew without MessageExpunge and mailbox events for `selected`, which RFC 5465 5 and 6.1
@@ -24,10 +32,16 @@ if (!AVAILABLE) console.warn('NOTIFY oracle: skipped — Dovecot is not installe
 
 const USER = 'notify@example.test';
 const PASSWORD = 'notify password';
+/** The account of OWN_SCRIPT (the names of SCRIPT are taken). */
+const OWN_USER = 'own@example.test';
 const MESSAGE = 'From: a@example.test\r\nSubject: oracle\r\n\r\nbody\r\n';
 
-/** `watch`: a command of the watching session, compared; `act`: one of the other session. */
-type Step = { watch: string } | { act: string };
+/**
+ * `watch`: a command of the watching session, compared (APPEND sends MESSAGE); `echo`: Dovecot
+ * answers it with the session's own earlier changes, Mallard without (see the top). `act`: a
+ * command of the other session.
+ */
+type Step = { watch: string; echo?: boolean } | { act: string };
 
 const SCRIPT: Step[] = [
   { act: 'CREATE Lists' },
@@ -51,6 +65,32 @@ const SCRIPT: Step[] = [
   { watch: 'NOOP' },
 ];
 
+const OWN_SCRIPT: Step[] = [
+  { act: 'CREATE Other' },
+  { watch: 'SELECT INBOX' },
+  {
+    watch:
+      'NOTIFY SET (selected (MessageNew (UID FLAGS BODY.PEEK[HEADER.FIELDS (Subject)]) MessageExpunge FlagChange)) (personal (MessageNew MessageExpunge FlagChange MailboxName SubscriptionChange))',
+  },
+  { watch: 'APPEND Other' },
+  { watch: 'NOOP', echo: true },
+  { watch: 'APPEND INBOX' },
+  { watch: 'NOOP' },
+  { watch: 'COPY 1 Other' },
+  { watch: 'NOOP', echo: true },
+  { watch: 'CREATE Third' },
+  { watch: 'SUBSCRIBE Third' },
+  { watch: 'NOOP', echo: true },
+  // Another session's changes to the same mailboxes are still told.
+  { act: 'APPEND Other' },
+  { watch: 'NOOP' },
+  { act: 'UNSUBSCRIBE Third' },
+  { watch: 'NOOP' },
+];
+
+/** Lines that tell a session of its own change (Dovecot's echo). */
+const ECHO = /^\* (STATUS|LIST) /;
+
 function normalize(reply: string): string[] {
   return reply
     .trimEnd()
@@ -69,34 +109,31 @@ function normalize(reply: string): string[] {
     .filter((line) => !/^\* OK \[(UIDNEXT|HIGHESTMODSEQ|MAILBOXID|PERMANENTFLAGS)/.test(line));
 }
 
-async function login(port: number): Promise<LineClient> {
+async function login(port: number, user = USER): Promise<LineClient> {
   const client = await LineClient.connect(port);
   await client.readUntil(/^\* OK/);
-  expect(await client.command('l', `LOGIN ${USER} "${PASSWORD}"`)).toMatch(/^l OK/m);
+  expect(await client.command('l', `LOGIN ${user} "${PASSWORD}"`)).toMatch(/^l OK/m);
   return client;
 }
 
-/** A command of the other session (APPEND sends MESSAGE). */
-async function act(actor: LineClient, command: string): Promise<void> {
-  if (!command.startsWith('APPEND')) {
-    expect(await actor.command('a', command)).toMatch(/^a OK/m);
-    return;
-  }
-  actor.send(`a ${command} {${MESSAGE.length}}\r\n`);
-  await actor.readUntil(/^\+/);
-  actor.send(`${MESSAGE}\r\n`);
-  expect(await actor.readUntil(/^a (OK|NO|BAD)/)).toMatch(/^a OK/m);
+/** A command and its answer (APPEND sends MESSAGE). */
+async function send(client: LineClient, tag: string, command: string): Promise<string> {
+  if (!command.startsWith('APPEND')) return client.command(tag, command);
+  client.send(`${tag} ${command} {${MESSAGE.length}}\r\n`);
+  await client.readUntil(/^\+/);
+  client.send(`${MESSAGE}\r\n`);
+  return client.readUntil(new RegExp(`^${tag} (OK|NO|BAD)`));
 }
 
-async function run(port: number): Promise<string[][]> {
-  const watcher = await login(port);
-  const actor = await login(port);
+async function run(port: number, script: Step[], user = USER): Promise<string[][]> {
+  const watcher = await login(port, user);
+  const actor = await login(port, user);
   const answers: string[][] = [];
-  for (const step of SCRIPT) {
+  for (const step of script) {
     if ('watch' in step) {
-      answers.push(normalize(await watcher.command('w', step.watch)));
+      answers.push(normalize(await send(watcher, 'w', step.watch)));
     } else {
-      await act(actor, step.act);
+      expect(await send(actor, 'a', step.act)).toMatch(/^a OK/m);
     }
   }
   watcher.close();
@@ -110,11 +147,17 @@ describe.skipIf(!AVAILABLE)('NOTIFY oracle (Dovecot 2.3)', () => {
   const answers = new Map<string, string[][]>();
 
   beforeAll(async () => {
-    dovecot = await startDovecot([[USER, PASSWORD]], 'mailbox_list_index = yes\n');
+    const users: Array<[string, string]> = [
+      [USER, PASSWORD],
+      [OWN_USER, PASSWORD],
+    ];
+    dovecot = await startDovecot(users, 'mailbox_list_index = yes\n');
     mallard = await startTestServer();
-    await mallard.addUser(USER, PASSWORD);
-    answers.set('dovecot', await run(dovecot.port));
-    answers.set('mallard', await run(mallard.imapPort));
+    for (const [user, password] of users) await mallard.addUser(user, password);
+    answers.set('dovecot', await run(dovecot.port, SCRIPT));
+    answers.set('mallard', await run(mallard.imapPort, SCRIPT));
+    answers.set('dovecot own', await run(dovecot.port, OWN_SCRIPT, OWN_USER));
+    answers.set('mallard own', await run(mallard.imapPort, OWN_SCRIPT, OWN_USER));
   }, 60_000);
   afterAll(async () => {
     await dovecot?.stop();
@@ -128,6 +171,32 @@ describe.skipIf(!AVAILABLE)('NOTIFY oracle (Dovecot 2.3)', () => {
     watched.forEach((command, i) => {
       expect({ command, answer: mallardAnswers[i] }).toEqual({ command, answer: dovecotAnswers[i] });
     });
+  });
+
+  it('does not echo the session’s own changes, which Dovecot does at its next command', () => {
+    const watched = OWN_SCRIPT.flatMap((step) => ('watch' in step ? [step] : []));
+    const dovecotAnswers = answers.get('dovecot own')!;
+    const mallardAnswers = answers.get('mallard own')!;
+    watched.forEach((step, i) => {
+      const echo = dovecotAnswers[i]!.filter((line) => ECHO.test(line));
+      const dovecotAnswer = step.echo
+        ? dovecotAnswers[i]!.filter((line) => !ECHO.test(line))
+        : dovecotAnswers[i];
+      if (step.echo) expect({ command: step.watch, echo }).not.toEqual({ command: step.watch, echo: [] });
+      expect({ command: step.watch, answer: mallardAnswers[i] }).toEqual({
+        command: step.watch,
+        answer: dovecotAnswer,
+      });
+    });
+    // The new message's FETCH after the own APPEND into the selected mailbox, and what the other
+    // session changed, are there.
+    expect(mallardAnswers.flat()).toContain(
+      '* 1 FETCH (UID 1 FLAGS (\\Recent) BODY[HEADER.FIELDS (SUBJECT)] {19}',
+    );
+    expect(mallardAnswers.at(-2)).toEqual(
+      expect.arrayContaining([expect.stringMatching(/^\* STATUS Other /)]),
+    );
+    expect(mallardAnswers.at(-1)).toEqual(['* LIST () "/" Third', 'w OK']);
   });
 
   it('differs only where documented', async () => {

@@ -15,6 +15,7 @@ import { ResponseCodes } from '../encoder/index.ts';
 import { bad, no } from '../errors.ts';
 import { checkKeywordLimit } from '../mailbox/keyword-limit.ts';
 import { requireMailbox } from '../names.ts';
+import { noteOwnChange } from '../notify-own.ts';
 import type { AppendCommand, AppendMessage } from '../parser/index.ts';
 import { catenateMessage } from '../url/catenate.ts';
 
@@ -71,6 +72,11 @@ export const append: CommandHandler<AppendCommand> = {
       items.length === 1
         ? [await store.append(mailbox.id, items[0]!.raw, items[0]!.options)]
         : await store.appendMany(mailbox.id, items);
+    noteOwnChange(ctx, {
+      kind: 'messages',
+      mailboxId: mailbox.id,
+      uids: results.map((result) => result.uid),
+    });
     const uidValidity = results[0]?.uidValidity ?? mailbox.uidValidity;
     return {
       code: ResponseCodes.appendUid(

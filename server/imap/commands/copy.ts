@@ -18,6 +18,7 @@ import { ResponseCodes } from '../encoder/index.ts';
 import { no } from '../errors.ts';
 import { checkKeywordLimit } from '../mailbox/keyword-limit.ts';
 import { requireMailbox } from '../names.ts';
+import { noteOwnChange } from '../notify-own.ts';
 import type { CopyCommand } from '../parser/index.ts';
 import { selectedUids } from './message-set.ts';
 
@@ -64,6 +65,11 @@ function noteForLearning(ctx: ImapContext, source: Mailbox, target: Mailbox, res
   });
 }
 
+/** The copies are told by COPYUID: NOTIFY does not repeat them as a STATUS of the target. */
+function noteCopies(ctx: ImapContext, target: Mailbox, result: CopyResult): void {
+  noteOwnChange(ctx, { kind: 'messages', mailboxId: target.id, uids: result.uidMap.map(([, uid]) => uid) });
+}
+
 export const copy: CommandHandler<CopyCommand> = {
   states: ['selected'],
   async run(ctx, command) {
@@ -71,6 +77,7 @@ export const copy: CommandHandler<CopyCommand> = {
     const { uids, target } = await prepare(ctx, command);
     if (uids.length === 0) return nothingDone(command, 0);
     const result = await ctx.services.store.copyMessages(view.mailbox.id, uids, target.id);
+    noteCopies(ctx, target, result);
     if (result.uidMap.length === 0) return nothingDone(command, uids.length);
     noteForLearning(ctx, view.mailbox, target, result);
     return { code: copyUidCode(result), text: `${commandName(command)} completed` };
@@ -85,6 +92,7 @@ export const move: CommandHandler<CopyCommand> = {
     if (view.readOnly) throw no('READ-ONLY', 'Mailbox is read-only (EXAMINE): messages cannot be moved');
     if (uids.length === 0) return nothingDone(command, 0);
     const result = await ctx.services.store.moveMessages(view.mailbox.id, uids, target.id);
+    noteCopies(ctx, target, result);
     if (result.uidMap.length === 0) return nothingDone(command, uids.length);
     noteForLearning(ctx, view.mailbox, target, result);
     await ctx.write(ctx.builder().status('*', 'OK', 'Moved UIDs', copyUidCode(result)));

@@ -9,6 +9,7 @@ import { isObjectId } from '../object-id.ts';
 import { no } from '../errors.ts';
 import { newMailboxPath } from '../mailbox/new-name.ts';
 import type { CreateCommand } from '../parser/index.ts';
+import { noteOwnChange } from '../notify-own.ts';
 import type { SpecialUse } from '../../store/types.ts';
 
 const SPECIAL_USES: ReadonlyMap<string, SpecialUse> = new Map(
@@ -39,6 +40,7 @@ export const create: CommandHandler<CreateCommand> = {
     const existing = await store.getMailbox(userId, path);
     if (existing?.selectable) throw no('ALREADYEXISTS', 'Mailbox already exists');
     const created = await store.createMailbox(userId, path, specialUse);
+    noteOwnChange(ctx, { kind: 'name', path: created.path });
     // RFC 8474 4.1: the new mailbox's MAILBOXID in the tagged OK.
     return isObjectId(created.id) ? { code: ResponseCodes.mailboxId(created.id) } : undefined;
   },

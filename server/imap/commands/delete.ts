@@ -11,6 +11,7 @@ import type { CommandHandler } from '../context.ts';
 import { no } from '../errors.ts';
 import { mailboxFromWire } from '../names.ts';
 import type { MailboxCommand } from '../parser/index.ts';
+import { noteOwnChange } from '../notify-own.ts';
 import { isStoreError } from '../../store/errors.ts';
 
 export const deleteMailbox: CommandHandler<MailboxCommand> = {
@@ -24,6 +25,7 @@ export const deleteMailbox: CommandHandler<MailboxCommand> = {
     if (!mailbox) throw no('NONEXISTENT', 'No such mailbox');
     try {
       await store.deleteMailbox(userId, mailbox.path);
+      noteOwnChange(ctx, { kind: 'name', path: mailbox.path });
     } catch (error) {
       // The one refusal left after the checks above: a placeholder that still has children.
       if (isStoreError(error, 'CANNOT')) throw no('CANNOT', 'Mailbox has children, delete them first');

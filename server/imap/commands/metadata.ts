@@ -11,6 +11,8 @@ import { bad, no } from '../errors.ts';
 import { mailboxFromWire } from '../names.ts';
 import type { GetMetadataCommand, MetadataDepth, SetMetadataCommand } from '../parser/index.ts';
 import { isStoreError } from '../../store/errors.ts';
+import { tryNormalizeMailboxPath } from '../../store/normalize.ts';
+import { noteOwnChange } from '../notify-own.ts';
 import type { MetadataEntry } from '../../store/types.ts';
 
 export const MAX_VALUE_BYTES = 64 * 1024;
@@ -104,18 +106,19 @@ export const setMetadata: CommandHandler<SetMetadataCommand> = {
     if (changes.some(({ value }) => value !== null && value.length > MAX_VALUE_BYTES)) {
       throw no(`METADATA MAXSIZE ${MAX_VALUE_BYTES}`, `A value may hold at most ${MAX_VALUE_BYTES} bytes`);
     }
+    const path = storePath(ctx, command.mailbox);
     try {
-      await ctx.services.store.setMetadata(
-        ctx.session.user!.id,
-        storePath(ctx, command.mailbox),
-        changes,
-        MAX_ENTRIES,
-      );
+      await ctx.services.store.setMetadata(ctx.session.user!.id, path, changes, MAX_ENTRIES);
     } catch (error) {
       if (isStoreError(error) && error.code === 'LIMIT') {
         throw no('METADATA TOOMANY', `At most ${MAX_ENTRIES} entries per mailbox (and for the server)`);
       }
       throw error;
     }
+    // The journal names the mailbox as the store spells it.
+    noteOwnChange(ctx, {
+      kind: 'metadata',
+      path: path === '' ? '' : (tryNormalizeMailboxPath(path) ?? path),
+    });
   },
 };

@@ -9,6 +9,7 @@ import { no } from '../errors.ts';
 import { newMailboxPath } from '../mailbox/new-name.ts';
 import { mailboxFromWire } from '../names.ts';
 import type { RenameCommand } from '../parser/index.ts';
+import { noteOwnChange } from '../notify-own.ts';
 import { isSameOrDescendant } from '../../store/normalize.ts';
 
 export const rename: CommandHandler<RenameCommand> = {
@@ -24,5 +25,12 @@ export const rename: CommandHandler<RenameCommand> = {
       throw no('CANNOT', 'A mailbox cannot be moved into itself');
     }
     await store.renameMailbox(userId, source.path, target);
+    noteOwnChange(ctx, { kind: 'name', path: target, children: true });
+    // RENAME INBOX moves its messages into a new mailbox (RFC 3501 6.3.5): both mailboxes' changes.
+    if (source.path === 'INBOX') {
+      noteOwnChange(ctx, { kind: 'mailbox', mailboxId: source.id });
+      const moved = await store.getMailbox(userId, target);
+      if (moved) noteOwnChange(ctx, { kind: 'mailbox', mailboxId: moved.id });
+    }
   },
 };

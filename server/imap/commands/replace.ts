@@ -14,6 +14,7 @@ import { ResponseCodes } from '../encoder/index.ts';
 import { bad, no } from '../errors.ts';
 import { checkKeywordLimit } from '../mailbox/keyword-limit.ts';
 import { requireMailbox } from '../names.ts';
+import { noteOwnChange } from '../notify-own.ts';
 import type { ReplaceCommand } from '../parser/index.ts';
 import { catenateMessage } from '../url/catenate.ts';
 import { checkMessage } from './append.ts';
@@ -36,6 +37,7 @@ export const replace: CommandHandler<ReplaceCommand> = {
       flags: message.flags.filter((flag) => flag !== '\\Recent'),
       internalDate: message.internalDate ?? new Date(),
     });
+    noteOwnChange(ctx, { kind: 'messages', mailboxId: target.id, uids: [result.uid] });
     const code = ResponseCodes.appendUid(result.uidValidity, [result.uid]);
     await ctx.write(ctx.builder().status('*', 'OK', 'Replacement Message ID', code));
     // The EXISTS and EXPUNGE come from the journal: before the tagged OK.

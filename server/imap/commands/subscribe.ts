@@ -9,6 +9,7 @@ import type { CommandHandler, ImapContext } from '../context.ts';
 import { no } from '../errors.ts';
 import { mailboxFromWire } from '../names.ts';
 import type { MailboxCommand } from '../parser/index.ts';
+import { noteOwnChange } from '../notify-own.ts';
 import { tryNormalizeMailboxPath } from '../../store/normalize.ts';
 
 async function setSubscribed(ctx: ImapContext, wireName: string, subscribed: boolean): Promise<void> {
@@ -16,10 +17,16 @@ async function setSubscribed(ctx: ImapContext, wireName: string, subscribed: boo
   const userId = ctx.session.user!.id;
   const path = mailboxFromWire(ctx, wireName);
   const mailbox = await store.getMailbox(userId, path);
-  if (mailbox) return store.setSubscribed(userId, mailbox.path, subscribed);
+  if (mailbox) {
+    await store.setSubscribed(userId, mailbox.path, subscribed);
+    noteOwnChange(ctx, { kind: 'subscription', path: mailbox.path });
+    return;
+  }
   if (subscribed) throw no('NONEXISTENT', 'No such mailbox');
   const normalized = tryNormalizeMailboxPath(path);
-  if (normalized !== null) await store.setSubscribed(userId, normalized, false);
+  if (normalized === null) return;
+  await store.setSubscribed(userId, normalized, false);
+  noteOwnChange(ctx, { kind: 'subscription', path: normalized });
 }
 
 export const subscribe: CommandHandler<MailboxCommand> = {
