@@ -5,7 +5,8 @@
  * message from one URL or from several pieces (header and text sections) stored byte for byte;
  * the refusals with their enhanced codes (no AUTH, no MAIL/RCPT, bad syntax, not an IMAP URL,
  * a wrong token, another user's or the IMAP role, a message gone) and the reset after one; DATA
- * refused in the middle of a BURL message; the size limit.
+ * refused in the middle of a BURL message; the size limit; BDAT (RFC 3030 CHUNKING) alone and
+ * mixed with BURL pieces, pipelined, its bytes read even when refused.
  */
 import { ImapFlow } from 'imapflow';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -200,6 +201,46 @@ describe('BURL on submission', () => {
     await envelope(client);
     expect(await client.command(`BURL ${url}`)).toMatch(/^250 /);
     expect(await client.command(`BURL ${url} LAST`)).toMatch(/^552 5\.3\.4 /);
+    client.close();
+  });
+
+  it('takes BDAT chunks mixed with BURL pieces (RFC 4468 4), pipelined in one write', async () => {
+    const draft = await saveDraft();
+    const text = await genUrlAuth(rump(draft, 'submit+alice%40example.test', 'TEXT'));
+    const { client, ehlo } = await session(alice);
+    expect(ehlo).toMatch(/^250[- ]CHUNKING$/m);
+    await envelope(client);
+    // A new header of the client's own, then the draft's text by URL.
+    const header = Buffer.from(
+      'From: alice@example.test\r\nTo: bob@example.test\r\nSubject: Fwd: by URL\r\n\r\n',
+    );
+    client.line.send(
+      Buffer.concat([Buffer.from(`BDAT ${header.length}\r\n`), header, Buffer.from(`BURL ${text} LAST\r\n`)]),
+    );
+    expect(await client.reply()).toMatch(/^250 2\.0\.0 /);
+    expect(await client.reply()).toMatch(/^250 2\.0\.0 /);
+    const sent = Buffer.concat([header, Buffer.from('Sent without uploading it again.\r\n')]);
+    expect(splitStored(await newestInInbox(server, bob.userId), sent).rest).toEqual(sent);
+    client.close();
+  });
+
+  it('takes a BDAT message as it is (no dot-stuffing), and reads a refused chunk to its end', async () => {
+    const { client } = await session(alice);
+    const raw = Buffer.from('From: alice@example.test\r\nSubject: chunks\r\n\r\n.\r\n..two dots\r\nend\r\n');
+    // Refused before MAIL, yet its bytes (a line that looks like a command among them) are read.
+    const trap = Buffer.from('QUIT\r\n');
+    client.line.send(Buffer.concat([Buffer.from(`BDAT ${trap.length} LAST\r\n`), trap]));
+    expect(await client.reply()).toMatch(/^503 5\.5\.1 /);
+    expect(await client.command('NOOP')).toMatch(/^250 /);
+    await envelope(client);
+    const [first, second] = [raw.subarray(0, 20), raw.subarray(20)];
+    client.line.send(Buffer.concat([Buffer.from(`BDAT ${first.length}\r\n`), first]));
+    expect(await client.reply()).toMatch(/^250 2\.0\.0 20 octets/);
+    expect(await client.command('DATA')).toMatch(/^503 5\.5\.1 /);
+    client.line.send(Buffer.concat([Buffer.from(`BDAT ${second.length} LAST\r\n`), second]));
+    expect(await client.reply()).toMatch(/^250 2\.0\.0 /);
+    expect(splitStored(await newestInInbox(server, bob.userId), raw).rest).toEqual(raw);
+    expect(await client.command('BDAT x')).toMatch(/^501 5\.5\.4 /);
     client.close();
   });
 
