@@ -268,7 +268,7 @@ describe.each(['sqlite', 'mongodb'] as const)('URLAUTH on %s', (engine) => {
     const mime =
       'Content-Type: application/octet-stream; name="f.bin"\r\nContent-Transfer-Encoding: base64\r\n\r\n';
     const fileStructure =
-      '("application" "octet-stream" ("name" "f.bin") NIL NIL "base64" 12 NIL NIL NIL NIL)';
+      '("application" "octet-stream" ("name" "f.bin") NIL NIL "base64" 7 NIL NIL NIL NIL)';
     expect(Buffer.from(answer, 'latin1')).toEqual(
       Buffer.concat([
         Buffer.from(`* URLFETCH "${text}" (BINARY {14}\r\n`),
@@ -277,7 +277,10 @@ describe.each(['sqlite', 'mongodb'] as const)('URLAUTH on %s', (engine) => {
         ATTACHMENT,
         Buffer.from(`) "${partial}" (BINARY {3}\r\n`),
         ATTACHMENT.subarray(1, 4),
-        Buffer.from(`) "${header}" (BINARY {${mime.length}}\r\n${mime})\r\n`),
+        // A MIME section: the structure of its part, the header as stored.
+        Buffer.from(
+          `) "${header}" (BODYPARTSTRUCTURE ${fileStructure} BINARY {${mime.length}}\r\n${mime})\r\n`,
+        ),
       ]),
     );
     // Not honoured: NIL whatever was asked; bad parameters: BAD.

@@ -9,9 +9,10 @@
  *   (server/imap/fetch/binary.ts), then PARTIAL applied to the decoded bytes. A header, MIME or
  *   TEXT section has no encoding of its own and comes as stored. An encoding we cannot undo gives
  *   `BINARY NIL` (RFC 5524 3.2 lets the server answer NIL where it cannot convert).
- * - BODYPARTSTRUCTURE: the BODYSTRUCTURE of the part the URL names (of the message without a
- *   section), taken from the stored one. A header, MIME or TEXT section is no body part: the item
- *   is left out, as Dovecot does.
+ * - BODYPARTSTRUCTURE: the BODYSTRUCTURE of the part the section's number names (the message
+ *   without a section; for `2.MIME`, part 2), taken from the stored one; asked with BINARY, a
+ *   single part shows the size of its decoded content. Both as Dovecot answers
+ *   (test/oracle/urlfetch.test.ts).
  *
  * Items go out in Dovecot's order and form: one parenthesised list, the structure first.
  */
@@ -42,13 +43,31 @@ export async function extendedUrlData(
   const stored = url.section === null ? raw : extractUrlSection(raw, index!, url.section);
   const reply: ExtendedUrlData = {};
   const isPart = section.text === null;
-  if (want.bodyPartStructure && isPart) reply.structure = partStructure(index!, section.part);
+  // Decoded only when asked: BINARY of a part, and the size its structure then shows.
+  const decoded = want.binary ? decodedPart(raw, index!, section.part) : null;
+  if (want.bodyPartStructure) {
+    const structure = partStructure(index!, section.part);
+    // The whole message "decoded" is the message as stored (FETCH BINARY[]): no size to change.
+    const resized = decoded !== null && section.part.length > 0;
+    reply.structure = resized ? withSize(structure, decoded.length) : structure;
+  }
   if (want.body) reply.body = urlPartial(stored, url);
   if (want.binary) {
-    const decoded = isPart ? decodedPart(raw, index!, section.part) : stored;
-    reply.binary = decoded === null ? null : urlPartial(decoded, url);
+    const data = isPart ? decoded : stored;
+    reply.binary = data === null ? null : urlPartial(data, url);
   }
   return reply;
+}
+
+/**
+ * A single part's structure with another body size (index 6): with BINARY, the size of the decoded
+ * content, as Dovecot shows it. A multipart (a list first) has no size of its own.
+ */
+function withSize(structure: NestedValue[], size: number): NestedValue[] {
+  if (Array.isArray(structure[0])) return structure;
+  const copy = [...structure];
+  copy[6] = size;
+  return copy;
 }
 
 /** The part's content without its transfer encoding, null when that encoding is unknown. */
