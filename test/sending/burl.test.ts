@@ -193,7 +193,7 @@ describe('BURL on submission', () => {
     client.close();
   });
 
-  it('refuses a BURL message over the size limit with 552 5.3.4', async () => {
+  it('refuses a BURL or BDAT message over the size limit with 552 5.3.4', async () => {
     const big = Buffer.from(`Subject: big\r\n\r\n${'x'.repeat(SIZE_LIMIT / 2)}\r\n`);
     const draft = await saveDraft(big);
     const url = await genUrlAuth(rump(draft, 'submit+alice%40example.test'));
@@ -201,6 +201,12 @@ describe('BURL on submission', () => {
     await envelope(client);
     expect(await client.command(`BURL ${url}`)).toMatch(/^250 /);
     expect(await client.command(`BURL ${url} LAST`)).toMatch(/^552 5\.3\.4 /);
+    // A BDAT chunk past the limit is read to its end (and dropped), then refused.
+    await envelope(client);
+    const chunk = Buffer.alloc(SIZE_LIMIT + 1, 'x');
+    client.line.send(Buffer.concat([Buffer.from(`BDAT ${chunk.length} LAST\r\n`), chunk]));
+    expect(await client.reply()).toMatch(/^552 5\.3\.4 /);
+    expect(await client.command('NOOP')).toMatch(/^250 /);
     client.close();
   });
 

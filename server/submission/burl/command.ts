@@ -108,6 +108,8 @@ function messagePieces(
 
   return {
     send,
+    accepts: (size) =>
+      services.userOf(connection.session) !== null && chunks.size + size <= services.maxMessageSize,
     async addPiece(piece, last) {
       try {
         await add(piece, last);
