@@ -8,8 +8,11 @@
  * The bytes are always read, even when the command is then refused (RFC 3030 2: otherwise they
  * would be read as commands): before AUTH 530 5.7.0, before MAIL or RCPT 503 5.5.1, past the size
  * limit 552 5.3.4 (the transaction is reset). A chunk past the limit, or sent before AUTH, is
- * read and dropped as it comes, so a huge size costs no memory. smtp-server has no BDAT: its line parser is put in
- * "data mode" for the chunk and given a feeder that counts bytes instead of looking for the dot.
+ * read and dropped as it comes, so a huge size costs no memory.
+ *
+ * smtp-server has no BDAT: its line parser is put in "data mode" for the chunk and given a feeder
+ * that counts bytes instead of looking for the dot. The socket is not read further (backpressure)
+ * until the chunk is answered, so pipelined commands after it wait their turn.
  */
 import type { SmtpConnection } from '../../smtp/engine.ts';
 import { reply, type Reply } from '../../smtp/replies.ts';
