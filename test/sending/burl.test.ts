@@ -1,5 +1,5 @@
 /**
- * BURL (RFC 4468) on submission, over real TCP with STARTTLS: a message saved over IMAP
+ * BURL (RFC 4468) on submission, on both store engines, over real TCP with STARTTLS: a message saved over IMAP
  * (imapflow), a URLAUTH for the submit role made with GENURLAUTH (imapflow), then sent by URL
  * with raw transcripts and with Python's smtplib. Covered: `BURL imap` only after AUTH; a
  * message from one URL or from several pieces (header and text sections) stored byte for byte;
@@ -11,6 +11,7 @@
 import { ImapFlow } from 'imapflow';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { imapflowClient, type Account } from '../helpers/mail-fixtures.ts';
+import { freshDatabaseUri, startMongoStandIn, type MongoStandIn } from '../helpers/mongo.ts';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
 import { newestInInbox, python, SmtpLineClient, splitStored } from '../delivery/clients.ts';
 
@@ -20,34 +21,11 @@ let alice: Account;
 let bob: Account;
 let submissionPort: number;
 let imap: ImapFlow;
+let mongo: MongoStandIn | null = null;
 
 const DRAFT = Buffer.from(
   'From: alice@example.test\r\nTo: bob@example.test\r\nSubject: by URL\r\n\r\nSent without uploading it again.\r\n',
 );
-
-beforeAll(async () => {
-  server = await startTestServer({
-    MALLARD_LIMITS_MAX_MESSAGE_SIZE: String(SIZE_LIMIT),
-    MALLARD_SUBMISSION_HOST: '127.0.0.1',
-    MALLARD_TLS_PLAINTEXT_AUTH_ON_LOOPBACK: 'false',
-    MALLARD_DNS_SERVERS: '127.0.0.1:9',
-    MALLARD_DKIM_ENABLED: 'false',
-  });
-  const account = async (username: string): Promise<Account> => ({
-    server,
-    username,
-    password: 'secret',
-    userId: await server.addUser(username, 'secret'),
-  });
-  alice = await account('alice@example.test');
-  bob = await account('bob@example.test');
-  submissionPort = server.server.submission.listeners.find((l) => !l.implicitTls)!.port;
-  imap = await imapflowClient(alice);
-});
-afterAll(async () => {
-  await imap?.logout();
-  await server?.stop();
-});
 
 /** Alice's draft saved in INBOX over IMAP; its UID and UIDVALIDITY. */
 async function saveDraft(raw: Buffer = DRAFT): Promise<{ uid: number; uidValidity: bigint }> {
@@ -115,7 +93,40 @@ async function envelope(client: SmtpLineClient): Promise<void> {
   expect(await client.command('RCPT TO:<bob@example.test>')).toMatch(/^250 /);
 }
 
-describe('BURL on submission', () => {
+describe.each(['sqlite', 'mongodb'] as const)('BURL on submission (%s)', (engine) => {
+  beforeAll(async () => {
+    const env: NodeJS.ProcessEnv = {};
+    if (engine === 'mongodb') {
+      mongo = await startMongoStandIn();
+      env.MALLARD_STORE_ENGINE = 'mongodb';
+      env.MALLARD_STORE_MONGODB_URI = freshDatabaseUri(mongo.uri);
+    }
+    server = await startTestServer({
+      ...env,
+      MALLARD_LIMITS_MAX_MESSAGE_SIZE: String(SIZE_LIMIT),
+      MALLARD_SUBMISSION_HOST: '127.0.0.1',
+      MALLARD_TLS_PLAINTEXT_AUTH_ON_LOOPBACK: 'false',
+      MALLARD_DNS_SERVERS: '127.0.0.1:9',
+      MALLARD_DKIM_ENABLED: 'false',
+    });
+    const account = async (username: string): Promise<Account> => ({
+      server,
+      username,
+      password: 'secret',
+      userId: await server.addUser(username, 'secret'),
+    });
+    alice = await account('alice@example.test');
+    bob = await account('bob@example.test');
+    submissionPort = server.server.submission.listeners.find((l) => !l.implicitTls)!.port;
+    imap = await imapflowClient(alice);
+  }, 120_000);
+  afterAll(async () => {
+    await imap?.logout();
+    await server?.stop();
+    await mongo?.stop();
+    mongo = null;
+  }, 60_000);
+
   it('is advertised as "BURL imap" to authenticated sessions only', async () => {
     const before = await session();
     expect(before.ehlo).not.toMatch(/BURL/);
