@@ -10,6 +10,7 @@
  *
  *   npm run bench -- delivery [--runs N]: only the delivery benchmark (bench/delivery.ts)
  *   npm run bench -- sieve [--runs N]: LMTP deliveries/s with a 50-rule Sieve script and without (bench/sieve.ts)
+ *   npm run bench -- sending [--messages N]: submission msg/s with DATA and with BURL, beside Postfix (bench/sending.ts)
  *   npm run bench -- canary [...]: the hostile-user and memory benchmark instead (bench/canary.ts)
  *   npm run bench -- steady [...]: steady state and the login loop, Mallard with 1 and 2 workers beside
  *                                  Dovecot default and high-performance (bench/steady.ts)
@@ -144,6 +145,14 @@ if (process.argv[2] === 'delivery') {
 if (process.argv[2] === 'sieve') {
   process.argv.splice(2, 1);
   await import('./sieve.ts');
+  process.exit(0);
+}
+
+// `npm run bench -- sending [--messages N]`: submission with DATA and with BURL, to the queue, beside
+// Postfix's smtpd (bench/sending.ts).
+if (process.argv[2] === 'sending') {
+  process.argv.splice(2, 1);
+  await import('./sending.ts');
   process.exit(0);
 }
 

@@ -2,6 +2,8 @@
  * Sending figures (not a test), Mallard beside Debian's Postfix in the same run on loopback:
  *
  * - Mallard submission → a local recipient (stored in the INBOX before the 250);
+ * - the same with BURL (RFC 4468): the message is a draft already in the store, sent by its
+ *   URLAUTH URL instead of being uploaded again;
  * - Mallard submission → the loopback Postfix through the outbound queue (DKIM-signed, relayed),
  *   timed until Postfix has stored every message;
  * - Postfix smtpd → its own local (virtual Maildir) delivery, timed the same way.
@@ -16,6 +18,7 @@ import fs from 'node:fs';
 import { hashPassword } from '../server/auth/password.ts';
 import { loadConfig } from '../server/config/load.ts';
 import { createLogger } from '../server/log.ts';
+import { URLAUTH_MECHANISM, urlAuthToken } from '../server/imap/url/urlauth.ts';
 import { startServer } from '../server/main.ts';
 import { SmtpLineClient } from '../test/delivery/clients.ts';
 import { makeDataDir } from '../test/helpers/cli.ts';
@@ -34,7 +37,12 @@ function message(n: number, to: string): Buffer {
   );
 }
 
-async function sendAll(port: number, to: string, login: boolean): Promise<number> {
+/** How one message goes out on a session in a transaction: its final reply. */
+type SendOne = (client: SmtpLineClient, n: number, to: string) => Promise<string | undefined>;
+
+const byData: SendOne = async (client, n, to) => (await client.data(message(n, to)))[0];
+
+async function sendAll(port: number, to: string, login: boolean, sendOne: SendOne = byData): Promise<number> {
   const { client } = await SmtpLineClient.connect(port);
   await client.command('EHLO bench.test');
   if (login) {
@@ -45,7 +53,7 @@ async function sendAll(port: number, to: string, login: boolean): Promise<number
   for (let n = 0; n < COUNT; n += 1) {
     await client.command('MAIL FROM:<alice@example.test>');
     await client.command(`RCPT TO:<${to}>`);
-    const [reply] = await client.data(message(n, to));
+    const reply = await sendOne(client, n, to);
     if (!reply?.startsWith('250')) throw new Error(`message ${n}: ${reply}`);
   }
   const elapsed = performance.now() - started;
@@ -89,7 +97,7 @@ const server = await startServer(config, {
 });
 const results: Array<[string, string, string]> = [];
 try {
-  await server.store.createUser({
+  const { id: alice } = await server.store.createUser({
     username: 'alice@example.test',
     passwordHash: await hashPassword('secret'),
   });
@@ -99,6 +107,21 @@ try {
   results.push([
     'Mallard submission → local INBOX',
     `${((COUNT * 1000) / local).toFixed(0)} msg/s`,
+    memoryOf([process.pid], 'the whole benchmark process'),
+  ]);
+
+  // BURL: the draft (the same bytes as DATA's first message) sent by its URL each time.
+  const drafts = (await server.store.getMailbox(alice, 'INBOX'))!;
+  const draft = await server.store.append(drafts.id, message(0, 'alice@example.test'));
+  const rump = `imap://alice%40example.test@localhost/INBOX/;UID=${draft.uid};URLAUTH=submit+alice%40example.test`;
+  const key = (await server.store.urlAuthKey(drafts.id, true))!;
+  const url = `${rump}:${URLAUTH_MECHANISM}:${urlAuthToken(key, rump)}`;
+  const burl = await sendAll(port, 'alice@example.test', true, (client) =>
+    client.command(`BURL ${url} LAST`),
+  );
+  results.push([
+    'Mallard submission BURL → local INBOX',
+    `${((COUNT * 1000) / burl).toFixed(0)} msg/s`,
     memoryOf([process.pid], 'the whole benchmark process'),
   ]);
 

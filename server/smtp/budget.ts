@@ -93,7 +93,8 @@ export function applyBudget(connection: SmtpConnection, budget: ConnectionBudget
     const verb = (command || Buffer.alloc(0)).toString('latin1').split(' ', 1)[0]!.toUpperCase();
     const now = Date.now();
     if (verb === 'MAIL' && !inTransaction()) mailCommandAt = now;
-    if (verb === 'DATA') dataCommandAt = now;
+    // BDAT (submission's CHUNKING) reads its chunk in the parser's data mode, as DATA its message.
+    if (verb === 'DATA' || verb === 'BDAT') dataCommandAt = now;
     if (JUNK_COMMANDS.has(verb) && ++junk > JUNK_COMMAND_LIMIT && overErrorBudget()) return;
     if ((verb === 'RCPT' && ++recipients > budget.maxRecipients) || ++commands > budget.maxCommands) {
       const what = recipients > budget.maxRecipients ? 'recipients' : 'commands';

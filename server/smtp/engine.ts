@@ -141,7 +141,7 @@ const SOCKET_TIMEOUT_MS = 5 * 60_000;
 /** How long stop() lets a transaction in progress finish before closing it. */
 const CLOSE_TIMEOUT_MS = 10_000;
 
-type SmtpConnection = SMTPServer['connections'] extends Set<infer C> ? C : never;
+export type SmtpConnection = SMTPServer['connections'] extends Set<infer C> ? C : never;
 
 /** A reply text that already carries its enhanced status code: "5.1.1 <a@b>: User unknown". */
 const OWN_STATUS = /^([245])\.\d{1,3}\.\d{1,3}(?: |$)/;
@@ -219,6 +219,8 @@ export class MallardSMTPServer extends SMTPServer {
   readonly sockets = new Map<string, net.Socket>();
   /** The connection gate's ticket of each connection by id (its first MAIL FROM counts as a login). */
   readonly tickets = new Map<string, GateTicket>();
+  /** Commands of a protocol's own (submission's BURL), put on each connection before it greets. */
+  extendConnection: ((connection: SmtpConnection) => void) | null = null;
 
   constructor(
     options: SMTPServerOptions,
@@ -252,6 +254,7 @@ export class MallardSMTPServer extends SMTPServer {
       this.patched.add(newest);
       sendOwnStatusCodes(newest);
       applyBudget(newest, this.budget, this.hostname);
+      this.extendConnection?.(newest);
       if (this.strict) {
         checkHeloSyntax(newest);
         forbidPipelinedData(newest, this.hostname);

@@ -8,7 +8,9 @@
  * - MAIL, RCPT and DATA only after AUTH; the envelope sender and the From header must be the
  *   user's own address or alias (553 5.7.1);
  * - per-user limits: messages per hour (451 4.7.1 at MAIL), recipients per message (452 4.5.3);
- * - local recipients are stored like LMTP deliveries; remote ones go to the outbound queue.
+ * - local recipients are stored like LMTP deliveries; remote ones go to the outbound queue;
+ * - BURL (RFC 4468, server/submission/burl/): a message made of URLAUTH URLs to the user's stored
+ *   mail, advertised as `BURL imap` once authenticated, submitted by the same path as DATA.
  */
 import type { SMTPServerAddress, SMTPServerOptions, SMTPServerSession } from 'smtp-server';
 import type { SessionRegistry } from '../admin/sessions.ts';
@@ -26,6 +28,7 @@ import { reply, replyError, temporaryFailure, type Reply } from '../smtp/replies
 import { MAX_ENVID, MAX_ORCPT, type DsnNotify, type RecipientDsn } from '../store/outbound.ts';
 import type { Store, User } from '../store/types.ts';
 import type { TlsProvider } from '../tls/context.ts';
+import { addBurl } from './burl/command.ts';
 import { deliverSubmission, type OutboundSink } from './deliver.ts';
 import { HourlyLimit } from './rate-limit.ts';
 import { routeRecipient, tooManyRecipients, type RoutedRecipient } from './recipients.ts';
@@ -104,6 +107,44 @@ export async function startSubmission(
     /** AUTH is hidden and refused until TLS is on, except from loopback when configured. */
     function authAllowed(session: SMTPServerSession): boolean {
       return session.secure || plaintextAuthAllowedFrom(config, session.remoteAddress);
+    }
+
+    /**
+     * A whole message of the session's transaction, received by DATA or built by BURL: the From
+     * check, then delivery and the queue (deliver.ts); the reply to send.
+     */
+    async function submitMessage(session: SMTPServerSession, message: Buffer): Promise<Reply> {
+      const state = stateOf(session);
+      const refused = checkFromHeader(message, state.owned);
+      if (refused) {
+        state.log.info({ user: state.user?.username, reply: refused.text }, 'message refused');
+        return refused;
+      }
+      const transactionId = `${session.id}-${session.transaction}`;
+      try {
+        const answer = await deliverSubmission({
+          store: services.store,
+          outbound,
+          config,
+          log: state.log,
+          user: state.user!,
+          session,
+          tls: tlsOf(session),
+          sender: session.envelope.mailFrom ? session.envelope.mailFrom.address : '',
+          recipients: session.envelope.rcptTo.map((rcpt) => state.recipients.get(rcpt.address)!),
+          message,
+          transactionId,
+        });
+        if (answer.code < 400) {
+          hourly.record(state.user!.id);
+          submitted++;
+        }
+        return answer;
+      } catch (error) {
+        return temporaryFailure(state.log, error, { id: transactionId });
+      } finally {
+        state.handle?.update({ command: null });
+      }
     }
 
     const options: SMTPServerOptions = {
@@ -242,37 +283,10 @@ export async function startSubmission(
             chunks.length = 0;
             return callback(new Error('message too big')); // smtp-server replies 552 5.3.4
           }
-          const message = Buffer.concat(chunks);
-          const refused = checkFromHeader(message, state.owned);
-          if (refused) {
-            state.log.info({ user: state.user?.username, reply: refused.text }, 'message refused');
-            return callback(replyError(refused));
-          }
-          const transactionId = `${session.id}-${session.transaction}`;
-          deliverSubmission({
-            store: services.store,
-            outbound,
-            config,
-            log: state.log,
-            user: state.user!,
-            session,
-            tls: tlsOf(session),
-            sender: session.envelope.mailFrom ? session.envelope.mailFrom.address : '',
-            recipients: session.envelope.rcptTo.map((rcpt) => state.recipients.get(rcpt.address)!),
-            message,
-            transactionId,
-          })
-            .finally(() => state.handle?.update({ command: null }))
-            .then(
-              (reply) => {
-                if (reply.code >= 400) return callback(replyError(reply));
-                hourly.record(state.user!.id);
-                submitted++;
-                callback(null, `${reply.status} ${reply.text}`);
-              },
-              (error: unknown) =>
-                callback(replyError(temporaryFailure(state.log, error, { id: transactionId }))),
-            );
+          submitMessage(session, Buffer.concat(chunks)).then((answer) => {
+            if (answer.code >= 400) return callback(replyError(answer));
+            callback(null, `${answer.status} ${answer.text}`);
+          }, callback);
         });
       },
 
@@ -291,6 +305,15 @@ export async function startSubmission(
     server.on('error', (error) =>
       services.logger.debug({ err: error, protocol: 'submission' }, 'connection error'),
     );
+    server.extendConnection = (connection) =>
+      addBurl(connection, {
+        store: services.store,
+        hostname: config.hostname,
+        maxMessageSize: config.limits.max_message_size,
+        userOf: (session) => stateOf(session).user,
+        logOf: (session) => stateOf(session).log,
+        submit: submitMessage,
+      });
     return server;
   }
 

@@ -4,7 +4,7 @@
  * the access identifiers (anonymous, authuser, user+name, submit+name); NIL for a URL that is not
  * honoured (wrong token, expired, not for this user, after RESETKEY of its mailbox or of all);
  * GENURLAUTH refusing what is not a rump of the user's own message; CATENATE with a URLAUTH URL
- * to another user's message.
+ * to another user's message; extended URLFETCH (RFC 5524: BODY, BINARY, BODYPARTSTRUCTURE).
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { closeClients, loggedIn, newAccount, type Account } from '../helpers/mail-fixtures.ts';
@@ -37,6 +37,30 @@ const MESSAGE = Buffer.from(
     'Qui desiderat pacem, praeparet bellum.',
     '--inner--',
     '--outer--',
+    '',
+  ].join('\r\n'),
+);
+
+/** A message with a base64 attachment that holds NUL bytes (part 2). */
+const ATTACHMENT = Buffer.from([0x00, 0x01, 0x02, 0x41, 0x0d, 0x0a, 0xff]);
+const WITH_ATTACHMENT = Buffer.from(
+  [
+    'From: joe@example.com',
+    'Subject: the file',
+    'MIME-Version: 1.0',
+    'Content-Type: multipart/mixed; boundary="b"',
+    '',
+    '--b',
+    'Content-Type: text/plain; charset=utf-8',
+    'Content-Transfer-Encoding: quoted-printable',
+    '',
+    'Caf=C3=A9 ou th=C3=A9?',
+    '--b',
+    'Content-Type: application/octet-stream; name="f.bin"',
+    'Content-Transfer-Encoding: base64',
+    '',
+    ATTACHMENT.toString('base64'),
+    '--b--',
     '',
   ].join('\r\n'),
 );
@@ -88,7 +112,12 @@ describe.each(['sqlite', 'mongodb'] as const)('URLAUTH on %s', (engine) => {
   }
 
   async function fetchUrl(client: LineClient, url: string): Promise<string> {
-    const answer = await client.command('u', `URLFETCH "${url}"`);
+    return fetchArgs(client, `"${url}"`);
+  }
+
+  /** URLFETCH with these arguments; the untagged responses (as latin1 text). */
+  async function fetchArgs(client: LineClient, args: string): Promise<string> {
+    const answer = await client.command('u', `URLFETCH ${args}`);
     expect(answer).toMatch(/^u OK URLFETCH completed/m);
     return answer.slice(0, answer.lastIndexOf('u OK'));
   }
@@ -196,6 +225,68 @@ describe.each(['sqlite', 'mongodb'] as const)('URLAUTH on %s', (engine) => {
     expect(await joeClient.command('g', 'GENURLAUTH')).toMatch(/^g BAD /m);
     expect(await joeClient.command('r', 'RESETKEY Nope')).toMatch(/^r NO \[NONEXISTENT\]/m);
     expect(await joeClient.command('r', 'RESETKEY INBOX OTHER')).toMatch(/^r NO .*mechanism/m);
+  });
+
+  it("runs RFC 5524's example: BODYPARTSTRUCTURE and BINARY of a section for the submit role", async () => {
+    const { joe, fred, joeClient, fredClient } = await joeAndFred();
+    expect(await joeClient.command('c', 'CAPABILITY')).toMatch(/^\* CAPABILITY .* URLAUTH=BINARY( |\r\n)/m);
+    // RFC 5524 4: section 1.2 of Joe's message, for Fred's submission server; here for Fred himself.
+    const url = await generate(
+      joeClient,
+      `${base(joe)}/;uid=1/;section=1.2;urlauth=user+${encodeURIComponent(fred.username)}`,
+    );
+    const structure = '("text" "plain" ("charset" "us-ascii") NIL NIL "7bit" 28 1 NIL NIL NIL NIL)';
+    // The part's structure is the one inside the message's BODYSTRUCTURE.
+    await joeClient.command('s', 'SELECT INBOX');
+    expect(await joeClient.command('f', 'UID FETCH 1 BODYSTRUCTURE')).toContain(`)${structure}(`);
+    expect(await fetchArgs(fredClient, `("${url}" BODYPARTSTRUCTURE) ("${url}" BINARY) ("${url}")`)).toBe(
+      `* URLFETCH "${url}" (BODYPARTSTRUCTURE ${structure})` +
+        ` "${url}" (BINARY {28}\r\nSi vis pacem, para bellum.\r\n)` +
+        ` "${url}" (BODY {28}\r\nSi vis pacem, para bellum.\r\n)\r\n`,
+    );
+  });
+
+  it('decodes BINARY as FETCH BINARY does, with PARTIAL on the decoded bytes, literal8 for NUL', async () => {
+    const { joe, fred, joeClient, fredClient } = await joeAndFred();
+    const inbox = (await server.server.store.getMailbox(joe.userId, 'INBOX'))!;
+    await server.server.store.append(inbox.id, WITH_ATTACHMENT);
+    const rump = (section: string) =>
+      `${base(joe)}/;UID=2/;SECTION=${section};URLAUTH=user+${encodeURIComponent(fred.username)}`;
+    const [text, file, partial, header] = await Promise.all(
+      ['1', '2', '2/;PARTIAL=1.3', '2.MIME'].map((section) => generate(joeClient, rump(section))),
+    );
+    // The same decoding as FETCH BINARY in the owner's own session.
+    await joeClient.command('s', 'SELECT INBOX');
+    const fetched = await joeClient.command('f', 'UID FETCH 2 (BINARY[1] BINARY[2])');
+    const cafe = Buffer.from('Café ou thé?', 'utf8');
+    expect(fetched).toContain(`BINARY[1] {14}\r\n${cafe.toString('latin1')}`);
+    expect(fetched).toContain(`BINARY[2] ~{7}\r\n${ATTACHMENT.toString('latin1')}`);
+    const answer = await fetchArgs(
+      fredClient,
+      `("${text}" BINARY) ("${file}" BINARY BODYPARTSTRUCTURE) ("${partial}" BINARY) ("${header}" BINARY BODYPARTSTRUCTURE)`,
+    );
+    const mime =
+      'Content-Type: application/octet-stream; name="f.bin"\r\nContent-Transfer-Encoding: base64\r\n\r\n';
+    const fileStructure =
+      '("application" "octet-stream" ("name" "f.bin") NIL NIL "base64" 7 NIL NIL NIL NIL)';
+    expect(Buffer.from(answer, 'latin1')).toEqual(
+      Buffer.concat([
+        Buffer.from(`* URLFETCH "${text}" (BINARY {14}\r\n`),
+        cafe,
+        Buffer.from(`) "${file}" (BODYPARTSTRUCTURE ${fileStructure} BINARY ~{7}\r\n`),
+        ATTACHMENT,
+        Buffer.from(`) "${partial}" (BINARY {3}\r\n`),
+        ATTACHMENT.subarray(1, 4),
+        // A MIME section: the structure of its part, the header as stored.
+        Buffer.from(
+          `) "${header}" (BODYPARTSTRUCTURE ${fileStructure} BINARY {${mime.length}}\r\n${mime})\r\n`,
+        ),
+      ]),
+    );
+    // Not honoured: NIL whatever was asked; bad parameters: BAD.
+    expect(await fetchArgs(joeClient, `("${file}" BINARY)`)).toBe(`* URLFETCH "${file}" NIL\r\n`);
+    expect(await fredClient.command('u', `URLFETCH ("${file}" BODY BINARY)`)).toMatch(/^u BAD /m);
+    expect(await fredClient.command('u', `URLFETCH ("${file}" BODYSTRUCTURE)`)).toMatch(/^u BAD /m);
   });
 
   it("appends with CATENATE from another user's message through a URLAUTH URL", async () => {

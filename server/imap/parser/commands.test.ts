@@ -626,7 +626,29 @@ describe('CATENATE (RFC 4469) and URLAUTH (RFC 4467)', () => {
       'r RESETKEY inbox INTERNAL x-other',
       { tag: 'r', name: 'RESETKEY', mailbox: 'INBOX', mechanisms: ['INTERNAL', 'X-OTHER'] },
     ],
-    ['u URLFETCH "a" b', { tag: 'u', name: 'URLFETCH', urls: ['a', 'b'] }],
+    [
+      'u URLFETCH "a" b',
+      {
+        tag: 'u',
+        name: 'URLFETCH',
+        urls: [
+          { url: 'a', want: null },
+          { url: 'b', want: null },
+        ],
+      },
+    ],
+    [
+      'u URLFETCH ("a" bodypartstructure BINARY) (b) c',
+      {
+        tag: 'u',
+        name: 'URLFETCH',
+        urls: [
+          { url: 'a', want: { body: false, binary: true, bodyPartStructure: true } },
+          { url: 'b', want: { body: true, binary: false, bodyPartStructure: false } },
+          { url: 'c', want: null },
+        ],
+      },
+    ],
   ];
   it.each(cases)('%j', (input, expected) => {
     expect(parse(input)).toEqual(expected);
@@ -643,6 +665,12 @@ describe('CATENATE (RFC 4469) and URLAUTH (RFC 4467)', () => {
     'g GENURLAUTH "url" (INTERNAL)',
     'r RESETKEY INBOX "INTERNAL"',
     'u URLFETCH',
+    'u URLFETCH ("a" BODY BINARY)',
+    'u URLFETCH ("a" BINARY BINARY)',
+    'u URLFETCH ("a" HEADER)',
+    'u URLFETCH ("a" BINARY',
+    'u URLFETCH ("a"BINARY)',
+    'u URLFETCH ()',
   ])('refuses %j', (input) => {
     expect(parse(input)).toMatchObject({ kind: 'syntax' });
   });

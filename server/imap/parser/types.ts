@@ -514,11 +514,25 @@ export interface ResetKeyCommand {
   mechanisms: string[];
 }
 
-/** URLFETCH (RFC 4467). */
+/** URLFETCH (RFC 4467), with RFC 5524's extended form per URL. */
 export interface UrlFetchCommand {
   tag: string;
   name: 'URLFETCH';
-  urls: string[];
+  urls: UrlFetchItem[];
+}
+
+/** One URL of URLFETCH: `url` alone (RFC 4467), or `(url param...)` (RFC 5524). */
+export interface UrlFetchItem {
+  url: string;
+  /** What the extended form asks for; null for a URL alone (its data as an nstring). */
+  want: UrlFetchWant | null;
+}
+
+/** RFC 5524 3.1: the part as stored (BODY), decoded (BINARY), and its structure. */
+export interface UrlFetchWant {
+  body: boolean;
+  binary: boolean;
+  bodyPartStructure: boolean;
 }
 
 export type ParsedCommand =

@@ -40,25 +40,39 @@ export async function urlMailbox(
 
 /** The bytes a URL names in `mailbox` (section and partial applied). */
 export async function urlBytes(store: Store, url: ImapUrl, mailbox: Mailbox): Promise<Buffer> {
+  const message = await urlMessage(store, url, mailbox, url.section !== null);
+  const data =
+    url.section === null ? message.raw : extractUrlSection(message.raw, message.index!, url.section);
+  return urlPartial(data, url);
+}
+
+/** The stored message a URL names, with its MIME index when `withIndex`. */
+export async function urlMessage(
+  store: Store,
+  url: ImapUrl,
+  mailbox: Mailbox,
+  withIndex: boolean,
+): Promise<{ raw: Buffer; index: MimeIndex | null }> {
   const message = await store.getMessage(mailbox.id, url.uid);
   if (message === null) throw new UrlError(`No message with UID ${url.uid}`);
-  let data: Buffer;
   try {
-    data = await store.readBlob(message.blobId);
-    if (url.section !== null)
-      data = extractUrlSection(data, await store.readMimeIndex(message.blobId), url.section);
+    const raw = await store.readBlob(message.blobId);
+    return { raw, index: withIndex ? await store.readMimeIndex(message.blobId) : null };
   } catch (error) {
-    if (error instanceof UrlError) throw error;
     // The message went with an expunge between the lookups.
     if (isStoreError(error, 'NONEXISTENT')) throw new UrlError(`No message with UID ${url.uid}`);
     throw error;
   }
+}
+
+/** `;PARTIAL=offset.length` (RFC 5550) applied to the bytes of a URL. */
+export function urlPartial(data: Buffer, url: ImapUrl): Buffer {
   if (url.partial === null) return data;
   const { offset, length } = url.partial;
   return data.subarray(offset, length === null ? undefined : offset + length);
 }
 
-function extractUrlSection(raw: Buffer, index: MimeIndex, text: string): Buffer {
+export function extractUrlSection(raw: Buffer, index: MimeIndex, text: string): Buffer {
   const section = parseSectionSpec(text);
   if (section === null) throw new UrlError(`Invalid section "${text}"`);
   if (section.part.length > 0 && findSectionPart(index.root, section.part) === null) {
