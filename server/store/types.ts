@@ -675,8 +675,10 @@ export interface Store {
   /**
    * importMessage for several messages of one mailbox, in the order given (a restore's batch): the
    * results in that order. sqlite stores them in one transaction (one durable write instead of one
-   * per message); MongoDB one after the other, so when it fails half-way the first ones stay, and a
-   * second call finds them 'exists'. Either way no message is stored twice.
+   * per message); MongoDB in a few commands for the whole batch (one insertMany of the messages,
+   * one of new bodies, the counters raised once), so when it fails half-way some may stay, and a
+   * second call finds them 'exists'. Either way no message is stored twice, and none is visible
+   * before its body is complete.
    */
   importMessages(mailboxId: Id, messages: readonly ImportItem[]): Promise<Array<'imported' | 'exists'>>;
 

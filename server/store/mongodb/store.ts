@@ -693,18 +693,9 @@ export class MongoStore implements Store {
     return this.call((c) => imports.importMessage(c, requireId(mailboxId, 'mailbox'), message, raw));
   }
 
-  /**
-   * One after the other: without multi-document transactions each message's writes (counters,
-   * blob, message, journal) stay those of importMessage, which a crash half-way leaves repairable.
-   */
+  /** A batch in a few commands whatever its size (imports.ts says how it stays safe against a crash). */
   importMessages(mailboxId: Id, items: readonly ImportItem[]): Promise<Array<'imported' | 'exists'>> {
-    return this.call(async (c) => {
-      const id = requireId(mailboxId, 'mailbox');
-      if (!Array.isArray(items)) throw new StoreError('INVALID', 'messages must be a list');
-      const results: Array<'imported' | 'exists'> = [];
-      for (const item of items) results.push(await imports.importMessage(c, id, item?.message, item?.raw));
-      return results;
-    });
+    return this.call((c) => imports.importMessages(c, requireId(mailboxId, 'mailbox'), items));
   }
 
   // --- journal ---
