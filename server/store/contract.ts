@@ -1940,6 +1940,24 @@ export function storeContractSuite(name: string, openFresh: () => Promise<StoreF
       });
     });
 
+    describe('progress marks', () => {
+      it('keeps a count under a name until it is removed', async () => {
+        expect(await store.getProgressMark('restore:a')).toBeNull();
+        await store.setProgressMark('restore:a', 0);
+        await store.setProgressMark('restore:b', 7);
+        expect(await store.getProgressMark('restore:a')).toBe(0);
+        await store.setProgressMark('restore:a', 12_345_678_901);
+        expect(await store.getProgressMark('restore:a')).toBe(12_345_678_901);
+        await store.setProgressMark('restore:a', null);
+        expect(await store.getProgressMark('restore:a')).toBeNull();
+        expect(await store.getProgressMark('restore:b')).toBe(7);
+        // Not the rules' counter, which lives beside the marks in the sqlite engine.
+        expect(await store.getProgressMark('rules')).toBeNull();
+        await rejectsWith(store.setProgressMark('', 1), 'INVALID');
+        await rejectsWith(store.setProgressMark('x', -1), 'INVALID');
+      });
+    });
+
     describe('leases', () => {
       const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 

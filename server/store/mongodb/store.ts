@@ -101,7 +101,14 @@ import {
   type SpamListEntry,
   type SpamListKind,
 } from '../spam.ts';
-import { checkSieveContent, checkSieveMemoryKey, checkSieveName, type SieveScriptRecord } from '../sieve.ts';
+import {
+  checkSieveContent,
+  checkSieveMemoryKey,
+  checkSieveName,
+  type SieveMemoryEntry,
+  type SieveScriptRecord,
+} from '../sieve.ts';
+import { checkMarkName, checkMarkValue } from '../progress-marks.ts';
 import { checkImportProgress, checkImportSource, type ImportProgress } from '../import-progress.ts';
 import { checkStsPolicy, stsDomainOf, type CachedStsPolicy } from '../mta-sts.ts';
 import { checkDay, checkDeliveryCount, type DeliveryDay, type DeliveryOutcome } from '../history.ts';
@@ -902,6 +909,11 @@ export class MongoStore implements Store {
     return this.call(async (c) => (id === null ? false : sieve.hasSieveMemory(c, id, key, now)));
   }
 
+  listSieveMemory(userId: Id, now = new Date()): Promise<SieveMemoryEntry[]> {
+    const id = parseId(userId);
+    return this.call(async (c) => (id === null ? [] : sieve.listSieveMemory(c, id, now)));
+  }
+
   // --- leases ---
 
   acquireLease(key: string, holder: string, ttlMs: number): Promise<boolean> {
@@ -915,6 +927,22 @@ export class MongoStore implements Store {
     return this.call(async (c) => {
       checkLease(key, holder);
       await leases.releaseLease(c, key, holder);
+    });
+  }
+
+  // --- progress marks: documents of the meta collection named mark:NAME ---
+
+  getProgressMark(name: string): Promise<number | null> {
+    return this.call(
+      async (c) => (await c.meta.findOne({ _id: `mark:${checkMarkName(name)}` }))?.version ?? null,
+    );
+  }
+
+  setProgressMark(name: string, value: number | null): Promise<void> {
+    return this.call(async (c) => {
+      const _id = `mark:${checkMarkName(name)}`;
+      if (checkMarkValue(value) === null) await c.meta.deleteOne({ _id });
+      else await c.meta.updateOne({ _id }, { $set: { version: value! } }, { upsert: true });
     });
   }
 
