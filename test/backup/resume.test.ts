@@ -2,6 +2,7 @@
  * A whole-server restore killed with SIGKILL half-way continues where it stopped when run again
  * with the same backup: afterwards every mailbox is as in the source, message for message (UID,
  * MODSEQ, flags, body hash), and nothing is there twice. Both engines, through the real command.
+ * Ctrl-C (SIGINT) cancels a restore: the command says so, and a second run continues likewise.
  */
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -127,6 +128,43 @@ describe.each(['sqlite', 'mongodb'] as const)('a restore killed half-way (%s)', 
       const third = runMallard(['backup', 'restore', file], { dataDir, env });
       expect(third.status).toBe(65);
       expect(third.stderr).toMatch(/already has 2 user\(s\)/);
+    } finally {
+      await target.close();
+      fs.rmSync(dataDir, { recursive: true, force: true });
+    }
+  }, 400_000);
+});
+
+describe('a restore cancelled with Ctrl-C', () => {
+  it('says what is in, exits 75, and continues when run again', async () => {
+    const dataDir = makeDataDir();
+    const target = await SqliteStore.open(dataDir);
+    try {
+      const child = spawn(process.execPath, [MALLARD_BIN, 'backup', 'restore', file], {
+        cwd: ROOT,
+        env: { ...process.env, MALLARD_CONFIG: '', MALLARD_DATA_DIR: dataDir },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      let stdout = '';
+      let stderr = '';
+      child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+      child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+      const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
+      await expect
+        .poll(async () => messageCount(target), { timeout: 180_000, interval: 20 })
+        .toBeGreaterThan(0);
+      child.kill('SIGINT');
+      expect(await exited).toBe(75);
+      expect(stderr).toMatch(/^cancelling: stopping after the messages being written$/m);
+      expect(stderr).toMatch(/^cancelled: the restore was cancelled after \d+ messages; run it again/m);
+      const restored = Number(/^summary\t2 users, \d+ mailboxes, (\d+) messages/m.exec(stdout)?.[1] ?? 'NaN');
+      expect(restored).toBeLessThan(USERS.length * MESSAGES - 72);
+      expect(await messageCount(target)).toBe(restored);
+
+      const again = runMallard(['backup', 'restore', file], { dataDir });
+      expect(again.status).toBe(0);
+      expect(again.text).toMatch(/^note\tan interrupted restore of this backup continues/m);
+      expect(await picture(target)).toEqual(await picture(source));
     } finally {
       await target.close();
       fs.rmSync(dataDir, { recursive: true, force: true });
