@@ -151,22 +151,41 @@ export async function addBlobReferences(
     }),
   );
   const fresh = [...counts.values()];
+  // A slice at a time: the documents of new bodies (their MIME index and word list) are held
+  // only for one insertMany.
+  for (let start = 0; start < fresh.length; start += NEW_BLOBS_PER_INSERT) {
+    retry.push(...(await storeNewBlobs(collections, fresh.slice(start, start + NEW_BLOBS_PER_INSERT))));
+  }
+  for (const { blob, count } of retry) {
+    for (let n = 0; n < count; n++) await addBlobReference(collections, blob);
+  }
+}
+
+/** New bodies stored per insertMany by addBlobReferences. */
+const NEW_BLOBS_PER_INSERT = 32;
+
+/**
+ * Stores bodies no live copy of was found: chunks, then documents (with their reference counts).
+ * Returns those another writer stored (or a dead copy held) meanwhile, for addBlobReference.
+ */
+async function storeNewBlobs(
+  collections: Collections,
+  fresh: ReadonlyArray<{ blob: PreparedBlob; count: number }>,
+): Promise<Array<{ blob: PreparedBlob; count: number }>> {
   const gen = randomBytes(8).toString('hex');
   const chunks = fresh.flatMap(({ blob }) => (blob.raw.length > CHUNK_BYTES ? chunkDocs(blob, gen) : []));
   if (chunks.length > 0) await collections.chunks.insertMany(chunks, { ordered: false });
   const docs: BlobDoc[] = fresh.map(({ blob, count }) => ({ ...newBlobDoc(blob, gen), refs: count }));
   try {
     if (docs.length > 0) await collections.blobs.insertMany(docs, { ordered: false });
+    return [];
   } catch (error) {
     const refused = duplicateIndexes(error);
     for (const index of refused) {
       const { blob } = fresh[index]!;
       if (blob.raw.length > CHUNK_BYTES) await collections.chunks.deleteMany({ blob: blob.hash, gen });
-      retry.push(fresh[index]!);
     }
-  }
-  for (const { blob, count } of retry) {
-    for (let n = 0; n < count; n++) await addBlobReference(collections, blob);
+    return refused.map((index) => fresh[index]!);
   }
 }
 
