@@ -331,7 +331,7 @@ describe('backup and restore', () => {
     const bytes = fs.readFileSync(current);
     bytes[15] = '4'.charCodeAt(0);
     fs.writeFileSync(newer, bytes);
-    expect(() => readHeader(newer)).toThrow(/format 4; this version reads 1 and 2 and 3/);
+    expect(() => readHeader(newer)).toThrow(/format 4; this version reads 1, 2 and 3/);
   });
 
   it('lists backups and leaves no partial file behind a failed run', async () => {
