@@ -72,7 +72,7 @@ export interface AdminDeps {
   /** Certificates from an ACME CA (server/acme); absent in small test setups: those routes answer 501. */
   acme?: AcmeApi | null;
   /** The daily backup (server/backup/service.ts); absent in small test setups: those routes answer 501. */
-  backups?: Pick<BackupService, 'status' | 'runNow' | 'restoreNow'> | null;
+  backups?: Pick<BackupService, 'status' | 'runNow' | 'restoreNow' | 'cancelRestore'> | null;
   /** IMAP import jobs run by this process; absent in small test setups: those routes answer 501. */
   imports?: ImportJobs | null;
   startedAt: Date;

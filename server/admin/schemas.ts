@@ -385,7 +385,9 @@ export const backupStatusSchema = z
         backup: z.string(),
         user: z.string(),
         mailbox: z.string().nullable().describe('null: every mailbox of the user'),
-        phase: z.enum(['verifying', 'restoring', 'done', 'failed']),
+        phase: z
+          .enum(['verifying', 'restoring', 'cancelling', 'done', 'cancelled', 'failed'])
+          .describe('cancelling: asked to stop, it stops after the batch in flight'),
         startedAt: timestamp,
         finishedAt: timestamp.nullable(),
         messages: z.number().int().describe('messages restored or found already there so far'),
@@ -410,7 +412,7 @@ export const backupStatusSchema = z
             notes: z.array(z.string()),
           })
           .nullable()
-          .describe('what was restored, once done'),
+          .describe('what was restored, once done or cancelled'),
         error: z
           .string()
           .nullable()

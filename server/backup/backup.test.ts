@@ -119,7 +119,8 @@ async function writeVersion1(file: string, out: string): Promise<void> {
     const { chunks } = await openPayload(file, null);
     for await (const item of readRecords(chunks)) {
       const record = { ...item.record } as Record<string, unknown>;
-      for (const added of ['sieve', 'metadata', 'imports', 'savedAt', 'sieveScripts']) delete record[added];
+      for (const added of ['sieve', 'metadata', 'imports', 'savedAt', 'sieveScripts', 'sieveMemory'])
+        delete record[added];
       if (record.t === 'sieve-before') continue;
       yield* encodeRecord(record as unknown as BackupRecord, 'body' in item ? item.body : undefined);
     }
@@ -328,9 +329,9 @@ describe('backup and restore', () => {
     }
     const newer = path.join(tempDir(), 'newer.mbk');
     const bytes = fs.readFileSync(current);
-    bytes[15] = '3'.charCodeAt(0);
+    bytes[15] = '4'.charCodeAt(0);
     fs.writeFileSync(newer, bytes);
-    expect(() => readHeader(newer)).toThrow(/format 3; this version reads 1 and 2/);
+    expect(() => readHeader(newer)).toThrow(/format 4; this version reads 1, 2 and 3/);
   });
 
   it('lists backups and leaves no partial file behind a failed run', async () => {

@@ -22,12 +22,14 @@
  *   1  users, mailboxes, messages, domains, rules, history, the outbound queue
  *   2  Sieve scripts and the administrator's script (`sieve-before`), METADATA entries, save dates,
  *      where IMAP imports stand
+ *   3  the Sieve memory (vacation replies sent, duplicate ids seen), so that a restored server
+ *      does not answer the same senders again
  */
 import type { Flag, SpecialUse } from '../store/types.ts';
 
 export const MAGIC = 'MALLARD-BACKUP';
-export const FORMAT_VERSION = 2;
-export const READABLE_VERSIONS: readonly number[] = [1, 2];
+export const FORMAT_VERSION = 3;
+export const READABLE_VERSIONS: readonly number[] = [1, 2, 3];
 export const BACKUP_SUFFIX = '.mbk';
 
 export interface BackupHeader {
@@ -85,6 +87,11 @@ export interface UserRecord {
   metadata?: BackupMetadata[];
   /** Since version 2: where the user's imports from other IMAP servers stand, so they resume. */
   imports?: Array<{ source: string; folder: string; uidValidity: number; lastUid: number }>;
+  /**
+   * Since version 3: the user's Sieve memory not yet expired (`vacation:HANDLE\0SENDER`: a
+   * vacation reply sent to SENDER; `duplicate:ID`: a message id seen), with its expiry (ISO 8601).
+   */
+  sieveMemory?: Array<{ key: string; expiresAt: string }>;
 }
 
 /** A METADATA entry: its name and its value's bytes in base64 (values may be binary). */
@@ -181,6 +188,8 @@ export interface EndRecord {
   sieveScripts?: number;
   metadata?: number;
   imports?: number;
+  /** Since version 3: Sieve memory entries, in all. */
+  sieveMemory?: number;
   finishedAt: string;
 }
 

@@ -15,9 +15,24 @@
  *   an existing user only those they lack (their own are newer than the backup), and a backup's
  *   active script only becomes active when the user has none.
  *
+ * - The Sieve memory (vacation replies sent, duplicate ids seen) comes back with its user, so a
+ *   restored server does not answer the same senders again within the vacation period.
+ *
  * The backup is verified (read through once) before anything is written: a damaged backup
  * restores nothing.
+ *
+ * A whole-server restore that stops half-way (killed, or cancelled) continues where it stopped
+ * when run again with the same backup: it keeps a progress mark in the store (Store.setProgressMark,
+ * named after the backup), the number of records whose writes are durable, written after each batch
+ * of messages and each other record. Run again, the store's users are no reason to refuse when the
+ * mark is there: the records before it only set the scene again (which user, which mailbox), and
+ * the rest is restored as before; a batch in flight at the crash is found 'exists' where it got
+ * in. The mark goes once the restore is complete.
+ *
+ * Cancelling (options.signal) stops after the batch in flight, with the mark written: a cancelled
+ * whole-server restore continues when run again, a cancelled user restore adds the rest.
  */
+import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { isStoreError } from '../store/errors.ts';
@@ -39,10 +54,11 @@ import {
   type MailboxRecord,
   type MessageRecord,
   type OutboundRecord,
+  type ReadRecord,
   type RulesRecord,
   type UserRecord,
 } from './format.ts';
-import { openPayload } from './files.ts';
+import { openPayload, readHeader } from './files.ts';
 import { allUsers } from '../store/walk.ts';
 import { verifyBackup } from './verify.ts';
 
@@ -59,6 +75,8 @@ export interface RestoreOptions {
   sieveBeforeFile?: string;
   /** Told where the restore stands: first the backup is verified, then messages go in. */
   onProgress?: (progress: RestoreProgress) => void;
+  /** Aborted: the restore stops after the batch in flight and throws RestoreCancelled. */
+  signal?: AbortSignal;
 }
 
 export interface RestoreProgress {
@@ -95,6 +113,27 @@ export class RestoreError extends Error {
   }
 }
 
+/** The restore was cancelled; `report` says what was restored until then. */
+export class RestoreCancelled extends RestoreError {
+  constructor(readonly report: RestoreReport) {
+    super(
+      `the restore was cancelled after ${report.messages} messages; ` +
+        'run it again with the same backup to continue where it stopped',
+    );
+    this.name = 'RestoreCancelled';
+  }
+}
+
+/** The progress mark of a whole-server restore of `file`: one per backup (its header and size). */
+export function restoreMarkName(file: string): string {
+  const { header } = readHeader(file);
+  const identity = createHash('sha256')
+    .update(JSON.stringify(header))
+    .update(String(fs.statSync(file).size))
+    .digest('hex');
+  return `restore:${identity.slice(0, 32)}`;
+}
+
 export async function restoreBackup(
   file: string,
   target: Store,
@@ -104,7 +143,9 @@ export async function restoreBackup(
     throw new RestoreError('--mailbox needs --user (whose mailbox)');
   }
   const wanted = options.user?.toLowerCase();
-  if (wanted === undefined) {
+  const mark = wanted === undefined ? restoreMarkName(file) : null;
+  const resumeFrom = mark === null ? null : await target.getProgressMark(mark);
+  if (wanted === undefined && resumeFrom === null) {
     const present = (await allUsers(target)).length;
     if (present > 0) {
       throw new RestoreError(
@@ -129,14 +170,22 @@ export async function restoreBackup(
     throw new RestoreError(`the backup has no mailbox ${options.mailbox} of ${wanted}`);
   }
   const run = new Restore(target, wanted, options.mailbox, options.sieveBeforeFile, options.onProgress);
+  if (mark !== null) {
+    // Before anything is written: from here on, a rerun continues instead of refusing.
+    if (resumeFrom === null) await target.setProgressMark(mark, 0);
+    run.keepMark(mark, resumeFrom ?? 0);
+  }
   const { chunks } = await openPayload(file, options.passphrase);
   for await (const item of readRecords(chunks)) {
-    if (!('body' in item)) await run.record(item.record);
-    else if (item.record.t === 'message') await run.message(item.record, item.body);
-    else await run.outbound(item.record, item.body);
+    if (options.signal?.aborted) {
+      await run.flush();
+      throw new RestoreCancelled(run.report);
+    }
+    await run.next(item);
   }
   await run.flush();
   await run.finishUser();
+  if (mark !== null) await target.setProgressMark(mark, null);
   return run.report;
 }
 
@@ -167,9 +216,77 @@ class Restore {
   ) {}
 
   private handled = { messages: 0, bytes: 0 };
+  /** The progress mark of a whole-server restore, and the records before it (already in). */
+  private mark: { name: string; resumeFrom: number } | null = null;
+  /** Records read so far; the last batch's messages end at batchEnd. */
+  private position = 0;
+  private batchEnd = 0;
 
   private get whole(): boolean {
     return this.onlyUser === undefined;
+  }
+
+  private get resuming(): boolean {
+    return this.mark !== null && this.mark.resumeFrom > 0;
+  }
+
+  keepMark(name: string, resumeFrom: number): void {
+    this.mark = { name, resumeFrom };
+    if (resumeFrom > 0) {
+      this.report.notes.push(`an interrupted restore of this backup continues (at record ${resumeFrom})`);
+    }
+  }
+
+  /** The next record of the backup: restored, or (before the progress mark) only followed. */
+  async next(item: ReadRecord): Promise<void> {
+    const position = this.position++;
+    if (this.mark && position < this.mark.resumeFrom) {
+      await this.replay(item);
+      return;
+    }
+    if (!('body' in item)) await this.record(item.record);
+    else if (item.record.t === 'message') {
+      await this.message(item.record, item.body, position);
+      return; // marked with its batch
+    } else await this.outbound(item.record, item.body);
+    await this.markDone(position + 1);
+  }
+
+  private async markDone(records: number): Promise<void> {
+    if (this.mark && this.batch.length === 0) await this.store.setProgressMark(this.mark.name, records);
+  }
+
+  /**
+   * A record already restored before the interruption: only which user and mailbox the records
+   * after it belong to is taken up again; messages count as already there.
+   */
+  private async replay(item: ReadRecord): Promise<void> {
+    const { record } = item;
+    if (record.t === 'user') {
+      this.user = null;
+      const target = await this.store.getUserByUsername(record.username);
+      if (!target) return await this.startUser(record);
+      this.user = { record, target, created: true };
+      this.placeholders = [];
+      this.report.users++;
+    } else if (record.t === 'mailbox') {
+      this.mailbox = null;
+      if (!this.user) return;
+      if (!record.selectable) return void this.placeholders.push(record.path);
+      const target = await this.store.getMailbox(this.user.target.id, record.path);
+      if (!target) return await this.startMailbox(record);
+      const entry: RestoredMailbox = {
+        user: record.user,
+        path: record.path,
+        uids: 'kept',
+        restored: 0,
+        skipped: 0,
+      };
+      this.report.mailboxes.push(entry);
+      this.mailbox = { target, entry, bodies: null };
+    } else if (record.t === 'mailbox-end') this.mailbox = null;
+    else if (record.t === 'message' && this.mailbox && 'body' in item)
+      this.counted(this.mailbox.entry, false, item.body);
   }
 
   async record(record: Exclude<BackupRecord, BodyRecord>): Promise<void> {
@@ -261,7 +378,8 @@ class Restore {
 
   private async startUser(record: UserRecord): Promise<void> {
     let target = await this.store.getUserByUsername(record.username);
-    const created = target === null;
+    // Resuming a whole-server restore: the users here are the ones it made.
+    const created = target === null || this.resuming;
     if (!target) {
       // No quota while restoring: the backup held these messages, whatever the quota said.
       target = await this.store.createUser({
@@ -298,6 +416,19 @@ class Restore {
     const imported = new Set((await this.store.listImportProgress(target.id)).map(importKey));
     for (const progress of record.imports ?? []) {
       if (!imported.has(importKey(progress))) await this.store.saveImportProgress(target.id, progress);
+    }
+    await this.sieveMemory(target, record.sieveMemory ?? []);
+  }
+
+  /**
+   * Who was already answered (and which duplicates seen) until when: an entry the user has here
+   * already stays as it is (claimSieveMemory records only a key not live), expired ones are left.
+   */
+  private async sieveMemory(target: User, entries: NonNullable<UserRecord['sieveMemory']>): Promise<void> {
+    const now = new Date();
+    for (const entry of entries) {
+      const expiresAt = new Date(entry.expiresAt);
+      if (expiresAt > now) await this.store.claimSieveMemory(target.id, entry.key, expiresAt, now);
     }
   }
 
@@ -371,7 +502,11 @@ class Restore {
       return;
     }
     const existing = await this.store.getMailbox(user.target.id, record.path);
-    const keep = !existing || (await this.canKeepUids(existing, record));
+    // Resuming: a mailbox under the backup's UIDVALIDITY is the one this restore was filling.
+    const keep =
+      !existing ||
+      (this.resuming && existing.uidValidity === record.uidValidity) ||
+      (await this.canKeepUids(existing, record));
     const entry: RestoredMailbox = {
       user: record.user,
       path: record.path,
@@ -457,13 +592,14 @@ class Restore {
     this.report.outbound++;
   }
 
-  async message(record: MessageRecord, body: Buffer): Promise<void> {
+  async message(record: MessageRecord, body: Buffer, position: number): Promise<void> {
     const mailbox = this.mailbox;
     if (!mailbox) return;
     if (mailbox.bodies === null) {
       // Under their own UIDs: gathered, and stored a batch at a time (one durable write each).
       this.batch.push({ record, body });
       this.batchBytes += body.length;
+      this.batchEnd = position + 1;
       if (this.batch.length >= BATCH_MESSAGES || this.batchBytes >= BATCH_BYTES) await this.flush();
       return;
     }
@@ -509,6 +645,7 @@ class Restore {
       const restored = results[index] === 'imported' || (await this.sameUidOtherBody(mailbox, record, body));
       this.counted(mailbox.entry, restored, body);
     }
+    await this.markDone(this.batchEnd);
   }
 
   private counted(entry: RestoredMailbox, restored: boolean, body: Buffer): void {

@@ -11,7 +11,7 @@ import type { Config } from '../config/schema.ts';
 import type { Store } from '../store/types.ts';
 import path from 'node:path';
 import { listBackups } from './files.ts';
-import { restoreBackup, type RestoreReport } from './restore.ts';
+import { restoreBackup, RestoreCancelled, type RestoreReport } from './restore.ts';
 import { BackupBusy, lastResult, readPassphrase, runBackup, type BackupRunResult } from './run.ts';
 
 export interface BackupStatus {
@@ -34,7 +34,8 @@ export interface RestoreStatus {
   backup: string;
   user: string;
   mailbox: string | null;
-  phase: 'verifying' | 'restoring' | 'done' | 'failed';
+  /** cancelling: asked to stop (it stops after the batch in flight); cancelled: stopped so. */
+  phase: 'verifying' | 'restoring' | 'cancelling' | 'done' | 'cancelled' | 'failed';
   startedAt: string;
   finishedAt: string | null;
   /** Messages restored or found already there so far, and their bytes. */
@@ -121,6 +122,22 @@ export class BackupService {
 
   private restoring: RestoreStatus | null = null;
   private restoreRun: Promise<void> | null = null;
+  private restoreAbort: AbortController | null = null;
+
+  /**
+   * Cancels the running restore: it stops after the batch of messages in flight (what is in stays;
+   * restoring the same user again adds the rest). `not_found` when no restore runs.
+   */
+  cancelRestore(): BackupStatus {
+    const status = this.restoring;
+    if (!this.restoreRun || !this.restoreAbort || !status) {
+      throw new BackupServiceError('not_found', 'no restore is running');
+    }
+    this.restoreAbort.abort();
+    status.phase = 'cancelling';
+    this.deps.onChange?.(this.status());
+    return this.status();
+  }
 
   /**
    * Starts restoring one user, or one of their mailboxes, from backup `name` (a file of the
@@ -149,6 +166,7 @@ export class BackupService {
       error: null,
     };
     this.restoring = status;
+    this.restoreAbort = new AbortController();
     this.restoreRun = this.restore(path.join(destination, backup.name), status).finally(() => {
       this.restoreRun = null;
       this.deps.onChange?.(this.status());
@@ -164,7 +182,11 @@ export class BackupService {
         user: status.user,
         mailbox: status.mailbox ?? undefined,
         passphrase: readPassphrase(config),
-        onProgress: (progress) => Object.assign(status, progress),
+        signal: this.restoreAbort!.signal,
+        onProgress: (progress) => {
+          Object.assign(status, progress);
+          if (this.restoreAbort?.signal.aborted) status.phase = 'cancelling';
+        },
       });
       status.phase = 'done';
       logger.info(
@@ -177,11 +199,22 @@ export class BackupService {
         'restored from a backup',
       );
     } catch (error) {
+      if (error instanceof RestoreCancelled) {
+        status.phase = 'cancelled';
+        status.report = error.report;
+        status.error = error.message;
+        logger.info(
+          { backup: status.backup, user: status.user, messages: error.report.messages },
+          'restore cancelled',
+        );
+        return;
+      }
       status.phase = 'failed';
       status.error = (error as Error).message;
       logger.error({ backup: status.backup, user: status.user, err: error }, 'restore failed');
     } finally {
       status.finishedAt = new Date().toISOString();
+      this.restoreAbort = null;
     }
   }
 

@@ -65,6 +65,7 @@ export async function* snapshotStore(store: Store, options: SnapshotOptions = {}
     sieveScripts: 0,
     metadata: 0,
     imports: 0,
+    sieveMemory: 0,
     finishedAt: '',
   };
   for (const domain of await store.listDomains()) {
@@ -96,6 +97,7 @@ export async function* snapshotStore(store: Store, options: SnapshotOptions = {}
     manifest.sieveScripts! += record.sieve!.length;
     manifest.metadata! += record.metadata!.length;
     manifest.imports! += record.imports!.length;
+    manifest.sieveMemory! += record.sieveMemory!.length;
     yield* encodeRecord(record);
     const mailboxes = (await store.listMailboxes(user.id)).sort((a, b) => (a.path < b.path ? -1 : 1));
     for (const mailbox of mailboxes) {
@@ -167,6 +169,10 @@ async function userRecord(store: Store, user: User): Promise<UserRecord | null> 
     })),
     metadata: await metadataOf(store, user, ''),
     imports: await store.listImportProgress(user.id),
+    sieveMemory: (await store.listSieveMemory(user.id)).map((m) => ({
+      key: m.key,
+      expiresAt: m.expiresAt.toISOString(),
+    })),
   };
 }
 

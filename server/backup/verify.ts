@@ -58,7 +58,7 @@ export async function verifyBackup(file: string, passphrase: string | null): Pro
   let user: string | null = null;
   let end: EndRecord | null = null;
   let outbound = 0;
-  const settings = { sieveScripts: 0, metadata: 0, imports: 0 };
+  const settings = { sieveScripts: 0, metadata: 0, imports: 0, sieveMemory: 0 };
   try {
     for await (const item of readRecords(chunks)) {
       const { record } = item;
@@ -71,6 +71,7 @@ export async function verifyBackup(file: string, passphrase: string | null): Pro
           settings.sieveScripts += record.sieve?.length ?? 0;
           settings.metadata += record.metadata?.length ?? 0;
           settings.imports += record.imports?.length ?? 0;
+          settings.sieveMemory += record.sieveMemory?.length ?? 0;
           break;
         case 'mailbox':
           if (record.user !== user) problems.push(`mailbox ${record.path} outside its user`);
@@ -152,7 +153,7 @@ export async function verifyBackup(file: string, passphrase: string | null): Pro
       problems.push('the backup is incomplete: no manifest (cut short)');
   } else {
     compareManifest(end, seen, report, problems, outbound);
-    for (const what of ['sieveScripts', 'metadata', 'imports'] as const) {
+    for (const what of ['sieveScripts', 'metadata', 'imports', 'sieveMemory'] as const) {
       const written = end[what];
       if (written !== undefined && written !== settings[what])
         problems.push(`manifest: ${written} ${what}, ${settings[what]} read`);
@@ -185,6 +186,11 @@ function userProblems(record: UserRecord): string[] {
     }
   }
   problems.push(...metadataProblems(who, record.metadata));
+  for (const entry of record.sieveMemory ?? []) {
+    if (typeof entry.key !== 'string' || entry.key === '' || Number.isNaN(Date.parse(entry.expiresAt))) {
+      problems.push(`${who}: a Sieve memory entry is malformed`);
+    }
+  }
   return problems;
 }
 

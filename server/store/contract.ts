@@ -1874,6 +1874,38 @@ export function storeContractSuite(name: string, openFresh: () => Promise<StoreF
         expect(await uidsOf(store, box.id)).toEqual([3, 4, 9]);
       });
 
+      it('imports a batch holding a large body twice and a body already stored, each kept while used', async () => {
+        const user = await newUser();
+        const box = await store.importMailbox(user.id, imported('Big', { uidValidity: 6100 }));
+        const other = await store.createMailbox(user.id, 'Other');
+        const stored = await store.append(other.id, message('already stored'));
+        // Larger than any inline limit: kept in pieces by an engine that splits bodies.
+        const big = Buffer.concat([message('big'), Buffer.alloc(700 * 1024, 'x'), Buffer.from('\r\n')]);
+        const items = [
+          { uid: 1, raw: big },
+          { uid: 2, raw: message('already stored') },
+          { uid: 3, raw: big },
+          { uid: 3, raw: message('the same UID again') },
+        ].map(({ uid, raw }) => ({
+          message: { uid, modseq: uid, flags: [], internalDate: new Date() },
+          raw,
+        }));
+        expect(await store.importMessages(box.id, items)).toEqual([
+          'imported',
+          'imported',
+          'imported',
+          'exists',
+        ]);
+        expect((await store.mailboxCounts(box.id)).messages).toBe(3);
+        // Each message holds its own reference: removing some leaves the others' bodies readable.
+        await store.deleteMessages(box.id, [1, 2]);
+        const three = (await store.getMessage(box.id, 3))!;
+        expect((await store.readBlob(three.blobId)).equals(big)).toBe(true);
+        const kept = (await store.getMessage(other.id, stored.uid))!;
+        expect((await store.readBlob(kept.blobId)).equals(message('already stored'))).toBe(true);
+        expect((await store.getQuota(user.id)).usedBytes).toBe(big.length + message('already stored').length);
+      });
+
       it('raises UIDNEXT and HIGHESTMODSEQ past an imported message', async () => {
         const user = await newUser();
         const box = await store.importMailbox(user.id, imported('Low', { uidNext: 1, highestModseq: 1 }));
@@ -1937,6 +1969,24 @@ export function storeContractSuite(name: string, openFresh: () => Promise<StoreF
           'INVALID',
         );
         expect(await uidsOf(store, box.id)).toEqual([1]);
+      });
+    });
+
+    describe('progress marks', () => {
+      it('keeps a count under a name until it is removed', async () => {
+        expect(await store.getProgressMark('restore:a')).toBeNull();
+        await store.setProgressMark('restore:a', 0);
+        await store.setProgressMark('restore:b', 7);
+        expect(await store.getProgressMark('restore:a')).toBe(0);
+        await store.setProgressMark('restore:a', 12_345_678_901);
+        expect(await store.getProgressMark('restore:a')).toBe(12_345_678_901);
+        await store.setProgressMark('restore:a', null);
+        expect(await store.getProgressMark('restore:a')).toBeNull();
+        expect(await store.getProgressMark('restore:b')).toBe(7);
+        // Not the rules' counter, which lives beside the marks in the sqlite engine.
+        expect(await store.getProgressMark('rules')).toBeNull();
+        await rejectsWith(store.setProgressMark('', 1), 'INVALID');
+        await rejectsWith(store.setProgressMark('x', -1), 'INVALID');
       });
     });
 

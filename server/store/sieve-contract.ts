@@ -103,6 +103,26 @@ export function sieveContract(current: () => Store): void {
       await rejectsWithCode(store.claimSieveMemory('999999', 'k', day, now), 'NONEXISTENT');
     });
 
+    it('lists the live memory entries of a user, for backups', async () => {
+      const store = current();
+      const alice = await user('alice');
+      const bob = await user('bob');
+      const now = new Date('2025-06-01T00:00:00Z');
+      const day = new Date(now.getTime() + 86_400_000);
+      const hour = new Date(now.getTime() + 3_600_000);
+      await store.claimSieveMemory(alice, 'vacation:b\u0000x@example.com', day, now);
+      await store.claimSieveMemory(alice, 'duplicate:<1@x>', hour, now);
+      await store.claimSieveMemory(bob, 'vacation:b\u0000y@example.com', day, now);
+      expect(await store.listSieveMemory(alice, now)).toEqual([
+        { key: 'duplicate:<1@x>', expiresAt: hour },
+        { key: 'vacation:b\u0000x@example.com', expiresAt: day },
+      ]);
+      expect(await store.listSieveMemory(alice, hour)).toEqual([
+        { key: 'vacation:b\u0000x@example.com', expiresAt: day },
+      ]);
+      expect(await store.listSieveMemory('999999', now)).toEqual([]);
+    });
+
     it('gives a key to exactly one of many concurrent claimants', async () => {
       const store = current();
       const alice = await user('alice');

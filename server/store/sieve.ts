@@ -41,6 +41,12 @@ export function checkSieveContent(content: string): string {
   return content;
 }
 
+/** A live entry of a user's Sieve memory (a vacation reply sent, a duplicate id seen). */
+export interface SieveMemoryEntry {
+  key: string;
+  expiresAt: Date;
+}
+
 export function checkSieveMemoryKey(key: string): string {
   if (typeof key !== 'string' || key === '' || key.length > 2048) {
     throw new StoreError('INVALID', 'a Sieve memory key is 1..2048 characters');

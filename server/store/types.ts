@@ -41,7 +41,7 @@ import type { DeliveryDay, DeliveryOutcome } from './history.ts';
 import type { CachedStsPolicy } from './mta-sts.ts';
 import type { ImportProgress } from './import-progress.ts';
 import type { NewOutboundMessage, OutboundMessage, OutboundResult } from './outbound.ts';
-import type { SieveScriptRecord } from './sieve.ts';
+import type { SieveMemoryEntry, SieveScriptRecord } from './sieve.ts';
 import type { GreylistResult, SpamListEntry, SpamListKind } from './spam.ts';
 
 export type Id = string;
@@ -675,8 +675,10 @@ export interface Store {
   /**
    * importMessage for several messages of one mailbox, in the order given (a restore's batch): the
    * results in that order. sqlite stores them in one transaction (one durable write instead of one
-   * per message); MongoDB one after the other, so when it fails half-way the first ones stay, and a
-   * second call finds them 'exists'. Either way no message is stored twice.
+   * per message); MongoDB in a few commands for the whole batch (one insertMany of the messages,
+   * one of new bodies, the counters raised once), so when it fails half-way some may stay, and a
+   * second call finds them 'exists'. Either way no message is stored twice, and none is visible
+   * before its body is complete.
    */
   importMessages(mailboxId: Id, messages: readonly ImportItem[]): Promise<Array<'imported' | 'exists'>>;
 
@@ -723,6 +725,14 @@ export interface Store {
   acquireLease(key: string, holder: string, ttlMs: number): Promise<boolean>;
   /** Gives the lease up when `holder` has it; does nothing otherwise (e.g. after a takeover). */
   releaseLease(key: string, holder: string): Promise<void>;
+  /**
+   * Progress marks: where a long job stands (a restore: how many records of its backup are in),
+   * durable across a crash so that the job continues there when run again. A mark is a count
+   * under a name (1..200 characters); null when none is set.
+   */
+  getProgressMark(name: string): Promise<number | null>;
+  /** Sets the mark (a non-negative integer), or removes it with null. */
+  setProgressMark(name: string, value: number | null): Promise<void>;
 
   // --- the outbound queue (server/store/outbound.ts) ---
   /** Queues a message for remote recipients; durable when the promise resolves (a 250 may follow). */
@@ -823,6 +833,8 @@ export interface Store {
   claimSieveMemory(userId: Id, key: string, expiresAt: Date, now?: Date): Promise<boolean>;
   /** Whether `key` is recorded for the user and not expired at `now`. */
   hasSieveMemory(userId: Id, key: string, now?: Date): Promise<boolean>;
+  /** The user's entries not expired at `now`, by key (for backups); [] for an unknown user. */
+  listSieveMemory(userId: Id, now?: Date): Promise<SieveMemoryEntry[]>;
 
   // --- quota and health ---
   getQuota(userId: Id): Promise<Quota>;

@@ -3,6 +3,7 @@
  * response schema), validation failure, missing and wrong token, and unknown ids. The table must
  * have a case for each route in the router, so a new route cannot go untested.
  */
+import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -832,6 +833,46 @@ const CASES: Record<string, Case> = {
       h.server.config.backup.destination = '';
     },
     invalid: () => ({ path: '/api/backups/restore', body: { backup: '', user: 'a@b.c' } }),
+  },
+  'POST /api/backups/restore/cancel': {
+    ok: async () => {
+      const destination = fs.mkdtempSync(path.join(os.tmpdir(), 'mallard-api-cancel-'));
+      h.server.config.backup.destination = destination;
+      const user = await h.server.store.createUser({
+        username: `${unique('cancel')}@example.test`,
+        passwordHash: 'x',
+      });
+      const inbox = (await h.server.store.getMailbox(user.id, 'INBOX'))!;
+      // Enough mail that the restore is still verifying when the cancel arrives.
+      for (let start = 0; start < 3000; start += 250) {
+        const items = Array.from({ length: 250 }, (_, i) => ({
+          raw: Buffer.from(`Subject: ${start + i}\r\n\r\n${randomBytes(3000).toString('base64')}\r\n`),
+        }));
+        await h.server.store.appendMany(inbox.id, items);
+      }
+      const made = await runBackup(h.server.store, h.server.config, { passphrase: null });
+      expect(made.error).toBeNull();
+      await h.server.store.deleteUser(user.id);
+      const started = await h.call('POST', '/api/backups/restore', {
+        body: { backup: path.basename(made.file!), user: user.username },
+      });
+      expect(started.status).toBe(200);
+      return { path: '/api/backups/restore/cancel' };
+    },
+    status: 200,
+    check: async ({ body }) => {
+      expect(body.restore.phase).toBe('cancelling');
+      await expect
+        .poll(async () => (await h.call('GET', '/api/backups')).body.restore?.phase, { timeout: 60_000 })
+        .toBe('cancelled');
+      const cancelled = (await h.call('GET', '/api/backups')).body.restore;
+      expect(cancelled.error).toMatch(/cancelled after \d+ messages/);
+      expect(cancelled.report.messages).toBeLessThan(3000);
+      const none = await h.call('POST', '/api/backups/restore/cancel');
+      expect(none.status).toBe(404);
+      fs.rmSync(h.server.config.backup.destination, { recursive: true, force: true });
+      h.server.config.backup.destination = '';
+    },
   },
   'GET /api/deliveries': {
     ok: async () => ({ path: '/api/deliveries?days=7' }),

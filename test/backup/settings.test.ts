@@ -2,7 +2,8 @@
  * What a user set up besides their mail comes back with a restore: Sieve scripts (names, content,
  * which is active) and the administrator's script, METADATA entries of the server and of mailboxes
  * (GETMETADATA over IMAP), each message's save date (FETCH SAVEDATE over IMAP) and where an IMAP
- * import stands (so it resumes). A whole-server restore into a fresh server, and one user into a
+ * import stands (so it resumes), and the Sieve memory: who the vacation reply already answered
+ * (so the restored server does not answer them again). A whole-server restore into a fresh server, and one user into a
  * server where they changed things since: their own changes are kept. Both engines.
  */
 import fs from 'node:fs';
@@ -23,6 +24,7 @@ const VACATION = 'require "vacation";\r\nvacation :days 3 "Away until Monday";\r
 const FILING = 'require "fileinto";\r\nif header :contains "subject" "list" { fileinto "Lists"; }\r\n';
 const ADMIN = 'if header :contains "subject" "[spam]" { discard; stop; }\r\n';
 const SOURCE = 'ann@imap.example.net:993';
+const ANSWERED = 'friend@elsewhere.example';
 
 /** What the user sees of their settings: scripts, METADATA and save dates over IMAP, imports. */
 async function settingsOf(server: TestServer, account: Account) {
@@ -44,6 +46,7 @@ async function settingsOf(server: TestServer, account: Account) {
     boxMetadata: boxMetadata.split('\r\n').filter((l) => l.startsWith('* METADATA')),
     saveDates: saved.split('\r\n').filter((l) => l.startsWith('* ')),
     imports: await store.listImportProgress(user.id),
+    memory: await store.listSieveMemory(user.id),
   };
 }
 
@@ -72,6 +75,11 @@ describe.each(['sqlite', 'mongodb'] as const)('a backup carries what users set u
     await store.putSieveScript(account.userId, 'vacation', VACATION);
     await store.putSieveScript(account.userId, 'filing', FILING);
     await store.activateSieveScript(account.userId, 'filing');
+    // As a delivery records the vacation reply it sent to a sender (server/delivery/sieve.ts).
+    const answeredUntil = new Date(Date.now() + 3 * 86_400_000);
+    expect(await store.claimSieveMemory(account.userId, `vacation:h1\u0000${ANSWERED}`, answeredUntil)).toBe(
+      true,
+    );
     await store.saveImportProgress(account.userId, {
       source: SOURCE,
       folder: 'INBOX',
@@ -108,6 +116,7 @@ describe.each(['sqlite', 'mongodb'] as const)('a backup carries what users set u
     expect(before.saveDates).toHaveLength(2);
     expect(before.saveDates.every((l) => / SAVEDATE "\d/.test(l))).toBe(true);
     expect(before.metadata).toHaveLength(1);
+    expect(before.memory.map((m) => m.key)).toEqual([`vacation:h1\u0000${ANSWERED}`]);
   }, 120_000);
 
   afterEach(() => closeClients());
@@ -123,7 +132,7 @@ describe.each(['sqlite', 'mongodb'] as const)('a backup carries what users set u
     const result = await runBackup(first.server.store, config, { destination, passphrase: null });
     expect(result.error).toBeNull();
     file = result.file!;
-    expect(fs.readFileSync(file).subarray(0, 17).toString()).toBe('MALLARD-BACKUP 2\n');
+    expect(fs.readFileSync(file).subarray(0, 17).toString()).toBe('MALLARD-BACKUP 3\n');
     const check = await verifyBackup(file, null);
     expect(check.problems).toEqual([]);
   }, 120_000);
@@ -140,6 +149,15 @@ describe.each(['sqlite', 'mongodb'] as const)('a backup carries what users set u
     const after = await settingsOf(second, account);
     expect(after).toEqual(before);
     expect(after.scripts.find((s) => s.active)?.name).toBe('filing');
+    // The sender answered before the backup is not answered again by the restored server.
+    const restored = (await second.server.store.getUserByUsername(account.username))!;
+    expect(
+      await second.server.store.claimSieveMemory(
+        restored.id,
+        `vacation:h1\u0000${ANSWERED}`,
+        new Date(Date.now() + 86_400_000),
+      ),
+    ).toBe(false);
   }, 120_000);
 
   it('restores one user into a server where they changed things since: theirs are kept', async () => {

@@ -14,4 +14,6 @@ export const backupsApi = {
   /** Starts restoring one user or mailbox; GET /api/backups follows it (`restore`). */
   restore: (body: { backup: string; user: string; mailbox?: string }) =>
     api.post<BackupStatus>('/api/backups/restore', body),
+  /** Asks the running restore to stop after the batch in flight. */
+  cancelRestore: () => api.post<BackupStatus>('/api/backups/restore/cancel'),
 };

@@ -87,4 +87,25 @@ export const backupRoutes = [
       }
     },
   }),
+
+  route({
+    method: 'POST',
+    path: '/api/backups/restore/cancel',
+    operationId: 'cancelRestore',
+    summary: 'Cancel the running restore',
+    description:
+      'Asks the running restore to stop; it stops after the batch of messages in flight (phase ' +
+      '`cancelling`, then `cancelled` with what was restored until then). What is in stays: restoring ' +
+      'the same user again adds the rest. 404 when no restore runs.',
+    tag: TAG,
+    response: { status: 200, schema: backupStatusSchema, description: 'The status after asking' },
+    handler({ deps }) {
+      try {
+        return Promise.resolve(backupStatusSchema.parse(service(deps).cancelRestore()));
+      } catch (error) {
+        if (error instanceof BackupServiceError) throw new ApiError('not_found', error.message);
+        throw error;
+      }
+    },
+  }),
 ];

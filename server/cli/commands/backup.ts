@@ -5,14 +5,17 @@
  * - list: the backups of the destination, newest first, and the last run's result;
  * - verify FILE: reads it back and checks every body hash (exit 65 when it does not verify);
  * - restore FILE [--user EMAIL [--mailbox NAME]]: into the configured store. The whole backup needs
- *   an empty store (a new data directory); one user or mailbox goes into a live server's store.
+ *   an empty store (a new data directory), or one an interrupted restore of the same backup left
+ *   (it continues there); one user or mailbox goes into a live server's store. Ctrl-C (SIGINT) or
+ *   SIGTERM cancels: it stops after the batch in flight, says what is in, and exits 75 (run again
+ *   to continue).
  */
 import path from 'node:path';
 import { loadConfigLazily } from '../../config/quick-check.ts';
 import type { Config } from '../../config/schema.ts';
 import { BackupFormatError } from '../../backup/format.ts';
 import { listBackups } from '../../backup/files.ts';
-import { restoreBackup, RestoreError } from '../../backup/restore.ts';
+import { restoreBackup, RestoreCancelled, RestoreError, type RestoreReport } from '../../backup/restore.ts';
 import { BackupBusy, lastResult, readPassphrase, runBackup } from '../../backup/run.ts';
 import { verifyBackup } from '../../backup/verify.ts';
 import { openStore } from '../../main.ts';
@@ -161,33 +164,54 @@ async function restoreCommand(
   json?: boolean,
 ): Promise<number> {
   const store = await openStore(config);
+  const cancel = new AbortController();
+  const onSignal = () => {
+    if (!cancel.signal.aborted)
+      process.stderr.write('cancelling: stopping after the messages being written\n');
+    cancel.abort();
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
   try {
     const report = await restoreBackup(file, store, {
       passphrase,
       user,
       mailbox,
       sieveBeforeFile: config.inbound.sieve_before || undefined,
+      signal: cancel.signal,
     });
-    if (json) process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
-    else {
-      for (const m of report.mailboxes) {
-        out([
-          'restored',
-          m.user,
-          m.path,
-          `${m.restored} messages`,
-          m.skipped ? `${m.skipped} already there` : '',
-          m.uids === 'kept' ? 'UIDs kept' : 'NEW UIDs',
-        ]);
-      }
-      for (const note of report.notes) out(['note', note]);
-      out([
-        'summary',
-        `${report.users} users, ${report.mailboxes.length} mailboxes, ${report.messages} messages (${formatBytes(report.bytes)})`,
-      ]);
-    }
+    printRestoreReport(report, json);
     return EXIT.ok;
+  } catch (error) {
+    if (!(error instanceof RestoreCancelled)) throw error;
+    printRestoreReport(error.report, json);
+    process.stderr.write(`cancelled: ${error.message}\n`);
+    return EXIT.tempFail;
   } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
     await store.close();
   }
+}
+
+function printRestoreReport(report: RestoreReport, json?: boolean): void {
+  if (json) {
+    process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
+    return;
+  }
+  for (const m of report.mailboxes) {
+    out([
+      'restored',
+      m.user,
+      m.path,
+      `${m.restored} messages`,
+      m.skipped ? `${m.skipped} already there` : '',
+      m.uids === 'kept' ? 'UIDs kept' : 'NEW UIDs',
+    ]);
+  }
+  for (const note of report.notes) out(['note', note]);
+  out([
+    'summary',
+    `${report.users} users, ${report.mailboxes.length} mailboxes, ${report.messages} messages (${formatBytes(report.bytes)})`,
+  ]);
 }

@@ -121,12 +121,110 @@ export async function addBlobReference(collections: Collections, blob: PreparedB
   throw new StoreError('UNAVAILABLE', `could not store body ${blob.hash} (too much contention)`);
 }
 
-async function writeChunks(collections: Collections, blob: PreparedBlob, gen: string): Promise<void> {
+/**
+ * Adds one reference per entry of `blobs` (a body may come more than once), as addBlobReference
+ * does for each, in a few commands for the whole batch: one query for the live ones among them,
+ * one $inc each of those, and the new ones stored with one insertMany of their chunks and one of
+ * their documents. A body someone else stored or collected meanwhile (a duplicate key, a live copy
+ * gone) goes through addBlobReference on its own.
+ */
+export async function addBlobReferences(
+  collections: Collections,
+  blobs: readonly PreparedBlob[],
+): Promise<void> {
+  const counts = new Map<string, { blob: PreparedBlob; count: number }>();
+  for (const blob of blobs) {
+    const entry = counts.get(blob.hash);
+    if (entry) entry.count++;
+    else counts.set(blob.hash, { blob, count: 1 });
+  }
+  if (counts.size === 0) return;
+  const live = await collections.blobs
+    .find({ _id: { $in: [...counts.keys()] }, refs: { $gt: 0 } }, { projection: { _id: 1 } })
+    .toArray();
+  const retry: Array<{ blob: PreparedBlob; count: number }> = [];
+  await Promise.all(
+    live.map(async ({ _id }) => {
+      const entry = counts.get(_id)!;
+      counts.delete(_id);
+      if (!(await addReferences(collections, _id, entry.count))) retry.push(entry);
+    }),
+  );
+  const fresh = [...counts.values()];
+  // A slice at a time: the documents of new bodies (their MIME index and word list) are held
+  // only for one insertMany.
+  for (let start = 0; start < fresh.length; start += NEW_BLOBS_PER_INSERT) {
+    retry.push(...(await storeNewBlobs(collections, fresh.slice(start, start + NEW_BLOBS_PER_INSERT))));
+  }
+  for (const { blob, count } of retry) {
+    for (let n = 0; n < count; n++) await addBlobReference(collections, blob);
+  }
+}
+
+/** New bodies stored per insertMany by addBlobReferences. */
+const NEW_BLOBS_PER_INSERT = 32;
+
+/**
+ * Stores bodies no live copy of was found: chunks, then documents (with their reference counts).
+ * Returns those another writer stored (or a dead copy held) meanwhile, for addBlobReference.
+ */
+async function storeNewBlobs(
+  collections: Collections,
+  fresh: ReadonlyArray<{ blob: PreparedBlob; count: number }>,
+): Promise<Array<{ blob: PreparedBlob; count: number }>> {
+  const gen = randomBytes(8).toString('hex');
+  const chunks = fresh.flatMap(({ blob }) => (blob.raw.length > CHUNK_BYTES ? chunkDocs(blob, gen) : []));
+  if (chunks.length > 0) await collections.chunks.insertMany(chunks, { ordered: false });
+  const docs: BlobDoc[] = fresh.map(({ blob, count }) => ({ ...newBlobDoc(blob, gen), refs: count }));
+  try {
+    if (docs.length > 0) await collections.blobs.insertMany(docs, { ordered: false });
+    return [];
+  } catch (error) {
+    const refused = duplicateIndexes(error);
+    for (const index of refused) {
+      const { blob } = fresh[index]!;
+      if (blob.raw.length > CHUNK_BYTES) await collections.chunks.deleteMany({ blob: blob.hash, gen });
+    }
+    return refused.map((index) => fresh[index]!);
+  }
+}
+
+/** Indexes of the documents an unordered insertMany refused as duplicates; rethrows anything else. */
+function duplicateIndexes(error: unknown): number[] {
+  const writeErrors = (error as { writeErrors?: unknown }).writeErrors;
+  const list = Array.isArray(writeErrors) ? writeErrors : writeErrors ? [writeErrors] : [];
+  if (list.length === 0 || !list.every((e: { code?: unknown }) => isDuplicateKey(e))) throw error;
+  return list.map((e: { index: number }) => e.index);
+}
+
+/** The document of a body stored anew under `gen` with one reference. */
+function newBlobDoc(blob: PreparedBlob, gen: string): BlobDoc {
+  const indexed = indexAndWordsOf(blob.raw);
+  const chunked = blob.raw.length > CHUNK_BYTES;
+  return {
+    _id: blob.hash,
+    refs: 1,
+    size: blob.raw.length,
+    gen,
+    chunks: chunked ? Math.ceil(blob.raw.length / CHUNK_BYTES) : 0,
+    mimeIndex: indexed.indexJson,
+    ...(indexed.preview === null ? {} : { preview: indexed.preview }),
+    ...(indexed.words ? { words: indexed.words, wordsListed: true } : { wordsListed: false }),
+    createdAt: new Date(),
+    ...(chunked ? {} : { data: blob.raw }),
+  };
+}
+
+function chunkDocs(blob: PreparedBlob, gen: string) {
   const docs = [];
   for (let n = 0, offset = 0; offset < blob.raw.length; n++, offset += CHUNK_BYTES) {
     docs.push({ blob: blob.hash, gen, n, data: blob.raw.subarray(offset, offset + CHUNK_BYTES) });
   }
-  await collections.chunks.insertMany(docs, { ordered: true });
+  return docs;
+}
+
+async function writeChunks(collections: Collections, blob: PreparedBlob, gen: string): Promise<void> {
+  await collections.chunks.insertMany(chunkDocs(blob, gen), { ordered: true });
 }
 
 /** Drops `count` references; the one that drops the last collects the blob. */

@@ -72,7 +72,7 @@ interface Allocation {
 }
 
 /** What a set of messages adds to a mailbox's STATUS counters. */
-interface Counts {
+export interface Counts {
   messages: number;
   unseen: number;
   bytes: number;
@@ -81,7 +81,7 @@ interface Counts {
 
 const NO_COUNTS: Counts = { messages: 0, unseen: 0, bytes: 0, deleted: 0 };
 
-function countsOf(docs: ReadonlyArray<Pick<MessageDoc, 'seen' | 'size' | 'deleted'>>): Counts {
+export function countsOf(docs: ReadonlyArray<Pick<MessageDoc, 'seen' | 'size' | 'deleted'>>): Counts {
   return {
     messages: docs.length,
     unseen: docs.filter((doc) => !doc.seen).length,
@@ -95,7 +95,7 @@ function countsOfNew(flags: readonly string[], size: number): Counts {
   return countsOf([{ seen: hasFlag(flags, SEEN), deleted: hasFlag(flags, DELETED), size }]);
 }
 
-function counterIncrement(counts: Counts, sign: 1 | -1): Record<string, number> {
+export function counterIncrement(counts: Counts, sign: 1 | -1): Record<string, number> {
   if (counts.messages === 0 && counts.unseen === 0 && counts.bytes === 0 && counts.deleted === 0) return {};
   return {
     messageCount: sign * counts.messages,
@@ -106,7 +106,7 @@ function counterIncrement(counts: Counts, sign: 1 | -1): Record<string, number> 
 }
 
 /** Takes messages out of the counters (removed, or counted at an allocation that was given up). */
-async function uncount(c: Collections, mailboxId: number, counts: Counts): Promise<void> {
+export async function uncount(c: Collections, mailboxId: number, counts: Counts): Promise<void> {
   const decrement = counterIncrement(counts, -1);
   if (Object.keys(decrement).length > 0) await c.mailboxes.updateOne({ _id: mailboxId }, { $inc: decrement });
 }
@@ -318,7 +318,7 @@ async function compensate(
   return moved;
 }
 
-function newEntry(mailbox: Pick<MailboxDoc, '_id' | 'user'>, doc: MessageDoc): NewJournalEntry {
+export function newEntry(mailbox: Pick<MailboxDoc, '_id' | 'user'>, doc: MessageDoc): NewJournalEntry {
   return {
     userId: mailbox.user,
     mailboxId: mailbox._id,

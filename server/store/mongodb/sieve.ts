@@ -7,7 +7,7 @@
  */
 import type { Collection } from 'mongodb';
 import { StoreError } from '../errors.ts';
-import type { SieveScriptRecord } from '../sieve.ts';
+import type { SieveMemoryEntry, SieveScriptRecord } from '../sieve.ts';
 import { requireUser } from './docs.ts';
 import { isDuplicateKey, type Collections } from './schema.ts';
 
@@ -172,6 +172,19 @@ export async function claimSieveMemory(
   }
   await memory(c).deleteMany({ expiresAt: { $lte: now } });
   return true;
+}
+
+export async function listSieveMemory(
+  c: Collections,
+  userId: number,
+  now: Date,
+): Promise<SieveMemoryEntry[]> {
+  const docs = await memory(c)
+    .find({ user: userId, expiresAt: { $gt: now } })
+    .sort({ _id: 1 })
+    .toArray();
+  const prefix = `${userId}:`;
+  return docs.map((doc) => ({ key: doc._id.slice(prefix.length), expiresAt: doc.expiresAt }));
 }
 
 export async function hasSieveMemory(

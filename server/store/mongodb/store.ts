@@ -101,7 +101,14 @@ import {
   type SpamListEntry,
   type SpamListKind,
 } from '../spam.ts';
-import { checkSieveContent, checkSieveMemoryKey, checkSieveName, type SieveScriptRecord } from '../sieve.ts';
+import {
+  checkSieveContent,
+  checkSieveMemoryKey,
+  checkSieveName,
+  type SieveMemoryEntry,
+  type SieveScriptRecord,
+} from '../sieve.ts';
+import { checkMarkName, checkMarkValue } from '../progress-marks.ts';
 import { checkImportProgress, checkImportSource, type ImportProgress } from '../import-progress.ts';
 import { checkStsPolicy, stsDomainOf, type CachedStsPolicy } from '../mta-sts.ts';
 import { checkDay, checkDeliveryCount, type DeliveryDay, type DeliveryOutcome } from '../history.ts';
@@ -693,18 +700,9 @@ export class MongoStore implements Store {
     return this.call((c) => imports.importMessage(c, requireId(mailboxId, 'mailbox'), message, raw));
   }
 
-  /**
-   * One after the other: without multi-document transactions each message's writes (counters,
-   * blob, message, journal) stay those of importMessage, which a crash half-way leaves repairable.
-   */
+  /** A batch in a few commands whatever its size (imports.ts says how it stays safe against a crash). */
   importMessages(mailboxId: Id, items: readonly ImportItem[]): Promise<Array<'imported' | 'exists'>> {
-    return this.call(async (c) => {
-      const id = requireId(mailboxId, 'mailbox');
-      if (!Array.isArray(items)) throw new StoreError('INVALID', 'messages must be a list');
-      const results: Array<'imported' | 'exists'> = [];
-      for (const item of items) results.push(await imports.importMessage(c, id, item?.message, item?.raw));
-      return results;
-    });
+    return this.call((c) => imports.importMessages(c, requireId(mailboxId, 'mailbox'), items));
   }
 
   // --- journal ---
@@ -911,6 +909,11 @@ export class MongoStore implements Store {
     return this.call(async (c) => (id === null ? false : sieve.hasSieveMemory(c, id, key, now)));
   }
 
+  listSieveMemory(userId: Id, now = new Date()): Promise<SieveMemoryEntry[]> {
+    const id = parseId(userId);
+    return this.call(async (c) => (id === null ? [] : sieve.listSieveMemory(c, id, now)));
+  }
+
   // --- leases ---
 
   acquireLease(key: string, holder: string, ttlMs: number): Promise<boolean> {
@@ -924,6 +927,22 @@ export class MongoStore implements Store {
     return this.call(async (c) => {
       checkLease(key, holder);
       await leases.releaseLease(c, key, holder);
+    });
+  }
+
+  // --- progress marks: documents of the meta collection named mark:NAME ---
+
+  getProgressMark(name: string): Promise<number | null> {
+    return this.call(
+      async (c) => (await c.meta.findOne({ _id: `mark:${checkMarkName(name)}` }))?.version ?? null,
+    );
+  }
+
+  setProgressMark(name: string, value: number | null): Promise<void> {
+    return this.call(async (c) => {
+      const _id = `mark:${checkMarkName(name)}`;
+      if (checkMarkValue(value) === null) await c.meta.deleteOne({ _id });
+      else await c.meta.updateOne({ _id }, { $set: { version: value! } }, { upsert: true });
     });
   }
 

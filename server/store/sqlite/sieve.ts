@@ -3,7 +3,7 @@
  * partial unique index keeps one active script per user; each change runs in one write transaction.
  */
 import { StoreError } from '../errors.ts';
-import type { SieveScriptRecord } from '../sieve.ts';
+import type { SieveMemoryEntry, SieveScriptRecord } from '../sieve.ts';
 import type { Sql } from './database.ts';
 import { requireUserRow } from './rows.ts';
 
@@ -122,6 +122,16 @@ export function claimSieveMemory(
     );
     return true;
   });
+}
+
+export function listSieveMemory(sql: Sql, userId: number, now: number): SieveMemoryEntry[] {
+  return sql
+    .all<{ key: string; expires_at: number }>(
+      'SELECT key, expires_at FROM sieve_memory WHERE user_id = ? AND expires_at > ? ORDER BY key',
+      userId,
+      now,
+    )
+    .map((row) => ({ key: row.key, expiresAt: new Date(row.expires_at) }));
 }
 
 export function hasSieveMemory(sql: Sql, userId: number, key: string, now: number): boolean {

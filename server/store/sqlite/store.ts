@@ -78,7 +78,14 @@ import {
   type SpamListEntry,
   type SpamListKind,
 } from '../spam.ts';
-import { checkSieveContent, checkSieveMemoryKey, checkSieveName, type SieveScriptRecord } from '../sieve.ts';
+import {
+  checkSieveContent,
+  checkSieveMemoryKey,
+  checkSieveName,
+  type SieveMemoryEntry,
+  type SieveScriptRecord,
+} from '../sieve.ts';
+import { checkMarkName, checkMarkValue } from '../progress-marks.ts';
 import { checkImportProgress, checkImportSource, type ImportProgress } from '../import-progress.ts';
 import { checkStsPolicy, stsDomainOf, type CachedStsPolicy } from '../mta-sts.ts';
 import { checkDay, checkDeliveryCount, type DeliveryDay, type DeliveryOutcome } from '../history.ts';
@@ -593,6 +600,30 @@ export class SqliteStore implements Store {
     });
   }
 
+  // --- progress marks: rows of the versions table named mark:NAME ---
+
+  getProgressMark(name: string): Promise<number | null> {
+    return this.call(
+      (sql) =>
+        sql.get<{ value: number }>('SELECT value FROM versions WHERE name = ?', `mark:${checkMarkName(name)}`)
+          ?.value ?? null,
+    );
+  }
+
+  setProgressMark(name: string, value: number | null): Promise<void> {
+    return this.call((sql) => {
+      const key = `mark:${checkMarkName(name)}`;
+      if (checkMarkValue(value) === null) sql.run('DELETE FROM versions WHERE name = ?', key);
+      else {
+        sql.run(
+          'INSERT INTO versions (name, value) VALUES (?, ?) ON CONFLICT (name) DO UPDATE SET value = excluded.value',
+          key,
+          value,
+        );
+      }
+    });
+  }
+
   // --- the delivery history ---
 
   countDelivery(day: string, outcome: DeliveryOutcome, count = 1): Promise<void> {
@@ -712,6 +743,11 @@ export class SqliteStore implements Store {
   hasSieveMemory(userId: Id, key: string, now = new Date()): Promise<boolean> {
     const id = parseId(userId);
     return this.call((sql) => (id === null ? false : sieve.hasSieveMemory(sql, id, key, now.getTime())));
+  }
+
+  listSieveMemory(userId: Id, now = new Date()): Promise<SieveMemoryEntry[]> {
+    const id = parseId(userId);
+    return this.call((sql) => (id === null ? [] : sieve.listSieveMemory(sql, id, now.getTime())));
   }
 
   // --- the outbound queue ---

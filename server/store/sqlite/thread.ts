@@ -75,7 +75,7 @@ import type { DeliveryDay, DeliveryOutcome } from '../history.ts';
 import type { CachedStsPolicy } from '../mta-sts.ts';
 import type { ImportProgress } from '../import-progress.ts';
 import type { GreylistResult, SpamListEntry, SpamListKind } from '../spam.ts';
-import type { SieveScriptRecord } from '../sieve.ts';
+import type { SieveMemoryEntry, SieveScriptRecord } from '../sieve.ts';
 import type { SqliteStoreOptions, SqliteStoreStats } from './store.ts';
 import { StoreLane, type Args, type LaneEvents, type Result } from './thread-lane.ts';
 import { transferable } from '../../transfer.ts';
@@ -122,6 +122,8 @@ const READS: ReadonlySet<ForwardedMethod> = new Set<ForwardedMethod>([
   'getSieveScript',
   'getActiveSieveScript',
   'hasSieveMemory',
+  'listSieveMemory',
+  'getProgressMark',
   'deliveryHistory',
   'getStsPolicy',
   'listImportProgress',
@@ -516,6 +518,10 @@ export class ThreadedSqliteStore implements Store {
     return this.call('hasSieveMemory', [userId, key, now]);
   }
 
+  listSieveMemory(userId: Id, now?: Date): Promise<SieveMemoryEntry[]> {
+    return this.call('listSieveMemory', [userId, now]);
+  }
+
   // --- the outbound queue ---
 
   enqueueOutbound(message: NewOutboundMessage): Promise<OutboundMessage> {
@@ -683,6 +689,14 @@ export class ThreadedSqliteStore implements Store {
 
   releaseLease(key: string, holder: string): Promise<void> {
     return this.call('releaseLease', [key, holder]);
+  }
+
+  getProgressMark(name: string): Promise<number | null> {
+    return this.call('getProgressMark', [name]);
+  }
+
+  setProgressMark(name: string, value: number | null): Promise<void> {
+    return this.call('setProgressMark', [name, value]);
   }
 
   // --- quota, health, engine specifics ---
