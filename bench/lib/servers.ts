@@ -181,6 +181,8 @@ function describeLogLine(line: string): string | undefined {
  */
 export async function startMallardServer(
   env: NodeJS.ProcessEnv = {},
+  /** A directory for V8 CPU profiles of `mallard serve` (`--cpu-prof`, written when it stops). */
+  profileDir?: string,
 ): Promise<BenchServer & { dataDir: string; pid(): number }> {
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'mallard-bench-data-'));
   const port = await freePort();
@@ -217,7 +219,8 @@ export async function startMallardServer(
   const exits: string[] = [];
 
   const launch = async () => {
-    const process_ = spawn(process.execPath, [cli, 'serve'], {
+    const profile = profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [];
+    const process_ = spawn(process.execPath, [...profile, cli, 'serve'], {
       cwd: ROOT,
       env: serverEnv,
       stdio: ['ignore', 'pipe', 'pipe'],

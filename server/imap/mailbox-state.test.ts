@@ -161,7 +161,7 @@ describe('MailboxState shared by views', () => {
         expect(view.recentCount).toBe(shown.filter((uid) => view.isRecent(uid)).length);
       }
       // The expunges, highest first, each numbered as the client sees it then.
-      const before = view.allUids();
+      const before = [...view.allUids()];
       for (const update of view.takeUpdates(true)) {
         if (update.kind !== 'expunge') continue;
         const at = before.indexOf(update.uid);
