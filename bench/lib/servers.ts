@@ -146,6 +146,9 @@ function mallardEnv(dataDir: string, port: number): NodeJS.ProcessEnv {
     MALLARD_IMAP_MAX_CONNECTIONS_PER_USER: '2000',
     // Every bench client comes from 127.0.0.1: raised as Dovecot's per-IP limit is (DOVECOT_BENCH_CONFIG).
     MALLARD_LIMITS_MAX_CONNECTIONS_PER_ADDRESS: '100000',
+    // The login guard lets one address have this many logins under way (the rest wait, up to a
+    // hundred, then are told to retry): the login loop's 200 clients all come from 127.0.0.1.
+    MALLARD_AUTH_ADDRESS_FAILURE_LIMIT: '1000',
     MALLARD_POP3_HOST: '127.0.0.1',
     MALLARD_POP3_PORT: '0',
     MALLARD_POP3_TLS_PORT: '0',
