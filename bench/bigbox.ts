@@ -2,14 +2,15 @@
  * A big INBOX (issue 20): Mallard beside Dovecot on one mailbox of 100,000 messages, same messages
  * and flags on both, each server in turn and the rounds repeated (the machines are shared):
  *
- *   npm run bench -- bigbox [--messages 100000] [--repeats 7] [--rounds 2] [--workers 1]
+ *   npm run bench -- bigbox [--messages 100000] [--repeats 7] [--rounds 2] [--workers 1] [--profile DIR]
  *
  * Per server: SELECT cold (the first after the server started: Mallard reads the mailbox, Dovecot
  * builds its index) and warm; `FETCH 1:* (FLAGS)`, `UID FETCH 1:* (UID FLAGS)`, `UID SEARCH UNSEEN`
  * with the mailbox selected, `STATUS INBOX (MESSAGES UNSEEN)` from a second session; the median wall
  * time of `--repeats` runs, and the CPU each command cost the server's processes (all of them, from
  * /proc, the same measure for both); memory (RSS and PSS of all its processes) idle after login and
- * with the mailbox selected; the load average after each round.
+ * with the mailbox selected; the load average after each round. `--profile DIR`: V8 CPU profiles of
+ * Mallard (`--cpu-prof`), one set per round, written to DIR when it restarts or stops.
  *
  * The mailboxes are filled outside IMAP, the same messages for both: Mallard's through its store in
  * this process (group commits), Dovecot's as maildir files with the flags in their names.
@@ -278,6 +279,7 @@ export async function runBigboxBench(argv: string[]): Promise<void> {
       repeats: { type: 'string', default: '7' },
       rounds: { type: 'string', default: '2' },
       workers: { type: 'string', default: '1' },
+      profile: { type: 'string' },
     },
   });
   const messages = Number(args.messages);
@@ -285,7 +287,7 @@ export async function runBigboxBench(argv: string[]): Promise<void> {
   console.log(
     `bigbox: ${messages} messages, Mallard with server.workers ${args.workers}; load ${os.loadavg().join(' ')}`,
   );
-  const mallard = await startMallardServer({ MALLARD_SERVER_WORKERS: args.workers });
+  const mallard = await startMallardServer({ MALLARD_SERVER_WORKERS: args.workers }, args.profile);
   const dovecot = await startDovecotServer();
   try {
     let started = performance.now();

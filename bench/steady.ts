@@ -3,7 +3,7 @@
  * run, each server in turn and the rounds repeated (the machines are shared: alternate, repeat):
  *
  *   npm run bench -- steady [--clients 50] [--login-clients 50] [--seconds 20] [--login-seconds 10]
- *                           [--messages 500] [--repeats 2]
+ *                           [--messages 500] [--repeats 2] [--profile DIR]
  *                           [--servers mallard-1,mallard-2,dovecot,dovecot-hp,mallard-1-event-loop]
  *
  * Servers: `mallard-N` is `mallard serve` with server.workers = N (the store on its own threads);
@@ -16,7 +16,8 @@
  * and body), UID STORE of a flag on it (a durable write), NOOP. Logins: connect + LOGIN + LOGOUT in
  * a loop. Reported: commands/s, logins/s, the NOOP latency, the CPU used by all of the server's
  * processes (from /proc, reaped children included, percent of one core: the same measure for both)
- * and the load average after each run.
+ * and the load average after each run. `--profile DIR`: V8 CPU profiles of Mallard's processes and
+ * threads (`--cpu-prof`), written to DIR when each server stops.
  */
 import os from 'node:os';
 import { performance } from 'node:perf_hooks';
@@ -39,6 +40,7 @@ export async function runSteadyBench(argv: string[]): Promise<void> {
       messages: { type: 'string', default: '500' },
       repeats: { type: 'string', default: '2' },
       servers: { type: 'string', default: ALL_SERVERS.join(',') },
+      profile: { type: 'string' },
     },
   });
   const options: SteadyOptions = {
@@ -47,6 +49,7 @@ export async function runSteadyBench(argv: string[]): Promise<void> {
     seconds: Number(args.seconds),
     loginSeconds: Number(args['login-seconds']),
     messages: Number(args.messages),
+    profileDir: args.profile,
   };
   const names = args.servers.split(',').filter(Boolean);
   const figures: Figures[] = [];
@@ -70,6 +73,7 @@ interface SteadyOptions {
   seconds: number;
   loginSeconds: number;
   messages: number;
+  profileDir?: string;
 }
 
 interface Figures {
@@ -100,12 +104,15 @@ const EMPTY: Omit<Figures, 'server'> = {
   failures: 0,
 };
 
-function startServer(name: string): Promise<BenchServer> {
+function startServer(name: string, profileDir?: string): Promise<BenchServer> {
   const cores = os.availableParallelism();
   const workers = /^mallard-(\d+)$/.exec(name);
-  if (workers) return startMallardServer({ MALLARD_SERVER_WORKERS: workers[1] });
+  if (workers) return startMallardServer({ MALLARD_SERVER_WORKERS: workers[1] }, profileDir);
   if (name === 'mallard-1-event-loop') {
-    return startMallardServer({ MALLARD_SERVER_WORKERS: '1', MALLARD_STORE_SQLITE_THREAD: 'false' });
+    return startMallardServer(
+      { MALLARD_SERVER_WORKERS: '1', MALLARD_STORE_SQLITE_THREAD: 'false' },
+      profileDir,
+    );
   }
   if (name === 'dovecot') return startDovecotServer();
   if (name === 'dovecot-hp') {
@@ -136,7 +143,7 @@ const cpuPercent = (server: BenchServer, before: number, seconds: number) =>
   Math.round(((server.cpuTicks() - before) / TICKS_PER_SECOND / seconds) * 100);
 
 async function measure(name: string, options: SteadyOptions): Promise<Figures> {
-  const server = await startServer(name);
+  const server = await startServer(name, options.profileDir);
   try {
     const steady = await steadyRun(server, options);
     const loginBefore = server.cpuTicks();

@@ -146,6 +146,9 @@ function mallardEnv(dataDir: string, port: number): NodeJS.ProcessEnv {
     MALLARD_IMAP_MAX_CONNECTIONS_PER_USER: '2000',
     // Every bench client comes from 127.0.0.1: raised as Dovecot's per-IP limit is (DOVECOT_BENCH_CONFIG).
     MALLARD_LIMITS_MAX_CONNECTIONS_PER_ADDRESS: '100000',
+    // The login guard lets one address have this many logins under way (the rest wait, up to a
+    // hundred, then are told to retry): the login loop's 200 clients all come from 127.0.0.1.
+    MALLARD_AUTH_ADDRESS_FAILURE_LIMIT: '1000',
     MALLARD_POP3_HOST: '127.0.0.1',
     MALLARD_POP3_PORT: '0',
     MALLARD_POP3_TLS_PORT: '0',
@@ -181,6 +184,8 @@ function describeLogLine(line: string): string | undefined {
  */
 export async function startMallardServer(
   env: NodeJS.ProcessEnv = {},
+  /** A directory for V8 CPU profiles of `mallard serve` (`--cpu-prof`, written when it stops). */
+  profileDir?: string,
 ): Promise<BenchServer & { dataDir: string; pid(): number }> {
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'mallard-bench-data-'));
   const port = await freePort();
@@ -217,7 +222,8 @@ export async function startMallardServer(
   const exits: string[] = [];
 
   const launch = async () => {
-    const process_ = spawn(process.execPath, [cli, 'serve'], {
+    const profile = profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [];
+    const process_ = spawn(process.execPath, [...profile, cli, 'serve'], {
       cwd: ROOT,
       env: serverEnv,
       stdio: ['ignore', 'pipe', 'pipe'],

@@ -40,8 +40,19 @@ import { utf8Names } from './rev2.ts';
 import { isUidOnly, usesSequenceNumbers } from './uidonly.ts';
 import { writeViewUpdates } from './updates.ts';
 
-/** Responses smaller than this are joined into one Buffer (cheap) and written with one call. */
+/**
+ * A response is joined into one Buffer before it is written when it is below JOIN_BELOW_BYTES and
+ * made of small pieces (text, flag lists); pieces of JOIN_PIECES_BELOW_BYTES and more on average
+ * (the 64 KB chunks of a FETCH of flags, message bodies) go out as they are, in one writev.
+ */
 const JOIN_BELOW_BYTES = 1024 * 1024;
+const JOIN_PIECES_BELOW_BYTES = 8 * 1024;
+
+/**
+ * A command's output is held until its tagged reply and written with it in one system call (one
+ * packet to the client), unless this much gathers first: a big response goes out as it is made.
+ */
+const HOLD_BELOW_BYTES = 64 * 1024;
 
 /** How long a closing connection waits for the client to close its side before it is cut. */
 const CLOSE_GRACE_MS = 2000;
@@ -93,6 +104,9 @@ export class ImapConnection implements ImapSession {
   /** Where input comes from: the socket, or the inflater after COMPRESS. Paused when too much waits. */
   private input: NodeJS.ReadableStream;
   private inputPaused = false;
+  /** Output of the command being run, held for its tagged reply (null: written at once). */
+  private held: Buffer[] | null = null;
+  private heldBytes = 0;
 
   get view(): ImapSession['view'] {
     return this.selected;
@@ -304,6 +318,7 @@ export class ImapConnection implements ImapSession {
     }
     const allowExpunge = handler.allowsExpunge ? handler.allowsExpunge(parsed as never) : true;
     this.registration?.command(commandName);
+    this.holdOutput();
     let outcome: CommandOutcome | void;
     try {
       outcome = await handler.run(this.context, parsed as never);
@@ -313,14 +328,16 @@ export class ImapConnection implements ImapSession {
         this.log.error({ err: error, reference: mapped.reference, command: commandName }, 'command failed');
       await this.flushUpdates(allowExpunge, this.reportsSelected());
       await this.writeRaw(this.statusBuffer(parsed.tag, mapped.status, mapped.text, mapped.code));
+      await this.releaseOutput();
       return;
     }
-    if (this.closed || this.closing) return;
+    if (this.closed || this.closing) return this.releaseOutput();
     const loggingOut = this.isLoggingOut(); // the command may have changed the state
     if (!loggingOut) await this.flushUpdates(allowExpunge, this.reportsSelected());
     await this.writeRaw(
       this.statusBuffer(parsed.tag, 'OK', outcome?.text ?? `${commandName} completed`, outcome?.code),
     );
+    await this.releaseOutput();
     if (loggingOut) await this.closeSocket();
     else await outcome?.after?.();
   }
@@ -380,12 +397,47 @@ export class ImapConnection implements ImapSession {
    */
   private writeResponse(builder: ResponseBuilder): Promise<void> {
     const length = builder.byteLength;
-    if (length < JOIN_BELOW_BYTES) return this.writeRaw(builder.toBuffer());
-    return this.writeChunks(builder.toChunks(), length);
+    const chunks = builder.toChunks();
+    if (length < JOIN_BELOW_BYTES && length < chunks.length * JOIN_PIECES_BELOW_BYTES) {
+      return this.writeRaw(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, length));
+    }
+    return this.writeChunks(chunks, length);
+  }
+
+  /** From now until releaseOutput, writes are held (a command is being run). */
+  private holdOutput(): void {
+    this.held = [];
+    this.heldBytes = 0;
+  }
+
+  /**
+   * Writes what was held and stops holding: with the tagged reply, and before anything that waits
+   * for the client (a continuation request, IDLE), switches the socket (STARTTLS, COMPRESS) or
+   * closes it.
+   */
+  private releaseOutput(): Promise<void> {
+    const held = this.held;
+    if (held === null) return Promise.resolve();
+    this.held = null;
+    if (held.length === 0) return Promise.resolve();
+    const length = this.heldBytes;
+    // One write either way: small pieces joined (cheaper than a writev of many), big ones corked.
+    if (held.length > 1 && length < HOLD_BELOW_BYTES)
+      return this.writeChunks([Buffer.concat(held, length)], length);
+    return this.writeChunks(held, length);
   }
 
   private writeChunks(chunks: readonly Buffer[], length: number): Promise<void> {
     if (this.closed) return Promise.resolve();
+    if (this.held !== null) {
+      for (const chunk of chunks) this.held.push(chunk);
+      this.heldBytes += length;
+      if (this.heldBytes < HOLD_BELOW_BYTES) return Promise.resolve();
+      // Enough to send: out it goes now, and holding goes on for what the command writes next.
+      const release = this.releaseOutput();
+      this.holdOutput();
+      return release;
+    }
     this.registration?.addBytes(0, length);
     let writable = true;
     // Corked: the chunks leave in one writev, not one system call each.
@@ -411,6 +463,7 @@ export class ImapConnection implements ImapSession {
 
   private async bye(text: string): Promise<void> {
     if (this.closing) return this.closingDone ?? undefined;
+    await this.releaseOutput();
     await this.writeRaw(Buffer.from(`* BYE ${text}\r\n`));
     await this.closeSocket();
   }
@@ -431,6 +484,7 @@ export class ImapConnection implements ImapSession {
   private closeSocket(): Promise<void> {
     this.closing = true;
     if (this.closingDone) return this.closingDone;
+    void this.releaseOutput(); // written before the end, in order
     const socket = this.socket;
     this.closingDone = new Promise<void>((resolve) => {
       if (socket.destroyed) return resolve();
@@ -606,6 +660,7 @@ export class ImapConnection implements ImapSession {
   }
 
   private async readLine(): Promise<Buffer | null> {
+    await this.releaseOutput(); // the continuation request the client answers
     const item = await this.nextItem('line');
     if (!item) return null;
     // An over-long continuation line comes as an error item: give back an empty line, which no
@@ -618,6 +673,7 @@ export class ImapConnection implements ImapSession {
    * and then; ends at idle_max with a BYE-free OK so clients simply re-issue IDLE.
    */
   private async idle(): Promise<Buffer | null> {
+    await this.releaseOutput(); // "+ idling", and from now on updates go out as they come
     const { idle_keepalive: keepalive, idle_max: max } = this.services.config.imap;
     const keepaliveTimer = setInterval(
       () => void this.writeRaw(Buffer.from('* OK Still here\r\n')),

@@ -124,4 +124,50 @@ describe('MailboxState shared by views', () => {
     view.takeUpdates(true);
     expect(view.lastUid).toBe(0);
   });
+
+  it('numbers messages and counts \\Recent as the listing does, while changes wait, over random histories', () => {
+    let seed = 7;
+    const random = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
+    for (let history = 0; history < 40; history++) {
+      const state = new MailboxState(
+        'm1',
+        [1, 2, 3, 5, 8].map((uid) => summary(uid)),
+      );
+      const view = new MailboxView(MAILBOX, state, false, []);
+      const other = new MailboxView(MAILBOX, state, false, []); // applies the entries first
+      let nextUid = 9;
+      let modseq = 10;
+      for (let step = 0; step < 60; step++) {
+        const roll = random();
+        const uids = state.length > 0 ? Array.from({ length: state.length }, (_, i) => state.uidAt(i)) : [];
+        let change: JournalEntry | undefined;
+        if (roll < 0.4) change = entry('message-new', nextUid++, ++modseq);
+        else if (roll < 0.7 && uids.length > 0)
+          change = entry('message-expunge', uids[Math.floor(random() * uids.length)]!, ++modseq);
+        else if (roll < 0.8) view.takeUpdates(random() < 0.5);
+        else if (roll < 0.9) {
+          const low = Math.floor(random() * nextUid);
+          view.markRecent(low, low + Math.floor(random() * 6));
+        }
+        if (change) {
+          other.queue(change);
+          view.queue(change);
+        }
+        const shown = view.allUids();
+        for (let seq = 1; seq <= shown.length; seq++) expect(view.seqOf(shown[seq - 1]!)).toBe(seq);
+        for (let uid = 0; uid <= nextUid; uid++) {
+          if (!shown.includes(uid)) expect(view.seqOf(uid)).toBe(0);
+        }
+        expect(view.recentCount).toBe(shown.filter((uid) => view.isRecent(uid)).length);
+      }
+      // The expunges, highest first, each numbered as the client sees it then.
+      const before = [...view.allUids()];
+      for (const update of view.takeUpdates(true)) {
+        if (update.kind !== 'expunge') continue;
+        const at = before.indexOf(update.uid);
+        expect(update.seq).toBe(at + 1);
+        before.splice(at, 1);
+      }
+    }
+  });
 });

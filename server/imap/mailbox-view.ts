@@ -25,11 +25,16 @@ interface Expunged {
   modseq: number;
 }
 
-/** How many of the sorted numbers are below `value`. */
+/** How many of the sorted numbers are below `value` (a binary search: asked once per message). */
 function countBelow(sorted: readonly number[], value: number): number {
-  let count = 0;
-  while (count < sorted.length && sorted[count]! < value) count++;
-  return count;
+  let low = 0;
+  let high = sorted.length;
+  while (low < high) {
+    const middle = (low + high) >>> 1;
+    if (sorted[middle]! < value) low = middle + 1;
+    else high = middle;
+  }
+  return low;
 }
 
 function sortedKeys(map: ReadonlyMap<number, unknown> | ReadonlySet<number>): number[] {
@@ -45,6 +50,12 @@ export class MailboxView {
   private readonly pendingFlags = new Set<number>();
   /** MODSEQs of this session's own flag changes: their journal echo is not reported back. */
   private readonly ownChanges = new Map<number, number>();
+  /**
+   * The pending sets' UIDs sorted, made when first asked after a change: a FETCH or SEARCH over
+   * the whole mailbox asks for them once per message while changes wait to be reported.
+   */
+  private sortedNew: number[] | null = null;
+  private sortedExpunges: number[] | null = null;
   /** UID ranges (low exclusive, high inclusive) this session claimed as \Recent. */
   private readonly recentRanges: Array<[number, number]> = [];
   /** Keywords by lower-cased name (keywords are case-insensitive), each with its first spelling. */
@@ -88,10 +99,32 @@ export class MailboxView {
     return this.highestModseq;
   }
 
+  /** Counted per claimed range by binary search, not per message (SELECT of a big mailbox asks). */
   get recentCount(): number {
     let count = 0;
-    for (const uid of this.allUids()) if (this.isRecent(uid)) count++;
+    let covered = 0; // ranges may overlap: each UID counts once
+    for (const [low, high] of [...this.recentRanges].sort((a, b) => a[0] - b[0])) {
+      const from = Math.max(low, covered);
+      if (high <= from) continue;
+      count += this.countShownIn(from, high);
+      covered = high;
+    }
     return count;
+  }
+
+  /** How many messages this client sees with a UID in (low, high]. */
+  private countShownIn(low: number, high: number): number {
+    const inState = this.state.lowerBound(high + 1) - this.state.lowerBound(low + 1);
+    const inRange = (sorted: readonly number[]) => countBelow(sorted, high + 1) - countBelow(sorted, low + 1);
+    return inState - inRange(this.newSorted()) + inRange(this.expungesSorted());
+  }
+
+  private newSorted(): readonly number[] {
+    return (this.sortedNew ??= sortedKeys(this.pendingNew));
+  }
+
+  private expungesSorted(): readonly number[] {
+    return (this.sortedExpunges ??= sortedKeys(this.pendingExpunges));
   }
 
   get keywordList(): string[] {
@@ -125,12 +158,7 @@ export class MailboxView {
     if (!expunged && (this.pendingNew.has(uid) || this.state.indexOf(uid) < 0)) return 0;
     const below = this.state.lowerBound(uid);
     if (this.unchanged) return below + 1;
-    return (
-      below -
-      countBelow(sortedKeys(this.pendingNew), uid) +
-      countBelow(sortedKeys(this.pendingExpunges), uid) +
-      1
-    );
+    return below - countBelow(this.newSorted(), uid) + countBelow(this.expungesSorted(), uid) + 1;
   }
 
   saveSearchResult(uids: readonly number[]): void {
@@ -168,7 +196,7 @@ export class MailboxView {
   /** The UIDs this client sees, in sequence order (a fresh array: callers may keep it). */
   allUids(): readonly number[] {
     const uids: number[] = [];
-    const expunged = sortedKeys(this.pendingExpunges);
+    const expunged = this.expungesSorted();
     let next = 0;
     for (let index = 0; index < this.state.length; index++) {
       const uid = this.state.uidAt(index);
@@ -216,10 +244,13 @@ export class MailboxView {
         return;
       case 'added':
         this.pendingNew.add(effect.uid);
+        this.sortedNew = null;
         return;
       case 'removed':
+        this.sortedNew = null;
         if (this.pendingNew.delete(effect.uid)) return; // never shown: nothing to take back
         this.pendingExpunges.set(effect.uid, { flags: effect.flags, modseq: effect.modseq });
+        this.sortedExpunges = null;
         this.pendingFlags.delete(effect.uid);
         return;
       case 'flags': {
@@ -263,11 +294,17 @@ export class MailboxView {
   private applyExpunges(updates: ViewUpdate[]): void {
     if (this.pendingExpunges.size === 0) return;
     // Highest first: each EXPUNGE shifts only the numbers above it.
-    for (const uid of sortedKeys(this.pendingExpunges).reverse()) {
+    // Each seqOf here sees the expunges still pending above this one: the sorted list, cut short.
+    const expunges = [...this.expungesSorted()];
+    this.sortedExpunges = expunges;
+    for (let at = expunges.length - 1; at >= 0; at--) {
+      const uid = expunges[at]!;
       updates.push({ kind: 'expunge', seq: this.seqOf(uid), uid });
       this.pendingExpunges.delete(uid);
       this.ownChanges.delete(uid);
+      expunges.pop();
     }
+    this.sortedExpunges = null;
     this.reportedCount = this.exists;
   }
 
@@ -286,6 +323,7 @@ export class MailboxView {
     if (this.pendingNew.size === 0) return;
     for (const uid of this.pendingNew) this.noteKeywords(this.flagsOf(uid));
     this.pendingNew.clear();
+    this.sortedNew = null;
     if (this.exists !== this.reportedCount) {
       this.reportedCount = this.exists;
       updates.push({ kind: 'exists', count: this.exists });

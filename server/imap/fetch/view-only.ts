@@ -119,6 +119,11 @@ export async function fetchFromView(
   /** `FLAGS (...)` bytes by interned flag list; a second map for the same list with \Recent. */
   const flagBytes = new Map<readonly string[], Uint8Array>();
   const recentBytes = new Map<readonly string[], Uint8Array>();
+  // Neighbours mostly share a flag list (the state interns them): the last one found is kept, so
+  // most messages cost no map lookup.
+  let lastFlags: readonly string[] | null = null;
+  let lastRecent = false;
+  let lastBytes: Uint8Array = new Uint8Array(0);
   for (let i = 0; i < uids.length; i++) {
     const uid = uids[i]!;
     const seq = seqs[i]!;
@@ -156,6 +161,14 @@ export async function fetchFromView(
   out.hand();
 
   function flagsBytes(flags: readonly string[], recent: boolean): Uint8Array {
+    if (flags === lastFlags && recent === lastRecent) return lastBytes;
+    lastBytes = interned(flags, recent);
+    lastFlags = flags;
+    lastRecent = recent;
+    return lastBytes;
+  }
+
+  function interned(flags: readonly string[], recent: boolean): Uint8Array {
     const known = recent ? recentBytes : flagBytes;
     let found = known.get(flags);
     if (found === undefined) {

@@ -132,6 +132,30 @@ export function openDatabase(dataDir: string, busyTimeoutMs = BUSY_TIMEOUT_MS): 
   }
 }
 
+/**
+ * A connection that only reads, for the few single-row reads answered on the event loop (see
+ * inline-reads.ts). It never migrates (the writer did) and refuses writes (query_only). A small page
+ * cache: it reads mailbox rows, not messages.
+ */
+export function openReadConnection(dataDir: string): Sql {
+  // No busy wait: the event loop never sleeps in SQLite's busy handler. A reader in WAL mode meets
+  // SQLITE_BUSY only in rare moments (another connection recovering the WAL); the caller then asks
+  // a store thread instead.
+  const db = new Database(path.join(dataDir, DATABASE_FILE), {
+    fileMustExist: true,
+    timeout: 0,
+    nativeBinding: addonFile(),
+  });
+  try {
+    db.pragma('query_only = ON');
+    db.pragma('cache_size = -512');
+    return new Sql(db);
+  } catch (error) {
+    db.close();
+    throw error;
+  }
+}
+
 /** Brings the schema up to date. Safe when several processes open the same file at once. */
 function migrate(sql: Sql): void {
   const current = userVersion(sql);

@@ -11,16 +11,9 @@ import {
   isSameOrDescendant,
   normalizeMailboxPath,
   parentPaths,
-  tryNormalizeMailboxPath,
   validateSpecialUse,
 } from '../normalize.ts';
-import {
-  MAILBOX_DELIMITER,
-  type Mailbox,
-  type MailboxCounts,
-  type MailboxStatus,
-  type SpecialUse,
-} from '../types.ts';
+import { MAILBOX_DELIMITER, type Mailbox, type SpecialUse } from '../types.ts';
 import type { Sql } from './database.ts';
 import { writeJournal } from './journal.ts';
 import { deleteMailboxMetadata } from './metadata.ts';
@@ -104,40 +97,7 @@ export function listMailboxes(sql: Sql, userId: number): Mailbox[] {
     .map(toMailbox);
 }
 
-export function getMailbox(sql: Sql, userId: number, path: string): Mailbox | null {
-  const normalized = tryNormalizeMailboxPath(path);
-  if (normalized === null) return null;
-  const row = mailboxRowByPath(sql, userId, normalized);
-  return row ? toMailbox(row) : null;
-}
-
-export function mailboxCounts(sql: Sql, mailboxId: number): MailboxCounts {
-  return countsOf(sql, requireMailboxRow(sql, mailboxId));
-}
-
-export function mailboxStatus(sql: Sql, userId: number, path: string): MailboxStatus | null {
-  const normalized = tryNormalizeMailboxPath(path);
-  if (normalized === null) return null;
-  const row = mailboxRowByPath(sql, userId, normalized);
-  return row ? { mailbox: toMailbox(row), counts: countsOf(sql, row) } : null;
-}
-
-function countsOf(sql: Sql, mailbox: MailboxRow): MailboxCounts {
-  // The counters are kept by triggers (schema.ts); \Recent is the few UIDs above the mark, counted
-  // on the primary key, so nothing here grows with the mailbox.
-  const recent = sql.get<{ recent: number }>(
-    'SELECT count(*) AS recent FROM messages WHERE mailbox_id = ? AND uid > ?',
-    mailbox.id,
-    mailbox.recent_mark,
-  )!.recent;
-  return {
-    messages: mailbox.message_count,
-    unseen: mailbox.unseen_count,
-    recent,
-    bytes: mailbox.byte_count,
-    deleted: mailbox.deleted_count,
-  };
-}
+export { getMailbox, mailboxCounts, mailboxStatus } from './mailbox-reads.ts';
 
 // --- changes ---
 

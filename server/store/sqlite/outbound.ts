@@ -120,8 +120,8 @@ export function claimOutbound(
   now: number,
 ): OutboundMessage[] {
   checkOutboundHolder(holder, leaseMs);
-  const ids = sql.write(() => {
-    const due = sql.all<{ id: string }>(
+  const dueIds = () =>
+    sql.all<{ id: string }>(
       `SELECT m.id AS id FROM outbound_messages m
        JOIN outbound_recipients r ON r.message_id = m.id
        WHERE r.next_attempt_at IS NOT NULL AND r.next_attempt_at <= ?
@@ -131,6 +131,11 @@ export function claimOutbound(
       now,
       Math.max(0, Math.floor(limit)),
     );
+  // Read first: the poll of an empty queue (nearly every poll) takes no write lock, so it never
+  // queues behind, or holds up, deliveries and flag changes (nor meets SQLITE_BUSY under their load).
+  if (limit < 1 || dueIds().length === 0) return [];
+  const ids = sql.write(() => {
+    const due = dueIds(); // again inside the transaction: another process may have claimed them
     for (const { id } of due) {
       sql.run(
         'UPDATE outbound_messages SET lease_holder = ?, lease_until = ? WHERE id = ?',

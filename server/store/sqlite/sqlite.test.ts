@@ -184,6 +184,31 @@ describe('sqlite engine', () => {
     }
   });
 
+  it('polls an empty outbound queue without the write lock, and claims under it', async () => {
+    const impatient = await SqliteStore.open(dir, { busyTimeoutMs: 50 });
+    const locker = new Database(path.join(dir, DATABASE_FILE));
+    try {
+      locker.exec('BEGIN IMMEDIATE'); // another process writing (a delivery, a flag change)
+      expect(await impatient.claimOutbound('w1', 60_000, 10)).toEqual([]);
+      locker.exec('ROLLBACK');
+      const queued = await store.enqueueOutbound({
+        userId: null,
+        sender: 'a@example.com',
+        recipients: ['b@example.net'],
+        raw: raw('queued'),
+      });
+      locker.exec('BEGIN IMMEDIATE');
+      // Something is due: claiming it is a write, which waits for the lock like any other.
+      await rejectsWith(impatient.claimOutbound('w1', 60_000, 10), 'UNAVAILABLE');
+      locker.exec('ROLLBACK');
+      expect((await impatient.claimOutbound('w1', 60_000, 10)).map((m) => m.id)).toEqual([queued.id]);
+      expect(await store.claimOutbound('w2', 60_000, 10)).toEqual([]);
+    } finally {
+      locker.close();
+      await impatient.close();
+    }
+  });
+
   it('refuses a database written by a newer schema', async () => {
     await store.close();
     const setVersion = (version: number) => {

@@ -8,7 +8,7 @@
 import { withCrlfLineEnds } from '../../mime/line-ends.ts';
 import path from 'node:path';
 import type { MimeIndex } from '../../mime/types.ts';
-import { StoreError, isStoreError } from '../errors.ts';
+import { StoreError } from '../errors.ts';
 import { checkLease } from '../leases.ts';
 import { normalizeFlags } from '../normalize.ts';
 import type {
@@ -90,6 +90,7 @@ import { checkImportProgress, checkImportSource, type ImportProgress } from '../
 import { checkStsPolicy, stsDomainOf, type CachedStsPolicy } from '../mta-sts.ts';
 import { checkDay, checkDeliveryCount, type DeliveryDay, type DeliveryOutcome } from '../history.ts';
 import { parseId, requireId } from '../ids.ts';
+import { guard } from './guard.ts';
 import { mailboxRow, requireUserRow, toMailbox } from './rows.ts';
 
 export interface SqliteStoreOptions {
@@ -930,26 +931,6 @@ function checkIntegrity(sql: Sql): string[] {
 }
 
 /** Translates driver errors: a busy or unreachable database is UNAVAILABLE (try again later). */
-function guard<T>(fn: () => T): T {
-  try {
-    return fn();
-  } catch (error) {
-    throw translateError(error);
-  }
-}
-
-function translateError(error: unknown): unknown {
-  if (isStoreError(error)) return error;
-  const code = (error as { code?: unknown } | null)?.code;
-  if (typeof code === 'string' && /^SQLITE_(BUSY|LOCKED|CANTOPEN|IOERR|FULL|READONLY|PROTOCOL)/.test(code)) {
-    return new StoreError('UNAVAILABLE', `database unavailable (${code})`);
-  }
-  if (error instanceof TypeError && /database connection is not open/.test(error.message)) {
-    return new StoreError('UNAVAILABLE', 'the store is closed');
-  }
-  return error;
-}
-
 /** One message of importMessage(s), checked; a resumed migration re-sends what is there. */
 function importOne(
   sql: Sql,

@@ -24,6 +24,10 @@
  * The busy timeout (waiting for another process's write lock) is kept below the deadline, so that
  * wait ends in a definite UNAVAILABLE (nothing written) rather than an unknown outcome.
  *
+ * A mailbox's row and counters (getMailbox, mailboxStatus, ...) are the exception: single-row
+ * lookups that the event loop reads itself through a read-only connection of its own
+ * (inline-reads.ts), since the round trip to a thread cost far more than the lookup.
+ *
  * Message bodies cross the boundary once: an appended body is copied (exactly its bytes) into a
  * buffer that is transferred, not cloned; bodies read back are transferred without a copy.
  */
@@ -77,7 +81,9 @@ import type { ImportProgress } from '../import-progress.ts';
 import type { GreylistResult, SpamListEntry, SpamListKind } from '../spam.ts';
 import type { SieveMemoryEntry, SieveScriptRecord } from '../sieve.ts';
 import type { SqliteStoreOptions, SqliteStoreStats } from './store.ts';
+import { InlineReads } from './inline-reads.ts';
 import { StoreLane, type Args, type LaneEvents, type Result } from './thread-lane.ts';
+import { isStoreError } from '../errors.ts';
 import { transferable } from '../../transfer.ts';
 import type { ForwardedMethod } from './thread-protocol.ts';
 
@@ -148,6 +154,8 @@ export class ThreadedSqliteStore implements Store {
   readonly callTimeoutMs: number;
   private readonly writer: StoreLane;
   private readonly reader: StoreLane;
+  /** A mailbox's row and counters, read on the event loop (inline-reads.ts); null until open. */
+  private inline: InlineReads | null = null;
 
   private constructor(dataDir: string, options: ThreadedSqliteStoreOptions) {
     this.file = path.join(dataDir, DATABASE_FILE);
@@ -179,6 +187,7 @@ export class ThreadedSqliteStore implements Store {
     try {
       await store.writer.start();
       await store.reader.start();
+      store.inline = InlineReads.open(dataDir);
     } catch (error) {
       await store.close();
       throw error;
@@ -310,12 +319,30 @@ export class ThreadedSqliteStore implements Store {
     return this.call('listMailboxes', [userId]);
   }
 
+  /**
+   * A read the event loop answers itself (inline-reads.ts); the reader thread when that connection
+   * is busy for a moment (UNAVAILABLE) or the store is not open.
+   */
+  private async readInline<M extends 'getMailbox' | 'getMailboxById' | 'mailboxCounts' | 'mailboxStatus'>(
+    method: M,
+    args: Args<M>,
+  ): Promise<Result<M>> {
+    const inline = this.inline;
+    if (inline === null) return this.call(method, args);
+    try {
+      return await (inline[method] as (...a: Args<M>) => Promise<Result<M>>).apply(inline, args);
+    } catch (error) {
+      if (!isStoreError(error, 'UNAVAILABLE') || this.inline === null) throw error;
+      return this.call(method, args);
+    }
+  }
+
   getMailbox(userId: Id, mailboxPath: string): Promise<Mailbox | null> {
-    return this.call('getMailbox', [userId, mailboxPath]);
+    return this.readInline('getMailbox', [userId, mailboxPath]);
   }
 
   getMailboxById(mailboxId: Id): Promise<Mailbox | null> {
-    return this.call('getMailboxById', [mailboxId]);
+    return this.readInline('getMailboxById', [mailboxId]);
   }
 
   createMailbox(userId: Id, mailboxPath: string, specialUse?: SpecialUse | null): Promise<Mailbox> {
@@ -361,11 +388,11 @@ export class ThreadedSqliteStore implements Store {
   }
 
   mailboxCounts(mailboxId: Id): Promise<MailboxCounts> {
-    return this.call('mailboxCounts', [mailboxId]);
+    return this.readInline('mailboxCounts', [mailboxId]);
   }
 
   mailboxStatus(userId: Id, mailboxPath: string): Promise<MailboxStatus | null> {
-    return this.call('mailboxStatus', [userId, mailboxPath]);
+    return this.readInline('mailboxStatus', [userId, mailboxPath]);
   }
 
   /**
@@ -740,6 +767,8 @@ export class ThreadedSqliteStore implements Store {
 
   /** Closes both threads, each after the calls sent to it before. */
   async close(): Promise<void> {
+    this.inline?.close();
+    this.inline = null;
     await Promise.all([this.writer.close(), this.reader.close()]);
   }
 }

@@ -1,0 +1,49 @@
+/**
+ * The reads of one mailbox's row and counters (getMailbox, STATUS): single-row lookups, nothing
+ * that grows with the mailbox. Kept apart from mailboxes.ts so the event loop's own read
+ * connection (inline-reads.ts) loads only these.
+ */
+import { tryNormalizeMailboxPath } from '../normalize.ts';
+import type { Mailbox, MailboxCounts, MailboxStatus } from '../types.ts';
+import type { Sql } from './database.ts';
+import { mailboxRow, mailboxRowByPath, requireMailboxRow, toMailbox, type MailboxRow } from './rows.ts';
+
+export function getMailbox(sql: Sql, userId: number, path: string): Mailbox | null {
+  const normalized = tryNormalizeMailboxPath(path);
+  if (normalized === null) return null;
+  const row = mailboxRowByPath(sql, userId, normalized);
+  return row ? toMailbox(row) : null;
+}
+
+export function mailboxCounts(sql: Sql, mailboxId: number): MailboxCounts {
+  return countsOf(sql, requireMailboxRow(sql, mailboxId));
+}
+
+export function mailboxStatus(sql: Sql, userId: number, path: string): MailboxStatus | null {
+  const normalized = tryNormalizeMailboxPath(path);
+  if (normalized === null) return null;
+  const row = mailboxRowByPath(sql, userId, normalized);
+  return row ? { mailbox: toMailbox(row), counts: countsOf(sql, row) } : null;
+}
+
+export function countsOf(sql: Sql, mailbox: MailboxRow): MailboxCounts {
+  // The counters are kept by triggers (schema.ts); \Recent is the few UIDs above the mark, counted
+  // on the primary key, so nothing here grows with the mailbox.
+  const recent = sql.get<{ recent: number }>(
+    'SELECT count(*) AS recent FROM messages WHERE mailbox_id = ? AND uid > ?',
+    mailbox.id,
+    mailbox.recent_mark,
+  )!.recent;
+  return {
+    messages: mailbox.message_count,
+    unseen: mailbox.unseen_count,
+    recent,
+    bytes: mailbox.byte_count,
+    deleted: mailbox.deleted_count,
+  };
+}
+
+export function getMailboxById(sql: Sql, mailboxId: number): Mailbox | null {
+  const row = mailboxRow(sql, mailboxId);
+  return row ? toMailbox(row) : null;
+}
