@@ -69,11 +69,18 @@ export async function openStore(
   }
 }
 
+/**
+ * The store's writer thread ends after this long without a write, and starts again with the next
+ * one: with thousands of sessions in IDLE and no mail coming, each worker keeps only the reader.
+ */
+const WRITER_IDLE_STOP_MS = 60_000;
+
 async function openThreadedStore(config: Config, logger?: Logger): Promise<Store> {
   // Loaded only by the server: a CLI command (an MTA's `mallard deliver`) never starts a thread.
   const { openThreadedSqliteStore } = await import('./store/sqlite/thread.ts');
   return openThreadedSqliteStore(config.data_dir, {
     callTimeoutMs: Math.round(config.store.sqlite.call_timeout * 1000),
+    writerIdleStopMs: WRITER_IDLE_STOP_MS,
     // A write that answered UNAVAILABLE and then committed: its session was told to retry, and the
     // journal announces the message anyway. Worth a line for whoever reads about a duplicate.
     onLateAnswer: (method, outcome, elapsedMs) =>
