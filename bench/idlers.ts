@@ -2,7 +2,7 @@
  * Many sessions in IDLE (issue 20): the whole server's memory with them open, and how soon a new
  * message is pushed to every one of them:
  *
- *   npm run bench -- idlers [--connections 10000] [--workers 2]
+ *   npm run bench -- idlers [--connections 10000] [--workers 2] [--settle 3]
  *
  * `mallard serve` with `server.workers` processes (all of them measured: RSS and PSS from /proc);
  * every connection logs in as the bench user, selects INBOX and IDLEs. Then one more session
@@ -35,6 +35,9 @@ export async function runIdlersBench(argv: string[]): Promise<void> {
     options: {
       connections: { type: 'string', default: '10000' },
       workers: { type: 'string', default: String(os.availableParallelism()) },
+      // Seconds between the last idler in and the memory reading; past a minute, the store's writer
+      // threads have stopped (nothing was written meanwhile).
+      settle: { type: 'string', default: '3' },
     },
   });
   const connections = Number(args.connections);
@@ -81,7 +84,7 @@ export async function runIdlersBench(argv: string[]): Promise<void> {
       }
     }
     const openSeconds = (performance.now() - started) / 1000;
-    await new Promise((resolve) => setTimeout(resolve, 3000));
+    await new Promise((resolve) => setTimeout(resolve, Number(args.settle) * 1000));
     const after = server.memory();
     // Per process: the supervisor and each worker.
     const perProcess = server

@@ -69,11 +69,18 @@ export async function openStore(
   }
 }
 
+/**
+ * The store's writer thread ends after this long without a write, and starts again with the next
+ * one: with thousands of sessions in IDLE and no mail coming, each worker keeps only the reader.
+ */
+const WRITER_IDLE_STOP_MS = 60_000;
+
 async function openThreadedStore(config: Config, logger?: Logger): Promise<Store> {
   // Loaded only by the server: a CLI command (an MTA's `mallard deliver`) never starts a thread.
   const { openThreadedSqliteStore } = await import('./store/sqlite/thread.ts');
   return openThreadedSqliteStore(config.data_dir, {
     callTimeoutMs: Math.round(config.store.sqlite.call_timeout * 1000),
+    writerIdleStopMs: WRITER_IDLE_STOP_MS,
     // A write that answered UNAVAILABLE and then committed: its session was told to retry, and the
     // journal announces the message anyway. Worth a line for whoever reads about a duplicate.
     onLateAnswer: (method, outcome, elapsedMs) =>
@@ -165,8 +172,11 @@ export interface RunningServer {
   admin: AdminServer | null;
   /** Password guessing: per-address lockouts, per-account slow-down and alerts. */
   guard: Guard;
-  /** Certificates from an ACME CA: requests, status, the renewal check (server/acme/). */
-  acme: AcmeService;
+  /**
+   * Certificates from an ACME CA: requests, status, the renewal check (server/acme/). Null in a
+   * worker other than worker 1, which runs it for the whole server.
+   */
+  acme: AcmeService | null;
   stop(): Promise<void>;
 }
 
@@ -200,13 +210,16 @@ async function inboundChecksOf(config: Config, store: Store, logger: Logger): Pr
   // Loaded here, as the listeners are: mailauth is large, and `mallard deliver` needs neither it nor
   // node:dns.
   if (config.inbound.verify_senders) {
-    const { senderAuthCheck } = await import('./inbound/auth/check.ts');
-    const { authLookup } = await import('./dns/resolver.ts');
+    const { lazyCheck } = await import('./inbound/lazy-check.ts');
     checks.push(
-      senderAuthCheck({
-        hostname: config.hostname,
-        lookup: authLookup(config.dns.servers),
-        dmarcReject: config.inbound.dmarc_reject,
+      lazyCheck('auth', async () => {
+        const { senderAuthCheck } = await import('./inbound/auth/check.ts');
+        const { authLookup } = await import('./dns/resolver.ts');
+        return senderAuthCheck({
+          hostname: config.hostname,
+          lookup: authLookup(config.dns.servers),
+          dmarcReject: config.inbound.dmarc_reject,
+        });
       }),
     );
   }
@@ -258,6 +271,51 @@ async function greylistOf(
     config.spam.greylist_expiry_days * 24 * 3600_000,
   );
   return greylistGate(store, greylister);
+}
+
+/**
+ * What only one process of a server runs: ACME (its renewal check), the daily backup, import jobs,
+ * and the loader of the admin API. Loaded on demand, here only: an IMAP worker holding thousands of
+ * idle sessions carries none of their modules.
+ */
+async function startAdminSide(
+  config: Config,
+  store: Store,
+  tls: TlsProvider,
+  logger: Logger,
+  events: EventBus,
+) {
+  // acme-client (and its HTTP stack) is needed by the server only.
+  const { AcmeService } = await import('./acme/service.ts');
+  const acme = new AcmeService({
+    config,
+    certificates: tls.certificates,
+    logger,
+    onChange: (status) => events.publish('acme.changed', status),
+  });
+  // With workers, a renewed certificate reaches the others through the store on disk
+  // (server/tls/context.ts follows it). The store lease keeps other servers on the store out of
+  // the backup.
+  acme.start();
+  const { BackupService } = await import('./backup/service.ts');
+  const backups = new BackupService({ config, store, logger });
+  backups.start();
+  const { ImportJobs } = await import('./import/jobs.ts');
+  const imports = new ImportJobs(store, config.limits.max_message_size);
+  return {
+    acme,
+    backups,
+    imports,
+    async startAdmin(...args: Parameters<typeof import('./admin/server.ts').startAdmin>) {
+      const { startAdmin } = await import('./admin/server.ts');
+      return startAdmin(...args);
+    },
+    async stop() {
+      await acme.stop();
+      await backups.stop();
+      await imports.stop();
+    },
+  };
 }
 
 export async function startServer(config: Config, options: StartOptions = {}): Promise<RunningServer> {
@@ -431,25 +489,11 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     await outbound.worker.stop();
     throw error;
   });
-  // Loaded here: acme-client (and its HTTP stack) is needed by the server only.
-  const { AcmeService } = await import('./acme/service.ts');
-  const acme = new AcmeService({
-    config,
-    certificates: tls.certificates,
-    logger,
-    onChange: (status) => events.publish('acme.changed', status),
-  });
-  // With workers, worker 1 runs the renewal check, beside the admin API that manages it; the others
-  // pick a renewed certificate up from the store on disk (server/tls/context.ts follows it).
-  if (!worker || worker.slot === 1) acme.start();
-  // The daily backup: worker 1 schedules it (the store lease keeps other servers on the store out).
-  const { BackupService } = await import('./backup/service.ts');
-  const backups = new BackupService({ config, store, logger });
-  const { ImportJobs } = await import('./import/jobs.ts');
-  const imports = new ImportJobs(store, config.limits.max_message_size);
-  if (!worker || worker.slot === 1) backups.start();
-  // The admin API comes last: it reports on (and manages) everything above.
-  const { startAdmin } = await import('./admin/server.ts');
+  // The admin side (ACME, the daily backup, import jobs, the admin API) runs in one process: worker
+  // 1 with workers, else the server. The other workers never load it: acme-client and its HTTP
+  // stack alone are some 10 MB of heap, paid per process for nothing (bench/idlers.ts).
+  const lead = !worker || worker.slot === 1;
+  const adminSide = lead ? await startAdminSide(config, store, tls, logger, events) : null;
   // With workers, worker 1 serves it, seeing every worker through the supervisor.
   if (worker) {
     worker.attach({
@@ -466,54 +510,54 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     }
   }
   const admin =
-    config.admin.port === 0 || (worker && worker.slot !== 1)
+    config.admin.port === 0 || !adminSide
       ? null
-      : await startAdmin(
-          {
-            config,
-            store,
-            logger,
-            sessions: worker && cluster ? new cluster.ClusterSessions(worker.rpc) : sessions,
-            totals: worker && cluster ? () => cluster.clusterTotals(worker.rpc) : undefined,
-            rulesChanged: worker ? () => worker.rulesChanged() : undefined,
-            async applySpam(spam) {
-              await applySpamHere(spam);
-              await worker?.spamChanged(spam);
+      : await adminSide
+          .startAdmin(
+            {
+              config,
+              store,
+              logger,
+              sessions: worker && cluster ? new cluster.ClusterSessions(worker.rpc) : sessions,
+              totals: worker && cluster ? () => cluster.clusterTotals(worker.rpc) : undefined,
+              rulesChanged: worker ? () => worker.rulesChanged() : undefined,
+              async applySpam(spam) {
+                await applySpamHere(spam);
+                await worker?.spamChanged(spam);
+              },
+              events,
+              rules,
+              services: { imap, pop3, lmtp, smtp, submission, managesieve, web },
+              outbound: outbound.worker,
+              logs,
+              certificates: tls.certificates,
+              acme: adminSide.acme,
+              backups: adminSide.backups,
+              imports: adminSide.imports,
+              startedAt,
+              admin: null,
+              guard,
             },
-            events,
-            rules,
-            services: { imap, pop3, lmtp, smtp, submission, managesieve, web },
-            outbound: outbound.worker,
-            logs,
-            certificates: tls.certificates,
-            acme,
-            backups,
-            imports,
-            startedAt,
-            admin: null,
-            guard,
-          },
-          {
-            ...options.admin,
-            host: config.admin.host,
-            port: Math.max(portOf(config.admin.port, ephemeral), 0),
-          },
-        ).catch(async (error: unknown) => {
-          await Promise.all([
-            imap.stop(),
-            pop3.stop(),
-            lmtp.stop(),
-            smtp.stop(),
-            submission.stop(),
-            managesieve.stop(),
-            web.stop(),
-          ]);
-          await outbound.worker.stop();
-          await acme.stop();
-          await backups.stop();
-          await imports.stop();
-          throw error;
-        });
+            {
+              ...options.admin,
+              host: config.admin.host,
+              port: Math.max(portOf(config.admin.port, ephemeral), 0),
+            },
+          )
+          .catch(async (error: unknown) => {
+            await Promise.all([
+              imap.stop(),
+              pop3.stop(),
+              lmtp.stop(),
+              smtp.stop(),
+              submission.stop(),
+              managesieve.stop(),
+              web.stop(),
+            ]);
+            await outbound.worker.stop();
+            await adminSide.stop();
+            throw error;
+          });
   logger.info(
     {
       version: VERSION,
@@ -555,12 +599,10 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     admin,
     guard,
     gate: services.gate,
-    acme,
+    acme: adminSide?.acme ?? null,
     async stop() {
       await admin?.stop();
-      await acme.stop();
-      await backups.stop();
-      await imports.stop();
+      await adminSide?.stop();
       await Promise.all([
         imap.stop(),
         pop3.stop(),

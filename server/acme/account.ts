@@ -15,6 +15,7 @@ import https from 'node:https';
 import path from 'node:path';
 import tls from 'node:tls';
 import { AcmeError } from './errors.ts';
+import { acmeDir } from './state.ts';
 
 const agents = new Map<string, https.Agent>();
 let interceptorInstalled = false;
@@ -47,12 +48,8 @@ export function trustForDirectory(directoryUrl: string, caPem: string): void {
   });
 }
 
-export function acmeDir(dataDir: string): string {
-  const dir = path.join(dataDir, 'acme');
-  fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
-  fs.chmodSync(dir, 0o700);
-  return dir;
-}
+// In state.ts, which the ACME service reads without loading acme-client.
+export { acmeDir } from './state.ts';
 
 /** The account key (PEM), made on first use: ECDSA P-256 (ES256, which every ACME CA takes). */
 export async function accountKey(dataDir: string): Promise<string> {

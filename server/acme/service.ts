@@ -15,14 +15,13 @@
 import type { Config } from '../config/schema.ts';
 import type { Logger } from '../log.ts';
 import { normalizeName, type CertificateStore } from '../tls/store.ts';
-import { registeredClient, termsRefusal, type AccountSettings } from './account.ts';
+import type { AccountSettings } from './account.ts';
 import { rfc2136ChallengeResponder } from './challenges/dns-01.ts';
 import { httpChallengeResponder } from './challenges/http-01.ts';
 import { manualChallengeResponder, type ManualRecord, type ManualResponder } from './challenges/manual.ts';
 import { tlsAlpnChallengeResponder } from './challenges/tls-alpn-01.ts';
 import type { ChallengeResponder, ChallengeType } from './challenges/types.ts';
 import { AcmeError } from './errors.ts';
-import { orderCertificate } from './order.ts';
 import { readState, writeState, type AcmeState } from './state.ts';
 
 export type { ChallengeType, ManualRecord };
@@ -160,6 +159,7 @@ export class AcmeService {
         writeState(this.dataDir, { ...state, termsAcceptedAt: new Date().toISOString() });
     }
     if (!this.config.acme.accept_terms && !readState(this.dataDir).termsAcceptedAt) {
+      const { termsRefusal } = await import('./account.ts');
       throw new AcmeError('terms_not_accepted', await termsRefusal(this.accountSettings(false)));
     }
     const responder = this.responderFor(options.challenge ?? this.config.acme.challenge);
@@ -315,6 +315,9 @@ export class AcmeService {
     const before = readState(this.dataDir);
     writeState(this.dataDir, { ...before, lastAttemptAt: attemptAt });
     try {
+      // acme-client (some 10 MB of heap) loads with the first request, not with the server.
+      const { registeredClient } = await import('./account.ts');
+      const { orderCertificate } = await import('./order.ts');
       const client = await registeredClient(this.accountSettings(true));
       const issued = await orderCertificate(client, names, responder);
       const certificates = this.options.certificates;

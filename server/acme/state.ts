@@ -5,7 +5,14 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { acmeDir } from './account.ts';
+
+/** The ACME folder of the data directory (owner-only): the account key, accounts and this state. */
+export function acmeDir(dataDir: string): string {
+  const dir = path.join(dataDir, 'acme');
+  fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
+  fs.chmodSync(dir, 0o700);
+  return dir;
+}
 
 export interface AcmeState {
   /** The certificate store's id of the certificate this part issued last. */

@@ -8,7 +8,6 @@
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import { dkimSign } from 'mailauth/lib/dkim/sign.js';
 import type { Logger } from '../log.ts';
 import { domainOf } from '../smtp/local-domains.ts';
 import type { Signer } from './sink.ts';
@@ -202,6 +201,9 @@ export function dkimSigner(
           canonicalization: 'relaxed/relaxed',
           algorithm: key.algorithm === 'ed25519' ? 'ed25519-sha256' : 'rsa-sha256',
         }));
+      // Loaded with the first message sent: a worker that only holds IMAP sessions never signs, and
+      // mailauth (with its MIME and charset tables) is some megabytes of heap per process.
+      const { dkimSign } = await import('mailauth/lib/dkim/sign.js');
       // mailauth takes the first signature's fields at the top level too.
       const result = await dkimSign(raw, { ...signatureData[0]!, signatureData });
       if (result.errors && result.errors.length > 0) {

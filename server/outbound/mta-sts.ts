@@ -11,7 +11,6 @@
 import fs from 'node:fs';
 import https from 'node:https';
 import type { MTASTSPolicy } from 'mailauth';
-import { parsePolicy, resolvePolicy, validateMx } from 'mailauth/lib/mta-sts.js';
 import { authLookup, type MailResolver } from '../dns/resolver.ts';
 import type { Logger } from '../log.ts';
 import type { Store } from '../store/types.ts';
@@ -32,6 +31,19 @@ export type StsPolicy = MTASTSPolicy;
 interface Cached {
   policy: StsPolicy;
   expires: number;
+}
+
+type MtaStsLib = typeof import('mailauth/lib/mta-sts.js');
+let mtaStsLib: MtaStsLib | null = null;
+
+/**
+ * mailauth's MTA-STS functions, loaded with the first policy looked up: every worker of a server
+ * makes the outbound worker, and mailauth's tools (joi, tldts, MIME and charset tables) are some
+ * megabytes of heap in a process that may never send a message.
+ */
+async function loadMtaStsLib(): Promise<MtaStsLib> {
+  mtaStsLib ??= await import('mailauth/lib/mta-sts.js');
+  return mtaStsLib;
 }
 
 export class MtaSts {
@@ -56,6 +68,7 @@ export class MtaSts {
   /** The domain's policy in force, or null when it has none (mode "none" counts as none). */
   async policyFor(domain: string, now = Date.now()): Promise<StsPolicy | null> {
     const key = domain.toLowerCase();
+    const { parsePolicy, resolvePolicy } = await loadMtaStsLib();
     const cached = this.cache.get(key) ?? (await this.stored(key));
     const live = cached && cached.expires > now ? cached : null;
     let id: string | false;
@@ -107,9 +120,10 @@ export class MtaSts {
     }
   }
 
-  /** Whether an MX host name is one the policy lists. */
+  /** Whether an MX host name is one the policy lists (a policy from policyFor: mailauth is loaded). */
   allows(policy: StsPolicy, mx: string): boolean {
-    return validateMx(mx, policy).valid;
+    if (!mtaStsLib) throw new Error('MtaSts.allows before any policyFor');
+    return mtaStsLib.validateMx(mx, policy).valid;
   }
 
   private async fetchPolicyText(domain: string): Promise<string> {

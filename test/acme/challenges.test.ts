@@ -78,8 +78,8 @@ async function withServer(env: NodeJS.ProcessEnv, body: (server: TestServer) => 
 describe('ACME against pebble', () => {
   it('refuses to start an order before the terms are accepted, naming them', async () => {
     await withServer({}, async ({ server }) => {
-      await expect(server.acme.issue({ wait: true })).rejects.toThrow(/terms of service must be accepted/);
-      expect(server.acme.status().state).toBe('idle');
+      await expect(server.acme!.issue({ wait: true })).rejects.toThrow(/terms of service must be accepted/);
+      expect(server.acme!.status().state).toBe('idle');
     });
   });
 
@@ -88,7 +88,7 @@ describe('ACME against pebble', () => {
       const before = await imapsChain(imapsPort, HOST);
       expect(before.authorized).toBe(false);
 
-      const status = await server.acme.issue({ acceptTerms: true, wait: true });
+      const status = await server.acme!.issue({ acceptTerms: true, wait: true });
       expect(status.lastError).toBeNull();
       expect(status.state).toBe('valid');
       expect(status.certificate?.names.sort()).toEqual([EXTRA, HOST].sort());
@@ -113,7 +113,7 @@ describe('ACME against pebble', () => {
     await withServer(
       { MALLARD_ACME_CHALLENGE: 'tls-alpn-01', MALLARD_ACME_ACCEPT_TERMS: 'true' },
       async ({ server, imapsPort }) => {
-        const status = await server.acme.issue({ wait: true });
+        const status = await server.acme!.issue({ wait: true });
         expect(status.lastError).toBeNull();
         expect(status.state).toBe('valid');
         expect((await imapsChain(imapsPort, EXTRA)).authorized).toBe(true);
@@ -134,7 +134,7 @@ describe('ACME against pebble', () => {
         MALLARD_ACME_HTTP_PORT: String(await freePort()),
       },
       async ({ server, imapsPort }) => {
-        const status = await server.acme.issue({ wait: true });
+        const status = await server.acme!.issue({ wait: true });
         expect(status.lastError).toBeNull();
         expect(status.state).toBe('valid');
         expect((await imapsChain(imapsPort, HOST)).authorized).toBe(true);
@@ -153,7 +153,7 @@ describe('ACME against pebble', () => {
         MALLARD_ACME_DNS_TSIG_SECRET: Buffer.alloc(32, 7).toString('base64'),
       },
       async ({ server }) => {
-        const status = await server.acme.issue({ wait: true });
+        const status = await server.acme!.issue({ wait: true });
         expect(status.state).toBe('failed');
         expect(status.lastError).toMatch(/refused the update of zone example\.test: (BADSIG|NOTAUTH)/);
       },
@@ -164,7 +164,7 @@ describe('ACME against pebble', () => {
     await withServer(
       { MALLARD_ACME_CHALLENGE: 'manual', MALLARD_ACME_ACCEPT_TERMS: 'true', MALLARD_ACME_NAMES: '' },
       async ({ server }) => {
-        const waiting = await server.acme.issue({ wait: true });
+        const waiting = await server.acme!.issue({ wait: true });
         expect(waiting.state).toBe('waiting-for-dns');
         expect(waiting.records).toHaveLength(1);
         const record = waiting.records[0]!;
@@ -187,9 +187,9 @@ describe('ACME against pebble', () => {
             }
           });
         });
-        server.acme.confirm();
+        server.acme!.confirm();
         await done;
-        const status = server.acme.status();
+        const status = server.acme!.status();
         expect(status.lastError).toBeNull();
         expect(status.state).toBe('valid');
       },
@@ -205,7 +205,7 @@ describe('ACME against pebble', () => {
         { MALLARD_ACME_ACCEPT_TERMS: 'true', MALLARD_ACME_HTTP_PORT: String(await freePort()) },
         async ({ server, imapsPort }) => {
           const served = await imapsChain(imapsPort, HOST);
-          const status = await server.acme.issue({ wait: true });
+          const status = await server.acme!.issue({ wait: true });
           expect(status.state).toBe('failed');
           expect(status.lastError).toMatch(/did not issue.*key authorization/i);
           expect(status.failures).toBe(1);

@@ -70,7 +70,7 @@ describe('ACME renewal', () => {
   it('renews a certificate inside the renewal window; a failed renewal keeps the served one', async () => {
     const server = await startTestServer(env());
     try {
-      const acme = server.server.acme;
+      const acme = server.server.acme!;
       const first = await acme.issue({ wait: true });
       expect(first.lastError).toBeNull();
       expect(first.state).toBe('valid');
@@ -120,7 +120,7 @@ describe('ACME renewal', () => {
   it('with acme.enabled the check runs at start and issues what is missing', async () => {
     const server = await startTestServer(env({ MALLARD_ACME_ENABLED: 'true' }));
     try {
-      const acme = server.server.acme;
+      const acme = server.server.acme!;
       const status =
         acme.status().state === 'valid'
           ? acme.status()

@@ -130,7 +130,7 @@ async function acmeToPebble(): Promise<void> {
     http_port: 0,
   });
   h.server.config.hostname = 'mail.example.test';
-  await h.server.acme.settled();
+  await h.server.acme!.settled();
 }
 
 const CASES: Record<string, Case> = {
@@ -648,7 +648,7 @@ const CASES: Record<string, Case> = {
   'POST /api/acme/confirm': {
     ok: async () => {
       await acmeToPebble();
-      const waiting = await h.server.acme.issue({ challenge: 'manual', wait: true });
+      const waiting = await h.server.acme!.issue({ challenge: 'manual', wait: true });
       expect(waiting.state, waiting.lastError ?? '').toBe('waiting-for-dns');
       return { path: '/api/acme/confirm' };
     },

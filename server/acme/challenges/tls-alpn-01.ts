@@ -6,7 +6,7 @@
  * a challenge is; a client that does not negotiate acme-tls/1, or names no pending identifier, gets
  * no certificate at all (RFC 8737 section 3: such a certificate must not be shown to other clients).
  */
-import acme from 'acme-client';
+import type acme from 'acme-client';
 import tls from 'node:tls';
 import type { ChallengeResponder, ChallengeTask } from './types.ts';
 import { OnDemandListener } from './on-demand-listener.ts';
@@ -34,6 +34,8 @@ export function tlsAlpnChallengeResponder(options: { host: string; port: number 
   return {
     acmeType: 'tls-alpn-01',
     async present(task: ChallengeTask) {
+      // Loaded here: the responder is made before any order, and most servers never present one.
+      const { default: acme } = await import('acme-client');
       const key = await acme.crypto.createPrivateEcdsaKey();
       const [, certificate] = await acme.crypto.createAlpnCertificate(
         { identifier: { type: 'dns', value: task.identifier } } as acme.Authorization,

@@ -432,6 +432,37 @@ describe('sqlite engine on its own threads', () => {
     await rejectsWith(store.append('1', 'not a buffer' as unknown as Buffer), 'INVALID');
   });
 
+  it('stops the writer thread once idle and starts it again with the next write', async () => {
+    await store.close();
+    let stops = 0;
+    let stopped: () => void = () => undefined;
+    const stop = () => new Promise<void>((resolve) => (stopped = resolve));
+    let firstStop = stop();
+    store = await ThreadedSqliteStore.open(dir, {
+      writerIdleStopMs: 50,
+      onIdleStop: () => {
+        stops++;
+        stopped();
+      },
+      onThreadExit: (detail) => expect.fail(`unexpected thread exit: ${detail}`),
+    });
+    const user = await store.createUser({ username: 'dave@example.com', passwordHash: 'h' });
+    const inbox = (await store.getMailbox(user.id, 'INBOX'))!;
+    await firstStop;
+    expect(stops).toBe(1);
+    // Reads do not need the writer; a write after the stop starts it again.
+    expect((await store.listMailboxes(user.id)).map((m) => m.path)).toContain('INBOX');
+    firstStop = stop();
+    const appended = await store.append(inbox.id, raw('after the stop'));
+    expect((await store.listMessages(inbox.id)).map((m) => m.uid)).toEqual([appended.uid]);
+    await firstStop;
+    expect(stops).toBe(2);
+    // Closing while no writer runs closes what is left.
+    await store.close();
+    store = await ThreadedSqliteStore.open(dir);
+    expect(await store.checkIntegrity()).toEqual([]);
+  });
+
   it('answers UNAVAILABLE at the deadline when the writer is stuck, and serves reads meanwhile', async () => {
     await store.close();
     process.env.MALLARD_TEST_STALL_STORE = '3000:Stuck';

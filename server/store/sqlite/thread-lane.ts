@@ -24,6 +24,8 @@ export interface LaneEvents {
   onLateAnswer?: (method: string, outcome: 'result' | 'error', elapsedMs: number) => void;
   /** The thread stopped unexpectedly (a new one starts with the next call). */
   onThreadExit?: (detail: string) => void;
+  /** The thread was stopped for being idle (see `idleStopMs`) and has ended. */
+  onIdleStop?: () => void;
 }
 
 interface PendingCall {
@@ -38,6 +40,10 @@ const ENTRY = threadEntry('store-thread', new URL('./thread-entry.mjs', import.m
 
 export class StoreLane {
   private worker: Worker | null = null;
+  /** Threads stopped for being idle, until they have closed their database and ended. */
+  private readonly retiring = new Map<Worker, Promise<void>>();
+  private idleTimer: NodeJS.Timeout | null = null;
+  private lastCallAt = 0;
   private readonly pending = new Map<number, PendingCall>();
   /** Calls whose deadline passed, kept until their answer comes (to report it as late). */
   private readonly abandoned = new Map<number, { method: string; startedAt: number }>();
@@ -48,6 +54,12 @@ export class StoreLane {
     private readonly workerData: WorkerData,
     private readonly callTimeoutMs: number,
     private readonly events: LaneEvents,
+    /**
+     * Stops the thread after this long without a call (0: never); the next call starts a new one.
+     * A thread is a V8 heap of its own and a database connection with its page cache, some 10 MB,
+     * kept for nothing by a server whose sessions only wait in IDLE.
+     */
+    private readonly idleStopMs = 0,
   ) {}
 
   /** Starts the thread; resolves once it has opened the database (its open errors are ours). */
@@ -69,9 +81,11 @@ export class StoreLane {
       });
       worker.on('error', (error) => {
         if (!opened) reject(error);
-        this.events.onThreadExit?.(`store thread failed: ${error.message}`);
+        if (!this.retiring.has(worker)) this.events.onThreadExit?.(`store thread failed: ${error.message}`);
       });
       worker.on('exit', (code) => {
+        // Stopped while idle: no call was waiting for it, and the next starts another thread.
+        if (this.retiring.has(worker)) return;
         if (this.worker === worker) this.worker = null;
         const reason = `the store thread stopped (exit ${code})`;
         if (!opened) reject(new StoreError('UNAVAILABLE', reason));
@@ -93,6 +107,8 @@ export class StoreLane {
     const worker = this.worker!;
     const id = this.nextId++;
     const startedAt = Date.now();
+    this.lastCallAt = startedAt;
+    this.armIdleStop(this.idleStopMs);
     return new Promise<Result<M>>((resolve, reject) => {
       const timer = setTimeout(() => this.expire(id), this.callTimeoutMs);
       timer.unref();
@@ -173,6 +189,40 @@ export class StoreLane {
     else this.worker?.unref();
   }
 
+  /** Checks for idleness `delayMs` from now (one timer, not one per call). */
+  private armIdleStop(delayMs: number): void {
+    if (this.idleStopMs <= 0 || this.idleTimer) return;
+    this.idleTimer = setTimeout(() => {
+      this.idleTimer = null;
+      this.stopIfIdle();
+    }, delayMs);
+    this.idleTimer.unref();
+  }
+
+  private stopIfIdle(): void {
+    const worker = this.worker;
+    if (!worker || this.closing) return;
+    const quietMs = Date.now() - this.lastCallAt;
+    if (this.pending.size > 0 || this.abandoned.size > 0 || quietMs < this.idleStopMs) {
+      this.armIdleStop(Math.max(this.idleStopMs - quietMs, 1000));
+      return;
+    }
+    this.worker = null;
+    this.retiring.set(worker, this.endThread(worker));
+  }
+
+  /** Asks the thread to close its database and end; terminated when it takes past the deadline. */
+  private async endThread(worker: Worker): Promise<void> {
+    const exited = new Promise<void>((resolve) => worker.once('exit', () => resolve()));
+    worker.postMessage({ type: 'close', id: this.nextId++ } satisfies Request);
+    const timer = setTimeout(() => void worker.terminate(), this.callTimeoutMs);
+    timer.unref();
+    await exited;
+    clearTimeout(timer);
+    this.retiring.delete(worker);
+    this.events.onIdleStop?.();
+  }
+
   /**
    * Closes the database once the calls before have run, then lets the thread end. A thread that
    * does not finish within the deadline (stuck in a frozen fsync) is terminated.
@@ -183,6 +233,9 @@ export class StoreLane {
   }
 
   private async closeThread(): Promise<void> {
+    if (this.idleTimer) clearTimeout(this.idleTimer);
+    this.idleTimer = null;
+    await Promise.all(this.retiring.values());
     const worker = this.worker;
     if (!worker) return;
     this.updateRef();

@@ -92,6 +92,13 @@ export const DEFAULT_CALL_TIMEOUT_MS = 10_000;
 
 export interface ThreadedSqliteStoreOptions extends SqliteStoreOptions, LaneEvents {
   callTimeoutMs?: number;
+  /**
+   * Stops the writer thread after this long without a write (0, the default: never); the next write
+   * starts it again (tens of milliseconds, paid by that write). A server whose sessions only wait in
+   * IDLE writes nothing for hours: its writer's heap and connection are memory kept for nothing. The
+   * reader stays: the journal that drives IDLE is read through it.
+   */
+  writerIdleStopMs?: number;
 }
 
 /**
@@ -168,7 +175,8 @@ export class ThreadedSqliteStore implements Store {
     this.writer = new StoreLane(
       { role: 'writer', dataDir, busyTimeoutMs, journalRetentionMs: options.journalRetentionMs },
       this.callTimeoutMs,
-      events,
+      { ...events, onIdleStop: options.onIdleStop },
+      options.writerIdleStopMs ?? 0,
     );
     // Pruning the journal is a write: the writer does it.
     this.reader = new StoreLane(
