@@ -114,7 +114,7 @@ export function readHeader(file: string): { header: BackupHeader; offset: number
   const version = Number(magic.slice(MAGIC.length + 1));
   if (!READABLE_VERSIONS.includes(version)) {
     throw new BackupFormatError(
-      `${file} is a backup of format ${magic.slice(MAGIC.length + 1)}; this version reads ${READABLE_VERSIONS.join(' and ')}`,
+      `${file} is a backup of format ${magic.slice(MAGIC.length + 1)}; this version reads ${READABLE_VERSIONS.join(', ')}`,
     );
   }
   let header: BackupHeader;

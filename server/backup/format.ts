@@ -22,12 +22,13 @@
  *   1  users, mailboxes, messages, domains, rules, history, the outbound queue
  *   2  Sieve scripts and the administrator's script (`sieve-before`), METADATA entries, save dates,
  *      where IMAP imports stand
+ *   3  each message's thread id (RFC 8474 THREADID), which restore keeps
  */
 import type { Flag, SpecialUse } from '../store/types.ts';
 
 export const MAGIC = 'MALLARD-BACKUP';
-export const FORMAT_VERSION = 2;
-export const READABLE_VERSIONS: readonly number[] = [1, 2];
+export const FORMAT_VERSION = 3;
+export const READABLE_VERSIONS: readonly number[] = [1, 2, 3];
 export const BACKUP_SUFFIX = '.mbk';
 
 export interface BackupHeader {
@@ -127,6 +128,8 @@ export interface MessageRecord {
   internalDate: string;
   /** Since version 2: when it was saved into the mailbox (SAVEDATE); absent when none is known. */
   savedAt?: string;
+  /** Since version 3: its thread id (server/store/thread-ids.ts); absent: restore assigns one. */
+  threadId?: string;
   size: number;
   sha256: string;
 }

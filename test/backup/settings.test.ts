@@ -123,7 +123,7 @@ describe.each(['sqlite', 'mongodb'] as const)('a backup carries what users set u
     const result = await runBackup(first.server.store, config, { destination, passphrase: null });
     expect(result.error).toBeNull();
     file = result.file!;
-    expect(fs.readFileSync(file).subarray(0, 17).toString()).toBe('MALLARD-BACKUP 2\n');
+    expect(fs.readFileSync(file).subarray(0, 17).toString()).toBe('MALLARD-BACKUP 3\n');
     const check = await verifyBackup(file, null);
     expect(check.problems).toEqual([]);
   }, 120_000);

@@ -21,6 +21,8 @@ import {
   mailboxByPath,
   setSubscribed,
 } from './mailboxes.ts';
+import { threadKeysOfMessage } from '../thread-ids.ts';
+import { assignThread } from './thread-links.ts';
 import { adjustUsage, messageDoc, rememberKeywords, takeBackIfGone } from './messages.ts';
 import { isDuplicateKey, type Collections, type MailboxDoc } from './schema.ts';
 
@@ -107,6 +109,7 @@ export async function importMessage(
     return 'exists';
   }
   const blob = prepareBlob(raw);
+  const threadId = await assignThread(c, mailbox.user, threadKeysOfMessage(blob.raw), message.threadId);
   const size = blob.raw.length;
   await adjustUsage(c, mailbox.user, size);
   await c.mailboxes.updateOne(
@@ -130,6 +133,7 @@ export async function importMessage(
     message.internalDate,
     size,
     blob.hash,
+    threadId,
   );
   // Imported: the save date it had, or none (never the time of the import).
   if (message.savedAt) doc.savedAt = message.savedAt;
