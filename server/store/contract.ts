@@ -21,6 +21,7 @@ import { mtaStsContract } from './mta-sts-contract.ts';
 import { sieveContract } from './sieve-contract.ts';
 import { importProgressContract } from './import-progress-contract.ts';
 import { spamContract } from './spam-contract.ts';
+import { threadsContract } from './threads-contract.ts';
 import {
   type FlagListing,
   DEFAULT_MAILBOXES,
@@ -2010,6 +2011,7 @@ export function storeContractSuite(name: string, openFresh: () => Promise<StoreF
     mtaStsContract(() => store);
     importProgressContract(() => store);
     domainsContract(() => store);
+    threadsContract(() => store);
 
     describe('health', () => {
       it('reports a healthy engine', async () => {
