@@ -8,8 +8,9 @@
 import { requireView, type CommandHandler, type ImapContext } from '../context.ts';
 import type { MailboxView } from '../mailbox-view.ts';
 import type { ThreadCommand } from '../parser/index.ts';
-import { loadReferences } from '../sort/load.ts';
-import { matchedMessages } from '../sort/matched.ts';
+import type { SearchResult } from '../search/run.ts';
+import { loadReferences, loadSortMessages } from '../sort/load.ts';
+import { searchMatches } from '../sort/matched.ts';
 import { formatThreads, type ThreadNode } from '../sort/thread-tree.ts';
 import { orderedSubjectThreads } from '../sort/threads-ordered-subject.ts';
 import { referencesThreads } from '../sort/threads-references.ts';
@@ -25,32 +26,46 @@ async function buildThreads(
   return referencesThreads(messages, references, command.algorithm === 'REFERENCES');
 }
 
-/** The threads of these messages: kept from an earlier THREAD over the same UIDs, or built (and kept). */
+/**
+ * The threads of the matches: kept from an earlier THREAD over the same UIDs (their sort data is
+ * then not even loaded), or built and kept.
+ */
 async function threadsOf(
   ctx: ImapContext,
   view: MailboxView,
   command: ThreadCommand,
-  messages: SortMessage[],
-  lost: boolean,
+  matches: SearchResult,
 ): Promise<ThreadNode[]> {
   const cache = view.state.sortCache;
-  const uids = messages.map((message) => message.uid);
-  const kept = cache.keptThreads(command.algorithm, uids);
+  const kept = cache.keptThreads(command.algorithm, matches.uids);
   if (kept !== undefined) return kept;
+  const messages = await loadSortMessages(ctx.services.store, view, matches.seqs, matches.uids);
   const threads = await buildThreads(ctx, command, messages);
   // Messages that could not be read stand in as empty entries: not worth keeping.
-  if (!lost) cache.keepThreads(command.algorithm, uids, threads);
+  if (!matches.lost) cache.keepThreads(command.algorithm, matches.uids, threads);
   return threads;
 }
 
-/** How THREAD numbers a message: its UID, or its sequence number now (a kept tree's may be old). */
-function numbering(
+/**
+ * The answer's text: the threads numbered by UID or by sequence number now (a kept tree's
+ * entries may carry older ones), kept beside the tree for the next THREAD with the same numbers.
+ */
+function threadsText(
+  view: MailboxView,
   command: ThreadCommand,
-  messages: readonly SortMessage[],
-): (message: SortMessage) => number {
-  if (command.uid) return (message) => message.uid;
-  const seqOf = new Map(messages.map((message) => [message.uid, message.seq]));
-  return (message) => seqOf.get(message.uid) ?? message.seq;
+  matches: SearchResult,
+  threads: ThreadNode[],
+): string {
+  const cache = view.state.sortCache;
+  const numbers = command.uid ? matches.uids : matches.seqs;
+  const kept = cache.keptText(threads, numbers);
+  if (kept !== undefined) return kept;
+  const seqOf = new Map(matches.uids.map((uid, i) => [uid, matches.seqs[i]!]));
+  const text = formatThreads(threads, (message) =>
+    command.uid ? message.uid : (seqOf.get(message.uid) ?? message.seq),
+  );
+  cache.keepText(threads, numbers, text);
+  return text;
 }
 
 export const thread: CommandHandler<ThreadCommand> = {
@@ -58,14 +73,15 @@ export const thread: CommandHandler<ThreadCommand> = {
   allowsExpunge: (command) => command.uid,
   async run(ctx, command) {
     const view = requireView(ctx);
-    const { messages, lost } = await matchedMessages(ctx, view, command.search);
-    const threads = await threadsOf(ctx, view, command, messages, lost);
-    const text = formatThreads(threads, numbering(command, messages));
+    const matches = await searchMatches(ctx, view, command.search);
+    const threads = await threadsOf(ctx, view, command, matches);
+    const text = threadsText(view, command, matches, threads);
     const builder = ctx.builder();
     builder.untagged().text(text === '' ? 'THREAD' : `THREAD ${text}`);
     builder.crlf();
     await ctx.write(builder);
-    if (lost) return { code: 'EXPUNGEISSUED', text: 'Thread completed, some messages were already expunged' };
+    if (matches.lost)
+      return { code: 'EXPUNGEISSUED', text: 'Thread completed, some messages were already expunged' };
     return undefined;
   },
 };

@@ -8,9 +8,10 @@
  * Beside them, the last THREAD answer as a tree (thread-tree.ts), with the algorithm and the UIDs
  * it was built from: threads depend on nothing but the messages' bytes and which messages are in
  * the set (ties go by sequence number, which orders like the UID), so a THREAD over the same UIDs
- * gives the same tree whatever flags changed meanwhile, only numbered anew. An expunge drops it
- * (it holds the messages' entries); a new message changes the set of a THREAD ALL, which then
- * misses and builds again.
+ * gives the same tree whatever flags changed meanwhile, only numbered anew. Its text is kept too,
+ * with the numbers (UIDs or sequence numbers, in UID order) it was written with. An expunge drops
+ * them (the tree holds the messages' entries); a new message changes the set of a THREAD ALL,
+ * which then misses and builds again.
  */
 import type { SortEntry } from './keys.ts';
 import type { ThreadNode } from './thread-tree.ts';
@@ -19,6 +20,7 @@ interface KeptThreads {
   algorithm: string;
   uids: readonly number[];
   threads: ThreadNode[];
+  text?: { numbers: readonly number[]; text: string };
 }
 
 function sameUids(a: readonly number[], b: readonly number[]): boolean {
@@ -58,5 +60,16 @@ export class SortCache {
   /** Keeps one THREAD answer (the last), replacing any other. */
   keepThreads(algorithm: string, uids: readonly number[], threads: ThreadNode[]): void {
     this.threads = { algorithm, uids: [...uids], threads };
+  }
+
+  /** The kept threads' text when written with these numbers (one per UID, in UID order). */
+  keptText(threads: ThreadNode[], numbers: readonly number[]): string | undefined {
+    const text = this.threads?.threads === threads ? this.threads.text : undefined;
+    return text !== undefined && sameUids(text.numbers, numbers) ? text.text : undefined;
+  }
+
+  /** Keeps the kept threads' text, as written with these numbers. */
+  keepText(threads: ThreadNode[], numbers: readonly number[], text: string): void {
+    if (this.threads?.threads === threads) this.threads.text = { numbers: [...numbers], text };
   }
 }
