@@ -813,6 +813,7 @@ export function storeContractSuite(name: string, openFresh: () => Promise<StoreF
           size: raw.length,
           blobId: sha256(raw),
           savedAt: expect.any(Date),
+          threadId: expect.stringMatching(/^[A-Za-z0-9_-]{1,255}$/),
         });
         // The save date is the time of the append (RFC 8514), whatever the internal date.
         expect(summary!.savedAt!.getTime()).toBeGreaterThanOrEqual(before - 1000);
@@ -1806,6 +1807,7 @@ export function storeContractSuite(name: string, openFresh: () => Promise<StoreF
           size: raw.length,
           blobId: sha256(raw),
           savedAt: saved,
+          threadId: expect.stringMatching(/^[A-Za-z0-9_-]{1,255}$/),
         });
         // An import without a save date keeps none (not the time of the import).
         expect((await store.getMessage(box.id, 2))!.savedAt).toBeNull();
