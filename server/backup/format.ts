@@ -23,7 +23,8 @@
  *   2  Sieve scripts and the administrator's script (`sieve-before`), METADATA entries, save dates,
  *      where IMAP imports stand
  *   3  the Sieve memory (vacation replies sent, duplicate ids seen), so that a restored server
- *      does not answer the same senders again
+ *      does not answer the same senders again; each message's thread id (RFC 8474 THREADID),
+ *      which restore keeps
  */
 import type { Flag, SpecialUse } from '../store/types.ts';
 
@@ -134,6 +135,8 @@ export interface MessageRecord {
   internalDate: string;
   /** Since version 2: when it was saved into the mailbox (SAVEDATE); absent when none is known. */
   savedAt?: string;
+  /** Since version 3: its thread id (server/store/thread-ids.ts); absent: restore assigns one. */
+  threadId?: string;
   size: number;
   sha256: string;
 }

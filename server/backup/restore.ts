@@ -637,6 +637,7 @@ class Restore {
           flags: record.flags,
           internalDate: new Date(record.internalDate),
           savedAt: record.savedAt ? new Date(record.savedAt) : null,
+          threadId: record.threadId ?? null,
         },
         raw: body,
       })),

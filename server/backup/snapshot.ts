@@ -235,6 +235,7 @@ async function* snapshotMailbox(
         flags: summary.flags,
         internalDate: summary.internalDate.toISOString(),
         ...(summary.savedAt ? { savedAt: summary.savedAt.toISOString() } : {}),
+        ...(summary.threadId ? { threadId: summary.threadId } : {}),
         size: body.length,
         sha256,
       };

@@ -9,6 +9,7 @@ import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import { checkImportProgress } from '../store/import-progress.ts';
 import { checkSieveContent, checkSieveName } from '../store/sieve.ts';
+import { isThreadId } from '../store/thread-ids.ts';
 import {
   BackupFormatError,
   type BackupMetadata,
@@ -112,6 +113,10 @@ export async function verifyBackup(file: string, passphrase: string | null): Pro
             );
           if (record.savedAt !== undefined && Number.isNaN(Date.parse(record.savedAt)))
             problems.push(`${current.user} ${current.path} UID ${record.uid}: the save date is not a date`);
+          if (record.threadId !== undefined && !isThreadId(record.threadId))
+            problems.push(
+              `${current.user} ${current.path} UID ${record.uid}: the thread id is not an objectid`,
+            );
           current.digest.update(`${record.uid} ${record.sha256}\n`);
           current.messages++;
           current.bytes += item.body.length;

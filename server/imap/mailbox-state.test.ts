@@ -25,6 +25,7 @@ function summary(uid: number, flags: string[] = []): MessageSummary {
     size: 1,
     blobId: 'b',
     savedAt: null,
+    threadId: null,
   };
 }
 

@@ -21,6 +21,7 @@ import { mtaStsContract } from './mta-sts-contract.ts';
 import { sieveContract } from './sieve-contract.ts';
 import { importProgressContract } from './import-progress-contract.ts';
 import { spamContract } from './spam-contract.ts';
+import { threadsContract } from './threads-contract.ts';
 import {
   type FlagListing,
   DEFAULT_MAILBOXES,
@@ -812,6 +813,7 @@ export function storeContractSuite(name: string, openFresh: () => Promise<StoreF
           size: raw.length,
           blobId: sha256(raw),
           savedAt: expect.any(Date),
+          threadId: expect.stringMatching(/^[A-Za-z0-9_-]{1,255}$/),
         });
         // The save date is the time of the append (RFC 8514), whatever the internal date.
         expect(summary!.savedAt!.getTime()).toBeGreaterThanOrEqual(before - 1000);
@@ -1805,6 +1807,7 @@ export function storeContractSuite(name: string, openFresh: () => Promise<StoreF
           size: raw.length,
           blobId: sha256(raw),
           savedAt: saved,
+          threadId: expect.stringMatching(/^[A-Za-z0-9_-]{1,255}$/),
         });
         // An import without a save date keeps none (not the time of the import).
         expect((await store.getMessage(box.id, 2))!.savedAt).toBeNull();
@@ -2060,6 +2063,7 @@ export function storeContractSuite(name: string, openFresh: () => Promise<StoreF
     mtaStsContract(() => store);
     importProgressContract(() => store);
     domainsContract(() => store);
+    threadsContract(() => store);
 
     describe('health', () => {
       it('reports a healthy engine', async () => {

@@ -4,6 +4,7 @@
  */
 import { StoreError } from './errors.ts';
 import { normalizeFlags, normalizeMailboxPath, validateSpecialUse } from './normalize.ts';
+import { isThreadId } from './thread-ids.ts';
 import type { ImportedMailbox, ImportedMessage } from './types.ts';
 
 const MAX_IMAP_UID = 0xffffffff;
@@ -48,5 +49,7 @@ export function checkImportedMessage(message: ImportedMessage): ImportedMessage 
     flags: normalizeFlags(message.flags),
     internalDate,
     savedAt,
+    // A thread id that does not fit the objectid grammar is dropped: this store assigns one.
+    threadId: isThreadId(message.threadId) ? message.threadId : null,
   };
 }

@@ -394,6 +394,7 @@ class Migration {
           flags: summary.flags,
           internalDate: summary.internalDate,
           savedAt: summary.savedAt,
+          threadId: summary.threadId,
         },
         raw,
       );

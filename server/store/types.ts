@@ -209,6 +209,11 @@ export interface MessageSummary {
    * SAVEDATE); null for messages stored before save dates were recorded.
    */
   savedAt: Date | null;
+  /**
+   * The message's thread (RFC 8474 THREADID, server/store/thread-ids.ts): the same for every
+   * message of one thread of this user, in any mailbox; given at delivery and never changed.
+   */
+  threadId: string | null;
 }
 
 /**
@@ -411,6 +416,8 @@ export interface ImportedMessage {
   internalDate: Date;
   /** The save date it had (RFC 8514); absent or null: none is known (imported messages keep none). */
   savedAt?: Date | null;
+  /** The thread id it had (server/store/thread-ids.ts); absent or null: one is assigned here. */
+  threadId?: string | null;
 }
 
 export interface StoreHealth {

@@ -1,8 +1,8 @@
 /**
  * OBJECTID (RFC 8474) on both store engines: MAILBOXID in CREATE's OK, SELECT and STATUS, kept by
  * RENAME; EMAILID in FETCH, the same after COPY and MOVE (it names the content), found by SEARCH
- * EMAILID; THREADID NIL (no threads computed: server/imap/object-id.ts) and SEARCH THREADID
- * matching nothing.
+ * EMAILID; THREADID given to every message (its rules: test/imap/threadid.test.ts), and SEARCH
+ * THREADID of an unknown id matching nothing.
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { closeClients, loggedIn, mailboxWith, newAccount } from '../helpers/mail-fixtures.ts';
@@ -48,14 +48,16 @@ describe.each(['sqlite', 'mongodb'] as const)('OBJECTID on %s', (engine) => {
     );
   });
 
-  it('gives messages an EMAILID kept by COPY and MOVE, searchable; THREADID is NIL', async () => {
+  it('gives messages an EMAILID kept by COPY and MOVE, searchable, and a THREADID', async () => {
     const account = await newAccount(server);
     await mailboxWith(account, 'INBOX', [[], ['\\Seen']]);
     const client = await loggedIn(account);
     await client.command('s', 'SELECT INBOX');
     const fetched = await client.command('f1', 'UID FETCH 1:2 (EMAILID THREADID)');
     const ids = [
-      ...fetched.matchAll(/^\* \d FETCH \(UID (\d) EMAILID \((M[0-9a-f]{24})\) THREADID NIL\)/gm),
+      ...fetched.matchAll(
+        /^\* \d FETCH \(UID (\d) EMAILID \((M[0-9a-f]{24})\) THREADID \(T[0-9a-f]{16}\)\)/gm,
+      ),
     ].map((m) => m[2]!);
     expect(ids, fetched).toHaveLength(2);
     expect(ids[0]).not.toBe(ids[1]);

@@ -9,7 +9,7 @@ import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DATABASE_FILE } from '../../server/store/sqlite/database.ts';
 import { freshDatabaseUri, startMongoStandIn, type MongoStandIn } from '../helpers/mongo.ts';
-import { closeClients, loggedIn, newAccount } from '../helpers/mail-fixtures.ts';
+import { closeClients, loggedIn, newAccount, type Account } from '../helpers/mail-fixtures.ts';
 import { startTestServer, type LineClient, type TestServer } from '../helpers/server.ts';
 
 function mail(day: number | null, subject: string, headers: string[] = []): Buffer {
@@ -37,6 +37,7 @@ describe.each(['sqlite', 'mongodb'] as const)('THREAD on %s', (engine) => {
   let server: TestServer;
   let mongo: MongoStandIn | null = null;
   let client: LineClient;
+  let account: Account;
 
   beforeAll(async () => {
     const env: NodeJS.ProcessEnv = {};
@@ -46,7 +47,7 @@ describe.each(['sqlite', 'mongodb'] as const)('THREAD on %s', (engine) => {
       env.MALLARD_STORE_MONGODB_URI = freshDatabaseUri(mongo.uri);
     }
     server = await startTestServer(env);
-    const account = await newAccount(server);
+    account = await newAccount(server);
     const { store } = server.server;
     const mailbox = await store.createMailbox(account.userId, 'Box');
     // UIDs are sequence numbers + 10.
@@ -106,6 +107,25 @@ describe.each(['sqlite', 'mongodb'] as const)('THREAD on %s', (engine) => {
 
   it('THREAD=REFS: no subject grouping, threads ordered by their newest message', async () => {
     await expectThread('THREAD REFS UTF-8 ALL', '(1 (2 3)(4))((5)(6))(7)(10 9)(8)');
+  });
+
+  it('answers a repeated THREAD alike, and anew once a message comes or goes', async () => {
+    const all = '(1 (2 3)(4)(7))((5)(6))(10 9)(8)';
+    await expectThread('THREAD REFERENCES UTF-8 ALL', all);
+    expect(await client.command('f', 'STORE 1:10 +FLAGS (\\Seen)')).toMatch(/^f OK /m);
+    await expectThread('THREAD REFERENCES UTF-8 ALL', all);
+    await expectThread('THREAD REFERENCES UTF-8 UNSEEN', '');
+    await expectThread('THREAD REFERENCES UTF-8 ALL', all);
+    const { store } = server.server;
+    const box = (await store.getMailbox(account.userId, 'Box'))!;
+    await store.append(box.id, mail(12, 'Re: Trip', ['Message-ID: <11@x>', 'References: <6@x>']));
+    expect(await client.command('n', 'NOOP')).toMatch(/^\* 11 EXISTS/m);
+    await expectThread('THREAD REFERENCES UTF-8 ALL', '(1 (2 3)(4)(7))((5)(6 11))(10 9)(8)');
+    expect(await client.command('d', 'STORE 2 +FLAGS (\\Deleted)')).toMatch(/^d OK /m);
+    expect(await client.command('e', 'EXPUNGE')).toMatch(/^\* 2 EXPUNGE/m);
+    // <2@x> is now a dummy under 1 with one child, 3 (now 2), which takes its place.
+    await expectThread('THREAD REFERENCES UTF-8 ALL', '(1 (2)(3)(6))((4)(5 10))(9 8)(7)');
+    await expectThread('UID THREAD REFERENCES UTF-8 ALL', '(11 (13)(14)(17))((15)(16 21))(20 19)(18)');
   });
 
   it('refuses an unknown algorithm and other charsets', async () => {

@@ -119,6 +119,7 @@ describe('renderFetch', () => {
     size: PLAIN.length,
     blobId: 'x',
     savedAt: null,
+    threadId: null,
   };
   const message = (over: Partial<FetchMessage> = {}): FetchMessage => ({
     seq: 3,
@@ -205,6 +206,7 @@ describe('resolveTargets', () => {
     size: 1,
     blobId: 'x',
     savedAt: null,
+    threadId: null,
   });
   const view = new MailboxView(mailbox, [2, 4, 6, 8, 10].map(summaryOf), false, []);
   const empty = new MailboxView(mailbox, [], false, []);

@@ -77,7 +77,6 @@ function noteNeeds(plan: FetchPlan, item: FetchItem): void {
       switch (item.name) {
         case 'FLAGS':
         case 'UID':
-        case 'THREADID':
           return;
         case 'MODSEQ':
           plan.modseq = true;
@@ -86,6 +85,7 @@ function noteNeeds(plan: FetchPlan, item: FetchItem): void {
         case 'RFC822.SIZE':
         case 'SAVEDATE':
         case 'EMAILID':
+        case 'THREADID':
           plan.needsSummary = true;
           return;
         case 'ENVELOPE':

@@ -154,7 +154,11 @@ function writeAttribute(
       builder.text(`EMAILID (${emailIdOf(message.summary.blobId)})`);
       return;
     case 'THREADID':
-      builder.text('THREADID NIL'); // no threads computed (object-id.ts)
+      // NIL only for a message the thread-id backfill has not reached yet (object-id.ts).
+      if (message.summary === null) throw missing('summary');
+      builder.text('THREADID ');
+      if (message.summary.threadId === null) builder.nil();
+      else builder.text(`(${message.summary.threadId})`);
       return;
     case 'SAVEDATE':
       // RFC 8514: NIL for a message whose save date was never recorded (stored before).

@@ -126,10 +126,8 @@ function readKey(r: Reader, depth: number, maxDepth: number): SearchKey {
       r.sp('EMAILID');
       return { type: 'emailid', id: r.readAtom('EMAILID') };
     case 'THREADID':
-      // No message has a THREADID (server/imap/object-id.ts): nothing matches.
       r.sp('THREADID');
-      r.readAtom('THREADID');
-      return { type: 'not', key: { type: 'all' } };
+      return { type: 'threadid', id: r.readAtom('THREADID') };
     case 'SAVEDATESUPPORTED':
       // RFC 8514: every message of a mailbox that keeps save dates (all of ours do).
       return { type: 'all' };

@@ -119,6 +119,8 @@ export type SearchKey =
   | { type: 'internaldate'; op: 'before' | 'on' | 'since'; date: SearchDate }
   /** EMAILID (RFC 8474): the message's EMAILID. */
   | { type: 'emailid'; id: string }
+  /** THREADID (RFC 8474): the message's THREADID. */
+  | { type: 'threadid'; id: string }
   /** SAVEDBEFORE / SAVEDON / SAVEDSINCE (RFC 8514): the save date. */
   | { type: 'savedate'; op: 'before' | 'on' | 'since'; date: SearchDate }
   /** SENTBEFORE / SENTON / SENTSINCE: the Date header. */

@@ -35,6 +35,7 @@ export type MatchNode =
   | { kind: 'modseq'; min: number; cost: Cost }
   | { kind: 'size'; op: 'larger' | 'smaller'; size: number; cost: Cost }
   | { kind: 'emailid'; id: string; cost: Cost }
+  | { kind: 'threadid'; id: string; cost: Cost }
   | { kind: 'internaldate' | 'sentdate' | 'savedate'; op: DateOp; day: number; cost: Cost }
   /** YOUNGER: internal date at or after `threshold` (epoch ms); OLDER: before it. */
   | { kind: 'age'; op: 'younger' | 'older'; threshold: number; cost: Cost }
@@ -113,6 +114,8 @@ class Compiler {
         return { kind: 'size', op: key.op, size: key.size, cost: Cost.summary };
       case 'emailid':
         return { kind: 'emailid', id: key.id, cost: Cost.summary };
+      case 'threadid':
+        return { kind: 'threadid', id: key.id, cost: Cost.summary };
       case 'internaldate':
       case 'savedate':
         return { kind: key.type, op: key.op, day: searchDay(key.date), cost: Cost.summary };

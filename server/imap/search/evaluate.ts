@@ -118,6 +118,9 @@ export function evaluate(node: MatchNode, subject: SearchSubject): Verdict {
     case 'emailid':
       if (subject.summary === null) return null;
       return emailIdOf(subject.summary.blobId) === node.id;
+    case 'threadid':
+      if (subject.summary === null) return null;
+      return subject.summary.threadId === node.id;
     case 'savedate':
       // A message stored before save dates were recorded is searched by its internal date.
       if (subject.summary === null) return null;

@@ -48,6 +48,7 @@ function summary(over: Partial<MessageSummary> = {}): MessageSummary {
     size: 1000,
     blobId: 'x',
     savedAt: null,
+    threadId: null,
     ...over,
   };
 }

@@ -7,7 +7,7 @@ import type { ImapContext } from '../context.ts';
 import type { MailboxView } from '../mailbox-view.ts';
 import type { SearchKey } from '../parser/index.ts';
 import { compileSearch } from '../search/compile.ts';
-import { runSearch } from '../search/run.ts';
+import { runSearch, type SearchResult } from '../search/run.ts';
 import type { SortMessage } from './keys.ts';
 import { loadSortMessages } from './load.ts';
 
@@ -23,6 +23,17 @@ export async function matchedMessages(
   criteria: SearchKey,
   withIndex = true,
 ): Promise<Matched> {
+  const result = await searchMatches(ctx, view, criteria);
+  const messages = await loadSortMessages(ctx.services.store, view, result.seqs, result.uids, withIndex);
+  return { messages, lost: result.lost };
+}
+
+/** The search alone: sequence numbers and UIDs of the matches (THREAD may need no more). */
+export async function searchMatches(
+  ctx: ImapContext,
+  view: MailboxView,
+  criteria: SearchKey,
+): Promise<SearchResult> {
   const uids = view.allUids();
   const compiled = compileSearch(criteria, {
     exists: uids.length,
@@ -30,8 +41,5 @@ export async function matchedMessages(
     now: Date.now(),
   });
   if (compiled.hasModseq) await enableCondstore(ctx);
-  const store = ctx.services.store;
-  const result = await runSearch(store, view, compiled, ctx.services.parsePool ?? null);
-  const messages = await loadSortMessages(store, view, result.seqs, result.uids, withIndex);
-  return { messages, lost: result.lost };
+  return runSearch(ctx.services.store, view, compiled, ctx.services.parsePool ?? null);
 }

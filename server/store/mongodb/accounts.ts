@@ -36,6 +36,7 @@ import { dropMailbox, newMailboxDoc } from './mailboxes.ts';
 import { deleteSieveOf } from './sieve.ts';
 import { deleteSpamEntriesOf } from './spam.ts';
 import { deleteImportProgressOf } from './import-progress.ts';
+import { deleteThreadLinksOf } from './thread-links.ts';
 import { isDuplicateKey, type AddressDoc, type Collections, type UserDoc } from './schema.ts';
 
 /** A primary address whose user document is still missing after this long was left by a crash. */
@@ -203,6 +204,7 @@ export async function deleteUser(c: Collections, userId: number): Promise<void> 
   await deleteSpamEntriesOf(c, userId);
   await deleteSieveOf(c, userId);
   await deleteImportProgressOf(c, userId);
+  await deleteThreadLinksOf(c, userId);
   await c.users.deleteOne({ _id: userId });
 }
 

@@ -45,6 +45,7 @@ export function toMessageSummary(doc: MessageDoc): MessageSummary {
     size: doc.size,
     blobId: doc.blob,
     savedAt: doc.savedAt ?? null,
+    threadId: doc.threadId ?? null,
   };
 }
 

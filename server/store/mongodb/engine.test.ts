@@ -570,6 +570,30 @@ describe('mongodb engine', () => {
     }
   });
 
+  it('gives messages stored before thread ids theirs at start-up, once', async () => {
+    const { inbox } = await newInbox();
+    const head = (id: string, more: string) => Buffer.from(`Message-ID: <${id}>\r\n${more}\r\n\r\nx\r\n`);
+    await store.append(inbox.id, head('r@x', 'Subject: Re: Plan\r\nReferences: <p@x>'), {
+      internalDate: new Date(Date.UTC(2026, 0, 1)),
+    });
+    await store.append(inbox.id, head('p@x', 'Subject: Plan'), {
+      internalDate: new Date(Date.UTC(2026, 0, 2)),
+    });
+    await store.append(inbox.id, head('u@x', 'Subject: Unrelated'));
+    // As a database of the version before thread ids has them.
+    const db = direct.db();
+    await db.collection('messages').updateMany({}, { $unset: { threadId: '' } });
+    await db.collection('thread_links').deleteMany({});
+    await db.collection('meta').deleteOne({ _id: 'threadIds' as never });
+    await store.close();
+    store = await MongoStore.open(uri);
+    const [reply, plan, unrelated] = (await store.listMessages(inbox.id)).map((m) => m.threadId);
+    expect(plan).toMatch(/^T[0-9a-f]{16}$/);
+    expect(reply).toBe(plan);
+    expect(unrelated).not.toBe(plan);
+    expect(await db.collection('meta').findOne({ _id: 'threadIds' as never })).not.toBeNull();
+  });
+
   it('reports UNAVAILABLE once closed, and treats foreign ids as unknown', async () => {
     expect(await store.getUser('abc')).toBeNull();
     expect(await store.getMailboxById('1e3')).toBeNull();

@@ -35,6 +35,8 @@ import {
   mailboxByPath,
   setSubscribed,
 } from './mailboxes.ts';
+import { threadKeysOfMessage } from '../thread-ids.ts';
+import { assignThread, assignThreads } from './thread-links.ts';
 import {
   adjustUsage,
   counterIncrement,
@@ -132,6 +134,7 @@ export async function importMessage(
     return 'exists';
   }
   const blob = prepareBlob(raw);
+  const threadId = await assignThread(c, mailbox.user, threadKeysOfMessage(blob.raw), message.threadId);
   const size = blob.raw.length;
   await adjustUsage(c, mailbox.user, size);
   await c.mailboxes.updateOne(
@@ -155,6 +158,7 @@ export async function importMessage(
     message.internalDate,
     size,
     blob.hash,
+    threadId,
   );
   // Imported: the save date it had, or none (never the time of the import).
   if (message.savedAt) doc.savedAt = message.savedAt;
@@ -222,12 +226,20 @@ export async function importMessages(
     .toArray();
   const taken = new Set(present.map((doc) => doc.uid));
   const fresh: Array<{ index: number; doc: MessageDoc }> = [];
-  for (const [index, { message, blob }] of checked.entries()) {
-    if (taken.has(message.uid)) continue;
-    taken.add(message.uid);
-    fresh.push({ index, doc: importedDoc(mailboxId, message, blob.hash, blob.raw.length) });
+  const wanted = checked.flatMap((item, index) => {
+    if (taken.has(item.message.uid)) return [];
+    taken.add(item.message.uid);
+    return [{ ...item, index }];
+  });
+  if (wanted.length === 0) return results;
+  const threads = await assignThreads(
+    c,
+    mailbox.user,
+    wanted.map(({ message, blob }) => ({ keys: threadKeysOfMessage(blob.raw), given: message.threadId })),
+  );
+  for (const [i, { index, message, blob }] of wanted.entries()) {
+    fresh.push({ index, doc: importedDoc(mailboxId, message, blob.hash, blob.raw.length, threads[i]!) });
   }
-  if (fresh.length === 0) return results;
   const docs = fresh.map((entry) => entry.doc);
   const bytes = docs.reduce((total, doc) => total + doc.size, 0);
   await adjustUsage(c, mailbox.user, bytes);
@@ -270,7 +282,13 @@ export async function importMessages(
   return results;
 }
 
-function importedDoc(mailboxId: number, message: ImportedMessage, hash: string, size: number): MessageDoc {
+function importedDoc(
+  mailboxId: number,
+  message: ImportedMessage,
+  hash: string,
+  size: number,
+  threadId: string,
+): MessageDoc {
   const doc = messageDoc(
     mailboxId,
     message.uid,
@@ -279,6 +297,7 @@ function importedDoc(mailboxId: number, message: ImportedMessage, hash: string, 
     message.internalDate,
     size,
     hash,
+    threadId,
   );
   // Imported: the save date it had, or none (never the time of the import).
   if (message.savedAt) doc.savedAt = message.savedAt;

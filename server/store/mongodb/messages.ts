@@ -45,6 +45,8 @@ import { backoff, requireMailbox, requireSelectableMailbox, toMessageSummary } f
 import { isTemporaryFailure } from './errors.ts';
 import { insertJournalAt, nextPositions, releasePositions, type NewJournalEntry } from './journal.ts';
 import { tryMarkForRecount } from './totals.ts';
+import { assignThread, assignThreads, assignThreadOfBlob } from './thread-links.ts';
+import { threadKeysOfMessage } from '../thread-ids.ts';
 import {
   isDuplicateKey,
   type Collections,
@@ -410,6 +412,7 @@ export function messageDoc(
   internalDate: Date,
   size: number,
   blob: string,
+  threadId: string,
 ): MessageDoc {
   return {
     mailbox: mailboxId,
@@ -422,6 +425,7 @@ export function messageDoc(
     size,
     blob,
     savedAt: new Date(), // added to this mailbox now (also by COPY and MOVE)
+    threadId,
   };
 }
 
@@ -519,6 +523,13 @@ export async function appendMessage(
   let sent = false;
   let allocation: Allocation | null = null;
   const delivery = randomUUID();
+  let threadId: string;
+  try {
+    threadId = await assignThread(c, mailbox.user, threadKeysOfMessage(input.blob.raw));
+  } catch (error) {
+    await undoCharges(c, mailbox.user, size, [input.blob.hash]);
+    throw error;
+  }
   try {
     for (let attempt = 0; ; attempt++) {
       allocation = await allocate(c, mailbox, 1, 1, countsOfNew(input.flags, size));
@@ -531,6 +542,7 @@ export async function appendMessage(
           input.internalDate,
           size,
           input.blob.hash,
+          threadId,
         ),
         delivery,
       };
@@ -618,6 +630,11 @@ export async function appendMessages(
         size: input.blob.raw.length,
       })),
     );
+    const threadIds = await assignThreads(
+      c,
+      mailbox.user,
+      inputs.map((input) => ({ keys: threadKeysOfMessage(input.blob.raw) })),
+    );
     allocation = await allocate(c, mailbox, inputs.length, inputs.length, counts);
     const { firstUid, firstModseq } = allocation;
     docs = inputs.map((input, i) =>
@@ -629,6 +646,7 @@ export async function appendMessages(
         input.internalDate,
         input.blob.raw.length,
         input.blob.hash,
+        threadIds[i]!,
       ),
     );
     await c.messages.insertMany(
@@ -932,10 +950,27 @@ export async function transferMessages(
       await undoCharges(c, target.user, charged, []);
       return { uidValidity: target.uidValidity, uidMap: [] };
     }
+    // Within one user a copy or move keeps its thread; another user's links decide there.
+    const threadIds: string[] = [];
+    for (const row of rows)
+      threadIds.push(
+        !otherUser && row.threadId !== undefined
+          ? row.threadId
+          : await assignThreadOfBlob(c, target.user, row.blob),
+      );
     allocation = await allocate(c, target, rows.length, rows.length, countsOf(rows));
     const { firstUid, firstModseq } = allocation;
     inserted = rows.map((row, i) =>
-      messageDoc(target._id, firstUid + i, firstModseq + i, row.flags, row.internalDate, row.size, row.blob),
+      messageDoc(
+        target._id,
+        firstUid + i,
+        firstModseq + i,
+        row.flags,
+        row.internalDate,
+        row.size,
+        row.blob,
+        threadIds[i]!,
+      ),
     );
     await c.messages.insertMany(
       inserted.map((doc) => ({ ...doc })),

@@ -144,6 +144,8 @@ export interface MessageDoc {
   blob: string;
   /** When it was added to this mailbox (RFC 8514 SAVEDATE); absent on messages stored before. */
   savedAt?: Date;
+  /** The message's thread (thread-links.ts); absent only until the start-up backfill gives one. */
+  threadId?: string;
   /**
    * Random id of the append that wrote it: when the outcome of that write is unknown (the
    * database went away mid-call), this finds the message to settle it (messages.ts).

@@ -43,6 +43,14 @@ export const SHARD_KEYS: readonly ShardKeySpec[] = [
       'reads one shard; the unique {mailbox, uid} index is this key',
   },
   {
+    collection: 'thread_links',
+    key: { user: 1, id: 1 },
+    reason:
+      "thread links (THREADID) are read and written by user and message id, so a delivery's " +
+      'lookup goes to one shard, and a user with much mail spreads over several; the unique ' +
+      '{user, id} index is this key',
+  },
+  {
     collection: 'blobs',
     key: { _id: 1 },
     reason:

@@ -92,6 +92,7 @@ import { probeTextSearch, textCandidates, type TextSearchSupport } from './text-
 import * as history from './history.ts';
 import * as mtaSts from './mta-sts.ts';
 import * as sieve from './sieve.ts';
+import * as threadLinks from './thread-links.ts';
 import * as importProgress from './import-progress.ts';
 import * as spam from './spam.ts';
 import {
@@ -204,6 +205,8 @@ export class MongoStore implements Store {
       store.textSearch = await probeTextSearch(store.collections);
       await spam.ensureSpamIndexes(store.collections);
       await sieve.ensureSieveIndexes(store.collections);
+      await threadLinks.ensureThreadLinkIndexes(store.collections);
+      await threadLinks.backfillThreadIds(store.collections);
       const retention = options.journalRetentionMs ?? journal.JOURNAL_RETENTION_MS;
       if (retention > 0) await journal.pruneJournal(store.collections, new Date(Date.now() - retention));
       store.startJanitor(options.recountEveryMs ?? RECOUNT_EVERY_MS);

@@ -9,6 +9,7 @@ import path from 'node:path';
 import type BetterSqlite3 from 'better-sqlite3';
 import { StoreError } from '../errors.ts';
 import { MIGRATIONS, SCHEMA_VERSION } from './schema.ts';
+import { backfillThreadIds } from './thread-links.ts';
 
 export const DATABASE_FILE = 'mallard.db';
 /** How long a writer waits for another process's transaction before giving up (UNAVAILABLE). */
@@ -156,6 +157,14 @@ export function openReadConnection(dataDir: string): Sql {
   }
 }
 
+/**
+ * Work in code after the SQL of a migration, by the version it brings the schema to: filling a
+ * new column from what only the server can compute (message headers), in the same transaction.
+ */
+const BACKFILLS: Readonly<Record<number, (sql: Sql) => void>> = {
+  22: backfillThreadIds,
+};
+
 /** Brings the schema up to date. Safe when several processes open the same file at once. */
 function migrate(sql: Sql): void {
   const current = userVersion(sql);
@@ -170,6 +179,7 @@ function migrate(sql: Sql): void {
     // Re-read under the write lock: another process may have migrated meanwhile.
     for (let version = userVersion(sql); version < SCHEMA_VERSION; version++) {
       sql.db.exec(MIGRATIONS[version]!);
+      BACKFILLS[version + 1]?.(sql);
       sql.db.pragma(`user_version = ${version + 1}`);
     }
   });

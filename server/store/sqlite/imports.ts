@@ -12,6 +12,8 @@ import type { Sql } from './database.ts';
 import { writeJournal } from './journal.ts';
 import { insertMailbox, setSubscribed } from './mailboxes.ts';
 import { insertMessage } from './messages.ts';
+import { assignThread } from './thread-links.ts';
+import { threadKeysOfMessage } from '../thread-ids.ts';
 import {
   mailboxRowByPath,
   requireSelectableMailbox,
@@ -104,6 +106,7 @@ export function importMessage(
       size,
       blobHash: blob.hash,
       savedAt: message.savedAt ? message.savedAt.getTime() : null,
+      threadId: assignThread(sql, mailbox.user_id, threadKeysOfMessage(blob.raw), message.threadId),
     });
     writeJournal(sql, {
       userId: mailbox.user_id,

@@ -30,6 +30,8 @@ import { FlagListingBuilder } from '../flag-listing.ts';
 import { addBlobReference, addBlobReferences, releaseBlob, type PreparedBlob } from './blobs.ts';
 import type { Sql } from './database.ts';
 import { writeJournal } from './journal.ts';
+import { assignThread, assignThreadOfBlob } from './thread-links.ts';
+import { threadKeysOfMessage } from '../thread-ids.ts';
 import {
   MESSAGE_COLUMNS,
   requireMailboxRow,
@@ -107,12 +109,14 @@ export interface NewMessage {
   blobHash: string;
   /** The save date (ms); absent: now. Null: none known (an import that had none). */
   savedAt?: number | null;
+  /** The message's thread (thread-links.ts). */
+  threadId: string;
 }
 
 export function insertMessage(sql: Sql, message: NewMessage): void {
   sql.run(
-    `INSERT INTO messages (mailbox_id, uid, modseq, flags, seen, deleted, internal_date, size, blob_hash, saved_at)
-     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    `INSERT INTO messages (mailbox_id, uid, modseq, flags, seen, deleted, internal_date, size, blob_hash, saved_at, thread_id)
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     message.mailboxId,
     message.uid,
     message.modseq,
@@ -124,6 +128,7 @@ export function insertMessage(sql: Sql, message: NewMessage): void {
     message.blobHash,
     // The save date: added to this mailbox now (also by COPY and MOVE), unless an import says.
     message.savedAt === undefined ? Date.now() : message.savedAt,
+    message.threadId,
   );
   rememberKeywords(sql, message.mailboxId, message.flags);
 }
@@ -173,6 +178,7 @@ export function appendMessage(sql: Sql, mailboxId: number, input: AppendInput): 
       internalDate: input.internalDate.getTime(),
       size,
       blobHash: input.blob.hash,
+      threadId: assignThread(sql, mailbox.user_id, threadKeysOfMessage(input.blob.raw)),
     });
     writeJournal(sql, {
       userId: mailbox.user_id,
@@ -353,6 +359,11 @@ export function transferMessages(
       internalDate: row.internal_date,
       size: row.size,
       blobHash: row.blob_hash,
+      // Within one user a copy or move keeps its thread; another user's links decide there.
+      threadId:
+        source.user_id === target.user_id && row.thread_id !== null
+          ? row.thread_id
+          : assignThreadOfBlob(sql, target.user_id, row.blob_hash),
     });
     writeJournal(sql, {
       userId: target.user_id,

@@ -60,6 +60,8 @@ export interface MessageRow {
   size: number;
   blob_hash: string;
   saved_at: number | null;
+  /** Null only between migration 22's ALTER and its backfill. */
+  thread_id: string | null;
 }
 
 export interface AppPasswordRow {
@@ -84,7 +86,8 @@ export interface JournalRow {
   at: number;
 }
 
-export const MESSAGE_COLUMNS = 'mailbox_id, uid, modseq, flags, internal_date, size, blob_hash, saved_at';
+export const MESSAGE_COLUMNS =
+  'mailbox_id, uid, modseq, flags, internal_date, size, blob_hash, saved_at, thread_id';
 
 export function toUser(row: UserRow): User {
   return {
@@ -124,6 +127,7 @@ export function toMessageSummary(row: MessageRow): MessageSummary {
     size: row.size,
     blobId: row.blob_hash,
     savedAt: row.saved_at === null ? null : new Date(row.saved_at),
+    threadId: row.thread_id,
   };
 }
 

@@ -371,6 +371,18 @@ export const MIGRATIONS: readonly string[] = [
   `
   ALTER TABLE blobs ADD COLUMN preview TEXT;
   `,
+  // 22: thread ids (RFC 8474 THREADID, server/store/thread-ids.ts): each message's thread, and per
+  // user the thread each key (a message id, a base subject) was linked to. The messages stored
+  // before get theirs from BACKFILLS[22] in the same transaction.
+  `
+  ALTER TABLE messages ADD COLUMN thread_id TEXT;
+  CREATE TABLE thread_links (
+    user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+    key TEXT NOT NULL,
+    thread_id TEXT NOT NULL,
+    PRIMARY KEY (user_id, key)
+  ) WITHOUT ROWID;
+  `,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

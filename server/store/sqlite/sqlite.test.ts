@@ -356,6 +356,32 @@ describe('sqlite engine', () => {
     expect(await store.checkIntegrity()).toEqual([]);
   });
 
+  it('gives the messages it holds thread ids when it migrates to them (22), in arrival order', async () => {
+    const { inbox } = await newInbox();
+    const sent = await store.createMailbox(inbox.userId, 'Outgoing');
+    const at = (minute: number) => ({ internalDate: new Date(Date.UTC(2026, 0, 1, 0, minute)) });
+    const head = (id: string, more: string) => Buffer.from(`Message-ID: <${id}>\r\n${more}\r\n\r\nx\r\n`);
+    // Stored out of order: the reply (in another mailbox) arrived first, its parent later.
+    await store.append(inbox.id, head('p@x', 'Subject: Plan'), at(5));
+    await store.append(sent.id, head('r@x', 'Subject: Re: Plan\r\nReferences: <p@x>'), at(1));
+    await store.append(inbox.id, head('u@x', 'Subject: Unrelated'), at(2));
+    await store.append(inbox.id, head('s@x', 'Subject: Fwd: plan'), at(9));
+    await store.close();
+    const db = new Database(path.join(dir, DATABASE_FILE));
+    db.exec('DROP TABLE thread_links; ALTER TABLE messages DROP COLUMN thread_id;');
+    db.pragma(`user_version = ${MIGRATIONS.length - 1}`);
+    db.close();
+    store = await SqliteStore.open(dir);
+    const [plan, unrelated, forwarded] = (await store.listMessages(inbox.id)).map((m) => m.threadId);
+    const [reply] = (await store.listMessages(sent.id)).map((m) => m.threadId);
+    expect(plan).toMatch(/^T[0-9a-f]{16}$/);
+    expect([reply, forwarded]).toEqual([plan, plan]);
+    expect(unrelated).not.toBe(plan);
+    // New mail finds the links the backfill made.
+    const late = await store.append(inbox.id, head('n@x', 'Subject: late\r\nIn-Reply-To: <r@x>'));
+    expect((await store.getMessage(inbox.id, late.uid))!.threadId).toBe(plan);
+  });
+
   it('treats ids that are not its own as unknown', async () => {
     expect(await store.getUser('abc')).toBeNull();
     expect(await store.getMailboxById('1e3')).toBeNull();
