@@ -17,8 +17,7 @@ import type { SortCommand } from '../parser/index.ts';
 import { keepUpdating } from '../search/contexts.ts';
 import { answerOptions, writeEsearch } from '../search/response.ts';
 import { savedPart, withSave } from '../search/save.ts';
-import { matchedMessages } from '../sort/matched.ts';
-import { sortMessages } from '../sort/order.ts';
+import { matchedEntries, needsIndex, sortedPositions } from '../sort/matched.ts';
 
 export const sort: CommandHandler<SortCommand> = {
   states: ['selected'],
@@ -27,20 +26,19 @@ export const sort: CommandHandler<SortCommand> = {
     const view = requireView(ctx);
     const options = command.returnOptions;
     const saving = options?.includes('SAVE') ?? false;
-    // ARRIVAL and SIZE alone need no header: the summaries have them.
-    const withIndex = command.criteria.some(({ key }) => key !== 'ARRIVAL' && key !== 'SIZE');
-    const { messages, lost } = await withSave(view, saving, () =>
-      matchedMessages(ctx, view, command.search, withIndex),
+    const matched = await withSave(view, saving, () =>
+      matchedEntries(ctx, view, command.search, needsIndex(command.criteria)),
     );
-    const sorted = sortMessages(messages, command.criteria);
-    const numbers = sorted.map((message) => (command.uid ? message.uid : message.seq));
+    const order = sortedPositions(view, matched, command.criteria);
+    const { entries, seqs } = matched;
+    const numbers = Array.from(order, (i) => (command.uid ? entries[i]!.uid : seqs[i]!));
     const builder = ctx.builder();
     if (options === null) {
       builder.untagged().text('SORT');
       for (let i = 0; i < numbers.length; i += 1024) builder.text(` ${numbers.slice(i, i + 1024).join(' ')}`);
       builder.crlf();
     } else {
-      const uids = sorted.map((message) => message.uid);
+      const uids = Array.from(order, (i) => entries[i]!.uid);
       if (saving) view.saveSearchResult(savedPart(options, uids, command.partial));
       if (options.includes('UPDATE')) {
         const context = { tag: command.tag, criteria: command.search, sort: command.criteria, uids };
@@ -52,7 +50,8 @@ export const sort: CommandHandler<SortCommand> = {
       }
     }
     await ctx.write(builder);
-    if (lost) return { code: 'EXPUNGEISSUED', text: 'Sort completed, some messages were already expunged' };
+    if (matched.lost)
+      return { code: 'EXPUNGEISSUED', text: 'Sort completed, some messages were already expunged' };
     return undefined;
   },
 };

@@ -17,6 +17,7 @@ import type { MimeIndex, NestedValue } from '../../mime/types.ts';
 import type { MessageSummary } from '../../store/types.ts';
 import { baseSubject, type BaseSubject } from './base-subject.ts';
 import { casemapKey } from './collate.ts';
+import type { Atom } from './ranks.ts';
 import type { SortCriterion, SortKeyName } from '../parser/index.ts';
 
 export type { SortCriterion, SortKeyName };
@@ -56,6 +57,8 @@ export interface LazyKeys {
   ownId?: string | null;
   /** The References header, raw; null: none; undefined: not read yet (older MIME index). */
   references?: string | null;
+  /** The message's value of each key, interned and ranked in its mailbox (ranks.ts). */
+  atoms?: Partial<Record<SortKeyName, Atom>>;
 }
 
 /** One message of a SORT or THREAD: its entry and its sequence number in this session. */
