@@ -15,9 +15,9 @@
 import { requireView, type CommandHandler } from '../context.ts';
 import type { SortCommand } from '../parser/index.ts';
 import { keepUpdating } from '../search/contexts.ts';
-import { answerOptions, writeEsearch } from '../search/response.ts';
+import { answerOptions, writeEsearch, writeNumbers } from '../search/response.ts';
 import { savedPart, withSave } from '../search/save.ts';
-import { matchedEntries, needsIndex, sortedPositions } from '../sort/matched.ts';
+import { matchedEntries, needsIndex, numbersAt, sortedPositions } from '../sort/matched.ts';
 
 export const sort: CommandHandler<SortCommand> = {
   states: ['selected'],
@@ -30,15 +30,14 @@ export const sort: CommandHandler<SortCommand> = {
       matchedEntries(ctx, view, command.search, needsIndex(command.criteria)),
     );
     const order = sortedPositions(view, matched, command.criteria);
-    const { entries, seqs } = matched;
-    const numbers = Array.from(order, (i) => (command.uid ? entries[i]!.uid : seqs[i]!));
+    const numbers = numbersAt(matched, order, command.uid);
     const builder = ctx.builder();
     if (options === null) {
       builder.untagged().text('SORT');
-      for (let i = 0; i < numbers.length; i += 1024) builder.text(` ${numbers.slice(i, i + 1024).join(' ')}`);
+      writeNumbers(builder, numbers);
       builder.crlf();
     } else {
-      const uids = Array.from(order, (i) => entries[i]!.uid);
+      const uids = command.uid ? numbers : numbersAt(matched, order, true);
       if (saving) view.saveSearchResult(savedPart(options, uids, command.partial));
       if (options.includes('UPDATE')) {
         const context = { tag: command.tag, criteria: command.search, sort: command.criteria, uids };

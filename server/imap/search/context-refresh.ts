@@ -7,7 +7,7 @@ import type { ImapContext } from '../context.ts';
 import type { ResponseBuilder } from '../encoder/index.ts';
 import type { MailboxView } from '../mailbox-view.ts';
 import type { SearchKey, SortCriterion } from '../parser/index.ts';
-import { matchedEntries, needsIndex, sortedPositions } from '../sort/matched.ts';
+import { matchedEntries, needsIndex, numbersAt, sortedPositions } from '../sort/matched.ts';
 import { compileSearch } from './compile.ts';
 import { writeContextChange } from './contexts.ts';
 import { runSearch } from './run.ts';
@@ -33,7 +33,7 @@ export async function sortedUids(
   sort: readonly SortCriterion[],
 ): Promise<number[]> {
   const matched = await matchedEntries(ctx, view, criteria, needsIndex(sort));
-  return Array.from(sortedPositions(view, matched, sort), (i) => matched.entries[i]!.uid);
+  return numbersAt(matched, sortedPositions(view, matched, sort), true);
 }
 
 /** Appends the ADDTO/REMOVEFROM updates of every updating search whose result changed. */

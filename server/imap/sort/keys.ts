@@ -57,8 +57,8 @@ export interface LazyKeys {
   ownId?: string | null;
   /** The References header, raw; null: none; undefined: not read yet (older MIME index). */
   references?: string | null;
-  /** The message's value of each key, interned and ranked in its mailbox (ranks.ts). */
-  atoms?: Partial<Record<SortKeyName, Atom>>;
+  /** The message's value of each key, interned and ranked in its mailbox (ranks.ts), by key slot. */
+  atoms?: (Atom | undefined)[];
 }
 
 /** One message of a SORT or THREAD: its entry and its sequence number in this session. */

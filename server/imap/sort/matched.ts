@@ -72,3 +72,12 @@ export function sortedPositions(
 export function needsIndex(criteria: readonly SortCriterion[]): boolean {
   return criteria.some(({ key }) => key !== 'ARRIVAL' && key !== 'SIZE');
 }
+
+/** The UIDs (or, with `seqs`, the sequence numbers) of the matches at these positions. */
+export function numbersAt(matched: MatchedEntries, order: Uint32Array, uid: boolean): number[] {
+  const numbers = new Array<number>(order.length);
+  const { entries, seqs } = matched;
+  if (uid) for (let i = 0; i < order.length; i++) numbers[i] = entries[order[i]!]!.uid;
+  else for (let i = 0; i < order.length; i++) numbers[i] = seqs[order[i]!]!;
+  return numbers;
+}

@@ -9,7 +9,7 @@
  * Each pass is linear in the messages plus the distinct values of its key.
  */
 import type { SortCriterion, SortEntry, SortMessage } from './keys.ts';
-import { SortRanks } from './ranks.ts';
+import { SortRanks, type Atom } from './ranks.ts';
 
 /** Positions 0..n-1 in ascending sequence number order (already so for what a search returns). */
 function sequenceOrder(seqs: readonly number[]): Uint32Array {
@@ -31,14 +31,13 @@ function criterionRanks(
   mailboxSize: number,
 ): { ranks: Uint32Array; buckets: number } {
   const ranking = ranks.ranking(criterion.key, mailboxSize);
-  const atoms = entries.map((entry) => ranking.atomOf(entry));
+  const atoms = new Array<Atom>(entries.length);
+  for (let i = 0; i < entries.length; i++) atoms[i] = ranking.atomOf(entries[i]!);
   const buckets = ranking.settle();
   const values = new Uint32Array(entries.length);
   const top = buckets - 1;
-  for (let i = 0; i < atoms.length; i++) {
-    const rank = atoms[i]!.rank;
-    values[i] = criterion.reverse ? top - rank : rank;
-  }
+  if (criterion.reverse) for (let i = 0; i < atoms.length; i++) values[i] = top - atoms[i]!.rank;
+  else for (let i = 0; i < atoms.length; i++) values[i] = atoms[i]!.rank;
   return { ranks: values, buckets };
 }
 
@@ -89,5 +88,7 @@ export function sortMessages(
     ranks,
     messages.length,
   );
-  return Array.from(order, (position) => messages[position]!);
+  const sorted = new Array<SortMessage>(order.length);
+  for (let i = 0; i < order.length; i++) sorted[i] = messages[order[i]!]!;
+  return sorted;
 }

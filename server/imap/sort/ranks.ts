@@ -14,6 +14,21 @@ import { compareKeys } from './collate.ts';
 import type { SortCache } from './cache.ts';
 import { keyValue, type SortEntry, type SortKeyName } from './keys.ts';
 
+/** Where an entry keeps its atom of each key: an array slot (a fixed-shape, fast lookup). */
+const SLOTS: Record<SortKeyName, number> = {
+  ARRIVAL: 0,
+  DATE: 1,
+  SIZE: 2,
+  FROM: 3,
+  TO: 4,
+  CC: 5,
+  DISPLAYFROM: 6,
+  DISPLAYTO: 7,
+  SUBJECT: 8,
+};
+
+const SLOT_COUNT = Object.keys(SLOTS).length;
+
 export interface Atom {
   readonly value: string | number;
   /** Position in key order among the ranking's atoms; equal values share one atom. */
@@ -36,11 +51,15 @@ export class KeyRanking {
   /** Atoms made since the last numbering: not in `ordered` yet, rank -1. */
   private fresh: Atom[] = [];
 
-  constructor(readonly key: SortKeyName) {}
+  private readonly slot: number;
+
+  constructor(readonly key: SortKeyName) {
+    this.slot = SLOTS[key];
+  }
 
   /** The entry's atom for this key, interned on first use and kept in the entry. */
   atomOf(entry: SortEntry): Atom {
-    const kept = entry.lazy.atoms?.[this.key];
+    const kept = entry.lazy.atoms?.[this.slot];
     if (kept !== undefined && kept.ranking === this) return kept;
     const value = keyValue(entry, this.key);
     let atom = this.atoms.get(value);
@@ -49,7 +68,7 @@ export class KeyRanking {
       this.atoms.set(value, atom);
       this.fresh.push(atom);
     }
-    (entry.lazy.atoms ??= {})[this.key] = atom;
+    (entry.lazy.atoms ??= new Array<Atom | undefined>(SLOT_COUNT).fill(undefined))[this.slot] = atom;
     return atom;
   }
 
