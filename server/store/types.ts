@@ -36,7 +36,7 @@
  *   after stalling past that wait leaves its change unannounced to sessions that follow the
  *   journal (a fresh listing shows it): the one window without transactions.
  */
-import type { MimeIndex } from '../mime/types.ts';
+import type { MimeIndex, MimePart } from '../mime/types.ts';
 import type { DeliveryDay, DeliveryOutcome } from './history.ts';
 import type { CachedStsPolicy } from './mta-sts.ts';
 import type { ImportProgress } from './import-progress.ts';
@@ -627,6 +627,12 @@ export interface Store {
    */
   readMimeIndexes?(blobIds: readonly string[]): Promise<Map<string, MimeIndex>>;
   /**
+   * What SORT and THREAD read of several MIME indexes (SortFields), by blob id; gone ones are
+   * absent. Optional: an engine that can pick these parts out where the index is stored sends
+   * far less than whole indexes (readMimeIndexes), which SORT reads otherwise.
+   */
+  readSortFields?(blobIds: readonly string[]): Promise<Map<string, SortFields>>;
+  /**
    * Narrows SEARCH BODY/TEXT: the ids of the bodies that may contain `needle` (case-folded) in the
    * header fields or decoded text those keys look at. Every body that does is among them (more
    * may be: the caller still checks each), so the answer stays exact. Null when the engine cannot
@@ -829,3 +835,8 @@ export interface Store {
   health(): Promise<StoreHealth>;
   close(): Promise<void>;
 }
+
+/** The parts of a MIME index that SORT and THREAD read (imap/sort/keys.ts). */
+export type SortFields = Pick<MimeIndex, 'envelope' | 'date' | 'references'> & {
+  root: Pick<MimePart, 'bodyStart'>;
+};

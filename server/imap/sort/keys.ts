@@ -13,8 +13,8 @@
  */
 import type { AddressTuple } from '../../mime/address.ts';
 import { decodeHeaderValue } from '../../mime/encoded-word.ts';
-import type { MimeIndex, NestedValue } from '../../mime/types.ts';
-import type { MessageSummary } from '../../store/types.ts';
+import type { NestedValue } from '../../mime/types.ts';
+import type { MessageSummary, SortFields } from '../../store/types.ts';
 import { baseSubject, type BaseSubject } from './base-subject.ts';
 import { casemapKey } from './collate.ts';
 import type { Atom } from './ranks.ts';
@@ -97,7 +97,7 @@ function firstAddress(envelope: NestedValue[] | undefined, position: number): Ad
 export function sortEntry(
   uid: number,
   summary: MessageSummary | null,
-  index: MimeIndex | null,
+  index: SortFields | null,
   indexed: boolean,
 ): SortEntry {
   const arrival = summary?.internalDate.getTime() ?? 0;

@@ -6,8 +6,7 @@
  * loops give the event loop a turn between batches.
  */
 import { isStoreError } from '../../store/errors.ts';
-import type { Store } from '../../store/types.ts';
-import type { MimeIndex } from '../../mime/types.ts';
+import type { SortFields, Store } from '../../store/types.ts';
 import { lastValue, parseHeaderFields } from '../../mime/header.ts';
 import { TimeSlice } from '../time-slice.ts';
 import type { MailboxView } from '../mailbox-view.ts';
@@ -18,11 +17,13 @@ const INDEX_BATCH = 1000;
 const BODY_BATCH = 256;
 const BODY_BATCH_BYTES = 16 * 1024 * 1024;
 
-async function readIndexes(store: Store, blobIds: readonly string[]): Promise<Map<string, MimeIndex>> {
+/** What the entries need of the bodies' MIME indexes: only those parts where the engine can pick them. */
+async function readIndexes(store: Store, blobIds: readonly string[]): Promise<Map<string, SortFields>> {
+  if (store.readSortFields) return store.readSortFields(blobIds);
   if (store.readMimeIndexes) return store.readMimeIndexes(blobIds);
   // One call per body, all of the batch in flight at once: waiting for each in turn would make
   // the store's round trip (a thread hop for sqlite) the cost of every message.
-  const found = new Map<string, MimeIndex>();
+  const found = new Map<string, SortFields>();
   await Promise.all(
     [...new Set(blobIds)].map(async (blobId) => {
       try {
@@ -91,7 +92,7 @@ async function fillCache(
   for (let start = 0; start < uids.length; start += INDEX_BATCH) {
     const batch = uids.slice(start, start + INDEX_BATCH);
     const blobIds = batch.flatMap((uid) => summaries.get(uid)?.blobId ?? []);
-    const indexes = withIndex ? await readIndexes(store, blobIds) : new Map<string, MimeIndex>();
+    const indexes = withIndex ? await readIndexes(store, blobIds) : new Map<string, SortFields>();
     for (const uid of batch) {
       const summary = summaries.get(uid) ?? null;
       const index = summary ? (indexes.get(summary.blobId) ?? null) : null;

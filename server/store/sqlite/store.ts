@@ -50,6 +50,7 @@ import type {
   User,
   UserPatch,
   UserQuery,
+  SortFields,
 } from '../types.ts';
 import * as accounts from './accounts.ts';
 import * as blobs from './blobs.ts';
@@ -451,6 +452,10 @@ export class SqliteStore implements Store {
 
   readMimeIndexes(blobIds: readonly string[]): Promise<Map<string, MimeIndex>> {
     return this.call((sql) => blobs.readMimeIndexes(sql, blobIds));
+  }
+
+  readSortFields(blobIds: readonly string[]): Promise<Map<string, SortFields>> {
+    return this.call((sql) => blobs.readSortFields(sql, blobIds));
   }
 
   storeFlags(

@@ -68,6 +68,7 @@ import type {
   User,
   UserPatch,
   UserQuery,
+  SortFields,
 } from '../types.ts';
 import { DATABASE_FILE, BUSY_TIMEOUT_MS } from './database.ts';
 import type { NewOutboundMessage, OutboundMessage, OutboundResult } from '../outbound.ts';
@@ -127,6 +128,7 @@ const READS: ReadonlySet<ForwardedMethod> = new Set<ForwardedMethod>([
   'listImportProgress',
   'readMimeIndex',
   'readMimeIndexes',
+  'readSortFields',
   'readPreviews',
   'listKeywords',
   'expungedSince',
@@ -572,6 +574,10 @@ export class ThreadedSqliteStore implements Store {
 
   readMimeIndexes(blobIds: readonly string[]): Promise<Map<string, MimeIndex>> {
     return this.call('readMimeIndexes', [blobIds]);
+  }
+
+  readSortFields(blobIds: readonly string[]): Promise<Map<string, SortFields>> {
+    return this.call('readSortFields', [blobIds]);
   }
 
   storeFlags(
