@@ -204,5 +204,17 @@ describe.each(['sqlite', 'mongodb'] as const)('SORT on %s', (engine) => {
     expect(await sorted(first, 'SORT (SUBJECT)')).toBe('* SORT 3 2 1');
     expect(await second.command('n', 'NOOP')).toMatch(/^\* 3 EXISTS\r\n/m);
     expect(await sorted(second, 'SORT (REVERSE SUBJECT)')).toBe('* SORT 1 2 3');
+    // A value between the kept ones ("ab", UID 5) joins the mailbox's kept order for both sessions.
+    await store.append(mailbox.id, rawMessage('ab'));
+    for (const [session, program, expected] of [
+      [second, 'UID SORT (REVERSE SUBJECT)', /\* SORT 2 5 3 4$/],
+      [first, 'UID SORT (SUBJECT)', /\* SORT 4 3 5 2$/],
+    ] as const) {
+      await expect
+        .poll(async () => (await session.command('n', 'NOOP')) + (await sorted(session, program)), {
+          timeout: 20_000,
+        })
+        .toMatch(expected);
+    }
   });
 });
