@@ -94,13 +94,24 @@ function firstAddress(envelope: NestedValue[] | undefined, position: number): Ad
   return list[0] as AddressTuple;
 }
 
+/** What an entry takes from the message's summary (or from an entry made without the index). */
+export interface SummaryPart {
+  arrival: number;
+  size: number;
+  blobId: string;
+}
+
+export function summaryPart(summary: MessageSummary): SummaryPart {
+  return { arrival: summary.internalDate.getTime(), size: summary.size, blobId: summary.blobId };
+}
+
 export function sortEntry(
   uid: number,
-  summary: MessageSummary | null,
+  summary: SummaryPart | null,
   index: SortFields | null,
   indexed: boolean,
 ): SortEntry {
-  const arrival = summary?.internalDate.getTime() ?? 0;
+  const arrival = summary?.arrival ?? 0;
   const envelope = index?.envelope;
   return {
     uid,

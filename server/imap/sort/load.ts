@@ -11,7 +11,7 @@ import { lastValue, parseHeaderFields } from '../../mime/header.ts';
 import { TimeSlice } from '../time-slice.ts';
 import type { MailboxView } from '../mailbox-view.ts';
 import type { SortCache } from './cache.ts';
-import { sortEntry, type SortEntry, type SortMessage } from './keys.ts';
+import { sortEntry, summaryPart, type SortEntry, type SortMessage, type SummaryPart } from './keys.ts';
 
 const INDEX_BATCH = 1000;
 const BODY_BATCH = 256;
@@ -74,6 +74,27 @@ export async function loadSortMessages(
 }
 
 /**
+ * What the entries of these messages take from their summaries: from their entries when all of
+ * them have one made without the index (a SORT by ARRIVAL came first), else from one listing.
+ */
+async function summaryParts(
+  store: Store,
+  view: MailboxView,
+  cache: SortCache,
+  uids: readonly number[],
+): Promise<Map<number, SummaryPart>> {
+  const parts = new Map<number, SummaryPart>();
+  for (const uid of uids) {
+    const entry = cache.get(uid);
+    if (entry?.blobId == null) break;
+    parts.set(uid, { arrival: entry.arrival, size: entry.size, blobId: entry.blobId });
+  }
+  if (parts.size === uids.length) return parts;
+  const listing = await store.listMessages(view.mailbox.id);
+  return new Map(listing.map((summary) => [summary.uid, summaryPart(summary)]));
+}
+
+/**
  * Reads the summaries and (in batches, one store call each) the MIME indexes of these messages
  * into the cache. A message whose summary or index is gone (expunged meanwhile) is not cached: its
  * entry, as if it had no header, is returned for this command only.
@@ -85,8 +106,7 @@ async function fillCache(
   uids: readonly number[],
   withIndex: boolean,
 ): Promise<Map<number, SortEntry>> {
-  const listing = await store.listMessages(view.mailbox.id);
-  const summaries = new Map(listing.map((summary) => [summary.uid, summary]));
+  const summaries = await summaryParts(store, view, cache, uids);
   const uncached = new Map<number, SortEntry>();
   const slice = new TimeSlice();
   for (let start = 0; start < uids.length; start += INDEX_BATCH) {
