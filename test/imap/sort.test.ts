@@ -152,6 +152,10 @@ describe.each(['sqlite', 'mongodb'] as const)('SORT on %s', (engine) => {
     expect(await client.command('e3', 'SORT RETURN (COUNT) (DATE) UTF-8 TEXT "not in mailbox"')).toBe(
       '* ESEARCH (TAG "e3") COUNT 0\r\ne3 OK SORT completed\r\n',
     );
+    expect(await client.command('e3', 'UID SORT RETURN (COUNT SAVE) (SUBJECT) UTF-8 ALL')).toBe(
+      '* ESEARCH (TAG "e3") UID COUNT 6\r\ne3 OK UID SORT completed\r\n',
+    );
+    expect(await client.command('e3', 'SEARCH $')).toBe('* SEARCH 1 2 3 4 5 6\r\ne3 OK SEARCH completed\r\n');
     expect(await client.command('e4', 'SORT RETURN (SAVE) (DATE) UTF-8 FROM c.example')).toBe(
       'e4 OK SORT completed\r\n',
     );

@@ -6,7 +6,8 @@
  *
  * ESORT (RFC 5267 3): with `RETURN (...)` the answer is an ESEARCH response in which MIN and MAX
  * are the first and last message in sort order and ALL lists the messages in sort order; SAVE
- * (SEARCHRES) keeps the result as `$`, and alone sends no ESEARCH.
+ * (SEARCHRES) keeps the result as `$`, and alone sends no ESEARCH. Neither COUNT nor SAVE of every
+ * match depends on the order: with only those, nothing is sorted and no header is read.
  *
  * CONTEXT=SORT (RFC 5267 4): PARTIAL first:last gives the messages at those positions in sort
  * order (negative ones from the end, RFC 9394), UPDATE keeps a UID SORT updating with ADDTO and
@@ -26,10 +27,14 @@ export const sort: CommandHandler<SortCommand> = {
     const view = requireView(ctx);
     const options = command.returnOptions;
     const saving = options?.includes('SAVE') ?? false;
+    // RETURN (COUNT) and SAVE of all matches (a set) do not depend on the order: no sort, no header.
+    const unordered = options?.every((option) => option === 'COUNT' || option === 'SAVE') ?? false;
     const matched = await withSave(view, saving, () =>
-      matchedEntries(ctx, view, command.search, needsIndex(command.criteria)),
+      matchedEntries(ctx, view, command.search, !unordered && needsIndex(command.criteria)),
     );
-    const order = sortedPositions(view, matched, command.criteria);
+    const order = unordered
+      ? Uint32Array.from(matched.entries.keys())
+      : sortedPositions(view, matched, command.criteria);
     const numbers = numbersAt(matched, order, command.uid);
     const builder = ctx.builder();
     if (options === null) {
