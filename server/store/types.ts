@@ -633,6 +633,12 @@ export interface Store {
    */
   readSortFields?(blobIds: readonly string[]): Promise<Map<string, SortFields>>;
   /**
+   * Arrival time, size and body of every message of a mailbox, in UID order, as parallel arrays:
+   * what SORT by ARRIVAL or SIZE needs, and one copy between threads instead of an object per
+   * message. Optional: SORT lists the summaries (listMessages) otherwise.
+   */
+  listSortBasics?(mailboxId: Id): Promise<SortBasics>;
+  /**
    * Narrows SEARCH BODY/TEXT: the ids of the bodies that may contain `needle` (case-folded) in the
    * header fields or decoded text those keys look at. Every body that does is among them (more
    * may be: the caller still checks each), so the answer stays exact. Null when the engine cannot
@@ -840,3 +846,12 @@ export interface Store {
 export type SortFields = Pick<MimeIndex, 'envelope' | 'date' | 'references'> & {
   root: Pick<MimePart, 'bodyStart'>;
 };
+
+/** Store.listSortBasics: entry i of each array is the i-th message in UID order. */
+export interface SortBasics {
+  uids: Float64Array;
+  /** Internal dates, epoch ms. */
+  arrivals: Float64Array;
+  sizes: Float64Array;
+  blobIds: string[];
+}

@@ -75,7 +75,8 @@ export async function loadSortMessages(
 
 /**
  * What the entries of these messages take from their summaries: from their entries when all of
- * them have one made without the index (a SORT by ARRIVAL came first), else from one listing.
+ * them have one made without the index (a SORT by ARRIVAL came first), else from one listing of
+ * the mailbox (four columns where the engine offers it, Store.listSortBasics).
  */
 async function summaryParts(
   store: Store,
@@ -90,8 +91,17 @@ async function summaryParts(
     parts.set(uid, { arrival: entry.arrival, size: entry.size, blobId: entry.blobId });
   }
   if (parts.size === uids.length) return parts;
+  parts.clear();
+  if (store.listSortBasics) {
+    const { uids: listed, arrivals, sizes, blobIds } = await store.listSortBasics(view.mailbox.id);
+    for (let i = 0; i < listed.length; i++) {
+      parts.set(listed[i]!, { arrival: arrivals[i]!, size: sizes[i]!, blobId: blobIds[i]! });
+    }
+    return parts;
+  }
   const listing = await store.listMessages(view.mailbox.id);
-  return new Map(listing.map((summary) => [summary.uid, summaryPart(summary)]));
+  for (const summary of listing) parts.set(summary.uid, summaryPart(summary));
+  return parts;
 }
 
 /**

@@ -318,6 +318,23 @@ describe('sqlite engine', () => {
     expect(found.get(ids[0]!)!.references).toBeNull();
   });
 
+  it('lists arrival, size and body of every message for SORT, as the summaries have them', async () => {
+    const { user, inbox } = await newInbox();
+    const other = await store.createMailbox(user.id, 'Other');
+    await store.append(other.id, raw('elsewhere'));
+    for (const [i, text] of ['one', 'two', 'three'].entries()) {
+      await store.append(inbox.id, raw(text), { internalDate: new Date(Date.UTC(2024, 0, 3 - i)) });
+    }
+    await store.deleteMessages(inbox.id, [2]);
+    const summaries = await store.listMessages(inbox.id);
+    const basics = await store.listSortBasics(inbox.id);
+    expect([...basics.uids]).toEqual([1, 3]);
+    expect([...basics.arrivals]).toEqual(summaries.map((s) => s.internalDate.getTime()));
+    expect([...basics.sizes]).toEqual(summaries.map((s) => s.size));
+    expect(basics.blobIds).toEqual(summaries.map((s) => s.blobId));
+    await rejectsWith(store.listSortBasics('999999'), 'NONEXISTENT');
+  });
+
   it('finds broken bookkeeping with checkIntegrity', async () => {
     const { inbox } = await newInbox();
     await store.append(inbox.id, raw('x'));

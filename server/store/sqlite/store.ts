@@ -51,6 +51,7 @@ import type {
   UserPatch,
   UserQuery,
   SortFields,
+  SortBasics,
 } from '../types.ts';
 import * as accounts from './accounts.ts';
 import * as blobs from './blobs.ts';
@@ -456,6 +457,10 @@ export class SqliteStore implements Store {
 
   readSortFields(blobIds: readonly string[]): Promise<Map<string, SortFields>> {
     return this.call((sql) => blobs.readSortFields(sql, blobIds));
+  }
+
+  listSortBasics(mailboxId: Id): Promise<SortBasics> {
+    return this.call((sql) => messages.listSortBasics(sql, requireId(mailboxId, 'mailbox')));
   }
 
   storeFlags(

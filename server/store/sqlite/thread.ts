@@ -69,6 +69,7 @@ import type {
   UserPatch,
   UserQuery,
   SortFields,
+  SortBasics,
 } from '../types.ts';
 import { DATABASE_FILE, BUSY_TIMEOUT_MS } from './database.ts';
 import type { NewOutboundMessage, OutboundMessage, OutboundResult } from '../outbound.ts';
@@ -129,6 +130,7 @@ const READS: ReadonlySet<ForwardedMethod> = new Set<ForwardedMethod>([
   'readMimeIndex',
   'readMimeIndexes',
   'readSortFields',
+  'listSortBasics',
   'readPreviews',
   'listKeywords',
   'expungedSince',
@@ -578,6 +580,10 @@ export class ThreadedSqliteStore implements Store {
 
   readSortFields(blobIds: readonly string[]): Promise<Map<string, SortFields>> {
     return this.call('readSortFields', [blobIds]);
+  }
+
+  listSortBasics(mailboxId: Id): Promise<SortBasics> {
+    return this.call('listSortBasics', [mailboxId]);
   }
 
   storeFlags(
