@@ -37,12 +37,19 @@ export interface Atom {
   readonly ranking: KeyRanking;
 }
 
+/** Atoms in key order: numbers (ARRIVAL, DATE, SIZE) as numbers, strings as collation keys. */
 function compareAtoms(a: Atom, b: Atom): number {
   const x = a.value;
   const y = b.value;
   if (typeof x === 'number' && typeof y === 'number') return x - y;
   return compareKeys(String(x), String(y));
 }
+
+function compareNumberAtoms(a: Atom, b: Atom): number {
+  return (a.value as number) - (b.value as number);
+}
+
+const NUMERIC: ReadonlySet<SortKeyName> = new Set(['ARRIVAL', 'DATE', 'SIZE']);
 
 /** The atoms of one sort key in one mailbox, in key order. */
 export class KeyRanking {
@@ -78,9 +85,10 @@ export class KeyRanking {
    */
   settle(): number {
     if (this.fresh.length > 0) {
-      const fresh = this.fresh.sort(compareAtoms);
+      const compare = NUMERIC.has(this.key) ? compareNumberAtoms : compareAtoms;
+      const fresh = this.fresh.sort(compare);
       this.fresh = [];
-      this.ordered = mergeSorted(this.ordered, fresh);
+      this.ordered = mergeSorted(this.ordered, fresh, compare);
       for (let i = 0; i < this.ordered.length; i++) this.ordered[i]!.rank = i;
     }
     return this.ordered.length;
@@ -91,14 +99,18 @@ export class KeyRanking {
   }
 }
 
-function mergeSorted(old: readonly Atom[], fresh: readonly Atom[]): Atom[] {
+function mergeSorted(
+  old: readonly Atom[],
+  fresh: readonly Atom[],
+  compare: (a: Atom, b: Atom) => number,
+): Atom[] {
   if (old.length === 0) return [...fresh];
   const merged = new Array<Atom>(old.length + fresh.length);
   let i = 0;
   let j = 0;
   let k = 0;
   while (i < old.length && j < fresh.length) {
-    merged[k++] = compareAtoms(old[i]!, fresh[j]!) <= 0 ? old[i++]! : fresh[j++]!;
+    merged[k++] = compare(old[i]!, fresh[j]!) <= 0 ? old[i++]! : fresh[j++]!;
   }
   while (i < old.length) merged[k++] = old[i++]!;
   while (j < fresh.length) merged[k++] = fresh[j++]!;
