@@ -36,7 +36,7 @@
  *   after stalling past that wait leaves its change unannounced to sessions that follow the
  *   journal (a fresh listing shows it): the one window without transactions.
  */
-import type { MimeIndex } from '../mime/types.ts';
+import type { MimeIndex, MimePart } from '../mime/types.ts';
 import type { DeliveryDay, DeliveryOutcome } from './history.ts';
 import type { CachedStsPolicy } from './mta-sts.ts';
 import type { ImportProgress } from './import-progress.ts';
@@ -634,6 +634,18 @@ export interface Store {
    */
   readMimeIndexes?(blobIds: readonly string[]): Promise<Map<string, MimeIndex>>;
   /**
+   * What SORT and THREAD read of several MIME indexes (SortFields), by blob id; gone ones are
+   * absent. Optional: an engine that can pick these parts out where the index is stored sends
+   * far less than whole indexes (readMimeIndexes), which SORT reads otherwise.
+   */
+  readSortFields?(blobIds: readonly string[]): Promise<Map<string, SortFields>>;
+  /**
+   * Arrival time, size and body of every message of a mailbox, in UID order, as parallel arrays:
+   * what SORT by ARRIVAL or SIZE needs, and one copy between threads instead of an object per
+   * message. Optional: SORT lists the summaries (listMessages) otherwise.
+   */
+  listSortBasics?(mailboxId: Id): Promise<SortBasics>;
+  /**
    * Narrows SEARCH BODY/TEXT: the ids of the bodies that may contain `needle` (case-folded) in the
    * header fields or decoded text those keys look at. Every body that does is among them (more
    * may be: the caller still checks each), so the answer stays exact. Null when the engine cannot
@@ -847,4 +859,18 @@ export interface Store {
   getQuota(userId: Id): Promise<Quota>;
   health(): Promise<StoreHealth>;
   close(): Promise<void>;
+}
+
+/** The parts of a MIME index that SORT and THREAD read (imap/sort/keys.ts). */
+export type SortFields = Pick<MimeIndex, 'envelope' | 'date' | 'references'> & {
+  root: Pick<MimePart, 'bodyStart'>;
+};
+
+/** Store.listSortBasics: entry i of each array is the i-th message in UID order. */
+export interface SortBasics {
+  uids: Float64Array;
+  /** Internal dates, epoch ms. */
+  arrivals: Float64Array;
+  sizes: Float64Array;
+  blobIds: string[];
 }

@@ -152,6 +152,10 @@ describe.each(['sqlite', 'mongodb'] as const)('SORT on %s', (engine) => {
     expect(await client.command('e3', 'SORT RETURN (COUNT) (DATE) UTF-8 TEXT "not in mailbox"')).toBe(
       '* ESEARCH (TAG "e3") COUNT 0\r\ne3 OK SORT completed\r\n',
     );
+    expect(await client.command('e3', 'UID SORT RETURN (COUNT SAVE) (SUBJECT) UTF-8 ALL')).toBe(
+      '* ESEARCH (TAG "e3") UID COUNT 6\r\ne3 OK UID SORT completed\r\n',
+    );
+    expect(await client.command('e3', 'SEARCH $')).toBe('* SEARCH 1 2 3 4 5 6\r\ne3 OK SEARCH completed\r\n');
     expect(await client.command('e4', 'SORT RETURN (SAVE) (DATE) UTF-8 FROM c.example')).toBe(
       'e4 OK SORT completed\r\n',
     );
@@ -204,5 +208,17 @@ describe.each(['sqlite', 'mongodb'] as const)('SORT on %s', (engine) => {
     expect(await sorted(first, 'SORT (SUBJECT)')).toBe('* SORT 3 2 1');
     expect(await second.command('n', 'NOOP')).toMatch(/^\* 3 EXISTS\r\n/m);
     expect(await sorted(second, 'SORT (REVERSE SUBJECT)')).toBe('* SORT 1 2 3');
+    // A value between the kept ones ("ab", UID 5) joins the mailbox's kept order for both sessions.
+    await store.append(mailbox.id, rawMessage('ab'));
+    for (const [session, program, expected] of [
+      [second, 'UID SORT (REVERSE SUBJECT)', /\* SORT 2 5 3 4$/],
+      [first, 'UID SORT (SUBJECT)', /\* SORT 4 3 5 2$/],
+    ] as const) {
+      await expect
+        .poll(async () => (await session.command('n', 'NOOP')) + (await sorted(session, program)), {
+          timeout: 20_000,
+        })
+        .toMatch(expected);
+    }
   });
 });

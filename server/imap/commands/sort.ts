@@ -6,7 +6,8 @@
  *
  * ESORT (RFC 5267 3): with `RETURN (...)` the answer is an ESEARCH response in which MIN and MAX
  * are the first and last message in sort order and ALL lists the messages in sort order; SAVE
- * (SEARCHRES) keeps the result as `$`, and alone sends no ESEARCH.
+ * (SEARCHRES) keeps the result as `$`, and alone sends no ESEARCH. Neither COUNT nor SAVE of every
+ * match depends on the order: with only those, nothing is sorted and no header is read.
  *
  * CONTEXT=SORT (RFC 5267 4): PARTIAL first:last gives the messages at those positions in sort
  * order (negative ones from the end, RFC 9394), UPDATE keeps a UID SORT updating with ADDTO and
@@ -15,10 +16,9 @@
 import { requireView, type CommandHandler } from '../context.ts';
 import type { SortCommand } from '../parser/index.ts';
 import { keepUpdating } from '../search/contexts.ts';
-import { answerOptions, writeEsearch } from '../search/response.ts';
+import { answerOptions, writeEsearch, writeNumbers } from '../search/response.ts';
 import { savedPart, withSave } from '../search/save.ts';
-import { matchedMessages } from '../sort/matched.ts';
-import { sortMessages } from '../sort/order.ts';
+import { matchedEntries, needsIndex, numbersAt, sortedPositions } from '../sort/matched.ts';
 
 export const sort: CommandHandler<SortCommand> = {
   states: ['selected'],
@@ -27,20 +27,22 @@ export const sort: CommandHandler<SortCommand> = {
     const view = requireView(ctx);
     const options = command.returnOptions;
     const saving = options?.includes('SAVE') ?? false;
-    // ARRIVAL and SIZE alone need no header: the summaries have them.
-    const withIndex = command.criteria.some(({ key }) => key !== 'ARRIVAL' && key !== 'SIZE');
-    const { messages, lost } = await withSave(view, saving, () =>
-      matchedMessages(ctx, view, command.search, withIndex),
+    // RETURN (COUNT) and SAVE of all matches (a set) do not depend on the order: no sort, no header.
+    const unordered = options?.every((option) => option === 'COUNT' || option === 'SAVE') ?? false;
+    const matched = await withSave(view, saving, () =>
+      matchedEntries(ctx, view, command.search, !unordered && needsIndex(command.criteria)),
     );
-    const sorted = sortMessages(messages, command.criteria);
-    const numbers = sorted.map((message) => (command.uid ? message.uid : message.seq));
+    const order = unordered
+      ? Uint32Array.from(matched.entries.keys())
+      : sortedPositions(view, matched, command.criteria);
+    const numbers = numbersAt(matched, order, command.uid);
     const builder = ctx.builder();
     if (options === null) {
       builder.untagged().text('SORT');
-      for (let i = 0; i < numbers.length; i += 1024) builder.text(` ${numbers.slice(i, i + 1024).join(' ')}`);
+      writeNumbers(builder, numbers);
       builder.crlf();
     } else {
-      const uids = sorted.map((message) => message.uid);
+      const uids = command.uid ? numbers : numbersAt(matched, order, true);
       if (saving) view.saveSearchResult(savedPart(options, uids, command.partial));
       if (options.includes('UPDATE')) {
         const context = { tag: command.tag, criteria: command.search, sort: command.criteria, uids };
@@ -52,7 +54,8 @@ export const sort: CommandHandler<SortCommand> = {
       }
     }
     await ctx.write(builder);
-    if (lost) return { code: 'EXPUNGEISSUED', text: 'Sort completed, some messages were already expunged' };
+    if (matched.lost)
+      return { code: 'EXPUNGEISSUED', text: 'Sort completed, some messages were already expunged' };
     return undefined;
   },
 };

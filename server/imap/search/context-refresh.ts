@@ -7,8 +7,7 @@ import type { ImapContext } from '../context.ts';
 import type { ResponseBuilder } from '../encoder/index.ts';
 import type { MailboxView } from '../mailbox-view.ts';
 import type { SearchKey, SortCriterion } from '../parser/index.ts';
-import { matchedMessages } from '../sort/matched.ts';
-import { sortMessages } from '../sort/order.ts';
+import { matchedEntries, needsIndex, numbersAt, sortedPositions } from '../sort/matched.ts';
 import { compileSearch } from './compile.ts';
 import { writeContextChange } from './contexts.ts';
 import { runSearch } from './run.ts';
@@ -33,9 +32,8 @@ export async function sortedUids(
   criteria: SearchKey,
   sort: readonly SortCriterion[],
 ): Promise<number[]> {
-  const withIndex = sort.some(({ key }) => key !== 'ARRIVAL' && key !== 'SIZE');
-  const { messages } = await matchedMessages(ctx, view, criteria, withIndex);
-  return sortMessages(messages, sort).map((message) => message.uid);
+  const matched = await matchedEntries(ctx, view, criteria, needsIndex(sort));
+  return numbersAt(matched, sortedPositions(view, matched, sort), true);
 }
 
 /** Appends the ADDTO/REMOVEFROM updates of every updating search whose result changed. */

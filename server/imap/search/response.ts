@@ -42,7 +42,7 @@ function highest(values: Iterable<number>): number {
 const NUMBERS_PER_CHUNK = 4096;
 
 /** ` n n n`: digits written in place into Buffers, with no string per number. */
-function writeNumbers(builder: ResponseBuilder, numbers: readonly number[]): void {
+export function writeNumbers(builder: ResponseBuilder, numbers: readonly number[]): void {
   for (let start = 0; start < numbers.length; start += NUMBERS_PER_CHUNK) {
     const end = Math.min(numbers.length, start + NUMBERS_PER_CHUNK);
     const chunk = Buffer.allocUnsafe((end - start) * 17);

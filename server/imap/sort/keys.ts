@@ -13,10 +13,11 @@
  */
 import type { AddressTuple } from '../../mime/address.ts';
 import { decodeHeaderValue } from '../../mime/encoded-word.ts';
-import type { MimeIndex, NestedValue } from '../../mime/types.ts';
-import type { MessageSummary } from '../../store/types.ts';
+import type { NestedValue } from '../../mime/types.ts';
+import type { MessageSummary, SortFields } from '../../store/types.ts';
 import { baseSubject, type BaseSubject } from './base-subject.ts';
 import { casemapKey } from './collate.ts';
+import type { Atom } from './ranks.ts';
 import type { SortCriterion, SortKeyName } from '../parser/index.ts';
 
 export type { SortCriterion, SortKeyName };
@@ -56,6 +57,8 @@ export interface LazyKeys {
   ownId?: string | null;
   /** The References header, raw; null: none; undefined: not read yet (older MIME index). */
   references?: string | null;
+  /** The message's value of each key, interned and ranked in its mailbox (ranks.ts), by key slot. */
+  atoms?: (Atom | undefined)[];
 }
 
 /** One message of a SORT or THREAD: its entry and its sequence number in this session. */
@@ -91,13 +94,24 @@ function firstAddress(envelope: NestedValue[] | undefined, position: number): Ad
   return list[0] as AddressTuple;
 }
 
+/** What an entry takes from the message's summary (or from an entry made without the index). */
+export interface SummaryPart {
+  arrival: number;
+  size: number;
+  blobId: string;
+}
+
+export function summaryPart(summary: MessageSummary): SummaryPart {
+  return { arrival: summary.internalDate.getTime(), size: summary.size, blobId: summary.blobId };
+}
+
 export function sortEntry(
   uid: number,
-  summary: MessageSummary | null,
-  index: MimeIndex | null,
+  summary: SummaryPart | null,
+  index: SortFields | null,
   indexed: boolean,
 ): SortEntry {
-  const arrival = summary?.internalDate.getTime() ?? 0;
+  const arrival = summary?.arrival ?? 0;
   const envelope = index?.envelope;
   return {
     uid,

@@ -6,23 +6,24 @@
  * loops give the event loop a turn between batches.
  */
 import { isStoreError } from '../../store/errors.ts';
-import type { Store } from '../../store/types.ts';
-import type { MimeIndex } from '../../mime/types.ts';
+import type { SortFields, Store } from '../../store/types.ts';
 import { lastValue, parseHeaderFields } from '../../mime/header.ts';
 import { TimeSlice } from '../time-slice.ts';
 import type { MailboxView } from '../mailbox-view.ts';
 import type { SortCache } from './cache.ts';
-import { sortEntry, type SortEntry, type SortMessage } from './keys.ts';
+import { sortEntry, summaryPart, type SortEntry, type SortMessage, type SummaryPart } from './keys.ts';
 
 const INDEX_BATCH = 1000;
 const BODY_BATCH = 256;
 const BODY_BATCH_BYTES = 16 * 1024 * 1024;
 
-async function readIndexes(store: Store, blobIds: readonly string[]): Promise<Map<string, MimeIndex>> {
+/** What the entries need of the bodies' MIME indexes: only those parts where the engine can pick them. */
+async function readIndexes(store: Store, blobIds: readonly string[]): Promise<Map<string, SortFields>> {
+  if (store.readSortFields) return store.readSortFields(blobIds);
   if (store.readMimeIndexes) return store.readMimeIndexes(blobIds);
   // One call per body, all of the batch in flight at once: waiting for each in turn would make
   // the store's round trip (a thread hop for sqlite) the cost of every message.
-  const found = new Map<string, MimeIndex>();
+  const found = new Map<string, SortFields>();
   await Promise.all(
     [...new Set(blobIds)].map(async (blobId) => {
       try {
@@ -36,24 +37,71 @@ async function readIndexes(store: Store, blobIds: readonly string[]): Promise<Ma
 }
 
 /**
- * The sort data of the messages with these sequence numbers and UIDs (parallel arrays): from the
- * mailbox's sort cache, after reading what it lacks.
+ * The sort entries of the messages with these UIDs, in the same order: from the mailbox's sort
+ * cache, after reading what it lacks. The cache's own objects, not copies: 100,000 copies cost a
+ * warm SORT more than ordering them.
  */
+export async function loadSortEntries(
+  store: Store,
+  view: MailboxView,
+  uids: readonly number[],
+  /** False when only ARRIVAL and SIZE are wanted: the summaries have them, no index is read. */
+  withIndex = true,
+): Promise<SortEntry[]> {
+  const cache = view.state.sortCache;
+  const entries = new Array<SortEntry | undefined>(uids.length);
+  const missing: number[] = [];
+  for (let i = 0; i < uids.length; i++) {
+    const entry = cache.get(uids[i]!);
+    if (entry === undefined || (withIndex && !entry.indexed)) missing.push(uids[i]!);
+    else entries[i] = entry;
+  }
+  if (missing.length === 0) return entries as SortEntry[];
+  const uncached = await fillCache(store, view, cache, missing, withIndex);
+  return uids.map((uid, i) => entries[i] ?? uncached.get(uid) ?? cache.get(uid)!);
+}
+
+/** As loadSortEntries, each with its sequence number in this session (parallel arrays). */
 export async function loadSortMessages(
   store: Store,
   view: MailboxView,
   seqs: readonly number[],
   uids: readonly number[],
-  /** False when only ARRIVAL and SIZE are wanted: the summaries have them, no index is read. */
   withIndex = true,
 ): Promise<SortMessage[]> {
-  const cache = view.state.sortCache;
-  const missing = uids.filter((uid) => {
+  const entries = await loadSortEntries(store, view, uids, withIndex);
+  return entries.map((entry, i) => ({ ...entry, seq: seqs[i]! }));
+}
+
+/**
+ * What the entries of these messages take from their summaries: from their entries when all of
+ * them have one made without the index (a SORT by ARRIVAL came first), else from one listing of
+ * the mailbox (four columns where the engine offers it, Store.listSortBasics).
+ */
+async function summaryParts(
+  store: Store,
+  view: MailboxView,
+  cache: SortCache,
+  uids: readonly number[],
+): Promise<Map<number, SummaryPart>> {
+  const parts = new Map<number, SummaryPart>();
+  for (const uid of uids) {
     const entry = cache.get(uid);
-    return entry === undefined || (withIndex && !entry.indexed);
-  });
-  const uncached = missing.length > 0 ? await fillCache(store, view, cache, missing, withIndex) : new Map();
-  return uids.map((uid, i) => ({ ...(uncached.get(uid) ?? cache.get(uid)!), seq: seqs[i]! }));
+    if (entry?.blobId == null) break;
+    parts.set(uid, { arrival: entry.arrival, size: entry.size, blobId: entry.blobId });
+  }
+  if (parts.size === uids.length) return parts;
+  parts.clear();
+  if (store.listSortBasics) {
+    const { uids: listed, arrivals, sizes, blobIds } = await store.listSortBasics(view.mailbox.id);
+    for (let i = 0; i < listed.length; i++) {
+      parts.set(listed[i]!, { arrival: arrivals[i]!, size: sizes[i]!, blobId: blobIds[i]! });
+    }
+    return parts;
+  }
+  const listing = await store.listMessages(view.mailbox.id);
+  for (const summary of listing) parts.set(summary.uid, summaryPart(summary));
+  return parts;
 }
 
 /**
@@ -68,14 +116,13 @@ async function fillCache(
   uids: readonly number[],
   withIndex: boolean,
 ): Promise<Map<number, SortEntry>> {
-  const listing = await store.listMessages(view.mailbox.id);
-  const summaries = new Map(listing.map((summary) => [summary.uid, summary]));
+  const summaries = await summaryParts(store, view, cache, uids);
   const uncached = new Map<number, SortEntry>();
   const slice = new TimeSlice();
   for (let start = 0; start < uids.length; start += INDEX_BATCH) {
     const batch = uids.slice(start, start + INDEX_BATCH);
     const blobIds = batch.flatMap((uid) => summaries.get(uid)?.blobId ?? []);
-    const indexes = withIndex ? await readIndexes(store, blobIds) : new Map<string, MimeIndex>();
+    const indexes = withIndex ? await readIndexes(store, blobIds) : new Map<string, SortFields>();
     for (const uid of batch) {
       const summary = summaries.get(uid) ?? null;
       const index = summary ? (indexes.get(summary.blobId) ?? null) : null;

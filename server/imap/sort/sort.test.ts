@@ -7,8 +7,9 @@ import { describe, expect, it } from 'vitest';
 import type { AddressTuple } from '../../mime/address.ts';
 import { baseSubject } from './base-subject.ts';
 import { casemapKey, compareKeys } from './collate.ts';
-import { keyValue, type SortMessage } from './keys.ts';
+import { keyValue, type SortCriterion, type SortMessage } from './keys.ts';
 import { sortMessages } from './order.ts';
+import { SortRanks } from './ranks.ts';
 import { formatThreads } from './thread-tree.ts';
 import { orderedSubjectThreads } from './threads-ordered-subject.ts';
 import { referencesThreads } from './threads-references.ts';
@@ -150,6 +151,89 @@ describe('sort keys and order (RFC 5256 3, RFC 5957)', () => {
     expect(keyValue(box[2]!, 'DISPLAYFROM')).toBe(casemapKey('Álvaro'));
     expect(keyValue(box[1]!, 'DISPLAYFROM')).toBe('ANNA@A.EXAMPLE');
     expect(keyValue(box[1]!, 'FROM')).toBe('ANNA');
+  });
+});
+
+describe('kept rankings (ranks.ts)', () => {
+  const SUBJECTS = ['b', 'Re: a', 'c', 'B', 'é', 'e', '😀', '\uff21', '', 'Fwd: c', 'd', 'a'];
+  const NAMES = ['zoe', 'Ann', 'émile', 'bob', 'Øyvind', 'carl'];
+
+  /** A mailbox of pseudo-random messages (a fixed seed), many values shared between messages. */
+  function randomBox(count: number, seed: number): SortMessage[] {
+    let state = seed;
+    const next = (n: number): number => {
+      state = (state * 1103515245 + 12345) % 2 ** 31;
+      return state % n;
+    };
+    return Array.from({ length: count }, (_, i) =>
+      message(i + 1, {
+        subject: SUBJECTS[next(SUBJECTS.length)]!,
+        from: [[null, NAMES[next(NAMES.length)]!, 'example.org']],
+        size: 100 + next(20),
+        date: `2025-01-0${1 + next(9)}T00:00:00Z`,
+      }),
+    );
+  }
+
+  /** The order by plain comparisons of the key values, for comparison with the ranked one. */
+  function compared(messages: SortMessage[], criteria: SortCriterion[]): number[] {
+    return [...messages]
+      .sort((x, y) => {
+        for (const { key, reverse } of criteria) {
+          const [a, b] = [keyValue(x, key), keyValue(y, key)];
+          const result =
+            typeof a === 'number' && typeof b === 'number' ? a - b : compareKeys(String(a), String(b));
+          if (result !== 0) return reverse ? -result : result;
+        }
+        return x.seq - y.seq;
+      })
+      .map((m) => m.seq);
+  }
+
+  const PROGRAMS: SortCriterion[][] = [
+    [{ key: 'SUBJECT', reverse: false }],
+    [{ key: 'SUBJECT', reverse: true }],
+    [
+      { key: 'FROM', reverse: false },
+      { key: 'SIZE', reverse: true },
+    ],
+    [
+      { key: 'DATE', reverse: true },
+      { key: 'SUBJECT', reverse: false },
+      { key: 'FROM', reverse: true },
+    ],
+  ];
+
+  it('orders as comparing the values would, as rankings grow with new messages', () => {
+    const ranks = new SortRanks();
+    const box = randomBox(400, 7);
+    // Three steps: each merges values not seen before into the rankings made by the last.
+    for (const size of [50, 51, 400]) {
+      const messages = box.slice(0, size);
+      for (const program of PROGRAMS) {
+        expect(seqs(sortMessages(messages, program, ranks)), JSON.stringify(program)).toEqual(
+          compared(messages, program),
+        );
+      }
+    }
+    // A subset (what a search matched), out of sequence order as given.
+    const some = box.filter((m) => m.seq % 3 === 0).reverse();
+    for (const program of PROGRAMS)
+      expect(seqs(sortMessages(some, program, ranks))).toEqual(compared(some, program));
+  });
+
+  it('starts a ranking over when most of its values belong to messages gone', () => {
+    const ranks = new SortRanks();
+    const first = ranks.ranking('SIZE', 10);
+    for (let size = 0; size < 2000; size++) first.atomOf(message(1, { size }));
+    expect(ranks.ranking('SIZE', 2000)).toBe(first);
+    const fresh = ranks.ranking('SIZE', 10);
+    expect(fresh).not.toBe(first);
+    // An entry holding an atom of the old ranking gets one of the new.
+    const kept = message(2, { size: 5 });
+    first.atomOf(kept);
+    expect(fresh.atomOf(kept).ranking).toBe(fresh);
+    expect(fresh.settle()).toBe(1);
   });
 });
 

@@ -6,6 +6,7 @@ import { createHash } from 'node:crypto';
 import { indexMessage } from '../../mime/index.ts';
 import { messagePreview } from '../../mime/preview.ts';
 import type { MimeIndex } from '../../mime/types.ts';
+import type { SortFields } from '../types.ts';
 import { StoreError } from '../errors.ts';
 import type { Sql } from './database.ts';
 
@@ -125,6 +126,44 @@ export function readMimeIndexes(sql: Sql, hashes: readonly string[]): Map<string
         row.hash,
         row.mime_index === null ? readMimeIndex(sql, row.hash) : (JSON.parse(row.mime_index) as MimeIndex),
       );
+    }
+  }
+  return found;
+}
+
+/**
+ * What SORT and THREAD read of several MIME indexes, picked out by SQLite (json_extract) so that
+ * neither the whole index is parsed here nor copied to the caller's thread: a tenth of the bytes.
+ * `references` stays undefined for indexes stored before it was kept (json_type: no such key).
+ */
+export function readSortFields(sql: Sql, hashes: readonly string[]): Map<string, SortFields> {
+  const found = new Map<string, SortFields>();
+  const unique = [...new Set(hashes)];
+  for (let start = 0; start < unique.length; start += READ_CHUNK) {
+    const rows = sql.all<{ hash: string; fields: string | null; refs_type: string | null }>(
+      `SELECT hash,
+              json_extract(mime_index, '$.envelope', '$.date', '$.references', '$.root.bodyStart') AS fields,
+              json_type(mime_index, '$.references') AS refs_type
+         FROM blobs WHERE hash IN (SELECT value FROM json_each(?))`,
+      JSON.stringify(unique.slice(start, start + READ_CHUNK)),
+    );
+    for (const row of rows) {
+      if (row.fields === null) {
+        found.set(row.hash, readMimeIndex(sql, row.hash));
+        continue;
+      }
+      const [envelope, date, references, bodyStart] = JSON.parse(row.fields) as [
+        SortFields['envelope'],
+        number | null,
+        string | null,
+        number,
+      ];
+      found.set(row.hash, {
+        envelope,
+        date,
+        root: { bodyStart },
+        ...(row.refs_type !== null && { references }),
+      });
     }
   }
   return found;

@@ -25,6 +25,7 @@ import type {
   MessageSummary,
   StoreFlagsResult,
   UidRange,
+  SortBasics,
 } from '../types.ts';
 import { FlagListingBuilder } from '../flag-listing.ts';
 import { addBlobReference, addBlobReferences, releaseBlob, type PreparedBlob } from './blobs.ts';
@@ -218,6 +219,28 @@ export function listMessages(
     );
   }
   return rows.map(toMessageSummary);
+}
+
+/** Store.listSortBasics: four columns, no summary objects (no flags parsed, no Dates made). */
+export function listSortBasics(sql: Sql, mailboxId: number): SortBasics {
+  const mailbox = requireMailboxRow(sql, mailboxId);
+  const rows = sql.all<{ uid: number; internal_date: number; size: number; blob_hash: string }>(
+    'SELECT uid, internal_date, size, blob_hash FROM messages WHERE mailbox_id = ? ORDER BY uid',
+    mailbox.id,
+  );
+  const basics: SortBasics = {
+    uids: new Float64Array(rows.length),
+    arrivals: new Float64Array(rows.length),
+    sizes: new Float64Array(rows.length),
+    blobIds: new Array<string>(rows.length),
+  };
+  rows.forEach((row, i) => {
+    basics.uids[i] = row.uid;
+    basics.arrivals[i] = row.internal_date;
+    basics.sizes[i] = row.size;
+    basics.blobIds[i] = row.blob_hash;
+  });
+  return basics;
 }
 
 export function listFlags(sql: Sql, mailboxId: number, uidBelow: number): FlagListing {

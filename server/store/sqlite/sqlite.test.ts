@@ -305,6 +305,61 @@ describe('sqlite engine', () => {
     expect((await store.readMimeIndex(blobId)).root.bodyEnd).toBe(body.length);
   });
 
+  it('picks the fields SORT reads out of the stored MIME indexes, as the whole index has them', async () => {
+    const { inbox } = await newInbox();
+    const bodies = [
+      raw('plain'),
+      Buffer.from(
+        'From: "Ann" <ann@example.net>\r\nTo: bob@example.test\r\nCc: undisclosed-recipients:;\r\n' +
+          'Subject: =?UTF-8?Q?Re=3A_caf=C3=A9?=\r\nDate: Tue, 2 Jan 2024 10:00:00 +0000\r\n' +
+          'Message-ID: <b@x>\r\nIn-Reply-To: <a@x>\r\nReferences: <r@x>\r\n <a@x>\r\n\r\nbody\r\n',
+      ),
+      raw('index dropped'),
+      raw('old index'),
+    ];
+    for (const body of bodies) await store.append(inbox.id, body);
+    const ids = (await store.listMessages(inbox.id)).map((summary) => summary.blobId);
+    const db = new Database(path.join(dir, DATABASE_FILE));
+    db.prepare('UPDATE blobs SET mime_index = NULL WHERE hash = ?').run(ids[2]);
+    // An index stored before References was kept in it: the field stays undefined.
+    db.prepare(`UPDATE blobs SET mime_index = json_remove(mime_index, '$.references') WHERE hash = ?`).run(
+      ids[3],
+    );
+    db.close();
+    const missing = '0'.repeat(64);
+    const found = await store.readSortFields([missing, ...ids, ids[1]!]);
+    expect([...found.keys()].sort()).toEqual([...ids].sort());
+    for (const id of ids.slice(0, 3)) {
+      const { envelope, date, references, root } = await store.readMimeIndex(id);
+      expect(found.get(id)).toMatchObject({
+        envelope,
+        date,
+        references,
+        root: { bodyStart: root.bodyStart },
+      });
+    }
+    expect(found.get(ids[1]!)!.references).toMatch(/^<r@x>\s+<a@x>$/);
+    expect(found.get(ids[3]!)!.references).toBeUndefined();
+    expect(found.get(ids[0]!)!.references).toBeNull();
+  });
+
+  it('lists arrival, size and body of every message for SORT, as the summaries have them', async () => {
+    const { user, inbox } = await newInbox();
+    const other = await store.createMailbox(user.id, 'Other');
+    await store.append(other.id, raw('elsewhere'));
+    for (const [i, text] of ['one', 'two', 'three'].entries()) {
+      await store.append(inbox.id, raw(text), { internalDate: new Date(Date.UTC(2024, 0, 3 - i)) });
+    }
+    await store.deleteMessages(inbox.id, [2]);
+    const summaries = await store.listMessages(inbox.id);
+    const basics = await store.listSortBasics(inbox.id);
+    expect([...basics.uids]).toEqual([1, 3]);
+    expect([...basics.arrivals]).toEqual(summaries.map((s) => s.internalDate.getTime()));
+    expect([...basics.sizes]).toEqual(summaries.map((s) => s.size));
+    expect(basics.blobIds).toEqual(summaries.map((s) => s.blobId));
+    await rejectsWith(store.listSortBasics('999999'), 'NONEXISTENT');
+  });
+
   it('finds broken bookkeeping with checkIntegrity', async () => {
     const { inbox } = await newInbox();
     await store.append(inbox.id, raw('x'));

@@ -50,6 +50,8 @@ import type {
   User,
   UserPatch,
   UserQuery,
+  SortFields,
+  SortBasics,
 } from '../types.ts';
 import * as accounts from './accounts.ts';
 import * as blobs from './blobs.ts';
@@ -459,6 +461,14 @@ export class SqliteStore implements Store {
 
   readMimeIndexes(blobIds: readonly string[]): Promise<Map<string, MimeIndex>> {
     return this.call((sql) => blobs.readMimeIndexes(sql, blobIds));
+  }
+
+  readSortFields(blobIds: readonly string[]): Promise<Map<string, SortFields>> {
+    return this.call((sql) => blobs.readSortFields(sql, blobIds));
+  }
+
+  listSortBasics(mailboxId: Id): Promise<SortBasics> {
+    return this.call((sql) => messages.listSortBasics(sql, requireId(mailboxId, 'mailbox')));
   }
 
   storeFlags(

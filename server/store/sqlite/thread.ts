@@ -72,6 +72,8 @@ import type {
   User,
   UserPatch,
   UserQuery,
+  SortFields,
+  SortBasics,
 } from '../types.ts';
 import { DATABASE_FILE, BUSY_TIMEOUT_MS } from './database.ts';
 import type { NewOutboundMessage, OutboundMessage, OutboundResult } from '../outbound.ts';
@@ -142,6 +144,8 @@ const READS: ReadonlySet<ForwardedMethod> = new Set<ForwardedMethod>([
   'listImportProgress',
   'readMimeIndex',
   'readMimeIndexes',
+  'readSortFields',
+  'listSortBasics',
   'readPreviews',
   'listKeywords',
   'expungedSince',
@@ -613,6 +617,14 @@ export class ThreadedSqliteStore implements Store {
 
   readMimeIndexes(blobIds: readonly string[]): Promise<Map<string, MimeIndex>> {
     return this.call('readMimeIndexes', [blobIds]);
+  }
+
+  readSortFields(blobIds: readonly string[]): Promise<Map<string, SortFields>> {
+    return this.call('readSortFields', [blobIds]);
+  }
+
+  listSortBasics(mailboxId: Id): Promise<SortBasics> {
+    return this.call('listSortBasics', [mailboxId]);
   }
 
   storeFlags(
