@@ -36,6 +36,7 @@ import type {
   DomainPatch,
   DomainUsage,
   AppendItem,
+  AppendManyOptions,
   AppendOptions,
   AppendResult,
   AppPassword,
@@ -382,7 +383,11 @@ export class ThreadedSqliteStore implements Store {
   }
 
   /** Each body goes over in a buffer of its own, transferred, as for append. */
-  appendMany(mailboxId: Id, items: readonly AppendItem[]): Promise<AppendResult[]> {
+  appendMany(
+    mailboxId: Id,
+    items: readonly AppendItem[],
+    options?: AppendManyOptions,
+  ): Promise<AppendResult[]> {
     const transfer: ArrayBuffer[] = [];
     const sent = items.map((item) => {
       if (!(item.raw instanceof Uint8Array)) return item; // the thread refuses it (INVALID)
@@ -390,7 +395,8 @@ export class ThreadedSqliteStore implements Store {
       transfer.push(packed.buffer);
       return { ...item, raw: packed.view as Buffer };
     });
-    return this.call('appendMany', [mailboxId, sent], transfer);
+    if (options === undefined) return this.call('appendMany', [mailboxId, sent], transfer);
+    return this.call('appendMany', [mailboxId, sent, options], transfer);
   }
 
   replaceMessage(
