@@ -32,6 +32,10 @@ export interface FileImportOptions {
   print: (line: string) => void;
   /** Where a tar is unpacked (default: the system's temp dir). */
   spoolDir?: string;
+  /** Where the counts go, when the caller reads them while the import runs (a job). */
+  progress?: Progress;
+  /** Stops the import between two messages (a job cancelled from the panel). */
+  signal?: AbortSignal;
 }
 
 /** Top-level folder names of mail programs, in lower case, and the special folder each is. */
@@ -134,7 +138,7 @@ class FileImport {
     private readonly store: Store,
     private readonly options: FileImportOptions,
   ) {
-    this.progress = new Progress(options.print);
+    this.progress = options.progress ?? new Progress(options.print);
   }
 
   private async target(folder: SourceFolder, single: boolean): Promise<Mailbox> {
@@ -159,8 +163,10 @@ class FileImport {
       this.options.print(`${folder.levels.join('/') || 'INBOX'} -> ${mailbox.path}`);
       const known = await Known.of(this.store, mailbox);
       const items = folder.kind === 'mbox' ? this.mboxItems(folder.file) : this.maildirItems(folder.dir);
-      for await (const candidate of items)
+      for await (const candidate of items) {
+        this.options.signal?.throwIfAborted();
         await this.add(mailbox, known, folder.levels.join('/') || 'INBOX', candidate);
+      }
     }
     this.progress.printLine();
   }
