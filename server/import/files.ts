@@ -265,11 +265,16 @@ class FileImport {
   }
 }
 
-/** The directory a tar holds its mail in: its one top directory, else where it was unpacked. */
+/**
+ * The directory an archive holds its mail in: its one top directory, else where it was unpacked.
+ * A top directory that is itself a folder (Apple's `Name.mbox/`, Thunderbird's `Name.sbd/`) is
+ * kept, so that its name names the folder.
+ */
 function unpackedRoot(dir: string): string {
   const entries = fs.readdirSync(dir);
-  if (entries.length === 1 && fs.statSync(path.join(dir, entries[0]!)).isDirectory())
-    return path.join(dir, entries[0]!);
+  const only = entries.length === 1 ? entries[0]! : null;
+  if (only && !/\.(mbox|sbd)$/i.test(only) && fs.statSync(path.join(dir, only)).isDirectory())
+    return path.join(dir, only);
   return dir;
 }
 
