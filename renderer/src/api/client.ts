@@ -61,7 +61,7 @@ export async function request<T>(method: Method, path: string, body?: unknown): 
   return payload as T;
 }
 
-function parseJson(text: string): unknown {
+export function parseJson(text: string): unknown {
   if (text === '') return undefined;
   try {
     return JSON.parse(text) as unknown;
@@ -70,7 +70,7 @@ function parseJson(text: string): unknown {
   }
 }
 
-function toApiError(status: number, payload: unknown, path: string): ApiError {
+export function toApiError(status: number, payload: unknown, path: string): ApiError {
   const error = (payload as { error?: { code?: string; message?: string; issues?: ApiIssue[] } } | undefined)
     ?.error;
   const code = (error?.code as PanelErrorCode | undefined) ?? 'unknown';
@@ -91,34 +91,6 @@ function describe(status: number, code: PanelErrorCode, message: string | undefi
 
 function capitalize(text: string): string {
   return text.charAt(0).toUpperCase() + text.slice(1);
-}
-
-/**
- * POSTs a file as it is (application/octet-stream), reporting the share sent (0 to 1) as it goes:
- * XMLHttpRequest, since fetch tells nothing of an upload's progress.
- */
-export function upload<T>(path: string, file: Blob, onProgress: (sent: number) => void): Promise<T> {
-  return new Promise<T>((resolve, reject) => {
-    const xhr = new XMLHttpRequest();
-    xhr.open('POST', path);
-    xhr.withCredentials = true;
-    xhr.setRequestHeader('Accept', 'application/json');
-    xhr.setRequestHeader('X-Mallard-Panel', '1');
-    xhr.setRequestHeader('Content-Type', 'application/octet-stream');
-    xhr.upload.onprogress = (event) => {
-      if (event.lengthComputable && event.total > 0) onProgress(event.loaded / event.total);
-    };
-    xhr.onerror = () =>
-      reject(
-        new ApiError(0, 'network', 'The control panel cannot be reached. Is `mallard panel` still running?'),
-      );
-    xhr.onload = () => {
-      const payload = parseJson(xhr.responseText);
-      if (xhr.status >= 200 && xhr.status < 300) resolve(payload as T);
-      else reject(toApiError(xhr.status, payload, path));
-    };
-    xhr.send(file);
-  });
 }
 
 export const api = {

@@ -1,5 +1,5 @@
 /** Import jobs of a user: from IMAP or an uploaded file (server/admin/handlers/imports.ts). */
-import { api, seg, upload } from './client.ts';
+import { api, seg } from './client.ts';
 
 export interface ImportJobJson {
   id: string;
@@ -36,13 +36,9 @@ export const importsApi = {
   list: (userId: string) => api.get<{ jobs: ImportJobJson[] }>(`/api/users/${seg(userId)}/imports`),
   start: (userId: string, body: NewImport) =>
     api.post<ImportJobJson>(`/api/users/${seg(userId)}/imports`, body),
-  /** Streams the file up, then the server imports it as a job like the others. */
-  upload: (userId: string, file: File, onProgress: (sent: number) => void) =>
-    upload<ImportJobJson>(
-      `/api/users/${seg(userId)}/imports/upload?name=${encodeURIComponent(file.name)}`,
-      file,
-      onProgress,
-    ),
+  /** Where a file is uploaded to import it (renderer/src/api/upload.ts streams it). */
+  uploadPath: (userId: string, name: string) =>
+    `/api/users/${seg(userId)}/imports/upload?name=${encodeURIComponent(name)}`,
   cancel: (jobId: string) => api.post<ImportJobJson>(`/api/imports/${seg(jobId)}/cancel`),
   rerun: (jobId: string) => api.post<ImportJobJson>(`/api/imports/${seg(jobId)}/rerun`, {}),
 };

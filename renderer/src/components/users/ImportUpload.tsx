@@ -7,7 +7,8 @@
 import { Button, Card, FileInput, Group, Progress, Stack, Text, Title } from '@mantine/core';
 import { useMutation, useQueryClient } from '@tanstack/react-query';
 import { useState, type FormEvent } from 'react';
-import { importKeys, importsApi } from '../../api/imports.ts';
+import { importKeys, importsApi, type ImportJobJson } from '../../api/imports.ts';
+import { upload } from '../../api/upload.ts';
 import { ErrorNotice } from '../ErrorNotice.tsx';
 import { formatBytes } from '../format.ts';
 
@@ -16,7 +17,8 @@ export function ImportUpload({ userId }: { userId: string }) {
   const [file, setFile] = useState<File | null>(null);
   const [sent, setSent] = useState(0);
   const send = useMutation({
-    mutationFn: (chosen: File) => importsApi.upload(userId, chosen, setSent),
+    mutationFn: (chosen: File) =>
+      upload<ImportJobJson>(importsApi.uploadPath(userId, chosen.name), chosen, setSent),
     onMutate: () => setSent(0),
     onSuccess: async () => {
       setFile(null);
