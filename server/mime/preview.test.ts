@@ -77,7 +77,7 @@ describe('preview from a window of the body', () => {
           const body =
             charset === 'utf-8'
               ? Buffer.from(text)
-              : Buffer.from(text.replace(/[^\u0000-\u00ff]/g, '?'), 'latin1');
+              : Buffer.from(text.replace(/[^\p{ASCII}\u0080-\u00ff]/gu, '?'), 'latin1');
           const raw = message('text/plain', encoding, charset, body);
           const preview = messagePreview(raw, buildIndex(raw));
           expect([...preview].length).toBe(PREVIEW_MAX_CHARS);

@@ -28,6 +28,7 @@ function message(subject: string): string {
 /** POSTs the file as the panel does: its bytes streamed, its name in the query. */
 async function upload(userId: string, file: string, name = path.basename(file)) {
   const url = new URL(`${harness.url}/api/users/${userId}/imports/upload?name=${encodeURIComponent(name)}`);
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- a JSON answer, read loosely
   return new Promise<{ status: number; body: any }>((resolve, reject) => {
     const request = http.request(url, {
       method: 'POST',
@@ -50,6 +51,7 @@ async function upload(userId: string, file: string, name = path.basename(file)) 
 }
 
 async function finished(userId: string, jobId: string) {
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- a JSON answer, read loosely
   let job: any;
   await expect
     .poll(async () => {

@@ -105,7 +105,7 @@ function uploadName(name: string): string {
   const base = name
     .split(/[/\\]/)
     .pop()!
-    .replace(/[\u0000-\u001f\u007f]/g, '')
+    .replace(/[\p{Cc}]/gu, '')
     .replace(/^\.+/, '')
     .trim();
   return base === '' ? 'upload' : base;
