@@ -39,6 +39,11 @@ export interface ImportOptions {
  */
 const BATCH_MESSAGES = 256;
 const BATCH_BYTES = 16 * 1_048_576;
+/**
+ * A batch older than this is stored however small: a throttled import (--max-rate) still shows
+ * its progress each second, and a cancel keeps what was read up to a second before.
+ */
+const BATCH_MS = 1000;
 
 interface Pending {
   uid: number;
@@ -98,8 +103,14 @@ class Batch {
     return this.messages.length === 0 && this.lastUid === this.after;
   }
 
+  private readonly started = Date.now();
+
   get full(): boolean {
-    return this.messages.length >= BATCH_MESSAGES || this.bytes >= BATCH_BYTES;
+    return (
+      this.messages.length >= BATCH_MESSAGES ||
+      this.bytes >= BATCH_BYTES ||
+      (this.messages.length > 0 && Date.now() - this.started >= BATCH_MS)
+    );
   }
 }
 
