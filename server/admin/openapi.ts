@@ -135,6 +135,15 @@ function operation(route: Route, components: Components): Record<string, unknown
           },
         }
       : {}),
+    ...(route.upload
+      ? {
+          requestBody: {
+            required: true,
+            description: route.upload.description,
+            content: { [route.upload.contentType]: { schema: { type: 'string', format: 'binary' } } },
+          },
+        }
+      : {}),
     responses,
   };
 }

@@ -60,6 +60,15 @@ export interface HandlerInput<P, Q, B> {
   deps: AdminDeps;
   /** The client's address. */
   ip: string;
+  /** The request, for a route that takes an upload (`upload`) and reads its body as a stream. */
+  request: IncomingMessage;
+}
+
+/** A request body that is a file, streamed to the handler instead of parsed (not with `body`). */
+export interface UploadSpec {
+  /** The media types taken, as the OpenAPI description names them. */
+  contentType: string;
+  description: string;
 }
 
 export interface RouteSpec<
@@ -77,6 +86,7 @@ export interface RouteSpec<
   params?: P;
   query?: Q;
   body?: B;
+  upload?: UploadSpec;
   response: R;
   handler(input: HandlerInput<Out<P>, Out<Q>, Out<B>>): Promise<ReplyOf<R>>;
 }
@@ -92,6 +102,7 @@ export interface Route {
   params?: z.ZodType;
   query?: z.ZodType;
   body?: z.ZodType;
+  upload?: UploadSpec;
   response: ResponseSpec;
   handler(input: HandlerInput<unknown, unknown, unknown>): Promise<unknown>;
 }
@@ -209,5 +220,5 @@ export async function runRoute(
   const query = parseWith(route.query, Object.fromEntries(url.searchParams), 'query');
   // An absent body is an empty object, so a missing field is named like any other.
   const body = route.body ? parseWith(route.body, (await readJsonBody(request)) ?? {}, 'body') : {};
-  return route.handler({ params, query, body, deps, ip });
+  return route.handler({ params, query, body, deps, ip, request });
 }

@@ -300,6 +300,8 @@ export function configDefaults() {
     limits: {
       /** Largest message accepted by APPEND, LMTP and SMTP, in bytes. */
       max_message_size: 64 * 1024 * 1024,
+      /** Largest file uploaded for an import from the panel or the API (mbox, zip, tar), in bytes. */
+      max_import_upload: 4 * 1024 * 1024 * 1024,
       /** Longest command line (without literals), in bytes. */
       max_line_length: 64 * 1024,
       /**

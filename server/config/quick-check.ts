@@ -256,6 +256,7 @@ function specFor(checkRule: RuleCheck | null): Spec {
     },
     limits: {
       max_message_size: positive,
+      max_import_upload: positive,
       max_line_length: whole(1024),
       prelogin_literal_size: whole(256),
       prelogin_timeout: positive,

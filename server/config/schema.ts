@@ -327,6 +327,7 @@ export const configSchema = z.strictObject({
   }),
   limits: z.strictObject({
     max_message_size: positiveInt('a size in bytes, at least 1'),
+    max_import_upload: positiveInt('a size in bytes, at least 1'),
     max_line_length: z
       .number({ error: 'a size in bytes, at least 1024' })
       .int('a whole number of bytes')

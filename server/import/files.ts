@@ -2,7 +2,7 @@
  * Imports mbox and Maildir files (see file-tree.ts for the layouts read) into a user's mailboxes
  * through the store's append, with flags and internal dates kept: the From line's date (mbox) or
  * the file's mtime (Maildir, as Dovecot takes it), else the Date field. A tar (our export, or any
- * tar of such a tree) is unpacked to a temporary directory first. Folders named like special ones
+ * tar of such a tree) or a zip (zip.ts) is unpacked to a temporary directory first. Folders named like special ones
  * (Sent Items, Deleted Messages, Spam…) land in ours. Nothing arrives twice: a message is skipped
  * when the target mailbox holds the same bytes, or a message with the same Message-ID and the
  * same body (the part after the header, which mail stores leave alone when they add fields).
@@ -20,10 +20,11 @@ import { flagsOfFileName, parseKeywordsFile } from '../export/maildir.ts';
 import { findFolders, type SourceFolder } from './file-tree.ts';
 import { readMbox } from './mbox-reader.ts';
 import { Progress } from './progress.ts';
+import { extractZip, looksLikeZip } from './zip.ts';
 
 export interface FileImportOptions {
   userId: Id;
-  /** A file, a directory, or a .tar. */
+  /** A file, a directory, a .tar (.tar.gz) or a .zip of them. */
   source: string;
   /** Import into this mailbox (one source folder) or below it (a tree). */
   mailbox?: string;
@@ -31,6 +32,10 @@ export interface FileImportOptions {
   print: (line: string) => void;
   /** Where a tar is unpacked (default: the system's temp dir). */
   spoolDir?: string;
+  /** Where the counts go, when the caller reads them while the import runs (a job). */
+  progress?: Progress;
+  /** Stops the import between two messages (a job cancelled from the panel). */
+  signal?: AbortSignal;
 }
 
 /** Top-level folder names of mail programs, in lower case, and the special folder each is. */
@@ -133,7 +138,7 @@ class FileImport {
     private readonly store: Store,
     private readonly options: FileImportOptions,
   ) {
-    this.progress = new Progress(options.print);
+    this.progress = options.progress ?? new Progress(options.print);
   }
 
   private async target(folder: SourceFolder, single: boolean): Promise<Mailbox> {
@@ -158,8 +163,10 @@ class FileImport {
       this.options.print(`${folder.levels.join('/') || 'INBOX'} -> ${mailbox.path}`);
       const known = await Known.of(this.store, mailbox);
       const items = folder.kind === 'mbox' ? this.mboxItems(folder.file) : this.maildirItems(folder.dir);
-      for await (const candidate of items)
+      for await (const candidate of items) {
+        this.options.signal?.throwIfAborted();
         await this.add(mailbox, known, folder.levels.join('/') || 'INBOX', candidate);
+      }
     }
     this.progress.printLine();
   }
@@ -258,11 +265,16 @@ class FileImport {
   }
 }
 
-/** The directory a tar holds its mail in: its one top directory, else where it was unpacked. */
+/**
+ * The directory an archive holds its mail in: its one top directory, else where it was unpacked.
+ * A top directory that is itself a folder (Apple's `Name.mbox/`, Thunderbird's `Name.sbd/`) is
+ * kept, so that its name names the folder.
+ */
 function unpackedRoot(dir: string): string {
   const entries = fs.readdirSync(dir);
-  if (entries.length === 1 && fs.statSync(path.join(dir, entries[0]!)).isDirectory())
-    return path.join(dir, entries[0]!);
+  const only = entries.length === 1 ? entries[0]! : null;
+  if (only && !/\.(mbox|sbd)$/i.test(only) && fs.statSync(path.join(dir, only)).isDirectory())
+    return path.join(dir, only);
   return dir;
 }
 
@@ -278,16 +290,24 @@ function isTar(file: string): boolean {
   }
 }
 
+/** A tar or a zip by its name or its first bytes; null for anything else (an mbox file). */
+function archiveKind(file: string): 'tar' | 'zip' | null {
+  if (/\.zip$/i.test(file) || looksLikeZip(file)) return 'zip';
+  return isTar(file) ? 'tar' : null;
+}
+
 /** Runs the import; the progress's report lists what was skipped and why. */
 export async function importFiles(store: Store, options: FileImportOptions): Promise<Progress> {
   const stat = fs.statSync(options.source, { throwIfNoEntry: false });
   if (!stat) throw new Error(`no such file or directory: ${options.source}`);
   const importer = new FileImport(store, options);
-  if (stat.isFile() && isTar(options.source)) {
+  const archive = stat.isFile() ? archiveKind(options.source) : null;
+  if (archive) {
     const spool = await fsp.mkdtemp(path.join(options.spoolDir ?? os.tmpdir(), 'mallard-import-'));
     try {
-      // node-tar refuses absolute paths and "..", so nothing lands outside the spool directory.
-      await extractTar({ file: options.source, cwd: spool, strict: true, preserveOwner: false });
+      // node-tar and extractZip refuse absolute paths and "..": nothing lands outside the spool.
+      if (archive === 'zip') await extractZip(options.source, spool);
+      else await extractTar({ file: options.source, cwd: spool, strict: true, preserveOwner: false });
       await importer.run(unpackedRoot(spool));
     } finally {
       await fsp.rm(spool, { recursive: true, force: true });

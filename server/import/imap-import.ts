@@ -32,13 +32,30 @@ export interface ImportOptions {
   progress?: Progress;
 }
 
-/** Messages fetched per FETCH: bounds memory (bodies of one batch are held at once). */
-const BATCH_MESSAGES = 50;
-const BATCH_BYTES = 32 * 1_048_576;
+/**
+ * Messages appended per store call: one durable commit per batch instead of one per message. A
+ * batch is held in memory while it is stored and the next one is read, so at most about twice
+ * BATCH_BYTES of bodies are held at once.
+ */
+const BATCH_MESSAGES = 256;
+const BATCH_BYTES = 16 * 1_048_576;
+/**
+ * A batch older than this is stored however small: a throttled import (--max-rate) still shows
+ * its progress each second, and a cancel keeps what was read up to a second before.
+ */
+const BATCH_MS = 1000;
 
 interface Pending {
   uid: number;
   size: number;
+}
+
+interface Fetched {
+  uid: number;
+  raw: Buffer;
+  flags: string[];
+  internalDate: Date;
+  hash: string;
 }
 
 /** The target mailbox: ours of that special use, else the one of that path, created if missing. */
@@ -57,26 +74,49 @@ async function targetMailbox(
   return store.createMailbox(userId, path, specialUse);
 }
 
-/** UID sets of at most BATCH_MESSAGES messages and about BATCH_BYTES each. */
-function batches(pending: readonly Pending[]): Pending[][] {
-  const result: Pending[][] = [];
-  let current: Pending[] = [];
-  let bytes = 0;
-  for (const message of pending) {
-    if (current.length >= BATCH_MESSAGES || (current.length > 0 && bytes + message.size > BATCH_BYTES)) {
-      result.push(current);
-      current = [];
-      bytes = 0;
-    }
-    current.push(message);
-    bytes += message.size;
+/** A UID set of ascending UIDs, runs written as ranges ("1:40,42,50:60"). */
+export function uidSet(uids: readonly number[]): string {
+  const parts: string[] = [];
+  let index = 0;
+  while (index < uids.length) {
+    const first = uids[index]!;
+    let last = first;
+    while (index + 1 < uids.length && uids[index + 1] === last + 1) last = uids[++index]!;
+    parts.push(first === last ? String(first) : `${first}:${last}`);
+    index += 1;
   }
-  if (current.length > 0) result.push(current);
-  return result;
+  return parts.join(',');
+}
+
+/** The messages of one store call and the highest source UID they settle (skipped ones included). */
+class Batch {
+  readonly messages: Fetched[] = [];
+  bytes = 0;
+  lastUid: number;
+
+  /** `after`: the UID the batch before settled up to. */
+  constructor(readonly after: number) {
+    this.lastUid = after;
+  }
+
+  get empty(): boolean {
+    return this.messages.length === 0 && this.lastUid === this.after;
+  }
+
+  private readonly started = Date.now();
+
+  get full(): boolean {
+    return (
+      this.messages.length >= BATCH_MESSAGES ||
+      this.bytes >= BATCH_BYTES ||
+      (this.messages.length > 0 && Date.now() - this.started >= BATCH_MS)
+    );
+  }
 }
 
 class FolderImport {
   private readonly known = new Set<string>();
+  private uidValidity = 0;
 
   constructor(
     private readonly store: Store,
@@ -96,10 +136,10 @@ class FolderImport {
     try {
       const opened = client.mailbox;
       if (!opened) throw new Error(`cannot open ${plan.source} at the source`);
-      const uidValidity = Number(opened.uidValidity);
+      this.uidValidity = Number(opened.uidValidity);
       const recorded = lastUidOf.get(plan.source);
-      const resumeAfter = recorded?.uidValidity === uidValidity ? recorded.lastUid : 0;
-      if (recorded && recorded.uidValidity !== uidValidity)
+      const resumeAfter = recorded?.uidValidity === this.uidValidity ? recorded.lastUid : 0;
+      if (recorded && recorded.uidValidity !== this.uidValidity)
         options.print(`${plan.source}: UIDVALIDITY changed at the source, reading the folder again`);
       const pending = opened.exists > 0 ? await this.listPending(resumeAfter) : [];
       this.progress.expect(
@@ -107,23 +147,9 @@ class FolderImport {
         pending.reduce((sum, message) => sum + message.size, 0),
       );
       for (const message of await store.listMessages(mailbox.id)) this.known.add(message.blobId);
-      let lastUid = resumeAfter;
-      for (const batch of batches(pending)) {
-        lastUid = await this.importBatch(plan.source, mailbox.id, batch);
-        await store.saveImportProgress(options.userId, {
-          source: sourceName(options.source),
-          folder: plan.source,
-          uidValidity,
-          lastUid,
-        });
-      }
-      if (pending.length === 0 || !recorded)
-        await store.saveImportProgress(options.userId, {
-          source: sourceName(options.source),
-          folder: plan.source,
-          uidValidity,
-          lastUid,
-        });
+      await this.importPending(plan.source, mailbox.id, pending, resumeAfter);
+      // The batches recorded what they settled; an empty folder still records its UIDVALIDITY.
+      if (pending.length === 0) await this.record(plan.source, resumeAfter);
     } finally {
       lock.release();
     }
@@ -142,70 +168,144 @@ class FolderImport {
     return pending.sort((a, b) => a.uid - b.uid);
   }
 
-  /** Fetches and appends one batch; returns its highest UID. */
-  private async importBatch(folder: string, mailboxId: Id, batch: Pending[]): Promise<number> {
-    const fetched = new Map<number, { raw: Buffer; flags: string[]; internalDate: Date }>();
-    const uids = batch.map((message) => message.uid).join(',');
-    for await (const message of this.client.fetch(
-      uids,
-      { uid: true, flags: true, internalDate: true, source: true },
-      { uid: true },
-    )) {
-      if (!message.source) continue;
-      const flags = [...(message.flags ?? [])].filter((flag) => flag.toLowerCase() !== '\\recent');
-      const date =
-        message.internalDate instanceof Date
-          ? message.internalDate
-          : new Date(message.internalDate ?? Date.now());
-      fetched.set(message.uid, { raw: message.source, flags, internalDate: date });
-    }
-    for (const { uid, size } of batch) {
-      this.options.signal?.throwIfAborted();
-      const message = fetched.get(uid);
-      if (!message) {
-        // Expunged at the source between the listing and the fetch.
-        this.progress.done(size, 'skipped');
-        continue;
-      }
-      const outcome = await this.importMessage(folder, mailboxId, uid, message);
-      this.progress.done(message.raw.length, outcome);
-      await this.throttle.pass(message.raw.length);
-    }
-    return batch[batch.length - 1]!.uid;
+  private record(folder: string, lastUid: number): Promise<void> {
+    return this.store.saveImportProgress(this.options.userId, {
+      source: sourceName(this.options.source),
+      folder,
+      uidValidity: this.uidValidity,
+      lastUid,
+    });
   }
 
-  private async importMessage(
+  /**
+   * Reads the pending messages in one FETCH, streamed (imapflow reads the next message once this
+   * one is taken), and stores them a batch at a time: while a batch is being stored the source
+   * keeps sending, and the next batch fills. Too big messages are not fetched at all.
+   */
+  private async importPending(folder: string, mailboxId: Id, pending: Pending[], after: number) {
+    const { maxMessageSize } = this.options;
+    const wanted = pending.filter((message) => message.size <= maxMessageSize);
+    const sizes = new Map(wanted.map((message) => [message.uid, message.size]));
+    for (const message of pending) {
+      if (message.size <= maxMessageSize) continue;
+      this.progress.skip({
+        folder,
+        uid: message.uid,
+        reason: `too big (${message.size} > ${maxMessageSize} bytes)`,
+      });
+      this.progress.done(message.size, 'skipped');
+    }
+    let batch = new Batch(after);
+    let storing: Promise<void> | null = null;
+    const flush = async () => {
+      const full = batch;
+      batch = new Batch(full.lastUid);
+      if (storing) await storing;
+      storing = this.storeBatch(folder, mailboxId, full);
+      storing.catch(() => {}); // awaited below; not an unhandled rejection meanwhile
+    };
+    try {
+      if (wanted.length > 0) {
+        for await (const message of this.client.fetch(
+          uidSet(wanted.map((entry) => entry.uid)),
+          { uid: true, flags: true, internalDate: true, source: true },
+          { uid: true },
+        )) {
+          this.options.signal?.throwIfAborted();
+          if (!message.source || !sizes.delete(message.uid)) continue;
+          batch.lastUid = Math.max(batch.lastUid, message.uid);
+          this.take(folder, batch, message.uid, message);
+          await this.throttle.pass(message.source.length);
+          if (batch.full) await flush();
+        }
+      }
+      // Those listed but not fetched were expunged at the source in between.
+      for (const size of sizes.values()) this.progress.done(size, 'skipped');
+      batch.lastUid = Math.max(batch.lastUid, pending.at(-1)?.uid ?? after);
+      if (!batch.empty) await flush();
+      await storing;
+    } finally {
+      await (storing as Promise<void> | null)?.catch(() => {});
+    }
+  }
+
+  /** Adds a fetched message to the batch, unless the target already holds its bytes. */
+  private take(
     folder: string,
-    mailboxId: Id,
+    batch: Batch,
     uid: number,
-    message: { raw: Buffer; flags: string[]; internalDate: Date },
-  ): Promise<'imported' | 'duplicate' | 'skipped'> {
-    const { raw } = message;
+    message: { source?: Buffer; flags?: Set<string>; internalDate?: Date | string },
+  ): void {
+    const raw = message.source!;
     if (raw.length > this.options.maxMessageSize) {
+      // Grown since the listing (or the source told a wrong size).
       this.progress.skip({
         folder,
         uid,
         reason: `too big (${raw.length} > ${this.options.maxMessageSize} bytes)`,
       });
-      return 'skipped';
+      this.progress.done(raw.length, 'skipped');
+      return;
     }
     const hash = createHash('sha256').update(raw).digest('hex');
-    if (this.known.has(hash)) return 'duplicate';
-    try {
-      await this.store.append(mailboxId, raw, { flags: message.flags, internalDate: message.internalDate });
-    } catch (error) {
-      if (isStoreError(error, 'OVERQUOTA')) {
-        this.progress.skip({ folder, uid, reason: `over quota (${raw.length} bytes)` });
-        return 'skipped';
-      }
-      if (isStoreError(error, 'INVALID')) {
-        this.progress.skip({ folder, uid, reason: (error as Error).message });
-        return 'skipped';
-      }
-      throw error;
+    if (this.known.has(hash)) {
+      this.progress.done(raw.length, 'duplicate');
+      return;
     }
     this.known.add(hash);
-    return 'imported';
+    const flags = [...(message.flags ?? [])].filter((flag) => flag.toLowerCase() !== '\\recent');
+    const internalDate =
+      message.internalDate instanceof Date
+        ? message.internalDate
+        : new Date(message.internalDate ?? Date.now());
+    batch.messages.push({ uid, raw, flags, internalDate, hash });
+    batch.bytes += raw.length;
+  }
+
+  /**
+   * Stores a batch with its progress record in one store call. When the store refuses the batch
+   * for one message (over quota, invalid), it goes again one message at a time, so only those
+   * are skipped, and the record follows.
+   */
+  private async storeBatch(folder: string, mailboxId: Id, batch: Batch): Promise<void> {
+    const record = {
+      source: sourceName(this.options.source),
+      folder,
+      uidValidity: this.uidValidity,
+      lastUid: batch.lastUid,
+    };
+    const items = batch.messages.map((message) => ({
+      raw: message.raw,
+      options: { flags: message.flags, internalDate: message.internalDate },
+    }));
+    try {
+      await this.store.appendMany(mailboxId, items, { importProgress: record });
+    } catch (error) {
+      if (!isStoreError(error, 'OVERQUOTA') && !isStoreError(error, 'INVALID')) throw error;
+      for (const message of batch.messages) {
+        this.progress.done(message.raw.length, await this.appendOne(folder, mailboxId, message));
+      }
+      await this.record(folder, batch.lastUid);
+      return;
+    }
+    for (const message of batch.messages) this.progress.done(message.raw.length, 'imported');
+  }
+
+  private async appendOne(folder: string, mailboxId: Id, message: Fetched): Promise<'imported' | 'skipped'> {
+    try {
+      await this.store.append(mailboxId, message.raw, {
+        flags: message.flags,
+        internalDate: message.internalDate,
+      });
+      return 'imported';
+    } catch (error) {
+      const quota = isStoreError(error, 'OVERQUOTA');
+      if (!quota && !isStoreError(error, 'INVALID')) throw error;
+      this.known.delete(message.hash);
+      const reason = quota ? `over quota (${message.raw.length} bytes)` : (error as Error).message;
+      this.progress.skip({ folder, uid: message.uid, reason });
+      return 'skipped';
+    }
   }
 }
 

@@ -1,14 +1,17 @@
 /**
- * IMAP import jobs run by the server for the admin API and the panel: one importFromImap per job,
- * its progress readable while it runs, cancellable, and re-run incrementally (the store remembers
- * each source folder's UIDVALIDITY and last UID, so a re-run fetches only what is new).
+ * Import jobs run by the server for the admin API and the panel: one importFromImap per job, its
+ * progress readable while it runs, cancellable, and re-run incrementally (the store remembers
+ * each source folder's UIDVALIDITY and last UID, so a re-run fetches only what is new); or one
+ * importFiles of an uploaded file (mbox, zip, tar), whose directory is removed when the job ends.
  *
  * The source password lives in this process's memory only, never in the store or on disk: it is
  * dropped when the job ends, unless the job was started with `keepPassword` (for the re-runs of a
  * switch-over weekend), and then it is kept until the job is removed or the server stops.
  */
 import crypto from 'node:crypto';
+import fsp from 'node:fs/promises';
 import type { Id, Store } from '../store/types.ts';
+import { importFiles } from './files.ts';
 import { importFromImap } from './imap-import.ts';
 import { Progress, type Skipped } from './progress.ts';
 import type { SourceAccount } from './source.ts';
@@ -24,10 +27,23 @@ export interface JobRequest {
   maxRate?: number;
 }
 
+/** An uploaded file to import, alone in a directory of its own (removed when the job ends). */
+export interface UploadedFile {
+  file: string;
+  dir: string;
+  /** The name it was uploaded under. */
+  name: string;
+  bytes: number;
+}
+
 export interface JobView {
   id: string;
   userId: Id;
-  source: { host: string; port: number; security: SourceAccount['security']; login: string };
+  kind: 'imap' | 'file';
+  /** The IMAP source; null for a file. */
+  source: { host: string; port: number; security: SourceAccount['security']; login: string } | null;
+  /** The uploaded file; null for an IMAP source. */
+  file: { name: string; bytes: number } | null;
   state: JobState;
   /** Whether a re-run can start without the password again. */
   passwordKept: boolean;
@@ -44,7 +60,7 @@ export interface JobView {
 interface Job {
   id: string;
   userId: Id;
-  request: JobRequest;
+  request: JobRequest | UploadedFile;
   state: JobState;
   startedAt: Date;
   finishedAt: Date | null;
@@ -62,9 +78,14 @@ export class ImportJobs {
     private readonly maxMessageSize: number,
   ) {}
 
-  start(userId: Id, request: JobRequest): JobView {
+  /** CONFLICT when the user has an import running (one at a time per user). */
+  requireIdle(userId: Id): void {
     const running = [...this.jobs.values()].find((job) => job.userId === userId && job.state === 'running');
     if (running) throw new JobError('an import is already running for this user', 'conflict');
+  }
+
+  start(userId: Id, request: JobRequest | UploadedFile): JobView {
+    this.requireIdle(userId);
     const job: Job = {
       id: crypto.randomUUID(),
       userId,
@@ -84,17 +105,7 @@ export class ImportJobs {
 
   private async run(job: Job): Promise<void> {
     try {
-      await importFromImap(this.store, {
-        source: job.request.source,
-        userId: job.userId,
-        folders: job.request.folders,
-        includeAllMail: job.request.includeAllMail,
-        rates: { messagesPerSecond: job.request.maxRate },
-        maxMessageSize: this.maxMessageSize,
-        print: () => {},
-        signal: job.abort.signal,
-        progress: job.progress,
-      });
+      await this.work(job);
       job.state = 'done';
     } catch (error) {
       if (job.abort.signal.aborted) job.state = 'cancelled';
@@ -104,8 +115,35 @@ export class ImportJobs {
       }
     }
     job.finishedAt = new Date();
-    if (!job.request.keepPassword)
+    if ('file' in job.request) await fsp.rm(job.request.dir, { recursive: true, force: true });
+    else if (!job.request.keepPassword)
       job.request = { ...job.request, source: { ...job.request.source, password: '' } };
+  }
+
+  private async work(job: Job): Promise<void> {
+    if ('file' in job.request) {
+      await importFiles(this.store, {
+        userId: job.userId,
+        source: job.request.file,
+        maxMessageSize: this.maxMessageSize,
+        print: () => {},
+        spoolDir: job.request.dir,
+        signal: job.abort.signal,
+        progress: job.progress,
+      });
+      return;
+    }
+    await importFromImap(this.store, {
+      source: job.request.source,
+      userId: job.userId,
+      folders: job.request.folders,
+      includeAllMail: job.request.includeAllMail,
+      rates: { messagesPerSecond: job.request.maxRate },
+      maxMessageSize: this.maxMessageSize,
+      print: () => {},
+      signal: job.abort.signal,
+      progress: job.progress,
+    });
   }
 
   list(userId: Id): JobView[] {
@@ -135,6 +173,8 @@ export class ImportJobs {
   rerun(id: string, password?: string): JobView {
     const job = this.require(id);
     if (job.state === 'running') throw new JobError('this import is still running', 'conflict');
+    if ('file' in job.request)
+      throw new JobError('an uploaded file is imported once: upload it again to re-run', 'validation');
     const kept = job.request.source.password;
     const secret = password || kept;
     if (!secret) throw new JobError('the password was not kept: give it again to re-run', 'validation');
@@ -174,13 +214,23 @@ function view(job: Job): JobView {
   const p = job.progress;
   const seconds = ((job.finishedAt ?? new Date()).getTime() - job.startedAt.getTime()) / 1000;
   const rate = seconds > 0 ? p.doneBytes / seconds : 0;
-  const { source } = job.request;
+  const { request } = job;
+  const file = 'file' in request;
   return {
     id: job.id,
     userId: job.userId,
-    source: { host: source.host, port: source.port, security: source.security, login: source.login },
+    kind: file ? 'file' : 'imap',
+    source: file
+      ? null
+      : {
+          host: request.source.host,
+          port: request.source.port,
+          security: request.source.security,
+          login: request.source.login,
+        },
+    file: file ? { name: request.name, bytes: request.bytes } : null,
     state: job.state,
-    passwordKept: !!job.request.keepPassword,
+    passwordKept: !file && !!request.keepPassword,
     startedAt: job.startedAt.toISOString(),
     finishedAt: job.finishedAt?.toISOString() ?? null,
     messages: {

@@ -41,10 +41,13 @@ function firstTextPart(part: MimePart): MimePart | null {
 
 const ENTITIES: Record<string, string> = { amp: '&', lt: '<', gt: '>', quot: '"', apos: "'", nbsp: ' ' };
 
-function htmlToText(html: string): string {
+/** Style and script elements and comments, in one left-to-right pass. */
+const HIDDEN = /<(style|script)\b[^>]*>[\s\S]*?<\/\1\s*>|<!--[\s\S]*?-->/gi;
+const HIDDEN_OPENER = /<(?:style|script)\b|<!--/i;
+
+export function htmlToText(html: string): string {
   return html
-    .replace(/<(style|script)\b[^>]*>[\s\S]*?<\/\1\s*>/gi, ' ')
-    .replace(/<!--[\s\S]*?-->/g, ' ')
+    .replace(HIDDEN, ' ')
     .replace(/<[^>]*>/g, ' ')
     .replace(/&(#x[0-9a-f]+|#\d+|[a-z]+);/gi, (whole, name: string) => {
       if (name[0] === '#') {
@@ -55,11 +58,66 @@ function htmlToText(html: string): string {
     });
 }
 
+/**
+ * The start of an HTML text cut where what follows cannot change the text before the cut: before
+ * a style, script or comment that is not closed within it (its end would hide what follows it),
+ * and before a tag that is not.
+ */
+function safeHtmlPrefix(html: string): string {
+  let settled = 0;
+  for (const match of html.matchAll(HIDDEN)) settled = match.index + match[0].length;
+  const opener = HIDDEN_OPENER.exec(html.slice(settled));
+  const hidden = opener ? html.slice(0, settled + opener.index) : html;
+  // And before a tag left open: a long one (a data: URL) would otherwise read as text.
+  const lastTag = hidden.lastIndexOf('<');
+  return lastTag >= 0 && hidden.indexOf('>', lastTag) < 0 ? hidden.slice(0, lastTag) : hidden;
+}
+
+/** The first `max` code points of `text`, without splitting the whole text into an array. */
+function firstCodePoints(text: string, max: number): string {
+  let count = 0;
+  let end = 0;
+  while (end < text.length && count < max) {
+    end += (text.codePointAt(end) ?? 0) > 0xffff ? 2 : 1;
+    count += 1;
+  }
+  return text.slice(0, end);
+}
+
+function countCodePoints(text: string): number {
+  let count = 0;
+  for (let i = 0; i < text.length; i++) if ((text.charCodeAt(i) & 0xfc00) !== 0xdc00) count += 1;
+  return count;
+}
+
+/** Bytes of the encoded body read first; a short text after markup widens it fourfold. */
+const FIRST_WINDOW = 8192;
+/** Code points beyond the preview that must come out of a window: a cut spoils only its very end. */
+const SLACK = 64;
+
+/**
+ * The text of the part's start, as what a person reads: cheap for a long body because only a
+ * window of its start is decoded. A window is enough when its text goes SLACK code points past
+ * the preview: the cut (mid-character, mid-escape, mid-tag, mid-entity) only alters the text at
+ * its end, and a style, script or comment left open is cut away before it is read.
+ */
+function previewOf(raw: Buffer, part: MimePart): string {
+  const html = part.contentType.subtype === 'html';
+  for (let window = FIRST_WINDOW; ; window *= 4) {
+    const end = Math.min(part.bodyEnd, part.bodyStart + window);
+    const whole = end === part.bodyEnd;
+    const window_ = { ...part, bodyEnd: end };
+    const decoded = partText(raw, window_);
+    const text = html ? htmlToText(whole ? decoded : safeHtmlPrefix(decoded)) : decoded;
+    const collapsed = text.replace(/\s+/g, ' ').trim();
+    if (whole) return firstCodePoints(collapsed, PREVIEW_MAX_CHARS);
+    const enough = firstCodePoints(collapsed, PREVIEW_MAX_CHARS + SLACK);
+    if (countCodePoints(enough) >= PREVIEW_MAX_CHARS + SLACK)
+      return firstCodePoints(collapsed, PREVIEW_MAX_CHARS);
+  }
+}
+
 export function messagePreview(raw: Buffer, index: MimeIndex): string {
   const part = firstTextPart(index.root);
-  if (!part) return '';
-  const text = partText(raw, part);
-  const plain = part.contentType.subtype === 'html' ? htmlToText(text) : text;
-  const collapsed = plain.replace(/\s+/g, ' ').trim();
-  return [...collapsed].slice(0, PREVIEW_MAX_CHARS).join('');
+  return part ? previewOf(raw, part) : '';
 }

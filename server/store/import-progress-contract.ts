@@ -66,5 +66,37 @@ export function importProgressContract(current: () => Store): void {
       expect(await errorCode(store.listImportProgress(user.id, ''))).toBe('INVALID');
       expect(await errorCode(store.saveImportProgress('999999', good))).toBe('NONEXISTENT');
     });
+
+    it('records a batch of appendMany with its messages, and not a batch that failed', async () => {
+      const store = current();
+      const user = await store.createUser({
+        username: 'import-dee@example.org',
+        passwordHash: 'x',
+        quotaBytes: 1000,
+      });
+      const inbox = (await store.getMailbox(user.id, 'INBOX'))!;
+      const source = 'dee@imap.example.net:993';
+      const raw = (n: number) => Buffer.from(`Subject: ${n}\r\n\r\nbody ${n}\r\n`);
+      const first = { source, folder: 'INBOX', uidValidity: 5, lastUid: 2 };
+      const appended = await store.appendMany(inbox.id, [{ raw: raw(1) }, { raw: raw(2) }], {
+        importProgress: first,
+      });
+      expect(appended.map((result) => result.uid)).toEqual([1, 2]);
+      expect(await store.listImportProgress(user.id, source)).toEqual([first]);
+      // Over quota: neither the messages nor the record.
+      const big = { raw: Buffer.concat([raw(3), Buffer.alloc(1000, 'x')]) };
+      const refused = store.appendMany(inbox.id, [{ raw: raw(4) }, big], {
+        importProgress: { ...first, lastUid: 4 },
+      });
+      expect(await errorCode(refused)).toBe('OVERQUOTA');
+      expect(await store.listImportProgress(user.id, source)).toEqual([first]);
+      expect((await store.listMessages(inbox.id)).length).toBe(2);
+      // A bad record refuses the batch before any message is stored.
+      const badRecord = store.appendMany(inbox.id, [{ raw: raw(5) }], {
+        importProgress: { ...first, uidValidity: 0 },
+      });
+      expect(await errorCode(badRecord)).toBe('INVALID');
+      expect((await store.listMessages(inbox.id)).length).toBe(2);
+    });
   });
 }

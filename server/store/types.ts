@@ -240,6 +240,15 @@ export interface AppendItem {
   options?: AppendOptions;
 }
 
+export interface AppendManyOptions {
+  /**
+   * An IMAP import's progress, recorded for the mailbox's user with the messages: on sqlite in
+   * the same transaction (the batch and its record are both stored or neither); on MongoDB right
+   * after the messages, so a batch whose record is missing is found again by its bytes.
+   */
+  importProgress?: ImportProgress;
+}
+
 export interface AppendResult {
   uid: number;
   modseq: number;
@@ -581,7 +590,11 @@ export interface Store {
    * is checked for them together, and when any fails none is stored; no other session ever sees
    * some of them without the others. Results in the order given, with consecutive UIDs.
    */
-  appendMany(mailboxId: Id, messages: readonly AppendItem[]): Promise<AppendResult[]>;
+  appendMany(
+    mailboxId: Id,
+    messages: readonly AppendItem[],
+    options?: AppendManyOptions,
+  ): Promise<AppendResult[]>;
   /**
    * Replaces a message (IMAP REPLACE, RFC 8508): appends `raw` to `targetMailboxId` (the same
    * mailbox or another of the user's) and removes message `uid` of `mailboxId`, both or neither:

@@ -923,6 +923,17 @@ const CASES: Record<string, Case> = {
     }),
     unknown: () => ({ path: '/api/users/999999/imports', body: { host: 'h', login: 'x', password: 'y' } }),
   },
+  'POST /api/users/{id}/imports/upload': {
+    ok: async () => ({
+      path: `/api/users/${await h.addUser(`${unique('uploader')}@example.test`, 'a long password')}/imports/upload?name=Inbox`,
+      body: Buffer.from('From a@example.net Mon Mar  4 09:15:00 2024\nSubject: uploaded\n\nBody\n'),
+    }),
+    status: 201,
+    check: ({ body }) =>
+      expect(body).toMatchObject({ kind: 'file', source: null, file: { name: 'Inbox', bytes: 68 } }),
+    invalid: () => ({ path: `/api/users/${userId}/imports/upload`, body: Buffer.from('From x') }),
+    unknown: () => ({ path: '/api/users/999999/imports/upload?name=Inbox', body: Buffer.from('From x') }),
+  },
   'GET /api/users/{id}/imports': {
     ok: async () => ({ path: `/api/users/${(await endedImportJob()).user}/imports` }),
     status: 200,

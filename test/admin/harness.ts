@@ -75,8 +75,12 @@ export async function startAdminHarness(
       const headers: Record<string, string> = { ...callOptions.headers };
       const token = callOptions.token === undefined ? admin.token : callOptions.token;
       if (token !== null) headers.authorization = `Bearer ${token}`;
-      let body: string | undefined;
-      if (callOptions.body !== undefined) {
+      let body: string | Buffer | undefined;
+      if (Buffer.isBuffer(callOptions.body)) {
+        // A file upload: the bytes as they are.
+        body = callOptions.body;
+        headers['content-type'] ??= 'application/octet-stream';
+      } else if (callOptions.body !== undefined) {
         body = JSON.stringify(callOptions.body);
         headers['content-type'] ??= 'application/json';
       }

@@ -4,10 +4,12 @@
  * that carries the flags in its file names and the dates as mtimes, and one mailbox downloads as
  * an mbox tar; the API answers a bad format or an unknown mailbox with a clear error. The Import
  * card starts an IMAP import from Debian's Dovecot on loopback, shows it running to the end with
- * its counts, and re-runs it with the kept password (nothing twice).
+ * its counts, and re-runs it with the kept password (nothing twice). The Import from a file card
+ * uploads an mbox, and its job runs to the end in the import card.
  */
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { ImapFlow } from 'imapflow';
 import type { Page } from 'playwright-core';
@@ -206,5 +208,31 @@ describe.skipIf(!dovecotAvailable())('IMAP import on the user page', () => {
       mailboxes: Array<{ path: string; messages: number }>;
     };
     expect(inbox.mailboxes.find((m) => m.path === 'INBOX')?.messages).toBe(6);
+  });
+});
+
+describe('Import from a file on the user page', () => {
+  it('uploads an mbox with a progress bar and lists its job to the end', async () => {
+    const mbox = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'mallard-panel-upload-')), 'Uploaded.mbox');
+    fs.writeFileSync(
+      mbox,
+      `From - Mon Mar  4 09:15:00 2024\nX-Mozilla-Status: 0005\nFrom: a@example.net\nTo: ${USER}\nSubject: uploaded 1\n\nOne\n\n` +
+        `From - Tue Mar  5 09:15:00 2024\nFrom: a@example.net\nTo: ${USER}\nSubject: uploaded 2\n\nTwo\n`,
+    );
+    await page.goto(`${panel.url}/users/${userId}`);
+    const card = page.getByTestId('import-upload');
+    await card.waitFor({ timeout: 30_000 });
+    await card.locator('input[type=file]').setInputFiles(mbox);
+    await card.getByTestId('import-upload-start').click();
+    const job = page.getByTestId('import-card').getByTestId('import-job').first();
+    await expect
+      .poll(async () => (await job.textContent()) ?? '', { timeout: 60_000, interval: 200 })
+      .toMatch(/^Uploaded\.mbox \(.*uploaded\)done/);
+    await expect.poll(() => job.getAttribute('data-state'), { timeout: 60_000, interval: 200 }).toBe('done');
+    expect(await job.getByTestId('import-progress').textContent()).toMatch(/^2\/2 messages, .* · 2 imported/);
+    const user = (await (await api('GET', `/api/users/${userId}`)).json()) as {
+      mailboxes: Array<{ path: string; messages: number }>;
+    };
+    expect(user.mailboxes.find((m) => m.path === 'Uploaded')?.messages).toBe(2);
   });
 });

@@ -61,7 +61,7 @@ export async function request<T>(method: Method, path: string, body?: unknown): 
   return payload as T;
 }
 
-function parseJson(text: string): unknown {
+export function parseJson(text: string): unknown {
   if (text === '') return undefined;
   try {
     return JSON.parse(text) as unknown;
@@ -70,7 +70,7 @@ function parseJson(text: string): unknown {
   }
 }
 
-function toApiError(status: number, payload: unknown, path: string): ApiError {
+export function toApiError(status: number, payload: unknown, path: string): ApiError {
   const error = (payload as { error?: { code?: string; message?: string; issues?: ApiIssue[] } } | undefined)
     ?.error;
   const code = (error?.code as PanelErrorCode | undefined) ?? 'unknown';

@@ -25,6 +25,7 @@ import { ChangePasswordCard } from '../components/users/ChangePasswordCard.tsx';
 import { DeleteUserModal } from '../components/users/DeleteUserModal.tsx';
 import { ExportCard } from '../components/users/ExportCard.tsx';
 import { ImportCard } from '../components/users/ImportCard.tsx';
+import { ImportUpload } from '../components/users/ImportUpload.tsx';
 import { MailboxesCard } from '../components/users/MailboxesCard.tsx';
 import { SpamListsCard } from '../components/users/SpamListsCard.tsx';
 import { UserSettingsCard } from '../components/users/UserSettingsCard.tsx';
@@ -125,6 +126,7 @@ export function UserPage() {
       <MailboxesCard mailboxes={data.mailboxes} />
       <ExportCard userId={data.id} mailboxes={data.mailboxes} />
       <ImportCard userId={data.id} />
+      <ImportUpload userId={data.id} />
       <Card withBorder>
         <Group justify="space-between">
           <Stack gap={2}>

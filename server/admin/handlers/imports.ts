@@ -1,8 +1,16 @@
 /**
- * IMAP import jobs of a user (server/import/jobs.ts): start one from another server, follow its
+ * Import jobs of a user (server/import/jobs.ts): start one from another server, follow its
  * progress, cancel it, re-run it for what arrived since, forget it. The source password is held in
- * the server's memory only, and after the job only when `keepPassword` asked for it.
+ * the server's memory only, and after the job only when `keepPassword` asked for it. Or upload a
+ * file (mbox, zip, tar): streamed to a directory of its own under the data directory, at most
+ * `limits.max_import_upload` bytes, then imported by a job like the others.
  */
+import fs from 'node:fs';
+import fsp from 'node:fs/promises';
+import type { IncomingMessage } from 'node:http';
+import path from 'node:path';
+import { Transform } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import { z } from 'zod';
 import { defaultPort } from '../../import/source.ts';
 import { JobError, type ImportJobs } from '../../import/jobs.ts';
@@ -18,12 +26,20 @@ const jobSchema = z
   .object({
     id: z.string(),
     userId: z.string(),
-    source: z.object({
-      host: z.string(),
-      port: z.number(),
-      security: z.enum(['tls', 'starttls', 'plain']),
-      login: z.string(),
-    }),
+    kind: z.enum(['imap', 'file']),
+    source: z
+      .object({
+        host: z.string(),
+        port: z.number(),
+        security: z.enum(['tls', 'starttls', 'plain']),
+        login: z.string(),
+      })
+      .nullable()
+      .describe('the IMAP source; null for an uploaded file'),
+    file: z
+      .object({ name: z.string(), bytes: z.number() })
+      .nullable()
+      .describe('the uploaded file; null for an IMAP source'),
     state: z.enum(['running', 'done', 'failed', 'cancelled']),
     passwordKept: z.boolean(),
     startedAt: z.string(),
@@ -55,6 +71,14 @@ const startBody = z.object({
   maxRate: z.number().positive().max(10_000).optional().describe('messages per second at most'),
 });
 
+const uploadQuery = z.object({
+  name: z
+    .string()
+    .min(1)
+    .max(255)
+    .describe('the file name: an mbox (its folder is named after it), or a .zip, .tar, .tar.gz of mail'),
+});
+
 const jobParams = z.object({ jobId: z.string().min(1).max(100) });
 const rerunBody = z.object({ password: z.string().max(1024).optional() });
 
@@ -74,6 +98,39 @@ function jobCall<T>(call: () => T): T {
     }
     throw error;
   }
+}
+
+/** The uploaded file's name, kept (it names a single mbox's folder) but never a path. */
+function uploadName(name: string): string {
+  const base = name
+    .split(/[/\\]/)
+    .pop()!
+    .replace(/[\p{Cc}]/gu, '')
+    .replace(/^\.+/, '')
+    .trim();
+  return base === '' ? 'upload' : base;
+}
+
+function tooLarge(limit: number): ApiError {
+  return new ApiError(
+    'validation_failed',
+    `the file is larger than ${limit} bytes (limits.max_import_upload)`,
+    undefined,
+    413,
+  );
+}
+
+/** Streams the request body into `file`, refusing it past `limit` bytes; returns its size. */
+async function receive(request: IncomingMessage, file: string, limit: number): Promise<number> {
+  let bytes = 0;
+  const counted = new Transform({
+    transform(chunk: Buffer, _encoding, done) {
+      bytes += chunk.length;
+      done(bytes > limit ? tooLarge(limit) : null, chunk);
+    },
+  });
+  await pipeline(request, counted, fs.createWriteStream(file, { flags: 'wx', mode: 0o600 }));
+  return bytes;
 }
 
 export const importRoutes = [
@@ -103,6 +160,39 @@ export const importRoutes = [
           maxRate: body.maxRate,
         }),
       );
+    },
+  }),
+  route({
+    method: 'POST',
+    path: '/api/users/{id}/imports/upload',
+    operationId: 'uploadImport',
+    summary: 'Upload an mbox, .zip, .tar or .tar.gz of mail and import it into this user',
+    tag: TAG,
+    params: userIdParams,
+    query: uploadQuery,
+    upload: {
+      contentType: 'application/octet-stream',
+      description: 'the file, as it is (at most limits.max_import_upload bytes)',
+    },
+    response: { status: 201, schema: jobSchema, description: 'The job, running' },
+    async handler({ params, query, deps, request }) {
+      const user = await requireUser(deps.store, params.id);
+      const jobs = jobsOf(deps);
+      jobCall(() => jobs.requireIdle(user.id));
+      const limit = deps.config.limits.max_import_upload;
+      if (Number(request.headers['content-length'] ?? 0) > limit) throw tooLarge(limit);
+      const uploads = path.join(deps.config.data_dir, 'uploads');
+      await fsp.mkdir(uploads, { recursive: true, mode: 0o700 });
+      const dir = await fsp.mkdtemp(path.join(uploads, 'import-'));
+      try {
+        const file = path.join(dir, uploadName(query.name));
+        const bytes = await receive(request, file, limit);
+        if (bytes === 0) throw new ApiError('validation_failed', 'the file is empty');
+        return jobCall(() => jobs.start(user.id, { file, dir, name: query.name, bytes }));
+      } catch (error) {
+        await fsp.rm(dir, { recursive: true, force: true });
+        throw error;
+      }
     },
   }),
   route({

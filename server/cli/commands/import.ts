@@ -13,7 +13,7 @@ import { CliError, EXIT, usageError } from '../cli-error.ts';
 import { requireUser, withStore } from '../context.ts';
 
 const USAGE = `mallard import mbox|maildir EMAIL PATH [--mailbox NAME]
-  PATH: an mbox file, a folder of them (Thunderbird, Apple Mail), a Maildir, or a tar of these.
+  PATH: an mbox file, a folder of them (Thunderbird, Apple Mail), a Maildir, or a tar or zip of these.
 mallard import imap --user EMAIL --host HOST [--port N] [--tls|--starttls|--plain]
          --login LOGIN [--password-file FILE] [--folders A,B] [--all-mail]
          [--max-rate MESSAGES_PER_SECOND] [--max-bytes-rate BYTES_PER_SECOND]

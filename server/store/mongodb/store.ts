@@ -37,6 +37,7 @@ import type {
   DomainPatch,
   DomainUsage,
   AppendItem,
+  AppendManyOptions,
   AppendOptions,
   AppendResult,
   AppPassword,
@@ -74,7 +75,7 @@ import * as accounts from './accounts.ts';
 import * as blobs from './blobs.ts';
 import * as domains from './domains.ts';
 import { parseId, requireId } from '../ids.ts';
-import { requireUser, toMailbox } from './docs.ts';
+import { requireMailbox, requireUser, toMailbox } from './docs.ts';
 import { translateError } from './errors.ts';
 import * as imports from './imports.ts';
 import * as journal from './journal.ts';
@@ -493,14 +494,23 @@ export class MongoStore implements Store {
     );
   }
 
-  appendMany(mailboxId: Id, items: readonly AppendItem[]): Promise<AppendResult[]> {
-    return this.call((c) =>
-      messages.appendMessages(
+  /** Without transactions, an import's record follows the messages (see AppendManyOptions). */
+  appendMany(
+    mailboxId: Id,
+    items: readonly AppendItem[],
+    options: AppendManyOptions = {},
+  ): Promise<AppendResult[]> {
+    return this.call(async (c) => {
+      const id = requireId(mailboxId, 'mailbox');
+      const record = options.importProgress ? checkImportProgress(options.importProgress) : null;
+      const results = await messages.appendMessages(
         c,
-        requireId(mailboxId, 'mailbox'),
+        id,
         items.map((item) => appendInput(item.raw, item.options ?? {})),
-      ),
-    );
+      );
+      if (record) await importProgress.saveImportProgress(c, (await requireMailbox(c, id)).user, record);
+      return results;
+    });
   }
 
   /**

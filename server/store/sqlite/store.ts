@@ -18,6 +18,7 @@ import type {
   DomainPatch,
   DomainUsage,
   AppendItem,
+  AppendManyOptions,
   AppendOptions,
   AppendResult,
   AppPassword,
@@ -93,7 +94,7 @@ import { checkStsPolicy, stsDomainOf, type CachedStsPolicy } from '../mta-sts.ts
 import { checkDay, checkDeliveryCount, type DeliveryDay, type DeliveryOutcome } from '../history.ts';
 import { parseId, requireId } from '../ids.ts';
 import { guard } from './guard.ts';
-import { mailboxRow, requireUserRow, toMailbox } from './rows.ts';
+import { mailboxRow, requireMailboxRow, requireUserRow, toMailbox } from './rows.ts';
 
 export interface SqliteStoreOptions {
   /** Prune journal entries older than this when opening; 0 keeps everything. */
@@ -378,12 +379,22 @@ export class SqliteStore implements Store {
     });
   }
 
-  appendMany(mailboxId: Id, items: readonly AppendItem[]): Promise<AppendResult[]> {
+  appendMany(
+    mailboxId: Id,
+    items: readonly AppendItem[],
+    options: AppendManyOptions = {},
+  ): Promise<AppendResult[]> {
     return this.call((sql) => {
       const id = requireId(mailboxId, 'mailbox');
+      const record = options.importProgress ? checkImportProgress(options.importProgress) : null;
       const inputs = items.map((item) => appendInput(sql, item.raw, item.options ?? {}));
-      // One transaction (each append a savepoint inside it): a failure rolls all of them back.
-      return sql.write(() => inputs.map((input) => messages.appendMessage(sql, id, input)));
+      // One transaction (each append a savepoint inside it): a failure rolls all of them back, and
+      // an import's record commits with its batch or not at all.
+      return sql.write(() => {
+        const results = inputs.map((input) => messages.appendMessage(sql, id, input));
+        if (record) importProgress.saveImportProgress(sql, requireMailboxRow(sql, id).user_id, record);
+        return results;
+      });
     });
   }
 

@@ -40,6 +40,7 @@ import type {
   DomainPatch,
   DomainUsage,
   AppendItem,
+  AppendManyOptions,
   AppendOptions,
   AppendResult,
   AppPassword,
@@ -423,7 +424,11 @@ export class ThreadedSqliteStore implements Store {
   }
 
   /** Each body goes over in a buffer of its own, transferred, as for append. */
-  appendMany(mailboxId: Id, items: readonly AppendItem[]): Promise<AppendResult[]> {
+  appendMany(
+    mailboxId: Id,
+    items: readonly AppendItem[],
+    options?: AppendManyOptions,
+  ): Promise<AppendResult[]> {
     const transfer: ArrayBuffer[] = [];
     const sent = items.map((item) => {
       if (!(item.raw instanceof Uint8Array)) return item; // the thread refuses it (INVALID)
@@ -431,7 +436,8 @@ export class ThreadedSqliteStore implements Store {
       transfer.push(packed.buffer);
       return { ...item, raw: packed.view as Buffer };
     });
-    return this.call('appendMany', [mailboxId, sent], transfer);
+    if (options === undefined) return this.call('appendMany', [mailboxId, sent], transfer);
+    return this.call('appendMany', [mailboxId, sent, options], transfer);
   }
 
   replaceMessage(

@@ -38,7 +38,9 @@ function JobRow({ job, onChanged }: { job: ImportJobJson; onChanged: () => Promi
     <Stack gap={4} data-testid="import-job" data-state={job.state}>
       <Group justify="space-between">
         <Text size="sm" fw={600}>
-          {job.source.login} at {job.source.host}:{job.source.port}
+          {job.source
+            ? `${job.source.login} at ${job.source.host}:${job.source.port}`
+            : `${job.file?.name ?? 'file'} (${formatBytes(job.file?.bytes ?? 0)}, uploaded)`}
         </Text>
         <Text size="sm" data-testid="import-state">
           {job.state}
