@@ -123,7 +123,15 @@ async function writeVersion1(file: string, out: string): Promise<void> {
     const { chunks } = await openPayload(file, null);
     for await (const item of readRecords(chunks)) {
       const record = { ...item.record } as Record<string, unknown>;
-      for (const added of ['sieve', 'metadata', 'imports', 'savedAt', 'sieveScripts', 'sieveMemory', 'threadId'])
+      for (const added of [
+        'sieve',
+        'metadata',
+        'imports',
+        'savedAt',
+        'sieveScripts',
+        'sieveMemory',
+        'threadId',
+      ])
         delete record[added];
       if (record.t === 'sieve-before') continue;
       yield* encodeRecord(record as unknown as BackupRecord, 'body' in item ? item.body : undefined);
