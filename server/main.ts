@@ -489,6 +489,13 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     await outbound.worker.stop();
     throw error;
   });
+  /** Stops every listener, then the outbound worker (at stop, or when a later step of the start fails). */
+  const stopServices = async () => {
+    await Promise.all(
+      [imap, pop3, lmtp, smtp, submission, managesieve, web].map((service) => service.stop()),
+    );
+    await outbound.worker.stop();
+  };
   // The admin side (ACME, the daily backup, import jobs, the admin API) runs in one process: worker
   // 1 with workers, else the server. The other workers never load it: acme-client and its HTTP
   // stack alone are some 10 MB of heap, paid per process for nothing (bench/idlers.ts).
@@ -545,16 +552,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
             },
           )
           .catch(async (error: unknown) => {
-            await Promise.all([
-              imap.stop(),
-              pop3.stop(),
-              lmtp.stop(),
-              smtp.stop(),
-              submission.stop(),
-              managesieve.stop(),
-              web.stop(),
-            ]);
-            await outbound.worker.stop();
+            await stopServices();
             await adminSide.stop();
             throw error;
           });
@@ -603,16 +601,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     async stop() {
       await admin?.stop();
       await adminSide?.stop();
-      await Promise.all([
-        imap.stop(),
-        pop3.stop(),
-        lmtp.stop(),
-        smtp.stop(),
-        submission.stop(),
-        managesieve.stop(),
-        web.stop(),
-      ]);
-      await outbound.worker.stop();
+      await stopServices();
       // Learning already queued reads from the store: let it finish before the store closes.
       await services.spamLearner?.settled();
       rules?.stop();

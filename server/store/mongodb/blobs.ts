@@ -95,20 +95,8 @@ export async function addBlobReference(collections: Collections, blob: PreparedB
     const gen = randomBytes(8).toString('hex');
     const chunked = blob.raw.length > CHUNK_BYTES;
     if (chunked) await writeChunks(collections, blob, gen);
-    const doc: BlobDoc = {
-      _id: blob.hash,
-      refs: 1,
-      size: blob.raw.length,
-      gen,
-      chunks: chunked ? Math.ceil(blob.raw.length / CHUNK_BYTES) : 0,
-      mimeIndex: indexed.indexJson,
-      ...(indexed.preview === null ? {} : { preview: indexed.preview }),
-      ...(indexed.words ? { words: indexed.words, wordsListed: true } : { wordsListed: false }),
-      createdAt: new Date(),
-      ...(chunked ? {} : { data: blob.raw }),
-    };
     try {
-      await collections.blobs.insertOne(doc);
+      await collections.blobs.insertOne(newBlobDoc(blob, gen, indexed));
       return;
     } catch (error) {
       if (!isDuplicateKey(error)) throw error;
@@ -198,8 +186,11 @@ function duplicateIndexes(error: unknown): number[] {
 }
 
 /** The document of a body stored anew under `gen` with one reference. */
-function newBlobDoc(blob: PreparedBlob, gen: string): BlobDoc {
-  const indexed = indexAndWordsOf(blob.raw);
+function newBlobDoc(
+  blob: PreparedBlob,
+  gen: string,
+  indexed: ReturnType<typeof indexAndWordsOf> = indexAndWordsOf(blob.raw),
+): BlobDoc {
   const chunked = blob.raw.length > CHUNK_BYTES;
   return {
     _id: blob.hash,

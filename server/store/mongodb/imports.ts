@@ -150,19 +150,7 @@ export async function importMessage(
     },
   );
   await addBlobReference(c, blob);
-  const doc = messageDoc(
-    mailboxId,
-    message.uid,
-    message.modseq,
-    message.flags,
-    message.internalDate,
-    size,
-    blob.hash,
-    threadId,
-  );
-  // Imported: the save date it had, or none (never the time of the import).
-  if (message.savedAt) doc.savedAt = message.savedAt;
-  else delete doc.savedAt;
+  const doc = importedDoc(mailboxId, message, blob.hash, size, threadId);
   try {
     await c.messages.insertOne({ ...doc });
   } catch (error) {

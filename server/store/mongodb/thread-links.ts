@@ -48,24 +48,6 @@ async function linkedThreads(
   return new Map(found.map((doc) => [doc.id, doc.thread]));
 }
 
-async function addLinks(
-  c: Collections,
-  userId: number,
-  keys: readonly string[],
-  thread: string,
-): Promise<void> {
-  await Promise.all(
-    keys.map((id) =>
-      links(c)
-        .updateOne({ user: userId, id }, { $setOnInsert: { thread } }, { upsert: true })
-        .catch((error: unknown) => {
-          // Another writer linked the key at the same moment: its link stays.
-          if (!isDuplicateKey(error)) throw error;
-        }),
-    ),
-  );
-}
-
 /**
  * The thread of a message being stored for this user, its new links written. `given` (an import's
  * or a restore's thread id) is kept, and the message's unlinked keys are linked to it.
@@ -76,23 +58,15 @@ export async function assignThread(
   keys: ThreadKeys,
   given?: string | null,
 ): Promise<string> {
-  const linked = await linkedThreads(c, userId, lookupKeys(keys));
-  const choice = chooseThread(keys, linked);
-  const startsThread = linked.size === 0 && !given;
-  if (given) choice.threadId = given;
-  if (choice.newLinks.length === 0) return choice.threadId;
-  await addLinks(c, userId, choice.newLinks, choice.threadId);
-  if (!startsThread) return choice.threadId;
-  // A concurrent delivery may have linked the same keys to its own new thread first.
-  const now = await linkedThreads(c, userId, choice.newLinks);
-  return now.get(choice.newLinks[0]!) ?? choice.threadId;
+  const [thread] = await assignThreads(c, userId, [{ keys, given }]);
+  return thread!;
 }
 
 /**
- * assignThread for a batch of one user's messages, in the order given (a restore or an import):
- * one read of the links of every key, one write of the new ones, and one re-read for the messages
- * that started a thread (a concurrent delivery may have linked a key first), instead of three round
- * trips per message.
+ * The threads of a batch of one user's messages (a delivery, an append, a restore), in the order
+ * given: one read of the links of every key and one write of the new ones for the whole batch; a
+ * message that started a thread whose first key another writer linked first (a concurrent delivery)
+ * is read back and adopts that writer's thread.
  */
 export async function assignThreads(
   c: Collections,
@@ -115,21 +89,28 @@ export async function assignThreads(
     return choice.threadId;
   });
   if (newLinks.size === 0) return threads;
-  await links(c)
-    .bulkWrite(
-      [...newLinks].map(([id, thread]) => ({
+  const ops = [...newLinks];
+  // Which links this write inserted (by op index); null when unknown (another writer raced us).
+  let inserted: Set<number> | null = null;
+  try {
+    const result = await links(c).bulkWrite(
+      ops.map(([id, thread]) => ({
         updateOne: { filter: { user: userId, id }, update: { $setOnInsert: { thread } }, upsert: true },
       })),
       { ordered: false },
-    )
-    .catch((error: unknown) => {
-      // Another writer linked some keys at the same moment: its links stay.
-      if (!isDuplicateKey(error)) throw error;
-    });
-  if (starters.size === 0) return threads;
-  const now = await linkedThreads(c, userId, [...new Set(starters.values())]);
+    );
+    inserted = new Set(Object.keys(result.upsertedIds).map(Number));
+  } catch (error) {
+    // Another writer linked some keys at the same moment: its links stay.
+    if (!isDuplicateKey(error)) throw error;
+  }
+  // A starter whose first key this write inserted won any race: only the others are read back.
+  const opOf = new Map(ops.map(([id], index) => [id, index]));
+  const contested = [...starters].filter(([, key]) => inserted === null || !inserted.has(opOf.get(key)!));
+  if (contested.length === 0) return threads;
+  const now = await linkedThreads(c, userId, [...new Set(contested.map(([, key]) => key))]);
   const adopted = new Map<string, string>();
-  for (const [index, key] of starters) {
+  for (const [index, key] of contested) {
     const winner = now.get(key);
     if (winner !== undefined && winner !== threads[index]) adopted.set(threads[index]!, winner);
   }
