@@ -17,9 +17,8 @@
  */
 import { checkImportedMailbox, checkImportedMessage } from '../imports.ts';
 import { StoreError } from '../errors.ts';
-import { DELETED, SEEN, hasFlag } from '../normalize.ts';
 import type { ImportItem, ImportedMailbox, ImportedMessage, Mailbox } from '../types.ts';
-import { addBlobReference, addBlobReferences, prepareBlob, releaseBlob } from './blobs.ts';
+import { addBlobReferences, prepareBlob, releaseBlob } from './blobs.ts';
 import { backoff, requireSelectableMailbox, requireUser, toMailbox } from './docs.ts';
 import {
   insertJournalAt,
@@ -36,7 +35,7 @@ import {
   setSubscribed,
 } from './mailboxes.ts';
 import { threadKeysOfMessage } from '../thread-ids.ts';
-import { assignThread, assignThreads } from './thread-links.ts';
+import { assignThreads } from './thread-links.ts';
 import {
   adjustUsage,
   counterIncrement,
@@ -118,71 +117,18 @@ async function adopt(c: Collections, existing: MailboxDoc, mailbox: ImportedMail
 }
 
 /**
- * Stores one message under its own UID and MODSEQ. Usage is counted but the quota is not
- * enforced: the source store held the message, and a migration must not lose it.
+ * Stores one message under its own UID and MODSEQ: a batch of one (importMessages). Usage is
+ * counted but the quota is not enforced: the source store held the message, and a migration must
+ * not lose it.
  */
 export async function importMessage(
   c: Collections,
   mailboxId: number,
-  input: ImportedMessage,
+  message: ImportedMessage,
   raw: Buffer,
 ): Promise<'imported' | 'exists'> {
-  const message = checkImportedMessage(input);
-  if (!Buffer.isBuffer(raw)) throw new StoreError('INVALID', 'message must be a Buffer');
-  const mailbox = await requireSelectableMailbox(c, mailboxId);
-  if (await c.messages.findOne({ mailbox: mailboxId, uid: message.uid }, { projection: { _id: 1 } })) {
-    return 'exists';
-  }
-  const blob = prepareBlob(raw);
-  const threadId = await assignThread(c, mailbox.user, threadKeysOfMessage(blob.raw), message.threadId);
-  const size = blob.raw.length;
-  await adjustUsage(c, mailbox.user, size);
-  await c.mailboxes.updateOne(
-    { _id: mailboxId },
-    {
-      $max: { uidNext: message.uid + 1, highestModseq: message.modseq },
-      $inc: {
-        messageCount: 1,
-        unseenCount: hasFlag(message.flags, SEEN) ? 0 : 1,
-        deletedCount: hasFlag(message.flags, DELETED) ? 1 : 0,
-        byteCount: size,
-      },
-    },
-  );
-  await addBlobReference(c, blob);
-  const doc = importedDoc(mailboxId, message, blob.hash, size, threadId);
-  try {
-    await c.messages.insertOne({ ...doc });
-  } catch (error) {
-    await releaseBlob(c, blob.hash);
-    await adjustUsage(c, mailbox.user, -size);
-    await c.mailboxes.updateOne(
-      { _id: mailboxId },
-      {
-        $inc: {
-          messageCount: -1,
-          unseenCount: hasFlag(message.flags, SEEN) ? 0 : -1,
-          deletedCount: hasFlag(message.flags, DELETED) ? -1 : 0,
-          byteCount: -size,
-        },
-      },
-    );
-    if (isDuplicateKey(error)) return 'exists';
-    throw error;
-  }
-  await rememberKeywords(c, mailboxId, message.flags);
-  await writeJournal(c, mailbox.user, [
-    {
-      userId: mailbox.user,
-      mailboxId,
-      kind: 'message-new',
-      uid: message.uid,
-      modseq: message.modseq,
-      flags: message.flags,
-    },
-  ]);
-  await takeBackIfGone(c, mailbox, [doc]);
-  return 'imported';
+  const [result] = await importMessages(c, mailboxId, [{ message, raw }]);
+  return result!;
 }
 
 /** Attempts at raising a mailbox's counters against concurrent writers taking later positions. */
