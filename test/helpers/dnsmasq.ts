@@ -46,7 +46,20 @@ function txtStrings(value: string): string[] {
 
 /** `port`: reuse a port (a restart with new records for a server already pointed at it). */
 export async function startDnsmasq(records: DnsRecords, port?: number): Promise<Dnsmasq> {
-  port ??= await freeUdpPort();
+  // A free UDP port may still be taken over TCP (dnsmasq listens on both) by another test's server:
+  // then another port, unless the caller asked for this one.
+  for (let attempt = 1; ; attempt++) {
+    const chosen = port ?? (await freeUdpPort());
+    try {
+      return await launchDnsmasq(records, chosen);
+    } catch (error) {
+      const taken = /Address already in use/.test((error as Error).message);
+      if (port !== undefined || !taken || attempt === 5) throw error;
+    }
+  }
+}
+
+async function launchDnsmasq(records: DnsRecords, port: number): Promise<Dnsmasq> {
   const args = [
     '--keep-in-foreground',
     '--conf-file=/dev/null',
@@ -84,10 +97,9 @@ export async function startDnsmasq(records: DnsRecords, port?: number): Promise<
     child.stderr!.on('data', onData);
     child.once('exit', (code) => reject(new Error(`dnsmasq exited with ${code}: ${stderr}`)));
   });
-  const chosen = port;
   return {
-    server: `127.0.0.1:${chosen}`,
-    port: chosen,
+    server: `127.0.0.1:${port}`,
+    port,
     async stop() {
       if (child.exitCode !== null) return;
       child.kill('SIGTERM');
