@@ -789,6 +789,30 @@ export function storeContractSuite(name: string, openFresh: () => Promise<StoreF
         expect((await store.mailboxCounts(box.id)).recent).toBe(1);
         expect(await store.claimRecent(box.id)).toEqual({ previous: 2, current: 3 });
       });
+
+      it('counts \\Recent on either side of the mark, with gaps left by expunges', async () => {
+        const user = await newUser();
+        const box = await inbox(user);
+        const recent = async () => (await store.mailboxCounts(box.id)).recent;
+        // Never claimed: every message is recent (counted from the side below the mark: none).
+        for (let i = 1; i <= 6; i++) await store.append(box.id, message(String(i)));
+        await store.storeFlags(box.id, [2, 5], 'add', ['\\Deleted']);
+        await store.expunge(box.id);
+        expect(await recent()).toBe(4);
+        expect((await store.mailboxStatus(user.id, 'INBOX'))!.counts.recent).toBe(4);
+        // Mark at 6, then UIDs 7-16 above it and 1, 3, 4, 6 at or below: fewer UIDs below, counted there.
+        await store.claimRecent(box.id);
+        for (let i = 7; i <= 16; i++) await store.append(box.id, message(String(i)));
+        await store.storeFlags(box.id, [1, 8], 'add', ['\\Deleted']);
+        await store.expunge(box.id);
+        expect(await recent()).toBe(9);
+        // Mark at 16, two UIDs above it, one of them expunged: counted above.
+        await store.claimRecent(box.id);
+        await store.append(box.id, message('17'));
+        await store.append(box.id, message('18'), { flags: ['\\Deleted'] });
+        await store.expunge(box.id);
+        expect(await recent()).toBe(1);
+      });
     });
 
     describe('messages', () => {

@@ -9,6 +9,7 @@
  * placeholder, which deleting again completes.
  */
 import { StoreError } from '../errors.ts';
+import { recentPlan } from '../recent-count.ts';
 import {
   isInbox,
   isSameOrDescendant,
@@ -161,9 +162,12 @@ export async function mailboxStatus(
 async function countsOf(c: Collections, mailbox: MailboxDoc): Promise<MailboxCounts> {
   const mailboxId = mailbox._id;
   if (mailbox.messageCount !== undefined) {
-    // The counters, and \Recent (the few messages above the mark) counted through {mailbox, uid}.
+    // The counters, and \Recent counted through {mailbox, uid} on the side of the mark with fewer
+    // UIDs (recent-count.ts).
+    const plan = recentPlan(mailbox.recentMark, mailbox.uidNext, Math.max(0, mailbox.messageCount));
+    const uids = plan.countAbove ? { $gt: mailbox.recentMark } : { $lte: mailbox.recentMark };
     const [recent, deleted] = await Promise.all([
-      c.messages.countDocuments({ mailbox: mailboxId, uid: { $gt: mailbox.recentMark } }),
+      c.messages.countDocuments({ mailbox: mailboxId, uid: uids }).then(plan.recentOf),
       mailbox.deletedCount ?? c.messages.countDocuments({ mailbox: mailboxId, deleted: true }),
     ]);
     return {

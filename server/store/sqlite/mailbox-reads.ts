@@ -4,6 +4,7 @@
  * connection (inline-reads.ts) loads only these.
  */
 import { tryNormalizeMailboxPath } from '../normalize.ts';
+import { recentPlan } from '../recent-count.ts';
 import type { Mailbox, MailboxCounts, MailboxStatus } from '../types.ts';
 import type { Sql } from './database.ts';
 import { mailboxRow, mailboxRowByPath, requireMailboxRow, toMailbox, type MailboxRow } from './rows.ts';
@@ -27,13 +28,18 @@ export function mailboxStatus(sql: Sql, userId: number, path: string): MailboxSt
 }
 
 export function countsOf(sql: Sql, mailbox: MailboxRow): MailboxCounts {
-  // The counters are kept by triggers (schema.ts); \Recent is the few UIDs above the mark, counted
-  // on the primary key, so nothing here grows with the mailbox.
-  const recent = sql.get<{ recent: number }>(
-    'SELECT count(*) AS recent FROM messages WHERE mailbox_id = ? AND uid > ?',
-    mailbox.id,
-    mailbox.recent_mark,
-  )!.recent;
+  // The counters are kept by triggers (schema.ts); \Recent is counted on the primary key, on the
+  // side of the mark with fewer UIDs (recent-count.ts).
+  const plan = recentPlan(mailbox.recent_mark, mailbox.uid_next, mailbox.message_count);
+  const recent = plan.recentOf(
+    sql.get<{ count: number }>(
+      plan.countAbove
+        ? 'SELECT count(*) AS count FROM messages WHERE mailbox_id = ? AND uid > ?'
+        : 'SELECT count(*) AS count FROM messages WHERE mailbox_id = ? AND uid <= ?',
+      mailbox.id,
+      mailbox.recent_mark,
+    )!.count,
+  );
   return {
     messages: mailbox.message_count,
     unseen: mailbox.unseen_count,
