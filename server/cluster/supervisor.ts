@@ -28,6 +28,7 @@
  */
 import cluster, { type Worker } from 'node:cluster';
 import crypto from 'node:crypto';
+import v8 from 'node:v8';
 import type { AdminEvent, SessionJson } from '../admin/schemas.ts';
 import { LoginGuard, type LoginAttempt } from '../auth/login-guard.ts';
 import type { Config } from '../config/schema.ts';
@@ -64,16 +65,37 @@ const STOP_GRACE_MS = 30_000;
  */
 export const WORKER_V8_FLAGS = ['--max-semi-space-size=1'];
 
+/** The V8 flags the command line or NODE_OPTIONS set, by name (`--max-semi-space-size`). */
+function givenFlagNames(execArgv: readonly string[], nodeOptions: string): string[] {
+  return [...execArgv, ...nodeOptions.split(/\s+/)].map((flag) => flag.split('=')[0]!.replaceAll('_', '-'));
+}
+
 /** The flags of WORKER_V8_FLAGS that the command line or NODE_OPTIONS do not already set. */
 export function workerExecArgv(
   execArgv: readonly string[] = process.execArgv,
   nodeOptions = process.env.NODE_OPTIONS ?? '',
 ): string[] {
-  const given = [...execArgv, ...nodeOptions.split(/\s+/)].map((flag) =>
-    flag.split('=')[0]!.replaceAll('_', '-'),
-  );
+  const given = givenFlagNames(execArgv, nodeOptions);
   const added = WORKER_V8_FLAGS.filter((flag) => !given.includes(flag.split('=')[0]!));
   return [...execArgv, ...added];
+}
+
+/**
+ * The V8 flags the supervisor sets on itself as it starts. It is already running by then, and V8
+ * reads --max-semi-space-size only when it makes the heap; but it reads the growth factor each time
+ * the young generation would grow, so a factor of 1 keeps it at its first size (1 MB semi-spaces),
+ * as the workers' flag does. Without it, 10,000 logins (an IPC round trip each here, with gate
+ * tickets and user slots that survive) grew it to 2 × 16 MB, kept for good: some 30 MB of the whole
+ * server's memory (bench/idlers.ts). A size or factor given on the command line or in NODE_OPTIONS
+ * wins.
+ */
+export function supervisorV8Flags(
+  execArgv: readonly string[] = process.execArgv,
+  nodeOptions = process.env.NODE_OPTIONS ?? '',
+): string[] {
+  const given = givenFlagNames(execArgv, nodeOptions);
+  const sized = given.includes('--max-semi-space-size') || given.includes('--semi-space-growth-factor');
+  return sized ? [] : ['--semi-space-growth-factor=1'];
 }
 
 export interface SupervisorOptions {
@@ -160,6 +182,7 @@ export class Supervisor {
    */
   start(): Promise<void> {
     const ready = new Promise<void>((resolve, reject) => (this.starting = { resolve, reject }));
+    for (const flag of supervisorV8Flags()) v8.setFlagsFromString(flag);
     cluster.setupPrimary({ execArgv: workerExecArgv() });
     for (let slot = 1; slot <= this.options.workers; slot++) this.fork(slot);
     return ready;
