@@ -69,7 +69,11 @@ const GATE_GOODBYES: Record<EndReason, string> = {
   evicted: 'Too many connections waiting to log in, closing the oldest',
 };
 
-export class ImapConnection implements ImapSession {
+/**
+ * The connection is also the context its commands run with (ImapContext): one object per session
+ * rather than a context object of fifteen closures, which every idle session would keep.
+ */
+export class ImapConnection implements ImapSession, ImapContext {
   readonly id = crypto.randomBytes(8).toString('hex');
   state: SessionState = 'not-authenticated';
   user: User | null = null;
@@ -86,7 +90,6 @@ export class ImapConnection implements ImapSession {
 
   private socket: net.Socket;
   private framer: ImapFramer;
-  private readonly context: ImapContext;
   private output: Writable & { flush?(kind: number, callback: () => void): void };
   private dataWaiter: (() => void) | null = null;
   private closed = false;
@@ -121,7 +124,7 @@ export class ImapConnection implements ImapSession {
   constructor(
     socket: net.Socket,
     secure: boolean,
-    private readonly services: ImapServices,
+    readonly services: ImapServices,
     private readonly tls: TlsProvider,
     /** The connection gate's ticket: the pre-login deadline and eviction end the session through it. */
     private readonly ticket: GateTicket | null = null,
@@ -135,7 +138,6 @@ export class ImapConnection implements ImapSession {
     this.connection = connectionSessionOf(this.id, 'imap', socket, secure);
     this.log = services.logger.child({ session: this.id, protocol: 'imap', remote: remoteAddress });
     this.framer = this.newFramer();
-    this.context = this.makeContext();
     ticket?.onEnd((reason) => {
       this.log.warn({ reason }, 'ended by the connection limits');
       void this.shutdown(GATE_GOODBYES[reason]);
@@ -321,19 +323,19 @@ export class ImapConnection implements ImapSession {
     this.holdOutput();
     let outcome: CommandOutcome | void;
     try {
-      outcome = await handler.run(this.context, parsed as never);
+      outcome = await handler.run(this, parsed as never);
     } catch (error) {
       const mapped = mapError(error);
       if (mapped.reference)
         this.log.error({ err: error, reference: mapped.reference, command: commandName }, 'command failed');
-      await this.flushUpdates(allowExpunge, this.reportsSelected());
+      await this.sendUpdates(allowExpunge, this.reportsSelected());
       await this.writeRaw(this.statusBuffer(parsed.tag, mapped.status, mapped.text, mapped.code));
       await this.releaseOutput();
       return;
     }
     if (this.closed || this.closing) return this.releaseOutput();
     const loggingOut = this.isLoggingOut(); // the command may have changed the state
-    if (!loggingOut) await this.flushUpdates(allowExpunge, this.reportsSelected());
+    if (!loggingOut) await this.sendUpdates(allowExpunge, this.reportsSelected());
     await this.writeRaw(
       this.statusBuffer(parsed.tag, 'OK', outcome?.text ?? `${commandName} completed`, outcome?.code),
     );
@@ -378,7 +380,7 @@ export class ImapConnection implements ImapSession {
 
   // --- output ---
 
-  private builder(): ResponseBuilder {
+  builder(): ResponseBuilder {
     return new ResponseBuilder({ utf8: utf8Names(this) });
   }
 
@@ -461,7 +463,7 @@ export class ImapConnection implements ImapSession {
     this.output.flush?.(zlib.constants.Z_SYNC_FLUSH, () => {});
   }
 
-  private async bye(text: string): Promise<void> {
+  async bye(text: string): Promise<void> {
     if (this.closing) return this.closingDone ?? undefined;
     await this.releaseOutput();
     await this.writeRaw(Buffer.from(`* BYE ${text}\r\n`));
@@ -553,7 +555,23 @@ export class ImapConnection implements ImapSession {
     });
   }
 
-  // --- session operations offered to commands ---
+  // --- session operations offered to commands (ImapContext) ---
+
+  get session(): ImapSession {
+    return this;
+  }
+
+  write(data: Buffer | ResponseBuilder): Promise<void> {
+    return Buffer.isBuffer(data) ? this.writeRaw(data) : this.writeResponse(data);
+  }
+
+  async flushUpdates(allowExpunge: boolean): Promise<void> {
+    await this.sendUpdates(allowExpunge);
+  }
+
+  closeAfterResponse(): void {
+    this.state = 'logout';
+  }
 
   private refusesLiteralLogin(command: string | null): boolean {
     return (
@@ -567,7 +585,7 @@ export class ImapConnection implements ImapSession {
     return capabilityList(this, this.services.config, tlsRequiredForPasswords(this, this.services.hooks));
   }
 
-  private async login(user: User): Promise<void> {
+  async login(user: User): Promise<void> {
     const limit = this.services.config.imap.max_connections_per_user;
     const slot = await this.services.userSessions.acquire(user.id, limit);
     if (!slot) throw no('LIMIT', `Too many connections for this account (limit ${limit})`);
@@ -596,7 +614,7 @@ export class ImapConnection implements ImapSession {
     });
   }
 
-  private unauthenticate(): void {
+  unauthenticate(): void {
     this.log.info({ user: this.user?.username }, 'unauthenticated');
     this.unsubscribe?.();
     this.unsubscribe = null;
@@ -637,7 +655,7 @@ export class ImapConnection implements ImapSession {
    * unavailable. Then the updates stay pending (the journal cursor did not move) and go out with a
    * later command: the command's own reply (or IDLE) must not fail for them.
    */
-  private async flushUpdates(allowExpunge: boolean, selected = true): Promise<boolean> {
+  private async sendUpdates(allowExpunge: boolean, selected = true): Promise<boolean> {
     const view = this.view;
     const notifier = this.notifier;
     if ((!view && !notifier) || this.closed) return true;
@@ -645,10 +663,10 @@ export class ImapConnection implements ImapSession {
       await this.services.follower.catchUp();
       if (view && selected && view.hasPending()) {
         const lastUid = view.exists > 0 ? (view.uidAt(view.exists) ?? 0) : 0;
-        await writeViewUpdates(this.context, view, allowExpunge);
-        await writeNewMessageFetch(this.context, lastUid);
+        await writeViewUpdates(this, view, allowExpunge);
+        await writeNewMessageFetch(this, lastUid);
       }
-      if (notifier?.hasPending()) await writeNotifications(this.context, notifier);
+      if (notifier?.hasPending()) await writeNotifications(this, notifier);
       // Every change of this session's commands has been read from the journal by now.
       notifier?.forgetOwnChanges();
       return true;
@@ -659,7 +677,7 @@ export class ImapConnection implements ImapSession {
     }
   }
 
-  private async readLine(): Promise<Buffer | null> {
+  async readLine(): Promise<Buffer | null> {
     await this.releaseOutput(); // the continuation request the client answers
     const item = await this.nextItem('line');
     if (!item) return null;
@@ -672,7 +690,7 @@ export class ImapConnection implements ImapSession {
    * IDLE: waits for the client's next line, sending updates as they come and a keep-alive now
    * and then; ends at idle_max with a BYE-free OK so clients simply re-issue IDLE.
    */
-  private async idle(): Promise<Buffer | null> {
+  async idle(): Promise<Buffer | null> {
     await this.releaseOutput(); // "+ idling", and from now on updates go out as they come
     const { idle_keepalive: keepalive, idle_max: max } = this.services.config.imap;
     const keepaliveTimer = setInterval(
@@ -690,7 +708,7 @@ export class ImapConnection implements ImapSession {
         this.updateWaiter = null;
         // Changes queued while a flush waited for the socket woke nobody: flush until none is left.
         while (!ended && !this.closed && this.hasPushable()) {
-          if (await this.flushUpdates(true, this.reportsSelected())) continue;
+          if (await this.sendUpdates(true, this.reportsSelected())) continue;
           // The store is unavailable: try again in a second (or at the next change, or DONE).
           await new Promise<void>((resolve) => {
             const timer = setTimeout(resolve, 1000);
@@ -706,7 +724,7 @@ export class ImapConnection implements ImapSession {
     const pumping = pump();
     this.registration?.update({ idle: true });
     try {
-      await this.flushUpdates(true, this.reportsSelected());
+      await this.sendUpdates(true, this.reportsSelected());
       for (;;) {
         if (this.closed || ended) return null;
         const item = this.framer.next('line');
@@ -724,7 +742,7 @@ export class ImapConnection implements ImapSession {
     }
   }
 
-  private async startTls(): Promise<void> {
+  async startTls(): Promise<void> {
     this.socket.off('data', this.onData);
     this.socket.removeAllListeners('close');
     // Anything the client sent after STARTTLS before the handshake is an injection attempt: drop it.
@@ -741,7 +759,7 @@ export class ImapConnection implements ImapSession {
     this.attachSocket(secureSocket);
   }
 
-  private startCompression(): void {
+  startCompression(): void {
     const inflate = zlib.createInflateRaw();
     const deflate = zlib.createDeflateRaw({ level: zlib.constants.Z_DEFAULT_COMPRESSION });
     this.socket.off('data', this.onData);
@@ -754,28 +772,6 @@ export class ImapConnection implements ImapSession {
     deflate.pipe(this.socket);
     this.output = deflate;
     this.compressed = true;
-  }
-
-  private makeContext(): ImapContext {
-    return {
-      session: this,
-      services: this.services,
-      log: this.log,
-      builder: () => this.builder(),
-      write: (data) => (Buffer.isBuffer(data) ? this.writeRaw(data) : this.writeResponse(data)),
-      readLine: () => this.readLine(),
-      startTls: () => this.startTls(),
-      startCompression: () => this.startCompression(),
-      flushUpdates: (allowExpunge) => this.flushUpdates(allowExpunge).then(() => undefined),
-      login: (user) => this.login(user),
-      unauthenticate: () => this.unauthenticate(),
-      closeAfterResponse: () => {
-        this.state = 'logout';
-      },
-      capabilities: () => this.capabilities(),
-      idle: () => this.idle(),
-      bye: (text) => this.bye(text),
-    };
   }
 }
 
