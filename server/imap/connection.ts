@@ -498,8 +498,13 @@ export class ImapConnection implements ImapSession, ImapContext {
     return this.closingDone;
   }
 
-  private resetIdleTimer(): void {
+  private stopIdleTimer(): void {
     if (this.idleTimer) clearTimeout(this.idleTimer);
+    this.idleTimer = null;
+  }
+
+  private resetIdleTimer(): void {
+    this.stopIdleTimer();
     const { idle_timeout: timeout, idle_max: idleMax } = this.services.config.imap;
     // Before login a minute is plenty; after it, at least RFC 3501's 30 minutes and never before
     // IDLE's own limit ends the IDLE.
@@ -693,15 +698,25 @@ export class ImapConnection implements ImapSession, ImapContext {
   async idle(): Promise<Buffer | null> {
     await this.releaseOutput(); // "+ idling", and from now on updates go out as they come
     const { idle_keepalive: keepalive, idle_max: max } = this.services.config.imap;
-    const keepaliveTimer = setInterval(
-      () => void this.writeRaw(Buffer.from('* OK Still here\r\n')),
-      keepalive * 1000,
-    );
+    const keepaliveMs = keepalive * 1000;
+    const endsAt = Date.now() + max * 1000;
     let ended = false;
-    const maxTimer = setTimeout(() => {
-      ended = true;
-      this.dataWaiter?.();
-    }, max * 1000);
+    // One timer for the keep-alives and the end at idle_max, and no idle timeout meanwhile (the end
+    // comes first): thousands of sessions idle at once, each keeping its timers and their closures.
+    this.stopIdleTimer();
+    let timer: NodeJS.Timeout;
+    const wake = () => {
+      const left = endsAt - Date.now();
+      if (left <= 0) {
+        ended = true;
+        this.dataWaiter?.();
+        return;
+      }
+      void this.writeRaw(Buffer.from('* OK Still here\r\n'));
+      if (left >= keepaliveMs) timer.refresh();
+      else timer = setTimeout(wake, left);
+    };
+    timer = setTimeout(wake, Math.min(keepaliveMs, max * 1000));
     const pump = async () => {
       while (!ended && !this.closed) {
         await new Promise<void>((resolve) => (this.updateWaiter = resolve));
@@ -735,8 +750,8 @@ export class ImapConnection implements ImapSession, ImapContext {
     } finally {
       ended = true;
       this.registration?.update({ idle: false });
-      clearInterval(keepaliveTimer);
-      clearTimeout(maxTimer);
+      clearTimeout(timer);
+      if (!this.closed) this.resetIdleTimer();
       this.updateWaiter?.();
       await pumping;
     }

@@ -99,6 +99,29 @@ describe('MailboxState shared by views', () => {
     ]);
   });
 
+  it("keeps one view's pending changes and keywords its own, before and after they were reported", () => {
+    // Views start with shared empty collections (memory per idle session): a write to one must
+    // never show in another, of this mailbox or of any other.
+    const state = new MailboxState('m1', [summary(1), summary(2)]);
+    const busy = new MailboxView(MAILBOX, state, false, []);
+    const quiet = new MailboxView(MAILBOX, new MailboxState('m1', [summary(1), summary(2)]), false, []);
+    for (let round = 0; round < 2; round++) {
+      busy.queue(entry('message-flags', 1, 100 + round * 100, [`$Round${round}`]));
+      busy.queue(entry('message-new', 3 + round, 20 + round));
+      busy.queue(entry('message-expunge', 2 + round, 30 + round * 100));
+      busy.applyOwnFlags(1, ['\\Seen', `$Round${round}`], 150 + round * 100);
+      expect(busy.hasPending()).toBe(true);
+      expect(quiet.hasPending()).toBe(false);
+      expect(quiet.exists).toBe(2);
+      expect(quiet.allUids()).toEqual([1, 2]);
+      expect(busy.takeUpdates(true).length).toBeGreaterThan(0);
+      expect(busy.hasPending()).toBe(false);
+    }
+    expect(busy.keywordList).toEqual(['$Round0', '$Round1']);
+    expect(quiet.keywordList).toEqual([]);
+    expect(new MailboxView(MAILBOX, state, false, []).keywordList).toEqual([]);
+  });
+
   it('ignores entries the listing already had', () => {
     const state = new MailboxState('m1', [summary(1), summary(5, ['\\Seen'])]);
     expect(state.apply(entry('message-new', 5, 5))).toEqual({ kind: 'none' });

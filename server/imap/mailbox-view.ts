@@ -37,19 +37,44 @@ function countBelow(sorted: readonly number[], value: number): number {
   return low;
 }
 
+/**
+ * The view's sets and maps stay these shared empty ones until something is written to them, and
+ * go back to them once reported: a session idling in a quiet mailbox (thousands of them, in IDLE)
+ * then holds no collection of its own. Never written to: writes go through the functions below.
+ */
+const EMPTY_SET: ReadonlySet<never> = new Set<never>();
+const EMPTY_MAP: ReadonlyMap<never, never> = new Map<never, never>();
+
+function withValue<T>(set: ReadonlySet<T>, value: T): ReadonlySet<T> {
+  const own = set === EMPTY_SET ? new Set<T>() : (set as Set<T>);
+  own.add(value);
+  return own;
+}
+
+function withEntry<K, V>(map: ReadonlyMap<K, V>, key: K, value: V): ReadonlyMap<K, V> {
+  const own = map === EMPTY_MAP ? new Map<K, V>() : (map as Map<K, V>);
+  own.set(key, value);
+  return own;
+}
+
+/** Removes a value or key in place; true when it was there. */
+function removed<T>(collection: ReadonlySet<T> | ReadonlyMap<T, unknown>, key: T): boolean {
+  return collection.size > 0 && (collection as Set<T> | Map<T, unknown>).delete(key);
+}
+
 function sortedKeys(map: ReadonlyMap<number, unknown> | ReadonlySet<number>): number[] {
   return [...map.keys()].sort((a, b) => a - b);
 }
 
 export class MailboxView {
   /** In the shared state, not yet announced to this client. */
-  private readonly pendingNew = new Set<number>();
+  private pendingNew: ReadonlySet<number> = EMPTY_SET;
   /** Gone from the shared state, still shown to this client until EXPUNGE is sent. */
-  private readonly pendingExpunges = new Map<number, Expunged>();
+  private pendingExpunges: ReadonlyMap<number, Expunged> = EMPTY_MAP;
   /** Flag changes to report (UIDs). */
-  private readonly pendingFlags = new Set<number>();
+  private pendingFlags: ReadonlySet<number> = EMPTY_SET;
   /** MODSEQs of this session's own flag changes: their journal echo is not reported back. */
-  private readonly ownChanges = new Map<number, number>();
+  private ownChanges: ReadonlyMap<number, number> = EMPTY_MAP;
   /**
    * The pending sets' UIDs sorted, made when first asked after a change: a FETCH or SEARCH over
    * the whole mailbox asks for them once per message while changes wait to be reported.
@@ -59,7 +84,7 @@ export class MailboxView {
   /** UID ranges (low exclusive, high inclusive) this session claimed as \Recent. */
   private readonly recentRanges: Array<[number, number]> = [];
   /** Keywords by lower-cased name (keywords are case-insensitive), each with its first spelling. */
-  private readonly keywords = new Map<string, string>();
+  private keywords: ReadonlyMap<string, string> = EMPTY_MAP;
   private keywordsChanged = false;
   private highestModseq: number;
   private reportedCount: number;
@@ -84,7 +109,7 @@ export class MailboxView {
       messages instanceof MailboxState
         ? messages
         : new MailboxState(mailbox.id, messages, mailbox.highestModseq);
-    for (const keyword of keywords) this.keywords.set(keyword.toLowerCase(), keyword);
+    for (const keyword of keywords) this.keywords = withEntry(this.keywords, keyword.toLowerCase(), keyword);
     // The shared state's settled HIGHESTMODSEQ, not the mailbox's (which may cover changes still
     // being written, that this session could then never learn with CHANGEDSINCE).
     this.highestModseq = this.state.highestModseq;
@@ -224,7 +249,7 @@ export class MailboxView {
   /** Records this session's own flag change at once; its journal echo is then not reported back. */
   applyOwnFlags(uid: number, flags: Flag[], modseq: number): void {
     this.state.setFlags(uid, flags, modseq);
-    this.ownChanges.set(uid, Math.max(this.ownChanges.get(uid) ?? 0, modseq));
+    this.ownChanges = withEntry(this.ownChanges, uid, Math.max(this.ownChanges.get(uid) ?? 0, modseq));
     this.noteKeywords(flags);
     this.highestModseq = Math.max(this.highestModseq, modseq);
     // A flag change of this session's own may change an updating search's result too.
@@ -243,21 +268,24 @@ export class MailboxView {
       case 'none':
         return;
       case 'added':
-        this.pendingNew.add(effect.uid);
+        this.pendingNew = withValue(this.pendingNew, effect.uid);
         this.sortedNew = null;
         return;
       case 'removed':
         this.sortedNew = null;
-        if (this.pendingNew.delete(effect.uid)) return; // never shown: nothing to take back
-        this.pendingExpunges.set(effect.uid, { flags: effect.flags, modseq: effect.modseq });
+        if (removed(this.pendingNew, effect.uid)) return; // never shown: nothing to take back
+        this.pendingExpunges = withEntry(this.pendingExpunges, effect.uid, {
+          flags: effect.flags,
+          modseq: effect.modseq,
+        });
         this.sortedExpunges = null;
-        this.pendingFlags.delete(effect.uid);
+        removed(this.pendingFlags, effect.uid);
         return;
       case 'flags': {
         const own = this.ownChanges.get(effect.uid);
         if (own !== undefined && own >= modseq) return;
-        this.ownChanges.delete(effect.uid);
-        if (!this.pendingNew.has(effect.uid)) this.pendingFlags.add(effect.uid);
+        removed(this.ownChanges, effect.uid);
+        if (!this.pendingNew.has(effect.uid)) this.pendingFlags = withValue(this.pendingFlags, effect.uid);
         return;
       }
     }
@@ -300,10 +328,11 @@ export class MailboxView {
     for (let at = expunges.length - 1; at >= 0; at--) {
       const uid = expunges[at]!;
       updates.push({ kind: 'expunge', seq: this.seqOf(uid), uid });
-      this.pendingExpunges.delete(uid);
-      this.ownChanges.delete(uid);
+      removed(this.pendingExpunges, uid);
+      removed(this.ownChanges, uid);
       expunges.pop();
     }
+    this.pendingExpunges = EMPTY_MAP;
     this.sortedExpunges = null;
     this.reportedCount = this.exists;
   }
@@ -316,13 +345,13 @@ export class MailboxView {
       this.noteKeywords(flags);
       updates.push({ kind: 'fetch', seq, uid, flags, modseq: this.modseqOf(uid) });
     }
-    this.pendingFlags.clear();
+    this.pendingFlags = EMPTY_SET;
   }
 
   private applyNew(updates: ViewUpdate[]): void {
     if (this.pendingNew.size === 0) return;
     for (const uid of this.pendingNew) this.noteKeywords(this.flagsOf(uid));
-    this.pendingNew.clear();
+    this.pendingNew = EMPTY_SET;
     this.sortedNew = null;
     if (this.exists !== this.reportedCount) {
       this.reportedCount = this.exists;
@@ -345,7 +374,7 @@ export class MailboxView {
   private noteKeywords(flags: readonly Flag[]): void {
     for (const flag of flags) {
       if (flag.startsWith('\\') || this.keywords.has(flag.toLowerCase())) continue;
-      this.keywords.set(flag.toLowerCase(), flag);
+      this.keywords = withEntry(this.keywords, flag.toLowerCase(), flag);
       this.keywordsChanged = true;
     }
   }

@@ -34,32 +34,34 @@ export interface SearchContext {
 }
 
 export class SearchContexts {
-  private readonly contexts = new Map<string, SearchContext>();
+  /** Made with the first updating search: most sessions never have one. */
+  private contexts: Map<string, SearchContext> | null = null;
   /** Something changed that may change a result (set by the view, cleared by a refresh). */
   stale = false;
 
   get size(): number {
-    return this.contexts.size;
+    return this.contexts?.size ?? 0;
   }
 
   /** Keeps a search; false when the session has as many as it may. A tag in use is replaced. */
   add(context: SearchContext): boolean {
-    if (!this.contexts.has(context.tag) && this.contexts.size >= MAX_UPDATING_SEARCHES) return false;
-    this.contexts.set(context.tag, context);
+    const contexts = (this.contexts ??= new Map());
+    if (!contexts.has(context.tag) && contexts.size >= MAX_UPDATING_SEARCHES) return false;
+    contexts.set(context.tag, context);
     return true;
   }
 
   has(tag: string): boolean {
-    return this.contexts.has(tag);
+    return this.contexts?.has(tag) ?? false;
   }
 
   /** Stops updating a search; false when no search of that tag is updating. */
   cancel(tag: string): boolean {
-    return this.contexts.delete(tag);
+    return this.contexts?.delete(tag) ?? false;
   }
 
   all(): SearchContext[] {
-    return [...this.contexts.values()];
+    return this.contexts ? [...this.contexts.values()] : [];
   }
 }
 
