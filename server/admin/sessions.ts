@@ -101,7 +101,11 @@ function commandName(name: string): string {
   return /^[A-Z][A-Z0-9_-]{0,31}( [A-Z][A-Z0-9_-]{0,31})?$/.test(upper) ? upper : 'UNKNOWN';
 }
 
-class Session {
+/**
+ * One live session as the registry shows it, and the handle its protocol feeds it through (one
+ * object per session, not a handle of closures: thousands of sessions may be open).
+ */
+class Session implements SessionHandle {
   user: string | null = null;
   userId: string | null = null;
   clientName: string | null = null;
@@ -113,12 +117,120 @@ class Session {
   bytesOut = 0;
   secure: boolean;
   tls: TlsDetails | null;
-  readonly startedAt = new Date();
-  lastActivity = Date.now();
+  readonly startedAt = Date.now();
+  lastActivity = this.startedAt;
+  private closed = false;
 
-  constructor(readonly info: SessionOpenInfo) {
+  constructor(
+    readonly info: SessionOpenInfo,
+    private readonly events: EventBus | null,
+    /** Called once when the session closes (the registry lets go of it). */
+    private readonly onClose: (session: Session) => void,
+  ) {
     this.secure = info.secure;
     this.tls = info.tls ?? null;
+  }
+
+  get id(): string {
+    return this.info.id;
+  }
+
+  private touch(): void {
+    this.lastActivity = Date.now();
+  }
+
+  command(name: string): void {
+    if (this.closed) return;
+    this.touch();
+    this.current = commandName(name);
+    this.commands++;
+    this.events?.publish('session.command', {
+      id: this.info.id,
+      protocol: this.info.protocol,
+      command: this.current,
+      commands: this.commands,
+    });
+  }
+
+  update(patch: SessionPatch): void {
+    if (this.closed) return;
+    const { info, events } = this;
+    let changed = false;
+    if (patch.command !== undefined) {
+      this.current = patch.command === null ? null : commandName(patch.command);
+      this.touch();
+    }
+    if (patch.user !== undefined && (patch.user?.id ?? null) !== this.userId) {
+      this.user = patch.user?.username ?? null;
+      this.userId = patch.user?.id ?? null;
+      if (patch.user) {
+        events?.publish('session.authenticated', {
+          id: info.id,
+          protocol: info.protocol,
+          user: patch.user.username,
+          userId: patch.user.id,
+        });
+      }
+    }
+    if (patch.idle !== undefined && patch.idle !== this.idle) {
+      this.idle = patch.idle;
+      this.touch();
+      events?.publish('session.idle', { id: info.id, protocol: info.protocol, idle: patch.idle });
+    }
+    if (patch.clientName !== undefined && patch.clientName !== this.clientName) {
+      this.clientName = patch.clientName;
+      changed = true;
+    }
+    if (patch.mailbox !== undefined && patch.mailbox !== this.mailbox) {
+      this.mailbox = patch.mailbox;
+      changed = true;
+    }
+    if (patch.secure !== undefined && patch.secure !== this.secure) {
+      this.secure = patch.secure;
+      changed = true;
+    }
+    if (patch.tls !== undefined && patch.tls?.cipher !== this.tls?.cipher) {
+      this.tls = patch.tls;
+      if (patch.tls) this.secure = true;
+      changed = true;
+    }
+    if (changed) events?.publish('session.updated', this.toJson());
+  }
+
+  addBytes(inbound: number, outbound: number): void {
+    this.bytesIn += inbound;
+    this.bytesOut += outbound;
+    this.touch();
+  }
+
+  delivered(delivery: Parameters<SessionHandle['delivered']>[0]): void {
+    const { protocol, id } = this.info;
+    if (protocol !== 'lmtp' && protocol !== 'smtp') return;
+    this.events?.publish('delivery', { protocol, sessionId: id, ...delivery });
+  }
+
+  refused(refusal: Parameters<SessionHandle['refused']>[0]): void {
+    const { protocol, id } = this.info;
+    if (protocol !== 'lmtp' && protocol !== 'smtp') return;
+    this.events?.publish('delivery.refused', { protocol, sessionId: id, ...refusal });
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    const bytes = this.bytes();
+    this.bytesIn = bytes.in;
+    this.bytesOut = bytes.out;
+    this.onClose(this);
+    this.events?.publish('session.closed', {
+      id: this.info.id,
+      protocol: this.info.protocol,
+      user: this.user,
+      commands: this.commands,
+      bytesIn: bytes.in,
+      bytesOut: bytes.out,
+      durationMs: Date.now() - this.startedAt,
+    });
   }
 
   bytes(): { in: number; out: number } {
@@ -151,7 +263,7 @@ class Session {
       commands: this.commands,
       bytesIn: bytes.in,
       bytesOut: bytes.out,
-      startedAt: this.startedAt.toISOString(),
+      startedAt: new Date(this.startedAt).toISOString(),
       lastActivityAt: new Date(this.lastActivity).toISOString(),
     };
   }
@@ -164,104 +276,15 @@ export class SessionRegistry {
 
   /** Registers a live session; the handle feeds it until `close()`. */
   open(info: SessionOpenInfo): SessionHandle {
-    const session = new Session(info);
-    const key = info.id;
-    this.sessions.set(key, session);
-    const events = this.events;
-    events?.publish('session.opened', session.toJson());
-    let closed = false;
-    const touch = () => {
-      session.lastActivity = Date.now();
-    };
-    return {
-      id: info.id,
-      command(name) {
-        if (closed) return;
-        touch();
-        session.current = commandName(name);
-        session.commands++;
-        events?.publish('session.command', {
-          id: info.id,
-          protocol: info.protocol,
-          command: session.current,
-          commands: session.commands,
-        });
-      },
-      update(patch) {
-        if (closed) return;
-        let changed = false;
-        if (patch.command !== undefined) {
-          session.current = patch.command === null ? null : commandName(patch.command);
-          touch();
-        }
-        if (patch.user !== undefined && (patch.user?.id ?? null) !== session.userId) {
-          session.user = patch.user?.username ?? null;
-          session.userId = patch.user?.id ?? null;
-          if (patch.user) {
-            events?.publish('session.authenticated', {
-              id: info.id,
-              protocol: info.protocol,
-              user: patch.user.username,
-              userId: patch.user.id,
-            });
-          }
-        }
-        if (patch.idle !== undefined && patch.idle !== session.idle) {
-          session.idle = patch.idle;
-          touch();
-          events?.publish('session.idle', { id: info.id, protocol: info.protocol, idle: patch.idle });
-        }
-        if (patch.clientName !== undefined && patch.clientName !== session.clientName) {
-          session.clientName = patch.clientName;
-          changed = true;
-        }
-        if (patch.mailbox !== undefined && patch.mailbox !== session.mailbox) {
-          session.mailbox = patch.mailbox;
-          changed = true;
-        }
-        if (patch.secure !== undefined && patch.secure !== session.secure) {
-          session.secure = patch.secure;
-          changed = true;
-        }
-        if (patch.tls !== undefined && patch.tls?.cipher !== session.tls?.cipher) {
-          session.tls = patch.tls;
-          if (patch.tls) session.secure = true;
-          changed = true;
-        }
-        if (changed) events?.publish('session.updated', session.toJson());
-      },
-      addBytes(inbound, outbound) {
-        session.bytesIn += inbound;
-        session.bytesOut += outbound;
-        touch();
-      },
-      delivered(delivery) {
-        if (info.protocol !== 'lmtp' && info.protocol !== 'smtp') return;
-        events?.publish('delivery', { protocol: info.protocol, sessionId: info.id, ...delivery });
-      },
-      refused(refusal) {
-        if (info.protocol !== 'lmtp' && info.protocol !== 'smtp') return;
-        events?.publish('delivery.refused', { protocol: info.protocol, sessionId: info.id, ...refusal });
-      },
-      close: () => {
-        if (closed) return;
-        closed = true;
-        const bytes = session.bytes();
-        session.bytesIn = bytes.in;
-        session.bytesOut = bytes.out;
-        if (this.sessions.get(key) === session) this.sessions.delete(key);
-        events?.publish('session.closed', {
-          id: info.id,
-          protocol: info.protocol,
-          user: session.user,
-          commands: session.commands,
-          bytesIn: bytes.in,
-          bytesOut: bytes.out,
-          durationMs: Date.now() - session.startedAt.getTime(),
-        });
-      },
-    };
+    const session = new Session(info, this.events, this.forget);
+    this.sessions.set(info.id, session);
+    this.events?.publish('session.opened', session.toJson());
+    return session;
   }
+
+  private readonly forget = (session: Session): void => {
+    if (this.sessions.get(session.info.id) === session) this.sessions.delete(session.info.id);
+  };
 
   /** Live sessions, oldest first. */
   list(): SessionJson[] {
