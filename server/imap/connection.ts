@@ -98,7 +98,8 @@ export class ImapConnection implements ImapSession, ImapContext {
   private closingDone: Promise<void> | null = null;
   private unsubscribe: (() => void) | null = null;
   private idleTimer: NodeJS.Timeout | null = null;
-  private updateWaiter: (() => void) | null = null;
+  /** While IDLE runs: told when the journal brought something to push (see hasPushable). */
+  private onPushable: (() => void) | null = null;
   /** This connection's slot in the per-user connection limit, from login to close. */
   private userSlot: UserSlot | null = null;
   /** This session in the admin API's registry, once the connection rules let it in. */
@@ -526,7 +527,7 @@ export class ImapConnection implements ImapSession, ImapContext {
     this.userSlot?.release();
     this.userSlot = null;
     this.dataWaiter?.();
-    this.updateWaiter?.();
+    this.onPushable?.();
     this.socket.destroy();
     this.services.hooks.onClose(this.connection);
     this.registration?.close();
@@ -615,7 +616,7 @@ export class ImapConnection implements ImapSession, ImapContext {
       }
       this.view?.queue(entry);
       this.notifier?.observe(entry, this.view?.mailbox.id ?? null);
-      if (this.updateWaiter && this.hasPushable()) this.updateWaiter();
+      if (this.onPushable && this.hasPushable()) this.onPushable();
     });
   }
 
@@ -717,26 +718,36 @@ export class ImapConnection implements ImapSession, ImapContext {
       else timer = setTimeout(wake, left);
     };
     timer = setTimeout(wake, Math.min(keepaliveMs, max * 1000));
-    const pump = async () => {
-      while (!ended && !this.closed) {
-        await new Promise<void>((resolve) => (this.updateWaiter = resolve));
-        this.updateWaiter = null;
+    // Updates go out as they come: woken by the journal (login's subscriber), a push runs until
+    // nothing is left. No task waits between pushes (thousands of sessions idle at once).
+    let pushing = false;
+    let pushed: Promise<void> = Promise.resolve();
+    let retryNow: (() => void) | null = null;
+    const pushAll = async () => {
+      try {
         // Changes queued while a flush waited for the socket woke nobody: flush until none is left.
         while (!ended && !this.closed && this.hasPushable()) {
           if (await this.sendUpdates(true, this.reportsSelected())) continue;
           // The store is unavailable: try again in a second (or at the next change, or DONE).
           await new Promise<void>((resolve) => {
-            const timer = setTimeout(resolve, 1000);
-            this.updateWaiter = () => {
-              clearTimeout(timer);
+            const retry = setTimeout(resolve, 1000);
+            retryNow = () => {
+              clearTimeout(retry);
               resolve();
             };
           });
-          this.updateWaiter = null;
+          retryNow = null;
         }
+      } finally {
+        pushing = false;
       }
     };
-    const pumping = pump();
+    this.onPushable = () => {
+      if (retryNow) return retryNow();
+      if (pushing || ended) return;
+      pushing = true;
+      pushed = pushAll();
+    };
     this.registration?.update({ idle: true });
     try {
       await this.sendUpdates(true, this.reportsSelected());
@@ -752,8 +763,9 @@ export class ImapConnection implements ImapSession, ImapContext {
       this.registration?.update({ idle: false });
       clearTimeout(timer);
       if (!this.closed) this.resetIdleTimer();
-      this.updateWaiter?.();
-      await pumping;
+      this.onPushable?.(); // ends a wait to retry; starts nothing (ended)
+      this.onPushable = null;
+      await pushed;
     }
   }
 
