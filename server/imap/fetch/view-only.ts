@@ -6,12 +6,14 @@
  * distinct set), so each set's bytes, and its keyword announcement, are made once per command.
  */
 import type { ResponseBuilder } from '../encoder/index.ts';
+import type { MailboxState } from '../mailbox-state.ts';
 import type { MailboxView } from '../mailbox-view.ts';
 import type { FetchItem } from '../parser/index.ts';
 import type { TimeSlice } from '../time-slice.ts';
 import { announceKeywordsOf } from '../updates.ts';
 import type { FetchPlan } from './plan.ts';
 import { flagList } from './render.ts';
+import type { Targets } from './targets.ts';
 
 type Attribute = 'FLAGS' | 'UID' | 'MODSEQ';
 const VIEW_ATTRIBUTES: ReadonlySet<string> = new Set<Attribute>(['FLAGS', 'UID', 'MODSEQ']);
@@ -106,76 +108,144 @@ class LineBuffer {
   }
 }
 
-export async function fetchFromView(
-  run: ViewFetchRun,
-  seqs: readonly number[],
-  uids: readonly number[],
-): Promise<void> {
-  const { view } = run;
-  const state = view.state;
-  const names = run.items.map((item) => (item as { name: Attribute }).name);
-  const wantsFlags = names.includes('FLAGS');
-  const out = new LineBuffer(run);
+/**
+ * Writes the lines of the targets; null: every message of a view that shows the shared state as it
+ * is (targets.ts `namesWholeView`), walked in state order without listing them. Should messages
+ * come or go while the walk yields, the rest is answered the general way, from the view's list:
+ * the positions already answered keep their numbers (an expunge is still shown, new mail is not).
+ */
+export async function fetchFromView(run: ViewFetchRun, targets: Targets | null): Promise<void> {
+  const lines = new FetchLines(run);
+  if (targets === null) {
+    const done = await lines.walkState();
+    if (done === run.view.state.length && run.view.unchanged) return lines.end();
+    const uids = run.view.allUids().slice(done);
+    targets = { seqs: uids.map((_, i) => done + i + 1), uids };
+  }
+  await lines.writeTargets(targets);
+  lines.end();
+}
+
+/** What each line holds, in the order asked: numbers, compared per message more cheaply than names. */
+const Item = { flags: 0, uid: 1, modseq: 2 } as const;
+type Item = (typeof Item)[keyof typeof Item];
+
+/** The FETCH lines of one command, written into a LineBuffer. */
+class FetchLines {
+  private readonly out: LineBuffer;
+  private readonly view: MailboxView;
+  private readonly state: MailboxState;
+  private readonly items: Item[];
+  private readonly wantsFlags: boolean;
   /** `FLAGS (...)` bytes by interned flag list; a second map for the same list with \Recent. */
-  const flagBytes = new Map<readonly string[], Uint8Array>();
-  const recentBytes = new Map<readonly string[], Uint8Array>();
+  private readonly flagBytes = new Map<readonly string[], Uint8Array>();
+  private readonly recentBytes = new Map<readonly string[], Uint8Array>();
   // Neighbours mostly share a flag list (the state interns them): the last one found is kept, so
   // most messages cost no map lookup.
-  let lastFlags: readonly string[] | null = null;
-  let lastRecent = false;
-  let lastBytes: Uint8Array = new Uint8Array(0);
-  for (let i = 0; i < uids.length; i++) {
-    const uid = uids[i]!;
-    const seq = seqs[i]!;
-    // Where the view shows what the state holds, the sequence number is the state's index.
-    const index = seq - 1 < state.length && state.uidAt(seq - 1) === uid ? seq - 1 : state.indexOf(uid);
+  private lastFlags: readonly string[] | null = null;
+  private lastRecent = false;
+  private lastBytes: Uint8Array = new Uint8Array(0);
+
+  constructor(private readonly run: ViewFetchRun) {
+    this.out = new LineBuffer(run);
+    this.view = run.view;
+    this.state = run.view.state;
+    this.items = run.items.map((item) => {
+      const name = (item as { name: Attribute }).name;
+      return name === 'FLAGS' ? Item.flags : name === 'UID' ? Item.uid : Item.modseq;
+    });
+    this.wantsFlags = this.items.includes(Item.flags);
+  }
+
+  /**
+   * Every message of the state, in order, while the view shows it as it is. Returns how many were
+   * answered: all of them, or fewer when the view changed while yielding.
+   */
+  async walkState(): Promise<number> {
+    const { state, view } = this;
+    const count = state.length;
+    for (let index = 0; index < count; index++) {
+      this.line(index + 1, state.uidAt(index), index);
+      if (this.dueAt(index)) {
+        await this.pause();
+        // Messages came or went meanwhile, moving the state's indexes.
+        if (!view.unchanged || state.length !== count) return index + 1;
+      }
+    }
+    return count;
+  }
+
+  async writeTargets({ seqs, uids }: Targets): Promise<void> {
+    const { state } = this;
+    for (let i = 0; i < uids.length; i++) {
+      const uid = uids[i]!;
+      const seq = seqs[i]!;
+      // Where the view shows what the state holds, the sequence number is the state's index.
+      const index = seq - 1 < state.length && state.uidAt(seq - 1) === uid ? seq - 1 : state.indexOf(uid);
+      this.line(seq, uid, index);
+      if (this.dueAt(i)) await this.pause();
+    }
+  }
+
+  end(): void {
+    this.out.hand();
+  }
+
+  /** One message's line; `index` is its place in the state, or -1 (expunged, still shown). */
+  private line(seq: number, uid: number, index: number): void {
+    const { out, run, view, state, items } = this;
     const modseq = index >= 0 ? state.modseqAt(index) : view.modseqOf(uid);
-    if (run.changedSince !== undefined && modseq <= run.changedSince) continue;
-    const flags = wantsFlags
-      ? flagsBytes(index >= 0 ? state.flagsAt(index) : view.flagsOf(uid), view.isRecent(uid))
+    if (run.changedSince !== undefined && modseq <= run.changedSince) return;
+    const flags = this.wantsFlags
+      ? this.flagsBytes(index >= 0 ? state.flagsAt(index) : view.flagsOf(uid), view.isRecent(uid))
       : null;
     out.room(LINE_ROOM + (flags?.length ?? 0));
     out.bytes(LINE_START);
     out.number(run.uidOnly ? uid : seq);
     out.bytes(run.uidOnly ? UIDFETCH_OPEN : FETCH_OPEN);
-    for (let n = 0; n < names.length; n++) {
+    for (let n = 0; n < items.length; n++) {
       if (n > 0) out.byte(SPACE);
-      const name = names[n]!;
-      if (name === 'UID') {
+      const item = items[n]!;
+      if (item === Item.uid) {
         out.bytes(UID_ITEM);
         out.number(uid);
-      } else if (name === 'MODSEQ') {
+      } else if (item === Item.modseq) {
         out.bytes(MODSEQ_ITEM);
         out.number(modseq);
         out.byte(CLOSE);
       } else out.bytes(flags!);
     }
     out.bytes(LINE_END);
+  }
+
+  /** Whether to send what gathered and give the event loop a turn, after the `i`th message. */
+  private dueAt(i: number): boolean {
     // The clock is read every 256 messages, not for each (a line costs well under a microsecond).
-    if (out.length >= CHUNK_BYTES - 4 * LINE_ROOM || ((i & 255) === 255 && run.slice.due)) {
-      out.hand();
-      await run.flushIfFull();
-      await run.slice.yield();
-    }
-  }
-  out.hand();
-
-  function flagsBytes(flags: readonly string[], recent: boolean): Uint8Array {
-    if (flags === lastFlags && recent === lastRecent) return lastBytes;
-    lastBytes = interned(flags, recent);
-    lastFlags = flags;
-    lastRecent = recent;
-    return lastBytes;
+    return this.out.length >= CHUNK_BYTES - 4 * LINE_ROOM || ((i & 255) === 255 && this.run.slice.due);
   }
 
-  function interned(flags: readonly string[], recent: boolean): Uint8Array {
-    const known = recent ? recentBytes : flagBytes;
+  private async pause(): Promise<void> {
+    this.out.hand();
+    await this.run.flushIfFull();
+    await this.run.slice.yield();
+  }
+
+  private flagsBytes(flags: readonly string[], recent: boolean): Uint8Array {
+    if (flags === this.lastFlags && recent === this.lastRecent) return this.lastBytes;
+    this.lastBytes = this.interned(flags, recent);
+    this.lastFlags = flags;
+    this.lastRecent = recent;
+    return this.lastBytes;
+  }
+
+  private interned(flags: readonly string[], recent: boolean): Uint8Array {
+    const known = recent ? this.recentBytes : this.flagBytes;
     let found = known.get(flags);
     if (found === undefined) {
       const shown = recent ? [...flags, '\\Recent'] : flags;
       // New keywords are announced (untagged FLAGS) before the first response that carries them.
-      out.hand();
-      announceKeywordsOf(run.builder(), view, shown);
+      this.out.hand();
+      announceKeywordsOf(this.run.builder(), this.view, shown);
       found = Buffer.from(`FLAGS ${flagList(shown)}`, 'utf8');
       known.set(flags, found);
     }
