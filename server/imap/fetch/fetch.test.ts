@@ -8,6 +8,7 @@ import type { FetchCommand } from '../parser/index.ts';
 import { parse, S } from '../parser/test-helpers.ts';
 import { TimeSlice } from '../time-slice.ts';
 import { binaryContent } from './binary.ts';
+import { writeDigits } from './digits.ts';
 import { planFetch } from './plan.ts';
 import { renderFetch, type FetchMessage } from './render.ts';
 import { namesWholeView, resolveTargets } from './targets.ts';
@@ -346,6 +347,19 @@ describe('fetchFromView over the whole view', () => {
         expect(walked.split('\r\n').filter((line) => line.includes(' FETCH '))).toHaveLength(MESSAGES);
         expect(walked).toBe(await answer(items, false, changes, byUid));
       }
+    }
+  });
+});
+
+describe('writeDigits', () => {
+  it('writes numbers as their decimal digits, up to 2^53', () => {
+    const values = [0, 7, 9, 10, 42, 99, 100, 101, 999, 1000, 99_999, 100_000, 123_456, 999_999, 1_000_000];
+    values.push(4_294_967_295, 1_234_567_890_123, Number.MAX_SAFE_INTEGER);
+    for (let n = 1; n < 2_000_000; n = n * 3 + 1) values.push(n, n - 1);
+    const buffer = Buffer.alloc(20);
+    for (const value of values) {
+      const end = writeDigits(buffer, 2, value);
+      expect(buffer.toString('latin1', 2, end)).toBe(String(value));
     }
   });
 });

@@ -12,6 +12,7 @@ import type { FetchItem } from '../parser/index.ts';
 import type { TimeSlice } from '../time-slice.ts';
 import { announceKeywordsOf } from '../updates.ts';
 import type { FetchPlan } from './plan.ts';
+import { writeDigits } from './digits.ts';
 import { flagList } from './render.ts';
 import type { Targets } from './targets.ts';
 
@@ -95,16 +96,7 @@ class LineBuffer {
 
   /** A non-negative integer (UIDs, sequence numbers, MODSEQs: below 2^53) in decimal. */
   number(value: number): void {
-    let digits = 1;
-    for (let rest = value; rest >= 10; rest = Math.floor(rest / 10)) digits++;
-    let at = this.position + digits;
-    this.position = at;
-    let rest = value;
-    do {
-      const next = Math.floor(rest / 10);
-      this.buffer[--at] = 48 + rest - next * 10;
-      rest = next;
-    } while (rest > 0);
+    this.position = writeDigits(this.buffer, this.position, value);
   }
 }
 

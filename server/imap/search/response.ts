@@ -7,6 +7,7 @@
 import type { ResponseBuilder } from '../encoder/index.ts';
 import { quote } from '../encoder/index.ts';
 import type { PartialRange, SearchReturnOption } from '../parser/index.ts';
+import { writeDigits } from '../fetch/digits.ts';
 import { formatPartialRange, partialSlice } from './partial.ts';
 
 export interface SearchAnswer {
@@ -49,17 +50,7 @@ export function writeNumbers(builder: ResponseBuilder, numbers: readonly number[
     let at = 0;
     for (let i = start; i < end; i++) {
       chunk[at++] = 0x20;
-      const value = numbers[i]!;
-      let digits = 1;
-      for (let rest = value; rest >= 10; rest = Math.floor(rest / 10)) digits++;
-      at += digits;
-      let position = at;
-      let rest = value;
-      do {
-        const next = Math.floor(rest / 10);
-        chunk[--position] = 48 + rest - next * 10;
-        rest = next;
-      } while (rest > 0);
+      at = writeDigits(chunk, at, numbers[i]!);
     }
     builder.raw(chunk.subarray(0, at));
   }
