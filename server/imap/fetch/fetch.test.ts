@@ -326,6 +326,38 @@ describe('fetchFromView over the whole view', () => {
     return builder.toBuffer().toString('latin1');
   }
 
+  it('writes the items in the order asked, with \\Recent and new keywords announced first', async () => {
+    const view = new MailboxView(mailbox, [summaryOf(6), summaryOf(7), summaryOf(8)], false, []);
+    view.markRecent(7, 8);
+    const lines = async (items: string, uidOnly = false) => {
+      const builder = new ResponseBuilder();
+      const run = {
+        view,
+        items: plan(`FETCH 1:* ${items}`).items,
+        changedSince: undefined,
+        slice: new TimeSlice(),
+        uidOnly,
+        builder: () => builder,
+        flushIfFull: async () => undefined,
+      };
+      await fetchFromView(run, null);
+      return builder.toBuffer().toString('latin1');
+    };
+    expect(await lines('(MODSEQ FLAGS UID)')).toBe(
+      '* 1 FETCH (MODSEQ (6) FLAGS () UID 6)\r\n' +
+        '* FLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft $Work)\r\n' +
+        '* OK [PERMANENTFLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft $Work \\*)] Flags permitted\r\n' +
+        '* 2 FETCH (MODSEQ (7) FLAGS (\\Seen $Work) UID 7)\r\n' +
+        '* 3 FETCH (MODSEQ (8) FLAGS (\\Seen \\Recent) UID 8)\r\n',
+    );
+    expect(await lines('(UID)')).toBe('* 1 FETCH (UID 6)\r\n* 2 FETCH (UID 7)\r\n* 3 FETCH (UID 8)\r\n');
+    expect(await lines('(FLAGS MODSEQ)', true)).toBe(
+      '* 6 UIDFETCH (FLAGS () MODSEQ (6))\r\n' +
+        '* 7 UIDFETCH (FLAGS (\\Seen $Work) MODSEQ (7))\r\n' +
+        '* 8 UIDFETCH (FLAGS (\\Seen \\Recent) MODSEQ (8))\r\n',
+    );
+  });
+
   it('answers as the listed targets do, also when messages come and go while it yields', async () => {
     const cases: Array<(view: MailboxView) => void> = [
       () => undefined,

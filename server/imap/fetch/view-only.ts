@@ -26,18 +26,8 @@ export function isViewOnly(plan: FetchPlan): boolean {
 
 /** Response bytes gathered in one Buffer before it is handed to the builder. */
 const CHUNK_BYTES = 64 * 1024;
-/** Room a line needs besides its flags: `* n FETCH (UID n MODSEQ (n) )\r\n`, numbers of 16 digits. */
+/** Room a line needs besides its parts: its numbers, up to three of 16 digits. */
 const LINE_ROOM = 96;
-
-const ascii = (text: string): Uint8Array => Uint8Array.from(text, (char) => char.charCodeAt(0));
-const LINE_START = ascii('* ');
-const FETCH_OPEN = ascii(' FETCH (');
-const UIDFETCH_OPEN = ascii(' UIDFETCH (');
-const UID_ITEM = ascii('UID ');
-const MODSEQ_ITEM = ascii('MODSEQ (');
-const LINE_END = ascii(')\r\n');
-const SPACE = 0x20;
-const CLOSE = 0x29;
 
 export interface ViewFetchRun {
   view: MailboxView;
@@ -90,10 +80,6 @@ class LineBuffer {
     for (let i = 0; i < bytes.length; i++) this.buffer[this.position++] = bytes[i]!;
   }
 
-  byte(value: number): void {
-    this.buffer[this.position++] = value;
-  }
-
   /** A non-negative integer (UIDs, sequence numbers, MODSEQs: below 2^53) in decimal. */
   number(value: number): void {
     this.position = writeDigits(this.buffer, this.position, value);
@@ -118,35 +104,80 @@ export async function fetchFromView(run: ViewFetchRun, targets: Targets | null):
   lines.end();
 }
 
-/** What each line holds, in the order asked: numbers, compared per message more cheaply than names. */
+/** What a line holds, in the order asked: numbers, compared per message more cheaply than names. */
 const Item = { flags: 0, uid: 1, modseq: 2 } as const;
 type Item = (typeof Item)[keyof typeof Item];
+/** The numbers a line holds, in order (the first is the message's: sequence number, or UID). */
+const Num = { seq: 0, uid: 1, modseq: 2 } as const;
+type Num = (typeof Num)[keyof typeof Num];
+
+/**
+ * A line's bytes between its numbers, for one flag list: `parts[j]` goes before number j, the
+ * last one after them all. `* 5 FETCH (UID 9 FLAGS (\Seen))` is `* `, 5, ` FETCH (UID `, 9,
+ * ` FLAGS (\Seen))\r\n`: three copies and two numbers, whatever the items.
+ */
+interface LineParts {
+  parts: Uint8Array[];
+  /** Their bytes, all together. */
+  length: number;
+}
+
+/** The numbers of a line and, for a flag list's `FLAGS (...)` text, the parts around them. */
+function lineShape(
+  items: readonly Item[],
+  uidOnly: boolean,
+): { numbers: Num[]; parts(flags: string): LineParts } {
+  const numbers: Num[] = [uidOnly ? Num.uid : Num.seq];
+  for (const item of items) {
+    if (item === Item.uid) numbers.push(Num.uid);
+    else if (item === Item.modseq) numbers.push(Num.modseq);
+  }
+  const parts = (flags: string): LineParts => {
+    const texts = ['* '];
+    let text = uidOnly ? ' UIDFETCH (' : ' FETCH (';
+    items.forEach((item, n) => {
+      if (n > 0) text += ' ';
+      if (item === Item.flags) text += flags;
+      else {
+        texts.push(text + (item === Item.uid ? 'UID ' : 'MODSEQ ('));
+        text = item === Item.uid ? '' : ')';
+      }
+    });
+    texts.push(`${text})\r\n`);
+    const bytes = texts.map((part) => Buffer.from(part, 'utf8'));
+    return { parts: bytes, length: bytes.reduce((sum, part) => sum + part.length, 0) };
+  };
+  return { numbers, parts };
+}
 
 /** The FETCH lines of one command, written into a LineBuffer. */
 class FetchLines {
   private readonly out: LineBuffer;
   private readonly view: MailboxView;
   private readonly state: MailboxState;
-  private readonly items: Item[];
-  private readonly wantsFlags: boolean;
-  /** `FLAGS (...)` bytes by interned flag list; a second map for the same list with \Recent. */
-  private readonly flagBytes = new Map<readonly string[], Uint8Array>();
-  private readonly recentBytes = new Map<readonly string[], Uint8Array>();
-  // Neighbours mostly share a flag list (the state interns them): the last one found is kept, so
-  // most messages cost no map lookup.
-  private lastFlags: readonly string[] | null = null;
-  private lastRecent = false;
-  private lastBytes: Uint8Array = new Uint8Array(0);
+  private readonly numbers: Num[];
+  private readonly partsOf: (flags: string) => LineParts;
+  /** The parts of every line when FLAGS is not asked for. */
+  private readonly plainParts: LineParts | null;
+  /** Parts by interned flag list; a second map for the same list with \Recent. */
+  private readonly byList = new Map<readonly string[], LineParts>();
+  private readonly byListRecent = new Map<readonly string[], LineParts>();
+  /** The same by the state's flag list id (an array read per message, not a map lookup). */
+  private readonly byId: Array<LineParts | undefined> = [];
+  private readonly byIdRecent: Array<LineParts | undefined> = [];
 
   constructor(private readonly run: ViewFetchRun) {
     this.out = new LineBuffer(run);
     this.view = run.view;
     this.state = run.view.state;
-    this.items = run.items.map((item) => {
+    const items = run.items.map((item) => {
       const name = (item as { name: Attribute }).name;
       return name === 'FLAGS' ? Item.flags : name === 'UID' ? Item.uid : Item.modseq;
     });
-    this.wantsFlags = this.items.includes(Item.flags);
+    const shape = lineShape(items, run.uidOnly ?? false);
+    this.numbers = shape.numbers;
+    this.partsOf = shape.parts;
+    this.plainParts = items.includes(Item.flags) ? null : shape.parts('');
   }
 
   /**
@@ -185,29 +216,17 @@ class FetchLines {
 
   /** One message's line; `index` is its place in the state, or -1 (expunged, still shown). */
   private line(seq: number, uid: number, index: number): void {
-    const { out, run, view, state, items } = this;
+    const { out, run, view, state, numbers } = this;
     const modseq = index >= 0 ? state.modseqAt(index) : view.modseqOf(uid);
     if (run.changedSince !== undefined && modseq <= run.changedSince) return;
-    const flags = this.wantsFlags
-      ? this.flagsBytes(index >= 0 ? state.flagsAt(index) : view.flagsOf(uid), view.isRecent(uid))
-      : null;
-    out.room(LINE_ROOM + (flags?.length ?? 0));
-    out.bytes(LINE_START);
-    out.number(run.uidOnly ? uid : seq);
-    out.bytes(run.uidOnly ? UIDFETCH_OPEN : FETCH_OPEN);
-    for (let n = 0; n < items.length; n++) {
-      if (n > 0) out.byte(SPACE);
-      const item = items[n]!;
-      if (item === Item.uid) {
-        out.bytes(UID_ITEM);
-        out.number(uid);
-      } else if (item === Item.modseq) {
-        out.bytes(MODSEQ_ITEM);
-        out.number(modseq);
-        out.byte(CLOSE);
-      } else out.bytes(flags!);
+    const { parts, length } = this.plainParts ?? this.flagParts(uid, index);
+    out.room(LINE_ROOM + length);
+    for (let j = 0; j < numbers.length; j++) {
+      out.bytes(parts[j]!);
+      const number = numbers[j]!;
+      out.number(number === Num.seq ? seq : number === Num.uid ? uid : modseq);
     }
-    out.bytes(LINE_END);
+    out.bytes(parts[numbers.length]!);
   }
 
   /** Whether to send what gathered and give the event loop a turn, after the `i`th message. */
@@ -222,23 +241,24 @@ class FetchLines {
     await this.run.slice.yield();
   }
 
-  private flagsBytes(flags: readonly string[], recent: boolean): Uint8Array {
-    if (flags === this.lastFlags && recent === this.lastRecent) return this.lastBytes;
-    this.lastBytes = this.interned(flags, recent);
-    this.lastFlags = flags;
-    this.lastRecent = recent;
-    return this.lastBytes;
+  /** The parts of a line with the message's flags. */
+  private flagParts(uid: number, index: number): LineParts {
+    const recent = this.view.isRecent(uid);
+    if (index < 0) return this.interned(this.view.flagsOf(uid), recent);
+    const id = this.state.flagSetIdAt(index);
+    const known = recent ? this.byIdRecent : this.byId;
+    return (known[id] ??= this.interned(this.state.flagSetById(id), recent));
   }
 
-  private interned(flags: readonly string[], recent: boolean): Uint8Array {
-    const known = recent ? this.recentBytes : this.flagBytes;
+  private interned(flags: readonly string[], recent: boolean): LineParts {
+    const known = recent ? this.byListRecent : this.byList;
     let found = known.get(flags);
     if (found === undefined) {
       const shown = recent ? [...flags, '\\Recent'] : flags;
       // New keywords are announced (untagged FLAGS) before the first response that carries them.
       this.out.hand();
       announceKeywordsOf(this.run.builder(), this.view, shown);
-      found = Buffer.from(`FLAGS ${flagList(shown)}`, 'utf8');
+      found = this.partsOf(`FLAGS ${flagList(shown)}`);
       known.set(flags, found);
     }
     return found;
