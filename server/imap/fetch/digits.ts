@@ -11,7 +11,7 @@ const PAIRS = Buffer.from(
 );
 
 /** How many digits `value` has. */
-function digitCount(value: number): number {
+export function digitCount(value: number): number {
   if (value < 100_000) return value < 10 ? 1 : value < 100 ? 2 : value < 1000 ? 3 : value < 10_000 ? 4 : 5;
   let digits = 6;
   for (let rest = Math.floor(value / 1_000_000); rest > 0; rest = Math.floor(rest / 10)) digits++;

@@ -10,7 +10,7 @@ import { MessageText } from './content.ts';
 import { dayNumber, localDay, sentDay } from './dates.ts';
 import { evaluate, inRanges, type SearchSubject, type Verdict } from './evaluate.ts';
 import { isFilterableNeedle, RawText } from './raw-filter.ts';
-import { writeEsearch, writeSearch } from './response.ts';
+import { writeEsearch, writeNumbers, writeSearch } from './response.ts';
 
 const NOW = Date.UTC(2025, 5, 10, 12, 0, 0);
 
@@ -359,5 +359,16 @@ describe('search responses', () => {
     expect(write((b) => writeEsearch(b, 'm', false, ['COUNT'], answer))).toBe(
       '* ESEARCH (TAG "m") COUNT 4 MODSEQ 20\r\n',
     );
+  });
+});
+
+describe('writeNumbers', () => {
+  it('writes every number, in the order given, across chunks sized by their longest number', () => {
+    // Short numbers, then long ones, then short again (SORT's order is not ascending).
+    const numbers = Array.from({ length: 10_000 }, (_, i) => (i % 4096 < 5 ? 4_294_967_295 - i : i % 97));
+    numbers.push(Number.MAX_SAFE_INTEGER, 0);
+    const builder = new ResponseBuilder();
+    writeNumbers(builder, numbers);
+    expect(builder.toBuffer().toString('latin1')).toBe(` ${numbers.join(' ')}`);
   });
 });
