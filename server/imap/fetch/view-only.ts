@@ -3,7 +3,9 @@
  * `UID FETCH 1:* (UID FLAGS)`, with or without CHANGEDSINCE): every answer is in the shared
  * mailbox state, so the responses are written straight from its typed arrays into large Buffers,
  * without an object or a string per message. Flag lists are interned by the state (one array per
- * distinct set), so each set's bytes, and its keyword announcement, are made once per command.
+ * distinct set), so each line's bytes around its numbers, and each set's keyword announcement,
+ * are made once per command. `1:*` over a view that shows the state as it is (targets.ts
+ * `namesWholeView`) walks the state without listing its sequence numbers and UIDs first.
  */
 import type { ResponseBuilder } from '../encoder/index.ts';
 import type { MailboxState } from '../mailbox-state.ts';
