@@ -158,6 +158,22 @@ export class MailboxState {
     return this.flagSets[id]!;
   }
 
+  /**
+   * The indexes from `from` to `to` (exclusive) of the messages whose flag list is marked 1 in
+   * `marks` (by flag list id, 0 for the others; it must cover every id), written into `found` from
+   * `at` on; returns where they end. One pass over the typed arrays without a branch per message
+   * (which a third of matches would mispredict), for a SEARCH on flags alone (search/view-only.ts).
+   */
+  collectMarked(marks: Uint8Array, from: number, to: number, found: Uint32Array, at: number): number {
+    const flagIds = this.flagIds;
+    const end = Math.min(to, this.count);
+    for (let index = from; index < end; index++) {
+      found[at] = index;
+      at += marks[flagIds[index]!]!;
+    }
+    return at;
+  }
+
   /** How many distinct flag lists were interned (ids never change while the state lives). */
   get flagSetCount(): number {
     return this.flagSets.length;

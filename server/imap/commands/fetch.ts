@@ -28,7 +28,7 @@ import { bad } from '../errors.ts';
 import { binaryTarget } from '../fetch/binary.ts';
 import { planFetch, type FetchPlan } from '../fetch/plan.ts';
 import { renderFetch, type BinaryItem, type FetchMessage } from '../fetch/render.ts';
-import { resolveTargets, type Targets } from '../fetch/targets.ts';
+import { namesWholeView, resolveTargets, type Targets } from '../fetch/targets.ts';
 import { partialSlice } from '../search/partial.ts';
 import { fetchFromView, isViewOnly } from '../fetch/view-only.ts';
 import type { MailboxView } from '../mailbox-view.ts';
@@ -299,6 +299,8 @@ async function writeVanished(
     await ctx.write(ctx.builder().untagged().text(`VANISHED (EARLIER) ${vanished}`).crlf());
 }
 
+const NO_TARGETS: Targets = { seqs: [], uids: [] };
+
 export const fetch: CommandHandler<FetchCommand> = {
   states: ['selected'],
   // FETCH by sequence number must not see sequence numbers shift (RFC 3501 7.4.1).
@@ -309,7 +311,11 @@ export const fetch: CommandHandler<FetchCommand> = {
       throw bad('VANISHED needs QRESYNC: ENABLE QRESYNC first');
     }
     const plan = planFetch(command);
-    const targets = resolveTargets(view, command.sequence, command.uid);
+    // `1:*` of FLAGS/UID/MODSEQ over a view showing the shared state as it is: no lists, the state
+    // is walked in place (fetch/view-only.ts).
+    const whole =
+      isViewOnly(plan) && !command.modifiers.partial && namesWholeView(view, command.sequence, command.uid);
+    const targets = whole ? NO_TARGETS : resolveTargets(view, command.sequence, command.uid);
     const { seqs, uids } = command.modifiers.partial
       ? partialTargets(view, targets, command.modifiers.changedSince, command.modifiers.partial)
       : targets;
@@ -340,8 +346,7 @@ export const fetch: CommandHandler<FetchCommand> = {
             uidOnly: isUidOnly(ctx.session),
             flushIfFull: () => run.writer.flushIfFull(),
           },
-          seqs,
-          uids,
+          whole ? null : { seqs, uids },
         );
       } finally {
         await run.writer.flush();

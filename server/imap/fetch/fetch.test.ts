@@ -1,16 +1,19 @@
 import { describe, expect, it } from 'vitest';
 import { indexMessage } from '../../mime/index.ts';
-import type { Mailbox, MessageSummary } from '../../store/types.ts';
+import type { JournalEntry, Mailbox, MessageSummary } from '../../store/types.ts';
 import { ResponseBuilder } from '../encoder/index.ts';
 import { ImapError } from '../errors.ts';
 import { MailboxView } from '../mailbox-view.ts';
 import type { FetchCommand } from '../parser/index.ts';
 import { parse, S } from '../parser/test-helpers.ts';
+import { TimeSlice } from '../time-slice.ts';
 import { binaryContent } from './binary.ts';
+import { writeDigits } from './digits.ts';
 import { planFetch } from './plan.ts';
 import { renderFetch, type FetchMessage } from './render.ts';
-import { resolveTargets } from './targets.ts';
+import { namesWholeView, resolveTargets } from './targets.ts';
 import { ATTACHMENT, FORWARD, MULTIPART, PLAIN, UUENCODED } from './test-corpus.ts';
+import { fetchFromView } from './view-only.ts';
 
 function fetchCommand(text: string): FetchCommand {
   const parsed = parse(`a ${text}`);
@@ -232,5 +235,163 @@ describe('resolveTargets', () => {
     expect(resolveTargets(view, S('$'), true)).toEqual({ seqs: [2, 5], uids: [4, 10] });
     expect(resolveTargets(view, S('$'), false)).toEqual({ seqs: [2, 5], uids: [4, 10] });
     view.saveSearchResult([]);
+  });
+
+  it('tells when a set names every message of an unchanged view (FETCH then walks the state)', () => {
+    expect(namesWholeView(view, S('1:*'), false)).toBe(true);
+    expect(namesWholeView(view, S('*:1'), false)).toBe(true);
+    expect(namesWholeView(view, S('1:5'), false)).toBe(true);
+    expect(namesWholeView(view, S('1:4'), false)).toBe(false);
+    expect(namesWholeView(view, S('1:6'), false)).toBe(false); // BAD: beyond EXISTS
+    expect(namesWholeView(view, S('1:2,3:*'), false)).toBe(true);
+    expect(namesWholeView(view, S('1:*'), true)).toBe(true);
+    expect(namesWholeView(view, S('2:4294967295'), true)).toBe(true);
+    expect(namesWholeView(view, S('3:*'), true)).toBe(false);
+    expect(namesWholeView(view, S('50:*'), true)).toBe(false);
+    expect(namesWholeView(view, S('$'), true)).toBe(false);
+    expect(namesWholeView(empty, S('1:*'), false)).toBe(false);
+    expect(namesWholeView(empty, S('1:*'), true)).toBe(false);
+  });
+});
+
+describe('fetchFromView over the whole view', () => {
+  const MESSAGES = 3000;
+  const mailbox: Mailbox = {
+    id: 'm1',
+    userId: 'u1',
+    path: 'INBOX',
+    specialUse: null,
+    subscribed: true,
+    selectable: true,
+    uidValidity: 1,
+    uidNext: MESSAGES + 1,
+    highestModseq: MESSAGES,
+  };
+  const summaryOf = (uid: number): MessageSummary => ({
+    mailboxId: 'm1',
+    uid,
+    modseq: uid,
+    flags: uid % 3 === 0 ? [] : uid % 7 === 0 ? ['\\Seen', '$Work'] : ['\\Seen'],
+    internalDate: new Date(0),
+    size: 1,
+    blobId: 'x',
+    savedAt: null,
+    threadId: null,
+  });
+  let entryId = 1;
+  const entry = (kind: JournalEntry['kind'], uid: number, modseq: number, flags: string[] | null = null) => ({
+    id: entryId++,
+    userId: 'u1',
+    mailboxId: 'm1',
+    kind,
+    uid,
+    modseq,
+    flags,
+    path: null,
+    oldPath: null,
+    at: new Date(0),
+  });
+
+  /**
+   * The response to `1:*` of `items`, written walking the state (whole) or from the listed targets,
+   * with `changes` queued into the view when the first chunk is sent (as the journal would while
+   * the command yields).
+   */
+  async function answer(items: string, whole: boolean, changes: (view: MailboxView) => void, byUid = false) {
+    const view = new MailboxView(
+      mailbox,
+      Array.from({ length: MESSAGES }, (_, i) => summaryOf(i + 1)),
+      false,
+      [],
+    );
+    view.markRecent(MESSAGES - 5, MESSAGES);
+    const builder = new ResponseBuilder();
+    const targets = whole ? null : resolveTargets(view, S('1:*'), byUid);
+    let flushes = 0;
+    await fetchFromView(
+      {
+        view,
+        items: plan(`FETCH 1:* ${items}`).items,
+        changedSince: undefined,
+        // Always due: the walk yields after each stretch of 256 messages.
+        slice: new TimeSlice(0),
+        builder: () => builder,
+        flushIfFull: async () => {
+          if (flushes++ === 0) changes(view);
+        },
+      },
+      targets,
+    );
+    expect(flushes).toBeGreaterThan(1);
+    return builder.toBuffer().toString('latin1');
+  }
+
+  it('writes the items in the order asked, with \\Recent and new keywords announced first', async () => {
+    const view = new MailboxView(mailbox, [summaryOf(6), summaryOf(7), summaryOf(8)], false, []);
+    view.markRecent(7, 8);
+    const lines = async (items: string, uidOnly = false) => {
+      const builder = new ResponseBuilder();
+      const run = {
+        view,
+        items: plan(`FETCH 1:* ${items}`).items,
+        changedSince: undefined,
+        slice: new TimeSlice(),
+        uidOnly,
+        builder: () => builder,
+        flushIfFull: async () => undefined,
+      };
+      await fetchFromView(run, null);
+      return builder.toBuffer().toString('latin1');
+    };
+    expect(await lines('(MODSEQ FLAGS UID)')).toBe(
+      '* 1 FETCH (MODSEQ (6) FLAGS () UID 6)\r\n' +
+        '* FLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft $Work)\r\n' +
+        '* OK [PERMANENTFLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft $Work \\*)] Flags permitted\r\n' +
+        '* 2 FETCH (MODSEQ (7) FLAGS (\\Seen $Work) UID 7)\r\n' +
+        '* 3 FETCH (MODSEQ (8) FLAGS (\\Seen \\Recent) UID 8)\r\n',
+    );
+    expect(await lines('(UID)')).toBe('* 1 FETCH (UID 6)\r\n* 2 FETCH (UID 7)\r\n* 3 FETCH (UID 8)\r\n');
+    expect(await lines('(FLAGS MODSEQ)', true)).toBe(
+      '* 6 UIDFETCH (FLAGS () MODSEQ (6))\r\n' +
+        '* 7 UIDFETCH (FLAGS (\\Seen $Work) MODSEQ (7))\r\n' +
+        '* 8 UIDFETCH (FLAGS (\\Seen \\Recent) MODSEQ (8))\r\n',
+    );
+  });
+
+  it('answers as the listed targets do, also when messages come and go while it yields', async () => {
+    const cases: Array<(view: MailboxView) => void> = [
+      () => undefined,
+      (view) => view.queue(entry('message-flags', 2000, MESSAGES + 1, ['\\Flagged'])),
+      (view) => view.queue(entry('message-new', MESSAGES + 1, MESSAGES + 1, ['$New'])),
+      (view) => {
+        view.queue(entry('message-expunge', 10, MESSAGES + 1));
+        view.queue(entry('message-expunge', 2500, MESSAGES + 2));
+        view.queue(entry('message-flags', 2600, MESSAGES + 3, [])); // the state's indexes moved
+      },
+    ];
+    for (const changes of cases) {
+      for (const [items, byUid] of [
+        ['(FLAGS)', false],
+        ['(UID FLAGS)', true],
+        ['(UID MODSEQ FLAGS)', true],
+      ] as const) {
+        const walked = await answer(items, true, changes, byUid);
+        expect(walked.split('\r\n').filter((line) => line.includes(' FETCH '))).toHaveLength(MESSAGES);
+        expect(walked).toBe(await answer(items, false, changes, byUid));
+      }
+    }
+  });
+});
+
+describe('writeDigits', () => {
+  it('writes numbers as their decimal digits, up to 2^53', () => {
+    const values = [0, 7, 9, 10, 42, 99, 100, 101, 999, 1000, 99_999, 100_000, 123_456, 999_999, 1_000_000];
+    values.push(4_294_967_295, 1_234_567_890_123, Number.MAX_SAFE_INTEGER);
+    for (let n = 1; n < 2_000_000; n = n * 3 + 1) values.push(n, n - 1);
+    const buffer = Buffer.alloc(20);
+    for (const value of values) {
+      const end = writeDigits(buffer, 2, value);
+      expect(buffer.toString('latin1', 2, end)).toBe(String(value));
+    }
   });
 });

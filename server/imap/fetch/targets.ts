@@ -5,6 +5,8 @@
  * - By UID: UIDs not in the mailbox are silently left out; `*` is the highest UID in use, so `n:*`
  *   always includes the last message (RFC 3501 6.4.8), and an empty mailbox gives nothing.
  * - `$` (SEARCHRES, RFC 5182): the saved result still in view, by UID or sequence number alike.
+ * `namesWholeView` tells when no list is needed at all: `1:*` over a view that shows the shared
+ * state as it is, which FETCH of FLAGS/UID/MODSEQ then walks in place (view-only.ts).
  */
 import { bad } from '../errors.ts';
 import type { MailboxView } from '../mailbox-view.ts';
@@ -18,6 +20,23 @@ export interface Targets {
 export function resolveTargets(view: MailboxView, set: SequenceSet, byUid: boolean): Targets {
   if (set.saved) return view.searchResult();
   return byUid ? byUids(view, set) : bySequence(view, set);
+}
+
+/**
+ * Whether the set names every message of a view that shows the shared state as it is (nothing
+ * pending to report), and nothing else: then the state's indexes are the sequence numbers, and a
+ * FETCH may walk the state instead of listing 100,000 numbers twice. False whenever the set could
+ * be BAD (an empty mailbox, a number beyond EXISTS): the general path says so.
+ */
+export function namesWholeView(view: MailboxView, set: SequenceSet, byUid: boolean): boolean {
+  if (set.saved || !view.unchanged) return false;
+  const state = view.state;
+  if (state.length === 0) return false;
+  if (!byUid && sequenceSetExceeds(set, state.length)) return false;
+  const ranges = resolveRanges(set, byUid ? state.lastUid : state.length);
+  if (ranges.length !== 1) return false;
+  const [low, high] = ranges[0]!;
+  return byUid ? low <= state.uidAt(0) && high >= state.lastUid : low === 1 && high >= state.length;
 }
 
 function bySequence(view: MailboxView, set: SequenceSet): Targets {

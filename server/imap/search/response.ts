@@ -7,6 +7,7 @@
 import type { ResponseBuilder } from '../encoder/index.ts';
 import { quote } from '../encoder/index.ts';
 import type { PartialRange, SearchReturnOption } from '../parser/index.ts';
+import { digitCount, writeDigits } from '../fetch/digits.ts';
 import { formatPartialRange, partialSlice } from './partial.ts';
 
 export interface SearchAnswer {
@@ -38,28 +39,21 @@ function highest(values: Iterable<number>): number {
   return max;
 }
 
-/** Numbers written per Buffer: ` n` is 17 bytes at most (numbers below 2^53). */
+/** Numbers written per Buffer. */
 const NUMBERS_PER_CHUNK = 4096;
 
 /** ` n n n`: digits written in place into Buffers, with no string per number. */
 export function writeNumbers(builder: ResponseBuilder, numbers: readonly number[]): void {
   for (let start = 0; start < numbers.length; start += NUMBERS_PER_CHUNK) {
     const end = Math.min(numbers.length, start + NUMBERS_PER_CHUNK);
-    const chunk = Buffer.allocUnsafe((end - start) * 17);
+    // Sized for the chunk's longest number (SORT's are not ascending), not for 16 digits each.
+    let longest = 0;
+    for (let i = start; i < end; i++) if (numbers[i]! > longest) longest = numbers[i]!;
+    const chunk = Buffer.allocUnsafe((end - start) * (1 + digitCount(longest)));
     let at = 0;
     for (let i = start; i < end; i++) {
       chunk[at++] = 0x20;
-      const value = numbers[i]!;
-      let digits = 1;
-      for (let rest = value; rest >= 10; rest = Math.floor(rest / 10)) digits++;
-      at += digits;
-      let position = at;
-      let rest = value;
-      do {
-        const next = Math.floor(rest / 10);
-        chunk[--position] = 48 + rest - next * 10;
-        rest = next;
-      } while (rest > 0);
+      at = writeDigits(chunk, at, numbers[i]!);
     }
     builder.raw(chunk.subarray(0, at));
   }

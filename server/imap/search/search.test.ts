@@ -1,16 +1,19 @@
 import { describe, expect, it } from 'vitest';
 import { indexMessage } from '../../mime/index.ts';
-import type { MessageSummary } from '../../store/types.ts';
+import type { JournalEntry, Mailbox, MessageSummary } from '../../store/types.ts';
 import { ResponseBuilder } from '../encoder/index.ts';
+import { MailboxView } from '../mailbox-view.ts';
 import { CORPUS, ENCODED, FORWARD, MULTIPART, PLAIN } from '../fetch/test-corpus.ts';
 import type { SearchCommand } from '../parser/index.ts';
 import { parse } from '../parser/test-helpers.ts';
+import type { TimeSlice } from '../time-slice.ts';
 import { compileSearch, Cost, type CompiledSearch, type MatchNode } from './compile.ts';
 import { MessageText } from './content.ts';
 import { dayNumber, localDay, sentDay } from './dates.ts';
 import { evaluate, inRanges, type SearchSubject, type Verdict } from './evaluate.ts';
 import { isFilterableNeedle, RawText } from './raw-filter.ts';
-import { writeEsearch, writeSearch } from './response.ts';
+import { writeEsearch, writeNumbers, writeSearch } from './response.ts';
+import { searchView } from './view-only.ts';
 
 const NOW = Date.UTC(2025, 5, 10, 12, 0, 0);
 
@@ -359,5 +362,103 @@ describe('search responses', () => {
     expect(write((b) => writeEsearch(b, 'm', false, ['COUNT'], answer))).toBe(
       '* ESEARCH (TAG "m") COUNT 4 MODSEQ 20\r\n',
     );
+  });
+});
+
+describe('writeNumbers', () => {
+  it('writes every number, in the order given, across chunks sized by their longest number', () => {
+    // Short numbers, then long ones, then short again (SORT's order is not ascending).
+    const numbers = Array.from({ length: 10_000 }, (_, i) => (i % 4096 < 5 ? 4_294_967_295 - i : i % 97));
+    numbers.push(Number.MAX_SAFE_INTEGER, 0);
+    const builder = new ResponseBuilder();
+    writeNumbers(builder, numbers);
+    expect(builder.toBuffer().toString('latin1')).toBe(` ${numbers.join(' ')}`);
+  });
+});
+
+describe('searchView on flags over a big mailbox', () => {
+  const MESSAGES = 40_000;
+  const mailbox: Mailbox = {
+    id: 'm1',
+    userId: 'u1',
+    path: 'INBOX',
+    specialUse: null,
+    subscribed: true,
+    selectable: true,
+    uidValidity: 1,
+    uidNext: MESSAGES + 1,
+    highestModseq: MESSAGES,
+  };
+  const summaryOf = (uid: number): MessageSummary => ({
+    mailboxId: 'm1',
+    uid,
+    modseq: uid,
+    flags: uid % 3 === 0 ? [] : ['\\Seen'],
+    internalDate: new Date(0),
+    size: 1,
+    blobId: 'x',
+    savedAt: null,
+    threadId: null,
+  });
+  let entryId = 1;
+  const entry = (kind: JournalEntry['kind'], uid: number, flags: string[] | null = null): JournalEntry => ({
+    id: entryId++,
+    userId: 'u1',
+    mailboxId: 'm1',
+    kind,
+    uid,
+    modseq: MESSAGES + entryId,
+    flags,
+    path: null,
+    oldPath: null,
+    at: new Date(0),
+  });
+  const unseen = compile('UNSEEN', MESSAGES, MESSAGES);
+  const thirds = (last: number) => Array.from({ length: Math.floor(last / 3) }, (_, i) => 3 * (i + 1));
+
+  /** The search with `changes` made while it yields (it yields at every chance). */
+  async function searched(changes: (view: MailboxView) => void) {
+    const view = new MailboxView(
+      mailbox,
+      Array.from({ length: MESSAGES }, (_, i) => summaryOf(i + 1)),
+      false,
+      [],
+    );
+    let yields = 0;
+    const slice = {
+      due: true,
+      yield: async () => {
+        if (yields++ === 0) changes(view);
+      },
+    } as unknown as TimeSlice;
+    const result = await searchView(view, unseen, slice);
+    expect(yields).toBeGreaterThan(0);
+    return result;
+  }
+
+  it('answers from the flag lists while nothing changes', async () => {
+    const result = await searched(() => undefined);
+    expect(result.uids).toEqual(thirds(MESSAGES));
+    expect(result.seqs).toEqual(thirds(MESSAGES));
+    expect(result.modseqs).toEqual([]);
+  });
+
+  it('searches again the general way when messages come or go while it yields', async () => {
+    const result = await searched((view) => {
+      view.queue(entry('message-expunge', 3));
+      view.queue(entry('message-new', MESSAGES + 1, []));
+    });
+    // The expunged message is still shown (not reported yet), the new one is not yet.
+    expect(result.uids).toEqual(thirds(MESSAGES));
+    expect(result.seqs).toEqual(thirds(MESSAGES));
+  });
+
+  it('decides flag lists that appear while it yields', async () => {
+    const result = await searched((view) => view.queue(entry('message-flags', 30_001, ['$New'])));
+    expect(result.uids).toEqual([
+      ...thirds(30_000),
+      30_001,
+      ...thirds(MESSAGES).filter((uid) => uid > 30_001),
+    ]);
   });
 });

@@ -64,52 +64,68 @@ export async function searchView(
   return result;
 }
 
+/** Messages decided between two looks at the clock (a pass over them takes well under 1 ms). */
+const STRETCH = 16384;
+
 /**
  * Criteria on stored flags alone over a view that shows the shared state as it is (the common
- * case: UNSEEN, FLAGGED, DELETED, KEYWORD): decided once per interned flag list, then one typed
- * array read per message, in state order (which is the view's), without listing the UIDs first.
- * Null when the view changed while it yielded.
+ * case: UNSEEN, FLAGGED, DELETED, KEYWORD): decided once per interned flag list (a mailbox has a
+ * handful), then one pass over the state's typed arrays (MailboxState.collectMarked), in state
+ * order (which is the view's), without listing the UIDs first. The lists are made at their size
+ * once the matches are counted (growing them by push costs more than the pass). Null when the
+ * view changed while it yielded.
  */
 async function searchFlagSets(
   view: MailboxView,
   search: CompiledSearch,
   slice: TimeSlice,
 ): Promise<SearchResult | null> {
-  const result: SearchResult = { seqs: [], uids: [], modseqs: [], lost: false };
   const state = view.state;
-  /** Per flag list id: 0 not decided yet, 1 matches, 2 does not. */
-  let verdicts: Uint8Array = new Uint8Array(state.flagSetCount);
+  const count = state.length;
   const subject = viewOnlySubject();
-  for (let i = 0; i < state.length; i++) {
-    const id = state.flagSetIdAt(i);
-    // A list interned meanwhile (the state changed while this search yielded).
-    if (id >= verdicts.length) verdicts = grown(verdicts, state.flagSetCount);
-    let verdict = verdicts[id]!;
-    if (verdict === 0) {
-      subject.flags = state.flagSetById(id);
-      verdict = evaluate(search.root, subject) === true ? 1 : 2;
-      verdicts[id] = verdict;
-    }
-    if (verdict === 1) {
-      result.seqs.push(i + 1);
-      result.uids.push(state.uidAt(i));
-      // Only a MODSEQ search reports them (response.ts).
-      if (search.hasModseq) result.modseqs.push(state.modseqAt(i));
-    }
-    if ((i & 4095) === 4095 && slice.due) {
+  /** Per flag list id: 1 matches, 0 does not. */
+  let marks: Uint8Array = new Uint8Array(0);
+  const found = new Uint32Array(count);
+  let matches = 0;
+  for (let from = 0; from < count; from += STRETCH) {
+    // Lists interned meanwhile (flags changed while this search yielded) are decided too.
+    if (marks.length < state.flagSetCount) marks = decided(marks, state, search, subject);
+    matches = state.collectMarked(marks, from, from + STRETCH, found, matches);
+    if (from + STRETCH < count && slice.due) {
       await slice.yield();
       // Messages came or went while yielding, moving the state's indexes: null, and the caller
       // searches again the general way.
-      if (!view.unchanged) return null;
+      if (!view.unchanged || state.length !== count) return null;
     }
   }
-  return result;
+  const seqs: number[] = new Array<number>(matches);
+  const uids: number[] = new Array<number>(matches);
+  for (let i = 0; i < matches; i++) {
+    const index = found[i]!;
+    seqs[i] = index + 1;
+    uids[i] = state.uidAt(index);
+  }
+  // Only a MODSEQ search reports them (response.ts).
+  const modseqs = search.hasModseq
+    ? Array.from(found.subarray(0, matches), (index) => state.modseqAt(index))
+    : [];
+  return { seqs, uids, modseqs, lost: false };
 }
 
-function grown(verdicts: Uint8Array, size: number): Uint8Array {
-  const bigger = new Uint8Array(size);
-  bigger.set(verdicts);
-  return bigger;
+/** `marks` grown to every flag list of the state, the new ones decided. */
+function decided(
+  marks: Uint8Array,
+  state: MailboxView['state'],
+  search: CompiledSearch,
+  subject: SearchSubject,
+): Uint8Array {
+  const grown = new Uint8Array(state.flagSetCount);
+  grown.set(marks);
+  for (let id = marks.length; id < grown.length; id++) {
+    subject.flags = state.flagSetById(id);
+    grown[id] = evaluate(search.root, subject) === true ? 1 : 0;
+  }
+  return grown;
 }
 
 /** A subject with nothing read from the store: these searches fill in only what the view knows. */
