@@ -149,13 +149,13 @@ describe('MailboxState shared by views', () => {
     expect(view.lastUid).toBe(0);
   });
 
-  it('numbers messages and counts \\Recent as the listing does, while changes wait, over random histories', () => {
+  it('numbers messages, counts \\Recent and finds the first unseen as the listing does, while changes wait, over random histories', () => {
     let seed = 7;
     const random = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
     for (let history = 0; history < 40; history++) {
       const state = new MailboxState(
         'm1',
-        [1, 2, 3, 5, 8].map((uid) => summary(uid)),
+        [1, 2, 3, 5, 8].map((uid) => summary(uid, ['\\Seen'])),
       );
       const view = new MailboxView(MAILBOX, state, false, []);
       const other = new MailboxView(MAILBOX, state, false, []); // applies the entries first
@@ -165,14 +165,16 @@ describe('MailboxState shared by views', () => {
         const roll = random();
         const uids = state.length > 0 ? Array.from({ length: state.length }, (_, i) => state.uidAt(i)) : [];
         let change: JournalEntry | undefined;
-        if (roll < 0.4) change = entry('message-new', nextUid++, ++modseq);
+        const flags = random() < 0.8 ? ['\\Seen'] : [];
+        if (roll < 0.4) change = entry('message-new', nextUid++, ++modseq, flags);
         else if (roll < 0.7 && uids.length > 0)
           change = entry('message-expunge', uids[Math.floor(random() * uids.length)]!, ++modseq);
         else if (roll < 0.8) view.takeUpdates(random() < 0.5);
         else if (roll < 0.9) {
           const low = Math.floor(random() * nextUid);
           view.markRecent(low, low + Math.floor(random() * 6));
-        }
+        } else if (uids.length > 0)
+          change = entry('message-flags', uids[Math.floor(random() * uids.length)]!, ++modseq, flags);
         if (change) {
           other.queue(change);
           view.queue(change);
@@ -183,6 +185,8 @@ describe('MailboxState shared by views', () => {
           if (!shown.includes(uid)) expect(view.seqOf(uid)).toBe(0);
         }
         expect(view.recentCount).toBe(shown.filter((uid) => view.isRecent(uid)).length);
+        const unseen = shown.findIndex((uid) => !view.flagsOf(uid).includes('\\Seen'));
+        expect(view.firstUnseen()).toBe(unseen + 1);
       }
       // The expunges, highest first, each numbered as the client sees it then.
       const before = [...view.allUids()];

@@ -232,6 +232,23 @@ export class MailboxView {
     return uids;
   }
 
+  /**
+   * The sequence number of the first message without \Seen (0: none), for SELECT's OK [UNSEEN].
+   * Over a view that shows the state as it is, decided once per interned flag list, in state order,
+   * without listing the UIDs of a big mailbox first.
+   */
+  firstUnseen(): number {
+    if (!this.unchanged) return this.allUids().findIndex((uid) => !this.flagsOf(uid).includes('\\Seen')) + 1;
+    const state = this.state;
+    const seenBySet: Array<boolean | undefined> = [];
+    for (let index = 0; index < state.length; index++) {
+      const id = state.flagSetIdAt(index);
+      const seen = (seenBySet[id] ??= state.flagSetById(id).includes('\\Seen'));
+      if (!seen) return index + 1;
+    }
+    return 0;
+  }
+
   flagsOf(uid: number): Flag[] {
     const expunged = this.pendingExpunges.get(uid);
     if (expunged) return expunged.flags;

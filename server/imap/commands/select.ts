@@ -48,7 +48,7 @@ export const select: CommandHandler<SelectCommand> = {
     } else if (view.readOnly) {
       // EXAMINE shows what is recent without claiming it (RFC 3501 6.3.2): the newest `recent` UIDs.
       const { recent } = await ctx.services.store.mailboxCounts(view.mailbox.id);
-      const firstRecent = view.allUids()[view.exists - recent];
+      const firstRecent = view.uidAt(view.exists - recent + 1);
       if (recent > 0 && firstRecent !== undefined) view.markRecent(firstRecent - 1, Number.MAX_SAFE_INTEGER);
     } else {
       const claimed = await view.state.claimRecent(
@@ -66,8 +66,8 @@ export const select: CommandHandler<SelectCommand> = {
       builder.untagged().text(`LIST () "${MAILBOX_DELIMITER}" `).mailbox(mailbox.path).crlf();
     } else {
       builder.untagged().text(`${view.recentCount} RECENT`).crlf();
-      const firstUnseen = view.allUids().findIndex((uid) => !view.flagsOf(uid).includes('\\Seen'));
-      if (firstUnseen >= 0) builder.status('*', 'OK', 'First unseen', ResponseCodes.unseen(firstUnseen + 1));
+      const firstUnseen = view.firstUnseen();
+      if (firstUnseen > 0) builder.status('*', 'OK', 'First unseen', ResponseCodes.unseen(firstUnseen));
     }
     builder.status('*', 'OK', 'UIDs valid', ResponseCodes.uidValidity(mailbox.uidValidity));
     builder.status('*', 'OK', 'Predicted next UID', ResponseCodes.uidNext(mailbox.uidNext));
