@@ -28,7 +28,7 @@ import os from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import { expectOk, ImapClient } from './lib/imap-client.ts';
-import { processMemory, type MemorySample } from './lib/memory.ts';
+import { processMemory, TICKS_PER_SECOND, type MemorySample } from './lib/memory.ts';
 import {
   dovecotConnectionLimits,
   dovecotInfo,
@@ -60,6 +60,7 @@ const ROWS = [
   'RSS, whole server (MiB): idle → with the idlers',
   'PSS, whole server (MiB): idle → with the idlers',
   'PSS per connection (KiB)',
+  'CPU of the whole server (s): opening the idlers / the push',
   'APPEND acknowledged in (ms)',
   'push after the acknowledgement, ms: median / p99 / slowest',
   'idlers not pushed to within 10 s',
@@ -211,23 +212,35 @@ async function openIdlers(server: BenchServer, connections: number) {
 async function pushOneMessage(server: BenchServer, idlers: Idler[]) {
   const sender = await ImapClient.connect({ port: server.port, timeoutMs: 60_000 });
   expectOk(await sender.login(server.user, server.password), 'LOGIN');
+  const ticks = server.cpuTicks();
   const message = Buffer.from('From: a@example.net\r\nSubject: pushed\r\n\r\nto every idler\r\n');
   const started = performance.now();
   expectOk(await sender.command(['APPEND INBOX ', message], { timeoutMs: 60_000 }), 'APPEND');
   const acknowledged = performance.now();
   const deadline = acknowledged + PUSH_WAIT_MS;
   while (idlers.some((idler) => idler.pushedAt === null) && performance.now() < deadline) await sleep(20);
+  const cpuSeconds = (server.cpuTicks() - ticks) / TICKS_PER_SECOND;
   await sender.logout();
   const delays = idlers
     .filter((idler) => idler.pushedAt !== null)
     .map((idler) => idler.pushedAt! - acknowledged)
     .sort((a, b) => a - b);
-  return { appendMs: acknowledged - started, delays, missed: idlers.length - delays.length };
+  return { appendMs: acknowledged - started, cpuSeconds, delays, missed: idlers.length - delays.length };
 }
 
 async function closeIdlers(idlers: Idler[]): Promise<void> {
   for (let start = 0; start < idlers.length; start += 500)
     await Promise.all(idlers.slice(start, start + 500).map((idler) => idler.client.destroy()));
+}
+
+/**
+ * Waits until the server is back to `count` processes: Dovecot's imap processes take a while to
+ * exit after their clients have gone (10,000 of them, tens of seconds), and stopping the server
+ * meanwhile would remove the maildir under them.
+ */
+async function waitForProcesses(server: BenchServer, count: number, timeoutMs: number): Promise<void> {
+  const deadline = performance.now() + timeoutMs;
+  while (server.pids().length > count && performance.now() < deadline) await sleep(500);
 }
 
 /** The whole measurement on one server, already started; the column of its figures. */
@@ -238,9 +251,11 @@ async function measure(server: BenchServer, options: Options): Promise<Column> {
   await sleep(2000);
   const before = server.memory();
   const started = performance.now();
+  const ticks = server.cpuTicks();
   const { idlers, failures, firstFailure } = await openIdlers(server, options.connections);
   try {
     const openSeconds = (performance.now() - started) / 1000;
+    const openCpuSeconds = (server.cpuTicks() - ticks) / TICKS_PER_SECOND;
     await sleep(options.settleSeconds * 1000);
     const after: MemorySample = server.memory();
     const breakdown = processBreakdown(server.pids());
@@ -254,19 +269,21 @@ async function measure(server: BenchServer, options: Options): Promise<Column> {
       [ROWS[3]!, `${mib(before.rssKiB)} → ${mib(after.rssKiB)}`],
       [ROWS[4]!, `${mib(before.pssKiB)} → ${mib(after.pssKiB)}`],
       [ROWS[5]!, ((after.pssKiB - before.pssKiB) / Math.max(1, idlers.length)).toFixed(1)],
-      [ROWS[6]!, push.appendMs.toFixed(1)],
+      [ROWS[6]!, `${openCpuSeconds.toFixed(1)} / ${push.cpuSeconds.toFixed(2)}`],
+      [ROWS[7]!, push.appendMs.toFixed(1)],
       [
-        ROWS[7]!,
+        ROWS[8]!,
         `${quantile(delays, 0.5).toFixed(0)} / ${quantile(delays, 0.99).toFixed(0)} / ${(delays.at(-1) ?? NaN).toFixed(0)}`,
       ],
-      [ROWS[8]!, String(push.missed)],
-      [ROWS[9]!, breakdown],
-      [ROWS[10]!, `${failures}${firstFailure ? ` (first: ${firstFailure})` : ''}`],
-      [ROWS[11]!, summarizeProblems(problems)],
-      [ROWS[12]!, loadAverage()],
+      [ROWS[9]!, String(push.missed)],
+      [ROWS[10]!, breakdown],
+      [ROWS[11]!, `${failures}${firstFailure ? ` (first: ${firstFailure})` : ''}`],
+      [ROWS[12]!, summarizeProblems(problems)],
+      [ROWS[13]!, loadAverage()],
     ]);
   } finally {
     await closeIdlers(idlers);
+    await waitForProcesses(server, before.processes, 300_000);
   }
 }
 
@@ -348,7 +365,8 @@ export async function runIdlersBench(argv: string[]): Promise<void> {
           try {
             return await measure(server, options);
           } finally {
-            await server.stop();
+            // A failure to clean up after the figures are in does not lose them.
+            await server.stop().catch((error: Error) => console.log(`  ${name}: stop: ${error.message}`));
           }
         };
         column =
