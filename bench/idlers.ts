@@ -41,6 +41,8 @@ interface Idler {
   client: ImapClient;
   /** performance.now() when the EXISTS of the pushed message came, else null. */
   pushedAt: number | null;
+  /** The first untagged NO, BAD or BYE while idling (Dovecot's `* NO Mailbox is locked, ...`). */
+  trouble: string | null;
   done(): Promise<unknown>;
 }
 
@@ -64,6 +66,7 @@ const ROWS = [
   'APPEND acknowledged in (ms)',
   'push after the acknowledgement, ms: median / p99 / slowest (of every idler)',
   'idlers not pushed to within 10 s / within 60 s',
+  'idlers told NO, BAD or BYE meanwhile',
   'processes, with the idlers',
   'failed to open',
   'warnings and errors the server logged',
@@ -162,13 +165,16 @@ function processBreakdown(pids: number[]): string {
 
 /**
  * How many lines the server logged at warning level or above, by kind: Dovecot's lines without
- * their date and process prefix (`imap(user)<pid><session>: `), so that thousands of one warning
- * read as one.
+ * their date and process prefix (`imap(user)<pid><session>: `) and with N for numbers, so that
+ * thousands of one warning read as one.
  */
 function summarizeProblems(lines: string[]): string {
   const kinds = new Map<string, number>();
   for (const line of lines) {
-    const text = line.replace(/^\w{3} \d\d \d\d:\d\d:\d\d [^:]*?: /, '').slice(0, 200);
+    const text = line
+      .replace(/^\w{3} \d\d \d\d:\d\d:\d\d [^:]*?: /, '')
+      .replace(/\d+(\.\d+)?/g, 'N')
+      .slice(0, 200);
     kinds.set(text, (kinds.get(text) ?? 0) + 1);
   }
   const shown = [...kinds]
@@ -178,15 +184,21 @@ function summarizeProblems(lines: string[]): string {
   return [String(lines.length), ...shown].join('; ');
 }
 
+function summarizeTrouble(idlers: Idler[]): string {
+  const troubled = idlers.filter((idler) => idler.trouble !== null);
+  return troubled.length === 0 ? '0' : `${troubled.length} (first: ${troubled[0]!.trouble!.slice(0, 200)})`;
+}
+
 /** Logs in, selects INBOX and IDLEs; `pushedAt` is set by the first EXISTS after that. */
 async function openIdler(server: BenchServer): Promise<Idler> {
   const client = await ImapClient.connect({ port: server.port, timeoutMs: 60_000 });
   try {
     expectOk(await client.login(server.user, server.password), 'LOGIN');
     expectOk(await client.command('SELECT INBOX', { timeoutMs: 60_000 }), 'SELECT');
-    const idler: Idler = { client, pushedAt: null, done: async () => undefined };
+    const idler: Idler = { client, pushedAt: null, trouble: null, done: async () => undefined };
     const idle = await client.idle(60_000, (response) => {
       if (idler.pushedAt === null && / EXISTS$/.test(response.text)) idler.pushedAt = performance.now();
+      if (idler.trouble === null && /^\* (NO|BAD|BYE) /.test(response.text)) idler.trouble = response.text;
     });
     idler.done = idle.done;
     return idler;
@@ -255,7 +267,8 @@ async function closeIdlers(idlers: Idler[]): Promise<void> {
 
 /**
  * Waits until the server is back to `count` processes: Dovecot's imap processes take a while to
- * exit after their clients have gone (10,000 of them, tens of seconds), and stopping the server
+ * exit after their clients have gone (10,000 of them, tens of seconds; those stuck waiting for a
+ * mailbox lock are left to the SIGTERM after two minutes), and stopping the server
  * meanwhile would remove the maildir under them.
  */
 async function waitForProcesses(server: BenchServer, count: number, timeoutMs: number): Promise<void> {
@@ -296,14 +309,15 @@ async function measure(server: BenchServer, options: Options): Promise<Column> {
         [quantile(delays, 0.5), quantile(delays, 0.99), delays.at(-1) ?? NaN].map(milliseconds).join(' / '),
       ],
       [ROWS[9]!, push.missed > 0 ? `${push.missed} / ${push.neverPushed}` : '0 / 0'],
-      [ROWS[10]!, breakdown],
-      [ROWS[11]!, `${failures}${firstFailure ? ` (first: ${firstFailure})` : ''}`],
-      [ROWS[12]!, summarizeProblems(problems)],
-      [ROWS[13]!, loadAverage()],
+      [ROWS[10]!, summarizeTrouble(idlers)],
+      [ROWS[11]!, breakdown],
+      [ROWS[12]!, `${failures}${firstFailure ? ` (first: ${firstFailure})` : ''}`],
+      [ROWS[13]!, summarizeProblems(problems)],
+      [ROWS[14]!, loadAverage()],
     ]);
   } finally {
     await closeIdlers(idlers);
-    await waitForProcesses(server, before.processes, 300_000);
+    await waitForProcesses(server, before.processes, 120_000);
   }
 }
 
