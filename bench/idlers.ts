@@ -18,7 +18,11 @@
  * refuse them). Its IDLE settings are its defaults: on a maildir it waits on inotify, which Linux
  * allows a user `fs.inotify.max_user_instances` times (128 by default); the imap processes all run
  * as one user, and past that limit Dovecot logs a warning and checks the mailbox every
- * `mailbox_idle_check_interval` (30 s) instead, so the bench prints the limit and Dovecot's warnings.
+ * `mailbox_idle_check_interval` (30 s) instead. So for Dovecot's turn the bench raises that limit
+ * when it may (root), as Dovecot's warning asks, and puts it back after; it prints the limit and
+ * the warnings Dovecot logged. All the sessions share one maildir INBOX: at the new message every
+ * imap process wakes and syncs it itself, under the maildir's lock, which on a busy machine can
+ * keep them from telling their clients for more than a minute (`* NO Mailbox is locked`).
  *
  * The whole server is all its processes (Dovecot's master, log, config, anvil, stats, auth, login
  * and imap processes; Mallard's supervisor and workers): RSS and PSS from /proc (bench/lib/memory.ts).
