@@ -14,7 +14,8 @@
  *   npm run bench -- canary [...]: the hostile-user and memory benchmark instead (bench/canary.ts)
  *   npm run bench -- steady [...]: steady state and the login loop, Mallard with 1 and 2 workers beside
  *                                  Dovecot default and high-performance (bench/steady.ts)
- *   npm run bench -- idlers [...]: memory and push delay with 10,000 sessions in IDLE (bench/idlers.ts)
+ *   npm run bench -- idlers [--servers mallard,dovecot] [--connections N] [...]: memory and push delay
+ *                                  with 10,000 sessions in IDLE, Mallard beside Dovecot (bench/idlers.ts)
  *   npm run bench -- footprint [...]: the idle server's memory by set-up and kind (bench/footprint.ts)
  *   npm run bench -- bigbox [...]: a 100,000-message INBOX, Mallard beside Dovecot (bench/bigbox.ts)
  *   npm run bench -- spam [...]: SMTP-in messages/s with no checks, own spam checks, rspamd, beside Postfix alone and with rspamd as its milter (bench/spam.ts)
@@ -74,11 +75,11 @@ if (process.argv[2] === 'steady') {
   process.exit(process.exitCode ?? 0);
 }
 
-// `npm run bench -- idlers`: memory and push delay with 10,000 sessions in IDLE (bench/idlers.ts).
+// `npm run bench -- idlers`: memory and push delay with 10,000 sessions in IDLE, beside Dovecot (bench/idlers.ts).
 if (process.argv[2] === 'idlers') {
   const { runIdlersBench } = await import('./idlers.ts');
   await runIdlersBench(process.argv.slice(3));
-  process.exit(0);
+  process.exit(process.exitCode ?? 0);
 }
 
 // `npm run bench -- footprint`: the idle server's memory, by set-up and kind (bench/footprint.ts).

@@ -53,6 +53,32 @@ service imap-login {
 default_client_limit = 4000
 `;
 
+/**
+ * Added to DOVECOT_BENCH_CONFIG so that `connections` IMAP sessions of one user from one address
+ * can be open at once (bench/idlers.ts): an imap process each, the login processes in
+ * high-performance mode (`service_count = 0`: a few long-lived imap-login processes, each taking
+ * many clients, instead of one per connection), and room for every process in the services they
+ * all talk to (log, stats, anvil, auth take `default_client_limit` connections).
+ */
+export function dovecotConnectionLimits(connections: number): string {
+  const sessions = connections + 100;
+  return `protocol imap {
+  mail_max_userip_connections = ${sessions}
+}
+service imap {
+  process_limit = ${sessions}
+}
+service imap-login {
+  service_count = 0
+  process_min_avail = ${os.availableParallelism()}
+  process_limit = 64
+  client_limit = ${Math.max(1000, Math.ceil(sessions / os.availableParallelism()))}
+}
+default_process_limit = ${sessions}
+default_client_limit = ${sessions + 1000}
+`;
+}
+
 export function waitForPort(
   port: number,
   timeoutMs: number,
