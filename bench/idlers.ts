@@ -2,7 +2,7 @@
  * Many sessions in IDLE (issue 20): the whole server's memory with them open, and how soon a new
  * message is pushed to every one of them, Mallard beside Dovecot in the same run:
  *
- *   npm run bench -- idlers [--servers mallard,dovecot] [--connections 10000] [--workers 2] [--settle 3]
+ *   npm run bench -- idlers [--servers mallard,dovecot] [--connections 10000] [--workers 2] [--settle 30]
  *
  * Each server in turn (one table, a column per server): every connection logs in as the bench
  * user, selects INBOX and IDLEs. Then one more session APPENDs a message; from its tagged OK (the
@@ -371,9 +371,10 @@ export async function runIdlersBench(argv: string[]): Promise<void> {
       servers: { type: 'string', default: 'mallard,dovecot' },
       connections: { type: 'string', default: '10000' },
       workers: { type: 'string', default: String(os.availableParallelism()) },
-      // Seconds between the last idler in and the memory reading; past a minute, the store's writer
-      // threads have stopped (nothing was written meanwhile).
-      settle: { type: 'string', default: '3' },
+      // Seconds between the last idler in and the memory reading: what the server holds at rest,
+      // once V8's memory reducer has run (it collects and shrinks a heap some seconds after
+      // allocation stops). Past a minute, the store's writer threads have stopped too.
+      settle: { type: 'string', default: '30' },
     },
   });
   const options: Options = {
