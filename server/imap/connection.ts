@@ -98,6 +98,7 @@ export class ImapConnection implements ImapSession, ImapContext {
   private closingDone: Promise<void> | null = null;
   private unsubscribe: (() => void) | null = null;
   private idleTimer: NodeJS.Timeout | null = null;
+  private idleTimerSeconds = 0;
   /** While IDLE runs: told when the journal brought something to push (see hasPushable). */
   private onPushable: (() => void) | null = null;
   /** This connection's slot in the per-user connection limit, from login to close. */
@@ -505,11 +506,17 @@ export class ImapConnection implements ImapSession, ImapContext {
   }
 
   private resetIdleTimer(): void {
-    this.stopIdleTimer();
     const { idle_timeout: timeout, idle_max: idleMax } = this.services.config.imap;
     // Before login a minute is plenty; after it, at least RFC 3501's 30 minutes and never before
     // IDLE's own limit ends the IDLE.
     const seconds = this.state === 'not-authenticated' ? 60 : Math.max(timeout, idleMax + 60);
+    // Reset at every command: the same timer restarted, rather than a new one each time.
+    if (this.idleTimer && this.idleTimerSeconds === seconds) {
+      this.idleTimer.refresh();
+      return;
+    }
+    this.stopIdleTimer();
+    this.idleTimerSeconds = seconds;
     this.idleTimer = setTimeout(() => {
       this.log.info('idle timeout');
       void this.bye('Idle timeout, closing connection');

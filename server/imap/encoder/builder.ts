@@ -58,7 +58,11 @@ export function encodeString(value: string | Buffer, options: EncoderOptions = {
   return { kind: 'literal', data: value };
 }
 
+/** What sanitizeText may have to replace: one test, and most texts (plain ASCII) are done. */
+const NEEDS_CLEANING = /[\0\r\n\u0080-\uffff]/;
+
 function sanitizeText(text: string, utf8: boolean): string {
+  if (!NEEDS_CLEANING.test(text)) return text;
   let clean = text.replace(/[\0\r\n]/g, ' ');
   // eslint-disable-next-line no-control-regex -- matching control characters is the point
   if (!utf8) clean = clean.replace(/[^\x00-\x7f]/g, '?');
