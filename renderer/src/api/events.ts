@@ -33,7 +33,11 @@ function connect(): void {
     retryMs = 500;
     setState('open');
   };
+  // A socket closed when the last page stopped following (unsubscribe) may still deliver or report
+  // its close after the next page opened a new one: it then speaks for nobody. Otherwise its close
+  // would drop the new socket and reconnect beside it, and every event would arrive twice.
   ws.onmessage = (message) => {
+    if (socket !== ws) return;
     let event: AdminEvent;
     try {
       event = JSON.parse(String(message.data)) as AdminEvent;
@@ -43,6 +47,7 @@ function connect(): void {
     for (const listener of [...listeners]) listener(event);
   };
   ws.onclose = () => {
+    if (socket !== ws) return;
     socket = null;
     if (listeners.size === 0) return setState('idle');
     setState('closed');
@@ -55,7 +60,8 @@ function connect(): void {
   };
 }
 
-function subscribe(listener: Listener): () => void {
+/** Follows every event until the returned function is called (useEvents is the way for pages). */
+export function subscribe(listener: Listener): () => void {
   listeners.add(listener);
   connect();
   return () => {
