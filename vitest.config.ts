@@ -2,7 +2,7 @@ import { defineConfig } from 'vitest/config';
 
 export default defineConfig({
   test: {
-    include: ['server/**/*.test.ts', 'test/**/*.test.ts', 'app/**/*.test.ts'],
+    include: ['server/**/*.test.ts', 'test/**/*.test.ts', 'app/**/*.test.ts', 'renderer/src/**/*.test.ts'],
     testTimeout: 60_000,
     hookTimeout: 120_000,
     pool: 'forks',

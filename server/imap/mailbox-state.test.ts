@@ -1,54 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import type { JournalEntry, Mailbox, MessageSummary } from '../store/types.ts';
+import type { JournalEntry } from '../store/types.ts';
 import { MailboxState } from './mailbox-state.ts';
 import { MailboxView } from './mailbox-view.ts';
+import { journalEntry, testMailbox, testSummary } from './view-test-helpers.ts';
 
-const MAILBOX: Mailbox = {
-  id: 'm1',
-  userId: 'u1',
-  path: 'INBOX',
-  specialUse: null,
-  subscribed: true,
-  selectable: true,
-  uidValidity: 1,
-  uidNext: 4,
-  highestModseq: 3,
-};
-
-function summary(uid: number, flags: string[] = []): MessageSummary {
-  return {
-    mailboxId: 'm1',
-    uid,
-    modseq: uid,
-    flags,
-    internalDate: new Date(0),
-    size: 1,
-    blobId: 'b',
-    savedAt: null,
-    threadId: null,
-  };
-}
-
-let nextId = 1;
-function entry(
-  kind: JournalEntry['kind'],
-  uid: number,
-  modseq: number,
-  flags: string[] | null = null,
-): JournalEntry {
-  return {
-    id: nextId++,
-    userId: 'u1',
-    mailboxId: 'm1',
-    kind,
-    uid,
-    modseq,
-    flags,
-    path: null,
-    oldPath: null,
-    at: new Date(),
-  };
-}
+const MAILBOX = testMailbox(3);
+const summary = testSummary;
+const entry = journalEntry;
 
 describe('MailboxState shared by views', () => {
   it('applies each entry once and gives every view the same effect', () => {

@@ -1,12 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import { indexMessage } from '../../mime/index.ts';
-import type { JournalEntry, Mailbox, MessageSummary } from '../../store/types.ts';
+import type { MessageSummary } from '../../store/types.ts';
 import { ResponseBuilder } from '../encoder/index.ts';
 import { ImapError } from '../errors.ts';
 import { MailboxView } from '../mailbox-view.ts';
 import type { FetchCommand } from '../parser/index.ts';
 import { parse, S } from '../parser/test-helpers.ts';
 import { TimeSlice } from '../time-slice.ts';
+import { journalEntry, testMailbox, testSummary } from '../view-test-helpers.ts';
 import { binaryContent } from './binary.ts';
 import { writeDigits } from './digits.ts';
 import { planFetch } from './plan.ts';
@@ -189,28 +190,8 @@ describe('renderFetch', () => {
 });
 
 describe('resolveTargets', () => {
-  const mailbox: Mailbox = {
-    id: '1',
-    userId: '1',
-    path: 'INBOX',
-    specialUse: null,
-    subscribed: true,
-    selectable: true,
-    uidValidity: 1,
-    uidNext: 20,
-    highestModseq: 1,
-  };
-  const summaryOf = (uid: number): MessageSummary => ({
-    mailboxId: '1',
-    uid,
-    modseq: 1,
-    flags: [],
-    internalDate: new Date(0),
-    size: 1,
-    blobId: 'x',
-    savedAt: null,
-    threadId: null,
-  });
+  const mailbox = testMailbox(19);
+  const summaryOf = (uid: number) => testSummary(uid);
   const view = new MailboxView(mailbox, [2, 4, 6, 8, 10].map(summaryOf), false, []);
   const empty = new MailboxView(mailbox, [], false, []);
 
@@ -256,41 +237,10 @@ describe('resolveTargets', () => {
 
 describe('fetchFromView over the whole view', () => {
   const MESSAGES = 3000;
-  const mailbox: Mailbox = {
-    id: 'm1',
-    userId: 'u1',
-    path: 'INBOX',
-    specialUse: null,
-    subscribed: true,
-    selectable: true,
-    uidValidity: 1,
-    uidNext: MESSAGES + 1,
-    highestModseq: MESSAGES,
-  };
-  const summaryOf = (uid: number): MessageSummary => ({
-    mailboxId: 'm1',
-    uid,
-    modseq: uid,
-    flags: uid % 3 === 0 ? [] : uid % 7 === 0 ? ['\\Seen', '$Work'] : ['\\Seen'],
-    internalDate: new Date(0),
-    size: 1,
-    blobId: 'x',
-    savedAt: null,
-    threadId: null,
-  });
-  let entryId = 1;
-  const entry = (kind: JournalEntry['kind'], uid: number, modseq: number, flags: string[] | null = null) => ({
-    id: entryId++,
-    userId: 'u1',
-    mailboxId: 'm1',
-    kind,
-    uid,
-    modseq,
-    flags,
-    path: null,
-    oldPath: null,
-    at: new Date(0),
-  });
+  const mailbox = testMailbox(MESSAGES);
+  const summaryOf = (uid: number) =>
+    testSummary(uid, uid % 3 === 0 ? [] : uid % 7 === 0 ? ['\\Seen', '$Work'] : ['\\Seen']);
+  const entry = journalEntry;
 
   /**
    * The response to `1:*` of `items`, written walking the state (whole) or from the listed targets,

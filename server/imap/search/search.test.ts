@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { indexMessage } from '../../mime/index.ts';
-import type { JournalEntry, Mailbox, MessageSummary } from '../../store/types.ts';
+import type { JournalEntry, MessageSummary } from '../../store/types.ts';
 import { ResponseBuilder } from '../encoder/index.ts';
 import { MailboxView } from '../mailbox-view.ts';
 import { CORPUS, ENCODED, FORWARD, MULTIPART, PLAIN } from '../fetch/test-corpus.ts';
@@ -14,6 +14,7 @@ import { evaluate, inRanges, type SearchSubject, type Verdict } from './evaluate
 import { isFilterableNeedle, RawText } from './raw-filter.ts';
 import { writeEsearch, writeNumbers, writeSearch } from './response.ts';
 import { searchView } from './view-only.ts';
+import { journalEntry, testMailbox, testSummary } from '../view-test-helpers.ts';
 
 const NOW = Date.UTC(2025, 5, 10, 12, 0, 0);
 
@@ -378,41 +379,11 @@ describe('writeNumbers', () => {
 
 describe('searchView on flags over a big mailbox', () => {
   const MESSAGES = 40_000;
-  const mailbox: Mailbox = {
-    id: 'm1',
-    userId: 'u1',
-    path: 'INBOX',
-    specialUse: null,
-    subscribed: true,
-    selectable: true,
-    uidValidity: 1,
-    uidNext: MESSAGES + 1,
-    highestModseq: MESSAGES,
-  };
-  const summaryOf = (uid: number): MessageSummary => ({
-    mailboxId: 'm1',
-    uid,
-    modseq: uid,
-    flags: uid % 3 === 0 ? [] : ['\\Seen'],
-    internalDate: new Date(0),
-    size: 1,
-    blobId: 'x',
-    savedAt: null,
-    threadId: null,
-  });
-  let entryId = 1;
-  const entry = (kind: JournalEntry['kind'], uid: number, flags: string[] | null = null): JournalEntry => ({
-    id: entryId++,
-    userId: 'u1',
-    mailboxId: 'm1',
-    kind,
-    uid,
-    modseq: MESSAGES + entryId,
-    flags,
-    path: null,
-    oldPath: null,
-    at: new Date(0),
-  });
+  const mailbox = testMailbox(MESSAGES);
+  const summaryOf = (uid: number) => testSummary(uid, uid % 3 === 0 ? [] : ['\\Seen']);
+  let modseq = MESSAGES;
+  const entry = (kind: JournalEntry['kind'], uid: number, flags: string[] | null = null) =>
+    journalEntry(kind, uid, ++modseq, flags);
   const unseen = compile('UNSEEN', MESSAGES, MESSAGES);
   const thirds = (last: number) => Array.from({ length: Math.floor(last / 3) }, (_, i) => 3 * (i + 1));
 

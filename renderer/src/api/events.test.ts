@@ -1,5 +1,5 @@
 /**
- * The panel's event stream (renderer/src/api/events.ts) when one page stops following and the next
+ * The panel's event stream (events.ts) when one page stops following and the next
  * starts in the same render (every navigation between pages that follow events): the first socket
  * is closed and a second opened at once, and the first one's close or a late message arrives
  * after. Each event must reach the page once, over one socket. The browser's WebSocket is stood in
@@ -40,7 +40,7 @@ describe('the event stream across a change of page', () => {
   });
 
   it("delivers each event once when the old socket's close and messages come late", async () => {
-    const { subscribe } = await import('../../renderer/src/api/events.ts');
+    const { subscribe } = await import('./events.ts');
     const leaving = subscribe(() => {});
     const [first] = RecordedSocket.all;
     first!.onopen?.();
