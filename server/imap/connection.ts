@@ -527,7 +527,7 @@ export class ImapConnection implements ImapSession, ImapContext {
   private finish(): void {
     if (this.closed) return;
     this.closed = true;
-    if (this.idleTimer) clearTimeout(this.idleTimer);
+    this.stopIdleTimer();
     this.unsubscribe?.();
     this.unsubscribe = null;
     this.view = null;
@@ -707,7 +707,8 @@ export class ImapConnection implements ImapSession, ImapContext {
     await this.releaseOutput(); // "+ idling", and from now on updates go out as they come
     const { idle_keepalive: keepalive, idle_max: max } = this.services.config.imap;
     const keepaliveMs = keepalive * 1000;
-    const endsAt = Date.now() + max * 1000;
+    const maxMs = max * 1000;
+    const endsAt = Date.now() + maxMs;
     let ended = false;
     // One timer for the keep-alives and the end at idle_max, and no idle timeout meanwhile (the end
     // comes first): thousands of sessions idle at once, each keeping its timers and their closures.
@@ -724,7 +725,7 @@ export class ImapConnection implements ImapSession, ImapContext {
       if (left >= keepaliveMs) timer.refresh();
       else timer = setTimeout(wake, left);
     };
-    timer = setTimeout(wake, Math.min(keepaliveMs, max * 1000));
+    timer = setTimeout(wake, Math.min(keepaliveMs, maxMs));
     // Updates go out as they come: woken by the journal (login's subscriber), a push runs until
     // nothing is left. No task waits between pushes (thousands of sessions idle at once).
     let pushing = false;
